@@ -1,0 +1,46 @@
+/*
+ * internal.h: declarations shared by the library's own files and not
+ * exported (the library is built with -fvisibility=hidden).
+ */
+#ifndef NTLM_INTERNAL_H
+#define NTLM_INTERNAL_H
+
+#include "ntlmssp.h"
+
+#include <string.h>
+
+/* MS-NLMP 2.2.1: "NTLMSSP\0" and the message types */
+#define NTLM_SIGNATURE "NTLMSSP"
+#define NTLM_SIGNATURE_BYTES 8
+#define NTLM_TYPE_NEGOTIATE 1u
+#define NTLM_TYPE_CHALLENGE 2u
+#define NTLM_TYPE_AUTHENTICATE 3u
+
+/* Fixed header sizes (without VERSION) of MS-NLMP 2.2.1.1-2.2.1.3 */
+#define NTLM_NEGOTIATE_HEADER 32u
+#define NTLM_CHALLENGE_HEADER 48u
+#define NTLM_AUTHENTICATE_HEADER 64u
+#define NTLM_VERSION_LEN 8u
+#define NTLM_NTLMV2_BLOB_HEADER 28u /* RespType .. ChallengeFromClient + Reserved3 */
+#define NTLM_V1_RESPONSE_LEN 24u
+
+/* NTLMSSP_REVISION_W2K3 (MS-NLMP 2.2.2.10) */
+#define NTLM_REVISION_W2K3 15u
+
+/* Wipes an array (not a pointer) completely. */
+#define NTLM_WIPE_ARRAY(a) ntlm_wipe((a), sizeof(a))
+/* Wipes the object a pointer points to. */
+#define NTLM_WIPE_OBJECT(p) ntlm_wipe((p), sizeof(*(p)))
+
+/* Frees a string after wiping it (names can be secrets' neighbours). */
+void ntlm_free_string(char *s);
+
+/* Case-insensitive comparison of two UTF-8 strings for ASCII letters
+ * (SPNs, domain names); other bytes must match exactly. */
+bool ntlm_ascii_casecmp_eq(const char *a, const char *b);
+
+/* Upper-cases a UTF-16LE buffer in place (MS-NLMP UpperCase()) for the
+ * Basic Latin and Latin-1 letters, as Windows' NTOWFv2 does for user names. */
+void ntlm_utf16le_upper(uint8_t *p, size_t len);
+
+#endif /* NTLM_INTERNAL_H */

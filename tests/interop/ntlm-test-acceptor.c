@@ -1,0 +1,2 @@
+#include "ntlmssp.h"
+int main(void) { return 0; }

@@ -1,0 +1,90 @@
+/*
+ * testutil.h: helpers shared by the check unit tests.
+ */
+#ifndef NTLM_TESTUTIL_H
+#define NTLM_TESTUTIL_H
+
+#include <check.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ntlmssp.h"
+
+/* Parses a hex string (spaces allowed) into a malloc'd buffer. */
+static inline uint8_t *test_hex(const char *hex, size_t *ret_len)
+{
+	size_t n = strlen(hex), len = 0;
+	uint8_t *out = malloc(n / 2 + 1);
+	int hi = -1;
+
+	ck_assert_ptr_nonnull(out);
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)hex[i], v;
+		if (isspace(c))
+			continue;
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v = c - 'A' + 10;
+		else
+			ck_abort_msg("bad hex digit '%c' in test vector", c);
+		if (hi < 0) {
+			hi = v;
+		} else {
+			out[len++] = (uint8_t)(hi << 4 | v);
+			hi = -1;
+		}
+	}
+	ck_assert_msg(hi < 0, "odd number of hex digits in test vector");
+	*ret_len = len;
+	return out;
+}
+
+/* Formats bytes as lower-case hex into a static-size buffer for messages. */
+static inline const char *test_tohex(const uint8_t *p, size_t len, char *buf, size_t bufsize)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < len && j + 3 <= bufsize; i++)
+		j += (size_t)snprintf(buf + j, bufsize - j, "%02x", p[i]);
+	buf[j < bufsize ? j : bufsize - 1] = '\0';
+	return buf;
+}
+
+/* Asserts that got[0..len) equals the hex vector, printing both on mismatch. */
+#define ck_assert_hex_eq(got, got_len, hex)                                                              \
+	do {                                                                                                 \
+		size_t exp_len_;                                                                                 \
+		uint8_t *exp_ = test_hex((hex), &exp_len_);                                                      \
+		char gbuf_[2 * 4096 + 1], ebuf_[2 * 4096 + 1];                                                   \
+		ck_assert_msg(exp_len_ == (size_t)(got_len) && memcmp(exp_, (got), exp_len_) == 0,               \
+		              "bytes differ\n  expected (%zu): %s\n  got      (%zu): %s", exp_len_,              \
+		              test_tohex(exp_, exp_len_, ebuf_, sizeof(ebuf_)), (size_t)(got_len),               \
+		              test_tohex((const uint8_t *)(got), (size_t)(got_len), gbuf_, sizeof(gbuf_)));      \
+		free(exp_);                                                                                      \
+	} while (0)
+
+/* Asserts a status, printing names on mismatch. */
+#define ck_assert_status(got, want)                                                                      \
+	do {                                                                                                 \
+		enum ntlm_status g_ = (got), w_ = (want);                                                        \
+		ck_assert_msg(g_ == w_, "status %s (%d), expected %s (%d)", ntlm_status_name(g_), (int)g_,       \
+		              ntlm_status_name(w_), (int)w_);                                                    \
+	} while (0)
+
+/* Runs one suite and returns the process exit code. */
+static inline int test_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+#endif /* NTLM_TESTUTIL_H */
