@@ -308,10 +308,11 @@ enum ntlm_status ntlm_av_list_decode(const uint8_t *p, size_t len,
                                      struct ntlm_av_list *ret) NTLM_MUST_USE;
 /* The first pair with that id, or NULL. */
 const struct ntlm_av_pair *ntlm_av_list_find(const struct ntlm_av_list *l, uint16_t id);
-/* Typed accessors: NTLM_OK and the value when present. */
+/* Typed accessors: true and the value when the pair is present with exactly
+ * 4 (u32) or 8 (u64) bytes. */
 bool ntlm_av_list_get_u32(const struct ntlm_av_list *l, uint16_t id, uint32_t *ret);
 bool ntlm_av_list_get_u64(const struct ntlm_av_list *l, uint16_t id, uint64_t *ret);
-/* Appends pairs to w: value as given, then (by ntlm_av_list_encode) MsvAvEOL. */
+/* Appends one pair to w; ntlm_av_write_eol() writes the MsvAvEOL terminator. */
 void ntlm_av_write(struct ntlm_writer *w, uint16_t id, const void *value, size_t len);
 void ntlm_av_write_eol(struct ntlm_writer *w);
 
@@ -367,7 +368,9 @@ enum ntlm_status ntlm_negotiate_encode(const struct ntlm_negotiate *m, uint8_t *
                                        size_t *ret_len) NTLM_MUST_USE;
 enum ntlm_status ntlm_challenge_encode(const struct ntlm_challenge *m, uint8_t **ret,
                                        size_t *ret_len) NTLM_MUST_USE;
-/* Writes a MIC field (zeroed) when m->mic_offset != 0; the caller patches it. */
+/* Writes a MIC field (zeroed) when m->mic_offset != 0; the caller patches
+ * it. mic_offset must then be 72: without has_version the 8 VERSION bytes
+ * are written as zeros, as MS-NLMP 2.2.1.3 keeps them. */
 enum ntlm_status ntlm_authenticate_encode(const struct ntlm_authenticate *m, uint8_t **ret,
                                           size_t *ret_len) NTLM_MUST_USE;
 
@@ -477,8 +480,9 @@ enum ntlm_cb_mode {
 
 /* The acceptor's policy. ntlm_policy_init() sets the defaults: NTLMv2 only,
  * MIC checked when the client announces it, CB when-supported, no SPN
- * list, 5400 s maximum clock skew (MS-NLMP MaxLifetime of 36 h is the
- * Windows client's; a server wants far less), anonymous refused. */
+ * list, server AV pairs checked, NIL-domain retry on, 1800 s maximum
+ * clock skew (Samba's challenge lifetime; MS-NLMP's MaxLifetime of 36 h is
+ * far too long for a server), anonymous refused. */
 struct ntlm_policy {
 	bool allow_lm;
 	bool allow_ntlmv1;
@@ -502,6 +506,10 @@ struct ntlm_credentials {
 	struct ntlm_hash nt_hash;
 	bool has_lm_hash;
 	struct ntlm_hash lm_hash;
+	/* NTLM_OK, or the account status (disabled, locked, expired, ...) that
+	 * is returned only once the response has proved the password, so a
+	 * guesser learns nothing about the account's state. */
+	enum ntlm_status account_status;
 };
 
 /*
@@ -590,6 +598,9 @@ enum ntlm_status ntlm_acceptor_verify_response(const struct ntlm_policy *policy,
                                                const uint8_t *nt_response, size_t nt_len, ntlm_lookup_fn lookup,
                                                void *lookup_ctx, uint64_t now, struct ntlm_accept_result *result);
 
+/* Default of ntlm_policy.max_clock_skew, seconds */
+#define NTLM_DEFAULT_MAX_CLOCK_SKEW 1800
+
 /* Current time as a FILETIME (100 ns ticks since 1601-01-01 UTC). */
 uint64_t ntlm_filetime_now(void);
 /* FILETIME <-> Unix seconds */
@@ -652,7 +663,8 @@ struct ntlm_session;
 /*
  * Creates the sign/seal state for one side of an authenticated context.
  * flags are the negotiated flags, key the ExportedSessionKey; initiator
- * selects which direction's keys are used to send. Returns NULL on error.
+ * selects which direction's keys are used to send. The session is returned
+ * in *ret; free it with ntlm_session_free().
  */
 enum ntlm_status ntlm_session_new(uint32_t flags, const struct ntlm_hash *exported_key, bool initiator,
                                   struct ntlm_session **ret) NTLM_MUST_USE;

@@ -1,0 +1,52 @@
+#!/bin/sh
+# Builds pam_ntlm out of tree and runs the whole test suite: the unit tests,
+# the interop tests against independent NTLM clients, then "make distcheck".
+# Extra arguments go to configure, e.g. --enable-werror or --enable-sanitizers.
+# --no-distcheck skips the distcheck pass.
+# Usage: scripts/run-tests.sh [--no-distcheck] [CONFIGURE-OPTION...]
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+distcheck=yes
+flags=""
+for arg in "$@"; do
+	case "$arg" in
+	--no-distcheck) distcheck=no ;;
+	*) flags="$flags $arg" ;;
+	esac
+done
+
+"$top/scripts/install-deps.sh"
+if [ ! -x "$top/configure" ] || [ "$top/configure.ac" -nt "$top/configure" ]; then
+	(cd "$top" && ./autogen.sh >/dev/null 2>&1) || { echo "run-tests: autogen.sh failed" >&2; exit 1; }
+fi
+
+# one build directory per configuration, so plain and sanitizer builds coexist
+name=$(printf '%s' "$flags" | tr -c 'a-zA-Z0-9\n' '_' | sed 's/^_*//')
+build="$top/build/check${name:+-$name}"
+mkdir -p "$build"
+cd "$build"
+# shellcheck disable=SC2086
+"$top/configure" --quiet $flags
+make -j"$(nproc)" --silent
+
+status=0
+make -j"$(nproc)" check || status=$?
+if [ "$status" -ne 0 ]; then
+	# show what failed, then stop
+	find tests -name '*.log' ! -name test-suite.log -exec grep -l -E '^(FAIL|ERROR)' {} + 2>/dev/null |
+		while read -r f; do echo "==== $f"; tail -n 60 "$f"; done
+	cat tests/test-suite.log 2>/dev/null | tail -n 80
+	exit "$status"
+fi
+
+if [ "$distcheck" = yes ]; then
+	# shellcheck disable=SC2086
+	make -j"$(nproc)" distcheck DISTCHECK_CONFIGURE_FLAGS="$flags" >distcheck.log 2>&1 || {
+		tail -n 80 distcheck.log
+		echo "run-tests: make distcheck failed (log: $build/distcheck.log)" >&2
+		exit 1
+	}
+	grep -E '^=+$|archives ready|ready for distribution' distcheck.log | tail -n 3
+fi
+echo "run-tests: all tests passed ($flags )"

@@ -1,0 +1,163 @@
+#!/usr/bin/python3
+"""A tiny HTTP server on 127.0.0.1 that authenticates with NTLM
+(WWW-Authenticate: NTLM, one handshake per keep-alive connection) through
+ntlm-test-acceptor.
+
+    http_ntlm_server.py --acceptor PATH --hashes FILE --port-file FILE
+        [--time-limit S] [--max-requests N] [-- ACCEPTOR OPTIONS...]
+
+It binds port 0 and writes the port it got to --port-file. Every answer of
+the acceptor to an AUTHENTICATE is printed on stdout as "VERDICT <answer>".
+Requests:
+  no Authorization: NTLM header          -> 401, WWW-Authenticate: NTLM
+  Authorization: NTLM <NEGOTIATE>        -> 401, WWW-Authenticate: NTLM <CHALLENGE>
+  Authorization: NTLM <AUTHENTICATE> ok  -> 200, body "hello <user>"
+  ... refused                            -> 401, WWW-Authenticate: NTLM
+It stops on SIGTERM, after --max-requests requests or after --time-limit
+seconds, and exits 0 only when the acceptor also exited cleanly.
+"""
+
+import argparse
+import binascii
+import os
+import signal
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clients  # noqa: E402  (the line-protocol helpers)
+
+NTLMSSP = b"NTLMSSP\0"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: NTLM authenticates a connection
+    timeout = clients.TIMEOUT  # an idle connection is dropped after this
+    server_version = "ntlm-interop"
+
+    def log_message(self, format, *args):  # noqa: A002  (BaseHTTPRequestHandler's name)
+        sys.stderr.write("http: " + (format % args) + "\n")
+
+    def answer(self, code, body, ntlm_token=None, close=False):
+        data = body.encode("utf-8")
+        self.send_response(code)
+        if code == 401:
+            self.send_header("WWW-Authenticate", "NTLM" if ntlm_token is None else "NTLM " + ntlm_token)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        self.server.requests += 1
+
+    def discard_body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if 0 < length <= 65536:
+            self.rfile.read(length)
+        elif length:
+            self.close_connection = True
+
+    def do_GET(self):
+        self.discard_body()
+        auth = self.headers.get("Authorization", "")
+        scheme, _, token = auth.partition(" ")
+        if scheme.upper() != "NTLM" or not token.strip():
+            self.answer(401, "authentication required\n")
+            return
+        token = token.strip()
+        try:
+            msg = clients.unb64(token)
+        except (binascii.Error, ValueError):
+            self.answer(400, "bad NTLM token\n", close=True)
+            return
+        if len(msg) < 12 or msg[:8] != NTLMSSP:
+            self.answer(400, "not an NTLMSSP message\n", close=True)
+            return
+        acceptor = self.server.acceptor
+        try:
+            if msg[8] == 1:
+                reply = acceptor.request("NEGOTIATE " + token)
+                if reply.startswith("CHALLENGE "):
+                    self.answer(401, "challenge\n", reply[len("CHALLENGE ") :])
+                else:
+                    print("VERDICT " + reply, flush=True)
+                    self.answer(400, "bad NEGOTIATE\n", close=True)
+            elif msg[8] == 3:
+                reply = acceptor.request("AUTHENTICATE " + token)
+                print("VERDICT " + reply, flush=True)
+                kind, _status, fields = clients.parse_reply(reply)
+                if kind == "OK":
+                    self.answer(200, f"hello {fields.get('user', '')}\n")
+                elif kind == "FAIL":
+                    self.answer(401, "access denied\n", close=True)
+                else:
+                    self.answer(400, "bad AUTHENTICATE\n", close=True)
+            else:
+                self.answer(400, "unexpected NTLMSSP message type\n", close=True)
+        except clients.ProtocolError as e:
+            sys.stderr.write(f"http: {e}\n")
+            self.answer(500, "acceptor failure\n", close=True)
+
+    do_HEAD = do_GET
+
+
+class Stop(Exception):
+    """Raised by the SIGTERM handler."""
+
+
+def stop(_signum, _frame):
+    raise Stop()
+
+
+class Server(HTTPServer):
+    allow_reuse_address = False
+
+    def __init__(self, acceptor):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.acceptor = acceptor
+        self.requests = 0
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--acceptor", required=True)
+    parser.add_argument("--hashes", required=True)
+    parser.add_argument("--port-file", required=True)
+    parser.add_argument("--time-limit", type=float, default=120.0)
+    parser.add_argument("--max-requests", type=int, default=200)
+    parser.add_argument("acceptor_options", nargs="*")
+    args = parser.parse_args()
+
+    signal.signal(signal.SIGTERM, stop)
+    acceptor = clients.Acceptor(args.acceptor, args.hashes, args.acceptor_options)
+    try:
+        with Server(acceptor) as server:
+            server.timeout = 0.5
+            tmp = args.port_file + ".tmp"
+            with open(tmp, "w") as f:
+                f.write(f"{server.server_address[1]}\n")
+            os.rename(tmp, args.port_file)
+            deadline = time.monotonic() + args.time_limit
+            while server.requests < args.max_requests and time.monotonic() < deadline:
+                server.handle_request()
+    except Stop:
+        pass
+    finally:
+        status, err = acceptor.close()
+        if err:
+            sys.stderr.write(err)
+    if status != 0:
+        sys.stderr.write(f"http: the acceptor exited with status {status}\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,2 +1,763 @@
+/*
+ * test_reader.c: the bounded reader, the writer, the text helpers (UTF-8,
+ * UTF-16LE, OEM, base64) and AV_PAIR lists (MS-NLMP 2.2.2.1).
+ */
 #include "testutil.h"
-int main(void) { return 77; }
+
+#include <stdint.h>
+
+/* ------------------------------------------------------------------ */
+/* Reader                                                              */
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_reader_integers)
+{
+	static const uint8_t in[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
+	                             0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15};
+	struct ntlm_reader r;
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+	uint64_t u64;
+
+	ntlm_reader_init(&r, in, sizeof(in));
+	ck_assert_uint_eq(ntlm_reader_left(&r), 21);
+	ck_assert_status(ntlm_read_u8(&r, &u8), NTLM_OK);
+	ck_assert_uint_eq(u8, 0x01);
+	ck_assert_status(ntlm_read_u16le(&r, &u16), NTLM_OK);
+	ck_assert_uint_eq(u16, 0x0302);
+	ck_assert_status(ntlm_read_u32le(&r, &u32), NTLM_OK);
+	ck_assert_uint_eq(u32, 0x07060504u);
+	ck_assert_status(ntlm_read_u64le(&r, &u64), NTLM_OK);
+	ck_assert(u64 == 0x0f0e0d0c0b0a0908ull);
+	ck_assert_uint_eq(ntlm_reader_left(&r), 6);
+	ck_assert_status(ntlm_reader_expect_end(&r), NTLM_ERR_TRAILING_DATA);
+
+	/* A failed read neither moves nor writes. */
+	u64 = 42;
+	ck_assert_status(ntlm_read_u64le(&r, &u64), NTLM_ERR_TRUNCATED);
+	ck_assert(u64 == 42);
+	ck_assert_uint_eq(ntlm_reader_left(&r), 6);
+	ck_assert_status(ntlm_read_u32le(&r, &u32), NTLM_OK);
+	ck_assert_uint_eq(u32, 0x13121110u);
+	u32 = 7;
+	ck_assert_status(ntlm_read_u32le(&r, &u32), NTLM_ERR_TRUNCATED);
+	ck_assert_uint_eq(u32, 7);
+	ck_assert_status(ntlm_read_u16le(&r, &u16), NTLM_OK);
+	ck_assert_uint_eq(u16, 0x1514);
+	ck_assert_status(ntlm_read_u8(&r, &u8), NTLM_ERR_TRUNCATED);
+	ck_assert_status(ntlm_read_u16le(&r, &u16), NTLM_ERR_TRUNCATED);
+	ck_assert_status(ntlm_reader_expect_end(&r), NTLM_OK);
+}
+END_TEST
+
+START_TEST(test_reader_bytes_views)
+{
+	static const uint8_t in[] = "abcdefgh";
+	struct ntlm_reader r;
+	uint8_t buf[4] = {0};
+	const uint8_t *view = NULL;
+
+	ntlm_reader_init(&r, in, 8);
+	ck_assert_status(ntlm_read_bytes(&r, buf, 3), NTLM_OK);
+	ck_assert_mem_eq(buf, "abc", 3);
+	ck_assert_status(ntlm_read_view(&r, 2, &view), NTLM_OK);
+	ck_assert_ptr_eq(view, in + 3);
+	ck_assert_status(ntlm_reader_skip(&r, 1), NTLM_OK);
+	ck_assert_status(ntlm_reader_skip(&r, 3), NTLM_ERR_TRUNCATED);
+	ck_assert_status(ntlm_read_bytes(&r, buf, 3), NTLM_ERR_TRUNCATED);
+	ck_assert_status(ntlm_read_view(&r, SIZE_MAX, &view), NTLM_ERR_TRUNCATED);
+	ck_assert_status(ntlm_reader_skip(&r, SIZE_MAX), NTLM_ERR_TRUNCATED);
+	ck_assert_uint_eq(ntlm_reader_left(&r), 2);
+	ck_assert_status(ntlm_read_view(&r, 2, &view), NTLM_OK);
+	ck_assert_mem_eq(view, "gh", 2);
+	ck_assert_status(ntlm_read_view(&r, 0, &view), NTLM_OK);
+	ck_assert_status(ntlm_reader_expect_end(&r), NTLM_OK);
+
+	/* An empty reader over NULL is valid and empty. */
+	ntlm_reader_init(&r, NULL, 0);
+	ck_assert_uint_eq(ntlm_reader_left(&r), 0);
+	ck_assert_status(ntlm_read_u8(&r, buf), NTLM_ERR_TRUNCATED);
+	ck_assert_status(ntlm_reader_expect_end(&r), NTLM_OK);
+}
+END_TEST
+
+START_TEST(test_reader_slice)
+{
+	static const uint8_t in[] = "0123456789";
+	struct ntlm_reader msg, s;
+	uint8_t b;
+
+	ntlm_reader_init(&msg, in, 10);
+	ck_assert_status(ntlm_reader_skip(&msg, 7), NTLM_OK);
+	/* Independent of msg->pos. */
+	ck_assert_status(ntlm_reader_slice(&msg, 2, 3, &s), NTLM_OK);
+	ck_assert_uint_eq(ntlm_reader_left(&s), 3);
+	ck_assert_status(ntlm_read_u8(&s, &b), NTLM_OK);
+	ck_assert_uint_eq(b, '2');
+	ck_assert_status(ntlm_reader_slice(&msg, 0, 10, &s), NTLM_OK);
+	ck_assert_status(ntlm_reader_slice(&msg, 10, 0, &s), NTLM_OK);
+	ck_assert_uint_eq(ntlm_reader_left(&s), 0);
+	ck_assert_status(ntlm_reader_slice(&msg, 9, 1, &s), NTLM_OK);
+	ck_assert_status(ntlm_reader_slice(&msg, 9, 2, &s), NTLM_ERR_FIELD_OUT_OF_BOUNDS);
+	ck_assert_status(ntlm_reader_slice(&msg, 11, 0, &s), NTLM_ERR_FIELD_OUT_OF_BOUNDS);
+	ck_assert_status(ntlm_reader_slice(&msg, 0, 11, &s), NTLM_ERR_FIELD_OUT_OF_BOUNDS);
+	/* offset + len would wrap around: refused, not overflowed. */
+	ck_assert_status(ntlm_reader_slice(&msg, 1, SIZE_MAX, &s), NTLM_ERR_FIELD_OUT_OF_BOUNDS);
+	ck_assert_status(ntlm_reader_slice(&msg, SIZE_MAX, 2, &s), NTLM_ERR_FIELD_OUT_OF_BOUNDS);
+	ck_assert_status(ntlm_reader_slice(&msg, 0xFFFFFFFFu, 0xFFFFu, &s), NTLM_ERR_FIELD_OUT_OF_BOUNDS);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Writer                                                              */
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_writer_basic)
+{
+	struct ntlm_writer w;
+	uint8_t *out = NULL;
+	size_t len = 0;
+
+	ntlm_writer_init(&w, 100);
+	ntlm_write_u8(&w, 0x01);
+	ntlm_write_u16le(&w, 0x0302);
+	ntlm_write_u32le(&w, 0x07060504u);
+	ntlm_write_u64le(&w, 0x0f0e0d0c0b0a0908ull);
+	ntlm_write_bytes(&w, "xy", 2);
+	ntlm_write_zeros(&w, 4);
+	ntlm_write_bytes(&w, NULL, 0);
+	ntlm_writer_put_u16le_at(&w, 15, 0xbbaa);
+	ntlm_writer_put_u32le_at(&w, 17, 0x44332211u);
+	ck_assert_status(w.error, NTLM_OK);
+	ck_assert_status(ntlm_writer_finish(&w, &out, &len), NTLM_OK);
+	ck_assert_hex_eq(out, len, "01 0203 04050607 08090a0b0c0d0e0f aabb 11223344");
+	free(out);
+	ck_assert_ptr_null(w.data);
+}
+END_TEST
+
+START_TEST(test_writer_grows)
+{
+	struct ntlm_writer w;
+	uint8_t *out = NULL;
+	size_t len = 0;
+
+	ntlm_writer_init(&w, NTLM_MAX_MESSAGE);
+	for (unsigned i = 0; i < 1000; i++)
+		ntlm_write_u8(&w, (uint8_t)(i * 7));
+	ck_assert_status(ntlm_writer_finish(&w, &out, &len), NTLM_OK);
+	ck_assert_uint_eq(len, 1000);
+	for (unsigned i = 0; i < 1000; i++)
+		ck_assert_uint_eq(out[i], (uint8_t)(i * 7));
+	free(out);
+
+	/* Exactly max bytes fit. */
+	ntlm_writer_init(&w, NTLM_MAX_MESSAGE);
+	ntlm_write_zeros(&w, NTLM_MAX_MESSAGE);
+	ck_assert_status(ntlm_writer_finish(&w, &out, &len), NTLM_OK);
+	ck_assert_uint_eq(len, NTLM_MAX_MESSAGE);
+	free(out);
+}
+END_TEST
+
+START_TEST(test_writer_cap_is_sticky)
+{
+	struct ntlm_writer w;
+	uint8_t *out = (uint8_t *)"untouched";
+	size_t len = 12345;
+
+	ntlm_writer_init(&w, 10);
+	ntlm_write_u64le(&w, 1);
+	ntlm_write_u32le(&w, 2); /* 12 > 10 */
+	ck_assert_status(w.error, NTLM_ERR_MESSAGE_TOO_LONG);
+	ck_assert_uint_eq(w.len, 8);
+	ntlm_write_u8(&w, 3); /* would fit, but the error is sticky */
+	ck_assert_uint_eq(w.len, 8);
+	ntlm_write_zeros(&w, SIZE_MAX);
+	ck_assert_status(w.error, NTLM_ERR_MESSAGE_TOO_LONG);
+	ck_assert_status(ntlm_writer_finish(&w, &out, &len), NTLM_ERR_MESSAGE_TOO_LONG);
+	ck_assert_str_eq((const char *)out, "untouched");
+	ck_assert_uint_eq(len, 12345);
+	ck_assert_ptr_null(w.data);
+
+	/* A huge single write is refused without overflow. */
+	ntlm_writer_init(&w, NTLM_MAX_MESSAGE);
+	ntlm_write_u8(&w, 1);
+	ntlm_write_zeros(&w, SIZE_MAX);
+	ck_assert_status(w.error, NTLM_ERR_MESSAGE_TOO_LONG);
+	ntlm_writer_clear(&w);
+	ck_assert_ptr_null(w.data);
+}
+END_TEST
+
+START_TEST(test_writer_put_at_bounds)
+{
+	struct ntlm_writer w;
+	uint8_t *out = NULL;
+	size_t len = 0;
+
+	ntlm_writer_init(&w, 100);
+	ntlm_write_zeros(&w, 4);
+	ntlm_writer_put_u32le_at(&w, 0, 1);
+	ck_assert_status(w.error, NTLM_OK);
+	ntlm_writer_put_u16le_at(&w, 3, 1); /* [3, 5) is past the end */
+	ck_assert_status(w.error, NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_status(ntlm_writer_finish(&w, &out, &len), NTLM_ERR_INVALID_ARGUMENT);
+
+	ntlm_writer_init(&w, 100);
+	ntlm_writer_put_u32le_at(&w, SIZE_MAX, 1);
+	ck_assert_status(w.error, NTLM_ERR_INVALID_ARGUMENT);
+	ntlm_writer_clear(&w);
+
+	ntlm_writer_init(&w, 100);
+	ntlm_write_bytes(&w, NULL, 3);
+	ck_assert_status(w.error, NTLM_ERR_INVALID_ARGUMENT);
+	ntlm_writer_clear(&w);
+}
+END_TEST
+
+START_TEST(test_writer_empty_finish)
+{
+	struct ntlm_writer w;
+	uint8_t *out = NULL;
+	size_t len = 99;
+
+	ntlm_writer_init(&w, 100);
+	ck_assert_status(ntlm_writer_finish(&w, &out, &len), NTLM_OK);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_uint_eq(len, 0);
+	free(out);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* UTF-8 -> UTF-16LE                                                   */
+/* ------------------------------------------------------------------ */
+
+/* Converts and checks against a hex vector. */
+static void check_to_utf16(const char *s, size_t max, const char *hex)
+{
+	uint8_t *out = NULL;
+	size_t len = 0;
+
+	ck_assert_status(ntlm_utf8_to_utf16le(s, max, &out, &len), NTLM_OK);
+	ck_assert_hex_eq(out, len, hex);
+	free(out);
+}
+
+static void check_to_utf16_fails(const char *s, size_t max, enum ntlm_status want)
+{
+	uint8_t *out = (uint8_t *)"x";
+	size_t len = 77;
+
+	ck_assert_status(ntlm_utf8_to_utf16le(s, max, &out, &len), want);
+	ck_assert_str_eq((const char *)out, "x");
+	ck_assert_uint_eq(len, 77);
+}
+
+START_TEST(test_utf8_to_utf16_valid)
+{
+	check_to_utf16("User", 256, "5500730065007200");
+	check_to_utf16("", 256, "");
+	check_to_utf16("\xc3\xa9", 256, "e900");             /* U+00E9 */
+	check_to_utf16("\xc2\x80", 256, "8000");             /* U+0080, smallest 2-byte */
+	check_to_utf16("\xdf\xbf", 256, "ff07");             /* U+07FF */
+	check_to_utf16("\xe0\xa0\x80", 256, "0008");         /* U+0800, smallest 3-byte */
+	check_to_utf16("\xe2\x82\xac", 256, "ac20");         /* U+20AC EURO SIGN */
+	check_to_utf16("\xed\x9f\xbf", 256, "ffd7");         /* U+D7FF, just below surrogates */
+	check_to_utf16("\xee\x80\x80", 256, "00e0");         /* U+E000, just above */
+	check_to_utf16("\xef\xbf\xbf", 256, "ffff");         /* U+FFFF */
+	check_to_utf16("\xf0\x90\x80\x80", 256, "00d800dc"); /* U+10000 */
+	check_to_utf16("\xf0\x9f\x98\x80", 256, "3dd800de"); /* U+1F600 */
+	check_to_utf16("\xf4\x8f\xbf\xbf", 256, "ffdbffdf"); /* U+10FFFF */
+	check_to_utf16("a\xc3\xa9\xf0\x9f\x98\x80z", 256, "6100e9003dd800de7a00");
+}
+END_TEST
+
+START_TEST(test_utf8_to_utf16_invalid)
+{
+	static const char *const bad[] = {
+	    "\x80",                     /* lone continuation byte */
+	    "a\xbf",                    /* lone continuation byte */
+	    "\xc3",                     /* truncated 2-byte */
+	    "\xe2\x82",                 /* truncated 3-byte */
+	    "\xf0\x9f\x98",             /* truncated 4-byte */
+	    "\xc3\x41",                 /* bad continuation */
+	    "\xc0\x80",                 /* overlong NUL (embedded NUL in modified UTF-8) */
+	    "\xc0\xaf",                 /* overlong '/' */
+	    "\xc1\xbf",                 /* overlong U+007F */
+	    "\xe0\x80\x80",             /* overlong NUL, 3 bytes */
+	    "\xe0\x9f\xbf",             /* overlong U+07FF */
+	    "\xf0\x80\x80\x80",         /* overlong NUL, 4 bytes */
+	    "\xf0\x8f\xbf\xbf",         /* overlong U+FFFF */
+	    "\xed\xa0\x80",             /* U+D800 high surrogate */
+	    "\xed\xbf\xbf",             /* U+DFFF low surrogate */
+	    "\xed\xa0\xbd\xed\xb8\x80", /* CESU-8 surrogate pair */
+	    "\xf4\x90\x80\x80",         /* U+110000 */
+	    "\xf5\x80\x80\x80",         /* lead byte beyond U+10FFFF */
+	    "\xf8\x88\x80\x80\x80",     /* 5-byte form */
+	    "\xfe",
+	    "\xff",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		check_to_utf16_fails(bad[i], 256, NTLM_ERR_BAD_STRING);
+	check_to_utf16_fails(NULL, 256, NTLM_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
+START_TEST(test_utf8_to_utf16_max_units)
+{
+	check_to_utf16("abc", 3, "610062006300");
+	check_to_utf16_fails("abcd", 3, NTLM_ERR_STRING_TOO_LONG);
+	check_to_utf16("", 0, "");
+	check_to_utf16_fails("a", 0, NTLM_ERR_STRING_TOO_LONG);
+	/* A supplementary character needs two units. */
+	check_to_utf16("\xf0\x9f\x98\x80", 2, "3dd800de");
+	check_to_utf16_fails("\xf0\x9f\x98\x80", 1, NTLM_ERR_STRING_TOO_LONG);
+	check_to_utf16_fails("a\xf0\x9f\x98\x80", 2, NTLM_ERR_STRING_TOO_LONG);
+	/* Units, not bytes: three 2-byte characters are three units. */
+	check_to_utf16("\xc3\xa9\xc3\xa9\xc3\xa9", 3, "e900e900e900");
+	check_to_utf16("x", SIZE_MAX, "7800");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* UTF-16LE -> UTF-8, OEM                                              */
+/* ------------------------------------------------------------------ */
+
+static void check_from_utf16(const char *hex, const char *want)
+{
+	size_t len;
+	uint8_t *in = test_hex(hex, &len);
+	char *out = NULL;
+
+	ck_assert_status(ntlm_utf16le_to_utf8(in, len, &out), NTLM_OK);
+	ck_assert_str_eq(out, want);
+	free(out);
+	free(in);
+}
+
+static void check_from_utf16_fails(const char *hex)
+{
+	size_t len;
+	uint8_t *in = test_hex(hex, &len);
+	char *out = (char *)"x";
+
+	ck_assert_status(ntlm_utf16le_to_utf8(in, len, &out), NTLM_ERR_BAD_STRING);
+	ck_assert_str_eq(out, "x");
+	free(in);
+}
+
+START_TEST(test_utf16_to_utf8)
+{
+	check_from_utf16("530065007200760065007200", "Server");
+	check_from_utf16("", "");
+	check_from_utf16("e900", "\xc3\xa9");
+	check_from_utf16("ac20", "\xe2\x82\xac");
+	check_from_utf16("ffd7", "\xed\x9f\xbf");
+	check_from_utf16("00e0", "\xee\x80\x80");
+	check_from_utf16("ffff", "\xef\xbf\xbf");
+	check_from_utf16("00d800dc", "\xf0\x90\x80\x80");
+	check_from_utf16("3dd800de", "\xf0\x9f\x98\x80");
+	check_from_utf16("ffdbffdf", "\xf4\x8f\xbf\xbf");
+
+	check_from_utf16_fails("55");       /* odd length */
+	check_from_utf16_fails("550073");   /* odd length */
+	check_from_utf16_fails("0000");     /* U+0000 */
+	check_from_utf16_fails("55000000"); /* NUL inside */
+	check_from_utf16_fails("3dd8");     /* high surrogate at the end */
+	check_from_utf16_fails("3dd84100"); /* high surrogate, then 'A' */
+	check_from_utf16_fails("3dd83dd8"); /* two high surrogates */
+	check_from_utf16_fails("00de");     /* lone low surrogate */
+	check_from_utf16_fails("00de3dd8"); /* pair in the wrong order */
+	check_from_utf16_fails("41003dd8"); /* trailing high surrogate */
+}
+END_TEST
+
+/* The worst-case expansion (3 bytes per unit) fits the output. */
+START_TEST(test_utf16_to_utf8_expansion)
+{
+	uint8_t in[2 * 300];
+	char *out = NULL;
+
+	for (size_t i = 0; i < 300; i++) {
+		in[2 * i] = 0xac;
+		in[2 * i + 1] = 0x20;
+	}
+	ck_assert_status(ntlm_utf16le_to_utf8(in, sizeof(in), &out), NTLM_OK);
+	ck_assert_uint_eq(strlen(out), 900);
+	ck_assert_mem_eq(out + 897, "\xe2\x82\xac", 3);
+	free(out);
+}
+END_TEST
+
+START_TEST(test_oem_to_utf8)
+{
+	char *out = NULL;
+
+	ck_assert_status(ntlm_oem_to_utf8((const uint8_t *)"DOMAIN", 6, &out), NTLM_OK);
+	ck_assert_str_eq(out, "DOMAIN");
+	free(out);
+	ck_assert_status(ntlm_oem_to_utf8(NULL, 0, &out), NTLM_OK);
+	ck_assert_str_eq(out, "");
+	free(out);
+	ck_assert_status(ntlm_oem_to_utf8((const uint8_t *)"\x01\x7f", 2, &out), NTLM_OK);
+	ck_assert_str_eq(out, "\x01\x7f");
+	free(out);
+
+	out = NULL;
+	ck_assert_status(ntlm_oem_to_utf8((const uint8_t *)"A\x80", 2, &out), NTLM_ERR_BAD_STRING);
+	ck_assert_status(ntlm_oem_to_utf8((const uint8_t *)"\xe9", 1, &out), NTLM_ERR_BAD_STRING);
+	ck_assert_status(ntlm_oem_to_utf8((const uint8_t *)"A\0B", 3, &out), NTLM_ERR_BAD_STRING);
+	ck_assert_ptr_null(out);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Base64 (RFC 4648)                                                   */
+/* ------------------------------------------------------------------ */
+
+/* RFC 4648 section 10 */
+static const char *const rfc4648[][2] = {
+    {"", ""},
+    {"f", "Zg=="},
+    {"fo", "Zm8="},
+    {"foo", "Zm9v"},
+    {"foob", "Zm9vYg=="},
+    {"fooba", "Zm9vYmE="},
+    {"foobar", "Zm9vYmFy"},
+};
+
+START_TEST(test_base64_rfc4648)
+{
+	for (size_t i = 0; i < sizeof(rfc4648) / sizeof(rfc4648[0]); i++) {
+		const char *plain = rfc4648[i][0], *enc = rfc4648[i][1];
+		char *e = NULL;
+		uint8_t *d = NULL;
+		size_t dlen = 99;
+
+		ck_assert_status(ntlm_base64_encode((const uint8_t *)plain, strlen(plain), &e), NTLM_OK);
+		ck_assert_str_eq(e, enc);
+		free(e);
+		ck_assert_status(ntlm_base64_decode(enc, strlen(enc), &d, &dlen), NTLM_OK);
+		ck_assert_ptr_nonnull(d);
+		ck_assert_uint_eq(dlen, strlen(plain));
+		if (dlen > 0)
+			ck_assert_mem_eq(d, plain, dlen);
+		free(d);
+	}
+}
+END_TEST
+
+START_TEST(test_base64_binary_roundtrip)
+{
+	uint8_t in[256];
+	char *e = NULL;
+	uint8_t *d = NULL;
+	size_t dlen;
+
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(255 - i);
+	for (size_t n = 0; n <= sizeof(in); n++) {
+		ck_assert_status(ntlm_base64_encode(in, n, &e), NTLM_OK);
+		ck_assert_uint_eq(strlen(e), (n + 2) / 3 * 4);
+		ck_assert_status(ntlm_base64_decode(e, strlen(e), &d, &dlen), NTLM_OK);
+		ck_assert_uint_eq(dlen, n);
+		if (n > 0)
+			ck_assert_mem_eq(d, in, n);
+		free(e);
+		free(d);
+	}
+	/* The whole alphabet, both special characters included. */
+	ck_assert_status(ntlm_base64_decode("+/+/", 4, &d, &dlen), NTLM_OK);
+	ck_assert_hex_eq(d, dlen, "fbffbf");
+	free(d);
+}
+END_TEST
+
+START_TEST(test_base64_strict)
+{
+	static const char *const bad[] = {
+	    "Zg",       /* padding missing */
+	    "Zg=",      /* padding short */
+	    "Zm9vY",    /* not a multiple of 4 */
+	    "Zm9v\n",   /* newline */
+	    "Zm 9v",    /* space inside */
+	    " Zm9v",    /* leading space */
+	    "Zm9v ",    /* trailing space */
+	    "Zm9\tv",   /* tab */
+	    "Zm9v\r\n", /* CRLF */
+	    "Z===",     /* too much padding */
+	    "====",     /* only padding */
+	    "=Zm9",     /* padding first */
+	    "Zm=v",     /* data after padding */
+	    "Zg==Zm9v", /* padding in the middle */
+	    "Zh==",     /* non-zero bits under the padding */
+	    "Zm9=",     /* non-zero bits under the padding */
+	    "Zm9v-_==", /* base64url alphabet */
+	    "Zm9v!AAA", "Zm9v\200AAA",
+	};
+	uint8_t *d = (uint8_t *)"x";
+	size_t dlen = 5;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(ntlm_base64_decode(bad[i], strlen(bad[i]), &d, &dlen) == NTLM_ERR_BAD_ENCODING,
+		              "accepted \"%s\"", bad[i]);
+		ck_assert_str_eq((const char *)d, "x");
+		ck_assert_uint_eq(dlen, 5);
+	}
+	/* slen is honoured: an embedded NUL is just a bad character. */
+	ck_assert_status(ntlm_base64_decode("Zm9\0", 4, &d, &dlen), NTLM_ERR_BAD_ENCODING);
+	/* ... and bytes after slen are not read. */
+	ck_assert_status(ntlm_base64_decode("Zm9v!!!", 4, &d, &dlen), NTLM_OK);
+	ck_assert_hex_eq(d, dlen, "666f6f");
+	free(d);
+}
+END_TEST
+
+/* An NTLMSSP NEGOTIATE as curl sends it in the HTTP header. */
+START_TEST(test_base64_ntlmssp)
+{
+	uint8_t *d = NULL;
+	size_t dlen;
+	char *e = NULL;
+	const char *b64 = "TlRMTVNTUAABAAAABoIIAAAAAAAAAAAAAAAAAAAAAAA=";
+
+	ck_assert_status(ntlm_base64_decode(b64, strlen(b64), &d, &dlen), NTLM_OK);
+	ck_assert_hex_eq(d, dlen, "4e544c4d53535000010000000682080000000000000000000000000000000000");
+	ck_assert_status(ntlm_base64_encode(d, dlen, &e), NTLM_OK);
+	ck_assert_str_eq(e, b64);
+	free(e);
+	free(d);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* AV pairs (MS-NLMP 2.2.2.1)                                          */
+/* ------------------------------------------------------------------ */
+
+/* The TargetInfo of the MS-NLMP 4.2.4.3 CHALLENGE. */
+#define V2_TARGET_INFO                     \
+	"02000c0044006f006d00610069006e00" \
+	"01000c005300650072007600650072000000 0000"
+
+static enum ntlm_status decode_hex_list(const char *hex, struct ntlm_av_list *l, uint8_t **ret_buf)
+{
+	size_t len;
+	uint8_t *buf = test_hex(hex, &len);
+	enum ntlm_status st = ntlm_av_list_decode(buf, len, l);
+
+	*ret_buf = buf;
+	return st;
+}
+
+static void check_list_fails(const char *hex, enum ntlm_status want)
+{
+	struct ntlm_av_list l = {.count = 99};
+	uint8_t *buf;
+
+	ck_assert_status(decode_hex_list(hex, &l, &buf), want);
+	ck_assert_uint_eq(l.count, 99); /* not written on failure */
+	free(buf);
+}
+
+START_TEST(test_av_list_spec)
+{
+	struct ntlm_av_list l;
+	const struct ntlm_av_pair *p;
+	uint8_t *buf;
+
+	ck_assert_status(decode_hex_list(V2_TARGET_INFO, &l, &buf), NTLM_OK);
+	ck_assert_uint_eq(l.count, 2);
+	ck_assert_uint_eq(l.pairs[0].id, NTLM_AV_NB_DOMAIN_NAME);
+	ck_assert_hex_eq(l.pairs[0].value.data, l.pairs[0].value.len, "44006f006d00610069006e00");
+	ck_assert_ptr_eq(l.pairs[0].value.data, buf + 4);
+	ck_assert_uint_eq(l.pairs[1].id, NTLM_AV_NB_COMPUTER_NAME);
+	ck_assert_hex_eq(l.pairs[1].value.data, l.pairs[1].value.len, "5300650072007600650072 00");
+	p = ntlm_av_list_find(&l, NTLM_AV_NB_COMPUTER_NAME);
+	ck_assert_ptr_eq(p, &l.pairs[1]);
+	ck_assert_ptr_null(ntlm_av_list_find(&l, NTLM_AV_TIMESTAMP));
+	ck_assert_ptr_null(ntlm_av_list_find(NULL, NTLM_AV_TIMESTAMP));
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_av_list_typed)
+{
+	struct ntlm_av_list l;
+	uint8_t *buf;
+	uint32_t u32 = 0;
+	uint64_t u64 = 0;
+
+	ck_assert_status(decode_hex_list("06000400 02000000"
+	                                 "07000800 0090d336b734c301"
+	                                 "0a001000 00000000000000000000000000000000"
+	                                 "09000400 41004200"
+	                                 "00000000",
+	                                 &l, &buf),
+	                 NTLM_OK);
+	ck_assert_uint_eq(l.count, 4);
+	ck_assert(ntlm_av_list_get_u32(&l, NTLM_AV_FLAGS, &u32));
+	ck_assert_uint_eq(u32, NTLM_AVFLAG_MIC_PRESENT);
+	ck_assert(ntlm_av_list_get_u64(&l, NTLM_AV_TIMESTAMP, &u64));
+	ck_assert(u64 == 0x01c334b736d39000ull);
+	/* The size must match the accessor. */
+	ck_assert(ntlm_av_list_get_u32(&l, NTLM_AV_TARGET_NAME, &u32));
+	ck_assert_uint_eq(u32, 0x00420041u);
+	ck_assert(!ntlm_av_list_get_u64(&l, NTLM_AV_TARGET_NAME, &u64));
+	ck_assert(!ntlm_av_list_get_u32(&l, NTLM_AV_TIMESTAMP, &u32));
+	ck_assert(!ntlm_av_list_get_u32(&l, NTLM_AV_NB_COMPUTER_NAME, &u32));
+	ck_assert(!ntlm_av_list_get_u64(&l, NTLM_AV_NB_COMPUTER_NAME, &u64));
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_av_list_padding_and_unknown)
+{
+	struct ntlm_av_list l;
+	uint8_t *buf;
+
+	/* Zero padding after EOL (clients pad the NTLMv2 blob). */
+	ck_assert_status(decode_hex_list(V2_TARGET_INFO "00000000", &l, &buf), NTLM_OK);
+	ck_assert_uint_eq(l.count, 2);
+	free(buf);
+	/* An EOL alone is an empty list. */
+	ck_assert_status(decode_hex_list("00000000", &l, &buf), NTLM_OK);
+	ck_assert_uint_eq(l.count, 0);
+	free(buf);
+	/* Unknown ids are kept, with any length. */
+	ck_assert_status(decode_hex_list("ff7f0300 616263 00000000", &l, &buf), NTLM_OK);
+	ck_assert_uint_eq(l.count, 1);
+	ck_assert_uint_eq(l.pairs[0].id, 0x7fff);
+	ck_assert_uint_eq(l.pairs[0].value.len, 3);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_av_list_errors)
+{
+	check_list_fails("", NTLM_ERR_BAD_AV_PAIR);                         /* no EOL */
+	check_list_fails("01000200 4100", NTLM_ERR_BAD_AV_PAIR);            /* no EOL */
+	check_list_fails("000000", NTLM_ERR_BAD_AV_PAIR);                   /* EOL truncated */
+	check_list_fails("0100", NTLM_ERR_BAD_AV_PAIR);                     /* header truncated */
+	check_list_fails("01000400 4100", NTLM_ERR_BAD_AV_PAIR);            /* value past the end */
+	check_list_fails("0100ffff 00000000", NTLM_ERR_BAD_AV_PAIR);        /* value past the end */
+	check_list_fails("00000100 00", NTLM_ERR_BAD_AV_PAIR);              /* EOL with AvLen 1 */
+	check_list_fails("06000300 000000 00000000", NTLM_ERR_BAD_AV_PAIR); /* flags: 3 bytes */
+	check_list_fails("06000500 0000000000 00000000", NTLM_ERR_BAD_AV_PAIR);
+	check_list_fails("07000400 00000000 00000000", NTLM_ERR_BAD_AV_PAIR); /* timestamp: 4 bytes */
+	check_list_fails("0a000f00 000000000000000000000000000000 00000000", NTLM_ERR_BAD_AV_PAIR);
+	check_list_fails("0a001100 0000000000000000000000000000000000 00000000", NTLM_ERR_BAD_AV_PAIR);
+	check_list_fails("01000200 4100 01000200 4200 00000000", NTLM_ERR_BAD_AV_PAIR); /* duplicate */
+	check_list_fails("06000400 00000000 06000400 02000000 00000000", NTLM_ERR_BAD_AV_PAIR);
+	check_list_fails(V2_TARGET_INFO "01", NTLM_ERR_TRAILING_DATA);
+	check_list_fails(V2_TARGET_INFO "000000000100", NTLM_ERR_TRAILING_DATA);
+	check_list_fails(V2_TARGET_INFO "01000200 4100 00000000", NTLM_ERR_TRAILING_DATA);
+
+	struct ntlm_av_list l;
+	ck_assert_status(ntlm_av_list_decode(NULL, 4, &l), NTLM_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
+/* Builds a list of n pairs with distinct ids 0x100.. and an EOL. */
+static void build_many(size_t n, uint8_t **ret, size_t *ret_len)
+{
+	struct ntlm_writer w;
+
+	ntlm_writer_init(&w, NTLM_MAX_MESSAGE);
+	for (size_t i = 0; i < n; i++)
+		ntlm_av_write(&w, (uint16_t)(0x100 + i), "v", 1);
+	ntlm_av_write_eol(&w);
+	ck_assert_status(ntlm_writer_finish(&w, ret, ret_len), NTLM_OK);
+}
+
+START_TEST(test_av_list_max_pairs)
+{
+	struct ntlm_av_list l;
+	uint8_t *buf;
+	size_t len;
+
+	build_many(NTLM_MAX_AV_PAIRS, &buf, &len);
+	ck_assert_status(ntlm_av_list_decode(buf, len, &l), NTLM_OK);
+	ck_assert_uint_eq(l.count, NTLM_MAX_AV_PAIRS);
+	ck_assert_uint_eq(l.pairs[NTLM_MAX_AV_PAIRS - 1].id, 0x100 + NTLM_MAX_AV_PAIRS - 1);
+	free(buf);
+	build_many(NTLM_MAX_AV_PAIRS + 1, &buf, &len);
+	ck_assert_status(ntlm_av_list_decode(buf, len, &l), NTLM_ERR_BAD_AV_PAIR);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_av_write)
+{
+	struct ntlm_writer w;
+	uint8_t *out;
+	size_t len;
+	static const uint8_t big[70000];
+
+	ntlm_writer_init(&w, NTLM_MAX_MESSAGE);
+	ntlm_av_write(&w, NTLM_AV_NB_DOMAIN_NAME, "D\0o\0m\0a\0i\0n\0", 12);
+	ntlm_av_write(&w, NTLM_AV_NB_COMPUTER_NAME, "S\0e\0r\0v\0e\0r\0", 12);
+	ntlm_av_write_eol(&w);
+	ck_assert_status(ntlm_writer_finish(&w, &out, &len), NTLM_OK);
+	ck_assert_hex_eq(out, len, V2_TARGET_INFO);
+	free(out);
+
+	/* AvLen is 16 bits. */
+	ntlm_writer_init(&w, SIZE_MAX);
+	ntlm_av_write(&w, NTLM_AV_SINGLE_HOST, big, sizeof(big));
+	ck_assert_status(w.error, NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_uint_eq(w.len, 0);
+	ntlm_writer_clear(&w);
+}
+END_TEST
+
+static Suite *reader_suite(void)
+{
+	Suite *s = suite_create("reader");
+	TCase *tc;
+
+	tc = tcase_create("reader");
+	tcase_add_test(tc, test_reader_integers);
+	tcase_add_test(tc, test_reader_bytes_views);
+	tcase_add_test(tc, test_reader_slice);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("writer");
+	tcase_add_test(tc, test_writer_basic);
+	tcase_add_test(tc, test_writer_grows);
+	tcase_add_test(tc, test_writer_cap_is_sticky);
+	tcase_add_test(tc, test_writer_put_at_bounds);
+	tcase_add_test(tc, test_writer_empty_finish);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("text");
+	tcase_add_test(tc, test_utf8_to_utf16_valid);
+	tcase_add_test(tc, test_utf8_to_utf16_invalid);
+	tcase_add_test(tc, test_utf8_to_utf16_max_units);
+	tcase_add_test(tc, test_utf16_to_utf8);
+	tcase_add_test(tc, test_utf16_to_utf8_expansion);
+	tcase_add_test(tc, test_oem_to_utf8);
+	tcase_add_test(tc, test_base64_rfc4648);
+	tcase_add_test(tc, test_base64_binary_roundtrip);
+	tcase_add_test(tc, test_base64_strict);
+	tcase_add_test(tc, test_base64_ntlmssp);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("av_pairs");
+	tcase_add_test(tc, test_av_list_spec);
+	tcase_add_test(tc, test_av_list_typed);
+	tcase_add_test(tc, test_av_list_padding_and_unknown);
+	tcase_add_test(tc, test_av_list_errors);
+	tcase_add_test(tc, test_av_list_max_pairs);
+	tcase_add_test(tc, test_av_write);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return test_run_suite(reader_suite());
+}
