@@ -349,8 +349,8 @@ fail:
 }
 
 /* Parses every line of buf into db. */
-static enum ntlm_status parse_lines(struct smbpasswd_db *db, const char *buf, size_t len, size_t *ret_bad_line,
-                                    const char **ret_reason)
+static enum ntlm_status parse_lines(struct smbpasswd_db *db, const char *buf, size_t len,
+                                    size_t *ret_bad_line, const char **ret_reason)
 {
 	size_t lineno = 0, pos = 0;
 

@@ -15,7 +15,7 @@
 
 #include "ntlmssp.h"
 
-#define SMBPASSWD_MAX_LINE 1024
+#define SMBPASSWD_MAX_LINE  1024
 #define SMBPASSWD_MAX_FLAGS 15
 
 struct smbpasswd_entry {
@@ -25,9 +25,9 @@ struct smbpasswd_entry {
 	struct ntlm_hash lm;
 	bool has_nt;
 	struct ntlm_hash nt;
-	bool null_password; /* "NO PASSWORD" in the NT field */
+	bool null_password;                  /* "NO PASSWORD" in the NT field */
 	char flags[SMBPASSWD_MAX_FLAGS + 1]; /* letters inside [..], spaces dropped */
-	int64_t last_change; /* -1 when absent */
+	int64_t last_change;                 /* -1 when absent */
 };
 
 /* Parses one line (without its newline). Malformed lines give

@@ -25,10 +25,10 @@
 #include <time.h>
 
 static const struct ntlm_server_names names = {
-	.nb_computer = "SERVER",
-	.nb_domain = "DOMAIN",
-	.dns_computer = "server.example.test",
-	.dns_domain = "example.test",
+    .nb_computer = "SERVER",
+    .nb_domain = "DOMAIN",
+    .dns_computer = "server.example.test",
+    .dns_domain = "example.test",
 };
 
 static struct ntlm_hash user_hash;
@@ -84,11 +84,11 @@ static const uint8_t app_data[] = "tls-server-end-point:0123456789abcdef01234567
 static void make_exchange(struct exchange *x)
 {
 	struct ntlm_initiator_config cfg = {
-		.user = "alice",
-		.domain = "DOMAIN",
-		.workstation = "WS1",
-		.password = "Passw0rd!",
-		.channel_bindings = &x->cb,
+	    .user = "alice",
+	    .domain = "DOMAIN",
+	    .workstation = "WS1",
+	    .password = "Passw0rd!",
+	    .channel_bindings = &x->cb,
 	};
 
 	x->cb = (struct ntlm_channel_bindings){.application_data = {app_data, sizeof(app_data) - 1}};
@@ -96,8 +96,8 @@ static void make_exchange(struct exchange *x)
 	if (ntlm_ntowfv1("Passw0rd!", &user_hash) != NTLM_OK ||
 	    ntlm_initiator_negotiate(&cfg, &x->neg, &x->neg_len) != NTLM_OK ||
 	    ntlm_acceptor_challenge(&names, x->neg, x->neg_len, x->now, &x->chal, &x->chal_len) != NTLM_OK ||
-	    ntlm_initiator_authenticate(&cfg, x->neg, x->neg_len, x->chal, x->chal_len, &x->auth, &x->auth_len,
-	                                NULL) != NTLM_OK) {
+	    ntlm_initiator_authenticate(&cfg, x->neg, x->neg_len, x->chal, x->chal_len, &x->auth,
+	                                &x->auth_len, NULL) != NTLM_OK) {
 		fprintf(stderr, "bench_verify: cannot build the exchange\n");
 		exit(1);
 	}
@@ -116,9 +116,10 @@ static double run_verify(const struct exchange *x, double seconds)
 	do {
 		for (int i = 0; i < 1000; i++) {
 			struct ntlm_accept_result r;
-			if (ntlm_acceptor_verify(&p, x->neg, x->neg_len, x->chal, x->chal_len, x->auth, x->auth_len,
-			                         &x->cb, lookup, NULL, x->now, &r) != NTLM_OK) {
-				fprintf(stderr, "bench_verify: verification failed: %s\n", ntlm_status_name(r.status));
+			if (ntlm_acceptor_verify(&p, x->neg, x->neg_len, x->chal, x->chal_len, x->auth,
+			                         x->auth_len, &x->cb, lookup, NULL, x->now, &r) != NTLM_OK) {
+				fprintf(stderr, "bench_verify: verification failed: %s\n",
+				        ntlm_status_name(r.status));
 				exit(1);
 			}
 			ntlm_accept_result_clear(&r);
@@ -184,8 +185,8 @@ int main(int argc, char **argv)
 		raw[r] = run_raw(&x, seconds);
 		verify[r] = run_verify(&x, seconds);
 		ratio[r] = raw[r] / verify[r];
-		printf("round %d: verify %.0f/s (%.2f us)  raw %.0f/s (%.2f us)  ratio %.2fx\n", r + 1, verify[r],
-		       1e6 / verify[r], raw[r], 1e6 / raw[r], ratio[r]);
+		printf("round %d: verify %.0f/s (%.2f us)  raw %.0f/s (%.2f us)  ratio %.2fx\n", r + 1,
+		       verify[r], 1e6 / verify[r], raw[r], 1e6 / raw[r], ratio[r]);
 	}
 	qsort(verify, (size_t)rounds, sizeof(double), cmp_double);
 	qsort(raw, (size_t)rounds, sizeof(double), cmp_double);

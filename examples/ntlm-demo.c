@@ -24,16 +24,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DEMO_USER "demo"
+#define DEMO_USER   "demo"
 #define DEMO_DOMAIN "DEMO"
 /* A throwaway password for the demo account only. */
 #define DEMO_PASSWORD "Demo-Passw0rd"
 
 static const struct ntlm_server_names demo_server = {
-	.nb_computer = "NTLMDEMO",
-	.nb_domain = DEMO_DOMAIN,
-	.dns_computer = "ntlmdemo.example.test",
-	.dns_domain = "example.test",
+    .nb_computer = "NTLMDEMO",
+    .nb_domain = DEMO_DOMAIN,
+    .dns_computer = "ntlmdemo.example.test",
+    .dns_domain = "example.test",
 };
 
 /* "tls-server-end-point:" || SHA-256 of a certificate, as RFC 5929 binds
@@ -102,19 +102,22 @@ static enum ntlm_status run_exchange(const char *title, const struct ntlm_initia
 	if (st != NTLM_OK)
 		goto out;
 	print_message("client ->", "AUTHENTICATE", auth, auth_len);
-	st = ntlm_acceptor_verify(&policy, neg, neg_len, chal, chal_len, auth, auth_len, &cb, smbpasswd_db_lookup,
-	                          db, ntlm_filetime_now(), &r);
+	st = ntlm_acceptor_verify(&policy, neg, neg_len, chal, chal_len, auth, auth_len, &cb,
+	                          smbpasswd_db_lookup, db, ntlm_filetime_now(), &r);
 	if (st == NTLM_OK)
-		printf("  result: OK %s\\%s from workstation %s, %s, MIC %s, channel bindings %s, session key "
-		       "established\n",
-		       r.domain, r.user, r.workstation, ntlm_response_type_name(r.response_type),
-		       ntlm_verdict_name(r.mic), ntlm_verdict_name(r.channel_bindings));
+		printf(
+		    "  result: OK %s\\%s from workstation %s, %s, MIC %s, channel bindings %s, session key "
+		    "established\n",
+		    r.domain, r.user, r.workstation, ntlm_response_type_name(r.response_type),
+		    ntlm_verdict_name(r.mic), ntlm_verdict_name(r.channel_bindings));
 	else
 		printf("  result: FAIL %s (0x%08X): %s [%s %s]\n", ntlm_status_name(st), ntlm_status_code(st),
-		       ntlm_status_message(st), ntlm_response_type_name(r.response_type), r.user ? r.user : "");
+		       ntlm_status_message(st), ntlm_response_type_name(r.response_type),
+		       r.user ? r.user : "");
 out:
 	if (st != r.status && st != NTLM_OK)
-		printf("  error: %s (0x%08X): %s\n", ntlm_status_name(st), ntlm_status_code(st), ntlm_status_message(st));
+		printf("  error: %s (0x%08X): %s\n", ntlm_status_name(st), ntlm_status_code(st),
+		       ntlm_status_message(st));
 	ntlm_accept_result_clear(&r);
 	free(neg);
 	free(chal);
@@ -141,12 +144,12 @@ int main(int argc, char **argv)
 {
 	struct ntlm_channel_bindings cb = {.application_data = {demo_binding, sizeof(demo_binding) - 1}};
 	struct ntlm_initiator_config client = {
-		.user = DEMO_USER,
-		.domain = DEMO_DOMAIN,
-		.workstation = "WORKSTATION1",
-		.password = DEMO_PASSWORD,
-		.channel_bindings = &cb,
-		.target_name = "HTTP/ntlmdemo.example.test",
+	    .user = DEMO_USER,
+	    .domain = DEMO_DOMAIN,
+	    .workstation = "WORKSTATION1",
+	    .password = DEMO_PASSWORD,
+	    .channel_bindings = &cb,
+	    .target_name = "HTTP/ntlmdemo.example.test",
 	};
 	struct smbpasswd_db *db = NULL;
 	char dir[256], path[512];
@@ -156,7 +159,8 @@ int main(int argc, char **argv)
 	enum ntlm_status st;
 
 	if (demo_dir(argc, argv, dir, sizeof(dir)) < 0 ||
-	    snprintf(path, sizeof(path), "%s/smbpasswd", dir) >= (int)sizeof(path) || write_hash_file(path) < 0) {
+	    snprintf(path, sizeof(path), "%s/smbpasswd", dir) >= (int)sizeof(path) ||
+	    write_hash_file(path) < 0) {
 		fprintf(stderr, "ntlm-demo: cannot write the hash file in %s: %s\n", dir, strerror(errno));
 		return 1;
 	}
@@ -166,8 +170,8 @@ int main(int argc, char **argv)
 		        ntlm_status_name(st));
 		return 1;
 	}
-	printf("pam_ntlm demo: hash file %s (mode 0600), user %s\\%s, %zu entr%s\n", path, DEMO_DOMAIN, DEMO_USER,
-	       smbpasswd_db_count(db), smbpasswd_db_count(db) == 1 ? "y" : "ies");
+	printf("pam_ntlm demo: hash file %s (mode 0600), user %s\\%s, %zu entr%s\n", path, DEMO_DOMAIN,
+	       DEMO_USER, smbpasswd_db_count(db), smbpasswd_db_count(db) == 1 ? "y" : "ies");
 
 	if (run_exchange("1. NTLMv2 with MIC and channel bindings, right password", &client, db) != NTLM_OK)
 		failures++;
@@ -176,7 +180,8 @@ int main(int argc, char **argv)
 		failures++;
 	client.password = DEMO_PASSWORD;
 	client.mode = NTLM_CLIENT_NTLMV1;
-	if (run_exchange("3. NTLMv1, right password, default policy", &client, db) != NTLM_STATUS_NTLM_BLOCKED)
+	if (run_exchange("3. NTLMv1, right password, default policy", &client, db) !=
+	    NTLM_STATUS_NTLM_BLOCKED)
 		failures++;
 
 	smbpasswd_db_free(db);

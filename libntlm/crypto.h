@@ -23,8 +23,8 @@ enum ntlm_status ntlm_crypto_md5(const struct ntlm_iov *iov, size_t n, uint8_t r
 /* HMAC-MD5 (RFC 2104) over the concatenation of n buffers: a hand-made
  * HMAC over the EVP digest, about twice as fast as EVP_MAC for NTLM's
  * short inputs. */
-enum ntlm_status ntlm_crypto_hmac_md5(const uint8_t *key, size_t key_len, const struct ntlm_iov *iov, size_t n,
-                                      uint8_t ret[16]) NTLM_MUST_USE;
+enum ntlm_status ntlm_crypto_hmac_md5(const uint8_t *key, size_t key_len, const struct ntlm_iov *iov,
+                                      size_t n, uint8_t ret[16]) NTLM_MUST_USE;
 
 /* DES-ECB of one 8-byte block with a 7-byte key expanded to 8 bytes with
  * parity as MS-NLMP 6 DES(K, D) requires. */

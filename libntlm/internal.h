@@ -10,19 +10,19 @@
 #include <string.h>
 
 /* MS-NLMP 2.2.1: "NTLMSSP\0" and the message types */
-#define NTLM_SIGNATURE "NTLMSSP"
-#define NTLM_SIGNATURE_BYTES 8
-#define NTLM_TYPE_NEGOTIATE 1u
-#define NTLM_TYPE_CHALLENGE 2u
+#define NTLM_SIGNATURE         "NTLMSSP"
+#define NTLM_SIGNATURE_BYTES   8
+#define NTLM_TYPE_NEGOTIATE    1u
+#define NTLM_TYPE_CHALLENGE    2u
 #define NTLM_TYPE_AUTHENTICATE 3u
 
 /* Fixed header sizes (without VERSION) of MS-NLMP 2.2.1.1-2.2.1.3 */
-#define NTLM_NEGOTIATE_HEADER 32u
-#define NTLM_CHALLENGE_HEADER 48u
+#define NTLM_NEGOTIATE_HEADER    32u
+#define NTLM_CHALLENGE_HEADER    48u
 #define NTLM_AUTHENTICATE_HEADER 64u
-#define NTLM_VERSION_LEN 8u
-#define NTLM_NTLMV2_BLOB_HEADER 28u /* RespType .. ChallengeFromClient + Reserved3 */
-#define NTLM_V1_RESPONSE_LEN 24u
+#define NTLM_VERSION_LEN         8u
+#define NTLM_NTLMV2_BLOB_HEADER  28u /* RespType .. ChallengeFromClient + Reserved3 */
+#define NTLM_V1_RESPONSE_LEN     24u
 
 /* NTLMSSP_REVISION_W2K3 (MS-NLMP 2.2.2.10) */
 #define NTLM_REVISION_W2K3 15u

@@ -57,44 +57,44 @@ enum ntlm_status {
 	NTLM_OK = 0,
 
 	/* malformed input: the peer or the wire is at fault */
-	NTLM_ERR_TRUNCATED,          /* message ends before a field it needs */
-	NTLM_ERR_BAD_SIGNATURE,      /* does not start with "NTLMSSP\0" */
-	NTLM_ERR_WRONG_MESSAGE_TYPE, /* NEGOTIATE where AUTHENTICATE was due, ... */
+	NTLM_ERR_TRUNCATED,           /* message ends before a field it needs */
+	NTLM_ERR_BAD_SIGNATURE,       /* does not start with "NTLMSSP\0" */
+	NTLM_ERR_WRONG_MESSAGE_TYPE,  /* NEGOTIATE where AUTHENTICATE was due, ... */
 	NTLM_ERR_FIELD_OUT_OF_BOUNDS, /* a payload offset/length points outside */
-	NTLM_ERR_FIELD_OVERLAP,      /* a payload field overlaps the header */
-	NTLM_ERR_MESSAGE_TOO_LONG,   /* over NTLM_MAX_MESSAGE */
-	NTLM_ERR_BAD_STRING,         /* invalid UTF-16 / UTF-8, NUL inside */
-	NTLM_ERR_STRING_TOO_LONG,    /* a name over NTLM_MAX_NAME */
-	NTLM_ERR_BAD_AV_PAIR,        /* AV_PAIR list malformed (2.2.2.1) */
-	NTLM_ERR_BAD_RESPONSE,       /* response length impossible for any type */
-	NTLM_ERR_TRAILING_DATA,      /* bytes left over where none may be */
-	NTLM_ERR_BAD_ENCODING,       /* base64 / hex input not decodable */
+	NTLM_ERR_FIELD_OVERLAP,       /* a payload field overlaps the header */
+	NTLM_ERR_MESSAGE_TOO_LONG,    /* over NTLM_MAX_MESSAGE */
+	NTLM_ERR_BAD_STRING,          /* invalid UTF-16 / UTF-8, NUL inside */
+	NTLM_ERR_STRING_TOO_LONG,     /* a name over NTLM_MAX_NAME */
+	NTLM_ERR_BAD_AV_PAIR,         /* AV_PAIR list malformed (2.2.2.1) */
+	NTLM_ERR_BAD_RESPONSE,        /* response length impossible for any type */
+	NTLM_ERR_TRAILING_DATA,       /* bytes left over where none may be */
+	NTLM_ERR_BAD_ENCODING,        /* base64 / hex input not decodable */
 
 	/* authentication outcomes: the credentials or the policy are at fault */
-	NTLM_STATUS_WRONG_PASSWORD,      /* STATUS_WRONG_PASSWORD 0xC000006A */
-	NTLM_STATUS_NO_SUCH_USER,        /* STATUS_NO_SUCH_USER 0xC0000064 */
-	NTLM_STATUS_LOGON_FAILURE,       /* STATUS_LOGON_FAILURE 0xC000006D */
-	NTLM_STATUS_ACCOUNT_DISABLED,    /* STATUS_ACCOUNT_DISABLED 0xC0000072 */
-	NTLM_STATUS_ACCOUNT_LOCKED_OUT,  /* STATUS_ACCOUNT_LOCKED_OUT 0xC0000234 */
-	NTLM_STATUS_ACCOUNT_EXPIRED,     /* STATUS_ACCOUNT_EXPIRED 0xC0000193 */
-	NTLM_STATUS_PASSWORD_EXPIRED,    /* STATUS_PASSWORD_EXPIRED 0xC0000071 */
-	NTLM_STATUS_PASSWORD_MUST_CHANGE, /* STATUS_PASSWORD_MUST_CHANGE 0xC0000224 */
-	NTLM_STATUS_INVALID_LOGON_HOURS, /* STATUS_INVALID_LOGON_HOURS 0xC000006F */
-	NTLM_STATUS_INVALID_WORKSTATION, /* STATUS_INVALID_WORKSTATION 0xC0000070 */
-	NTLM_STATUS_ACCOUNT_RESTRICTION, /* STATUS_ACCOUNT_RESTRICTION 0xC000006E */
+	NTLM_STATUS_WRONG_PASSWORD,        /* STATUS_WRONG_PASSWORD 0xC000006A */
+	NTLM_STATUS_NO_SUCH_USER,          /* STATUS_NO_SUCH_USER 0xC0000064 */
+	NTLM_STATUS_LOGON_FAILURE,         /* STATUS_LOGON_FAILURE 0xC000006D */
+	NTLM_STATUS_ACCOUNT_DISABLED,      /* STATUS_ACCOUNT_DISABLED 0xC0000072 */
+	NTLM_STATUS_ACCOUNT_LOCKED_OUT,    /* STATUS_ACCOUNT_LOCKED_OUT 0xC0000234 */
+	NTLM_STATUS_ACCOUNT_EXPIRED,       /* STATUS_ACCOUNT_EXPIRED 0xC0000193 */
+	NTLM_STATUS_PASSWORD_EXPIRED,      /* STATUS_PASSWORD_EXPIRED 0xC0000071 */
+	NTLM_STATUS_PASSWORD_MUST_CHANGE,  /* STATUS_PASSWORD_MUST_CHANGE 0xC0000224 */
+	NTLM_STATUS_INVALID_LOGON_HOURS,   /* STATUS_INVALID_LOGON_HOURS 0xC000006F */
+	NTLM_STATUS_INVALID_WORKSTATION,   /* STATUS_INVALID_WORKSTATION 0xC0000070 */
+	NTLM_STATUS_ACCOUNT_RESTRICTION,   /* STATUS_ACCOUNT_RESTRICTION 0xC000006E */
 	NTLM_STATUS_NOLOGON_TRUST_ACCOUNT, /* STATUS_NOLOGON_WORKSTATION_TRUST_ACCOUNT */
-	NTLM_STATUS_NTLM_BLOCKED,        /* response type refused by policy: STATUS_NTLM_BLOCKED */
-	NTLM_STATUS_ANONYMOUS_REFUSED,   /* null session while anonymous is off */
-	NTLM_STATUS_DOWNGRADE_DETECTED,  /* required negotiate flags missing */
-	NTLM_STATUS_TIME_SKEW,           /* NTLMv2 timestamp beyond max skew */
-	NTLM_STATUS_MIC_MISSING,         /* MIC required by policy or by MsvAvFlags, absent */
-	NTLM_STATUS_MIC_INVALID,         /* MIC present and wrong */
-	NTLM_STATUS_BAD_BINDINGS,        /* channel bindings do not match: STATUS_BAD_BINDINGS */
-	NTLM_STATUS_BINDINGS_MISSING,    /* channel bindings required, client sent none */
-	NTLM_STATUS_TARGET_NAME_MISMATCH, /* MsvAvTargetName not an accepted SPN */
-	NTLM_STATUS_AV_PAIRS_ALTERED,    /* server AV pairs not echoed unchanged */
-	NTLM_STATUS_CHALLENGE_MISMATCH,  /* response computed for another CHALLENGE */
-	NTLM_STATUS_CHALLENGE_EXPIRED,   /* challenge unknown, used or too old (ntlmd) */
+	NTLM_STATUS_NTLM_BLOCKED,          /* response type refused by policy: STATUS_NTLM_BLOCKED */
+	NTLM_STATUS_ANONYMOUS_REFUSED,     /* null session while anonymous is off */
+	NTLM_STATUS_DOWNGRADE_DETECTED,    /* required negotiate flags missing */
+	NTLM_STATUS_TIME_SKEW,             /* NTLMv2 timestamp beyond max skew */
+	NTLM_STATUS_MIC_MISSING,           /* MIC required by policy or by MsvAvFlags, absent */
+	NTLM_STATUS_MIC_INVALID,           /* MIC present and wrong */
+	NTLM_STATUS_BAD_BINDINGS,          /* channel bindings do not match: STATUS_BAD_BINDINGS */
+	NTLM_STATUS_BINDINGS_MISSING,      /* channel bindings required, client sent none */
+	NTLM_STATUS_TARGET_NAME_MISMATCH,  /* MsvAvTargetName not an accepted SPN */
+	NTLM_STATUS_AV_PAIRS_ALTERED,      /* server AV pairs not echoed unchanged */
+	NTLM_STATUS_CHALLENGE_MISMATCH,    /* response computed for another CHALLENGE */
+	NTLM_STATUS_CHALLENGE_EXPIRED,     /* challenge unknown, used or too old (ntlmd) */
 
 	/* our side is at fault */
 	NTLM_ERR_INVALID_ARGUMENT, /* API misuse: NULL where a value is needed, ... */
@@ -124,36 +124,36 @@ bool ntlm_status_is_malformed(enum ntlm_status s);
 /* Cap on user, domain and workstation names, in UTF-16 code units. */
 #define NTLM_MAX_NAME 256
 /* Cap on the number of AV pairs in one TargetInfo list. */
-#define NTLM_MAX_AV_PAIRS 32
+#define NTLM_MAX_AV_PAIRS  32
 
-#define NTLM_HASH_LEN 16
+#define NTLM_HASH_LEN      16
 #define NTLM_CHALLENGE_LEN 8
-#define NTLM_MIC_LEN 16
+#define NTLM_MIC_LEN       16
 #define NTLM_SIGNATURE_LEN 16
 
 /* MS-NLMP 2.2.2.5 NEGOTIATE flags */
-#define NTLM_NEGOTIATE_UNICODE 0x00000001u
-#define NTLM_NEGOTIATE_OEM 0x00000002u
-#define NTLM_REQUEST_TARGET 0x00000004u
-#define NTLM_NEGOTIATE_SIGN 0x00000010u
-#define NTLM_NEGOTIATE_SEAL 0x00000020u
-#define NTLM_NEGOTIATE_DATAGRAM 0x00000040u
-#define NTLM_NEGOTIATE_LM_KEY 0x00000080u
-#define NTLM_NEGOTIATE_NTLM 0x00000200u
-#define NTLM_NEGOTIATE_ANONYMOUS 0x00000800u
-#define NTLM_NEGOTIATE_OEM_DOMAIN_SUPPLIED 0x00001000u
+#define NTLM_NEGOTIATE_UNICODE                  0x00000001u
+#define NTLM_NEGOTIATE_OEM                      0x00000002u
+#define NTLM_REQUEST_TARGET                     0x00000004u
+#define NTLM_NEGOTIATE_SIGN                     0x00000010u
+#define NTLM_NEGOTIATE_SEAL                     0x00000020u
+#define NTLM_NEGOTIATE_DATAGRAM                 0x00000040u
+#define NTLM_NEGOTIATE_LM_KEY                   0x00000080u
+#define NTLM_NEGOTIATE_NTLM                     0x00000200u
+#define NTLM_NEGOTIATE_ANONYMOUS                0x00000800u
+#define NTLM_NEGOTIATE_OEM_DOMAIN_SUPPLIED      0x00001000u
 #define NTLM_NEGOTIATE_OEM_WORKSTATION_SUPPLIED 0x00002000u
-#define NTLM_NEGOTIATE_ALWAYS_SIGN 0x00008000u
-#define NTLM_TARGET_TYPE_DOMAIN 0x00010000u
-#define NTLM_TARGET_TYPE_SERVER 0x00020000u
+#define NTLM_NEGOTIATE_ALWAYS_SIGN              0x00008000u
+#define NTLM_TARGET_TYPE_DOMAIN                 0x00010000u
+#define NTLM_TARGET_TYPE_SERVER                 0x00020000u
 #define NTLM_NEGOTIATE_EXTENDED_SESSIONSECURITY 0x00080000u
-#define NTLM_NEGOTIATE_IDENTIFY 0x00100000u
-#define NTLM_REQUEST_NON_NT_SESSION_KEY 0x00400000u
-#define NTLM_NEGOTIATE_TARGET_INFO 0x00800000u
-#define NTLM_NEGOTIATE_VERSION 0x02000000u
-#define NTLM_NEGOTIATE_128 0x20000000u
-#define NTLM_NEGOTIATE_KEY_EXCH 0x40000000u
-#define NTLM_NEGOTIATE_56 0x80000000u
+#define NTLM_NEGOTIATE_IDENTIFY                 0x00100000u
+#define NTLM_REQUEST_NON_NT_SESSION_KEY         0x00400000u
+#define NTLM_NEGOTIATE_TARGET_INFO              0x00800000u
+#define NTLM_NEGOTIATE_VERSION                  0x02000000u
+#define NTLM_NEGOTIATE_128                      0x20000000u
+#define NTLM_NEGOTIATE_KEY_EXCH                 0x40000000u
+#define NTLM_NEGOTIATE_56                       0x80000000u
 
 /* MS-NLMP 2.2.2.1 AV_PAIR ids */
 enum ntlm_av_id {
@@ -171,8 +171,8 @@ enum ntlm_av_id {
 };
 
 /* MsvAvFlags bits */
-#define NTLM_AVFLAG_CONSTRAINED 0x00000001u
-#define NTLM_AVFLAG_MIC_PRESENT 0x00000002u
+#define NTLM_AVFLAG_CONSTRAINED    0x00000001u
+#define NTLM_AVFLAG_MIC_PRESENT    0x00000002u
 #define NTLM_AVFLAG_UNVERIFIED_SPN 0x00000004u
 
 /* ------------------------------------------------------------------ */
@@ -268,8 +268,7 @@ enum ntlm_status ntlm_utf16le_to_utf8(const uint8_t *p, size_t len, char **ret) 
 enum ntlm_status ntlm_oem_to_utf8(const uint8_t *p, size_t len, char **ret) NTLM_MUST_USE;
 /* Base64 (RFC 4648, padding required) encode/decode; the result is malloc'd. */
 enum ntlm_status ntlm_base64_encode(const uint8_t *p, size_t len, char **ret) NTLM_MUST_USE;
-enum ntlm_status ntlm_base64_decode(const char *s, size_t slen, uint8_t **ret,
-                                    size_t *ret_len) NTLM_MUST_USE;
+enum ntlm_status ntlm_base64_decode(const char *s, size_t slen, uint8_t **ret, size_t *ret_len) NTLM_MUST_USE;
 
 /* ------------------------------------------------------------------ */
 /* Messages (MS-NLMP 2.2.1)                                            */
@@ -304,8 +303,7 @@ struct ntlm_av_list {
 /* Decodes a TargetInfo list: it must end with MsvAvEOL, nothing may follow
  * but zero padding, and each fixed-size pair (flags, timestamp, channel
  * bindings) must have its exact size. Borrows from p. */
-enum ntlm_status ntlm_av_list_decode(const uint8_t *p, size_t len,
-                                     struct ntlm_av_list *ret) NTLM_MUST_USE;
+enum ntlm_status ntlm_av_list_decode(const uint8_t *p, size_t len, struct ntlm_av_list *ret) NTLM_MUST_USE;
 /* The first pair with that id, or NULL. */
 const struct ntlm_av_pair *ntlm_av_list_find(const struct ntlm_av_list *l, uint16_t id);
 /* Typed accessors: true and the value when the pair is present with exactly
@@ -327,7 +325,7 @@ struct ntlm_negotiate {
 struct ntlm_challenge {
 	uint32_t flags;
 	uint8_t server_challenge[NTLM_CHALLENGE_LEN];
-	char *target_name; /* NULL when absent */
+	char *target_name;            /* NULL when absent */
 	struct ntlm_view target_info; /* raw AV_PAIR list, borrowed */
 	bool has_version;
 	struct ntlm_version version;
@@ -338,7 +336,7 @@ struct ntlm_authenticate {
 	struct ntlm_view lm_response;
 	struct ntlm_view nt_response;
 	struct ntlm_view encrypted_session_key;
-	char *domain;      /* "" when empty, never NULL after a successful decode */
+	char *domain; /* "" when empty, never NULL after a successful decode */
 	char *user;
 	char *workstation;
 	bool has_version;
@@ -383,8 +381,7 @@ struct ntlm_v2_blob {
 	uint8_t client_challenge[NTLM_CHALLENGE_LEN];
 	struct ntlm_view av_pairs; /* borrowed; may carry trailing zero padding */
 };
-enum ntlm_status ntlm_v2_blob_decode(const uint8_t *p, size_t len,
-                                     struct ntlm_v2_blob *ret) NTLM_MUST_USE;
+enum ntlm_status ntlm_v2_blob_decode(const uint8_t *p, size_t len, struct ntlm_v2_blob *ret) NTLM_MUST_USE;
 
 /* ------------------------------------------------------------------ */
 /* Response computations (MS-NLMP 3.3) and keys (3.4.5)                */
@@ -395,8 +392,8 @@ enum ntlm_status ntlm_lmowfv1(const char *password, struct ntlm_hash *ret) NTLM_
 enum ntlm_status ntlm_ntowfv1(const char *password, struct ntlm_hash *ret) NTLM_MUST_USE;
 /* MS-NLMP 3.3.2: HMAC_MD5(NTOWFv1, UNICODE(Uppercase(user) || domain)).
  * LMOWFv2 is the same function. */
-enum ntlm_status ntlm_ntowfv2(const struct ntlm_hash *nt_hash, const char *user,
-                              const char *domain, struct ntlm_hash *ret) NTLM_MUST_USE;
+enum ntlm_status ntlm_ntowfv2(const struct ntlm_hash *nt_hash, const char *user, const char *domain,
+                              struct ntlm_hash *ret) NTLM_MUST_USE;
 /* DESL(K, challenge): the 24-byte LM/NTLMv1 response of MS-NLMP 3.3.1 */
 enum ntlm_status ntlm_desl(const struct ntlm_hash *key, const uint8_t challenge[8],
                            uint8_t ret[24]) NTLM_MUST_USE;
@@ -429,8 +426,7 @@ enum ntlm_status ntlm_signkey(uint32_t flags, const struct ntlm_hash *exported_k
 enum ntlm_status ntlm_sealkey(uint32_t flags, const struct ntlm_hash *exported_key, bool client,
                               struct ntlm_hash *ret) NTLM_MUST_USE;
 /* RC4K(K, D) for a 16-byte D (EncryptedRandomSessionKey) */
-enum ntlm_status ntlm_rc4k(const struct ntlm_hash *key, const uint8_t in[16],
-                           uint8_t ret[16]) NTLM_MUST_USE;
+enum ntlm_status ntlm_rc4k(const struct ntlm_hash *key, const uint8_t in[16], uint8_t ret[16]) NTLM_MUST_USE;
 /* MIC = HMAC_MD5(ExportedSessionKey, NEGOTIATE || CHALLENGE || AUTHENTICATE)
  * where the AUTHENTICATE's MIC field at mic_offset is taken as zeros. */
 enum ntlm_status ntlm_compute_mic(const struct ntlm_hash *exported_key, const uint8_t *negotiate,
@@ -491,13 +487,14 @@ struct ntlm_policy {
 	bool allow_lmv2; /* only when no NTLMv2 response is present */
 	bool allow_anonymous;
 	bool require_mic;
-	bool check_av_echo;     /* server AV pairs must come back unchanged */
-	bool retry_nil_domain;  /* MS-NLMP 3.2.5.1.2 NIL domain retry */
+	bool check_av_echo;    /* server AV pairs must come back unchanged */
+	bool retry_nil_domain; /* MS-NLMP 3.2.5.1.2 NIL domain retry */
 	enum ntlm_cb_mode channel_bindings;
-	const char *const *target_names; /* accepted SPNs (case-insensitive), NULL-terminated; NULL = unchecked */
-	bool allow_unverified_spn;       /* accept MsvAvFlags UNVERIFIED_SPN when target_names set */
-	uint64_t max_clock_skew;         /* seconds; 0 = not checked */
-	uint32_t required_flags;         /* must be set in the AUTHENTICATE flags */
+	const char *const
+	    *target_names;         /* accepted SPNs (case-insensitive), NULL-terminated; NULL = unchecked */
+	bool allow_unverified_spn; /* accept MsvAvFlags UNVERIFIED_SPN when target_names set */
+	uint64_t max_clock_skew;   /* seconds; 0 = not checked */
+	uint32_t required_flags;   /* must be set in the AUTHENTICATE flags */
 };
 void ntlm_policy_init(struct ntlm_policy *p);
 
@@ -555,7 +552,7 @@ const char *ntlm_verdict_name(enum ntlm_verdict v);
  * verification got. Free with ntlm_accept_result_clear(). */
 struct ntlm_accept_result {
 	enum ntlm_status status;
-	char *user;        /* as sent by the client; NULL if not decoded */
+	char *user; /* as sent by the client; NULL if not decoded */
 	char *domain;
 	char *workstation;
 	enum ntlm_response_type response_type;
@@ -595,8 +592,9 @@ enum ntlm_status ntlm_acceptor_verify(const struct ntlm_policy *policy, const ui
 enum ntlm_status ntlm_acceptor_verify_response(const struct ntlm_policy *policy, const char *user,
                                                const char *domain, const uint8_t server_challenge[8],
                                                const uint8_t *lm_response, size_t lm_len,
-                                               const uint8_t *nt_response, size_t nt_len, ntlm_lookup_fn lookup,
-                                               void *lookup_ctx, uint64_t now, struct ntlm_accept_result *result);
+                                               const uint8_t *nt_response, size_t nt_len,
+                                               ntlm_lookup_fn lookup, void *lookup_ctx, uint64_t now,
+                                               struct ntlm_accept_result *result);
 
 /* Default of ntlm_policy.max_clock_skew, seconds */
 #define NTLM_DEFAULT_MAX_CLOCK_SKEW 1800
@@ -621,19 +619,19 @@ enum ntlm_client_mode {
 
 struct ntlm_initiator_config {
 	const char *user;
-	const char *domain;      /* may be NULL or "" */
-	const char *workstation; /* may be NULL */
-	const char *password;    /* either password ... */
+	const char *domain;              /* may be NULL or "" */
+	const char *workstation;         /* may be NULL */
+	const char *password;            /* either password ... */
 	const struct ntlm_hash *nt_hash; /* ... or the NT hash (then LM is unavailable) */
 	enum ntlm_client_mode mode;
-	bool no_mic;        /* NTLMv2: leave out MsvAvFlags MIC and the MIC */
-	bool no_version;    /* leave out the VERSION field (curl style) */
-	bool oem;           /* do not offer UNICODE */
+	bool no_mic;          /* NTLMv2: leave out MsvAvFlags MIC and the MIC */
+	bool no_version;      /* leave out the VERSION field (curl style) */
+	bool oem;             /* do not offer UNICODE */
 	uint32_t extra_flags; /* added to the NEGOTIATE flags */
 	uint32_t drop_flags;  /* removed from the NEGOTIATE/AUTHENTICATE flags */
 	const struct ntlm_channel_bindings *channel_bindings; /* NULL: Z(16) is sent */
-	bool no_channel_bindings; /* send no MsvAvChannelBindings pair at all */
-	const char *target_name;  /* MsvAvTargetName (SPN), NULL: none */
+	bool no_channel_bindings;                             /* send no MsvAvChannelBindings pair at all */
+	const char *target_name;                              /* MsvAvTargetName (SPN), NULL: none */
 	bool unverified_spn;
 	/* Test hooks: fixed values instead of random ones (NULL = random/now). */
 	const uint8_t *client_challenge;   /* 8 bytes */
@@ -649,9 +647,10 @@ enum ntlm_status ntlm_initiator_negotiate(const struct ntlm_initiator_config *cf
  * the MIC; NULL if none). On success returns the message and, if
  * ret_session_key is not NULL, the ExportedSessionKey.
  */
-enum ntlm_status ntlm_initiator_authenticate(const struct ntlm_initiator_config *cfg, const uint8_t *negotiate,
-                                             size_t negotiate_len, const uint8_t *challenge, size_t challenge_len,
-                                             uint8_t **ret, size_t *ret_len,
+enum ntlm_status ntlm_initiator_authenticate(const struct ntlm_initiator_config *cfg,
+                                             const uint8_t *negotiate, size_t negotiate_len,
+                                             const uint8_t *challenge, size_t challenge_len, uint8_t **ret,
+                                             size_t *ret_len,
                                              struct ntlm_hash *ret_session_key) NTLM_MUST_USE;
 
 /* ------------------------------------------------------------------ */

@@ -212,7 +212,10 @@ static bool signature_matches(const struct ntlm_session *s, const uint8_t want[1
 {
 	if (s->ess)
 		return ntlm_equal_ct(want, got, NTLM_SIGNATURE_LEN);
-	return ntlm_equal_ct(want, got, 4) & ntlm_equal_ct(want + 8, got + 8, 8);
+	/* both halves are compared whatever the first one gave */
+	bool version_ok = ntlm_equal_ct(want, got, 4);
+	bool rest_ok = ntlm_equal_ct(want + 8, got + 8, 8);
+	return version_ok && rest_ok;
 }
 
 /* Refuses a direction after a failure, and a sequence number about to wrap. */

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # Builds pam_ntlm and runs the built-in default job: a local hash file with
 # a demo user and real NTLM exchanges verified end to end (examples/ntlm-demo).
 # Usage: scripts/run-demo.sh   (as root on a fresh Debian 12 machine)

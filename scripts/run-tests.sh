@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # Builds pam_ntlm out of tree and runs the whole test suite: the unit tests,
 # the interop tests against independent NTLM clients, then "make distcheck".
 # Extra arguments go to configure, e.g. --enable-werror or --enable-sanitizers.
@@ -36,7 +36,7 @@ if [ "$status" -ne 0 ]; then
 	# show what failed, then stop
 	find tests -name '*.log' ! -name test-suite.log -exec grep -l -E '^(FAIL|ERROR)' {} + 2>/dev/null |
 		while read -r f; do echo "==== $f"; tail -n 60 "$f"; done
-	cat tests/test-suite.log 2>/dev/null | tail -n 80
+	tail -n 80 tests/test-suite.log 2>/dev/null || true
 	exit "$status"
 fi
 
@@ -49,4 +49,13 @@ if [ "$distcheck" = yes ]; then
 	}
 	grep -E '^=+$|archives ready|ready for distribution' distcheck.log | tail -n 3
 fi
+# the plain closing line: every check and interop case, from the test logs
+# (check prints "Checks: N, Failures: F, Errors: E"; the drivers "N passed, M failed")
+cat tests/unit/*.log tests/interop/*.log 2>/dev/null | awk '
+	/Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+/ {
+		gsub(/[,%]/, " "); for (i = 1; i < NF; i++) {
+			if ($i == "Checks:") c = $(i + 1); if ($i == "Failures:") f = $(i + 1); if ($i == "Errors:") e = $(i + 1) }
+		pass += c - f - e; fail += f + e }
+	/^[0-9]+ passed, [0-9]+ failed$/ { pass += $1; fail += $3 }
+	END { printf "run-tests: %d checks\n%d passed, %d failed\n", pass + fail, pass, fail }'
 echo "run-tests: all tests passed ($flags )"

@@ -17,10 +17,10 @@ struct account {
 };
 
 static const struct account accounts[] = {
-	{"User", "Password", NTLM_OK, false},
-	{"alice", "Passw0rd!", NTLM_OK, false},
-	{"bob", "Bobpass1!", NTLM_STATUS_ACCOUNT_DISABLED, false},
-	{"carol", "a passphrase longer than fourteen", NTLM_OK, true},
+    {"User", "Password", NTLM_OK, false},
+    {"alice", "Passw0rd!", NTLM_OK, false},
+    {"bob", "Bobpass1!", NTLM_STATUS_ACCOUNT_DISABLED, false},
+    {"carol", "a passphrase longer than fourteen", NTLM_OK, true},
 };
 
 static int lookups;
@@ -35,7 +35,8 @@ static enum ntlm_status lookup(void *ctx, const char *user, const char *domain, 
 		if (strcasecmp(accounts[i].user, user) != 0)
 			continue;
 		ck_assert_status(ntlm_ntowfv1(accounts[i].password, &ret->nt_hash), NTLM_OK);
-		ret->has_lm_hash = !accounts[i].no_lm && ntlm_lmowfv1(accounts[i].password, &ret->lm_hash) == NTLM_OK;
+		ret->has_lm_hash =
+		    !accounts[i].no_lm && ntlm_lmowfv1(accounts[i].password, &ret->lm_hash) == NTLM_OK;
 		ret->account_status = accounts[i].status;
 		return NTLM_OK;
 	}
@@ -53,10 +54,10 @@ static enum ntlm_status lookup_unavailable(void *ctx, const char *user, const ch
 }
 
 static const struct ntlm_server_names server_names = {
-	.nb_computer = "SERVER",
-	.nb_domain = "DOMAIN",
-	.dns_computer = "server.example.test",
-	.dns_domain = "example.test",
+    .nb_computer = "SERVER",
+    .nb_domain = "DOMAIN",
+    .dns_computer = "server.example.test",
+    .dns_domain = "example.test",
 };
 
 /* A fixed "now" so tests do not depend on the clock */
@@ -98,18 +99,18 @@ static void run_client(const struct ntlm_initiator_config *cfg, uint64_t challen
 static enum ntlm_status verify(const struct exchange *x, const struct ntlm_policy *policy,
                                const struct ntlm_channel_bindings *cb, struct ntlm_accept_result *r)
 {
-	return ntlm_acceptor_verify(policy, x->neg, x->neg_len, x->chal, x->chal_len, x->auth, x->auth_len, cb,
-	                            lookup, NULL, now_ft(), r);
+	return ntlm_acceptor_verify(policy, x->neg, x->neg_len, x->chal, x->chal_len, x->auth, x->auth_len,
+	                            cb, lookup, NULL, now_ft(), r);
 }
 
 static struct ntlm_initiator_config alice(enum ntlm_client_mode mode)
 {
 	return (struct ntlm_initiator_config){
-		.user = "alice",
-		.domain = "DOMAIN",
-		.workstation = "WS1",
-		.password = "Passw0rd!",
-		.mode = mode,
+	    .user = "alice",
+	    .domain = "DOMAIN",
+	    .workstation = "WS1",
+	    .password = "Passw0rd!",
+	    .mode = mode,
 	};
 }
 
@@ -166,7 +167,8 @@ START_TEST(spec_ntlmv1_messages)
 	ntlm_policy_init(&p);
 	/* default policy: NTLMv2 only */
 	lookups = 0;
-	ck_assert_status(verify_spec(V1_CHALLENGE_MSG, V1_AUTHENTICATE_MSG, &p, &r), NTLM_STATUS_NTLM_BLOCKED);
+	ck_assert_status(verify_spec(V1_CHALLENGE_MSG, V1_AUTHENTICATE_MSG, &p, &r),
+	                 NTLM_STATUS_NTLM_BLOCKED);
 	ck_assert_int_eq(r.response_type, NTLM_RESPONSE_NTLMV1);
 	ck_assert_int_eq(lookups, 0); /* refused before any account lookup */
 	ntlm_accept_result_clear(&r);
@@ -185,7 +187,8 @@ START_TEST(spec_ess_messages)
 	struct ntlm_accept_result r;
 
 	ntlm_policy_init(&p);
-	ck_assert_status(verify_spec(V1ESS_CHALLENGE_MSG, V1ESS_AUTHENTICATE_MSG, &p, &r), NTLM_STATUS_NTLM_BLOCKED);
+	ck_assert_status(verify_spec(V1ESS_CHALLENGE_MSG, V1ESS_AUTHENTICATE_MSG, &p, &r),
+	                 NTLM_STATUS_NTLM_BLOCKED);
 	ntlm_accept_result_clear(&r);
 	p.allow_ntlmv1_ess = true;
 	ck_assert_status(verify_spec(V1ESS_CHALLENGE_MSG, V1ESS_AUTHENTICATE_MSG, &p, &r), NTLM_OK);
@@ -208,21 +211,22 @@ static struct ntlm_policy permissive(void)
 }
 
 static const enum ntlm_client_mode all_modes[] = {
-	NTLM_CLIENT_NTLMV2, NTLM_CLIENT_NTLMV1, NTLM_CLIENT_NTLMV1_ESS, NTLM_CLIENT_LM, NTLM_CLIENT_LMV2,
+    NTLM_CLIENT_NTLMV2, NTLM_CLIENT_NTLMV1, NTLM_CLIENT_NTLMV1_ESS, NTLM_CLIENT_LM, NTLM_CLIENT_LMV2,
 };
 static const enum ntlm_response_type mode_types[] = {
-	NTLM_RESPONSE_NTLMV2, NTLM_RESPONSE_NTLMV1, NTLM_RESPONSE_NTLMV1_ESS, NTLM_RESPONSE_LM, NTLM_RESPONSE_LMV2,
+    NTLM_RESPONSE_NTLMV2, NTLM_RESPONSE_NTLMV1, NTLM_RESPONSE_NTLMV1_ESS,
+    NTLM_RESPONSE_LM,     NTLM_RESPONSE_LMV2,
 };
 /* Flag variations: each is dropped from the client's flags. */
 static const uint32_t flag_drops[] = {
-	0,
-	NTLM_NEGOTIATE_KEY_EXCH,
-	NTLM_NEGOTIATE_SIGN | NTLM_NEGOTIATE_SEAL,
-	NTLM_NEGOTIATE_128,
-	NTLM_NEGOTIATE_56 | NTLM_NEGOTIATE_128,
-	NTLM_NEGOTIATE_VERSION,
-	NTLM_NEGOTIATE_UNICODE,
-	NTLM_NEGOTIATE_KEY_EXCH | NTLM_NEGOTIATE_SIGN | NTLM_NEGOTIATE_SEAL | NTLM_NEGOTIATE_VERSION,
+    0,
+    NTLM_NEGOTIATE_KEY_EXCH,
+    NTLM_NEGOTIATE_SIGN | NTLM_NEGOTIATE_SEAL,
+    NTLM_NEGOTIATE_128,
+    NTLM_NEGOTIATE_56 | NTLM_NEGOTIATE_128,
+    NTLM_NEGOTIATE_VERSION,
+    NTLM_NEGOTIATE_UNICODE,
+    NTLM_NEGOTIATE_KEY_EXCH | NTLM_NEGOTIATE_SIGN | NTLM_NEGOTIATE_SEAL | NTLM_NEGOTIATE_VERSION,
 };
 
 /* Sends one sealed message each way with the two sides' session keys. */
@@ -261,14 +265,16 @@ START_TEST(round_trip_all_modes_and_flags)
 				cfg.drop_flags = flag_drops[d];
 				cfg.no_mic = no_mic;
 				run_client(&cfg, now_ft(), &x);
-				ck_assert_msg(verify(&x, &p, NULL, &r) == NTLM_OK, "mode %zu drop %#x no_mic %d: %s", m,
-				              flag_drops[d], no_mic, ntlm_status_name(r.status));
+				ck_assert_msg(verify(&x, &p, NULL, &r) == NTLM_OK,
+				              "mode %zu drop %#x no_mic %d: %s", m, flag_drops[d], no_mic,
+				              ntlm_status_name(r.status));
 				ck_assert_int_eq(r.response_type, mode_types[m]);
 				ck_assert_str_eq(r.user, "alice");
 				ck_assert_str_eq(r.domain, "DOMAIN");
 				ck_assert_str_eq(r.workstation, "WS1");
 				if (all_modes[m] == NTLM_CLIENT_NTLMV2)
-					ck_assert_int_eq(r.mic, no_mic ? NTLM_VERDICT_ABSENT : NTLM_VERDICT_VALID);
+					ck_assert_int_eq(r.mic,
+					                 no_mic ? NTLM_VERDICT_ABSENT : NTLM_VERDICT_VALID);
 				ck_assert(r.has_session_key);
 				ck_assert_mem_eq(r.session_key.bytes, x.client_key.bytes, 16);
 				if (r.flags & (NTLM_NEGOTIATE_SIGN | NTLM_NEGOTIATE_SEAL))
@@ -389,8 +395,8 @@ START_TEST(outcomes_per_account)
 	/* the store is down: never "no such user" */
 	cfg = alice(NTLM_CLIENT_NTLMV2);
 	run_client(&cfg, now_ft(), &x);
-	ck_assert_status(ntlm_acceptor_verify(&p, x.neg, x.neg_len, x.chal, x.chal_len, x.auth, x.auth_len, NULL,
-	                                      lookup_unavailable, NULL, now_ft(), &r),
+	ck_assert_status(ntlm_acceptor_verify(&p, x.neg, x.neg_len, x.chal, x.chal_len, x.auth, x.auth_len,
+	                                      NULL, lookup_unavailable, NULL, now_ft(), &r),
 	                 NTLM_ERR_BACKEND_UNAVAILABLE);
 	ntlm_accept_result_clear(&r);
 	exchange_free(&x);
@@ -455,7 +461,7 @@ static size_t field_offset(const struct exchange *x, size_t pos)
 	return (size_t)x->auth[pos + 4] | (size_t)x->auth[pos + 5] << 8 | (size_t)x->auth[pos + 6] << 16 |
 	       (size_t)x->auth[pos + 7] << 24;
 }
-#define NT_FIELD 20
+#define NT_FIELD          20
 #define WORKSTATION_FIELD 44
 
 START_TEST(tamper_proof_and_mic)
@@ -471,7 +477,8 @@ START_TEST(tamper_proof_and_mic)
 	/* a MIC altered */
 	ck_assert_status(verify_flipped(&x, 72 + 5, &p), NTLM_STATUS_MIC_INVALID);
 	/* the workstation name (MIC-protected, outside the proof) altered */
-	ck_assert_status(verify_flipped(&x, field_offset(&x, WORKSTATION_FIELD), &p), NTLM_STATUS_MIC_INVALID);
+	ck_assert_status(verify_flipped(&x, field_offset(&x, WORKSTATION_FIELD), &p),
+	                 NTLM_STATUS_MIC_INVALID);
 	/* a MIC zeroed with its flag kept */
 	memset(x.auth + 72, 0, 16);
 	{
@@ -540,13 +547,14 @@ START_TEST(tamper_av_pairs_and_challenge)
 	/* AV pairs altered in the CHALLENGE on its way to the client */
 	memset(&x, 0, sizeof(x));
 	ck_assert_status(ntlm_initiator_negotiate(&cfg, &x.neg, &x.neg_len), NTLM_OK);
-	ck_assert_status(ntlm_acceptor_challenge(&server_names, x.neg, x.neg_len, now_ft(), &x.chal, &x.chal_len),
-	                 NTLM_OK);
+	ck_assert_status(
+	    ntlm_acceptor_challenge(&server_names, x.neg, x.neg_len, now_ft(), &x.chal, &x.chal_len),
+	    NTLM_OK);
 	relayed = malloc(x.chal_len);
 	memcpy(relayed, x.chal, x.chal_len);
 	alter_name(relayed + 48, x.chal_len - 48, "example.test");
-	ck_assert_status(ntlm_initiator_authenticate(&cfg, x.neg, x.neg_len, relayed, x.chal_len, &x.auth, &x.auth_len,
-	                                             NULL),
+	ck_assert_status(ntlm_initiator_authenticate(&cfg, x.neg, x.neg_len, relayed, x.chal_len, &x.auth,
+	                                             &x.auth_len, NULL),
 	                 NTLM_OK);
 	ck_assert_status(verify(&x, &p, NULL, &r), NTLM_STATUS_AV_PAIRS_ALTERED);
 	ntlm_accept_result_clear(&r);
@@ -557,14 +565,14 @@ START_TEST(tamper_av_pairs_and_challenge)
 	 * against another one issued a second later */
 	run_client(&cfg, now_ft(), &x);
 	run_client(&cfg, now_ft() + 10000000u, &y);
-	ck_assert_status(ntlm_acceptor_verify(&p, y.neg, y.neg_len, y.chal, y.chal_len, x.auth, x.auth_len, NULL,
-	                                      lookup, NULL, now_ft(), &r),
+	ck_assert_status(ntlm_acceptor_verify(&p, y.neg, y.neg_len, y.chal, y.chal_len, x.auth, x.auth_len,
+	                                      NULL, lookup, NULL, now_ft(), &r),
 	                 NTLM_STATUS_CHALLENGE_MISMATCH);
 	ntlm_accept_result_clear(&r);
 	/* without the echo check it still fails, as a wrong proof */
 	p.check_av_echo = false;
-	ck_assert_status(ntlm_acceptor_verify(&p, y.neg, y.neg_len, y.chal, y.chal_len, x.auth, x.auth_len, NULL,
-	                                      lookup, NULL, now_ft(), &r),
+	ck_assert_status(ntlm_acceptor_verify(&p, y.neg, y.neg_len, y.chal, y.chal_len, x.auth, x.auth_len,
+	                                      NULL, lookup, NULL, now_ft(), &r),
 	                 NTLM_STATUS_WRONG_PASSWORD);
 	ntlm_accept_result_clear(&r);
 	exchange_free(&x);
@@ -678,8 +686,8 @@ START_TEST(no_lmv2_fallback)
 	/* an LMv2 response computed with the right password */
 	ck_assert_status(ntlm_ntowfv1("Passw0rd!", &nt), NTLM_OK);
 	ck_assert_status(ntlm_ntowfv2(&nt, "alice", "DOMAIN", &key), NTLM_OK);
-	ck_assert_status(ntlm_lmv2_response(&key, c.server_challenge, (const uint8_t *)"\x01\x02\x03\x04\x05\x06\x07\x08",
-	                                    lmv2),
+	ck_assert_status(ntlm_lmv2_response(&key, c.server_challenge,
+	                                    (const uint8_t *)"\x01\x02\x03\x04\x05\x06\x07\x08", lmv2),
 	                 NTLM_OK);
 	nt_copy = malloc(a.nt_response.len);
 	memcpy(nt_copy, a.nt_response.data, a.nt_response.len);
@@ -801,8 +809,8 @@ START_TEST(malformed_authenticate)
 		free(big);
 	}
 	/* the messages in the wrong places */
-	ck_assert_status(ntlm_acceptor_verify(&p, x.neg, x.neg_len, x.chal, x.chal_len, x.neg, x.neg_len, NULL, lookup,
-	                                      NULL, now_ft(), &r),
+	ck_assert_status(ntlm_acceptor_verify(&p, x.neg, x.neg_len, x.chal, x.chal_len, x.neg, x.neg_len,
+	                                      NULL, lookup, NULL, now_ft(), &r),
 	                 NTLM_ERR_WRONG_MESSAGE_TYPE);
 	ntlm_accept_result_clear(&r);
 	exchange_free(&x);
@@ -879,7 +887,8 @@ END_TEST
 static Suite *acceptor_suite(void)
 {
 	Suite *s = suite_create("acceptor");
-	TCase *spec = tcase_create("spec"), *rt = tcase_create("round_trip"), *tamper = tcase_create("tamper");
+	TCase *spec = tcase_create("spec"), *rt = tcase_create("round_trip"),
+	      *tamper = tcase_create("tamper");
 
 	tcase_add_test(spec, spec_ntlmv2_messages);
 	tcase_add_test(spec, spec_ntlmv1_messages);

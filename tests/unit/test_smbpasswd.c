@@ -33,20 +33,23 @@ START_TEST(parses_samba_lines)
 	ck_assert_int_eq(e.last_change, 0x5F3A1B2C);
 	smbpasswd_entry_clear(&e);
 
-	ck_assert_status(parse("bob:1001:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:[DUX        ]:"
-	                       "LCT-00000000:",
-	                       &e, &reason),
-	                 NTLM_OK);
+	ck_assert_status(
+	    parse("bob:1001:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:[DUX        ]:"
+	          "LCT-00000000:",
+	          &e, &reason),
+	    NTLM_OK);
 	ck_assert(!e.has_lm);
 	ck_assert(smbpasswd_entry_has_flag(&e, 'D'));
 	ck_assert(smbpasswd_entry_has_flag(&e, 'X'));
 	ck_assert(!smbpasswd_entry_has_flag(&e, 'L'));
 	smbpasswd_entry_clear(&e);
 
-	ck_assert_status(parse("guest:65534:NO PASSWORDXXXXXXXXXXXXXXXXXXXXX:NO PASSWORDXXXXXXXXXXXXXXXXXXXXX:[NU         ]:"
-	                       "LCT-00000000:",
-	                       &e, &reason),
-	                 NTLM_OK);
+	ck_assert_status(
+	    parse(
+	        "guest:65534:NO PASSWORDXXXXXXXXXXXXXXXXXXXXX:NO PASSWORDXXXXXXXXXXXXXXXXXXXXX:[NU         ]:"
+	        "LCT-00000000:",
+	        &e, &reason),
+	    NTLM_OK);
 	ck_assert(e.null_password && !e.has_nt);
 	smbpasswd_entry_clear(&e);
 }
@@ -55,16 +58,19 @@ END_TEST
 START_TEST(rejects_malformed_lines_without_echo)
 {
 	static const char *const bad[] = {
-		"",
-		"alice",
-		"alice:1000:X:Y:[U]:",
-		"alice:notanumber:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:[U          ]:",
-		"alice:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd85Z:[U          ]:",
-		"alice:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:U:",
-		"alice:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:[Q          ]:",
-		"alice:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:[U          ]:LCT-zz:",
-		"alice:99999999999:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:[U          ]:",
-		":1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:[U          ]:",
+	    "",
+	    "alice",
+	    "alice:1000:X:Y:[U]:",
+	    "alice:notanumber:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:[U          "
+	    "]:",
+	    "alice:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd85Z:[U          ]:",
+	    "alice:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:U:",
+	    "alice:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:[Q          ]:",
+	    "alice:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:[U          "
+	    "]:LCT-zz:",
+	    "alice:99999999999:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:[U          "
+	    "]:",
+	    ":1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:[U          ]:",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct smbpasswd_entry e;
@@ -95,12 +101,13 @@ START_TEST(db_load_and_lookup)
 	struct smbpasswd_db *db = NULL;
 	size_t bad_line = 0;
 	const char *reason = NULL;
-	const char *path = write_temp("# demo users\n"
-	                              "\n"
-	                              "alice:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:"
-	                              "[U          ]:LCT-00000000:\n"
-	                              "Bob:1001:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:"
-	                              "[DU         ]:LCT-00000000:\r\n");
+	const char *path =
+	    write_temp("# demo users\n"
+	               "\n"
+	               "alice:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:"
+	               "[U          ]:LCT-00000000:\n"
+	               "Bob:1001:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:"
+	               "[DU         ]:LCT-00000000:\r\n");
 	const struct smbpasswd_entry *e;
 
 	ck_assert_status(smbpasswd_db_load(path, &db, &bad_line, &reason), NTLM_OK);
@@ -115,8 +122,9 @@ START_TEST(db_load_and_lookup)
 	smbpasswd_db_free(db);
 	unlink(path);
 
-	path = write_temp("alice:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:[U          ]:\n"
-	                  "broken line\n");
+	path = write_temp(
+	    "alice:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:a4f49c406510bdcab6824ee7c30fd852:[U          ]:\n"
+	    "broken line\n");
 	db = NULL;
 	ck_assert_status(smbpasswd_db_load(path, &db, &bad_line, &reason), NTLM_ERR_BAD_ENCODING);
 	ck_assert_uint_eq(bad_line, 2);
@@ -140,7 +148,8 @@ START_TEST(db_many_users)
 	ck_assert_int_ge(fd, 0);
 	f = fdopen(fd, "w");
 	for (int i = 0; i < 5000; i++)
-		fprintf(f, "user%d:%d:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:%032x:[U          ]:LCT-00000000:\n", i, i, i);
+		fprintf(f, "user%d:%d:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:%032x:[U          ]:LCT-00000000:\n",
+		        i, i, i);
 	fclose(f);
 	ck_assert_status(smbpasswd_db_load(path, &db, &bad_line, NULL), NTLM_OK);
 	ck_assert_uint_eq(smbpasswd_db_count(db), 5000);

@@ -42,7 +42,7 @@ START_TEST(malformed_is_distinct_from_auth_failure)
 	ck_assert(ntlm_status_is_malformed(NTLM_ERR_BAD_ENCODING));
 	ck_assert(!ntlm_status_is_malformed(NTLM_STATUS_WRONG_PASSWORD));
 	ck_assert(!ntlm_status_is_malformed(NTLM_OK));
-	ck_assert_str_eq(ntlm_status_name((enum ntlm_status)-1), "STATUS_UNKNOWN");
+	ck_assert_str_eq(ntlm_status_name((enum ntlm_status) - 1), "STATUS_UNKNOWN");
 	ck_assert_str_eq(ntlm_status_name(_NTLM_STATUS_MAX), "STATUS_UNKNOWN");
 }
 END_TEST

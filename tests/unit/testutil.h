@@ -55,24 +55,24 @@ static inline const char *test_tohex(const uint8_t *p, size_t len, char *buf, si
 }
 
 /* Asserts that got[0..len) equals the hex vector, printing both on mismatch. */
-#define ck_assert_hex_eq(got, got_len, hex)                                                              \
-	do {                                                                                                 \
-		size_t exp_len_;                                                                                 \
-		uint8_t *exp_ = test_hex((hex), &exp_len_);                                                      \
-		char gbuf_[2 * 4096 + 1], ebuf_[2 * 4096 + 1];                                                   \
-		ck_assert_msg(exp_len_ == (size_t)(got_len) && memcmp(exp_, (got), exp_len_) == 0,               \
-		              "bytes differ\n  expected (%zu): %s\n  got      (%zu): %s", exp_len_,              \
-		              test_tohex(exp_, exp_len_, ebuf_, sizeof(ebuf_)), (size_t)(got_len),               \
-		              test_tohex((const uint8_t *)(got), (size_t)(got_len), gbuf_, sizeof(gbuf_)));      \
-		free(exp_);                                                                                      \
+#define ck_assert_hex_eq(got, got_len, hex)                                                                 \
+	do {                                                                                                \
+		size_t exp_len_;                                                                            \
+		uint8_t *exp_ = test_hex((hex), &exp_len_);                                                 \
+		char gbuf_[2 * 4096 + 1], ebuf_[2 * 4096 + 1];                                              \
+		ck_assert_msg(exp_len_ == (size_t)(got_len) && memcmp(exp_, (got), exp_len_) == 0,          \
+		              "bytes differ\n  expected (%zu): %s\n  got      (%zu): %s", exp_len_,         \
+		              test_tohex(exp_, exp_len_, ebuf_, sizeof(ebuf_)), (size_t)(got_len),          \
+		              test_tohex((const uint8_t *)(got), (size_t)(got_len), gbuf_, sizeof(gbuf_))); \
+		free(exp_);                                                                                 \
 	} while (0)
 
 /* Asserts a status, printing names on mismatch. */
-#define ck_assert_status(got, want)                                                                      \
-	do {                                                                                                 \
-		enum ntlm_status g_ = (got), w_ = (want);                                                        \
-		ck_assert_msg(g_ == w_, "status %s (%d), expected %s (%d)", ntlm_status_name(g_), (int)g_,       \
-		              ntlm_status_name(w_), (int)w_);                                                    \
+#define ck_assert_status(got, want)                                                                        \
+	do {                                                                                               \
+		enum ntlm_status g_ = (got), w_ = (want);                                                  \
+		ck_assert_msg(g_ == w_, "status %s (%d), expected %s (%d)", ntlm_status_name(g_), (int)g_, \
+		              ntlm_status_name(w_), (int)w_);                                              \
 	} while (0)
 
 /* Runs one suite and returns the process exit code. */
