@@ -40,11 +40,8 @@ void ntlm_accept_result_clear(struct ntlm_accept_result *r)
 {
 	if (r == NULL)
 		return;
-	ntlm_free_string(r->user);
-	ntlm_free_string(r->domain);
-	ntlm_free_string(r->workstation);
-	ntlm_free_string(r->client_target_name);
-	ntlm_wipe(r, sizeof(*r));
+	char *strings[] = {r->user, r->domain, r->workstation, r->client_target_name};
+	ntlm_clear_struct(r, sizeof(*r), strings, NTLM_ARRAY_LEN(strings));
 }
 
 /* ------------------------------------------------------------------ */
@@ -78,23 +75,6 @@ static uint32_t challenge_flags(uint32_t client, bool domain_joined)
 	return f | (client & ECHOED_FLAGS);
 }
 
-/* Appends one name AV pair in UTF-16LE; NULL names are left out. */
-static enum ntlm_status write_name_av(struct ntlm_writer *w, uint16_t id, const char *name)
-{
-	uint8_t *u = NULL;
-	size_t ulen = 0;
-	enum ntlm_status st;
-
-	if (name == NULL)
-		return NTLM_OK;
-	st = ntlm_utf8_to_utf16le(name, NTLM_MAX_NAME, &u, &ulen);
-	if (st != NTLM_OK)
-		return st;
-	ntlm_av_write(w, id, u, ulen);
-	free(u);
-	return NTLM_OK;
-}
-
 /* TargetInfo: names, then MsvAvTimestamp, then MsvAvEOL. */
 static enum ntlm_status build_target_info(const struct ntlm_server_names *names, uint64_t now, uint8_t **ret,
                                           size_t *ret_len)
@@ -107,16 +87,15 @@ static enum ntlm_status build_target_info(const struct ntlm_server_names *names,
 	const char *nb_domain = names->nb_domain ? names->nb_domain : names->nb_computer;
 
 	ntlm_writer_init(&w, NTLM_MAX_MESSAGE);
-	if ((st = write_name_av(&w, NTLM_AV_NB_COMPUTER_NAME, names->nb_computer)) != NTLM_OK ||
-	    (st = write_name_av(&w, NTLM_AV_NB_DOMAIN_NAME, nb_domain)) != NTLM_OK ||
-	    (st = write_name_av(&w, NTLM_AV_DNS_COMPUTER_NAME, names->dns_computer)) != NTLM_OK ||
-	    (st = write_name_av(&w, NTLM_AV_DNS_DOMAIN_NAME, names->dns_domain)) != NTLM_OK ||
-	    (st = write_name_av(&w, NTLM_AV_DNS_TREE_NAME, names->dns_tree)) != NTLM_OK) {
+	if ((st = ntlm_av_write_name(&w, NTLM_AV_NB_COMPUTER_NAME, names->nb_computer)) != NTLM_OK ||
+	    (st = ntlm_av_write_name(&w, NTLM_AV_NB_DOMAIN_NAME, nb_domain)) != NTLM_OK ||
+	    (st = ntlm_av_write_name(&w, NTLM_AV_DNS_COMPUTER_NAME, names->dns_computer)) != NTLM_OK ||
+	    (st = ntlm_av_write_name(&w, NTLM_AV_DNS_DOMAIN_NAME, names->dns_domain)) != NTLM_OK ||
+	    (st = ntlm_av_write_name(&w, NTLM_AV_DNS_TREE_NAME, names->dns_tree)) != NTLM_OK) {
 		ntlm_writer_clear(&w);
 		return st;
 	}
-	for (size_t i = 0; i < 8; i++)
-		ts[i] = (uint8_t)(now >> (8 * i));
+	ntlm_store_le(ts, now, sizeof(ts));
 	ntlm_av_write(&w, NTLM_AV_TIMESTAMP, ts, sizeof(ts));
 	ntlm_av_write_eol(&w);
 	return ntlm_writer_finish(&w, ret, ret_len);
@@ -239,6 +218,23 @@ static enum ntlm_response_type classify_response(const struct verify_state *s)
 	return NTLM_RESPONSE_NONE;
 }
 
+/* Copies the client's names into the result; s->user and s->domain point
+ * at the copies. */
+static enum ntlm_status set_names(struct verify_state *s, const char *user, const char *domain,
+                                  const char *workstation)
+{
+	struct ntlm_accept_result *r = s->result;
+
+	r->user = strdup(user);
+	r->domain = strdup(domain);
+	r->workstation = strdup(workstation);
+	if (!r->user || !r->domain || !r->workstation)
+		return NTLM_ERR_NO_MEMORY;
+	s->user = r->user;
+	s->domain = r->domain;
+	return NTLM_OK;
+}
+
 /* Decodes the three messages into s and the names into the result. */
 static enum ntlm_status decode_messages(struct verify_state *s, struct ntlm_challenge *chal,
                                         struct ntlm_authenticate *auth)
@@ -269,14 +265,7 @@ static enum ntlm_status decode_messages(struct verify_state *s, struct ntlm_chal
 	memcpy(s->mic, auth->mic, NTLM_MIC_LEN);
 	s->result->flags = auth->flags & chal->flags;
 
-	s->result->user = strdup(auth->user);
-	s->result->domain = strdup(auth->domain);
-	s->result->workstation = strdup(auth->workstation);
-	if (!s->result->user || !s->result->domain || !s->result->workstation)
-		return NTLM_ERR_NO_MEMORY;
-	s->user = s->result->user;
-	s->domain = s->result->domain;
-	return NTLM_OK;
+	return set_names(s, auth->user, auth->domain, auth->workstation);
 }
 
 /* Decodes the NTLMv2_CLIENT_CHALLENGE and its AV pairs (MS-NLMP 2.2.2.7). */
@@ -707,6 +696,54 @@ static enum ntlm_status verify_response(struct verify_state *s)
 	return st;
 }
 
+/*
+ * The start both verifiers share: the result is cleared, the arguments are
+ * checked (args_ok), and the state is allocated with what every
+ * verification needs. A failure after the result is cleared is recorded in
+ * result->status.
+ */
+static enum ntlm_status verify_begin(struct ntlm_accept_result *result, bool args_ok,
+                                     const struct ntlm_policy *policy, ntlm_lookup_fn lookup,
+                                     void *lookup_ctx, uint64_t now, struct verify_state **ret)
+{
+	struct verify_state *s;
+
+	if (result == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	memset(result, 0, sizeof(*result));
+	if (!args_ok) {
+		result->status = NTLM_ERR_INVALID_ARGUMENT;
+		return result->status;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		result->status = NTLM_ERR_NO_MEMORY;
+		return result->status;
+	}
+	s->policy = policy;
+	s->lookup = lookup;
+	s->lookup_ctx = lookup_ctx;
+	s->now = now;
+	s->result = result;
+	*ret = s;
+	return NTLM_OK;
+}
+
+/* The end both verifiers share: the session key is handed over only with
+ * NTLM_OK, the state is wiped and freed, and st is recorded. */
+static enum ntlm_status verify_end(struct verify_state *s, enum ntlm_status st)
+{
+	struct ntlm_accept_result *result = s->result;
+
+	if (st == NTLM_OK && result->has_session_key)
+		result->session_key = s->exported_key;
+	else
+		result->has_session_key = false;
+	ntlm_free_wiped(s, sizeof(*s));
+	result->status = st;
+	return st;
+}
+
 enum ntlm_status ntlm_acceptor_verify(const struct ntlm_policy *policy, const uint8_t *negotiate,
                                       size_t negotiate_len, const uint8_t *challenge, size_t challenge_len,
                                       const uint8_t *authenticate, size_t authenticate_len,
@@ -718,45 +755,23 @@ enum ntlm_status ntlm_acceptor_verify(const struct ntlm_policy *policy, const ui
 	struct verify_state *s;
 	enum ntlm_status st;
 
-	if (result == NULL)
-		return NTLM_ERR_INVALID_ARGUMENT;
-	memset(result, 0, sizeof(*result));
-	if (policy == NULL || challenge == NULL || authenticate == NULL) {
-		result->status = NTLM_ERR_INVALID_ARGUMENT;
-		return result->status;
-	}
-	s = calloc(1, sizeof(*s));
-	if (s == NULL) {
-		result->status = NTLM_ERR_NO_MEMORY;
-		return result->status;
-	}
-	*s = (struct verify_state){
-	    .policy = policy,
-	    .lookup = lookup,
-	    .lookup_ctx = lookup_ctx,
-	    .now = now,
-	    .result = result,
-	    .negotiate = negotiate,
-	    .negotiate_len = negotiate_len,
-	    .challenge = challenge,
-	    .challenge_len = challenge_len,
-	    .authenticate = authenticate,
-	    .authenticate_len = authenticate_len,
-	    .cb = cb,
-	};
+	st = verify_begin(result, policy != NULL && challenge != NULL && authenticate != NULL, policy, lookup,
+	                  lookup_ctx, now, &s);
+	if (st != NTLM_OK)
+		return st;
+	s->negotiate = negotiate;
+	s->negotiate_len = negotiate_len;
+	s->challenge = challenge;
+	s->challenge_len = challenge_len;
+	s->authenticate = authenticate;
+	s->authenticate_len = authenticate_len;
+	s->cb = cb;
 	st = decode_messages(s, &chal, &auth);
 	if (st == NTLM_OK)
 		st = verify_response(s);
-	if (st == NTLM_OK && result->has_session_key)
-		result->session_key = s->exported_key;
-	else
-		result->has_session_key = false;
 	ntlm_challenge_clear(&chal);
 	ntlm_authenticate_clear(&auth);
-	ntlm_wipe(s, sizeof(*s));
-	free(s);
-	result->status = st;
-	return st;
+	return verify_end(s, st);
 }
 
 /* ------------------------------------------------------------------ */
@@ -770,55 +785,30 @@ enum ntlm_status ntlm_acceptor_verify_response(const struct ntlm_policy *policy,
                                                ntlm_lookup_fn lookup, void *lookup_ctx, uint64_t now,
                                                struct ntlm_accept_result *result)
 {
+	struct ntlm_policy p;
 	struct verify_state *s;
 	enum ntlm_status st;
 
-	if (result == NULL)
-		return NTLM_ERR_INVALID_ARGUMENT;
-	memset(result, 0, sizeof(*result));
-	if (policy == NULL || user == NULL || server_challenge == NULL || (lm_len && !lm_response) ||
-	    (nt_len && !nt_response) || (lm_len != 0 && lm_len != 24)) {
-		result->status = NTLM_ERR_INVALID_ARGUMENT;
-		return result->status;
-	}
-	s = calloc(1, sizeof(*s));
-	if (s == NULL) {
-		result->status = NTLM_ERR_NO_MEMORY;
-		return result->status;
-	}
+	st = verify_begin(result,
+	                  policy != NULL && user != NULL && server_challenge != NULL &&
+	                      (lm_len == 0 || lm_response != NULL) && (nt_len == 0 || nt_response != NULL) &&
+	                      (lm_len == 0 || lm_len == 24),
+	                  policy, lookup, lookup_ctx, now, &s);
+	if (st != NTLM_OK)
+		return st;
 	/* no CHALLENGE message: the AV-pair echo cannot be checked */
-	struct ntlm_policy p = *policy;
+	p = *policy;
 	p.check_av_echo = false;
-	*s = (struct verify_state){
-	    .policy = &p,
-	    .lookup = lookup,
-	    .lookup_ctx = lookup_ctx,
-	    .now = now,
-	    .result = result,
-	    .lm = {lm_response, lm_len},
-	    .nt = {nt_response, nt_len},
-	};
+	s->policy = &p;
+	s->lm = (struct ntlm_view){lm_response, lm_len};
+	s->nt = (struct ntlm_view){nt_response, nt_len};
 	memcpy(s->server_challenge, server_challenge, NTLM_CHALLENGE_LEN);
-	result->user = strdup(user);
-	result->domain = strdup(domain ? domain : "");
-	result->workstation = strdup("");
-	if (!result->user || !result->domain || !result->workstation) {
-		st = NTLM_ERR_NO_MEMORY;
-		goto out;
-	}
-	s->user = result->user;
-	s->domain = result->domain;
+	st = set_names(s, user, domain ? domain : "", "");
 	/* MS-CHAP carries the ESS client challenge in the LM field when the
 	 * caller asks for it; without flags a 24-byte NT response is NTLMv1 */
-	st = verify_response(s);
-out:
-	if (st == NTLM_OK && result->has_session_key)
-		result->session_key = s->exported_key;
-	else
-		result->has_session_key = false;
-	ntlm_wipe(s, sizeof(*s));
-	free(s);
+	if (st == NTLM_OK)
+		st = verify_response(s);
+	st = verify_end(s, st);
 	ntlm_wipe(&p, sizeof(p));
-	result->status = st;
 	return st;
 }

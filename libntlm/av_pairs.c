@@ -4,6 +4,8 @@
  */
 #include "internal.h"
 
+#include <stdlib.h>
+
 /* MS-NLMP 2.2.2.1: the value sizes fixed by the specification, 0 if free. */
 static size_t av_fixed_len(uint16_t id)
 {
@@ -126,8 +128,7 @@ bool ntlm_av_list_get_u64(const struct ntlm_av_list *l, uint16_t id, uint64_t *r
 void ntlm_av_write(struct ntlm_writer *w, uint16_t id, const void *value, size_t len)
 {
 	if (len > UINT16_MAX) {
-		if (w->error == NTLM_OK)
-			w->error = NTLM_ERR_INVALID_ARGUMENT;
+		ntlm_writer_fail(w, NTLM_ERR_INVALID_ARGUMENT);
 		return;
 	}
 	ntlm_write_u16le(w, id);
@@ -138,4 +139,20 @@ void ntlm_av_write(struct ntlm_writer *w, uint16_t id, const void *value, size_t
 void ntlm_av_write_eol(struct ntlm_writer *w)
 {
 	ntlm_av_write(w, NTLM_AV_EOL, NULL, 0);
+}
+
+enum ntlm_status ntlm_av_write_name(struct ntlm_writer *w, uint16_t id, const char *name)
+{
+	uint8_t *u = NULL;
+	size_t ulen = 0;
+	enum ntlm_status st;
+
+	if (name == NULL)
+		return NTLM_OK;
+	st = ntlm_utf8_to_utf16le(name, NTLM_MAX_NAME, &u, &ulen);
+	if (st != NTLM_OK)
+		return st;
+	ntlm_av_write(w, id, u, ulen);
+	free(u);
+	return NTLM_OK;
 }

@@ -112,44 +112,54 @@ static bool digest_iov(EVP_MD_CTX *ctx, const struct ntlm_iov *iov, size_t n)
 	return true;
 }
 
+/* One 16-byte digest (MD4 or MD5) in ctx of prefix (prefix_len bytes, none
+ * when 0) followed by the scatter list; ret is written only on success. */
+static bool digest_into(EVP_MD_CTX *ctx, const EVP_MD *md, const uint8_t *prefix, size_t prefix_len,
+                        const struct ntlm_iov *iov, size_t n, uint8_t ret[16])
+{
+	const struct ntlm_iov head = {prefix, prefix_len};
+	uint8_t out[EVP_MAX_MD_SIZE];
+	unsigned int out_len = 0;
+	bool ok;
+
+	ok = EVP_DigestInit_ex2(ctx, md, NULL) == 1 && digest_iov(ctx, &head, 1) && digest_iov(ctx, iov, n) &&
+	     EVP_DigestFinal_ex(ctx, out, &out_len) == 1 && out_len == 16;
+	if (ok)
+		memcpy(ret, out, 16);
+	NTLM_WIPE_ARRAY(out);
+	return ok;
+}
+
 /* One digest (MD4 or MD5, 16 bytes) of a scatter list. */
 static enum ntlm_status digest16(const EVP_MD *md, const struct ntlm_iov *iov, size_t n, uint8_t ret[16])
 {
-	enum ntlm_status st = NTLM_ERR_CRYPTO;
-	EVP_MD_CTX *ctx = NULL;
-	uint8_t out[EVP_MAX_MD_SIZE];
-	unsigned int out_len = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	bool ok = ctx != NULL && digest_into(ctx, md, NULL, 0, iov, n, ret);
 
-	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL)
-		goto out;
-	if (EVP_DigestInit_ex2(ctx, md, NULL) != 1 || !digest_iov(ctx, iov, n) ||
-	    EVP_DigestFinal_ex(ctx, out, &out_len) != 1 || out_len != 16)
-		goto out;
-	memcpy(ret, out, 16);
-	st = NTLM_OK;
-out:
 	EVP_MD_CTX_free(ctx);
-	NTLM_WIPE_ARRAY(out);
-	return st;
+	return ok ? NTLM_OK : NTLM_ERR_CRYPTO;
+}
+
+/* digest16() for the public entry points: checks the arguments and makes
+ * the algorithms ready before *md, a slot of algs, is read. */
+static enum ntlm_status public_digest16(EVP_MD *const *md, const struct ntlm_iov *iov, size_t n,
+                                        uint8_t ret[16])
+{
+	if (!iov_valid(iov, n) || ret == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	if (!crypto_ready())
+		return NTLM_ERR_CRYPTO;
+	return digest16(*md, iov, n, ret);
 }
 
 enum ntlm_status ntlm_crypto_md4(const struct ntlm_iov *iov, size_t n, uint8_t ret[16])
 {
-	if (!iov_valid(iov, n) || ret == NULL)
-		return NTLM_ERR_INVALID_ARGUMENT;
-	if (!crypto_ready())
-		return NTLM_ERR_CRYPTO;
-	return digest16(algs.md4, iov, n, ret);
+	return public_digest16(&algs.md4, iov, n, ret);
 }
 
 enum ntlm_status ntlm_crypto_md5(const struct ntlm_iov *iov, size_t n, uint8_t ret[16])
 {
-	if (!iov_valid(iov, n) || ret == NULL)
-		return NTLM_ERR_INVALID_ARGUMENT;
-	if (!crypto_ready())
-		return NTLM_ERR_CRYPTO;
-	return digest16(algs.md5, iov, n, ret);
+	return public_digest16(&algs.md5, iov, n, ret);
 }
 
 /* RFC 2104 K0: the key, or MD5(key) when longer than a block, zero padded to 64 bytes. */
@@ -165,47 +175,47 @@ static enum ntlm_status hmac_block_key(const uint8_t *key, size_t key_len, uint8
 	return NTLM_OK;
 }
 
+/* One pass of RFC 2104 in ctx: MD5((K0 ^ pad) || text), text being the scatter list. */
+static bool hmac_pass(EVP_MD_CTX *ctx, const uint8_t k0[MD5_BLOCK], uint8_t pad_byte,
+                      const struct ntlm_iov *iov, size_t n, uint8_t ret[16])
+{
+	uint8_t pad[MD5_BLOCK];
+	bool ok;
+
+	for (size_t i = 0; i < MD5_BLOCK; i++)
+		pad[i] = (uint8_t)(k0[i] ^ pad_byte);
+	ok = digest_into(ctx, algs.md5, pad, MD5_BLOCK, iov, n, ret);
+	NTLM_WIPE_ARRAY(pad);
+	return ok;
+}
+
 /* RFC 2104 by hand: MD5((K0 ^ opad) || MD5((K0 ^ ipad) || text)), one EVP_MD_CTX for both passes. */
+static bool hmac_md5_k0(const uint8_t k0[MD5_BLOCK], const struct ntlm_iov *iov, size_t n, uint8_t ret[16])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t inner[16];
+	bool ok = ctx != NULL && hmac_pass(ctx, k0, 0x36u, iov, n, inner) &&
+	          hmac_pass(ctx, k0, 0x5cu, &(struct ntlm_iov){inner, sizeof(inner)}, 1, ret);
+
+	EVP_MD_CTX_free(ctx);
+	NTLM_WIPE_ARRAY(inner);
+	return ok;
+}
+
 enum ntlm_status ntlm_crypto_hmac_md5(const uint8_t *key, size_t key_len, const struct ntlm_iov *iov,
                                       size_t n, uint8_t ret[16])
 {
 	enum ntlm_status st;
-	EVP_MD_CTX *ctx = NULL;
-	uint8_t k0[MD5_BLOCK], pad[MD5_BLOCK], inner[EVP_MAX_MD_SIZE], outer[EVP_MAX_MD_SIZE];
-	unsigned int inner_len = 0, outer_len = 0;
+	uint8_t k0[MD5_BLOCK];
 
 	if ((key == NULL && key_len != 0) || !iov_valid(iov, n) || ret == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
 	if (!crypto_ready())
 		return NTLM_ERR_CRYPTO;
 	st = hmac_block_key(key, key_len, k0);
-	if (st != NTLM_OK)
-		goto out;
-	st = NTLM_ERR_CRYPTO;
-	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL)
-		goto out;
-
-	for (size_t i = 0; i < MD5_BLOCK; i++)
-		pad[i] = (uint8_t)(k0[i] ^ 0x36u);
-	if (EVP_DigestInit_ex2(ctx, algs.md5, NULL) != 1 || EVP_DigestUpdate(ctx, pad, MD5_BLOCK) != 1 ||
-	    !digest_iov(ctx, iov, n) || EVP_DigestFinal_ex(ctx, inner, &inner_len) != 1 || inner_len != 16)
-		goto out;
-
-	for (size_t i = 0; i < MD5_BLOCK; i++)
-		pad[i] = (uint8_t)(k0[i] ^ 0x5cu);
-	if (EVP_DigestInit_ex2(ctx, algs.md5, NULL) != 1 || EVP_DigestUpdate(ctx, pad, MD5_BLOCK) != 1 ||
-	    EVP_DigestUpdate(ctx, inner, 16) != 1 || EVP_DigestFinal_ex(ctx, outer, &outer_len) != 1 ||
-	    outer_len != 16)
-		goto out;
-	memcpy(ret, outer, 16);
-	st = NTLM_OK;
-out:
-	EVP_MD_CTX_free(ctx);
+	if (st == NTLM_OK && !hmac_md5_k0(k0, iov, n, ret))
+		st = NTLM_ERR_CRYPTO;
 	NTLM_WIPE_ARRAY(k0);
-	NTLM_WIPE_ARRAY(pad);
-	NTLM_WIPE_ARRAY(inner);
-	NTLM_WIPE_ARRAY(outer);
 	return st;
 }
 

@@ -91,31 +91,32 @@ static const struct status_info statuses[_NTLM_STATUS_MAX] = {
     [NTLM_ERR_INTERNAL] = {"STATUS_INTERNAL_ERROR", 0xC00000E5u, "internal error"},
 };
 
-_Static_assert(sizeof(statuses) / sizeof(statuses[0]) == _NTLM_STATUS_MAX, "every status needs an entry");
+_Static_assert(NTLM_ARRAY_LEN(statuses) == _NTLM_STATUS_MAX, "every status needs an entry");
+
+/* What the accessors give for a value outside the table. */
+static const struct status_info unknown_status = {"STATUS_UNKNOWN", 0xC0000001u /* STATUS_UNSUCCESSFUL */,
+                                                  "unknown status"};
 
 static const struct status_info *status_info(enum ntlm_status s)
 {
 	if ((unsigned)s >= (unsigned)_NTLM_STATUS_MAX || statuses[s].name == NULL)
-		return NULL;
+		return &unknown_status;
 	return &statuses[s];
 }
 
 const char *ntlm_status_name(enum ntlm_status s)
 {
-	const struct status_info *i = status_info(s);
-	return i ? i->name : "STATUS_UNKNOWN";
+	return status_info(s)->name;
 }
 
 const char *ntlm_status_message(enum ntlm_status s)
 {
-	const struct status_info *i = status_info(s);
-	return i ? i->message : "unknown status";
+	return status_info(s)->message;
 }
 
 uint32_t ntlm_status_code(enum ntlm_status s)
 {
-	const struct status_info *i = status_info(s);
-	return i ? i->code : 0xC0000001u; /* STATUS_UNSUCCESSFUL */
+	return status_info(s)->code;
 }
 
 bool ntlm_status_is_malformed(enum ntlm_status s)
@@ -133,13 +134,6 @@ static const char *const response_type_names[] = {
     [NTLM_RESPONSE_LMV2] = "LMv2",
 };
 
-const char *ntlm_response_type_name(enum ntlm_response_type t)
-{
-	if ((unsigned)t >= sizeof(response_type_names) / sizeof(response_type_names[0]))
-		return "unknown";
-	return response_type_names[t];
-}
-
 static const char *const verdict_names[] = {
     [NTLM_VERDICT_ABSENT] = "absent",
     [NTLM_VERDICT_VALID] = "valid",
@@ -147,9 +141,18 @@ static const char *const verdict_names[] = {
     [NTLM_VERDICT_UNCHECKED] = "unchecked",
 };
 
+/* names[v] of a table of n names, or "unknown" outside it. */
+static const char *table_name(const char *const *names, size_t n, unsigned v)
+{
+	return v < n && names[v] != NULL ? names[v] : "unknown";
+}
+
+const char *ntlm_response_type_name(enum ntlm_response_type t)
+{
+	return table_name(response_type_names, NTLM_ARRAY_LEN(response_type_names), (unsigned)t);
+}
+
 const char *ntlm_verdict_name(enum ntlm_verdict v)
 {
-	if ((unsigned)v >= sizeof(verdict_names) / sizeof(verdict_names[0]))
-		return "unknown";
-	return verdict_names[v];
+	return table_name(verdict_names, NTLM_ARRAY_LEN(verdict_names), (unsigned)v);
 }

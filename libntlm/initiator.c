@@ -107,8 +107,9 @@ static enum ntlm_status build_client_av_pairs(struct build_state *b, const struc
 			ntlm_av_write(w, server->pairs[i].id, server->pairs[i].value.data,
 			              server->pairs[i].value.len);
 	if (av_flags != 0) {
-		uint8_t v[4] = {(uint8_t)av_flags, (uint8_t)(av_flags >> 8), (uint8_t)(av_flags >> 16),
-		                (uint8_t)(av_flags >> 24)};
+		uint8_t v[4];
+
+		ntlm_store_le(v, av_flags, sizeof(v));
 		ntlm_av_write(w, NTLM_AV_FLAGS, v, sizeof(v));
 	}
 	if (!cfg->no_channel_bindings) {
@@ -120,15 +121,9 @@ static enum ntlm_status build_client_av_pairs(struct build_state *b, const struc
 		}
 		ntlm_av_write(w, NTLM_AV_CHANNEL_BINDINGS, cb, sizeof(cb));
 	}
-	if (cfg->target_name != NULL) {
-		uint8_t *u = NULL;
-		size_t ulen = 0;
-		st = ntlm_utf8_to_utf16le(cfg->target_name, NTLM_MAX_NAME, &u, &ulen);
-		if (st != NTLM_OK)
-			return st;
-		ntlm_av_write(w, NTLM_AV_TARGET_NAME, u, ulen);
-		free(u);
-	}
+	st = ntlm_av_write_name(w, NTLM_AV_TARGET_NAME, cfg->target_name);
+	if (st != NTLM_OK)
+		return st;
 	ntlm_av_write_eol(w);
 	return NTLM_OK;
 }
@@ -336,8 +331,7 @@ static enum ntlm_status encode_authenticate(struct build_state *b, const uint8_t
 		st = ntlm_compute_mic(&b->exported_key, negotiate, negotiate ? negotiate_len : 0, challenge,
 		                      challenge_len, msg, len, a.mic_offset, msg + a.mic_offset);
 		if (st != NTLM_OK) {
-			ntlm_wipe(msg, len);
-			free(msg);
+			ntlm_free_wiped(msg, len);
 			return st;
 		}
 	}
@@ -350,14 +344,8 @@ static enum ntlm_status encode_authenticate(struct build_state *b, const uint8_t
 static void build_state_clear(struct build_state *b)
 {
 	ntlm_challenge_clear(&b->chal);
-	if (b->lm != NULL) {
-		ntlm_wipe(b->lm, b->lm_len);
-		free(b->lm);
-	}
-	if (b->nt != NULL) {
-		ntlm_wipe(b->nt, b->nt_len);
-		free(b->nt);
-	}
+	ntlm_free_wiped(b->lm, b->lm_len);
+	ntlm_free_wiped(b->nt, b->nt_len);
 	ntlm_wipe(b, sizeof(*b));
 }
 

@@ -27,13 +27,38 @@
 /* NTLMSSP_REVISION_W2K3 (MS-NLMP 2.2.2.10) */
 #define NTLM_REVISION_W2K3 15u
 
+/* The number of elements of an array (not a pointer). */
+#define NTLM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
 /* Wipes an array (not a pointer) completely. */
 #define NTLM_WIPE_ARRAY(a) ntlm_wipe((a), sizeof(a))
 /* Wipes the object a pointer points to. */
 #define NTLM_WIPE_OBJECT(p) ntlm_wipe((p), sizeof(*(p)))
 
+/* Little-endian unsigned integers of n bytes (n <= 8), the byte order of
+ * every NTLM integer (MS-NLMP 2.2), in memory the caller has bounds-checked.
+ * Untrusted input is read through struct ntlm_reader, which uses these. */
+uint64_t ntlm_load_le(const uint8_t *p, size_t n);
+void ntlm_store_le(uint8_t *p, uint64_t v, size_t n);
+
+/* Frees a heap buffer of len bytes after wiping it (it held a secret, a
+ * name or a message). NULL-safe. */
+void ntlm_free_wiped(void *p, size_t len);
+
 /* Frees a string after wiping it (names can be secrets' neighbours). */
 void ntlm_free_string(char *s);
+
+/* Records st as the writer's error unless it already has one (errors are
+ * sticky: ntlm_writer_finish() reports the first). */
+void ntlm_writer_fail(struct ntlm_writer *w, enum ntlm_status st);
+
+/* Appends one AV pair holding a name in UTF-16LE (MS-NLMP 2.2.2.1); a
+ * NULL name is left out. */
+enum ntlm_status ntlm_av_write_name(struct ntlm_writer *w, uint16_t id, const char *name) NTLM_MUST_USE;
+
+/* What every *_clear() does: frees the n strings the struct at obj owns
+ * (with ntlm_free_string), then wipes the struct's size bytes. */
+void ntlm_clear_struct(void *obj, size_t size, char *const *strings, size_t n);
 
 /* Case-insensitive comparison of two UTF-8 strings for ASCII letters
  * (SPNs, domain names); other bytes must match exactly. */

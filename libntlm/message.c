@@ -37,18 +37,25 @@ static enum ntlm_status read_signature(struct ntlm_reader *r, uint32_t *ret_type
 	return ntlm_read_u32le(r, ret_type);
 }
 
+/* Opens a message of any type: size cap and signature; *ret_type is its MessageType. */
+static enum ntlm_status open_any_message(const uint8_t *buf, size_t len, struct ntlm_reader *ret,
+                                         uint32_t *ret_type)
+{
+	if (len > NTLM_MAX_MESSAGE)
+		return NTLM_ERR_MESSAGE_TOO_LONG;
+	if (buf == NULL && len > 0)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	ntlm_reader_init(ret, buf, len);
+	return read_signature(ret, ret_type);
+}
+
 /* Opens a message: size cap, signature and the expected type. */
 static enum ntlm_status open_message(const uint8_t *buf, size_t len, uint32_t type, struct ntlm_reader *ret)
 {
 	enum ntlm_status st;
 	uint32_t got;
 
-	if (len > NTLM_MAX_MESSAGE)
-		return NTLM_ERR_MESSAGE_TOO_LONG;
-	if (buf == NULL && len > 0)
-		return NTLM_ERR_INVALID_ARGUMENT;
-	ntlm_reader_init(ret, buf, len);
-	st = read_signature(ret, &got);
+	st = open_any_message(buf, len, ret, &got);
 	if (st != NTLM_OK)
 		return st;
 	return got == type ? NTLM_OK : NTLM_ERR_WRONG_MESSAGE_TYPE;
@@ -170,12 +177,7 @@ enum ntlm_status ntlm_message_type(const uint8_t *buf, size_t len, uint32_t *ret
 
 	if (ret == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
-	if (len > NTLM_MAX_MESSAGE)
-		return NTLM_ERR_MESSAGE_TOO_LONG;
-	if (buf == NULL && len > 0)
-		return NTLM_ERR_INVALID_ARGUMENT;
-	ntlm_reader_init(&r, buf, len);
-	st = read_signature(&r, &type);
+	st = open_any_message(buf, len, &r, &type);
 	if (st != NTLM_OK)
 		return st;
 	if (type < NTLM_TYPE_NEGOTIATE || type > NTLM_TYPE_AUTHENTICATE)
@@ -188,86 +190,66 @@ enum ntlm_status ntlm_message_type(const uint8_t *buf, size_t len, uint32_t *ret
 /* Decoders                                                            */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Each decoder body reads the fixed header from hdr (positioned after
+ * MessageType) and the payload fields from msg (the whole message) into m,
+ * a zeroed struct of its message type.
+ */
+
 /* MS-NLMP 2.2.1.1 NEGOTIATE_MESSAGE */
-enum ntlm_status ntlm_negotiate_decode(const uint8_t *buf, size_t len, struct ntlm_negotiate *ret)
+static enum ntlm_status negotiate_body(const struct ntlm_reader *msg, struct ntlm_reader *hdr, void *m)
 {
-	struct ntlm_reader msg, hdr;
+	struct ntlm_negotiate *n = m;
 	struct sec_buffer domain, workstation;
-	struct ntlm_negotiate n = {0};
 	const struct sec_buffer *fields[2];
 	size_t payload, nfields = 0;
 	bool has_domain, has_workstation;
 	enum ntlm_status st;
 
-	if (ret == NULL)
-		return NTLM_ERR_INVALID_ARGUMENT;
-	if ((st = open_message(buf, len, NTLM_TYPE_NEGOTIATE, &msg)) != NTLM_OK)
-		goto out;
-	hdr = msg;
-	if ((st = ntlm_read_u32le(&hdr, &n.flags)) != NTLM_OK ||
-	    (st = read_field(&hdr, &domain)) != NTLM_OK || (st = read_field(&hdr, &workstation)) != NTLM_OK)
-		goto out;
+	if ((st = ntlm_read_u32le(hdr, &n->flags)) != NTLM_OK || (st = read_field(hdr, &domain)) != NTLM_OK ||
+	    (st = read_field(hdr, &workstation)) != NTLM_OK)
+		return st;
 	/* The fields count only when their OEM_*_SUPPLIED flag is set. */
-	has_domain = (n.flags & NTLM_NEGOTIATE_OEM_DOMAIN_SUPPLIED) != 0;
-	has_workstation = (n.flags & NTLM_NEGOTIATE_OEM_WORKSTATION_SUPPLIED) != 0;
+	has_domain = (n->flags & NTLM_NEGOTIATE_OEM_DOMAIN_SUPPLIED) != 0;
+	has_workstation = (n->flags & NTLM_NEGOTIATE_OEM_WORKSTATION_SUPPLIED) != 0;
 	if (has_domain)
 		fields[nfields++] = &domain;
 	if (has_workstation)
 		fields[nfields++] = &workstation;
-	payload = payload_start(fields, nfields, len);
+	payload = payload_start(fields, nfields, msg->len);
 	if (has_domain &&
-	    (st = field_name(&msg, &domain, NTLM_NEGOTIATE_HEADER, false, &n.domain)) != NTLM_OK)
-		goto out;
+	    (st = field_name(msg, &domain, NTLM_NEGOTIATE_HEADER, false, &n->domain)) != NTLM_OK)
+		return st;
 	if (has_workstation &&
-	    (st = field_name(&msg, &workstation, NTLM_NEGOTIATE_HEADER, false, &n.workstation)) != NTLM_OK)
-		goto out;
-	if ((st = maybe_read_version(&hdr, n.flags, payload, &n.has_version, &n.version)) != NTLM_OK)
-		goto out;
-
-	*ret = n;
-	n = (struct ntlm_negotiate){0};
-out:
-	ntlm_negotiate_clear(&n);
-	return st;
+	    (st = field_name(msg, &workstation, NTLM_NEGOTIATE_HEADER, false, &n->workstation)) != NTLM_OK)
+		return st;
+	return maybe_read_version(hdr, n->flags, payload, &n->has_version, &n->version);
 }
 
 /* MS-NLMP 2.2.1.2 CHALLENGE_MESSAGE */
-enum ntlm_status ntlm_challenge_decode(const uint8_t *buf, size_t len, struct ntlm_challenge *ret)
+static enum ntlm_status challenge_body(const struct ntlm_reader *msg, struct ntlm_reader *hdr, void *m)
 {
-	struct ntlm_reader msg, hdr;
+	struct ntlm_challenge *c = m;
 	struct sec_buffer target_name, target_info;
-	struct ntlm_challenge c = {0};
 	const struct sec_buffer *fields[] = {&target_name, &target_info};
 	size_t payload;
 	enum ntlm_status st;
 
-	if (ret == NULL)
-		return NTLM_ERR_INVALID_ARGUMENT;
-	if ((st = open_message(buf, len, NTLM_TYPE_CHALLENGE, &msg)) != NTLM_OK)
-		goto out;
-	hdr = msg;
-	if ((st = read_field(&hdr, &target_name)) != NTLM_OK ||
-	    (st = ntlm_read_u32le(&hdr, &c.flags)) != NTLM_OK ||
-	    (st = ntlm_read_bytes(&hdr, c.server_challenge, NTLM_CHALLENGE_LEN)) != NTLM_OK ||
-	    (st = ntlm_reader_skip(&hdr, 8)) != NTLM_OK || /* Reserved */
-	    (st = read_field(&hdr, &target_info)) != NTLM_OK)
-		goto out;
-	payload = payload_start(fields, 2, len);
+	if ((st = read_field(hdr, &target_name)) != NTLM_OK ||
+	    (st = ntlm_read_u32le(hdr, &c->flags)) != NTLM_OK ||
+	    (st = ntlm_read_bytes(hdr, c->server_challenge, NTLM_CHALLENGE_LEN)) != NTLM_OK ||
+	    (st = ntlm_reader_skip(hdr, 8)) != NTLM_OK || /* Reserved */
+	    (st = read_field(hdr, &target_info)) != NTLM_OK)
+		return st;
+	payload = payload_start(fields, 2, msg->len);
 	if (target_name.len > 0 &&
-	    (st = field_name(&msg, &target_name, NTLM_CHALLENGE_HEADER,
-	                     (c.flags & NTLM_NEGOTIATE_UNICODE) != 0, &c.target_name)) != NTLM_OK)
-		goto out;
+	    (st = field_name(msg, &target_name, NTLM_CHALLENGE_HEADER,
+	                     (c->flags & NTLM_NEGOTIATE_UNICODE) != 0, &c->target_name)) != NTLM_OK)
+		return st;
 	/* TargetInfo stays raw: the caller runs ntlm_av_list_decode() on it. */
-	if ((st = field_view(&msg, &target_info, NTLM_CHALLENGE_HEADER, &c.target_info)) != NTLM_OK)
-		goto out;
-	if ((st = maybe_read_version(&hdr, c.flags, payload, &c.has_version, &c.version)) != NTLM_OK)
-		goto out;
-
-	*ret = c;
-	c = (struct ntlm_challenge){0};
-out:
-	ntlm_challenge_clear(&c);
-	return st;
+	if ((st = field_view(msg, &target_info, NTLM_CHALLENGE_HEADER, &c->target_info)) != NTLM_OK)
+		return st;
+	return maybe_read_version(hdr, c->flags, payload, &c->has_version, &c->version);
 }
 
 /* MS-NLMP 2.2.2.3, 2.2.2.4, 2.2.2.6, 2.2.2.8: the possible response sizes. */
@@ -304,47 +286,110 @@ static enum ntlm_status read_version_and_mic(struct ntlm_reader *hdr, size_t pay
 }
 
 /* MS-NLMP 2.2.1.3 AUTHENTICATE_MESSAGE */
-enum ntlm_status ntlm_authenticate_decode(const uint8_t *buf, size_t len, struct ntlm_authenticate *ret)
+static enum ntlm_status authenticate_body(const struct ntlm_reader *msg, struct ntlm_reader *hdr, void *m)
 {
-	struct ntlm_reader msg, hdr;
+	struct ntlm_authenticate *a = m;
 	struct sec_buffer lm, nt, domain, user, workstation, session_key;
-	struct ntlm_authenticate a = {0};
 	const struct sec_buffer *fields[] = {&lm, &nt, &domain, &user, &workstation, &session_key};
 	const size_t h = NTLM_AUTHENTICATE_HEADER;
 	size_t payload;
 	bool unicode;
 	enum ntlm_status st;
 
+	if ((st = read_field(hdr, &lm)) != NTLM_OK || (st = read_field(hdr, &nt)) != NTLM_OK ||
+	    (st = read_field(hdr, &domain)) != NTLM_OK || (st = read_field(hdr, &user)) != NTLM_OK ||
+	    (st = read_field(hdr, &workstation)) != NTLM_OK ||
+	    (st = read_field(hdr, &session_key)) != NTLM_OK ||
+	    (st = ntlm_read_u32le(hdr, &a->flags)) != NTLM_OK)
+		return st;
+	payload = payload_start(fields, 6, msg->len);
+	unicode = (a->flags & NTLM_NEGOTIATE_UNICODE) != 0;
+	if ((st = field_view(msg, &lm, h, &a->lm_response)) != NTLM_OK ||
+	    (st = field_view(msg, &nt, h, &a->nt_response)) != NTLM_OK ||
+	    (st = field_view(msg, &session_key, h, &a->encrypted_session_key)) != NTLM_OK ||
+	    (st = check_response_sizes(a)) != NTLM_OK)
+		return st;
+	if ((st = field_name(msg, &domain, h, unicode, &a->domain)) != NTLM_OK ||
+	    (st = field_name(msg, &user, h, unicode, &a->user)) != NTLM_OK ||
+	    (st = field_name(msg, &workstation, h, unicode, &a->workstation)) != NTLM_OK)
+		return st;
+	return read_version_and_mic(hdr, payload, a);
+}
+
+/* The *_clear() functions over void *, for struct message_decoder. */
+static void negotiate_release(void *m)
+{
+	ntlm_negotiate_clear(m);
+}
+
+static void challenge_release(void *m)
+{
+	ntlm_challenge_clear(m);
+}
+
+static void authenticate_release(void *m)
+{
+	ntlm_authenticate_clear(m);
+}
+
+/* What tells the three decoders apart. */
+struct message_decoder {
+	size_t size; /* of the result struct */
+	enum ntlm_status (*body)(const struct ntlm_reader *msg, struct ntlm_reader *hdr, void *m);
+	void (*clear)(void *m);
+};
+
+static const struct message_decoder decoders[] = {
+    [NTLM_TYPE_NEGOTIATE] = {sizeof(struct ntlm_negotiate), negotiate_body, negotiate_release},
+    [NTLM_TYPE_CHALLENGE] = {sizeof(struct ntlm_challenge), challenge_body, challenge_release},
+    [NTLM_TYPE_AUTHENTICATE] = {sizeof(struct ntlm_authenticate), authenticate_body, authenticate_release},
+};
+
+/* Room for the result of any decoder. */
+union any_message {
+	struct ntlm_negotiate negotiate;
+	struct ntlm_challenge challenge;
+	struct ntlm_authenticate authenticate;
+};
+
+/* The frame of the three decoders: the message is decoded into zeroed
+ * scratch space, handed to *ret only on success, and the scratch space is
+ * cleared (strings freed, bytes wiped) on every path. */
+static enum ntlm_status decode_message(uint32_t type, const uint8_t *buf, size_t len, void *ret)
+{
+	const struct message_decoder *d = &decoders[type];
+	struct ntlm_reader msg, hdr;
+	union any_message m;
+	enum ntlm_status st;
+
 	if (ret == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
-	if ((st = open_message(buf, len, NTLM_TYPE_AUTHENTICATE, &msg)) != NTLM_OK)
+	memset(&m, 0, sizeof(m));
+	if ((st = open_message(buf, len, type, &msg)) != NTLM_OK)
 		goto out;
 	hdr = msg;
-	if ((st = read_field(&hdr, &lm)) != NTLM_OK || (st = read_field(&hdr, &nt)) != NTLM_OK ||
-	    (st = read_field(&hdr, &domain)) != NTLM_OK || (st = read_field(&hdr, &user)) != NTLM_OK ||
-	    (st = read_field(&hdr, &workstation)) != NTLM_OK ||
-	    (st = read_field(&hdr, &session_key)) != NTLM_OK ||
-	    (st = ntlm_read_u32le(&hdr, &a.flags)) != NTLM_OK)
+	if ((st = d->body(&msg, &hdr, &m)) != NTLM_OK)
 		goto out;
-	payload = payload_start(fields, 6, len);
-	unicode = (a.flags & NTLM_NEGOTIATE_UNICODE) != 0;
-	if ((st = field_view(&msg, &lm, h, &a.lm_response)) != NTLM_OK ||
-	    (st = field_view(&msg, &nt, h, &a.nt_response)) != NTLM_OK ||
-	    (st = field_view(&msg, &session_key, h, &a.encrypted_session_key)) != NTLM_OK ||
-	    (st = check_response_sizes(&a)) != NTLM_OK)
-		goto out;
-	if ((st = field_name(&msg, &domain, h, unicode, &a.domain)) != NTLM_OK ||
-	    (st = field_name(&msg, &user, h, unicode, &a.user)) != NTLM_OK ||
-	    (st = field_name(&msg, &workstation, h, unicode, &a.workstation)) != NTLM_OK)
-		goto out;
-	if ((st = read_version_and_mic(&hdr, payload, &a)) != NTLM_OK)
-		goto out;
-
-	*ret = a;
-	a = (struct ntlm_authenticate){0};
+	memcpy(ret, &m, d->size);
+	memset(&m, 0, sizeof(m));
 out:
-	ntlm_authenticate_clear(&a);
+	d->clear(&m);
 	return st;
+}
+
+enum ntlm_status ntlm_negotiate_decode(const uint8_t *buf, size_t len, struct ntlm_negotiate *ret)
+{
+	return decode_message(NTLM_TYPE_NEGOTIATE, buf, len, ret);
+}
+
+enum ntlm_status ntlm_challenge_decode(const uint8_t *buf, size_t len, struct ntlm_challenge *ret)
+{
+	return decode_message(NTLM_TYPE_CHALLENGE, buf, len, ret);
+}
+
+enum ntlm_status ntlm_authenticate_decode(const uint8_t *buf, size_t len, struct ntlm_authenticate *ret)
+{
+	return decode_message(NTLM_TYPE_AUTHENTICATE, buf, len, ret);
 }
 
 /* MS-NLMP 2.2.2.7 NTLMv2_CLIENT_CHALLENGE */
@@ -378,27 +423,24 @@ void ntlm_negotiate_clear(struct ntlm_negotiate *m)
 {
 	if (m == NULL)
 		return;
-	ntlm_free_string(m->domain);
-	ntlm_free_string(m->workstation);
-	NTLM_WIPE_OBJECT(m);
+	char *strings[] = {m->domain, m->workstation};
+	ntlm_clear_struct(m, sizeof(*m), strings, NTLM_ARRAY_LEN(strings));
 }
 
 void ntlm_challenge_clear(struct ntlm_challenge *m)
 {
 	if (m == NULL)
 		return;
-	ntlm_free_string(m->target_name);
-	NTLM_WIPE_OBJECT(m);
+	char *strings[] = {m->target_name};
+	ntlm_clear_struct(m, sizeof(*m), strings, NTLM_ARRAY_LEN(strings));
 }
 
 void ntlm_authenticate_clear(struct ntlm_authenticate *m)
 {
 	if (m == NULL)
 		return;
-	ntlm_free_string(m->domain);
-	ntlm_free_string(m->user);
-	ntlm_free_string(m->workstation);
-	NTLM_WIPE_OBJECT(m);
+	char *strings[] = {m->domain, m->user, m->workstation};
+	ntlm_clear_struct(m, sizeof(*m), strings, NTLM_ARRAY_LEN(strings));
 }
 
 /* ------------------------------------------------------------------ */
@@ -455,13 +497,13 @@ static void write_signature(struct ntlm_writer *w, uint32_t type)
 	ntlm_write_u32le(w, type);
 }
 
-/* Reserves a security buffer in the header; returns its position. */
-static size_t write_field_placeholder(struct ntlm_writer *w)
+/* Reserves a security buffer in the header for len bytes of payload at data. */
+static struct payload_item reserve_field(struct ntlm_writer *w, const uint8_t *data, size_t len)
 {
-	size_t pos = w->len;
+	struct payload_item item = {w->len, data, len};
 
 	ntlm_write_zeros(w, 8);
-	return pos;
+	return item;
 }
 
 /* MS-NLMP 2.2.2.10 */
@@ -475,21 +517,26 @@ static void write_version(struct ntlm_writer *w, const struct ntlm_version *v)
 }
 
 /*
- * Appends the payload items in order and fills in their security buffers.
- * An empty item points where it would have been (MS-NLMP 2.2.1.3 SHOULD, as
- * the 4.2.x.3 AUTHENTICATE messages do), or is left all zeros when
- * zero_empty is set (as the 4.2.2.3 CHALLENGE and Windows' NEGOTIATE do).
+ * The end of every encoder: VERSION when version is not NULL, then the
+ * payload items in order with their security buffers filled in, then the
+ * finished message (the writer is released on every path). An empty item
+ * points where it would have been (MS-NLMP 2.2.1.3 SHOULD, as the 4.2.x.3
+ * AUTHENTICATE messages do), or is left all zeros when zero_empty is set
+ * (as the 4.2.2.3 CHALLENGE and Windows' NEGOTIATE do).
  */
-static void write_payload(struct ntlm_writer *w, const struct payload_item *items, size_t n, bool zero_empty)
+static enum ntlm_status finish_message(struct ntlm_writer *w, const struct ntlm_version *version,
+                                       const struct payload_item *items, size_t n, bool zero_empty,
+                                       uint8_t **ret, size_t *ret_len)
 {
+	if (version != NULL)
+		write_version(w, version);
 	for (size_t i = 0; i < n; i++) {
 		size_t offset = w->len;
 
 		/* offset fits in 32 bits: the writer caps it at NTLM_MAX_MESSAGE */
 		if (items[i].len > UINT16_MAX) {
-			if (w->error == NTLM_OK)
-				w->error = NTLM_ERR_MESSAGE_TOO_LONG;
-			return;
+			ntlm_writer_fail(w, NTLM_ERR_MESSAGE_TOO_LONG);
+			break;
 		}
 		ntlm_write_bytes(w, items[i].data, items[i].len);
 		if (items[i].len == 0 && zero_empty)
@@ -498,6 +545,7 @@ static void write_payload(struct ntlm_writer *w, const struct payload_item *item
 		ntlm_writer_put_u16le_at(w, items[i].field_pos + 2, (uint16_t)items[i].len);
 		ntlm_writer_put_u32le_at(w, items[i].field_pos + 4, (uint32_t)offset);
 	}
+	return ntlm_writer_finish(w, ret, ret_len);
 }
 
 /* MS-NLMP 2.2.1.1: domain and workstation are OEM whatever the flags say. */
@@ -510,20 +558,16 @@ enum ntlm_status ntlm_negotiate_encode(const struct ntlm_negotiate *m, uint8_t *
 
 	if (m == NULL || ret == NULL || ret_len == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
-	ntlm_writer_init(&w, NTLM_MAX_MESSAGE);
 	if ((st = encode_name(m->domain, false, &domain)) != NTLM_OK ||
 	    (st = encode_name(m->workstation, false, &workstation)) != NTLM_OK)
 		goto out;
+	ntlm_writer_init(&w, NTLM_MAX_MESSAGE);
 	write_signature(&w, NTLM_TYPE_NEGOTIATE);
 	ntlm_write_u32le(&w, m->flags);
-	items[0] = (struct payload_item){write_field_placeholder(&w), domain.data, domain.len};
-	items[1] = (struct payload_item){write_field_placeholder(&w), workstation.data, workstation.len};
-	if (m->has_version)
-		write_version(&w, &m->version);
-	write_payload(&w, items, 2, true);
-	st = ntlm_writer_finish(&w, ret, ret_len);
+	items[0] = reserve_field(&w, domain.data, domain.len);
+	items[1] = reserve_field(&w, workstation.data, workstation.len);
+	st = finish_message(&w, m->has_version ? &m->version : NULL, items, 2, true, ret, ret_len);
 out:
-	ntlm_writer_clear(&w);
 	encoded_name_clear(&domain);
 	encoded_name_clear(&workstation);
 	return st;
@@ -539,23 +583,18 @@ enum ntlm_status ntlm_challenge_encode(const struct ntlm_challenge *m, uint8_t *
 
 	if (m == NULL || ret == NULL || ret_len == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
-	ntlm_writer_init(&w, NTLM_MAX_MESSAGE);
-	if ((st = encode_name(m->target_name, (m->flags & NTLM_NEGOTIATE_UNICODE) != 0, &target_name)) !=
-	    NTLM_OK)
+	st = encode_name(m->target_name, (m->flags & NTLM_NEGOTIATE_UNICODE) != 0, &target_name);
+	if (st != NTLM_OK)
 		goto out;
+	ntlm_writer_init(&w, NTLM_MAX_MESSAGE);
 	write_signature(&w, NTLM_TYPE_CHALLENGE);
-	items[0] = (struct payload_item){write_field_placeholder(&w), target_name.data, target_name.len};
+	items[0] = reserve_field(&w, target_name.data, target_name.len);
 	ntlm_write_u32le(&w, m->flags);
 	ntlm_write_bytes(&w, m->server_challenge, NTLM_CHALLENGE_LEN);
 	ntlm_write_zeros(&w, 8); /* Reserved */
-	items[1] =
-	    (struct payload_item){write_field_placeholder(&w), m->target_info.data, m->target_info.len};
-	if (m->has_version)
-		write_version(&w, &m->version);
-	write_payload(&w, items, 2, true);
-	st = ntlm_writer_finish(&w, ret, ret_len);
+	items[1] = reserve_field(&w, m->target_info.data, m->target_info.len);
+	st = finish_message(&w, m->has_version ? &m->version : NULL, items, 2, true, ret, ret_len);
 out:
-	ntlm_writer_clear(&w);
 	encoded_name_clear(&target_name);
 	return st;
 }
@@ -574,23 +613,20 @@ enum ntlm_status ntlm_authenticate_encode(const struct ntlm_authenticate *m, uin
 		return NTLM_ERR_INVALID_ARGUMENT;
 	if (m->mic_offset != 0 && m->mic_offset != NTLM_MIC_OFFSET)
 		return NTLM_ERR_INVALID_ARGUMENT;
-	ntlm_writer_init(&w, NTLM_MAX_MESSAGE);
 	unicode = (m->flags & NTLM_NEGOTIATE_UNICODE) != 0;
 	if ((st = encode_name(m->domain, unicode, &domain)) != NTLM_OK ||
 	    (st = encode_name(m->user, unicode, &user)) != NTLM_OK ||
 	    (st = encode_name(m->workstation, unicode, &workstation)) != NTLM_OK)
 		goto out;
+	ntlm_writer_init(&w, NTLM_MAX_MESSAGE);
 	write_signature(&w, NTLM_TYPE_AUTHENTICATE);
 	/* Payload in the order of the MS-NLMP 4.2.x.3 example messages. */
-	items[3] =
-	    (struct payload_item){write_field_placeholder(&w), m->lm_response.data, m->lm_response.len};
-	items[4] =
-	    (struct payload_item){write_field_placeholder(&w), m->nt_response.data, m->nt_response.len};
-	items[0] = (struct payload_item){write_field_placeholder(&w), domain.data, domain.len};
-	items[1] = (struct payload_item){write_field_placeholder(&w), user.data, user.len};
-	items[2] = (struct payload_item){write_field_placeholder(&w), workstation.data, workstation.len};
-	items[5] = (struct payload_item){write_field_placeholder(&w), m->encrypted_session_key.data,
-	                                 m->encrypted_session_key.len};
+	items[3] = reserve_field(&w, m->lm_response.data, m->lm_response.len);
+	items[4] = reserve_field(&w, m->nt_response.data, m->nt_response.len);
+	items[0] = reserve_field(&w, domain.data, domain.len);
+	items[1] = reserve_field(&w, user.data, user.len);
+	items[2] = reserve_field(&w, workstation.data, workstation.len);
+	items[5] = reserve_field(&w, m->encrypted_session_key.data, m->encrypted_session_key.len);
 	ntlm_write_u32le(&w, m->flags);
 	if (m->has_version)
 		write_version(&w, &m->version);
@@ -598,10 +634,8 @@ enum ntlm_status ntlm_authenticate_encode(const struct ntlm_authenticate *m, uin
 		ntlm_write_zeros(&w, NTLM_VERSION_LEN);
 	if (m->mic_offset != 0)
 		ntlm_write_zeros(&w, NTLM_MIC_LEN);
-	write_payload(&w, items, sizeof(items) / sizeof(items[0]), false);
-	st = ntlm_writer_finish(&w, ret, ret_len);
+	st = finish_message(&w, NULL, items, NTLM_ARRAY_LEN(items), false, ret, ret_len);
 out:
-	ntlm_writer_clear(&w);
 	encoded_name_clear(&domain);
 	encoded_name_clear(&user);
 	encoded_name_clear(&workstation);

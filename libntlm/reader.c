@@ -27,48 +27,61 @@ static enum ntlm_status take(struct ntlm_reader *r, size_t n, const uint8_t **re
 	return NTLM_OK;
 }
 
-enum ntlm_status ntlm_read_u8(struct ntlm_reader *r, uint8_t *ret)
+uint64_t ntlm_load_le(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = n; i > 0; i--)
+		v = v << 8 | p[i - 1];
+	return v;
+}
+
+/* Reads an n-byte little-endian integer into *ret, an unsigned integer of
+ * exactly n bytes (1, 2, 4 or 8); *ret is written only on success. */
+static enum ntlm_status read_le(struct ntlm_reader *r, size_t n, void *ret)
 {
 	const uint8_t *p;
-	enum ntlm_status st = take(r, 1, &p);
+	enum ntlm_status st = take(r, n, &p);
+	uint64_t v;
 
-	if (st == NTLM_OK)
-		*ret = p[0];
-	return st;
+	if (st != NTLM_OK)
+		return st;
+	v = ntlm_load_le(p, n);
+	switch (n) {
+	case 1:
+		*(uint8_t *)ret = (uint8_t)v;
+		break;
+	case 2:
+		*(uint16_t *)ret = (uint16_t)v;
+		break;
+	case 4:
+		*(uint32_t *)ret = (uint32_t)v;
+		break;
+	default:
+		*(uint64_t *)ret = v;
+		break;
+	}
+	return NTLM_OK;
+}
+
+enum ntlm_status ntlm_read_u8(struct ntlm_reader *r, uint8_t *ret)
+{
+	return read_le(r, sizeof(*ret), ret);
 }
 
 enum ntlm_status ntlm_read_u16le(struct ntlm_reader *r, uint16_t *ret)
 {
-	const uint8_t *p;
-	enum ntlm_status st = take(r, 2, &p);
-
-	if (st == NTLM_OK)
-		*ret = (uint16_t)(p[0] | p[1] << 8);
-	return st;
+	return read_le(r, sizeof(*ret), ret);
 }
 
 enum ntlm_status ntlm_read_u32le(struct ntlm_reader *r, uint32_t *ret)
 {
-	const uint8_t *p;
-	enum ntlm_status st = take(r, 4, &p);
-
-	if (st == NTLM_OK)
-		*ret = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-	return st;
+	return read_le(r, sizeof(*ret), ret);
 }
 
 enum ntlm_status ntlm_read_u64le(struct ntlm_reader *r, uint64_t *ret)
 {
-	const uint8_t *p;
-	enum ntlm_status st = take(r, 8, &p);
-	uint64_t v = 0;
-
-	if (st != NTLM_OK)
-		return st;
-	for (size_t i = 8; i > 0; i--)
-		v = v << 8 | p[i - 1];
-	*ret = v;
-	return NTLM_OK;
+	return read_le(r, sizeof(*ret), ret);
 }
 
 enum ntlm_status ntlm_read_bytes(struct ntlm_reader *r, void *ret, size_t n)

@@ -4,8 +4,6 @@
  */
 #include "crypto.h"
 
-#include <stdlib.h>
-
 /* Passwords are capped (in UTF-16 code units) before they are hashed. */
 #define PASSWORD_MAX_UNITS 1024u
 /* LMOWFv1 takes at most 14 OEM bytes (MS-NLMP 3.3.1). */
@@ -20,15 +18,6 @@ static const char client_sign_magic[] = "session key to client-to-server signing
 static const char server_sign_magic[] = "session key to server-to-client signing key magic constant";
 static const char client_seal_magic[] = "session key to client-to-server sealing key magic constant";
 static const char server_seal_magic[] = "session key to server-to-client sealing key magic constant";
-
-/* Frees a buffer that held a secret or a name after wiping it. */
-static void free_wiped(uint8_t *p, size_t len)
-{
-	if (p == NULL)
-		return;
-	ntlm_wipe(p, len);
-	free(p);
-}
 
 enum ntlm_status ntlm_lmowfv1(const char *password, struct ntlm_hash *ret)
 {
@@ -79,7 +68,7 @@ enum ntlm_status ntlm_ntowfv1(const char *password, struct ntlm_hash *ret)
 		goto out;
 	*ret = h;
 out:
-	free_wiped(unicode, unicode_len);
+	ntlm_free_wiped(unicode, unicode_len);
 	NTLM_WIPE_OBJECT(&h);
 	return st;
 }
@@ -110,8 +99,8 @@ enum ntlm_status ntlm_ntowfv2(const struct ntlm_hash *nt_hash, const char *user,
 		goto out;
 	*ret = h;
 out:
-	free_wiped(user16, user16_len);
-	free_wiped(domain16, domain16_len);
+	ntlm_free_wiped(user16, user16_len);
+	ntlm_free_wiped(domain16, domain16_len);
 	NTLM_WIPE_OBJECT(&h);
 	return st;
 }
@@ -143,23 +132,47 @@ enum ntlm_status ntlm_desl(const struct ntlm_hash *key, const uint8_t challenge[
 	return desl(key->bytes, challenge, ret);
 }
 
-enum ntlm_status ntlm_ess_response(const struct ntlm_hash *nt_hash, const uint8_t server_challenge[8],
-                                   const uint8_t client_challenge[8], uint8_t ret[24])
+/*
+ * The two 24-byte responses over ServerChallenge || ClientChallenge:
+ * NTLMv1 with extended session security (lmv2 false) and LMv2 (lmv2 true).
+ */
+static enum ntlm_status challenges_response(const struct ntlm_hash *key, const uint8_t server_challenge[8],
+                                            const uint8_t client_challenge[8], bool lmv2, uint8_t ret[24])
 {
 	enum ntlm_status st;
 	uint8_t digest[16];
 
-	if (nt_hash == NULL || server_challenge == NULL || client_challenge == NULL || ret == NULL)
+	if (key == NULL || server_challenge == NULL || client_challenge == NULL || ret == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
-	/* MS-NLMP 3.3.1: DESL(ResponseKeyNT, MD5(ServerChallenge || ClientChallenge)[0..7]) */
-	{
-		const struct ntlm_iov iov[] = {{server_challenge, 8}, {client_challenge, 8}};
+	const struct ntlm_iov iov[] = {{server_challenge, 8}, {client_challenge, 8}};
+	if (!lmv2) {
+		/* MS-NLMP 3.3.1: DESL(ResponseKeyNT, MD5(ServerChallenge || ClientChallenge)[0..7]) */
 		st = ntlm_crypto_md5(iov, 2, digest);
+		if (st == NTLM_OK)
+			st = desl(key->bytes, digest, ret);
+	} else {
+		/* MS-NLMP 3.3.2: HMAC_MD5(ResponseKeyLM, ServerChallenge || ClientChallenge) ||
+		 * ClientChallenge */
+		st = ntlm_crypto_hmac_md5(key->bytes, NTLM_HASH_LEN, iov, 2, digest);
+		if (st == NTLM_OK) {
+			memcpy(ret, digest, 16);
+			memcpy(ret + 16, client_challenge, 8);
+		}
 	}
-	if (st == NTLM_OK)
-		st = desl(nt_hash->bytes, digest, ret);
 	NTLM_WIPE_ARRAY(digest);
 	return st;
+}
+
+enum ntlm_status ntlm_ess_response(const struct ntlm_hash *nt_hash, const uint8_t server_challenge[8],
+                                   const uint8_t client_challenge[8], uint8_t ret[24])
+{
+	return challenges_response(nt_hash, server_challenge, client_challenge, false, ret);
+}
+
+enum ntlm_status ntlm_lmv2_response(const struct ntlm_hash *response_key, const uint8_t server_challenge[8],
+                                    const uint8_t client_challenge[8], uint8_t ret[24])
+{
+	return challenges_response(response_key, server_challenge, client_challenge, true, ret);
 }
 
 enum ntlm_status ntlm_ntproofstr(const struct ntlm_hash *response_key, const uint8_t server_challenge[8],
@@ -171,27 +184,6 @@ enum ntlm_status ntlm_ntproofstr(const struct ntlm_hash *response_key, const uin
 	/* MS-NLMP 3.3.2: HMAC_MD5(ResponseKeyNT, ServerChallenge || temp) */
 	const struct ntlm_iov iov[] = {{server_challenge, 8}, {blob, blob_len}};
 	return ntlm_crypto_hmac_md5(response_key->bytes, NTLM_HASH_LEN, iov, 2, ret);
-}
-
-enum ntlm_status ntlm_lmv2_response(const struct ntlm_hash *response_key, const uint8_t server_challenge[8],
-                                    const uint8_t client_challenge[8], uint8_t ret[24])
-{
-	enum ntlm_status st;
-	uint8_t mac[16];
-
-	if (response_key == NULL || server_challenge == NULL || client_challenge == NULL || ret == NULL)
-		return NTLM_ERR_INVALID_ARGUMENT;
-	/* MS-NLMP 3.3.2: HMAC_MD5(ResponseKeyLM, ServerChallenge || ClientChallenge) || ClientChallenge */
-	{
-		const struct ntlm_iov iov[] = {{server_challenge, 8}, {client_challenge, 8}};
-		st = ntlm_crypto_hmac_md5(response_key->bytes, NTLM_HASH_LEN, iov, 2, mac);
-	}
-	if (st == NTLM_OK) {
-		memcpy(ret, mac, 16);
-		memcpy(ret + 16, client_challenge, 8);
-	}
-	NTLM_WIPE_ARRAY(mac);
-	return st;
 }
 
 enum ntlm_status ntlm_v2_session_base_key(const struct ntlm_hash *response_key, const uint8_t ntproofstr[16],
@@ -423,14 +415,6 @@ static bool view_valid(const struct ntlm_view *v)
 	return (v->data != NULL || v->len == 0) && v->len <= UINT32_MAX;
 }
 
-static void put_u32le(uint8_t p[4], uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
 /* MS-NLMP 2.2.2.1 MsvAvChannelBindings: MD5 of the RFC 2744 gss_channel_bindings_struct,
  * each address and the application data preceded by its length (u32le), each address by its type. */
 enum ntlm_status ntlm_channel_bindings_hash(const struct ntlm_channel_bindings *cb, uint8_t ret[16])
@@ -440,11 +424,11 @@ enum ntlm_status ntlm_channel_bindings_hash(const struct ntlm_channel_bindings *
 	if (cb == NULL || ret == NULL || !view_valid(&cb->initiator_address) ||
 	    !view_valid(&cb->acceptor_address) || !view_valid(&cb->application_data))
 		return NTLM_ERR_INVALID_ARGUMENT;
-	put_u32le(init_hdr, cb->initiator_addrtype);
-	put_u32le(init_hdr + 4, (uint32_t)cb->initiator_address.len);
-	put_u32le(acc_hdr, cb->acceptor_addrtype);
-	put_u32le(acc_hdr + 4, (uint32_t)cb->acceptor_address.len);
-	put_u32le(app_hdr, (uint32_t)cb->application_data.len);
+	ntlm_store_le(init_hdr, cb->initiator_addrtype, 4);
+	ntlm_store_le(init_hdr + 4, (uint32_t)cb->initiator_address.len, 4);
+	ntlm_store_le(acc_hdr, cb->acceptor_addrtype, 4);
+	ntlm_store_le(acc_hdr + 4, (uint32_t)cb->acceptor_address.len, 4);
+	ntlm_store_le(app_hdr, (uint32_t)cb->application_data.len, 4);
 	const struct ntlm_iov iov[] = {
 	    {init_hdr, sizeof(init_hdr)}, {cb->initiator_address.data, cb->initiator_address.len},
 	    {acc_hdr, sizeof(acc_hdr)},   {cb->acceptor_address.data, cb->acceptor_address.len},

@@ -43,10 +43,21 @@ enum ntlm_status ntlm_random(void *buf, size_t n)
 	return NTLM_OK;
 }
 
+void ntlm_free_wiped(void *p, size_t len)
+{
+	ntlm_wipe(p, len);
+	free(p);
+}
+
 void ntlm_free_string(char *s)
 {
-	if (s == NULL)
-		return;
-	ntlm_wipe(s, strlen(s));
-	free(s);
+	if (s != NULL)
+		ntlm_free_wiped(s, strlen(s));
+}
+
+void ntlm_clear_struct(void *obj, size_t size, char *const *strings, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ntlm_free_string(strings[i]);
+	ntlm_wipe(obj, size);
 }

@@ -41,14 +41,6 @@ struct ntlm_session {
 	struct direction recv;
 };
 
-static void put_u32le(uint8_t p[4], uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
 /* Keys and RC4 handle of one direction with extended session security (MS-NLMP 3.4.5.2-3). */
 static enum ntlm_status direction_init_ess(struct direction *d, uint32_t flags, const struct ntlm_hash *key,
                                            bool client)
@@ -126,8 +118,7 @@ void ntlm_session_free(struct ntlm_session *s)
 	if (s->recv.rc4 != s->send.rc4)
 		ntlm_crypto_rc4_free(s->recv.rc4);
 	ntlm_crypto_rc4_free(s->send.rc4);
-	NTLM_WIPE_OBJECT(s);
-	free(s);
+	ntlm_free_wiped(s, sizeof(*s));
 }
 
 /* Sequence number of the next message in d. Without ESS one counter serves both directions. */
@@ -142,7 +133,7 @@ static enum ntlm_status checksum_ess(const struct direction *d, uint32_t seq, co
 {
 	uint8_t seq_le[4];
 
-	put_u32le(seq_le, seq);
+	ntlm_store_le(seq_le, seq, 4);
 	const struct ntlm_iov iov[] = {{seq_le, sizeof(seq_le)}, {msg, len}};
 	return ntlm_crypto_hmac_md5(d->sign_key.bytes, NTLM_HASH_LEN, iov, 2, digest);
 }
@@ -159,9 +150,9 @@ static enum ntlm_status assemble_ess(const struct ntlm_session *s, struct direct
 	if (s->key_exch)
 		st = ntlm_crypto_rc4_update(d->rc4, checksum, sizeof(checksum), checksum);
 	if (st == NTLM_OK) {
-		put_u32le(sig, SIG_VERSION);
+		ntlm_store_le(sig, SIG_VERSION, 4);
 		memcpy(sig + 4, checksum, sizeof(checksum));
-		put_u32le(sig + 12, seq);
+		ntlm_store_le(sig + 12, seq, 4);
 	}
 	NTLM_WIPE_ARRAY(checksum);
 	return st;
@@ -176,13 +167,13 @@ static enum ntlm_status assemble_v1(struct direction *d, uint32_t seq, uint32_t 
 	enum ntlm_status st;
 	uint8_t body[12] = {0};
 
-	put_u32le(body + 4, crc);
+	ntlm_store_le(body + 4, crc, 4);
 	st = ntlm_crypto_rc4_update(d->rc4, body, sizeof(body), body);
 	if (st != NTLM_OK)
 		goto out;
 	for (size_t i = 0; i < 4; i++)
 		body[8 + i] ^= (uint8_t)(seq >> (8 * i));
-	put_u32le(sig, SIG_VERSION);
+	ntlm_store_le(sig, SIG_VERSION, 4);
 	memcpy(sig + 4, body, sizeof(body));
 out:
 	NTLM_WIPE_ARRAY(body);
@@ -218,16 +209,6 @@ static bool signature_matches(const struct ntlm_session *s, const uint8_t want[1
 	return version_ok && rest_ok;
 }
 
-/* Refuses a direction after a failure, and a sequence number about to wrap. */
-static enum ntlm_status direction_usable(struct ntlm_session *s, struct direction *d)
-{
-	if (d->broken)
-		return NTLM_STATUS_MIC_INVALID;
-	if (*seq_counter(s, d) == UINT32_MAX)
-		return NTLM_ERR_INVALID_ARGUMENT;
-	return NTLM_OK;
-}
-
 /* Marks a direction that lost RC4 synchronisation with the peer; without
  * ESS the handle is shared, so both directions are lost. */
 static void mark_broken(struct ntlm_session *s, struct direction *d)
@@ -239,32 +220,67 @@ static void mark_broken(struct ntlm_session *s, struct direction *d)
 	}
 }
 
-static bool can_sign(const struct ntlm_session *s)
+/* Signing needs SIGN or SEAL; sealing needs SEAL. */
+#define SIGN_FLAGS (NTLM_NEGOTIATE_SIGN | NTLM_NEGOTIATE_SEAL)
+#define SEAL_FLAGS NTLM_NEGOTIATE_SEAL
+
+/*
+ * The checks every operation starts with: its arguments (args_ok), a
+ * session that negotiated one of the flags the operation needs, and a
+ * direction neither broken by an earlier failure nor about to wrap its
+ * sequence number. *ret is the sending or the receiving direction.
+ */
+static enum ntlm_status open_direction(struct ntlm_session *s, bool args_ok, uint32_t needs, bool receiving,
+                                       struct direction **ret)
 {
-	return (s->flags & (NTLM_NEGOTIATE_SIGN | NTLM_NEGOTIATE_SEAL)) != 0;
+	struct direction *d;
+
+	if (s == NULL || !args_ok || (s->flags & needs) == 0)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	d = receiving ? &s->recv : &s->send;
+	if (d->broken)
+		return NTLM_STATUS_MIC_INVALID;
+	if (*seq_counter(s, d) == UINT32_MAX)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	*ret = d;
+	return NTLM_OK;
 }
 
-static bool can_seal(const struct ntlm_session *s)
+/*
+ * MS-NLMP 3.4.2: recomputes the signature of msg for d and compares it with
+ * the one received; the sequence number advances only when they match.
+ * NTLM_STATUS_MIC_INVALID means a mismatch, any other failure an error.
+ */
+static enum ntlm_status check_signature(struct ntlm_session *s, struct direction *d, const uint8_t *msg,
+                                        size_t len, const uint8_t signature[16])
 {
-	return (s->flags & NTLM_NEGOTIATE_SEAL) != 0;
+	enum ntlm_status st;
+	uint8_t want[16];
+
+	st = mac(s, d, msg, len, want);
+	if (st == NTLM_OK && !signature_matches(s, want, signature))
+		st = NTLM_STATUS_MIC_INVALID;
+	if (st == NTLM_OK)
+		(*seq_counter(s, d))++;
+	NTLM_WIPE_ARRAY(want);
+	return st;
 }
 
 enum ntlm_status ntlm_session_sign(struct ntlm_session *s, const uint8_t *msg, size_t len,
                                    uint8_t ret_signature[16])
 {
+	struct direction *d;
 	enum ntlm_status st;
 	uint8_t sig[16];
 
-	if (s == NULL || (msg == NULL && len != 0) || ret_signature == NULL || !can_sign(s))
-		return NTLM_ERR_INVALID_ARGUMENT;
-	st = direction_usable(s, &s->send);
+	st = open_direction(s, (msg != NULL || len == 0) && ret_signature != NULL, SIGN_FLAGS, false, &d);
 	if (st != NTLM_OK)
 		return st;
 	/* MS-NLMP 3.4.2 */
-	st = mac(s, &s->send, msg, len, sig);
+	st = mac(s, d, msg, len, sig);
 	if (st != NTLM_OK)
 		goto out;
-	(*seq_counter(s, &s->send))++;
+	(*seq_counter(s, d))++;
 	memcpy(ret_signature, sig, sizeof(sig));
 out:
 	NTLM_WIPE_ARRAY(sig);
@@ -274,41 +290,30 @@ out:
 enum ntlm_status ntlm_session_verify(struct ntlm_session *s, const uint8_t *msg, size_t len,
                                      const uint8_t signature[16])
 {
+	struct direction *d;
 	enum ntlm_status st;
-	uint8_t want[16];
 
-	if (s == NULL || (msg == NULL && len != 0) || signature == NULL || !can_sign(s))
-		return NTLM_ERR_INVALID_ARGUMENT;
-	st = direction_usable(s, &s->recv);
+	st = open_direction(s, (msg != NULL || len == 0) && signature != NULL, SIGN_FLAGS, true, &d);
 	if (st != NTLM_OK)
 		return st;
 	/* MS-NLMP 3.4.2: recompute the MAC and compare */
-	st = mac(s, &s->recv, msg, len, want);
-	if (st != NTLM_OK)
-		goto out;
-	if (!signature_matches(s, want, signature)) {
-		/* without RC4 in the MAC nothing was consumed: the sender may still be followed */
-		if (!s->ess || s->key_exch)
-			mark_broken(s, &s->recv);
-		st = NTLM_STATUS_MIC_INVALID;
-		goto out;
-	}
-	(*seq_counter(s, &s->recv))++;
-out:
-	NTLM_WIPE_ARRAY(want);
+	st = check_signature(s, d, msg, len, signature);
+	/* without RC4 in the MAC nothing was consumed: the sender may still be followed */
+	if (st == NTLM_STATUS_MIC_INVALID && (!s->ess || s->key_exch))
+		mark_broken(s, d);
 	return st;
 }
 
 enum ntlm_status ntlm_session_seal(struct ntlm_session *s, const uint8_t *msg, size_t len, uint8_t *out,
                                    uint8_t ret_signature[16])
 {
-	enum ntlm_status st = NTLM_OK;
+	struct direction *d;
+	enum ntlm_status st;
 	uint8_t digest[16] = {0}, sig[16];
 	uint32_t seq, crc = 0;
 
-	if (s == NULL || ((msg == NULL || out == NULL) && len != 0) || ret_signature == NULL || !can_seal(s))
-		return NTLM_ERR_INVALID_ARGUMENT;
-	st = direction_usable(s, &s->send);
+	st = open_direction(s, ((msg != NULL && out != NULL) || len == 0) && ret_signature != NULL,
+	                    SEAL_FLAGS, false, &d);
 	if (st != NTLM_OK)
 		return st;
 	/*
@@ -316,24 +321,23 @@ enum ntlm_status ntlm_session_seal(struct ntlm_session *s, const uint8_t *msg, s
 	 * the plaintext with the same handle. The checksum is taken first, so
 	 * out may be msg.
 	 */
-	seq = *seq_counter(s, &s->send);
+	seq = *seq_counter(s, d);
 	if (s->ess)
-		st = checksum_ess(&s->send, seq, msg, len, digest);
+		st = checksum_ess(d, seq, msg, len, digest);
 	else
 		crc = ntlm_crc32(msg, len);
 	if (st != NTLM_OK)
 		goto out;
-	st = ntlm_crypto_rc4_update(s->send.rc4, msg, len, out);
+	st = ntlm_crypto_rc4_update(d->rc4, msg, len, out);
 	if (st == NTLM_OK)
-		st = s->ess ? assemble_ess(s, &s->send, seq, digest, sig)
-		            : assemble_v1(&s->send, seq, crc, sig);
+		st = s->ess ? assemble_ess(s, d, seq, digest, sig) : assemble_v1(d, seq, crc, sig);
 	if (st != NTLM_OK) {
 		/* the RC4 stream has moved on: the peer cannot follow this direction any more */
-		mark_broken(s, &s->send);
+		mark_broken(s, d);
 		ntlm_wipe(out, len);
 		goto out;
 	}
-	(*seq_counter(s, &s->send))++;
+	(*seq_counter(s, d))++;
 	memcpy(ret_signature, sig, sizeof(sig));
 out:
 	NTLM_WIPE_ARRAY(digest);
@@ -344,27 +348,20 @@ out:
 enum ntlm_status ntlm_session_unseal(struct ntlm_session *s, const uint8_t *msg, size_t len, uint8_t *out,
                                      const uint8_t signature[16])
 {
+	struct direction *d;
 	enum ntlm_status st;
-	uint8_t want[16];
 
-	if (s == NULL || ((msg == NULL || out == NULL) && len != 0) || signature == NULL || !can_seal(s))
-		return NTLM_ERR_INVALID_ARGUMENT;
-	st = direction_usable(s, &s->recv);
+	st = open_direction(s, ((msg != NULL && out != NULL) || len == 0) && signature != NULL, SEAL_FLAGS,
+	                    true, &d);
 	if (st != NTLM_OK)
 		return st;
 	/* MS-NLMP 3.4.3: decrypt (out may be msg), then check the signature over the plaintext */
-	st = ntlm_crypto_rc4_update(s->recv.rc4, msg, len, out);
+	st = ntlm_crypto_rc4_update(d->rc4, msg, len, out);
 	if (st == NTLM_OK)
-		st = mac(s, &s->recv, out, len, want);
-	if (st == NTLM_OK && !signature_matches(s, want, signature))
-		st = NTLM_STATUS_MIC_INVALID;
+		st = check_signature(s, d, out, len, signature);
 	if (st != NTLM_OK) {
-		mark_broken(s, &s->recv);
+		mark_broken(s, d);
 		ntlm_wipe(out, len);
-		goto out;
 	}
-	(*seq_counter(s, &s->recv))++;
-out:
-	NTLM_WIPE_ARRAY(want);
 	return st;
 }

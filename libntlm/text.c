@@ -65,12 +65,6 @@ static enum ntlm_status utf8_decode_one(const uint8_t *p, size_t n, uint32_t *re
 	return NTLM_OK;
 }
 
-static void put_u16le(uint8_t *p, uint32_t unit)
-{
-	p[0] = (uint8_t)(unit & 0xFFu);
-	p[1] = (uint8_t)(unit >> 8);
-}
-
 enum ntlm_status ntlm_utf8_to_utf16le(const char *s, size_t max_units, uint8_t **ret, size_t *ret_len)
 {
 	const uint8_t *in = (const uint8_t *)s;
@@ -101,10 +95,10 @@ enum ntlm_status ntlm_utf8_to_utf16le(const char *s, size_t max_units, uint8_t *
 		}
 		if (need_units == 2) {
 			cp -= 0x10000u;
-			put_u16le(out + 2 * units, SURROGATE_HIGH_FIRST | (cp >> 10));
-			put_u16le(out + 2 * units + 2, SURROGATE_LOW_FIRST | (cp & 0x3FFu));
+			ntlm_store_le(out + 2 * units, SURROGATE_HIGH_FIRST | (cp >> 10), 2);
+			ntlm_store_le(out + 2 * units + 2, SURROGATE_LOW_FIRST | (cp & 0x3FFu), 2);
 		} else {
-			put_u16le(out + 2 * units, cp);
+			ntlm_store_le(out + 2 * units, cp, 2);
 		}
 		units += need_units;
 		i += used;
@@ -113,10 +107,7 @@ enum ntlm_status ntlm_utf8_to_utf16le(const char *s, size_t max_units, uint8_t *
 	*ret_len = 2 * units;
 	out = NULL;
 out:
-	if (out != NULL) {
-		ntlm_wipe(out, 2 * n + 1);
-		free(out);
-	}
+	ntlm_free_wiped(out, 2 * n + 1);
 	return st;
 }
 
@@ -145,11 +136,6 @@ static size_t utf8_encode_one(uint32_t cp, uint8_t *p)
 	return 4;
 }
 
-static uint32_t get_u16le(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8;
-}
-
 enum ntlm_status ntlm_utf16le_to_utf8(const uint8_t *p, size_t len, char **ret)
 {
 	enum ntlm_status st = NTLM_OK;
@@ -169,7 +155,7 @@ enum ntlm_status ntlm_utf16le_to_utf8(const uint8_t *p, size_t len, char **ret)
 	if (out == NULL)
 		return NTLM_ERR_NO_MEMORY;
 	while (i < units) {
-		uint32_t cp = get_u16le(p + 2 * i);
+		uint32_t cp = (uint32_t)ntlm_load_le(p + 2 * i, 2);
 
 		i++;
 		if (cp == 0 || (cp >= SURROGATE_LOW_FIRST && cp <= SURROGATE_LAST)) {
@@ -183,7 +169,7 @@ enum ntlm_status ntlm_utf16le_to_utf8(const uint8_t *p, size_t len, char **ret)
 				st = NTLM_ERR_BAD_STRING;
 				goto out;
 			}
-			lo = get_u16le(p + 2 * i);
+			lo = (uint32_t)ntlm_load_le(p + 2 * i, 2);
 			if (lo < SURROGATE_LOW_FIRST || lo > SURROGATE_LAST) {
 				st = NTLM_ERR_BAD_STRING;
 				goto out;
@@ -197,10 +183,7 @@ enum ntlm_status ntlm_utf16le_to_utf8(const uint8_t *p, size_t len, char **ret)
 	*ret = (char *)out;
 	out = NULL;
 out:
-	if (out != NULL) {
-		ntlm_wipe(out, cap);
-		free(out);
-	}
+	ntlm_free_wiped(out, cap);
 	return st;
 }
 
@@ -342,10 +325,7 @@ enum ntlm_status ntlm_base64_decode(const char *s, size_t slen, uint8_t **ret, s
 	*ret_len = o;
 	out = NULL;
 out:
-	if (out != NULL) {
-		ntlm_wipe(out, cap);
-		free(out);
-	}
+	ntlm_free_wiped(out, cap);
 	return st;
 }
 
@@ -383,5 +363,5 @@ void ntlm_utf16le_upper(uint8_t *p, size_t len)
 	if (p == NULL)
 		return;
 	for (size_t i = 0; len - i >= 2; i += 2)
-		put_u16le(p + i, upper_unit(get_u16le(p + i)));
+		ntlm_store_le(p + i, upper_unit((uint32_t)ntlm_load_le(p + i, 2)), 2);
 }

@@ -14,7 +14,7 @@ void ntlm_writer_init(struct ntlm_writer *w, size_t max)
 	*w = (struct ntlm_writer){.max = max, .error = NTLM_OK};
 }
 
-static void writer_fail(struct ntlm_writer *w, enum ntlm_status st)
+void ntlm_writer_fail(struct ntlm_writer *w, enum ntlm_status st)
 {
 	if (w->error == NTLM_OK)
 		w->error = st;
@@ -29,7 +29,7 @@ static bool writer_reserve(struct ntlm_writer *w, size_t n)
 	if (w->error != NTLM_OK)
 		return false;
 	if (n > w->max || w->len > w->max - n) {
-		writer_fail(w, NTLM_ERR_MESSAGE_TOO_LONG);
+		ntlm_writer_fail(w, NTLM_ERR_MESSAGE_TOO_LONG);
 		return false;
 	}
 	need = w->len + n;
@@ -40,20 +40,18 @@ static bool writer_reserve(struct ntlm_writer *w, size_t n)
 		cap = cap > w->max / 2 ? w->max : cap * 2;
 	p = malloc(cap);
 	if (p == NULL) {
-		writer_fail(w, NTLM_ERR_NO_MEMORY);
+		ntlm_writer_fail(w, NTLM_ERR_NO_MEMORY);
 		return false;
 	}
 	if (w->len > 0)
 		memcpy(p, w->data, w->len);
-	ntlm_wipe(w->data, w->cap);
-	free(w->data);
+	ntlm_free_wiped(w->data, w->cap);
 	w->data = p;
 	w->cap = cap;
 	return true;
 }
 
-/* Stores v little-endian in n bytes at p. */
-static void put_le(uint8_t *p, uint64_t v, size_t n)
+void ntlm_store_le(uint8_t *p, uint64_t v, size_t n)
 {
 	for (size_t i = 0; i < n; i++, v >>= 8)
 		p[i] = (uint8_t)(v & 0xFFu);
@@ -63,7 +61,7 @@ static void write_le(struct ntlm_writer *w, uint64_t v, size_t n)
 {
 	if (!writer_reserve(w, n))
 		return;
-	put_le(w->data + w->len, v, n);
+	ntlm_store_le(w->data + w->len, v, n);
 	w->len += n;
 }
 
@@ -90,7 +88,7 @@ void ntlm_write_u64le(struct ntlm_writer *w, uint64_t v)
 void ntlm_write_bytes(struct ntlm_writer *w, const void *p, size_t n)
 {
 	if (p == NULL && n > 0) {
-		writer_fail(w, NTLM_ERR_INVALID_ARGUMENT);
+		ntlm_writer_fail(w, NTLM_ERR_INVALID_ARGUMENT);
 		return;
 	}
 	if (!writer_reserve(w, n) || n == 0)
@@ -113,10 +111,10 @@ static void put_at(struct ntlm_writer *w, size_t pos, uint64_t v, size_t n)
 	if (w->error != NTLM_OK)
 		return;
 	if (pos > w->len || n > w->len - pos) {
-		writer_fail(w, NTLM_ERR_INVALID_ARGUMENT);
+		ntlm_writer_fail(w, NTLM_ERR_INVALID_ARGUMENT);
 		return;
 	}
-	put_le(w->data + pos, v, n);
+	ntlm_store_le(w->data + pos, v, n);
 }
 
 void ntlm_writer_put_u16le_at(struct ntlm_writer *w, size_t pos, uint16_t v)
@@ -156,8 +154,7 @@ enum ntlm_status ntlm_writer_finish(struct ntlm_writer *w, uint8_t **ret, size_t
 
 void ntlm_writer_clear(struct ntlm_writer *w)
 {
-	ntlm_wipe(w->data, w->cap);
-	free(w->data);
+	ntlm_free_wiped(w->data, w->cap);
 	w->data = NULL;
 	w->len = 0;
 	w->cap = 0;
