@@ -12,7 +12,7 @@
  * three messages), done with OpenSSL's fastest path for small inputs: the
  * low-level MD5 functions with a hand-made HMAC.
  *
- * usage: bench_verify [SECONDS-PER-ROUND] [ROUNDS]   (defaults 1 and 5)
+ * usage: bench_verify [SECONDS-PER-ROUND] [ROUNDS]   (defaults 1 and 5; run.sh uses 0.5 and 9)
  * Prints one line per round and the medians.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED

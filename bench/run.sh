@@ -8,9 +8,9 @@ bin="$here/bench_verify"
 [ -x "$bin" ] || { echo "run.sh: build bench_verify first (make -C bench bench_verify)" >&2; exit 1; }
 pin=""
 if command -v taskset >/dev/null 2>&1; then
-	pin="taskset -c $(($(nproc) - 1))"
+	pin="taskset -c 0"
 fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr)"
 echo "openssl: $(openssl version 2>/dev/null || echo unknown)"
 # libtool wrapper: run the real binary with the just-built library
-$pin "$here/../libtool" --mode=execute "$bin" "${1:-1}" "${2:-5}"
+$pin "$here/../libtool" --mode=execute "$bin" "${1:-0.5}" "${2:-9}"

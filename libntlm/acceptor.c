@@ -704,10 +704,8 @@ static enum ntlm_status verify_response(struct verify_state *s)
  */
 static enum ntlm_status verify_begin(struct ntlm_accept_result *result, bool args_ok,
                                      const struct ntlm_policy *policy, ntlm_lookup_fn lookup,
-                                     void *lookup_ctx, uint64_t now, struct verify_state **ret)
+                                     void *lookup_ctx, uint64_t now, struct verify_state *s)
 {
-	struct verify_state *s;
-
 	if (result == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
 	memset(result, 0, sizeof(*result));
@@ -715,17 +713,13 @@ static enum ntlm_status verify_begin(struct ntlm_accept_result *result, bool arg
 		result->status = NTLM_ERR_INVALID_ARGUMENT;
 		return result->status;
 	}
-	s = calloc(1, sizeof(*s));
-	if (s == NULL) {
-		result->status = NTLM_ERR_NO_MEMORY;
-		return result->status;
-	}
+	/* on the stack: a verification allocates nothing it does not return */
+	memset(s, 0, sizeof(*s));
 	s->policy = policy;
 	s->lookup = lookup;
 	s->lookup_ctx = lookup_ctx;
 	s->now = now;
 	s->result = result;
-	*ret = s;
 	return NTLM_OK;
 }
 
@@ -739,7 +733,7 @@ static enum ntlm_status verify_end(struct verify_state *s, enum ntlm_status st)
 		result->session_key = s->exported_key;
 	else
 		result->has_session_key = false;
-	ntlm_free_wiped(s, sizeof(*s));
+	ntlm_wipe(s, sizeof(*s));
 	result->status = st;
 	return st;
 }
@@ -752,11 +746,11 @@ enum ntlm_status ntlm_acceptor_verify(const struct ntlm_policy *policy, const ui
 {
 	struct ntlm_challenge chal = {0};
 	struct ntlm_authenticate auth = {0};
-	struct verify_state *s;
+	struct verify_state state, *s = &state;
 	enum ntlm_status st;
 
 	st = verify_begin(result, policy != NULL && challenge != NULL && authenticate != NULL, policy, lookup,
-	                  lookup_ctx, now, &s);
+	                  lookup_ctx, now, s);
 	if (st != NTLM_OK)
 		return st;
 	s->negotiate = negotiate;
@@ -786,14 +780,14 @@ enum ntlm_status ntlm_acceptor_verify_response(const struct ntlm_policy *policy,
                                                struct ntlm_accept_result *result)
 {
 	struct ntlm_policy p;
-	struct verify_state *s;
+	struct verify_state state, *s = &state;
 	enum ntlm_status st;
 
 	st = verify_begin(result,
 	                  policy != NULL && user != NULL && server_challenge != NULL &&
 	                      (lm_len == 0 || lm_response != NULL) && (nt_len == 0 || nt_response != NULL) &&
 	                      (lm_len == 0 || lm_len == 24),
-	                  policy, lookup, lookup_ctx, now, &s);
+	                  policy, lookup, lookup_ctx, now, s);
 	if (st != NTLM_OK)
 		return st;
 	/* no CHALLENGE message: the AV-pair echo cannot be checked */

@@ -37,6 +37,10 @@ enum ntlm_status ntlm_crypto_rc4_new(const uint8_t *key, size_t key_len, struct 
 enum ntlm_status ntlm_crypto_rc4_update(struct ntlm_rc4 *s, const uint8_t *in, size_t len,
                                         uint8_t *out) NTLM_MUST_USE;
 void ntlm_crypto_rc4_free(struct ntlm_rc4 *s);
+/* A one-time RC4 (RC4K of MS-NLMP 6): a fresh key schedule on the stack,
+ * wiped before returning. */
+enum ntlm_status ntlm_crypto_rc4_once(const uint8_t *key, size_t key_len, const uint8_t *in, size_t len,
+                                      uint8_t *out) NTLM_MUST_USE;
 
 /* CRC-32 (IEEE 802.3, as MS-NLMP 3.4.3 uses for NTLMv1 signatures). */
 uint32_t ntlm_crc32(const uint8_t *p, size_t len);

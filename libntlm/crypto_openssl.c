@@ -2,21 +2,33 @@
  * crypto_openssl.c: the primitives of crypto.h over OpenSSL 3.
  *
  * The only file of the library that includes OpenSSL headers. Everything
- * is fetched once from a private OSSL_LIB_CTX with the "legacy" (MD4, DES,
- * RC4) and "default" providers loaded into it, so the host process's
+ * is fetched once from a private OSSL_LIB_CTX with the "legacy" (MD4, DES)
+ * and "default" providers loaded into it, so the host process's
  * global OpenSSL state (default context, providers, FIPS mode) is never
  * touched. The fetched algorithms are immutable, reference-counted objects
  * and are shared by all threads; every call allocates its own EVP context.
+ *
+ * MD5 (so HMAC-MD5) and RC4 are the exceptions: they are the hot path of an
+ * NTLMv2 verification (five MD5 digests of a few blocks each and the
+ * KEY_EXCH unwrap) and of session security. OpenSSL's low-level MD5 and RC4
+ * APIs on contexts we own cost no allocation and no provider dispatch: an
+ * RC4K through EVP costs about 1 us, three times its key schedule, and an
+ * EVP context per HMAC adds about a fifth to a verification (bench/). They
+ * use no library context at all, so they cannot touch the host's OpenSSL
+ * state either.
  */
+/* MD5_Init, RC4_set_key & co. are deprecated in OpenSSL 3 but kept in its API. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "crypto.h"
 
-#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/md5.h>
 #include <openssl/provider.h>
+#include <openssl/rc4.h>
 
 #define MD5_BLOCK 64u
 #define DES_BLOCK 8u
@@ -27,9 +39,7 @@ struct crypto_algorithms {
 	OSSL_PROVIDER *legacy;
 	OSSL_PROVIDER *deflt;
 	EVP_MD *md4;
-	EVP_MD *md5;
 	EVP_CIPHER *des_ecb;
-	EVP_CIPHER *rc4;
 	bool ready;
 };
 
@@ -37,16 +47,14 @@ static struct crypto_algorithms algs;
 static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
 
 struct ntlm_rc4 {
-	EVP_CIPHER_CTX *ctx;
+	RC4_KEY key; /* the key schedule: secret, wiped on free */
 };
 
 /* Releases whatever crypto_init managed to create. */
 static void crypto_release(void)
 {
 	algs.ready = false;
-	EVP_CIPHER_free(algs.rc4);
 	EVP_CIPHER_free(algs.des_ecb);
-	EVP_MD_free(algs.md5);
 	EVP_MD_free(algs.md4);
 	if (algs.deflt != NULL)
 		OSSL_PROVIDER_unload(algs.deflt);
@@ -56,7 +64,7 @@ static void crypto_release(void)
 	algs = (struct crypto_algorithms){0};
 }
 
-/* Creates the private library context and fetches the four algorithms. */
+/* Creates the private library context and fetches MD4 and DES-ECB. */
 static void crypto_init(void)
 {
 	algs.libctx = OSSL_LIB_CTX_new();
@@ -67,10 +75,8 @@ static void crypto_init(void)
 	if (algs.legacy == NULL || algs.deflt == NULL)
 		goto fail;
 	algs.md4 = EVP_MD_fetch(algs.libctx, "MD4", NULL);
-	algs.md5 = EVP_MD_fetch(algs.libctx, "MD5", NULL);
 	algs.des_ecb = EVP_CIPHER_fetch(algs.libctx, "DES-ECB", NULL);
-	algs.rc4 = EVP_CIPHER_fetch(algs.libctx, "RC4", NULL);
-	if (algs.md4 == NULL || algs.md5 == NULL || algs.des_ecb == NULL || algs.rc4 == NULL)
+	if (algs.md4 == NULL || algs.des_ecb == NULL)
 		goto fail;
 	algs.ready = true;
 	return;
@@ -102,121 +108,91 @@ static bool iov_valid(const struct ntlm_iov *iov, size_t n)
 	return true;
 }
 
-/* Feeds every non-empty buffer of the scatter list to the digest. */
-static bool digest_iov(EVP_MD_CTX *ctx, const struct ntlm_iov *iov, size_t n)
+/* MS-NLMP 3.3.1 NTOWFv1's MD4, through EVP from the legacy provider. */
+enum ntlm_status ntlm_crypto_md4(const struct ntlm_iov *iov, size_t n, uint8_t ret[16])
 {
-	for (size_t i = 0; i < n; i++) {
-		if (iov[i].len > 0 && EVP_DigestUpdate(ctx, iov[i].data, iov[i].len) != 1)
-			return false;
-	}
-	return true;
-}
-
-/* One 16-byte digest (MD4 or MD5) in ctx of prefix (prefix_len bytes, none
- * when 0) followed by the scatter list; ret is written only on success. */
-static bool digest_into(EVP_MD_CTX *ctx, const EVP_MD *md, const uint8_t *prefix, size_t prefix_len,
-                        const struct ntlm_iov *iov, size_t n, uint8_t ret[16])
-{
-	const struct ntlm_iov head = {prefix, prefix_len};
+	EVP_MD_CTX *ctx;
 	uint8_t out[EVP_MAX_MD_SIZE];
 	unsigned int out_len = 0;
 	bool ok;
 
-	ok = EVP_DigestInit_ex2(ctx, md, NULL) == 1 && digest_iov(ctx, &head, 1) && digest_iov(ctx, iov, n) &&
-	     EVP_DigestFinal_ex(ctx, out, &out_len) == 1 && out_len == 16;
-	if (ok)
-		memcpy(ret, out, 16);
-	NTLM_WIPE_ARRAY(out);
-	return ok;
-}
-
-/* One digest (MD4 or MD5, 16 bytes) of a scatter list. */
-static enum ntlm_status digest16(const EVP_MD *md, const struct ntlm_iov *iov, size_t n, uint8_t ret[16])
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	bool ok = ctx != NULL && digest_into(ctx, md, NULL, 0, iov, n, ret);
-
-	EVP_MD_CTX_free(ctx);
-	return ok ? NTLM_OK : NTLM_ERR_CRYPTO;
-}
-
-/* digest16() for the public entry points: checks the arguments and makes
- * the algorithms ready before *md, a slot of algs, is read. */
-static enum ntlm_status public_digest16(EVP_MD *const *md, const struct ntlm_iov *iov, size_t n,
-                                        uint8_t ret[16])
-{
 	if (!iov_valid(iov, n) || ret == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
 	if (!crypto_ready())
 		return NTLM_ERR_CRYPTO;
-	return digest16(*md, iov, n, ret);
+	ctx = EVP_MD_CTX_new();
+	ok = ctx != NULL && EVP_DigestInit_ex2(ctx, algs.md4, NULL) == 1;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = iov[i].len == 0 || EVP_DigestUpdate(ctx, iov[i].data, iov[i].len) == 1;
+	ok = ok && EVP_DigestFinal_ex(ctx, out, &out_len) == 1 && out_len == 16;
+	if (ok)
+		memcpy(ret, out, 16);
+	EVP_MD_CTX_free(ctx);
+	NTLM_WIPE_ARRAY(out);
+	return ok ? NTLM_OK : NTLM_ERR_CRYPTO;
 }
 
-enum ntlm_status ntlm_crypto_md4(const struct ntlm_iov *iov, size_t n, uint8_t ret[16])
+/* MD5 of prefix (prefix_len bytes, none when 0) followed by the scatter
+ * list, with the low-level API (see the top of this file). */
+static void md5_into(const uint8_t *prefix, size_t prefix_len, const struct ntlm_iov *iov, size_t n,
+                     uint8_t ret[16])
 {
-	return public_digest16(&algs.md4, iov, n, ret);
+	MD5_CTX c;
+
+	MD5_Init(&c);
+	if (prefix_len > 0)
+		MD5_Update(&c, prefix, prefix_len);
+	for (size_t i = 0; i < n; i++)
+		if (iov[i].len > 0)
+			MD5_Update(&c, iov[i].data, iov[i].len);
+	MD5_Final(ret, &c);
+	NTLM_WIPE_OBJECT(&c);
 }
 
 enum ntlm_status ntlm_crypto_md5(const struct ntlm_iov *iov, size_t n, uint8_t ret[16])
 {
-	return public_digest16(&algs.md5, iov, n, ret);
-}
-
-/* RFC 2104 K0: the key, or MD5(key) when longer than a block, zero padded to 64 bytes. */
-static enum ntlm_status hmac_block_key(const uint8_t *key, size_t key_len, uint8_t k0[MD5_BLOCK])
-{
-	memset(k0, 0, MD5_BLOCK);
-	if (key_len > MD5_BLOCK) {
-		struct ntlm_iov k = {key, key_len};
-		return digest16(algs.md5, &k, 1, k0);
-	}
-	if (key_len > 0)
-		memcpy(k0, key, key_len);
+	if (!iov_valid(iov, n) || ret == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	md5_into(NULL, 0, iov, n, ret);
 	return NTLM_OK;
 }
 
-/* One pass of RFC 2104 in ctx: MD5((K0 ^ pad) || text), text being the scatter list. */
-static bool hmac_pass(EVP_MD_CTX *ctx, const uint8_t k0[MD5_BLOCK], uint8_t pad_byte,
-                      const struct ntlm_iov *iov, size_t n, uint8_t ret[16])
+/* RFC 2104 K0: the key, or MD5(key) when longer than a block, zero padded to 64 bytes. */
+static void hmac_block_key(const uint8_t *key, size_t key_len, uint8_t k0[MD5_BLOCK])
+{
+	memset(k0, 0, MD5_BLOCK);
+	if (key_len > MD5_BLOCK)
+		md5_into(key, key_len, NULL, 0, k0);
+	else if (key_len > 0)
+		memcpy(k0, key, key_len);
+}
+
+/* One pass of RFC 2104: MD5((K0 ^ pad) || text), text being the scatter list. */
+static void hmac_pass(const uint8_t k0[MD5_BLOCK], uint8_t pad_byte, const struct ntlm_iov *iov, size_t n,
+                      uint8_t ret[16])
 {
 	uint8_t pad[MD5_BLOCK];
-	bool ok;
 
 	for (size_t i = 0; i < MD5_BLOCK; i++)
 		pad[i] = (uint8_t)(k0[i] ^ pad_byte);
-	ok = digest_into(ctx, algs.md5, pad, MD5_BLOCK, iov, n, ret);
+	md5_into(pad, MD5_BLOCK, iov, n, ret);
 	NTLM_WIPE_ARRAY(pad);
-	return ok;
 }
 
-/* RFC 2104 by hand: MD5((K0 ^ opad) || MD5((K0 ^ ipad) || text)), one EVP_MD_CTX for both passes. */
-static bool hmac_md5_k0(const uint8_t k0[MD5_BLOCK], const struct ntlm_iov *iov, size_t n, uint8_t ret[16])
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	uint8_t inner[16];
-	bool ok = ctx != NULL && hmac_pass(ctx, k0, 0x36u, iov, n, inner) &&
-	          hmac_pass(ctx, k0, 0x5cu, &(struct ntlm_iov){inner, sizeof(inner)}, 1, ret);
-
-	EVP_MD_CTX_free(ctx);
-	NTLM_WIPE_ARRAY(inner);
-	return ok;
-}
-
+/* RFC 2104 by hand: MD5((K0 ^ opad) || MD5((K0 ^ ipad) || text)). */
 enum ntlm_status ntlm_crypto_hmac_md5(const uint8_t *key, size_t key_len, const struct ntlm_iov *iov,
                                       size_t n, uint8_t ret[16])
 {
-	enum ntlm_status st;
-	uint8_t k0[MD5_BLOCK];
+	uint8_t k0[MD5_BLOCK], inner[16];
 
 	if ((key == NULL && key_len != 0) || !iov_valid(iov, n) || ret == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
-	if (!crypto_ready())
-		return NTLM_ERR_CRYPTO;
-	st = hmac_block_key(key, key_len, k0);
-	if (st == NTLM_OK && !hmac_md5_k0(k0, iov, n, ret))
-		st = NTLM_ERR_CRYPTO;
+	hmac_block_key(key, key_len, k0);
+	hmac_pass(k0, 0x36u, iov, n, inner);
+	hmac_pass(k0, 0x5cu, &(struct ntlm_iov){inner, sizeof(inner)}, 1, ret);
 	NTLM_WIPE_ARRAY(k0);
-	return st;
+	NTLM_WIPE_ARRAY(inner);
+	return NTLM_OK;
 }
 
 /* MS-NLMP 6 DES(K, D): spreads the 56 key bits over eight bytes, seven bits each, and sets
@@ -269,52 +245,38 @@ out:
 
 enum ntlm_status ntlm_crypto_rc4_new(const uint8_t *key, size_t key_len, struct ntlm_rc4 **ret)
 {
-	enum ntlm_status st = NTLM_ERR_CRYPTO;
-	struct ntlm_rc4 *s = NULL;
-	OSSL_PARAM params[2];
-	size_t klen = key_len;
+	struct ntlm_rc4 *s;
 
 	if (key == NULL || key_len == 0 || key_len > 256 || ret == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
-	if (!crypto_ready())
-		return NTLM_ERR_CRYPTO;
-	s = calloc(1, sizeof(*s));
-	if (s == NULL) {
-		st = NTLM_ERR_NO_MEMORY;
-		goto out;
-	}
-	s->ctx = EVP_CIPHER_CTX_new();
-	if (s->ctx == NULL)
-		goto out;
-	/* RC4's key length is variable: set it before the key is installed. */
-	params[0] = OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_KEYLEN, &klen);
-	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_EncryptInit_ex2(s->ctx, algs.rc4, NULL, NULL, params) != 1 ||
-	    EVP_EncryptInit_ex2(s->ctx, NULL, key, NULL, NULL) != 1)
-		goto out;
+	s = malloc(sizeof(*s));
+	if (s == NULL)
+		return NTLM_ERR_NO_MEMORY;
+	RC4_set_key(&s->key, (int)key_len, key);
 	*ret = s;
-	s = NULL;
-	st = NTLM_OK;
-out:
-	ntlm_crypto_rc4_free(s);
-	return st;
+	return NTLM_OK;
 }
 
 enum ntlm_status ntlm_crypto_rc4_update(struct ntlm_rc4 *s, const uint8_t *in, size_t len, uint8_t *out)
 {
 	if (s == NULL || ((in == NULL || out == NULL) && len != 0))
 		return NTLM_ERR_INVALID_ARGUMENT;
-	/* EVP takes an int length: feed large buffers in chunks (RC4 is a stream). */
-	while (len > 0) {
-		int chunk = len > (size_t)(INT_MAX / 2) ? INT_MAX / 2 : (int)len;
-		int out_len = 0;
+	if (len > 0)
+		RC4(&s->key, len, in, out);
+	return NTLM_OK;
+}
 
-		if (EVP_EncryptUpdate(s->ctx, out, &out_len, in, chunk) != 1 || out_len != chunk)
-			return NTLM_ERR_CRYPTO;
-		in += chunk;
-		out += chunk;
-		len -= (size_t)chunk;
-	}
+enum ntlm_status ntlm_crypto_rc4_once(const uint8_t *key, size_t key_len, const uint8_t *in, size_t len,
+                                      uint8_t *out)
+{
+	RC4_KEY k;
+
+	if (key == NULL || key_len == 0 || key_len > 256 || ((in == NULL || out == NULL) && len != 0))
+		return NTLM_ERR_INVALID_ARGUMENT;
+	RC4_set_key(&k, (int)key_len, key);
+	if (len > 0)
+		RC4(&k, len, in, out);
+	NTLM_WIPE_OBJECT(&k);
 	return NTLM_OK;
 }
 
@@ -322,8 +284,7 @@ void ntlm_crypto_rc4_free(struct ntlm_rc4 *s)
 {
 	if (s == NULL)
 		return;
-	EVP_CIPHER_CTX_free(s->ctx); /* the provider clears its key schedule */
-	free(s);
+	ntlm_free_wiped(s, sizeof(*s));
 }
 
 /* CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320) four bits at a time;

@@ -356,22 +356,15 @@ enum ntlm_status ntlm_sealkey(uint32_t flags, const struct ntlm_hash *exported_k
 
 enum ntlm_status ntlm_rc4k(const struct ntlm_hash *key, const uint8_t in[16], uint8_t ret[16])
 {
-	enum ntlm_status st;
-	struct ntlm_rc4 *rc4 = NULL;
 	uint8_t out[16];
+	enum ntlm_status st;
 
 	if (key == NULL || in == NULL || ret == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
 	/* MS-NLMP 3.1.5.1: a one-time RC4 instance keyed with K */
-	st = ntlm_crypto_rc4_new(key->bytes, NTLM_HASH_LEN, &rc4);
-	if (st != NTLM_OK)
-		goto out;
-	st = ntlm_crypto_rc4_update(rc4, in, sizeof(out), out);
-	if (st != NTLM_OK)
-		goto out;
-	memcpy(ret, out, sizeof(out));
-out:
-	ntlm_crypto_rc4_free(rc4);
+	st = ntlm_crypto_rc4_once(key->bytes, NTLM_HASH_LEN, in, sizeof(out), out);
+	if (st == NTLM_OK)
+		memcpy(ret, out, sizeof(out));
 	NTLM_WIPE_ARRAY(out);
 	return st;
 }
