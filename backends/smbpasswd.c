@@ -69,8 +69,7 @@ static enum hash_kind parse_hash(const struct field *f, struct ntlm_hash *ret)
 		return HASH_BAD;
 	if (all_chars(f->start, f->len, 'X') || all_chars(f->start, f->len, '*'))
 		return HASH_ABSENT;
-	/* not secret: a fixed marker */
-	if (memcmp(f->start, null_prefix, sizeof(null_prefix) - 1) == 0)
+	if (memcmp(f->start, null_prefix, sizeof(null_prefix) - 1) == 0) /* not secret: a fixed marker */
 		return HASH_NULL_PASSWORD;
 	for (size_t i = 0; i < NTLM_HASH_LEN; i++) {
 		int hi = hex_value(f->start[2 * i]), lo = hex_value(f->start[2 * i + 1]);

@@ -32,7 +32,7 @@ static enum ntlm_status read_signature(struct ntlm_reader *r, uint32_t *ret_type
 	st = ntlm_read_bytes(r, sig, sizeof(sig));
 	if (st != NTLM_OK)
 		return st;
-	if (memcmp(sig, NTLM_SIGNATURE, NTLM_SIGNATURE_BYTES) != 0)
+	if (memcmp(sig, NTLM_SIGNATURE, NTLM_SIGNATURE_BYTES) != 0) /* not secret: the public signature */
 		return NTLM_ERR_BAD_SIGNATURE;
 	return ntlm_read_u32le(r, ret_type);
 }

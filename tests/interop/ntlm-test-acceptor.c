@@ -208,39 +208,6 @@ static void answer_base64(const char *keyword, const uint8_t *p, size_t len)
 	free(b64);
 }
 
-/* The account state of an smbpasswd entry, reported once the password is proved. */
-static enum ntlm_status account_status(const struct smbpasswd_entry *e)
-{
-	if (smbpasswd_entry_has_flag(e, 'D'))
-		return NTLM_STATUS_ACCOUNT_DISABLED;
-	if (smbpasswd_entry_has_flag(e, 'L'))
-		return NTLM_STATUS_ACCOUNT_LOCKED_OUT;
-	if (smbpasswd_entry_has_flag(e, 'W') || smbpasswd_entry_has_flag(e, 'S') ||
-	    smbpasswd_entry_has_flag(e, 'I'))
-		return NTLM_STATUS_NOLOGON_TRUST_ACCOUNT;
-	return NTLM_OK;
-}
-
-static enum ntlm_status lookup(void *ctx, const char *user, const char *domain, struct ntlm_credentials *ret)
-{
-	const struct acceptor *a = ctx;
-	const struct smbpasswd_entry *e;
-
-	(void)domain; /* the file is one flat namespace */
-	e = smbpasswd_db_find(a->db, user);
-	if (e == NULL)
-		return NTLM_STATUS_NO_SUCH_USER;
-	/* no NT hash (or "NO PASSWORD"): nothing a response could prove */
-	if (!e->has_nt)
-		return account_status(e) != NTLM_OK ? account_status(e) : NTLM_STATUS_LOGON_FAILURE;
-	ret->nt_hash = e->nt;
-	ret->has_lm_hash = e->has_lm;
-	if (e->has_lm)
-		ret->lm_hash = e->lm;
-	ret->account_status = account_status(e);
-	return NTLM_OK;
-}
-
 /* Decodes the base64 argument of a request; an absent argument gives no bytes. */
 static enum ntlm_status decode_arg(const char *arg, uint8_t **ret, size_t *ret_len)
 {
@@ -306,8 +273,8 @@ static void do_authenticate(struct acceptor *a, const char *arg)
 		goto out;
 	}
 	st = ntlm_acceptor_verify(&a->policy, a->negotiate, a->negotiate_len, a->challenge, a->challenge_len,
-	                          auth, auth_len, a->have_cb ? &a->cb : NULL, lookup, a, ntlm_filetime_now(),
-	                          &res);
+	                          auth, auth_len, a->have_cb ? &a->cb : NULL, smbpasswd_db_lookup, a->db,
+	                          ntlm_filetime_now(), &res);
 	if (st == NTLM_OK) {
 		printf("OK");
 		print_field("user", res.user);

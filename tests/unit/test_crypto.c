@@ -7,30 +7,6 @@
 #include "testutil.h"
 #include "vectors.h"
 
-/* Fills a hash from a 32-digit hex vector. */
-static struct ntlm_hash hash_hex(const char *hex)
-{
-	struct ntlm_hash h;
-	size_t len;
-	uint8_t *p = test_hex(hex, &len);
-
-	ck_assert_uint_eq(len, sizeof(h.bytes));
-	memcpy(h.bytes, p, sizeof(h.bytes));
-	free(p);
-	return h;
-}
-
-/* Copies a fixed-size hex vector into buf, checking its length. */
-static void bytes_hex(const char *hex, uint8_t *buf, size_t n)
-{
-	size_t len;
-	uint8_t *p = test_hex(hex, &len);
-
-	ck_assert_uint_eq(len, n);
-	memcpy(buf, p, n);
-	free(p);
-}
-
 /* ---- MS-NLMP 4.2.2 NTLMv1 --------------------------------------------- */
 
 START_TEST(lmowfv1_vector)

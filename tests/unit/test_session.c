@@ -34,18 +34,6 @@
 #define V1_LM_KEY_56_FLAGS ((V1_FLAGS & ~NTLM_NEGOTIATE_128) | NTLM_NEGOTIATE_LM_KEY)
 #define V1_LM_KEY_40_FLAGS ((V1_FLAGS & ~(NTLM_NEGOTIATE_128 | NTLM_NEGOTIATE_56)) | NTLM_NEGOTIATE_LM_KEY)
 
-static struct ntlm_hash hash_hex(const char *hex)
-{
-	struct ntlm_hash h;
-	size_t len;
-	uint8_t *p = test_hex(hex, &len);
-
-	ck_assert_uint_eq(len, sizeof(h.bytes));
-	memcpy(h.bytes, p, sizeof(h.bytes));
-	free(p);
-	return h;
-}
-
 /* An initiator and an acceptor sharing flags and ExportedSessionKey. */
 struct pair {
 	struct ntlm_session *initiator;

@@ -44,6 +44,26 @@ static inline uint8_t *test_hex(const char *hex, size_t *ret_len)
 	return out;
 }
 
+/* Copies a fixed-size hex vector into buf, checking its length. */
+static inline void bytes_hex(const char *hex, uint8_t *buf, size_t n)
+{
+	size_t len;
+	uint8_t *p = test_hex(hex, &len);
+
+	ck_assert_uint_eq(len, n);
+	memcpy(buf, p, n);
+	free(p);
+}
+
+/* A hash from a 32-digit hex vector. */
+static inline struct ntlm_hash hash_hex(const char *hex)
+{
+	struct ntlm_hash h;
+
+	bytes_hex(hex, h.bytes, sizeof(h.bytes));
+	return h;
+}
+
 /* Formats bytes as lower-case hex into a static-size buffer for messages. */
 static inline const char *test_tohex(const uint8_t *p, size_t len, char *buf, size_t bufsize)
 {
