@@ -62,4 +62,37 @@ enum ntlm_status smbpasswd_db_lookup(void *ctx, const char *user, const char *do
 /* Wipes every entry and frees the db; NULL-safe. */
 void smbpasswd_db_free(struct smbpasswd_db *db);
 
+/* Formats an entry the way Samba writes it (13-character flag field, LCT-,
+ * upper-case hex, "XXXX..." for absent hashes), with the final newline.
+ * malloc'd; wipe it before freeing. */
+char *smbpasswd_format_line(const struct smbpasswd_entry *e);
+
+/* One change to a file. */
+enum smbpasswd_edit_op {
+	SMBPASSWD_ADD,       /* new entry (user must not exist) */
+	SMBPASSWD_SET_HASH,  /* new NT hash (and LM hash, or none), LCT = now */
+	SMBPASSWD_DELETE,
+	SMBPASSWD_SET_FLAGS, /* add and remove flag letters */
+};
+struct smbpasswd_edit {
+	enum smbpasswd_edit_op op;
+	const char *user;
+	uint32_t uid;                 /* ADD */
+	const struct ntlm_hash *nt;   /* ADD, SET_HASH */
+	const struct ntlm_hash *lm;   /* ADD, SET_HASH: NULL writes no LM hash */
+	const char *add_flags;        /* ADD (default "U"), SET_FLAGS */
+	const char *remove_flags;     /* SET_FLAGS */
+	int64_t now;                  /* LCT for ADD and SET_HASH */
+};
+/*
+ * Applies one edit safely: an fcntl write lock on the file (waiting at most
+ * 5 s), the whole file rewritten to a temporary file in the same directory
+ * with the original mode and owner (0600 for a new file), fsync, atomic
+ * rename, fsync of the directory. Lines it does not touch are kept byte for
+ * byte. NO_SUCH_USER for an edit of a missing user; *ret_reason explains
+ * other failures without quoting a hash.
+ */
+enum ntlm_status smbpasswd_file_edit(const char *path, const struct smbpasswd_edit *edit,
+                                     const char **ret_reason);
+
 #endif /* PAM_NTLM_SMBPASSWD_H */

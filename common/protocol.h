@@ -1,0 +1,92 @@
+/*
+ * protocol.h: the ntlmd protocol, spoken over a UNIX stream socket by
+ * ntlmd and its clients (pam_ntlm, ntlm_auth, ntlmtool). docs/PROTOCOL.md
+ * describes it field by field; this header holds the numbers.
+ *
+ * One request per connection: the client connects, writes one request
+ * frame, reads one reply frame, and closes.
+ *
+ *   frame   := header payload
+ *   header  := magic "NTD" | version u8 (1) | type u16le | flags u16le (0)
+ *              | payload_len u32le (<= NTLMD_MAX_PAYLOAD)            (12 bytes)
+ *   payload := field*
+ *   field   := tag u16le | len u32le | value[len]
+ *
+ * Every value is bytes; integers are little-endian of the size the tag
+ * says; strings are UTF-8 without NUL. A tag appears at most once. A
+ * receiver ignores tags it does not know (the protocol grows by adding
+ * tags) but refuses a frame whose fields do not exactly fill the payload.
+ * A reply has type = request type | NTLMD_REPLY and always starts with
+ * NTLMD_TAG_STATUS (u32: the NTSTATUS code of enum ntlm_status, see
+ * ntlm_status_code()) and NTLMD_TAG_STATUS_NAME.
+ */
+#ifndef PAM_NTLM_PROTOCOL_H
+#define PAM_NTLM_PROTOCOL_H
+
+#include "ntlmssp.h"
+
+#define NTLMD_MAGIC "NTD"
+#define NTLMD_VERSION 1u
+#define NTLMD_HEADER_LEN 12u
+#define NTLMD_MAX_PAYLOAD 65536u /* hard cap on a frame's payload */
+#define NTLMD_MAX_STRING 1024u   /* cap on any string field */
+#define NTLMD_REPLY 0x8000u
+
+/* Request types. Access: A = anyone, P = privileged callers only (root,
+ * allow_users, allow_groups), R = root only. */
+enum ntlmd_request {
+	NTLMD_REQ_PING = 1,            /* A: liveness, version, counters */
+	NTLMD_REQ_CHALLENGE = 2,       /* P: CHALLENGE for a NEGOTIATE; remembered */
+	NTLMD_REQ_VERIFY = 3,          /* P: verify NEGOTIATE/CHALLENGE/AUTHENTICATE */
+	NTLMD_REQ_VERIFY_RESPONSE = 4, /* P: bare challenge/response (MS-CHAP) */
+	NTLMD_REQ_CHECK_PASSWORD = 5,  /* P: plaintext password */
+	NTLMD_REQ_ACCOUNT_STATUS = 6,  /* P: account policy for a user */
+	NTLMD_REQ_CHANGE_PASSWORD = 7, /* P: old password required unless root */
+};
+
+/* Field tags. */
+enum ntlmd_tag {
+	/* replies */
+	NTLMD_TAG_STATUS = 1,      /* u32: NTSTATUS code */
+	NTLMD_TAG_STATUS_NAME = 2, /* string: "STATUS_WRONG_PASSWORD" */
+	NTLMD_TAG_MESSAGE = 3,     /* string: one human sentence */
+
+	/* context of a request */
+	NTLMD_TAG_SERVICE = 10,        /* string: PAM service name, "squid", ... */
+	NTLMD_TAG_CLIENT_ADDRESS = 11, /* string: the end user's address, for audit and lockout */
+
+	/* NTLMSSP */
+	NTLMD_TAG_NEGOTIATE = 20,        /* bytes */
+	NTLMD_TAG_CHALLENGE = 21,        /* bytes */
+	NTLMD_TAG_AUTHENTICATE = 22,     /* bytes */
+	NTLMD_TAG_CB_APPLICATION = 23,   /* bytes: gss_channel_bindings_struct application data */
+	NTLMD_TAG_CB_INITIATOR_ADDR = 24, /* bytes: u32le addrtype then address */
+	NTLMD_TAG_CB_ACCEPTOR_ADDR = 25,  /* bytes: u32le addrtype then address */
+
+	/* names and secrets of the bare requests */
+	NTLMD_TAG_USER = 30,            /* string */
+	NTLMD_TAG_DOMAIN = 31,          /* string */
+	NTLMD_TAG_WORKSTATION = 32,     /* string */
+	NTLMD_TAG_SERVER_CHALLENGE = 33, /* 8 bytes */
+	NTLMD_TAG_LM_RESPONSE = 34,     /* bytes */
+	NTLMD_TAG_NT_RESPONSE = 35,     /* bytes */
+	NTLMD_TAG_PASSWORD = 36,        /* string: wiped after use */
+	NTLMD_TAG_NEW_PASSWORD = 37,    /* string: wiped after use */
+	NTLMD_TAG_MSCHAPV2 = 38,        /* u8: 1 when the response is MS-CHAPv2's */
+
+	/* results */
+	NTLMD_TAG_AUTH_USER = 50,       /* string: the name formatted per user_name_format */
+	NTLMD_TAG_AUTH_DOMAIN = 51,     /* string: the domain the client sent */
+	NTLMD_TAG_RESPONSE_TYPE = 52,   /* string: "NTLMv2", "NTLMv1-ESS", ... */
+	NTLMD_TAG_FLAGS = 53,           /* u32: negotiated flags */
+	NTLMD_TAG_MIC = 54,             /* string verdict: absent | valid | invalid | unchecked */
+	NTLMD_TAG_CHANNEL_BINDINGS = 55, /* string verdict */
+	NTLMD_TAG_TARGET_NAME = 56,     /* string verdict */
+	NTLMD_TAG_CLIENT_SPN = 57,      /* string: the client's MsvAvTargetName */
+	NTLMD_TAG_SESSION_KEY = 58,     /* 16 bytes: ExportedSessionKey / NT session key */
+	NTLMD_TAG_ACCOUNT_FLAGS = 59,   /* string: account-control letters */
+	NTLMD_TAG_VERSION = 60,         /* string: ntlmd version (PING) */
+	NTLMD_TAG_UID = 61,             /* u32: the account's uid */
+};
+
+#endif /* PAM_NTLM_PROTOCOL_H */
