@@ -268,6 +268,45 @@ class Case:
         self.session = session  # None, or "both"/"client" ways of sealed messages to check
 
 
+# Cases every client runs. run(user, password) makes one NTLMv2 exchange,
+# run_ess(user, password) one NTLMv1-ESS exchange.
+
+ALL_LEGACY = ["--allow-ntlmv1", "--allow-ess", "--allow-lm"]
+
+
+def account_cases(run):
+    """A wrong password, an unknown user and a disabled account with NTLMv2:
+    the disabled state is revealed only to the right password."""
+    bob = ACCOUNTS["bob"]
+    return [
+        Case(
+            "NTLMv2, wrong password",
+            [],
+            run("alice", WRONG_PASSWORD),
+            FAIL("STATUS_WRONG_PASSWORD", type="NTLMv2"),
+        ),
+        Case("NTLMv2, unknown user", [], run(UNKNOWN_USER, UNKNOWN_PASSWORD), FAIL("STATUS_NO_SUCH_USER")),
+        Case("NTLMv2, disabled user", [], run("bob", bob.password), FAIL("STATUS_ACCOUNT_DISABLED")),
+        Case(
+            "NTLMv2, disabled user, wrong password (state not revealed)",
+            [],
+            run("bob", WRONG_PASSWORD),
+            FAIL("STATUS_WRONG_PASSWORD"),
+        ),
+    ]
+
+
+def no_lm_fallback_case(run_ess):
+    """A wrong NTLMv1-ESS password is refused even with LM allowed: no
+    fallback to the LM response, which with ESS carries client data."""
+    return Case(
+        "NTLMv1-ESS, wrong password, LM also allowed (no LM fallback)",
+        ALL_LEGACY,
+        run_ess("alice", WRONG_PASSWORD),
+        FAIL("STATUS_WRONG_PASSWORD"),
+    )
+
+
 # ---------------------------------------------------------------------------
 # python3-ntlm-auth
 
@@ -367,14 +406,10 @@ def ntlm_auth_session_check(acc, ctx, both_ways):
 
 def ntlm_auth_cases():
     alice = ACCOUNTS["alice"]
-    bob = ACCOUNTS["bob"]
     run = ntlm_auth_run
     good = dict(user="alice", domain=DOMAIN, workstation=WORKSTATION, key="present")
     v2 = dict(good, type="NTLMv2")
-    good_cb = ["--cb", "required", "--cb-app-data", CB_GOOD.hex()]
-    when_cb = ["--cb", "when-supported", "--cb-app-data", CB_GOOD.hex()]
-    v1_all = ["--allow-ntlmv1", "--allow-ess", "--allow-lm"]
-    return [
+    cases = [
         Case("NTLMv2 + MIC, good password", [], run("alice", alice.password), OK(**v2, mic="valid")),
         Case(
             "NTLMv2 + MIC, sealed messages both ways",
@@ -413,56 +448,36 @@ def ntlm_auth_cases():
             run("alice", alice.password, alter_challenge=True),
             FAIL("STATUS_NTLM_MIC_INVALID", type="NTLMv2", mic="invalid"),
         ),
-        Case(
-            "NTLMv2, wrong password",
-            [],
-            run("alice", WRONG_PASSWORD),
-            FAIL("STATUS_WRONG_PASSWORD", type="NTLMv2"),
-        ),
-        Case("NTLMv2, unknown user", [], run(UNKNOWN_USER, UNKNOWN_PASSWORD), FAIL("STATUS_NO_SUCH_USER")),
-        Case("NTLMv2, disabled user", [], run("bob", bob.password), FAIL("STATUS_ACCOUNT_DISABLED")),
-        Case(
-            "NTLMv2, disabled user, wrong password (state not revealed)",
-            [],
-            run("bob", WRONG_PASSWORD),
-            FAIL("STATUS_WRONG_PASSWORD"),
-        ),
-        Case(
-            "channel bindings required, matching",
-            good_cb,
-            run("alice", alice.password, cb=CB_GOOD),
-            OK(**v2, mic="valid", cb="valid"),
-        ),
-        Case(
-            "channel bindings required, other certificate",
-            good_cb,
-            run("alice", alice.password, cb=CB_OTHER),
-            FAIL("STATUS_BAD_BINDINGS"),
-        ),
-        Case(
-            "channel bindings required, client sends none",
-            good_cb,
-            run("alice", alice.password),
-            FAIL("STATUS_NTLM_BINDINGS_MISSING"),
-        ),
-        Case(
-            "channel bindings when-supported, matching",
-            when_cb,
-            run("alice", alice.password, cb=CB_GOOD),
-            OK(**v2, mic="valid", cb="valid"),
-        ),
-        Case(
-            "channel bindings when-supported, other certificate",
-            when_cb,
-            run("alice", alice.password, cb=CB_OTHER),
-            FAIL("STATUS_BAD_BINDINGS"),
-        ),
-        Case(
-            "channel bindings when-supported, client sends none",
-            when_cb,
-            run("alice", alice.password),
-            OK(**v2, mic="valid", cb="absent"),
-        ),
+        *account_cases(run),
+    ]
+    # The acceptor binds CB_GOOD; the client binds CB_GOOD, CB_OTHER or nothing.
+    no_bindings = {
+        "required": FAIL("STATUS_NTLM_BINDINGS_MISSING"),
+        "when-supported": OK(**v2, mic="valid", cb="absent"),
+    }
+    for mode, none_expected in no_bindings.items():
+        options = ["--cb", mode, "--cb-app-data", CB_GOOD.hex()]
+        cases += [
+            Case(
+                f"channel bindings {mode}, matching",
+                options,
+                run("alice", alice.password, cb=CB_GOOD),
+                OK(**v2, mic="valid", cb="valid"),
+            ),
+            Case(
+                f"channel bindings {mode}, other certificate",
+                options,
+                run("alice", alice.password, cb=CB_OTHER),
+                FAIL("STATUS_BAD_BINDINGS"),
+            ),
+            Case(
+                f"channel bindings {mode}, client sends none",
+                options,
+                run("alice", alice.password),
+                none_expected,
+            ),
+        ]
+    return cases + [
         Case(
             "channel bindings off, client binds another certificate",
             ["--cb", "off", "--cb-app-data", CB_GOOD.hex()],
@@ -519,12 +534,7 @@ def ntlm_auth_cases():
             run("alice", WRONG_PASSWORD, compat=2),
             FAIL("STATUS_WRONG_PASSWORD", type="NTLMv1-ESS"),
         ),
-        Case(
-            "NTLMv1-ESS, wrong password, LM also allowed (no LM fallback)",
-            v1_all,
-            run("alice", WRONG_PASSWORD, compat=2),
-            FAIL("STATUS_WRONG_PASSWORD"),
-        ),
+        no_lm_fallback_case(lambda user, password: run(user, password, compat=2)),
     ]
 
 
@@ -546,7 +556,6 @@ def impacket_run(user, password, domain=DOMAIN, v2=True):
 
 def impacket_cases():
     alice = ACCOUNTS["alice"]
-    bob = ACCOUNTS["bob"]
     run = impacket_run
     # impacket sends no MIC and adds MsvAvTargetName "cifs/<NetBIOS computer name>"
     v2 = dict(user="alice", domain=DOMAIN, type="NTLMv2", mic="absent", key="present")
@@ -597,20 +606,7 @@ def impacket_cases():
             run("alice", alice.password),
             FAIL("STATUS_NTLM_MIC_MISSING"),
         ),
-        Case(
-            "NTLMv2, wrong password",
-            [],
-            run("alice", WRONG_PASSWORD),
-            FAIL("STATUS_WRONG_PASSWORD", type="NTLMv2"),
-        ),
-        Case("NTLMv2, unknown user", [], run(UNKNOWN_USER, UNKNOWN_PASSWORD), FAIL("STATUS_NO_SUCH_USER")),
-        Case("NTLMv2, disabled user", [], run("bob", bob.password), FAIL("STATUS_ACCOUNT_DISABLED")),
-        Case(
-            "NTLMv2, disabled user, wrong password (state not revealed)",
-            [],
-            run("bob", WRONG_PASSWORD),
-            FAIL("STATUS_WRONG_PASSWORD"),
-        ),
+        *account_cases(run),
         Case(
             "NTLMv1-ESS allowed",
             ["--allow-ess"],
@@ -623,12 +619,7 @@ def impacket_cases():
             run("alice", alice.password, v2=False),
             FAIL("STATUS_NTLM_BLOCKED", type="NTLMv1-ESS"),
         ),
-        Case(
-            "NTLMv1-ESS, wrong password, LM also allowed (no LM fallback)",
-            ["--allow-ntlmv1", "--allow-ess", "--allow-lm"],
-            run("alice", WRONG_PASSWORD, v2=False),
-            FAIL("STATUS_WRONG_PASSWORD"),
-        ),
+        no_lm_fallback_case(lambda user, password: run(user, password, v2=False)),
     ]
 
 
@@ -713,7 +704,6 @@ def samba_run(confdir, user, password, domain=DOMAIN, options=()):
 
 def samba_cases(confdir):
     alice = ACCOUNTS["alice"]
-    bob = ACCOUNTS["bob"]
 
     def run(*args, **kwargs):
         return samba_run(confdir, *args, **kwargs)
@@ -748,20 +738,7 @@ def samba_cases(confdir):
             run("alice", alice.password),
             FAIL("STATUS_NTLM_BINDINGS_MISSING"),
         ),
-        Case(
-            "NTLMv2, wrong password",
-            [],
-            run("alice", WRONG_PASSWORD),
-            FAIL("STATUS_WRONG_PASSWORD", type="NTLMv2"),
-        ),
-        Case("NTLMv2, unknown user", [], run(UNKNOWN_USER, UNKNOWN_PASSWORD), FAIL("STATUS_NO_SUCH_USER")),
-        Case("NTLMv2, disabled user", [], run("bob", bob.password), FAIL("STATUS_ACCOUNT_DISABLED")),
-        Case(
-            "NTLMv2, disabled user, wrong password (state not revealed)",
-            [],
-            run("bob", WRONG_PASSWORD),
-            FAIL("STATUS_WRONG_PASSWORD"),
-        ),
+        *account_cases(run),
         Case(
             "NTLMv1-ESS refused by the default policy",
             [],
@@ -774,12 +751,7 @@ def samba_cases(confdir):
             run("alice", alice.password, options=v1),
             OK(**good, type="NTLMv1-ESS"),
         ),
-        Case(
-            "NTLMv1-ESS, wrong password, LM also allowed (no LM fallback)",
-            ["--allow-ntlmv1", "--allow-ess", "--allow-lm"],
-            run("alice", WRONG_PASSWORD, options=v1),
-            FAIL("STATUS_WRONG_PASSWORD"),
-        ),
+        no_lm_fallback_case(lambda user, password: run(user, password, options=v1)),
     ]
 
 

@@ -103,6 +103,25 @@ static enum ntlm_status verify(const struct exchange *x, const struct ntlm_polic
 	                            cb, lookup, NULL, now_ft(), r);
 }
 
+/* Verifies auth against the NEGOTIATE and CHALLENGE of x with policy, no
+ * channel bindings and the accounts of lookup_fn; returns the status only. */
+static enum ntlm_status verify_auth(const struct exchange *x, const uint8_t *auth, size_t auth_len,
+                                    const struct ntlm_policy *policy, ntlm_lookup_fn lookup_fn)
+{
+	struct ntlm_accept_result r;
+	enum ntlm_status st = ntlm_acceptor_verify(policy, x->neg, x->neg_len, x->chal, x->chal_len, auth,
+	                                           auth_len, NULL, lookup_fn, NULL, now_ft(), &r);
+
+	ntlm_accept_result_clear(&r);
+	return st;
+}
+
+/* Verifies x with policy and no channel bindings; returns the status only. */
+static enum ntlm_status verify_status(const struct exchange *x, const struct ntlm_policy *policy)
+{
+	return verify_auth(x, x->auth, x->auth_len, policy, lookup);
+}
+
 static struct ntlm_initiator_config alice(enum ntlm_client_mode mode)
 {
 	return (struct ntlm_initiator_config){
@@ -159,42 +178,44 @@ START_TEST(spec_ntlmv2_messages)
 }
 END_TEST
 
-START_TEST(spec_ntlmv1_messages)
+/* MS-NLMP 4.2.2 and 4.2.3: refused by the default policy (NTLMv2 only)
+ * before any account lookup, verified once the policy allows them. */
+static const struct spec_legacy_case {
+	const char *name;
+	const char *chal, *auth;
+	bool ess; /* needs allow_ntlmv1_ess, else allow_ntlmv1 */
+	enum ntlm_response_type type;
+	const char *session_key;
+} spec_legacy_cases[] = {
+    {"4.2.2 NTLMv1", V1_CHALLENGE_MSG, V1_AUTHENTICATE_MSG, false, NTLM_RESPONSE_NTLMV1,
+     V_RANDOM_SESSION_KEY},
+    /* no KEY_EXCH in 4.2.3: the exported key is the KeyExchangeKey */
+    {"4.2.3 NTLMv1-ESS", V1ESS_CHALLENGE_MSG, V1ESS_AUTHENTICATE_MSG, true, NTLM_RESPONSE_NTLMV1_ESS,
+     V1ESS_KXKEY},
+};
+
+START_TEST(spec_legacy_messages)
 {
+	const struct spec_legacy_case *c = &spec_legacy_cases[_i];
 	struct ntlm_policy p;
 	struct ntlm_accept_result r;
 
 	ntlm_policy_init(&p);
-	/* default policy: NTLMv2 only */
 	lookups = 0;
-	ck_assert_status(verify_spec(V1_CHALLENGE_MSG, V1_AUTHENTICATE_MSG, &p, &r),
-	                 NTLM_STATUS_NTLM_BLOCKED);
-	ck_assert_int_eq(r.response_type, NTLM_RESPONSE_NTLMV1);
-	ck_assert_int_eq(lookups, 0); /* refused before any account lookup */
+	ck_assert_status_msg(c->name, verify_spec(c->chal, c->auth, &p, &r), NTLM_STATUS_NTLM_BLOCKED);
+	ck_assert_msg(r.response_type == c->type, "%s: blocked as %s", c->name,
+	              ntlm_response_type_name(r.response_type));
+	ck_assert_msg(lookups == 0, "%s: %d account lookups", c->name, lookups);
 	ntlm_accept_result_clear(&r);
 
-	p.allow_ntlmv1 = true;
-	ck_assert_status(verify_spec(V1_CHALLENGE_MSG, V1_AUTHENTICATE_MSG, &p, &r), NTLM_OK);
-	ck_assert_int_eq(r.response_type, NTLM_RESPONSE_NTLMV1);
-	ck_assert_hex_eq(r.session_key.bytes, 16, V_RANDOM_SESSION_KEY);
-	ntlm_accept_result_clear(&r);
-}
-END_TEST
-
-START_TEST(spec_ess_messages)
-{
-	struct ntlm_policy p;
-	struct ntlm_accept_result r;
-
-	ntlm_policy_init(&p);
-	ck_assert_status(verify_spec(V1ESS_CHALLENGE_MSG, V1ESS_AUTHENTICATE_MSG, &p, &r),
-	                 NTLM_STATUS_NTLM_BLOCKED);
-	ntlm_accept_result_clear(&r);
-	p.allow_ntlmv1_ess = true;
-	ck_assert_status(verify_spec(V1ESS_CHALLENGE_MSG, V1ESS_AUTHENTICATE_MSG, &p, &r), NTLM_OK);
-	ck_assert_int_eq(r.response_type, NTLM_RESPONSE_NTLMV1_ESS);
-	/* no KEY_EXCH in 4.2.3: the exported key is the KeyExchangeKey */
-	ck_assert_hex_eq(r.session_key.bytes, 16, V1ESS_KXKEY);
+	if (c->ess)
+		p.allow_ntlmv1_ess = true;
+	else
+		p.allow_ntlmv1 = true;
+	ck_assert_status_msg(c->name, verify_spec(c->chal, c->auth, &p, &r), NTLM_OK);
+	ck_assert_msg(r.response_type == c->type, "%s: verified as %s", c->name,
+	              ntlm_response_type_name(r.response_type));
+	ck_assert_hex_eq_msg(c->name, r.session_key.bytes, 16, c->session_key);
 	ntlm_accept_result_clear(&r);
 }
 END_TEST
@@ -379,7 +400,6 @@ START_TEST(outcomes_per_account)
 	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV2);
 	struct ntlm_policy p;
 	struct exchange x;
-	struct ntlm_accept_result r;
 
 	ntlm_policy_init(&p);
 	cfg.password = "WrongPass1";
@@ -395,10 +415,8 @@ START_TEST(outcomes_per_account)
 	/* the store is down: never "no such user" */
 	cfg = alice(NTLM_CLIENT_NTLMV2);
 	run_client(&cfg, now_ft(), &x);
-	ck_assert_status(ntlm_acceptor_verify(&p, x.neg, x.neg_len, x.chal, x.chal_len, x.auth, x.auth_len,
-	                                      NULL, lookup_unavailable, NULL, now_ft(), &r),
+	ck_assert_status(verify_auth(&x, x.auth, x.auth_len, &p, lookup_unavailable),
 	                 NTLM_ERR_BACKEND_UNAVAILABLE);
-	ntlm_accept_result_clear(&r);
 	exchange_free(&x);
 }
 END_TEST
@@ -444,13 +462,11 @@ END_TEST
 /* Flips one byte of the AUTHENTICATE at offset and verifies. */
 static enum ntlm_status verify_flipped(struct exchange *x, size_t offset, const struct ntlm_policy *p)
 {
-	struct ntlm_accept_result r;
 	enum ntlm_status st;
 
 	x->auth[offset] ^= 0x01;
-	st = verify(x, p, NULL, &r);
+	st = verify_status(x, p);
 	x->auth[offset] ^= 0x01;
-	ntlm_accept_result_clear(&r);
 	return st;
 }
 
@@ -502,14 +518,12 @@ START_TEST(tamper_negotiate_flags)
 {
 	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV2);
 	struct ntlm_policy p;
-	struct ntlm_accept_result r;
 	struct exchange x;
 
 	ntlm_policy_init(&p);
 	run_client(&cfg, now_ft(), &x);
 	x.neg[12] &= (uint8_t)~NTLM_NEGOTIATE_SIGN;
-	ck_assert_status(verify(&x, &p, NULL, &r), NTLM_STATUS_MIC_INVALID);
-	ntlm_accept_result_clear(&r);
+	ck_assert_status(verify_status(&x, &p), NTLM_STATUS_MIC_INVALID);
 	exchange_free(&x);
 
 	/* a client that lacks a required flag: downgrade */
@@ -539,7 +553,6 @@ START_TEST(tamper_av_pairs_and_challenge)
 {
 	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV2);
 	struct ntlm_policy p;
-	struct ntlm_accept_result r;
 	struct exchange x, y;
 	uint8_t *relayed;
 
@@ -556,8 +569,7 @@ START_TEST(tamper_av_pairs_and_challenge)
 	ck_assert_status(ntlm_initiator_authenticate(&cfg, x.neg, x.neg_len, relayed, x.chal_len, &x.auth,
 	                                             &x.auth_len, NULL),
 	                 NTLM_OK);
-	ck_assert_status(verify(&x, &p, NULL, &r), NTLM_STATUS_AV_PAIRS_ALTERED);
-	ntlm_accept_result_clear(&r);
+	ck_assert_status(verify_status(&x, &p), NTLM_STATUS_AV_PAIRS_ALTERED);
 	free(relayed);
 	exchange_free(&x);
 
@@ -565,16 +577,10 @@ START_TEST(tamper_av_pairs_and_challenge)
 	 * against another one issued a second later */
 	run_client(&cfg, now_ft(), &x);
 	run_client(&cfg, now_ft() + 10000000u, &y);
-	ck_assert_status(ntlm_acceptor_verify(&p, y.neg, y.neg_len, y.chal, y.chal_len, x.auth, x.auth_len,
-	                                      NULL, lookup, NULL, now_ft(), &r),
-	                 NTLM_STATUS_CHALLENGE_MISMATCH);
-	ntlm_accept_result_clear(&r);
+	ck_assert_status(verify_auth(&y, x.auth, x.auth_len, &p, lookup), NTLM_STATUS_CHALLENGE_MISMATCH);
 	/* without the echo check it still fails, as a wrong proof */
 	p.check_av_echo = false;
-	ck_assert_status(ntlm_acceptor_verify(&p, y.neg, y.neg_len, y.chal, y.chal_len, x.auth, x.auth_len,
-	                                      NULL, lookup, NULL, now_ft(), &r),
-	                 NTLM_STATUS_WRONG_PASSWORD);
-	ntlm_accept_result_clear(&r);
+	ck_assert_status(verify_auth(&y, x.auth, x.auth_len, &p, lookup), NTLM_STATUS_WRONG_PASSWORD);
 	exchange_free(&x);
 	exchange_free(&y);
 }
@@ -595,8 +601,7 @@ START_TEST(tamper_stale_timestamp)
 	ntlm_accept_result_clear(&r);
 	/* max_clock_skew = 0 turns the check off */
 	p.max_clock_skew = 0;
-	ck_assert_status(verify(&x, &p, NULL, &r), NTLM_OK);
-	ntlm_accept_result_clear(&r);
+	ck_assert_status(verify_status(&x, &p), NTLM_OK);
 	exchange_free(&x);
 }
 END_TEST
@@ -737,8 +742,7 @@ START_TEST(nil_domain_retry)
 	ck_assert_str_eq(r.domain, "DOMAIN");
 	ntlm_accept_result_clear(&r);
 	p.retry_nil_domain = false;
-	ck_assert_status(verify(&x, &p, NULL, &r), NTLM_STATUS_WRONG_PASSWORD);
-	ntlm_accept_result_clear(&r);
+	ck_assert_status(verify_status(&x, &p), NTLM_STATUS_WRONG_PASSWORD);
 	ntlm_authenticate_clear(&a);
 	exchange_free(&x);
 }
@@ -791,28 +795,21 @@ START_TEST(malformed_authenticate)
 	x.auth_len = full;
 	/* NT response offset past the end */
 	x.auth[27] = 0x7f;
-	ck_assert_status(verify(&x, &p, NULL, &r), NTLM_ERR_FIELD_OUT_OF_BOUNDS);
-	ntlm_accept_result_clear(&r);
+	ck_assert_status(verify_status(&x, &p), NTLM_ERR_FIELD_OUT_OF_BOUNDS);
 	/* NT response offset inside the header */
 	x.auth[24] = 8;
 	x.auth[25] = x.auth[26] = x.auth[27] = 0;
-	ck_assert_status(verify(&x, &p, NULL, &r), NTLM_ERR_FIELD_OVERLAP);
-	ntlm_accept_result_clear(&r);
+	ck_assert_status(verify_status(&x, &p), NTLM_ERR_FIELD_OVERLAP);
 	/* an oversized message */
 	{
 		uint8_t *big = calloc(1, NTLM_MAX_MESSAGE + 1);
 		memcpy(big, x.auth, x.auth_len);
-		ck_assert_status(ntlm_acceptor_verify(&p, x.neg, x.neg_len, x.chal, x.chal_len, big,
-		                                      NTLM_MAX_MESSAGE + 1, NULL, lookup, NULL, now_ft(), &r),
+		ck_assert_status(verify_auth(&x, big, NTLM_MAX_MESSAGE + 1, &p, lookup),
 		                 NTLM_ERR_MESSAGE_TOO_LONG);
-		ntlm_accept_result_clear(&r);
 		free(big);
 	}
 	/* the messages in the wrong places */
-	ck_assert_status(ntlm_acceptor_verify(&p, x.neg, x.neg_len, x.chal, x.chal_len, x.neg, x.neg_len,
-	                                      NULL, lookup, NULL, now_ft(), &r),
-	                 NTLM_ERR_WRONG_MESSAGE_TYPE);
-	ntlm_accept_result_clear(&r);
+	ck_assert_status(verify_auth(&x, x.neg, x.neg_len, &p, lookup), NTLM_ERR_WRONG_MESSAGE_TYPE);
 	exchange_free(&x);
 }
 END_TEST
@@ -887,35 +884,20 @@ END_TEST
 static Suite *acceptor_suite(void)
 {
 	Suite *s = suite_create("acceptor");
-	TCase *spec = tcase_create("spec"), *rt = tcase_create("round_trip"),
-	      *tamper = tcase_create("tamper");
+	TCase *spec = test_add_tcase(s, "spec", TESTS(spec_ntlmv2_messages));
+	TCase *rt =
+	    test_add_tcase(s, "round_trip",
+	                   TESTS(round_trip_all_modes_and_flags, round_trip_nt_hash_and_variants,
+	                         round_trip_oem_strings, challenge_contents, bare_challenge_response));
 
-	tcase_add_test(spec, spec_ntlmv2_messages);
-	tcase_add_test(spec, spec_ntlmv1_messages);
-	tcase_add_test(spec, spec_ess_messages);
-	tcase_add_test(rt, round_trip_all_modes_and_flags);
-	tcase_add_test(rt, round_trip_nt_hash_and_variants);
-	tcase_add_test(rt, round_trip_oem_strings);
-	tcase_add_test(rt, challenge_contents);
-	tcase_add_test(rt, bare_challenge_response);
-	tcase_add_test(tamper, outcomes_per_account);
-	tcase_add_test(tamper, wrong_password_every_response_type);
-	tcase_add_test(tamper, ess_wrong_password_no_lm_fallback);
-	tcase_add_test(tamper, default_policy_refuses_legacy);
-	tcase_add_test(tamper, tamper_proof_and_mic);
-	tcase_add_test(tamper, tamper_negotiate_flags);
-	tcase_add_test(tamper, tamper_av_pairs_and_challenge);
-	tcase_add_test(tamper, tamper_stale_timestamp);
-	tcase_add_test(tamper, tamper_channel_bindings);
-	tcase_add_test(tamper, tamper_target_name);
-	tcase_add_test(tamper, no_lmv2_fallback);
-	tcase_add_test(tamper, nil_domain_retry);
-	tcase_add_test(tamper, anonymous);
-	tcase_add_test(tamper, malformed_authenticate);
+	tcase_add_loop_test(spec, spec_legacy_messages, 0, (int)ARRAY_SIZE(spec_legacy_cases));
 	tcase_set_timeout(rt, 60);
-	suite_add_tcase(s, spec);
-	suite_add_tcase(s, rt);
-	suite_add_tcase(s, tamper);
+	test_add_tcase(s, "tamper",
+	               TESTS(outcomes_per_account, wrong_password_every_response_type,
+	                     ess_wrong_password_no_lm_fallback, default_policy_refuses_legacy,
+	                     tamper_proof_and_mic, tamper_negotiate_flags, tamper_av_pairs_and_challenge,
+	                     tamper_stale_timestamp, tamper_channel_bindings, tamper_target_name,
+	                     no_lmv2_fallback, nil_domain_retry, anonymous, malformed_authenticate));
 	return s;
 }
 

@@ -7,18 +7,59 @@
 #include "testutil.h"
 #include "vectors.h"
 
+/* ---- helpers ------------------------------------------------------------ */
+
+typedef enum ntlm_status (*owf_fn)(const char *password, struct ntlm_hash *ret);
+
+/* Hashes password with owf (ntlm_lmowfv1 or ntlm_ntowfv1) and checks the result. */
+static void check_owf(owf_fn owf, const char *password, const char *hex)
+{
+	struct ntlm_hash h;
+
+	ck_assert_status(owf(password, &h), NTLM_OK);
+	ck_assert_hex_eq(h.bytes, 16, hex);
+}
+
+/* Derives the sealing key of one direction (client: client-to-server) and checks it. */
+static void check_sealkey(uint32_t flags, const struct ntlm_hash *key, bool client, const char *hex)
+{
+	struct ntlm_hash k;
+
+	ck_assert_status(ntlm_sealkey(flags, key, client, &k), NTLM_OK);
+	ck_assert_hex_eq(k.bytes, 16, hex);
+}
+
+/* Derives the signing key of one direction, which must be present, and checks it. */
+static void check_signkey(uint32_t flags, const struct ntlm_hash *key, bool client, const char *hex)
+{
+	struct ntlm_hash k;
+	bool present = false;
+
+	ck_assert_status(ntlm_signkey(flags, key, client, &k, &present), NTLM_OK);
+	ck_assert(present);
+	ck_assert_hex_eq(k.bytes, 16, hex);
+}
+
+/* The signing and sealing keys of both directions with extended session security. */
+static void check_ess_keys(uint32_t flags, const char *key_hex, const char *client_sign,
+                           const char *client_seal, const char *server_sign, const char *server_seal)
+{
+	struct ntlm_hash key = hash_hex(key_hex);
+
+	check_signkey(flags, &key, true, client_sign);
+	check_sealkey(flags, &key, true, client_seal);
+	check_signkey(flags, &key, false, server_sign);
+	check_sealkey(flags, &key, false, server_seal);
+}
+
 /* ---- MS-NLMP 4.2.2 NTLMv1 --------------------------------------------- */
 
 START_TEST(lmowfv1_vector)
 {
-	struct ntlm_hash h;
-
 	/* MS-NLMP 4.2.2.1.1 */
-	ck_assert_status(ntlm_lmowfv1(V_PASSWORD, &h), NTLM_OK);
-	ck_assert_hex_eq(h.bytes, 16, V1_LMOWF);
+	check_owf(ntlm_lmowfv1, V_PASSWORD, V1_LMOWF);
 	/* UpperCase(Passwd): any case gives the same hash */
-	ck_assert_status(ntlm_lmowfv1("pAsSwOrD", &h), NTLM_OK);
-	ck_assert_hex_eq(h.bytes, 16, V1_LMOWF);
+	check_owf(ntlm_lmowfv1, "pAsSwOrD", V1_LMOWF);
 }
 END_TEST
 
@@ -30,11 +71,9 @@ START_TEST(lmowfv1_edges)
 	struct ntlm_hash h;
 
 	/* the well-known LM hash of the empty password */
-	ck_assert_status(ntlm_lmowfv1("", &h), NTLM_OK);
-	ck_assert_hex_eq(h.bytes, 16, "aad3b435b51404eeaad3b435b51404ee");
+	check_owf(ntlm_lmowfv1, "", "aad3b435b51404eeaad3b435b51404ee");
 	/* 14 characters is the longest password with an LM hash */
-	ck_assert_status(ntlm_lmowfv1("abcdefghijklmn", &h), NTLM_OK);
-	ck_assert_hex_eq(h.bytes, 16, "e0c510199cc66abd8c51ec214bebdea1");
+	check_owf(ntlm_lmowfv1, "abcdefghijklmn", "e0c510199cc66abd8c51ec214bebdea1");
 	/* MS-NLMP 3.3.1: no LMOWFv1 for longer passwords; h is left untouched */
 	memset(h.bytes, 0x77, sizeof(h.bytes));
 	ck_assert_status(ntlm_lmowfv1("abcdefghijklmno", &h), NTLM_ERR_INVALID_ARGUMENT);
@@ -44,11 +83,8 @@ END_TEST
 
 START_TEST(ntowfv1_vector)
 {
-	struct ntlm_hash h;
-
 	/* MS-NLMP 4.2.2.1.2 */
-	ck_assert_status(ntlm_ntowfv1(V_PASSWORD, &h), NTLM_OK);
-	ck_assert_hex_eq(h.bytes, 16, V1_NTOWF);
+	check_owf(ntlm_ntowfv1, V_PASSWORD, V1_NTOWF);
 }
 END_TEST
 
@@ -56,17 +92,12 @@ END_TEST
  * sys.stdout.buffer.write("<pw>".encode("utf-16-le"))' | openssl dgst -md4 -provider legacy */
 START_TEST(ntowfv1_md4)
 {
-	struct ntlm_hash h;
-
 	/* MD4("") (RFC 1320) */
-	ck_assert_status(ntlm_ntowfv1("", &h), NTLM_OK);
-	ck_assert_hex_eq(h.bytes, 16, "31d6cfe0d16ae931b73c59d7e0c089c0");
+	check_owf(ntlm_ntowfv1, "", "31d6cfe0d16ae931b73c59d7e0c089c0");
 	/* "Pässwörd€": Latin-1 and BMP characters */
-	ck_assert_status(ntlm_ntowfv1("P\xc3\xa4ss\x77\xc3\xb6rd\xe2\x82\xac", &h), NTLM_OK);
-	ck_assert_hex_eq(h.bytes, 16, "04e9d4087e1303bea8e5239aa5ddd064");
+	check_owf(ntlm_ntowfv1, "P\xc3\xa4ss\x77\xc3\xb6rd\xe2\x82\xac", "04e9d4087e1303bea8e5239aa5ddd064");
 	/* U+1F600 (a surrogate pair in UTF-16) then "x" */
-	ck_assert_status(ntlm_ntowfv1("\xf0\x9f\x98\x80x", &h), NTLM_OK);
-	ck_assert_hex_eq(h.bytes, 16, "4239d4dcd7148a5ea8f750b376cfdbd6");
+	check_owf(ntlm_ntowfv1, "\xf0\x9f\x98\x80x", "4239d4dcd7148a5ea8f750b376cfdbd6");
 }
 END_TEST
 
@@ -112,58 +143,41 @@ START_TEST(v1_responses)
 }
 END_TEST
 
-START_TEST(v1_kxkeys)
-{
-	struct ntlm_hash base = hash_hex(V1_SESSION_BASE_KEY), lm = hash_hex(V1_LMOWF), k;
-	uint8_t sc[8], lm_resp[24];
+/* The three NTLMv1 KXKEY variants (MS-NLMP 3.4.5.1) over the MS-NLMP 4.2.2 values. */
+static const struct v1_kxkey_case {
+	const char *name;
+	uint32_t flags;
+	const char *kxkey;
+	const char *encrypted_session_key; /* MS-NLMP 4.2.2.2.3 */
+} v1_kxkey_cases[] = {
+    /* MS-NLMP 4.2.2.1.3: without LM_KEY / NON_NT_SESSION_KEY, KXKEY = SessionBaseKey */
+    {"SessionBaseKey", V1_FLAGS, V1_SESSION_BASE_KEY, V1_ENC_SESSION_KEY},
+    /* MS-NLMP 3.4.5.1 REQUEST_NON_NT_SESSION_KEY: LMOWF[0..7] || Z(8) */
+    {"NON_NT_SESSION_KEY", V1_FLAGS | NTLM_REQUEST_NON_NT_SESSION_KEY,
+     "e52cac67419a9a22"
+     "0000000000000000",
+     V1_ENC_SESSION_KEY_NON_NT},
+    /* MS-NLMP 4.2.2.2.2 with NTLMSSP_NEGOTIATE_LM_KEY */
+    {"LM_KEY", V1_FLAGS | NTLM_NEGOTIATE_LM_KEY, V1_LM_KEY_KXKEY, V1_ENC_SESSION_KEY_LM_KEY},
+};
 
-	bytes_hex(V_SERVER_CHALLENGE, sc, sizeof(sc));
-	bytes_hex(V1_LM_RESPONSE, lm_resp, sizeof(lm_resp));
-	/* MS-NLMP 4.2.2.1.3: without LM_KEY / NON_NT_SESSION_KEY, KXKEY = SessionBaseKey */
-	ck_assert_status(ntlm_kxkey(V1_FLAGS, &base, lm_resp, &lm, sc, false, &k), NTLM_OK);
-	ck_assert_hex_eq(k.bytes, 16, V1_SESSION_BASE_KEY);
-	/* MS-NLMP 4.2.2.2.2 with NTLMSSP_NEGOTIATE_LM_KEY */
-	ck_assert_status(ntlm_kxkey(V1_FLAGS | NTLM_NEGOTIATE_LM_KEY, &base, lm_resp, &lm, sc, false, &k),
-	                 NTLM_OK);
-	ck_assert_hex_eq(k.bytes, 16, V1_LM_KEY_KXKEY);
-	/* MS-NLMP 3.4.5.1 REQUEST_NON_NT_SESSION_KEY: LMOWF[0..7] || Z(8) */
-	ck_assert_status(
-	    ntlm_kxkey(V1_FLAGS | NTLM_REQUEST_NON_NT_SESSION_KEY, &base, lm_resp, &lm, sc, false, &k),
-	    NTLM_OK);
-	ck_assert_hex_eq(k.bytes, 16,
-	                 "e52cac67419a9a22"
-	                 "0000000000000000");
-}
-END_TEST
-
-/* MS-NLMP 4.2.2.2.3: RC4K(KeyExchangeKey, RandomSessionKey) for the three KXKEY variants. */
-START_TEST(v1_encrypted_session_keys)
+/* KXKEY, then RC4K(KeyExchangeKey, RandomSessionKey) for the KEY_EXCH message. */
+START_TEST(v1_kxkey_variant)
 {
+	const struct v1_kxkey_case *c = &v1_kxkey_cases[_i];
 	struct ntlm_hash base = hash_hex(V1_SESSION_BASE_KEY), lm = hash_hex(V1_LMOWF), k;
 	uint8_t sc[8], lm_resp[24], rsk[16], enc[16];
 
 	bytes_hex(V_SERVER_CHALLENGE, sc, sizeof(sc));
 	bytes_hex(V1_LM_RESPONSE, lm_resp, sizeof(lm_resp));
 	bytes_hex(V_RANDOM_SESSION_KEY, rsk, sizeof(rsk));
-
-	ck_assert_status(ntlm_kxkey(V1_FLAGS, &base, lm_resp, &lm, sc, false, &k), NTLM_OK);
-	ck_assert_status(ntlm_rc4k(&k, rsk, enc), NTLM_OK);
-	ck_assert_hex_eq(enc, 16, V1_ENC_SESSION_KEY);
-
-	ck_assert_status(
-	    ntlm_kxkey(V1_FLAGS | NTLM_REQUEST_NON_NT_SESSION_KEY, &base, lm_resp, &lm, sc, false, &k),
-	    NTLM_OK);
-	ck_assert_status(ntlm_rc4k(&k, rsk, enc), NTLM_OK);
-	ck_assert_hex_eq(enc, 16, V1_ENC_SESSION_KEY_NON_NT);
-
-	ck_assert_status(ntlm_kxkey(V1_FLAGS | NTLM_NEGOTIATE_LM_KEY, &base, lm_resp, &lm, sc, false, &k),
-	                 NTLM_OK);
-	ck_assert_status(ntlm_rc4k(&k, rsk, enc), NTLM_OK);
-	ck_assert_hex_eq(enc, 16, V1_ENC_SESSION_KEY_LM_KEY);
-
+	ck_assert_status_msg(c->name, ntlm_kxkey(c->flags, &base, lm_resp, &lm, sc, false, &k), NTLM_OK);
+	ck_assert_hex_eq_msg(c->name, k.bytes, 16, c->kxkey);
+	ck_assert_status_msg(c->name, ntlm_rc4k(&k, rsk, enc), NTLM_OK);
+	ck_assert_hex_eq_msg(c->name, enc, 16, c->encrypted_session_key);
 	/* RC4K is its own inverse: the acceptor recovers the RandomSessionKey */
-	ck_assert_status(ntlm_rc4k(&k, enc, enc), NTLM_OK);
-	ck_assert_hex_eq(enc, 16, V_RANDOM_SESSION_KEY);
+	ck_assert_status_msg(c->name, ntlm_rc4k(&k, enc, enc), NTLM_OK);
+	ck_assert_hex_eq_msg(c->name, enc, 16, V_RANDOM_SESSION_KEY);
 }
 END_TEST
 
@@ -184,26 +198,20 @@ END_TEST
  * LM_KEY a 56/40-bit key of 8 bytes, returned repeated twice (see ntlm_sealkey). */
 START_TEST(v1_sealkeys)
 {
-	struct ntlm_hash key = hash_hex(V_RANDOM_SESSION_KEY), k;
+	struct ntlm_hash key = hash_hex(V_RANDOM_SESSION_KEY);
 	const uint32_t base = V1_FLAGS & ~(NTLM_NEGOTIATE_56 | NTLM_NEGOTIATE_128);
 
-	ck_assert_status(ntlm_sealkey(V1_FLAGS, &key, true, &k), NTLM_OK);
-	ck_assert_hex_eq(k.bytes, 16, V_RANDOM_SESSION_KEY);
-	ck_assert_status(ntlm_sealkey(base | NTLM_NEGOTIATE_LM_KEY | NTLM_NEGOTIATE_56, &key, true, &k),
-	                 NTLM_OK);
-	ck_assert_hex_eq(k.bytes, 16,
-	                 "55555555555555a0"
-	                 "55555555555555a0");
-	ck_assert_status(ntlm_sealkey(base | NTLM_NEGOTIATE_LM_KEY, &key, false, &k), NTLM_OK);
-	ck_assert_hex_eq(k.bytes, 16,
-	                 "5555555555e538b0"
-	                 "5555555555e538b0");
+	check_sealkey(V1_FLAGS, &key, true, V_RANDOM_SESSION_KEY);
+	check_sealkey(base | NTLM_NEGOTIATE_LM_KEY | NTLM_NEGOTIATE_56, &key, true,
+	              "55555555555555a0"
+	              "55555555555555a0");
+	check_sealkey(base | NTLM_NEGOTIATE_LM_KEY, &key, false,
+	              "5555555555e538b0"
+	              "5555555555e538b0");
 	/* NTLMSSP_REVISION_W2K3: DATAGRAM weakens the key as LM_KEY does */
-	ck_assert_status(ntlm_sealkey(base | NTLM_NEGOTIATE_DATAGRAM | NTLM_NEGOTIATE_56, &key, true, &k),
-	                 NTLM_OK);
-	ck_assert_hex_eq(k.bytes, 16,
-	                 "55555555555555a0"
-	                 "55555555555555a0");
+	check_sealkey(base | NTLM_NEGOTIATE_DATAGRAM | NTLM_NEGOTIATE_56, &key, true,
+	              "55555555555555a0"
+	              "55555555555555a0");
 }
 END_TEST
 
@@ -248,23 +256,12 @@ END_TEST
  *       hashlib.md5(k[:5]+b"session key to client-to-server sealing key magic constant\0").hexdigest())' */
 START_TEST(ess_sign_seal_keys)
 {
-	struct ntlm_hash key = hash_hex(V1ESS_KXKEY), k;
-	bool present = false;
+	struct ntlm_hash key = hash_hex(V1ESS_KXKEY);
 
-	ck_assert_status(ntlm_sealkey(V1ESS_FLAGS, &key, true, &k), NTLM_OK);
-	ck_assert_hex_eq(k.bytes, 16, V1ESS_SEAL_KEY);
-	ck_assert_status(ntlm_signkey(V1ESS_FLAGS, &key, true, &k, &present), NTLM_OK);
-	ck_assert(present);
-	ck_assert_hex_eq(k.bytes, 16, V1ESS_SIGN_KEY);
-
-	ck_assert_status(ntlm_signkey(V1ESS_FLAGS, &key, false, &k, &present), NTLM_OK);
-	ck_assert(present);
-	ck_assert_hex_eq(k.bytes, 16, "10df49862ab2dab51f62c27e93bb655d");
-	ck_assert_status(ntlm_sealkey(V1ESS_FLAGS, &key, false, &k), NTLM_OK);
-	ck_assert_hex_eq(k.bytes, 16, "7ae2bf1af0ad5c0d008a158624847414");
+	check_ess_keys(V1ESS_FLAGS, V1ESS_KXKEY, V1ESS_SIGN_KEY, V1ESS_SEAL_KEY,
+	               "10df49862ab2dab51f62c27e93bb655d", "7ae2bf1af0ad5c0d008a158624847414");
 	/* 40 bits: neither NEGOTIATE_128 nor NEGOTIATE_56 */
-	ck_assert_status(ntlm_sealkey(V1ESS_FLAGS & ~NTLM_NEGOTIATE_56, &key, true, &k), NTLM_OK);
-	ck_assert_hex_eq(k.bytes, 16, "26b2c1e77be4533d555a220a0fdeb96c");
+	check_sealkey(V1ESS_FLAGS & ~NTLM_NEGOTIATE_56, &key, true, "26b2c1e77be4533d555a220a0fdeb96c");
 }
 END_TEST
 
@@ -359,18 +356,8 @@ END_TEST
  *       hashlib.md5(k+b"session key to server-to-client sealing key magic constant\0").hexdigest())' */
 START_TEST(v2_sign_seal_keys)
 {
-	struct ntlm_hash key = hash_hex(V_RANDOM_SESSION_KEY), k;
-	bool present = false;
-
-	ck_assert_status(ntlm_sealkey(V2_FLAGS, &key, true, &k), NTLM_OK);
-	ck_assert_hex_eq(k.bytes, 16, V2_SEAL_KEY);
-	ck_assert_status(ntlm_signkey(V2_FLAGS, &key, true, &k, &present), NTLM_OK);
-	ck_assert(present);
-	ck_assert_hex_eq(k.bytes, 16, V2_SIGN_KEY);
-	ck_assert_status(ntlm_signkey(V2_FLAGS, &key, false, &k, &present), NTLM_OK);
-	ck_assert_hex_eq(k.bytes, 16, "d04d6f10741041d1d246d64188d7a8ad");
-	ck_assert_status(ntlm_sealkey(V2_FLAGS, &key, false, &k), NTLM_OK);
-	ck_assert_hex_eq(k.bytes, 16, "9355f3a957c1583d25c4c2f11e40390e");
+	check_ess_keys(V2_FLAGS, V_RANDOM_SESSION_KEY, V2_SIGN_KEY, V2_SEAL_KEY,
+	               "d04d6f10741041d1d246d64188d7a8ad", "9355f3a957c1583d25c4c2f11e40390e");
 }
 END_TEST
 
@@ -578,42 +565,18 @@ END_TEST
 static Suite *crypto_suite(void)
 {
 	Suite *s = suite_create("crypto");
-	TCase *v1 = tcase_create("ntlmv1");
-	TCase *ess = tcase_create("ntlmv1-ess");
-	TCase *v2 = tcase_create("ntlmv2");
-	TCase *prim = tcase_create("primitives");
-	TCase *args = tcase_create("arguments");
+	TCase *v1 = test_add_tcase(s, "ntlmv1",
+	                           TESTS(lmowfv1_vector, lmowfv1_edges, ntowfv1_vector, ntowfv1_md4,
+	                                 ntowfv1_refuses_bad_input, v1_session_base_key, v1_responses,
+	                                 v1_no_signkey_without_ess, v1_sealkeys));
 
-	tcase_add_test(v1, lmowfv1_vector);
-	tcase_add_test(v1, lmowfv1_edges);
-	tcase_add_test(v1, ntowfv1_vector);
-	tcase_add_test(v1, ntowfv1_md4);
-	tcase_add_test(v1, ntowfv1_refuses_bad_input);
-	tcase_add_test(v1, v1_session_base_key);
-	tcase_add_test(v1, v1_responses);
-	tcase_add_test(v1, v1_kxkeys);
-	tcase_add_test(v1, v1_encrypted_session_keys);
-	tcase_add_test(v1, v1_no_signkey_without_ess);
-	tcase_add_test(v1, v1_sealkeys);
-	tcase_add_test(ess, ess_response);
-	tcase_add_test(ess, ess_kxkey);
-	tcase_add_test(ess, ess_sign_seal_keys);
-	tcase_add_test(v2, ntowfv2_vector);
-	tcase_add_test(v2, ntowfv2_no_domain);
-	tcase_add_test(v2, ntowfv2_name_cap);
-	tcase_add_test(v2, v2_responses);
-	tcase_add_test(v2, v2_kxkey_and_encrypted_key);
-	tcase_add_test(v2, v2_sign_seal_keys);
-	tcase_add_test(prim, hmac_md5_rfc2202);
-	tcase_add_test(prim, hmac_md5_empty);
-	tcase_add_test(prim, mic);
-	tcase_add_test(prim, channel_bindings);
-	tcase_add_test(args, argument_errors);
-	suite_add_tcase(s, v1);
-	suite_add_tcase(s, ess);
-	suite_add_tcase(s, v2);
-	suite_add_tcase(s, prim);
-	suite_add_tcase(s, args);
+	tcase_add_loop_test(v1, v1_kxkey_variant, 0, (int)ARRAY_SIZE(v1_kxkey_cases));
+	test_add_tcase(s, "ntlmv1-ess", TESTS(ess_response, ess_kxkey, ess_sign_seal_keys));
+	test_add_tcase(s, "ntlmv2",
+	               TESTS(ntowfv2_vector, ntowfv2_no_domain, ntowfv2_name_cap, v2_responses,
+	                     v2_kxkey_and_encrypted_key, v2_sign_seal_keys));
+	test_add_tcase(s, "primitives", TESTS(hmac_md5_rfc2202, hmac_md5_empty, mic, channel_bindings));
+	test_add_tcase(s, "arguments", TESTS(argument_errors));
 	return s;
 }
 

@@ -113,11 +113,33 @@ END_TEST
 /* Writer                                                              */
 /* ------------------------------------------------------------------ */
 
+/* Finishes w and checks the bytes written against a hex vector. */
+static void check_written(struct ntlm_writer *w, const char *hex)
+{
+	uint8_t *out = NULL;
+	size_t len = 0;
+
+	ck_assert_status(ntlm_writer_finish(w, &out, &len), NTLM_OK);
+	ck_assert_hex_eq(out, len, hex);
+	free(out);
+}
+
+/* Finishes w, checks that it holds want_len bytes and returns them (a
+ * buffer even when empty). */
+static uint8_t *finish_with_len(struct ntlm_writer *w, size_t want_len)
+{
+	uint8_t *out = NULL;
+	size_t len = SIZE_MAX;
+
+	ck_assert_status(ntlm_writer_finish(w, &out, &len), NTLM_OK);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_uint_eq(len, want_len);
+	return out;
+}
+
 START_TEST(test_writer_basic)
 {
 	struct ntlm_writer w;
-	uint8_t *out = NULL;
-	size_t len = 0;
 
 	ntlm_writer_init(&w, 100);
 	ntlm_write_u8(&w, 0x01);
@@ -130,9 +152,7 @@ START_TEST(test_writer_basic)
 	ntlm_writer_put_u16le_at(&w, 15, 0xbbaa);
 	ntlm_writer_put_u32le_at(&w, 17, 0x44332211u);
 	ck_assert_status(w.error, NTLM_OK);
-	ck_assert_status(ntlm_writer_finish(&w, &out, &len), NTLM_OK);
-	ck_assert_hex_eq(out, len, "01 0203 04050607 08090a0b0c0d0e0f aabb 11223344");
-	free(out);
+	check_written(&w, "01 0203 04050607 08090a0b0c0d0e0f aabb 11223344");
 	ck_assert_ptr_null(w.data);
 }
 END_TEST
@@ -140,14 +160,12 @@ END_TEST
 START_TEST(test_writer_grows)
 {
 	struct ntlm_writer w;
-	uint8_t *out = NULL;
-	size_t len = 0;
+	uint8_t *out;
 
 	ntlm_writer_init(&w, NTLM_MAX_MESSAGE);
 	for (unsigned i = 0; i < 1000; i++)
 		ntlm_write_u8(&w, (uint8_t)(i * 7));
-	ck_assert_status(ntlm_writer_finish(&w, &out, &len), NTLM_OK);
-	ck_assert_uint_eq(len, 1000);
+	out = finish_with_len(&w, 1000);
 	for (unsigned i = 0; i < 1000; i++)
 		ck_assert_uint_eq(out[i], (uint8_t)(i * 7));
 	free(out);
@@ -155,9 +173,7 @@ START_TEST(test_writer_grows)
 	/* Exactly max bytes fit. */
 	ntlm_writer_init(&w, NTLM_MAX_MESSAGE);
 	ntlm_write_zeros(&w, NTLM_MAX_MESSAGE);
-	ck_assert_status(ntlm_writer_finish(&w, &out, &len), NTLM_OK);
-	ck_assert_uint_eq(len, NTLM_MAX_MESSAGE);
-	free(out);
+	free(finish_with_len(&w, NTLM_MAX_MESSAGE));
 }
 END_TEST
 
@@ -220,14 +236,9 @@ END_TEST
 START_TEST(test_writer_empty_finish)
 {
 	struct ntlm_writer w;
-	uint8_t *out = NULL;
-	size_t len = 99;
 
 	ntlm_writer_init(&w, 100);
-	ck_assert_status(ntlm_writer_finish(&w, &out, &len), NTLM_OK);
-	ck_assert_ptr_nonnull(out);
-	ck_assert_uint_eq(len, 0);
-	free(out);
+	free(finish_with_len(&w, 0));
 }
 END_TEST
 
@@ -693,17 +704,13 @@ END_TEST
 START_TEST(test_av_write)
 {
 	struct ntlm_writer w;
-	uint8_t *out;
-	size_t len;
 	static const uint8_t big[70000];
 
 	ntlm_writer_init(&w, NTLM_MAX_MESSAGE);
 	ntlm_av_write(&w, NTLM_AV_NB_DOMAIN_NAME, "D\0o\0m\0a\0i\0n\0", 12);
 	ntlm_av_write(&w, NTLM_AV_NB_COMPUTER_NAME, "S\0e\0r\0v\0e\0r\0", 12);
 	ntlm_av_write_eol(&w);
-	ck_assert_status(ntlm_writer_finish(&w, &out, &len), NTLM_OK);
-	ck_assert_hex_eq(out, len, V2_TARGET_INFO);
-	free(out);
+	check_written(&w, V2_TARGET_INFO);
 
 	/* AvLen is 16 bits. */
 	ntlm_writer_init(&w, SIZE_MAX);
@@ -717,43 +724,19 @@ END_TEST
 static Suite *reader_suite(void)
 {
 	Suite *s = suite_create("reader");
-	TCase *tc;
 
-	tc = tcase_create("reader");
-	tcase_add_test(tc, test_reader_integers);
-	tcase_add_test(tc, test_reader_bytes_views);
-	tcase_add_test(tc, test_reader_slice);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("writer");
-	tcase_add_test(tc, test_writer_basic);
-	tcase_add_test(tc, test_writer_grows);
-	tcase_add_test(tc, test_writer_cap_is_sticky);
-	tcase_add_test(tc, test_writer_put_at_bounds);
-	tcase_add_test(tc, test_writer_empty_finish);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("text");
-	tcase_add_test(tc, test_utf8_to_utf16_valid);
-	tcase_add_test(tc, test_utf8_to_utf16_invalid);
-	tcase_add_test(tc, test_utf8_to_utf16_max_units);
-	tcase_add_test(tc, test_utf16_to_utf8);
-	tcase_add_test(tc, test_utf16_to_utf8_expansion);
-	tcase_add_test(tc, test_oem_to_utf8);
-	tcase_add_test(tc, test_base64_rfc4648);
-	tcase_add_test(tc, test_base64_binary_roundtrip);
-	tcase_add_test(tc, test_base64_strict);
-	tcase_add_test(tc, test_base64_ntlmssp);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("av_pairs");
-	tcase_add_test(tc, test_av_list_spec);
-	tcase_add_test(tc, test_av_list_typed);
-	tcase_add_test(tc, test_av_list_padding_and_unknown);
-	tcase_add_test(tc, test_av_list_errors);
-	tcase_add_test(tc, test_av_list_max_pairs);
-	tcase_add_test(tc, test_av_write);
-	suite_add_tcase(s, tc);
+	test_add_tcase(s, "reader", TESTS(test_reader_integers, test_reader_bytes_views, test_reader_slice));
+	test_add_tcase(s, "writer",
+	               TESTS(test_writer_basic, test_writer_grows, test_writer_cap_is_sticky,
+	                     test_writer_put_at_bounds, test_writer_empty_finish));
+	test_add_tcase(s, "text",
+	               TESTS(test_utf8_to_utf16_valid, test_utf8_to_utf16_invalid,
+	                     test_utf8_to_utf16_max_units, test_utf16_to_utf8, test_utf16_to_utf8_expansion,
+	                     test_oem_to_utf8, test_base64_rfc4648, test_base64_binary_roundtrip,
+	                     test_base64_strict, test_base64_ntlmssp));
+	test_add_tcase(s, "av_pairs",
+	               TESTS(test_av_list_spec, test_av_list_typed, test_av_list_padding_and_unknown,
+	                     test_av_list_errors, test_av_list_max_pairs, test_av_write));
 	return s;
 }
 

@@ -168,12 +168,9 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("smbpasswd");
-	TCase *tc = tcase_create("smbpasswd");
 
-	tcase_add_test(tc, parses_samba_lines);
-	tcase_add_test(tc, rejects_malformed_lines_without_echo);
-	tcase_add_test(tc, db_load_and_lookup);
-	tcase_add_test(tc, db_many_users);
-	suite_add_tcase(s, tc);
+	test_add_tcase(s, "smbpasswd",
+	               TESTS(parses_samba_lines, rejects_malformed_lines_without_echo, db_load_and_lookup,
+	                     db_many_users));
 	return test_run_suite(s);
 }

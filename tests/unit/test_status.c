@@ -83,14 +83,10 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("status");
-	TCase *tc = tcase_create("status");
 
-	tcase_add_test(tc, every_status_has_name_code_message);
-	tcase_add_test(tc, well_known_ntstatus_codes);
-	tcase_add_test(tc, malformed_is_distinct_from_auth_failure);
-	tcase_add_test(tc, names_of_types_and_verdicts);
-	tcase_add_test(tc, equal_ct_and_wipe);
-	tcase_add_test(tc, filetime_conversions);
-	suite_add_tcase(s, tc);
+	test_add_tcase(s, "status",
+	               TESTS(every_status_has_name_code_message, well_known_ntstatus_codes,
+	                     malformed_is_distinct_from_auth_failure, names_of_types_and_verdicts,
+	                     equal_ct_and_wipe, filetime_conversions));
 	return test_run_suite(s);
 }

@@ -12,6 +12,9 @@
 
 #include "ntlmssp.h"
 
+/* The number of elements of an array (for tables of cases and loop tests). */
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 /* Parses a hex string (spaces allowed) into a malloc'd buffer. */
 static inline uint8_t *test_hex(const char *hex, size_t *ret_len)
 {
@@ -74,26 +77,48 @@ static inline const char *test_tohex(const uint8_t *p, size_t len, char *buf, si
 	return buf;
 }
 
-/* Asserts that got[0..len) equals the hex vector, printing both on mismatch. */
-#define ck_assert_hex_eq(got, got_len, hex)                                                                 \
+/* Asserts that got[0..len) equals the hex vector, printing both on mismatch,
+ * after what (a case name, or "") when it is not empty. */
+#define ck_assert_hex_eq_msg(what, got, got_len, hex)                                                       \
 	do {                                                                                                \
+		const char *what_ = (what);                                                                 \
 		size_t exp_len_;                                                                            \
 		uint8_t *exp_ = test_hex((hex), &exp_len_);                                                 \
 		char gbuf_[2 * 4096 + 1], ebuf_[2 * 4096 + 1];                                              \
 		ck_assert_msg(exp_len_ == (size_t)(got_len) && memcmp(exp_, (got), exp_len_) == 0,          \
-		              "bytes differ\n  expected (%zu): %s\n  got      (%zu): %s", exp_len_,         \
+		              "%s%sbytes differ\n  expected (%zu): %s\n  got      (%zu): %s", what_,        \
+		              what_[0] != '\0' ? ": " : "", exp_len_,                                       \
 		              test_tohex(exp_, exp_len_, ebuf_, sizeof(ebuf_)), (size_t)(got_len),          \
 		              test_tohex((const uint8_t *)(got), (size_t)(got_len), gbuf_, sizeof(gbuf_))); \
 		free(exp_);                                                                                 \
 	} while (0)
+#define ck_assert_hex_eq(got, got_len, hex) ck_assert_hex_eq_msg("", got, got_len, hex)
 
-/* Asserts a status, printing names on mismatch. */
-#define ck_assert_status(got, want)                                                                        \
-	do {                                                                                               \
-		enum ntlm_status g_ = (got), w_ = (want);                                                  \
-		ck_assert_msg(g_ == w_, "status %s (%d), expected %s (%d)", ntlm_status_name(g_), (int)g_, \
-		              ntlm_status_name(w_), (int)w_);                                              \
+/* Asserts a status, printing names on mismatch after what (a case name, or ""). */
+#define ck_assert_status_msg(what, got, want)                                              \
+	do {                                                                               \
+		const char *what_ = (what);                                                \
+		enum ntlm_status g_ = (got), w_ = (want);                                  \
+		ck_assert_msg(g_ == w_, "%s%sstatus %s (%d), expected %s (%d)", what_,     \
+		              what_[0] != '\0' ? ": " : "", ntlm_status_name(g_), (int)g_, \
+		              ntlm_status_name(w_), (int)w_);                              \
 	} while (0)
+#define ck_assert_status(got, want) ck_assert_status_msg("", got, want)
+
+/* A NULL-terminated list of tests for test_add_tcase(). */
+#define TESTS(...) ((const TTest *const[]){__VA_ARGS__, NULL})
+
+/* Adds a TCase named name with the tests of a TESTS() list to s; returns it
+ * for loop tests and timeouts. */
+static inline TCase *test_add_tcase(Suite *s, const char *name, const TTest *const *tests)
+{
+	TCase *tc = tcase_create(name);
+
+	for (; *tests != NULL; tests++)
+		tcase_add_test(tc, *tests);
+	suite_add_tcase(s, tc);
+	return tc;
+}
 
 /* Runs one suite and returns the process exit code. */
 static inline int test_run_suite(Suite *s)

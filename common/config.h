@@ -1,0 +1,166 @@
+/*
+ * config.h: ntlmd.conf, the one configuration file of ntlmd, and the policy
+ * keys that ntlmtool also accepts (-o KEY=VALUE, --config FILE).
+ *
+ * Format (nslcd.conf-like, documented in ntlmd.conf(5)): one setting per
+ * line, "key value" or "key = value"; '#' starts a comment; blank lines are
+ * ignored. Lines before the first "service NAME" line are global. A
+ * "service NAME" line opens a block that lasts until the next one; inside
+ * it only policy keys are allowed, and they override the global values for
+ * requests that name that service (the PAM service name, "squid", ...).
+ *
+ * Policy keys (global or per service):
+ *   ntlm_auth          ntlmv2-only | ntlmv1-permitted | mschapv2-and-ntlmv2-only | disabled
+ *                      (Samba's meanings; default ntlmv2-only)
+ *   lanman_auth        yes | no (default no; needs ntlm_auth = ntlmv1-permitted)
+ *   lmv2               yes | no (default no; never a fallback for NTLMv2)
+ *   anonymous          yes | no (default no)
+ *   require_mic        yes | no (default no)
+ *   channel_bindings   off | when-supported | required (default when-supported)
+ *   target_names       SPN... (accepted MsvAvTargetName values; default: unchecked)
+ *   allow_unverified_spn yes | no
+ *   max_clock_skew     seconds (default 1800; 0 = unchecked)
+ *   required_flags     128 56 key-exch sign seal ... (names of negotiate flags)
+ *   accepted_domains   NAME... (NTLM domains accepted; "*" any; default: any)
+ *   lockout_threshold  failures before lockout (default 0 = off)
+ *   lockout_window     seconds over which failures count (default 1800)
+ *   lockout_duration   seconds an account stays locked (default 1800)
+ *   user_name_format   user | domain\user | user@domain (default domain\user)
+ *   user_name_case     keep | lower | upper (default keep)
+ *   domain_separator   one character used in domain\user (default '\')
+ *
+ * Global-only keys:
+ *   socket             path of the listening socket (default /run/ntlmd/socket)
+ *   user, group        account ntlmd drops to after start-up (default: stay root)
+ *   allow_users        user names or uids allowed to ask for verifications
+ *   allow_groups       group names or gids allowed to ask for verifications
+ *   backends           ordered list, e.g. "files ldap" (default files)
+ *   hash_file          smbpasswd-format file of the files backend
+ *                      (default /etc/ntlmd/smbpasswd)
+ *   netbios_name, netbios_domain, dns_name, dns_domain, dns_tree
+ *                      names the CHALLENGE announces (defaults from the host name)
+ *   challenge_lifetime seconds a CHALLENGE stays valid (default 300)
+ *   max_connections    concurrent client connections (default 256)
+ *   read_timeout       milliseconds a client has to send a whole frame (default 5000)
+ *   audit_json         path of a JSON-lines audit log (default: none)
+ *   log_level          error | warning | info | debug (default info)
+ * Keys of later backends (ldap: uri, base, binddn, bindpw_file, ...) are
+ * parsed by their backend through ntlmd_config_backend_keys().
+ */
+#ifndef PAM_NTLM_CONFIG_H
+#define PAM_NTLM_CONFIG_H
+
+#include "ntlmssp.h"
+
+#define NTLMD_DEFAULT_CONFIG "/etc/ntlmd.conf"
+#define NTLMD_DEFAULT_SOCKET "/run/ntlmd/socket"
+#define NTLMD_DEFAULT_HASH_FILE "/etc/ntlmd/smbpasswd"
+#define NTLMD_CONFIG_MAX_SIZE   (1024u * 1024u) /* bytes in ntlmd.conf */
+#define NTLMD_CONFIG_MAX_LINE   4096u           /* bytes in one of its lines */
+
+enum ntlmd_ntlm_auth {
+	NTLMD_NTLMV2_ONLY = 0,
+	NTLMD_NTLMV1_PERMITTED,
+	NTLMD_MSCHAPV2_AND_NTLMV2_ONLY,
+	NTLMD_NTLM_DISABLED,
+};
+
+enum ntlmd_name_format {
+	NTLMD_NAME_DOMAIN_USER = 0, /* DOMAIN\user */
+	NTLMD_NAME_USER,            /* user */
+	NTLMD_NAME_USER_AT_DOMAIN,  /* user@DOMAIN */
+};
+
+enum ntlmd_name_case { NTLMD_CASE_KEEP = 0, NTLMD_CASE_LOWER, NTLMD_CASE_UPPER };
+
+/* Everything that may differ per service. */
+struct ntlmd_policy {
+	enum ntlmd_ntlm_auth ntlm_auth;
+	bool lanman_auth;
+	bool lmv2;
+	bool anonymous;
+	bool require_mic;
+	enum ntlm_cb_mode channel_bindings;
+	char **target_names; /* NULL-terminated, NULL = unchecked */
+	bool allow_unverified_spn;
+	uint64_t max_clock_skew;
+	uint32_t required_flags;
+	char **accepted_domains; /* NULL-terminated, NULL = any */
+	unsigned lockout_threshold;
+	unsigned lockout_window;
+	unsigned lockout_duration;
+	enum ntlmd_name_format user_name_format;
+	enum ntlmd_name_case user_name_case;
+	char domain_separator;
+};
+
+struct ntlmd_service {
+	char *name;
+	struct ntlmd_policy policy;
+};
+
+struct ntlmd_config {
+	char *path; /* the file it was read from, NULL for defaults */
+	struct ntlmd_policy policy; /* global */
+	struct ntlmd_service *services;
+	size_t n_services;
+
+	char *socket_path;
+	char *user, *group;
+	char **allow_users;  /* NULL-terminated, may be NULL */
+	char **allow_groups; /* NULL-terminated, may be NULL */
+	char **backends;     /* NULL-terminated, never NULL after init ("files") */
+	char *hash_file;
+	char *netbios_name, *netbios_domain, *dns_name, *dns_domain, *dns_tree;
+	unsigned challenge_lifetime;
+	unsigned max_connections;
+	unsigned read_timeout_ms;
+	char *audit_json;
+	int log_level; /* syslog priority: LOG_ERR .. LOG_DEBUG */
+
+	/* "key value" lines no built-in key claimed, for backends (ldap) to
+	 * parse: parallel arrays, NULL-terminated, with their line numbers */
+	char **extra_keys, **extra_values;
+	unsigned *extra_lines;
+};
+
+/* One problem found in a file: its line number (0: not tied to a line)
+ * and a reason that never quotes a secret. */
+struct ntlmd_config_error {
+	unsigned line;
+	char reason[200];
+};
+
+/* Defaults for everything (no file read). */
+enum ntlm_status ntlmd_config_init(struct ntlmd_config *cfg);
+/*
+ * Reads path over the defaults. Every error is reported through errors[]
+ * (up to max_errors; *ret_n_errors counts all of them) and makes the call
+ * fail with NTLM_ERR_BAD_ENCODING; an unreadable file gives
+ * NTLM_ERR_BACKEND_UNAVAILABLE. On failure cfg is left cleared.
+ * cfg is cleared first, so pass it zeroed or initialised.
+ */
+enum ntlm_status ntlmd_config_load(const char *path, struct ntlmd_config *cfg,
+                                   struct ntlmd_config_error *errors, size_t max_errors,
+                                   size_t *ret_n_errors);
+/* Sets one policy key on the global policy ("key=value" from ntlmtool -o).
+ * On error fills *err (line 0) and returns NTLM_ERR_BAD_ENCODING. */
+enum ntlm_status ntlmd_config_set_policy(struct ntlmd_config *cfg, const char *key, const char *value,
+                                         struct ntlmd_config_error *err);
+/* The policy for a service name (the global one when no block names it). */
+const struct ntlmd_policy *ntlmd_config_policy(const struct ntlmd_config *cfg, const char *service);
+/* The library policy a service's settings amount to (strings borrowed from
+ * policy, valid while it is). mschap selects the MS-CHAPv2 rule of
+ * ntlm_auth = mschapv2-and-ntlmv2-only. */
+void ntlmd_policy_to_ntlm(const struct ntlmd_policy *policy, bool mschap, struct ntlm_policy *ret);
+/* True when the NTLM domain is accepted by the policy (case-insensitive). */
+bool ntlmd_policy_accepts_domain(const struct ntlmd_policy *policy, const char *domain);
+/* Formats the authenticated name per user_name_format/case; malloc'd. */
+char *ntlmd_policy_format_user(const struct ntlmd_policy *policy, const char *domain, const char *user);
+/* The keys kept in extra_* for the backends (uri, base, binddn, ...),
+ * NULL-terminated. uri, base and map may be given on several lines. */
+const char *const *ntlmd_config_backend_keys(void);
+/* Frees everything; NULL-safe; the struct is left zeroed. */
+void ntlmd_config_clear(struct ntlmd_config *cfg);
+
+#endif /* PAM_NTLM_CONFIG_H */
