@@ -6,6 +6,9 @@
 #ifndef PAM_NTLM_BACKEND_H
 #define PAM_NTLM_BACKEND_H
 
+/* common/config.h by its path: with automake's -I$(top_builddir) first,
+ * a bare "config.h" finds autoconf's config.h instead. */
+#include "../common/config.h"
 #include "config.h"
 #include "ntlmssp.h"
 
@@ -17,14 +20,14 @@ struct ntlmd_account {
 	struct ntlm_hash nt_hash;
 	bool has_lm;
 	struct ntlm_hash lm_hash;
-	bool null_password;       /* "NO PASSWORD" with flag N */
-	char flags[16];           /* Samba account-control letters: U D L N X W S I H T M */
-	int64_t pwd_last_set;     /* Unix seconds; 0 = must change; -1 unknown */
-	int64_t pwd_must_change;  /* Unix seconds; -1 never */
-	int64_t kickoff_time;     /* Unix seconds; -1 never */
+	bool null_password;      /* "NO PASSWORD" with flag N */
+	char flags[16];          /* Samba account-control letters: U D L N X W S I H T M */
+	int64_t pwd_last_set;    /* Unix seconds; 0 = must change; -1 unknown */
+	int64_t pwd_must_change; /* Unix seconds; -1 never */
+	int64_t kickoff_time;    /* Unix seconds; -1 never */
 	bool has_logon_hours;
-	uint8_t logon_hours[21];  /* sambaLogonHours: 168 bits, bit 0 = Sunday 00:00 UTC */
-	char **workstations;      /* NULL-terminated allow-list; NULL = any */
+	uint8_t logon_hours[21]; /* sambaLogonHours: 168 bits, bit 0 = Sunday 00:00 UTC */
+	char **workstations;     /* NULL-terminated allow-list; NULL = any */
 };
 
 /* Wipes the hashes and frees what the account owns. */
@@ -36,7 +39,8 @@ struct ntlmd_backend {
 	/* NTLM_OK with *ret filled, NTLM_STATUS_NO_SUCH_USER, or
 	 * NTLM_ERR_BACKEND_UNAVAILABLE: never "no such user" for a store that
 	 * could not be asked. */
-	enum ntlm_status (*lookup)(void *state, const char *user, const char *domain, struct ntlmd_account *ret);
+	enum ntlm_status (*lookup)(void *state, const char *user, const char *domain,
+	                           struct ntlmd_account *ret);
 	/* Stores a new NT hash and clears the LM hash; NO_SUCH_USER if absent. */
 	enum ntlm_status (*set_password)(void *state, const char *user, const struct ntlm_hash *nt_hash,
 	                                 int64_t now);
@@ -72,7 +76,7 @@ struct ntlmd_logon {
 	const char *workstation; /* from the AUTHENTICATE; NULL or "" when unknown */
 	bool interactive;        /* a user logon: trust accounts (W S I) are refused */
 	bool allow_null_password;
-	int64_t now;             /* Unix seconds */
+	int64_t now; /* Unix seconds */
 };
 
 /*
@@ -82,5 +86,76 @@ struct ntlmd_logon {
  * logon hours; workstations. Returns NTLM_OK or the status.
  */
 enum ntlm_status ntlmd_account_check(const struct ntlmd_account *a, const struct ntlmd_logon *logon);
+
+/* ---- additions: diagnostics, explicit chains, the files store ---- */
+
+/* Like ntlmd_backends_open; on failure, when err is not NULL, err->reason
+ * says which store failed and why (never quoting a secret), line 0. */
+enum ntlm_status ntlmd_backends_open_err(const struct ntlmd_config *cfg, struct ntlmd_backend_chain **ret,
+                                         struct ntlmd_config_error *err);
+/* A chain of n stores already opened (tests, tools): on success it owns
+ * the states and closes them in ntlmd_backends_close. */
+enum ntlm_status ntlmd_backends_new(const struct ntlmd_backend *const *backends, void *const *states,
+                                    size_t n, struct ntlmd_backend_chain **ret);
+/* The number of stores, and store i's backend (NULL past the end) and
+ * state, e.g. to ask a files store for its status. */
+size_t ntlmd_backends_count(const struct ntlmd_backend_chain *c);
+const struct ntlmd_backend *ntlmd_backends_store(const struct ntlmd_backend_chain *c, size_t i,
+                                                 void **ret_state);
+
+/*
+ * The files store. ntlmd_backend_files.open(cfg) is ntlmd_files_open of
+ * cfg->hash_file (NTLMD_DEFAULT_HASH_FILE when NULL). Opening fails only
+ * for a file readable or writable by others (mode & 007) or that is not a
+ * regular file (NTLM_ERR_BACKEND_UNAVAILABLE, the reason in err), for no
+ * memory or for no path. A missing or malformed file does not stop it:
+ * lookups answer NTLM_ERR_BACKEND_UNAVAILABLE until refresh() loads a good
+ * copy, and a bad new version keeps the last good copy in service.
+ * refresh() reloads when (dev, ino, size, mtime ns, mode) changed (and once
+ * more when the file was loaded within 2 s of its mtime, which a later
+ * same-size write in the same clock tick could not change); it builds the
+ * new index in full, then swaps it under a write lock. Lookups may run in
+ * other threads than refresh() and set_password().
+ */
+enum ntlm_status ntlmd_files_open(const char *path, void **ret_state, struct ntlmd_config_error *err);
+
+/* What a files store is serving and how its last load went. */
+struct ntlmd_files_status {
+	bool loaded;            /* a good copy is in service */
+	size_t users;           /* entries of that copy */
+	int64_t loaded_at;      /* Unix seconds of its load; -1 before any */
+	unsigned long loads;    /* good loads so far */
+	unsigned long failures; /* failed attempts so far: log when it grows */
+	enum ntlm_status error; /* the last attempt: NTLM_OK, NTLM_ERR_BAD_ENCODING (malformed),
+	                           NTLM_ERR_BACKEND_UNAVAILABLE (missing, unreadable, mode) */
+	size_t error_line;      /* 1-based line of a malformed file, else 0 */
+	char reason[256];       /* the last attempt's problem, "" when it succeeded; names the
+	                           line and the file, never a field's contents */
+	const char *edit_error; /* why the last set_password failed (static text), or NULL */
+};
+void ntlmd_files_get_status(void *state, struct ntlmd_files_status *ret);
+/* The last attempt's problem (NULL when it succeeded) and its line number
+ * (0 when not tied to a line). Valid until the next refresh, set_password
+ * or close of that store: call it from the thread that refreshes. */
+const char *ntlmd_files_last_error(void *state, size_t *ret_line);
+
+/*
+ * ntlmd_account_check's order (Samba's check_sam_security, then
+ * sam_account_ok, source3/auth/check_samsec.c):
+ *   1. L                                 -> NTLM_STATUS_ACCOUNT_LOCKED_OUT
+ *   2. no NT hash: allowed only for N with null_password and
+ *      allow_null_password               -> NTLM_STATUS_ACCOUNT_RESTRICTION
+ *   3. D                                 -> NTLM_STATUS_ACCOUNT_DISABLED
+ *   4. logon hours: the bit of the current UTC hour clear
+ *                                        -> NTLM_STATUS_INVALID_LOGON_HOURS
+ *   5. kickoff_time passed (> 0, now > it) -> NTLM_STATUS_ACCOUNT_EXPIRED
+ *   6. unless X or N: pwd_last_set == 0 (not for W/S trust accounts)
+ *                                        -> NTLM_STATUS_PASSWORD_MUST_CHANGE
+ *      pwd_must_change passed (> 0, < now) -> NTLM_STATUS_PASSWORD_EXPIRED
+ *   7. workstations set and the logon's not among them (case-insensitive;
+ *      an unknown workstation is not among them)
+ *                                        -> NTLM_STATUS_INVALID_WORKSTATION
+ *   8. I, S or W when interactive        -> NTLM_STATUS_NOLOGON_TRUST_ACCOUNT
+ */
 
 #endif /* PAM_NTLM_BACKEND_H */

@@ -1,1 +1,235 @@
-/* placeholder: being written */
+/*
+ * chain.c: the ordered list of credential stores, asked in turn like
+ * nsswitch. A store that does not have the user hands over to the next; a
+ * store that could not be asked is remembered, so that "not found anywhere"
+ * becomes NTLM_ERR_BACKEND_UNAVAILABLE rather than NO_SUCH_USER whenever
+ * one of them might have had the user.
+ */
+#include "config.h"
+
+#include "backend.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct ntlmd_backend *const known_backends[] = {
+    &ntlmd_backend_files,
+};
+
+struct store {
+	const struct ntlmd_backend *backend;
+	void *state;
+};
+
+struct ntlmd_backend_chain {
+	struct store *stores;
+	size_t n;
+};
+
+const struct ntlmd_backend *ntlmd_backend_find(const char *name)
+{
+	if (name == NULL)
+		return NULL;
+	for (size_t i = 0; i < sizeof(known_backends) / sizeof(known_backends[0]); i++)
+		if (strcmp(known_backends[i]->name, name) == 0)
+			return known_backends[i];
+	return NULL;
+}
+
+__attribute__((format(printf, 2, 3))) static void set_error(struct ntlmd_config_error *err, const char *fmt,
+                                                            ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return;
+	err->line = 0;
+	va_start(ap, fmt);
+	vsnprintf(err->reason, sizeof(err->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* Opens one store; the files store gives its reason. */
+static enum ntlm_status open_store(const struct ntlmd_backend *b, const struct ntlmd_config *cfg, void **ret,
+                                   struct ntlmd_config_error *err)
+{
+	enum ntlm_status st;
+
+	if (b == &ntlmd_backend_files)
+		return ntlmd_files_open(cfg->hash_file ? cfg->hash_file : NTLMD_DEFAULT_HASH_FILE, ret, err);
+	st = b->open(cfg, ret);
+	if (st != NTLM_OK)
+		set_error(err, "backend %s: cannot open its store", b->name);
+	return st;
+}
+
+enum ntlm_status ntlmd_backends_open_err(const struct ntlmd_config *cfg, struct ntlmd_backend_chain **ret,
+                                         struct ntlmd_config_error *err)
+{
+	static const char *const default_backends[] = {"files", NULL};
+	const char *const *names;
+	struct ntlmd_backend_chain *c;
+	enum ntlm_status st = NTLM_OK;
+	size_t n = 0;
+
+	if (cfg == NULL || ret == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	names = cfg->backends != NULL ? (const char *const *)cfg->backends : default_backends;
+	while (names[n] != NULL)
+		n++;
+	if (n == 0) {
+		set_error(err, "no backend configured");
+		return NTLM_ERR_INVALID_ARGUMENT;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL || (c->stores = calloc(n, sizeof(*c->stores))) == NULL) {
+		free(c);
+		return NTLM_ERR_NO_MEMORY;
+	}
+	for (size_t i = 0; i < n && st == NTLM_OK; i++) {
+		const struct ntlmd_backend *b = ntlmd_backend_find(names[i]);
+		if (b == NULL) {
+			set_error(err, "unknown backend \"%s\"", names[i]);
+			st = NTLM_ERR_INVALID_ARGUMENT;
+			break;
+		}
+		for (size_t j = 0; j < c->n; j++)
+			if (c->stores[j].backend == b) {
+				set_error(err, "backend %s listed twice", b->name);
+				st = NTLM_ERR_INVALID_ARGUMENT;
+			}
+		if (st == NTLM_OK)
+			st = open_store(b, cfg, &c->stores[c->n].state, err);
+		if (st == NTLM_OK)
+			c->stores[c->n++].backend = b;
+	}
+	if (st != NTLM_OK) {
+		ntlmd_backends_close(c);
+		return st;
+	}
+	*ret = c;
+	return NTLM_OK;
+}
+
+enum ntlm_status ntlmd_backends_open(const struct ntlmd_config *cfg, struct ntlmd_backend_chain **ret)
+{
+	return ntlmd_backends_open_err(cfg, ret, NULL);
+}
+
+enum ntlm_status ntlmd_backends_new(const struct ntlmd_backend *const *backends, void *const *states,
+                                    size_t n, struct ntlmd_backend_chain **ret)
+{
+	struct ntlmd_backend_chain *c;
+
+	if (backends == NULL || states == NULL || ret == NULL || n == 0)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	for (size_t i = 0; i < n; i++)
+		if (backends[i] == NULL || backends[i]->lookup == NULL)
+			return NTLM_ERR_INVALID_ARGUMENT;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL || (c->stores = calloc(n, sizeof(*c->stores))) == NULL) {
+		free(c);
+		return NTLM_ERR_NO_MEMORY;
+	}
+	for (size_t i = 0; i < n; i++)
+		c->stores[i] = (struct store){backends[i], states[i]};
+	c->n = n;
+	*ret = c;
+	return NTLM_OK;
+}
+
+size_t ntlmd_backends_count(const struct ntlmd_backend_chain *c)
+{
+	return c != NULL ? c->n : 0;
+}
+
+const struct ntlmd_backend *ntlmd_backends_store(const struct ntlmd_backend_chain *c, size_t i,
+                                                 void **ret_state)
+{
+	if (c == NULL || i >= c->n)
+		return NULL;
+	if (ret_state != NULL)
+		*ret_state = c->stores[i].state;
+	return c->stores[i].backend;
+}
+
+/*
+ * Asks the stores in turn. On NTLM_OK *ret_index is the store that has the
+ * user and *ret its account. Not found anywhere is NO_SUCH_USER, or
+ * NTLM_ERR_BACKEND_UNAVAILABLE when a store could not be asked (any answer
+ * but OK and NO_SUCH_USER).
+ */
+static enum ntlm_status find_store(struct ntlmd_backend_chain *c, const char *user, const char *domain,
+                                   struct ntlmd_account *ret, size_t *ret_index)
+{
+	bool unavailable = false;
+
+	for (size_t i = 0; i < c->n; i++) {
+		const struct store *s = &c->stores[i];
+		enum ntlm_status st = s->backend->lookup(s->state, user, domain, ret);
+
+		if (st == NTLM_OK) {
+			*ret_index = i;
+			return NTLM_OK;
+		}
+		if (st != NTLM_STATUS_NO_SUCH_USER)
+			unavailable = true;
+	}
+	return unavailable ? NTLM_ERR_BACKEND_UNAVAILABLE : NTLM_STATUS_NO_SUCH_USER;
+}
+
+enum ntlm_status ntlmd_backends_lookup(struct ntlmd_backend_chain *c, const char *user, const char *domain,
+                                       struct ntlmd_account *ret, const char **ret_backend)
+{
+	enum ntlm_status st;
+	size_t i;
+
+	if (c == NULL || user == NULL || ret == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	st = find_store(c, user, domain, ret, &i);
+	if (st == NTLM_OK && ret_backend != NULL)
+		*ret_backend = c->stores[i].backend->name;
+	return st;
+}
+
+/* The store that a lookup finds the user in takes the new password: the
+ * one that verifies it afterwards. */
+enum ntlm_status ntlmd_backends_set_password(struct ntlmd_backend_chain *c, const char *user,
+                                             const struct ntlm_hash *nt_hash, int64_t now)
+{
+	struct ntlmd_account a = {0};
+	const struct store *s;
+	enum ntlm_status st;
+	size_t i;
+
+	if (c == NULL || user == NULL || nt_hash == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	st = find_store(c, user, "", &a, &i);
+	if (st != NTLM_OK)
+		return st;
+	ntlmd_account_clear(&a);
+	s = &c->stores[i];
+	if (s->backend->set_password == NULL)
+		return NTLM_STATUS_ACCOUNT_RESTRICTION; /* a read-only store */
+	return s->backend->set_password(s->state, user, nt_hash, now);
+}
+
+void ntlmd_backends_refresh(struct ntlmd_backend_chain *c)
+{
+	for (size_t i = 0; c != NULL && i < c->n; i++)
+		if (c->stores[i].backend->refresh != NULL)
+			c->stores[i].backend->refresh(c->stores[i].state);
+}
+
+void ntlmd_backends_close(struct ntlmd_backend_chain *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->stores[i].backend->close != NULL)
+			c->stores[i].backend->close(c->stores[i].state);
+	free(c->stores);
+	free(c);
+}

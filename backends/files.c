@@ -1,1 +1,345 @@
-/* placeholder: being written */
+/*
+ * files.c: the files store of ntlmd, an smbpasswd-format file indexed in
+ * memory. refresh() reloads a changed file into a new index and swaps it
+ * in whole; a missing, malformed or exposed new version leaves the last
+ * good copy in service and is described in the store's status.
+ */
+#include "config.h"
+
+#include "backend.h"
+#include "smbpasswd.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* A file loaded less than this after its mtime is loaded once more: a
+ * same-size write within the same clock tick leaves the key unchanged. */
+#define RACY_SECONDS 2
+/* Loads that find the file changed while reading it, per refresh */
+#define LOAD_ATTEMPTS 3
+
+/* What identifies a version of the file. */
+struct file_key {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	mode_t mode;
+};
+
+struct files_store {
+	char *path;
+	pthread_mutex_t update;  /* one refresh or set_password at a time; guards what follows db */
+	pthread_rwlock_t lock;   /* db: lookups read it, the swap writes it */
+	struct smbpasswd_db *db; /* the copy in service; NULL before the first good load */
+	bool have_served, served_racy;
+	struct file_key served;
+	bool have_tried; /* the last failed version, not retried until it changes */
+	struct file_key tried;
+	int tried_errno; /* when that failure was stat()'s */
+	struct ntlmd_files_status status;
+};
+
+static struct file_key key_of(const struct stat *st)
+{
+	return (struct file_key){st->st_dev, st->st_ino, st->st_size, st->st_mtim, st->st_mode};
+}
+
+static bool key_equal(const struct file_key *a, const struct file_key *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->mode == b->mode;
+}
+
+/* Records a failed attempt. */
+static void failed(struct files_store *fs, enum ntlm_status error, size_t line, const char *reason)
+{
+	struct ntlmd_files_status *s = &fs->status;
+	size_t n;
+
+	s->error = error;
+	s->error_line = line;
+	s->failures++;
+	n = (size_t)snprintf(s->reason, sizeof(s->reason), "%s: %s", fs->path, reason);
+	if (n < sizeof(s->reason))
+		snprintf(s->reason + n, sizeof(s->reason) - n, "; %s",
+		         fs->db ? "serving the last good copy" : "no copy in service");
+}
+
+/* Puts a new copy in service. */
+static void swap_in(struct files_store *fs, struct smbpasswd_db *db, const struct file_key *key,
+                    const struct timespec *load_start)
+{
+	struct smbpasswd_db *old;
+
+	pthread_rwlock_wrlock(&fs->lock);
+	old = fs->db;
+	fs->db = db;
+	pthread_rwlock_unlock(&fs->lock);
+	smbpasswd_db_free(old);
+	fs->have_served = true;
+	fs->served = *key;
+	fs->served_racy = load_start->tv_sec - key->mtime.tv_sec < RACY_SECONDS;
+	fs->have_tried = false;
+	fs->status.loaded = true;
+	fs->status.users = smbpasswd_db_count(db);
+	fs->status.loaded_at = load_start->tv_sec;
+	fs->status.loads++;
+	fs->status.error = NTLM_OK;
+	fs->status.error_line = 0;
+	fs->status.reason[0] = '\0';
+}
+
+/* Whether the version key needs loading. */
+static bool needs_load(const struct files_store *fs, const struct file_key *key, const struct timespec *now)
+{
+	if (fs->have_served && key_equal(key, &fs->served))
+		return fs->served_racy && now->tv_sec - key->mtime.tv_sec >= RACY_SECONDS;
+	return !(fs->have_tried && fs->tried_errno == 0 && key_equal(key, &fs->tried));
+}
+
+/* One attempt at the current version; false when the file changed while
+ * it was read (try again). Called with fs->update held. */
+static bool try_load(struct files_store *fs)
+{
+	struct smbpasswd_db *db = NULL;
+	struct timespec now;
+	struct file_key key;
+	struct stat st;
+	const char *reason = "malformed";
+	size_t bad_line = 0;
+	enum ntlm_status status;
+	char msg[128];
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (stat(fs->path, &st) < 0) {
+		if (!(fs->have_tried && fs->tried_errno == errno)) {
+			fs->have_tried = true;
+			fs->tried_errno = errno;
+			snprintf(msg, sizeof(msg), "cannot stat the hash file: %s", strerror(errno));
+			failed(fs, NTLM_ERR_BACKEND_UNAVAILABLE, 0, msg);
+		}
+		return true;
+	}
+	key = key_of(&st);
+	if (!needs_load(fs, &key, &now))
+		return true;
+	/* a load now is out of the racy window: whatever it finds is final */
+	if (fs->have_served && key_equal(&key, &fs->served))
+		fs->served_racy = false;
+	fs->have_tried = true;
+	fs->tried_errno = 0;
+	fs->tried = key;
+	if (!S_ISREG(st.st_mode)) {
+		failed(fs, NTLM_ERR_BACKEND_UNAVAILABLE, 0, "not a regular file");
+		return true;
+	}
+	if (st.st_mode & 007) {
+		snprintf(msg, sizeof(msg),
+		         "readable or writable by others (mode %04o): not loaded; chmod o-rwx it",
+		         (unsigned)(st.st_mode & 07777));
+		failed(fs, NTLM_ERR_BACKEND_UNAVAILABLE, 0, msg);
+		return true;
+	}
+	status = smbpasswd_db_load(fs->path, &db, &bad_line, &reason);
+	if (status == NTLM_OK) {
+		struct stat after;
+		struct file_key key2 = {0};
+		if (stat(fs->path, &after) == 0)
+			key2 = key_of(&after);
+		if (!key_equal(&key, &key2)) { /* changed while read: never serve a mix */
+			smbpasswd_db_free(db);
+			fs->have_tried = false;
+			return false;
+		}
+		swap_in(fs, db, &key, &now);
+		return true;
+	}
+	if (status == NTLM_ERR_BAD_ENCODING)
+		snprintf(msg, sizeof(msg), "line %zu: %s", bad_line, reason);
+	else
+		snprintf(msg, sizeof(msg), "%s",
+		         status == NTLM_ERR_NO_MEMORY ? "out of memory" : "cannot read the file");
+	failed(fs, status, status == NTLM_ERR_BAD_ENCODING ? bad_line : 0, msg);
+	return true;
+}
+
+static void refresh_locked(struct files_store *fs)
+{
+	for (int i = 0; i < LOAD_ATTEMPTS; i++)
+		if (try_load(fs))
+			return;
+	failed(fs, NTLM_ERR_BACKEND_UNAVAILABLE, 0, "the file kept changing while it was read");
+}
+
+static void files_refresh(void *state)
+{
+	struct files_store *fs = state;
+
+	if (fs == NULL)
+		return;
+	pthread_mutex_lock(&fs->update);
+	refresh_locked(fs);
+	pthread_mutex_unlock(&fs->update);
+}
+
+static void files_close(void *state)
+{
+	struct files_store *fs = state;
+
+	if (fs == NULL)
+		return;
+	smbpasswd_db_free(fs->db);
+	pthread_rwlock_destroy(&fs->lock);
+	pthread_mutex_destroy(&fs->update);
+	free(fs->path);
+	free(fs);
+}
+
+enum ntlm_status ntlmd_files_open(const char *path, void **ret_state, struct ntlmd_config_error *err)
+{
+	struct files_store *fs;
+	struct stat st;
+
+	if (path == NULL || path[0] == '\0' || ret_state == NULL) {
+		if (err != NULL)
+			*err = (struct ntlmd_config_error){0, "files backend: no hash_file"};
+		return NTLM_ERR_INVALID_ARGUMENT;
+	}
+	if (stat(path, &st) == 0 && (!S_ISREG(st.st_mode) || (st.st_mode & 007))) {
+		if (err != NULL) {
+			err->line = 0;
+			if (!S_ISREG(st.st_mode))
+				snprintf(err->reason, sizeof(err->reason),
+				         "hash file %s is not a regular file", path);
+			else
+				snprintf(err->reason, sizeof(err->reason),
+				         "hash file %s is readable or writable by others (mode %04o): chmod "
+				         "o-rwx it",
+				         path, (unsigned)(st.st_mode & 07777));
+		}
+		return NTLM_ERR_BACKEND_UNAVAILABLE;
+	}
+	fs = calloc(1, sizeof(*fs));
+	if (fs == NULL || (fs->path = strdup(path)) == NULL) {
+		free(fs);
+		return NTLM_ERR_NO_MEMORY;
+	}
+	pthread_mutex_init(&fs->update, NULL);
+	pthread_rwlock_init(&fs->lock, NULL);
+	fs->status.loaded_at = -1;
+	refresh_locked(fs); /* a missing or bad file is reported in the status */
+	*ret_state = fs;
+	return NTLM_OK;
+}
+
+static enum ntlm_status files_open(const struct ntlmd_config *cfg, void **ret_state)
+{
+	if (cfg == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	return ntlmd_files_open(cfg->hash_file ? cfg->hash_file : NTLMD_DEFAULT_HASH_FILE, ret_state, NULL);
+}
+
+/* The account an entry describes; files know no expiry, hours or workstations. */
+static enum ntlm_status fill_account(const struct smbpasswd_entry *e, struct ntlmd_account *ret)
+{
+	struct ntlmd_account a = {
+	    .uid = e->uid,
+	    .has_nt = e->has_nt,
+	    .nt_hash = e->nt,
+	    .has_lm = e->has_lm,
+	    .lm_hash = e->lm,
+	    .null_password = !e->has_nt && smbpasswd_entry_has_flag(e, 'N'),
+	    .pwd_last_set = e->last_change,
+	    .pwd_must_change = -1,
+	    .kickoff_time = -1,
+	};
+
+	_Static_assert(sizeof(a.flags) == sizeof(e->flags), "flag fields differ");
+	memcpy(a.flags, e->flags, sizeof(a.flags));
+	a.name = strdup(e->user);
+	if (a.name == NULL) {
+		ntlm_wipe(&a, sizeof(a));
+		return NTLM_ERR_NO_MEMORY;
+	}
+	*ret = a;
+	ntlm_wipe(&a, sizeof(a));
+	return NTLM_OK;
+}
+
+static enum ntlm_status files_lookup(void *state, const char *user, const char *domain,
+                                     struct ntlmd_account *ret)
+{
+	struct files_store *fs = state;
+	const struct smbpasswd_entry *e;
+	enum ntlm_status st;
+
+	(void)domain; /* a files store has one domain: the accepted_domains policy decides */
+	if (fs == NULL || user == NULL || ret == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	pthread_rwlock_rdlock(&fs->lock);
+	if (fs->db == NULL)
+		st = NTLM_ERR_BACKEND_UNAVAILABLE;
+	else if ((e = smbpasswd_db_find(fs->db, user)) == NULL)
+		st = NTLM_STATUS_NO_SUCH_USER;
+	else
+		st = fill_account(e, ret);
+	pthread_rwlock_unlock(&fs->lock);
+	return st;
+}
+
+static enum ntlm_status files_set_password(void *state, const char *user, const struct ntlm_hash *nt_hash,
+                                           int64_t now)
+{
+	struct files_store *fs = state;
+	struct smbpasswd_edit edit = {.op = SMBPASSWD_SET_HASH, .user = user, .nt = nt_hash, .now = now};
+	const char *reason = NULL;
+	enum ntlm_status st;
+
+	if (fs == NULL || user == NULL || nt_hash == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	pthread_mutex_lock(&fs->update);
+	st = smbpasswd_file_edit(fs->path, &edit, &reason);
+	fs->status.edit_error = st == NTLM_OK ? NULL : reason;
+	if (st == NTLM_OK)
+		refresh_locked(fs);
+	pthread_mutex_unlock(&fs->update);
+	return st;
+}
+
+void ntlmd_files_get_status(void *state, struct ntlmd_files_status *ret)
+{
+	struct files_store *fs = state;
+
+	if (fs == NULL || ret == NULL)
+		return;
+	pthread_mutex_lock(&fs->update);
+	*ret = fs->status;
+	pthread_mutex_unlock(&fs->update);
+}
+
+const char *ntlmd_files_last_error(void *state, size_t *ret_line)
+{
+	struct files_store *fs = state;
+
+	if (fs == NULL || fs->status.error == NTLM_OK)
+		return NULL;
+	if (ret_line != NULL)
+		*ret_line = fs->status.error_line;
+	return fs->status.reason;
+}
+
+const struct ntlmd_backend ntlmd_backend_files = {
+    .name = "files",
+    .open = files_open,
+    .lookup = files_lookup,
+    .set_password = files_set_password,
+    .refresh = files_refresh,
+    .close = files_close,
+};

@@ -51,6 +51,9 @@ enum ntlm_status smbpasswd_db_load(const char *path, struct smbpasswd_db **ret, 
                                    const char **ret_reason);
 const struct smbpasswd_entry *smbpasswd_db_find(const struct smbpasswd_db *db, const char *user);
 size_t smbpasswd_db_count(const struct smbpasswd_db *db);
+/* The i-th entry in file order (0 <= i < count, duplicates included), or
+ * NULL: for listing a file. */
+const struct smbpasswd_entry *smbpasswd_db_entry(const struct smbpasswd_db *db, size_t i);
 /*
  * An ntlm_lookup_fn over a db (ctx is the struct smbpasswd_db *). Flags map
  * to account statuses: D disabled, L locked out, W/S/I trust accounts
@@ -69,20 +72,20 @@ char *smbpasswd_format_line(const struct smbpasswd_entry *e);
 
 /* One change to a file. */
 enum smbpasswd_edit_op {
-	SMBPASSWD_ADD,       /* new entry (user must not exist) */
-	SMBPASSWD_SET_HASH,  /* new NT hash (and LM hash, or none), LCT = now */
+	SMBPASSWD_ADD,      /* new entry (user must not exist) */
+	SMBPASSWD_SET_HASH, /* new NT hash (and LM hash, or none), LCT = now */
 	SMBPASSWD_DELETE,
 	SMBPASSWD_SET_FLAGS, /* add and remove flag letters */
 };
 struct smbpasswd_edit {
 	enum smbpasswd_edit_op op;
 	const char *user;
-	uint32_t uid;                 /* ADD */
-	const struct ntlm_hash *nt;   /* ADD, SET_HASH */
-	const struct ntlm_hash *lm;   /* ADD, SET_HASH: NULL writes no LM hash */
-	const char *add_flags;        /* ADD (default "U"), SET_FLAGS */
-	const char *remove_flags;     /* SET_FLAGS */
-	int64_t now;                  /* LCT for ADD and SET_HASH */
+	uint32_t uid;               /* ADD */
+	const struct ntlm_hash *nt; /* ADD, SET_HASH */
+	const struct ntlm_hash *lm; /* ADD, SET_HASH: NULL writes no LM hash */
+	const char *add_flags;      /* ADD (default "U"), SET_FLAGS */
+	const char *remove_flags;   /* SET_FLAGS */
+	int64_t now;                /* LCT for ADD and SET_HASH */
 };
 /*
  * Applies one edit safely: an fcntl write lock on the file (waiting at most

@@ -1,4 +1,47 @@
-/* placeholder: being written */
+/*
+ * client.h: the client side of the ntlmd protocol, used by pam_ntlm,
+ * ntlm_auth and ntlmtool. One call = one connection: connect, send one
+ * request, read one reply, close; the whole call is bounded by a timeout.
+ * No signal is raised (MSG_NOSIGNAL) and no descriptor leaks into a child
+ * (SOCK_CLOEXEC), so it is safe inside a PAM module of sshd.
+ */
 #ifndef PAM_NTLM_COMMON_CLIENT_H
 #define PAM_NTLM_COMMON_CLIENT_H
-#endif
+
+#include "frame.h"
+
+/* Default bound on one call, connect to last reply byte. */
+#define NTLMD_CLIENT_TIMEOUT_MS 10000u
+
+struct ntlmd_reply {
+	enum ntlm_status status;  /* the daemon's verdict (its NTLMD_TAG_STATUS) */
+	struct ntlmd_frame frame; /* every field of the reply */
+};
+
+/*
+ * Sends a request of type with fields (from ntlmd_fields_init(); NULL for
+ * none) to the daemon at socket_path (NULL: NTLMD_DEFAULT_SOCKET) and
+ * reads its reply, within timeout_ms (0: NTLMD_CLIENT_TIMEOUT_MS).
+ *
+ * Returns NTLM_OK when a well-formed reply arrived; *ret then holds it and
+ * ret->status is the daemon's answer (free with ntlmd_reply_clear()).
+ * Otherwise *ret is untouched and the status says what went wrong:
+ *   NTLM_ERR_BACKEND_UNAVAILABLE  the daemon could not be reached, or it
+ *                                 closed the connection without a reply
+ *                                 (which is how it refuses a caller), or
+ *                                 the timeout passed; errno is kept
+ *                                 (ECONNREFUSED, ENOENT, EACCES,
+ *                                 ECONNRESET, ETIMEDOUT, ...);
+ *   a malformed-input status      the reply is not a valid frame (errno
+ *                                 EPROTO), NTLM_ERR_WRONG_MESSAGE_TYPE when
+ *                                 it answers another request type;
+ *   the writer's error            the request could not be encoded;
+ *   NTLM_ERR_INVALID_ARGUMENT     socket path too long (ENAMETOOLONG).
+ */
+enum ntlm_status ntlmd_call(const char *socket_path, uint16_t type, const struct ntlm_writer *fields,
+                            unsigned timeout_ms, struct ntlmd_reply *ret) NTLM_MUST_USE;
+
+/* Wipes and frees the reply (it may hold a session key). NULL-safe. */
+void ntlmd_reply_clear(struct ntlmd_reply *r);
+
+#endif /* PAM_NTLM_COMMON_CLIENT_H */

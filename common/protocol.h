@@ -87,6 +87,17 @@ enum ntlmd_tag {
 	NTLMD_TAG_ACCOUNT_FLAGS = 59,   /* string: account-control letters */
 	NTLMD_TAG_VERSION = 60,         /* string: ntlmd version (PING) */
 	NTLMD_TAG_UID = 61,             /* u32: the account's uid */
+
+	/* PING counters, each u64, since start-up (added with ntlmd) */
+	NTLMD_TAG_UPTIME = 70,      /* u64: seconds since start-up */
+	NTLMD_TAG_REQUESTS = 71,    /* u64: requests answered */
+	NTLMD_TAG_SUCCESSES = 72,   /* u64: decisions that succeeded */
+	NTLMD_TAG_FAILURES = 73,    /* u64: authentication failures */
+	NTLMD_TAG_ERRORS = 74,      /* u64: malformed requests and internal errors */
+	NTLMD_TAG_REFUSED = 75,     /* u64: connections closed without an answer */
+	NTLMD_TAG_CONNECTIONS = 76, /* u64: connections open now */
+	NTLMD_TAG_CHALLENGES = 77,  /* u64: server challenges remembered now */
+	NTLMD_TAG_LOCKOUTS = 78,    /* u64: users and addresses with failure counters */
 };
 
 #endif /* PAM_NTLM_PROTOCOL_H */

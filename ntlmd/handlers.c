@@ -1,1 +1,948 @@
-/* placeholder: being written */
+/*
+ * handlers.c: the dispatch table, access control and request handlers of
+ * ntlmd (docs/PROTOCOL.md describes each request).
+ *
+ * Order of the checks in every handler that verifies a secret: lockout of
+ * the client address and of the user first (a locked key is refused before
+ * any verification), then the verification, and the account state only
+ * for a caller who proved the password, so a guesser learns nothing about
+ * the account.
+ */
+#include <config.h> /* autoconf: PACKAGE_VERSION */
+
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "handlers.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+/* The context every handler works in (ntlmd is single-threaded). */
+static struct ntlmd_context *ctx;
+
+int64_t ntlmd_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------------ */
+/* Context                                                             */
+
+/* Parses a decimal id; false if s is not all digits or too large. */
+static bool parse_id(const char *s, uint32_t *ret)
+{
+	unsigned long v;
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v >= UINT32_MAX)
+		return false;
+	*ret = (uint32_t)v;
+	return true;
+}
+
+static bool user_id(const char *name, uint32_t *ret)
+{
+	const struct passwd *pw = getpwnam(name);
+
+	if (pw == NULL)
+		return false;
+	*ret = (uint32_t)pw->pw_uid;
+	return true;
+}
+
+static bool group_id(const char *name, uint32_t *ret)
+{
+	const struct group *gr = getgrnam(name);
+
+	if (gr == NULL)
+		return false;
+	*ret = (uint32_t)gr->gr_gid;
+	return true;
+}
+
+/* The ids of names (NULL-terminated, may be NULL): numbers as they are,
+ * names through lookup (NSS); unknown names are logged and skipped. */
+static uint32_t *resolve_ids(char *const *names, const char *key, bool (*lookup)(const char *, uint32_t *),
+                             size_t *ret_n)
+{
+	size_t n = 0, count = 0;
+	uint32_t *ids;
+
+	while (names != NULL && names[n] != NULL)
+		n++;
+	ids = calloc(n + 1, sizeof(*ids));
+	for (size_t i = 0; i < n && ids != NULL; i++) {
+		if (parse_id(names[i], &ids[count]) || lookup(names[i], &ids[count]))
+			count++;
+		else
+			ntlmd_log(LOG_WARNING, "%s: '%s' not found; ignored", key, names[i]);
+	}
+	*ret_n = ids != NULL ? count : 0;
+	return ids;
+}
+
+/* allow_users and allow_groups as numbers. */
+static void resolve_access(struct ntlmd_context *c)
+{
+	free(c->allow_uids);
+	free(c->allow_gids);
+	memset(c->access_cache, 0, sizeof(c->access_cache));
+	c->allow_uids = resolve_ids(c->cfg->allow_users, "allow_users", user_id, &c->n_allow_uids);
+	c->allow_gids = resolve_ids(c->cfg->allow_groups, "allow_groups", group_id, &c->n_allow_gids);
+}
+
+/* The names the CHALLENGE announces; the NetBIOS computer name defaults to
+ * the first label of the host name, upper-cased, at most 15 characters. */
+static void set_names(struct ntlmd_context *c)
+{
+	const struct ntlmd_config *cfg = c->cfg;
+
+	c->names = (struct ntlm_server_names){
+	    .nb_computer = cfg->netbios_name,
+	    .nb_domain = cfg->netbios_domain,
+	    .dns_computer = cfg->dns_name,
+	    .dns_domain = cfg->dns_domain,
+	    .dns_tree = cfg->dns_tree,
+	};
+	if (c->names.nb_computer == NULL || c->names.nb_computer[0] == '\0') {
+		char host[256] = "";
+		size_t i;
+
+		if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0')
+			strcpy(host, "NTLMD");
+		for (i = 0; i < 15 && host[i] != '\0' && host[i] != '.'; i++)
+			c->host_name[i] = (char)toupper((unsigned char)host[i]);
+		c->host_name[i] = '\0';
+		c->names.nb_computer = c->host_name;
+	}
+}
+
+enum ntlm_status ntlmd_context_init(struct ntlmd_context *c, const struct ntlmd_config *cfg,
+                                    struct ntlmd_backend_chain *backends)
+{
+	enum ntlm_status st;
+
+	*c = (struct ntlmd_context){.cfg = cfg, .backends = backends, .started = ntlmd_now_ms()};
+	if ((st = ntlmd_challenges_new(NTLMD_CHALLENGES_MAX, &c->challenges)) != NTLM_OK ||
+	    (st = ntlmd_lockout_new(NTLMD_LOCKOUT_MAX, &c->user_lockout)) != NTLM_OK ||
+	    (st = ntlmd_lockout_new(NTLMD_LOCKOUT_MAX, &c->address_lockout)) != NTLM_OK) {
+		ntlmd_context_clear(c);
+		return st;
+	}
+	resolve_access(c);
+	set_names(c);
+	ctx = c;
+	return NTLM_OK;
+}
+
+void ntlmd_context_reload(struct ntlmd_context *c, const struct ntlmd_config *cfg,
+                          struct ntlmd_backend_chain *backends)
+{
+	c->cfg = cfg;
+	c->backends = backends;
+	resolve_access(c);
+	set_names(c);
+}
+
+void ntlmd_context_clear(struct ntlmd_context *c)
+{
+	ntlmd_challenges_free(c->challenges);
+	ntlmd_lockout_free(c->user_lockout);
+	ntlmd_lockout_free(c->address_lockout);
+	free(c->allow_uids);
+	free(c->allow_gids);
+	if (ctx == c)
+		ctx = NULL;
+	*c = (struct ntlmd_context){0};
+}
+
+/* ------------------------------------------------------------------ */
+/* Access control                                                      */
+
+static bool in_gids(uint32_t gid)
+{
+	for (size_t i = 0; i < ctx->n_allow_gids; i++)
+		if (ctx->allow_gids[i] == gid)
+			return true;
+	return false;
+}
+
+/* Whether uid's supplementary groups (getgrouplist) meet allow_groups;
+ * remembered for a minute, as NSS may be slow. */
+static bool groups_allowed(uint32_t uid)
+{
+	const struct passwd *pw;
+	gid_t groups[256];
+	int ngroups = (int)(sizeof(groups) / sizeof(groups[0]));
+	bool allowed = false;
+	size_t slot;
+
+	for (size_t i = 0; i < NTLMD_ACCESS_CACHE; i++)
+		if (ctx->access_cache[i].expires > ctx->now && ctx->access_cache[i].uid == uid)
+			return ctx->access_cache[i].privileged;
+	pw = getpwuid((uid_t)uid);
+	if (pw != NULL) {
+		/* A user in more groups than fit is judged on the first ones. */
+		if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) < 0)
+			ngroups = (int)(sizeof(groups) / sizeof(groups[0]));
+		for (int i = 0; i < ngroups && !allowed; i++)
+			allowed = in_gids((uint32_t)groups[i]);
+	}
+	slot = ctx->access_cache_next++ % NTLMD_ACCESS_CACHE;
+	ctx->access_cache[slot].uid = uid;
+	ctx->access_cache[slot].privileged = allowed;
+	ctx->access_cache[slot].expires = ctx->now + NTLMD_ACCESS_CACHE_MS;
+	return allowed;
+}
+
+static bool peer_privileged(const struct ntlmd_peer *peer)
+{
+	if (peer->uid == 0)
+		return true;
+	for (size_t i = 0; i < ctx->n_allow_uids; i++)
+		if (ctx->allow_uids[i] == peer->uid)
+			return true;
+	if (ctx->n_allow_gids == 0)
+		return false;
+	if (in_gids(peer->gid))
+		return true;
+	return groups_allowed(peer->uid);
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers of the handlers                                             */
+
+/* Request fields every handler may use. */
+struct request_ctx {
+	const char *service;
+	const char *client_address;
+	const struct ntlmd_policy *policy;
+	struct ntlmd_lockout_rule rule;
+};
+
+static void request_begin(const struct ntlmd_frame *req, struct request_ctx *rc)
+{
+	rc->service = ntlmd_frame_string(req, NTLMD_TAG_SERVICE);
+	if (rc->service == NULL)
+		rc->service = "";
+	rc->client_address = ntlmd_frame_string(req, NTLMD_TAG_CLIENT_ADDRESS);
+	rc->policy = ntlmd_config_policy(ctx->cfg, rc->service);
+	rc->rule = (struct ntlmd_lockout_rule){
+	    .threshold = rc->policy->lockout_threshold,
+	    .window_s = rc->policy->lockout_window,
+	    .duration_s = rc->policy->lockout_duration,
+	};
+	ntlmd_audit_set(ctx->event.service, rc->service);
+	ntlmd_audit_set(ctx->event.client_address, rc->client_address);
+}
+
+/* The lockout key of a user: "u:" and the name in ASCII lower case (the
+ * stores compare names case-insensitively). */
+static void user_key(const char *user, char out[NTLMD_MAX_STRING + 3])
+{
+	size_t i;
+
+	out[0] = 'u';
+	out[1] = ':';
+	for (i = 0; i < NTLMD_MAX_STRING && user[i] != '\0'; i++)
+		out[i + 2] = (char)tolower((unsigned char)user[i]);
+	out[i + 2] = '\0';
+}
+
+/* NTLM_STATUS_ACCOUNT_LOCKED_OUT when the client address or the user is
+ * locked (user may be NULL). A lock holds for every service, whichever
+ * service's threshold it was earned under. */
+static enum ntlm_status lockout_check(const struct request_ctx *rc, const char *user)
+{
+	char key[NTLMD_MAX_STRING + 3];
+	int64_t left;
+
+	if (rc->client_address != NULL && rc->client_address[0] != '\0' &&
+	    ntlmd_lockout_locked(ctx->address_lockout, rc->client_address, ctx->now, &left)) {
+		snprintf(ctx->event.detail, sizeof(ctx->event.detail), "client address locked for %llds more",
+		         (long long)left);
+		return NTLM_STATUS_ACCOUNT_LOCKED_OUT;
+	}
+	if (user != NULL && user[0] != '\0') {
+		user_key(user, key);
+		if (ntlmd_lockout_locked(ctx->user_lockout, key, ctx->now, &left)) {
+			snprintf(ctx->event.detail, sizeof(ctx->event.detail), "user locked for %llds more",
+			         (long long)left);
+			return NTLM_STATUS_ACCOUNT_LOCKED_OUT;
+		}
+	}
+	return NTLM_OK;
+}
+
+/* Counts the outcome of a verification: a wrong password counts against
+ * the user and the address, an unknown user against the address; success
+ * clears the user. */
+static void lockout_record(const struct request_ctx *rc, const char *user, enum ntlm_status st)
+{
+	char key[NTLMD_MAX_STRING + 3];
+	bool has_address = rc->client_address != NULL && rc->client_address[0] != '\0';
+	bool has_user = user != NULL && user[0] != '\0';
+
+	if (has_user)
+		user_key(user, key);
+	if (st == NTLM_OK && has_user) {
+		ntlmd_lockout_clear(ctx->user_lockout, key);
+		return;
+	}
+	if (st != NTLM_STATUS_WRONG_PASSWORD && st != NTLM_STATUS_NO_SUCH_USER)
+		return;
+	if (has_address && ntlmd_lockout_fail(ctx->address_lockout, rc->client_address, &rc->rule, ctx->now))
+		ntlmd_audit_set(ctx->event.detail, "too many failures: client address locked");
+	if (st == NTLM_STATUS_WRONG_PASSWORD && has_user &&
+	    ntlmd_lockout_fail(ctx->user_lockout, key, &rc->rule, ctx->now))
+		ntlmd_audit_set(ctx->event.detail, "too many failures: user locked");
+}
+
+/* What the account lookup learned, for the reply and the audit record. */
+struct lookup_ctx {
+	const char *workstation;
+	const char *backend;
+	bool found;
+	uint32_t uid;
+	char flags[16];
+};
+
+/* The account policy's view of this logon: every request is treated as
+ * interactive (trust accounts refused) and null passwords are refused. */
+static struct ntlmd_logon logon_of(const char *workstation)
+{
+	return (struct ntlmd_logon){
+	    .workstation = workstation,
+	    .interactive = true,
+	    .allow_null_password = false,
+	    .now = (int64_t)time(NULL),
+	};
+}
+
+/* Looks user up through the backend chain into *ret (wiped by the caller
+ * with ntlmd_account_clear()). */
+static enum ntlm_status find_account(struct lookup_ctx *lc, const char *user, const char *domain,
+                                     struct ntlmd_account *ret)
+{
+	enum ntlm_status st = ntlmd_backends_lookup(ctx->backends, user, domain, ret, &lc->backend);
+
+	ctx->event.backend = lc->backend;
+	if (st == NTLM_OK) {
+		lc->found = true;
+		lc->uid = ret->uid;
+		memcpy(lc->flags, ret->flags, sizeof(lc->flags));
+		lc->flags[sizeof(lc->flags) - 1] = '\0';
+	}
+	return st;
+}
+
+/* ntlm_lookup_fn over the backend chain: the hashes and, as
+ * account_status, the account policy's verdict. */
+static enum ntlm_status lookup_credentials(void *arg, const char *user, const char *domain,
+                                           struct ntlm_credentials *ret)
+{
+	struct lookup_ctx *lc = arg;
+	struct ntlmd_account a = {0};
+	struct ntlmd_logon logon = logon_of(lc->workstation);
+	enum ntlm_status st = find_account(lc, user, domain, &a);
+
+	if (st != NTLM_OK)
+		goto out;
+	if (!a.has_nt) {
+		st = NTLM_STATUS_ACCOUNT_RESTRICTION; /* no NT hash: no NTLM logon */
+		goto out;
+	}
+	ret->nt_hash = a.nt_hash;
+	ret->has_lm_hash = a.has_lm;
+	if (a.has_lm)
+		ret->lm_hash = a.lm_hash;
+	ret->account_status = ntlmd_account_check(&a, &logon);
+out:
+	ntlmd_account_clear(&a);
+	return st;
+}
+
+/* Channel bindings from the request: NULL when none of the CB tags is
+ * present. An address field is a u32le address type and the address. */
+static enum ntlm_status channel_bindings(const struct ntlmd_frame *req, struct ntlm_channel_bindings *cb,
+                                         const struct ntlm_channel_bindings **ret)
+{
+	static const uint16_t addr_tags[2] = {NTLMD_TAG_CB_INITIATOR_ADDR, NTLMD_TAG_CB_ACCEPTOR_ADDR};
+	uint32_t *types[2] = {&cb->initiator_addrtype, &cb->acceptor_addrtype};
+	struct ntlm_view *addrs[2] = {&cb->initiator_address, &cb->acceptor_address};
+	bool any = false;
+	enum ntlm_status st;
+
+	*cb = (struct ntlm_channel_bindings){0};
+	for (int i = 0; i < 2; i++) {
+		struct ntlm_reader r;
+		const uint8_t *p;
+		size_t len;
+
+		if (ntlmd_frame_get_bytes(req, addr_tags[i], &p, &len) != NTLM_OK)
+			continue;
+		any = true;
+		ntlm_reader_init(&r, p, len);
+		if ((st = ntlm_read_u32le(&r, types[i])) != NTLM_OK ||
+		    (st = ntlm_read_view(&r, ntlm_reader_left(&r), &addrs[i]->data)) != NTLM_OK)
+			return st;
+		addrs[i]->len = len - 4;
+	}
+	if (ntlmd_frame_get_bytes(req, NTLMD_TAG_CB_APPLICATION, &cb->application_data.data,
+	                          &cb->application_data.len) == NTLM_OK)
+		any = true;
+	*ret = any ? cb : NULL;
+	return NTLM_OK;
+}
+
+/* Writes the parts of an acceptor result that a client may see. */
+static void put_result(struct ntlm_writer *reply, const struct request_ctx *rc,
+                       const struct ntlm_accept_result *res, const struct lookup_ctx *lc)
+{
+	if (res->status == NTLM_OK && res->user != NULL) {
+		char *name =
+		    ntlmd_policy_format_user(rc->policy, res->domain != NULL ? res->domain : "", res->user);
+		if (name == NULL) {
+			ntlm_writer_clear(reply);
+			reply->error = NTLM_ERR_NO_MEMORY;
+			return;
+		}
+		ntlmd_put_string(reply, NTLMD_TAG_AUTH_USER, name);
+		free(name);
+		if (lc->found)
+			ntlmd_put_u32(reply, NTLMD_TAG_UID, lc->uid);
+	}
+	ntlmd_put_string(reply, NTLMD_TAG_USER, res->user);
+	ntlmd_put_string(reply, NTLMD_TAG_AUTH_DOMAIN, res->domain);
+	ntlmd_put_string(reply, NTLMD_TAG_WORKSTATION, res->workstation);
+	if (res->response_type != NTLM_RESPONSE_NONE)
+		ntlmd_put_string(reply, NTLMD_TAG_RESPONSE_TYPE, ntlm_response_type_name(res->response_type));
+	ntlmd_put_u32(reply, NTLMD_TAG_FLAGS, res->flags);
+	if (res->status == NTLM_OK && res->has_session_key)
+		ntlmd_put_bytes(reply, NTLMD_TAG_SESSION_KEY, res->session_key.bytes,
+		                sizeof(res->session_key.bytes));
+}
+
+/* Copies what the acceptor learned into the audit record. */
+static void audit_result(const struct ntlm_accept_result *res, bool verdicts)
+{
+	struct ntlmd_audit_event *e = &ctx->event;
+
+	ntlmd_audit_set(e->user, res->user);
+	ntlmd_audit_set(e->domain, res->domain);
+	ntlmd_audit_set(e->workstation, res->workstation);
+	ntlmd_audit_set(e->client_spn, res->client_target_name);
+	e->has_response_type = res->response_type != NTLM_RESPONSE_NONE;
+	e->response_type = res->response_type;
+	e->has_verdicts = verdicts;
+	e->mic = res->mic;
+	e->channel_bindings = res->channel_bindings;
+	e->target_name = res->target_name;
+	e->has_clock_skew = res->has_client_timestamp;
+	e->clock_skew = res->clock_skew;
+}
+
+/* accepted_domains: a domain the service does not take is "no such user"
+ * (the audit record says why). Anonymous logons (no user) are left to the
+ * acceptor's policy. */
+static enum ntlm_status domain_check(const struct request_ctx *rc, const char *user, const char *domain)
+{
+	if (user == NULL || user[0] == '\0' || ntlmd_policy_accepts_domain(rc->policy, domain))
+		return NTLM_OK;
+	ntlmd_audit_set(ctx->event.detail, "domain not in accepted_domains");
+	return NTLM_STATUS_NO_SUCH_USER;
+}
+
+/* The retention of a used challenge: past it the acceptor's timestamp
+ * check refuses an NTLMv2 replay by itself. */
+static int64_t challenge_retention_ms(const struct ntlmd_policy *policy)
+{
+	return ((int64_t)ctx->cfg->challenge_lifetime + (int64_t)policy->max_clock_skew) * 1000;
+}
+
+/* ------------------------------------------------------------------ */
+/* Handlers                                                            */
+
+static enum ntlm_status handle_ping(const struct ntlmd_peer *peer, const struct ntlmd_frame *req,
+                                    struct ntlm_writer *reply)
+{
+	const struct ntlmd_counters *n = &ctx->counters;
+
+	(void)peer;
+	(void)req;
+	ntlmd_put_string(reply, NTLMD_TAG_VERSION, PACKAGE_VERSION);
+	ntlmd_put_u64(reply, NTLMD_TAG_UPTIME, (uint64_t)((ctx->now - ctx->started) / 1000));
+	ntlmd_put_u64(reply, NTLMD_TAG_REQUESTS, n->requests);
+	ntlmd_put_u64(reply, NTLMD_TAG_SUCCESSES, n->successes);
+	ntlmd_put_u64(reply, NTLMD_TAG_FAILURES, n->failures);
+	ntlmd_put_u64(reply, NTLMD_TAG_ERRORS, n->errors);
+	ntlmd_put_u64(reply, NTLMD_TAG_REFUSED, n->refused);
+	ntlmd_put_u64(reply, NTLMD_TAG_CONNECTIONS, n->connections);
+	ntlmd_put_u64(reply, NTLMD_TAG_CHALLENGES, ntlmd_challenges_count(ctx->challenges));
+	ntlmd_put_u64(reply, NTLMD_TAG_LOCKOUTS,
+	              ntlmd_lockout_count(ctx->user_lockout) + ntlmd_lockout_count(ctx->address_lockout));
+	ctx->event.request = NULL;
+	return NTLM_OK;
+}
+
+static enum ntlm_status handle_challenge(const struct ntlmd_peer *peer, const struct ntlmd_frame *req,
+                                         struct ntlm_writer *reply)
+{
+	struct request_ctx rc;
+	struct ntlm_challenge decoded = {0};
+	const uint8_t *negotiate = NULL;
+	uint8_t *challenge = NULL;
+	size_t negotiate_len = 0, challenge_len = 0;
+	enum ntlm_status st;
+
+	(void)peer;
+	request_begin(req, &rc);
+	if (rc.policy->ntlm_auth == NTLMD_NTLM_DISABLED) {
+		st = NTLM_STATUS_NTLM_BLOCKED;
+		goto out;
+	}
+	if (ntlmd_frame_has(req, NTLMD_TAG_NEGOTIATE) &&
+	    (st = ntlmd_frame_get_bytes(req, NTLMD_TAG_NEGOTIATE, &negotiate, &negotiate_len)) != NTLM_OK)
+		goto out;
+	/* A fresh random server challenge could repeat a remembered one only
+	 * by a 2^-64 chance; one more draw settles it. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		free(challenge);
+		ntlm_challenge_clear(&decoded);
+		if ((st = ntlm_acceptor_challenge(&ctx->names, negotiate, negotiate_len, ntlm_filetime_now(),
+		                                  &challenge, &challenge_len)) != NTLM_OK ||
+		    (st = ntlm_challenge_decode(challenge, challenge_len, &decoded)) != NTLM_OK)
+			goto out;
+		st = ntlmd_challenges_issue(ctx->challenges, decoded.server_challenge, rc.service, ctx->now,
+		                            (int64_t)ctx->cfg->challenge_lifetime * 1000,
+		                            challenge_retention_ms(rc.policy));
+		if (st != NTLM_ERR_INTERNAL)
+			break;
+	}
+	if (st == NTLM_ERR_NO_MEMORY)
+		ntlmd_audit_set(ctx->event.detail,
+		                "challenge table full: no more challenges until some expire");
+	if (st != NTLM_OK)
+		goto out;
+	ntlmd_put_bytes(reply, NTLMD_TAG_CHALLENGE, challenge, challenge_len);
+out:
+	ntlm_challenge_clear(&decoded);
+	free(challenge);
+	if (st == NTLM_OK)
+		ctx->event.request = NULL; /* not a decision: nothing to audit */
+	return st;
+}
+
+static enum ntlm_status handle_verify(const struct ntlmd_peer *peer, const struct ntlmd_frame *req,
+                                      struct ntlm_writer *reply)
+{
+	struct request_ctx rc;
+	struct ntlm_policy policy;
+	struct ntlm_channel_bindings cb_buf;
+	const struct ntlm_channel_bindings *cb = NULL;
+	struct ntlm_challenge chal = {0};
+	struct ntlm_authenticate auth = {0};
+	struct ntlm_accept_result res = {0};
+	struct lookup_ctx lc = {0};
+	const uint8_t *negotiate = NULL, *challenge, *authenticate;
+	size_t negotiate_len = 0, challenge_len, authenticate_len;
+	bool issued = false, verified = false;
+	enum ntlm_status st;
+
+	(void)peer;
+	request_begin(req, &rc);
+	if ((st = ntlmd_frame_get_bytes(req, NTLMD_TAG_CHALLENGE, &challenge, &challenge_len)) != NTLM_OK ||
+	    (st = ntlmd_frame_get_bytes(req, NTLMD_TAG_AUTHENTICATE, &authenticate, &authenticate_len)) !=
+	        NTLM_OK)
+		goto out;
+	if (ntlmd_frame_has(req, NTLMD_TAG_NEGOTIATE) &&
+	    (st = ntlmd_frame_get_bytes(req, NTLMD_TAG_NEGOTIATE, &negotiate, &negotiate_len)) != NTLM_OK)
+		goto out;
+	if ((st = channel_bindings(req, &cb_buf, &cb)) != NTLM_OK)
+		goto out;
+	/* The names, before anything is verified: for the lockout, the
+	 * domain check and the account policy (workstation). */
+	if ((st = ntlm_challenge_decode(challenge, challenge_len, &chal)) != NTLM_OK ||
+	    (st = ntlm_authenticate_decode(authenticate, authenticate_len, &auth)) != NTLM_OK)
+		goto out;
+	ntlmd_audit_set(ctx->event.user, auth.user);
+	ntlmd_audit_set(ctx->event.domain, auth.domain);
+	ntlmd_audit_set(ctx->event.workstation, auth.workstation);
+	ntlmd_put_string(reply, NTLMD_TAG_USER, auth.user);
+	ntlmd_put_string(reply, NTLMD_TAG_AUTH_DOMAIN, auth.domain);
+	ntlmd_put_string(reply, NTLMD_TAG_WORKSTATION, auth.workstation);
+
+	if ((st = lockout_check(&rc, auth.user)) != NTLM_OK ||
+	    (st = domain_check(&rc, auth.user, auth.domain)) != NTLM_OK)
+		goto out;
+	st = ntlmd_challenges_use(ctx->challenges, chal.server_challenge, rc.service, ctx->now,
+	                          challenge_retention_ms(rc.policy), &issued);
+	if (st == NTLM_STATUS_CHALLENGE_EXPIRED)
+		ntlmd_audit_set(ctx->event.detail, "server challenge already used or too old (replay?)");
+	else if (st == NTLM_STATUS_CHALLENGE_MISMATCH)
+		ntlmd_audit_set(ctx->event.detail, "challenge issued for another service");
+	else if (st == NTLM_ERR_NO_MEMORY)
+		ntlmd_audit_set(ctx->event.detail, "challenge table full");
+	if (st != NTLM_OK)
+		goto out;
+
+	ntlmd_policy_to_ntlm(rc.policy, false, &policy);
+	lc.workstation = auth.workstation;
+	st = ntlm_acceptor_verify(&policy, negotiate, negotiate_len, challenge, challenge_len, authenticate,
+	                          authenticate_len, cb, lookup_credentials, &lc, ntlm_filetime_now(), &res);
+	verified = true;
+	lockout_record(&rc, auth.user, st);
+	ntlm_writer_clear(reply); /* the result below says it all */
+	put_result(reply, &rc, &res, &lc);
+	ntlmd_put_string(reply, NTLMD_TAG_MIC, ntlm_verdict_name(res.mic));
+	ntlmd_put_string(reply, NTLMD_TAG_CHANNEL_BINDINGS, ntlm_verdict_name(res.channel_bindings));
+	ntlmd_put_string(reply, NTLMD_TAG_TARGET_NAME, ntlm_verdict_name(res.target_name));
+	ntlmd_put_string(reply, NTLMD_TAG_CLIENT_SPN, res.client_target_name);
+	audit_result(&res, true);
+	if (st == NTLM_OK && !issued)
+		ntlmd_audit_set(ctx->event.detail, "challenge built by the caller");
+out:
+	if (!verified && st != NTLM_OK && ctx->event.detail[0] == '\0' && ntlm_status_is_malformed(st))
+		ntlmd_audit_set(ctx->event.detail, "malformed NTLMSSP message");
+	ntlm_accept_result_clear(&res);
+	ntlm_challenge_clear(&chal);
+	ntlm_authenticate_clear(&auth);
+	return st;
+}
+
+static enum ntlm_status handle_verify_response(const struct ntlmd_peer *peer, const struct ntlmd_frame *req,
+                                               struct ntlm_writer *reply)
+{
+	struct request_ctx rc;
+	struct ntlm_policy policy;
+	struct ntlm_accept_result res = {0};
+	struct lookup_ctx lc = {0};
+	const char *user, *domain;
+	const uint8_t *server_challenge, *lm = NULL, *nt = NULL;
+	size_t challenge_len, lm_len = 0, nt_len = 0;
+	uint8_t mschapv2 = 0;
+	bool issued;
+	enum ntlm_status st;
+
+	(void)peer;
+	request_begin(req, &rc);
+	domain = ntlmd_frame_string(req, NTLMD_TAG_DOMAIN);
+	lc.workstation = ntlmd_frame_string(req, NTLMD_TAG_WORKSTATION);
+	if ((st = ntlmd_frame_get_string(req, NTLMD_TAG_USER, &user)) != NTLM_OK ||
+	    (st = ntlmd_frame_get_bytes(req, NTLMD_TAG_SERVER_CHALLENGE, &server_challenge,
+	                                &challenge_len)) != NTLM_OK)
+		goto out;
+	if (ntlmd_frame_has(req, NTLMD_TAG_LM_RESPONSE) &&
+	    (st = ntlmd_frame_get_bytes(req, NTLMD_TAG_LM_RESPONSE, &lm, &lm_len)) != NTLM_OK)
+		goto out;
+	if (ntlmd_frame_has(req, NTLMD_TAG_NT_RESPONSE) &&
+	    (st = ntlmd_frame_get_bytes(req, NTLMD_TAG_NT_RESPONSE, &nt, &nt_len)) != NTLM_OK)
+		goto out;
+	if (ntlmd_frame_has(req, NTLMD_TAG_MSCHAPV2) &&
+	    (st = ntlmd_frame_get_u8(req, NTLMD_TAG_MSCHAPV2, &mschapv2)) != NTLM_OK)
+		goto out;
+	if (domain == NULL)
+		domain = "";
+	ntlmd_audit_set(ctx->event.user, user);
+	ntlmd_audit_set(ctx->event.domain, domain);
+	ntlmd_audit_set(ctx->event.workstation, lc.workstation);
+
+	if ((st = lockout_check(&rc, user)) != NTLM_OK || (st = domain_check(&rc, user, domain)) != NTLM_OK)
+		goto out;
+	/* The caller chose the challenge: each is answered once. */
+	st = ntlmd_challenges_use(ctx->challenges, server_challenge, rc.service, ctx->now,
+	                          challenge_retention_ms(rc.policy), &issued);
+	if (st != NTLM_OK) {
+		ntlmd_audit_set(ctx->event.detail, "server challenge already used (replay?)");
+		goto out;
+	}
+	ntlmd_policy_to_ntlm(rc.policy, mschapv2 != 0, &policy);
+	st = ntlm_acceptor_verify_response(&policy, user, domain, server_challenge, lm, lm_len, nt, nt_len,
+	                                   lookup_credentials, &lc, ntlm_filetime_now(), &res);
+	lockout_record(&rc, user, st);
+	put_result(reply, &rc, &res, &lc);
+	audit_result(&res, false);
+out:
+	ntlm_accept_result_clear(&res);
+	return st;
+}
+
+/* A request naming a user: CHECK_PASSWORD, ACCOUNT_STATUS,
+ * CHANGE_PASSWORD. */
+struct user_request {
+	struct request_ctx rc;
+	struct lookup_ctx lc;
+	struct ntlmd_account account; /* wiped by user_request_end() */
+	const char *user, *domain;
+};
+
+/* USER (required), DOMAIN, WORKSTATION and the accepted_domains check. */
+static enum ntlm_status user_request_begin(const struct ntlmd_frame *req, struct user_request *u)
+{
+	enum ntlm_status st;
+
+	*u = (struct user_request){0};
+	request_begin(req, &u->rc);
+	if ((st = ntlmd_frame_get_string(req, NTLMD_TAG_USER, &u->user)) != NTLM_OK)
+		return st;
+	u->domain = ntlmd_frame_string(req, NTLMD_TAG_DOMAIN);
+	if (u->domain == NULL)
+		u->domain = "";
+	u->lc.workstation = ntlmd_frame_string(req, NTLMD_TAG_WORKSTATION);
+	ntlmd_audit_set(ctx->event.user, u->user);
+	ntlmd_audit_set(ctx->event.domain, u->domain);
+	ntlmd_audit_set(ctx->event.workstation, u->lc.workstation);
+	if (u->user[0] == '\0')
+		return NTLM_STATUS_NO_SUCH_USER;
+	return domain_check(&u->rc, u->user, u->domain);
+}
+
+static enum ntlm_status user_request_end(struct user_request *u, enum ntlm_status st)
+{
+	ntlmd_account_clear(&u->account);
+	return st;
+}
+
+/* The password check of CHECK_PASSWORD and CHANGE_PASSWORD: the lockout,
+ * NTOWFv1(password) against the stored hash in constant time, then the
+ * account policy (only for the right password), and the counting. */
+static enum ntlm_status check_password(struct user_request *u, const char *password)
+{
+	struct ntlm_hash h;
+	struct ntlmd_logon logon = logon_of(u->lc.workstation);
+	enum ntlm_status st;
+
+	if ((st = lockout_check(&u->rc, u->user)) != NTLM_OK)
+		return st;
+	st = find_account(&u->lc, u->user, u->domain, &u->account);
+	if (st == NTLM_OK && !u->account.has_nt)
+		st = NTLM_STATUS_ACCOUNT_RESTRICTION;
+	if (st == NTLM_OK && (st = ntlm_ntowfv1(password, &h)) == NTLM_OK) {
+		if (!ntlm_equal_ct(h.bytes, u->account.nt_hash.bytes, sizeof(h.bytes)))
+			st = NTLM_STATUS_WRONG_PASSWORD;
+		else
+			st = ntlmd_account_check(&u->account, &logon);
+	}
+	ntlm_wipe(&h, sizeof(h));
+	lockout_record(&u->rc, u->user, st);
+	return st;
+}
+
+/* Reply fields naming an account a store found. */
+static void put_account(struct ntlm_writer *reply, const struct user_request *u)
+{
+	char *name;
+
+	if (!u->lc.found)
+		return;
+	name = ntlmd_policy_format_user(u->rc.policy, u->domain, u->user);
+	if (name == NULL) {
+		reply->error = reply->error != NTLM_OK ? reply->error : NTLM_ERR_NO_MEMORY;
+		return;
+	}
+	ntlmd_put_string(reply, NTLMD_TAG_AUTH_USER, name);
+	free(name);
+	ntlmd_put_u32(reply, NTLMD_TAG_UID, u->lc.uid);
+	ntlmd_put_string(reply, NTLMD_TAG_ACCOUNT_FLAGS, u->lc.flags);
+}
+
+static enum ntlm_status handle_check_password(const struct ntlmd_peer *peer, const struct ntlmd_frame *req,
+                                              struct ntlm_writer *reply)
+{
+	struct user_request u;
+	const char *password;
+	enum ntlm_status st = user_request_begin(req, &u);
+
+	(void)peer;
+	if (st == NTLM_OK)
+		st = ntlmd_frame_get_string(req, NTLMD_TAG_PASSWORD, &password);
+	if (st == NTLM_OK)
+		st = check_password(&u, password);
+	if (st == NTLM_OK)
+		put_account(reply, &u);
+	return user_request_end(&u, st);
+}
+
+static enum ntlm_status handle_account_status(const struct ntlmd_peer *peer, const struct ntlmd_frame *req,
+                                              struct ntlm_writer *reply)
+{
+	struct user_request u;
+	struct ntlmd_logon logon;
+	enum ntlm_status st = user_request_begin(req, &u);
+
+	(void)peer;
+	if (st == NTLM_OK)
+		st = find_account(&u.lc, u.user, u.domain, &u.account);
+	if (st == NTLM_OK) {
+		put_account(reply, &u);
+		logon = logon_of(u.lc.workstation);
+		st = ntlmd_account_check(&u.account, &logon);
+	}
+	if (st == NTLM_OK)
+		st = lockout_check(&u.rc, u.user);
+	return user_request_end(&u, st);
+}
+
+/* Root may set a password without the old one; every other caller proves
+ * it first (an expired password may be changed: that is the point). */
+static enum ntlm_status handle_change_password(const struct ntlmd_peer *peer, const struct ntlmd_frame *req,
+                                               struct ntlm_writer *reply)
+{
+	struct user_request u;
+	struct ntlm_hash h = {{0}};
+	const char *old_password = ntlmd_frame_string(req, NTLMD_TAG_PASSWORD);
+	const char *new_password = ntlmd_frame_string(req, NTLMD_TAG_NEW_PASSWORD);
+	enum ntlm_status st = user_request_begin(req, &u);
+
+	(void)reply;
+	if (st == NTLM_OK && (new_password == NULL || new_password[0] == '\0')) {
+		ntlmd_audit_set(ctx->event.detail, "a non-empty new password is required");
+		st = new_password == NULL ? NTLM_ERR_TRUNCATED : NTLM_ERR_INVALID_ARGUMENT;
+	}
+	if (st == NTLM_OK && old_password == NULL && peer->uid != 0) {
+		ntlmd_audit_set(ctx->event.detail, "the old password is required");
+		st = NTLM_ERR_TRUNCATED;
+	}
+	if (st == NTLM_OK && old_password != NULL) {
+		st = check_password(&u, old_password);
+		if (st == NTLM_STATUS_PASSWORD_EXPIRED || st == NTLM_STATUS_PASSWORD_MUST_CHANGE)
+			st = NTLM_OK;
+	} else if (st == NTLM_OK) {
+		ntlmd_audit_set(ctx->event.detail, "set by root without the old password");
+	}
+	if (st == NTLM_OK)
+		st = ntlm_ntowfv1(new_password, &h);
+	if (st == NTLM_OK)
+		st = ntlmd_backends_set_password(ctx->backends, u.user, &h, (int64_t)time(NULL));
+	ntlm_wipe(&h, sizeof(h));
+	return user_request_end(&u, st);
+}
+
+/* ------------------------------------------------------------------ */
+/* Dispatch                                                            */
+
+typedef enum ntlm_status (*ntlmd_handler)(const struct ntlmd_peer *peer, const struct ntlmd_frame *req,
+                                          struct ntlm_writer *reply);
+
+/* The table is the access policy. */
+static const struct {
+	uint16_t type;
+	const char *name;
+	enum ntlmd_access access;
+	ntlmd_handler handler;
+} handlers[] = {
+    {NTLMD_REQ_PING, "PING", NTLMD_FROM_ANYONE, handle_ping},
+    {NTLMD_REQ_CHALLENGE, "CHALLENGE", NTLMD_FROM_PRIVILEGED, handle_challenge},
+    {NTLMD_REQ_VERIFY, "VERIFY", NTLMD_FROM_PRIVILEGED, handle_verify},
+    {NTLMD_REQ_VERIFY_RESPONSE, "VERIFY_RESPONSE", NTLMD_FROM_PRIVILEGED, handle_verify_response},
+    {NTLMD_REQ_CHECK_PASSWORD, "CHECK_PASSWORD", NTLMD_FROM_PRIVILEGED, handle_check_password},
+    {NTLMD_REQ_ACCOUNT_STATUS, "ACCOUNT_STATUS", NTLMD_FROM_PRIVILEGED, handle_account_status},
+    {NTLMD_REQ_CHANGE_PASSWORD, "CHANGE_PASSWORD", NTLMD_FROM_PRIVILEGED, handle_change_password},
+};
+
+static int find_handler(uint16_t type)
+{
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (handlers[i].type == type)
+			return (int)i;
+	return -1;
+}
+
+const char *ntlmd_request_name(uint16_t type)
+{
+	int i = find_handler(type);
+
+	return i < 0 ? NULL : handlers[i].name;
+}
+
+bool ntlmd_request_allowed(const struct ntlmd_peer *peer, uint16_t type, const char **ret_reason)
+{
+	int i = find_handler(type);
+	bool ok;
+
+	ctx->now = ntlmd_now_ms();
+	if (i < 0) {
+		*ret_reason = "unknown request type";
+		return false;
+	}
+	switch (handlers[i].access) {
+	case NTLMD_FROM_ANYONE:
+		ok = true;
+		break;
+	case NTLMD_FROM_PRIVILEGED:
+		ok = peer_privileged(peer);
+		break;
+	default:
+		ok = peer->uid == 0;
+		break;
+	}
+	if (!ok)
+		*ret_reason = handlers[i].access == NTLMD_FROM_ROOT
+		                  ? "request reserved to root"
+		                  : "caller not in allow_users or allow_groups";
+	return ok;
+}
+
+static void count(enum ntlm_status st)
+{
+	if (st == NTLM_OK)
+		ctx->counters.successes++;
+	else if (strcmp(ntlmd_audit_outcome(st), "failure") == 0)
+		ctx->counters.failures++;
+	else
+		ctx->counters.errors++;
+}
+
+enum ntlm_status ntlmd_dispatch(const struct ntlmd_peer *peer, uint16_t type, const uint8_t *payload,
+                                size_t len, uint8_t **ret_reply, size_t *ret_len)
+{
+	struct ntlmd_frame req = {0};
+	struct ntlm_writer fields;
+	int i = find_handler(type);
+	enum ntlm_status st, rst;
+
+	ctx->now = ntlmd_now_ms();
+	ntlmd_audit_reset(&ctx->event);
+	if (i < 0)
+		return NTLM_ERR_WRONG_MESSAGE_TYPE;
+	ctx->event.request = handlers[i].name;
+	ctx->event.uid = peer->uid;
+	ctx->event.pid = peer->pid;
+	ntlmd_fields_init(&fields);
+	st = ntlmd_payload_decode(type, payload, len, &req);
+	if (st == NTLM_OK)
+		st = handlers[i].handler(peer, &req, &fields);
+	else
+		ntlmd_audit_set(ctx->event.detail, "malformed request frame");
+	if (fields.error != NTLM_OK) {
+		/* The reply fields could not be built: the status says why. */
+		if (st == NTLM_OK)
+			st = fields.error;
+		ntlm_writer_clear(&fields);
+		ntlmd_fields_init(&fields);
+	}
+	ctx->event.status = st;
+	ctx->counters.requests++;
+	if (ctx->event.request != NULL)
+		count(st);
+	rst = ntlmd_reply_encode(type, st, &fields, ret_reply, ret_len);
+	ntlm_writer_clear(&fields);
+	ntlmd_frame_clear(&req);
+	return rst;
+}

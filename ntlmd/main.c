@@ -1,2 +1,597 @@
-/* placeholder: being written */
-int main(void) { return 0; }
+/*
+ * main.c: ntlmd start-up: options, configuration (ntlmd -t checks it),
+ * hardening, the listening socket (its own, or systemd's), the privilege
+ * drop, the event loop, reload on SIGHUP and a clean exit on SIGTERM.
+ *
+ * The order matters: everything that needs root (the hash file, the
+ * socket directory, the audit file) is opened first, then the process
+ * drops to the configured user and group, and only then does it serve.
+ */
+#include <config.h> /* autoconf: PACKAGE_VERSION, _GNU_SOURCE */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "server.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+/* systemd's sd_listen_fds(3) protocol: the first passed descriptor. */
+#define SD_LISTEN_FDS_START 3
+#define MAX_CONFIG_ERRORS   64
+
+struct options {
+	const char *config;
+	bool debug;      /* -d: foreground, log to stderr */
+	bool foreground; /* -F: foreground, log to syslog only */
+	bool test;       /* -t */
+};
+
+/* The daemon's state, for the reload and tick hooks. */
+struct daemon {
+	struct options opt;
+	struct ntlmd_config *cfg; /* allocated: backends may keep a pointer to it */
+	struct ntlmd_backend_chain *backends;
+	struct ntlmd_context ctx;
+	/* What was last logged of each files store: loads and failures */
+	struct {
+		unsigned long loads, failures;
+	} reported[8];
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: ntlmd [-f FILE] [-d | -F] [-t]\n"
+	             "The NTLM verification daemon: the only process that reads NT hashes.\n\n"
+	             "  -f, --config FILE  configuration file (default " NTLMD_DEFAULT_CONFIG ")\n"
+	             "  -d, --debug        stay in the foreground and log to stderr too\n"
+	             "  -F, --foreground   stay in the foreground (for systemd), log to syslog\n"
+	             "  -t, --test         check the configuration and exit (0: OK, 1: errors)\n"
+	             "  -h, --help         this help\n"
+	             "  -V, --version      the version\n");
+}
+
+static int parse_options(int argc, char **argv, struct options *opt)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'f'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"foreground", no_argument, NULL, 'F'},
+	    {"test", no_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	static const char flag_letters[] = "dFt"; /* the options that only set a flag */
+	int c;
+
+	*opt = (struct options){.config = NTLMD_DEFAULT_CONFIG};
+	while ((c = getopt_long(argc, argv, "f:dFthV", longopts, NULL)) != -1) {
+		bool *flags[] = {&opt->debug, &opt->foreground, &opt->test};
+		const char *flag = c > 0 ? strchr(flag_letters, c) : NULL;
+
+		if (flag != NULL) {
+			*flags[flag - flag_letters] = true;
+			continue;
+		}
+		switch (c) {
+		case 'f':
+			opt->config = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("ntlmd %s\n", PACKAGE_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ntlmd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads the configuration; every error is printed as FILE:LINE: reason
+ * (to stderr, or to the log once running). */
+static enum ntlm_status load_config(const char *path, struct ntlmd_config *cfg, bool running)
+{
+	struct ntlmd_config_error errors[MAX_CONFIG_ERRORS];
+	size_t n = 0;
+	enum ntlm_status st = ntlmd_config_load(path, cfg, errors, MAX_CONFIG_ERRORS, &n);
+
+	if (st == NTLM_ERR_BACKEND_UNAVAILABLE && n == 0) {
+		if (running)
+			ntlmd_log(LOG_ERR, "%s: cannot read: %s", path, strerror(errno));
+		else
+			fprintf(stderr, "%s: cannot read: %s\n", path, strerror(errno));
+		return st;
+	}
+	for (size_t i = 0; i < n && i < MAX_CONFIG_ERRORS; i++) {
+		char where[32] = "";
+
+		if (errors[i].line > 0)
+			snprintf(where, sizeof(where), ":%u", errors[i].line);
+		if (running)
+			ntlmd_log(LOG_ERR, "%s%s: %s", path, where, errors[i].reason);
+		else
+			fprintf(stderr, "%s%s: %s\n", path, where, errors[i].reason);
+	}
+	if (n > MAX_CONFIG_ERRORS) {
+		if (running)
+			ntlmd_log(LOG_ERR, "%s: %zu more errors", path, n - MAX_CONFIG_ERRORS);
+		else
+			fprintf(stderr, "%s: %zu more errors\n", path, n - MAX_CONFIG_ERRORS);
+	}
+	if (st == NTLM_OK && n > 0)
+		st = NTLM_ERR_BAD_ENCODING;
+	return st;
+}
+
+static bool uses_backend(const struct ntlmd_config *cfg, const char *name)
+{
+	for (size_t i = 0; cfg->backends != NULL && cfg->backends[i] != NULL; i++)
+		if (strcmp(cfg->backends[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* A secret file must not be open to others (mode & 007). A missing file
+ * is the backend's business (it serves nothing and says so). Returns
+ * false with a reason in why. */
+static bool secret_file_ok(const char *path, char *why, size_t n)
+{
+	struct stat st;
+
+	if (path == NULL || stat(path, &st) != 0)
+		return true;
+	if ((st.st_mode & 007) != 0) {
+		snprintf(why, n, "%s: readable or writable by others (mode %04o); run: chmod o-rwx %s", path,
+		         (unsigned)(st.st_mode & 07777), path);
+		return false;
+	}
+	return true;
+}
+
+/* All secret files of cfg; false after printing or logging the reason. */
+static bool secrets_ok(const struct ntlmd_config *cfg, bool running)
+{
+	char why[PATH_MAX * 2 + 100];
+
+	if (!uses_backend(cfg, "files") || secret_file_ok(cfg->hash_file, why, sizeof(why)))
+		return true;
+	if (running)
+		ntlmd_log(LOG_ERR, "%s", why);
+	else
+		fprintf(stderr, "ntlmd: %s\n", why);
+	return false;
+}
+
+/* No core dumps and no ptrace by others (the process holds NT hashes),
+ * and no privilege gain through exec. */
+static int harden(void)
+{
+	struct rlimit none = {0, 0}, files;
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || setrlimit(RLIMIT_CORE, &none) != 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return -1;
+	/* Room for max_connections descriptors. */
+	if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+		files.rlim_cur = files.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &files);
+	}
+	return 0;
+}
+
+/* A socket systemd passed (LISTEN_PID, LISTEN_FDS; sd_listen_fds(3)), or
+ * -1 when there is none. */
+static int systemd_socket(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	int type = 0;
+	socklen_t len = sizeof(type);
+	struct stat st;
+
+	if (pid == NULL || fds == NULL || strtol(pid, NULL, 10) != (long)getpid() ||
+	    strtol(fds, NULL, 10) < 1)
+		return -1;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (fstat(SD_LISTEN_FDS_START, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+	    getsockopt(SD_LISTEN_FDS_START, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) {
+		fprintf(stderr, "ntlmd: descriptor %d from systemd is not a stream socket\n",
+		        SD_LISTEN_FDS_START);
+		return -2;
+	}
+	return SD_LISTEN_FDS_START;
+}
+
+/* Creates the socket's directory (0755, one level) when missing;
+ * *ret_created tells whether it did. */
+static int make_socket_dir(const char *path, bool *ret_created)
+{
+	char *copy = strdup(path), *dir;
+	struct stat st;
+	int rc = 0;
+
+	*ret_created = false;
+	if (copy == NULL)
+		return -1;
+	dir = dirname(copy);
+	if (stat(dir, &st) != 0) {
+		if (mkdir(dir, 0755) != 0 || chmod(dir, 0755) != 0) {
+			fprintf(stderr, "ntlmd: cannot create %s: %s\n", dir, strerror(errno));
+			rc = -1;
+		} else {
+			*ret_created = true;
+		}
+	} else if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "ntlmd: %s is not a directory\n", dir);
+		rc = -1;
+	}
+	free(copy);
+	return rc;
+}
+
+/* Binds and listens on path with mode 0666: access is decided per
+ * request by SO_PEERCRED, not by the file mode. A stale socket is
+ * replaced; a live one (another ntlmd answers) is an error. */
+static int listen_socket(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "ntlmd: socket path too long: %s\n", path);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	if (connect(fd, (const struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		fprintf(stderr, "ntlmd: another daemon listens on %s already\n", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (unlink(path) != 0 && errno != ENOENT)
+		goto fail;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	if (bind(fd, (const struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, 0666) != 0 ||
+	    listen(fd, SOMAXCONN) != 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		goto fail;
+	}
+	return fd;
+fail:
+	fprintf(stderr, "ntlmd: %s: %s\n", path, strerror(errno));
+	return -1;
+}
+
+/* A decimal number (a uid or gid given as such). */
+static bool parse_number(const char *s, unsigned long *ret)
+{
+	char *end;
+
+	if (s[0] < '0' || s[0] > '9')
+		return false;
+	errno = 0;
+	*ret = strtoul(s, &end, 10);
+	return errno == 0 && *end == '\0';
+}
+
+/* The uid and primary gid of a user, by name or number (*ret_gid is left
+ * alone for a number no account has); -1 when there is no such user. */
+static int user_ids(const char *name, uid_t *ret_uid, gid_t *ret_gid)
+{
+	const struct passwd *pw = getpwnam(name);
+	unsigned long n;
+
+	if (pw == NULL && parse_number(name, &n)) {
+		*ret_uid = (uid_t)n;
+		pw = getpwuid((uid_t)n);
+	}
+	if (pw != NULL) {
+		*ret_uid = pw->pw_uid;
+		*ret_gid = pw->pw_gid;
+	}
+	return pw != NULL || parse_number(name, &n) ? 0 : -1;
+}
+
+/* The gid of a group, by name or number; -1 when there is none. */
+static int group_id(const char *name, gid_t *ret)
+{
+	const struct group *gr = getgrnam(name);
+	unsigned long n;
+
+	if (gr != NULL)
+		*ret = gr->gr_gid;
+	else if (parse_number(name, &n))
+		*ret = (gid_t)n;
+	else
+		return -1;
+	return 0;
+}
+
+/* Drops to cfg->user / cfg->group: supplementary groups reset, gid, uid,
+ * each checked afterwards. chown_dir (may be NULL) is the socket directory
+ * ntlmd created, handed over so the socket can be removed at exit. */
+static int drop_privileges(const struct ntlmd_config *cfg, const char *chown_dir)
+{
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+
+	if (cfg->user == NULL && cfg->group == NULL)
+		return 0;
+	if (cfg->user != NULL && user_ids(cfg->user, &uid, &gid) != 0) {
+		fprintf(stderr, "ntlmd: user '%s' not found\n", cfg->user);
+		return -1;
+	}
+	if (cfg->group != NULL && group_id(cfg->group, &gid) != 0) {
+		fprintf(stderr, "ntlmd: group '%s' not found\n", cfg->group);
+		return -1;
+	}
+	if (chown_dir != NULL && chown(chown_dir, uid, gid) != 0)
+		fprintf(stderr, "ntlmd: cannot hand %s to uid %u: %s\n", chown_dir, (unsigned)uid,
+		        strerror(errno));
+	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+		fprintf(stderr, "ntlmd: cannot drop privileges to uid %u gid %u: %s\n", (unsigned)uid,
+		        (unsigned)gid, strerror(errno));
+		return -1;
+	}
+	if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid ||
+	    (uid != 0 && setuid(0) == 0)) {
+		fprintf(stderr, "ntlmd: privileges not dropped as asked\n");
+		return -1;
+	}
+	/* setuid() resets the dumpable flag on some kernels: set it again. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	return 0;
+}
+
+/* Forks into the background; the parent exits once the socket listens. */
+static int daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	if (chdir("/") != 0)
+		return -1;
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return 0;
+}
+
+/* Logs what changed in each files store since the last call: one line
+ * per good load, and one per failed one (the store keeps serving its last
+ * good copy and says so; the reason names the line, never a field). */
+static void report_stores(struct daemon *d)
+{
+	size_t n = ntlmd_backends_count(d->backends);
+
+	for (size_t i = 0; i < n && i < sizeof(d->reported) / sizeof(d->reported[0]); i++) {
+		struct ntlmd_files_status st;
+		void *state = NULL;
+
+		if (ntlmd_backends_store(d->backends, i, &state) != &ntlmd_backend_files)
+			continue;
+		ntlmd_files_get_status(state, &st);
+		if (st.failures != d->reported[i].failures && st.error != NTLM_OK)
+			ntlmd_log(LOG_ERR, "files: %s", st.reason);
+		if (st.loads != d->reported[i].loads)
+			ntlmd_log(LOG_INFO, "files: %zu users loaded from %s", st.users, d->cfg->hash_file);
+		d->reported[i].failures = st.failures;
+		d->reported[i].loads = st.loads;
+	}
+}
+
+/* SIGHUP: a new configuration and a freshly opened backend chain replace
+ * the old ones only when both are good; otherwise nothing changes. */
+static void reload(void *arg)
+{
+	struct daemon *d = arg;
+	struct ntlmd_config *cfg = calloc(1, sizeof(*cfg));
+	struct ntlmd_backend_chain *backends = NULL;
+	struct ntlmd_config_error err = {0};
+	enum ntlm_status st;
+
+	if (cfg == NULL || load_config(d->opt.config, cfg, true) != NTLM_OK || !secrets_ok(cfg, true)) {
+		ntlmd_log(LOG_ERR, "reload failed: keeping the running configuration");
+		goto fail;
+	}
+	if ((st = ntlmd_backends_open_err(cfg, &backends, &err)) != NTLM_OK) {
+		ntlmd_log(LOG_ERR, "reload failed: %s; keeping the running configuration",
+		          err.reason[0] != '\0' ? err.reason : ntlm_status_message(st));
+		goto fail;
+	}
+	if (strcmp(cfg->socket_path, d->cfg->socket_path) != 0 ||
+	    cfg->max_connections != d->cfg->max_connections ||
+	    (cfg->user == NULL) != (d->cfg->user == NULL) ||
+	    (cfg->user != NULL && strcmp(cfg->user, d->cfg->user) != 0))
+		ntlmd_log(LOG_WARNING,
+		          "changes of socket, max_connections and user take effect at the next start");
+	if ((cfg->audit_json == NULL) != (d->cfg->audit_json == NULL) ||
+	    (cfg->audit_json != NULL && strcmp(cfg->audit_json, d->cfg->audit_json) != 0)) {
+		if (ntlmd_audit_open(cfg->audit_json) != NTLM_OK)
+			ntlmd_log(LOG_ERR, "cannot open the audit file %s: %s", cfg->audit_json,
+			          strerror(errno));
+	}
+	ntlmd_context_reload(&d->ctx, cfg, backends);
+	ntlmd_backends_close(d->backends);
+	ntlmd_config_clear(d->cfg);
+	free(d->cfg);
+	d->cfg = cfg;
+	d->backends = backends;
+	memset(d->reported, 0, sizeof(d->reported));
+	report_stores(d);
+	if (!d->opt.debug)
+		ntlmd_log_set_level(d->cfg->log_level);
+	ntlmd_log(LOG_INFO, "configuration reloaded from %s", d->opt.config);
+	return;
+fail:
+	if (cfg != NULL)
+		ntlmd_config_clear(cfg);
+	free(cfg);
+}
+
+/* Once a second: stores pick up changed files. */
+static void tick(void *arg)
+{
+	struct daemon *d = arg;
+
+	ntlmd_backends_refresh(d->backends);
+	report_stores(d);
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon d;
+	struct ntlmd_server_hooks hooks = {.reload = reload, .tick = tick, .arg = &d};
+	struct ntlmd_server *server = NULL;
+	struct ntlmd_config_error err = {0};
+	char *socket_dir_copy = NULL, *bound_path = NULL;
+	const char *created_dir = NULL;
+	bool dir_created = false, own_socket = false;
+	enum ntlm_status st;
+	int listen_fd = -1, rc = 1;
+
+	if (parse_options(argc, argv, &d.opt) != 0)
+		return 2;
+	d.cfg = calloc(1, sizeof(*d.cfg));
+	if (d.cfg == NULL) {
+		fprintf(stderr, "ntlmd: out of memory\n");
+		return 1;
+	}
+	if (load_config(d.opt.config, d.cfg, false) != NTLM_OK) {
+		if (!d.opt.test)
+			fprintf(stderr, "ntlmd: not started: the configuration has errors\n");
+		free(d.cfg);
+		return 1;
+	}
+	if (!secrets_ok(d.cfg, false)) {
+		if (!d.opt.test)
+			fprintf(stderr, "ntlmd: not started: a secret file is open to other users\n");
+		goto out;
+	}
+	if (d.opt.test) {
+		printf("configuration OK\n");
+		rc = 0;
+		goto out;
+	}
+	if (harden() != 0) {
+		fprintf(stderr, "ntlmd: cannot disable core dumps: %s\n", strerror(errno));
+		goto out;
+	}
+	ntlmd_log_open(d.opt.debug, d.opt.debug ? LOG_DEBUG : d.cfg->log_level);
+	if ((st = ntlmd_backends_open_err(d.cfg, &d.backends, &err)) != NTLM_OK) {
+		fprintf(stderr, "ntlmd: cannot open the backends: %s\n",
+		        err.reason[0] != '\0' ? err.reason : ntlm_status_message(st));
+		goto out;
+	}
+	report_stores(&d);
+	if (ntlmd_audit_open(d.cfg->audit_json) != NTLM_OK) {
+		fprintf(stderr, "ntlmd: cannot open the audit file %s: %s\n", d.cfg->audit_json,
+		        strerror(errno));
+		goto out;
+	}
+
+	listen_fd = systemd_socket();
+	if (listen_fd == -2)
+		goto out;
+	if (listen_fd < 0) {
+		if (make_socket_dir(d.cfg->socket_path, &dir_created) != 0)
+			goto out;
+		if (dir_created) {
+			socket_dir_copy = strdup(d.cfg->socket_path);
+			created_dir = socket_dir_copy != NULL ? dirname(socket_dir_copy) : NULL;
+		}
+		listen_fd = listen_socket(d.cfg->socket_path);
+		if (listen_fd < 0)
+			goto out;
+		bound_path = strdup(d.cfg->socket_path);
+		own_socket = bound_path != NULL;
+	}
+	if (drop_privileges(d.cfg, created_dir) != 0)
+		goto out;
+	if (uses_backend(d.cfg, "files") && d.cfg->hash_file != NULL && access(d.cfg->hash_file, R_OK) != 0 &&
+	    errno != ENOENT)
+		fprintf(stderr,
+		        "ntlmd: warning: %s is not readable after the privilege drop: changes to it "
+		        "will not be picked up\n",
+		        d.cfg->hash_file);
+
+	/* Before the event loop exists: a signalfd watched by epoll wakes the
+	 * process that registered it, not a forked child. */
+	if (!d.opt.debug && !d.opt.foreground && daemonize() != 0) {
+		ntlmd_log(LOG_ERR, "cannot go to the background: %s", strerror(errno));
+		goto out;
+	}
+	if ((st = ntlmd_context_init(&d.ctx, d.cfg, d.backends)) != NTLM_OK) {
+		fprintf(stderr, "ntlmd: %s\n", ntlm_status_message(st));
+		goto out;
+	}
+	server = ntlmd_server_new(listen_fd, &d.ctx, d.cfg->max_connections, &hooks);
+	if (server == NULL) {
+		fprintf(stderr, "ntlmd: cannot set up the event loop: %s\n", strerror(errno));
+		goto out;
+	}
+	ntlmd_log(LOG_INFO, "ntlmd %s listening on %s (uid %u)", PACKAGE_VERSION,
+	          own_socket ? d.cfg->socket_path : "a socket from systemd", (unsigned)getuid());
+	rc = ntlmd_server_run(server) == 0 ? 0 : 1;
+	ntlmd_log(LOG_INFO, "ntlmd stopped");
+out:
+	ntlmd_server_free(server);
+	if (listen_fd >= 0)
+		close(listen_fd);
+	if (own_socket && unlink(bound_path) != 0 && errno != ENOENT)
+		ntlmd_log(LOG_WARNING, "cannot remove %s: %s", bound_path, strerror(errno));
+	free(bound_path);
+	ntlmd_context_clear(&d.ctx);
+	ntlmd_backends_close(d.backends);
+	ntlmd_audit_close();
+	ntlmd_config_clear(d.cfg);
+	free(d.cfg);
+	free(socket_dir_copy);
+	ntlmd_log_close();
+	return rc;
+}

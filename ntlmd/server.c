@@ -1,1 +1,450 @@
-/* placeholder: being written */
+/*
+ * server.c: the epoll loop of ntlmd (see server.h).
+ */
+#include <config.h> /* autoconf: _GNU_SOURCE for accept4, struct ucred */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server.h"
+
+#define TAG_LISTEN UINT64_MAX
+#define TAG_SIGNAL (UINT64_MAX - 1)
+#define MAX_EVENTS 64
+#define TICK_MS    1000
+/* At most one "too many connections" line per this many ms. */
+#define OVERFLOW_LOG_MS 1000
+/* How long accepting pauses when the process is out of descriptors. */
+#define EMFILE_PAUSE_MS 100
+
+enum conn_state { CONN_HEADER, CONN_PAYLOAD, CONN_REPLY };
+
+struct conn {
+	int fd; /* -1: free slot */
+	struct ntlmd_peer peer;
+	int64_t deadline;
+	enum conn_state state;
+	uint8_t header[NTLMD_HEADER_LEN];
+	size_t got; /* bytes of the header, then of the payload, read so far */
+	uint16_t type;
+	uint32_t payload_len;
+	uint8_t *payload; /* exactly payload_len bytes, once the header is accepted */
+	uint8_t *reply;
+	size_t reply_len, sent;
+};
+
+struct ntlmd_server {
+	int listen_fd, epoll_fd, signal_fd;
+	struct ntlmd_context *ctx;
+	struct ntlmd_server_hooks hooks;
+	struct conn *conns;
+	size_t *free_slots; /* stack of free slot numbers */
+	size_t n_free, max_conns;
+	int64_t last_tick;
+	int64_t overflow_logged; /* when the last "too many" line was written */
+	uint64_t overflow_quiet; /* refusals not logged since */
+	int64_t listen_paused_until;
+	bool stop;
+};
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t read_timeout_ms(const struct ntlmd_server *s)
+{
+	unsigned t = s->ctx->cfg->read_timeout_ms;
+
+	return t > 0 ? t : 5000;
+}
+
+/* Wipes (requests and replies may hold passwords and keys) and frees. */
+static void free_buffer(uint8_t **p, size_t len)
+{
+	if (*p != NULL) {
+		ntlm_wipe(*p, len);
+		free(*p);
+	}
+	*p = NULL;
+}
+
+static void conn_close(struct ntlmd_server *s, struct conn *c)
+{
+	close(c->fd); /* also leaves the epoll set */
+	free_buffer(&c->payload, c->payload_len);
+	free_buffer(&c->reply, c->reply_len);
+	*c = (struct conn){.fd = -1};
+	s->free_slots[s->n_free++] = (size_t)(c - s->conns);
+	s->ctx->counters.connections--;
+}
+
+/* Closes a connection that gets no answer, with one log line. */
+static void conn_refuse(struct ntlmd_server *s, struct conn *c, int priority, const char *why,
+                        const char *detail)
+{
+	const char *name = c->state != CONN_HEADER ? ntlmd_request_name(c->type) : NULL;
+
+	ntlmd_log(priority, "connection from uid=%u pid=%d closed%s%s: %s%s%s", (unsigned)c->peer.uid,
+	          (int)c->peer.pid, name != NULL ? " during " : "", name != NULL ? name : "", why,
+	          detail != NULL ? ": " : "", detail != NULL ? detail : "");
+	s->ctx->counters.refused++;
+	conn_close(s, c);
+}
+
+/* Writes as much of the reply as the socket takes; closes when done. */
+static void conn_write(struct ntlmd_server *s, struct conn *c)
+{
+	while (c->sent < c->reply_len) {
+		ssize_t n = send(c->fd, c->reply + c->sent, c->reply_len - c->sent, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			c->sent += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = (uint64_t)(c - s->conns)};
+
+			if (epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+				conn_refuse(s, c, LOG_ERR, "cannot wait to write the reply", strerror(errno));
+			return;
+		}
+		ntlmd_log(LOG_NOTICE, "connection from uid=%u pid=%d: reply not delivered: %s",
+		          (unsigned)c->peer.uid, (int)c->peer.pid,
+		          n < 0 ? strerror(errno) : "connection closed");
+		break;
+	}
+	conn_close(s, c);
+}
+
+/* The whole request is in: serve it and start writing the reply. */
+static void conn_serve(struct ntlmd_server *s, struct conn *c)
+{
+	int64_t t0 = now_us();
+	enum ntlm_status st =
+	    ntlmd_dispatch(&c->peer, c->type, c->payload, c->payload_len, &c->reply, &c->reply_len);
+
+	s->ctx->event.latency_us = now_us() - t0;
+	ntlmd_audit_write(&s->ctx->event);
+	free_buffer(&c->payload, c->payload_len);
+	if (st != NTLM_OK) {
+		c->reply = NULL;
+		c->reply_len = 0;
+		conn_refuse(s, c, LOG_ERR, "no reply could be built", ntlm_status_name(st));
+		return;
+	}
+	c->state = CONN_REPLY;
+	c->sent = 0;
+	c->deadline = ntlmd_now_ms() + read_timeout_ms(s);
+	conn_write(s, c);
+}
+
+/* The header is in: check it and the caller before taking the payload. */
+static bool conn_header(struct ntlmd_server *s, struct conn *c)
+{
+	const char *reason;
+	enum ntlm_status st = ntlmd_header_decode(c->header, sizeof(c->header), &c->type, &c->payload_len);
+
+	if (st != NTLM_OK) {
+		conn_refuse(s, c, LOG_WARNING,
+		            st == NTLM_ERR_MESSAGE_TOO_LONG ? "frame length over the cap"
+		                                            : "malformed frame header",
+		            ntlm_status_name(st));
+		return false;
+	}
+	c->state = CONN_PAYLOAD;
+	if (!ntlmd_request_allowed(&c->peer, c->type, &reason)) {
+		char detail[64];
+
+		snprintf(detail, sizeof(detail), "request type %u", (unsigned)c->type);
+		conn_refuse(s, c, LOG_WARNING, reason, detail);
+		return false;
+	}
+	c->got = 0;
+	c->payload = malloc(c->payload_len > 0 ? c->payload_len : 1);
+	if (c->payload == NULL) {
+		conn_refuse(s, c, LOG_ERR, "out of memory", NULL);
+		return false;
+	}
+	return true;
+}
+
+static void conn_read(struct ntlmd_server *s, struct conn *c)
+{
+	for (;;) {
+		uint8_t *dst = c->state == CONN_HEADER ? c->header + c->got : c->payload + c->got;
+		size_t want = (c->state == CONN_HEADER ? NTLMD_HEADER_LEN : c->payload_len) - c->got;
+		ssize_t n;
+
+		if (want == 0) {
+			if (c->state == CONN_HEADER) {
+				if (!conn_header(s, c))
+					return;
+				continue;
+			}
+			conn_serve(s, c);
+			return;
+		}
+		n = recv(c->fd, dst, want, 0);
+		if (n > 0) {
+			c->got += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n == 0 && c->state == CONN_HEADER && c->got == 0) {
+			/* connected and left without a word: nothing to report */
+			conn_close(s, c);
+			return;
+		}
+		conn_refuse(s, c, LOG_WARNING, n == 0 ? "truncated frame" : "read error",
+		            n == 0 ? "the client closed before the end of its request" : strerror(errno));
+		return;
+	}
+}
+
+static void accept_all(struct ntlmd_server *s)
+{
+	for (;;) {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		struct epoll_event ev = {.events = EPOLLIN};
+		struct conn *c;
+		int64_t now;
+		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE) {
+				ntlmd_log(LOG_ERR, "cannot accept connections: %s", strerror(errno));
+				s->listen_paused_until = ntlmd_now_ms() + EMFILE_PAUSE_MS;
+				ev.events = 0;
+				ev.data.u64 = TAG_LISTEN;
+				epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, s->listen_fd, &ev);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				ntlmd_log(LOG_ERR, "accept: %s", strerror(errno));
+			}
+			return;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+			ntlmd_log(LOG_ERR, "SO_PEERCRED: %s; connection closed", strerror(errno));
+			close(fd);
+			continue;
+		}
+		now = ntlmd_now_ms();
+		if (s->n_free == 0) {
+			s->ctx->counters.refused++;
+			if (now - s->overflow_logged >= OVERFLOW_LOG_MS) {
+				ntlmd_log(LOG_WARNING,
+				          "connection from uid=%u pid=%d closed: %zu connections open "
+				          "(max_connections)"
+				          "; %llu more closed since the last message",
+				          (unsigned)cred.uid, (int)cred.pid, s->max_conns,
+				          (unsigned long long)s->overflow_quiet);
+				s->overflow_logged = now;
+				s->overflow_quiet = 0;
+			} else {
+				s->overflow_quiet++;
+			}
+			close(fd);
+			continue;
+		}
+		c = &s->conns[s->free_slots[--s->n_free]];
+		*c = (struct conn){
+		    .fd = fd,
+		    .peer = {.uid = (uint32_t)cred.uid, .gid = (uint32_t)cred.gid, .pid = (int32_t)cred.pid},
+		    .deadline = now + read_timeout_ms(s),
+		    .state = CONN_HEADER,
+		};
+		s->ctx->counters.connections++;
+		ev.data.u64 = (uint64_t)(c - s->conns);
+		if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			ntlmd_log(LOG_ERR, "epoll_ctl: %s; connection closed", strerror(errno));
+			conn_close(s, c);
+		}
+	}
+}
+
+/* Closes connections past their deadline; returns ms until the next one
+ * (at most TICK_MS). */
+static int expire(struct ntlmd_server *s)
+{
+	int64_t now = ntlmd_now_ms(), next = now + TICK_MS;
+	char detail[64];
+
+	for (size_t i = 0; i < s->max_conns; i++) {
+		struct conn *c = &s->conns[i];
+
+		if (c->fd < 0)
+			continue;
+		if (c->deadline <= now) {
+			snprintf(detail, sizeof(detail), "%lld ms", (long long)read_timeout_ms(s));
+			conn_refuse(s, c, LOG_WARNING,
+			            c->state == CONN_REPLY ? "reply not read in time"
+			                                   : "request not received in time",
+			            detail);
+			continue;
+		}
+		if (c->deadline < next)
+			next = c->deadline;
+	}
+	if (s->listen_paused_until != 0 && s->listen_paused_until < next)
+		next = s->listen_paused_until;
+	return (int)(next > now ? next - now : 0);
+}
+
+static void read_signals(struct ntlmd_server *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			ntlmd_log(LOG_INFO, "SIGHUP: reloading the configuration");
+			if (s->hooks.reload != NULL)
+				s->hooks.reload(s->hooks.arg);
+		} else {
+			ntlmd_log(LOG_INFO, "signal %u: shutting down", (unsigned)si.ssi_signo);
+			s->stop = true;
+		}
+	}
+}
+
+struct ntlmd_server *ntlmd_server_new(int listen_fd, struct ntlmd_context *ctx, unsigned max_connections,
+                                      const struct ntlmd_server_hooks *hooks)
+{
+	struct ntlmd_server *s;
+	struct epoll_event ev = {.events = EPOLLIN};
+	sigset_t set;
+	int saved;
+
+	if (max_connections == 0)
+		max_connections = 1;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->listen_fd = listen_fd;
+	s->epoll_fd = s->signal_fd = -1;
+	s->ctx = ctx;
+	s->hooks = *hooks;
+	s->max_conns = max_connections;
+	s->conns = calloc(max_connections, sizeof(*s->conns));
+	s->free_slots = calloc(max_connections, sizeof(*s->free_slots));
+	if (s->conns == NULL || s->free_slots == NULL)
+		goto fail;
+	for (size_t i = 0; i < max_connections; i++) {
+		s->conns[i].fd = -1;
+		s->free_slots[s->n_free++] = max_connections - 1 - i;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		goto fail;
+	s->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->signal_fd < 0 || s->epoll_fd < 0)
+		goto fail;
+	if (fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK) < 0 ||
+	    fcntl(listen_fd, F_SETFD, FD_CLOEXEC) < 0)
+		goto fail;
+	ev.data.u64 = TAG_LISTEN;
+	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, listen_fd, &ev) < 0)
+		goto fail;
+	ev.data.u64 = TAG_SIGNAL;
+	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->signal_fd, &ev) < 0)
+		goto fail;
+	s->last_tick = ntlmd_now_ms();
+	return s;
+fail:
+	saved = errno;
+	ntlmd_server_free(s);
+	errno = saved;
+	return NULL;
+}
+
+int ntlmd_server_run(struct ntlmd_server *s)
+{
+	struct epoll_event events[MAX_EVENTS];
+
+	while (!s->stop) {
+		int timeout = expire(s);
+		int n = epoll_wait(s->epoll_fd, events, MAX_EVENTS, timeout);
+		int64_t now;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ntlmd_log(LOG_ERR, "epoll_wait: %s", strerror(errno));
+			return -1;
+		}
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = events[i].data.u64;
+			struct conn *c;
+
+			if (tag == TAG_LISTEN) {
+				accept_all(s);
+				continue;
+			}
+			if (tag == TAG_SIGNAL) {
+				read_signals(s);
+				continue;
+			}
+			c = &s->conns[tag];
+			if (c->fd < 0)
+				continue; /* closed by an earlier event of this round */
+			if (c->state == CONN_REPLY)
+				conn_write(s, c);
+			else
+				conn_read(s, c);
+		}
+		now = ntlmd_now_ms();
+		if (s->listen_paused_until != 0 && now >= s->listen_paused_until) {
+			struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_LISTEN};
+
+			s->listen_paused_until = 0;
+			epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, s->listen_fd, &ev);
+		}
+		if (now - s->last_tick >= TICK_MS) {
+			s->last_tick = now;
+			if (s->hooks.tick != NULL)
+				s->hooks.tick(s->hooks.arg);
+		}
+	}
+	return 0;
+}
+
+void ntlmd_server_free(struct ntlmd_server *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; s->conns != NULL && i < s->max_conns; i++)
+		if (s->conns[i].fd >= 0)
+			conn_close(s, &s->conns[i]);
+	if (s->epoll_fd >= 0)
+		close(s->epoll_fd);
+	if (s->signal_fd >= 0)
+		close(s->signal_fd);
+	free(s->conns);
+	free(s->free_slots);
+	free(s);
+}

@@ -1,4 +1,47 @@
-/* placeholder: being written */
+/*
+ * server.h: ntlmd's event loop. One thread, one epoll set: the listening
+ * socket, a signalfd (SIGHUP, SIGTERM, SIGINT) and every client
+ * connection, each non-blocking with its own deadline, so a slow or
+ * hostile client never holds up another.
+ *
+ * A connection carries one request: the 12-byte header is checked as soon
+ * as it arrives (type known, caller allowed by SO_PEERCRED), the payload is
+ * read into a buffer of exactly its announced length (at most
+ * NTLMD_MAX_PAYLOAD), the reply is written and the connection closed.
+ * A malformed header, an oversized length, an unknown or forbidden type or
+ * a missed deadline closes the connection at once, with one log line that
+ * names the caller's uid and pid.
+ */
 #ifndef PAM_NTLM_NTLMD_SERVER_H
 #define PAM_NTLM_NTLMD_SERVER_H
-#endif
+
+#include <stdbool.h>
+
+#include "handlers.h"
+
+struct ntlmd_server;
+
+/* What the loop asks of main.c. */
+struct ntlmd_server_hooks {
+	/* SIGHUP: reload the configuration and refresh the backends. */
+	void (*reload)(void *arg);
+	/* About once a second: periodic work (backend refresh). */
+	void (*tick)(void *arg);
+	void *arg;
+};
+
+/*
+ * Sets up the loop on listen_fd (a bound, listening UNIX stream socket;
+ * made non-blocking here) for ctx, with room for max_connections clients.
+ * Blocks SIGHUP, SIGTERM and SIGINT (they are read from a signalfd) and
+ * ignores SIGPIPE. Returns NULL with errno on failure.
+ */
+struct ntlmd_server *ntlmd_server_new(int listen_fd, struct ntlmd_context *ctx, unsigned max_connections,
+                                      const struct ntlmd_server_hooks *hooks);
+/* Serves until SIGTERM or SIGINT: 0, or -1 with errno when the loop
+ * itself failed. */
+int ntlmd_server_run(struct ntlmd_server *s);
+/* Closes every connection (not the listening socket); NULL-safe. */
+void ntlmd_server_free(struct ntlmd_server *s);
+
+#endif /* PAM_NTLM_NTLMD_SERVER_H */

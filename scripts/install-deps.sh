@@ -9,7 +9,7 @@ build-essential autoconf automake libtool autoconf-archive pkg-config make
 libssl-dev libpam0g-dev libldap2-dev check
 clang libclang-rt-14-dev clang-format cppcheck valgrind
 python3 python3-impacket python3-ntlm-auth python3-pycryptodome
-winbind samba-common-bin curl ca-certificates
+winbind samba samba-common-bin curl ca-certificates
 "
 
 missing=""

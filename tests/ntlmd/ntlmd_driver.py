@@ -1,0 +1,826 @@
+#!/usr/bin/python3
+"""Drives a running ntlmd over its UNIX socket with real NTLM exchanges.
+
+This is an independent implementation of the ntlmd protocol
+(docs/PROTOCOL.md) with struct.pack; it shares no code with the C client.
+The NTLM messages come from independent clients: python3-ntlm-auth
+(NTLMv2 with MIC; NTLMv1 and NTLMv1-ESS with ntlm_compatibility 0-2) and
+python3-impacket (NTLMv2 without MIC, with an SPN).
+
+    ntlmd_driver.py write-hashes FILE        the test accounts, mode 0600
+    ntlmd_driver.py main --socket S --hashes FILE --read-timeout-ms N --max-connections N
+    ntlmd_driver.py unauthorised --socket S  (run as nobody)
+    ntlmd_driver.py logon --socket S --name CASE [--client C] [--service S] [--expect STATUS] USER
+    ntlmd_driver.py check-logs FILE...       no hash or password in any of them
+    ntlmd_driver.py check-audit FILE         the JSON audit log is well formed
+
+Each command prints one line per case ("PASS name" / "FAIL name: why")
+and a final "N passed, M failed"; it exits 1 when a case failed. Every
+socket operation is bounded by a timeout.
+"""
+
+import argparse
+import json
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.environ.get("INTEROP_DIR", os.path.join(HERE, "..", "interop")))
+
+import clients  # noqa: E402  (tests/interop/clients.py: accounts, hashes, MD4 shim)
+from clients import CB_GOOD, CB_OTHER, DOMAIN, UNKNOWN_PASSWORD, UNKNOWN_USER, WORKSTATION  # noqa: E402
+from clients import WRONG_PASSWORD, Account, enable_md4_for_ntlm_auth, lm_hash, md4, nt_hash  # noqa: E402
+
+TIMEOUT = 5.0  # seconds for any one socket operation
+COMPUTER = "TESTSRV"  # netbios_name in the test configuration
+
+# ---------------------------------------------------------------------------
+# Accounts: those of the interop tests, and a few more for ntlmd's cases.
+
+ACCOUNTS = dict(clients.ACCOUNTS)  # alice (good), bob (disabled)
+ACCOUNTS["carol"] = Account("carol", 1002, "Carol-pass3", "U", False)  # lockout after N failures
+ACCOUNTS["dave"] = Account("dave", 1003, "Dave-pass4", "LU", False)  # flag L: locked
+ACCOUNTS["frank"] = Account("frank", 1005, "Frank-pass6", "U", False)  # password change
+LATE = Account("erin", 1004, "Erin-pass5", "U", False)  # added while ntlmd runs
+NEW_FRANK_PASSWORD = "Frank-new-7"
+
+ALL_PASSWORDS = [a.password for a in ACCOUNTS.values()] + [
+    LATE.password,
+    NEW_FRANK_PASSWORD,
+    WRONG_PASSWORD,
+    UNKNOWN_PASSWORD,
+]
+
+
+def smbpasswd_line(acc):
+    lm = lm_hash(acc.password).hex().upper() if acc.store_lm else "X" * 32
+    nt = nt_hash(acc.password).hex().upper()
+    return f"{acc.user}:{acc.uid}:{lm}:{nt}:[{acc.flags.ljust(11)}]:LCT-{int(time.time()):08X}:\n"
+
+
+def write_hashes(path):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.writelines(smbpasswd_line(a) for a in ACCOUNTS.values())
+    os.chmod(path, 0o600)
+
+
+# ---------------------------------------------------------------------------
+# The protocol, written from docs/PROTOCOL.md
+
+MAGIC = b"NTD"
+VERSION = 1
+HEADER = struct.Struct("<3sBHHI")  # magic, version, type, flags, payload length
+FIELD = struct.Struct("<HI")  # tag, length
+MAX_PAYLOAD = 65536
+REPLY = 0x8000
+
+PING, CHALLENGE, VERIFY, VERIFY_RESPONSE, CHECK_PASSWORD, ACCOUNT_STATUS, CHANGE_PASSWORD = range(1, 8)
+
+T_STATUS, T_STATUS_NAME, T_MESSAGE = 1, 2, 3
+T_SERVICE, T_CLIENT_ADDRESS = 10, 11
+T_NEGOTIATE, T_CHALLENGE, T_AUTHENTICATE, T_CB_APPLICATION = 20, 21, 22, 23
+T_USER, T_DOMAIN, T_WORKSTATION, T_SERVER_CHALLENGE = 30, 31, 32, 33
+T_LM_RESPONSE, T_NT_RESPONSE, T_PASSWORD, T_NEW_PASSWORD, T_MSCHAPV2 = 34, 35, 36, 37, 38
+T_AUTH_USER, T_AUTH_DOMAIN, T_RESPONSE_TYPE, T_FLAGS = 50, 51, 52, 53
+T_MIC, T_CB, T_TARGET_NAME, T_CLIENT_SPN, T_SESSION_KEY = 54, 55, 56, 57, 58
+T_ACCOUNT_FLAGS, T_VERSION, T_UID = 59, 60, 61
+T_UPTIME, T_REQUESTS = 70, 71
+
+# NTSTATUS codes the cases expect, from MS-ERREF and docs/acceptor.md
+CODES = {
+    "STATUS_SUCCESS": 0x00000000,
+    "STATUS_WRONG_PASSWORD": 0xC000006A,
+    "STATUS_NO_SUCH_USER": 0xC0000064,
+    "STATUS_ACCOUNT_DISABLED": 0xC0000072,
+    "STATUS_ACCOUNT_LOCKED_OUT": 0xC0000234,
+    "STATUS_NTLM_BLOCKED": 0xC0000418,
+    "STATUS_BAD_BINDINGS": 0xC000035B,
+}
+
+
+class Closed(Exception):
+    """The daemon closed the connection without a (whole) reply."""
+
+
+def field(tag, value):
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    elif isinstance(value, int):
+        value = struct.pack("<I", value)
+    return FIELD.pack(tag, len(value)) + value
+
+
+def frame(rtype, fields=(), flags=0, version=VERSION, magic=MAGIC):
+    payload = b"".join(field(t, v) for t, v in fields if v is not None)
+    return HEADER.pack(magic, version, rtype, flags, len(payload)) + payload
+
+
+def parse_fields(payload):
+    """{tag: bytes}; a duplicate tag or fields not filling the payload raise."""
+    out, pos = {}, 0
+    while pos < len(payload):
+        if len(payload) - pos < FIELD.size:
+            raise ValueError("truncated field header")
+        tag, n = FIELD.unpack_from(payload, pos)
+        pos += FIELD.size
+        if n > len(payload) - pos:
+            raise ValueError("field past the end of the payload")
+        if tag in out:
+            raise ValueError(f"duplicate tag {tag}")
+        out[tag] = payload[pos : pos + n]
+        pos += n
+    return out
+
+
+class Reply:
+    def __init__(self, rtype, fields):
+        self.type = rtype
+        self.fields = fields
+        self.code = struct.unpack("<I", fields[T_STATUS])[0]
+        self.status = fields[T_STATUS_NAME].decode()
+
+    def str(self, tag):
+        v = self.fields.get(tag)
+        return None if v is None else v.decode("utf-8")
+
+    def bytes(self, tag):
+        return self.fields.get(tag)
+
+    def u64(self, tag):
+        return struct.unpack("<Q", self.fields[tag])[0] if tag in self.fields else None
+
+    def __str__(self):
+        extra = [f"{k}={self.str(t)}" for k, t in (("user", T_AUTH_USER), ("type", T_RESPONSE_TYPE))]
+        return f"{self.status} " + " ".join(e for e in extra if not e.endswith("=None"))
+
+
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        try:
+            chunk = sock.recv(n - len(buf))
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            raise Closed(f"connection closed after {len(buf)} of {n} bytes")
+        buf += chunk
+    return buf
+
+
+def connect(path, timeout=TIMEOUT):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(path)
+    return s
+
+
+def exchange(path, data, timeout=TIMEOUT):
+    """Sends raw bytes, returns (type, fields) of the reply or raises Closed."""
+    with connect(path, timeout) as s:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            raise Closed("connection closed while sending") from None
+        magic, version, rtype, flags, n = HEADER.unpack(recv_exact(s, HEADER.size))
+        if magic != MAGIC or version != VERSION or flags != 0 or n > MAX_PAYLOAD:
+            raise ValueError("malformed reply header")
+        return rtype, parse_fields(recv_exact(s, n))
+
+
+def call(path, rtype, fields=(), timeout=TIMEOUT):
+    got_type, f = exchange(path, frame(rtype, fields), timeout)
+    if got_type != rtype | REPLY:
+        raise ValueError(f"reply type {got_type:#x} to request {rtype}")
+    r = Reply(got_type, f)
+    if r.status in CODES and CODES[r.status] != r.code:
+        raise ValueError(f"{r.status} with code {r.code:#010x}")
+    return r
+
+
+def closed_without_reply(path, data, timeout=TIMEOUT):
+    """True when the daemon closes the connection without any reply byte."""
+    with connect(path, timeout) as s:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            return True
+        try:
+            return s.recv(1) == b""
+        except ConnectionResetError:
+            return True
+
+
+# ---------------------------------------------------------------------------
+# NTLM exchanges through the daemon
+
+
+class Exchange:
+    """NEGOTIATE from a client, CHALLENGE from ntlmd, AUTHENTICATE from the
+    client; verify() sends the three to ntlmd."""
+
+    def __init__(self, sock, service, address=None, cb_app=None):
+        self.sock = sock
+        self.service = service
+        self.address = address
+        self.cb_app = cb_app
+        self.negotiate = self.challenge = self.authenticate = None
+
+    def get_challenge(self, negotiate):
+        self.negotiate = negotiate
+        r = call(
+            self.sock,
+            CHALLENGE,
+            [(T_SERVICE, self.service), (T_NEGOTIATE, negotiate), (T_CLIENT_ADDRESS, self.address)],
+        )
+        if r.status != "STATUS_SUCCESS":
+            raise ValueError(f"CHALLENGE answered {r.status}")
+        return r.bytes(T_CHALLENGE)
+
+    def verify(self):
+        return call(
+            self.sock,
+            VERIFY,
+            [
+                (T_SERVICE, self.service),
+                (T_NEGOTIATE, self.negotiate),
+                (T_CHALLENGE, self.challenge),
+                (T_AUTHENTICATE, self.authenticate),
+                (T_CB_APPLICATION, self.cb_app),
+                (T_CLIENT_ADDRESS, self.address),
+            ],
+        )
+
+
+def foreign(chal):
+    """The CHALLENGE with another server challenge (bytes 24..31, MS-NLMP
+    2.2.1.2): one the daemon never issued, as when the caller builds it."""
+    return chal[:24] + os.urandom(8) + chal[32:]
+
+
+def ntlm_auth_exchange(sock, user, password, service="", compat=3, cb=None, cb_app=None, address=None,
+                       domain=DOMAIN, alter_challenge=None):
+    from ntlm_auth.gss_channel_bindings import GssChannelBindingsStruct
+    from ntlm_auth.ntlm import NtlmContext
+
+    cbt = None
+    if cb is not None:
+        cbt = GssChannelBindingsStruct()
+        cbt[cbt.APPLICATION_DATA] = cb
+    ctx = NtlmContext(user, password, domain=domain, workstation=WORKSTATION, cbt_data=cbt,
+                      ntlm_compatibility=compat)
+    ex = Exchange(sock, service, address, cb_app)
+    chal = ex.get_challenge(ctx.step())
+    if alter_challenge is not None:
+        chal = alter_challenge(chal)
+    ex.challenge = chal
+    ex.authenticate = ctx.step(chal)
+    return ex
+
+
+def impacket_exchange(sock, user, password, service="", domain=DOMAIN, address=None):
+    from impacket import ntlm
+
+    type1 = ntlm.getNTLMSSPType1("", "", use_ntlmv2=True)
+    ex = Exchange(sock, service, address)
+    ex.challenge = ex.get_challenge(type1.getData())
+    type3, _key = ntlm.getNTLMSSPType3(type1, ex.challenge, user, password, domain, use_ntlmv2=True)
+    ex.authenticate = type3.getData()
+    return ex
+
+
+def desl(key16, data8):
+    """MS-NLMP 6: DESL(K, D), the NTLMv1 response."""
+    from Cryptodome.Cipher import DES
+
+    k = key16 + b"\0" * 5
+    return b"".join(DES.new(clients._des_key(k[i : i + 7]), DES.MODE_ECB).encrypt(data8) for i in (0, 7, 14))
+
+
+# ---------------------------------------------------------------------------
+# Cases
+
+
+class Runner:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def case(self, name, fn):
+        try:
+            problems = fn()
+        except Closed as e:
+            problems = [f"connection closed: {e}"]
+        except Exception as e:  # a client library or the protocol failed
+            problems = [f"{type(e).__name__}: {e}"]
+        if problems:
+            self.failed += 1
+            print(f"FAIL {name}: {'; '.join(problems)}", flush=True)
+        else:
+            self.passed += 1
+            print(f"PASS {name}", flush=True)
+
+    def finish(self):
+        print(f"{self.passed} passed, {self.failed} failed", flush=True)
+        return 1 if self.failed else 0
+
+
+def expect(reply, status, **fields):
+    """Problems of a reply against the expected status and string fields."""
+    tags = dict(user=T_AUTH_USER, domain=T_AUTH_DOMAIN, type=T_RESPONSE_TYPE, mic=T_MIC, cb=T_CB,
+                spn=T_TARGET_NAME, workstation=T_WORKSTATION)
+    problems = []
+    if reply.status != status:
+        problems.append(f"status {reply.status} ({reply.code:#010x}), expected {status}")
+    for k, v in fields.items():
+        if k == "key":
+            got = reply.bytes(T_SESSION_KEY)
+            if (got is not None and len(got) == 16) != v:
+                problems.append(f"session key {'missing' if v else 'present'}")
+        elif reply.str(tags[k]) != v:
+            problems.append(f"{k}={reply.str(tags[k])}, expected {v}")
+    return problems
+
+
+def main_cases(args):
+    sock = args.socket
+    run = Runner()
+    alice = ACCOUNTS["alice"]
+    good_v2 = dict(user=f"{DOMAIN}\\alice", domain=DOMAIN, type="NTLMv2", key=True)
+    enable_md4_for_ntlm_auth()
+
+    def ping():
+        r = call(sock, PING)
+        return expect(r, "STATUS_SUCCESS") + ([] if r.str(T_VERSION) else ["no version"])
+
+    run.case("PING answers with a version", ping)
+
+    # -- outcomes -------------------------------------------------------
+    def nt(who, password, status, service="", /, **fields):
+        return lambda: expect(ntlm_auth_exchange(sock, who, password, service).verify(), status, **fields)
+
+    def imp(who, password, status, service="", /, **fields):
+        return lambda: expect(impacket_exchange(sock, who, password, service).verify(), status, **fields)
+
+    run.case("ntlm-auth NTLMv2+MIC, good password", nt("alice", alice.password, "STATUS_SUCCESS",
+                                                            mic="valid", workstation=WORKSTATION, **good_v2))
+    run.case("impacket NTLMv2 (no MIC), good password", imp("alice", alice.password, "STATUS_SUCCESS",
+                                                              mic="absent", **good_v2))
+    run.case("ntlm-auth wrong password", nt("alice", WRONG_PASSWORD, "STATUS_WRONG_PASSWORD", type="NTLMv2",
+                                            key=False))
+    run.case("impacket wrong password", imp("alice", WRONG_PASSWORD, "STATUS_WRONG_PASSWORD", key=False))
+    run.case("ntlm-auth unknown user", nt(UNKNOWN_USER, UNKNOWN_PASSWORD, "STATUS_NO_SUCH_USER", key=False))
+    run.case("ntlm-auth disabled account (D)", nt("bob", ACCOUNTS["bob"].password, "STATUS_ACCOUNT_DISABLED",
+                                                  key=False))
+    run.case("ntlm-auth disabled account, wrong password: state not revealed",
+             nt("bob", WRONG_PASSWORD, "STATUS_WRONG_PASSWORD"))
+    run.case("ntlm-auth locked account (L)", nt("dave", ACCOUNTS["dave"].password, "STATUS_ACCOUNT_LOCKED_OUT",
+                                                key=False))
+
+    # -- lockout (service "lockout": threshold 3) -------------------------
+    def lockout_user():
+        carol = ACCOUNTS["carol"]
+        problems = []
+        for i in range(3):
+            r = ntlm_auth_exchange(sock, "carol", WRONG_PASSWORD, "lockout", address="192.0.2.10").verify()
+            problems += [f"failure {i + 1}: {p}" for p in expect(r, "STATUS_WRONG_PASSWORD")]
+        r = ntlm_auth_exchange(sock, "carol", carol.password, "lockout", address="192.0.2.11").verify()
+        problems += [f"right password after 3 failures: {p}" for p in expect(r, "STATUS_ACCOUNT_LOCKED_OUT")]
+        return problems
+
+    run.case("lockout: 3 wrong passwords lock the user, then the right one is refused", lockout_user)
+
+    def lockout_address():
+        problems = []
+        for i in range(3):
+            r = ntlm_auth_exchange(sock, UNKNOWN_USER, UNKNOWN_PASSWORD, "lockout", address="192.0.2.20").verify()
+            problems += [f"attempt {i + 1}: {p}" for p in expect(r, "STATUS_NO_SUCH_USER")]
+        r = ntlm_auth_exchange(sock, "alice", alice.password, "lockout", address="192.0.2.20").verify()
+        problems += [f"from the locked address: {p}" for p in expect(r, "STATUS_ACCOUNT_LOCKED_OUT")]
+        r = ntlm_auth_exchange(sock, "alice", alice.password, "lockout", address="192.0.2.21").verify()
+        problems += [f"from another address: {p}" for p in expect(r, "STATUS_SUCCESS")]
+        return problems
+
+    run.case("lockout: 3 unknown users lock the client address, not the users", lockout_address)
+
+    # -- policies -----------------------------------------------------------
+    run.case("MIC required, ntlm-auth sends one", nt("alice", alice.password, "STATUS_SUCCESS", "mic", mic="valid"))
+    run.case("MIC required, impacket sends none", imp("alice", alice.password, "STATUS_NTLM_MIC_MISSING", "mic"))
+
+    def cb(client_cb, status, **fields):
+        def f():
+            ex = ntlm_auth_exchange(sock, "alice", alice.password, "cb", cb=client_cb, cb_app=CB_GOOD)
+            return expect(ex.verify(), status, **fields)
+
+        return f
+
+    run.case("channel bindings required and matching", cb(CB_GOOD, "STATUS_SUCCESS", cb="valid"))
+    run.case("channel bindings required, client sends none", cb(None, "STATUS_NTLM_BINDINGS_MISSING"))
+    run.case("channel bindings required, other certificate", cb(CB_OTHER, "STATUS_BAD_BINDINGS"))
+    run.case("SPN cifs/TESTSRV accepted", imp("alice", alice.password, "STATUS_SUCCESS", "spn-ok", spn="valid"))
+    run.case("SPN not in target_names", imp("alice", alice.password, "STATUS_NTLM_TARGET_NAME_MISMATCH", "spn"))
+    for compat, kind in ((0, "NTLMv1"), (1, "NTLMv1-ESS"), (2, "NTLMv1-ESS")):
+        run.case(f"{kind} (ntlm_compatibility {compat}) refused by the default policy",
+                 lambda c=compat, k=kind: expect(
+                     ntlm_auth_exchange(sock, "alice", alice.password, compat=c).verify(), "STATUS_NTLM_BLOCKED",
+                     type=k))
+        run.case(f"{kind} (ntlm_compatibility {compat}) allowed by ntlm_auth = ntlmv1-permitted",
+                 lambda c=compat, k=kind: expect(
+                     ntlm_auth_exchange(sock, "alice", alice.password, "v1", compat=c).verify(), "STATUS_SUCCESS",
+                     type=k, mic="absent", key=True))
+
+    # -- replays ------------------------------------------------------------
+    def replay(alter):
+        def f():
+            ex = ntlm_auth_exchange(sock, "alice", alice.password, alter_challenge=alter)
+            first = ex.verify()
+            second = ex.verify()
+            return [f"first: {p}" for p in expect(first, "STATUS_SUCCESS")] + [
+                f"replay: {p}" for p in expect(second, "STATUS_NTLM_CHALLENGE_EXPIRED", key=False)]
+
+        return f
+
+    run.case("replayed AUTHENTICATE refused (challenge issued by ntlmd)", replay(None))
+    run.case("replayed AUTHENTICATE refused (verify mode: challenge built by the caller)", replay(foreign))
+
+    def other_service():
+        ex = ntlm_auth_exchange(sock, "alice", alice.password, "mic")
+        ex.service = "cb"
+        return expect(ex.verify(), "STATUS_NTLM_CHALLENGE_MISMATCH")
+
+    run.case("challenge issued for one service, verified for another", other_service)
+
+    # -- the bare requests -------------------------------------------------
+    def verify_response(service, mschapv2, status):
+        def f():
+            server_challenge = os.urandom(8)
+            h = nt_hash(alice.password)
+            r = call(sock, VERIFY_RESPONSE, [
+                (T_SERVICE, service), (T_USER, "alice"), (T_DOMAIN, DOMAIN),
+                (T_SERVER_CHALLENGE, server_challenge), (T_NT_RESPONSE, desl(h, server_challenge)),
+                (T_MSCHAPV2, bytes([mschapv2]))])
+            problems = expect(r, status, type="NTLMv1")
+            if status == "STATUS_SUCCESS" and r.bytes(T_SESSION_KEY) != md4(h):
+                problems.append("the NT session key is not MD4(NT hash)")
+            return problems
+
+        return f
+
+    run.case("VERIFY_RESPONSE NTLMv1 refused by the default policy", verify_response("", 0, "STATUS_NTLM_BLOCKED"))
+    run.case("VERIFY_RESPONSE MS-CHAPv2 allowed (mschapv2-and-ntlmv2-only), NT session key",
+             verify_response("mschap", 1, "STATUS_SUCCESS"))
+
+    def check_password(who, password, status, /, **fields):
+        return lambda: expect(call(sock, CHECK_PASSWORD, [(T_USER, who), (T_PASSWORD, password)]), status, **fields)
+
+    run.case("CHECK_PASSWORD good", check_password("alice", alice.password, "STATUS_SUCCESS", user="alice"))
+    run.case("CHECK_PASSWORD wrong", check_password("alice", WRONG_PASSWORD, "STATUS_WRONG_PASSWORD"))
+    run.case("CHECK_PASSWORD disabled", check_password("bob", ACCOUNTS["bob"].password, "STATUS_ACCOUNT_DISABLED"))
+
+    def account_status():
+        r = call(sock, ACCOUNT_STATUS, [(T_USER, "alice")])
+        problems = expect(r, "STATUS_SUCCESS")
+        if r.str(T_ACCOUNT_FLAGS) is None or "U" not in r.str(T_ACCOUNT_FLAGS):
+            problems.append(f"account flags {r.str(T_ACCOUNT_FLAGS)}")
+        problems += [f"bob: {p}" for p in expect(call(sock, ACCOUNT_STATUS, [(T_USER, "bob")]),
+                                                 "STATUS_ACCOUNT_DISABLED")]
+        return problems
+
+    run.case("ACCOUNT_STATUS", account_status)
+
+    def change_password():
+        frank = ACCOUNTS["frank"]
+        problems = [f"wrong old password: {p}" for p in expect(call(sock, CHANGE_PASSWORD, [
+            (T_USER, "frank"), (T_PASSWORD, WRONG_PASSWORD), (T_NEW_PASSWORD, NEW_FRANK_PASSWORD)]),
+            "STATUS_WRONG_PASSWORD")]
+        problems += [f"change: {p}" for p in expect(call(sock, CHANGE_PASSWORD, [
+            (T_USER, "frank"), (T_PASSWORD, frank.password), (T_NEW_PASSWORD, NEW_FRANK_PASSWORD)]),
+            "STATUS_SUCCESS")]
+        problems += [f"new password: {p}" for p in expect(call(sock, CHECK_PASSWORD, [
+            (T_USER, "frank"), (T_PASSWORD, NEW_FRANK_PASSWORD)]), "STATUS_SUCCESS")]
+        problems += [f"old password: {p}" for p in expect(call(sock, CHECK_PASSWORD, [
+            (T_USER, "frank"), (T_PASSWORD, frank.password)]), "STATUS_WRONG_PASSWORD")]
+        return problems
+
+    run.case("CHANGE_PASSWORD with the old password", change_password)
+
+    # -- malformed frames -------------------------------------------------
+    garbage = {
+        "bad magic": frame(PING, magic=b"XYZ"),
+        "bad version": frame(PING, version=2),
+        "non-zero flags": frame(PING, flags=1),
+        "length over the cap": HEADER.pack(MAGIC, VERSION, PING, 0, MAX_PAYLOAD + 1),
+        "length 0xFFFFFFFF": HEADER.pack(MAGIC, VERSION, PING, 0, 0xFFFFFFFF),
+        "unknown request type": frame(99),
+        "a reply sent as a request": frame(PING | REPLY),
+        "random bytes": bytes(range(7, 250, 3)),
+    }
+    for name, data in garbage.items():
+        run.case(f"garbage frame closed without reply: {name}",
+                 lambda d=data: [] if closed_without_reply(sock, d) else ["the daemon answered"])
+
+    def malformed_payload(payload, status):
+        def f():
+            t, fields = exchange(sock, HEADER.pack(MAGIC, VERSION, PING, 0, len(payload)) + payload)
+            return expect(Reply(t, fields), status)
+
+        return f
+
+    run.case("payload: field past the end", malformed_payload(field(T_SERVICE, "x")[:-1] + b"",
+                                                              "STATUS_NTLM_FIELD_OUT_OF_BOUNDS"))
+    run.case("payload: truncated field header", malformed_payload(b"\x0a\x00\x01", "STATUS_NTLM_TRUNCATED"))
+    run.case("payload: duplicate tag", malformed_payload(field(T_SERVICE, "a") + field(T_SERVICE, "b"),
+                                                         "STATUS_NTLM_BAD_ENCODING"))
+    run.case("payload: NUL in a string", malformed_payload(field(T_SERVICE, b"a\0b"), "STATUS_NTLM_BAD_STRING"))
+    run.case("payload: string over 1024 bytes", malformed_payload(field(T_SERVICE, "s" * 1025),
+                                                                   "STATUS_NTLM_STRING_TOO_LONG"))
+    run.case("payload: unknown tags are skipped", malformed_payload(field(999, b"future") + field(T_SERVICE, "x"),
+                                                                    "STATUS_SUCCESS"))
+
+    def truncated_then_served():
+        with connect(sock) as s:
+            s.sendall(frame(PING, [(T_SERVICE, "x")])[:-2])
+        return expect(call(sock, PING), "STATUS_SUCCESS")
+
+    run.case("a frame cut short, then the next client is served", truncated_then_served)
+
+    # -- slow clients do not block others ----------------------------------
+    read_timeout = args.read_timeout_ms / 1000.0
+
+    def slow_client():
+        problems = []
+        slow = connect(sock, timeout=read_timeout + TIMEOUT)
+        t0 = time.monotonic()
+        slow.sendall(frame(PING)[:6])  # half a header, then nothing
+        t1 = time.monotonic()
+        r = ntlm_auth_exchange(sock, "alice", alice.password).verify()
+        took = time.monotonic() - t1
+        problems += expect(r, "STATUS_SUCCESS")
+        if took > read_timeout / 2:
+            problems.append(f"the other client took {took:.2f} s")
+        try:
+            got = slow.recv(1)
+        except ConnectionResetError:
+            got = b""
+        closed_after = time.monotonic() - t0
+        slow.close()
+        if got != b"":
+            problems.append("the slow client got an answer")
+        if not read_timeout * 0.8 <= closed_after <= read_timeout + 3:
+            problems.append(f"slow client closed after {closed_after:.2f} s (read_timeout {read_timeout} s)")
+        return problems
+
+    run.case("slow client (half a header) closed at read_timeout while another is served", slow_client)
+
+    def dripping_client():
+        t0 = time.monotonic()
+        data = frame(PING, [(T_SERVICE, "x" * 64)])
+        with connect(sock, timeout=read_timeout + TIMEOUT) as s:
+            for b in data:
+                try:
+                    s.sendall(bytes([b]))
+                except (BrokenPipeError, ConnectionResetError):
+                    break
+                if time.monotonic() - t0 > read_timeout + 3:
+                    return ["still connected after the read timeout"]
+                time.sleep(0.1)
+            else:
+                return ["the whole frame was taken"]
+        took = time.monotonic() - t0
+        return [] if took <= read_timeout + 1 else [f"closed after {took:.2f} s"]
+
+    run.case("a client that drips one byte at a time is cut off at read_timeout", dripping_client)
+
+    def many_hostile_clients():
+        problems = []
+        results = []
+
+        def hostile(i):
+            try:
+                results.append(closed_without_reply(sock, bytes([i]) * 20, timeout=read_timeout + TIMEOUT))
+            except OSError:
+                results.append(True)
+
+        threads = [threading.Thread(target=hostile, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        t1 = time.monotonic()
+        r = ntlm_auth_exchange(sock, "alice", alice.password).verify()
+        took = time.monotonic() - t1
+        for t in threads:
+            t.join(timeout=read_timeout + TIMEOUT)
+        problems += expect(r, "STATUS_SUCCESS")
+        if took > read_timeout / 2:
+            problems.append(f"the good client took {took:.2f} s")
+        if len(results) != 8 or not all(results):
+            problems.append("a hostile client got an answer")
+        return problems
+
+    run.case("8 garbage clients at once, a good client still served", many_hostile_clients)
+
+    def max_connections():
+        problems = []
+        idle = []
+        try:
+            for _ in range(args.max_connections):
+                idle.append(connect(sock, timeout=TIMEOUT))
+            time.sleep(0.3)
+            try:
+                extra = closed_without_reply(sock, frame(PING), timeout=TIMEOUT)
+            except OSError:
+                extra = True
+            if not extra:
+                problems.append("a connection over max_connections was served")
+        finally:
+            for s in idle:
+                s.close()
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            try:
+                if call(sock, PING).status == "STATUS_SUCCESS":
+                    break
+            except (Closed, OSError):
+                pass
+            if time.monotonic() > deadline:
+                problems.append("not served again after the idle connections left")
+                break
+            time.sleep(0.05)
+        return problems
+
+    run.case(f"max_connections ({args.max_connections}): one more is closed, then service resumes",
+             max_connections)
+
+    # -- the hash file changes while ntlmd runs --------------------------------
+    def reload_on_change():
+        r = ntlm_auth_exchange(sock, LATE.user, LATE.password).verify()
+        problems = [f"before: {p}" for p in expect(r, "STATUS_NO_SUCH_USER")]
+        with open(args.hashes, "a") as f:
+            f.write(smbpasswd_line(LATE))
+        deadline = time.monotonic() + 10
+        while True:
+            r = ntlm_auth_exchange(sock, LATE.user, LATE.password).verify()
+            if r.status == "STATUS_SUCCESS" or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        return problems + [f"after the edit: {p}" for p in expect(r, "STATUS_SUCCESS", user=f"{DOMAIN}\\erin")]
+
+    run.case("a user added to the hash file is served without a restart", reload_on_change)
+
+    def counters():
+        r = call(sock, PING)
+        n = r.u64(T_REQUESTS)
+        return [] if n is not None and n > 20 else [f"PING reports {n} requests"]
+
+    run.case("PING counts the requests, and the daemon is still alive", counters)
+    return run.finish()
+
+
+def unauthorised_cases(args):
+    sock = args.socket
+    run = Runner()
+    enable_md4_for_ntlm_auth()
+    run.case(f"uid {os.getuid()}: PING allowed", lambda: expect(call(sock, PING), "STATUS_SUCCESS"))
+
+    def refused(rtype, fields):
+        return lambda: [] if closed_without_reply(sock, frame(rtype, fields)) else ["the daemon answered"]
+
+    run.case(f"uid {os.getuid()}: CHALLENGE refused (closed)", refused(CHALLENGE, [(T_SERVICE, "x")]))
+    run.case(f"uid {os.getuid()}: VERIFY refused (closed)", refused(VERIFY, [(T_CHALLENGE, b"x")]))
+    run.case(f"uid {os.getuid()}: CHECK_PASSWORD refused (closed)",
+             refused(CHECK_PASSWORD, [(T_USER, "alice"), (T_PASSWORD, WRONG_PASSWORD)]))
+    run.case(f"uid {os.getuid()}: CHANGE_PASSWORD refused (closed)",
+             refused(CHANGE_PASSWORD, [(T_USER, "alice"), (T_NEW_PASSWORD, WRONG_PASSWORD)]))
+
+    def full_exchange():
+        try:
+            ntlm_auth_exchange(sock, "alice", ACCOUNTS["alice"].password)
+        except Closed:
+            return []
+        return ["a CHALLENGE was issued"]
+
+    run.case(f"uid {os.getuid()}: a whole NTLM exchange is refused", full_exchange)
+    return run.finish()
+
+
+def logon_case(args):
+    """One logon of an account with its password, as one case."""
+    run = Runner()
+    enable_md4_for_ntlm_auth()
+    acc = ACCOUNTS[args.user]
+    exchange_of = impacket_exchange if args.client == "impacket" else ntlm_auth_exchange
+    run.case(args.name, lambda: expect(exchange_of(args.socket, acc.user, acc.password, args.service).verify(),
+                                       args.expect))
+    return run.finish()
+
+
+def check_logs(files):
+    run = Runner()
+    secrets = []
+    for acc in list(ACCOUNTS.values()) + [LATE, Account("frank", 0, NEW_FRANK_PASSWORD, "U", True)]:
+        for h in (nt_hash(acc.password), lm_hash(acc.password)):
+            secrets += [h.hex(), h.hex().upper()]
+    secrets += ALL_PASSWORDS
+    for path in files:
+        def f(p=path):
+            with open(p, "rb") as fh:
+                text = fh.read().decode("utf-8", "replace")
+            if not text.strip():
+                return ["the log is empty"]
+            found = {s for s in secrets if s in text}
+            return [f"{len(found)} secret value(s) found"] if found else []
+
+        run.case(f"no NT/LM hash or password in {os.path.basename(path)}", f)
+    return run.finish()
+
+
+def check_audit(path):
+    run = Runner()
+    keys = ["time", "request", "service", "caller_uid", "caller_pid", "client_address", "user", "domain",
+            "workstation", "response_type", "spn", "outcome", "status", "code", "latency_us"]
+    records = []
+
+    def parse():
+        with open(path, encoding="utf-8") as f:
+            for i, line in enumerate(f, 1):
+                try:
+                    records.append(json.loads(line))
+                except ValueError as e:
+                    return [f"line {i}: {e}"]
+        return [] if records else ["no records"]
+
+    run.case("every audit line is one JSON object", parse)
+
+    def fields():
+        missing = {k for r in records for k in keys if k not in r}
+        return [f"missing keys: {sorted(missing)}"] if missing else []
+
+    run.case("every audit record has the documented keys", fields)
+
+    def success():
+        ok = [r for r in records if r.get("request") == "VERIFY" and r.get("outcome") == "success"
+              and r.get("user") == "alice" and r.get("response_type") == "NTLMv2" and r.get("mic_verified")]
+        return [] if ok else ["no successful NTLMv2 VERIFY of alice with a verified MIC"]
+
+    run.case("a successful NTLMv2 logon is recorded with its MIC verdict", success)
+
+    def distinguishable():
+        statuses = {r.get("status") for r in records}
+        want = {"STATUS_WRONG_PASSWORD", "STATUS_NO_SUCH_USER", "STATUS_ACCOUNT_DISABLED",
+                "STATUS_ACCOUNT_LOCKED_OUT", "STATUS_NTLM_MIC_MISSING", "STATUS_NTLM_BINDINGS_MISSING",
+                "STATUS_NTLM_TARGET_NAME_MISMATCH", "STATUS_NTLM_BLOCKED", "STATUS_NTLM_CHALLENGE_EXPIRED"}
+        return [f"statuses never recorded: {sorted(want - statuses)}"] if want - statuses else []
+
+    run.case("each failure is recorded with its own status", distinguishable)
+
+    def codes():
+        bad = [r for r in records if r.get("status") in CODES and int(r.get("code"), 16) != CODES[r["status"]]]
+        return [f"{len(bad)} records with a wrong code"] if bad else []
+
+    run.case("NTSTATUS names and codes agree", codes)
+    return run.finish()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("write-hashes")
+    p.add_argument("file")
+    p = sub.add_parser("main")
+    p.add_argument("--socket", required=True)
+    p.add_argument("--hashes", required=True)
+    p.add_argument("--read-timeout-ms", type=int, required=True)
+    p.add_argument("--max-connections", type=int, required=True)
+    p = sub.add_parser("unauthorised")
+    p.add_argument("--socket", required=True)
+    p = sub.add_parser("logon")
+    p.add_argument("--socket", required=True)
+    p.add_argument("--name", required=True, help="the case name to print")
+    p.add_argument("--client", choices=["ntlm-auth", "impacket"], default="ntlm-auth")
+    p.add_argument("--service", default="")
+    p.add_argument("--expect", default="STATUS_SUCCESS", help="the status the daemon must answer")
+    p.add_argument("user", choices=sorted(ACCOUNTS))
+    p = sub.add_parser("check-logs")
+    p.add_argument("files", nargs="+")
+    p = sub.add_parser("check-audit")
+    p.add_argument("file")
+    args = parser.parse_args()
+
+    if args.command == "write-hashes":
+        write_hashes(args.file)
+        return 0
+    if args.command == "main":
+        return main_cases(args)
+    if args.command == "unauthorised":
+        return unauthorised_cases(args)
+    if args.command == "logon":
+        return logon_case(args)
+    if args.command == "check-logs":
+        return check_logs(args.files)
+    return check_audit(args.file)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,2 +1,429 @@
 #!/bin/sh
-exit 77
+# test-ntlmd.sh: starts a real ntlmd (-d) on a socket in a temporary
+# directory, with a temporary configuration and hash file, and drives it
+# with ntlmd_driver.py (an independent implementation of the protocol,
+# with NTLM messages from python3-ntlm-auth and python3-impacket), as root
+# and as nobody. It also checks "ntlmd -t", the refusal of a hash file
+# open to others, a clean SIGTERM and that no hash or password reaches a
+# log.
+#
+# Run by "make check" (tests/Makefile.am sets NTLMD), or by hand:
+#   NTLMD=build/ntlmd/ntlmd tests/ntlmd/test-ntlmd.sh
+# One line per case, then "N passed, M failed"; exit 1 on any failure,
+# 77 (skip) when a prerequisite is missing outside CI, 99 on a hard error.
+set -u
+
+PY=/usr/bin/python3 # Debian's python3 sees python3-ntlm-auth and python3-impacket
+HERE=$(cd "$(dirname "$0")" && pwd)
+DRIVER=$HERE/ntlmd_driver.py
+INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
+export INTEROP_DIR
+WAIT=10 # seconds: bound of every wait
+
+READ_TIMEOUT_MS=1500
+MAX_CONNECTIONS=16
+
+PASSED=0
+FAILED=0
+WORK=""
+DAEMON_PID=""
+
+pass() {
+    echo "PASS $1"
+    PASSED=$((PASSED + 1))
+}
+
+fail() {
+    echo "FAIL $1"
+    FAILED=$((FAILED + 1))
+}
+
+skip_or_fail() {
+    if [ -n "${CI:-}" ]; then
+        echo "FAIL: $1 is missing; CI must run this test" >&2
+        exit 1
+    fi
+    echo "SKIP: $1 is missing" >&2
+    exit 77
+}
+
+cleanup() {
+    if [ -n "$DAEMON_PID" ]; then
+        kill "$DAEMON_PID" 2>/dev/null
+        wait "$DAEMON_PID" 2>/dev/null
+    fi
+    if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+        rm -rf "$WORK"
+    fi
+}
+
+# Runs the driver (with a time limit), prints its case lines and adds its
+# counts; a driver that dies without reporting counts as one failure.
+driver() {
+    out=$(timeout 600 "$@" 2>&1)
+    rc=$?
+    printf '%s\n' "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
+    p=$(printf '%s\n' "$out" | grep -c '^PASS ')
+    f=$(printf '%s\n' "$out" | grep -c '^FAIL ')
+    PASSED=$((PASSED + p))
+    FAILED=$((FAILED + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        fail "a driver run exited with status $rc"
+    fi
+}
+
+# Waits until $1 is a socket while the daemon runs.
+wait_for_socket() {
+    tries=$((WAIT * 10))
+    while [ ! -S "$1" ]; do
+        if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+            return 1
+        fi
+        tries=$((tries - 1))
+        [ "$tries" -gt 0 ] || return 1
+        sleep 0.1
+    done
+}
+
+# Waits (bounded) for process $1 to exit; sets EXIT_STATUS.
+wait_exit() {
+    tries=$((WAIT * 10))
+    while kill -0 "$1" 2>/dev/null; do
+        tries=$((tries - 1))
+        if [ "$tries" -le 0 ]; then
+            kill -KILL "$1" 2>/dev/null
+            wait "$1" 2>/dev/null
+            EXIT_STATUS=timeout
+            return 1
+        fi
+        sleep 0.1
+    done
+    wait "$1"
+    EXIT_STATUS=$?
+}
+
+# ------------------------------------------------------------------ setup
+
+if [ -z "${NTLMD:-}" ] || [ ! -x "$NTLMD" ]; then
+    echo "ERROR: set NTLMD to the ntlmd binary (make check does)" >&2
+    exit 99
+fi
+[ -x "$PY" ] || skip_or_fail "$PY"
+for m in ntlm_auth impacket Cryptodome; do
+    "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
+done
+command -v setpriv >/dev/null 2>&1 || skip_or_fail "setpriv"
+[ "$(id -u)" -eq 0 ] || skip_or_fail "root (the test switches to nobody)"
+
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ntlmd-test.XXXXXX") || exit 99
+chmod 0755 "$WORK" # nobody must reach the socket; the hash file stays 0600
+SOCKET=$WORK/run/socket
+HASHES=$WORK/smbpasswd
+CONF=$WORK/ntlmd.conf
+LOG=$WORK/ntlmd.log
+AUDIT=$WORK/audit.json
+
+"$PY" -B "$DRIVER" write-hashes "$HASHES" || exit 99
+
+cat >"$CONF" <<EOF
+# ntlmd configuration of test-ntlmd.sh
+socket            $SOCKET
+hash_file         $HASHES
+backends          files
+audit_json        $AUDIT
+netbios_name      TESTSRV
+netbios_domain    TESTDOM
+read_timeout      $READ_TIMEOUT_MS
+max_connections   $MAX_CONNECTIONS
+challenge_lifetime 300
+allow_groups      4242
+lockout_threshold 0
+
+service lockout
+lockout_threshold 3
+lockout_window    600
+lockout_duration  600
+
+service mic
+require_mic       yes
+
+service cb
+channel_bindings  required
+
+service spn
+target_names      HTTP/www.example.test
+
+service spn-ok
+target_names      HTTP/www.example.test cifs/TESTSRV
+
+service v1
+ntlm_auth         ntlmv1-permitted
+
+service mschap
+ntlm_auth         mschapv2-and-ntlmv2-only
+EOF
+
+cp "$CONF" "$WORK/activated.conf" # before the SIGHUP cases edit $CONF
+
+# ------------------------------------------------------------------ ntlmd -t
+
+out=$("$NTLMD" -t -f "$CONF" 2>&1)
+rc=$?
+if [ "$rc" -eq 0 ] && [ "$out" = "configuration OK" ]; then
+    pass "ntlmd -t: a good configuration gives 'configuration OK' and status 0"
+else
+    fail "ntlmd -t on a good configuration: status $rc, output: $out"
+fi
+
+BROKEN=$WORK/broken.conf
+cat >"$BROKEN" <<EOF
+# line 1
+socket $SOCKET
+no_such_key 1
+ntlm_auth sometimes
+hash_file $HASHES
+max_connections many
+EOF
+out=$("$NTLMD" -t -f "$BROKEN" 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && printf '%s\n' "$out" | grep -q "^$BROKEN:3: " &&
+    printf '%s\n' "$out" | grep -q "^$BROKEN:4: " && printf '%s\n' "$out" | grep -q "^$BROKEN:6: " &&
+    ! printf '%s\n' "$out" | grep -q "configuration OK"; then
+    pass "ntlmd -t: a broken configuration gives FILE:LINE: reason for each error and status 1"
+else
+    fail "ntlmd -t on a broken configuration: status $rc, output: $out"
+fi
+
+out=$("$NTLMD" -t -f "$WORK/missing.conf" 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && printf '%s\n' "$out" | grep -q "missing.conf"; then
+    pass "ntlmd -t: a missing configuration file gives status 1"
+else
+    fail "ntlmd -t on a missing file: status $rc, output: $out"
+fi
+
+# ------------------------------------------------------------------ secret file mode
+
+OPEN_HASHES=$WORK/open-smbpasswd
+OPEN_CONF=$WORK/open.conf
+cp "$HASHES" "$OPEN_HASHES"
+chmod 0644 "$OPEN_HASHES"
+sed -e "s|^hash_file .*|hash_file $OPEN_HASHES|" -e "s|^socket .*|socket $WORK/open/socket|" \
+    -e "s|^audit_json .*||" "$CONF" >"$OPEN_CONF"
+out=$(timeout "$WAIT" "$NTLMD" -d -f "$OPEN_CONF" 2>&1)
+rc=$?
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && printf '%s\n' "$out" | grep -q "readable or writable by others" &&
+    [ ! -S "$WORK/open/socket" ]; then
+    pass "ntlmd refuses to start with a hash file readable by others"
+else
+    fail "ntlmd with a hash file of mode 0644: status $rc, output: $out"
+fi
+out=$("$NTLMD" -t -f "$OPEN_CONF" 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && printf '%s\n' "$out" | grep -q "chmod o-rwx"; then
+    pass "ntlmd -t reports a hash file readable by others"
+else
+    fail "ntlmd -t with a hash file of mode 0644: status $rc, output: $out"
+fi
+rm -f "$OPEN_HASHES"
+
+# ------------------------------------------------------------------ the daemon
+
+"$NTLMD" -d -f "$CONF" 2>"$LOG" &
+DAEMON_PID=$!
+if ! wait_for_socket "$SOCKET"; then
+    fail "ntlmd did not start: $(cat "$LOG")"
+    echo "$PASSED passed, $FAILED failed"
+    exit 1
+fi
+mode=$(stat -c %a "$SOCKET")
+dmode=$(stat -c %a "$(dirname "$SOCKET")")
+if [ "$mode" = 666 ] && [ "$dmode" = 755 ]; then
+    pass "socket 0666 in a 0755 directory ntlmd created"
+else
+    fail "socket mode $mode, directory mode $dmode"
+fi
+
+driver "$PY" -B "$DRIVER" main --socket "$SOCKET" --hashes "$HASHES" \
+    --read-timeout-ms "$READ_TIMEOUT_MS" --max-connections "$MAX_CONNECTIONS"
+
+# A malformed hash file: logged with its line number, the last good copy
+# stays in service.
+cp -p "$HASHES" "$WORK/good-smbpasswd"
+echo "this line has no fields" >>"$HASHES"
+tries=$((WAIT * 10))
+while ! grep -q "files: $HASHES: line [0-9]*:" "$LOG" && [ "$tries" -gt 0 ]; do
+    tries=$((tries - 1))
+    sleep 0.1
+done
+if grep -q "files: $HASHES: line [0-9]*: .*serving the last good copy" "$LOG"; then
+    pass "a malformed hash file is logged with its line number"
+else
+    fail "no log line names the malformed line of the hash file"
+fi
+driver "$PY" -B "$DRIVER" logon --socket "$SOCKET" --name "the last good copy stays in service" alice
+cp "$WORK/good-smbpasswd" "$HASHES"
+
+driver setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    "$PY" -B "$DRIVER" unauthorised --socket "$SOCKET"
+
+NOBODY_UID=$(id -u nobody)
+if grep -q "uid=$NOBODY_UID pid=[0-9]* closed during VERIFY: caller not in allow_users or allow_groups" "$LOG"; then
+    pass "the refusal of nobody is logged with uid and pid"
+else
+    fail "no log line for the refusal of uid $NOBODY_UID"
+fi
+if grep -q "closed: request not received in time" "$LOG" && grep -q "closed: malformed frame header" "$LOG" &&
+    grep -q "closed: frame length over the cap" "$LOG" && grep -q "closed: unknown request type" "$LOG"; then
+    pass "slow, malformed, oversized and unknown frames are each logged"
+else
+    fail "a log line is missing for a slow, malformed, oversized or unknown frame"
+fi
+
+# SIGHUP: a policy change takes effect without a restart.
+printf '\nservice hup\nrequire_mic yes\n' >>"$CONF"
+kill -HUP "$DAEMON_PID"
+tries=$((WAIT * 10))
+while ! grep -q "configuration reloaded" "$LOG" && [ "$tries" -gt 0 ]; do
+    tries=$((tries - 1))
+    sleep 0.1
+done
+if grep -q "configuration reloaded" "$LOG" && kill -0 "$DAEMON_PID" 2>/dev/null; then
+    pass "SIGHUP reloads the configuration"
+else
+    fail "no reload after SIGHUP"
+fi
+driver "$PY" -B "$DRIVER" logon --socket "$SOCKET" --client impacket --service hup \
+    --expect STATUS_NTLM_MIC_MISSING --name "after SIGHUP the new service policy (require_mic) applies" alice
+printf 'no_such_key 1\n' >>"$CONF"
+kill -HUP "$DAEMON_PID"
+sleep 0.5
+if grep -q "reload failed: keeping the running configuration" "$LOG" && kill -0 "$DAEMON_PID" 2>/dev/null; then
+    pass "SIGHUP with a broken configuration keeps the running one"
+else
+    fail "a broken configuration on SIGHUP was not refused cleanly"
+fi
+
+kill -TERM "$DAEMON_PID"
+wait_exit "$DAEMON_PID"
+DAEMON_PID=""
+if [ "$EXIT_STATUS" = 0 ] && [ ! -e "$SOCKET" ]; then
+    pass "SIGTERM: ntlmd exits with status 0 and removes its socket"
+else
+    fail "SIGTERM: exit status $EXIT_STATUS, socket $([ -e "$SOCKET" ] && echo left || echo removed)"
+fi
+# Socket activation: systemd's protocol (LISTEN_PID, LISTEN_FDS, fd 3).
+ACT_LOG=$WORK/activated.log
+if command -v systemd-socket-activate >/dev/null 2>&1; then
+    mkdir "$WORK/act"
+    chmod 0755 "$WORK/act"
+    systemd-socket-activate -l "$WORK/act/socket" "$NTLMD" -d -f "$WORK/activated.conf" 2>"$ACT_LOG" &
+    DAEMON_PID=$!
+    tries=$((WAIT * 10))
+    while [ ! -S "$WORK/act/socket" ] && [ "$tries" -gt 0 ]; do
+        tries=$((tries - 1))
+        sleep 0.1
+    done
+    driver "$PY" -B "$DRIVER" logon --socket "$WORK/act/socket" --name "socket activation: a logon on systemd's socket" alice
+    if grep -q "listening on a socket from systemd" "$ACT_LOG"; then
+        pass "socket activation: ntlmd takes the socket it is given"
+    else
+        fail "socket activation: ntlmd did not use the socket from systemd-socket-activate"
+    fi
+    kill -TERM "$DAEMON_PID"
+    wait_exit "$DAEMON_PID"
+    DAEMON_PID=""
+    if [ "$EXIT_STATUS" = 0 ] && [ -S "$WORK/act/socket" ]; then
+        pass "socket activation: SIGTERM exits 0 and leaves systemd's socket alone"
+    else
+        fail "socket activation: exit status $EXIT_STATUS"
+    fi
+else
+    echo "socket activation not run" >"$ACT_LOG"
+    echo "# socket activation not tested: systemd-socket-activate is missing"
+fi
+
+# Without -d or -F ntlmd goes to the background once its socket listens.
+BG=$WORK/bg
+mkdir "$BG"
+sed -e "s|^socket .*|socket $BG/socket|" -e "s|^audit_json .*||" "$WORK/activated.conf" >"$BG/ntlmd.conf"
+"$NTLMD" -f "$BG/ntlmd.conf" 2>"$BG/stderr"
+rc=$?
+bg_pid=$(pgrep -f -- "-f $BG/ntlmd.conf")
+if [ "$rc" -eq 0 ] && [ -S "$BG/socket" ] && [ -n "$bg_pid" ]; then
+    DAEMON_PID=$bg_pid
+    pass "background: ntlmd returns 0 with its socket listening"
+    driver "$PY" -B "$DRIVER" logon --socket "$BG/socket" --name "background: a logon" alice
+    kill -TERM "$bg_pid"
+    tries=$((WAIT * 10))
+    while kill -0 "$bg_pid" 2>/dev/null && [ "$tries" -gt 0 ]; do
+        tries=$((tries - 1))
+        sleep 0.1
+    done
+    if ! kill -0 "$bg_pid" 2>/dev/null && [ ! -e "$BG/socket" ]; then
+        pass "background: SIGTERM stops the daemon and removes its socket"
+    else
+        fail "background: the daemon did not stop on SIGTERM"
+        kill -KILL "$bg_pid" 2>/dev/null
+    fi
+    DAEMON_PID=""
+else
+    fail "background: status $rc, pid '$bg_pid': $(cat "$BG/stderr")"
+fi
+
+# Privilege drop: "user" and "group" of the configuration, checked in /proc.
+DROP=$WORK/drop
+mkdir "$DROP"
+chmod 0755 "$DROP"
+cp "$HASHES" "$DROP/smbpasswd"
+chown nobody:nogroup "$DROP/smbpasswd"
+chmod 0600 "$DROP/smbpasswd"
+DROP_LOG=$DROP/ntlmd.log
+sed -e "s|^hash_file .*|hash_file $DROP/smbpasswd|" -e "s|^socket .*|socket $DROP/run/socket|" \
+    -e "s|^audit_json .*|user nobody\ngroup nogroup|" "$WORK/activated.conf" >"$DROP/ntlmd.conf"
+"$NTLMD" -d -f "$DROP/ntlmd.conf" 2>"$DROP_LOG" &
+DAEMON_PID=$!
+if wait_for_socket "$DROP/run/socket"; then
+    ids=$(awk '/^(Uid|Gid):/ { printf "%s %s %s %s;", $2, $3, $4, $5 } /^Groups:/ { printf "%s;", $2 }
+        /^NoNewPrivs:/ { printf "%s", $2 }' "/proc/$DAEMON_PID/status")
+    n=$(id -u nobody)
+    g=$(getent group nogroup | cut -d: -f3)
+    if [ "$ids" = "$n $n $n $n;$g $g $g $g;$g;1" ]; then
+        pass "privilege drop: uid, gid and groups are nobody/nogroup, no_new_privs set"
+    else
+        fail "privilege drop: /proc says $ids"
+    fi
+    driver "$PY" -B "$DRIVER" logon --socket "$DROP/run/socket" --name "privilege drop: a logon after the drop" alice
+    kill -TERM "$DAEMON_PID"
+    wait_exit "$DAEMON_PID"
+    if [ "$EXIT_STATUS" = 0 ] && [ ! -e "$DROP/run/socket" ]; then
+        pass "privilege drop: SIGTERM still removes the socket"
+    else
+        fail "privilege drop: exit status $EXIT_STATUS, socket $([ -e "$DROP/run/socket" ] && echo left || echo removed)"
+    fi
+else
+    fail "privilege drop: ntlmd did not start: $(cat "$DROP_LOG")"
+    kill "$DAEMON_PID" 2>/dev/null
+    wait "$DAEMON_PID" 2>/dev/null
+fi
+DAEMON_PID=""
+
+if grep -qiE "AddressSanitizer|runtime error|LeakSanitizer" "$LOG" "$ACT_LOG" "$DROP_LOG"; then
+    fail "sanitizer report in the daemon log"
+else
+    pass "no sanitizer report in the daemon log"
+fi
+
+amode=$(stat -c %a "$AUDIT" 2>/dev/null)
+if [ "$amode" = 640 ]; then
+    pass "the JSON audit file has mode 0640"
+else
+    fail "the JSON audit file has mode $amode"
+fi
+driver "$PY" -B "$DRIVER" check-audit "$AUDIT"
+driver "$PY" -B "$DRIVER" check-logs "$LOG" "$AUDIT" "$ACT_LOG" "$DROP_LOG"
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

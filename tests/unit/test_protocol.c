@@ -1,2 +1,1216 @@
+/*
+ * test_protocol.c: the ntlmd protocol: frame encoding and decoding, every
+ * class of malformed frame, deterministic bit-flip mutation, the client
+ * against in-process fake daemons, and ntlmd's tables and handlers run
+ * without a socket.
+ *
+ * The daemon's handler, table and audit sources are compiled into this
+ * test (they are not in a library), over a fake backend chain defined
+ * below, so the handlers run exactly as in ntlmd.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../ntlmd/audit.c"
+#include "../../ntlmd/challenges.c"
+#include "../../ntlmd/handlers.c"
+#include "../../ntlmd/lockout.c"
+#include "client.h"
 #include "testutil.h"
-int main(void) { return 77; }
+
+/* ------------------------------------------------------------------ */
+/* A fake backend chain: a few accounts in memory                      */
+
+#define PASSWORD "Passw0rd!"
+
+struct ntlmd_backend_chain {
+	int unused;
+};
+static struct ntlmd_backend_chain fake_chain;
+
+struct fake_account {
+	const char *name;
+	const char *flags;
+	struct ntlm_hash nt;
+};
+static struct fake_account fake_accounts[] = {
+    {"alice", "U", {{0}}}, {"bob", "DU", {{0}}}, {"dave", "LU", {{0}}}};
+
+static void fake_accounts_init(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(fake_accounts); i++)
+		ck_assert_status(ntlm_ntowfv1(PASSWORD, &fake_accounts[i].nt), NTLM_OK);
+}
+
+static struct fake_account *fake_find(const char *user)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(fake_accounts); i++)
+		if (strcasecmp(fake_accounts[i].name, user) == 0)
+			return &fake_accounts[i];
+	return NULL;
+}
+
+enum ntlm_status ntlmd_backends_lookup(struct ntlmd_backend_chain *c, const char *user, const char *domain,
+                                       struct ntlmd_account *ret, const char **ret_backend)
+{
+	const struct fake_account *a = fake_find(user);
+
+	(void)c;
+	(void)domain;
+	*ret_backend = "fake";
+	if (a == NULL)
+		return NTLM_STATUS_NO_SUCH_USER;
+	*ret = (struct ntlmd_account){.name = strdup(a->name), .uid = 1000, .has_nt = true, .nt_hash = a->nt};
+	snprintf(ret->flags, sizeof(ret->flags), "%s", a->flags);
+	return NTLM_OK;
+}
+
+enum ntlm_status ntlmd_backends_set_password(struct ntlmd_backend_chain *c, const char *user,
+                                             const struct ntlm_hash *nt_hash, int64_t now)
+{
+	struct fake_account *a = fake_find(user);
+
+	(void)c;
+	(void)now;
+	if (a == NULL)
+		return NTLM_STATUS_NO_SUCH_USER;
+	a->nt = *nt_hash;
+	return NTLM_OK;
+}
+
+void ntlmd_account_clear(struct ntlmd_account *a)
+{
+	free(a->name);
+	ntlm_wipe(a, sizeof(*a));
+}
+
+enum ntlm_status ntlmd_account_check(const struct ntlmd_account *a, const struct ntlmd_logon *logon)
+{
+	(void)logon;
+	if (strchr(a->flags, 'L') != NULL)
+		return NTLM_STATUS_ACCOUNT_LOCKED_OUT;
+	if (strchr(a->flags, 'D') != NULL)
+		return NTLM_STATUS_ACCOUNT_DISABLED;
+	return NTLM_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Frames                                                              */
+
+/* A request with one field of every kind, and an unknown tag. */
+static void sample_fields(struct ntlm_writer *w)
+{
+	static const uint8_t chal[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+
+	ntlmd_fields_init(w);
+	ntlmd_put_string(w, NTLMD_TAG_SERVICE, "squid");
+	ntlmd_put_string(w, NTLMD_TAG_USER, "J\xc3\xbcrgen");
+	ntlmd_put_bytes(w, NTLMD_TAG_NEGOTIATE, "NTLMSSP", 8);
+	ntlmd_put_bytes(w, NTLMD_TAG_SERVER_CHALLENGE, chal, sizeof(chal));
+	ntlmd_put_bytes(w, NTLMD_TAG_LM_RESPONSE, NULL, 0);
+	ntlmd_put_u8(w, NTLMD_TAG_MSCHAPV2, 1);
+	ntlmd_put_u32(w, NTLMD_TAG_FLAGS, 0xE2088297u);
+	ntlmd_put_u64(w, NTLMD_TAG_UPTIME, 0x0102030405060708ull);
+	ntlmd_put_bytes(w, 4242, "future", 6);       /* unknown: skipped */
+	ntlmd_put_string(w, NTLMD_TAG_DOMAIN, NULL); /* left out */
+}
+
+static uint8_t *sample_frame(size_t *ret_len)
+{
+	struct ntlm_writer w;
+	uint8_t *f;
+
+	sample_fields(&w);
+	ck_assert_status(ntlmd_frame_encode(NTLMD_REQ_VERIFY_RESPONSE, &w, &f, ret_len), NTLM_OK);
+	ntlm_writer_clear(&w);
+	return f;
+}
+
+START_TEST(request_round_trip)
+{
+	struct ntlmd_frame f;
+	size_t len, n;
+	uint8_t *p = sample_frame(&len);
+	const uint8_t *b;
+	const char *s;
+	uint32_t u32;
+	uint64_t u64;
+	uint8_t u8;
+
+	ck_assert_status(ntlmd_frame_decode(p, len, &f), NTLM_OK);
+	ck_assert_uint_eq(f.type, NTLMD_REQ_VERIFY_RESPONSE);
+	ck_assert_status(ntlmd_frame_get_string(&f, NTLMD_TAG_SERVICE, &s), NTLM_OK);
+	ck_assert_str_eq(s, "squid");
+	ck_assert_str_eq(ntlmd_frame_string(&f, NTLMD_TAG_USER), "J\xc3\xbcrgen");
+	ck_assert_ptr_null(ntlmd_frame_string(&f, NTLMD_TAG_DOMAIN));
+	ck_assert_status(ntlmd_frame_get_bytes(&f, NTLMD_TAG_NEGOTIATE, &b, &n), NTLM_OK);
+	ck_assert_uint_eq(n, 8);
+	ck_assert_mem_eq(b, "NTLMSSP", 8);
+	ck_assert_status(ntlmd_frame_get_bytes(&f, NTLMD_TAG_LM_RESPONSE, &b, &n), NTLM_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(b);
+	ck_assert_status(ntlmd_frame_get_bytes(&f, NTLMD_TAG_SERVER_CHALLENGE, &b, &n), NTLM_OK);
+	ck_assert_hex_eq(b, n, "0102030405060708");
+	ck_assert_status(ntlmd_frame_get_u8(&f, NTLMD_TAG_MSCHAPV2, &u8), NTLM_OK);
+	ck_assert_uint_eq(u8, 1);
+	ck_assert_status(ntlmd_frame_get_u32(&f, NTLMD_TAG_FLAGS, &u32), NTLM_OK);
+	ck_assert_uint_eq(u32, 0xE2088297u);
+	ck_assert_status(ntlmd_frame_get_u64(&f, NTLMD_TAG_UPTIME, &u64), NTLM_OK);
+	ck_assert_uint_eq(u64, 0x0102030405060708ull);
+	/* the header, byte by byte (docs/PROTOCOL.md) */
+	ck_assert_hex_eq(p, 8, "4e54440104000000");
+	ck_assert_uint_eq(len - NTLMD_HEADER_LEN, (size_t)p[8] | (size_t)p[9] << 8);
+	ntlmd_frame_clear(&f);
+	ntlmd_frame_clear(&f); /* idempotent */
+	free(p);
+}
+END_TEST
+
+START_TEST(getters_refuse_absent_and_wrong_kind)
+{
+	struct ntlmd_frame f;
+	size_t len, n;
+	uint8_t *p = sample_frame(&len);
+	const uint8_t *b;
+	const char *s;
+	uint32_t u32;
+	uint8_t u8;
+
+	ck_assert_status(ntlmd_frame_decode(p, len, &f), NTLM_OK);
+	ck_assert(!ntlmd_frame_has(&f, NTLMD_TAG_PASSWORD));
+	ck_assert(!ntlmd_frame_has(&f, 4242));
+	ck_assert_status(ntlmd_frame_get_string(&f, NTLMD_TAG_PASSWORD, &s), NTLM_ERR_TRUNCATED);
+	ck_assert_status(ntlmd_frame_get_bytes(&f, NTLMD_TAG_AUTHENTICATE, &b, &n), NTLM_ERR_TRUNCATED);
+	ck_assert_status(ntlmd_frame_get_u32(&f, NTLMD_TAG_STATUS, &u32), NTLM_ERR_TRUNCATED);
+	ck_assert_status(ntlmd_frame_get_u32(&f, NTLMD_TAG_SERVICE, &u32), NTLM_ERR_BAD_ENCODING);
+	ck_assert_status(ntlmd_frame_get_u8(&f, NTLMD_TAG_FLAGS, &u8), NTLM_ERR_BAD_ENCODING);
+	ck_assert_status(ntlmd_frame_get_string(&f, NTLMD_TAG_NEGOTIATE, &s), NTLM_ERR_BAD_ENCODING);
+	ck_assert_status(ntlmd_frame_get_u32(&f, 4242, &u32), NTLM_ERR_TRUNCATED);
+	ntlmd_frame_clear(&f);
+	free(p);
+}
+END_TEST
+
+START_TEST(reply_round_trip_and_codes)
+{
+	struct ntlm_writer w;
+	struct ntlmd_frame f;
+	enum ntlm_status st;
+	uint8_t *p;
+	size_t len;
+
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_AUTH_USER, "TESTDOM\\alice");
+	ck_assert_status(ntlmd_reply_encode(NTLMD_REQ_VERIFY, NTLM_STATUS_WRONG_PASSWORD, &w, &p, &len),
+	                 NTLM_OK);
+	ntlm_writer_clear(&w);
+	ck_assert_status(ntlmd_frame_decode(p, len, &f), NTLM_OK);
+	ck_assert_uint_eq(f.type, NTLMD_REQ_VERIFY | NTLMD_REPLY);
+	/* STATUS is the first field: tag 1, length 4, 0xC000006A */
+	ck_assert_hex_eq(p + NTLMD_HEADER_LEN, 10, "0100 04000000 6a0000c0");
+	ck_assert_status(ntlmd_reply_status(&f, &st), NTLM_OK);
+	ck_assert_status(st, NTLM_STATUS_WRONG_PASSWORD);
+	ck_assert_str_eq(ntlmd_frame_string(&f, NTLMD_TAG_STATUS_NAME), "STATUS_WRONG_PASSWORD");
+	ck_assert_str_eq(ntlmd_frame_string(&f, NTLMD_TAG_MESSAGE), ntlm_status_message(st));
+	ck_assert_str_eq(ntlmd_frame_string(&f, NTLMD_TAG_AUTH_USER), "TESTDOM\\alice");
+	ntlmd_frame_clear(&f);
+	free(p);
+
+	for (int i = 0; i < _NTLM_STATUS_MAX; i++)
+		ck_assert_status(ntlmd_status_from_code(ntlm_status_code((enum ntlm_status)i)),
+		                 (enum ntlm_status)i);
+	ck_assert_status(ntlmd_status_from_code(0x12345678u), NTLM_ERR_INTERNAL);
+}
+END_TEST
+
+/* One malformed frame and the status it must get. */
+struct bad_frame {
+	const char *name;
+	const char *hex;
+	enum ntlm_status status;
+};
+
+/* Header: "NTD" 01, type 0100, flags 0000, payload length. Fields: tag,
+ * u32 length, value. Tag 0a00 is SERVICE (a string), 2100 SERVER_CHALLENGE
+ * (8 bytes), 3500 FLAGS (u32), 2600 MSCHAPV2 (u8). */
+static const struct bad_frame bad_frames[] = {
+    {"bad magic", "4e5458 01 0100 0000 00000000", NTLM_ERR_BAD_SIGNATURE},
+    {"version 0", "4e5444 00 0100 0000 00000000", NTLM_ERR_BAD_SIGNATURE},
+    {"version 2", "4e5444 02 0100 0000 00000000", NTLM_ERR_BAD_SIGNATURE},
+    {"flags not 0", "4e5444 01 0100 0100 00000000", NTLM_ERR_BAD_ENCODING},
+    {"length over the cap", "4e5444 01 0100 0000 01000100", NTLM_ERR_MESSAGE_TOO_LONG},
+    {"length 0xffffffff", "4e5444 01 0100 0000 ffffffff", NTLM_ERR_MESSAGE_TOO_LONG},
+    {"header cut", "4e5444 01 0100 0000 0000", NTLM_ERR_TRUNCATED},
+    {"empty", "", NTLM_ERR_TRUNCATED},
+    {"payload cut", "4e5444 01 0100 0000 0a000000 0a00 02000000 78", NTLM_ERR_TRUNCATED},
+    {"trailing bytes", "4e5444 01 0100 0000 00000000 00", NTLM_ERR_TRAILING_DATA},
+    {"field header cut", "4e5444 01 0100 0000 03000000 0a0001", NTLM_ERR_TRUNCATED},
+    {"field past the end", "4e5444 01 0100 0000 07000000 0a00 02000000 78", NTLM_ERR_FIELD_OUT_OF_BOUNDS},
+    {"field length huge", "4e5444 01 0100 0000 07000000 0a00 ffffffff 78", NTLM_ERR_FIELD_OUT_OF_BOUNDS},
+    {"duplicate tag", "4e5444 01 0100 0000 0e000000 0a00 01000000 61 0a00 01000000 62",
+     NTLM_ERR_BAD_ENCODING},
+    {"duplicate unknown tag", "4e5444 01 0100 0000 0c000000 e803 00000000 e803 00000000",
+     NTLM_ERR_BAD_ENCODING},
+    {"NUL in a string", "4e5444 01 0100 0000 09000000 0a00 03000000 610062", NTLM_ERR_BAD_STRING},
+    {"overlong UTF-8", "4e5444 01 0100 0000 08000000 0a00 02000000 c080", NTLM_ERR_BAD_STRING},
+    {"UTF-16 surrogate", "4e5444 01 0100 0000 09000000 0a00 03000000 eda080", NTLM_ERR_BAD_STRING},
+    {"byte 0xff", "4e5444 01 0100 0000 07000000 0a00 01000000 ff", NTLM_ERR_BAD_STRING},
+    {"UTF-8 cut", "4e5444 01 0100 0000 08000000 0a00 02000000 e282", NTLM_ERR_BAD_STRING},
+    {"u32 of 3 bytes", "4e5444 01 0100 0000 09000000 3500 03000000 010203", NTLM_ERR_BAD_ENCODING},
+    {"u8 of 2 bytes", "4e5444 01 0100 0000 08000000 2600 02000000 0101", NTLM_ERR_BAD_ENCODING},
+    {"challenge of 7 bytes", "4e5444 01 0100 0000 0d000000 2100 07000000 01020304050607",
+     NTLM_ERR_BAD_ENCODING},
+};
+
+START_TEST(malformed_frames_refused)
+{
+	const struct bad_frame *b = &bad_frames[_i];
+	struct ntlmd_frame f = {0};
+	size_t len;
+	uint8_t *p = test_hex(b->hex, &len);
+
+	ck_assert_status_msg(b->name, ntlmd_frame_decode(p, len, &f), b->status);
+	ck_assert_ptr_null(f.buf); /* nothing written on failure */
+	free(p);
+}
+END_TEST
+
+/* A frame with one SERVICE field of n bytes of 's'. */
+static uint8_t *string_frame(size_t n, size_t *ret_len)
+{
+	struct ntlm_writer w;
+	uint8_t *p;
+	char *s = malloc(n + 1);
+
+	ck_assert_ptr_nonnull(s);
+	memset(s, 's', n);
+	s[n] = '\0';
+	ntlmd_fields_init(&w);
+	ntlmd_put_bytes(&w, NTLMD_TAG_SERVICE, s, n); /* bytes: no cap on the way out */
+	ck_assert_status(ntlmd_frame_encode(NTLMD_REQ_PING, &w, &p, ret_len), NTLM_OK);
+	ntlm_writer_clear(&w);
+	free(s);
+	return p;
+}
+
+START_TEST(string_cap)
+{
+	struct ntlmd_frame f;
+	size_t len;
+	uint8_t *p = string_frame(NTLMD_MAX_STRING, &len);
+
+	ck_assert_status(ntlmd_frame_decode(p, len, &f), NTLM_OK);
+	ck_assert_uint_eq(strlen(ntlmd_frame_string(&f, NTLMD_TAG_SERVICE)), NTLMD_MAX_STRING);
+	ntlmd_frame_clear(&f);
+	free(p);
+	p = string_frame(NTLMD_MAX_STRING + 1, &len);
+	ck_assert_status(ntlmd_frame_decode(p, len, &f), NTLM_ERR_STRING_TOO_LONG);
+	free(p);
+}
+END_TEST
+
+START_TEST(payload_cap)
+{
+	struct ntlm_writer w;
+	struct ntlmd_frame f;
+	uint8_t *big = calloc(1, NTLMD_MAX_PAYLOAD), *p;
+	size_t len;
+
+	ck_assert_ptr_nonnull(big);
+	/* exactly the cap: one field of NTLMD_MAX_PAYLOAD - 6 bytes */
+	ntlmd_fields_init(&w);
+	ntlmd_put_bytes(&w, NTLMD_TAG_NT_RESPONSE, big, NTLMD_MAX_PAYLOAD - 6);
+	ck_assert_status(ntlmd_frame_encode(NTLMD_REQ_PING, &w, &p, &len), NTLM_OK);
+	ck_assert_uint_eq(len, NTLMD_HEADER_LEN + NTLMD_MAX_PAYLOAD);
+	ck_assert_status(ntlmd_frame_decode(p, len, &f), NTLM_OK);
+	ntlmd_frame_clear(&f);
+	free(p);
+	ntlm_writer_clear(&w);
+	/* one byte more */
+	ntlmd_fields_init(&w);
+	ntlmd_put_bytes(&w, NTLMD_TAG_NT_RESPONSE, big, NTLMD_MAX_PAYLOAD - 5);
+	ck_assert_status(ntlmd_frame_encode(NTLMD_REQ_PING, &w, &p, &len), NTLM_ERR_MESSAGE_TOO_LONG);
+	ntlm_writer_clear(&w);
+	free(big);
+}
+END_TEST
+
+START_TEST(writer_refuses_bad_strings)
+{
+	struct ntlm_writer w;
+	uint8_t *p = NULL;
+	size_t len;
+	char long_string[NTLMD_MAX_STRING + 2];
+
+	memset(long_string, 'x', sizeof(long_string) - 1);
+	long_string[sizeof(long_string) - 1] = '\0';
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_USER, long_string);
+	ntlmd_put_string(&w, NTLMD_TAG_DOMAIN, "fine"); /* sticky: still failed */
+	ck_assert_status(ntlmd_frame_encode(NTLMD_REQ_PING, &w, &p, &len), NTLM_ERR_STRING_TOO_LONG);
+	ck_assert_ptr_null(p);
+	ntlm_writer_clear(&w);
+
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_USER, "\xc3");
+	ck_assert_status(ntlmd_frame_encode(NTLMD_REQ_PING, &w, &p, &len), NTLM_ERR_BAD_STRING);
+	ck_assert_status(ntlmd_reply_encode(NTLMD_REQ_PING, NTLM_OK, &w, &p, &len), NTLM_ERR_BAD_STRING);
+	ntlm_writer_clear(&w);
+
+	ck_assert(ntlmd_string_valid("caf\xc3\xa9", 5));
+	ck_assert(ntlmd_string_valid("\xf0\x9f\x98\x80", 4));
+	ck_assert(!ntlmd_string_valid("\xf4\x90\x80\x80", 4)); /* above U+10FFFF */
+	ck_assert(!ntlmd_string_valid("a\0b", 3));
+	ck_assert(!ntlmd_string_valid(NULL, 0));
+}
+END_TEST
+
+START_TEST(header_decode_alone)
+{
+	uint8_t h[NTLMD_HEADER_LEN] = {'N', 'T', 'D', 1, 3, 0, 0, 0, 0x10, 0, 0, 0};
+	uint16_t type = 0;
+	uint32_t len = 0;
+
+	ck_assert_status(ntlmd_header_decode(h, sizeof(h), &type, &len), NTLM_OK);
+	ck_assert_uint_eq(type, NTLMD_REQ_VERIFY);
+	ck_assert_uint_eq(len, 16);
+	ck_assert_status(ntlmd_header_decode(h, 11, &type, &len), NTLM_ERR_TRUNCATED);
+}
+END_TEST
+
+/* Decodes p; when it decodes, the fields must re-encode to a frame that
+ * decodes again to the same fields. */
+static void decode_any(const uint8_t *p, size_t len)
+{
+	struct ntlmd_frame f, g;
+	struct ntlm_writer w;
+	uint8_t *q;
+	size_t qlen;
+
+	if (ntlmd_frame_decode(p, len, &f) != NTLM_OK)
+		return;
+	ntlmd_fields_init(&w);
+	for (uint16_t t = 0; t < NTLMD_FRAME_TAGS; t++)
+		if (f.fields[t].present)
+			ntlmd_put_bytes(&w, t, f.fields[t].data, f.fields[t].len);
+	ck_assert_status(ntlmd_frame_encode(f.type, &w, &q, &qlen), NTLM_OK);
+	ck_assert_status(ntlmd_frame_decode(q, qlen, &g), NTLM_OK);
+	for (uint16_t t = 0; t < NTLMD_FRAME_TAGS; t++) {
+		ck_assert_int_eq(f.fields[t].present, g.fields[t].present);
+		ck_assert_uint_eq(f.fields[t].len, g.fields[t].len);
+		if (f.fields[t].len > 0)
+			ck_assert_mem_eq(f.fields[t].data, g.fields[t].data, f.fields[t].len);
+	}
+	ntlmd_frame_clear(&g);
+	ntlmd_frame_clear(&f);
+	ntlm_writer_clear(&w);
+	free(q);
+}
+
+START_TEST(mutation_never_crashes)
+{
+	struct ntlm_writer w;
+	uint8_t *frames[3];
+	size_t lens[3];
+
+	frames[0] = sample_frame(&lens[0]);
+	ntlmd_fields_init(&w);
+	ck_assert_status(
+	    ntlmd_reply_encode(NTLMD_REQ_VERIFY, NTLM_STATUS_MIC_INVALID, &w, &frames[1], &lens[1]), NTLM_OK);
+	ntlm_writer_clear(&w);
+	ck_assert_status(ntlmd_frame_encode(NTLMD_REQ_PING, NULL, &frames[2], &lens[2]), NTLM_OK);
+
+	for (size_t k = 0; k < ARRAY_SIZE(frames); k++) {
+		uint8_t *m = malloc(lens[k]);
+
+		ck_assert_ptr_nonnull(m);
+		/* every single bit flipped */
+		for (size_t bit = 0; bit < lens[k] * 8; bit++) {
+			memcpy(m, frames[k], lens[k]);
+			m[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			decode_any(m, lens[k]);
+		}
+		/* every truncation fails: the header announces more */
+		for (size_t n = 0; n < lens[k]; n++) {
+			struct ntlmd_frame f;
+			uint8_t *cut = malloc(n > 0 ? n : 1);
+
+			ck_assert_ptr_nonnull(cut);
+			memcpy(cut, frames[k], n);
+			ck_assert_int_ne(ntlmd_frame_decode(cut, n, &f), NTLM_OK);
+			free(cut);
+		}
+		/* every byte set to each of a few values */
+		for (size_t i = 0; i < lens[k]; i++) {
+			static const uint8_t values[] = {0x00, 0x01, 0x7f, 0x80, 0xff};
+			for (size_t v = 0; v < ARRAY_SIZE(values); v++) {
+				memcpy(m, frames[k], lens[k]);
+				m[i] = values[v];
+				decode_any(m, lens[k]);
+			}
+		}
+		free(m);
+		free(frames[k]);
+	}
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Client                                                              */
+
+struct fake_daemon {
+	char dir[40];
+	char path[64];
+	int fd;
+	pid_t pid;
+};
+
+/* A listening socket in a fresh directory; behaviour runs in a child
+ * process for one connection (NULL: never accept). */
+static void fake_daemon_start(struct fake_daemon *d, void (*behaviour)(int conn))
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	snprintf(d->dir, sizeof(d->dir), "/tmp/ntlmd-unit.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(d->dir));
+	snprintf(d->path, sizeof(d->path), "%s/socket", d->dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->path);
+	d->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(d->fd, 0);
+	ck_assert_int_eq(bind(d->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(d->fd, 1), 0);
+	d->pid = -1;
+	if (behaviour == NULL)
+		return;
+	d->pid = fork();
+	ck_assert_int_ge(d->pid, 0);
+	if (d->pid == 0) {
+		int c = accept(d->fd, NULL, NULL);
+		alarm(10);
+		if (c >= 0)
+			behaviour(c);
+		_exit(0);
+	}
+}
+
+static void fake_daemon_stop(struct fake_daemon *d)
+{
+	if (d->pid > 0) {
+		kill(d->pid, SIGKILL);
+		waitpid(d->pid, NULL, 0);
+	}
+	close(d->fd);
+	unlink(d->path);
+	rmdir(d->dir);
+}
+
+/* Reads one request frame (header and payload) from c. */
+static void read_request(int c)
+{
+	uint8_t buf[NTLMD_HEADER_LEN + 256];
+	size_t got = 0;
+
+	while (got < NTLMD_HEADER_LEN) {
+		ssize_t n = read(c, buf + got, sizeof(buf) - got);
+		if (n <= 0)
+			return;
+		got += (size_t)n;
+	}
+}
+
+static void reply_wrong_password(int c)
+{
+	struct ntlm_writer w;
+	uint8_t *p;
+	size_t len;
+
+	read_request(c);
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_AUTH_DOMAIN, "TESTDOM");
+	if (ntlmd_reply_encode(NTLMD_REQ_PING, NTLM_STATUS_WRONG_PASSWORD, &w, &p, &len) == NTLM_OK)
+		(void)!write(c, p, len);
+}
+
+static void reply_garbage(int c)
+{
+	read_request(c);
+	(void)!write(c, "HTTP/1.0 200 OK\r\n\r\n", 19);
+}
+
+static void reply_other_type(int c)
+{
+	uint8_t *p;
+	size_t len;
+
+	read_request(c);
+	if (ntlmd_reply_encode(NTLMD_REQ_VERIFY, NTLM_OK, NULL, &p, &len) == NTLM_OK)
+		(void)!write(c, p, len);
+}
+
+static void close_without_reply(int c)
+{
+	read_request(c);
+	close(c);
+}
+
+START_TEST(client_round_trip)
+{
+	struct fake_daemon d;
+	struct ntlmd_reply r;
+
+	fake_daemon_start(&d, reply_wrong_password);
+	ck_assert_status(ntlmd_call(d.path, NTLMD_REQ_PING, NULL, 5000, &r), NTLM_OK);
+	ck_assert_status(r.status, NTLM_STATUS_WRONG_PASSWORD);
+	ck_assert_str_eq(ntlmd_frame_string(&r.frame, NTLMD_TAG_AUTH_DOMAIN), "TESTDOM");
+	ntlmd_reply_clear(&r);
+	fake_daemon_stop(&d);
+}
+END_TEST
+
+START_TEST(client_failures_map_to_statuses)
+{
+	struct fake_daemon d;
+	struct ntlmd_reply r = {0};
+	struct timespec t0, t1;
+
+	errno = 0;
+	ck_assert_status(ntlmd_call("/nonexistent/ntlmd/socket", NTLMD_REQ_PING, NULL, 1000, &r),
+	                 NTLM_ERR_BACKEND_UNAVAILABLE);
+	ck_assert_int_eq(errno, ENOENT);
+
+	fake_daemon_start(&d, close_without_reply);
+	ck_assert_status(ntlmd_call(d.path, NTLMD_REQ_PING, NULL, 5000, &r), NTLM_ERR_BACKEND_UNAVAILABLE);
+	ck_assert_int_eq(errno, ECONNRESET);
+	fake_daemon_stop(&d);
+
+	fake_daemon_start(&d, reply_garbage);
+	ck_assert_status(ntlmd_call(d.path, NTLMD_REQ_PING, NULL, 5000, &r), NTLM_ERR_BAD_SIGNATURE);
+	ck_assert_int_eq(errno, EPROTO);
+	fake_daemon_stop(&d);
+
+	fake_daemon_start(&d, reply_other_type);
+	ck_assert_status(ntlmd_call(d.path, NTLMD_REQ_PING, NULL, 5000, &r), NTLM_ERR_WRONG_MESSAGE_TYPE);
+	fake_daemon_stop(&d);
+
+	/* a daemon that never answers: the whole call is bounded */
+	fake_daemon_start(&d, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_status(ntlmd_call(d.path, NTLMD_REQ_PING, NULL, 300, &r), NTLM_ERR_BACKEND_UNAVAILABLE);
+	ck_assert_int_eq(errno, ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 3);
+	fake_daemon_stop(&d);
+	ck_assert_ptr_null(r.frame.buf); /* never written on failure */
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Tables                                                              */
+
+START_TEST(siphash_vector)
+{
+	/* SipHash-2-4 paper, appendix A: key 00..0f, message 00..0e */
+	uint8_t key[16], msg[15];
+
+	for (int i = 0; i < 16; i++)
+		key[i] = (uint8_t)i;
+	for (int i = 0; i < 15; i++)
+		msg[i] = (uint8_t)i;
+	ck_assert_uint_eq(ntlmd_siphash(key, msg, sizeof(msg)), 0xa129ca6149be45e5ull);
+}
+END_TEST
+
+START_TEST(challenge_table)
+{
+	struct ntlmd_challenges *c;
+	uint8_t a[8] = {1}, b[8] = {2}, x[8] = {3}, y[8] = {4};
+	bool issued = false;
+
+	ck_assert_status(ntlmd_challenges_new(4, &c), NTLM_OK);
+	/* issued: usable once, by its service, within its lifetime */
+	ck_assert_status(ntlmd_challenges_issue(c, a, "pam", 1000, 300, 600), NTLM_OK);
+	ck_assert_status(ntlmd_challenges_issue(c, a, "pam", 1000, 300, 600), NTLM_ERR_INTERNAL);
+	ck_assert_status(ntlmd_challenges_use(c, a, "pam", 1100, 600, &issued), NTLM_OK);
+	ck_assert(issued);
+	ck_assert_status(ntlmd_challenges_use(c, a, "pam", 1200, 600, &issued),
+	                 NTLM_STATUS_CHALLENGE_EXPIRED);
+	ck_assert_status(ntlmd_challenges_issue(c, b, "pam", 1000, 300, 600), NTLM_OK);
+	ck_assert_status(ntlmd_challenges_use(c, b, "pam", 1301, 600, &issued),
+	                 NTLM_STATUS_CHALLENGE_EXPIRED);
+	ck_assert_status(ntlmd_challenges_issue(c, y, "pam", 1000, 300, 600), NTLM_OK);
+	ck_assert_status(ntlmd_challenges_use(c, y, "squid", 1100, 600, &issued),
+	                 NTLM_STATUS_CHALLENGE_MISMATCH);
+	ck_assert_status(ntlmd_challenges_use(c, y, "pam", 1100, 600, &issued),
+	                 NTLM_STATUS_CHALLENGE_EXPIRED);
+	/* foreign: accepted once, then remembered for the retention */
+	issued = true;
+	ck_assert_status(ntlmd_challenges_use(c, x, "pam", 1000, 500, &issued), NTLM_OK);
+	ck_assert(!issued);
+	ck_assert_status(ntlmd_challenges_use(c, x, "pam", 1300, 500, &issued),
+	                 NTLM_STATUS_CHALLENGE_EXPIRED);
+	ck_assert_uint_eq(ntlmd_challenges_count(c), 4);
+	/* full of live entries: refused, never evicted */
+	ck_assert_status(ntlmd_challenges_use(c, (uint8_t[8]){5}, "pam", 1400, 500, &issued),
+	                 NTLM_ERR_NO_MEMORY);
+	ck_assert_status(ntlmd_challenges_issue(c, (uint8_t[8]){6}, "pam", 1400, 300, 600),
+	                 NTLM_ERR_NO_MEMORY);
+	/* later, the expired ones make room (a compaction past the head) */
+	ck_assert_status(ntlmd_challenges_use(c, (uint8_t[8]){5}, "pam", 3000, 500, &issued), NTLM_OK);
+	ck_assert_uint_eq(ntlmd_challenges_count(c), 1);
+	/* after its retention a foreign challenge is unknown again */
+	ck_assert_status(ntlmd_challenges_use(c, x, "pam", 3000, 500, &issued), NTLM_OK);
+	ntlmd_challenges_free(c);
+}
+END_TEST
+
+START_TEST(challenge_table_many)
+{
+	struct ntlmd_challenges *c;
+	bool issued;
+
+	ck_assert_status(ntlmd_challenges_new(1000, &c), NTLM_OK);
+	/* entries with mixed retention wrap around the ring many times */
+	for (uint32_t i = 0; i < 20000; i++) {
+		uint8_t k[8] = {(uint8_t)i, (uint8_t)(i >> 8), (uint8_t)(i >> 16), 0x5a};
+		int64_t now = i;
+
+		ck_assert_status(ntlmd_challenges_issue(c, k, "s", now, 100, i % 7 == 0 ? 900 : 200),
+		                 NTLM_OK);
+		if (i % 3 == 0)
+			ck_assert_status(ntlmd_challenges_use(c, k, "s", now, 300, &issued), NTLM_OK);
+		ck_assert_uint_le(ntlmd_challenges_count(c), 1000);
+	}
+	ntlmd_challenges_free(c);
+}
+END_TEST
+
+START_TEST(lockout_table)
+{
+	struct ntlmd_lockout *l;
+	const struct ntlmd_lockout_rule rule = {.threshold = 3, .window_s = 10, .duration_s = 60};
+	const struct ntlmd_lockout_rule off = {0};
+	int64_t left = 0;
+
+	ck_assert_status(ntlmd_lockout_new(2, &l), NTLM_OK);
+	ck_assert(!ntlmd_lockout_fail(l, "u:alice", &off, 0));
+	ck_assert_uint_eq(ntlmd_lockout_count(l), 0);
+	ck_assert(!ntlmd_lockout_fail(l, "u:alice", &rule, 0));
+	ck_assert(!ntlmd_lockout_fail(l, "u:alice", &rule, 1000));
+	/* the window passed: counting starts again */
+	ck_assert(!ntlmd_lockout_fail(l, "u:alice", &rule, 11000));
+	ck_assert(!ntlmd_lockout_fail(l, "u:alice", &rule, 12000));
+	ck_assert(!ntlmd_lockout_locked(l, "u:alice", 12000, NULL));
+	ck_assert(ntlmd_lockout_fail(l, "u:alice", &rule, 13000));
+	ck_assert(ntlmd_lockout_locked(l, "u:alice", 13000, &left));
+	ck_assert_int_eq(left, 60);
+	ck_assert(ntlmd_lockout_locked(l, "u:alice", 72999, NULL));
+	ck_assert(!ntlmd_lockout_locked(l, "u:alice", 73000, NULL));
+	ck_assert(!ntlmd_lockout_locked(l, "u:bob", 13000, NULL));
+	/* bounded: a third key pushes out the least recently touched one */
+	ck_assert(!ntlmd_lockout_fail(l, "a:192.0.2.1", &rule, 14000));
+	ck_assert(!ntlmd_lockout_fail(l, "a:192.0.2.2", &rule, 14000));
+	ck_assert_uint_eq(ntlmd_lockout_count(l), 2);
+	ck_assert(!ntlmd_lockout_locked(l, "u:alice", 14000, NULL));
+	ntlmd_lockout_clear(l, "a:192.0.2.1");
+	ck_assert_uint_eq(ntlmd_lockout_count(l), 1);
+	/* stale entries go by themselves */
+	ck_assert(!ntlmd_lockout_fail(l, "a:192.0.2.3", &rule, 100000));
+	ck_assert_uint_eq(ntlmd_lockout_count(l), 1);
+	ntlmd_lockout_free(l);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Audit records                                                       */
+
+START_TEST(audit_escaping)
+{
+	struct ntlmd_audit_event e;
+	char *json, *text;
+	char long_name[NTLMD_AUDIT_TEXT * 2];
+
+	ntlmd_audit_reset(&e);
+	e.request = "VERIFY";
+	e.uid = 13;
+	e.pid = 42;
+	e.status = NTLM_STATUS_WRONG_PASSWORD;
+	e.has_verdicts = true;
+	e.mic = NTLM_VERDICT_VALID;
+	ntlmd_audit_set(e.user, "a\"b\\c\nd\x01");
+	ntlmd_audit_set(e.service, "squid");
+	json = ntlmd_audit_json(&e, 1700000000123456);
+	ck_assert_ptr_nonnull(json);
+	ck_assert_ptr_nonnull(strstr(json, "\"user\":\"a\\\"b\\\\c\\u000ad\\u0001\""));
+	ck_assert_ptr_nonnull(strstr(json, "\"time\":\"2023-11-14T22:13:20.123456Z\""));
+	ck_assert_ptr_nonnull(strstr(json, "\"status\":\"STATUS_WRONG_PASSWORD\",\"code\":\"0xC000006A\""));
+	ck_assert_ptr_nonnull(strstr(json, "\"mic_present\":true,\"mic_verified\":true"));
+	ck_assert_ptr_nonnull(strstr(json, "\"outcome\":\"failure\""));
+	ck_assert_ptr_nonnull(strstr(json, "\"workstation\":null"));
+	ck_assert_ptr_null(strchr(json, '\n'));
+	text = ntlmd_audit_text(&e);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr(text, "user=\"a\\\"b\\\\c\\x0ad\\x01\""));
+	ck_assert_ptr_nonnull(strstr(text, "uid=13 pid=42"));
+	free(json);
+	free(text);
+
+	/* cut at a character boundary, and marked */
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	memcpy(long_name + NTLMD_AUDIT_TEXT - 5, "\xc3\xa9\xc3\xa9", 4);
+	ntlmd_audit_set(e.user, long_name);
+	ck_assert(ntlmd_string_valid(e.user, strlen(e.user)));
+	ck_assert_uint_lt(strlen(e.user), NTLMD_AUDIT_TEXT);
+	ck_assert_str_eq(e.user + strlen(e.user) - 3, "...");
+
+	ck_assert_str_eq(ntlmd_audit_outcome(NTLM_OK), "success");
+	ck_assert_str_eq(ntlmd_audit_outcome(NTLM_ERR_TRUNCATED), "malformed");
+	ck_assert_str_eq(ntlmd_audit_outcome(NTLM_STATUS_CHALLENGE_EXPIRED), "failure");
+	ck_assert_str_eq(ntlmd_audit_outcome(NTLM_ERR_BACKEND_UNAVAILABLE), "error");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Handlers, without a socket                                          */
+
+static struct ntlmd_config cfg;
+static struct ntlmd_context hctx;
+static const struct ntlmd_peer root = {.uid = 0, .gid = 0, .pid = 1};
+static const struct ntlmd_peer stranger = {.uid = 4321, .gid = 4321, .pid = 2};
+static const struct ntlmd_peer helper = {.uid = 1234, .gid = 1234, .pid = 3};
+
+static void set_policy(const char *key, const char *value)
+{
+	struct ntlmd_config_error err;
+
+	ck_assert_status_msg(key, ntlmd_config_set_policy(&cfg, key, value, &err), NTLM_OK);
+}
+
+static void handlers_setup(void)
+{
+	ntlmd_log_set_level(LOG_EMERG); /* quiet */
+	fake_accounts_init();
+	ck_assert_status(ntlmd_config_init(&cfg), NTLM_OK);
+	free(cfg.netbios_name);
+	free(cfg.netbios_domain);
+	cfg.netbios_name = strdup("TESTSRV");
+	cfg.netbios_domain = strdup("TESTDOM");
+	cfg.allow_users = calloc(2, sizeof(char *));
+	ck_assert_ptr_nonnull(cfg.allow_users);
+	cfg.allow_users[0] = strdup("1234");
+	ck_assert_status(ntlmd_context_init(&hctx, &cfg, &fake_chain), NTLM_OK);
+}
+
+static void handlers_teardown(void)
+{
+	ntlmd_context_clear(&hctx);
+	ntlmd_config_clear(&cfg);
+}
+
+/* Sends fields (consumed) as a request of type through ntlmd_dispatch and
+ * decodes the reply into *ret; returns the reply's status. */
+static enum ntlm_status request(const struct ntlmd_peer *peer, uint16_t type, struct ntlm_writer *fields,
+                                struct ntlmd_frame *ret)
+{
+	uint8_t *req, *rep;
+	size_t req_len, rep_len;
+	enum ntlm_status st;
+
+	ck_assert_status(ntlmd_frame_encode(type, fields, &req, &req_len), NTLM_OK);
+	ntlm_writer_clear(fields);
+	ck_assert_status(
+	    ntlmd_dispatch(peer, type, req + NTLMD_HEADER_LEN, req_len - NTLMD_HEADER_LEN, &rep, &rep_len),
+	    NTLM_OK);
+	ck_assert_status(ntlmd_frame_decode(rep, rep_len, ret), NTLM_OK);
+	ck_assert_uint_eq(ret->type, type | NTLMD_REPLY);
+	ck_assert_status(ntlmd_reply_status(ret, &st), NTLM_OK);
+	ck_assert_status(hctx.event.status, st);
+	free(req);
+	free(rep);
+	return st;
+}
+
+/* One NTLMSSP exchange through CHALLENGE and VERIFY. */
+struct flow {
+	uint8_t *neg, *chal, *auth;
+	size_t neg_len, chal_len, auth_len;
+	const char *service;
+};
+
+static void flow_clear(struct flow *x)
+{
+	free(x->neg);
+	free(x->chal);
+	free(x->auth);
+	*x = (struct flow){0};
+}
+
+static struct ntlm_initiator_config client(const char *user, const char *password, enum ntlm_client_mode mode)
+{
+	return (struct ntlm_initiator_config){
+	    .user = user, .domain = "TESTDOM", .workstation = "WS1", .password = password, .mode = mode};
+}
+
+/* NEGOTIATE, CHALLENGE from the daemon (or built by the caller when
+ * foreign), AUTHENTICATE. */
+static void flow_run(struct flow *x, const struct ntlm_initiator_config *c, const char *service, bool foreign)
+{
+	struct ntlm_writer w;
+	struct ntlmd_frame r;
+	const uint8_t *p;
+	size_t n;
+
+	*x = (struct flow){.service = service};
+	ck_assert_status(ntlm_initiator_negotiate(c, &x->neg, &x->neg_len), NTLM_OK);
+	if (foreign) {
+		ck_assert_status(ntlm_acceptor_challenge(&hctx.names, x->neg, x->neg_len, ntlm_filetime_now(),
+		                                         &x->chal, &x->chal_len),
+		                 NTLM_OK);
+	} else {
+		ntlmd_fields_init(&w);
+		ntlmd_put_string(&w, NTLMD_TAG_SERVICE, service);
+		ntlmd_put_bytes(&w, NTLMD_TAG_NEGOTIATE, x->neg, x->neg_len);
+		ck_assert_status(request(&root, NTLMD_REQ_CHALLENGE, &w, &r), NTLM_OK);
+		ck_assert_status(ntlmd_frame_get_bytes(&r, NTLMD_TAG_CHALLENGE, &p, &n), NTLM_OK);
+		x->chal = malloc(n);
+		ck_assert_ptr_nonnull(x->chal);
+		memcpy(x->chal, p, n);
+		x->chal_len = n;
+		ntlmd_frame_clear(&r);
+	}
+	ck_assert_status(ntlm_initiator_authenticate(c, x->neg, x->neg_len, x->chal, x->chal_len, &x->auth,
+	                                             &x->auth_len, NULL),
+	                 NTLM_OK);
+}
+
+static enum ntlm_status flow_verify(const struct flow *x, const char *address, struct ntlmd_frame *ret)
+{
+	struct ntlm_writer w;
+
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_SERVICE, x->service);
+	ntlmd_put_string(&w, NTLMD_TAG_CLIENT_ADDRESS, address);
+	ntlmd_put_bytes(&w, NTLMD_TAG_NEGOTIATE, x->neg, x->neg_len);
+	ntlmd_put_bytes(&w, NTLMD_TAG_CHALLENGE, x->chal, x->chal_len);
+	ntlmd_put_bytes(&w, NTLMD_TAG_AUTHENTICATE, x->auth, x->auth_len);
+	return request(&root, NTLMD_REQ_VERIFY, &w, ret);
+}
+
+/* A whole exchange by user with password; the VERIFY status. */
+static enum ntlm_status logon(const char *user, const char *password, enum ntlm_client_mode mode,
+                              const char *address)
+{
+	struct ntlm_initiator_config c = client(user, password, mode);
+	struct flow x;
+	struct ntlmd_frame r;
+	enum ntlm_status st;
+
+	flow_run(&x, &c, "pam", false);
+	st = flow_verify(&x, address, &r);
+	ntlmd_frame_clear(&r);
+	flow_clear(&x);
+	return st;
+}
+
+START_TEST(access_table)
+{
+	static const uint16_t privileged[] = {NTLMD_REQ_CHALLENGE,       NTLMD_REQ_VERIFY,
+	                                      NTLMD_REQ_VERIFY_RESPONSE, NTLMD_REQ_CHECK_PASSWORD,
+	                                      NTLMD_REQ_ACCOUNT_STATUS,  NTLMD_REQ_CHANGE_PASSWORD};
+	const struct ntlmd_peer in_group = {.uid = 5555, .gid = 777, .pid = 4};
+	const char *reason = NULL;
+
+	ck_assert(ntlmd_request_allowed(&stranger, NTLMD_REQ_PING, &reason));
+	for (size_t i = 0; i < ARRAY_SIZE(privileged); i++) {
+		ck_assert(ntlmd_request_allowed(&root, privileged[i], &reason));
+		ck_assert(ntlmd_request_allowed(&helper, privileged[i], &reason));
+		ck_assert(!ntlmd_request_allowed(&stranger, privileged[i], &reason));
+		ck_assert_str_eq(reason, "caller not in allow_users or allow_groups");
+		ck_assert(!ntlmd_request_allowed(&in_group, privileged[i], &reason));
+	}
+	ck_assert(!ntlmd_request_allowed(&root, 99, &reason));
+	ck_assert_str_eq(reason, "unknown request type");
+	ck_assert(!ntlmd_request_allowed(&root, NTLMD_REQ_PING | NTLMD_REPLY, &reason));
+
+	/* a group by number (the caller's primary gid) */
+	cfg.allow_groups = calloc(2, sizeof(char *));
+	ck_assert_ptr_nonnull(cfg.allow_groups);
+	cfg.allow_groups[0] = strdup("777");
+	ntlmd_context_reload(&hctx, &cfg, &fake_chain);
+	ck_assert(ntlmd_request_allowed(&in_group, NTLMD_REQ_VERIFY, &reason));
+	ck_assert(!ntlmd_request_allowed(&stranger, NTLMD_REQ_VERIFY, &reason));
+}
+END_TEST
+
+START_TEST(ping_reports_version_and_counters)
+{
+	struct ntlm_writer w;
+	struct ntlmd_frame r;
+	uint64_t n = 99;
+
+	ntlmd_fields_init(&w);
+	ck_assert_status(request(&stranger, NTLMD_REQ_PING, &w, &r), NTLM_OK);
+	ck_assert_ptr_nonnull(ntlmd_frame_string(&r, NTLMD_TAG_VERSION));
+	ck_assert_status(ntlmd_frame_get_u64(&r, NTLMD_TAG_REQUESTS, &n), NTLM_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(hctx.event.request); /* nothing to audit */
+	ntlmd_frame_clear(&r);
+	ntlmd_fields_init(&w);
+	ck_assert_status(request(&stranger, NTLMD_REQ_PING, &w, &r), NTLM_OK);
+	ck_assert_status(ntlmd_frame_get_u64(&r, NTLMD_TAG_REQUESTS, &n), NTLM_OK);
+	ck_assert_uint_eq(n, 1);
+	ntlmd_frame_clear(&r);
+}
+END_TEST
+
+START_TEST(verify_ntlmv2_round_trip)
+{
+	struct ntlm_initiator_config c = client("alice", PASSWORD, NTLM_CLIENT_NTLMV2);
+	struct flow x;
+	struct ntlmd_frame r;
+	const uint8_t *key;
+	size_t key_len;
+
+	flow_run(&x, &c, "pam", false);
+	ck_assert_status(flow_verify(&x, "192.0.2.1", &r), NTLM_OK);
+	ck_assert_str_eq(ntlmd_frame_string(&r, NTLMD_TAG_AUTH_USER), "TESTDOM\\alice");
+	ck_assert_str_eq(ntlmd_frame_string(&r, NTLMD_TAG_AUTH_DOMAIN), "TESTDOM");
+	ck_assert_str_eq(ntlmd_frame_string(&r, NTLMD_TAG_WORKSTATION), "WS1");
+	ck_assert_str_eq(ntlmd_frame_string(&r, NTLMD_TAG_RESPONSE_TYPE), "NTLMv2");
+	ck_assert_str_eq(ntlmd_frame_string(&r, NTLMD_TAG_MIC), "valid");
+	ck_assert_status(ntlmd_frame_get_bytes(&r, NTLMD_TAG_SESSION_KEY, &key, &key_len), NTLM_OK);
+	ck_assert_uint_eq(key_len, 16);
+	ck_assert_str_eq(hctx.event.user, "alice");
+	ck_assert_str_eq(hctx.event.client_address, "192.0.2.1");
+	ck_assert_str_eq(hctx.event.service, "pam");
+	ntlmd_frame_clear(&r);
+
+	/* the same AUTHENTICATE again: the challenge is used up */
+	ck_assert_status(flow_verify(&x, "192.0.2.1", &r), NTLM_STATUS_CHALLENGE_EXPIRED);
+	ck_assert(!ntlmd_frame_has(&r, NTLMD_TAG_SESSION_KEY));
+	ntlmd_frame_clear(&r);
+	flow_clear(&x);
+}
+END_TEST
+
+START_TEST(verify_foreign_challenge_once)
+{
+	struct ntlm_initiator_config c = client("alice", PASSWORD, NTLM_CLIENT_NTLMV2);
+	struct flow x;
+	struct ntlmd_frame r;
+
+	flow_run(&x, &c, "pam", true);
+	ck_assert_status(flow_verify(&x, NULL, &r), NTLM_OK);
+	ck_assert_str_eq(hctx.event.detail, "challenge built by the caller");
+	ntlmd_frame_clear(&r);
+	ck_assert_status(flow_verify(&x, NULL, &r), NTLM_STATUS_CHALLENGE_EXPIRED);
+	ntlmd_frame_clear(&r);
+	flow_clear(&x);
+}
+END_TEST
+
+START_TEST(verify_outcomes)
+{
+	ck_assert_status(logon("alice", "wrong", NTLM_CLIENT_NTLMV2, NULL), NTLM_STATUS_WRONG_PASSWORD);
+	ck_assert_status(logon("nobody", PASSWORD, NTLM_CLIENT_NTLMV2, NULL), NTLM_STATUS_NO_SUCH_USER);
+	ck_assert_status(logon("bob", PASSWORD, NTLM_CLIENT_NTLMV2, NULL), NTLM_STATUS_ACCOUNT_DISABLED);
+	ck_assert_status(logon("bob", "wrong", NTLM_CLIENT_NTLMV2, NULL), NTLM_STATUS_WRONG_PASSWORD);
+	ck_assert_status(logon("dave", PASSWORD, NTLM_CLIENT_NTLMV2, NULL), NTLM_STATUS_ACCOUNT_LOCKED_OUT);
+	/* the default policy: NTLMv2 only */
+	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV1, NULL), NTLM_STATUS_NTLM_BLOCKED);
+	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV1_ESS, NULL), NTLM_STATUS_NTLM_BLOCKED);
+	set_policy("ntlm_auth", "ntlmv1-permitted");
+	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV1_ESS, NULL), NTLM_OK);
+	ck_assert_str_eq(ntlm_response_type_name(hctx.event.response_type), "NTLMv1-ESS");
+	set_policy("accepted_domains", "OTHER");
+	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV2, NULL), NTLM_STATUS_NO_SUCH_USER);
+	ck_assert_str_eq(hctx.event.detail, "domain not in accepted_domains");
+	set_policy("ntlm_auth", "disabled");
+	{
+		struct ntlm_writer w;
+		struct ntlmd_frame r;
+
+		ntlmd_fields_init(&w);
+		ck_assert_status(request(&root, NTLMD_REQ_CHALLENGE, &w, &r), NTLM_STATUS_NTLM_BLOCKED);
+		ntlmd_frame_clear(&r);
+	}
+}
+END_TEST
+
+START_TEST(verify_lockout)
+{
+	set_policy("lockout_threshold", "2");
+	ck_assert_status(logon("alice", "wrong", NTLM_CLIENT_NTLMV2, "192.0.2.7"),
+	                 NTLM_STATUS_WRONG_PASSWORD);
+	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV2, "192.0.2.8"), NTLM_OK); /* clears */
+	ck_assert_status(logon("alice", "wrong", NTLM_CLIENT_NTLMV2, "192.0.2.9"),
+	                 NTLM_STATUS_WRONG_PASSWORD);
+	ck_assert_status(logon("alice", "wrong", NTLM_CLIENT_NTLMV2, "192.0.2.10"),
+	                 NTLM_STATUS_WRONG_PASSWORD);
+	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV2, "192.0.2.11"),
+	                 NTLM_STATUS_ACCOUNT_LOCKED_OUT);
+	/* unknown users lock the address that sends them */
+	ck_assert_status(logon("ghost", "x", NTLM_CLIENT_NTLMV2, "192.0.2.66"), NTLM_STATUS_NO_SUCH_USER);
+	ck_assert_status(logon("ghost", "x", NTLM_CLIENT_NTLMV2, "192.0.2.66"), NTLM_STATUS_NO_SUCH_USER);
+	ck_assert_status(logon("bob", "wrong", NTLM_CLIENT_NTLMV2, "192.0.2.66"),
+	                 NTLM_STATUS_ACCOUNT_LOCKED_OUT);
+	ck_assert_status(logon("bob", "wrong", NTLM_CLIENT_NTLMV2, "192.0.2.67"), NTLM_STATUS_WRONG_PASSWORD);
+}
+END_TEST
+
+START_TEST(verify_response_mschap)
+{
+	struct ntlm_writer w;
+	struct ntlmd_frame r;
+	struct ntlm_hash nt, key;
+	const uint8_t challenge[8] = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0};
+	uint8_t response[24];
+	const uint8_t *got;
+	size_t got_len;
+
+	ck_assert_status(ntlm_ntowfv1(PASSWORD, &nt), NTLM_OK);
+	ck_assert_status(ntlm_desl(&nt, challenge, response), NTLM_OK);
+	ck_assert_status(ntlm_v1_session_base_key(&nt, &key), NTLM_OK);
+	set_policy("ntlm_auth", "mschapv2-and-ntlmv2-only");
+	for (uint8_t mschapv2 = 0; mschapv2 < 2; mschapv2++) {
+		ntlmd_fields_init(&w);
+		ntlmd_put_string(&w, NTLMD_TAG_USER, "alice");
+		ntlmd_put_bytes(&w, NTLMD_TAG_SERVER_CHALLENGE, challenge, sizeof(challenge));
+		ntlmd_put_bytes(&w, NTLMD_TAG_NT_RESPONSE, response, sizeof(response));
+		ntlmd_put_u8(&w, NTLMD_TAG_MSCHAPV2, mschapv2);
+		if (mschapv2 == 0) {
+			ck_assert_status(request(&helper, NTLMD_REQ_VERIFY_RESPONSE, &w, &r),
+			                 NTLM_STATUS_NTLM_BLOCKED);
+		} else {
+			/* the challenge was used by the refused attempt: the caller draws a new one */
+			ck_assert_status(request(&helper, NTLMD_REQ_VERIFY_RESPONSE, &w, &r),
+			                 NTLM_STATUS_CHALLENGE_EXPIRED);
+		}
+		ntlmd_frame_clear(&r);
+	}
+	{
+		uint8_t fresh[8] = {0x21, 0x43, 0x65, 0x87, 0xa9, 0xcb, 0xed, 0x0f};
+
+		ck_assert_status(ntlm_desl(&nt, fresh, response), NTLM_OK);
+		ntlmd_fields_init(&w);
+		ntlmd_put_string(&w, NTLMD_TAG_USER, "alice");
+		ntlmd_put_bytes(&w, NTLMD_TAG_SERVER_CHALLENGE, fresh, sizeof(fresh));
+		ntlmd_put_bytes(&w, NTLMD_TAG_NT_RESPONSE, response, sizeof(response));
+		ntlmd_put_u8(&w, NTLMD_TAG_MSCHAPV2, 1);
+		ck_assert_status(request(&helper, NTLMD_REQ_VERIFY_RESPONSE, &w, &r), NTLM_OK);
+		ck_assert_status(ntlmd_frame_get_bytes(&r, NTLMD_TAG_SESSION_KEY, &got, &got_len), NTLM_OK);
+		ck_assert_uint_eq(got_len, 16);
+		ck_assert_mem_eq(got, key.bytes, 16);
+		ntlmd_frame_clear(&r);
+	}
+}
+END_TEST
+
+/* CHECK_PASSWORD / CHANGE_PASSWORD / ACCOUNT_STATUS of user. */
+static enum ntlm_status plain(const struct ntlmd_peer *peer, uint16_t type, const char *user,
+                              const char *password, const char *new_password)
+{
+	struct ntlm_writer w;
+	struct ntlmd_frame r;
+	enum ntlm_status st;
+
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	ntlmd_put_string(&w, NTLMD_TAG_PASSWORD, password);
+	ntlmd_put_string(&w, NTLMD_TAG_NEW_PASSWORD, new_password);
+	st = request(peer, type, &w, &r);
+	if (st == NTLM_OK && type != NTLMD_REQ_CHANGE_PASSWORD)
+		ck_assert_str_eq(ntlmd_frame_string(&r, NTLMD_TAG_AUTH_USER), user);
+	ntlmd_frame_clear(&r);
+	return st;
+}
+
+START_TEST(plaintext_requests)
+{
+	ck_assert_status(plain(&helper, NTLMD_REQ_CHECK_PASSWORD, "alice", PASSWORD, NULL), NTLM_OK);
+	ck_assert_status(plain(&helper, NTLMD_REQ_CHECK_PASSWORD, "alice", "nope", NULL),
+	                 NTLM_STATUS_WRONG_PASSWORD);
+	ck_assert_status(plain(&helper, NTLMD_REQ_CHECK_PASSWORD, "bob", PASSWORD, NULL),
+	                 NTLM_STATUS_ACCOUNT_DISABLED);
+	ck_assert_status(plain(&helper, NTLMD_REQ_CHECK_PASSWORD, "bob", "nope", NULL),
+	                 NTLM_STATUS_WRONG_PASSWORD);
+	ck_assert_status(plain(&helper, NTLMD_REQ_CHECK_PASSWORD, "zed", "nope", NULL),
+	                 NTLM_STATUS_NO_SUCH_USER);
+	ck_assert_status(plain(&helper, NTLMD_REQ_CHECK_PASSWORD, "alice", NULL, NULL), NTLM_ERR_TRUNCATED);
+	ck_assert_status(plain(&helper, NTLMD_REQ_ACCOUNT_STATUS, "alice", NULL, NULL), NTLM_OK);
+	ck_assert_status(plain(&helper, NTLMD_REQ_ACCOUNT_STATUS, "bob", NULL, NULL),
+	                 NTLM_STATUS_ACCOUNT_DISABLED);
+
+	/* others must prove the old password; root need not */
+	ck_assert_status(plain(&helper, NTLMD_REQ_CHANGE_PASSWORD, "alice", NULL, "New-pass1"),
+	                 NTLM_ERR_TRUNCATED);
+	ck_assert_status(plain(&helper, NTLMD_REQ_CHANGE_PASSWORD, "alice", "nope", "New-pass1"),
+	                 NTLM_STATUS_WRONG_PASSWORD);
+	ck_assert_status(plain(&helper, NTLMD_REQ_CHANGE_PASSWORD, "alice", PASSWORD, "New-pass1"), NTLM_OK);
+	ck_assert_status(plain(&helper, NTLMD_REQ_CHECK_PASSWORD, "alice", "New-pass1", NULL), NTLM_OK);
+	ck_assert_status(plain(&root, NTLMD_REQ_CHANGE_PASSWORD, "alice", NULL, PASSWORD), NTLM_OK);
+	ck_assert_status(plain(&helper, NTLMD_REQ_CHECK_PASSWORD, "alice", PASSWORD, NULL), NTLM_OK);
+	ck_assert_status(plain(&root, NTLMD_REQ_CHANGE_PASSWORD, "alice", NULL, ""),
+	                 NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_status(plain(&root, NTLMD_REQ_CHANGE_PASSWORD, "zed", NULL, "x"), NTLM_STATUS_NO_SUCH_USER);
+}
+END_TEST
+
+START_TEST(malformed_request_gets_its_status)
+{
+	uint8_t *rep;
+	size_t len;
+	struct ntlmd_frame r;
+	enum ntlm_status st;
+	/* SERVICE announced with 5 bytes, 1 present */
+	static const uint8_t payload[] = {0x0a, 0x00, 0x05, 0x00, 0x00, 0x00, 'x'};
+
+	ck_assert_status(ntlmd_dispatch(&root, NTLMD_REQ_VERIFY, payload, sizeof(payload), &rep, &len),
+	                 NTLM_OK);
+	ck_assert_status(ntlmd_frame_decode(rep, len, &r), NTLM_OK);
+	ck_assert_status(ntlmd_reply_status(&r, &st), NTLM_OK);
+	ck_assert_status(st, NTLM_ERR_FIELD_OUT_OF_BOUNDS);
+	ck_assert_str_eq(hctx.event.detail, "malformed request frame");
+	ntlmd_frame_clear(&r);
+	free(rep);
+	/* a VERIFY without its messages */
+	ck_assert_status(ntlmd_dispatch(&root, NTLMD_REQ_VERIFY, NULL, 0, &rep, &len), NTLM_OK);
+	ck_assert_status(ntlmd_frame_decode(rep, len, &r), NTLM_OK);
+	ck_assert_status(ntlmd_reply_status(&r, &st), NTLM_OK);
+	ck_assert_status(st, NTLM_ERR_TRUNCATED);
+	ntlmd_frame_clear(&r);
+	free(rep);
+	ck_assert_status(ntlmd_dispatch(&root, 77, NULL, 0, &rep, &len), NTLM_ERR_WRONG_MESSAGE_TYPE);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("protocol");
+	TCase *tc;
+
+	test_add_tcase(s, "frames",
+	               TESTS(request_round_trip, getters_refuse_absent_and_wrong_kind,
+	                     reply_round_trip_and_codes, string_cap, payload_cap, writer_refuses_bad_strings,
+	                     header_decode_alone));
+	tc = test_add_tcase(s, "malformed", TESTS(mutation_never_crashes));
+	tcase_add_loop_test(tc, malformed_frames_refused, 0, (int)ARRAY_SIZE(bad_frames));
+	tcase_set_timeout(tc, 60);
+	test_add_tcase(s, "client", TESTS(client_round_trip, client_failures_map_to_statuses));
+	test_add_tcase(s, "tables",
+	               TESTS(siphash_vector, challenge_table, challenge_table_many, lockout_table));
+	test_add_tcase(s, "audit", TESTS(audit_escaping));
+	tc = test_add_tcase(s, "handlers",
+	                    TESTS(access_table, ping_reports_version_and_counters, verify_ntlmv2_round_trip,
+	                          verify_foreign_challenge_once, verify_outcomes, verify_lockout,
+	                          verify_response_mschap, plaintext_requests,
+	                          malformed_request_gets_its_status));
+	tcase_add_checked_fixture(tc, handlers_setup, handlers_teardown);
+	return test_run_suite(s);
+}
