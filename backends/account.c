@@ -2,7 +2,7 @@
  * account.c: the account policy that every store's accounts obey (Samba's
  * passdb checks), and the release of an account.
  */
-#include "config.h"
+#include <config.h>
 
 #include "backend.h"
 

@@ -6,10 +6,7 @@
 #ifndef PAM_NTLM_BACKEND_H
 #define PAM_NTLM_BACKEND_H
 
-/* common/config.h by its path: with automake's -I$(top_builddir) first,
- * a bare "config.h" finds autoconf's config.h instead. */
-#include "../common/config.h"
-#include "config.h"
+#include "ntlmd_conf.h"
 #include "ntlmssp.h"
 
 /* What a store knows about one user. */

@@ -5,7 +5,7 @@
  * becomes NTLM_ERR_BACKEND_UNAVAILABLE rather than NO_SUCH_USER whenever
  * one of them might have had the user.
  */
-#include "config.h"
+#include <config.h>
 
 #include "backend.h"
 

@@ -4,7 +4,7 @@
  * in whole; a missing, malformed or exposed new version leaves the last
  * good copy in service and is described in the store's status.
  */
-#include "config.h"
+#include <config.h>
 
 #include "backend.h"
 #include "smbpasswd.h"

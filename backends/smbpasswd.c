@@ -1,7 +1,7 @@
 /*
  * smbpasswd.c: parser and in-memory index for smbpasswd-format files.
  */
-#include "config.h"
+#include <config.h>
 
 #include "smbpasswd.h"
 

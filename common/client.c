@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "client.h"
-#include "config.h"
+#include "ntlmd_conf.h"
 
 /* Milliseconds of CLOCK_MONOTONIC. */
 static int64_t now_ms(void)

@@ -394,13 +394,24 @@ static enum ntlm_status verify_ntlmv2_proof(struct verify_state *s)
 	return match ? NTLM_OK : NTLM_STATUS_WRONG_PASSWORD;
 }
 
+/* The client's MsvAvChannelBindings when it holds non-zero bindings: Z(16)
+ * is what MS-NLMP 3.1.5.1.2 clients send when they have none. */
+static const struct ntlm_av_pair *sent_bindings(const struct verify_state *s)
+{
+	static const uint8_t zeros[16];
+	const struct ntlm_av_pair *p = ntlm_av_list_find(&s->client_avs, NTLM_AV_CHANNEL_BINDINGS);
+
+	if (p == NULL || p->value.len != 16 || view_equal(p->value, (struct ntlm_view){zeros, 16}))
+		return NULL;
+	return p;
+}
+
 /* MsvAvChannelBindings against the application's bindings (MS-NLMP
  * 3.2.5.1.2; modes as IIS extended protection None / Allow / Require). */
 static enum ntlm_status check_channel_bindings(struct verify_state *s)
 {
-	static const uint8_t zeros[16];
-	const struct ntlm_av_pair *p = ntlm_av_list_find(&s->client_avs, NTLM_AV_CHANNEL_BINDINGS);
-	bool sent = p != NULL && p->value.len == 16 && !view_equal(p->value, (struct ntlm_view){zeros, 16});
+	const struct ntlm_av_pair *p = sent_bindings(s);
+	bool sent = p != NULL;
 	uint8_t expected[16];
 	enum ntlm_status st;
 
@@ -510,6 +521,22 @@ static enum ntlm_status check_mic(struct verify_state *s, bool announced)
 	return NTLM_OK;
 }
 
+/* Before the proof, what the blob announces is reported as "unchecked":
+ * should verification stop early, the result (and the audit log) still
+ * says that the client sent a MIC or channel bindings. The checks after
+ * the proof overwrite these verdicts. */
+static void note_announced_protections(struct verify_state *s)
+{
+	const struct ntlm_av_pair *spn = ntlm_av_list_find(&s->client_avs, NTLM_AV_TARGET_NAME);
+
+	if (s->client_av_flags & NTLM_AVFLAG_MIC_PRESENT)
+		s->result->mic = NTLM_VERDICT_UNCHECKED;
+	if (sent_bindings(s) != NULL)
+		s->result->channel_bindings = NTLM_VERDICT_UNCHECKED;
+	if (spn != NULL && spn->value.len > 0)
+		s->result->target_name = NTLM_VERDICT_UNCHECKED;
+}
+
 /* MS-NLMP 3.3.2 NTLMv2, with every check of 3.2.5.1.2. */
 static enum ntlm_status verify_ntlmv2(struct verify_state *s)
 {
@@ -519,6 +546,7 @@ static enum ntlm_status verify_ntlmv2(struct verify_state *s)
 		return NTLM_ERR_BAD_RESPONSE;
 	if ((st = decode_v2_blob(s)) != NTLM_OK)
 		return st;
+	note_announced_protections(s);
 	if (s->policy->check_av_echo && (st = check_av_echo(s)) != NTLM_OK)
 		return st;
 	if ((st = check_clock_skew(s)) != NTLM_OK)

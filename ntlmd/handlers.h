@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../common/config.h"
+#include "ntlmd_conf.h"
 #include "audit.h"
 #include "backend.h"
 #include "challenges.h"

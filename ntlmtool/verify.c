@@ -15,7 +15,7 @@
 
 #include "ntlmtool.h"
 
-#include "../common/config.h"
+#include "ntlmd_conf.h"
 #include "smbpasswd.h"
 
 #include <stdlib.h>

@@ -14,4 +14,4 @@ mkdir -p "$build"
 cd "$build"
 [ -f Makefile ] || "$top/configure" --quiet
 make -j"$(nproc)" --silent >/dev/null
-exec ./examples/ntlm-demo
+exec ./examples/ntlm-demo ./ntlmd/ntlmd

@@ -25,7 +25,7 @@
  * answer stays one line of space-separated fields. Session keys and hashes
  * are never printed.
  */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <getopt.h>

@@ -480,6 +480,42 @@ static size_t field_offset(const struct exchange *x, size_t pos)
 #define NT_FIELD          20
 #define WORKSTATION_FIELD 44
 
+/* A failed proof leaves the MIC and bindings the client announced
+ * "unchecked", not "absent": the audit log tells them apart. */
+START_TEST(wrong_password_reports_announced_protections)
+{
+	const uint8_t app[] = "tls-server-end-point:aaaa";
+	struct ntlm_channel_bindings cb = {.application_data = {app, sizeof(app) - 1}};
+	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV2);
+	struct ntlm_policy p;
+	struct ntlm_accept_result r;
+	struct exchange x;
+
+	ntlm_policy_init(&p);
+	cfg.password = "WrongPass1";
+	cfg.channel_bindings = &cb;
+	cfg.target_name = "HTTP/server.example.test";
+	run_client(&cfg, now_ft(), &x);
+	ck_assert_status(verify(&x, &p, &cb, &r), NTLM_STATUS_WRONG_PASSWORD);
+	ck_assert_int_eq(r.mic, NTLM_VERDICT_UNCHECKED);
+	ck_assert_int_eq(r.channel_bindings, NTLM_VERDICT_UNCHECKED);
+	ck_assert_int_eq(r.target_name, NTLM_VERDICT_UNCHECKED);
+	ntlm_accept_result_clear(&r);
+	exchange_free(&x);
+
+	cfg.no_mic = true;
+	cfg.channel_bindings = NULL;
+	cfg.target_name = NULL;
+	run_client(&cfg, now_ft(), &x);
+	ck_assert_status(verify(&x, &p, &cb, &r), NTLM_STATUS_WRONG_PASSWORD);
+	ck_assert_int_eq(r.mic, NTLM_VERDICT_ABSENT);
+	ck_assert_int_eq(r.channel_bindings, NTLM_VERDICT_ABSENT);
+	ck_assert_int_eq(r.target_name, NTLM_VERDICT_ABSENT);
+	ntlm_accept_result_clear(&r);
+	exchange_free(&x);
+}
+END_TEST
+
 START_TEST(tamper_proof_and_mic)
 {
 	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV2);
@@ -895,9 +931,10 @@ static Suite *acceptor_suite(void)
 	test_add_tcase(s, "tamper",
 	               TESTS(outcomes_per_account, wrong_password_every_response_type,
 	                     ess_wrong_password_no_lm_fallback, default_policy_refuses_legacy,
-	                     tamper_proof_and_mic, tamper_negotiate_flags, tamper_av_pairs_and_challenge,
-	                     tamper_stale_timestamp, tamper_channel_bindings, tamper_target_name,
-	                     no_lmv2_fallback, nil_domain_retry, anonymous, malformed_authenticate));
+	                     wrong_password_reports_announced_protections, tamper_proof_and_mic,
+	                     tamper_negotiate_flags, tamper_av_pairs_and_challenge, tamper_stale_timestamp,
+	                     tamper_channel_bindings, tamper_target_name, no_lmv2_fallback, nil_domain_retry,
+	                     anonymous, malformed_authenticate));
 	return s;
 }
 

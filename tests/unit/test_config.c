@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 /* By path: "config.h" on the include path is autoconf's header. */
-#include "../../common/config.h"
+#include "ntlmd_conf.h"
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

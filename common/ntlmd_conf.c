@@ -7,7 +7,7 @@
  * Service blocks are recorded as (key, value, line) overrides and applied,
  * once the whole file is read, over the final global policy.
  */
-#include "config.h"
+#include "ntlmd_conf.h"
 
 #include <ctype.h>
 #include <errno.h>

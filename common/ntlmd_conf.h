@@ -1,5 +1,5 @@
 /*
- * config.h: ntlmd.conf, the one configuration file of ntlmd, and the policy
+ * ntlmd_conf.h: ntlmd.conf, the one configuration file of ntlmd, and the policy
  * keys that ntlmtool also accepts (-o KEY=VALUE, --config FILE).
  *
  * Format (nslcd.conf-like, documented in ntlmd.conf(5)): one setting per
@@ -47,8 +47,8 @@
  * Keys of later backends (ldap: uri, base, binddn, bindpw_file, ...) are
  * parsed by their backend through ntlmd_config_backend_keys().
  */
-#ifndef PAM_NTLM_CONFIG_H
-#define PAM_NTLM_CONFIG_H
+#ifndef PAM_NTLM_NTLMD_CONF_H
+#define PAM_NTLM_NTLMD_CONF_H
 
 #include "ntlmssp.h"
 
@@ -163,4 +163,4 @@ const char *const *ntlmd_config_backend_keys(void);
 /* Frees everything; NULL-safe; the struct is left zeroed. */
 void ntlmd_config_clear(struct ntlmd_config *cfg);
 
-#endif /* PAM_NTLM_CONFIG_H */
+#endif /* PAM_NTLM_NTLMD_CONF_H */
