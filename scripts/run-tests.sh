@@ -51,7 +51,7 @@ if [ "$distcheck" = yes ]; then
 fi
 # the plain closing line: every check and interop case, from the test logs
 # (check prints "Checks: N, Failures: F, Errors: E"; the drivers "N passed, M failed")
-cat tests/unit/*.log tests/interop/*.log 2>/dev/null | awk '
+find tests -name '*.log' ! -name test-suite.log -exec cat {} + 2>/dev/null | awk '
 	/Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+/ {
 		gsub(/[,%]/, " "); for (i = 1; i < NF; i++) {
 			if ($i == "Checks:") c = $(i + 1); if ($i == "Failures:") f = $(i + 1); if ($i == "Errors:") e = $(i + 1) }
