@@ -41,15 +41,16 @@ static double now_us(void)
 /* n exchanges for user/password, each with its own CHALLENGE. */
 static struct exchange *make_exchanges(size_t n, const char *user, const char *password)
 {
-	struct ntlm_initiator_config cfg = {.user = user, .domain = "BENCH", .workstation = "WS", .password = password};
+	struct ntlm_initiator_config cfg = {
+	    .user = user, .domain = "BENCH", .workstation = "WS", .password = password};
 	struct exchange *x = calloc(n, sizeof(*x));
 
 	for (size_t i = 0; x != NULL && i < n; i++) {
 		if (ntlm_initiator_negotiate(&cfg, &x[i].neg, &x[i].neg_len) != NTLM_OK ||
 		    ntlm_acceptor_challenge(&names, x[i].neg, x[i].neg_len, ntlm_filetime_now(), &x[i].chal,
 		                            &x[i].chal_len) != NTLM_OK ||
-		    ntlm_initiator_authenticate(&cfg, x[i].neg, x[i].neg_len, x[i].chal, x[i].chal_len, &x[i].auth,
-		                                &x[i].auth_len, NULL) != NTLM_OK) {
+		    ntlm_initiator_authenticate(&cfg, x[i].neg, x[i].neg_len, x[i].chal, x[i].chal_len,
+		                                &x[i].auth, &x[i].auth_len, NULL) != NTLM_OK) {
 			fprintf(stderr, "bench_ntlmd: cannot build exchange %zu\n", i);
 			exit(1);
 		}
@@ -124,7 +125,8 @@ static double run_concurrent(const char *socket, struct exchange *x, size_t n, i
 		if (read(fds[c][0], &e, sizeof(e)) != sizeof(e))
 			exit(1);
 		while (got < n * sizeof(double)) {
-			ssize_t r = read(fds[c][0], (char *)(lat + (size_t)c * n) + got, n * sizeof(double) - got);
+			ssize_t r =
+			    read(fds[c][0], (char *)(lat + (size_t)c * n) + got, n * sizeof(double) - got);
 			if (r <= 0)
 				exit(1);
 			got += (size_t)r;
@@ -136,13 +138,15 @@ static double run_concurrent(const char *socket, struct exchange *x, size_t n, i
 	total = (double)clients * (double)n / elapsed;
 	qsort(lat, (size_t)clients * n, sizeof(double), cmp_double);
 	printf("ntlmd VERIFY, %d client%s: %.0f requests/s, latency p50 %.1f us, p99 %.1f us\n", clients,
-	       clients == 1 ? " " : "s", total, lat[(size_t)clients * n / 2], lat[(size_t)clients * n * 99 / 100]);
+	       clients == 1 ? " " : "s", total, lat[(size_t)clients * n / 2],
+	       lat[(size_t)clients * n * 99 / 100]);
 	free(lat);
 	return total;
 }
 
 /* The in-process lookup: one fixed entry (ctx), as a files-backend hit. */
-static enum ntlm_status fixed_lookup(void *ctx, const char *user, const char *domain, struct ntlm_credentials *ret)
+static enum ntlm_status fixed_lookup(void *ctx, const char *user, const char *domain,
+                                     struct ntlm_credentials *ret)
 {
 	(void)user;
 	(void)domain;
@@ -164,8 +168,10 @@ static double run_in_process(const struct exchange *x, size_t n, const char *pas
 	for (size_t i = 0; i < n; i++) {
 		struct ntlm_accept_result r;
 		if (ntlm_acceptor_verify(&p, x[i].neg, x[i].neg_len, x[i].chal, x[i].chal_len, x[i].auth,
-		                         x[i].auth_len, NULL, fixed_lookup, &creds, ntlm_filetime_now(), &r) != NTLM_OK) {
-			fprintf(stderr, "bench_ntlmd: in-process verification failed: %s\n", ntlm_status_name(r.status));
+		                         x[i].auth_len, NULL, fixed_lookup, &creds, ntlm_filetime_now(),
+		                         &r) != NTLM_OK) {
+			fprintf(stderr, "bench_ntlmd: in-process verification failed: %s\n",
+			        ntlm_status_name(r.status));
 			exit(1);
 		}
 		ntlm_accept_result_clear(&r);
@@ -181,7 +187,8 @@ int main(int argc, char **argv)
 	double one, two, floor_rate;
 
 	if (argc < 4 || n < 100 || n > 1000000) {
-		fprintf(stderr, "usage: bench_ntlmd SOCKET USER PASSWORD [REQUESTS-PER-CLIENT (100-1000000)]\n");
+		fprintf(stderr,
+		        "usage: bench_ntlmd SOCKET USER PASSWORD [REQUESTS-PER-CLIENT (100-1000000)]\n");
 		return 2;
 	}
 	x = make_exchanges(3 * n, argv[2], argv[3]);

@@ -151,7 +151,8 @@ enum ntlm_status ntlmd_header_decode(const uint8_t *p, size_t len, uint16_t *ret
 	    (st = ntlm_read_u32le(&r, &payload_len)) != NTLM_OK)
 		return st;
 	/* not secret: protocol magic */
-	if (memcmp(magic, NTLMD_MAGIC, sizeof(magic)) != 0 || version != NTLMD_VERSION)
+	if (memcmp(magic, NTLMD_MAGIC, sizeof(magic)) != 0 /* not secret: the frame magic */ ||
+	    version != NTLMD_VERSION)
 		return NTLM_ERR_BAD_SIGNATURE;
 	if (flags != 0)
 		return NTLM_ERR_BAD_ENCODING;

@@ -52,8 +52,8 @@
 
 #include "ntlmssp.h"
 
-#define NTLMD_DEFAULT_CONFIG "/etc/ntlmd.conf"
-#define NTLMD_DEFAULT_SOCKET "/run/ntlmd/socket"
+#define NTLMD_DEFAULT_CONFIG    "/etc/ntlmd.conf"
+#define NTLMD_DEFAULT_SOCKET    "/run/ntlmd/socket"
 #define NTLMD_DEFAULT_HASH_FILE "/etc/ntlmd/smbpasswd"
 #define NTLMD_CONFIG_MAX_SIZE   (1024u * 1024u) /* bytes in ntlmd.conf */
 #define NTLMD_CONFIG_MAX_LINE   4096u           /* bytes in one of its lines */
@@ -100,7 +100,7 @@ struct ntlmd_service {
 };
 
 struct ntlmd_config {
-	char *path; /* the file it was read from, NULL for defaults */
+	char *path;                 /* the file it was read from, NULL for defaults */
 	struct ntlmd_policy policy; /* global */
 	struct ntlmd_service *services;
 	size_t n_services;

@@ -25,12 +25,12 @@
 
 #include "ntlmssp.h"
 
-#define NTLMD_MAGIC "NTD"
-#define NTLMD_VERSION 1u
-#define NTLMD_HEADER_LEN 12u
+#define NTLMD_MAGIC       "NTD"
+#define NTLMD_VERSION     1u
+#define NTLMD_HEADER_LEN  12u
 #define NTLMD_MAX_PAYLOAD 65536u /* hard cap on a frame's payload */
-#define NTLMD_MAX_STRING 1024u   /* cap on any string field */
-#define NTLMD_REPLY 0x8000u
+#define NTLMD_MAX_STRING  1024u  /* cap on any string field */
+#define NTLMD_REPLY       0x8000u
 
 /* Request types. Access: A = anyone, P = privileged callers only (root,
  * allow_users, allow_groups), R = root only. */
@@ -56,37 +56,37 @@ enum ntlmd_tag {
 	NTLMD_TAG_CLIENT_ADDRESS = 11, /* string: the end user's address, for audit and lockout */
 
 	/* NTLMSSP */
-	NTLMD_TAG_NEGOTIATE = 20,        /* bytes */
-	NTLMD_TAG_CHALLENGE = 21,        /* bytes */
-	NTLMD_TAG_AUTHENTICATE = 22,     /* bytes */
-	NTLMD_TAG_CB_APPLICATION = 23,   /* bytes: gss_channel_bindings_struct application data */
+	NTLMD_TAG_NEGOTIATE = 20,         /* bytes */
+	NTLMD_TAG_CHALLENGE = 21,         /* bytes */
+	NTLMD_TAG_AUTHENTICATE = 22,      /* bytes */
+	NTLMD_TAG_CB_APPLICATION = 23,    /* bytes: gss_channel_bindings_struct application data */
 	NTLMD_TAG_CB_INITIATOR_ADDR = 24, /* bytes: u32le addrtype then address */
 	NTLMD_TAG_CB_ACCEPTOR_ADDR = 25,  /* bytes: u32le addrtype then address */
 
 	/* names and secrets of the bare requests */
-	NTLMD_TAG_USER = 30,            /* string */
-	NTLMD_TAG_DOMAIN = 31,          /* string */
-	NTLMD_TAG_WORKSTATION = 32,     /* string */
+	NTLMD_TAG_USER = 30,             /* string */
+	NTLMD_TAG_DOMAIN = 31,           /* string */
+	NTLMD_TAG_WORKSTATION = 32,      /* string */
 	NTLMD_TAG_SERVER_CHALLENGE = 33, /* 8 bytes */
-	NTLMD_TAG_LM_RESPONSE = 34,     /* bytes */
-	NTLMD_TAG_NT_RESPONSE = 35,     /* bytes */
-	NTLMD_TAG_PASSWORD = 36,        /* string: wiped after use */
-	NTLMD_TAG_NEW_PASSWORD = 37,    /* string: wiped after use */
-	NTLMD_TAG_MSCHAPV2 = 38,        /* u8: 1 when the response is MS-CHAPv2's */
+	NTLMD_TAG_LM_RESPONSE = 34,      /* bytes */
+	NTLMD_TAG_NT_RESPONSE = 35,      /* bytes */
+	NTLMD_TAG_PASSWORD = 36,         /* string: wiped after use */
+	NTLMD_TAG_NEW_PASSWORD = 37,     /* string: wiped after use */
+	NTLMD_TAG_MSCHAPV2 = 38,         /* u8: 1 when the response is MS-CHAPv2's */
 
 	/* results */
-	NTLMD_TAG_AUTH_USER = 50,       /* string: the name formatted per user_name_format */
-	NTLMD_TAG_AUTH_DOMAIN = 51,     /* string: the domain the client sent */
-	NTLMD_TAG_RESPONSE_TYPE = 52,   /* string: "NTLMv2", "NTLMv1-ESS", ... */
-	NTLMD_TAG_FLAGS = 53,           /* u32: negotiated flags */
-	NTLMD_TAG_MIC = 54,             /* string verdict: absent | valid | invalid | unchecked */
+	NTLMD_TAG_AUTH_USER = 50,        /* string: the name formatted per user_name_format */
+	NTLMD_TAG_AUTH_DOMAIN = 51,      /* string: the domain the client sent */
+	NTLMD_TAG_RESPONSE_TYPE = 52,    /* string: "NTLMv2", "NTLMv1-ESS", ... */
+	NTLMD_TAG_FLAGS = 53,            /* u32: negotiated flags */
+	NTLMD_TAG_MIC = 54,              /* string verdict: absent | valid | invalid | unchecked */
 	NTLMD_TAG_CHANNEL_BINDINGS = 55, /* string verdict */
-	NTLMD_TAG_TARGET_NAME = 56,     /* string verdict */
-	NTLMD_TAG_CLIENT_SPN = 57,      /* string: the client's MsvAvTargetName */
-	NTLMD_TAG_SESSION_KEY = 58,     /* 16 bytes: ExportedSessionKey / NT session key */
-	NTLMD_TAG_ACCOUNT_FLAGS = 59,   /* string: account-control letters */
-	NTLMD_TAG_VERSION = 60,         /* string: ntlmd version (PING) */
-	NTLMD_TAG_UID = 61,             /* u32: the account's uid */
+	NTLMD_TAG_TARGET_NAME = 56,      /* string verdict */
+	NTLMD_TAG_CLIENT_SPN = 57,       /* string: the client's MsvAvTargetName */
+	NTLMD_TAG_SESSION_KEY = 58,      /* 16 bytes: ExportedSessionKey / NT session key */
+	NTLMD_TAG_ACCOUNT_FLAGS = 59,    /* string: account-control letters */
+	NTLMD_TAG_VERSION = 60,          /* string: ntlmd version (PING) */
+	NTLMD_TAG_UID = 61,              /* u32: the account's uid */
 
 	/* PING counters, each u64, since start-up (added with ntlmd) */
 	NTLMD_TAG_UPTIME = 70,      /* u64: seconds since start-up */

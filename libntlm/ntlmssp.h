@@ -269,6 +269,11 @@ enum ntlm_status ntlm_oem_to_utf8(const uint8_t *p, size_t len, char **ret) NTLM
 /* Base64 (RFC 4648, padding required) encode/decode; the result is malloc'd. */
 enum ntlm_status ntlm_base64_encode(const uint8_t *p, size_t len, char **ret) NTLM_MUST_USE;
 enum ntlm_status ntlm_base64_decode(const char *s, size_t slen, uint8_t **ret, size_t *ret_len) NTLM_MUST_USE;
+/* Hex (either case) to bytes; ASCII white space between digits is skipped,
+ * as in pasted dumps; an odd number of digits or any other character is
+ * NTLM_ERR_BAD_ENCODING. The result is malloc'd (a 1-byte buffer for empty
+ * input). */
+enum ntlm_status ntlm_hex_decode(const char *s, size_t slen, uint8_t **ret, size_t *ret_len) NTLM_MUST_USE;
 
 /* ------------------------------------------------------------------ */
 /* Messages (MS-NLMP 2.2.1)                                            */

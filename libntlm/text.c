@@ -365,3 +365,55 @@ void ntlm_utf16le_upper(uint8_t *p, size_t len)
 	for (size_t i = 0; len - i >= 2; i += 2)
 		ntlm_store_le(p + i, upper_unit((uint32_t)ntlm_load_le(p + i, 2)), 2);
 }
+
+/* The value of a hex digit, or -1. */
+static int hex_digit_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static bool is_ascii_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+enum ntlm_status ntlm_hex_decode(const char *s, size_t slen, uint8_t **ret, size_t *ret_len)
+{
+	uint8_t *out;
+	size_t n = 0;
+	int hi = -1;
+
+	if ((s == NULL && slen != 0) || ret == NULL || ret_len == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	out = malloc(slen / 2 + 1);
+	if (out == NULL)
+		return NTLM_ERR_NO_MEMORY;
+	for (size_t i = 0; i < slen; i++) {
+		int v = hex_digit_value(s[i]);
+
+		if (is_ascii_space(s[i]))
+			continue;
+		if (v < 0)
+			goto bad;
+		if (hi < 0) {
+			hi = v;
+		} else {
+			out[n++] = (uint8_t)(hi << 4 | v);
+			hi = -1;
+		}
+	}
+	if (hi >= 0)
+		goto bad;
+	*ret = out;
+	*ret_len = n;
+	return NTLM_OK;
+bad:
+	ntlm_free_wiped(out, slen / 2 + 1);
+	return NTLM_ERR_BAD_ENCODING;
+}

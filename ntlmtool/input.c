@@ -111,71 +111,34 @@ fail:
 /* Hex, numbers, times                                                 */
 /* ------------------------------------------------------------------ */
 
-static int hex_digit(int c)
+/* Hex with an optional leading 0x (white space allowed, as in dumps). */
+static enum ntlm_status decode_hex(const char *s, uint8_t **ret, size_t *ret_len)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes hex into out (room for the result, or NULL to only count):
- * whitespace between digits and a leading 0x are allowed. Returns the
- * number of bytes, or -1. */
-static long hex_decode(const char *s, uint8_t *out, size_t room)
-{
-	size_t n = 0;
-	int hi = -1;
-
 	while (isspace((unsigned char)*s))
 		s++;
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
 		s += 2;
-	for (; *s != '\0'; s++) {
-		int v = hex_digit((unsigned char)*s);
-
-		if (isspace((unsigned char)*s))
-			continue;
-		if (v < 0)
-			return -1;
-		if (hi < 0) {
-			hi = v;
-			continue;
-		}
-		if (out != NULL) {
-			if (n >= room)
-				return -1;
-			out[n] = (uint8_t)(hi << 4 | v);
-		}
-		n++;
-		hi = -1;
-	}
-	return hi < 0 && n <= (size_t)LONG_MAX ? (long)n : -1;
+	return ntlm_hex_decode(s, strlen(s), ret, ret_len);
 }
 
 bool parse_hex_exact(const char *s, uint8_t *out, size_t n)
 {
-	return hex_decode(s, NULL, 0) == (long)n && hex_decode(s, out, n) == (long)n;
+	uint8_t *p = NULL;
+	size_t len = 0;
+	bool ok = decode_hex(s, &p, &len) == NTLM_OK && len == n;
+
+	if (ok)
+		memcpy(out, p, n);
+	if (p != NULL) {
+		ntlm_wipe(p, len);
+		free(p);
+	}
+	return ok;
 }
 
 bool parse_hex_alloc(const char *s, uint8_t **ret, size_t *ret_len)
 {
-	long n = hex_decode(s, NULL, 0);
-	uint8_t *p;
-
-	if (n < 0)
-		return false;
-	p = xmalloc((size_t)n);
-	if (hex_decode(s, p, (size_t)n) != n) {
-		free(p);
-		return false;
-	}
-	*ret = p;
-	*ret_len = (size_t)n;
-	return true;
+	return decode_hex(s, ret, ret_len) == NTLM_OK;
 }
 
 void hex_format(const uint8_t *p, size_t n, char *out)
@@ -373,7 +336,7 @@ static bool all_hex(const char *s)
 	if (*s == '\0')
 		return false;
 	for (; *s != '\0'; s++)
-		if (hex_digit((unsigned char)*s) < 0)
+		if (!isxdigit((unsigned char)*s))
 			return false;
 	return true;
 }
@@ -385,7 +348,7 @@ static enum ntlm_status decode_token(char *tok, bool *ret_hex, uint8_t **ret, si
 	char *padded;
 	enum ntlm_status st;
 
-	if (all_hex(tok) && hex_decode(tok, NULL, 0) >= 0) {
+	if (all_hex(tok) && strlen(tok) % 2 == 0) {
 		*ret_hex = true;
 		return parse_hex_alloc(tok, ret, ret_len) ? NTLM_OK : NTLM_ERR_BAD_ENCODING;
 	}

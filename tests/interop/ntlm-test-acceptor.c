@@ -114,43 +114,6 @@ static void acceptor_clear(struct acceptor *a)
 	a->cb_app_data_len = 0;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes an even-length hex string; an empty string gives no bytes. */
-static enum ntlm_status hex_decode(const char *s, uint8_t **ret, size_t *ret_len)
-{
-	size_t len = strlen(s);
-	uint8_t *out = NULL;
-
-	if (len % 2 != 0)
-		return NTLM_ERR_BAD_ENCODING;
-	out = malloc(len / 2 + 1);
-	if (out == NULL)
-		return NTLM_ERR_NO_MEMORY;
-	for (size_t i = 0; i < len / 2; i++) {
-		int hi = hex_value(s[2 * i]);
-		int lo = hex_value(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			free(out);
-			return NTLM_ERR_BAD_ENCODING;
-		}
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	*ret = out;
-	*ret_len = len / 2;
-	return NTLM_OK;
-}
-
 /* "<computer in lower case>.<dns domain>" */
 static char *make_dns_computer(const char *computer, const char *dns_domain)
 {
@@ -564,7 +527,8 @@ int main(int argc, char **argv)
 			free_bytes(a.cb_app_data, a.cb_app_data_len);
 			a.cb_app_data = NULL;
 			a.cb_app_data_len = 0;
-			if (hex_decode(optarg, &a.cb_app_data, &a.cb_app_data_len) != NTLM_OK) {
+			if (ntlm_hex_decode(optarg, strlen(optarg), &a.cb_app_data, &a.cb_app_data_len) !=
+			    NTLM_OK) {
 				fputs("ntlm-test-acceptor: --cb-app-data: not a hex string\n", stderr);
 				goto out;
 			}

@@ -721,6 +721,40 @@ START_TEST(test_av_write)
 }
 END_TEST
 
+START_TEST(test_hex_decode)
+{
+	static const struct {
+		const char *in;
+		enum ntlm_status st;
+		const char *out; /* expected bytes as written, for OK cases */
+		size_t out_len;
+	} cases[] = {
+	    {"", NTLM_OK, "", 0},
+	    {"4e544c4d", NTLM_OK, "NTLM", 4},
+	    {"4E 54\t4c\n4D", NTLM_OK, "NTLM", 4},
+	    {"00ff", NTLM_OK, "\x00\xff", 2},
+	    {"4e5", NTLM_ERR_BAD_ENCODING, NULL, 0},
+	    {"4g", NTLM_ERR_BAD_ENCODING, NULL, 0},
+	    {"0x4e", NTLM_ERR_BAD_ENCODING, NULL, 0},
+	    {"4e\0054", NTLM_ERR_BAD_ENCODING, NULL, 0},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		uint8_t *p = NULL;
+		size_t len = 0, in_len = i == ARRAY_SIZE(cases) - 1 ? 5 : strlen(cases[i].in);
+		enum ntlm_status st = ntlm_hex_decode(cases[i].in, in_len, &p, &len);
+
+		ck_assert_msg(st == cases[i].st, "case %zu: %s", i, ntlm_status_name(st));
+		if (st == NTLM_OK) {
+			ck_assert_uint_eq(len, cases[i].out_len);
+			ck_assert_mem_eq(p, cases[i].out, len);
+			free(p);
+		}
+	}
+	ck_assert_status(ntlm_hex_decode(NULL, 2, NULL, NULL), NTLM_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
 static Suite *reader_suite(void)
 {
 	Suite *s = suite_create("reader");
@@ -733,7 +767,7 @@ static Suite *reader_suite(void)
 	               TESTS(test_utf8_to_utf16_valid, test_utf8_to_utf16_invalid,
 	                     test_utf8_to_utf16_max_units, test_utf16_to_utf8, test_utf16_to_utf8_expansion,
 	                     test_oem_to_utf8, test_base64_rfc4648, test_base64_binary_roundtrip,
-	                     test_base64_strict, test_base64_ntlmssp));
+	                     test_base64_strict, test_base64_ntlmssp, test_hex_decode));
 	test_add_tcase(s, "av_pairs",
 	               TESTS(test_av_list_spec, test_av_list_typed, test_av_list_padding_and_unknown,
 	                     test_av_list_errors, test_av_list_max_pairs, test_av_write));
