@@ -98,6 +98,20 @@ static void write_in_place(const char *path, const char *text, mode_t mode)
 	close(fd);
 }
 
+/* Rewrites path in place with text (same inode) and puts back the times
+ * of *before: a same-size write within the same clock tick. */
+static void rewrite_same_tick(const char *path, const char *text, const struct stat *before)
+{
+	struct timespec times[2] = {before->st_atim, before->st_mtim};
+	int fd;
+
+	write_in_place(path, text, 0600);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(futimens(fd, times), 0);
+	close(fd);
+}
+
 /* Replaces path with a new file holding text, as editors do (new inode). */
 static void write_file(const char *path, const char *text, mode_t mode)
 {
@@ -473,10 +487,8 @@ END_TEST
 
 START_TEST(files_refresh_same_size_same_tick)
 {
-	struct timespec times[2];
 	struct stat st;
 	void *state, *state2;
-	int fd;
 
 	write_file(path, ALICE_LINE, 0600);
 	ck_assert_int_eq(stat(path, &st), 0);
@@ -485,13 +497,8 @@ START_TEST(files_refresh_same_size_same_tick)
 
 	/* an in-place write of the same size within the same clock tick: the
 	 * key (dev, ino, size, mtime, mode) is unchanged */
-	write_in_place(path, "alice:1001:" LM_PASSWORD ":" NT_PASSWORD ":[U          ]:LCT-5F3A1B2C:\n",
-	               0600);
-	times[0] = st.st_atim;
-	times[1] = st.st_mtim;
-	fd = open(path, O_RDONLY);
-	ck_assert_int_eq(futimens(fd, times), 0);
-	close(fd);
+	rewrite_same_tick(path, "alice:1001:" LM_PASSWORD ":" NT_PASSWORD ":[U          ]:LCT-5F3A1B2C:\n",
+	                  &st);
 	ntlmd_backend_files.refresh(state);
 	ck_assert_uint_eq(uid_of(state, "alice"), 1000); /* cannot be told apart yet */
 	/* loaded within 2 s of its mtime: loaded once more after that */
@@ -506,13 +513,8 @@ START_TEST(files_refresh_same_size_same_tick)
 	write_file(path, "alice:1002:" LM_PASSWORD ":" NT_PASSWORD ":[U          ]:LCT-5F3A1B2C:\n", 0600);
 	ck_assert_int_eq(stat(path, &st), 0);
 	state2 = open_files(path);
-	write_in_place(path, "alice:100x:" LM_PASSWORD ":" NT_PASSWORD ":[U          ]:LCT-5F3A1B2C:\n",
-	               0600);
-	times[0] = st.st_atim;
-	times[1] = st.st_mtim;
-	fd = open(path, O_RDONLY);
-	ck_assert_int_eq(futimens(fd, times), 0);
-	close(fd);
+	rewrite_same_tick(path, "alice:100x:" LM_PASSWORD ":" NT_PASSWORD ":[U          ]:LCT-5F3A1B2C:\n",
+	                  &st);
 	sleep(2);
 	ntlmd_backend_files.refresh(state2);
 	ck_assert_uint_eq(uid_of(state2, "alice"), 1002);
