@@ -228,6 +228,34 @@ static const char *skip_scheme(const char *p)
 	return p;
 }
 
+/* Decodes the whole message of its type, so that a malformed one is
+ * refused before it goes to ntlmd (MS-NLMP 2.2.1). */
+static enum ntlm_status check_message(const uint8_t *msg, size_t len, uint32_t type)
+{
+	enum ntlm_status st;
+
+	if (type == 1) {
+		struct ntlm_negotiate m;
+
+		st = ntlm_negotiate_decode(msg, len, &m);
+		if (st == NTLM_OK)
+			ntlm_negotiate_clear(&m);
+	} else if (type == 2) {
+		struct ntlm_challenge m;
+
+		st = ntlm_challenge_decode(msg, len, &m);
+		if (st == NTLM_OK)
+			ntlm_challenge_clear(&m);
+	} else {
+		struct ntlm_authenticate m;
+
+		st = ntlm_authenticate_decode(msg, len, &m);
+		if (st == NTLM_OK)
+			ntlm_authenticate_clear(&m);
+	}
+	return st;
+}
+
 enum ntlm_status pam_ntlm_decode_message(const char *text, uint32_t type, uint8_t **ret, size_t *ret_len)
 {
 	enum ntlm_status st;
@@ -263,6 +291,9 @@ enum ntlm_status pam_ntlm_decode_message(const char *text, uint32_t type, uint8_
 		st = NTLM_ERR_WRONG_MESSAGE_TYPE;
 		goto out;
 	}
+	st = check_message(msg, len, type);
+	if (st != NTLM_OK)
+		goto out;
 	*ret = msg;
 	*ret_len = len;
 	msg = NULL;

@@ -692,7 +692,8 @@ static int auto_login(const struct module *m, struct exchange *x)
 	if (m->opt.use_first_pass || m->opt.try_first_pass) {
 		const void *item = NULL;
 
-		if (pam_get_item(m->pamh, PAM_AUTHTOK, &item) == PAM_SUCCESS && item != NULL) {
+		if (m->opt.use_first_pass ||
+		    (pam_get_item(m->pamh, PAM_AUTHTOK, &item) == PAM_SUCCESS && item != NULL)) {
 			exchange_free(x);
 			return password_login(m, NULL);
 		}
