@@ -12,7 +12,8 @@ pamtester in exchange mode, and a socket that never answers.
                                                (password on stdin) answers pamtester's
                                                prompts; prints its exit status and output
     pam_driver.py line-client --user U [--cb HEX] -- SERVER ARGV...
-                                               one exchange with examples/pam-ntlm-server
+                                               (password on stdin) one exchange with
+                                               examples/pam-ntlm-server
     pam_driver.py silent-socket PATH           accepts and never answers
 
 The accounts are throwaway values that exist only in the files the tests
@@ -236,20 +237,12 @@ def line_client(args, argv):
     ctx = ntlm_context(args.user, read_password(), args.cb)
     server = clients.LineProcess(argv, "pam-ntlm-server")
     try:
-        neg = ctx.step()
-        if args.mode == "verify":
-            chal = build_challenge(struct.unpack("<I", neg[12:16])[0])
-            auth = ctx.step(chal)
-            reply = server.request(
-                "VERIFY " + " ".join(base64.b64encode(m).decode("ascii") for m in (neg, chal, auth))
-            )
-        else:
-            reply = server.request("NEGOTIATE " + base64.b64encode(neg).decode("ascii"))
-            if not reply.startswith("CHALLENGE "):
-                print(reply)
-                return 0
-            chal = base64.b64decode(reply.split(" ", 1)[1])
-            reply = server.request("AUTHENTICATE " + base64.b64encode(ctx.step(chal)).decode("ascii"))
+        reply = server.request("NEGOTIATE " + base64.b64encode(ctx.step()).decode("ascii"))
+        if not reply.startswith("CHALLENGE "):
+            print(reply)
+            return 0
+        chal = base64.b64decode(reply.split(" ", 1)[1])
+        reply = server.request("AUTHENTICATE " + base64.b64encode(ctx.step(chal)).decode("ascii"))
         print(reply)
     except clients.ProtocolError as e:
         print(f"ERROR {e}")
@@ -293,7 +286,6 @@ def main():
         e.add_argument("--stop-pid", type=int)
         e.add_argument("--prefix", action="store_true")
         e.add_argument("--answer", choices=["good", "garbage", "negotiate"], default="good")
-        e.add_argument("--mode", choices=["exchange", "verify"], default="exchange")
         e.add_argument("argv", nargs="+")
     sub.add_parser("silent-socket").add_argument("path")
     args = p.parse_args()

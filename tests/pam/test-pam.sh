@@ -119,6 +119,9 @@ netbios_domain    TESTDOM
 read_timeout      5000
 lockout_threshold 0
 allow_users       $NOBODY_UID
+
+service ntlm-cb
+channel_bindings  required
 EOF
 
 "$NTLMD" -d -f "$CONF" 2>"$LOG" &
@@ -165,6 +168,9 @@ service ntlm-verify "auth required $M mode=verify" "account required $M"
 service ntlm-exchange "auth required $M mode=exchange" "account required $M"
 service ntlm-absent "auth required $PAM_NTLM_SO socket=$WORK/absent/socket mode=password"
 service ntlm-silent "auth required $PAM_NTLM_SO socket=$WORK/silent.sock timeout=$TIMEOUT_MS mode=password"
+service ntlm-server-exchange "auth required $M mode=exchange" "account required $M"
+service ntlm-server-verify "auth required $M mode=verify" "account required $M"
+service ntlm-cb "auth required $M mode=exchange require_cb" "account required $M"
 service ntlm-stopped "auth required $M mode=exchange timeout=$TIMEOUT_MS"
 
 # pt SERVICE USER INPUT OPERATION...: runs pamtester under pam_wrapper with
@@ -447,6 +453,55 @@ expect "exchange mode: garbage AUTHENTICATE -> PAM_AUTH_ERR" 1 "$AUTH_ERR" "STAT
 exchange ntlm-exchange alice 'Passw0rd!' --answer negotiate
 expect "exchange mode: a NEGOTIATE where the AUTHENTICATE is due -> PAM_AUTH_ERR" 1 "$AUTH_ERR" \
     "STATUS_NTLM_WRONG_MESSAGE_TYPE"
+
+# ------------------------------------------------------------------ the example server
+
+# server USER PASSWORD [--cb HEX] -- SERVER OPTIONS: one exchange of
+# python3-ntlm-auth with examples/pam-ntlm-server; sets OUT (its reply line
+# and "exit=STATUS") and RC (0 for an OK line).
+server() {
+    user=$1
+    password=$2
+    shift 2
+    OUT=$(printf '%s\n' "$password" | timeout 60 env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 \
+        PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 \
+        "$PY" -B "$DRIVER" line-client --user "$user" "$@" 2>&1)
+    RC=1
+    printf '%s\n' "$OUT" | grep -q '^OK ' && RC=0
+    printf '%s\n' "$OUT" >>"$ALL_OUTPUT"
+}
+CB_HEX=$(printf 'tls-server-end-point:0123456789abcdef0123456789abcdef' | od -An -tx1 | tr -d ' \n')
+CB_OTHER=$(printf 'tls-server-end-point:fedcba9876543210fedcba9876543210' | od -An -tx1 | tr -d ' \n')
+
+if [ -n "${PAM_NTLM_SERVER:-}" ] && [ -x "$PAM_NTLM_SERVER" ]; then
+    SRV=$PAM_NTLM_SERVER
+    server alice 'Passw0rd!' -- "$SRV" --service ntlm-server-exchange
+    expect "example server, exchange mode: PAM_INCOMPLETE, CHALLENGE sent, resumed, accepted" 0 \
+        "ntlm_user=alice domain=TESTDOM workstation=CLIENT1 type=NTLMv2"
+    expect "example server: PAM_USER is the daemon's AUTH_USER, no session key in the environment" 0 \
+        "key_in_env=no" "OK user=TESTDOM\\alice "
+    server alice 'WrongPass1' -- "$SRV" --service ntlm-server-exchange
+    expect "example server, exchange mode: wrong password -> FAIL" 1 "FAIL $AUTH_ERR"
+    server nosuchuser 'Nobody123!' -- "$SRV" --service ntlm-server-exchange
+    expect "example server, exchange mode: unknown user -> PAM_USER_UNKNOWN" 1 "FAIL $UNKNOWN"
+    server alice 'Passw0rd!' -- "$SRV" --service ntlm-server-verify --mode verify
+    expect "example server, verify mode: its own libntlmssp CHALLENGE, verified through PAM" 0 \
+        "ntlm_user=alice domain=TESTDOM workstation=CLIENT1 type=NTLMv2"
+    server bob 'Bobpass1!' -- "$SRV" --service ntlm-server-verify --mode verify
+    expect "example server, verify mode: disabled account -> PAM_ACCT_EXPIRED" 1 "FAIL $EXPIRED"
+    server alice 'Passw0rd!' --cb "$CB_HEX" -- "$SRV" --service ntlm-cb --cb-app-data "$CB_HEX"
+    expect "channel bindings from the application (NTLM_CB_APPLICATION): matching -> valid" 0 "cb=valid"
+    server alice 'Passw0rd!' --cb "$CB_OTHER" -- "$SRV" --service ntlm-cb --cb-app-data "$CB_HEX"
+    expect "channel bindings: the client bound another certificate -> refused" 1 "FAIL $AUTH_ERR" "STATUS_BAD_BINDINGS"
+    server alice 'Passw0rd!' -- "$SRV" --service ntlm-cb --cb-app-data "$CB_HEX"
+    expect "channel bindings required by ntlmd, client sends none -> refused" 1 "FAIL $AUTH_ERR" \
+        "STATUS_NTLM_BINDINGS_MISSING"
+    server alice 'Passw0rd!' --cb "$CB_HEX" -- "$SRV" --service ntlm-cb
+    expect "require_cb: the application passed no channel bindings -> refused" 1 "FAIL $AUTH_ERR" \
+        "require_cb: the application passed no channel bindings"
+else
+    fail "examples/pam-ntlm-server not found (set PAM_NTLM_SERVER)"
+fi
 
 # ------------------------------------------------------------------ daemon unavailable
 
