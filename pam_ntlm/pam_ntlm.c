@@ -132,10 +132,10 @@ static void log_outcome(const struct module *m, int priority, const char *what, 
 /* The daemon                                                          */
 /* ------------------------------------------------------------------ */
 
-/* Adds SERVICE and CLIENT_ADDRESS, sends, and returns the daemon's status
- * (or the client's error: NTLM_ERR_BACKEND_UNAVAILABLE when the daemon
- * could not be asked). On NTLM_OK and on a refusal the reply is kept in
- * *ret; otherwise *ret is zeroed. The writer is cleared. */
+/* Adds SERVICE and CLIENT_ADDRESS, sends, and returns the daemon's status,
+ * or NTLM_ERR_BACKEND_UNAVAILABLE (logged here) when the daemon could not
+ * be asked or its reply was not valid. On a reply *ret holds it; otherwise
+ * *ret is zeroed. The writer is cleared. */
 static enum ntlm_status ask_daemon(const struct module *m, uint16_t type, struct ntlm_writer *w,
                                    struct ntlmd_reply *ret)
 {
@@ -155,7 +155,8 @@ static enum ntlm_status ask_daemon(const struct module *m, uint16_t type, struct
 			           m->opt.socket[0] ? m->opt.socket : "the default socket", strerror(saved));
 		else
 			pam_syslog(m->pamh, LOG_ERR, "ntlmd's reply is not valid: %s", ntlm_status_name(st));
-		return st;
+		/* either way the daemon could not answer: not the user's fault */
+		return NTLM_ERR_BACKEND_UNAVAILABLE;
 	}
 	return ret->status;
 }

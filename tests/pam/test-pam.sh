@@ -85,7 +85,9 @@ for f in /usr/lib/*/security/pam_exec.so /lib/*/security/pam_exec.so; do
     [ -f "$f" ] && PAM_EXEC=$f && break
 done
 PAM_PERMIT=$(dirname "${PAM_EXEC:-/lib/security/x}")/pam_permit.so
-[ -n "$PAM_EXEC" ] && [ -f "$PAM_PERMIT" ] || skip_or_fail "pam_exec.so and pam_permit.so (libpam-modules)"
+if [ -z "$PAM_EXEC" ] || [ ! -f "$PAM_PERMIT" ]; then
+    skip_or_fail "pam_exec.so and pam_permit.so (libpam-modules)"
+fi
 [ -x "$PY" ] || skip_or_fail "$PY"
 for m in ntlm_auth Cryptodome; do
     "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
@@ -211,7 +213,7 @@ expect() {
         { [ -z "$logtext" ] || printf '%s\n' "$OUT" | grep -qF -- "$logtext"; }; then
         pass "$name"
     else
-        fail "$name (status $RC, wanted $want_rc, '$text' ${logtext:+and '$logtext'}): $(printf '%s\n' "$OUT" | grep -v PWRAP_DEBUG | tail -5)"
+        fail "$name (status $RC, wanted $want_rc, \"$text\" ${logtext:+and \"$logtext\"}): $(printf '%s\n' "$OUT" | grep -v PWRAP_DEBUG | tail -5)"
     fi
 }
 
