@@ -140,6 +140,17 @@ fi
 
 M="$PAM_NTLM_SO socket=$SOCKET"
 
+# The programs that load the module (pamtester) are not built with the
+# sanitizers: when the module is (--enable-sanitizers), their runtimes must
+# be loaded first.
+PRELOAD=$PWRAP
+for lib in ubsan asan; do # asan must come first
+    path=$(ldd "$PAM_NTLM_SO" 2>/dev/null | sed -n "s|^[[:space:]]*lib$lib\.so[^ ]* => \([^ ]*\) .*|\1|p")
+    [ -n "$path" ] && PRELOAD="$path $PRELOAD"
+done
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 # pamtester's own allocations
+export ASAN_OPTIONS
+
 # service NAME LINES...: writes a private PAM service file.
 service() {
     name=$1
@@ -182,7 +193,7 @@ pt() {
     user=$2
     input=$3
     shift 3
-    OUT=$(printf '%s' "$input" | timeout 60 env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 \
+    OUT=$(printf '%s' "$input" | timeout 60 env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 \
         PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 pamtester "$svc" "$user" "$@" 2>&1)
     RC=$?
     printf '%s\n' "$OUT" >>"$ALL_OUTPUT"
@@ -195,7 +206,7 @@ pt_nobody() {
     input=$3
     shift 3
     OUT=$(printf '%s' "$input" | timeout 60 setpriv --reuid=nobody --regid=nogroup --clear-groups \
-        env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 \
+        env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 \
         TMPDIR="$WORK/nobody-tmp" pamtester "$svc" "$user" "$@" 2>&1)
     RC=$?
     printf '%s\n' "$OUT" >>"$ALL_OUTPUT"
@@ -431,7 +442,7 @@ exchange() {
     password=$3
     shift 3
     OUT=$(printf '%s\n' "$password" | timeout 60 "$PY" -B "$DRIVER" exchange --user "$user" "$@" -- \
-        env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 \
+        env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 \
         pamtester "$svc" anyone authenticate acct_mgmt 2>&1)
     RC=$(printf '%s\n' "$OUT" | sed -n 's/^result=.* status=\([0-9a-z]*\) .*/\1/p')
     [ -n "$RC" ] || RC=255
@@ -458,16 +469,18 @@ expect "exchange mode: a NEGOTIATE where the AUTHENTICATE is due -> PAM_AUTH_ERR
 
 # ------------------------------------------------------------------ the example server
 
-# server USER PASSWORD [--cb HEX] -- SERVER OPTIONS: one exchange of
-# python3-ntlm-auth with examples/pam-ntlm-server; sets OUT (its reply line
-# and "exit=STATUS") and RC (0 for an OK line).
+# server USER PASSWORD CLIENT_CB SERVER_OPTIONS...: one exchange of
+# python3-ntlm-auth (binding CLIENT_CB unless empty) with
+# examples/pam-ntlm-server; sets OUT (its reply line and "exit=STATUS") and
+# RC (0 for an OK line).
 server() {
     user=$1
     password=$2
-    shift 2
-    OUT=$(printf '%s\n' "$password" | timeout 60 env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 \
-        PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 \
-        "$PY" -B "$DRIVER" line-client --user "$user" "$@" 2>&1)
+    cb=$3
+    shift 3
+    OUT=$(printf '%s\n' "$password" | timeout 60 "$PY" -B "$DRIVER" line-client --user "$user" ${cb:+--cb "$cb"} \
+        -- env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 \
+        "$PAM_NTLM_SERVER" "$@" 2>&1)
     RC=1
     printf '%s\n' "$OUT" | grep -q '^OK ' && RC=0
     printf '%s\n' "$OUT" >>"$ALL_OUTPUT"
@@ -476,29 +489,28 @@ CB_HEX=$(printf 'tls-server-end-point:0123456789abcdef0123456789abcdef' | od -An
 CB_OTHER=$(printf 'tls-server-end-point:fedcba9876543210fedcba9876543210' | od -An -tx1 | tr -d ' \n')
 
 if [ -n "${PAM_NTLM_SERVER:-}" ] && [ -x "$PAM_NTLM_SERVER" ]; then
-    SRV=$PAM_NTLM_SERVER
-    server alice 'Passw0rd!' -- "$SRV" --service ntlm-server-exchange
+    server alice 'Passw0rd!' '' --service ntlm-server-exchange
     expect "example server, exchange mode: PAM_INCOMPLETE, CHALLENGE sent, resumed, accepted" 0 \
         "ntlm_user=alice domain=TESTDOM workstation=CLIENT1 type=NTLMv2"
     expect "example server: PAM_USER is the daemon's AUTH_USER, no session key in the environment" 0 \
         "key_in_env=no" "OK user=TESTDOM\\alice "
-    server alice 'WrongPass1' -- "$SRV" --service ntlm-server-exchange
+    server alice 'WrongPass1' '' --service ntlm-server-exchange
     expect "example server, exchange mode: wrong password -> FAIL" 1 "FAIL $AUTH_ERR"
-    server nosuchuser 'Nobody123!' -- "$SRV" --service ntlm-server-exchange
+    server nosuchuser 'Nobody123!' '' --service ntlm-server-exchange
     expect "example server, exchange mode: unknown user -> PAM_USER_UNKNOWN" 1 "FAIL $UNKNOWN"
-    server alice 'Passw0rd!' -- "$SRV" --service ntlm-server-verify --mode verify
+    server alice 'Passw0rd!' '' --service ntlm-server-verify --mode verify
     expect "example server, verify mode: its own libntlmssp CHALLENGE, verified through PAM" 0 \
         "ntlm_user=alice domain=TESTDOM workstation=CLIENT1 type=NTLMv2"
-    server bob 'Bobpass1!' -- "$SRV" --service ntlm-server-verify --mode verify
+    server bob 'Bobpass1!' '' --service ntlm-server-verify --mode verify
     expect "example server, verify mode: disabled account -> PAM_ACCT_EXPIRED" 1 "FAIL $EXPIRED"
-    server alice 'Passw0rd!' --cb "$CB_HEX" -- "$SRV" --service ntlm-cb --cb-app-data "$CB_HEX"
+    server alice 'Passw0rd!' "$CB_HEX" --service ntlm-cb --cb-app-data "$CB_HEX"
     expect "channel bindings from the application (NTLM_CB_APPLICATION): matching -> valid" 0 "cb=valid"
-    server alice 'Passw0rd!' --cb "$CB_OTHER" -- "$SRV" --service ntlm-cb --cb-app-data "$CB_HEX"
+    server alice 'Passw0rd!' "$CB_OTHER" --service ntlm-cb --cb-app-data "$CB_HEX"
     expect "channel bindings: the client bound another certificate -> refused" 1 "FAIL $AUTH_ERR" "STATUS_BAD_BINDINGS"
-    server alice 'Passw0rd!' -- "$SRV" --service ntlm-cb --cb-app-data "$CB_HEX"
+    server alice 'Passw0rd!' '' --service ntlm-cb --cb-app-data "$CB_HEX"
     expect "channel bindings required by ntlmd, client sends none -> refused" 1 "FAIL $AUTH_ERR" \
         "STATUS_NTLM_BINDINGS_MISSING"
-    server alice 'Passw0rd!' --cb "$CB_HEX" -- "$SRV" --service ntlm-cb
+    server alice 'Passw0rd!' "$CB_HEX" --service ntlm-cb
     expect "require_cb: the application passed no channel bindings -> refused" 1 "FAIL $AUTH_ERR" \
         "require_cb: the application passed no channel bindings"
 else
