@@ -91,6 +91,7 @@ static bool *flag_option(struct pam_ntlm_options *o, const char *arg)
 	    {"try_first_pass", offsetof(struct pam_ntlm_options, try_first_pass)},
 	    {"use_authtok", offsetof(struct pam_ntlm_options, use_authtok)},
 	    {"migrate", offsetof(struct pam_ntlm_options, migrate)},
+	    {"add_users", offsetof(struct pam_ntlm_options, add_users)},
 	    {"ignore_unknown_user", offsetof(struct pam_ntlm_options, ignore_unknown_user)},
 	    {"debug", offsetof(struct pam_ntlm_options, debug)},
 	    {"require_cb", offsetof(struct pam_ntlm_options, require_cb)},
@@ -158,6 +159,8 @@ unsigned pam_ntlm_parse_options(int argc, const char **argv, struct pam_ntlm_opt
 			                known ? "\": invalid value ignored" : "=...\" ignored");
 		}
 	}
+	if (ret->add_users && !ret->migrate)
+		bad += complain(fn, ctx, "add_users applies only with migrate", "", "");
 	if (ret->use_first_pass && ret->try_first_pass) {
 		ret->try_first_pass = false;
 		bad += complain(fn, ctx, "use_first_pass and try_first_pass together: use_first_pass applies",

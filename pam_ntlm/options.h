@@ -37,6 +37,7 @@ struct pam_ntlm_options {
 	bool try_first_pass;
 	bool use_authtok;
 	bool migrate;
+	bool add_users; /* migrate: also add system users missing from the store */
 	bool ignore_unknown_user;
 	bool debug;
 	bool require_cb;                        /* refuse an exchange without channel bindings */

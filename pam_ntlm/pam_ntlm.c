@@ -640,6 +640,25 @@ out:
 	return rc;
 }
 
+/* migrate add_users: a user missing from ntlmd's stores is added (root
+ * only; the daemon adds only users the system knows). */
+static int add_user(const struct module *m, const char *user, const char *password)
+{
+	struct ntlm_writer w;
+	struct ntlmd_reply r;
+	enum ntlm_status st;
+
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	ntlmd_put_string(&w, NTLMD_TAG_NEW_PASSWORD, password);
+	ntlmd_put_u8(&w, NTLMD_TAG_CREATE, 1);
+	st = ask_daemon(m, NTLMD_REQ_CHANGE_PASSWORD, &w, &r);
+	ntlmd_reply_clear(&r);
+	if (st != NTLM_ERR_BACKEND_UNAVAILABLE)
+		log_outcome(m, st == NTLM_OK ? LOG_INFO : LOG_NOTICE, "migrate: user added", user, st);
+	return PAM_IGNORE;
+}
+
 /* migrate: stores the NT hash of the password an earlier module accepted
  * (PAM_AUTHTOK) when ntlmd's differs. Never changes the outcome. */
 static int migrate_password(const struct module *m)
@@ -663,6 +682,8 @@ static int migrate_password(const struct module *m)
 	ntlmd_put_string(&w, NTLMD_TAG_PASSWORD, item);
 	st = ask_daemon(m, NTLMD_REQ_CHECK_PASSWORD, &w, &r);
 	ntlmd_reply_clear(&r);
+	if (st == NTLM_STATUS_NO_SUCH_USER && m->opt.add_users)
+		return add_user(m, user, item);
 	if (st != NTLM_STATUS_WRONG_PASSWORD) {
 		/* stored already (success or an account status after a good
 		 * proof), unknown user, or the daemon is down */

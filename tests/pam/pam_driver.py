@@ -14,6 +14,10 @@ pamtester in exchange mode, and a socket that never answers.
     pam_driver.py line-client --user U [--cb HEX] -- SERVER ARGV...
                                                (password on stdin) one exchange with
                                                examples/pam-ntlm-server
+    pam_driver.py create SOCKET USER [--value N] [--old]
+                                               (password on stdin) CHANGE_PASSWORD with
+                                               CREATE through tests/ntlmd/ntlmd_driver.py;
+                                               prints the status name
     pam_driver.py silent-socket PATH           accepts and never answers
 
 The accounts are throwaway values that exist only in the files the tests
@@ -255,6 +259,23 @@ def line_client(args, argv):
 # ---------------------------------------------------------------------------
 
 
+def create(args):
+    """CHANGE_PASSWORD with the CREATE tag (39), written from docs/PROTOCOL.md
+    with the independent protocol client of the ntlmd tests."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ntlmd"))
+    import ntlmd_driver as nd
+
+    password = read_password()
+    fields = [(nd.T_USER, args.user), (nd.T_NEW_PASSWORD, password), (39, bytes([args.value]))]
+    if args.old:
+        fields.append((nd.T_PASSWORD, password))
+    try:
+        print(nd.call(args.socket, nd.CHANGE_PASSWORD, fields).status)
+    except nd.Closed:
+        print("closed without a reply")
+    return 0
+
+
 def silent_socket(path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(path)
@@ -287,6 +308,11 @@ def main():
         e.add_argument("--prefix", action="store_true")
         e.add_argument("--answer", choices=["good", "garbage", "negotiate"], default="good")
         e.add_argument("argv", nargs="+")
+    c = sub.add_parser("create")
+    c.add_argument("socket")
+    c.add_argument("user")
+    c.add_argument("--value", type=int, default=1)
+    c.add_argument("--old", action="store_true")
     sub.add_parser("silent-socket").add_argument("path")
     args = p.parse_args()
     if args.cmd == "write-hashes":
@@ -300,6 +326,8 @@ def main():
         return exchange(args, args.argv)
     if args.cmd == "line-client":
         return line_client(args, args.argv)
+    if args.cmd == "create":
+        return create(args)
     return silent_socket(args.path)
 
 

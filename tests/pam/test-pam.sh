@@ -177,6 +177,8 @@ service ntlm-first "auth required $M use_first_pass"
 service ntlm-unix-first "auth requisite $PAM_EXEC expose_authtok quiet $UNIX_CHECK" "auth required $M use_first_pass"
 service ntlm-ignore "account required $M ignore_unknown_user" "account required $PAM_PERMIT"
 service ntlm-migrate "auth requisite $PAM_EXEC expose_authtok quiet $UNIX_CHECK" "auth optional $M migrate"
+service ntlm-migrate-add "auth requisite $PAM_EXEC expose_authtok quiet $UNIX_CHECK" \
+    "auth optional $M migrate add_users"
 service ntlm-verify "auth required $M mode=verify" "account required $M"
 service ntlm-exchange "auth required $M mode=exchange" "account required $M"
 service ntlm-absent "auth required $PAM_NTLM_SO socket=$WORK/absent/socket mode=password"
@@ -378,6 +380,78 @@ pt ntlm-password frank 'Franknew1!
 ' authenticate
 expect "migrate: the migrated password now logs in through ntlmd" 0 "$AUTH_OK"
 
+printf '%s' 'Nobodypw1!' >"$WORK/unix-password"
+pt ntlm-migrate nobody 'Nobodypw1!
+' authenticate
+expect "migrate without add_users: a user missing from the store is left out" 0 "$AUTH_OK" \
+    "migrate: nothing stored for user nobody: STATUS_NO_SUCH_USER"
+pt ntlm-migrate-add nobody 'Nobodypw1!
+' authenticate
+expect "migrate add_users: a system user missing from the store is added (CHANGE_PASSWORD + CREATE)" 0 \
+    "$AUTH_OK" "migrate: user added for user nobody: STATUS_SUCCESS"
+if hash_is nobody 'Nobodypw1!' && grep -q "^nobody:$NOBODY_UID:X\{32\}:[0-9A-F]\{32\}:\[U " "$HASHES"; then
+    pass "migrate add_users: the new line has the system uid, the NT hash, no LM hash, flag U"
+else
+    fail "migrate add_users: line $(grep -c '^nobody:' "$HASHES") of nobody not as expected"
+fi
+pt ntlm-password nobody 'Nobodypw1!
+' authenticate
+expect "migrate add_users: the added user logs in through ntlmd" 0 "$AUTH_OK"
+printf '%s' 'Ghostpw1!' >"$WORK/unix-password"
+pt ntlm-migrate-add no-such-system-user 'Ghostpw1!
+' authenticate
+if [ "$RC" -eq 0 ] && ! grep -q '^no-such-system-user:' "$HASHES" &&
+    printf '%s\n' "$OUT" | grep -qF "STATUS_NO_SUCH_USER"; then
+    pass "migrate add_users: a user the system does not know is not added"
+else
+    fail "migrate add_users of an unknown system user: status $RC: $(printf '%s\n' "$OUT" | tail -3)"
+fi
+
+# create_as WHO USER [driver options]: CHANGE_PASSWORD + CREATE sent as WHO
+# (root or nobody) by the Python protocol client; sets OUT to the status.
+create_as() {
+    who=$1
+    shift
+    if [ "$who" = root ]; then
+        OUT=$(printf '%s\n' 'Createpw1!' | "$PY" -B "$DRIVER" create "$SOCKET" "$@" 2>&1)
+    else
+        OUT=$(printf '%s\n' 'Createpw1!' | setpriv --reuid=nobody --regid=nogroup --clear-groups \
+            "$PY" -B "$DRIVER" create "$SOCKET" "$@" 2>&1)
+    fi
+}
+create_as nobody daemon
+if [ "$OUT" = STATUS_INVALID_PARAMETER ] && ! grep -q '^daemon:' "$HASHES"; then
+    pass "CREATE from a caller other than root -> STATUS_INVALID_PARAMETER, nothing added"
+else
+    fail "CREATE as nobody: $OUT"
+fi
+create_as root daemon --old
+if [ "$OUT" = STATUS_INVALID_PARAMETER ] && ! grep -q '^daemon:' "$HASHES"; then
+    pass "CREATE with an old password -> STATUS_INVALID_PARAMETER"
+else
+    fail "CREATE with PASSWORD: $OUT"
+fi
+create_as root daemon --value 2
+if [ "$OUT" = STATUS_INVALID_PARAMETER ] && ! grep -q '^daemon:' "$HASHES"; then
+    pass "CREATE 2 -> STATUS_INVALID_PARAMETER"
+else
+    fail "CREATE 2: $OUT"
+fi
+create_as root alice --value 0
+if [ "$OUT" = STATUS_SUCCESS ] && hash_is alice 'Createpw1!'; then
+    pass "CREATE 0 is a plain change by root"
+else
+    fail "CREATE 0: $OUT"
+fi
+pt ntlm-password alice 'Passw0rd!
+Passw0rd!
+' chauthtok
+if hash_is alice 'Passw0rd!'; then
+    pass "alice's password restored"
+else
+    fail "alice's password not restored: $OUT"
+fi
+
 # ------------------------------------------------------------------ verify mode
 
 verify_input() { # USER PASSWORD
@@ -554,7 +628,8 @@ expect "the daemon, resumed, serves again" 0 "$AUTH_OK"
 # ------------------------------------------------------------------ secrets
 
 leaked=""
-for pw in 'Passw0rd!' 'WrongPass1' 'Bobpass1!' 'Carolpw1!' 'Davepass1!' 'Erinnew1!' 'Erinnew2!' 'Franknew1!'; do
+for pw in 'Passw0rd!' 'WrongPass1' 'Bobpass1!' 'Carolpw1!' 'Davepass1!' 'Erinnew1!' 'Erinnew2!' 'Franknew1!' \
+    'Nobodypw1!' 'Ghostpw1!' 'Createpw1!'; do
     # the verify-mode and exchange lines hold no password; pamtester never
     # echoes the answers, so any hit is a leak
     if grep -qF -- "$pw" "$ALL_OUTPUT" "$LOG"; then

@@ -51,9 +51,16 @@ END_TEST
 
 START_TEST(every_option)
 {
-	const char *argv[] = {"socket=/run/x/socket", "timeout=2500", "mode=verify",
-	                      "use_first_pass",       "use_authtok",  "migrate",
-	                      "ignore_unknown_user",  "debug",        "require_cb",
+	const char *argv[] = {"socket=/run/x/socket",
+	                      "timeout=2500",
+	                      "mode=verify",
+	                      "use_first_pass",
+	                      "use_authtok",
+	                      "migrate",
+	                      "add_users",
+	                      "ignore_unknown_user",
+	                      "debug",
+	                      "require_cb",
 	                      "service=smb-front"};
 	struct pam_ntlm_options o;
 	struct complaints c;
@@ -63,7 +70,7 @@ START_TEST(every_option)
 	ck_assert_uint_eq(o.timeout_ms, 2500);
 	ck_assert_int_eq(o.mode, PAM_NTLM_MODE_VERIFY);
 	ck_assert(o.use_first_pass && o.use_authtok && o.migrate && o.ignore_unknown_user && o.debug);
-	ck_assert(o.require_cb && !o.try_first_pass);
+	ck_assert(o.require_cb && o.add_users && !o.try_first_pass);
 	ck_assert_str_eq(o.service, "smb-front");
 }
 END_TEST
@@ -151,6 +158,17 @@ START_TEST(limits)
 	ck_assert_uint_eq(strlen(o.socket), PAM_NTLM_SOCKET_MAX);
 	ck_assert_uint_eq(parse(&o, &c, 2, edges), 0);
 	ck_assert_uint_eq(o.timeout_ms, 600000);
+}
+END_TEST
+
+START_TEST(add_users_needs_migrate)
+{
+	const char *argv[] = {"add_users"};
+	struct pam_ntlm_options o;
+	struct complaints c;
+
+	ck_assert_uint_eq(parse(&o, &c, 1, argv), 1);
+	ck_assert_ptr_nonnull(strstr(c.last, "migrate"));
 }
 END_TEST
 
@@ -309,7 +327,8 @@ int main(void)
 
 	test_add_tcase(s, "options",
 	               TESTS(defaults, every_option, modes, bad_arguments_are_reported,
-	                     complaints_name_the_option_not_the_value, limits, first_pass_options_conflict));
+	                     complaints_name_the_option_not_the_value, limits, add_users_needs_migrate,
+	                     first_pass_options_conflict));
 	test_add_tcase(s, "status", TESTS(status_mapping, no_failure_is_success));
 	test_add_tcase(s, "answers", TESTS(answers_with_and_without_prefix, bad_answers, truncated_answers));
 	return test_run_suite(s);
