@@ -307,9 +307,20 @@ out:
 
 bool pam_ntlm_looks_like_negotiate(const char *text)
 {
+	/* base64 of "NTLMSSP\0" and type 1 (MS-NLMP 2.2.1.1): anything else,
+	 * a password in particular, is not decoded at all */
+	static const char b64_prefix[] = "TlRMTVNTUAAB";
 	uint8_t *msg = NULL;
 	size_t len = 0;
+	const char *p = text;
 
+	if (p == NULL)
+		return false;
+	while (isspace((unsigned char)*p))
+		p++;
+	p = skip_scheme(p);
+	if (strncmp(p, b64_prefix, sizeof(b64_prefix) - 1) != 0) /* not secret: a fixed prefix */
+		return false;
 	if (pam_ntlm_decode_message(text, 1, &msg, &len) != NTLM_OK)
 		return false;
 	free(msg);
