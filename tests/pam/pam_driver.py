@@ -19,6 +19,8 @@ pamtester in exchange mode, and a socket that never answers.
                                                CREATE through tests/ntlmd/ntlmd_driver.py;
                                                prints the status name
     pam_driver.py silent-socket PATH           accepts and never answers
+    pam_driver.py garbage-socket PATH          answers every request with a reply
+                                               header announcing more than it sends
 
 The accounts are throwaway values that exist only in the files the tests
 generate. No password or hash is printed.
@@ -292,6 +294,29 @@ def silent_socket(path):
     return 0
 
 
+def garbage_socket(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.listen(16)
+    s.settimeout(1.0)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            conn, _ = s.accept()
+        except socket.timeout:
+            continue
+        with conn:
+            conn.settimeout(2.0)
+            try:
+                conn.recv(65536)
+                # a reply header of type CHECK_PASSWORD | 0x8000 announcing
+                # 100 bytes, then 3 bytes of a field and the end
+                conn.sendall(b"NTD\x01" + struct.pack("<HHI", 0x8005, 0, 100) + b"\x01\x00\x04")
+            except OSError:
+                pass
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -314,6 +339,7 @@ def main():
     c.add_argument("--value", type=int, default=1)
     c.add_argument("--old", action="store_true")
     sub.add_parser("silent-socket").add_argument("path")
+    sub.add_parser("garbage-socket").add_argument("path")
     args = p.parse_args()
     if args.cmd == "write-hashes":
         write_hashes(args.file)
@@ -328,6 +354,8 @@ def main():
         return line_client(args, args.argv)
     if args.cmd == "create":
         return create(args)
+    if args.cmd == "garbage-socket":
+        return garbage_socket(args.path)
     return silent_socket(args.path)
 
 

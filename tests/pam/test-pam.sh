@@ -33,6 +33,7 @@ FAILED=0
 WORK=""
 DAEMON_PID=""
 SILENT_PID=""
+GARBAGE_PID=""
 
 pass() {
     echo "PASS $1"
@@ -54,7 +55,7 @@ skip_or_fail() {
 }
 
 cleanup() {
-    for pid in $DAEMON_PID $SILENT_PID; do
+    for pid in $DAEMON_PID $SILENT_PID $GARBAGE_PID; do
         kill -CONT "$pid" 2>/dev/null
         kill "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
@@ -186,6 +187,7 @@ service ntlm-silent "auth required $PAM_NTLM_SO socket=$WORK/silent.sock timeout
 service ntlm-server-exchange "auth required $M mode=exchange" "account required $M"
 service ntlm-server-verify "auth required $M mode=verify" "account required $M"
 service ntlm-cb "auth required $M mode=exchange require_cb" "account required $M"
+service ntlm-garbage "auth required $PAM_NTLM_SO socket=$WORK/garbage.sock timeout=$TIMEOUT_MS mode=password"
 service ntlm-stopped "auth required $M mode=exchange timeout=$TIMEOUT_MS"
 
 # pt SERVICE USER INPUT OPERATION...: runs pamtester under pam_wrapper with
@@ -613,6 +615,16 @@ if [ "$ms" -ge "$TIMEOUT_MS" ] && [ "$ms" -lt $((TIMEOUT_MS + 3000)) ]; then
 else
     fail "a daemon that never answers: pamtester took ${ms} ms (timeout $TIMEOUT_MS ms)"
 fi
+"$PY" -B "$DRIVER" garbage-socket "$WORK/garbage.sock" &
+GARBAGE_PID=$!
+tries=$((WAIT * 10))
+while [ ! -S "$WORK/garbage.sock" ] && [ "$tries" -gt 0 ]; do
+    tries=$((tries - 1))
+    sleep 0.1
+done
+pt ntlm-garbage alice 'Passw0rd!
+' authenticate
+expect "a daemon that sends a malformed reply -> PAM_AUTHINFO_UNAVAIL" 1 "$UNAVAIL" "cannot be asked"
 exchange ntlm-stopped alice 'Passw0rd!' --stop-pid "$DAEMON_PID"
 expect "daemon stopped (SIGSTOP) during an exchange -> PAM_AUTHINFO_UNAVAIL" 1 "$UNAVAIL"
 elapsed=$(printf '%s\n' "$OUT" | sed -n 's/^result=.* elapsed=\([0-9.]*\)$/\1/p')
