@@ -198,10 +198,12 @@ pt() {
     input=$3
     shift 3
     OUT=$(printf '%s' "$input" | timeout 60 env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 \
-        PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 pamtester "$svc" "$user" "$@" 2>&1)
+        PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 \
+        pamtester ${RHOST:+-I "rhost=$RHOST"} "$svc" "$user" "$@" 2>&1)
     RC=$?
     printf '%s\n' "$OUT" >>"$ALL_OUTPUT"
 }
+RHOST="" # PAM_RHOST of the next pt, when set
 
 # As pt, as the user nobody.
 pt_nobody() {
@@ -276,6 +278,17 @@ expect "password: empty password refused without asking" 1 "$AUTH_ERR"
 pt ntlm-auto alice 'Passw0rd!
 ' authenticate
 expect "auto mode: a plain password is checked as one" 0 "$AUTH_OK"
+RHOST=192.0.2.7
+pt ntlm-password alice 'WrongPass1
+' authenticate
+RHOST=""
+expect "PAM_RHOST goes to ntlmd as the client address and into the log line" 1 "$AUTH_ERR" \
+    "for user alice from 192.0.2.7: STATUS_WRONG_PASSWORD"
+if grep -q 'CHECK_PASSWORD failure .*client="192.0.2.7"' "$LOG"; then
+    pass "ntlmd's audit names the client address the module sent"
+else
+    fail "ntlmd's log has no client=\"192.0.2.7\" for the CHECK_PASSWORD"
+fi
 pt ntlm-debug alice 'Passw0rd!
 ' authenticate
 expect "strict options: unknown option and bad timeout logged, valid ones applied" 0 "$AUTH_OK" \
