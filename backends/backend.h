@@ -41,6 +41,10 @@ struct ntlmd_backend {
 	/* Stores a new NT hash and clears the LM hash; NO_SUCH_USER if absent. */
 	enum ntlm_status (*set_password)(void *state, const char *user, const struct ntlm_hash *nt_hash,
 	                                 int64_t now);
+	/* Adds a user with an NT hash (no LM hash) and flag U; NULL for a store
+	 * that cannot add users. The caller checked that no store has it. */
+	enum ntlm_status (*add_user)(void *state, const char *user, uint32_t uid,
+	                             const struct ntlm_hash *nt_hash, int64_t now);
 	/* Picks up changes (files: re-reads a changed file atomically, keeping
 	 * the last good copy when the new one is malformed). */
 	void (*refresh)(void *state);
@@ -65,6 +69,12 @@ enum ntlm_status ntlmd_backends_lookup(struct ntlmd_backend_chain *c, const char
 /* Sets the password in the store that holds the user. */
 enum ntlm_status ntlmd_backends_set_password(struct ntlmd_backend_chain *c, const char *user,
                                              const struct ntlm_hash *nt_hash, int64_t now);
+/* Adds a user that no store holds to the first store that can add users:
+ * NO_SUCH_USER-free chains only (a store that holds it, or is unavailable,
+ * gives that answer instead); NTLM_STATUS_ACCOUNT_RESTRICTION when no store
+ * can add users. */
+enum ntlm_status ntlmd_backends_add_user(struct ntlmd_backend_chain *c, const char *user, uint32_t uid,
+                                         const struct ntlm_hash *nt_hash, int64_t now);
 void ntlmd_backends_refresh(struct ntlmd_backend_chain *c);
 void ntlmd_backends_close(struct ntlmd_backend_chain *c);
 

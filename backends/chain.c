@@ -233,3 +233,25 @@ void ntlmd_backends_close(struct ntlmd_backend_chain *c)
 	free(c->stores);
 	free(c);
 }
+
+/* A user no store holds goes to the first store that can add users. */
+enum ntlm_status ntlmd_backends_add_user(struct ntlmd_backend_chain *c, const char *user, uint32_t uid,
+                                         const struct ntlm_hash *nt_hash, int64_t now)
+{
+	struct ntlmd_account a = {0};
+	enum ntlm_status st;
+	size_t i;
+
+	if (c == NULL || user == NULL || user[0] == '\0' || nt_hash == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	st = find_store(c, user, "", &a, &i);
+	ntlmd_account_clear(&a);
+	if (st == NTLM_OK)
+		return NTLM_ERR_INVALID_ARGUMENT; /* a store holds it: set its password instead */
+	if (st != NTLM_STATUS_NO_SUCH_USER)
+		return st;
+	for (i = 0; i < c->n; i++)
+		if (c->stores[i].backend->add_user != NULL)
+			return c->stores[i].backend->add_user(c->stores[i].state, user, uid, nt_hash, now);
+	return NTLM_STATUS_ACCOUNT_RESTRICTION;
+}

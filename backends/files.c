@@ -313,6 +313,27 @@ static enum ntlm_status files_set_password(void *state, const char *user, const 
 	return st;
 }
 
+/* SMBPASSWD_ADD: a new line with the NT hash, no LM hash, flag U. */
+static enum ntlm_status files_add_user(void *state, const char *user, uint32_t uid,
+                                       const struct ntlm_hash *nt_hash, int64_t now)
+{
+	struct files_store *fs = state;
+	struct smbpasswd_edit edit = {
+	    .op = SMBPASSWD_ADD, .user = user, .uid = uid, .nt = nt_hash, .add_flags = "U", .now = now};
+	const char *reason = NULL;
+	enum ntlm_status st;
+
+	if (fs == NULL || user == NULL || nt_hash == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	pthread_mutex_lock(&fs->update);
+	st = smbpasswd_file_edit(fs->path, &edit, &reason);
+	fs->status.edit_error = st == NTLM_OK ? NULL : reason;
+	if (st == NTLM_OK)
+		refresh_locked(fs);
+	pthread_mutex_unlock(&fs->update);
+	return st;
+}
+
 void ntlmd_files_get_status(void *state, struct ntlmd_files_status *ret)
 {
 	struct files_store *fs = state;
@@ -340,6 +361,7 @@ const struct ntlmd_backend ntlmd_backend_files = {
     .open = files_open,
     .lookup = files_lookup,
     .set_password = files_set_password,
+    .add_user = files_add_user,
     .refresh = files_refresh,
     .close = files_close,
 };

@@ -73,6 +73,7 @@ enum ntlmd_tag {
 	NTLMD_TAG_PASSWORD = 36,         /* string: wiped after use */
 	NTLMD_TAG_NEW_PASSWORD = 37,     /* string: wiped after use */
 	NTLMD_TAG_MSCHAPV2 = 38,         /* u8: 1 when the response is MS-CHAPv2's */
+	NTLMD_TAG_CREATE = 39,           /* u8: CHANGE_PASSWORD by root: 1 adds a missing user */
 
 	/* results */
 	NTLMD_TAG_AUTH_USER = 50,        /* string: the name formatted per user_name_format */

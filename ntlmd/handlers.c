@@ -808,9 +808,19 @@ static enum ntlm_status handle_change_password(const struct ntlmd_peer *peer, co
 	struct ntlm_hash h = {{0}};
 	const char *old_password = ntlmd_frame_string(req, NTLMD_TAG_PASSWORD);
 	const char *new_password = ntlmd_frame_string(req, NTLMD_TAG_NEW_PASSWORD);
+	const struct passwd *pw = NULL;
+	uint8_t create = 0;
 	enum ntlm_status st = user_request_begin(req, &u);
 
 	(void)reply;
+	if (st == NTLM_OK && ntlmd_frame_has(req, NTLMD_TAG_CREATE)) {
+		st = ntlmd_frame_get_u8(req, NTLMD_TAG_CREATE, &create);
+		if (st == NTLM_OK &&
+		    (create > 1 || (create == 1 && (peer->uid != 0 || old_password != NULL)))) {
+			ntlmd_audit_set(ctx->event.detail, "CREATE is for root, without the old password");
+			st = NTLM_ERR_INVALID_ARGUMENT;
+		}
+	}
 	if (st == NTLM_OK && (new_password == NULL || new_password[0] == '\0')) {
 		ntlmd_audit_set(ctx->event.detail, "a non-empty new password is required");
 		st = new_password == NULL ? NTLM_ERR_TRUNCATED : NTLM_ERR_INVALID_ARGUMENT;
@@ -830,6 +840,12 @@ static enum ntlm_status handle_change_password(const struct ntlmd_peer *peer, co
 		st = ntlm_ntowfv1(new_password, &h);
 	if (st == NTLM_OK)
 		st = ntlmd_backends_set_password(ctx->backends, u.user, &h, (int64_t)time(NULL));
+	/* CREATE: a system user (NSS) missing from every store is added */
+	if (st == NTLM_STATUS_NO_SUCH_USER && create == 1 && (pw = getpwnam(u.user)) != NULL) {
+		ntlmd_audit_set(ctx->event.detail, "added by root");
+		st = ntlmd_backends_add_user(ctx->backends, u.user, (uint32_t)pw->pw_uid, &h,
+		                             (int64_t)time(NULL));
+	}
 	ntlm_wipe(&h, sizeof(h));
 	return user_request_end(&u, st);
 }

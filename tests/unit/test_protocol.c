@@ -84,6 +84,18 @@ enum ntlm_status ntlmd_backends_set_password(struct ntlmd_backend_chain *c, cons
 	return NTLM_OK;
 }
 
+/* The fake chain adds no users (CHANGE_PASSWORD with CREATE). */
+enum ntlm_status ntlmd_backends_add_user(struct ntlmd_backend_chain *c, const char *user, uint32_t uid,
+                                         const struct ntlm_hash *nt_hash, int64_t now)
+{
+	(void)c;
+	(void)user;
+	(void)uid;
+	(void)nt_hash;
+	(void)now;
+	return NTLM_STATUS_ACCOUNT_RESTRICTION;
+}
+
 void ntlmd_account_clear(struct ntlmd_account *a)
 {
 	free(a->name);

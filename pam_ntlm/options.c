@@ -1,0 +1,328 @@
+/*
+ * options.c: module options, status -> PAM code mapping and the decoding
+ * of conversation answers (options.h). No PAM handle, no I/O.
+ */
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <security/_pam_types.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "options.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const mode_names[] = {
+    [PAM_NTLM_MODE_AUTO] = "auto",
+    [PAM_NTLM_MODE_EXCHANGE] = "exchange",
+    [PAM_NTLM_MODE_VERIFY] = "verify",
+    [PAM_NTLM_MODE_PASSWORD] = "password",
+};
+
+const char *pam_ntlm_mode_name(enum pam_ntlm_mode m)
+{
+	return (size_t)m < ARRAY_LEN(mode_names) ? mode_names[m] : "?";
+}
+
+/* Reports one bad argument; the argument's value is not quoted, since a
+ * misplaced password must not reach the log. */
+static unsigned complain(pam_ntlm_complain_fn fn, void *ctx, const char *before, const char *name,
+                         const char *after)
+{
+	char msg[256];
+
+	if (fn != NULL) {
+		snprintf(msg, sizeof(msg), "%s%s%s", before, name, after);
+		fn(ctx, msg);
+	}
+	return 1;
+}
+
+/* Copies value into dst[cap] when it fits and is not empty. */
+static bool set_text(char *dst, size_t cap, const char *value)
+{
+	size_t n = strlen(value);
+
+	if (n == 0 || n >= cap)
+		return false;
+	memcpy(dst, value, n + 1);
+	return true;
+}
+
+/* A decimal number of milliseconds within the bounds. */
+static bool set_timeout(unsigned *dst, const char *value)
+{
+	char *end = NULL;
+	unsigned long v;
+
+	if (!isdigit((unsigned char)value[0]))
+		return false;
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (errno != 0 || *end != '\0' || v < PAM_NTLM_TIMEOUT_MIN || v > PAM_NTLM_TIMEOUT_MAX)
+		return false;
+	*dst = (unsigned)v;
+	return true;
+}
+
+static bool set_mode(enum pam_ntlm_mode *dst, const char *value)
+{
+	for (size_t i = 0; i < ARRAY_LEN(mode_names); i++)
+		if (strcmp(value, mode_names[i]) == 0) {
+			*dst = (enum pam_ntlm_mode)i;
+			return true;
+		}
+	return false;
+}
+
+/* The flag options: name -> member. */
+static bool *flag_option(struct pam_ntlm_options *o, const char *arg)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} flags[] = {
+	    {"use_first_pass", offsetof(struct pam_ntlm_options, use_first_pass)},
+	    {"try_first_pass", offsetof(struct pam_ntlm_options, try_first_pass)},
+	    {"use_authtok", offsetof(struct pam_ntlm_options, use_authtok)},
+	    {"migrate", offsetof(struct pam_ntlm_options, migrate)},
+	    {"add_users", offsetof(struct pam_ntlm_options, add_users)},
+	    {"ignore_unknown_user", offsetof(struct pam_ntlm_options, ignore_unknown_user)},
+	    {"debug", offsetof(struct pam_ntlm_options, debug)},
+	    {"require_cb", offsetof(struct pam_ntlm_options, require_cb)},
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(flags); i++)
+		if (strcmp(arg, flags[i].name) == 0)
+			return (bool *)((char *)o + flags[i].offset);
+	return NULL;
+}
+
+/* One NAME=VALUE option; false when NAME is known but VALUE is not valid,
+ * *ret_known false when NAME is not an option. */
+static bool parse_valued(struct pam_ntlm_options *o, const char *name, size_t name_len, const char *value,
+                         bool *ret_known)
+{
+	*ret_known = true;
+	if (name_len == 6 && strncmp(name, "socket", 6) == 0)
+		return value[0] == '/' && set_text(o->socket, sizeof(o->socket), value);
+	if (name_len == 7 && strncmp(name, "timeout", 7) == 0)
+		return set_timeout(&o->timeout_ms, value);
+	if (name_len == 4 && strncmp(name, "mode", 4) == 0)
+		return set_mode(&o->mode, value);
+	if (name_len == 7 && strncmp(name, "service", 7) == 0)
+		return set_text(o->service, sizeof(o->service), value);
+	*ret_known = false;
+	return false;
+}
+
+unsigned pam_ntlm_parse_options(int argc, const char **argv, struct pam_ntlm_options *ret,
+                                pam_ntlm_complain_fn fn, void *ctx)
+{
+	unsigned bad = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->mode = PAM_NTLM_MODE_AUTO;
+	for (int i = 0; i < argc && argv != NULL; i++) {
+		const char *arg = argv[i];
+		const char *eq;
+		bool *flag;
+		bool known;
+
+		if (arg == NULL || arg[0] == '\0') {
+			bad += complain(fn, ctx, "empty module argument ignored", "", "");
+			continue;
+		}
+		flag = flag_option(ret, arg);
+		if (flag != NULL) {
+			*flag = true;
+			continue;
+		}
+		eq = strchr(arg, '=');
+		if (eq == NULL) {
+			bad += complain(fn, ctx, "unknown option \"", arg, "\" ignored");
+			continue;
+		}
+		if (!parse_valued(ret, arg, (size_t)(eq - arg), eq + 1, &known)) {
+			char name[64];
+			size_t n =
+			    (size_t)(eq - arg) < sizeof(name) - 1 ? (size_t)(eq - arg) : sizeof(name) - 1;
+
+			memcpy(name, arg, n);
+			name[n] = '\0';
+			bad += complain(fn, ctx, known ? "option \"" : "unknown option \"", name,
+			                known ? "\": invalid value ignored" : "=...\" ignored");
+		}
+	}
+	if (ret->add_users && !ret->migrate)
+		bad += complain(fn, ctx, "add_users applies only with migrate", "", "");
+	if (ret->use_first_pass && ret->try_first_pass) {
+		ret->try_first_pass = false;
+		bad += complain(fn, ctx, "use_first_pass and try_first_pass together: use_first_pass applies",
+		                "", "");
+	}
+	return bad;
+}
+
+/* ------------------------------------------------------------------ */
+
+/* Account restrictions: logon hours, workstation, trust accounts. */
+static bool is_restriction(enum ntlm_status s)
+{
+	return s == NTLM_STATUS_INVALID_LOGON_HOURS || s == NTLM_STATUS_INVALID_WORKSTATION ||
+	       s == NTLM_STATUS_ACCOUNT_RESTRICTION || s == NTLM_STATUS_NOLOGON_TRUST_ACCOUNT;
+}
+
+int pam_ntlm_status_to_pam(enum ntlm_status s, enum pam_ntlm_phase phase)
+{
+	switch (s) {
+	case NTLM_OK:
+		return PAM_SUCCESS;
+	case NTLM_STATUS_NO_SUCH_USER:
+		return PAM_USER_UNKNOWN;
+	case NTLM_STATUS_ACCOUNT_LOCKED_OUT:
+		return phase == PAM_NTLM_PHASE_AUTH ? PAM_MAXTRIES : PAM_PERM_DENIED;
+	case NTLM_STATUS_ACCOUNT_DISABLED:
+	case NTLM_STATUS_ACCOUNT_EXPIRED:
+		return phase == PAM_NTLM_PHASE_PASSWORD ? PAM_PERM_DENIED : PAM_ACCT_EXPIRED;
+	case NTLM_STATUS_PASSWORD_EXPIRED:
+	case NTLM_STATUS_PASSWORD_MUST_CHANGE:
+		return phase == PAM_NTLM_PHASE_PASSWORD ? PAM_AUTHTOK_ERR : PAM_NEW_AUTHTOK_REQD;
+	case NTLM_ERR_BACKEND_UNAVAILABLE:
+	case NTLM_ERR_INTERNAL:
+	case NTLM_ERR_CRYPTO:
+		return PAM_AUTHINFO_UNAVAIL;
+	case NTLM_ERR_NO_MEMORY:
+		return PAM_BUF_ERR;
+	case NTLM_ERR_INVALID_ARGUMENT:
+		return phase == PAM_NTLM_PHASE_PASSWORD ? PAM_AUTHTOK_ERR : PAM_SYSTEM_ERR;
+	default:
+		break;
+	}
+	if (is_restriction(s))
+		return phase == PAM_NTLM_PHASE_AUTH ? PAM_AUTH_ERR : PAM_PERM_DENIED;
+	/* wrong password, logon failure, every NTLM policy refusal and every
+	 * malformed message: the credentials were not good */
+	return PAM_AUTH_ERR;
+}
+
+/* ------------------------------------------------------------------ */
+
+/* Skips an optional scheme word ("NTLM ", "Negotiate ", any case). */
+static const char *skip_scheme(const char *p)
+{
+	static const char *const schemes[] = {"NTLM", "Negotiate"};
+
+	for (size_t i = 0; i < ARRAY_LEN(schemes); i++) {
+		size_t n = strlen(schemes[i]);
+
+		if (strncasecmp(p, schemes[i], n) == 0 && (p[n] == ' ' || p[n] == '\t')) {
+			p += n;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			return p;
+		}
+	}
+	return p;
+}
+
+/* Decodes the whole message of its type, so that a malformed one is
+ * refused before it goes to ntlmd (MS-NLMP 2.2.1). */
+static enum ntlm_status check_message(const uint8_t *msg, size_t len, uint32_t type)
+{
+	enum ntlm_status st;
+
+	if (type == 1) {
+		struct ntlm_negotiate m;
+
+		st = ntlm_negotiate_decode(msg, len, &m);
+		if (st == NTLM_OK)
+			ntlm_negotiate_clear(&m);
+	} else if (type == 2) {
+		struct ntlm_challenge m;
+
+		st = ntlm_challenge_decode(msg, len, &m);
+		if (st == NTLM_OK)
+			ntlm_challenge_clear(&m);
+	} else {
+		struct ntlm_authenticate m;
+
+		st = ntlm_authenticate_decode(msg, len, &m);
+		if (st == NTLM_OK)
+			ntlm_authenticate_clear(&m);
+	}
+	return st;
+}
+
+enum ntlm_status pam_ntlm_decode_message(const char *text, uint32_t type, uint8_t **ret, size_t *ret_len)
+{
+	enum ntlm_status st;
+	const char *p, *end;
+	uint8_t *msg = NULL;
+	size_t len = 0;
+	uint32_t got = 0;
+
+	if (text == NULL)
+		return NTLM_ERR_TRUNCATED;
+	if (strnlen(text, PAM_NTLM_MAX_ANSWER + 1) > PAM_NTLM_MAX_ANSWER)
+		return NTLM_ERR_MESSAGE_TOO_LONG;
+	p = text;
+	while (isspace((unsigned char)*p))
+		p++;
+	p = skip_scheme(p);
+	end = p + strlen(p);
+	while (end > p && isspace((unsigned char)end[-1]))
+		end--;
+	if (end == p)
+		return NTLM_ERR_TRUNCATED;
+	st = ntlm_base64_decode(p, (size_t)(end - p), &msg, &len);
+	if (st != NTLM_OK)
+		return st;
+	if (len > NTLM_MAX_MESSAGE) {
+		st = NTLM_ERR_MESSAGE_TOO_LONG;
+		goto out;
+	}
+	st = ntlm_message_type(msg, len, &got);
+	if (st != NTLM_OK)
+		goto out;
+	if (got != type) {
+		st = NTLM_ERR_WRONG_MESSAGE_TYPE;
+		goto out;
+	}
+	st = check_message(msg, len, type);
+	if (st != NTLM_OK)
+		goto out;
+	*ret = msg;
+	*ret_len = len;
+	msg = NULL;
+out:
+	free(msg);
+	return st;
+}
+
+bool pam_ntlm_looks_like_negotiate(const char *text)
+{
+	/* base64 of "NTLMSSP\0" and type 1 (MS-NLMP 2.2.1.1): anything else,
+	 * a password in particular, is not decoded at all */
+	static const char b64_prefix[] = "TlRMTVNTUAAB";
+	uint8_t *msg = NULL;
+	size_t len = 0;
+	const char *p = text;
+
+	if (p == NULL)
+		return false;
+	while (isspace((unsigned char)*p))
+		p++;
+	p = skip_scheme(p);
+	if (strncmp(p, b64_prefix, sizeof(b64_prefix) - 1) != 0) /* not secret: a fixed prefix */
+		return false;
+	if (pam_ntlm_decode_message(text, 1, &msg, &len) != NTLM_OK)
+		return false;
+	free(msg);
+	return true;
+}

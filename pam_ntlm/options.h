@@ -1,0 +1,93 @@
+/*
+ * options.h: the parts of pam_ntlm.so that need no PAM handle, so that a
+ * unit test can link them: the module options, the mapping of ntlmd's
+ * statuses to PAM return codes, and the decoding of the NTLMSSP messages
+ * an application answers in the conversation (docs/pam-conversation.md).
+ */
+#ifndef PAM_NTLM_OPTIONS_H
+#define PAM_NTLM_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ntlmssp.h"
+
+/* How pam_sm_authenticate talks to the application. */
+enum pam_ntlm_mode {
+	PAM_NTLM_MODE_AUTO = 0, /* a password, or a NEGOTIATE that starts an exchange */
+	PAM_NTLM_MODE_EXCHANGE, /* NEGOTIATE in, CHALLENGE out, AUTHENTICATE in */
+	PAM_NTLM_MODE_VERIFY,   /* NEGOTIATE, CHALLENGE and AUTHENTICATE in */
+	PAM_NTLM_MODE_PASSWORD, /* a password, checked by the daemon */
+};
+
+/* Bounds of timeout=MS. */
+#define PAM_NTLM_TIMEOUT_MIN 100u
+#define PAM_NTLM_TIMEOUT_MAX 600000u
+/* Longest socket path (sun_path holds 108 bytes with the NUL). */
+#define PAM_NTLM_SOCKET_MAX 107u
+/* Longest service name (a string field of the daemon protocol). */
+#define PAM_NTLM_SERVICE_MAX 256u
+
+struct pam_ntlm_options {
+	char socket[PAM_NTLM_SOCKET_MAX + 1]; /* "" = the daemon's default */
+	unsigned timeout_ms;                  /* 0 = the client's default */
+	enum pam_ntlm_mode mode;
+	bool use_first_pass;
+	bool try_first_pass;
+	bool use_authtok;
+	bool migrate;
+	bool add_users; /* migrate: also add system users missing from the store */
+	bool ignore_unknown_user;
+	bool debug;
+	bool require_cb;                        /* refuse an exchange without channel bindings */
+	char service[PAM_NTLM_SERVICE_MAX + 1]; /* "" = PAM_SERVICE */
+};
+
+/* Called once per bad argument with a sentence that names it. */
+typedef void (*pam_ntlm_complain_fn)(void *ctx, const char *message);
+
+/*
+ * Parses the module arguments into *ret (defaults first). Every argument
+ * that is not a known option with a valid value is reported through
+ * complain and counted; the valid ones still apply. Returns the number of
+ * bad arguments (0: all good).
+ */
+unsigned pam_ntlm_parse_options(int argc, const char **argv, struct pam_ntlm_options *ret,
+                                pam_ntlm_complain_fn complain, void *ctx);
+
+/* "auto", "exchange", "verify", "password" */
+const char *pam_ntlm_mode_name(enum pam_ntlm_mode m);
+
+/* Which PAM function asks: the same status means different PAM codes. */
+enum pam_ntlm_phase {
+	PAM_NTLM_PHASE_AUTH = 0, /* pam_sm_authenticate */
+	PAM_NTLM_PHASE_ACCOUNT,  /* pam_sm_acct_mgmt */
+	PAM_NTLM_PHASE_PASSWORD, /* pam_sm_chauthtok */
+};
+
+/* The PAM return code (PAM_SUCCESS, PAM_AUTH_ERR, ...) for a status of
+ * ntlmd or of the module itself, in a phase. */
+int pam_ntlm_status_to_pam(enum ntlm_status s, enum pam_ntlm_phase phase);
+
+/* Longest answer the module accepts in the conversation: the base64 of
+ * NTLM_MAX_MESSAGE bytes and a "Negotiate " prefix. */
+#define PAM_NTLM_MAX_ANSWER 4000u
+
+/*
+ * Decodes an NTLMSSP message of the given type (1, 2 or 3) as the
+ * application typed it: optional white space around it, an optional "NTLM "
+ * or "Negotiate " prefix (any case), then standard base64. The message must
+ * have the NTLMSSP signature and that type and be at most NTLM_MAX_MESSAGE
+ * bytes. The result is malloc'd. Statuses: NTLM_ERR_MESSAGE_TOO_LONG,
+ * NTLM_ERR_BAD_ENCODING (not base64), NTLM_ERR_TRUNCATED (empty),
+ * NTLM_ERR_BAD_SIGNATURE, NTLM_ERR_WRONG_MESSAGE_TYPE, NTLM_ERR_NO_MEMORY.
+ */
+enum ntlm_status pam_ntlm_decode_message(const char *text, uint32_t type, uint8_t **ret,
+                                         size_t *ret_len) NTLM_MUST_USE;
+
+/* True when text (as typed) decodes to an NTLMSSP NEGOTIATE_MESSAGE: auto
+ * mode then starts an exchange instead of checking a password. */
+bool pam_ntlm_looks_like_negotiate(const char *text);
+
+#endif /* PAM_NTLM_OPTIONS_H */

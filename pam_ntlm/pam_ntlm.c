@@ -1,0 +1,981 @@
+/*
+ * pam_ntlm.c: pam_ntlm.so, NTLM and password logins through ntlmd.
+ *
+ * The module never sees an NT hash: every verdict comes from the daemon
+ * (docs/PROTOCOL.md). docs/pam-conversation.md and pam_ntlm(8) describe
+ * the conversation an application answers.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#define PAM_SM_AUTH
+#define PAM_SM_ACCOUNT
+#define PAM_SM_SESSION
+#define PAM_SM_PASSWORD
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "client.h"
+#include "ntlmssp.h"
+#include "options.h"
+
+/* pam_get_data / pam_set_data keys (documented in pam_ntlm(8)). */
+#define DATA_EXCHANGE    "pam_ntlm_exchange"    /* an exchange waiting for its next answer */
+#define DATA_SESSION_KEY "pam_ntlm_session_key" /* 16 bytes: ExportedSessionKey */
+#define DATA_IDENTITY    "pam_ntlm_identity"    /* struct pam_ntlm_identity */
+
+/* The PAM environment variable an application sets (pam_putenv) to pass
+ * channel-binding application data, base64 (RFC 5929 tls-server-end-point). */
+#define ENV_CB_APPLICATION "NTLM_CB_APPLICATION"
+
+/* Prompts (docs/pam-conversation.md). */
+#define PROMPT_PASSWORD     "Password: "
+#define PROMPT_NEGOTIATE    "NTLM NEGOTIATE: "
+#define PROMPT_CHALLENGE    "NTLM CHALLENGE: "
+#define PROMPT_AUTHENTICATE "NTLM AUTHENTICATE: "
+#define PROMPT_CURRENT      "Current NTLM password: "
+
+struct module {
+	pam_handle_t *pamh;
+	struct pam_ntlm_options opt;
+	const char *service;
+	const char *rhost;
+};
+
+/* Who the daemon authenticated, for pam_sm_acct_mgmt. */
+struct pam_ntlm_identity {
+	char user[NTLMD_MAX_STRING + 1];
+	char domain[NTLMD_MAX_STRING + 1];
+	char workstation[NTLMD_MAX_STRING + 1];
+};
+
+/* An exchange across calls of pam_authenticate (PAM_INCOMPLETE). */
+enum step {
+	STEP_FIRST = 0,    /* auto mode: waiting for a password or a NEGOTIATE */
+	STEP_NEGOTIATE,    /* waiting for the NEGOTIATE */
+	STEP_CHALLENGE,    /* verify mode: waiting for the CHALLENGE */
+	STEP_AUTHENTICATE, /* waiting for the AUTHENTICATE */
+};
+
+struct exchange {
+	enum pam_ntlm_mode mode;
+	enum step step;
+	uint8_t *negotiate; /* NULL: none */
+	size_t negotiate_len;
+	uint8_t *challenge;
+	size_t challenge_len;
+	char *prompt; /* exchange mode: the prompt carrying the CHALLENGE */
+};
+
+/* ------------------------------------------------------------------ */
+/* Options and logging                                                 */
+/* ------------------------------------------------------------------ */
+
+static void complain(void *ctx, const char *message)
+{
+	pam_syslog((pam_handle_t *)ctx, LOG_ERR, "%s", message);
+}
+
+/* Parses the arguments (bad ones are logged) and fills the context. */
+static void module_init(struct module *m, pam_handle_t *pamh, int argc, const char **argv)
+{
+	const void *item = NULL;
+
+	memset(m, 0, sizeof(*m));
+	m->pamh = pamh;
+	(void)pam_ntlm_parse_options(argc, argv, &m->opt, complain, pamh);
+	m->service = m->opt.service;
+	if (m->service[0] == '\0') {
+		m->service = NULL;
+		if (pam_get_item(pamh, PAM_SERVICE, &item) == PAM_SUCCESS && item != NULL)
+			m->service = item;
+	}
+	item = NULL;
+	if (pam_get_item(pamh, PAM_RHOST, &item) == PAM_SUCCESS && item != NULL && *(const char *)item)
+		m->rhost = item;
+}
+
+/* A copy of s fit for a log line: control bytes become '?', long text is
+ * cut. Only names go through here, never a secret. */
+static const char *printable(const char *s, char *buf, size_t cap)
+{
+	size_t i = 0;
+
+	if (s == NULL)
+		return "-";
+	for (; s[i] != '\0' && i + 1 < cap; i++)
+		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+/* Logs the outcome of a request once: the status name, the user and what
+ * the request was. */
+static void log_outcome(const struct module *m, int priority, const char *what, const char *user,
+                        enum ntlm_status st)
+{
+	char ubuf[128], rbuf[64];
+
+	pam_syslog(m->pamh, priority, "%s for user %s%s%s: %s", what, printable(user, ubuf, sizeof(ubuf)),
+	           m->rhost != NULL ? " from " : "",
+	           m->rhost != NULL ? printable(m->rhost, rbuf, sizeof(rbuf)) : "", ntlm_status_name(st));
+}
+
+/* ------------------------------------------------------------------ */
+/* The daemon                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Adds SERVICE and CLIENT_ADDRESS, sends, and returns the daemon's status,
+ * or NTLM_ERR_BACKEND_UNAVAILABLE (logged here) when the daemon could not
+ * be asked or its reply was not valid. On a reply *ret holds it; otherwise
+ * *ret is zeroed. The writer is cleared. */
+static enum ntlm_status ask_daemon(const struct module *m, uint16_t type, struct ntlm_writer *w,
+                                   struct ntlmd_reply *ret)
+{
+	enum ntlm_status st;
+	int saved;
+
+	memset(ret, 0, sizeof(*ret));
+	ntlmd_put_string(w, NTLMD_TAG_SERVICE, m->service);
+	ntlmd_put_string(w, NTLMD_TAG_CLIENT_ADDRESS, m->rhost);
+	st = ntlmd_call(m->opt.socket[0] ? m->opt.socket : NULL, type, w, m->opt.timeout_ms, ret);
+	saved = errno;
+	ntlm_writer_clear(w);
+	if (st != NTLM_OK) {
+		memset(ret, 0, sizeof(*ret));
+		if (st == NTLM_ERR_BACKEND_UNAVAILABLE)
+			pam_syslog(m->pamh, LOG_ERR, "ntlmd at %s cannot be asked: %s",
+			           m->opt.socket[0] ? m->opt.socket : "the default socket", strerror(saved));
+		else
+			pam_syslog(m->pamh, LOG_ERR, "ntlmd's reply is not valid: %s", ntlm_status_name(st));
+		/* either way the daemon could not answer: not the user's fault */
+		return NTLM_ERR_BACKEND_UNAVAILABLE;
+	}
+	return ret->status;
+}
+
+/* ------------------------------------------------------------------ */
+/* Conversation                                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Asks one question. Returns PAM_SUCCESS with *ret (malloc'd; wipe it when
+ * it may be a password), PAM_CONV_AGAIN when the application wants to be
+ * called again, or PAM_CONV_ERR for a missing conversation, a failed one
+ * or an answer that is missing or too long.
+ */
+static int converse(pam_handle_t *pamh, int style, const char *prompt, char **ret)
+{
+	const struct pam_conv *conv = NULL;
+	struct pam_message msg = {.msg_style = style, .msg = prompt};
+	const struct pam_message *msgs[1] = {&msg};
+	struct pam_response *resp = NULL;
+	int rc;
+
+	*ret = NULL;
+	rc = pam_get_item(pamh, PAM_CONV, (const void **)&conv);
+	if (rc != PAM_SUCCESS || conv == NULL || conv->conv == NULL)
+		return PAM_CONV_ERR;
+	rc = conv->conv(1, msgs, &resp, conv->appdata_ptr);
+	if (rc == PAM_CONV_AGAIN) {
+		if (resp != NULL) {
+			if (resp[0].resp != NULL) {
+				ntlm_wipe(resp[0].resp, strlen(resp[0].resp));
+				free(resp[0].resp);
+			}
+			free(resp);
+		}
+		return PAM_CONV_AGAIN;
+	}
+	if (rc != PAM_SUCCESS || resp == NULL || resp[0].resp == NULL) {
+		rc = PAM_CONV_ERR;
+		goto out;
+	}
+	if (strnlen(resp[0].resp, PAM_NTLM_MAX_ANSWER + 1) > PAM_NTLM_MAX_ANSWER) {
+		rc = PAM_CONV_ERR;
+		goto out;
+	}
+	*ret = resp[0].resp;
+	resp[0].resp = NULL;
+	rc = PAM_SUCCESS;
+out:
+	if (resp != NULL) {
+		if (resp[0].resp != NULL) {
+			ntlm_wipe(resp[0].resp, strnlen(resp[0].resp, PAM_NTLM_MAX_ANSWER + 1));
+			free(resp[0].resp);
+		}
+		free(resp);
+	}
+	return rc;
+}
+
+static void free_secret(char *s)
+{
+	if (s != NULL) {
+		ntlm_wipe(s, strlen(s));
+		free(s);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Results                                                             */
+/* ------------------------------------------------------------------ */
+
+static void cleanup_secret16(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void)pamh;
+	(void)error_status;
+	ntlm_wipe(data, 16);
+	free(data);
+}
+
+static void cleanup_free(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void)pamh;
+	(void)error_status;
+	free(data);
+}
+
+/* NAME=value into the PAM environment, when value is present. */
+static void put_env(pam_handle_t *pamh, const char *name, const char *value)
+{
+	char *entry = NULL;
+
+	if (value == NULL)
+		return;
+	if (asprintf(&entry, "%s=%s", name, value) < 0)
+		return;
+	(void)pam_putenv(pamh, entry);
+	free(entry);
+}
+
+/* Keeps who authenticated for the account phase. */
+static void keep_identity(pam_handle_t *pamh, const char *user, const char *domain, const char *workstation)
+{
+	struct pam_ntlm_identity *id = calloc(1, sizeof(*id));
+
+	if (id == NULL)
+		return;
+	snprintf(id->user, sizeof(id->user), "%s", user != NULL ? user : "");
+	snprintf(id->domain, sizeof(id->domain), "%s", domain != NULL ? domain : "");
+	snprintf(id->workstation, sizeof(id->workstation), "%s", workstation != NULL ? workstation : "");
+	if (pam_set_data(pamh, DATA_IDENTITY, id, cleanup_free) != PAM_SUCCESS)
+		free(id);
+}
+
+/* A successful VERIFY: PAM_USER, the environment, the session key. */
+static int publish_verify(const struct module *m, const struct ntlmd_frame *f)
+{
+	const char *auth_user = ntlmd_frame_string(f, NTLMD_TAG_AUTH_USER);
+	const uint8_t *key = NULL;
+	size_t key_len = 0;
+	int rc;
+
+	if (auth_user == NULL || auth_user[0] == '\0') {
+		pam_syslog(m->pamh, LOG_ERR, "ntlmd accepted an exchange without naming the user");
+		return PAM_AUTH_ERR;
+	}
+	rc = pam_set_item(m->pamh, PAM_USER, auth_user);
+	if (rc != PAM_SUCCESS)
+		return rc;
+	put_env(m->pamh, "NTLM_USER", ntlmd_frame_string(f, NTLMD_TAG_USER));
+	put_env(m->pamh, "NTLM_DOMAIN", ntlmd_frame_string(f, NTLMD_TAG_AUTH_DOMAIN));
+	put_env(m->pamh, "NTLM_WORKSTATION", ntlmd_frame_string(f, NTLMD_TAG_WORKSTATION));
+	put_env(m->pamh, "NTLM_RESPONSE_TYPE", ntlmd_frame_string(f, NTLMD_TAG_RESPONSE_TYPE));
+	put_env(m->pamh, "NTLM_CLIENT_SPN", ntlmd_frame_string(f, NTLMD_TAG_CLIENT_SPN));
+	put_env(m->pamh, "NTLM_CHANNEL_BINDINGS", ntlmd_frame_string(f, NTLMD_TAG_CHANNEL_BINDINGS));
+	keep_identity(m->pamh, ntlmd_frame_string(f, NTLMD_TAG_USER),
+	              ntlmd_frame_string(f, NTLMD_TAG_AUTH_DOMAIN),
+	              ntlmd_frame_string(f, NTLMD_TAG_WORKSTATION));
+	if (ntlmd_frame_get_bytes(f, NTLMD_TAG_SESSION_KEY, &key, &key_len) == NTLM_OK && key_len == 16) {
+		uint8_t *copy = malloc(16);
+
+		if (copy != NULL) {
+			memcpy(copy, key, 16);
+			if (pam_set_data(m->pamh, DATA_SESSION_KEY, copy, cleanup_secret16) != PAM_SUCCESS)
+				cleanup_secret16(m->pamh, copy, 0);
+		}
+	}
+	return PAM_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ */
+/* NTLM exchanges                                                      */
+/* ------------------------------------------------------------------ */
+
+static void exchange_free(struct exchange *x)
+{
+	if (x == NULL)
+		return;
+	free(x->negotiate);
+	free(x->challenge);
+	free(x->prompt);
+	free(x);
+}
+
+static void cleanup_exchange(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void)pamh;
+	(void)error_status;
+	exchange_free(data);
+}
+
+/* Channel bindings the application passed (base64 in the PAM
+ * environment): NTLM_OK with *ret NULL when none; a decoding error. */
+static enum ntlm_status app_channel_bindings(const struct module *m, uint8_t **ret, size_t *ret_len)
+{
+	const char *b64 = pam_getenv(m->pamh, ENV_CB_APPLICATION);
+
+	*ret = NULL;
+	*ret_len = 0;
+	if (b64 == NULL || b64[0] == '\0')
+		return NTLM_OK;
+	if (strlen(b64) > PAM_NTLM_MAX_ANSWER)
+		return NTLM_ERR_MESSAGE_TOO_LONG;
+	return ntlm_base64_decode(b64, strlen(b64), ret, ret_len);
+}
+
+/* Asks ntlmd for a CHALLENGE answering the NEGOTIATE and builds the prompt
+ * that carries it. */
+static enum ntlm_status get_challenge(const struct module *m, struct exchange *x)
+{
+	struct ntlm_writer w;
+	struct ntlmd_reply r;
+	const uint8_t *chal = NULL;
+	size_t len = 0;
+	char *b64 = NULL;
+	enum ntlm_status st;
+
+	ntlmd_fields_init(&w);
+	if (x->negotiate != NULL)
+		ntlmd_put_bytes(&w, NTLMD_TAG_NEGOTIATE, x->negotiate, x->negotiate_len);
+	st = ask_daemon(m, NTLMD_REQ_CHALLENGE, &w, &r);
+	if (st == NTLM_OK)
+		st = ntlmd_frame_get_bytes(&r.frame, NTLMD_TAG_CHALLENGE, &chal, &len);
+	if (st == NTLM_OK && (len == 0 || len > NTLM_MAX_MESSAGE))
+		st = NTLM_ERR_BAD_ENCODING;
+	if (st == NTLM_OK)
+		st = ntlm_base64_encode(chal, len, &b64);
+	if (st == NTLM_OK) {
+		x->challenge = malloc(len);
+		if (x->challenge == NULL ||
+		    asprintf(&x->prompt, "NTLM CHALLENGE %s AUTHENTICATE: ", b64) < 0) {
+			x->prompt = NULL;
+			st = NTLM_ERR_NO_MEMORY;
+		} else {
+			memcpy(x->challenge, chal, len);
+			x->challenge_len = len;
+		}
+	}
+	free(b64);
+	ntlmd_reply_clear(&r);
+	return st;
+}
+
+/* Sends the three messages to ntlmd and publishes the result. */
+static int verify_exchange(const struct module *m, const struct exchange *x, const uint8_t *auth,
+                           size_t auth_len)
+{
+	struct ntlm_writer w;
+	struct ntlmd_reply r;
+	uint8_t *cb = NULL;
+	size_t cb_len = 0;
+	enum ntlm_status st;
+	int rc;
+
+	st = app_channel_bindings(m, &cb, &cb_len);
+	if (st != NTLM_OK) {
+		pam_syslog(m->pamh, LOG_ERR, "%s is not valid base64: %s", ENV_CB_APPLICATION,
+		           ntlm_status_name(st));
+		return PAM_SYSTEM_ERR;
+	}
+	if (cb == NULL && m->opt.require_cb) {
+		pam_syslog(m->pamh, LOG_ERR, "require_cb: the application passed no channel bindings (%s)",
+		           ENV_CB_APPLICATION);
+		return PAM_AUTH_ERR;
+	}
+	ntlmd_fields_init(&w);
+	if (x->negotiate != NULL)
+		ntlmd_put_bytes(&w, NTLMD_TAG_NEGOTIATE, x->negotiate, x->negotiate_len);
+	ntlmd_put_bytes(&w, NTLMD_TAG_CHALLENGE, x->challenge, x->challenge_len);
+	ntlmd_put_bytes(&w, NTLMD_TAG_AUTHENTICATE, auth, auth_len);
+	if (cb != NULL)
+		ntlmd_put_bytes(&w, NTLMD_TAG_CB_APPLICATION, cb, cb_len);
+	free(cb);
+	st = ask_daemon(m, NTLMD_REQ_VERIFY, &w, &r);
+	if (st == NTLM_OK) {
+		rc = publish_verify(m, &r.frame);
+		if (m->opt.debug && rc == PAM_SUCCESS)
+			log_outcome(m, LOG_DEBUG, "NTLM exchange accepted",
+			            ntlmd_frame_string(&r.frame, NTLMD_TAG_USER), st);
+	} else {
+		rc = pam_ntlm_status_to_pam(st, PAM_NTLM_PHASE_AUTH);
+		if (r.frame.buf != NULL || st != NTLM_ERR_BACKEND_UNAVAILABLE)
+			log_outcome(m, LOG_NOTICE, "NTLM authentication failed",
+			            ntlmd_frame_string(&r.frame, NTLMD_TAG_USER), st);
+	}
+	ntlmd_reply_clear(&r);
+	return rc;
+}
+
+/* Decodes an answer into a message of type; logs and maps a bad one. */
+static int decode_answer(const struct module *m, const char *answer, uint32_t type, uint8_t **ret,
+                         size_t *ret_len)
+{
+	static const char *const names[] = {"", "NEGOTIATE", "CHALLENGE", "AUTHENTICATE"};
+	enum ntlm_status st = pam_ntlm_decode_message(answer, type, ret, ret_len);
+
+	if (st == NTLM_OK)
+		return PAM_SUCCESS;
+	pam_syslog(m->pamh, LOG_NOTICE, "the application's %s is not valid: %s", names[type & 3],
+	           ntlm_status_name(st));
+	return PAM_AUTH_ERR;
+}
+
+/* True for an empty (or blank) answer: no NEGOTIATE. */
+static bool blank(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+			return false;
+	return true;
+}
+
+/*
+ * Runs (or resumes) an exchange until it ends or the application asks to be
+ * called again. x is owned by the PAM handle (DATA_EXCHANGE) from the
+ * moment a step can be resumed.
+ */
+static int run_exchange(const struct module *m, struct exchange *x)
+{
+	char *answer = NULL;
+	uint8_t *auth = NULL;
+	size_t auth_len = 0;
+	int rc;
+
+	for (;;) {
+		switch (x->step) {
+		case STEP_NEGOTIATE:
+			rc = converse(m->pamh, PAM_PROMPT_ECHO_ON, PROMPT_NEGOTIATE, &answer);
+			if (rc != PAM_SUCCESS)
+				goto out;
+			if (x->mode == PAM_NTLM_MODE_VERIFY && blank(answer)) {
+				x->step = STEP_CHALLENGE;
+			} else {
+				rc = decode_answer(m, answer, 1, &x->negotiate, &x->negotiate_len);
+				if (rc != PAM_SUCCESS)
+					goto out;
+				x->step =
+				    x->mode == PAM_NTLM_MODE_VERIFY ? STEP_CHALLENGE : STEP_AUTHENTICATE;
+			}
+			free(answer);
+			answer = NULL;
+			if (x->step == STEP_AUTHENTICATE) {
+				enum ntlm_status st = get_challenge(m, x);
+
+				if (st != NTLM_OK) {
+					if (st != NTLM_ERR_BACKEND_UNAVAILABLE)
+						log_outcome(m, LOG_NOTICE, "NTLM CHALLENGE refused", NULL,
+						            st);
+					rc = pam_ntlm_status_to_pam(st, PAM_NTLM_PHASE_AUTH);
+					goto out;
+				}
+			}
+			break;
+		case STEP_CHALLENGE:
+			rc = converse(m->pamh, PAM_PROMPT_ECHO_ON, PROMPT_CHALLENGE, &answer);
+			if (rc != PAM_SUCCESS)
+				goto out;
+			rc = decode_answer(m, answer, 2, &x->challenge, &x->challenge_len);
+			if (rc != PAM_SUCCESS)
+				goto out;
+			free(answer);
+			answer = NULL;
+			x->step = STEP_AUTHENTICATE;
+			break;
+		case STEP_AUTHENTICATE:
+			rc = converse(m->pamh, PAM_PROMPT_ECHO_ON,
+			              x->mode == PAM_NTLM_MODE_VERIFY ? PROMPT_AUTHENTICATE : x->prompt,
+			              &answer);
+			if (rc != PAM_SUCCESS)
+				goto out;
+			rc = decode_answer(m, answer, 3, &auth, &auth_len);
+			if (rc == PAM_SUCCESS)
+				rc = verify_exchange(m, x, auth, auth_len);
+			goto out;
+		case STEP_FIRST:
+		default:
+			rc = PAM_SYSTEM_ERR;
+			goto out;
+		}
+	}
+out:
+	free(answer);
+	if (auth != NULL) {
+		ntlm_wipe(auth, auth_len);
+		free(auth);
+	}
+	if (rc == PAM_CONV_AGAIN)
+		return PAM_INCOMPLETE;
+	if (rc == PAM_CONV_ERR)
+		pam_syslog(m->pamh, LOG_ERR, "the conversation failed or gave no usable answer");
+	return rc;
+}
+
+/* Keeps x with the handle for a resumed call (or drops a finished one). */
+static int keep_exchange(const struct module *m, struct exchange *x, int rc)
+{
+	if (rc == PAM_INCOMPLETE) {
+		if (pam_set_data(m->pamh, DATA_EXCHANGE, x, cleanup_exchange) != PAM_SUCCESS) {
+			exchange_free(x);
+			return PAM_BUF_ERR;
+		}
+		return rc;
+	}
+	exchange_free(x);
+	return rc;
+}
+
+/* The exchange a previous call left waiting, taken from the handle. */
+static struct exchange *resume_exchange(pam_handle_t *pamh)
+{
+	const void *data = NULL;
+	struct exchange *x;
+
+	if (pam_get_data(pamh, DATA_EXCHANGE, &data) != PAM_SUCCESS || data == NULL)
+		return NULL;
+	/* Move the contents out: replacing the data below runs its cleanup,
+	 * which then frees an empty shell. */
+	x = malloc(sizeof(*x));
+	if (x != NULL) {
+		struct exchange *kept = (struct exchange *)data;
+
+		*x = *kept;
+		kept->negotiate = kept->challenge = NULL;
+		kept->prompt = NULL;
+	}
+	(void)pam_set_data(pamh, DATA_EXCHANGE, NULL, NULL);
+	return x;
+}
+
+/* ------------------------------------------------------------------ */
+/* Passwords                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Checks user's password with ntlmd. */
+static int check_password(const struct module *m, const char *user, const char *password)
+{
+	struct ntlm_writer w;
+	struct ntlmd_reply r;
+	enum ntlm_status st;
+	int rc;
+
+	if (password[0] == '\0') {
+		log_outcome(m, LOG_NOTICE, "empty password refused", user, NTLM_STATUS_WRONG_PASSWORD);
+		return PAM_AUTH_ERR;
+	}
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	ntlmd_put_string(&w, NTLMD_TAG_PASSWORD, password);
+	st = ask_daemon(m, NTLMD_REQ_CHECK_PASSWORD, &w, &r);
+	ntlmd_reply_clear(&r);
+	rc = pam_ntlm_status_to_pam(st, PAM_NTLM_PHASE_AUTH);
+	if (st == NTLM_OK) {
+		keep_identity(m->pamh, user, NULL, NULL);
+		if (m->opt.debug)
+			log_outcome(m, LOG_DEBUG, "password accepted", user, st);
+	} else if (st != NTLM_ERR_BACKEND_UNAVAILABLE) {
+		log_outcome(m, LOG_NOTICE, "password authentication failed", user, st);
+	}
+	return rc;
+}
+
+/* The password mode: from PAM_AUTHTOK (use_first_pass, try_first_pass)
+ * or the answer already given (auto mode), else a prompt. */
+static int password_login(const struct module *m, char *given)
+{
+	const char *user = NULL;
+	const void *item = NULL;
+	char *typed = given;
+	int rc;
+
+	rc = pam_get_user(m->pamh, &user, NULL);
+	if (rc != PAM_SUCCESS || user == NULL || user[0] == '\0') {
+		rc = rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc;
+		goto out;
+	}
+	if (typed == NULL && (m->opt.use_first_pass || m->opt.try_first_pass) &&
+	    pam_get_item(m->pamh, PAM_AUTHTOK, &item) == PAM_SUCCESS && item != NULL) {
+		rc = check_password(m, user, item);
+		if (rc == PAM_SUCCESS || m->opt.use_first_pass || rc == PAM_AUTHINFO_UNAVAIL)
+			goto out;
+	} else if (typed == NULL && m->opt.use_first_pass) {
+		pam_syslog(m->pamh, LOG_ERR, "use_first_pass: no password from an earlier module");
+		rc = PAM_AUTH_ERR;
+		goto out;
+	}
+	if (typed == NULL) {
+		rc = converse(m->pamh, PAM_PROMPT_ECHO_OFF, PROMPT_PASSWORD, &typed);
+		if (rc == PAM_CONV_AGAIN) {
+			rc = PAM_INCOMPLETE;
+			goto out;
+		}
+		if (rc != PAM_SUCCESS) {
+			pam_syslog(m->pamh, LOG_ERR, "the conversation gave no password");
+			goto out;
+		}
+	}
+	rc = check_password(m, user, typed);
+	if (rc == PAM_SUCCESS)
+		(void)pam_set_item(m->pamh, PAM_AUTHTOK, typed);
+out:
+	free_secret(typed);
+	return rc;
+}
+
+/* migrate add_users: a user missing from ntlmd's stores is added (root
+ * only; the daemon adds only users the system knows). */
+static int add_user(const struct module *m, const char *user, const char *password)
+{
+	struct ntlm_writer w;
+	struct ntlmd_reply r;
+	enum ntlm_status st;
+
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	ntlmd_put_string(&w, NTLMD_TAG_NEW_PASSWORD, password);
+	ntlmd_put_u8(&w, NTLMD_TAG_CREATE, 1);
+	st = ask_daemon(m, NTLMD_REQ_CHANGE_PASSWORD, &w, &r);
+	ntlmd_reply_clear(&r);
+	if (st != NTLM_ERR_BACKEND_UNAVAILABLE)
+		log_outcome(m, st == NTLM_OK ? LOG_INFO : LOG_NOTICE, "migrate: user added", user, st);
+	return PAM_IGNORE;
+}
+
+/* migrate: stores the NT hash of the password an earlier module accepted
+ * (PAM_AUTHTOK) when ntlmd's differs. Never changes the outcome. */
+static int migrate_password(const struct module *m)
+{
+	const char *user = NULL;
+	const void *item = NULL;
+	struct ntlm_writer w;
+	struct ntlmd_reply r;
+	enum ntlm_status st;
+
+	if (pam_get_user(m->pamh, &user, NULL) != PAM_SUCCESS || user == NULL || user[0] == '\0')
+		return PAM_IGNORE;
+	if (pam_get_item(m->pamh, PAM_AUTHTOK, &item) != PAM_SUCCESS || item == NULL ||
+	    *(const char *)item == 0) {
+		if (m->opt.debug)
+			pam_syslog(m->pamh, LOG_DEBUG, "migrate: no password from an earlier module");
+		return PAM_IGNORE;
+	}
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	ntlmd_put_string(&w, NTLMD_TAG_PASSWORD, item);
+	st = ask_daemon(m, NTLMD_REQ_CHECK_PASSWORD, &w, &r);
+	ntlmd_reply_clear(&r);
+	if (st == NTLM_STATUS_NO_SUCH_USER && m->opt.add_users)
+		return add_user(m, user, item);
+	if (st != NTLM_STATUS_WRONG_PASSWORD) {
+		/* stored already (success or an account status after a good
+		 * proof), unknown user, or the daemon is down */
+		if (m->opt.debug || (st != NTLM_OK && st != NTLM_ERR_BACKEND_UNAVAILABLE))
+			log_outcome(m, st == NTLM_OK ? LOG_DEBUG : LOG_INFO, "migrate: nothing stored", user,
+			            st);
+		return PAM_IGNORE;
+	}
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	ntlmd_put_string(&w, NTLMD_TAG_NEW_PASSWORD, item);
+	st = ask_daemon(m, NTLMD_REQ_CHANGE_PASSWORD, &w, &r);
+	ntlmd_reply_clear(&r);
+	log_outcome(m, st == NTLM_OK ? LOG_INFO : LOG_ERR, "migrate: NT hash stored", user, st);
+	return PAM_IGNORE;
+}
+
+/* ------------------------------------------------------------------ */
+/* pam_sm_authenticate                                                 */
+/* ------------------------------------------------------------------ */
+
+/* auto mode: the first answer says whether this is an exchange. */
+static int auto_login(const struct module *m, struct exchange *x)
+{
+	char *answer = NULL;
+	int rc;
+
+	if (m->opt.use_first_pass || m->opt.try_first_pass) {
+		const void *item = NULL;
+
+		if (m->opt.use_first_pass ||
+		    (pam_get_item(m->pamh, PAM_AUTHTOK, &item) == PAM_SUCCESS && item != NULL)) {
+			exchange_free(x);
+			return password_login(m, NULL);
+		}
+	}
+	rc = converse(m->pamh, PAM_PROMPT_ECHO_OFF, PROMPT_PASSWORD, &answer);
+	if (rc != PAM_SUCCESS) {
+		if (rc == PAM_CONV_ERR)
+			pam_syslog(m->pamh, LOG_ERR, "the conversation gave no answer");
+		return keep_exchange(m, x, rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : rc);
+	}
+	if (!pam_ntlm_looks_like_negotiate(answer)) {
+		exchange_free(x);
+		return password_login(m, answer);
+	}
+	x->mode = PAM_NTLM_MODE_EXCHANGE;
+	rc = decode_answer(m, answer, 1, &x->negotiate, &x->negotiate_len);
+	free(answer);
+	if (rc == PAM_SUCCESS) {
+		enum ntlm_status st = get_challenge(m, x);
+
+		rc = pam_ntlm_status_to_pam(st, PAM_NTLM_PHASE_AUTH);
+		if (st != NTLM_OK && st != NTLM_ERR_BACKEND_UNAVAILABLE)
+			log_outcome(m, LOG_NOTICE, "NTLM CHALLENGE refused", NULL, st);
+	}
+	if (rc != PAM_SUCCESS)
+		return keep_exchange(m, x, rc);
+	x->step = STEP_AUTHENTICATE;
+	return keep_exchange(m, x, run_exchange(m, x));
+}
+
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct module m;
+	struct exchange *x;
+
+	(void)flags;
+	module_init(&m, pamh, argc, argv);
+	if (m.opt.migrate)
+		return migrate_password(&m);
+	x = resume_exchange(pamh);
+	if (x != NULL) {
+		if (x->step == STEP_FIRST)
+			return auto_login(&m, x);
+		return keep_exchange(&m, x, run_exchange(&m, x));
+	}
+	if (m.opt.mode == PAM_NTLM_MODE_PASSWORD)
+		return password_login(&m, NULL);
+	x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return PAM_BUF_ERR;
+	x->mode = m.opt.mode;
+	if (m.opt.mode == PAM_NTLM_MODE_AUTO)
+		return auto_login(&m, x);
+	x->step = STEP_NEGOTIATE;
+	return keep_exchange(&m, x, run_exchange(&m, x));
+}
+
+PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ */
+/* pam_sm_acct_mgmt                                                    */
+/* ------------------------------------------------------------------ */
+
+PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct module m;
+	const struct pam_ntlm_identity *id = NULL;
+	const void *data = NULL;
+	const char *user = NULL;
+	struct ntlm_writer w;
+	struct ntlmd_reply r;
+	enum ntlm_status st;
+	int rc;
+
+	(void)flags;
+	module_init(&m, pamh, argc, argv);
+	if (pam_get_data(pamh, DATA_IDENTITY, &data) == PAM_SUCCESS && data != NULL)
+		id = data;
+	if (id != NULL && id->user[0] != '\0') {
+		user = id->user;
+	} else {
+		rc = pam_get_user(pamh, &user, NULL);
+		if (rc != PAM_SUCCESS || user == NULL || user[0] == '\0')
+			return rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc;
+	}
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	if (id != NULL && id->domain[0] != '\0')
+		ntlmd_put_string(&w, NTLMD_TAG_DOMAIN, id->domain);
+	if (id != NULL && id->workstation[0] != '\0')
+		ntlmd_put_string(&w, NTLMD_TAG_WORKSTATION, id->workstation);
+	st = ask_daemon(&m, NTLMD_REQ_ACCOUNT_STATUS, &w, &r);
+	ntlmd_reply_clear(&r);
+	if (st == NTLM_STATUS_NO_SUCH_USER && m.opt.ignore_unknown_user) {
+		if (m.opt.debug)
+			log_outcome(&m, LOG_DEBUG, "account check ignored", user, st);
+		return PAM_IGNORE;
+	}
+	rc = pam_ntlm_status_to_pam(st, PAM_NTLM_PHASE_ACCOUNT);
+	if (st != NTLM_OK && st != NTLM_ERR_BACKEND_UNAVAILABLE)
+		log_outcome(&m, LOG_NOTICE, "account refused", user, st);
+	else if (st == NTLM_OK && m.opt.debug)
+		log_outcome(&m, LOG_DEBUG, "account valid", user, st);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* pam_sm_chauthtok                                                    */
+/* ------------------------------------------------------------------ */
+
+/* The old password: PAM_OLDAUTHTOK, or asked. *ret is a copy to wipe. */
+static int old_password(const struct module *m, char **ret)
+{
+	const void *item = NULL;
+	int rc;
+
+	*ret = NULL;
+	if (pam_get_item(m->pamh, PAM_OLDAUTHTOK, &item) == PAM_SUCCESS && item != NULL) {
+		*ret = strdup(item);
+		return *ret != NULL ? PAM_SUCCESS : PAM_BUF_ERR;
+	}
+	rc = converse(m->pamh, PAM_PROMPT_ECHO_OFF, PROMPT_CURRENT, ret);
+	if (rc == PAM_CONV_AGAIN)
+		return PAM_INCOMPLETE;
+	if (rc != PAM_SUCCESS)
+		return PAM_AUTHTOK_RECOVERY_ERR;
+	rc = pam_set_item(m->pamh, PAM_OLDAUTHTOK, *ret);
+	if (rc != PAM_SUCCESS) {
+		free_secret(*ret);
+		*ret = NULL;
+	}
+	return rc;
+}
+
+/* PAM_PRELIM_CHECK: the daemon answers, and the old password is right
+ * (callers other than root). */
+static int prelim_check(const struct module *m, const char *user, bool need_old)
+{
+	struct ntlm_writer w;
+	struct ntlmd_reply r;
+	enum ntlm_status st;
+	char *old = NULL;
+	int rc;
+
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	if (need_old) {
+		rc = old_password(m, &old);
+		if (rc != PAM_SUCCESS) {
+			ntlm_writer_clear(&w);
+			return rc;
+		}
+		ntlmd_put_string(&w, NTLMD_TAG_PASSWORD, old);
+		free_secret(old);
+		st = ask_daemon(m, NTLMD_REQ_CHECK_PASSWORD, &w, &r);
+	} else {
+		st = ask_daemon(m, NTLMD_REQ_ACCOUNT_STATUS, &w, &r);
+	}
+	ntlmd_reply_clear(&r);
+	/* an expired or must-change password may be changed */
+	if (st == NTLM_STATUS_PASSWORD_EXPIRED || st == NTLM_STATUS_PASSWORD_MUST_CHANGE)
+		st = NTLM_OK;
+	if (st == NTLM_STATUS_NO_SUCH_USER && m->opt.ignore_unknown_user)
+		return PAM_IGNORE;
+	if (st != NTLM_OK && st != NTLM_ERR_BACKEND_UNAVAILABLE)
+		log_outcome(m, LOG_NOTICE, "password change refused", user, st);
+	return pam_ntlm_status_to_pam(st, PAM_NTLM_PHASE_PASSWORD);
+}
+
+/* PAM_UPDATE_AUTHTOK: stores the new password's NT hash. */
+static int update_authtok(const struct module *m, const char *user, bool need_old)
+{
+	const char *new_pw = NULL;
+	struct ntlm_writer w;
+	struct ntlmd_reply r;
+	enum ntlm_status st;
+	char *old = NULL;
+	int rc;
+
+	if (need_old) {
+		rc = old_password(m, &old);
+		if (rc != PAM_SUCCESS)
+			return rc;
+	}
+	if (m->opt.use_authtok) {
+		const void *item = NULL;
+
+		if (pam_get_item(m->pamh, PAM_AUTHTOK, &item) != PAM_SUCCESS || item == NULL) {
+			pam_syslog(m->pamh, LOG_ERR, "use_authtok: no new password from an earlier module");
+			free_secret(old);
+			return PAM_AUTHTOK_ERR;
+		}
+		new_pw = item;
+	} else {
+		rc = pam_get_authtok(m->pamh, PAM_AUTHTOK, &new_pw, NULL);
+		if (rc != PAM_SUCCESS || new_pw == NULL) {
+			free_secret(old);
+			return rc == PAM_SUCCESS ? PAM_AUTHTOK_ERR : rc;
+		}
+	}
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	if (old != NULL)
+		ntlmd_put_string(&w, NTLMD_TAG_PASSWORD, old);
+	ntlmd_put_string(&w, NTLMD_TAG_NEW_PASSWORD, new_pw);
+	free_secret(old);
+	st = ask_daemon(m, NTLMD_REQ_CHANGE_PASSWORD, &w, &r);
+	ntlmd_reply_clear(&r);
+	if (st == NTLM_STATUS_NO_SUCH_USER && m->opt.ignore_unknown_user)
+		return PAM_IGNORE;
+	if (st != NTLM_ERR_BACKEND_UNAVAILABLE)
+		log_outcome(m, st == NTLM_OK ? LOG_INFO : LOG_NOTICE, "NT hash change", user, st);
+	return pam_ntlm_status_to_pam(st, PAM_NTLM_PHASE_PASSWORD);
+}
+
+PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct module m;
+	const char *user = NULL;
+	bool need_old;
+	int rc;
+
+	module_init(&m, pamh, argc, argv);
+	rc = pam_get_user(pamh, &user, NULL);
+	if (rc != PAM_SUCCESS || user == NULL || user[0] == '\0')
+		return rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc;
+	/* root changes any password without the old one, as with passwd(1) */
+	need_old = getuid() != 0;
+	if (flags & PAM_PRELIM_CHECK)
+		return prelim_check(&m, user, need_old);
+	if (flags & PAM_UPDATE_AUTHTOK)
+		return update_authtok(&m, user, need_old);
+	return PAM_SERVICE_ERR;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sessions                                                            */
+/* ------------------------------------------------------------------ */
+
+PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
+}
+
+PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
+}

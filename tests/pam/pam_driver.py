@@ -1,0 +1,363 @@
+#!/usr/bin/python3
+"""Helpers of test-pam.sh: the test accounts, NTLM messages of an
+independent client (python3-ntlm-auth), the interactive driver of
+pamtester in exchange mode, and a socket that never answers.
+
+    pam_driver.py write-hashes FILE
+    pam_driver.py hash-is FILE USER            (password on stdin) exit 0 when
+                                               USER's NT hash in FILE is NT(password)
+    pam_driver.py verify-input USER            (password on stdin) prints the three
+                                               lines pamtester reads in verify mode
+    pam_driver.py exchange --user U [--cb HEX] [--stop-pid PID] -- PAMTESTER ARGV...
+                                               (password on stdin) answers pamtester's
+                                               prompts; prints its exit status and output
+    pam_driver.py line-client --user U [--cb HEX] -- SERVER ARGV...
+                                               (password on stdin) one exchange with
+                                               examples/pam-ntlm-server
+    pam_driver.py create SOCKET USER [--value N] [--old]
+                                               (password on stdin) CHANGE_PASSWORD with
+                                               CREATE through tests/ntlmd/ntlmd_driver.py;
+                                               prints the status name
+    pam_driver.py silent-socket PATH           accepts and never answers
+    pam_driver.py garbage-socket PATH          answers every request with a reply
+                                               header announcing more than it sends
+
+The accounts are throwaway values that exist only in the files the tests
+generate. No password or hash is printed.
+"""
+
+import argparse
+import base64
+import os
+import re
+import selectors
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.environ.get("INTEROP_DIR", os.path.join(os.path.dirname(__file__), "..", "interop")))
+import clients  # noqa: E402  (tests/interop/clients.py: hashes, MD4 for python3-ntlm-auth)
+
+TIMEOUT = 15.0
+DOMAIN = "TESTDOM"
+WORKSTATION = "CLIENT1"
+
+# name: (uid, password, flags, last change time; 0 = must change)
+ACCOUNTS = {
+    "alice": (1000, "Passw0rd!", "U", None),
+    "bob": (1001, "Bobpass1!", "DU", None),  # disabled
+    "carol": (1002, "Carolpw1!", "LU", None),  # locked
+    "dave": (1003, "Davepass1!", "U", 0),  # must change
+    "erin": (1004, "Erinpass1!", "U", None),  # password changes
+    "frank": (1005, "Frankold1!", "U", None),  # migrate
+}
+
+
+def write_hashes(path):
+    lines = []
+    for user, (uid, password, flags, lct) in ACCOUNTS.items():
+        nt = clients.nt_hash(password).hex().upper()
+        when = int(time.time()) if lct is None else lct
+        lines.append(f"{user}:{uid}:{'X' * 32}:{nt}:[{flags.ljust(11)}]:LCT-{when:08X}:\n")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.writelines(lines)
+
+
+def read_password():
+    line = sys.stdin.readline()
+    return line.rstrip("\n")
+
+
+def hash_is(path, user):
+    want = clients.nt_hash(read_password()).hex().upper()
+    with open(path) as f:
+        for line in f:
+            parts = line.split(":")
+            if parts[0].lower() == user.lower():
+                return 0 if parts[3].upper() == want else 1
+    return 2
+
+
+# ---------------------------------------------------------------------------
+# Messages
+
+
+def av_pair(av_id, value):
+    return struct.pack("<HH", av_id, len(value)) + value
+
+
+def build_challenge(negotiate_flags):
+    """A CHALLENGE_MESSAGE (MS-NLMP 2.2.1.2) as a server in verify mode
+    builds it: random server challenge, target info with the NetBIOS names
+    and MsvAvTimestamp (2.2.2.1)."""
+    target = DOMAIN.encode("utf-16-le")
+    filetime = (int(time.time()) + 11644473600) * 10000000
+    info = (
+        av_pair(2, DOMAIN.encode("utf-16-le"))
+        + av_pair(1, "PAMSRV".encode("utf-16-le"))
+        + av_pair(7, struct.pack("<Q", filetime))
+        + av_pair(0, b"")
+    )
+    # UNICODE | REQUEST_TARGET | NTLM | ALWAYS_SIGN | TARGET_TYPE_DOMAIN |
+    # EXTENDED_SESSIONSECURITY | TARGET_INFO | VERSION | 128 | KEY_EXCH | 56,
+    # and SIGN / SEAL when the client asked
+    flags = 0x00000001 | 0x00000004 | 0x00000200 | 0x00008000 | 0x00010000
+    flags |= 0x00080000 | 0x00800000 | 0x02000000 | 0x20000000 | 0x40000000 | 0x80000000
+    flags |= negotiate_flags & (0x00000010 | 0x00000020)
+    header_len = 56
+    msg = b"NTLMSSP\0" + struct.pack("<I", 2)
+    msg += struct.pack("<HHI", len(target), len(target), header_len)
+    msg += struct.pack("<I", flags) + os.urandom(8) + b"\0" * 8
+    msg += struct.pack("<HHI", len(info), len(info), header_len + len(target))
+    msg += bytes([10, 0]) + struct.pack("<H", 20348) + b"\0\0\0\x0f"
+    return msg + target + info
+
+
+def ntlm_context(user, password, cb_hex=None):
+    from ntlm_auth.gss_channel_bindings import GssChannelBindingsStruct
+    from ntlm_auth.ntlm import NtlmContext
+
+    clients.enable_md4_for_ntlm_auth()
+    cbt = None
+    if cb_hex:
+        cbt = GssChannelBindingsStruct()
+        cbt[cbt.APPLICATION_DATA] = bytes.fromhex(cb_hex)
+    return NtlmContext(user, password, domain=DOMAIN, workstation=WORKSTATION, cbt_data=cbt, ntlm_compatibility=3)
+
+
+def verify_input(user):
+    ctx = ntlm_context(user, read_password())
+    neg = ctx.step()
+    chal = build_challenge(struct.unpack("<I", neg[12:16])[0])
+    auth = ctx.step(chal)
+    for m in (neg, chal, auth):
+        print(base64.b64encode(m).decode("ascii"))
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# pamtester, interactive
+
+
+class Output:
+    """The merged stdout and stderr of a process, read with a deadline."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.text = ""
+        self.sel = selectors.DefaultSelector()
+        self.sel.register(proc.stdout, selectors.EVENT_READ)
+
+    def wait_for(self, pattern, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while True:
+            m = re.search(pattern, self.text)
+            if m:
+                return m
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.read(left):
+                return None
+
+    def read(self, timeout):
+        if not self.sel.select(timeout):
+            return True
+        chunk = os.read(self.proc.stdout.fileno(), 65536)
+        if not chunk:
+            return False
+        self.text += chunk.decode("utf-8", "replace")
+        return True
+
+    def finish(self, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while self.read(max(0.0, deadline - time.monotonic())):
+            if time.monotonic() > deadline:
+                break
+        try:
+            return self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return "killed"
+
+
+def send(proc, line):
+    try:
+        proc.stdin.write(line.encode("ascii") + b"\n")
+        proc.stdin.flush()
+    except (BrokenPipeError, OSError):
+        pass
+
+
+def exchange(args, argv):
+    """Answers pamtester's NEGOTIATE prompt with a NEGOTIATE, reads the
+    CHALLENGE from the next prompt and answers with the AUTHENTICATE."""
+    ctx = ntlm_context(args.user, read_password(), args.cb)
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = Output(proc)
+    started = time.monotonic()
+    result = "no NEGOTIATE prompt"
+    if out.wait_for(r"(NTLM NEGOTIATE|Password): "):
+        prefix = "NTLM " if args.prefix else ""
+        send(proc, prefix + base64.b64encode(ctx.step()).decode("ascii"))
+        m = out.wait_for(r"NTLM CHALLENGE (\S+) AUTHENTICATE: ")
+        if m is None:
+            result = "no CHALLENGE prompt"
+        else:
+            auth = ctx.step(base64.b64decode(m.group(1)))
+            if args.answer == "garbage":
+                auth_text = "this is not base64!"
+            elif args.answer == "negotiate":
+                auth_text = base64.b64encode(ctx_negotiate_again(args)).decode("ascii")
+            else:
+                auth_text = base64.b64encode(auth).decode("ascii")
+            if args.stop_pid:
+                os.kill(args.stop_pid, signal.SIGSTOP)
+            started = time.monotonic()
+            send(proc, auth_text)
+            result = "answered"
+    proc.stdin.close()
+    rc = out.finish()
+    elapsed = time.monotonic() - started
+    if args.stop_pid:
+        os.kill(args.stop_pid, signal.SIGCONT)
+    print(f"result={result} status={rc} elapsed={elapsed:.2f}")
+    print(out.text)
+    return 0
+
+
+def ctx_negotiate_again(args):
+    return ntlm_context(args.user, "unused").step()
+
+
+# ---------------------------------------------------------------------------
+# examples/pam-ntlm-server
+
+
+def line_client(args, argv):
+    """One exchange with the example server's line protocol: NEGOTIATE b64
+    -> CHALLENGE b64 -> AUTHENTICATE b64 -> OK k=v... | FAIL ..."""
+    ctx = ntlm_context(args.user, read_password(), args.cb)
+    server = clients.LineProcess(argv, "pam-ntlm-server")
+    try:
+        reply = server.request("NEGOTIATE " + base64.b64encode(ctx.step()).decode("ascii"))
+        if not reply.startswith("CHALLENGE "):
+            print(reply)
+            return 0
+        chal = base64.b64decode(reply.split(" ", 1)[1])
+        reply = server.request("AUTHENTICATE " + base64.b64encode(ctx.step(chal)).decode("ascii"))
+        print(reply)
+    except clients.ProtocolError as e:
+        print(f"ERROR {e}")
+    rc, err = server.close()
+    print(f"exit={rc}")
+    sys.stderr.write(err)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+
+
+def create(args):
+    """CHANGE_PASSWORD with the CREATE tag (39), written from docs/PROTOCOL.md
+    with the independent protocol client of the ntlmd tests."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ntlmd"))
+    import ntlmd_driver as nd
+
+    password = read_password()
+    fields = [(nd.T_USER, args.user), (nd.T_NEW_PASSWORD, password), (39, bytes([args.value]))]
+    if args.old:
+        fields.append((nd.T_PASSWORD, password))
+    try:
+        print(nd.call(args.socket, nd.CHANGE_PASSWORD, fields).status)
+    except nd.Closed:
+        print("closed without a reply")
+    return 0
+
+
+def silent_socket(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.listen(16)
+    held = []
+    deadline = time.monotonic() + 120
+    s.settimeout(1.0)
+    while time.monotonic() < deadline:
+        try:
+            conn, _ = s.accept()
+            held.append(conn)  # read nothing, answer nothing
+        except socket.timeout:
+            continue
+    return 0
+
+
+def garbage_socket(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.listen(16)
+    s.settimeout(1.0)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            conn, _ = s.accept()
+        except socket.timeout:
+            continue
+        with conn:
+            conn.settimeout(2.0)
+            try:
+                conn.recv(65536)
+                # a reply header of type CHECK_PASSWORD | 0x8000 announcing
+                # 100 bytes, then 3 bytes of a field and the end
+                conn.sendall(b"NTD\x01" + struct.pack("<HHI", 0x8005, 0, 100) + b"\x01\x00\x04")
+            except OSError:
+                pass
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("write-hashes").add_argument("file")
+    h = sub.add_parser("hash-is")
+    h.add_argument("file")
+    h.add_argument("user")
+    sub.add_parser("verify-input").add_argument("user")
+    for name in ("exchange", "line-client"):
+        e = sub.add_parser(name)
+        e.add_argument("--user", required=True)
+        e.add_argument("--cb")
+        e.add_argument("--stop-pid", type=int)
+        e.add_argument("--prefix", action="store_true")
+        e.add_argument("--answer", choices=["good", "garbage", "negotiate"], default="good")
+        e.add_argument("argv", nargs="+")
+    c = sub.add_parser("create")
+    c.add_argument("socket")
+    c.add_argument("user")
+    c.add_argument("--value", type=int, default=1)
+    c.add_argument("--old", action="store_true")
+    sub.add_parser("silent-socket").add_argument("path")
+    sub.add_parser("garbage-socket").add_argument("path")
+    args = p.parse_args()
+    if args.cmd == "write-hashes":
+        write_hashes(args.file)
+        return 0
+    if args.cmd == "hash-is":
+        return hash_is(args.file, args.user)
+    if args.cmd == "verify-input":
+        return verify_input(args.user)
+    if args.cmd == "exchange":
+        return exchange(args, args.argv)
+    if args.cmd == "line-client":
+        return line_client(args, args.argv)
+    if args.cmd == "create":
+        return create(args)
+    if args.cmd == "garbage-socket":
+        return garbage_socket(args.path)
+    return silent_socket(args.path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

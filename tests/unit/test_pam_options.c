@@ -1,0 +1,335 @@
+/*
+ * test_pam_options.c: pam_ntlm.so's option parsing, its mapping of
+ * statuses to PAM codes and its decoding of conversation answers
+ * (pam_ntlm/options.h).
+ */
+#include <security/_pam_types.h>
+
+#include "options.h"
+#include "testutil.h"
+
+/* A NEGOTIATE as curl sends it, and a CHALLENGE of ntlmd (MS-NLMP 2.2.1.1, 2.2.1.2). */
+#define NEGOTIATE_B64 "TlRMTVNTUAABAAAABoIIAAAAAAAAAAAAAAAAAAAAAAA="
+#define CHALLENGE_B64                                                                                      \
+	"TlRMTVNTUAACAAAABwAHADgAAAA2goribvc6mDl0e6QAAAAAAAAAADwAPAA/AAAACgBhSgAAAA9URVNUU1JWAQAOAFQARQBT" \
+	"AFQAUwBSAFYAAgAOAFQARQBTAFQARABPAE0AAwAEAHYAbQAHAAgAT1ELIzuE3QEAAAAA"
+
+struct complaints {
+	unsigned n;
+	char last[256];
+};
+
+static void collect(void *ctx, const char *message)
+{
+	struct complaints *c = ctx;
+
+	c->n++;
+	snprintf(c->last, sizeof(c->last), "%s", message);
+}
+
+static unsigned parse(struct pam_ntlm_options *o, struct complaints *c, int argc, const char **argv)
+{
+	memset(c, 0, sizeof(*c));
+	return pam_ntlm_parse_options(argc, argv, o, collect, c);
+}
+
+START_TEST(defaults)
+{
+	struct pam_ntlm_options o;
+	struct complaints c;
+
+	ck_assert_uint_eq(parse(&o, &c, 0, NULL), 0);
+	ck_assert_uint_eq(c.n, 0);
+	ck_assert_str_eq(o.socket, "");
+	ck_assert_str_eq(o.service, "");
+	ck_assert_uint_eq(o.timeout_ms, 0);
+	ck_assert_int_eq(o.mode, PAM_NTLM_MODE_AUTO);
+	ck_assert(!o.use_first_pass && !o.try_first_pass && !o.use_authtok && !o.migrate);
+	ck_assert(!o.ignore_unknown_user && !o.debug && !o.require_cb);
+}
+END_TEST
+
+START_TEST(every_option)
+{
+	const char *argv[] = {"socket=/run/x/socket",
+	                      "timeout=2500",
+	                      "mode=verify",
+	                      "use_first_pass",
+	                      "use_authtok",
+	                      "migrate",
+	                      "add_users",
+	                      "ignore_unknown_user",
+	                      "debug",
+	                      "require_cb",
+	                      "service=smb-front"};
+	struct pam_ntlm_options o;
+	struct complaints c;
+
+	ck_assert_uint_eq(parse(&o, &c, (int)ARRAY_SIZE(argv), argv), 0);
+	ck_assert_str_eq(o.socket, "/run/x/socket");
+	ck_assert_uint_eq(o.timeout_ms, 2500);
+	ck_assert_int_eq(o.mode, PAM_NTLM_MODE_VERIFY);
+	ck_assert(o.use_first_pass && o.use_authtok && o.migrate && o.ignore_unknown_user && o.debug);
+	ck_assert(o.require_cb && o.add_users && !o.try_first_pass);
+	ck_assert_str_eq(o.service, "smb-front");
+}
+END_TEST
+
+START_TEST(modes)
+{
+	static const struct {
+		const char *arg;
+		enum pam_ntlm_mode mode;
+	} cases[] = {{"mode=auto", PAM_NTLM_MODE_AUTO},
+	             {"mode=exchange", PAM_NTLM_MODE_EXCHANGE},
+	             {"mode=verify", PAM_NTLM_MODE_VERIFY},
+	             {"mode=password", PAM_NTLM_MODE_PASSWORD}};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *argv[1] = {cases[i].arg};
+		struct pam_ntlm_options o;
+		struct complaints c;
+
+		ck_assert_uint_eq(parse(&o, &c, 1, argv), 0);
+		ck_assert_int_eq(o.mode, cases[i].mode);
+		ck_assert_str_eq(pam_ntlm_mode_name(o.mode), cases[i].arg + 5);
+	}
+}
+END_TEST
+
+/* Each bad argument is reported once, names the option, and leaves the
+ * default in place; the good arguments around it still apply. */
+START_TEST(bad_arguments_are_reported)
+{
+	static const char *const bad[] = {
+	    "no_such_option", "Debug",       "debug=1",      "mode=",
+	    "mode=kerberos",  "timeout=",    "timeout=99",   "timeout=600001",
+	    "timeout=-5",     "timeout=10x", "timeout= 500", "socket=relative/path",
+	    "socket=",        "service=",    "colour=blue",  "",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		const char *argv[] = {"debug", bad[i], "mode=password"};
+		struct pam_ntlm_options o;
+		struct complaints c;
+
+		ck_assert_msg(parse(&o, &c, 3, argv) == 1, "argument \"%s\" not refused", bad[i]);
+		ck_assert_uint_eq(c.n, 1);
+		ck_assert(o.debug);
+		ck_assert_int_eq(o.mode, PAM_NTLM_MODE_PASSWORD);
+		ck_assert_uint_eq(o.timeout_ms, 0);
+		ck_assert_str_eq(o.socket, "");
+		ck_assert_str_eq(o.service, "");
+	}
+}
+END_TEST
+
+START_TEST(complaints_name_the_option_not_the_value)
+{
+	const char *argv[] = {"timeout=Secret-Looking-Value"};
+	const char *argv2[] = {"nosuch=Hunter2"};
+	struct pam_ntlm_options o;
+	struct complaints c;
+
+	ck_assert_uint_eq(parse(&o, &c, 1, argv), 1);
+	ck_assert_ptr_nonnull(strstr(c.last, "timeout"));
+	ck_assert_ptr_null(strstr(c.last, "Secret"));
+	ck_assert_uint_eq(parse(&o, &c, 1, argv2), 1);
+	ck_assert_ptr_nonnull(strstr(c.last, "nosuch"));
+	ck_assert_ptr_null(strstr(c.last, "Hunter2"));
+}
+END_TEST
+
+START_TEST(limits)
+{
+	char long_socket[7 + PAM_NTLM_SOCKET_MAX + 2]; /* "socket=" and a path one byte too long */
+	const char *argv[1] = {long_socket};
+	const char *edges[] = {"timeout=100", "timeout=600000"};
+	struct pam_ntlm_options o;
+	struct complaints c;
+
+	memset(long_socket, 'a', sizeof(long_socket) - 1);
+	memcpy(long_socket, "socket=/", 8);
+	long_socket[sizeof(long_socket) - 1] = '\0'; /* a path of PAM_NTLM_SOCKET_MAX + 1 bytes */
+	ck_assert_uint_eq(parse(&o, &c, 1, argv), 1);
+	ck_assert_str_eq(o.socket, "");
+	long_socket[sizeof(long_socket) - 2] = '\0'; /* PAM_NTLM_SOCKET_MAX bytes: fits */
+	ck_assert_uint_eq(parse(&o, &c, 1, argv), 0);
+	ck_assert_uint_eq(strlen(o.socket), PAM_NTLM_SOCKET_MAX);
+	ck_assert_uint_eq(parse(&o, &c, 2, edges), 0);
+	ck_assert_uint_eq(o.timeout_ms, 600000);
+}
+END_TEST
+
+START_TEST(add_users_needs_migrate)
+{
+	const char *argv[] = {"add_users"};
+	struct pam_ntlm_options o;
+	struct complaints c;
+
+	ck_assert_uint_eq(parse(&o, &c, 1, argv), 1);
+	ck_assert_ptr_nonnull(strstr(c.last, "migrate"));
+}
+END_TEST
+
+START_TEST(first_pass_options_conflict)
+{
+	const char *argv[] = {"try_first_pass", "use_first_pass"};
+	struct pam_ntlm_options o;
+	struct complaints c;
+
+	ck_assert_uint_eq(parse(&o, &c, 2, argv), 1);
+	ck_assert(o.use_first_pass);
+	ck_assert(!o.try_first_pass);
+	ck_assert_uint_eq(pam_ntlm_parse_options(2, argv, &o, NULL, NULL), 1); /* no callback: no crash */
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+
+START_TEST(status_mapping)
+{
+	static const struct {
+		enum ntlm_status st;
+		int auth, account, password;
+	} cases[] = {
+	    {NTLM_OK, PAM_SUCCESS, PAM_SUCCESS, PAM_SUCCESS},
+	    {NTLM_STATUS_WRONG_PASSWORD, PAM_AUTH_ERR, PAM_AUTH_ERR, PAM_AUTH_ERR},
+	    {NTLM_STATUS_LOGON_FAILURE, PAM_AUTH_ERR, PAM_AUTH_ERR, PAM_AUTH_ERR},
+	    {NTLM_STATUS_NO_SUCH_USER, PAM_USER_UNKNOWN, PAM_USER_UNKNOWN, PAM_USER_UNKNOWN},
+	    {NTLM_STATUS_ACCOUNT_DISABLED, PAM_ACCT_EXPIRED, PAM_ACCT_EXPIRED, PAM_PERM_DENIED},
+	    {NTLM_STATUS_ACCOUNT_EXPIRED, PAM_ACCT_EXPIRED, PAM_ACCT_EXPIRED, PAM_PERM_DENIED},
+	    {NTLM_STATUS_ACCOUNT_LOCKED_OUT, PAM_MAXTRIES, PAM_PERM_DENIED, PAM_PERM_DENIED},
+	    {NTLM_STATUS_PASSWORD_EXPIRED, PAM_NEW_AUTHTOK_REQD, PAM_NEW_AUTHTOK_REQD, PAM_AUTHTOK_ERR},
+	    {NTLM_STATUS_PASSWORD_MUST_CHANGE, PAM_NEW_AUTHTOK_REQD, PAM_NEW_AUTHTOK_REQD, PAM_AUTHTOK_ERR},
+	    {NTLM_STATUS_INVALID_LOGON_HOURS, PAM_AUTH_ERR, PAM_PERM_DENIED, PAM_PERM_DENIED},
+	    {NTLM_STATUS_INVALID_WORKSTATION, PAM_AUTH_ERR, PAM_PERM_DENIED, PAM_PERM_DENIED},
+	    {NTLM_STATUS_ACCOUNT_RESTRICTION, PAM_AUTH_ERR, PAM_PERM_DENIED, PAM_PERM_DENIED},
+	    {NTLM_STATUS_NOLOGON_TRUST_ACCOUNT, PAM_AUTH_ERR, PAM_PERM_DENIED, PAM_PERM_DENIED},
+	    {NTLM_ERR_BACKEND_UNAVAILABLE, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL},
+	    {NTLM_ERR_INTERNAL, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL},
+	    {NTLM_ERR_NO_MEMORY, PAM_BUF_ERR, PAM_BUF_ERR, PAM_BUF_ERR},
+	    {NTLM_ERR_INVALID_ARGUMENT, PAM_SYSTEM_ERR, PAM_SYSTEM_ERR, PAM_AUTHTOK_ERR},
+	    {NTLM_STATUS_MIC_INVALID, PAM_AUTH_ERR, PAM_AUTH_ERR, PAM_AUTH_ERR},
+	    {NTLM_STATUS_BAD_BINDINGS, PAM_AUTH_ERR, PAM_AUTH_ERR, PAM_AUTH_ERR},
+	    {NTLM_STATUS_CHALLENGE_EXPIRED, PAM_AUTH_ERR, PAM_AUTH_ERR, PAM_AUTH_ERR},
+	    {NTLM_STATUS_NTLM_BLOCKED, PAM_AUTH_ERR, PAM_AUTH_ERR, PAM_AUTH_ERR},
+	    {NTLM_ERR_TRUNCATED, PAM_AUTH_ERR, PAM_AUTH_ERR, PAM_AUTH_ERR},
+	    {NTLM_ERR_WRONG_MESSAGE_TYPE, PAM_AUTH_ERR, PAM_AUTH_ERR, PAM_AUTH_ERR},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *name = ntlm_status_name(cases[i].st);
+
+		ck_assert_msg(pam_ntlm_status_to_pam(cases[i].st, PAM_NTLM_PHASE_AUTH) == cases[i].auth,
+		              "%s auth", name);
+		ck_assert_msg(pam_ntlm_status_to_pam(cases[i].st, PAM_NTLM_PHASE_ACCOUNT) == cases[i].account,
+		              "%s account", name);
+		ck_assert_msg(pam_ntlm_status_to_pam(cases[i].st, PAM_NTLM_PHASE_PASSWORD) ==
+		                  cases[i].password,
+		              "%s password", name);
+	}
+}
+END_TEST
+
+/* No failure is ever mapped to success, whatever the phase. */
+START_TEST(no_failure_is_success)
+{
+	for (int s = 1; s < _NTLM_STATUS_MAX; s++)
+		for (int p = PAM_NTLM_PHASE_AUTH; p <= PAM_NTLM_PHASE_PASSWORD; p++)
+			ck_assert_msg(pam_ntlm_status_to_pam((enum ntlm_status)s, (enum pam_ntlm_phase)p) !=
+			                  PAM_SUCCESS,
+			              "%s", ntlm_status_name((enum ntlm_status)s));
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+
+static enum ntlm_status decode(const char *text, uint32_t type, size_t *ret_len)
+{
+	uint8_t *msg = NULL;
+	enum ntlm_status st = pam_ntlm_decode_message(text, type, &msg, ret_len);
+
+	if (st == NTLM_OK) {
+		ck_assert_ptr_nonnull(msg);
+		ck_assert_mem_eq(msg, "NTLMSSP\0", 8);
+		ck_assert_uint_eq(msg[8], type);
+	}
+	free(msg);
+	return st;
+}
+
+START_TEST(answers_with_and_without_prefix)
+{
+	static const char *const good[] = {
+	    NEGOTIATE_B64,          "NTLM " NEGOTIATE_B64,     "Negotiate " NEGOTIATE_B64,
+	    "ntlm  " NEGOTIATE_B64, "  " NEGOTIATE_B64 "\r\n", "NEGOTIATE\t" NEGOTIATE_B64,
+	};
+	size_t len = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		ck_assert_msg(decode(good[i], 1, &len) == NTLM_OK, "\"%s\"", good[i]);
+		ck_assert_uint_eq(len, 32);
+		ck_assert(pam_ntlm_looks_like_negotiate(good[i]));
+	}
+	ck_assert_int_eq(decode(CHALLENGE_B64, 2, &len), NTLM_OK);
+}
+END_TEST
+
+START_TEST(bad_answers)
+{
+	char big[PAM_NTLM_MAX_ANSWER + 2];
+	size_t len = 0;
+
+	ck_assert_int_eq(decode(NULL, 1, &len), NTLM_ERR_TRUNCATED);
+	ck_assert_int_eq(decode("", 1, &len), NTLM_ERR_TRUNCATED);
+	ck_assert_int_eq(decode("NTLM ", 1, &len), NTLM_ERR_TRUNCATED);
+	ck_assert_int_eq(decode("not base64!", 1, &len), NTLM_ERR_BAD_ENCODING);
+	ck_assert_int_eq(decode("NTLMx" NEGOTIATE_B64, 1, &len), NTLM_ERR_BAD_ENCODING);
+	/* base64 of "hello world!" */
+	ck_assert_int_eq(decode("aGVsbG8gd29ybGQh", 1, &len), NTLM_ERR_BAD_SIGNATURE);
+	/* the right message in the wrong place */
+	ck_assert_int_eq(decode(NEGOTIATE_B64, 3, &len), NTLM_ERR_WRONG_MESSAGE_TYPE);
+	ck_assert_int_eq(decode(CHALLENGE_B64, 1, &len), NTLM_ERR_WRONG_MESSAGE_TYPE);
+	/* "NTLMSSP\0" and type 1, then nothing: a truncated NEGOTIATE */
+	ck_assert_int_ne(decode("TlRMTVNTUAABAAAA", 1, &len), NTLM_OK);
+	/* over the cap before any decoding */
+	memset(big, 'A', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_int_eq(decode(big, 1, &len), NTLM_ERR_MESSAGE_TOO_LONG);
+	/* a plain password is not a NEGOTIATE */
+	ck_assert(!pam_ntlm_looks_like_negotiate("Passw0rd!"));
+	ck_assert(!pam_ntlm_looks_like_negotiate(""));
+	ck_assert(!pam_ntlm_looks_like_negotiate(CHALLENGE_B64));
+}
+END_TEST
+
+/* Every truncation of a valid answer is refused without a crash. */
+START_TEST(truncated_answers)
+{
+	char text[256];
+	size_t len = 0;
+
+	for (size_t n = 0; n < strlen(CHALLENGE_B64); n++) {
+		snprintf(text, sizeof(text), "%.*s", (int)n, CHALLENGE_B64);
+		(void)decode(text, 2, &len);
+	}
+	for (size_t n = 0; n < strlen(NEGOTIATE_B64); n++) {
+		snprintf(text, sizeof(text), "%.*s", (int)n, NEGOTIATE_B64);
+		ck_assert_int_ne(decode(text, 1, &len), NTLM_OK);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("pam_options");
+
+	test_add_tcase(s, "options",
+	               TESTS(defaults, every_option, modes, bad_arguments_are_reported,
+	                     complaints_name_the_option_not_the_value, limits, add_users_needs_migrate,
+	                     first_pass_options_conflict));
+	test_add_tcase(s, "status", TESTS(status_mapping, no_failure_is_success));
+	test_add_tcase(s, "answers", TESTS(answers_with_and_without_prefix, bad_answers, truncated_answers));
+	return test_run_suite(s);
+}
