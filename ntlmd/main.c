@@ -174,11 +174,35 @@ static bool secret_file_ok(const char *path, char *why, size_t n)
 	return true;
 }
 
+/* The backends' own keys (ldap: uri, base, bindpw_file, ...), their
+ * password files included; false after printing or logging each problem
+ * as FILE:LINE: reason. */
+static bool backend_keys_ok(const struct ntlmd_config *cfg, bool running)
+{
+	struct ntlmd_config_error errors[MAX_CONFIG_ERRORS];
+	size_t n = ntlmd_backends_check_config(cfg, errors, MAX_CONFIG_ERRORS);
+	const char *path = cfg->path != NULL ? cfg->path : "ntlmd.conf";
+
+	for (size_t i = 0; i < n && i < MAX_CONFIG_ERRORS; i++) {
+		char where[32] = "";
+
+		if (errors[i].line > 0)
+			snprintf(where, sizeof(where), ":%u", errors[i].line);
+		if (running)
+			ntlmd_log(LOG_ERR, "%s%s: %s", path, where, errors[i].reason);
+		else
+			fprintf(stderr, "%s%s: %s\n", path, where, errors[i].reason);
+	}
+	return n == 0;
+}
+
 /* All secret files of cfg; false after printing or logging the reason. */
 static bool secrets_ok(const struct ntlmd_config *cfg, bool running)
 {
 	char why[PATH_MAX * 2 + 100];
 
+	if (!backend_keys_ok(cfg, running))
+		return false;
 	if (!uses_backend(cfg, "files") || secret_file_ok(cfg->hash_file, why, sizeof(why)))
 		return true;
 	if (running)
@@ -510,7 +534,8 @@ int main(int argc, char **argv)
 	}
 	if (!secrets_ok(d.cfg, false)) {
 		if (!d.opt.test)
-			fprintf(stderr, "ntlmd: not started: a secret file is open to other users\n");
+			fprintf(stderr,
+			        "ntlmd: not started: a backend setting or a secret file is refused\n");
 		goto out;
 	}
 	if (d.opt.test) {
@@ -523,6 +548,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ntlmd_log_open(d.opt.debug, d.opt.debug ? LOG_DEBUG : d.cfg->log_level);
+	ntlmd_backends_set_log(ntlmd_log);
 	if ((st = ntlmd_backends_open_err(d.cfg, &d.backends, &err)) != NTLM_OK) {
 		fprintf(stderr, "ntlmd: cannot open the backends: %s\n",
 		        err.reason[0] != '\0' ? err.reason : ntlm_status_message(st));
