@@ -37,7 +37,8 @@ struct cache_entry {
 };
 
 struct uri_state {
-	int64_t down_until; /* monotonic seconds; skipped before, while others answer */
+	int64_t down_until;   /* monotonic seconds; skipped before, while others answer */
+	unsigned long failed; /* the operation (s->operation) in which it last failed */
 };
 
 struct ldap_store {
@@ -46,7 +47,8 @@ struct ldap_store {
 	size_t current; /* the URI of ld */
 	int64_t last_used;
 	struct uri_state *uris;
-	char **dir_domains; /* sambaDomainName values read at connect time */
+	unsigned long operation; /* counts operations: a server fails at most once in each */
+	char **dir_domains;      /* sambaDomainName values read at connect time */
 	struct cache_entry *buckets[CACHE_BUCKETS];
 	size_t cached;
 	struct ntlmd_ldap_stats stats;
@@ -108,6 +110,7 @@ static void drop_connection(struct ldap_store *s)
 static void mark_down(struct ldap_store *s, size_t i)
 {
 	s->uris[i].down_until = mono_now() + s->conf.reconnect_sleeptime;
+	s->uris[i].failed = s->operation;
 }
 
 /* Waits for the result of msgid within seconds; LDAP_TIMEOUT abandons it. */
@@ -302,7 +305,7 @@ static enum ntlm_status ensure_connected(struct ldap_store *s)
 		for (size_t i = 0; i < s->conf.n_uris; i++) {
 			bool down = s->uris[i].down_until > now;
 
-			if (down != (pass == 1))
+			if (down != (pass == 1) || s->uris[i].failed == s->operation)
 				continue;
 			s->ld = connect_uri(s, s->conf.uris[i], s->conf.binddn, s->conf.bindpw);
 			if (s->ld == NULL) {
@@ -321,7 +324,8 @@ static enum ntlm_status ensure_connected(struct ldap_store *s)
 			return NTLM_OK;
 		}
 	}
-	ntlmd_backend_log(LOG_ERR, "ldap: no directory server answers (%zu tried): STATUS_NO_LOGON_SERVERS",
+	ntlmd_backend_log(LOG_ERR,
+	                  "ldap: no directory server answers (%zu configured): STATUS_NO_LOGON_SERVERS",
 	                  s->conf.n_uris);
 	return NTLM_ERR_BACKEND_UNAVAILABLE;
 }
@@ -625,12 +629,16 @@ static enum ntlm_status find_entry(struct ldap_store *s, const char *user, LDAPM
 {
 	char escaped[4 * MAX_USER + 4], filter[FILTER_MAX];
 	int rc = LDAP_SUCCESS;
+	bool reopened = false;
 
 	if (!escape_filter_value(user, escaped, sizeof(escaped)) ||
 	    (size_t)snprintf(filter, sizeof(filter), "(&%s(%s=%s))", s->conf.filter,
 	                     s->conf.attrs[LDAP_ATTR_UID], escaped) >= sizeof(filter))
 		return NTLM_STATUS_NO_SUCH_USER;
-	/* each URI at most once more than there are URIs */
+	/* a new operation: each server may fail once in it, then the next is
+	 * tried; a connection found closed (the server restarted, or closed an
+	 * idle connection) is opened again once before that counts */
+	s->operation++;
 	for (size_t attempt = 0; attempt <= s->conf.n_uris; attempt++) {
 		enum ntlm_status st = ensure_connected(s);
 		enum attempt a;
@@ -651,9 +659,16 @@ static enum ntlm_status find_entry(struct ldap_store *s, const char *user, LDAPM
 				                  diagnostic(s->ld));
 			return NTLM_ERR_BACKEND_UNAVAILABLE;
 		}
-		ntlmd_backend_log(LOG_WARNING, "ldap: %s stopped answering (%s): trying the next server",
-		                  s->conf.uris[s->current], ldap_err2string(rc));
-		mark_down(s, s->current);
+		if (rc == LDAP_SERVER_DOWN && !reopened) {
+			ntlmd_backend_log(LOG_INFO, "ldap: %s closed the connection: reconnecting",
+			                  s->conf.uris[s->current]);
+			reopened = true;
+		} else {
+			ntlmd_backend_log(LOG_WARNING,
+			                  "ldap: %s stopped answering (%s): trying the next server",
+			                  s->conf.uris[s->current], ldap_err2string(rc));
+			mark_down(s, s->current);
+		}
 		drop_connection(s);
 	}
 	ntlmd_backend_log(LOG_ERR, "ldap: no directory server answered the search: STATUS_NO_LOGON_SERVERS");

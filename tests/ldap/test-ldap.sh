@@ -358,6 +358,9 @@ expect --label "directory down, files still served: " falice=STATUS_SUCCESS
 check "directory down: the log says no server answers" grep -q "no directory server answers" "$LOG"
 start_slapd a "$PORT_A"
 expect --label "slapd restarted, reconnected: " lalice=STATUS_SUCCESS
+stop_pid "$SLAPD_A"
+start_slapd a "$PORT_A"
+expect --label "slapd restarted between two requests, reconnected at once: " lalice=STATUS_SUCCESS
 stop_ntlmd
 check "no hash or password in the log" sh -c "! grep -qi -e '$BINDPW' -e '$(cat "$WORK/other-hash")' '$LOG'"
 
@@ -452,9 +455,17 @@ start_ntlmd "$WORK/failover.conf"
 driver stream --socket "$SOCKET" --count 30 --kill "$SLAPD_A" --at 10 lalice
 wait "$SLAPD_A" 2>/dev/null
 SLAPD_A=""
-check "failover: the log names the server that stopped answering" grep -q "127.0.0.1:$PORT_A stopped answering" "$LOG"
+check "failover: the log names the server that went away" \
+    grep -q "ldap://127.0.0.1:$PORT_A: Can't contact LDAP server" "$LOG"
 check "failover: connected to the second server" grep -q "connected to ldap://127.0.0.1:$PORT_B" "$LOG"
 expect --label "after the failover: " lbob=STATUS_ACCOUNT_DISABLED nobody=STATUS_NO_SUCH_USER
+# the second server hangs (SIGSTOP): the search times out, the first answers
+start_slapd a "$PORT_A"
+kill -STOP "$SLAPD_B"
+expect --label "second server hung, the first back: " --within 5 lalice=STATUS_SUCCESS lbob=STATUS_ACCOUNT_DISABLED
+kill -CONT "$SLAPD_B"
+check "hung server: the log says it stopped answering" \
+    grep -q "ldap://127.0.0.1:$PORT_B stopped answering (Timed out)" "$LOG"
 stop_ntlmd
 
 echo "$PASSED passed, $FAILED failed"
