@@ -180,8 +180,8 @@ static void parse_map(struct parse *p, const char *value, unsigned line)
 	int n = sscanf(value, "%127s %127s %c", from, to, &extra);
 	size_t i;
 
-	/* nslcd's "map MAP ATTRIBUTE NEW" form, MAP being the object class */
-	if (n == 3 && strcasecmp(from, "sambaSamAccount") == 0) {
+	/* nslcd's "map MAP ATTRIBUTE NEW" form: MAP passwd or sambaSamAccount */
+	if (n == 3 && (strcasecmp(from, "sambaSamAccount") == 0 || strcmp(from, "passwd") == 0)) {
 		value = strchr(value, ' ') != NULL ? strchr(value, ' ') + 1 : value;
 		while (*value == ' ' || *value == '\t')
 			value++;

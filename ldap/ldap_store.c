@@ -591,11 +591,12 @@ static enum attempt search_once(struct ldap_store *s, const char *filter, LDAPMe
 	attrs[LDAP_ATTR_COUNT] = NULL;
 	for (size_t b = 0; s->conf.bases[b] != NULL; b++) {
 		LDAPMessage *res = NULL;
+		struct timeval limit = {(time_t)s->conf.timelimit, 0};
 		int msgid, err = LDAP_OTHER, count;
+		/* timelimit for the server too; size limit 2 to see duplicates */
 		int rc = ldap_search_ext(s->ld, s->conf.bases[b], s->conf.scope, filter, attrs, 0, NULL, NULL,
-		                         NULL, 2, &msgid);
+		                         &limit, 2, &msgid);
 
-		/* the server's own limit too */
 		if (rc == LDAP_SUCCESS)
 			rc = wait_result(s->ld, msgid, s->conf.timelimit, &res);
 		if (rc == LDAP_SUCCESS)
