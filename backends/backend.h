@@ -45,6 +45,10 @@ struct ntlmd_backend {
 	 * the last good copy when the new one is malformed). */
 	void (*refresh)(void *state);
 	void (*close)(void *state); /* NULL-safe */
+	/* May be NULL. The outcome of a password check of user, which this
+	 * store answered the lookup for: success, or a wrong password (ldap:
+	 * the lockout write-back of sambaBadPasswordCount/Time). */
+	void (*record_logon)(void *state, const char *user, bool success, int64_t now);
 };
 
 extern const struct ntlmd_backend ntlmd_backend_files;
@@ -66,6 +70,11 @@ enum ntlm_status ntlmd_backends_lookup(struct ntlmd_backend_chain *c, const char
 /* Sets the password in the store that holds the user. */
 enum ntlm_status ntlmd_backends_set_password(struct ntlmd_backend_chain *c, const char *user,
                                              const struct ntlm_hash *nt_hash, int64_t now);
+/* Tells the store named backend (the one that answered the lookup) how a
+ * password check of user ended: NTLM_OK or NTLM_STATUS_WRONG_PASSWORD
+ * (other statuses are ignored). */
+void ntlmd_backends_record_logon(struct ntlmd_backend_chain *c, const char *backend, const char *user,
+                                 enum ntlm_status st, int64_t now);
 void ntlmd_backends_refresh(struct ntlmd_backend_chain *c);
 void ntlmd_backends_close(struct ntlmd_backend_chain *c);
 

@@ -254,6 +254,18 @@ enum ntlm_status ntlmd_backends_set_password(struct ntlmd_backend_chain *c, cons
 	return s->backend->set_password(s->state, user, nt_hash, now);
 }
 
+void ntlmd_backends_record_logon(struct ntlmd_backend_chain *c, const char *backend, const char *user,
+                                 enum ntlm_status st, int64_t now)
+{
+	if (c == NULL || backend == NULL || user == NULL ||
+	    (st != NTLM_OK && st != NTLM_STATUS_WRONG_PASSWORD))
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->stores[i].backend->name, backend) == 0 &&
+		    c->stores[i].backend->record_logon != NULL)
+			c->stores[i].backend->record_logon(c->stores[i].state, user, st == NTLM_OK, now);
+}
+
 void ntlmd_backends_refresh(struct ntlmd_backend_chain *c)
 {
 	for (size_t i = 0; c != NULL && i < c->n; i++)

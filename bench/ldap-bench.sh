@@ -93,12 +93,13 @@ ldap_conf() {
 	printf 'bindpw_file %s/bindpw\ntimelimit 5\nbind_timelimit 5\n' "$tmp"
 }
 
-# Starts ntlmd NAME with backends $2 and the extra lines on stdin.
+# Starts ntlmd NAME with backends $2 and the extra lines of file $3 (not in
+# a pipeline: $daemons must be set in this shell).
 start_ntlmd() {
 	{
 		printf 'socket %s/%s.sock\nbackends %s\nhash_file %s/smbpasswd\n' "$tmp" "$1" "$2" "$tmp"
 		printf 'netbios_name BENCH\nnetbios_domain BENCH\nmax_clock_skew 0\n'
-		cat
+		cat "$3"
 	} >"$tmp/$1.conf"
 	"$top/ntlmd/ntlmd" -d -f "$tmp/$1.conf" >"$tmp/$1.log" 2>&1 &
 	daemons="$daemons $!"
@@ -118,13 +119,14 @@ raw_rate() {
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-daemons=""
-ldap_conf | start_ntlmd cold ldap
+ldap_conf >"$tmp/cold.keys"
 (
 	ldap_conf
 	printf 'cache_ttl 600\n'
-) | start_ntlmd warm ldap
-start_ntlmd files files </dev/null
+) >"$tmp/warm.keys"
+start_ntlmd cold ldap "$tmp/cold.keys"
+start_ntlmd warm ldap "$tmp/warm.keys"
+start_ntlmd files files /dev/null
 : >"$tmp/figures"
 for round in $(seq "$rounds"); do
 	r=$(raw_rate "$n")

@@ -33,6 +33,7 @@ struct cache_entry {
 	char *key;       /* the user name, lower-case */
 	int64_t expires; /* monotonic seconds */
 	bool negative;
+	int64_t bad_count;            /* sambaBadPasswordCount; -1 absent */
 	struct ntlmd_account account; /* wiped on eviction */
 };
 
@@ -47,8 +48,11 @@ struct ldap_store {
 	size_t current; /* the URI of ld */
 	int64_t last_used;
 	struct uri_state *uris;
-	unsigned long operation; /* counts operations: a server fails at most once in each */
-	char **dir_domains;      /* sambaDomainName values read at connect time */
+	unsigned long operation;     /* counts operations: a server fails at most once in each */
+	unsigned lockout_window;     /* seconds: a failure after this long counts from 1 again */
+	char last_key[MAX_USER + 1]; /* the last user looked up, and its bad-password count */
+	int64_t last_bad_count;
+	char **dir_domains; /* sambaDomainName values read at connect time */
 	struct cache_entry *buckets[CACHE_BUCKETS];
 	size_t cached;
 	struct ntlmd_ldap_stats stats;
@@ -766,7 +770,8 @@ fail:
 }
 
 /* Keeps a copy of a (NULL: a negative entry) for ttl seconds. */
-static void cache_put(struct ldap_store *s, const char *key, const struct ntlmd_account *a, unsigned ttl)
+static void cache_put(struct ldap_store *s, const char *key, const struct ntlmd_account *a, int64_t bad_count,
+                      unsigned ttl)
 {
 	struct cache_entry *e;
 	int64_t now = mono_now();
@@ -786,6 +791,7 @@ static void cache_put(struct ldap_store *s, const char *key, const struct ntlmd_
 		return;
 	}
 	e->negative = a == NULL;
+	e->bad_count = bad_count;
 	e->expires = now + ttl;
 	e->next = s->buckets[bucket_of(key)];
 	s->buckets[bucket_of(key)] = e;
@@ -794,6 +800,27 @@ static void cache_put(struct ldap_store *s, const char *key, const struct ntlmd_
 
 /* ------------------------------------------------------------------ */
 /* The store */
+
+/* The entry's sambaBadPasswordCount (-1 when absent or malformed), and
+ * its sambaBadPasswordTime in *ret_time (0 when absent). */
+static int64_t bad_count_of(struct ldap_store *s, LDAPMessage *e, int64_t *ret_time)
+{
+	int64_t count = -1, t = 0;
+	bool absent;
+	char *v = get_value(s->ld, e, s->conf.attrs[LDAP_ATTR_BAD_COUNT], &absent);
+
+	if (v == NULL || !parse_int64(v, &count) || count < 0)
+		count = -1;
+	free(v);
+	if (ret_time != NULL) {
+		v = get_value(s->ld, e, s->conf.attrs[LDAP_ATTR_BAD_TIME], &absent);
+		if (v == NULL || !parse_int64(v, &t))
+			t = 0;
+		free(v);
+		*ret_time = t;
+	}
+	return count;
+}
 
 /* True when the domains are known (configured, or read from the
  * directory) and domain is not among them. */
@@ -839,9 +866,12 @@ static enum ntlm_status store_lookup(void *state, const char *user, const char *
 	if (!valid_user(user) || other_domain(s, domain))
 		return NTLM_STATUS_NO_SUCH_USER; /* the next store's */
 	lower_key(user, key, sizeof(key));
+	memcpy(s->last_key, key, sizeof(key));
+	s->last_bad_count = -1;
 	e = cache_find(s, key);
 	if (e != NULL && e->expires >= now) {
 		s->stats.cache_hits++;
+		s->last_bad_count = e->bad_count;
 		if (e->negative)
 			return NTLM_STATUS_NO_SUCH_USER;
 		return account_copy(&e->account, ret) ? NTLM_OK : NTLM_ERR_NO_MEMORY;
@@ -853,9 +883,11 @@ static enum ntlm_status store_lookup(void *state, const char *user, const char *
 	else if (st == NTLM_OK)
 		st = entry_to_account(s, ldap_first_entry(s->ld, res), ret);
 	if (st == NTLM_OK)
-		cache_put(s, key, ret, s->conf.cache_ttl);
+		s->last_bad_count = bad_count_of(s, ldap_first_entry(s->ld, res), NULL);
+	if (st == NTLM_OK)
+		cache_put(s, key, ret, s->last_bad_count, s->conf.cache_ttl);
 	else if (st == NTLM_STATUS_NO_SUCH_USER && !other_domain(s, domain))
-		cache_put(s, key, NULL, s->conf.negative_cache_ttl);
+		cache_put(s, key, NULL, -1, s->conf.negative_cache_ttl);
 	else if (st == NTLM_ERR_BACKEND_UNAVAILABLE)
 		st = serve_stale(s, user, key, now, ret);
 	ldap_msgfree(res);
@@ -956,6 +988,96 @@ out:
 	return st;
 }
 
+/* Replaces the bad-password count old (-1: absent) by new in one modify
+ * that fails when another writer changed it first: delete the old value,
+ * add the new (the per-user serialisation of concurrent ntlmd instances);
+ * with time, sambaBadPasswordTime too. */
+static int write_bad_count(struct ldap_store *s, LDAP *ld, const char *dn, int64_t old, int64_t new,
+                           int64_t time_now)
+{
+	char old_s[24], new_s[24], time_s[24];
+	char *old_vals[] = {old_s, NULL}, *new_vals[] = {new_s, NULL}, *time_vals[] = {time_s, NULL};
+	LDAPMod del = {LDAP_MOD_DELETE, s->conf.attrs[LDAP_ATTR_BAD_COUNT], {.modv_strvals = old_vals}};
+	LDAPMod add = {LDAP_MOD_ADD, s->conf.attrs[LDAP_ATTR_BAD_COUNT], {.modv_strvals = new_vals}};
+	LDAPMod when = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_BAD_TIME], {.modv_strvals = time_vals}};
+	LDAPMod *mods[4] = {NULL};
+	LDAPMessage *res = NULL;
+	size_t m = 0;
+	int msgid, rc, err = LDAP_OTHER;
+
+	snprintf(old_s, sizeof(old_s), "%lld", (long long)old);
+	snprintf(new_s, sizeof(new_s), "%lld", (long long)new);
+	snprintf(time_s, sizeof(time_s), "%lld", (long long)time_now);
+	if (old >= 0)
+		mods[m++] = &del;
+	mods[m++] = &add;
+	if (time_now > 0)
+		mods[m++] = &when;
+	rc = ldap_modify_ext(ld, dn, mods, NULL, NULL, &msgid);
+	if (rc == LDAP_SUCCESS)
+		rc = wait_result(ld, msgid, s->conf.timelimit, &res);
+	if (rc == LDAP_SUCCESS)
+		rc = ldap_parse_result(ld, res, &err, NULL, NULL, NULL, NULL, 1);
+	return rc != LDAP_SUCCESS ? rc : err;
+}
+
+/*
+ * Lockout write-back (lockout_writeback yes), as Samba's passdb does: a
+ * wrong password counts 1 more in sambaBadPasswordCount (1 again when the
+ * last one, sambaBadPasswordTime, is older than lockout_window) and sets
+ * sambaBadPasswordTime; a success resets a non-zero count. Each write is a
+ * compare-and-swap of the count, retried on a fresh read when another
+ * writer was first.
+ */
+static void store_record_logon(void *state, const char *user, bool success, int64_t now)
+{
+	struct ldap_store *s = state;
+	char key[MAX_USER + 1];
+	LDAP *root = NULL;
+
+	if (s == NULL || user == NULL || !s->conf.lockout_writeback || !valid_user(user))
+		return;
+	lower_key(user, key, sizeof(key));
+	if (success && (strcmp(key, s->last_key) != 0 || s->last_bad_count <= 0))
+		return; /* nothing to reset */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		LDAPMessage *res = NULL, *e;
+		int64_t old, last = 0, new;
+		char *dn;
+		int rc;
+
+		if (find_entry(s, user, &res) != NTLM_OK)
+			return;
+		e = ldap_first_entry(s->ld, res);
+		old = bad_count_of(s, e, &last);
+		new = success ? 0 : (old > 0 && now - last < (int64_t)s->lockout_window ? old + 1 : 1);
+		dn = ldap_get_dn(s->ld, e);
+		ldap_msgfree(res);
+		if (dn == NULL || (success && old <= 0)) {
+			ldap_memfree(dn);
+			return;
+		}
+		if (s->conf.rootbinddn != NULL && root == NULL)
+			root =
+			    connect_uri(s, s->conf.uris[s->current], s->conf.rootbinddn, s->conf.rootbindpw);
+		rc = s->conf.rootbinddn != NULL && root == NULL
+		         ? LDAP_SERVER_DOWN
+		         : write_bad_count(s, root != NULL ? root : s->ld, dn, old, new, success ? 0 : now);
+		if (rc == LDAP_SUCCESS) {
+			cache_remove(s, key);
+			s->last_bad_count = new;
+		} else if (rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_TYPE_OR_VALUE_EXISTS) {
+			ntlmd_backend_log(LOG_ERR, "ldap: %s: updating the bad-password count failed: %s", dn,
+			                  ldap_err2string(rc));
+		}
+		ldap_memfree(dn);
+		if (rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_TYPE_OR_VALUE_EXISTS)
+			break; /* done, or a failure already logged */
+	}
+	if (root != NULL)
+		ldap_unbind_ext_s(root, NULL, NULL);
+}
+
 /* Once a second: expired cache entries go, an idle connection closes. */
 static void store_refresh(void *state)
 {
@@ -1007,6 +1129,8 @@ enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_stat
 		store_close(s);
 		return NTLM_ERR_NO_MEMORY;
 	}
+	s->lockout_window = cfg->policy.lockout_window > 0 ? cfg->policy.lockout_window : 1800;
+	s->last_bad_count = -1;
 	*ret_state = s;
 	return NTLM_OK;
 }
@@ -1031,4 +1155,5 @@ const struct ntlmd_backend ntlmd_backend_ldap = {
     .set_password = store_set_password,
     .refresh = store_refresh,
     .close = store_close,
+    .record_logon = store_record_logon,
 };

@@ -120,7 +120,7 @@ suffix "$SUFFIX"
 rootdn "$ADMIN"
 rootpw admin-secret
 directory $dir/db
-access to attrs=sambaNTPassword,sambaLMPassword,sambaPwdLastSet,sambaPwdMustChange
+access to attrs=sambaNTPassword,sambaLMPassword,sambaPwdLastSet,sambaPwdMustChange,sambaBadPasswordCount,sambaBadPasswordTime
     by dn.exact="cn=ntlmd,$SUFFIX" write
     by dn.exact="cn=reader,$SUFFIX" read
     by * none
@@ -442,6 +442,28 @@ expect --label "directory down, cache_stale_ttl set: served from the cache: " lc
 check "stale cache: the log says so" grep -q "serving the cached entry of lcache" "$LOG"
 stop_ntlmd
 start_slapd a "$PORT_A"
+
+# ------------------------------------------------------------------ lockout write-back
+
+write_conf "$WORK/writeback.conf" <<EOF
+uri            ldap://127.0.0.1:$PORT_A
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+rootbinddn     cn=ntlmd,$SUFFIX
+rootbindpw_file $WORK/rootbindpw
+lockout_writeback yes
+EOF
+start_ntlmd "$WORK/writeback.conf"
+expect --label "lockout write-back: " lhank/wrong=STATUS_WRONG_PASSWORD lhank/wrong=STATUS_WRONG_PASSWORD
+check "lockout write-back: sambaBadPasswordCount 2 after two wrong passwords" \
+    [ "$(ldap_value lhank sambaBadPasswordCount)" = 2 ]
+bad_time=$(ldap_value lhank sambaBadPasswordTime)
+check "lockout write-back: sambaBadPasswordTime is now" [ $(($(date +%s) - ${bad_time:-0})) -lt 60 ]
+expect --label "lockout write-back: " lhank=STATUS_SUCCESS
+check "lockout write-back: a good logon resets the count" [ "$(ldap_value lhank sambaBadPasswordCount)" = 0 ]
+stop_ntlmd
+check "lockout write-back off by default: lalice's count untouched" \
+    [ -z "$(ldap_value lalice sambaBadPasswordCount)" ]
 
 # ------------------------------------------------------------------ failover
 
