@@ -113,6 +113,21 @@ static int parse_options(int argc, char **argv, struct options *opt)
 	return 0;
 }
 
+/* Prints (or logs, once running) each of errors[0..n) as FILE:LINE: reason. */
+static void print_errors(const char *path, const struct ntlmd_config_error *errors, size_t n, bool running)
+{
+	for (size_t i = 0; i < n && i < MAX_CONFIG_ERRORS; i++) {
+		char where[32] = "";
+
+		if (errors[i].line > 0)
+			snprintf(where, sizeof(where), ":%u", errors[i].line);
+		if (running)
+			ntlmd_log(LOG_ERR, "%s%s: %s", path, where, errors[i].reason);
+		else
+			fprintf(stderr, "%s%s: %s\n", path, where, errors[i].reason);
+	}
+}
+
 /* Reads the configuration; every error is printed as FILE:LINE: reason
  * (to stderr, or to the log once running). */
 static enum ntlm_status load_config(const char *path, struct ntlmd_config *cfg, bool running)
@@ -128,16 +143,7 @@ static enum ntlm_status load_config(const char *path, struct ntlmd_config *cfg, 
 			fprintf(stderr, "%s: cannot read: %s\n", path, strerror(errno));
 		return st;
 	}
-	for (size_t i = 0; i < n && i < MAX_CONFIG_ERRORS; i++) {
-		char where[32] = "";
-
-		if (errors[i].line > 0)
-			snprintf(where, sizeof(where), ":%u", errors[i].line);
-		if (running)
-			ntlmd_log(LOG_ERR, "%s%s: %s", path, where, errors[i].reason);
-		else
-			fprintf(stderr, "%s%s: %s\n", path, where, errors[i].reason);
-	}
+	print_errors(path, errors, n, running);
 	if (n > MAX_CONFIG_ERRORS) {
 		if (running)
 			ntlmd_log(LOG_ERR, "%s: %zu more errors", path, n - MAX_CONFIG_ERRORS);
@@ -181,18 +187,8 @@ static bool backend_keys_ok(const struct ntlmd_config *cfg, bool running)
 {
 	struct ntlmd_config_error errors[MAX_CONFIG_ERRORS];
 	size_t n = ntlmd_backends_check_config(cfg, errors, MAX_CONFIG_ERRORS);
-	const char *path = cfg->path != NULL ? cfg->path : "ntlmd.conf";
 
-	for (size_t i = 0; i < n && i < MAX_CONFIG_ERRORS; i++) {
-		char where[32] = "";
-
-		if (errors[i].line > 0)
-			snprintf(where, sizeof(where), ":%u", errors[i].line);
-		if (running)
-			ntlmd_log(LOG_ERR, "%s%s: %s", path, where, errors[i].reason);
-		else
-			fprintf(stderr, "%s%s: %s\n", path, where, errors[i].reason);
-	}
+	print_errors(cfg->path != NULL ? cfg->path : "ntlmd.conf", errors, n, running);
 	return n == 0;
 }
 
