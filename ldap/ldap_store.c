@@ -379,6 +379,8 @@ static char *get_value(LDAP *ld, LDAPMessage *e, const char *attr, bool *ret_abs
 		s = strndup(v[0]->bv_val, v[0]->bv_len);
 	else if (!*ret_absent)
 		s = NULL; /* a NUL inside: malformed */
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		ntlm_wipe(v[i]->bv_val, v[i]->bv_len); /* libldap's copy of a value that may be a hash */
 	ldap_value_free_len(v);
 	return s;
 }
