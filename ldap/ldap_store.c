@@ -52,7 +52,7 @@ struct ldap_store {
 	unsigned lockout_window;     /* seconds: a failure after this long counts from 1 again */
 	char last_key[MAX_USER + 1]; /* the last user looked up, and its bad-password count */
 	int64_t last_bad_count;
-	char **dir_domains; /* sambaDomainName values read at connect time */
+	char **dir_domains; /* sambaDomainName values read at the last connect (kept while disconnected) */
 	struct cache_entry *buckets[CACHE_BUCKETS];
 	size_t cached;
 	struct ntlmd_ldap_stats stats;
@@ -107,8 +107,6 @@ static void drop_connection(struct ldap_store *s)
 		ldap_unbind_ext_s(s->ld, NULL, NULL);
 	s->ld = NULL;
 	s->stats.uri = NULL;
-	strv_free(s->dir_domains);
-	s->dir_domains = NULL;
 }
 
 static void mark_down(struct ldap_store *s, size_t i)
@@ -276,6 +274,9 @@ static void read_dir_domains(struct ldap_store *s)
 	LDAPMessage *res = NULL;
 	struct berval **v;
 	size_t n = 0;
+
+	strv_free(s->dir_domains);
+	s->dir_domains = NULL;
 
 	for (size_t b = 0; s->conf.bases[b] != NULL; b++)
 		read_domains_under(s, s->conf.bases[b], &n);
@@ -1104,6 +1105,7 @@ static void store_close(void *state)
 	if (s == NULL)
 		return;
 	drop_connection(s);
+	strv_free(s->dir_domains);
 	cache_sweep(s, 0, -1);
 	ldap_conf_clear(&s->conf);
 	free(s->uris);

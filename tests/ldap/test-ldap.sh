@@ -452,6 +452,7 @@ bindpw_file    $WORK/bindpw
 rootbinddn     cn=ntlmd,$SUFFIX
 rootbindpw_file $WORK/rootbindpw
 lockout_writeback yes
+domains        TESTDOM EXTRA
 EOF
 start_ntlmd "$WORK/writeback.conf"
 expect --label "lockout write-back: " lhank/wrong=STATUS_WRONG_PASSWORD lhank/wrong=STATUS_WRONG_PASSWORD
@@ -461,6 +462,8 @@ bad_time=$(ldap_value lhank sambaBadPasswordTime)
 check "lockout write-back: sambaBadPasswordTime is now" [ $(($(date +%s) - ${bad_time:-0})) -lt 60 ]
 expect --label "lockout write-back: " lhank=STATUS_SUCCESS
 check "lockout write-back: a good logon resets the count" [ "$(ldap_value lhank sambaBadPasswordCount)" = 0 ]
+expect --label "configured domains: " --domain EXTRA lhank=STATUS_SUCCESS
+expect --label "configured domains: " --domain OTHERDOM lhank=STATUS_NO_SUCH_USER
 stop_ntlmd
 check "lockout write-back off by default: lalice's count untouched" \
     [ -z "$(ldap_value lalice sambaBadPasswordCount)" ]
