@@ -361,6 +361,11 @@ expect --label "slapd restarted, reconnected: " lalice=STATUS_SUCCESS
 stop_pid "$SLAPD_A"
 start_slapd a "$PORT_A"
 expect --label "slapd restarted between two requests, reconnected at once: " lalice=STATUS_SUCCESS
+# the only server hangs (SIGSTOP): answered within timelimit + bind_timelimit
+kill -STOP "$SLAPD_A"
+expect --label "the only server hung: " --within 5 lalice=STATUS_NO_LOGON_SERVERS lbob=STATUS_NO_LOGON_SERVERS
+kill -CONT "$SLAPD_A"
+expect --label "the hung server answers again: " lalice=STATUS_SUCCESS
 stop_ntlmd
 check "no hash or password in the log" sh -c "! grep -qi -e '$BINDPW' -e '$(cat "$WORK/other-hash")' '$LOG'"
 
