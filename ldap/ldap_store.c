@@ -37,6 +37,11 @@ struct cache_entry {
 	struct ntlmd_account account; /* wiped on eviction */
 };
 
+/* What the store has done, logged when it closes (a reload, the exit). */
+struct ldap_stats {
+	unsigned long searches, connects, failovers, cache_hits, cache_misses, stale_served;
+};
+
 struct uri_state {
 	int64_t down_until;   /* monotonic seconds; skipped before, while others answer */
 	unsigned long failed; /* the operation (s->operation) in which it last failed */
@@ -55,7 +60,7 @@ struct ldap_store {
 	char **dir_domains; /* sambaDomainName values read at the last connect (kept while disconnected) */
 	struct cache_entry *buckets[CACHE_BUCKETS];
 	size_t cached;
-	struct ntlmd_ldap_stats stats;
+	struct ldap_stats stats;
 };
 
 enum attempt { ATTEMPT_OK, ATTEMPT_NOT_FOUND, ATTEMPT_SERVER_DOWN, ATTEMPT_FAILED };
@@ -106,7 +111,6 @@ static void drop_connection(struct ldap_store *s)
 	if (s->ld != NULL)
 		ldap_unbind_ext_s(s->ld, NULL, NULL);
 	s->ld = NULL;
-	s->stats.uri = NULL;
 }
 
 static void mark_down(struct ldap_store *s, size_t i)
@@ -321,7 +325,6 @@ static enum ntlm_status ensure_connected(struct ldap_store *s)
 				s->stats.failovers++;
 			s->stats.connects++;
 			s->current = i;
-			s->stats.uri = s->conf.uris[i];
 			s->uris[i].down_until = 0;
 			ntlmd_backend_log(LOG_INFO, "ldap: connected to %s", s->conf.uris[i]);
 			if (s->conf.domains == NULL)
@@ -1104,6 +1107,12 @@ static void store_close(void *state)
 
 	if (s == NULL)
 		return;
+	ntlmd_backend_log(
+	    LOG_INFO,
+	    "ldap: closing: %lu searches, %lu connections (%lu failovers), cache %lu hits / %lu "
+	    "misses, %lu stale answers",
+	    s->stats.searches, s->stats.connects, s->stats.failovers, s->stats.cache_hits,
+	    s->stats.cache_misses, s->stats.stale_served);
 	drop_connection(s);
 	strv_free(s->dir_domains);
 	cache_sweep(s, 0, -1);
@@ -1142,14 +1151,6 @@ enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_stat
 static enum ntlm_status store_open(const struct ntlmd_config *cfg, void **ret_state)
 {
 	return ntlmd_ldap_open(cfg, ret_state, NULL);
-}
-
-void ntlmd_ldap_get_stats(void *state, struct ntlmd_ldap_stats *ret)
-{
-	const struct ldap_store *s = state;
-
-	if (s != NULL && ret != NULL)
-		*ret = s->stats;
 }
 
 const struct ntlmd_backend ntlmd_backend_ldap = {

@@ -64,11 +64,4 @@ void ldap_conf_clear(struct ldap_conf *c);
 enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_state,
                                  struct ntlmd_config_error *err);
 
-/* What the store has done, for tests and benchmarks. */
-struct ntlmd_ldap_stats {
-	unsigned long searches, connects, failovers, cache_hits, cache_misses, stale_served;
-	const char *uri; /* the server in use, or NULL */
-};
-void ntlmd_ldap_get_stats(void *state, struct ntlmd_ldap_stats *ret);
-
 #endif /* PAM_NTLM_LDAPSTORE_H */
