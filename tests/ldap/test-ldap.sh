@@ -497,6 +497,7 @@ kill -CONT "$SLAPD_B"
 check "hung server: the log says it stopped answering" \
     grep -q "ldap://127.0.0.1:$PORT_B stopped answering (Timed out)" "$LOG"
 stop_ntlmd
+check "failover: the store's closing line counts the failovers" grep -Eq "closing: .*\(([1-9][0-9]*) failovers\)" "$LOG"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
