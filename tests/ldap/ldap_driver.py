@@ -91,6 +91,11 @@ def ldif(suffix, bindpw):
         if user in LATE_USERS:
             continue
         out.append(user_ldif(suffix, i, user, password, extra))
+    # "ldup" twice under the base: ambiguous, refused
+    out.append(f"dn: ou=extra,ou=people,{suffix}\nobjectClass: organizationalUnit\nou: extra\n")
+    for n, ou in enumerate(("ou=people", "ou=extra,ou=people")):
+        out.append(user_ldif(f"{suffix}", 90 + n, "ldup", "Ldup-pass20", {}).replace(
+            "ou=people,", f"{ou},", 1))
     return "\n".join(out)
 
 

@@ -21,7 +21,7 @@ export NTLMD_TESTS_DIR INTEROP_DIR
 SLAPD=${SLAPD:-/usr/sbin/slapd}
 SLAPADD=${SLAPADD:-/usr/sbin/slapadd}
 PORT_A=${LDAP_TEST_PORT:-21389}
-PORT_B=$((PORT_A + 1))
+PORT_B=$((PORT_A + 1)) # and ldaps:// on PORT_A + 2, PORT_B + 2
 SUFFIX=dc=example,dc=test
 ADMIN=cn=admin,$SUFFIX
 WAIT=10
@@ -134,7 +134,8 @@ EOF
 # Starts instance $1 on port $2 (and its ldapi socket); sets SLAPD_A/B.
 start_slapd() {
     dir=$WORK/slapd-$1
-    "$SLAPD" -d 0 -f "$dir/slapd.conf" -h "ldap://127.0.0.1:$2/ ldapi://$(printf '%s' "$dir/ldapi" | sed 's|/|%2F|g')" \
+    "$SLAPD" -d 0 -f "$dir/slapd.conf" \
+        -h "ldap://127.0.0.1:$2/ ldaps://127.0.0.1:$(($2 + 2))/ ldapi://$(printf '%s' "$dir/ldapi" | sed 's|/|%2F|g')" \
         >>"$dir/log" 2>&1 &
     pid=$!
     if [ "$1" = a ]; then SLAPD_A=$pid; else SLAPD_B=$pid; fi
@@ -328,6 +329,8 @@ expect --label "policy: " \
     lkim=STATUS_NOLOGON_WORKSTATION_TRUST_ACCOUNT lleo=STATUS_ACCOUNT_RESTRICTION
 expect --label "malformed entry: " lshort=STATUS_NO_LOGON_SERVERS lnothex=STATUS_NO_LOGON_SERVERS \
     lflags=STATUS_NO_LOGON_SERVERS
+expect --label "two entries for one name: refused: " ldup=STATUS_NO_LOGON_SERVERS
+check "two entries for one name: the log says so" grep -q "several entries under ou=people,$SUFFIX match" "$LOG"
 check "malformed sambaNTPassword: the log names the entry and the attribute" \
     grep -q "entry uid=lshort,ou=people,$SUFFIX: attribute sambaNTPassword is malformed" "$LOG"
 check "malformed sambaNTPassword: the log never shows the value" \
@@ -399,6 +402,27 @@ sed "s|$WORK/ca.pem|$WORK/other-ca.pem|" "$WORK/tls.conf" >"$WORK/tls-wrong.conf
 start_ntlmd "$WORK/tls-wrong.conf"
 expect --label "StartTLS with another CA: refused: " lalice=STATUS_NO_LOGON_SERVERS
 check "StartTLS with another CA: the log says StartTLS failed" grep -q "StartTLS failed" "$LOG"
+stop_ntlmd
+
+sed "s|$WORK/ca.pem|$WORK/other-ca.pem|; s|tls_reqcert    demand|tls_reqcert    never|" "$WORK/tls.conf" \
+    >"$WORK/tls-never.conf"
+start_ntlmd "$WORK/tls-never.conf"
+expect --label "StartTLS with another CA and tls_reqcert never: accepted: " lalice=STATUS_SUCCESS
+stop_ntlmd
+
+write_conf "$WORK/ldaps.conf" <<EOF
+uri            ldaps://127.0.0.1:$((PORT_A + 2))
+ssl            on
+tls_cacertfile $WORK/ca.pem
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+EOF
+start_ntlmd "$WORK/ldaps.conf"
+expect --label "ldaps:// (ssl on), tls_reqcert demand by default, the right CA: " lalice=STATUS_SUCCESS
+stop_ntlmd
+sed "s|$WORK/ca.pem|$WORK/other-ca.pem|" "$WORK/ldaps.conf" >"$WORK/ldaps-wrong.conf"
+start_ntlmd "$WORK/ldaps-wrong.conf"
+expect --label "ldaps:// with another CA: refused: " lalice=STATUS_NO_LOGON_SERVERS
 stop_ntlmd
 
 write_conf "$WORK/sasl.conf" <<EOF
