@@ -252,7 +252,7 @@ static void set_string(struct parse *p, char **slot, const char *value)
 	*slot = dup_or_oom(p, value);
 }
 
-/* One key; false when it is not an ldap key. */
+/* One key of the ldap backend; anything else is reported as unsupported. */
 static void parse_key(struct parse *p, const char *key, const char *value, unsigned line)
 {
 	struct ldap_conf *c = p->c;
@@ -402,9 +402,10 @@ static void check_whole(struct parse *p)
 		if (c->sasl_external && !ldapi)
 			fail(p, p->sasl_line, "sasl_mech EXTERNAL: %s is not an ldapi:// URI", c->uris[i]);
 	}
-	if (p->n == 0 && p->bindpw_file != NULL)
+	/* the files are checked even when something else is wrong */
+	if (p->bindpw_file != NULL)
 		c->bindpw = read_password_file(p, "bindpw_file", p->bindpw_file, p->bindpw_line);
-	if (p->n == 0 && p->rootpw_file != NULL)
+	if (p->rootpw_file != NULL)
 		c->rootbindpw = read_password_file(p, "rootbindpw_file", p->rootpw_file, p->rootpw_line);
 }
 
