@@ -49,9 +49,14 @@ struct ntlmd_backend {
 	 * the last good copy when the new one is malformed). */
 	void (*refresh)(void *state);
 	void (*close)(void *state); /* NULL-safe */
+	/* May be NULL. The outcome of a password check of user, which this
+	 * store answered the lookup for: success, or a wrong password (ldap:
+	 * the lockout write-back of sambaBadPasswordCount/Time). */
+	void (*record_logon)(void *state, const char *user, bool success, int64_t now);
 };
 
 extern const struct ntlmd_backend ntlmd_backend_files;
+extern const struct ntlmd_backend ntlmd_backend_ldap;
 /* The backend called name, or NULL. */
 const struct ntlmd_backend *ntlmd_backend_find(const char *name);
 
@@ -75,6 +80,11 @@ enum ntlm_status ntlmd_backends_set_password(struct ntlmd_backend_chain *c, cons
  * can add users. */
 enum ntlm_status ntlmd_backends_add_user(struct ntlmd_backend_chain *c, const char *user, uint32_t uid,
                                          const struct ntlm_hash *nt_hash, int64_t now);
+/* Tells the store named backend (the one that answered the lookup) how a
+ * password check of user ended: NTLM_OK or NTLM_STATUS_WRONG_PASSWORD
+ * (other statuses are ignored). */
+void ntlmd_backends_record_logon(struct ntlmd_backend_chain *c, const char *backend, const char *user,
+                                 enum ntlm_status st, int64_t now);
 void ntlmd_backends_refresh(struct ntlmd_backend_chain *c);
 void ntlmd_backends_close(struct ntlmd_backend_chain *c);
 
@@ -145,6 +155,21 @@ void ntlmd_files_get_status(void *state, struct ntlmd_files_status *ret);
  * (0 when not tied to a line). Valid until the next refresh, set_password
  * or close of that store: call it from the thread that refreshes. */
 const char *ntlmd_files_last_error(void *state, size_t *ret_line);
+
+/*
+ * Checks the settings of every backend that has its own keys in cfg->extra_*
+ * (ldap: uri, base, bindpw_file, ...; password files refused when open to
+ * group or others). Problems go to errs (up to max, with line numbers); the
+ * count of all of them is returned. ntlmd -t and the reload call it.
+ */
+size_t ntlmd_backends_check_config(const struct ntlmd_config *cfg, struct ntlmd_config_error *errs,
+                                   size_t max);
+
+/* Where the backends log (syslog(3)'s priorities): ntlmd sets its logger;
+ * the default is syslog. */
+typedef void (*ntlmd_backend_log_fn)(int priority, const char *fmt, ...);
+void ntlmd_backends_set_log(ntlmd_backend_log_fn fn);
+void ntlmd_backend_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
  * ntlmd_account_check's order (Samba's check_sam_security, then

@@ -8,15 +8,51 @@
 #include <config.h>
 
 #include "backend.h"
+#include "ldapstore.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 static const struct ntlmd_backend *const known_backends[] = {
     &ntlmd_backend_files,
+    &ntlmd_backend_ldap,
 };
+
+static void default_log(int priority, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsyslog(priority, fmt, ap);
+	va_end(ap);
+}
+
+static ntlmd_backend_log_fn backend_log = default_log;
+
+void ntlmd_backends_set_log(ntlmd_backend_log_fn fn)
+{
+	backend_log = fn != NULL ? fn : default_log;
+}
+
+void ntlmd_backend_log(int priority, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	backend_log(priority, "%s", line);
+}
+
+size_t ntlmd_backends_check_config(const struct ntlmd_config *cfg, struct ntlmd_config_error *errs,
+                                   size_t max)
+{
+	return ldap_conf_parse(cfg, NULL, errs, max);
+}
 
 struct store {
 	const struct ntlmd_backend *backend;
@@ -59,6 +95,8 @@ static enum ntlm_status open_store(const struct ntlmd_backend *b, const struct n
 
 	if (b == &ntlmd_backend_files)
 		return ntlmd_files_open(cfg->hash_file ? cfg->hash_file : NTLMD_DEFAULT_HASH_FILE, ret, err);
+	if (b == &ntlmd_backend_ldap)
+		return ntlmd_ldap_open(cfg, ret, err);
 	st = b->open(cfg, ret);
 	if (st != NTLM_OK)
 		set_error(err, "backend %s: cannot open its store", b->name);
@@ -214,6 +252,18 @@ enum ntlm_status ntlmd_backends_set_password(struct ntlmd_backend_chain *c, cons
 	if (s->backend->set_password == NULL)
 		return NTLM_STATUS_ACCOUNT_RESTRICTION; /* a read-only store */
 	return s->backend->set_password(s->state, user, nt_hash, now);
+}
+
+void ntlmd_backends_record_logon(struct ntlmd_backend_chain *c, const char *backend, const char *user,
+                                 enum ntlm_status st, int64_t now)
+{
+	if (c == NULL || backend == NULL || user == NULL ||
+	    (st != NTLM_OK && st != NTLM_STATUS_WRONG_PASSWORD))
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->stores[i].backend->name, backend) == 0 &&
+		    c->stores[i].backend->record_logon != NULL)
+			c->stores[i].backend->record_logon(c->stores[i].state, user, st == NTLM_OK, now);
 }
 
 void ntlmd_backends_refresh(struct ntlmd_backend_chain *c)

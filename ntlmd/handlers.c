@@ -299,6 +299,8 @@ static void lockout_record(const struct request_ctx *rc, const char *user, enum 
 	bool has_address = rc->client_address != NULL && rc->client_address[0] != '\0';
 	bool has_user = user != NULL && user[0] != '\0';
 
+	/* the store that answered keeps its own count (ldap lockout_writeback) */
+	ntlmd_backends_record_logon(ctx->backends, ctx->event.backend, user, st, (int64_t)time(NULL));
 	if (has_user)
 		user_key(user, key);
 	if (st == NTLM_OK && has_user) {

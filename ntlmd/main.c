@@ -113,6 +113,21 @@ static int parse_options(int argc, char **argv, struct options *opt)
 	return 0;
 }
 
+/* Prints (or logs, once running) each of errors[0..n) as FILE:LINE: reason. */
+static void print_errors(const char *path, const struct ntlmd_config_error *errors, size_t n, bool running)
+{
+	for (size_t i = 0; i < n && i < MAX_CONFIG_ERRORS; i++) {
+		char where[32] = "";
+
+		if (errors[i].line > 0)
+			snprintf(where, sizeof(where), ":%u", errors[i].line);
+		if (running)
+			ntlmd_log(LOG_ERR, "%s%s: %s", path, where, errors[i].reason);
+		else
+			fprintf(stderr, "%s%s: %s\n", path, where, errors[i].reason);
+	}
+}
+
 /* Reads the configuration; every error is printed as FILE:LINE: reason
  * (to stderr, or to the log once running). */
 static enum ntlm_status load_config(const char *path, struct ntlmd_config *cfg, bool running)
@@ -128,16 +143,7 @@ static enum ntlm_status load_config(const char *path, struct ntlmd_config *cfg, 
 			fprintf(stderr, "%s: cannot read: %s\n", path, strerror(errno));
 		return st;
 	}
-	for (size_t i = 0; i < n && i < MAX_CONFIG_ERRORS; i++) {
-		char where[32] = "";
-
-		if (errors[i].line > 0)
-			snprintf(where, sizeof(where), ":%u", errors[i].line);
-		if (running)
-			ntlmd_log(LOG_ERR, "%s%s: %s", path, where, errors[i].reason);
-		else
-			fprintf(stderr, "%s%s: %s\n", path, where, errors[i].reason);
-	}
+	print_errors(path, errors, n, running);
 	if (n > MAX_CONFIG_ERRORS) {
 		if (running)
 			ntlmd_log(LOG_ERR, "%s: %zu more errors", path, n - MAX_CONFIG_ERRORS);
@@ -174,11 +180,25 @@ static bool secret_file_ok(const char *path, char *why, size_t n)
 	return true;
 }
 
+/* The backends' own keys (ldap: uri, base, bindpw_file, ...), their
+ * password files included; false after printing or logging each problem
+ * as FILE:LINE: reason. */
+static bool backend_keys_ok(const struct ntlmd_config *cfg, bool running)
+{
+	struct ntlmd_config_error errors[MAX_CONFIG_ERRORS];
+	size_t n = ntlmd_backends_check_config(cfg, errors, MAX_CONFIG_ERRORS);
+
+	print_errors(cfg->path != NULL ? cfg->path : "ntlmd.conf", errors, n, running);
+	return n == 0;
+}
+
 /* All secret files of cfg; false after printing or logging the reason. */
 static bool secrets_ok(const struct ntlmd_config *cfg, bool running)
 {
 	char why[PATH_MAX * 2 + 100];
 
+	if (!backend_keys_ok(cfg, running))
+		return false;
 	if (!uses_backend(cfg, "files") || secret_file_ok(cfg->hash_file, why, sizeof(why)))
 		return true;
 	if (running)
@@ -510,7 +530,8 @@ int main(int argc, char **argv)
 	}
 	if (!secrets_ok(d.cfg, false)) {
 		if (!d.opt.test)
-			fprintf(stderr, "ntlmd: not started: a secret file is open to other users\n");
+			fprintf(stderr,
+			        "ntlmd: not started: a backend setting or a secret file is refused\n");
 		goto out;
 	}
 	if (d.opt.test) {
@@ -523,6 +544,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ntlmd_log_open(d.opt.debug, d.opt.debug ? LOG_DEBUG : d.cfg->log_level);
+	ntlmd_backends_set_log(ntlmd_log);
 	if ((st = ntlmd_backends_open_err(d.cfg, &d.backends, &err)) != NTLM_OK) {
 		fprintf(stderr, "ntlmd: cannot open the backends: %s\n",
 		        err.reason[0] != '\0' ? err.reason : ntlm_status_message(st));

@@ -96,6 +96,12 @@ enum ntlm_status ntlmd_backends_add_user(struct ntlmd_backend_chain *c, const ch
 	return NTLM_STATUS_ACCOUNT_RESTRICTION;
 }
 
+void ntlmd_backends_record_logon(struct ntlmd_backend_chain *c, const char *backend, const char *user,
+                                 enum ntlm_status st, int64_t now)
+{
+	(void)c, (void)backend, (void)user, (void)st, (void)now;
+}
+
 void ntlmd_account_clear(struct ntlmd_account *a)
 {
 	free(a->name);

@@ -1,0 +1,155 @@
+#!/bin/bash
+# ldap-bench.sh: VERIFY requests per second through ntlmd with the ldap
+# backend, cold (cache off) and warm (cache on), beside a raw libldap
+# search-by-uid loop against the same private slapd and the files backend,
+# all in the same run. Called by run.sh from the build's bench directory.
+# Usage: bench/ldap-bench.sh [REQUESTS [ROUNDS]]   (defaults 3000 and 3; medians)
+# Ratios (targets): raw / cold <= 1.5, files / warm <= 1.2.
+set -eu
+here=$(pwd)
+top="$here/.."
+n=${1:-3000}
+rounds=${2:-3}
+port=${LDAP_BENCH_PORT:-21489}
+users=${LDAP_BENCH_USERS:-1000}
+suffix=dc=bench,dc=test
+run() { "$top/libtool" --mode=execute "$@"; }
+
+schema=""
+for f in /usr/share/doc/samba/examples/LDAP/samba.schema /usr/share/doc/samba/examples/LDAP/samba.schema.gz; do
+	[ -r "$f" ] && schema=$f && break
+done
+if [ ! -x /usr/sbin/slapd ] || [ -z "$schema" ]; then
+	echo "skipped: slapd or the Samba schema (package samba) is missing"
+	exit 0
+fi
+
+tmp=$(mktemp -d /tmp/ntlmd-ldap-bench.XXXXXX)
+slapd="" daemons=""
+stop() { [ -n "$1" ] && kill "$1" 2>/dev/null && wait "$1" 2>/dev/null; return 0; }
+cleanup() {
+	for d in $daemons; do stop "$d"; done
+	stop "$slapd"
+	[ -n "${KEEP:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+case $schema in
+*.gz) gzip -dc "$schema" >"$tmp/samba.schema" ;;
+*) cp "$schema" "$tmp/samba.schema" ;;
+esac
+# the benchmark's throwaway account, in smbpasswd form for the files backend
+printf 'Bench-Passw0rd\n' | run "$top/ntlmtool/ntlmtool" passwd --file "$tmp/smbpasswd" useradd bench \
+	--uid 1000 --flags UX --password - >/dev/null
+nt=$(cut -d: -f4 "$tmp/smbpasswd")
+bindpw=bench-bind-$$
+printf '%s\n' "$bindpw" >"$tmp/bindpw"
+chmod 600 "$tmp/bindpw"
+
+mkdir "$tmp/db"
+cat >"$tmp/slapd.conf" <<CONF
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/nis.schema
+include /etc/ldap/schema/inetorgperson.schema
+include $tmp/samba.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+loglevel none
+database mdb
+maxsize 268435456
+suffix "$suffix"
+rootdn "cn=admin,$suffix"
+directory $tmp/db
+index uid eq
+index objectClass eq
+access to attrs=sambaNTPassword,sambaLMPassword by dn.exact="cn=ntlmd,$suffix" read by * none
+access to attrs=userPassword by anonymous auth by * none
+access to * by * read
+CONF
+{
+	printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\no: bench\ndc: bench\n\n' "$suffix"
+	printf 'dn: cn=ntlmd,%s\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\n' "$suffix"
+	printf 'cn: ntlmd\nuserPassword: %s\n\n' "$bindpw"
+	printf 'dn: ou=people,%s\nobjectClass: organizationalUnit\nou: people\n\n' "$suffix"
+	for i in $(seq 0 $((users - 1))); do
+		u=bench$i
+		[ "$i" -eq 0 ] && u=bench
+		printf 'dn: uid=%s,ou=people,%s\nobjectClass: account\nobjectClass: sambaSamAccount\n' "$u" "$suffix"
+		printf 'uid: %s\nsambaSID: S-1-5-21-1-2-3-%d\nsambaNTPassword: %s\n' "$u" $((1000 + i)) "$nt"
+		printf 'sambaAcctFlags: [UX         ]\nsambaPwdLastSet: %d\n\n' "$(date +%s)"
+	done
+} >"$tmp/data.ldif"
+/usr/sbin/slapadd -q -f "$tmp/slapd.conf" -l "$tmp/data.ldif"
+/usr/sbin/slapd -d 0 -f "$tmp/slapd.conf" -h "ldap://127.0.0.1:$port/" >"$tmp/slapd.log" 2>&1 &
+slapd=$!
+for _ in $(seq 50); do
+	ldapsearch -x -H "ldap://127.0.0.1:$port" -b "" -s base >/dev/null 2>&1 && break
+	sleep 0.1
+done
+
+ldap_conf() {
+	printf 'uri ldap://127.0.0.1:%s\nbase ou=people,%s\nbinddn cn=ntlmd,%s\n' "$port" "$suffix" "$suffix"
+	printf 'bindpw_file %s/bindpw\ntimelimit 5\nbind_timelimit 5\n' "$tmp"
+}
+
+# Starts ntlmd NAME with backends $2 and the extra lines of file $3 (not in
+# a pipeline: $daemons must be set in this shell).
+start_ntlmd() {
+	{
+		printf 'socket %s/%s.sock\nbackends %s\nhash_file %s/smbpasswd\n' "$tmp" "$1" "$2" "$tmp"
+		printf 'netbios_name BENCH\nnetbios_domain BENCH\nmax_clock_skew 0\n'
+		cat "$3"
+	} >"$tmp/$1.conf"
+	"$top/ntlmd/ntlmd" -d -f "$tmp/$1.conf" >"$tmp/$1.log" 2>&1 &
+	daemons="$daemons $!"
+	for _ in $(seq 50); do [ -S "$tmp/$1.sock" ] && break; sleep 0.1; done
+}
+
+# VERIFY rate with one client through ntlmd NAME ("RATE P50")
+ntlmd_rate() {
+	run "$here/bench_ntlmd" "$tmp/$1.sock" bench Bench-Passw0rd "$n" >"$tmp/out-$1"
+	sed -n 's/^ntlmd VERIFY, 1 client *: \([0-9]*\) requests.*latency p50 \([0-9.]*\) us.*/\1 \2/p' "$tmp/out-$1"
+}
+
+raw_rate() {
+	run "$here/bench_ldap" "ldap://127.0.0.1:$port" "ou=people,$suffix" "cn=ntlmd,$suffix" "$tmp/bindpw" bench \
+		"$@" | sed -n 's/.*: \([0-9]*\) searches.*/\1/p'
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+ldap_conf >"$tmp/cold.keys"
+(
+	ldap_conf
+	printf 'cache_ttl 600\n'
+) >"$tmp/warm.keys"
+start_ntlmd cold ldap "$tmp/cold.keys"
+start_ntlmd warm ldap "$tmp/warm.keys"
+start_ntlmd files files /dev/null
+: >"$tmp/figures"
+for round in $(seq "$rounds"); do
+	r=$(raw_rate "$n")
+	c=$(raw_rate $((n / 5)) connect)
+	read -r cold cold_p50 <<<"$(ntlmd_rate cold)"
+	read -r warm warm_p50 <<<"$(ntlmd_rate warm)"
+	read -r files files_p50 <<<"$(ntlmd_rate files)"
+	echo "round $round: raw $r/s, raw connect-each $c/s, cold $cold/s (p50 $cold_p50 us)," \
+		"warm $warm/s (p50 $warm_p50 us), files $files/s (p50 $files_p50 us)"
+	echo "$r $c $cold $warm $files" >>"$tmp/figures"
+done
+col() { cut -d' ' -f"$1" "$tmp/figures" | median; }
+raw=$(col 1) each=$(col 2) cold=$(col 3) warm=$(col 4) files=$(col 5)
+echo "medians of $rounds rounds ($n requests each; $users users in slapd):"
+echo "  raw libldap search by uid, one connection:       $raw/s"
+echo "  raw libldap connect + bind + search (ldapsearch): $each/s"
+echo "  ntlmd VERIFY, ldap backend, cache off (cold):     $cold/s"
+echo "  ntlmd VERIFY, ldap backend, cache_ttl 600 (warm): $warm/s"
+echo "  ntlmd VERIFY, files backend:                      $files/s"
+awk -v raw="$raw" -v each="$each" -v cold="$cold" -v warm="$warm" -v files="$files" 'BEGIN {
+	printf "ratios: raw one-connection / cold %.2fx, ldapsearch-like / cold %.2fx (target <= 1.5x);", raw / cold, each / cold
+	printf " files / warm %.2fx (target <= 1.2x)\n", files / warm
+	added = 1e6 / cold - 1e6 / files
+	printf "time the ldap backend adds per request (cold - files): %.1f us; one raw lookup: %.1f us; ratio %.2fx\n",
+		added, 1e6 / raw, added * raw / 1e6 }'
+echo "the cold ntlmd logged $(grep -c 'VERIFY success' "$tmp/cold.log") successes"

@@ -1,0 +1,1164 @@
+/*
+ * ldap_store.c: the ldap store of ntlmd. One persistent connection to the
+ * first URI that answers; every operation is bounded (connect and bind by
+ * bind_timelimit, each search by timelimit); a server that stops answering
+ * is dropped and the operation retried on the next URI, so no lookup is
+ * lost to a failover. A directory no server of which answers makes the
+ * store NTLM_ERR_BACKEND_UNAVAILABLE, never NO_SUCH_USER. The design is in
+ * docs/ldap.md.
+ */
+#include <config.h>
+
+#include "ldapstore.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ldap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+
+#define MAX_USER        256
+#define CACHE_BUCKETS   1024u
+#define CACHE_MAX       65536u
+#define MAX_DOMAINS     64
+#define FILTER_MAX      (4 * MAX_USER + 1024)
+#define LOGON_HOURS_HEX 42 /* sambaLogonHours: 21 bytes, 168 hours */
+
+struct cache_entry {
+	struct cache_entry *next;
+	char *key;       /* the user name, lower-case */
+	int64_t expires; /* monotonic seconds */
+	bool negative;
+	int64_t bad_count;            /* sambaBadPasswordCount; -1 absent */
+	struct ntlmd_account account; /* wiped on eviction */
+};
+
+/* What the store has done, logged when it closes (a reload, the exit). */
+struct ldap_stats {
+	unsigned long searches, connects, failovers, cache_hits, cache_misses, stale_served;
+};
+
+struct uri_state {
+	int64_t down_until;   /* monotonic seconds; skipped before, while others answer */
+	unsigned long failed; /* the operation (s->operation) in which it last failed */
+};
+
+struct ldap_store {
+	struct ldap_conf conf;
+	LDAP *ld;
+	size_t current; /* the URI of ld */
+	int64_t last_used;
+	struct uri_state *uris;
+	unsigned long operation;     /* counts operations: a server fails at most once in each */
+	unsigned lockout_window;     /* seconds: a failure after this long counts from 1 again */
+	char last_key[MAX_USER + 1]; /* the last user looked up, and its bad-password count */
+	int64_t last_bad_count;
+	char **dir_domains; /* sambaDomainName values read at the last connect (kept while disconnected) */
+	struct cache_entry *buckets[CACHE_BUCKETS];
+	size_t cached;
+	struct ldap_stats stats;
+};
+
+enum attempt { ATTEMPT_OK, ATTEMPT_NOT_FOUND, ATTEMPT_SERVER_DOWN, ATTEMPT_FAILED };
+
+static int64_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections */
+
+/* Results that mean the server is gone or not answering: the operation
+ * goes to the next URI. */
+static bool server_down(int rc)
+{
+	return rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT || rc == LDAP_CONNECT_ERROR ||
+	       rc == LDAP_UNAVAILABLE || rc == LDAP_BUSY || rc == LDAP_UNWILLING_TO_PERFORM ||
+	       rc == LDAP_OTHER;
+}
+
+static const char *diagnostic(LDAP *ld)
+{
+	static char text[160];
+	char *msg = NULL;
+
+	text[0] = '\0';
+	if (ld != NULL && ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &msg) == LDAP_OPT_SUCCESS &&
+	    msg != NULL) {
+		snprintf(text, sizeof(text), " (%s)", msg);
+		ldap_memfree(msg);
+	}
+	return text;
+}
+
+static void drop_connection(struct ldap_store *s)
+{
+	if (s->ld != NULL)
+		ldap_unbind_ext_s(s->ld, NULL, NULL);
+	s->ld = NULL;
+}
+
+static void mark_down(struct ldap_store *s, size_t i)
+{
+	s->uris[i].down_until = mono_now() + s->conf.reconnect_sleeptime;
+	s->uris[i].failed = s->operation;
+}
+
+/* Waits for the result of msgid within seconds; LDAP_TIMEOUT abandons it. */
+static int wait_result(LDAP *ld, int msgid, unsigned seconds, LDAPMessage **ret)
+{
+	struct timeval tv = {(time_t)seconds, 0};
+	int rc = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, ret);
+
+	if (rc == 0) {
+		ldap_abandon_ext(ld, msgid, NULL, NULL);
+		return LDAP_TIMEOUT;
+	}
+	if (rc < 0) {
+		int err = LDAP_SERVER_DOWN;
+		ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &err);
+		return err != LDAP_SUCCESS ? err : LDAP_SERVER_DOWN;
+	}
+	return LDAP_SUCCESS;
+}
+
+/* Binds with the configured identity within bind_timelimit. */
+static int bind_identity(struct ldap_store *s, LDAP *ld, const char *dn, const char *pw)
+{
+	struct berval cred = {0, (char *)""}; /* EXTERNAL: an empty response, no authzid */
+	LDAPMessage *res = NULL;
+	int msgid, rc, err = LDAP_OTHER;
+
+	if (s->conf.sasl_external && dn == s->conf.binddn)
+		rc = ldap_sasl_bind(ld, NULL, "EXTERNAL", &cred, NULL, NULL, &msgid);
+	else if (dn == NULL)
+		return LDAP_SUCCESS; /* anonymous */
+	else {
+		cred.bv_val = (char *)pw;
+		cred.bv_len = pw != NULL ? strlen(pw) : 0;
+		rc = ldap_sasl_bind(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, &msgid);
+	}
+	if (rc != LDAP_SUCCESS)
+		return rc;
+	rc = wait_result(ld, msgid, s->conf.bind_timelimit, &res);
+	if (rc != LDAP_SUCCESS)
+		return rc;
+	rc = ldap_parse_result(ld, res, &err, NULL, NULL, NULL, NULL, 1);
+	return rc != LDAP_SUCCESS ? rc : err;
+}
+
+static bool set_tls_options(struct ldap_store *s, LDAP *ld)
+{
+	const struct ldap_conf *c = &s->conf;
+	int reqcert = c->tls_reqcert, zero = 0;
+
+	if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &reqcert) != LDAP_OPT_SUCCESS)
+		return false;
+	if (c->tls_cacertfile != NULL &&
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, c->tls_cacertfile) != LDAP_OPT_SUCCESS)
+		return false;
+	if (c->tls_cacertdir != NULL &&
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTDIR, c->tls_cacertdir) != LDAP_OPT_SUCCESS)
+		return false;
+	if (c->tls_cert != NULL &&
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_CERTFILE, c->tls_cert) != LDAP_OPT_SUCCESS)
+		return false;
+	if (c->tls_key != NULL && ldap_set_option(ld, LDAP_OPT_X_TLS_KEYFILE, c->tls_key) != LDAP_OPT_SUCCESS)
+		return false;
+	/* a context of this handle's own, with the options above */
+	return ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero) == LDAP_OPT_SUCCESS;
+}
+
+/* A handle to uri with every timeout set, TLS negotiated and bound as dn;
+ * NULL after logging why. */
+static LDAP *connect_uri(struct ldap_store *s, const char *uri, const char *dn, const char *pw)
+{
+	const struct ldap_conf *c = &s->conf;
+	struct timeval net = {(time_t)c->bind_timelimit, 0}, api = {(time_t)c->timelimit, 0};
+	int version = LDAP_VERSION3, rc;
+	LDAP *ld = NULL;
+
+	rc = ldap_initialize(&ld, uri);
+	if (rc != LDAP_SUCCESS) {
+		ntlmd_backend_log(LOG_ERR, "ldap: %s: %s", uri, ldap_err2string(rc));
+		return NULL;
+	}
+	if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &net) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &api) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON) != LDAP_OPT_SUCCESS) {
+		ntlmd_backend_log(LOG_ERR, "ldap: %s: cannot set the connection options", uri);
+		goto fail;
+	}
+	if ((c->ssl != LDAP_SSL_OFF || strncasecmp(uri, "ldaps://", 8) == 0) && !set_tls_options(s, ld)) {
+		ntlmd_backend_log(LOG_ERR, "ldap: %s: cannot set the TLS options", uri);
+		goto fail;
+	}
+	if (c->ssl == LDAP_SSL_START_TLS) {
+		rc = ldap_start_tls_s(ld, NULL, NULL);
+		if (rc != LDAP_SUCCESS) {
+			ntlmd_backend_log(LOG_ERR, "ldap: %s: StartTLS failed: %s%s", uri,
+			                  ldap_err2string(rc), diagnostic(ld));
+			goto fail;
+		}
+	}
+	rc = bind_identity(s, ld, dn, pw);
+	if (rc != LDAP_SUCCESS) {
+		if (rc == LDAP_INVALID_CREDENTIALS || rc == LDAP_INAPPROPRIATE_AUTH ||
+		    rc == LDAP_INSUFFICIENT_ACCESS || rc == LDAP_STRONG_AUTH_REQUIRED ||
+		    rc == LDAP_CONFIDENTIALITY_REQUIRED)
+			ntlmd_backend_log(LOG_ERR, "ldap: %s: bind as %s refused: %s%s", uri,
+			                  dn != NULL              ? dn
+			                  : s->conf.sasl_external ? "SASL EXTERNAL"
+			                                          : "anonymous",
+			                  ldap_err2string(rc), diagnostic(ld));
+		else
+			ntlmd_backend_log(LOG_ERR, "ldap: %s: %s%s", uri, ldap_err2string(rc),
+			                  diagnostic(ld));
+		goto fail;
+	}
+	return ld;
+fail:
+	ldap_unbind_ext_s(ld, NULL, NULL);
+	return NULL;
+}
+
+/* Appends the domain names of the sambaDomain entries under base. */
+static void read_domains_under(struct ldap_store *s, const char *base, size_t *n)
+{
+	char *attrs[] = {s->conf.domain_attribute, NULL};
+	struct timeval tv = {(time_t)s->conf.timelimit, 0};
+	LDAPMessage *res = NULL;
+	int rc = ldap_search_ext_s(s->ld, base, LDAP_SCOPE_SUBTREE, "(objectClass=sambaDomain)", attrs, 0,
+	                           NULL, NULL, &tv, MAX_DOMAINS, &res);
+
+	if (rc == LDAP_SUCCESS || rc == LDAP_SIZELIMIT_EXCEEDED) {
+		for (LDAPMessage *e = ldap_first_entry(s->ld, res); e != NULL;
+		     e = ldap_next_entry(s->ld, e)) {
+			struct berval **v = ldap_get_values_len(s->ld, e, s->conf.domain_attribute);
+			for (size_t i = 0; v != NULL && v[i] != NULL && *n < MAX_DOMAINS; i++) {
+				char **grown = realloc(s->dir_domains, (*n + 2) * sizeof(char *));
+				if (grown == NULL)
+					break;
+				s->dir_domains = grown;
+				grown[*n] = strndup(v[i]->bv_val, v[i]->bv_len);
+				if (grown[*n] != NULL)
+					(*n)++;
+				grown[*n] = NULL;
+			}
+			ldap_value_free_len(v);
+		}
+	}
+	ldap_msgfree(res);
+}
+
+/* Reads the domain names of the sambaDomain entries under the bases, or
+ * else under the server's naming contexts (the sambaDomain entry usually
+ * sits above the users). None found: any domain. */
+static void read_dir_domains(struct ldap_store *s)
+{
+	char *attrs[] = {(char *)"namingContexts", NULL};
+	struct timeval tv = {(time_t)s->conf.timelimit, 0};
+	LDAPMessage *res = NULL;
+	struct berval **v;
+	size_t n = 0;
+
+	strv_free(s->dir_domains);
+	s->dir_domains = NULL;
+
+	for (size_t b = 0; s->conf.bases[b] != NULL; b++)
+		read_domains_under(s, s->conf.bases[b], &n);
+	if (n > 0 || ldap_search_ext_s(s->ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL, NULL,
+	                               &tv, 1, &res) != LDAP_SUCCESS) {
+		ldap_msgfree(res);
+		return;
+	}
+	v = ldap_get_values_len(s->ld, ldap_first_entry(s->ld, res), "namingContexts");
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
+		char *base = strndup(v[i]->bv_val, v[i]->bv_len);
+		if (base != NULL)
+			read_domains_under(s, base, &n);
+		free(base);
+	}
+	ldap_value_free_len(v);
+	ldap_msgfree(res);
+	if (n > 0)
+		ntlmd_backend_log(LOG_DEBUG, "ldap: %zu domain name(s) read from the directory", n);
+}
+
+/* The order to try the URIs in: those not marked down, then the others.
+ * Connects s->ld to the first that answers. */
+static enum ntlm_status ensure_connected(struct ldap_store *s)
+{
+	int64_t now = mono_now();
+
+	if (s->ld != NULL)
+		return NTLM_OK;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < s->conf.n_uris; i++) {
+			bool down = s->uris[i].down_until > now;
+
+			if (down != (pass == 1) || s->uris[i].failed == s->operation)
+				continue;
+			s->ld = connect_uri(s, s->conf.uris[i], s->conf.binddn, s->conf.bindpw);
+			if (s->ld == NULL) {
+				mark_down(s, i);
+				continue;
+			}
+			if (s->stats.connects > 0 && i != s->current)
+				s->stats.failovers++;
+			s->stats.connects++;
+			s->current = i;
+			s->uris[i].down_until = 0;
+			ntlmd_backend_log(LOG_INFO, "ldap: connected to %s", s->conf.uris[i]);
+			if (s->conf.domains == NULL)
+				read_dir_domains(s);
+			return NTLM_OK;
+		}
+	}
+	ntlmd_backend_log(LOG_ERR,
+	                  "ldap: no directory server answers (%zu configured): STATUS_NO_LOGON_SERVERS",
+	                  s->conf.n_uris);
+	return NTLM_ERR_BACKEND_UNAVAILABLE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Entries */
+
+/* RFC 4515 3: '*', '(', ')', '\' and NUL as \XX in an assertion value. */
+static bool escape_filter_value(const char *in, char *out, size_t n)
+{
+	size_t o = 0;
+
+	for (; *in; in++) {
+		unsigned char ch = (unsigned char)*in;
+		if (o + 4 >= n)
+			return false;
+		if (ch == '*' || ch == '(' || ch == ')' || ch == '\\' || ch < 0x20 || ch == 0x7f)
+			o += (size_t)snprintf(out + o, n - o, "\\%02x", ch);
+		else
+			out[o++] = (char)ch;
+	}
+	out[o] = '\0';
+	return true;
+}
+
+static bool valid_user(const char *user)
+{
+	size_t n = strnlen(user, MAX_USER + 1);
+
+	if (n == 0 || n > MAX_USER)
+		return false;
+	for (const char *p = user; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/* The entry's single value of attribute, NUL-terminated (malloc'd), or
+ * NULL with *ret_absent when there is none. */
+static char *get_value(LDAP *ld, LDAPMessage *e, const char *attr, bool *ret_absent)
+{
+	struct berval **v = ldap_get_values_len(ld, e, attr);
+	char *s = NULL;
+
+	*ret_absent = v == NULL || v[0] == NULL;
+	if (!*ret_absent && memchr(v[0]->bv_val, '\0', v[0]->bv_len) == NULL)
+		s = strndup(v[0]->bv_val, v[0]->bv_len);
+	else if (!*ret_absent)
+		s = NULL; /* a NUL inside: malformed */
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		ntlm_wipe(v[i]->bv_val, v[i]->bv_len); /* libldap's copy of a value that may be a hash */
+	ldap_value_free_len(v);
+	return s;
+}
+
+/* Frees a value that may hold a secret. */
+static void free_value(char *v)
+{
+	if (v != NULL)
+		ntlm_wipe(v, strlen(v));
+	free(v);
+}
+
+static bool parse_hash(const char *hex, struct ntlm_hash *ret)
+{
+	uint8_t *bytes = NULL;
+	size_t n = 0;
+	bool ok;
+
+	if (strlen(hex) != 32 || ntlm_hex_decode(hex, 32, &bytes, &n) != NTLM_OK)
+		return false;
+	ok = n == sizeof(ret->bytes);
+	if (ok)
+		memcpy(ret->bytes, bytes, sizeof(ret->bytes));
+	ntlm_wipe(bytes, n);
+	free(bytes);
+	return ok;
+}
+
+static bool parse_int64(const char *s, int64_t *ret)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (s[0] == '\0' || *end != '\0' || errno != 0)
+		return false;
+	*ret = (int64_t)v;
+	return true;
+}
+
+/* sambaAcctFlags: "[" letters and blanks "]" (Samba's pdb_decode_acct_ctrl). */
+static bool parse_flags(const char *s, char *ret, size_t n)
+{
+	size_t len = strlen(s), o = 0;
+
+	if (len < 2 || s[0] != '[' || s[len - 1] != ']')
+		return false;
+	for (size_t i = 1; i + 1 < len; i++) {
+		if (s[i] == ' ')
+			continue;
+		if (s[i] < 'A' || s[i] > 'Z' || o + 1 >= n)
+			return false;
+		ret[o++] = s[i];
+	}
+	ret[o] = '\0';
+	return true;
+}
+
+/* sambaLogonHours: 42 hex digits, byte i from digits 2i and 2i+1 (Samba's
+ * pdb_gethexhours). */
+static bool parse_logon_hours(const char *s, uint8_t ret[21])
+{
+	uint8_t *bytes = NULL;
+	size_t n = 0;
+
+	if (strlen(s) != LOGON_HOURS_HEX || ntlm_hex_decode(s, LOGON_HOURS_HEX, &bytes, &n) != NTLM_OK)
+		return false;
+	if (n == 21)
+		memcpy(ret, bytes, 21);
+	free(bytes);
+	return n == 21;
+}
+
+/* sambaUserWorkstations: a comma-separated list; empty = any. */
+static bool parse_workstations(const char *s, char ***ret)
+{
+	char *copy = strdup(s), *save = NULL;
+	char **list = NULL;
+	size_t n = 0;
+
+	if (copy == NULL)
+		return false;
+	for (char *w = strtok_r(copy, ",", &save); w != NULL; w = strtok_r(NULL, ",", &save)) {
+		char **grown;
+		size_t len;
+
+		while (*w == ' ')
+			w++;
+		len = strlen(w);
+		while (len > 0 && w[len - 1] == ' ')
+			w[--len] = '\0';
+		if (len == 0)
+			continue;
+		grown = realloc(list, (n + 2) * sizeof(char *));
+		if (grown == NULL || (grown[n] = strdup(w)) == NULL) {
+			list = grown != NULL ? grown : list;
+			if (list != NULL)
+				list[n] = NULL;
+			strv_free(list);
+			free(copy);
+			return false;
+		}
+		list = grown;
+		list[++n] = NULL;
+	}
+	free(copy);
+	*ret = list;
+	return true;
+}
+
+/* Fills a from entry e; on a malformed attribute logs the entry and the
+ * attribute (never the value) and returns NTLM_ERR_BAD_ENCODING. */
+static enum ntlm_status entry_to_account(struct ldap_store *s, LDAPMessage *e, struct ntlmd_account *a)
+{
+	char *const *attr = s->conf.attrs;
+	const char *bad = NULL, *why = "";
+	enum ntlm_status st = NTLM_OK;
+	char *v[LDAP_ATTR_COUNT] = {0};
+	bool absent[LDAP_ATTR_COUNT];
+	int64_t n;
+
+	for (size_t i = 0; i < LDAP_ATTR_COUNT; i++) {
+		v[i] = get_value(s->ld, e, attr[i], &absent[i]);
+		if (!absent[i] && v[i] == NULL && bad == NULL) {
+			bad = attr[i];
+			why = "not text";
+		}
+	}
+	*a = (struct ntlmd_account){.pwd_last_set = -1, .pwd_must_change = -1, .kickoff_time = -1};
+	if (bad != NULL)
+		goto out;
+	a->name = strdup(v[LDAP_ATTR_UID] != NULL ? v[LDAP_ATTR_UID] : "");
+	if (a->name == NULL) {
+		st = NTLM_ERR_NO_MEMORY;
+		goto out;
+	}
+	if (v[LDAP_ATTR_UID_NUMBER] != NULL && parse_int64(v[LDAP_ATTR_UID_NUMBER], &n) && n >= 0 &&
+	    n <= UINT32_MAX)
+		a->uid = (uint32_t)n;
+	if (v[LDAP_ATTR_NT] != NULL) {
+		if (!parse_hash(v[LDAP_ATTR_NT], &a->nt_hash)) {
+			bad = attr[LDAP_ATTR_NT];
+			why = "not 32 hex digits";
+			goto out;
+		}
+		a->has_nt = true;
+	}
+	if (v[LDAP_ATTR_LM] != NULL) {
+		if (parse_hash(v[LDAP_ATTR_LM], &a->lm_hash))
+			a->has_lm = true;
+		else if (strspn(v[LDAP_ATTR_LM], "X") != strlen(v[LDAP_ATTR_LM])) {
+			bad = attr[LDAP_ATTR_LM];
+			why = "not 32 hex digits";
+			goto out;
+		}
+	}
+	if (v[LDAP_ATTR_FLAGS] == NULL)
+		strcpy(a->flags, "U");
+	else if (!parse_flags(v[LDAP_ATTR_FLAGS], a->flags, sizeof(a->flags))) {
+		bad = attr[LDAP_ATTR_FLAGS];
+		why = "not \"[LETTERS]\"";
+		goto out;
+	}
+	a->null_password = !a->has_nt && strchr(a->flags, 'N') != NULL;
+	{
+		static const enum ldap_attr times[] = {LDAP_ATTR_PWD_LAST_SET, LDAP_ATTR_PWD_MUST_CHANGE,
+		                                       LDAP_ATTR_KICKOFF};
+		int64_t *slots[] = {&a->pwd_last_set, &a->pwd_must_change, &a->kickoff_time};
+		for (size_t i = 0; i < 3; i++)
+			if (v[times[i]] != NULL && !parse_int64(v[times[i]], slots[i])) {
+				bad = attr[times[i]];
+				why = "not a number";
+				goto out;
+			}
+	}
+	if (v[LDAP_ATTR_LOGON_HOURS] != NULL) {
+		if (!parse_logon_hours(v[LDAP_ATTR_LOGON_HOURS], a->logon_hours)) {
+			bad = attr[LDAP_ATTR_LOGON_HOURS];
+			why = "not 42 hex digits";
+			goto out;
+		}
+		a->has_logon_hours = true;
+	}
+	if (v[LDAP_ATTR_WORKSTATIONS] != NULL &&
+	    !parse_workstations(v[LDAP_ATTR_WORKSTATIONS], &a->workstations))
+		st = NTLM_ERR_NO_MEMORY;
+out:
+	if (bad != NULL) {
+		char *dn = ldap_get_dn(s->ld, e);
+		ntlmd_backend_log(LOG_ERR, "ldap: entry %s: attribute %s is malformed (%s): entry refused",
+		                  dn != NULL ? dn : "?", bad, why);
+		ldap_memfree(dn);
+		st = NTLM_ERR_BAD_ENCODING;
+	}
+	if (st != NTLM_OK)
+		ntlmd_account_clear(a);
+	for (size_t i = 0; i < LDAP_ATTR_COUNT; i++)
+		free_value(v[i]);
+	return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* Searches with failover */
+
+/* One search for user on the current connection: *ret the entry's result
+ * (the caller frees it) on ATTEMPT_OK. */
+static enum attempt search_once(struct ldap_store *s, const char *filter, LDAPMessage **ret, int *ret_rc)
+{
+	char *attrs[LDAP_ATTR_COUNT + 1];
+
+	for (size_t i = 0; i < LDAP_ATTR_COUNT; i++)
+		attrs[i] = s->conf.attrs[i];
+	attrs[LDAP_ATTR_COUNT] = NULL;
+	for (size_t b = 0; s->conf.bases[b] != NULL; b++) {
+		LDAPMessage *res = NULL;
+		struct timeval limit = {(time_t)s->conf.timelimit, 0};
+		int msgid, err = LDAP_OTHER, count;
+		/* timelimit for the server too; size limit 2 to see duplicates */
+		int rc = ldap_search_ext(s->ld, s->conf.bases[b], s->conf.scope, filter, attrs, 0, NULL, NULL,
+		                         &limit, 2, &msgid);
+
+		if (rc == LDAP_SUCCESS)
+			rc = wait_result(s->ld, msgid, s->conf.timelimit, &res);
+		if (rc == LDAP_SUCCESS)
+			rc = ldap_parse_result(s->ld, res, &err, NULL, NULL, NULL, NULL, 0);
+		if (rc == LDAP_SUCCESS)
+			rc = err;
+		*ret_rc = rc;
+		if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED && rc != LDAP_NO_SUCH_OBJECT) {
+			ldap_msgfree(res);
+			return server_down(rc) ? ATTEMPT_SERVER_DOWN : ATTEMPT_FAILED;
+		}
+		count = ldap_count_entries(s->ld, res);
+		if (count > 1 || rc == LDAP_SIZELIMIT_EXCEEDED) {
+			ntlmd_backend_log(LOG_ERR, "ldap: several entries under %s match %s: refused",
+			                  s->conf.bases[b], filter);
+			ldap_msgfree(res);
+			*ret_rc = LDAP_SIZELIMIT_EXCEEDED;
+			return ATTEMPT_FAILED;
+		}
+		if (count == 1) {
+			*ret = res;
+			return ATTEMPT_OK;
+		}
+		ldap_msgfree(res);
+	}
+	return ATTEMPT_NOT_FOUND;
+}
+
+/* Searches for user, on the next URI when the current server is down. */
+static enum ntlm_status find_entry(struct ldap_store *s, const char *user, LDAPMessage **ret)
+{
+	char escaped[4 * MAX_USER + 4], filter[FILTER_MAX];
+	int rc = LDAP_SUCCESS;
+	bool reopened = false;
+
+	if (!escape_filter_value(user, escaped, sizeof(escaped)) ||
+	    (size_t)snprintf(filter, sizeof(filter), "(&%s(%s=%s))", s->conf.filter,
+	                     s->conf.attrs[LDAP_ATTR_UID], escaped) >= sizeof(filter))
+		return NTLM_STATUS_NO_SUCH_USER;
+	/* a new operation: each server may fail once in it, then the next is
+	 * tried; a connection found closed (the server restarted, or closed an
+	 * idle connection) is opened again once before that counts */
+	s->operation++;
+	for (size_t attempt = 0; attempt <= s->conf.n_uris; attempt++) {
+		enum ntlm_status st = ensure_connected(s);
+		enum attempt a;
+
+		if (st != NTLM_OK)
+			return st;
+		s->stats.searches++;
+		a = search_once(s, filter, ret, &rc);
+		s->last_used = mono_now();
+		if (a == ATTEMPT_OK)
+			return NTLM_OK;
+		if (a == ATTEMPT_NOT_FOUND)
+			return NTLM_STATUS_NO_SUCH_USER;
+		if (a == ATTEMPT_FAILED) {
+			if (rc != LDAP_SIZELIMIT_EXCEEDED)
+				ntlmd_backend_log(LOG_ERR, "ldap: %s: search failed: %s%s",
+				                  s->conf.uris[s->current], ldap_err2string(rc),
+				                  diagnostic(s->ld));
+			return NTLM_ERR_BACKEND_UNAVAILABLE;
+		}
+		if (rc == LDAP_SERVER_DOWN && !reopened) {
+			ntlmd_backend_log(LOG_INFO, "ldap: %s closed the connection: reconnecting",
+			                  s->conf.uris[s->current]);
+			reopened = true;
+		} else {
+			ntlmd_backend_log(LOG_WARNING,
+			                  "ldap: %s stopped answering (%s): trying the next server",
+			                  s->conf.uris[s->current], ldap_err2string(rc));
+			mark_down(s, s->current);
+		}
+		drop_connection(s);
+	}
+	ntlmd_backend_log(LOG_ERR, "ldap: no directory server answered the search: STATUS_NO_LOGON_SERVERS");
+	return NTLM_ERR_BACKEND_UNAVAILABLE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Cache */
+
+static unsigned bucket_of(const char *key)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *key; key++)
+		h = (h ^ (uint8_t)*key) * 16777619u;
+	return h % CACHE_BUCKETS;
+}
+
+static void lower_key(const char *user, char *key, size_t n)
+{
+	size_t i;
+
+	for (i = 0; user[i] && i + 1 < n; i++)
+		key[i] = (char)tolower((unsigned char)user[i]);
+	key[i] = '\0';
+}
+
+static void entry_free(struct cache_entry *e)
+{
+	ntlmd_account_clear(&e->account);
+	free(e->key);
+	free(e);
+}
+
+static struct cache_entry *cache_find(struct ldap_store *s, const char *key)
+{
+	for (struct cache_entry *e = s->buckets[bucket_of(key)]; e != NULL; e = e->next)
+		if (strcmp(e->key, key) == 0)
+			return e;
+	return NULL;
+}
+
+static void cache_remove(struct ldap_store *s, const char *key)
+{
+	for (struct cache_entry **p = &s->buckets[bucket_of(key)]; *p != NULL; p = &(*p)->next)
+		if (strcmp((*p)->key, key) == 0) {
+			struct cache_entry *e = *p;
+			*p = e->next;
+			entry_free(e);
+			s->cached--;
+			return;
+		}
+}
+
+/* Drops the entries expired for longer than keep seconds (all of them when
+ * keep < 0). */
+static void cache_sweep(struct ldap_store *s, int64_t now, int64_t keep)
+{
+	for (unsigned b = 0; b < CACHE_BUCKETS; b++)
+		for (struct cache_entry **p = &s->buckets[b]; *p != NULL;) {
+			struct cache_entry *e = *p;
+			if (keep < 0 || now - e->expires > keep) {
+				*p = e->next;
+				entry_free(e);
+				s->cached--;
+			} else {
+				p = &e->next;
+			}
+		}
+}
+
+static bool account_copy(const struct ntlmd_account *a, struct ntlmd_account *ret)
+{
+	*ret = *a;
+	ret->name = NULL;
+	ret->workstations = NULL;
+	if ((ret->name = strdup(a->name)) == NULL)
+		goto fail;
+	if (a->workstations != NULL) {
+		size_t n = 0;
+		while (a->workstations[n] != NULL)
+			n++;
+		ret->workstations = calloc(n + 1, sizeof(char *));
+		if (ret->workstations == NULL)
+			goto fail;
+		for (size_t i = 0; i < n; i++)
+			if ((ret->workstations[i] = strdup(a->workstations[i])) == NULL)
+				goto fail;
+	}
+	return true;
+fail:
+	ntlmd_account_clear(ret);
+	return false;
+}
+
+/* Keeps a copy of a (NULL: a negative entry) for ttl seconds. */
+static void cache_put(struct ldap_store *s, const char *key, const struct ntlmd_account *a, int64_t bad_count,
+                      unsigned ttl)
+{
+	struct cache_entry *e;
+	int64_t now = mono_now();
+
+	if (ttl == 0)
+		return;
+	cache_remove(s, key);
+	if (s->cached >= CACHE_MAX)
+		cache_sweep(s, now, 0);
+	if (s->cached >= CACHE_MAX)
+		cache_sweep(s, now, -1); /* full of live entries: start afresh */
+	e = calloc(1, sizeof(*e));
+	if (e == NULL || (e->key = strdup(key)) == NULL || (a != NULL && !account_copy(a, &e->account))) {
+		if (e != NULL)
+			free(e->key);
+		free(e);
+		return;
+	}
+	e->negative = a == NULL;
+	e->bad_count = bad_count;
+	e->expires = now + ttl;
+	e->next = s->buckets[bucket_of(key)];
+	s->buckets[bucket_of(key)] = e;
+	s->cached++;
+}
+
+/* ------------------------------------------------------------------ */
+/* The store */
+
+/* The entry's sambaBadPasswordCount (-1 when absent or malformed), and
+ * its sambaBadPasswordTime in *ret_time (0 when absent). */
+static int64_t bad_count_of(struct ldap_store *s, LDAPMessage *e, int64_t *ret_time)
+{
+	int64_t count = -1, t = 0;
+	bool absent;
+	char *v = get_value(s->ld, e, s->conf.attrs[LDAP_ATTR_BAD_COUNT], &absent);
+
+	if (v == NULL || !parse_int64(v, &count) || count < 0)
+		count = -1;
+	free(v);
+	if (ret_time != NULL) {
+		v = get_value(s->ld, e, s->conf.attrs[LDAP_ATTR_BAD_TIME], &absent);
+		if (v == NULL || !parse_int64(v, &t))
+			t = 0;
+		free(v);
+		*ret_time = t;
+	}
+	return count;
+}
+
+/* True when the domains are known (configured, or read from the
+ * directory) and domain is not among them. */
+static bool other_domain(const struct ldap_store *s, const char *domain)
+{
+	char *const *list = s->conf.domains != NULL ? s->conf.domains : s->dir_domains;
+
+	if (domain == NULL || domain[0] == '\0' || list == NULL || list[0] == NULL)
+		return false;
+	for (size_t i = 0; list[i] != NULL; i++)
+		if (strcmp(list[i], "*") == 0 || strcasecmp(list[i], domain) == 0)
+			return false;
+	return true;
+}
+
+/* During an outage, a cached entry expired no longer than cache_stale_ttl
+ * ago (only when that option is set). */
+static enum ntlm_status serve_stale(struct ldap_store *s, const char *user, const char *key, int64_t now,
+                                    struct ntlmd_account *ret)
+{
+	const struct cache_entry *e = cache_find(s, key);
+
+	if (s->conf.cache_stale_ttl == 0 || e == NULL || e->negative ||
+	    now - e->expires > (int64_t)s->conf.cache_stale_ttl)
+		return NTLM_ERR_BACKEND_UNAVAILABLE;
+	ntlmd_backend_log(LOG_WARNING, "ldap: directory unavailable: serving the cached entry of %s", user);
+	s->stats.stale_served++;
+	return account_copy(&e->account, ret) ? NTLM_OK : NTLM_ERR_NO_MEMORY;
+}
+
+static enum ntlm_status store_lookup(void *state, const char *user, const char *domain,
+                                     struct ntlmd_account *ret)
+{
+	struct ldap_store *s = state;
+	char key[MAX_USER + 1];
+	const struct cache_entry *e;
+	LDAPMessage *res = NULL;
+	enum ntlm_status st;
+	int64_t now = mono_now();
+
+	if (s == NULL || user == NULL || ret == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	if (!valid_user(user) || other_domain(s, domain))
+		return NTLM_STATUS_NO_SUCH_USER; /* the next store's */
+	lower_key(user, key, sizeof(key));
+	memcpy(s->last_key, key, sizeof(key));
+	s->last_bad_count = -1;
+	e = cache_find(s, key);
+	if (e != NULL && e->expires >= now) {
+		s->stats.cache_hits++;
+		s->last_bad_count = e->bad_count;
+		if (e->negative)
+			return NTLM_STATUS_NO_SUCH_USER;
+		return account_copy(&e->account, ret) ? NTLM_OK : NTLM_ERR_NO_MEMORY;
+	}
+	s->stats.cache_misses++;
+	st = find_entry(s, user, &res);
+	if (st == NTLM_OK && other_domain(s, domain)) /* the domains were read on connecting */
+		st = NTLM_STATUS_NO_SUCH_USER;
+	else if (st == NTLM_OK)
+		st = entry_to_account(s, ldap_first_entry(s->ld, res), ret);
+	if (st == NTLM_OK)
+		s->last_bad_count = bad_count_of(s, ldap_first_entry(s->ld, res), NULL);
+	if (st == NTLM_OK)
+		cache_put(s, key, ret, s->last_bad_count, s->conf.cache_ttl);
+	else if (st == NTLM_STATUS_NO_SUCH_USER && !other_domain(s, domain))
+		cache_put(s, key, NULL, -1, s->conf.negative_cache_ttl);
+	else if (st == NTLM_ERR_BACKEND_UNAVAILABLE)
+		st = serve_stale(s, user, key, now, ret);
+	ldap_msgfree(res);
+	return st;
+}
+
+/* The modifications of a password change (Samba's ldapsam): the new NT
+ * hash, no LM hash, the time of the change, and sambaPwdMustChange moved
+ * by the same interval (removed when it had none). */
+static int modify_password(struct ldap_store *s, LDAP *ld, const char *dn, const struct ntlmd_account *old,
+                           const struct ntlm_hash *nt_hash, int64_t now)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char nt_hex[33], last_set[24], must_change[24];
+	char *nt_vals[] = {nt_hex, NULL}, *last_vals[] = {last_set, NULL}, *must_vals[] = {must_change, NULL};
+	LDAPMod nt = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_NT], {.modv_strvals = nt_vals}};
+	LDAPMod lm = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_LM], {.modv_strvals = NULL}};
+	LDAPMod last = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_PWD_LAST_SET], {.modv_strvals = last_vals}};
+	LDAPMod must = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_PWD_MUST_CHANGE], {.modv_strvals = NULL}};
+	LDAPMod *mods[] = {&nt, &lm, &last, &must, NULL};
+	LDAPMessage *res = NULL;
+	int msgid, rc, err = LDAP_OTHER;
+
+	for (size_t i = 0; i < 16; i++) {
+		nt_hex[2 * i] = hex[nt_hash->bytes[i] >> 4];
+		nt_hex[2 * i + 1] = hex[nt_hash->bytes[i] & 15];
+	}
+	nt_hex[32] = '\0';
+	snprintf(last_set, sizeof(last_set), "%lld", (long long)now);
+	if (old->pwd_must_change > 0 && old->pwd_last_set > 0 && old->pwd_must_change > old->pwd_last_set) {
+		snprintf(must_change, sizeof(must_change), "%lld",
+		         (long long)(now + (old->pwd_must_change - old->pwd_last_set)));
+		must.mod_vals.modv_strvals = must_vals;
+	} else if (old->pwd_must_change < 0) {
+		mods[3] = NULL; /* nothing to move or remove */
+	}
+	rc = ldap_modify_ext(ld, dn, mods, NULL, NULL, &msgid);
+	if (rc == LDAP_SUCCESS)
+		rc = wait_result(ld, msgid, s->conf.timelimit, &res);
+	if (rc == LDAP_SUCCESS)
+		rc = ldap_parse_result(ld, res, &err, NULL, NULL, NULL, NULL, 1);
+	ntlm_wipe(nt_hex, sizeof(nt_hex));
+	return rc != LDAP_SUCCESS ? rc : err;
+}
+
+static enum ntlm_status store_set_password(void *state, const char *user, const struct ntlm_hash *nt_hash,
+                                           int64_t now)
+{
+	struct ldap_store *s = state;
+	struct ntlmd_account old = {0};
+	LDAPMessage *res = NULL;
+	LDAP *root = NULL, *ld;
+	char *dn = NULL, key[MAX_USER + 1];
+	enum ntlm_status st;
+	int rc;
+
+	if (s == NULL || user == NULL || nt_hash == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	if (!valid_user(user))
+		return NTLM_STATUS_NO_SUCH_USER;
+	st = find_entry(s, user, &res);
+	if (st != NTLM_OK)
+		return st;
+	dn = ldap_get_dn(s->ld, ldap_first_entry(s->ld, res));
+	st = entry_to_account(s, ldap_first_entry(s->ld, res), &old);
+	if (dn == NULL || st != NTLM_OK) {
+		st = dn == NULL ? NTLM_ERR_BACKEND_UNAVAILABLE : st;
+		goto out;
+	}
+	ld = s->ld;
+	if (s->conf.rootbinddn != NULL) {
+		root = connect_uri(s, s->conf.uris[s->current], s->conf.rootbinddn, s->conf.rootbindpw);
+		if (root == NULL) {
+			st = NTLM_ERR_BACKEND_UNAVAILABLE;
+			goto out;
+		}
+		ld = root;
+	}
+	rc = modify_password(s, ld, dn, &old, nt_hash, now);
+	if (rc != LDAP_SUCCESS) {
+		ntlmd_backend_log(LOG_ERR, "ldap: %s: changing the password of %s failed: %s%s",
+		                  s->conf.uris[s->current], dn, ldap_err2string(rc), diagnostic(ld));
+		st = rc == LDAP_INSUFFICIENT_ACCESS ? NTLM_STATUS_ACCOUNT_RESTRICTION
+		                                    : NTLM_ERR_BACKEND_UNAVAILABLE;
+		if (server_down(rc) && root == NULL)
+			drop_connection(s);
+	} else {
+		ntlmd_backend_log(LOG_INFO, "ldap: password of %s changed", dn);
+	}
+out:
+	lower_key(user, key, sizeof(key));
+	cache_remove(s, key);
+	if (root != NULL)
+		ldap_unbind_ext_s(root, NULL, NULL);
+	ntlmd_account_clear(&old);
+	ldap_memfree(dn);
+	ldap_msgfree(res);
+	return st;
+}
+
+/* Replaces the bad-password count old (-1: absent) by new in one modify
+ * that fails when another writer changed it first: delete the old value,
+ * add the new (the per-user serialisation of concurrent ntlmd instances);
+ * with time, sambaBadPasswordTime too. */
+static int write_bad_count(struct ldap_store *s, LDAP *ld, const char *dn, int64_t old, int64_t new,
+                           int64_t time_now)
+{
+	char old_s[24], new_s[24], time_s[24];
+	char *old_vals[] = {old_s, NULL}, *new_vals[] = {new_s, NULL}, *time_vals[] = {time_s, NULL};
+	LDAPMod del = {LDAP_MOD_DELETE, s->conf.attrs[LDAP_ATTR_BAD_COUNT], {.modv_strvals = old_vals}};
+	LDAPMod add = {LDAP_MOD_ADD, s->conf.attrs[LDAP_ATTR_BAD_COUNT], {.modv_strvals = new_vals}};
+	LDAPMod when = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_BAD_TIME], {.modv_strvals = time_vals}};
+	LDAPMod *mods[4] = {NULL};
+	LDAPMessage *res = NULL;
+	size_t m = 0;
+	int msgid, rc, err = LDAP_OTHER;
+
+	snprintf(old_s, sizeof(old_s), "%lld", (long long)old);
+	snprintf(new_s, sizeof(new_s), "%lld", (long long)new);
+	snprintf(time_s, sizeof(time_s), "%lld", (long long)time_now);
+	if (old >= 0)
+		mods[m++] = &del;
+	mods[m++] = &add;
+	if (time_now > 0)
+		mods[m++] = &when;
+	rc = ldap_modify_ext(ld, dn, mods, NULL, NULL, &msgid);
+	if (rc == LDAP_SUCCESS)
+		rc = wait_result(ld, msgid, s->conf.timelimit, &res);
+	if (rc == LDAP_SUCCESS)
+		rc = ldap_parse_result(ld, res, &err, NULL, NULL, NULL, NULL, 1);
+	return rc != LDAP_SUCCESS ? rc : err;
+}
+
+/*
+ * Lockout write-back (lockout_writeback yes), as Samba's passdb does: a
+ * wrong password counts 1 more in sambaBadPasswordCount (1 again when the
+ * last one, sambaBadPasswordTime, is older than lockout_window) and sets
+ * sambaBadPasswordTime; a success resets a non-zero count. Each write is a
+ * compare-and-swap of the count, retried on a fresh read when another
+ * writer was first.
+ */
+static void store_record_logon(void *state, const char *user, bool success, int64_t now)
+{
+	struct ldap_store *s = state;
+	char key[MAX_USER + 1];
+	LDAP *root = NULL;
+
+	if (s == NULL || user == NULL || !s->conf.lockout_writeback || !valid_user(user))
+		return;
+	lower_key(user, key, sizeof(key));
+	if (success && (strcmp(key, s->last_key) != 0 || s->last_bad_count <= 0))
+		return; /* nothing to reset */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		LDAPMessage *res = NULL, *e;
+		int64_t old, last = 0, new;
+		char *dn;
+		int rc;
+
+		if (find_entry(s, user, &res) != NTLM_OK)
+			return;
+		e = ldap_first_entry(s->ld, res);
+		old = bad_count_of(s, e, &last);
+		new = success ? 0 : (old > 0 && now - last < (int64_t)s->lockout_window ? old + 1 : 1);
+		dn = ldap_get_dn(s->ld, e);
+		ldap_msgfree(res);
+		if (dn == NULL || (success && old <= 0)) {
+			ldap_memfree(dn);
+			return;
+		}
+		if (s->conf.rootbinddn != NULL && root == NULL)
+			root =
+			    connect_uri(s, s->conf.uris[s->current], s->conf.rootbinddn, s->conf.rootbindpw);
+		rc = s->conf.rootbinddn != NULL && root == NULL
+		         ? LDAP_SERVER_DOWN
+		         : write_bad_count(s, root != NULL ? root : s->ld, dn, old, new, success ? 0 : now);
+		if (rc == LDAP_SUCCESS) {
+			cache_remove(s, key);
+			s->last_bad_count = new;
+		} else if (rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_TYPE_OR_VALUE_EXISTS) {
+			ntlmd_backend_log(LOG_ERR, "ldap: %s: updating the bad-password count failed: %s", dn,
+			                  ldap_err2string(rc));
+		}
+		ldap_memfree(dn);
+		if (rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_TYPE_OR_VALUE_EXISTS)
+			break; /* done, or a failure already logged */
+	}
+	if (root != NULL)
+		ldap_unbind_ext_s(root, NULL, NULL);
+}
+
+/* Once a second: expired cache entries go, an idle connection closes. */
+static void store_refresh(void *state)
+{
+	struct ldap_store *s = state;
+	int64_t now = mono_now();
+
+	if (s == NULL)
+		return;
+	cache_sweep(s, now, (int64_t)s->conf.cache_stale_ttl);
+	if (s->ld != NULL && s->conf.idle_timelimit > 0 &&
+	    now - s->last_used > (int64_t)s->conf.idle_timelimit) {
+		ntlmd_backend_log(LOG_DEBUG, "ldap: closing the idle connection to %s",
+		                  s->conf.uris[s->current]);
+		drop_connection(s);
+	}
+}
+
+static void store_close(void *state)
+{
+	struct ldap_store *s = state;
+
+	if (s == NULL)
+		return;
+	ntlmd_backend_log(
+	    LOG_INFO,
+	    "ldap: closing: %lu searches, %lu connections (%lu failovers), cache %lu hits / %lu "
+	    "misses, %lu stale answers",
+	    s->stats.searches, s->stats.connects, s->stats.failovers, s->stats.cache_hits,
+	    s->stats.cache_misses, s->stats.stale_served);
+	drop_connection(s);
+	strv_free(s->dir_domains);
+	cache_sweep(s, 0, -1);
+	ldap_conf_clear(&s->conf);
+	free(s->uris);
+	ntlm_wipe(s, sizeof(*s));
+	free(s);
+}
+
+enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_state,
+                                 struct ntlmd_config_error *err)
+{
+	struct ldap_store *s;
+	struct ntlmd_config_error local;
+
+	if (cfg == NULL || ret_state == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NTLM_ERR_NO_MEMORY;
+	if (ldap_conf_parse(cfg, &s->conf, err != NULL ? err : &local, 1) != 0) {
+		free(s);
+		return NTLM_ERR_INVALID_ARGUMENT;
+	}
+	s->uris = calloc(s->conf.n_uris, sizeof(*s->uris));
+	if (s->uris == NULL) {
+		store_close(s);
+		return NTLM_ERR_NO_MEMORY;
+	}
+	s->lockout_window = cfg->policy.lockout_window > 0 ? cfg->policy.lockout_window : 1800;
+	s->last_bad_count = -1;
+	*ret_state = s;
+	return NTLM_OK;
+}
+
+static enum ntlm_status store_open(const struct ntlmd_config *cfg, void **ret_state)
+{
+	return ntlmd_ldap_open(cfg, ret_state, NULL);
+}
+
+const struct ntlmd_backend ntlmd_backend_ldap = {
+    .name = "ldap",
+    .open = store_open,
+    .lookup = store_lookup,
+    .set_password = store_set_password,
+    .refresh = store_refresh,
+    .close = store_close,
+    .record_logon = store_record_logon,
+};

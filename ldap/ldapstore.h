@@ -1,0 +1,67 @@
+/*
+ * ldapstore.h: the ldap store of ntlmd: sambaSamAccount entries read
+ * through OpenLDAP's libldap. Its settings are the nslcd-like backend keys
+ * of ntlmd.conf (ntlmd.conf(5)); this header is private to ntlmd's
+ * backends.
+ */
+#ifndef PAM_NTLM_LDAPSTORE_H
+#define PAM_NTLM_LDAPSTORE_H
+
+#include "backend.h"
+
+/* The entry attributes the store reads, in the order of their "map" names. */
+enum ldap_attr {
+	LDAP_ATTR_UID = 0,
+	LDAP_ATTR_NT,
+	LDAP_ATTR_LM,
+	LDAP_ATTR_FLAGS,
+	LDAP_ATTR_PWD_LAST_SET,
+	LDAP_ATTR_PWD_MUST_CHANGE,
+	LDAP_ATTR_KICKOFF,
+	LDAP_ATTR_LOGON_HOURS,
+	LDAP_ATTR_WORKSTATIONS,
+	LDAP_ATTR_BAD_COUNT,
+	LDAP_ATTR_BAD_TIME,
+	LDAP_ATTR_UID_NUMBER,
+	LDAP_ATTR_COUNT
+};
+
+enum ldap_ssl { LDAP_SSL_OFF = 0, LDAP_SSL_START_TLS, LDAP_SSL_ON };
+
+/* The parsed settings. Password files are read once, at parse time. */
+struct ldap_conf {
+	char **uris; /* NULL-terminated, in failover order */
+	size_t n_uris;
+	char **bases; /* NULL-terminated, searched in order */
+	int scope;    /* LDAP_SCOPE_* */
+	char *filter; /* default (objectClass=sambaSamAccount) */
+	unsigned timelimit, bind_timelimit, idle_timelimit, reconnect_sleeptime; /* seconds */
+	char *binddn, *bindpw;                                                   /* bindpw: secret */
+	char *rootbinddn, *rootbindpw;                                           /* rootbindpw: secret */
+	bool sasl_external;
+	enum ldap_ssl ssl;
+	int tls_reqcert; /* LDAP_OPT_X_TLS_* */
+	char *tls_cacertfile, *tls_cacertdir, *tls_cert, *tls_key;
+	char *attrs[LDAP_ATTR_COUNT];
+	char *domain_attribute; /* of the sambaDomain entries; default sambaDomainName */
+	char **domains;         /* configured NTLM domains; NULL = from the directory */
+	unsigned cache_ttl, negative_cache_ttl, cache_stale_ttl;
+	bool lockout_writeback;
+};
+
+/*
+ * Parses and checks the ldap keys of cfg (cfg->extra_*). Every problem is
+ * appended to errs (up to max, with its line number); the count of all of
+ * them is returned. On 0 *ret is filled (ldap_conf_clear it); otherwise it
+ * is left cleared. ret may be NULL to check only.
+ */
+size_t ldap_conf_parse(const struct ntlmd_config *cfg, struct ldap_conf *ret, struct ntlmd_config_error *errs,
+                       size_t max);
+/* Wipes the passwords and frees everything; NULL-safe. */
+void ldap_conf_clear(struct ldap_conf *c);
+
+/* The store, opened with its reason on failure. */
+enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_state,
+                                 struct ntlmd_config_error *err);
+
+#endif /* PAM_NTLM_LDAPSTORE_H */

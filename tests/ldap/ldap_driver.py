@@ -1,0 +1,214 @@
+#!/usr/bin/python3
+"""The ldap backend's test cases, through a running ntlmd (its socket) and a
+real slapd that test-ldap.sh starts. The protocol and the NTLM clients are
+those of tests/ntlmd/ntlmd_driver.py.
+
+    ldap_driver.py ldif SUFFIX BINDPW             the test entries (LDIF) on stdout
+    ldap_driver.py user-ldif SUFFIX USER          one user's entry (LDIF) on stdout
+    ldap_driver.py files FILE                     the files backend's accounts (smbpasswd)
+    ldap_driver.py expect --socket S [--domain D] [--within SECONDS] CASE...
+        CASE is USER=STATUS (the user's password) or USER/wrong=STATUS
+    ldap_driver.py stream --socket S --count N --kill PID --at K USER
+        N logons of USER; PID is killed (SIGKILL) before logon K: all succeed
+    ldap_driver.py change --socket S USER         CHANGE_PASSWORD to the user's new password
+    ldap_driver.py nthash USER [new]              the NT hash (hex) of the user's password
+
+Each command prints "PASS name" / "FAIL name: why" lines and a final
+"N passed, M failed" (but ldif, files and nthash); it exits 1 when a case
+failed.
+"""
+
+import argparse
+import os
+import signal
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.environ.get("NTLMD_TESTS_DIR", os.path.join(HERE, "..", "ntlmd")))
+
+import ntlmd_driver as nd  # noqa: E402  (the protocol, the clients, Runner, expect)
+from ntlmd_driver import DOMAIN, WRONG_PASSWORD, nt_hash  # noqa: E402
+
+NOW = int(time.time())
+SID = "S-1-5-21-1111111111-2222222222-3333333333"
+
+# user: (password, extra attributes); uidNumber from 3000 in this order
+USERS = {
+    "lalice": ("Lalice-pass1", {"sambaAcctFlags": "[UX         ]"}),
+    "lbob": ("Lbob-pass2", {"sambaAcctFlags": "[DU         ]"}),
+    "lcarol": ("Lcarol-pass3", {"sambaAcctFlags": "[LU         ]"}),
+    "ldave": ("Ldave-pass4", {"sambaKickoffTime": str(NOW - 3600)}),
+    "lerin": ("Lerin-pass5", {"sambaPwdLastSet": "0"}),
+    "lfrank": ("Lfrank-pass6", {"sambaPwdLastSet": str(NOW - 7200), "sambaPwdMustChange": str(NOW - 60)}),
+    "lgina": ("Lgina-pass7", {"sambaLogonHours": "0" * 42}),
+    "lhank": ("Lhank-pass8", {"sambaLogonHours": "F" * 42}),
+    "livan": ("Livan-pass9", {"sambaUserWorkstations": "OTHERPC,ELSEWHERE"}),
+    "ljane": ("Ljane-pass10", {"sambaUserWorkstations": "OTHERPC, client1"}),
+    "lkim": ("Lkim-pass11", {"sambaAcctFlags": "[W          ]"}),
+    "lleo": ("Lleo-pass12", {"sambaNTPassword": None}),
+    "lmia": ("Lmia-pass13", {"sambaPwdMustChange": str(NOW + 86400 * 30)}),
+    "lshort": ("Lshort-pass14", {"sambaNTPassword": "0123456789ABCDEF0123456789ABCD"}),
+    "lnothex": ("Lnothex-pass15", {"sambaNTPassword": "Z" * 32}),
+    "lflags": ("Lflags-pass16", {"sambaAcctFlags": "UX"}),
+    "lcache": ("Lcache-pass17", {}),
+    "lzed": ("Lzed-pass19", {}),  # added while ntlmd runs (negative cache)
+}
+LATE_USERS = {"lzed"}
+FILES_USERS = {"falice": ("Falice-pass1", "[UX         ]")}
+NEW_PASSWORDS = {"lmia": "Lmia-new-pass18"}
+
+
+def password_of(user):
+    if user in USERS:
+        return USERS[user][0]
+    if user in FILES_USERS:
+        return FILES_USERS[user][0]
+    return "Unknown-pass0"
+
+
+def user_ldif(suffix, i, user, password, extra):
+    attrs = {"sambaNTPassword": nt_hash(password).hex().upper(), "sambaAcctFlags": "[U          ]",
+             "sambaPwdLastSet": str(NOW - 100)}
+    attrs.update(extra)
+    lines = [f"dn: uid={user},ou=people,{suffix}", "objectClass: account", "objectClass: posixAccount",
+             "objectClass: sambaSamAccount", f"uid: {user}", f"cn: {user}", f"uidNumber: {3000 + i}",
+             "gidNumber: 3000", f"homeDirectory: /home/{user}", f"sambaSID: {SID}-{3000 + 2 * i}"]
+    lines += [f"{k}: {v}" for k, v in attrs.items() if v is not None]
+    return "\n".join(lines) + "\n"
+
+
+def ldif(suffix, bindpw):
+    dc = suffix.split(",")[0].split("=")[1]
+    out = [f"dn: {suffix}\nobjectClass: dcObject\nobjectClass: organization\no: {dc}\ndc: {dc}\n",
+           f"dn: sambaDomainName={DOMAIN},{suffix}\nobjectClass: sambaDomain\nsambaDomainName: {DOMAIN}\n"
+           f"sambaSID: {SID}\n",
+           f"dn: ou=people,{suffix}\nobjectClass: organizationalUnit\nou: people\n"]
+    for who in ("reader", "ntlmd"):
+        out.append(f"dn: cn={who},{suffix}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\n"
+                   f"cn: {who}\nuserPassword: {bindpw}\n")
+    for i, (user, (password, extra)) in enumerate(USERS.items()):
+        if user in LATE_USERS:
+            continue
+        out.append(user_ldif(suffix, i, user, password, extra))
+    # "ldup" twice under the base: ambiguous, refused
+    out.append(f"dn: ou=extra,ou=people,{suffix}\nobjectClass: organizationalUnit\nou: extra\n")
+    for n, ou in enumerate(("ou=people", "ou=extra,ou=people")):
+        out.append(user_ldif(f"{suffix}", 90 + n, "ldup", "Ldup-pass20", {}).replace(
+            "ou=people,", f"{ou},", 1))
+    return "\n".join(out)
+
+
+def write_files(path):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        for i, (user, (password, flags)) in enumerate(FILES_USERS.items()):
+            f.write(f"{user}:{2000 + i}:{'X' * 32}:{nt_hash(password).hex().upper()}:{flags}:"
+                    f"LCT-{NOW:08X}:\n")
+
+
+def logon(sock, user, password, domain=DOMAIN):
+    return nd.ntlm_auth_exchange(sock, user, password, domain=domain).verify()
+
+
+def cmd_expect(args):
+    run = nd.Runner()
+    nd.enable_md4_for_ntlm_auth()
+    for case in args.cases:
+        who, status = case.split("=", 1)
+        user, _, variant = who.partition("/")
+        password = WRONG_PASSWORD if variant == "wrong" else password_of(user)
+
+        def f(user=user, password=password, status=status):
+            start = time.monotonic()
+            problems = nd.expect(logon(args.socket, user, password, args.domain), status)
+            took = time.monotonic() - start
+            if args.within and took > args.within:
+                problems.append(f"took {took:.1f} s, over {args.within} s")
+            return problems
+
+        run.case(f"{args.label}{who} in {args.domain} -> {status}", f)
+    return run.finish()
+
+
+def cmd_stream(args):
+    run = nd.Runner()
+    nd.enable_md4_for_ntlm_auth()
+    bad = []
+    for i in range(args.count):
+        if i == args.at:
+            os.kill(args.kill, signal.SIGKILL)
+        r = logon(args.socket, args.user, password_of(args.user))
+        if r.status != "STATUS_SUCCESS":
+            bad.append(f"logon {i}: {r.status}")
+    run.case(f"{args.count} logons of {args.user}, the first server killed before logon {args.at}: "
+             "every one succeeds", lambda: bad)
+    return run.finish()
+
+
+def cmd_change(args):
+    run = nd.Runner()
+    old, new = password_of(args.user), NEW_PASSWORDS[args.user]
+
+    def change():
+        problems = nd.expect(nd.call(args.socket, nd.CHANGE_PASSWORD, [
+            (nd.T_USER, args.user), (nd.T_PASSWORD, old), (nd.T_NEW_PASSWORD, new)]), "STATUS_SUCCESS")
+        problems += [f"new: {p}" for p in nd.expect(nd.call(args.socket, nd.CHECK_PASSWORD, [
+            (nd.T_USER, args.user), (nd.T_PASSWORD, new)]), "STATUS_SUCCESS")]
+        problems += [f"old: {p}" for p in nd.expect(nd.call(args.socket, nd.CHECK_PASSWORD, [
+            (nd.T_USER, args.user), (nd.T_PASSWORD, old)]), "STATUS_WRONG_PASSWORD")]
+        return problems
+
+    run.case(f"CHANGE_PASSWORD of {args.user}, then the new password works and the old one not", change)
+    return run.finish()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("ldif")
+    p.add_argument("suffix")
+    p.add_argument("bindpw")
+    p = sub.add_parser("user-ldif")
+    p.add_argument("suffix")
+    p.add_argument("user")
+    p = sub.add_parser("files")
+    p.add_argument("file")
+    p = sub.add_parser("expect")
+    p.add_argument("--socket", required=True)
+    p.add_argument("--domain", default=DOMAIN)
+    p.add_argument("--within", type=float, default=0)
+    p.add_argument("--label", default="")
+    p.add_argument("cases", nargs="+")
+    p = sub.add_parser("stream")
+    p.add_argument("--socket", required=True)
+    p.add_argument("--count", type=int, required=True)
+    p.add_argument("--kill", type=int, required=True)
+    p.add_argument("--at", type=int, required=True)
+    p.add_argument("user")
+    p = sub.add_parser("change")
+    p.add_argument("--socket", required=True)
+    p.add_argument("user")
+    p = sub.add_parser("nthash")
+    p.add_argument("user")
+    p.add_argument("which", nargs="?", default="old")
+    args = parser.parse_args()
+    if args.command == "ldif":
+        sys.stdout.write(ldif(args.suffix, args.bindpw))
+        return 0
+    if args.command == "user-ldif":
+        i = list(USERS).index(args.user)
+        sys.stdout.write(user_ldif(args.suffix, i, args.user, *USERS[args.user]))
+        return 0
+    if args.command == "files":
+        write_files(args.file)
+        return 0
+    if args.command == "nthash":
+        pw = NEW_PASSWORDS[args.user] if args.which == "new" else password_of(args.user)
+        print(nt_hash(pw).hex().upper())
+        return 0
+    return {"expect": cmd_expect, "stream": cmd_stream, "change": cmd_change}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,527 @@
+#!/bin/sh
+# test-ldap.sh: the ldap backend of ntlmd against real slapd instances.
+# Starts two private slapd (Debian's slapd, the Samba schema from the samba
+# package, data loaded with slapadd) on loopback ports in a temporary
+# directory, a test CA made with openssl for StartTLS, and real ntlmd
+# daemons with "backends files ldap", driven through the daemon protocol by
+# ldap_driver.py (NTLMv2 from python3-ntlm-auth).
+#
+# Run by "make check" (tests/Makefile.am sets NTLMD), or by hand:
+#   NTLMD=build/ntlmd/ntlmd tests/ldap/test-ldap.sh
+# One line per case, then "N passed, M failed"; exit 1 on any failure,
+# 77 (skip) when a prerequisite is missing outside CI, 99 on a hard error.
+set -u
+
+PY=/usr/bin/python3
+HERE=$(cd "$(dirname "$0")" && pwd)
+DRIVER=$HERE/ldap_driver.py
+NTLMD_TESTS_DIR=${NTLMD_TESTS_DIR:-$HERE/../ntlmd}
+INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
+export NTLMD_TESTS_DIR INTEROP_DIR
+SLAPD=${SLAPD:-/usr/sbin/slapd}
+SLAPADD=${SLAPADD:-/usr/sbin/slapadd}
+PORT_A=${LDAP_TEST_PORT:-21389}
+PORT_B=$((PORT_A + 1)) # and ldaps:// on PORT_A + 2, PORT_B + 2
+SUFFIX=dc=example,dc=test
+ADMIN=cn=admin,$SUFFIX
+WAIT=10
+
+PASSED=0
+FAILED=0
+WORK=""
+DAEMON_PID=""
+SLAPD_A=""
+SLAPD_B=""
+
+pass() {
+    echo "PASS $1"
+    PASSED=$((PASSED + 1))
+}
+
+fail() {
+    echo "FAIL $1"
+    FAILED=$((FAILED + 1))
+}
+
+check() { # NAME COMMAND...: one case from a command's status
+    name=$1
+    shift
+    if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+skip_or_fail() {
+    if [ -n "${CI:-}" ]; then
+        echo "FAIL: $1 is missing; CI must run this test" >&2
+        exit 1
+    fi
+    echo "SKIP: $1 is missing" >&2
+    exit 77
+}
+
+stop_pid() {
+    [ -n "$1" ] || return 0
+    kill "$1" 2>/dev/null
+    tries=$((WAIT * 10))
+    while kill -0 "$1" 2>/dev/null && [ "$tries" -gt 0 ]; do
+        tries=$((tries - 1))
+        sleep 0.1
+    done
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    return 0
+}
+
+cleanup() {
+    stop_pid "$DAEMON_PID"
+    stop_pid "$SLAPD_A"
+    stop_pid "$SLAPD_B"
+    if [ -n "$WORK" ] && [ -d "$WORK" ] && [ -z "${KEEP_WORK:-}" ]; then
+        rm -rf "$WORK"
+    fi
+}
+
+# Runs the driver, prints its case lines and adds its counts.
+driver() {
+    out=$(timeout 120 "$PY" -B "$DRIVER" "$@" 2>&1)
+    rc=$?
+    printf '%s\n' "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
+    p=$(printf '%s\n' "$out" | grep -c '^PASS ')
+    f=$(printf '%s\n' "$out" | grep -c '^FAIL ')
+    PASSED=$((PASSED + p))
+    FAILED=$((FAILED + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        fail "a driver run exited with status $rc"
+    fi
+}
+
+expect() { driver expect --socket "$SOCKET" "$@"; }
+
+# slapd.conf of instance $1 (a or b)
+slapd_conf() {
+    dir=$WORK/slapd-$1
+    mkdir -p "$dir/db"
+    cat >"$dir/slapd.conf" <<EOF
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/nis.schema
+include /etc/ldap/schema/inetorgperson.schema
+include $WORK/samba.schema
+pidfile $dir/slapd.pid
+modulepath /usr/lib/ldap
+moduleload back_mdb
+loglevel none
+TLSCACertificateFile $WORK/ca.pem
+TLSCertificateFile $WORK/server.pem
+TLSCertificateKeyFile $WORK/server.key
+authz-regexp "gidNumber=0\\\\+uidNumber=0,cn=peercred,cn=external,cn=auth" "cn=ntlmd,$SUFFIX"
+database mdb
+maxsize 33554432
+suffix "$SUFFIX"
+rootdn "$ADMIN"
+rootpw admin-secret
+directory $dir/db
+access to attrs=sambaNTPassword,sambaLMPassword,sambaPwdLastSet,sambaPwdMustChange,sambaBadPasswordCount,sambaBadPasswordTime
+    by dn.exact="cn=ntlmd,$SUFFIX" write
+    by dn.exact="cn=reader,$SUFFIX" read
+    by * none
+access to attrs=userPassword
+    by anonymous auth
+    by * none
+access to * by * read
+EOF
+}
+
+# Starts instance $1 on port $2 (and its ldapi socket); sets SLAPD_A/B.
+start_slapd() {
+    dir=$WORK/slapd-$1
+    "$SLAPD" -d 0 -f "$dir/slapd.conf" \
+        -h "ldap://127.0.0.1:$2/ ldaps://127.0.0.1:$(($2 + 2))/ ldapi://$(printf '%s' "$dir/ldapi" | sed 's|/|%2F|g')" \
+        >>"$dir/log" 2>&1 &
+    pid=$!
+    if [ "$1" = a ]; then SLAPD_A=$pid; else SLAPD_B=$pid; fi
+    tries=$((WAIT * 10))
+    while ! ldapsearch -x -H "ldap://127.0.0.1:$2" -b "" -s base -o nettimeout=1 >/dev/null 2>&1; do
+        tries=$((tries - 1))
+        if [ "$tries" -le 0 ] || ! kill -0 "$pid" 2>/dev/null; then
+            echo "ERROR: slapd $1 did not start:" >&2
+            cat "$dir/log" >&2
+            exit 99
+        fi
+        sleep 0.1
+    done
+}
+
+# Starts ntlmd on configuration $1; the log is $1.log.
+start_ntlmd() {
+    CONF=$1
+    LOG=$1.log
+    SOCKET=$WORK/run/socket
+    "$NTLMD" -d -f "$CONF" >"$LOG" 2>&1 &
+    DAEMON_PID=$!
+    tries=$((WAIT * 10))
+    while [ ! -S "$SOCKET" ]; do
+        tries=$((tries - 1))
+        if [ "$tries" -le 0 ] || ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+            echo "ERROR: ntlmd did not start:" >&2
+            cat "$LOG" >&2
+            exit 99
+        fi
+        sleep 0.1
+    done
+}
+
+stop_ntlmd() {
+    stop_pid "$DAEMON_PID"
+    DAEMON_PID=""
+    rm -f "$WORK/run/socket"
+}
+
+# An ntlmd.conf at $1 with the ldap lines on stdin after the common ones.
+write_conf() {
+    {
+        cat <<EOF
+socket         $WORK/run/socket
+backends       files ldap
+hash_file      $WORK/smbpasswd
+netbios_name   TESTSRV
+netbios_domain TESTDOM
+base           ou=people,$SUFFIX
+timelimit      2
+bind_timelimit 2
+EOF
+        cat
+    } >"$1"
+}
+
+ldap_admin() { # ldapmodify as the rootdn on instance a, LDIF on stdin
+    ldapmodify -x -H "ldap://127.0.0.1:$PORT_A" -D "$ADMIN" -w admin-secret -o nettimeout=5 >/dev/null
+}
+
+ldap_value() { # USER ATTRIBUTE: the value on instance a
+    ldapsearch -LLL -x -H "ldap://127.0.0.1:$PORT_A" -D "$ADMIN" -w admin-secret -o nettimeout=5 -o ldif-wrap=no \
+        -b "ou=people,$SUFFIX" "(uid=$1)" "$2" | sed -n "s/^$2: //p"
+}
+
+set_nt_hash() { # USER HEX
+    printf 'dn: uid=%s,ou=people,%s\nchangetype: modify\nreplace: sambaNTPassword\nsambaNTPassword: %s\n' \
+        "$1" "$SUFFIX" "$2" | ldap_admin
+}
+
+# ------------------------------------------------------------------ setup
+
+if [ -z "${NTLMD:-}" ] || [ ! -x "$NTLMD" ]; then
+    echo "ERROR: set NTLMD to the ntlmd binary (make check does)" >&2
+    exit 99
+fi
+[ -x "$PY" ] || skip_or_fail "$PY"
+for m in ntlm_auth Cryptodome; do
+    "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
+done
+[ -x "$SLAPD" ] || skip_or_fail "slapd"
+[ -x "$SLAPADD" ] || skip_or_fail "slapadd"
+for t in ldapsearch ldapmodify openssl; do
+    command -v "$t" >/dev/null 2>&1 || skip_or_fail "$t"
+done
+[ "$(id -u)" -eq 0 ] || skip_or_fail "root (SASL EXTERNAL maps uid 0)"
+SCHEMA=""
+for f in /usr/share/doc/samba/examples/LDAP/samba.schema /usr/share/doc/samba/examples/LDAP/samba.schema.gz; do
+    [ -r "$f" ] && SCHEMA=$f && break
+done
+[ -n "$SCHEMA" ] || skip_or_fail "the Samba LDAP schema (package samba)"
+
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ntlmd-ldap.XXXXXX") || exit 99
+mkdir -p "$WORK/run"
+case $SCHEMA in
+*.gz) gzip -dc "$SCHEMA" >"$WORK/samba.schema" ;;
+*) cp "$SCHEMA" "$WORK/samba.schema" ;;
+esac
+
+# A test CA, a server certificate for 127.0.0.1 / localhost, and another CA.
+(
+    cd "$WORK" || exit 1
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=ntlmd test CA" &&
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout other-ca.key -out other-ca.pem -days 2 \
+            -subj "/CN=another CA" &&
+        openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=localhost" &&
+        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >san.ext &&
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
+            -extfile san.ext
+) >"$WORK/openssl.log" 2>&1 || {
+    cat "$WORK/openssl.log" >&2
+    exit 99
+}
+
+BINDPW=reader-secret-$$
+printf '%s\n' "$BINDPW" >"$WORK/bindpw"
+printf '%s\n' "$BINDPW" >"$WORK/rootbindpw"
+printf 'wrong-%s\n' "$BINDPW" >"$WORK/badpw"
+chmod 600 "$WORK/bindpw" "$WORK/rootbindpw" "$WORK/badpw"
+"$PY" -B "$DRIVER" ldif "$SUFFIX" "$BINDPW" >"$WORK/data.ldif" || exit 99
+"$PY" -B "$DRIVER" files "$WORK/smbpasswd" || exit 99
+for i in a b; do
+    slapd_conf $i
+    "$SLAPADD" -q -f "$WORK/slapd-$i/slapd.conf" -l "$WORK/data.ldif" >"$WORK/slapadd-$i.log" 2>&1 || {
+        cat "$WORK/slapadd-$i.log" >&2
+        exit 99
+    }
+done
+start_slapd a "$PORT_A"
+start_slapd b "$PORT_B"
+LDAPI_A="ldapi://$(printf '%s' "$WORK/slapd-a/ldapi" | sed 's|/|%2F|g')"
+
+# ------------------------------------------------------------------ ntlmd -t
+
+write_conf "$WORK/good.conf" <<EOF
+uri            ldap://127.0.0.1:$PORT_A ldap://127.0.0.1:$PORT_B
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+EOF
+out=$("$NTLMD" -t -f "$WORK/good.conf" 2>&1)
+check "ntlmd -t accepts a good ldap configuration" [ "$out" = "configuration OK" ]
+
+write_conf "$WORK/broken.conf" <<EOF
+uri            http://127.0.0.1:$PORT_A
+ssl            sometimes
+tls_reqcert    maybe
+scope          everything
+map            sambaNTPassword bad/name
+EOF
+out=$("$NTLMD" -t -f "$WORK/broken.conf" 2>&1)
+rc=$?
+ok=true
+for l in 9 10 11 12 13; do
+    printf '%s\n' "$out" | grep -q "^$WORK/broken.conf:$l: " || ok=false
+done
+check "ntlmd -t: each bad ldap key is reported as FILE:LINE: reason, status 1" [ "$rc" -eq 1 ] && $ok
+[ "$ok" = true ] || printf '%s\n' "$out"
+
+chmod 640 "$WORK/bindpw"
+out=$("$NTLMD" -t -f "$WORK/good.conf" 2>&1)
+rc=$?
+chmod 600 "$WORK/bindpw"
+check "ntlmd -t refuses a bindpw_file readable by its group" \
+    [ "$rc" -eq 1 ] && printf '%s\n' "$out" | grep -q "good.conf:11: bindpw_file .*readable or writable by group"
+
+printf 'bindpw %s\n' "$BINDPW" >"$WORK/inline.conf"
+out=$("$NTLMD" -t -f "$WORK/inline.conf" 2>&1)
+check "ntlmd -t refuses bindpw inline" \
+    [ "$?" -eq 1 ] && printf '%s\n' "$out" | grep -q "inline.conf:1: .*bindpw_file"
+
+# ------------------------------------------------------------------ lookups and policy
+
+write_conf "$WORK/main.conf" <<EOF
+uri            ldap://127.0.0.1:$PORT_A
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+rootbinddn     cn=ntlmd,$SUFFIX
+rootbindpw_file $WORK/rootbindpw
+EOF
+start_ntlmd "$WORK/main.conf"
+expect --label "LDAP user: " lalice=STATUS_SUCCESS lalice/wrong=STATUS_WRONG_PASSWORD
+expect --label "files after ldap: " falice=STATUS_SUCCESS nobody=STATUS_NO_SUCH_USER
+expect --label "another domain goes to the next store: " --domain OTHERDOM lalice=STATUS_NO_SUCH_USER
+expect --label "policy: " \
+    lbob=STATUS_ACCOUNT_DISABLED lcarol=STATUS_ACCOUNT_LOCKED_OUT ldave=STATUS_ACCOUNT_EXPIRED \
+    lerin=STATUS_PASSWORD_MUST_CHANGE lfrank=STATUS_PASSWORD_EXPIRED lgina=STATUS_INVALID_LOGON_HOURS \
+    lhank=STATUS_SUCCESS livan=STATUS_INVALID_WORKSTATION ljane=STATUS_SUCCESS \
+    lkim=STATUS_NOLOGON_WORKSTATION_TRUST_ACCOUNT lleo=STATUS_ACCOUNT_RESTRICTION
+expect --label "malformed entry: " lshort=STATUS_NO_LOGON_SERVERS lnothex=STATUS_NO_LOGON_SERVERS \
+    lflags=STATUS_NO_LOGON_SERVERS
+expect --label "two entries for one name: refused: " ldup=STATUS_NO_LOGON_SERVERS
+check "two entries for one name: the log says so" grep -q "several entries under ou=people,$SUFFIX match" "$LOG"
+check "malformed sambaNTPassword: the log names the entry and the attribute" \
+    grep -q "entry uid=lshort,ou=people,$SUFFIX: attribute sambaNTPassword is malformed" "$LOG"
+check "malformed sambaNTPassword: the log never shows the value" \
+    sh -c "! grep -qi -e 0123456789ABCDEF0123456789ABCD -e ZZZZZZZZZZZZ '$LOG'"
+check "ntlmd still runs after the malformed entries" kill -0 "$DAEMON_PID"
+
+# cache off: a change in the directory is seen at once
+"$PY" -B "$DRIVER" nthash lalice >"$WORK/other-hash"
+set_nt_hash lcache "$(cat "$WORK/other-hash")"
+expect --label "cache off, hash changed in the directory: " lcache=STATUS_WRONG_PASSWORD
+set_nt_hash lcache "$("$PY" -B "$DRIVER" nthash lcache)"
+expect --label "cache off, hash restored: " lcache=STATUS_SUCCESS
+
+# password change through rootbinddn, visible with ldapsearch
+driver change --socket "$SOCKET" lmia
+check "password change: ldapsearch shows the new sambaNTPassword" \
+    [ "$(ldap_value lmia sambaNTPassword)" = "$("$PY" -B "$DRIVER" nthash lmia new)" ]
+last=$(ldap_value lmia sambaPwdLastSet)
+check "password change: sambaPwdLastSet is now" [ $(($(date +%s) - ${last:-0})) -lt 60 ]
+must=$(ldap_value lmia sambaPwdMustChange)
+check "password change: sambaPwdMustChange moved by the same interval" \
+    [ $((${must:-0} - ${last:-0})) -ge $((86400 * 30 + 90)) ]
+
+# slapd restarted: unavailable (never NO_SUCH_USER) while down, then reconnects
+stop_pid "$SLAPD_A"
+expect --label "directory down: " --within 7 lalice=STATUS_NO_LOGON_SERVERS nobody=STATUS_NO_LOGON_SERVERS
+expect --label "directory down, files still served: " falice=STATUS_SUCCESS
+check "directory down: the log says no server answers" grep -q "no directory server answers" "$LOG"
+start_slapd a "$PORT_A"
+expect --label "slapd restarted, reconnected: " lalice=STATUS_SUCCESS
+stop_pid "$SLAPD_A"
+start_slapd a "$PORT_A"
+expect --label "slapd restarted between two requests, reconnected at once: " lalice=STATUS_SUCCESS
+# the only server hangs (SIGSTOP): answered within timelimit + bind_timelimit
+kill -STOP "$SLAPD_A"
+expect --label "the only server hung: " --within 5 lalice=STATUS_NO_LOGON_SERVERS lbob=STATUS_NO_LOGON_SERVERS
+kill -CONT "$SLAPD_A"
+expect --label "the hung server answers again: " lalice=STATUS_SUCCESS
+stop_ntlmd
+check "no hash or password in the log" sh -c "! grep -qi -e '$BINDPW' -e '$(cat "$WORK/other-hash")' '$LOG'"
+
+# ------------------------------------------------------------------ bind failure
+
+write_conf "$WORK/badbind.conf" <<EOF
+uri            ldap://127.0.0.1:$PORT_A
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/badpw
+EOF
+start_ntlmd "$WORK/badbind.conf"
+expect --label "bind refused: " lalice=STATUS_NO_LOGON_SERVERS falice=STATUS_SUCCESS
+check "bind refused: the log names the DN and the reason" \
+    grep -q "bind as cn=reader,$SUFFIX refused: Invalid credentials" "$LOG"
+stop_ntlmd
+
+# ------------------------------------------------------------------ TLS and SASL EXTERNAL
+
+write_conf "$WORK/tls.conf" <<EOF
+uri            ldap://127.0.0.1:$PORT_A
+ssl            start_tls
+tls_reqcert    demand
+tls_cacertfile $WORK/ca.pem
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+EOF
+start_ntlmd "$WORK/tls.conf"
+expect --label "StartTLS, tls_reqcert demand, the right CA: " lalice=STATUS_SUCCESS
+stop_ntlmd
+sed "s|$WORK/ca.pem|$WORK/other-ca.pem|" "$WORK/tls.conf" >"$WORK/tls-wrong.conf"
+start_ntlmd "$WORK/tls-wrong.conf"
+expect --label "StartTLS with another CA: refused: " lalice=STATUS_NO_LOGON_SERVERS
+check "StartTLS with another CA: the log says StartTLS failed" grep -q "StartTLS failed" "$LOG"
+stop_ntlmd
+
+sed "s|$WORK/ca.pem|$WORK/other-ca.pem|; s|tls_reqcert    demand|tls_reqcert    never|" "$WORK/tls.conf" \
+    >"$WORK/tls-never.conf"
+start_ntlmd "$WORK/tls-never.conf"
+expect --label "StartTLS with another CA and tls_reqcert never: accepted: " lalice=STATUS_SUCCESS
+stop_ntlmd
+
+write_conf "$WORK/ldaps.conf" <<EOF
+uri            ldaps://127.0.0.1:$((PORT_A + 2))
+ssl            on
+tls_cacertfile $WORK/ca.pem
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+EOF
+start_ntlmd "$WORK/ldaps.conf"
+expect --label "ldaps:// (ssl on), tls_reqcert demand by default, the right CA: " lalice=STATUS_SUCCESS
+stop_ntlmd
+sed "s|$WORK/ca.pem|$WORK/other-ca.pem|" "$WORK/ldaps.conf" >"$WORK/ldaps-wrong.conf"
+start_ntlmd "$WORK/ldaps-wrong.conf"
+expect --label "ldaps:// with another CA: refused: " lalice=STATUS_NO_LOGON_SERVERS
+stop_ntlmd
+
+write_conf "$WORK/sasl.conf" <<EOF
+uri            $LDAPI_A
+sasl_mech      EXTERNAL
+EOF
+start_ntlmd "$WORK/sasl.conf"
+expect --label "SASL EXTERNAL over ldapi:// as root: " lalice=STATUS_SUCCESS
+stop_ntlmd
+
+# ------------------------------------------------------------------ cache
+
+write_conf "$WORK/cache.conf" <<EOF
+uri            ldap://127.0.0.1:$PORT_A
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+cache_ttl      60
+negative_cache_ttl 60
+EOF
+start_ntlmd "$WORK/cache.conf"
+expect --label "cache on: " lcache=STATUS_SUCCESS lzed=STATUS_NO_SUCH_USER
+set_nt_hash lcache "$(cat "$WORK/other-hash")"
+"$PY" -B "$DRIVER" user-ldif "$SUFFIX" lzed | ldapadd -x -H "ldap://127.0.0.1:$PORT_A" -D "$ADMIN" \
+    -w admin-secret -o nettimeout=5 >/dev/null
+expect --label "cache on, directory changed, cached answers within the TTL: " lcache=STATUS_SUCCESS \
+    lzed=STATUS_NO_SUCH_USER
+kill -HUP "$DAEMON_PID"
+sleep 0.5
+expect --label "cache flushed by SIGHUP: " lcache=STATUS_WRONG_PASSWORD lzed=STATUS_SUCCESS
+set_nt_hash lcache "$("$PY" -B "$DRIVER" nthash lcache)"
+stop_ntlmd
+
+write_conf "$WORK/stale.conf" <<EOF
+uri            ldap://127.0.0.1:$PORT_A
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+cache_ttl      1
+cache_stale_ttl 60
+EOF
+start_ntlmd "$WORK/stale.conf"
+expect --label "stale cache: " lcache=STATUS_SUCCESS
+sleep 2.2
+stop_pid "$SLAPD_A"
+expect --label "directory down, cache_stale_ttl set: served from the cache: " lcache=STATUS_SUCCESS \
+    lalice=STATUS_NO_LOGON_SERVERS
+check "stale cache: the log says so" grep -q "serving the cached entry of lcache" "$LOG"
+stop_ntlmd
+start_slapd a "$PORT_A"
+
+# ------------------------------------------------------------------ lockout write-back
+
+write_conf "$WORK/writeback.conf" <<EOF
+uri            ldap://127.0.0.1:$PORT_A
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+rootbinddn     cn=ntlmd,$SUFFIX
+rootbindpw_file $WORK/rootbindpw
+lockout_writeback yes
+domains        TESTDOM EXTRA
+EOF
+start_ntlmd "$WORK/writeback.conf"
+expect --label "lockout write-back: " lhank/wrong=STATUS_WRONG_PASSWORD lhank/wrong=STATUS_WRONG_PASSWORD
+check "lockout write-back: sambaBadPasswordCount 2 after two wrong passwords" \
+    [ "$(ldap_value lhank sambaBadPasswordCount)" = 2 ]
+bad_time=$(ldap_value lhank sambaBadPasswordTime)
+check "lockout write-back: sambaBadPasswordTime is now" [ $(($(date +%s) - ${bad_time:-0})) -lt 60 ]
+expect --label "lockout write-back: " lhank=STATUS_SUCCESS
+check "lockout write-back: a good logon resets the count" [ "$(ldap_value lhank sambaBadPasswordCount)" = 0 ]
+expect --label "configured domains: " --domain EXTRA lhank=STATUS_SUCCESS
+expect --label "configured domains: " --domain OTHERDOM lhank=STATUS_NO_SUCH_USER
+stop_ntlmd
+check "lockout write-back off by default: lalice's count untouched" \
+    [ -z "$(ldap_value lalice sambaBadPasswordCount)" ]
+
+# ------------------------------------------------------------------ failover
+
+write_conf "$WORK/failover.conf" <<EOF
+uri            ldap://127.0.0.1:$PORT_A
+uri            ldap://127.0.0.1:$PORT_B
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+EOF
+start_ntlmd "$WORK/failover.conf"
+driver stream --socket "$SOCKET" --count 30 --kill "$SLAPD_A" --at 10 lalice
+wait "$SLAPD_A" 2>/dev/null
+SLAPD_A=""
+check "failover: the log names the server that went away" \
+    grep -q "ldap://127.0.0.1:$PORT_A: Can't contact LDAP server" "$LOG"
+check "failover: connected to the second server" grep -q "connected to ldap://127.0.0.1:$PORT_B" "$LOG"
+expect --label "after the failover: " lbob=STATUS_ACCOUNT_DISABLED nobody=STATUS_NO_SUCH_USER
+# the second server hangs (SIGSTOP): the search times out, the first answers
+start_slapd a "$PORT_A"
+kill -STOP "$SLAPD_B"
+expect --label "second server hung, the first back: " --within 5 lalice=STATUS_SUCCESS lbob=STATUS_ACCOUNT_DISABLED
+kill -CONT "$SLAPD_B"
+check "hung server: the log says it stopped answering" \
+    grep -q "ldap://127.0.0.1:$PORT_B stopped answering (Timed out)" "$LOG"
+stop_ntlmd
+check "failover: the store's closing line counts the failovers" grep -Eq "closing: .*\(([1-9][0-9]*) failovers\)" "$LOG"
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
