@@ -353,7 +353,8 @@ struct ntlmd_server *ntlmd_server_new(int listen_fd, struct ntlmd_context *ctx, 
 		s->free_slots[s->n_free++] = max_connections - 1 - i;
 	}
 
-	signal(SIGPIPE, SIG_IGN);
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		goto fail;
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
@@ -437,7 +438,8 @@ void ntlmd_server_free(struct ntlmd_server *s)
 {
 	if (s == NULL)
 		return;
-	for (size_t i = 0; s->conns != NULL && i < s->max_conns; i++)
+	/* the slots are initialised only when both arrays were allocated */
+	for (size_t i = 0; s->conns != NULL && s->free_slots != NULL && i < s->max_conns; i++)
 		if (s->conns[i].fd >= 0)
 			conn_close(s, &s->conns[i]);
 	if (s->epoll_fd >= 0)
