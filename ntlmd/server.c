@@ -104,6 +104,44 @@ static void conn_refuse(struct ntlmd_server *s, struct conn *c, int priority, co
 	conn_close(s, c);
 }
 
+/* When every slot is taken: the oldest connection of a uid that holds more
+ * than half of them, unless that uid is the caller's, so that one user's
+ * flood of connections cannot lock every other caller out. NULL when no uid
+ * holds a majority. A majority vote, then a count: two passes. */
+static struct conn *flood_victim(struct ntlmd_server *s, uint32_t caller_uid)
+{
+	uint32_t uid = 0;
+	size_t votes = 0, held = 0;
+	struct conn *oldest = NULL;
+
+	for (size_t i = 0; i < s->max_conns; i++) {
+		const struct conn *c = &s->conns[i];
+
+		if (c->fd < 0)
+			continue;
+		if (votes == 0) {
+			uid = c->peer.uid;
+			votes = 1;
+		} else if (c->peer.uid == uid) {
+			votes++;
+		} else {
+			votes--;
+		}
+	}
+	if (votes == 0 || uid == caller_uid)
+		return NULL;
+	for (size_t i = 0; i < s->max_conns; i++) {
+		struct conn *c = &s->conns[i];
+
+		if (c->fd < 0 || c->peer.uid != uid)
+			continue;
+		held++;
+		if (oldest == NULL || c->deadline < oldest->deadline)
+			oldest = c;
+	}
+	return held * 2 > s->max_conns ? oldest : NULL;
+}
+
 /* Writes as much of the reply as the socket takes; closes when done. */
 static void conn_write(struct ntlmd_server *s, struct conn *c)
 {
@@ -225,7 +263,7 @@ static void accept_all(struct ntlmd_server *s)
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
 		struct epoll_event ev = {.events = EPOLLIN};
-		struct conn *c;
+		struct conn *c, *victim;
 		int64_t now;
 		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -249,6 +287,9 @@ static void accept_all(struct ntlmd_server *s)
 			continue;
 		}
 		now = ntlmd_now_ms();
+		if (s->n_free == 0 && (victim = flood_victim(s, (uint32_t)cred.uid)) != NULL)
+			conn_refuse(s, victim, LOG_WARNING, "making room for another caller",
+			            "this uid holds most of max_connections");
 		if (s->n_free == 0) {
 			s->ctx->counters.refused++;
 			if (now - s->overflow_logged >= OVERFLOW_LOG_MS) {
