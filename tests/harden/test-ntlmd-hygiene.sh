@@ -133,7 +133,14 @@ chmod 0600 "$DROP/smbpasswd"
 } >"$DROP/ntlmd.conf"
 NOBODY=$(id -u nobody)
 if start_daemon "$DROP/ntlmd.conf" "$DROP/run/socket"; then
-    uid=$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$DAEMON_PID/status")
+    # the socket listens just before the drop: wait (bounded) for the drop
+    tries=$((WAIT * 10))
+    while :; do
+        uid=$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$DAEMON_PID/status")
+        [ "$uid" != "0 0 0 0" ] || [ "$tries" -le 0 ] && break
+        tries=$((tries - 1))
+        sleep 0.1
+    done
     if [ "$uid" = "$NOBODY $NOBODY $NOBODY $NOBODY" ]; then
         pass "after the drop: ntlmd runs as nobody"
     else
