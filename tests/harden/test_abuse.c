@@ -149,21 +149,26 @@ static uint8_t *edit_av_pair(const uint8_t *nt, size_t len, uint16_t id, enum av
 	return out;
 }
 
-/* Rewrites x->auth: the AV pair edit, the MIC left out (drop_mic) and
- * clear_flags removed from the AUTHENTICATE flags. */
-static void rewrite_authenticate(struct exchange *x, uint16_t av_id, enum av_edit edit, bool drop_mic,
-                                 uint32_t clear_flags)
+/* What a man in the middle changes in the AUTHENTICATE. */
+struct rewrite {
+	uint16_t av_id; /* the AV pair of the NTLMv2 response to edit */
+	enum av_edit edit;
+	bool drop_mic;        /* re-encoded without the MIC field */
+	uint32_t clear_flags; /* removed from the AUTHENTICATE flags */
+};
+
+static void rewrite_authenticate(struct exchange *x, const struct rewrite *rw)
 {
 	struct ntlm_authenticate a;
 	uint8_t *nt, *out;
 	size_t nt_len, out_len;
 
 	ck_assert_status(ntlm_authenticate_decode(x->auth, x->auth_len, &a), NTLM_OK);
-	nt = edit_av_pair(a.nt_response.data, a.nt_response.len, av_id, edit, &nt_len);
+	nt = edit_av_pair(a.nt_response.data, a.nt_response.len, rw->av_id, rw->edit, &nt_len);
 	a.nt_response = (struct ntlm_view){nt, nt_len};
-	if (drop_mic)
+	if (rw->drop_mic)
 		a.mic_offset = 0;
-	a.flags &= ~clear_flags;
+	a.flags &= ~rw->clear_flags;
 	ck_assert_status(ntlm_authenticate_encode(&a, &out, &out_len), NTLM_OK);
 	ntlm_authenticate_clear(&a);
 	free(nt);
@@ -172,31 +177,40 @@ static void rewrite_authenticate(struct exchange *x, uint16_t av_id, enum av_edi
 	x->auth_len = out_len;
 }
 
-/* ---- drop-the-MIC (CVE-2019-1040 class) ---- */
-
-/* The baseline: the untouched exchange passes, with a MIC. */
-START_TEST(drop_the_mic_baseline_passes)
+/* alice's NTLMv2 exchange with a MIC (and channel bindings when bound),
+ * rewritten by rw (NULL: untouched), verified with the default policy. */
+static enum ntlm_status verify_rewritten(bool bound, const struct rewrite *rw)
 {
 	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV2);
 	struct exchange x;
+	enum ntlm_status st;
 
-	cfg.channel_bindings = &server_cb;
+	if (bound)
+		cfg.channel_bindings = &server_cb;
 	run_client(&cfg, &x);
-	ck_assert_status(verify_default(&x), NTLM_OK);
+	if (rw != NULL)
+		rewrite_authenticate(&x, rw);
+	st = verify_default(&x);
 	exchange_free(&x);
+	return st;
+}
+
+/* ---- drop-the-MIC (CVE-2019-1040 class) ---- */
+
+/* The baseline: the untouched exchanges pass, with a MIC. */
+START_TEST(drop_the_mic_baseline_passes)
+{
+	ck_assert_status(verify_rewritten(false, NULL), NTLM_OK);
+	ck_assert_status(verify_rewritten(true, NULL), NTLM_OK);
 }
 END_TEST
 
 /* The MIC field removed; MsvAvFlags still announces it. */
 START_TEST(drop_the_mic_field_removed)
 {
-	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV2);
-	struct exchange x;
+	const struct rewrite rw = {NTLM_AV_FLAGS, AV_KEEP, true, 0};
 
-	run_client(&cfg, &x);
-	rewrite_authenticate(&x, NTLM_AV_FLAGS, AV_KEEP, true, 0);
-	ck_assert_status(verify_default(&x), NTLM_STATUS_MIC_MISSING);
-	exchange_free(&x);
+	ck_assert_status(verify_rewritten(false, &rw), NTLM_STATUS_MIC_MISSING);
 }
 END_TEST
 
@@ -205,27 +219,19 @@ END_TEST
  * NTProofStr's input, so the proof fails. */
 START_TEST(drop_the_mic_avflags_bit_cleared)
 {
-	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV2);
-	struct exchange x;
+	const struct rewrite rw = {NTLM_AV_FLAGS, AV_CLEAR_MIC_BIT, true,
+	                           NTLM_NEGOTIATE_SIGN | NTLM_NEGOTIATE_ALWAYS_SIGN};
 
-	run_client(&cfg, &x);
-	rewrite_authenticate(&x, NTLM_AV_FLAGS, AV_CLEAR_MIC_BIT, true,
-	                     NTLM_NEGOTIATE_SIGN | NTLM_NEGOTIATE_ALWAYS_SIGN);
-	ck_assert_status(verify_default(&x), NTLM_STATUS_WRONG_PASSWORD);
-	exchange_free(&x);
+	ck_assert_status(verify_rewritten(false, &rw), NTLM_STATUS_WRONG_PASSWORD);
 }
 END_TEST
 
 /* The MIC removed and the whole MsvAvFlags pair stripped. */
 START_TEST(drop_the_mic_avflags_pair_stripped)
 {
-	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV2);
-	struct exchange x;
+	const struct rewrite rw = {NTLM_AV_FLAGS, AV_REMOVE, true, 0};
 
-	run_client(&cfg, &x);
-	rewrite_authenticate(&x, NTLM_AV_FLAGS, AV_REMOVE, true, 0);
-	ck_assert_status(verify_default(&x), NTLM_STATUS_WRONG_PASSWORD);
-	exchange_free(&x);
+	ck_assert_status(verify_rewritten(false, &rw), NTLM_STATUS_WRONG_PASSWORD);
 }
 END_TEST
 
@@ -235,28 +241,18 @@ END_TEST
  * replaces the hash with Z(16), which clients without bindings send. */
 START_TEST(channel_binding_strip_zeroed)
 {
-	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV2);
-	struct exchange x;
+	const struct rewrite rw = {NTLM_AV_CHANNEL_BINDINGS, AV_ZERO_VALUE, false, 0};
 
-	cfg.channel_bindings = &server_cb;
-	run_client(&cfg, &x);
-	rewrite_authenticate(&x, NTLM_AV_CHANNEL_BINDINGS, AV_ZERO_VALUE, false, 0);
-	ck_assert_status(verify_default(&x), NTLM_STATUS_WRONG_PASSWORD);
-	exchange_free(&x);
+	ck_assert_status(verify_rewritten(true, &rw), NTLM_STATUS_WRONG_PASSWORD);
 }
 END_TEST
 
 /* The relay removes the MsvAvChannelBindings pair. */
 START_TEST(channel_binding_strip_removed)
 {
-	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV2);
-	struct exchange x;
+	const struct rewrite rw = {NTLM_AV_CHANNEL_BINDINGS, AV_REMOVE, false, 0};
 
-	cfg.channel_bindings = &server_cb;
-	run_client(&cfg, &x);
-	rewrite_authenticate(&x, NTLM_AV_CHANNEL_BINDINGS, AV_REMOVE, false, 0);
-	ck_assert_status(verify_default(&x), NTLM_STATUS_WRONG_PASSWORD);
-	exchange_free(&x);
+	ck_assert_status(verify_rewritten(true, &rw), NTLM_STATUS_WRONG_PASSWORD);
 }
 END_TEST
 
