@@ -104,11 +104,32 @@ static void conn_refuse(struct ntlmd_server *s, struct conn *c, int priority, co
 	conn_close(s, c);
 }
 
+/* Whether peer is privileged as far as the server knows without asking NSS
+ * (the handlers decide access): root, allow_users, a primary group in
+ * allow_groups, or a caller the handlers found privileged lately. */
+static bool known_privileged(const struct ntlmd_context *ctx, const struct ntlmd_peer *peer, int64_t now)
+{
+	if (peer->uid == 0)
+		return true;
+	for (size_t i = 0; i < ctx->n_allow_uids; i++)
+		if (ctx->allow_uids[i] == peer->uid)
+			return true;
+	for (size_t i = 0; i < ctx->n_allow_gids; i++)
+		if (ctx->allow_gids[i] == peer->gid)
+			return true;
+	for (size_t i = 0; i < NTLMD_ACCESS_CACHE; i++)
+		if (ctx->access_cache[i].expires > now && ctx->access_cache[i].uid == peer->uid)
+			return ctx->access_cache[i].privileged;
+	return false;
+}
+
 /* When every slot is taken: the oldest connection of a uid that holds more
- * than half of them, unless that uid is the caller's, so that one user's
- * flood of connections cannot lock every other caller out. NULL when no uid
- * holds a majority. A majority vote, then a count: two passes. */
-static struct conn *flood_victim(struct ntlmd_server *s, uint32_t caller_uid)
+ * than half of them, so that one user's flood of connections cannot lock
+ * every other caller out. NULL when no uid holds a majority, when it is the
+ * caller's, or when it is a privileged one and the caller is not (an
+ * unprivileged caller never cuts a privileged request short). A majority
+ * vote, then a count: two passes. */
+static struct conn *flood_victim(struct ntlmd_server *s, const struct ntlmd_peer *caller, int64_t now)
 {
 	uint32_t uid = 0;
 	size_t votes = 0, held = 0;
@@ -128,7 +149,7 @@ static struct conn *flood_victim(struct ntlmd_server *s, uint32_t caller_uid)
 			votes--;
 		}
 	}
-	if (votes == 0 || uid == caller_uid)
+	if (votes == 0 || uid == caller->uid)
 		return NULL;
 	for (size_t i = 0; i < s->max_conns; i++) {
 		struct conn *c = &s->conns[i];
@@ -139,7 +160,10 @@ static struct conn *flood_victim(struct ntlmd_server *s, uint32_t caller_uid)
 		if (oldest == NULL || c->deadline < oldest->deadline)
 			oldest = c;
 	}
-	return held * 2 > s->max_conns ? oldest : NULL;
+	if (held * 2 <= s->max_conns ||
+	    (known_privileged(s->ctx, &oldest->peer, now) && !known_privileged(s->ctx, caller, now)))
+		return NULL;
+	return oldest;
 }
 
 /* Writes as much of the reply as the socket takes; closes when done. */
@@ -264,6 +288,7 @@ static void accept_all(struct ntlmd_server *s)
 		socklen_t len = sizeof(cred);
 		struct epoll_event ev = {.events = EPOLLIN};
 		struct conn *c, *victim;
+		struct ntlmd_peer peer;
 		int64_t now;
 		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -287,7 +312,9 @@ static void accept_all(struct ntlmd_server *s)
 			continue;
 		}
 		now = ntlmd_now_ms();
-		if (s->n_free == 0 && (victim = flood_victim(s, (uint32_t)cred.uid)) != NULL)
+		peer = (struct ntlmd_peer){
+		    .uid = (uint32_t)cred.uid, .gid = (uint32_t)cred.gid, .pid = (int32_t)cred.pid};
+		if (s->n_free == 0 && (victim = flood_victim(s, &peer, now)) != NULL)
 			conn_refuse(s, victim, LOG_WARNING, "making room for another caller",
 			            "this uid holds most of max_connections");
 		if (s->n_free == 0) {
@@ -310,7 +337,7 @@ static void accept_all(struct ntlmd_server *s)
 		c = &s->conns[s->free_slots[--s->n_free]];
 		*c = (struct conn){
 		    .fd = fd,
-		    .peer = {.uid = (uint32_t)cred.uid, .gid = (uint32_t)cred.gid, .pid = (int32_t)cred.pid},
+		    .peer = peer,
 		    .deadline = now + read_timeout_ms(s),
 		    .state = CONN_HEADER,
 		};

@@ -11,6 +11,11 @@ the daemon protocol, its accounts and its python3-ntlm-auth exchanges).
         (run as an unprivileged user) keeps K idle connections open,
         reopening each one the daemon closes, for N seconds; writes
         "opened C closed D" to FILE
+    abuse_driver.py hold --socket S --seconds N --connections K --report FILE
+        keeps K idle connections for N seconds (less than read_timeout) and
+        writes "held K closed D" to FILE (D: closed by the daemon meanwhile)
+    abuse_driver.py probe --socket S
+        one PING that must be closed without a reply (every slot is taken)
     abuse_driver.py privileged --socket S --seconds N --bound-ms B
         full NTLM exchanges for N seconds; every request (CHALLENGE, VERIFY)
         must be answered within B ms, and every exchange must succeed
@@ -172,6 +177,36 @@ def flood(args):
     return 0
 
 
+def hold(args):
+    conns = [d.connect(args.socket) for _ in range(args.connections)]
+    for s in conns:
+        s.setblocking(False)
+    closed = set()
+    deadline = time.monotonic() + args.seconds
+    while time.monotonic() < deadline:
+        for i, s in enumerate(conns):
+            try:
+                if s.recv(1) == b"":
+                    closed.add(i)
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed.add(i)
+        time.sleep(0.01)
+    for s in conns:
+        s.close()
+    with open(args.report, "w") as f:
+        f.write(f"held {len(conns)} closed {len(closed)}\n")
+    return 0
+
+
+def probe(args):
+    run = d.Runner()
+    run.case(f"uid {os.getuid()}: with every slot held by root, a PING is closed without a reply",
+             lambda: [] if d.closed_without_reply(args.socket, d.frame(d.PING)) else ["the daemon answered"])
+    return run.finish()
+
+
 def privileged(args):
     run = d.Runner()
     alice = d.ACCOUNTS["alice"]
@@ -221,12 +256,19 @@ def main():
     f.add_argument("--seconds", type=float, required=True)
     f.add_argument("--connections", type=int, required=True)
     f.add_argument("--report", required=True)
+    h = sub.add_parser("hold")
+    h.add_argument("--socket", required=True)
+    h.add_argument("--seconds", type=float, required=True)
+    h.add_argument("--connections", type=int, required=True)
+    h.add_argument("--report", required=True)
+    r = sub.add_parser("probe")
+    r.add_argument("--socket", required=True)
     v = sub.add_parser("privileged")
     v.add_argument("--socket", required=True)
     v.add_argument("--seconds", type=float, required=True)
     v.add_argument("--bound-ms", type=float, required=True)
     args = p.parse_args()
-    return {"cases": cases, "flood": flood, "privileged": privileged}[args.cmd](args)
+    return {"cases": cases, "flood": flood, "hold": hold, "probe": probe, "privileged": privileged}[args.cmd](args)
 
 
 if __name__ == "__main__":

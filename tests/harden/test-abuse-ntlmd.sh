@@ -4,7 +4,8 @@
 # oversized AUTHENTICATE through the default service, and a flood of idle
 # connections from an unprivileged user (nobody, through setpriv) while a
 # privileged caller (root) keeps authenticating: every one of its requests
-# must be answered within BOUND_MS.
+# must be answered within BOUND_MS; and the reverse, where root holds every
+# slot and nobody's connection must not cut one of root's short.
 #
 # Run by "make check" (tests/Makefile.am sets NTLMD), or by hand:
 #   NTLMD=build/ntlmd/ntlmd tests/harden/test-abuse-ntlmd.sh
@@ -115,7 +116,22 @@ while [ ! -S "$SOCKET" ] && [ "$tries" -gt 0 ] && kill -0 "$DAEMON_PID" 2>/dev/n
 done
 if [ ! -S "$SOCKET" ]; then
     fail "ntlmd did not start: $(cat "$LOG")"
-    echo "$PASSED passed, $FAILED failed"
+    # The other way round: root holds every slot (a privileged load); an
+# unprivileged caller is refused and cuts none of root's connections short.
+HOLD_REPORT=$WORK/hold.report
+"$PY" -B "$DRIVER" hold --socket "$SOCKET" --seconds 2 --connections "$MAX_CONNECTIONS" \
+    --report "$HOLD_REPORT" &
+HOLD_PID=$!
+sleep 0.5
+driver setpriv --reuid=nobody --regid=nogroup --clear-groups "$PY" -B "$DRIVER" probe --socket "$SOCKET"
+wait "$HOLD_PID"
+if [ "$(cat "$HOLD_REPORT" 2>/dev/null)" = "held $MAX_CONNECTIONS closed 0" ]; then
+    pass "an unprivileged caller cut none of root's $MAX_CONNECTIONS connections short"
+else
+    fail "root's connections while nobody knocked: $(cat "$HOLD_REPORT" 2>/dev/null)"
+fi
+
+echo "$PASSED passed, $FAILED failed"
     exit 1
 fi
 
@@ -150,6 +166,21 @@ if kill -0 "$DAEMON_PID" 2>/dev/null; then
     pass "ntlmd survived the flood"
 else
     fail "ntlmd died during the flood"
+fi
+
+# The other way round: root holds every slot (a privileged load); an
+# unprivileged caller is refused and cuts none of root's connections short.
+HOLD_REPORT=$WORK/hold.report
+"$PY" -B "$DRIVER" hold --socket "$SOCKET" --seconds 2 --connections "$MAX_CONNECTIONS" \
+    --report "$HOLD_REPORT" &
+HOLD_PID=$!
+sleep 0.5
+driver setpriv --reuid=nobody --regid=nogroup --clear-groups "$PY" -B "$DRIVER" probe --socket "$SOCKET"
+wait "$HOLD_PID"
+if [ "$(cat "$HOLD_REPORT" 2>/dev/null)" = "held $MAX_CONNECTIONS closed 0" ]; then
+    pass "an unprivileged caller cut none of root's $MAX_CONNECTIONS connections short"
+else
+    fail "root's connections while nobody knocked: $(cat "$HOLD_REPORT" 2>/dev/null)"
 fi
 
 echo "$PASSED passed, $FAILED failed"
