@@ -258,7 +258,7 @@ static void print_file(const char *title, const char *path)
 	printf("\n%s (%s):\n", title, path);
 	while (fgets(line, sizeof(line), f) != NULL)
 		printf("  %s", line);
-	fclose(f);
+	(void)fclose(f); /* read only */
 }
 
 /* Makes the demo directory: the given one or a fresh one under /tmp. */

@@ -476,7 +476,7 @@ static enum ntlm_status encode_name(const char *s, bool unicode, struct encoded_
 		if ((unsigned char)s[i] > 0x7Fu)
 			return NTLM_ERR_BAD_STRING;
 	}
-	ret->data = malloc(n);
+	ret->data = malloc(n); /* NOLINT(clang-analyzer-optin.portability.UnixAPI): s is not empty, n >= 1 */
 	if (ret->data == NULL)
 		return NTLM_ERR_NO_MEMORY;
 	memcpy(ret->data, s, n);

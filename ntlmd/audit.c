@@ -124,7 +124,7 @@ static void sb_add(struct sb *b, const char *s, size_t n)
 {
 	if (b->failed)
 		return;
-	if (b->cap - b->len <= n) {
+	if (b->p == NULL || b->cap - b->len <= n) {
 		size_t cap = (b->cap + n) * 2 + 64;
 		char *p = realloc(b->p, cap);
 		if (p == NULL) {
@@ -257,8 +257,8 @@ char *ntlmd_audit_json(const struct ntlmd_audit_event *e, int64_t now_us)
 	struct tm tm;
 	char when[40];
 
-	gmtime_r(&secs, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (gmtime_r(&secs, &tm) == NULL || strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		snprintf(when, sizeof(when), "1970-01-01T00:00:00");
 	sb_printf(&b, "{\"time\":\"%s.%06dZ\"", when, (int)(now_us % 1000000));
 	json_str(&b, "request", e->request);
 	json_str(&b, "outcome", ntlmd_audit_outcome(e->status));

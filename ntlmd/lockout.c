@@ -33,7 +33,7 @@ enum ntlm_status ntlmd_lockout_new(size_t max_entries, struct ntlmd_lockout **re
 	size_t nb = 0;
 	enum ntlm_status st = l != NULL ? ntlmd_hash_setup(max_entries, l->key, &nb) : NTLM_ERR_NO_MEMORY;
 
-	if (st == NTLM_OK && (l->buckets = calloc(nb, sizeof(*l->buckets))) == NULL)
+	if (st == NTLM_OK && (l->buckets = calloc(nb, sizeof(struct lentry *))) == NULL)
 		st = NTLM_ERR_NO_MEMORY;
 	if (st != NTLM_OK) {
 		ntlmd_lockout_free(l);

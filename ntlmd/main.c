@@ -393,7 +393,10 @@ static int drop_privileges(const struct ntlmd_config *cfg, const char *chown_dir
 		return -1;
 	}
 	/* setuid() resets the dumpable flag on some kernels: set it again. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		fprintf(stderr, "ntlmd: cannot make the process non-dumpable: %s\n", strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 

@@ -104,6 +104,68 @@ static void conn_refuse(struct ntlmd_server *s, struct conn *c, int priority, co
 	conn_close(s, c);
 }
 
+/* Whether peer is privileged as far as the server knows without asking NSS
+ * (the handlers decide access): root, allow_users, a primary group in
+ * allow_groups, or a caller the handlers found privileged lately. */
+static bool known_privileged(const struct ntlmd_context *ctx, const struct ntlmd_peer *peer, int64_t now)
+{
+	if (peer->uid == 0)
+		return true;
+	for (size_t i = 0; i < ctx->n_allow_uids; i++)
+		if (ctx->allow_uids[i] == peer->uid)
+			return true;
+	for (size_t i = 0; i < ctx->n_allow_gids; i++)
+		if (ctx->allow_gids[i] == peer->gid)
+			return true;
+	for (size_t i = 0; i < NTLMD_ACCESS_CACHE; i++)
+		if (ctx->access_cache[i].expires > now && ctx->access_cache[i].uid == peer->uid)
+			return ctx->access_cache[i].privileged;
+	return false;
+}
+
+/* When every slot is taken: the oldest connection of a uid that holds more
+ * than half of them, so that one user's flood of connections cannot lock
+ * every other caller out. NULL when no uid holds a majority, when it is the
+ * caller's, or when it is a privileged one and the caller is not (an
+ * unprivileged caller never cuts a privileged request short). A majority
+ * vote, then a count: two passes. */
+static struct conn *flood_victim(struct ntlmd_server *s, const struct ntlmd_peer *caller, int64_t now)
+{
+	uint32_t uid = 0;
+	size_t votes = 0, held = 0;
+	struct conn *oldest = NULL;
+
+	for (size_t i = 0; i < s->max_conns; i++) {
+		const struct conn *c = &s->conns[i];
+
+		if (c->fd < 0)
+			continue;
+		if (votes == 0) {
+			uid = c->peer.uid;
+			votes = 1;
+		} else if (c->peer.uid == uid) {
+			votes++;
+		} else {
+			votes--;
+		}
+	}
+	if (votes == 0 || uid == caller->uid)
+		return NULL;
+	for (size_t i = 0; i < s->max_conns; i++) {
+		struct conn *c = &s->conns[i];
+
+		if (c->fd < 0 || c->peer.uid != uid)
+			continue;
+		held++;
+		if (oldest == NULL || c->deadline < oldest->deadline)
+			oldest = c;
+	}
+	if (held * 2 <= s->max_conns ||
+	    (known_privileged(s->ctx, &oldest->peer, now) && !known_privileged(s->ctx, caller, now)))
+		return NULL;
+	return oldest;
+}
+
 /* Writes as much of the reply as the socket takes; closes when done. */
 static void conn_write(struct ntlmd_server *s, struct conn *c)
 {
@@ -225,7 +287,8 @@ static void accept_all(struct ntlmd_server *s)
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
 		struct epoll_event ev = {.events = EPOLLIN};
-		struct conn *c;
+		struct conn *c, *victim;
+		struct ntlmd_peer peer;
 		int64_t now;
 		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -249,6 +312,11 @@ static void accept_all(struct ntlmd_server *s)
 			continue;
 		}
 		now = ntlmd_now_ms();
+		peer = (struct ntlmd_peer){
+		    .uid = (uint32_t)cred.uid, .gid = (uint32_t)cred.gid, .pid = (int32_t)cred.pid};
+		if (s->n_free == 0 && (victim = flood_victim(s, &peer, now)) != NULL)
+			conn_refuse(s, victim, LOG_WARNING, "making room for another caller",
+			            "this uid holds most of max_connections");
 		if (s->n_free == 0) {
 			s->ctx->counters.refused++;
 			if (now - s->overflow_logged >= OVERFLOW_LOG_MS) {
@@ -269,7 +337,7 @@ static void accept_all(struct ntlmd_server *s)
 		c = &s->conns[s->free_slots[--s->n_free]];
 		*c = (struct conn){
 		    .fd = fd,
-		    .peer = {.uid = (uint32_t)cred.uid, .gid = (uint32_t)cred.gid, .pid = (int32_t)cred.pid},
+		    .peer = peer,
 		    .deadline = now + read_timeout_ms(s),
 		    .state = CONN_HEADER,
 		};
@@ -353,7 +421,8 @@ struct ntlmd_server *ntlmd_server_new(int listen_fd, struct ntlmd_context *ctx, 
 		s->free_slots[s->n_free++] = max_connections - 1 - i;
 	}
 
-	signal(SIGPIPE, SIG_IGN);
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		goto fail;
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
@@ -437,7 +506,8 @@ void ntlmd_server_free(struct ntlmd_server *s)
 {
 	if (s == NULL)
 		return;
-	for (size_t i = 0; s->conns != NULL && i < s->max_conns; i++)
+	/* the slots are initialised only when both arrays were allocated */
+	for (size_t i = 0; s->conns != NULL && s->free_slots != NULL && i < s->max_conns; i++)
 		if (s->conns[i].fd >= 0)
 			conn_close(s, &s->conns[i]);
 	if (s->epoll_fd >= 0)

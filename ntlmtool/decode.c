@@ -490,7 +490,7 @@ static bool print_av_pairs(struct decoder *d, struct doc *parent, struct ntlm_vi
 
 static void decode_negotiate(struct decoder *d, const struct ntlm_negotiate *m)
 {
-	struct secbuf b[2];
+	struct secbuf b[2] = {0};
 	size_t order[2], n;
 
 	read_secbufs(d, 1, b);
@@ -518,7 +518,7 @@ static void decode_negotiate(struct decoder *d, const struct ntlm_negotiate *m)
 
 static void decode_challenge(struct decoder *d, const struct ntlm_challenge *m)
 {
-	struct secbuf b[2];
+	struct secbuf b[2] = {0};
 	struct ntlm_av_list list;
 	uint64_t ts;
 	size_t order[2], n;
@@ -709,7 +709,7 @@ static void authenticate_warnings(struct decoder *d, const struct ntlm_authentic
 
 static void decode_authenticate(struct decoder *d, const struct ntlm_authenticate *m)
 {
-	struct secbuf b[F_COUNT];
+	struct secbuf b[F_COUNT] = {0};
 	const char *names[F_COUNT] = {NULL, NULL, m->domain, m->user, m->workstation, NULL};
 	enum ntlm_response_type type = classify(m);
 	struct blob_facts facts = {0};
@@ -759,7 +759,7 @@ static void decode_authenticate(struct decoder *d, const struct ntlm_authenticat
 static void report_bad_fields(const uint8_t *msg, size_t len, uint32_t type)
 {
 	const struct decoder d = {.msg = msg, .len = len};
-	struct secbuf b[F_COUNT];
+	struct secbuf b[F_COUNT] = {0};
 	size_t n = read_secbufs(&d, type, b);
 
 	for (size_t i = 0; i < n; i++)

@@ -95,14 +95,14 @@ int read_text(const char *cmd, const char *path, size_t max, char **ret, size_t 
 		goto fail;
 	}
 	if (!from_stdin)
-		fclose(f);
+		(void)fclose(f); /* read only: nothing to lose */
 	buf[len] = '\0';
 	*ret = buf;
 	*ret_len = len;
 	return TOOL_OK;
 fail:
 	if (!from_stdin)
-		fclose(f);
+		(void)fclose(f); /* read only: nothing to lose */
 	free(buf);
 	return TOOL_USAGE;
 }
@@ -357,8 +357,9 @@ static enum ntlm_status decode_token(char *tok, bool *ret_hex, uint8_t **ret, si
 	if (pad == 3)
 		return NTLM_ERR_BAD_ENCODING;
 	padded = xmalloc(len + pad + 1);
-	memcpy(padded, tok, len);
+	memcpy(padded, tok, len + 1);
 	memset(padded + len, '=', pad);
+	padded[len + pad] = '\0';
 	st = ntlm_base64_decode(padded, len + pad, ret, ret_len);
 	free(padded);
 	return st;
@@ -451,8 +452,8 @@ int input_load(const char *cmd, const char *what, const char *arg, struct tool_i
 		len = strlen(text);
 		rc = TOOL_OK;
 	}
-	if (rc != TOOL_OK)
-		return rc;
+	if (rc != TOOL_OK || text == NULL)
+		return rc != TOOL_OK ? rc : TOOL_USAGE;
 	if (memchr(text, '\0', len) != NULL) {
 		rc = tool_error(cmd, "%s: the input is binary; give it as base64 or hex", what);
 		goto out;
@@ -539,8 +540,8 @@ static void restore_echo(int sig)
 {
 	if (echo_off)
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_termios);
-	signal(sig, SIG_DFL);
-	raise(sig);
+	(void)signal(sig, SIG_DFL);
+	(void)raise(sig);
 }
 
 /* One line from stdin without its line end; NULL at end of input. */
@@ -575,9 +576,9 @@ static char *read_hidden(const char *prompt)
 	t = saved_termios;
 	t.c_lflag &= ~(tcflag_t)ECHO;
 	t.c_lflag |= ECHONL;
-	signal(SIGINT, restore_echo);
-	signal(SIGTERM, restore_echo);
-	signal(SIGHUP, restore_echo);
+	(void)signal(SIGINT, restore_echo);
+	(void)signal(SIGTERM, restore_echo);
+	(void)signal(SIGHUP, restore_echo);
 	fprintf(stderr, "%s", prompt);
 	fflush(stderr);
 	echo_off = 1;
@@ -585,9 +586,9 @@ static char *read_hidden(const char *prompt)
 	line = read_line();
 	tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_termios);
 	echo_off = 0;
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
+	(void)signal(SIGINT, SIG_DFL);
+	(void)signal(SIGTERM, SIG_DFL);
+	(void)signal(SIGHUP, SIG_DFL);
 	return line;
 }
 

@@ -386,10 +386,18 @@ sed -e "s|^hash_file .*|hash_file $DROP/smbpasswd|" -e "s|^socket .*|socket $DRO
 "$NTLMD" -d -f "$DROP/ntlmd.conf" 2>"$DROP_LOG" &
 DAEMON_PID=$!
 if wait_for_socket "$DROP/run/socket"; then
-    ids=$(awk '/^(Uid|Gid):/ { printf "%s %s %s %s;", $2, $3, $4, $5 } /^Groups:/ { printf "%s;", $2 }
-        /^NoNewPrivs:/ { printf "%s", $2 }' "/proc/$DAEMON_PID/status")
     n=$(id -u nobody)
     g=$(getent group nogroup | cut -d: -f3)
+    # the socket listens just before the drop: wait (bounded) for the drop
+    tries=$((WAIT * 10))
+    while :; do
+        ids=$(awk '/^(Uid|Gid):/ { printf "%s %s %s %s;", $2, $3, $4, $5 } /^Groups:/ { printf "%s;", $2 }
+            /^NoNewPrivs:/ { printf "%s", $2 }' "/proc/$DAEMON_PID/status")
+        case "$ids" in "0 "*) ;; *) break ;; esac
+        tries=$((tries - 1))
+        [ "$tries" -gt 0 ] || break
+        sleep 0.1
+    done
     if [ "$ids" = "$n $n $n $n;$g $g $g $g;$g;1" ]; then
         pass "privilege drop: uid, gid and groups are nobody/nogroup, no_new_privs set"
     else
