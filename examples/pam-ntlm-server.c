@@ -307,7 +307,8 @@ int main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (setvbuf(stdout, NULL, _IOLBF, 0) != 0)
+		return 1;
 	while (fgets(line, sizeof(line), stdin) != NULL) {
 		size_t n = strcspn(line, "\r\n");
 

@@ -151,7 +151,7 @@ static void parse_uri(struct parse *p, const char *value, unsigned line)
 {
 	char **words = NULL;
 
-	if (!add_words(p, &words, value))
+	if (!add_words(p, &words, value) || words == NULL)
 		return;
 	for (size_t i = 0; words[i] != NULL; i++) {
 		LDAPURLDesc *desc = NULL;

@@ -925,7 +925,7 @@ static int modify_password(struct ldap_store *s, LDAP *ld, const char *dn, const
 	snprintf(last_set, sizeof(last_set), "%lld", (long long)now);
 	if (old->pwd_must_change > 0 && old->pwd_last_set > 0 && old->pwd_must_change > old->pwd_last_set) {
 		snprintf(must_change, sizeof(must_change), "%lld",
-		         (long long)(now + (old->pwd_must_change - old->pwd_last_set)));
+		         (long long)now + ((long long)old->pwd_must_change - (long long)old->pwd_last_set));
 		must.mod_vals.modv_strvals = must_vals;
 	} else if (old->pwd_must_change < 0) {
 		mods[3] = NULL; /* nothing to move or remove */
