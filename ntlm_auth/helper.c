@@ -205,6 +205,8 @@ void na_helper_init(struct na_helper *h, const struct na_options *opt, na_call_f
 		h->opt.separator = '\\';
 	h->call = call;
 	h->call_ctx = call_ctx;
+	if (opt->password != NULL)
+		h->client_password = strdup(opt->password);
 }
 
 void na_helper_clear(struct na_helper *h)
@@ -318,8 +320,8 @@ static void server_challenge(struct na_helper *h, const uint8_t *msg, size_t len
 	res->st = ask(h, NTLMD_REQ_CHALLENGE, &fields, &reply);
 	if (res->st != NTLM_OK)
 		goto out;
-	if ((res->st = ntlmd_frame_get_bytes(&reply.frame, NTLMD_TAG_CHALLENGE, &challenge, &challenge_len)) !=
-	        NTLM_OK ||
+	if ((res->st = ntlmd_frame_get_bytes(&reply.frame, NTLMD_TAG_CHALLENGE, &challenge,
+	                                     &challenge_len)) != NTLM_OK ||
 	    (res->st = ntlm_challenge_decode(challenge, challenge_len, &decoded)) != NTLM_OK) {
 		log_line("ntlmd sent no usable CHALLENGE: %s", ntlm_status_name(res->st));
 		res->st = NTLM_ERR_INTERNAL;
@@ -364,7 +366,8 @@ static void server_verify(struct na_helper *h, const uint8_t *msg, size_t len, s
 	res->st = ask(h, NTLMD_REQ_VERIFY, &fields, &reply);
 	h->state = NA_STATE_DONE;
 	client_user = ntlmd_frame_string(&reply.frame, NTLMD_TAG_USER);
-	if (res->st == NTLM_OK && ntlmd_frame_get_string(&reply.frame, NTLMD_TAG_AUTH_USER, &user) != NTLM_OK) {
+	if (res->st == NTLM_OK &&
+	    ntlmd_frame_get_string(&reply.frame, NTLMD_TAG_AUTH_USER, &user) != NTLM_OK) {
 		log_line("ntlmd accepted the logon but sent no user name");
 		res->st = NTLM_ERR_INTERNAL;
 	}
@@ -545,8 +548,8 @@ static void spnego_continue(struct na_buf *out, const uint8_t *token, size_t tok
 	uint8_t *der = NULL;
 	size_t der_len = 0;
 
-	if (ntlm_spnego_encode_resp(SPNEGO_ACCEPT_INCOMPLETE, true, token, token_len, NULL, 0, &der, &der_len) !=
-	    NTLM_OK) {
+	if (ntlm_spnego_encode_resp(SPNEGO_ACCEPT_INCOMPLETE, true, token, token_len, NULL, 0, &der,
+	                            &der_len) != NTLM_OK) {
 		na_buf_add(out, "BH NT_STATUS_NO_MEMORY * NT_STATUS_NO_MEMORY\n");
 		return;
 	}
@@ -573,8 +576,8 @@ static void spnego_success(const struct na_helper *h, const char *user, struct n
 	uint8_t *der = NULL;
 	size_t der_len = 0;
 
-	if (h->spnego &&
-	    ntlm_spnego_encode_resp(SPNEGO_ACCEPT_COMPLETED, false, NULL, 0, NULL, 0, &der, &der_len) != NTLM_OK) {
+	if (h->spnego && ntlm_spnego_encode_resp(SPNEGO_ACCEPT_COMPLETED, false, NULL, 0, NULL, 0, &der,
+	                                         &der_len) != NTLM_OK) {
 		spnego_failure(h, NTLM_ERR_NO_MEMORY, out);
 		return;
 	}
@@ -614,12 +617,14 @@ static void spnego_not_ntlmssp(struct na_helper *h, const struct spnego_token *t
 	server_reset(h);
 	h->state = NA_STATE_DONE;
 	if (t->kind == SPNEGO_KIND_KERBEROS) {
-		log_line("Kerberos token refused (%s%s%s%s%s): Kerberos is not served by this helper, which "
-		         "verifies NTLMSSP through ntlmd; use a Kerberos helper such as negotiate_kerberos_auth",
-		         ntlm_spnego_krb_msg_name(t->krb_msg_type) != NULL ? ntlm_spnego_krb_msg_name(t->krb_msg_type)
-		                                                           : "Kerberos message",
-		         t->krb_sname[0] != '\0' ? ", service " : "", t->krb_sname,
-		         t->krb_realm[0] != '\0' ? ", realm " : "", t->krb_realm);
+		log_line(
+		    "Kerberos token refused (%s%s%s%s%s): Kerberos is not served by this helper, which "
+		    "verifies NTLMSSP through ntlmd; use a Kerberos helper such as negotiate_kerberos_auth",
+		    ntlm_spnego_krb_msg_name(t->krb_msg_type) != NULL
+		        ? ntlm_spnego_krb_msg_name(t->krb_msg_type)
+		        : "Kerberos message",
+		    t->krb_sname[0] != '\0' ? ", service " : "", t->krb_sname,
+		    t->krb_realm[0] != '\0' ? ", realm " : "", t->krb_realm);
 		na_buf_add(out, h->opt.kv_replies ? "BH message=\"Kerberos is not served by this helper\"\n"
 		                                  : "BH Kerberos is not served by this helper\n");
 		return;
@@ -681,7 +686,8 @@ static void gss_spnego_line(struct na_helper *h, const char *line, size_t len, s
 		msg = blob;
 		msg_len = blob_len;
 	} else if ((st = ntlm_spnego_unwrap(blob, blob_len, &t)) != NTLM_OK) {
-		log_line("undecodable Negotiate token: %s (%s)", ntlm_status_name(st), ntlm_status_message(st));
+		log_line("undecodable Negotiate token: %s (%s)", ntlm_status_name(st),
+		         ntlm_status_message(st));
 		server_reset(h);
 		spnego_failure(h, st, out);
 		goto out;
@@ -767,7 +773,8 @@ static void basic_reply(const struct na_helper *h, const char *id, size_t id_len
 	else if (!h->opt.kv_replies)
 		na_buf_add(out, "ERR\n");
 	else
-		na_buf_addf(out, "%s message=%s\n", is_helper_failure(st) ? "BH" : "ERR", na_status_name(st, true));
+		na_buf_addf(out, "%s message=%s\n", is_helper_failure(st) ? "BH" : "ERR",
+		            na_status_name(st, true));
 }
 
 static enum ntlm_status basic_check(struct na_helper *h, const char *name, const char *password)
@@ -852,11 +859,13 @@ static bool block_hex(const char *value, size_t min, size_t max, uint8_t **ret, 
 	n = na_hex_prefix(value, p, cap);
 	if (n < min || n > max) {
 		if (min == max)
-			na_buf_addf(out, "Error: hex decode of %s failed! (got %zu bytes, expected %zu)\n.\n", value,
-			            n, min);
-		else
-			na_buf_addf(out, "Error: hex decode of %s failed! (only got %zu bytes, needed at least %zu)\n.\n",
+			na_buf_addf(out, "Error: hex decode of %s failed! (got %zu bytes, expected %zu)\n.\n",
 			            value, n, min);
+		else
+			na_buf_addf(
+			    out,
+			    "Error: hex decode of %s failed! (only got %zu bytes, needed at least %zu)\n.\n",
+			    value, n, min);
 		free_secret(p, cap);
 		return false;
 	}
@@ -872,7 +881,8 @@ static void set_string(char **field, const char *value)
 	*field = strdup(value);
 }
 
-static void block_key(struct na_helper *h, const char *key, size_t key_len, const char *value, struct na_buf *out)
+static void block_key(struct na_helper *h, const char *key, size_t key_len, const char *value,
+                      struct na_buf *out)
 {
 	struct na_block *b = &h->block;
 
@@ -925,7 +935,8 @@ static void block_verify(struct na_helper *h, const char *user, const char *doma
 	if (st == NTLM_OK)
 		st = check_membership(h, &reply, user);
 	if (st != NTLM_OK) {
-		na_buf_addf(out, "Authenticated: No\nAuthentication-Error: %s\n.\n.\n", na_status_text(st, false));
+		na_buf_addf(out, "Authenticated: No\nAuthentication-Error: %s\n.\n.\n",
+		            na_status_text(st, false));
 		goto out;
 	}
 	na_buf_add(out, "Authenticated: Yes\n");
@@ -1151,14 +1162,16 @@ void na_helper_line(struct na_helper *h, const char *line, size_t len, struct na
 		basic_line(h, line, len, out);
 		break;
 	case NA_PROTO_NTLM_SERVER_1:
-		ntlm_server_1_line(h, line, len, out);
-		break;
 	case NA_PROTO_NTLMSSP_CLIENT: {
-		/* client_authenticate reads the blob as a C string */
+		/* these read values as C strings: a NUL-terminated copy */
 		char *copy = memchr(line, '\0', len) == NULL ? strndup(line, len) : NULL;
 
 		if (copy == NULL)
-			na_buf_add(out, "BH Query invalid\n");
+			na_buf_add(out, h->opt.protocol == NA_PROTO_NTLM_SERVER_1
+			                    ? "Error: Parameter not found!\n.\n"
+			                    : "BH Query invalid\n");
+		else if (h->opt.protocol == NA_PROTO_NTLM_SERVER_1)
+			ntlm_server_1_line(h, copy, len, out);
 		else
 			client_line(h, copy, len, out);
 		free_string(copy);

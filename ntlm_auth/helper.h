@@ -40,12 +40,12 @@ typedef enum ntlm_status (*na_call_fn)(void *ctx, uint16_t type, const struct nt
 
 struct na_options {
 	enum na_protocol protocol;
-	bool kv_replies;        /* Squid >= 3.4 replies: OK user=... / ERR message=... */
-	bool channel_ids;       /* basic: a channel-ID precedes each request */
-	const char *service;    /* ntlmd service name (policy), NULL: the global one */
-	const char *username;   /* client mode; server modes: unused */
-	const char *domain;     /* client mode */
-	const char *password;   /* client mode; NULL: ask with PW */
+	bool kv_replies;      /* Squid >= 3.4 replies: OK user=... / ERR message=... */
+	bool channel_ids;     /* basic: a channel-ID precedes each request */
+	const char *service;  /* ntlmd service name (policy), NULL: the global one */
+	const char *username; /* client mode; server modes: unused */
+	const char *domain;   /* client mode */
+	const char *password; /* client mode; NULL: ask with PW */
 	const char *workstation;
 	char separator; /* winbind separator used to split DOMAIN<sep>user, default '\\' */
 	/* --require-membership-of: require_group is true and group_gid the gid;

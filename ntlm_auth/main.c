@@ -213,8 +213,8 @@ static enum ntlm_status call_daemon(void *ctx, uint16_t type, const struct ntlm_
 	enum ntlm_status st = ntlmd_call(d->socket, type, fields, d->timeout_ms, ret);
 
 	if (st == NTLM_ERR_BACKEND_UNAVAILABLE)
-		fprintf(stderr, "ntlm_auth: ntlmd at %s: %s\n", d->socket != NULL ? d->socket : NTLMD_DEFAULT_SOCKET,
-		        strerror(errno));
+		fprintf(stderr, "ntlm_auth: ntlmd at %s: %s\n",
+		        d->socket != NULL ? d->socket : NTLMD_DEFAULT_SOCKET, strerror(errno));
 	return st;
 }
 
@@ -235,7 +235,8 @@ static bool resolve_group(const char *value, char sep, struct na_options *opt)
 		        value);
 		return false;
 	}
-	if ((p = strrchr(name, sep)) != NULL || (p = strrchr(name, '\\')) != NULL || (p = strrchr(name, '+')) != NULL)
+	if ((p = strrchr(name, sep)) != NULL || (p = strrchr(name, '\\')) != NULL ||
+	    (p = strrchr(name, '+')) != NULL)
 		name = p + 1;
 	opt->require_group = true;
 	gr = getgrnam(name);
@@ -261,17 +262,20 @@ static int print_failure(enum ntlm_status st)
 	return 1;
 }
 
-static bool hex_option(const char *name, const char *value, size_t min, size_t max, uint8_t *out, size_t *ret_len)
+static bool hex_option(const char *name, const char *value, size_t min, size_t max, uint8_t *out,
+                       size_t *ret_len)
 {
 	size_t n = na_hex_prefix(value, out, max);
 
 	if (n < min) {
 		if (min == max)
-			fprintf(stderr, "ntlm_auth: hex decode of %s failed! (got %zu bytes, expected %zu)\n", value, n,
-			        min);
-		else
-			fprintf(stderr, "ntlm_auth: hex decode of %s failed! (only got %zu bytes, needed at least %zu)\n",
+			fprintf(stderr, "ntlm_auth: hex decode of %s failed! (got %zu bytes, expected %zu)\n",
 			        value, n, min);
+		else
+			fprintf(
+			    stderr,
+			    "ntlm_auth: hex decode of %s failed! (only got %zu bytes, needed at least %zu)\n",
+			    value, n, min);
 		(void)name;
 		return false;
 	}
@@ -331,9 +335,9 @@ static int challenge_mode(const struct config *cfg, const struct na_options *opt
 		uint32_t uid = 0;
 		bool has_uid = ntlmd_frame_get_u32(&reply.frame, NTLMD_TAG_UID, &uid) == NTLM_OK;
 
-		st = opt->group_error ? NTLM_ERR_INVALID_ARGUMENT
-		                      : na_user_in_group(user, has_uid, uid, opt->group_gid) ? NTLM_OK
-		                                                                             : NTLM_STATUS_LOGON_FAILURE;
+		st = opt->group_error                                       ? NTLM_ERR_INVALID_ARGUMENT
+		     : na_user_in_group(user, has_uid, uid, opt->group_gid) ? NTLM_OK
+		                                                            : NTLM_STATUS_LOGON_FAILURE;
 	}
 	if (st != NTLM_OK) {
 		fprintf(stderr, "ntlm_auth: %s: %s\n", user, ntlm_status_name(st));
@@ -342,7 +346,8 @@ static int challenge_mode(const struct config *cfg, const struct na_options *opt
 	}
 	rc = 0;
 	if (cfg->flags[O_REQUEST_NT_KEY] &&
-	    ntlmd_frame_get_bytes(&reply.frame, NTLMD_TAG_SESSION_KEY, &key, &key_len) == NTLM_OK && key_len == 16) {
+	    ntlmd_frame_get_bytes(&reply.frame, NTLMD_TAG_SESSION_KEY, &key, &key_len) == NTLM_OK &&
+	    key_len == 16) {
 		fputs("NT_KEY: ", stdout);
 		for (size_t i = 0; i < key_len; i++)
 			printf("%02X", key[i]);
@@ -353,8 +358,8 @@ out:
 	return rc;
 }
 
-static int plaintext_mode(const struct na_options *opt, struct daemon *d, const char *user, const char *domain,
-                          const char *password)
+static int plaintext_mode(const struct na_options *opt, struct daemon *d, const char *user,
+                          const char *domain, const char *password)
 {
 	struct ntlm_writer fields;
 	struct ntlmd_reply reply = {0};
@@ -379,9 +384,9 @@ static int plaintext_mode(const struct na_options *opt, struct daemon *d, const 
 		uint32_t uid = 0;
 		bool has_uid = ntlmd_frame_get_u32(&reply.frame, NTLMD_TAG_UID, &uid) == NTLM_OK;
 
-		st = opt->group_error ? NTLM_ERR_INVALID_ARGUMENT
-		                      : na_user_in_group(user, has_uid, uid, opt->group_gid) ? NTLM_OK
-		                                                                             : NTLM_STATUS_LOGON_FAILURE;
+		st = opt->group_error                                       ? NTLM_ERR_INVALID_ARGUMENT
+		     : na_user_in_group(user, has_uid, uid, opt->group_gid) ? NTLM_OK
+		                                                            : NTLM_STATUS_LOGON_FAILURE;
 	}
 	ntlmd_reply_clear(&reply);
 	printf("%s: %s (0x%lx)\n", na_status_name(st, true), na_status_text(st, true),
@@ -494,7 +499,8 @@ int main(int argc, char **argv)
 	if (cfg.values[O_TIMEOUT] != NULL) {
 		d.timeout_ms = parse_timeout(cfg.values[O_TIMEOUT], &ok);
 		if (!ok) {
-			usage_error("bad --ntlmd-timeout '%s' (milliseconds, 1..600000)", cfg.values[O_TIMEOUT]);
+			usage_error("bad --ntlmd-timeout '%s' (milliseconds, 1..600000)",
+			            cfg.values[O_TIMEOUT]);
 			return 1;
 		}
 	}
@@ -520,9 +526,11 @@ int main(int argc, char **argv)
 			return 1;
 		if (split_domain != NULL) {
 			if (domain != NULL && strcasecmp(domain, split_domain) != 0) {
-				fprintf(stderr, "ntlm_auth: Domain specified in username (%s) doesn't match specified "
-				                "domain (%s)!\n",
-				        split_domain, domain);
+				fprintf(
+				    stderr,
+				    "ntlm_auth: Domain specified in username (%s) doesn't match specified "
+				    "domain (%s)!\n",
+				    split_domain, domain);
 				goto out;
 			}
 			domain = split_domain;
@@ -542,7 +550,7 @@ int main(int argc, char **argv)
 			        cfg.values[O_HELPER_PROTOCOL]);
 			goto out;
 		}
-		opt.service = cfg.values[O_SERVICE] != NULL ? cfg.values[O_SERVICE]
+		opt.service = cfg.values[O_SERVICE] != NULL            ? cfg.values[O_SERVICE]
 		              : opt.protocol == NA_PROTO_NTLM_SERVER_1 ? "radius"
 		                                                       : "squid";
 		rc = helper_loop(&opt, &d);
@@ -559,7 +567,8 @@ int main(int argc, char **argv)
 	} else if (cfg.values[O_PASSWORD] != NULL) {
 		rc = plaintext_mode(&opt, &d, user, domain, cfg.values[O_PASSWORD]);
 	} else {
-		fputs("ntlm_auth: a password (--password) or a challenge and response must be given\n", stderr);
+		fputs("ntlm_auth: a password (--password) or a challenge and response must be given\n",
+		      stderr);
 	}
 out:
 	fflush(stdout);
