@@ -124,11 +124,13 @@ static void buf_add_escaped(struct na_buf *b, const char *s)
 	}
 }
 
-static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void log_line(const char *fmt, ...)
+static void log_line(const struct na_helper *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_line(const struct na_helper *h, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (h->opt.quiet)
+		return;
 	fputs("ntlm_auth: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -233,7 +235,8 @@ static enum ntlm_status ask(struct na_helper *h, uint16_t type, struct ntlm_writ
 	ntlm_writer_clear(fields);
 	if (st != NTLM_OK) {
 		*reply = (struct ntlmd_reply){0};
-		log_line("ntlmd could not be asked: %s (%s)", ntlm_status_name(st), ntlm_status_message(st));
+		log_line(h, "ntlmd could not be asked: %s (%s)", ntlm_status_name(st),
+		         ntlm_status_message(st));
 		return NTLM_ERR_BACKEND_UNAVAILABLE;
 	}
 	return reply->status;
@@ -253,7 +256,7 @@ static enum ntlm_status check_membership(const struct na_helper *h, const struct
 	has_uid = ntlmd_frame_get_u32(&reply->frame, NTLMD_TAG_UID, &uid) == NTLM_OK;
 	if (na_user_in_group(user, has_uid, uid, h->opt.group_gid))
 		return NTLM_OK;
-	log_line("user '%s' is not a member of the required group (gid %lu)", user != NULL ? user : "",
+	log_line(h, "user '%s' is not a member of the required group (gid %lu)", user != NULL ? user : "",
 	         (unsigned long)h->opt.group_gid);
 	return NTLM_STATUS_LOGON_FAILURE;
 }
@@ -323,7 +326,7 @@ static void server_challenge(struct na_helper *h, const uint8_t *msg, size_t len
 	if ((res->st = ntlmd_frame_get_bytes(&reply.frame, NTLMD_TAG_CHALLENGE, &challenge,
 	                                     &challenge_len)) != NTLM_OK ||
 	    (res->st = ntlm_challenge_decode(challenge, challenge_len, &decoded)) != NTLM_OK) {
-		log_line("ntlmd sent no usable CHALLENGE: %s", ntlm_status_name(res->st));
+		log_line(h, "ntlmd sent no usable CHALLENGE: %s", ntlm_status_name(res->st));
 		res->st = NTLM_ERR_INTERNAL;
 		goto out;
 	}
@@ -368,7 +371,7 @@ static void server_verify(struct na_helper *h, const uint8_t *msg, size_t len, s
 	client_user = ntlmd_frame_string(&reply.frame, NTLMD_TAG_USER);
 	if (res->st == NTLM_OK &&
 	    ntlmd_frame_get_string(&reply.frame, NTLMD_TAG_AUTH_USER, &user) != NTLM_OK) {
-		log_line("ntlmd accepted the logon but sent no user name");
+		log_line(h, "ntlmd accepted the logon but sent no user name");
 		res->st = NTLM_ERR_INTERNAL;
 	}
 	if (res->st == NTLM_OK)
@@ -409,7 +412,8 @@ static void server_step(struct na_helper *h, const uint8_t *msg, size_t len, str
 	}
 	res->st = NTLM_ERR_WRONG_MESSAGE_TYPE;
 bad:
-	log_line("NTLMSSP message refused: %s (%s)", ntlm_status_name(res->st), ntlm_status_message(res->st));
+	log_line(h, "NTLMSSP message refused: %s (%s)", ntlm_status_name(res->st),
+	         ntlm_status_message(res->st));
 	res->final = true;
 	server_reset(h);
 	h->state = NA_STATE_DONE;
@@ -437,7 +441,7 @@ static bool common_command(struct na_helper *h, const char *line, size_t len, st
 			free_string(h->client_password);
 			h->client_password = strndup((const char *)pw, pw_len);
 		} else {
-			log_line("PW ignored: ntlmd checks the passwords");
+			log_line(h, "PW ignored: ntlmd checks the passwords");
 		}
 		free_secret(pw, pw_len);
 		na_buf_add(out, "OK\n");
@@ -504,7 +508,7 @@ static void squid_ntlmssp_line(struct na_helper *h, const char *line, size_t len
 		server_reset(h);
 	if (len <= 3 || line[2] != ' ' || (st = decode_blob(line + 3, len - 3, &msg, &msg_len)) != NTLM_OK ||
 	    msg_len == 0) {
-		log_line("%.2s without a decodable NTLMSSP blob", line);
+		log_line(h, "%.2s without a decodable NTLMSSP blob", line);
 		server_reset(h);
 		na_buf_add(out, h->opt.kv_replies ? "ERR message=NT_STATUS_INVALID_PARAMETER\n"
 		                                  : "NA NT_STATUS_INVALID_PARAMETER\n");
@@ -618,6 +622,7 @@ static void spnego_not_ntlmssp(struct na_helper *h, const struct spnego_token *t
 	h->state = NA_STATE_DONE;
 	if (t->kind == SPNEGO_KIND_KERBEROS) {
 		log_line(
+		    h,
 		    "Kerberos token refused (%s%s%s%s%s): Kerberos is not served by this helper, which "
 		    "verifies NTLMSSP through ntlmd; use a Kerberos helper such as negotiate_kerberos_auth",
 		    ntlm_spnego_krb_msg_name(t->krb_msg_type) != NULL
@@ -629,7 +634,7 @@ static void spnego_not_ntlmssp(struct na_helper *h, const struct spnego_token *t
 		                                  : "BH Kerberos is not served by this helper\n");
 		return;
 	}
-	log_line("SPNEGO token without an NTLMSSP message (%s) refused", ntlm_spnego_kind_name(t->kind));
+	log_line(h, "SPNEGO token without an NTLMSSP message (%s) refused", ntlm_spnego_kind_name(t->kind));
 	spnego_failure(h, NTLM_ERR_INVALID_ARGUMENT, out);
 }
 
@@ -675,7 +680,7 @@ static void gss_spnego_line(struct na_helper *h, const char *line, size_t len, s
 			spnego_init(h, out);
 			return;
 		}
-		log_line("%.2s without a decodable token", line);
+		log_line(h, "%.2s without a decodable token", line);
 		spnego_failure(h, NTLM_ERR_BAD_ENCODING, out);
 		return;
 	}
@@ -686,7 +691,7 @@ static void gss_spnego_line(struct na_helper *h, const char *line, size_t len, s
 		msg = blob;
 		msg_len = blob_len;
 	} else if ((st = ntlm_spnego_unwrap(blob, blob_len, &t)) != NTLM_OK) {
-		log_line("undecodable Negotiate token: %s (%s)", ntlm_status_name(st),
+		log_line(h, "undecodable Negotiate token: %s (%s)", ntlm_status_name(st),
 		         ntlm_status_message(st));
 		server_reset(h);
 		spnego_failure(h, st, out);
@@ -696,7 +701,7 @@ static void gss_spnego_line(struct na_helper *h, const char *line, size_t len, s
 		goto out;
 	} else {
 		if (t.mech_list_mic.len > 0)
-			log_line("the client's mechListMIC is not checked");
+			log_line(h, "the client's mechListMIC is not checked");
 		h->spnego = true;
 		msg = t.inner.data;
 		msg_len = t.inner.len;
@@ -814,7 +819,7 @@ static void basic_line(struct na_helper *h, const char *line, size_t len, struct
 	}
 	sp = memchr(line, ' ', (size_t)(end - line));
 	if (sp == NULL || sp == line) {
-		log_line("basic request without \"user password\"");
+		log_line(h, "basic request without \"user password\"");
 		goto reply;
 	}
 	if (h->opt.protocol == NA_PROTO_SQUID24_BASIC) {
@@ -827,7 +832,7 @@ static void basic_line(struct na_helper *h, const char *line, size_t len, struct
 		password = url_unescape(sp + 1, (size_t)((pw_end != NULL ? pw_end : end) - sp - 1));
 	}
 	if (user == NULL || password == NULL || memchr(line, '\0', (size_t)(end - line)) != NULL) {
-		log_line("basic request with a bad escape or a NUL byte");
+		log_line(h, "basic request with a bad escape or a NUL byte");
 		goto reply;
 	}
 	st = basic_check(h, user, password);
@@ -1149,7 +1154,7 @@ void na_helper_line(struct na_helper *h, const char *line, size_t len, struct na
 		return;
 	}
 	if (len == 0)
-		log_line("empty request line");
+		log_line(h, "empty request line");
 	switch (h->opt.protocol) {
 	case NA_PROTO_SQUID_NTLMSSP:
 		squid_ntlmssp_line(h, line, len, out);
@@ -1185,7 +1190,7 @@ void na_helper_line(struct na_helper *h, const char *line, size_t len, struct na
 
 void na_helper_overlong(struct na_helper *h, struct na_buf *out)
 {
-	log_line("request line over %u bytes dropped", NA_MAX_LINE);
+	log_line(h, "request line over %u bytes dropped", NA_MAX_LINE);
 	switch (h->opt.protocol) {
 	case NA_PROTO_SQUID_BASIC:
 	case NA_PROTO_SQUID24_BASIC:

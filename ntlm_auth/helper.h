@@ -41,6 +41,7 @@ typedef enum ntlm_status (*na_call_fn)(void *ctx, uint16_t type, const struct nt
 struct na_options {
 	enum na_protocol protocol;
 	bool kv_replies;      /* Squid >= 3.4 replies: OK user=... / ERR message=... */
+	bool quiet;           /* no diagnostics on stderr (fuzzing) */
 	bool channel_ids;     /* basic: a channel-ID precedes each request */
 	const char *service;  /* ntlmd service name (policy), NULL: the global one */
 	const char *username; /* client mode; server modes: unused */
