@@ -5,6 +5,7 @@
 #   1. bench_verify: NTLMv2+MIC verification vs the raw HMAC-MD5 floor, one core
 #   2. bench_ntlmd:  VERIFY through a private ntlmd, 1 and 2 clients, vs in-process
 #   3. bench_files:  the files backend at 1,000,000 users: load time, lookups, RSS
+#   4. bench_helper: ntlm_auth + ntlmd vs Samba's ntlm_auth + winbindd (squid-2.5-ntlmssp)
 # Usage: bench/run.sh [SECONDS-PER-ROUND] [ROUNDS]   (bench_verify's; defaults 0.5 and 9)
 set -eu
 here=$(pwd)
@@ -52,3 +53,7 @@ grep -c 'VERIFY success' "$tmp/ntlmd.log" | sed 's/^/ntlmd logged successes: /'
 echo
 echo "== 3. files backend at 1,000,000 users (bench_files)"
 run "$here/bench_files" 1000000 3
+
+echo
+echo "== 4. ntlm_auth + ntlmd vs Samba's ntlm_auth + winbindd (bench_helper_vs_samba.sh)"
+"$(dirname "$0")/bench_helper_vs_samba.sh" 2000 3

@@ -84,7 +84,7 @@ static const struct option_def {
     {"target-hostname", 0, true, O_TARGET_HOSTNAME},
     {"debuglevel", 'd', true, O_DEBUGLEVEL},
     {"debug-stdout", 0, false, O_DEBUG_STDOUT},
-    {"configfile", 's', true, O_CONFIGFILE},
+    {"configfile", 0, true, O_CONFIGFILE},
     {"option", 0, true, O_OPTION},
     {"version", 'V', false, O_VERSION},
     {"help", '?', false, O_HELP},
