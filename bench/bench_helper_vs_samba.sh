@@ -148,7 +148,7 @@ median() { # label field
 for f in hs_per_s p50_ms p99_ms cpu_ms; do
 	o=$(median ours "$f")
 	s=$(median samba "$f")
-	[ -n "$o" ] && [ -n "$s" ] || continue
+	if [ -z "$o" ] || [ -z "$s" ]; then continue; fi
 	if [ "$f" = hs_per_s ]; then
 		ratio=$(awk -v o="$o" -v s="$s" 'BEGIN {printf "%.1f", o / s}')
 		echo "median $f: ours $o, samba $s: ours ${ratio}x more"

@@ -672,8 +672,8 @@ enum ntlm_status ntlm_spnego_encode_resp(enum spnego_neg_state state, bool suppo
 	const uint8_t enumerated = (uint8_t)state;
 	size_t fields = der_tlv_size(der_tlv_size(1));
 
-	if ((token_len > 0 && token == NULL) || (mic_len > 0 && mic == NULL) || token_len > SPNEGO_MAX_TOKEN ||
-	    mic_len > SPNEGO_MAX_TOKEN)
+	if ((token_len > 0 && token == NULL) || (mic_len > 0 && mic == NULL) ||
+	    token_len > SPNEGO_MAX_TOKEN || mic_len > SPNEGO_MAX_TOKEN)
 		return NTLM_ERR_INVALID_ARGUMENT;
 	if (supported_mech)
 		fields += der_tlv_size(der_tlv_size(sizeof(ntlmssp_oid_der)));
@@ -699,7 +699,7 @@ enum ntlm_status ntlm_spnego_encode_init_ntlmssp(uint8_t **ret, size_t *ret_len)
 {
 	struct ntlm_writer w;
 	size_t oid = der_tlv_size(sizeof(ntlmssp_oid_der));
-	size_t mech_types = der_tlv_size(der_tlv_size(oid)); /* [0] SEQUENCE OF MechType */
+	size_t mech_types = der_tlv_size(der_tlv_size(oid));  /* [0] SEQUENCE OF MechType */
 	size_t init = der_tlv_size(der_tlv_size(mech_types)); /* [0] NegTokenInit SEQUENCE */
 	size_t inner = der_tlv_size(sizeof(spnego_oid_der)) + init;
 

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # common.sh: sourced by the ntlm_auth tests. Starts a real ntlmd (files
 # backend) in a private directory with the test accounts of helper_driver.py,
 # and gives the pass/fail counting, the bounded waits and the cleanup.

@@ -6,6 +6,7 @@
 # account; MS-CHAPv2 through radclient: Access-Accept with the right
 # MS-CHAP2-Success (it needs the right NT_KEY) and the MS-MPPE keys.
 set -u
+# shellcheck source=tests/ntlm_auth/common.sh
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
 
 RADIUSD=${RADIUSD:-/usr/sbin/freeradius}

@@ -4,6 +4,7 @@
 # the text Samba's ntlm_auth prints.
 # Run by "make check", or: NTLMD=... NTLM_AUTH=... tests/ntlm_auth/test-helper.sh
 set -u
+# shellcheck source=tests/ntlm_auth/common.sh
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
 
 setup

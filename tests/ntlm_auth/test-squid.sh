@@ -7,6 +7,7 @@
 # right password, 407 for a wrong one and for a disabled account, and the
 # user name in access.log as ntlmd.conf formats it.
 set -u
+# shellcheck source=tests/ntlm_auth/common.sh
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
 
 SQUID=${SQUID:-/usr/sbin/squid}
