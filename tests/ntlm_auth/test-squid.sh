@@ -14,6 +14,7 @@ SQUID=${SQUID:-/usr/sbin/squid}
 PORT_BASE=${NTLM_AUTH_PORT_BASE:-24110}
 PROXY_PORT=$PORT_BASE
 ORIGIN_PORT=$((PORT_BASE + 1))
+KV_PORT=$((PORT_BASE + 2)) # a second squid, helpers with --squid-kv-replies
 
 [ -x "$SQUID" ] || skip_or_fail "squid"
 command -v curl >/dev/null 2>&1 || skip_or_fail "curl"
@@ -30,29 +31,33 @@ EXPECTED_USER='testdom+alice'
 # The libtool wrapper builds its real binary on first use: do it as root.
 "$NTLM_AUTH" --version >/dev/null || exit 99
 
-mkdir -p "$WORK/www" "$WORK/squid"
+mkdir -p "$WORK/www"
 echo "hello from the origin" >"$WORK/www/index.html"
-chown proxy "$WORK/squid"
 "$PY" -m http.server --bind 127.0.0.1 --directory "$WORK/www" "$ORIGIN_PORT" >"$WORK/origin.log" 2>&1 &
 started $!
 
 HELPER="$NTLM_AUTH --ntlmd-socket $SOCKET"
-cat >"$WORK/squid.conf" <<EOC
-http_port 127.0.0.1:$PROXY_PORT
-pid_filename $WORK/squid/squid.pid
-cache_log $WORK/squid/cache.log
-access_log stdio:$WORK/squid/access.log
+# Starts a squid in $WORK/$1 on port $2; $3: extra ntlm_auth options.
+start_squid() {
+    dir=$WORK/$1
+    mkdir -p "$dir"
+    chown proxy "$dir"
+    cat >"$dir/squid.conf" <<EOC
+http_port 127.0.0.1:$2
+pid_filename $dir/squid.pid
+cache_log $dir/cache.log
+access_log stdio:$dir/access.log
 cache_store_log none
-coredump_dir $WORK/squid
+coredump_dir $dir
 cache deny all
 cache_effective_user proxy
 shutdown_lifetime 0 seconds
 dns_nameservers 127.0.0.1
-auth_param ntlm program $HELPER --helper-protocol=squid-2.5-ntlmssp
+auth_param ntlm program $HELPER --helper-protocol=squid-2.5-ntlmssp $3
 auth_param ntlm children 3 startup=1 idle=1
-auth_param negotiate program $HELPER --helper-protocol=gss-spnego
+auth_param negotiate program $HELPER --helper-protocol=gss-spnego $3
 auth_param negotiate children 3 startup=1 idle=1
-auth_param basic program $HELPER --helper-protocol=squid-2.5-basic
+auth_param basic program $HELPER --helper-protocol=squid-2.5-basic $3
 auth_param basic children 2 startup=1 idle=1
 auth_param basic realm test
 acl localnet src 127.0.0.1
@@ -61,17 +66,20 @@ http_access deny !localnet
 http_access allow authed
 http_access deny all
 EOC
-
-"$SQUID" -N -f "$WORK/squid.conf" >"$WORK/squid/stdout.log" 2>&1 &
-started $!
-squid_up() {
-    curl -s -o /dev/null --max-time 2 -x "http://127.0.0.1:$PROXY_PORT" "http://127.0.0.1:$ORIGIN_PORT/"
+    "$SQUID" -N -f "$dir/squid.conf" >"$dir/stdout.log" 2>&1 &
+    started $!
+    if ! wait_until curl -s -o /dev/null --max-time 2 -x "http://127.0.0.1:$2" "http://127.0.0.1:$ORIGIN_PORT/"; then
+        echo "ERROR: squid did not start:" >&2
+        cat "$dir/cache.log" "$dir/stdout.log" >&2
+        exit 99
+    fi
 }
-if ! wait_until squid_up || ! wait_until curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$ORIGIN_PORT/"; then
-    echo "ERROR: squid or the origin did not start:" >&2
-    cat "$WORK/squid/cache.log" "$WORK/squid/stdout.log" >&2
+if ! wait_until curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$ORIGIN_PORT/"; then
+    echo "ERROR: the origin server did not start: $(cat "$WORK/origin.log")" >&2
     exit 99
 fi
+start_squid squid "$PROXY_PORT" ""
+start_squid squid-kv "$KV_PORT" --squid-kv-replies
 
 URL="http://127.0.0.1:$ORIGIN_PORT/index.html"
 # curl through the proxy; prints the final status
@@ -99,6 +107,20 @@ check "Negotiate with raw NTLMSSP, right password: 200" 200 "$(neg --raw --user 
 check "Negotiate, wrong password: 407" 407 "$(neg --user alice --password WrongPass1)"
 check "Negotiate, disabled account: 407" 407 "$(neg --user bob --password 'Bobpass1!')"
 
+# Squid >= 3.4 replies (OK user=... / OK token=... user=... / ERR message=...)
+PROXY_PORT=$KV_PORT
+check "kv replies: NTLM right password: 200" 200 "$(via --proxy-ntlm -U 'TESTDOM\alice:Passw0rd!')"
+check "kv replies: NTLM wrong password: 407" 407 "$(via --proxy-ntlm -U 'TESTDOM\alice:WrongPass1')"
+check "kv replies: Negotiate (SPNEGO) right password: 200" 200 "$(neg --user alice --password 'Passw0rd!')"
+check "kv replies: Negotiate wrong password: 407" 407 "$(neg --user alice --password WrongPass1)"
+check "kv replies: Basic wrong password: 407" 407 "$(via --proxy-basic -U 'alice:WrongPass1')"
+n=$(awk -v u="$EXPECTED_USER" '$8 == u && $4 ~ /\/200$/' "$WORK/squid-kv/access.log" | wc -l)
+if [ "$n" -eq 2 ]; then
+    pass "kv replies: access.log names '$EXPECTED_USER' (URL-escaped in the reply, unescaped by Squid)"
+else
+    fail "kv replies: access.log: $(cat "$WORK/squid-kv/access.log")"
+fi
+
 # access.log (squid's native format, user in the 8th field): the NTLM and
 # Negotiate successes carry ntlmd's name; Basic logs the name the client sent.
 n=$(awk -v u="$EXPECTED_USER" '$8 == u && $4 ~ /\/200$/' "$WORK/squid/access.log" | wc -l)
@@ -107,12 +129,12 @@ if [ "$n" -eq 3 ]; then
 else
     fail "access.log: $n lines with user '$EXPECTED_USER' and 200, expected 3: $(cat "$WORK/squid/access.log")"
 fi
-if grep -qi "FATAL\|Unsupported helper response\|helpers are crashing\|exited" "$WORK/squid/cache.log"; then
-    fail "cache.log reports helper trouble: $(grep -i 'FATAL\|Unsupported\|crashing\|exited' "$WORK/squid/cache.log")"
+if grep -qi "FATAL\|Unsupported helper response\|helpers are crashing\|exited" "$WORK"/squid*/cache.log; then
+    fail "cache.log reports helper trouble: $(grep -i 'FATAL\|Unsupported\|crashing\|exited' "$WORK"/squid*/cache.log)"
 else
     pass "cache.log: no helper crash, no unsupported reply"
 fi
-if grep -q 'Passw0rd\|Bobpass' "$WORK/squid/cache.log" "$NTLMD_LOG"; then
+if grep -q 'Passw0rd\|Bobpass' "$WORK"/squid*/cache.log "$NTLMD_LOG"; then
     fail "a password reached a log"
 else
     pass "no password in cache.log or ntlmd's log"
