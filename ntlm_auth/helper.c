@@ -771,7 +771,7 @@ bad:
 static void basic_reply(const struct na_helper *h, const char *id, size_t id_len, enum ntlm_status st,
                         struct na_buf *out)
 {
-	if (id != NULL)
+	if (id != NULL && id_len > 0)
 		na_buf_addf(out, "%.*s ", (int)id_len, id);
 	if (st == NTLM_OK)
 		na_buf_add(out, "OK\n");

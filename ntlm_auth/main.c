@@ -472,7 +472,7 @@ int main(int argc, char **argv)
 	struct config cfg = {0};
 	struct na_options opt = {0};
 	struct daemon d = {0};
-	char *split_domain = NULL;
+	char *split_domain = NULL, *password = NULL;
 	const char *user = NULL, *domain;
 	int rc = 1;
 	bool ok;
@@ -538,7 +538,15 @@ int main(int argc, char **argv)
 	}
 	opt.username = user;
 	opt.domain = domain;
-	opt.password = cfg.values[O_PASSWORD];
+	if (cfg.values[O_PASSWORD] != NULL) {
+		/* keep a copy and blank the argument, so that ps shows it for as
+		 * short a time as possible */
+		password = strdup(cfg.values[O_PASSWORD]);
+		if (password == NULL)
+			goto out;
+		ntlm_wipe((char *)cfg.values[O_PASSWORD], strlen(cfg.values[O_PASSWORD]));
+	}
+	opt.password = password;
 
 	if (cfg.values[O_HELPER_PROTOCOL] != NULL) {
 		opt.protocol = na_protocol_from_name(cfg.values[O_HELPER_PROTOCOL]);
@@ -564,8 +572,8 @@ int main(int argc, char **argv)
 	}
 	if (cfg.values[O_CHALLENGE] != NULL) {
 		rc = challenge_mode(&cfg, &opt, &d, user, domain);
-	} else if (cfg.values[O_PASSWORD] != NULL) {
-		rc = plaintext_mode(&opt, &d, user, domain, cfg.values[O_PASSWORD]);
+	} else if (password != NULL) {
+		rc = plaintext_mode(&opt, &d, user, domain, password);
 	} else {
 		fputs("ntlm_auth: a password (--password) or a challenge and response must be given\n",
 		      stderr);
@@ -573,5 +581,9 @@ int main(int argc, char **argv)
 out:
 	fflush(stdout);
 	free(split_domain);
+	if (password != NULL) {
+		ntlm_wipe(password, strlen(password));
+		free(password);
+	}
 	return rc;
 }
