@@ -246,16 +246,10 @@ static enum ntlm_status ask(struct na_helper *h, uint16_t type, struct ntlm_writ
 static enum ntlm_status check_membership(const struct na_helper *h, const struct ntlmd_reply *reply,
                                          const char *user)
 {
-	uint32_t uid = 0;
-	bool has_uid;
+	enum ntlm_status st = na_membership(&h->opt, reply, user);
 
-	if (!h->opt.require_group)
-		return NTLM_OK;
-	if (h->opt.group_error)
-		return NTLM_ERR_INVALID_ARGUMENT;
-	has_uid = ntlmd_frame_get_u32(&reply->frame, NTLMD_TAG_UID, &uid) == NTLM_OK;
-	if (na_user_in_group(user, has_uid, uid, h->opt.group_gid))
-		return NTLM_OK;
+	if (st != NTLM_STATUS_LOGON_FAILURE)
+		return st;
 	log_line(h, "user '%s' is not a member of the required group (gid %lu)", user != NULL ? user : "",
 	         (unsigned long)h->opt.group_gid);
 	return NTLM_STATUS_LOGON_FAILURE;
@@ -478,6 +472,21 @@ static void unknown_command(const char *line, size_t len, struct na_buf *out)
 		na_buf_add(out, "BH SPNEGO request invalid prefix\n");
 }
 
+/* The prologue of the server modes: a YR starts over; a line that is
+ * neither YR nor KK is answered here (false is returned). */
+static bool server_blob_line(struct na_helper *h, const char *line, size_t len, struct na_buf *out)
+{
+	if (len >= 2 && strncmp(line, "YR", 2) == 0) {
+		server_reset(h);
+		return true;
+	}
+	if (len >= 2 && strncmp(line, "KK", 2) == 0)
+		return true;
+	if (!common_command(h, line, len, out))
+		unknown_command(line, len, out);
+	return false;
+}
+
 /* ------------------------------------------------------------------ */
 /* squid-2.5-ntlmssp                                                   */
 
@@ -496,17 +505,10 @@ static void squid_ntlmssp_line(struct na_helper *h, const char *line, size_t len
 	struct step res = {0};
 	uint8_t *msg = NULL;
 	size_t msg_len = 0;
-	bool yr = len >= 2 && strncmp(line, "YR", 2) == 0;
-	enum ntlm_status st;
 
-	if (!yr && !(len >= 2 && strncmp(line, "KK", 2) == 0)) {
-		if (!common_command(h, line, len, out))
-			unknown_command(line, len, out);
+	if (!server_blob_line(h, line, len, out))
 		return;
-	}
-	if (yr)
-		server_reset(h);
-	if (len <= 3 || line[2] != ' ' || (st = decode_blob(line + 3, len - 3, &msg, &msg_len)) != NTLM_OK ||
+	if (len <= 3 || line[2] != ' ' || decode_blob(line + 3, len - 3, &msg, &msg_len) != NTLM_OK ||
 	    msg_len == 0) {
 		log_line(h, "%.2s without a decodable NTLMSSP blob", line);
 		server_reset(h);
@@ -666,13 +668,8 @@ static void gss_spnego_line(struct na_helper *h, const char *line, size_t len, s
 	bool yr = len >= 2 && strncmp(line, "YR", 2) == 0;
 	enum ntlm_status st;
 
-	if (!yr && !(len >= 2 && strncmp(line, "KK", 2) == 0)) {
-		if (!common_command(h, line, len, out))
-			unknown_command(line, len, out);
+	if (!server_blob_line(h, line, len, out))
 		return;
-	}
-	if (yr)
-		server_reset(h);
 	if (len <= 3 || line[2] != ' ' || decode_blob(line + 3, len - 3, &blob, &blob_len) != NTLM_OK ||
 	    blob_len == 0) {
 		free(blob);
@@ -728,14 +725,6 @@ out:
 /* ------------------------------------------------------------------ */
 /* squid-2.5-basic / squid-2.4-basic                                   */
 
-static int unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Strict URL unescaping of s[0..n) (Samba >= 4.9): '%' must be followed
  * by two hex digits and "%00" is refused. NULL on failure. */
 static char *url_unescape(const char *s, size_t n)
@@ -754,8 +743,8 @@ static char *url_unescape(const char *s, size_t n)
 
 		if (i + 2 >= n)
 			goto bad;
-		hi = unhex(s[i + 1]);
-		lo = unhex(s[i + 2]);
+		hi = na_hex_value(s[i + 1]);
+		lo = na_hex_value(s[i + 2]);
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 			goto bad;
 		r[o++] = (char)(hi << 4 | lo);

@@ -131,6 +131,9 @@ uint32_t na_status_code(enum ntlm_status st, bool squash);
 /* Samba's (<= 4.6) short text of the status: "Logon failure", ... */
 const char *na_status_text(enum ntlm_status st, bool squash);
 
+/* The value of a hex digit (either case), or -1. */
+int na_hex_value(char c);
+
 /* Decodes hex the way Samba's ntlm_auth does: optional "0x", either case,
  * stopping at the first pair that is not hex. Returns the byte count (at
  * most max) written to out. */
@@ -143,5 +146,11 @@ bool na_split_user(const char *name, char sep, char **ret_domain, const char **r
 /* True when the account (uid as the daemon sent, or else the name) is a
  * member of gid by NSS (primary group or getgrouplist). */
 bool na_user_in_group(const char *user, bool has_uid, uint32_t uid, gid_t gid);
+
+/* --require-membership-of for a successful reply of ntlmd: NTLM_OK, or
+ * NTLM_STATUS_LOGON_FAILURE (not a member), NTLM_ERR_INVALID_ARGUMENT (the
+ * group could not be resolved). */
+enum ntlm_status na_membership(const struct na_options *opt, const struct ntlmd_reply *reply,
+                               const char *user);
 
 #endif /* PAM_NTLM_NTLM_AUTH_HELPER_H */

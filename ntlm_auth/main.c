@@ -255,6 +255,21 @@ static bool resolve_group(const char *value, char sep, struct na_options *opt)
 /* ------------------------------------------------------------------ */
 /* Exec modes                                                          */
 
+/* Asks ntlmd (fields are cleared), then --require-membership-of: the
+ * verdict, NTLM_ERR_BACKEND_UNAVAILABLE when ntlmd could not be asked. */
+static enum ntlm_status exec_request(const struct na_options *opt, struct daemon *d, uint16_t type,
+                                     struct ntlm_writer *fields, const char *user, struct ntlmd_reply *reply)
+{
+	enum ntlm_status st = call_daemon(d, type, fields, reply);
+
+	ntlm_writer_clear(fields);
+	if (st != NTLM_OK) {
+		*reply = (struct ntlmd_reply){0};
+		return NTLM_ERR_BACKEND_UNAVAILABLE;
+	}
+	return reply->status == NTLM_OK ? na_membership(opt, reply, user) : reply->status;
+}
+
 /* Prints Samba's failure line "<text> (0x<code>)" on stdout. */
 static int print_failure(enum ntlm_status st)
 {
@@ -321,24 +336,9 @@ static int challenge_mode(const struct config *cfg, const struct na_options *opt
 		ntlmd_put_bytes(&fields, NTLMD_TAG_NT_RESPONSE, nt, nt_len);
 	if (cfg->flags[O_ALLOW_MSCHAPV2])
 		ntlmd_put_u8(&fields, NTLMD_TAG_MSCHAPV2, 1);
-	st = call_daemon(d, NTLMD_REQ_VERIFY_RESPONSE, &fields, &reply);
-	ntlm_writer_clear(&fields);
+	st = exec_request(opt, d, NTLMD_REQ_VERIFY_RESPONSE, &fields, user, &reply);
 	ntlm_wipe(nt, sizeof(nt));
 	ntlm_wipe(lm, sizeof(lm));
-	if (st != NTLM_OK) {
-		reply = (struct ntlmd_reply){0};
-		st = NTLM_ERR_BACKEND_UNAVAILABLE;
-	} else {
-		st = reply.status;
-	}
-	if (st == NTLM_OK && opt->require_group) {
-		uint32_t uid = 0;
-		bool has_uid = ntlmd_frame_get_u32(&reply.frame, NTLMD_TAG_UID, &uid) == NTLM_OK;
-
-		st = opt->group_error                                       ? NTLM_ERR_INVALID_ARGUMENT
-		     : na_user_in_group(user, has_uid, uid, opt->group_gid) ? NTLM_OK
-		                                                            : NTLM_STATUS_LOGON_FAILURE;
-	}
 	if (st != NTLM_OK) {
 		fprintf(stderr, "ntlm_auth: %s: %s\n", user, ntlm_status_name(st));
 		rc = print_failure(st);
@@ -372,22 +372,7 @@ static int plaintext_mode(const struct na_options *opt, struct daemon *d, const 
 	ntlmd_put_string(&fields, NTLMD_TAG_DOMAIN, domain);
 	ntlmd_put_string(&fields, NTLMD_TAG_WORKSTATION, opt->workstation);
 	ntlmd_put_string(&fields, NTLMD_TAG_PASSWORD, password);
-	st = call_daemon(d, NTLMD_REQ_CHECK_PASSWORD, &fields, &reply);
-	ntlm_writer_clear(&fields);
-	if (st != NTLM_OK) {
-		reply = (struct ntlmd_reply){0};
-		st = NTLM_ERR_BACKEND_UNAVAILABLE;
-	} else {
-		st = reply.status;
-	}
-	if (st == NTLM_OK && opt->require_group) {
-		uint32_t uid = 0;
-		bool has_uid = ntlmd_frame_get_u32(&reply.frame, NTLMD_TAG_UID, &uid) == NTLM_OK;
-
-		st = opt->group_error                                       ? NTLM_ERR_INVALID_ARGUMENT
-		     : na_user_in_group(user, has_uid, uid, opt->group_gid) ? NTLM_OK
-		                                                            : NTLM_STATUS_LOGON_FAILURE;
-	}
+	st = exec_request(opt, d, NTLMD_REQ_CHECK_PASSWORD, &fields, user, &reply);
 	ntlmd_reply_clear(&reply);
 	printf("%s: %s (0x%lx)\n", na_status_name(st, true), na_status_text(st, true),
 	       (unsigned long)na_status_code(st, true));

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "helper.h"
+#include "protocol.h"
 
 struct samba_status {
 	const char *name;
@@ -86,7 +87,7 @@ const char *na_status_text(enum ntlm_status st, bool squash)
 	return samba_status_of(st, squash)->text;
 }
 
-static int hex_value(char c)
+int na_hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -104,7 +105,7 @@ size_t na_hex_prefix(const char *s, uint8_t *out, size_t max)
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
 		s += 2;
 	while (n < max && s[0] != '\0' && s[1] != '\0') {
-		int hi = hex_value(s[0]), lo = hex_value(s[1]);
+		int hi = na_hex_value(s[0]), lo = na_hex_value(s[1]);
 
 		if (hi < 0 || lo < 0)
 			break;
@@ -158,4 +159,18 @@ bool na_user_in_group(const char *user, bool has_uid, uint32_t uid, gid_t gid)
 	}
 	free(groups);
 	return member;
+}
+
+enum ntlm_status na_membership(const struct na_options *opt, const struct ntlmd_reply *reply,
+                               const char *user)
+{
+	uint32_t uid = 0;
+	bool has_uid;
+
+	if (!opt->require_group)
+		return NTLM_OK;
+	if (opt->group_error)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	has_uid = ntlmd_frame_get_u32(&reply->frame, NTLMD_TAG_UID, &uid) == NTLM_OK;
+	return na_user_in_group(user, has_uid, uid, opt->group_gid) ? NTLM_OK : NTLM_STATUS_LOGON_FAILURE;
 }
