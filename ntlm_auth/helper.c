@@ -472,6 +472,9 @@ static void unknown_command(const char *line, size_t len, struct na_buf *out)
 		na_buf_add(out, "BH SPNEGO request invalid prefix\n");
 }
 
+static void ntlmssp_failure(const struct na_helper *h, enum ntlm_status st, struct na_buf *out);
+static void spnego_failure(const struct na_helper *h, enum ntlm_status st, struct na_buf *out);
+
 /* The prologue of the server modes: a YR starts over; a line that is
  * neither YR nor KK is answered here (false is returned). */
 static bool server_blob_line(struct na_helper *h, const char *line, size_t len, struct na_buf *out)
@@ -480,8 +483,18 @@ static bool server_blob_line(struct na_helper *h, const char *line, size_t len, 
 		server_reset(h);
 		return true;
 	}
-	if (len >= 2 && strncmp(line, "KK", 2) == 0)
-		return true;
+	if (len >= 2 && strncmp(line, "KK", 2) == 0) {
+		if (h->state != NA_STATE_DONE)
+			return true;
+		/* as Samba: a finished (or failed) context takes no more tokens
+		 * until a YR starts a new one */
+		log_line(h, "KK after the end of a handshake; a YR must start a new one");
+		if (h->opt.protocol == NA_PROTO_GSS_SPNEGO)
+			spnego_failure(h, NTLM_ERR_WRONG_MESSAGE_TYPE, out);
+		else
+			ntlmssp_failure(h, NTLM_ERR_WRONG_MESSAGE_TYPE, out);
+		return false;
+	}
 	if (!common_command(h, line, len, out))
 		unknown_command(line, len, out);
 	return false;
@@ -670,10 +683,12 @@ static void gss_spnego_line(struct na_helper *h, const char *line, size_t len, s
 
 	if (!server_blob_line(h, line, len, out))
 		return;
-	if (len <= 3 || line[2] != ' ' || decode_blob(line + 3, len - 3, &blob, &blob_len) != NTLM_OK ||
-	    blob_len == 0) {
+	st = len > 3 && line[2] == ' ' ? decode_blob(line + 3, len - 3, &blob, &blob_len) : NTLM_OK;
+	if (st != NTLM_OK || blob_len == 0) {
 		free(blob);
-		if (yr && len <= 3) {
+		/* no token: the acceptor speaks first (a blob that is not base64
+		 * decodes to nothing, as in Samba) */
+		if (yr && st == NTLM_OK) {
 			spnego_init(h, out);
 			return;
 		}
@@ -966,7 +981,7 @@ static void block_end(struct na_helper *h, struct na_buf *out)
 		                    ? "Error: No lanman-challenge supplied!\n.\n"
 		                    : "Error: No password supplied!\n.\n");
 	else if (b->password == NULL && b->nt_response == NULL && b->lm_response == NULL)
-		na_buf_add(out, "Error: No NT or LM responses supplied!\n.\n");
+		na_buf_add(out, "Error: No password supplied!\n.\n");
 	else
 		block_verify(h, user, domain, out);
 	free(split_domain);

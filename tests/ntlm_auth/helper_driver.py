@@ -281,6 +281,22 @@ def main(args):
 
     run.case("ntlmd unreachable -> BH (helper failure, not NA) and a log line", daemon_down)
 
+    def daemon_down_others():
+        p = []
+        h = LineProcess([prog, "--helper-protocol=gss-spnego", "--ntlmd-socket", sock + ".absent"], "down")
+        c = Client("alice", alice.password)
+        p += want(h.request("YR " + b64(c.negotiate())), "BH NT_STATUS_NO_LOGON_SERVERS * NT_STATUS_NO_LOGON_SERVERS")
+        h.close()
+        r = subprocess.run([prog, "--ntlmd-socket", sock + ".absent", "--request-nt-key", "--username=alice",
+                            "--challenge=0011223344556677", "--nt-response=" + "00" * 24],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        # FreeRADIUS: "No logon servers" / 0xC000005E is a module failure (retry), not a reject
+        p += want(r.returncode, 1) + want(r.stdout, "No logon servers (0xc000005e)\n")
+        return p
+
+    run.case("ntlmd unreachable: gss-spnego BH in three fields; exec mode 'No logon servers (0xc000005e)'",
+             daemon_down_others)
+
     # ---------------------------------------------------------- gss-spnego
 
     def spnego(user, password, wrapped, expected, *extra):
@@ -332,7 +348,8 @@ def main(args):
         tt = h.request("KK " + b64(neg_token_resp(c.negotiate())))
         chal = resp_token(unb64(tt[3:-2]))
         p += want(h.request("KK " + b64(neg_token_resp(c.authenticate(chal)))), f"AF {done} {user_alice}")
-        p += want(h.request("YR %%%"), "NA * NT_STATUS_INVALID_PARAMETER", "bad base64")
+        p += want(h.request("YR %%%"), f"TT {b64(want_init)} *", "YR blob that is not base64 (nothing, as Samba)")
+        p += want(h.request("KK %%%"), "NA * NT_STATUS_INVALID_PARAMETER", "KK blob that is not base64")
         p += want(h.request("KK " + b64(b"\x30\x03\x02\x01")), "NA * NT_STATUS_INVALID_PARAMETER", "bad DER")
         rc, err = h.close()
         if rc != 0:
@@ -454,6 +471,60 @@ def main(args):
 
     run.case("ntlmssp-client-1 with --password, against squid-2.5-ntlmssp", client_mode(True))
     run.case("ntlmssp-client-1 asks PW, then answers", client_mode(False))
+
+    # ---------------------------------------------------------- side by side with Samba's ntlm_auth
+
+    SAMBA = "/usr/bin/ntlm_auth"
+
+    def same_as_samba(proto, lines, loose=("TT ",)):
+        """Both helpers get the same lines; Samba's runs in its local test
+        mode (--password, no winbindd needed). Replies must be identical,
+        but for those starting with a prefix in loose (random challenges),
+        where the first word must match."""
+        def f():
+            if not os.access(SAMBA, os.X_OK):
+                return [f"{SAMBA} (Debian samba-common-bin / winbind) is missing"]
+            ours = helper(proto)
+            theirs = LineProcess([SAMBA, f"--helper-protocol={proto}", "--password=x"], "samba ntlm_auth")
+            p = []
+            for line in lines:
+                a, b = ours.request(line), theirs.request(line)
+                if any(b.startswith(x) for x in loose):
+                    a, b = a.split(" ")[0], b.split(" ")[0]
+                if a != b:
+                    p.append(f"{line[:30]!r}: ours {a!r}, Samba {b!r}")
+            theirs.close()
+            return finish(ours, p)
+        return f
+
+    cs = Client("alice", alice.password)
+    neg1 = cs.negotiate()
+    run.case("squid-2.5-ntlmssp: the same replies as Samba's ntlm_auth, line by line", same_as_samba(
+        "squid-2.5-ntlmssp",
+        ["YR", "YR !!!notbase64", "OK", "XX abc", "Y", "SF NTLMSSP_FEATURE_SESSION_KEY", "GK",
+         "PW " + b64(b"secret"), "YR " + b64(b"hello world, no NTLM"), "YR " + b64(neg1), "KK " + b64(neg1),
+         "KK " + b64(neg1), "YR " + b64(neg1), "YR " + b64(neg1)]))
+    run.case("gss-spnego: the same replies as Samba's ntlm_auth, line by line", same_as_samba(
+        "gss-spnego",
+        ["YR !!!notbase64", "OK", "XX abc", "Y", "GK", "YR " + b64(neg1),
+         "YR " + b64(neg_token_init([OID_NTLMSSP], neg1)), "YR"]))
+
+    def server1_same_as_samba():
+        if not os.access(SAMBA, os.X_OK):
+            return [f"{SAMBA} is missing"]
+        ours = helper("ntlm-server-1")
+        theirs = LineProcess([SAMBA, "--helper-protocol=ntlm-server-1", "--password=x"], "samba ntlm_auth")
+        p = []
+        for lines in (["garbage"], ["Frobnicate: 1"], ["LANMAN-Challenge: 00"], ["LANMAN-Challenge: 0x0011zz"],
+                      ["."], ["Username: alice", "NT-Response: " + "00" * 24, "."],
+                      ["Username: alice", "LANMAN-Challenge: 0011223344556677", "."]):
+            a, b = block(ours, lines), block(theirs, lines)
+            if a != b:
+                p.append(f"{lines}: ours {a}, Samba {b}")
+        theirs.close()
+        return finish(ours, p)
+
+    run.case("ntlm-server-1: the same error replies as Samba's ntlm_auth", server1_same_as_samba)
 
     # ---------------------------------------------------------- exec modes (FreeRADIUS)
 
