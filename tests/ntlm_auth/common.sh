@@ -82,6 +82,8 @@ setup() {
         echo "ERROR: set NTLMD and NTLM_AUTH (make check does)" >&2
         exit 99
     fi
+    # ntlmd answers privileged callers only: root here
+    [ "$(id -u)" -eq 0 ] || skip_or_fail "root (ntlmd's privileged requests)"
     [ -x "$PY" ] || skip_or_fail "$PY"
     for m in ntlm_auth Cryptodome; do
         "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
