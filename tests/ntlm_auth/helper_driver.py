@@ -29,6 +29,8 @@ from clients import DOMAIN, WORKSTATION, Account, LineProcess, enable_md4_for_nt
 ACCOUNTS = dict(clients.ACCOUNTS)  # alice (good), bob (disabled)
 # uid 0: NSS knows it as root, for --require-membership-of
 ACCOUNTS["ruth"] = Account("ruth", 0, "Ruth-pass9", "U", False)
+# a name with a space: Squid >= 3.4 keeps only the last word of "AF <name>"
+ACCOUNTS["john smith"] = Account("john smith", 1010, "John-pass1", "U", False)
 WRONG = "WrongPass1"
 TIMEOUT = 10
 

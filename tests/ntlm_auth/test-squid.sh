@@ -114,6 +114,12 @@ check "kv replies: NTLM wrong password: 407" 407 "$(via --proxy-ntlm -U 'TESTDOM
 check "kv replies: Negotiate (SPNEGO) right password: 200" 200 "$(neg --user alice --password 'Passw0rd!')"
 check "kv replies: Negotiate wrong password: 407" 407 "$(neg --user alice --password WrongPass1)"
 check "kv replies: Basic wrong password: 407" 407 "$(via --proxy-basic -U 'alice:WrongPass1')"
+check "kv replies: NTLM, a user name with a space: 200" 200 "$(via --proxy-ntlm -U 'TESTDOM\john smith:John-pass1')"
+if grep -q ' testdom+john smith ' "$WORK/squid-kv/access.log"; then
+    pass "kv replies: the name with a space reaches access.log whole (URL-escaped in the reply)"
+else
+    fail "kv replies: no 'testdom+john smith' in access.log: $(tail -3 "$WORK/squid-kv/access.log")"
+fi
 n=$(awk -v u="$EXPECTED_USER" '$8 == u && $4 ~ /\/200$/' "$WORK/squid-kv/access.log" | wc -l)
 if [ "$n" -eq 2 ]; then
     pass "kv replies: access.log names '$EXPECTED_USER' (URL-escaped in the reply, unescaped by Squid)"
