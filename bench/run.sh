@@ -6,6 +6,7 @@
 #   2. bench_ntlmd:  VERIFY through a private ntlmd, 1 and 2 clients, vs in-process
 #   3. bench_files:  the files backend at 1,000,000 users: load time, lookups, RSS
 #   4. ldap-bench.sh: VERIFY with the ldap backend (cold, warm) vs raw libldap and files
+#   5. bench_helper: ntlm_auth + ntlmd vs Samba's ntlm_auth + winbindd (squid-2.5-ntlmssp)
 # Usage: bench/run.sh [SECONDS-PER-ROUND] [ROUNDS]   (bench_verify's; defaults 0.5 and 9)
 set -eu
 here=$(pwd)
@@ -57,3 +58,6 @@ run "$here/bench_files" 1000000 3
 echo
 echo "== 4. ldap backend: cold, warm, raw libldap lookups and files (ldap-bench.sh)"
 "$(dirname "$0")/ldap-bench.sh"
+
+echo "== 5. ntlm_auth + ntlmd vs Samba's ntlm_auth + winbindd (bench_helper_vs_samba.sh)"
+"$(dirname "$0")/bench_helper_vs_samba.sh" 2000 3

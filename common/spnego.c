@@ -617,3 +617,102 @@ const char *ntlm_spnego_krb_msg_name(unsigned msg_type)
 
 	return table_name(names, sizeof(names) / sizeof(names[0]), msg_type, NULL);
 }
+
+/* ------------------------------------------------------------------ */
+/* Encoding of the server's SPNEGO tokens (RFC 4178 4.2)               */
+
+/* DER of the NTLMSSP mechanism OID 1.3.6.1.4.1.311.2.2.10 */
+static const uint8_t ntlmssp_oid_der[] = {0x2B, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0A};
+/* DER of the SPNEGO OID 1.3.6.1.5.5.2 */
+static const uint8_t spnego_oid_der[] = {0x2B, 0x06, 0x01, 0x05, 0x05, 0x02};
+
+/* Octets of a definite length (X.690 8.1.3.3 / 8.1.3.5). */
+static size_t der_length_size(size_t n)
+{
+	size_t size = 1;
+
+	for (size_t v = n; n >= 0x80 && v > 0; v >>= 8)
+		size++;
+	return size;
+}
+
+static size_t der_tlv_size(size_t n)
+{
+	return 1 + der_length_size(n) + n;
+}
+
+static void der_put_header(struct ntlm_writer *w, uint8_t tag, size_t n)
+{
+	size_t octets = der_length_size(n) - 1;
+
+	ntlm_write_u8(w, tag);
+	if (octets == 0) {
+		ntlm_write_u8(w, (uint8_t)n);
+		return;
+	}
+	ntlm_write_u8(w, (uint8_t)(0x80u | octets));
+	for (size_t i = octets; i > 0; i--)
+		ntlm_write_u8(w, (uint8_t)(n >> (8 * (i - 1))));
+}
+
+/* [ctx] { inner_tag { p[0..n) } } */
+static void der_put_explicit(struct ntlm_writer *w, uint8_t ctx_tag, uint8_t inner_tag, const uint8_t *p,
+                             size_t n)
+{
+	der_put_header(w, ctx_tag, der_tlv_size(n));
+	der_put_header(w, inner_tag, n);
+	ntlm_write_bytes(w, p, n);
+}
+
+enum ntlm_status ntlm_spnego_encode_resp(enum spnego_neg_state state, bool supported_mech,
+                                         const uint8_t *token, size_t token_len, const uint8_t *mic,
+                                         size_t mic_len, uint8_t **ret, size_t *ret_len)
+{
+	struct ntlm_writer w;
+	const uint8_t enumerated = (uint8_t)state;
+	size_t fields = der_tlv_size(der_tlv_size(1));
+
+	if ((token_len > 0 && token == NULL) || (mic_len > 0 && mic == NULL) ||
+	    token_len > SPNEGO_MAX_TOKEN || mic_len > SPNEGO_MAX_TOKEN)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	if (supported_mech)
+		fields += der_tlv_size(der_tlv_size(sizeof(ntlmssp_oid_der)));
+	if (token != NULL)
+		fields += der_tlv_size(der_tlv_size(token_len));
+	if (mic != NULL)
+		fields += der_tlv_size(der_tlv_size(mic_len));
+	ntlm_writer_init(&w, der_tlv_size(der_tlv_size(fields)));
+	/* NegotiationToken ::= negTokenResp [1] NegTokenResp ::= SEQUENCE { ... } */
+	der_put_header(&w, DER_CTX(1), der_tlv_size(fields));
+	der_put_header(&w, DER_SEQUENCE, fields);
+	der_put_explicit(&w, DER_CTX(0), DER_ENUMERATED, &enumerated, 1);
+	if (supported_mech)
+		der_put_explicit(&w, DER_CTX(1), DER_OID, ntlmssp_oid_der, sizeof(ntlmssp_oid_der));
+	if (token != NULL)
+		der_put_explicit(&w, DER_CTX(2), DER_OCTET, token, token_len);
+	if (mic != NULL)
+		der_put_explicit(&w, DER_CTX(3), DER_OCTET, mic, mic_len);
+	return ntlm_writer_finish(&w, ret, ret_len);
+}
+
+enum ntlm_status ntlm_spnego_encode_init_ntlmssp(uint8_t **ret, size_t *ret_len)
+{
+	struct ntlm_writer w;
+	size_t oid = der_tlv_size(sizeof(ntlmssp_oid_der));
+	size_t mech_types = der_tlv_size(der_tlv_size(oid));  /* [0] SEQUENCE OF MechType */
+	size_t init = der_tlv_size(der_tlv_size(mech_types)); /* [0] NegTokenInit SEQUENCE */
+	size_t inner = der_tlv_size(sizeof(spnego_oid_der)) + init;
+
+	ntlm_writer_init(&w, der_tlv_size(inner));
+	/* RFC 2743 3.1 InitialContextToken: [APPLICATION 0] thisMech innerContextToken */
+	der_put_header(&w, DER_APP(0), inner);
+	der_put_header(&w, DER_OID, sizeof(spnego_oid_der));
+	ntlm_write_bytes(&w, spnego_oid_der, sizeof(spnego_oid_der));
+	der_put_header(&w, DER_CTX(0), der_tlv_size(mech_types));
+	der_put_header(&w, DER_SEQUENCE, mech_types);
+	der_put_header(&w, DER_CTX(0), der_tlv_size(oid));
+	der_put_header(&w, DER_SEQUENCE, oid);
+	der_put_header(&w, DER_OID, sizeof(ntlmssp_oid_der));
+	ntlm_write_bytes(&w, ntlmssp_oid_der, sizeof(ntlmssp_oid_der));
+	return ntlm_writer_finish(&w, ret, ret_len);
+}

@@ -115,4 +115,20 @@ const char *ntlm_spnego_mech_name(const char *oid);
 /* "AP-REQ", "AP-REP", "KRB-ERROR", ... for a Kerberos application tag, or NULL. */
 const char *ntlm_spnego_krb_msg_name(unsigned msg_type);
 
+/*
+ * Encodes a NegTokenResp (RFC 4178 4.2.2) as an acceptor sends it: negState
+ * state, supportedMech NTLMSSP when supported_mech, responseToken when token
+ * is not NULL, mechListMIC when mic is not NULL. Samba's answers for NTLM:
+ * accept-incomplete + NTLMSSP + the CHALLENGE, then accept-completed alone
+ * (A1 07 30 05 A0 03 0A 01 00). The result is malloc'd.
+ */
+enum ntlm_status ntlm_spnego_encode_resp(enum spnego_neg_state state, bool supported_mech,
+                                         const uint8_t *token, size_t token_len, const uint8_t *mic,
+                                         size_t mic_len, uint8_t **ret, size_t *ret_len) NTLM_MUST_USE;
+
+/* A GSS-API-framed SPNEGO NegTokenInit offering NTLMSSP only (mechTypes
+ * { 1.3.6.1.4.1.311.2.2.10 }, no mechToken): the acceptor's first token when
+ * the client sent none. The result is malloc'd. */
+enum ntlm_status ntlm_spnego_encode_init_ntlmssp(uint8_t **ret, size_t *ret_len) NTLM_MUST_USE;
+
 #endif /* PAM_NTLM_COMMON_SPNEGO_H */

@@ -628,6 +628,84 @@ out:
 	return st;
 }
 
+/* MS-CHAP retransmits: a RADIUS client resends the same Access-Request
+ * when an answer is slow, and FreeRADIUS runs ntlm_auth again with the
+ * same challenge and response. Such an identical request, within a short
+ * window, is verified again instead of being refused as a replay; a
+ * different response on a used challenge is still refused. A request is
+ * remembered by a keyed digest (HMAC-MD5 under a per-process random key)
+ * of its service, names, challenge and responses: no response is kept. */
+#define RETRANSMIT_WINDOW_MS 30000
+#define RETRANSMIT_SLOTS     64
+
+struct retransmit {
+	int64_t expires;
+	uint8_t digest[16];
+};
+
+static struct retransmit retransmits[RETRANSMIT_SLOTS];
+static size_t retransmit_next;
+static uint8_t retransmit_key[16];
+static bool retransmit_keyed;
+
+static void digest_field(struct ntlm_writer *w, const void *p, size_t n)
+{
+	ntlm_write_u32le(w, (uint32_t)n);
+	if (n > 0)
+		ntlm_write_bytes(w, p, n);
+}
+
+/* The digest of a VERIFY_RESPONSE; false when it cannot be computed (then
+ * no retransmit is recognised). */
+static bool retransmit_digest(const char *service, const char *user, const char *domain,
+                              const uint8_t challenge[8], const uint8_t *lm, size_t lm_len, const uint8_t *nt,
+                              size_t nt_len, uint8_t mschapv2, uint8_t ret[16])
+{
+	struct ntlm_writer w;
+	uint8_t *msg = NULL;
+	size_t msg_len = 0;
+	bool ok;
+
+	if (!retransmit_keyed) {
+		if (ntlm_random(retransmit_key, sizeof(retransmit_key)) != NTLM_OK)
+			return false;
+		retransmit_keyed = true;
+	}
+	ntlm_writer_init(&w, NTLMD_MAX_PAYLOAD * 2);
+	digest_field(&w, service != NULL ? service : "", service != NULL ? strlen(service) : 0);
+	digest_field(&w, user, strlen(user));
+	digest_field(&w, domain, strlen(domain));
+	digest_field(&w, challenge, 8);
+	digest_field(&w, lm, lm_len);
+	digest_field(&w, nt, nt_len);
+	digest_field(&w, &mschapv2, 1);
+	if (ntlm_writer_finish(&w, &msg, &msg_len) != NTLM_OK)
+		return false;
+	ok = ntlm_hmac_md5(retransmit_key, sizeof(retransmit_key), msg, msg_len, ret) == NTLM_OK;
+	ntlm_wipe(msg, msg_len);
+	free(msg);
+	return ok;
+}
+
+static bool retransmit_seen(const uint8_t digest[16], int64_t now)
+{
+	bool seen = false;
+
+	for (size_t i = 0; i < RETRANSMIT_SLOTS; i++)
+		seen |= retransmits[i].expires > now &&
+		        ntlm_equal_ct(retransmits[i].digest, digest, sizeof(retransmits[i].digest));
+	return seen;
+}
+
+static void retransmit_remember(const uint8_t digest[16], int64_t now)
+{
+	struct retransmit *r = &retransmits[retransmit_next];
+
+	retransmit_next = (retransmit_next + 1) % RETRANSMIT_SLOTS;
+	r->expires = now + RETRANSMIT_WINDOW_MS;
+	memcpy(r->digest, digest, sizeof(r->digest));
+}
+
 static enum ntlm_status handle_verify_response(const struct ntlmd_peer *peer, const struct ntlmd_frame *req,
                                                struct ntlm_writer *reply)
 {
@@ -638,8 +716,8 @@ static enum ntlm_status handle_verify_response(const struct ntlmd_peer *peer, co
 	const char *user, *domain;
 	const uint8_t *server_challenge, *lm = NULL, *nt = NULL;
 	size_t challenge_len, lm_len = 0, nt_len = 0;
-	uint8_t mschapv2 = 0;
-	bool issued;
+	uint8_t mschapv2 = 0, digest[16];
+	bool issued, has_digest, retransmit;
 	enum ntlm_status st;
 
 	(void)peer;
@@ -667,17 +745,32 @@ static enum ntlm_status handle_verify_response(const struct ntlmd_peer *peer, co
 
 	if ((st = lockout_check(&rc, user)) != NTLM_OK || (st = domain_check(&rc, user, domain)) != NTLM_OK)
 		goto out;
-	/* The caller chose the challenge: each is answered once. */
-	st = ntlmd_challenges_use(ctx->challenges, server_challenge, rc.service, ctx->now,
-	                          challenge_retention_ms(rc.policy), &issued);
-	if (st != NTLM_OK) {
-		ntlmd_audit_set(ctx->event.detail, "server challenge already used (replay?)");
+	if (challenge_len != 8) {
+		st = NTLM_ERR_BAD_ENCODING;
 		goto out;
+	}
+	/* The caller chose the challenge: each is answered once, but for an
+	 * identical retransmit within RETRANSMIT_WINDOW_MS. */
+	has_digest = retransmit_digest(rc.service, user, domain, server_challenge, lm, lm_len, nt, nt_len,
+	                               mschapv2, digest);
+	retransmit = has_digest && retransmit_seen(digest, ctx->now);
+	if (!retransmit) {
+		st = ntlmd_challenges_use(ctx->challenges, server_challenge, rc.service, ctx->now,
+		                          challenge_retention_ms(rc.policy), &issued);
+		if (st != NTLM_OK) {
+			ntlmd_audit_set(ctx->event.detail, "server challenge already used (replay?)");
+			goto out;
+		}
+		if (has_digest)
+			retransmit_remember(digest, ctx->now);
+	} else {
+		ntlmd_audit_set(ctx->event.detail, "identical retransmit of a recent request");
 	}
 	ntlmd_policy_to_ntlm(rc.policy, mschapv2 != 0, &policy);
 	st = ntlm_acceptor_verify_response(&policy, user, domain, server_challenge, lm, lm_len, nt, nt_len,
 	                                   lookup_credentials, &lc, ntlm_filetime_now(), &res);
-	lockout_record(&rc, user, st);
+	if (!retransmit) /* a retransmit is not a second attempt */
+		lockout_record(&rc, user, st);
 	put_result(reply, &rc, &res, &lc);
 	audit_result(&res, false);
 out:

@@ -1,0 +1,1216 @@
+/*
+ * helper.c: the helper protocols of ntlm_auth, byte-compatible with Samba's
+ * (squid-2.5-ntlmssp, squid-2.5-basic, gss-spnego, ntlm-server-1,
+ * ntlmssp-client-1). See helper.h and ntlm_auth(1).
+ *
+ * Diagnostics go to stderr only; stdout carries exactly the replies.
+ */
+#include <config.h>
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helper.h"
+#include "protocol.h"
+#include "spnego.h"
+
+static const uint8_t ntlmssp_signature[8] = {'N', 'T', 'L', 'M', 'S', 'S', 'P', 0};
+
+/* ------------------------------------------------------------------ */
+/* Output buffer                                                       */
+
+void na_buf_add(struct na_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->len + n + 1) * 2;
+		char *p = malloc(cap);
+
+		if (p == NULL) {
+			b->failed = true;
+			return;
+		}
+		if (b->p != NULL) {
+			memcpy(p, b->p, b->len);
+			ntlm_wipe(b->p, b->cap);
+			free(b->p);
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n + 1);
+	b->len += n;
+}
+
+void na_buf_addf(struct na_buf *b, const char *fmt, ...)
+{
+	char small[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->failed = true;
+	} else if ((size_t)n < sizeof(small)) {
+		na_buf_add(b, small);
+	} else {
+		char *big = malloc((size_t)n + 1);
+
+		if (big == NULL) {
+			b->failed = true;
+			return;
+		}
+		va_start(ap, fmt);
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		na_buf_add(b, big);
+		free(big);
+	}
+	ntlm_wipe(small, sizeof(small));
+}
+
+void na_buf_clear(struct na_buf *b)
+{
+	if (b->p != NULL) {
+		ntlm_wipe(b->p, b->cap);
+		free(b->p);
+	}
+	*b = (struct na_buf){0};
+}
+
+/* Appends the base64 of p[0..n) (nothing on failure, which the buffer
+ * records). */
+static void buf_add_b64(struct na_buf *b, const uint8_t *p, size_t n)
+{
+	char *s = NULL;
+
+	if (ntlm_base64_encode(p, n, &s) != NTLM_OK) {
+		b->failed = true;
+		return;
+	}
+	na_buf_add(b, s);
+	free(s);
+}
+
+/* Appends s URL-escaped for a Squid key=value reply (%XX for every byte
+ * but letters, digits and "-._~"), so that spaces, quotes and backslashes
+ * survive Squid's parser. */
+static void buf_add_escaped(struct na_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char one[4];
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+			one[0] = (char)c;
+			one[1] = '\0';
+		} else {
+			one[0] = '%';
+			one[1] = hex[c >> 4];
+			one[2] = hex[c & 15];
+			one[3] = '\0';
+		}
+		na_buf_add(b, one);
+	}
+}
+
+static void log_line(const struct na_helper *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_line(const struct na_helper *h, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (h->opt.quiet)
+		return;
+	fputs("ntlm_auth: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ------------------------------------------------------------------ */
+/* Protocol names                                                      */
+
+enum na_protocol na_protocol_from_name(const char *name)
+{
+	static const struct {
+		const char *name;
+		enum na_protocol p;
+	} names[] = {
+	    {"squid-2.5-ntlmssp", NA_PROTO_SQUID_NTLMSSP}, {"squid-2.5-basic", NA_PROTO_SQUID_BASIC},
+	    {"squid-2.4-basic", NA_PROTO_SQUID24_BASIC},   {"gss-spnego", NA_PROTO_GSS_SPNEGO},
+	    {"ntlm-server-1", NA_PROTO_NTLM_SERVER_1},     {"ntlmssp-client-1", NA_PROTO_NTLMSSP_CLIENT},
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i].name) == 0)
+			return names[i].p;
+	return NA_PROTO_NONE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Helper state                                                        */
+
+static void free_secret(void *p, size_t n)
+{
+	if (p != NULL) {
+		ntlm_wipe(p, n);
+		free(p);
+	}
+}
+
+static void free_string(char *s)
+{
+	if (s != NULL)
+		free_secret(s, strlen(s));
+}
+
+static void server_reset(struct na_helper *h)
+{
+	free(h->negotiate);
+	free(h->challenge);
+	h->negotiate = h->challenge = NULL;
+	h->negotiate_len = h->challenge_len = 0;
+	h->state = NA_STATE_NONE;
+	h->has_flags = h->has_key = false;
+	h->flags = 0;
+	ntlm_wipe(h->session_key, sizeof(h->session_key));
+}
+
+static void block_clear(struct na_block *b)
+{
+	free(b->username);
+	free(b->domain);
+	free(b->full_username);
+	free_string(b->password);
+	free_secret(b->challenge, b->challenge_len);
+	free_secret(b->nt_response, b->nt_len);
+	free_secret(b->lm_response, b->lm_len);
+	*b = (struct na_block){0};
+}
+
+void na_helper_init(struct na_helper *h, const struct na_options *opt, na_call_fn call, void *call_ctx)
+{
+	*h = (struct na_helper){0};
+	h->opt = *opt;
+	if (h->opt.separator == '\0')
+		h->opt.separator = '\\';
+	h->call = call;
+	h->call_ctx = call_ctx;
+	if (opt->password != NULL)
+		h->client_password = strdup(opt->password);
+}
+
+void na_helper_clear(struct na_helper *h)
+{
+	server_reset(h);
+	free_string(h->client_password);
+	free(h->client_negotiate);
+	free(h->pending_blob);
+	block_clear(&h->block);
+	*h = (struct na_helper){0};
+}
+
+/* Asks the daemon; returns its verdict, or NTLM_ERR_BACKEND_UNAVAILABLE
+ * when it could not be asked (the reason is logged). *reply is cleared by
+ * the caller whatever the result. */
+static enum ntlm_status ask(struct na_helper *h, uint16_t type, struct ntlm_writer *fields,
+                            struct ntlmd_reply *reply)
+{
+	enum ntlm_status st;
+
+	if (h->opt.service != NULL && h->opt.service[0] != '\0')
+		ntlmd_put_string(fields, NTLMD_TAG_SERVICE, h->opt.service);
+	st = h->call(h->call_ctx, type, fields, reply);
+	ntlm_writer_clear(fields);
+	if (st != NTLM_OK) {
+		*reply = (struct ntlmd_reply){0};
+		log_line(h, "ntlmd could not be asked: %s (%s)", ntlm_status_name(st),
+		         ntlm_status_message(st));
+		return NTLM_ERR_BACKEND_UNAVAILABLE;
+	}
+	return reply->status;
+}
+
+/* --require-membership-of, after a successful authentication. */
+static enum ntlm_status check_membership(const struct na_helper *h, const struct ntlmd_reply *reply,
+                                         const char *user)
+{
+	enum ntlm_status st = na_membership(&h->opt, reply, user);
+
+	if (st != NTLM_STATUS_LOGON_FAILURE)
+		return st;
+	log_line(h, "user '%s' is not a member of the required group (gid %lu)", user != NULL ? user : "",
+	         (unsigned long)h->opt.group_gid);
+	return NTLM_STATUS_LOGON_FAILURE;
+}
+
+/* Our side failed (daemon unreachable, ...): BH, not NA. */
+static bool is_helper_failure(enum ntlm_status st)
+{
+	return st == NTLM_ERR_BACKEND_UNAVAILABLE || st == NTLM_ERR_NO_MEMORY || st == NTLM_ERR_CRYPTO ||
+	       st == NTLM_ERR_INTERNAL;
+}
+
+/* Decodes the base64 blob at the start of s[0..n): up to the first
+ * character that is not base64 (key_extras follow after a space); missing
+ * padding is tolerated, since Squid passes the client's text as it is. */
+static enum ntlm_status decode_blob(const char *s, size_t n, uint8_t **ret, size_t *ret_len)
+{
+	char padded[NA_MAX_LINE + 4];
+	size_t len = 0;
+	enum ntlm_status st;
+
+	while (len < n && (isalnum((unsigned char)s[len]) || s[len] == '+' || s[len] == '/' || s[len] == '='))
+		len++;
+	if (len > NA_MAX_LINE)
+		return NTLM_ERR_MESSAGE_TOO_LONG;
+	memcpy(padded, s, len);
+	if (len % 4 == 1)
+		return NTLM_ERR_BAD_ENCODING;
+	while (len % 4 != 0)
+		padded[len++] = '=';
+	st = ntlm_base64_decode(padded, len, ret, ret_len);
+	ntlm_wipe(padded, len);
+	return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* The NTLMSSP acceptor over ntlmd (squid-2.5-ntlmssp, gss-spnego)     */
+
+struct step {
+	enum ntlm_status st;
+	bool final;   /* AUTHENTICATE handled: st is the verdict */
+	uint8_t *out; /* the CHALLENGE to send (not final) */
+	size_t out_len;
+	char *user; /* the name to report (final, success) */
+};
+
+static void step_clear(struct step *s)
+{
+	free(s->out);
+	free(s->user);
+	*s = (struct step){0};
+}
+
+static void server_challenge(struct na_helper *h, const uint8_t *msg, size_t len, struct step *res)
+{
+	struct ntlm_writer fields;
+	struct ntlmd_reply reply = {0};
+	struct ntlm_challenge decoded = {0};
+	const uint8_t *challenge;
+	size_t challenge_len;
+
+	server_reset(h);
+	ntlmd_fields_init(&fields);
+	ntlmd_put_bytes(&fields, NTLMD_TAG_NEGOTIATE, msg, len);
+	res->st = ask(h, NTLMD_REQ_CHALLENGE, &fields, &reply);
+	if (res->st != NTLM_OK)
+		goto out;
+	if ((res->st = ntlmd_frame_get_bytes(&reply.frame, NTLMD_TAG_CHALLENGE, &challenge,
+	                                     &challenge_len)) != NTLM_OK ||
+	    (res->st = ntlm_challenge_decode(challenge, challenge_len, &decoded)) != NTLM_OK) {
+		log_line(h, "ntlmd sent no usable CHALLENGE: %s", ntlm_status_name(res->st));
+		res->st = NTLM_ERR_INTERNAL;
+		goto out;
+	}
+	h->negotiate = malloc(len);
+	h->challenge = malloc(challenge_len);
+	res->out = malloc(challenge_len);
+	if (h->negotiate == NULL || h->challenge == NULL || res->out == NULL) {
+		res->st = NTLM_ERR_NO_MEMORY;
+		server_reset(h);
+		goto out;
+	}
+	memcpy(h->negotiate, msg, len);
+	h->negotiate_len = len;
+	memcpy(h->challenge, challenge, challenge_len);
+	h->challenge_len = challenge_len;
+	memcpy(res->out, challenge, challenge_len);
+	res->out_len = challenge_len;
+	h->flags = decoded.flags;
+	h->has_flags = true;
+	h->state = NA_STATE_CHALLENGED;
+out:
+	ntlm_challenge_clear(&decoded);
+	ntlmd_reply_clear(&reply);
+}
+
+static void server_verify(struct na_helper *h, const uint8_t *msg, size_t len, struct step *res)
+{
+	struct ntlm_writer fields;
+	struct ntlmd_reply reply = {0};
+	const char *user = NULL, *client_user;
+	const uint8_t *key;
+	size_t key_len;
+	uint32_t flags;
+
+	res->final = true;
+	ntlmd_fields_init(&fields);
+	ntlmd_put_bytes(&fields, NTLMD_TAG_NEGOTIATE, h->negotiate, h->negotiate_len);
+	ntlmd_put_bytes(&fields, NTLMD_TAG_CHALLENGE, h->challenge, h->challenge_len);
+	ntlmd_put_bytes(&fields, NTLMD_TAG_AUTHENTICATE, msg, len);
+	res->st = ask(h, NTLMD_REQ_VERIFY, &fields, &reply);
+	h->state = NA_STATE_DONE;
+	client_user = ntlmd_frame_string(&reply.frame, NTLMD_TAG_USER);
+	if (res->st == NTLM_OK &&
+	    ntlmd_frame_get_string(&reply.frame, NTLMD_TAG_AUTH_USER, &user) != NTLM_OK) {
+		log_line(h, "ntlmd accepted the logon but sent no user name");
+		res->st = NTLM_ERR_INTERNAL;
+	}
+	if (res->st == NTLM_OK)
+		res->st = check_membership(h, &reply, client_user);
+	if (res->st == NTLM_OK && (res->user = strdup(user)) == NULL)
+		res->st = NTLM_ERR_NO_MEMORY;
+	if (ntlmd_frame_get_u32(&reply.frame, NTLMD_TAG_FLAGS, &flags) == NTLM_OK) {
+		h->flags = flags;
+		h->has_flags = true;
+	}
+	if (res->st == NTLM_OK &&
+	    ntlmd_frame_get_bytes(&reply.frame, NTLMD_TAG_SESSION_KEY, &key, &key_len) == NTLM_OK &&
+	    key_len == sizeof(h->session_key)) {
+		memcpy(h->session_key, key, key_len);
+		h->has_key = true;
+	}
+	ntlmd_reply_clear(&reply);
+}
+
+/* One NTLMSSP message of the client: NEGOTIATE starts a context (any state
+ * but CHALLENGED), AUTHENTICATE finishes it; anything else is the wrong
+ * message type. */
+static void server_step(struct na_helper *h, const uint8_t *msg, size_t len, struct step *res)
+{
+	uint32_t type = 0;
+
+	*res = (struct step){0};
+	res->st = ntlm_message_type(msg, len, &type);
+	if (res->st != NTLM_OK)
+		goto bad;
+	if (type == 1 && h->state != NA_STATE_CHALLENGED) {
+		server_challenge(h, msg, len, res);
+		return;
+	}
+	if (type == 3 && h->state == NA_STATE_CHALLENGED) {
+		server_verify(h, msg, len, res);
+		return;
+	}
+	res->st = NTLM_ERR_WRONG_MESSAGE_TYPE;
+bad:
+	log_line(h, "NTLMSSP message refused: %s (%s)", ntlm_status_name(res->st),
+	         ntlm_status_message(res->st));
+	res->final = true;
+	server_reset(h);
+	h->state = NA_STATE_DONE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Commands shared by the NTLMSSP modes: SF, PW, GK, GF                */
+
+/* Returns true when the line was one of them (and answered). */
+static bool common_command(struct na_helper *h, const char *line, size_t len, struct na_buf *out)
+{
+	if (len >= 2 && strncmp(line, "SF", 2) == 0) {
+		na_buf_add(out, "OK\n");
+		return true;
+	}
+	if (len >= 2 && strncmp(line, "PW", 2) == 0) {
+		uint8_t *pw = NULL;
+		size_t pw_len = 0;
+
+		if (len < 3 || decode_blob(line + 3, len - 3, &pw, &pw_len) != NTLM_OK) {
+			na_buf_add(out, "BH Invalid password\n");
+			return true;
+		}
+		if (h->opt.protocol == NA_PROTO_NTLMSSP_CLIENT) {
+			free_string(h->client_password);
+			h->client_password = strndup((const char *)pw, pw_len);
+		} else {
+			log_line(h, "PW ignored: ntlmd checks the passwords");
+		}
+		free_secret(pw, pw_len);
+		na_buf_add(out, "OK\n");
+		return true;
+	}
+	if (len == 2 && strncmp(line, "GK", 2) == 0) {
+		if (!h->has_key) {
+			na_buf_add(out, "BH No session key\n");
+		} else {
+			na_buf_add(out, "GK ");
+			buf_add_b64(out, h->session_key, sizeof(h->session_key));
+			na_buf_add(out, "\n");
+		}
+		return true;
+	}
+	if (len == 2 && strncmp(line, "GF", 2) == 0) {
+		if (!h->has_flags)
+			na_buf_add(out, "BH\n");
+		else
+			na_buf_addf(out, "GF 0x%08lx\n", (unsigned long)h->flags);
+		return true;
+	}
+	return false;
+}
+
+/* Answers a line that is no known command (squid-2.5-ntlmssp wording). */
+static void unknown_command(const char *line, size_t len, struct na_buf *out)
+{
+	if (len < 2)
+		na_buf_add(out, "BH Query invalid\n");
+	else if (strncmp(line, "OK", 2) == 0)
+		na_buf_add(out, "BH Command expected\n");
+	else
+		na_buf_add(out, "BH SPNEGO request invalid prefix\n");
+}
+
+static void ntlmssp_failure(const struct na_helper *h, enum ntlm_status st, struct na_buf *out);
+static void spnego_failure(const struct na_helper *h, enum ntlm_status st, struct na_buf *out);
+
+/* The prologue of the server modes: a YR starts over; a line that is
+ * neither YR nor KK is answered here (false is returned). */
+static bool server_blob_line(struct na_helper *h, const char *line, size_t len, struct na_buf *out)
+{
+	if (len >= 2 && strncmp(line, "YR", 2) == 0) {
+		server_reset(h);
+		return true;
+	}
+	if (len >= 2 && strncmp(line, "KK", 2) == 0) {
+		if (h->state != NA_STATE_DONE)
+			return true;
+		/* as Samba: a finished (or failed) context takes no more tokens
+		 * until a YR starts a new one */
+		log_line(h, "KK after the end of a handshake; a YR must start a new one");
+		if (h->opt.protocol == NA_PROTO_GSS_SPNEGO)
+			spnego_failure(h, NTLM_ERR_WRONG_MESSAGE_TYPE, out);
+		else
+			ntlmssp_failure(h, NTLM_ERR_WRONG_MESSAGE_TYPE, out);
+		return false;
+	}
+	if (!common_command(h, line, len, out))
+		unknown_command(line, len, out);
+	return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* squid-2.5-ntlmssp                                                   */
+
+static void ntlmssp_failure(const struct na_helper *h, enum ntlm_status st, struct na_buf *out)
+{
+	const char *name = na_status_name(st, true);
+
+	if (is_helper_failure(st))
+		na_buf_addf(out, h->opt.kv_replies ? "BH message=%s\n" : "BH %s %s\n", name, name);
+	else
+		na_buf_addf(out, h->opt.kv_replies ? "ERR message=%s\n" : "NA %s\n", name);
+}
+
+static void squid_ntlmssp_line(struct na_helper *h, const char *line, size_t len, struct na_buf *out)
+{
+	struct step res = {0};
+	uint8_t *msg = NULL;
+	size_t msg_len = 0;
+
+	if (!server_blob_line(h, line, len, out))
+		return;
+	if (len <= 3 || line[2] != ' ' || decode_blob(line + 3, len - 3, &msg, &msg_len) != NTLM_OK ||
+	    msg_len == 0) {
+		log_line(h, "%.2s without a decodable NTLMSSP blob", line);
+		server_reset(h);
+		na_buf_add(out, h->opt.kv_replies ? "ERR message=NT_STATUS_INVALID_PARAMETER\n"
+		                                  : "NA NT_STATUS_INVALID_PARAMETER\n");
+		goto out;
+	}
+	server_step(h, msg, msg_len, &res);
+	if (res.st == NTLM_OK && !res.final) {
+		na_buf_add(out, "TT ");
+		buf_add_b64(out, res.out, res.out_len);
+		na_buf_add(out, "\n");
+	} else if (res.st == NTLM_OK) {
+		if (h->opt.kv_replies) {
+			na_buf_add(out, "OK user=");
+			buf_add_escaped(out, res.user);
+			na_buf_add(out, "\n");
+		} else {
+			na_buf_addf(out, "AF %s\n", res.user);
+		}
+	} else {
+		ntlmssp_failure(h, res.st, out);
+	}
+out:
+	step_clear(&res);
+	free(msg);
+}
+
+/* ------------------------------------------------------------------ */
+/* gss-spnego                                                          */
+
+static bool offers_ntlmssp(const struct spnego_token *t)
+{
+	for (size_t i = 0; i < t->n_mechs; i++)
+		if (strcmp(t->mech_types[i], SPNEGO_OID_NTLMSSP) == 0)
+			return true;
+	return false;
+}
+
+/* TT with a NegTokenResp: accept-incomplete, NTLMSSP, and token if any. */
+static void spnego_continue(struct na_buf *out, const uint8_t *token, size_t token_len)
+{
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+
+	if (ntlm_spnego_encode_resp(SPNEGO_ACCEPT_INCOMPLETE, true, token, token_len, NULL, 0, &der,
+	                            &der_len) != NTLM_OK) {
+		na_buf_add(out, "BH NT_STATUS_NO_MEMORY * NT_STATUS_NO_MEMORY\n");
+		return;
+	}
+	na_buf_add(out, "TT ");
+	buf_add_b64(out, der, der_len);
+	na_buf_add(out, " *\n");
+	free(der);
+}
+
+static void spnego_failure(const struct na_helper *h, enum ntlm_status st, struct na_buf *out)
+{
+	const char *name = na_status_name(st, true);
+
+	if (h->opt.kv_replies)
+		na_buf_addf(out, "%s message=%s\n", is_helper_failure(st) ? "BH" : "ERR", name);
+	else if (is_helper_failure(st))
+		na_buf_addf(out, "BH %s * %s\n", name, name);
+	else
+		na_buf_addf(out, "NA * %s\n", name);
+}
+
+static void spnego_success(const struct na_helper *h, const char *user, struct na_buf *out)
+{
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+
+	if (h->spnego && ntlm_spnego_encode_resp(SPNEGO_ACCEPT_COMPLETED, false, NULL, 0, NULL, 0, &der,
+	                                         &der_len) != NTLM_OK) {
+		spnego_failure(h, NTLM_ERR_NO_MEMORY, out);
+		return;
+	}
+	if (h->opt.kv_replies) {
+		/* Squid needs a token with the user; AA== stands for none. */
+		na_buf_add(out, "OK token=");
+		if (der != NULL)
+			buf_add_b64(out, der, der_len);
+		else
+			na_buf_add(out, "AA==");
+		na_buf_add(out, " user=");
+		buf_add_escaped(out, user);
+	} else {
+		na_buf_add(out, "AF ");
+		if (der != NULL)
+			buf_add_b64(out, der, der_len);
+		else
+			na_buf_add(out, "*");
+		na_buf_addf(out, " %s", user);
+	}
+	na_buf_add(out, "\n");
+	free(der);
+}
+
+/* A token that carries no NTLMSSP message: Kerberos, or a NegTokenInit
+ * whose optimistic token is not NTLMSSP. */
+static void spnego_not_ntlmssp(struct na_helper *h, const struct spnego_token *t, struct na_buf *out)
+{
+	if (t->form == SPNEGO_FORM_NEG_TOKEN_INIT && offers_ntlmssp(t)) {
+		/* RFC 4178 5: the acceptor picks NTLMSSP; the client restarts
+		 * with an NTLMSSP NEGOTIATE in its next token. */
+		server_reset(h);
+		h->spnego = true;
+		spnego_continue(out, NULL, 0);
+		return;
+	}
+	server_reset(h);
+	h->state = NA_STATE_DONE;
+	if (t->kind == SPNEGO_KIND_KERBEROS) {
+		log_line(
+		    h,
+		    "Kerberos token refused (%s%s%s%s%s): Kerberos is not served by this helper, which "
+		    "verifies NTLMSSP through ntlmd; use a Kerberos helper such as negotiate_kerberos_auth",
+		    ntlm_spnego_krb_msg_name(t->krb_msg_type) != NULL
+		        ? ntlm_spnego_krb_msg_name(t->krb_msg_type)
+		        : "Kerberos message",
+		    t->krb_sname[0] != '\0' ? ", service " : "", t->krb_sname,
+		    t->krb_realm[0] != '\0' ? ", realm " : "", t->krb_realm);
+		na_buf_add(out, h->opt.kv_replies ? "BH message=\"Kerberos is not served by this helper\"\n"
+		                                  : "BH Kerberos is not served by this helper\n");
+		return;
+	}
+	log_line(h, "SPNEGO token without an NTLMSSP message (%s) refused", ntlm_spnego_kind_name(t->kind));
+	spnego_failure(h, NTLM_ERR_INVALID_ARGUMENT, out);
+}
+
+static void spnego_init(struct na_helper *h, struct na_buf *out)
+{
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+
+	server_reset(h);
+	h->spnego = true;
+	if (ntlm_spnego_encode_init_ntlmssp(&der, &der_len) != NTLM_OK) {
+		spnego_failure(h, NTLM_ERR_NO_MEMORY, out);
+		return;
+	}
+	na_buf_add(out, "TT ");
+	buf_add_b64(out, der, der_len);
+	na_buf_add(out, " *\n");
+	free(der);
+}
+
+static void gss_spnego_line(struct na_helper *h, const char *line, size_t len, struct na_buf *out)
+{
+	struct step res = {0};
+	struct spnego_token t;
+	uint8_t *blob = NULL;
+	size_t blob_len = 0;
+	const uint8_t *msg;
+	size_t msg_len;
+	bool yr = len >= 2 && strncmp(line, "YR", 2) == 0;
+	enum ntlm_status st;
+
+	if (!server_blob_line(h, line, len, out))
+		return;
+	st = len > 3 && line[2] == ' ' ? decode_blob(line + 3, len - 3, &blob, &blob_len) : NTLM_OK;
+	if (st != NTLM_OK || blob_len == 0) {
+		free(blob);
+		/* no token: the acceptor speaks first (a blob that is not base64
+		 * decodes to nothing, as in Samba) */
+		if (yr && st == NTLM_OK) {
+			spnego_init(h, out);
+			return;
+		}
+		log_line(h, "%.2s without a decodable token", line);
+		spnego_failure(h, NTLM_ERR_BAD_ENCODING, out);
+		return;
+	}
+	if (blob_len >= sizeof(ntlmssp_signature) &&
+	    memcmp(blob, ntlmssp_signature, sizeof(ntlmssp_signature)) == 0) { /* not secret: a signature */
+		if (h->state != NA_STATE_CHALLENGED)
+			h->spnego = false;
+		msg = blob;
+		msg_len = blob_len;
+	} else if ((st = ntlm_spnego_unwrap(blob, blob_len, &t)) != NTLM_OK) {
+		log_line(h, "undecodable Negotiate token: %s (%s)", ntlm_status_name(st),
+		         ntlm_status_message(st));
+		server_reset(h);
+		spnego_failure(h, st, out);
+		goto out;
+	} else if (t.kind != SPNEGO_KIND_NTLMSSP) {
+		spnego_not_ntlmssp(h, &t, out);
+		goto out;
+	} else {
+		if (t.mech_list_mic.len > 0)
+			log_line(h, "the client's mechListMIC is not checked");
+		h->spnego = true;
+		msg = t.inner.data;
+		msg_len = t.inner.len;
+	}
+	server_step(h, msg, msg_len, &res);
+	if (res.st == NTLM_OK && !res.final) {
+		if (h->spnego) {
+			spnego_continue(out, res.out, res.out_len);
+		} else {
+			na_buf_add(out, "TT ");
+			buf_add_b64(out, res.out, res.out_len);
+			na_buf_add(out, " *\n");
+		}
+	} else if (res.st == NTLM_OK) {
+		spnego_success(h, res.user, out);
+	} else {
+		spnego_failure(h, res.st, out);
+	}
+out:
+	step_clear(&res);
+	free(blob);
+}
+
+/* ------------------------------------------------------------------ */
+/* squid-2.5-basic / squid-2.4-basic                                   */
+
+/* Strict URL unescaping of s[0..n) (Samba >= 4.9): '%' must be followed
+ * by two hex digits and "%00" is refused. NULL on failure. */
+static char *url_unescape(const char *s, size_t n)
+{
+	char *r = malloc(n + 1);
+	size_t o = 0;
+
+	if (r == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '%') {
+			r[o++] = s[i];
+			continue;
+		}
+		int hi, lo;
+
+		if (i + 2 >= n)
+			goto bad;
+		hi = na_hex_value(s[i + 1]);
+		lo = na_hex_value(s[i + 2]);
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+			goto bad;
+		r[o++] = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	r[o] = '\0';
+	return r;
+bad:
+	free_secret(r, n + 1);
+	return NULL;
+}
+
+static void basic_reply(const struct na_helper *h, const char *id, size_t id_len, enum ntlm_status st,
+                        struct na_buf *out)
+{
+	if (id != NULL && id_len > 0)
+		na_buf_addf(out, "%.*s ", (int)id_len, id);
+	if (st == NTLM_OK)
+		na_buf_add(out, "OK\n");
+	else if (!h->opt.kv_replies)
+		na_buf_add(out, "ERR\n");
+	else
+		na_buf_addf(out, "%s message=%s\n", is_helper_failure(st) ? "BH" : "ERR",
+		            na_status_name(st, true));
+}
+
+static enum ntlm_status basic_check(struct na_helper *h, const char *name, const char *password)
+{
+	struct ntlm_writer fields;
+	struct ntlmd_reply reply = {0};
+	char *domain = NULL;
+	const char *user;
+	enum ntlm_status st;
+
+	if (!na_split_user(name, h->opt.separator, &domain, &user))
+		return NTLM_ERR_NO_MEMORY;
+	ntlmd_fields_init(&fields);
+	ntlmd_put_string(&fields, NTLMD_TAG_USER, user);
+	ntlmd_put_string(&fields, NTLMD_TAG_DOMAIN, domain);
+	ntlmd_put_string(&fields, NTLMD_TAG_PASSWORD, password);
+	st = ask(h, NTLMD_REQ_CHECK_PASSWORD, &fields, &reply);
+	if (st == NTLM_OK)
+		st = check_membership(h, &reply, user);
+	ntlmd_reply_clear(&reply);
+	free(domain);
+	return st;
+}
+
+static void basic_line(struct na_helper *h, const char *line, size_t len, struct na_buf *out)
+{
+	const char *id = NULL, *sp, *end = line + len, *pw_end;
+	size_t id_len = 0;
+	char *user = NULL, *password = NULL;
+	enum ntlm_status st = NTLM_ERR_INVALID_ARGUMENT;
+
+	if (h->opt.channel_ids) {
+		sp = memchr(line, ' ', len);
+		id = line;
+		id_len = sp != NULL ? (size_t)(sp - line) : len;
+		line = sp != NULL ? sp + 1 : end;
+	}
+	sp = memchr(line, ' ', (size_t)(end - line));
+	if (sp == NULL || sp == line) {
+		log_line(h, "basic request without \"user password\"");
+		goto reply;
+	}
+	if (h->opt.protocol == NA_PROTO_SQUID24_BASIC) {
+		user = strndup(line, (size_t)(sp - line));
+		password = strndup(sp + 1, (size_t)(end - sp - 1));
+	} else {
+		/* Squid escapes spaces: a further word is key_extras */
+		pw_end = memchr(sp + 1, ' ', (size_t)(end - sp - 1));
+		user = url_unescape(line, (size_t)(sp - line));
+		password = url_unescape(sp + 1, (size_t)((pw_end != NULL ? pw_end : end) - sp - 1));
+	}
+	if (user == NULL || password == NULL || memchr(line, '\0', (size_t)(end - line)) != NULL) {
+		log_line(h, "basic request with a bad escape or a NUL byte");
+		goto reply;
+	}
+	st = basic_check(h, user, password);
+reply:
+	basic_reply(h, id, id_len, st, out);
+	free(user);
+	free_string(password);
+}
+
+/* ------------------------------------------------------------------ */
+/* ntlm-server-1                                                       */
+
+static bool key_is(const char *key, size_t key_len, const char *name)
+{
+	return strlen(name) == key_len && strncasecmp(key, name, key_len) == 0;
+}
+
+/* A hex value into *ret (malloc'd): Samba's error texts when its length is
+ * not min..max bytes. */
+static bool block_hex(const char *value, size_t min, size_t max, uint8_t **ret, size_t *ret_len,
+                      struct na_buf *out)
+{
+	size_t cap = strlen(value) / 2 + 1;
+	uint8_t *p = malloc(cap);
+	size_t n;
+
+	if (p == NULL)
+		return false;
+	n = na_hex_prefix(value, p, cap);
+	if (n < min || n > max) {
+		if (min == max)
+			na_buf_addf(out, "Error: hex decode of %s failed! (got %zu bytes, expected %zu)\n.\n",
+			            value, n, min);
+		else
+			na_buf_addf(
+			    out,
+			    "Error: hex decode of %s failed! (only got %zu bytes, needed at least %zu)\n.\n",
+			    value, n, min);
+		free_secret(p, cap);
+		return false;
+	}
+	free_secret(*ret, *ret_len);
+	*ret = p;
+	*ret_len = n;
+	return true;
+}
+
+static void set_string(char **field, const char *value)
+{
+	free_string(*field);
+	*field = strdup(value);
+}
+
+static void block_key(struct na_helper *h, const char *key, size_t key_len, const char *value,
+                      struct na_buf *out)
+{
+	struct na_block *b = &h->block;
+
+	if (key_is(key, key_len, "Username"))
+		set_string(&b->username, value);
+	else if (key_is(key, key_len, "NT-Domain"))
+		set_string(&b->domain, value);
+	else if (key_is(key, key_len, "Full-Username"))
+		set_string(&b->full_username, value);
+	else if (key_is(key, key_len, "Password"))
+		set_string(&b->password, value);
+	else if (key_is(key, key_len, "LANMAN-Challenge"))
+		block_hex(value, 8, 8, &b->challenge, &b->challenge_len, out);
+	else if (key_is(key, key_len, "NT-Response"))
+		block_hex(value, 24, 4096, &b->nt_response, &b->nt_len, out);
+	else if (key_is(key, key_len, "LANMAN-Response"))
+		block_hex(value, 24, 24, &b->lm_response, &b->lm_len, out);
+	else if (key_is(key, key_len, "Request-User-Session-Key"))
+		b->want_user_key = strncasecmp(value, "Yes", 3) == 0;
+	else if (key_is(key, key_len, "Request-LanMan-Session-Key"))
+		b->want_lm_key = strncasecmp(value, "Yes", 3) == 0;
+	else
+		na_buf_addf(out, "Error: Unknown request %.*s\n.\n", (int)key_len, key);
+}
+
+static void block_verify(struct na_helper *h, const char *user, const char *domain, struct na_buf *out)
+{
+	struct na_block *b = &h->block;
+	struct ntlm_writer fields;
+	struct ntlmd_reply reply = {0};
+	const uint8_t *key = NULL;
+	size_t key_len = 0;
+	enum ntlm_status st;
+
+	ntlmd_fields_init(&fields);
+	ntlmd_put_string(&fields, NTLMD_TAG_USER, user);
+	ntlmd_put_string(&fields, NTLMD_TAG_DOMAIN, domain);
+	ntlmd_put_string(&fields, NTLMD_TAG_WORKSTATION, h->opt.workstation);
+	if (b->password != NULL) {
+		ntlmd_put_string(&fields, NTLMD_TAG_PASSWORD, b->password);
+		st = ask(h, NTLMD_REQ_CHECK_PASSWORD, &fields, &reply);
+	} else {
+		ntlmd_put_bytes(&fields, NTLMD_TAG_SERVER_CHALLENGE, b->challenge, b->challenge_len);
+		if (b->lm_response != NULL)
+			ntlmd_put_bytes(&fields, NTLMD_TAG_LM_RESPONSE, b->lm_response, b->lm_len);
+		if (b->nt_response != NULL)
+			ntlmd_put_bytes(&fields, NTLMD_TAG_NT_RESPONSE, b->nt_response, b->nt_len);
+		st = ask(h, NTLMD_REQ_VERIFY_RESPONSE, &fields, &reply);
+	}
+	if (st == NTLM_OK)
+		st = check_membership(h, &reply, user);
+	if (st != NTLM_OK) {
+		na_buf_addf(out, "Authenticated: No\nAuthentication-Error: %s\n.\n.\n",
+		            na_status_text(st, false));
+		goto out;
+	}
+	na_buf_add(out, "Authenticated: Yes\n");
+	if (b->want_user_key &&
+	    ntlmd_frame_get_bytes(&reply.frame, NTLMD_TAG_SESSION_KEY, &key, &key_len) == NTLM_OK &&
+	    key_len == 16) {
+		na_buf_add(out, "User-Session-Key: ");
+		for (size_t i = 0; i < key_len; i++)
+			na_buf_addf(out, "%02X", key[i]);
+		na_buf_add(out, "\n");
+	}
+	na_buf_add(out, ".\n");
+out:
+	ntlmd_reply_clear(&reply);
+}
+
+static void block_end(struct na_helper *h, struct na_buf *out)
+{
+	struct na_block *b = &h->block;
+	char *split_domain = NULL;
+	const char *user = b->username, *domain = b->domain;
+
+	if (user == NULL && b->full_username != NULL) {
+		if (!na_split_user(b->full_username, h->opt.separator, &split_domain, &user))
+			user = NULL;
+		if (domain == NULL)
+			domain = split_domain;
+	}
+	if (user == NULL)
+		na_buf_add(out, "Error: No username supplied!\n.\n");
+	else if (b->password == NULL && b->challenge == NULL)
+		na_buf_add(out, b->nt_response != NULL || b->lm_response != NULL
+		                    ? "Error: No lanman-challenge supplied!\n.\n"
+		                    : "Error: No password supplied!\n.\n");
+	else if (b->password == NULL && b->nt_response == NULL && b->lm_response == NULL)
+		na_buf_add(out, "Error: No password supplied!\n.\n");
+	else
+		block_verify(h, user, domain, out);
+	free(split_domain);
+	block_clear(b);
+}
+
+static void ntlm_server_1_line(struct na_helper *h, const char *line, size_t len, struct na_buf *out)
+{
+	const char *colon, *value;
+	char *decoded_text = NULL;
+	uint8_t *decoded = NULL;
+	size_t decoded_len = 0, key_len;
+
+	if (len == 1 && line[0] == '.') {
+		block_end(h, out);
+		return;
+	}
+	colon = memchr(line, ':', len);
+	if (colon == NULL || colon + 1 >= line + len || memchr(line, '\0', len) != NULL) {
+		na_buf_add(out, "Error: Parameter not found!\n.\n");
+		return;
+	}
+	key_len = (size_t)(colon - line);
+	value = colon + 1;
+	if (*value == ':') { /* "Key:: <base64>" */
+		value++;
+		while (*value == ' ')
+			value++;
+		if (decode_blob(value, (size_t)(line + len - value), &decoded, &decoded_len) != NTLM_OK ||
+		    memchr(decoded, '\0', decoded_len) != NULL ||
+		    (decoded_text = strndup((const char *)decoded, decoded_len)) == NULL) {
+			na_buf_add(out, "Error: base64 decode failed!\n.\n");
+			goto out;
+		}
+		value = decoded_text;
+	} else if (*value == ' ') {
+		value++;
+	} else {
+		na_buf_add(out, "Error: Parameter not found!\n.\n");
+		goto out;
+	}
+	block_key(h, line, key_len, value, out);
+out:
+	free_secret(decoded, decoded_len);
+	free_string(decoded_text);
+}
+
+/* ------------------------------------------------------------------ */
+/* ntlmssp-client-1                                                    */
+
+static void client_config(const struct na_helper *h, struct ntlm_initiator_config *cfg)
+{
+	*cfg = (struct ntlm_initiator_config){0};
+	cfg->user = h->opt.username != NULL ? h->opt.username : "";
+	cfg->domain = h->opt.domain;
+	cfg->workstation = h->opt.workstation;
+	cfg->password = h->client_password;
+}
+
+static void client_negotiate(struct na_helper *h, struct na_buf *out)
+{
+	struct ntlm_initiator_config cfg;
+	enum ntlm_status st;
+
+	free(h->client_negotiate);
+	h->client_negotiate = NULL;
+	client_config(h, &cfg);
+	st = ntlm_initiator_negotiate(&cfg, &h->client_negotiate, &h->client_negotiate_len);
+	if (st != NTLM_OK) {
+		na_buf_addf(out, "BH %s\n", na_status_name(st, false));
+		return;
+	}
+	na_buf_add(out, "YR ");
+	buf_add_b64(out, h->client_negotiate, h->client_negotiate_len);
+	na_buf_add(out, "\n");
+}
+
+static void client_authenticate(struct na_helper *h, const char *blob, struct na_buf *out)
+{
+	struct ntlm_initiator_config cfg;
+	struct ntlm_challenge decoded = {0};
+	struct ntlm_hash key = {0};
+	uint8_t *challenge = NULL, *msg = NULL;
+	size_t challenge_len = 0, msg_len = 0;
+	enum ntlm_status st;
+
+	if ((st = decode_blob(blob, strlen(blob), &challenge, &challenge_len)) != NTLM_OK ||
+	    (st = ntlm_challenge_decode(challenge, challenge_len, &decoded)) != NTLM_OK) {
+		na_buf_addf(out, "NA %s\n", na_status_name(st, false));
+		goto out;
+	}
+	client_config(h, &cfg);
+	st = ntlm_initiator_authenticate(&cfg, h->client_negotiate, h->client_negotiate_len, challenge,
+	                                 challenge_len, &msg, &msg_len, &key);
+	if (st != NTLM_OK) {
+		na_buf_addf(out, "NA %s\n", na_status_name(st, false));
+		goto out;
+	}
+	memcpy(h->session_key, key.bytes, sizeof(h->session_key));
+	h->has_key = true;
+	h->flags = decoded.flags;
+	h->has_flags = true;
+	na_buf_add(out, "AF ");
+	buf_add_b64(out, msg, msg_len);
+	na_buf_add(out, "\n");
+out:
+	ntlm_wipe(&key, sizeof(key));
+	ntlm_challenge_clear(&decoded);
+	free(challenge);
+	free(msg);
+}
+
+/* Runs a YR or TT that had to wait for the password. */
+static void client_pending(struct na_helper *h, struct na_buf *out)
+{
+	char pending = h->pending;
+	char *blob = h->pending_blob;
+
+	h->pending = 0;
+	h->pending_blob = NULL;
+	if (pending == 'Y')
+		client_negotiate(h, out);
+	else if (pending == 'T' && blob != NULL)
+		client_authenticate(h, blob, out);
+	free(blob);
+}
+
+static void client_line(struct na_helper *h, const char *line, size_t len, struct na_buf *out)
+{
+	if (len >= 2 && strncmp(line, "PW", 2) == 0) {
+		common_command(h, line, len, out);
+		if (h->client_password != NULL)
+			client_pending(h, out);
+		return;
+	}
+	if (len >= 2 && strncmp(line, "YR", 2) == 0) {
+		h->has_key = h->has_flags = false;
+		if (h->client_password == NULL) {
+			h->pending = 'Y';
+			na_buf_add(out, "PW\n");
+			return;
+		}
+		client_negotiate(h, out);
+		return;
+	}
+	if (len > 3 && strncmp(line, "TT ", 3) == 0) {
+		if (h->client_negotiate == NULL) {
+			na_buf_add(out, "BH NTLMSSP CHALLENGE before NEGOTIATE\n");
+			return;
+		}
+		if (h->client_password == NULL) {
+			free(h->pending_blob);
+			h->pending = 'T';
+			h->pending_blob = strndup(line + 3, len - 3);
+			na_buf_add(out, "PW\n");
+			return;
+		}
+		client_authenticate(h, line + 3, out);
+		return;
+	}
+	if (!common_command(h, line, len, out))
+		unknown_command(line, len, out);
+}
+
+/* ------------------------------------------------------------------ */
+/* Dispatch                                                            */
+
+void na_helper_line(struct na_helper *h, const char *line, size_t len, struct na_buf *out)
+{
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len > NA_MAX_LINE) {
+		na_helper_overlong(h, out);
+		return;
+	}
+	if (len == 0)
+		log_line(h, "empty request line");
+	switch (h->opt.protocol) {
+	case NA_PROTO_SQUID_NTLMSSP:
+		squid_ntlmssp_line(h, line, len, out);
+		break;
+	case NA_PROTO_GSS_SPNEGO:
+		gss_spnego_line(h, line, len, out);
+		break;
+	case NA_PROTO_SQUID_BASIC:
+	case NA_PROTO_SQUID24_BASIC:
+		basic_line(h, line, len, out);
+		break;
+	case NA_PROTO_NTLM_SERVER_1:
+	case NA_PROTO_NTLMSSP_CLIENT: {
+		/* these read values as C strings: a NUL-terminated copy */
+		char *copy = memchr(line, '\0', len) == NULL ? strndup(line, len) : NULL;
+
+		if (copy == NULL)
+			na_buf_add(out, h->opt.protocol == NA_PROTO_NTLM_SERVER_1
+			                    ? "Error: Parameter not found!\n.\n"
+			                    : "BH Query invalid\n");
+		else if (h->opt.protocol == NA_PROTO_NTLM_SERVER_1)
+			ntlm_server_1_line(h, copy, len, out);
+		else
+			client_line(h, copy, len, out);
+		free_string(copy);
+		break;
+	}
+	default:
+		na_buf_add(out, "BH unknown helper protocol\n");
+		break;
+	}
+}
+
+void na_helper_overlong(struct na_helper *h, struct na_buf *out)
+{
+	log_line(h, "request line over %u bytes dropped", NA_MAX_LINE);
+	switch (h->opt.protocol) {
+	case NA_PROTO_SQUID_BASIC:
+	case NA_PROTO_SQUID24_BASIC:
+		na_buf_add(out, h->opt.kv_replies ? "BH message=\"request too long\"\n" : "ERR\n");
+		break;
+	case NA_PROTO_NTLM_SERVER_1:
+		block_clear(&h->block);
+		na_buf_add(out, "Error: request too long!\n.\n");
+		break;
+	case NA_PROTO_GSS_SPNEGO:
+		server_reset(h);
+		na_buf_add(out, "BH Oversized message * Oversized message\n");
+		break;
+	default:
+		server_reset(h);
+		na_buf_add(out, "BH Oversized message\n");
+		break;
+	}
+}

@@ -1,0 +1,156 @@
+/*
+ * helper.h: the line protocols of ntlm_auth (Samba-compatible helper
+ * protocols spoken to Squid, FreeRADIUS, pppd, Radiator, curl...), as a
+ * state machine that needs no daemon: every question to ntlmd goes through
+ * a pluggable function, so the fuzz targets and the tests drive the same
+ * code the program runs.
+ *
+ * One call of na_helper_line() takes one input line (without its LF) and
+ * appends the complete reply (zero or more lines, each ending in LF) to an
+ * output buffer, which the caller writes and flushes at once.
+ */
+#ifndef PAM_NTLM_NTLM_AUTH_HELPER_H
+#define PAM_NTLM_NTLM_AUTH_HELPER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "client.h"
+#include "ntlmssp.h"
+
+/* Longest input line accepted; Samba drops lines over 630000 bytes, Squid
+ * sends at most 65535. */
+#define NA_MAX_LINE 65536u
+
+enum na_protocol {
+	NA_PROTO_NONE = 0,
+	NA_PROTO_SQUID_NTLMSSP, /* squid-2.5-ntlmssp */
+	NA_PROTO_SQUID_BASIC,   /* squid-2.5-basic */
+	NA_PROTO_SQUID24_BASIC, /* squid-2.4-basic: no URL unescaping */
+	NA_PROTO_GSS_SPNEGO,    /* gss-spnego */
+	NA_PROTO_NTLM_SERVER_1, /* ntlm-server-1 */
+	NA_PROTO_NTLMSSP_CLIENT /* ntlmssp-client-1 */
+};
+
+/* Asks ntlmd: a request of type with fields; fills *ret like ntlmd_call(). */
+typedef enum ntlm_status (*na_call_fn)(void *ctx, uint16_t type, const struct ntlm_writer *fields,
+                                       struct ntlmd_reply *ret);
+
+struct na_options {
+	enum na_protocol protocol;
+	bool kv_replies;      /* Squid >= 3.4 replies: OK user=... / ERR message=... */
+	bool quiet;           /* no diagnostics on stderr (fuzzing) */
+	bool channel_ids;     /* basic: a channel-ID precedes each request */
+	const char *service;  /* ntlmd service name (policy), NULL: the global one */
+	const char *username; /* client mode; server modes: unused */
+	const char *domain;   /* client mode */
+	const char *password; /* client mode; NULL: ask with PW */
+	const char *workstation;
+	char separator; /* winbind separator used to split DOMAIN<sep>user, default '\\' */
+	/* --require-membership-of: require_group is true and group_gid the gid;
+	 * group_error true when the name could not be resolved (then every
+	 * authentication answers NT_STATUS_INVALID_PARAMETER, as Samba does). */
+	bool require_group;
+	bool group_error;
+	gid_t group_gid;
+};
+
+struct na_buf {
+	char *p;
+	size_t len, cap;
+	bool failed; /* out of memory: the content is incomplete */
+};
+
+/* Server NTLMSSP context state */
+enum na_state {
+	NA_STATE_NONE = 0,
+	NA_STATE_CHALLENGED, /* CHALLENGE sent, AUTHENTICATE due */
+	NA_STATE_DONE,       /* a final answer was given */
+};
+
+/* ntlm-server-1 request block being read */
+struct na_block {
+	char *username, *domain, *full_username, *password;
+	uint8_t *challenge, *nt_response, *lm_response;
+	size_t challenge_len, nt_len, lm_len;
+	bool want_user_key, want_lm_key;
+};
+
+struct na_helper {
+	struct na_options opt;
+	na_call_fn call;
+	void *call_ctx;
+
+	/* server side (squid-2.5-ntlmssp, gss-spnego) */
+	enum na_state state;
+	bool spnego; /* the client wraps its tokens in SPNEGO */
+	uint8_t *negotiate, *challenge;
+	size_t negotiate_len, challenge_len;
+	bool has_flags, has_key;
+	uint32_t flags;
+	uint8_t session_key[16];
+
+	/* client side (ntlmssp-client-1) */
+	char *client_password;
+	uint8_t *client_negotiate;
+	size_t client_negotiate_len;
+	char pending; /* 'Y' for a YR, 'T' for a TT that waits for a PW, else 0 */
+	char *pending_blob;
+
+	struct na_block block; /* ntlm-server-1 */
+};
+
+/* A helper for opt (copied: its strings must outlive the helper) asking
+ * the daemon through call(call_ctx, ...). */
+void na_helper_init(struct na_helper *h, const struct na_options *opt, na_call_fn call, void *call_ctx);
+/* Wipes and frees what the helper holds. */
+void na_helper_clear(struct na_helper *h);
+
+/* Processes one line (len bytes, no LF; may hold any byte) and appends the
+ * reply to out. */
+void na_helper_line(struct na_helper *h, const char *line, size_t len, struct na_buf *out);
+
+/* The reply to a line over NA_MAX_LINE, which the reader dropped. */
+void na_helper_overlong(struct na_helper *h, struct na_buf *out);
+
+void na_buf_add(struct na_buf *b, const char *s);
+void na_buf_addf(struct na_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Wipes and frees the buffer (it may hold a session key). */
+void na_buf_clear(struct na_buf *b);
+
+/* "helper-protocol" name -> protocol; NA_PROTO_NONE when unknown. */
+enum na_protocol na_protocol_from_name(const char *name);
+
+/* Samba's NT_STATUS name of an outcome, as printed in NA/BH lines; squash
+ * turns NO_SUCH_USER and WRONG_PASSWORD into LOGON_FAILURE. */
+const char *na_status_name(enum ntlm_status st, bool squash);
+/* The NTSTATUS code of that name (0xc000006d for NT_STATUS_LOGON_FAILURE). */
+uint32_t na_status_code(enum ntlm_status st, bool squash);
+/* Samba's (<= 4.6) short text of the status: "Logon failure", ... */
+const char *na_status_text(enum ntlm_status st, bool squash);
+
+/* The value of a hex digit (either case), or -1. */
+int na_hex_value(char c);
+
+/* Decodes hex the way Samba's ntlm_auth does: optional "0x", either case,
+ * stopping at the first pair that is not hex. Returns the byte count (at
+ * most max) written to out. */
+size_t na_hex_prefix(const char *s, uint8_t *out, size_t max);
+
+/* Splits "DOMAIN<sep>user": *ret_domain gets a malloc'd copy of the domain
+ * part (NULL when there is no separator), *ret_user points into name. */
+bool na_split_user(const char *name, char sep, char **ret_domain, const char **ret_user);
+
+/* True when the account (uid as the daemon sent, or else the name) is a
+ * member of gid by NSS (primary group or getgrouplist). */
+bool na_user_in_group(const char *user, bool has_uid, uint32_t uid, gid_t gid);
+
+/* --require-membership-of for a successful reply of ntlmd: NTLM_OK, or
+ * NTLM_STATUS_LOGON_FAILURE (not a member), NTLM_ERR_INVALID_ARGUMENT (the
+ * group could not be resolved). */
+enum ntlm_status na_membership(const struct na_options *opt, const struct ntlmd_reply *reply,
+                               const char *user);
+
+#endif /* PAM_NTLM_NTLM_AUTH_HELPER_H */

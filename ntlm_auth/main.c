@@ -1,0 +1,574 @@
+/*
+ * main.c: ntlm_auth, a drop-in for Samba's ntlm_auth that asks ntlmd.
+ * Option parsing (popt style: --opt=value and --opt value), the exec modes
+ * FreeRADIUS uses (challenge/response with NT_KEY, plaintext) and the stdio
+ * loop of the helper protocols (helper.c). See ntlm_auth(1).
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "helper.h"
+#include "ntlmd_conf.h"
+#include "protocol.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+enum opt_id {
+	O_HELPER_PROTOCOL,
+	O_USERNAME,
+	O_DOMAIN,
+	O_WORKSTATION,
+	O_CHALLENGE,
+	O_LM_RESPONSE,
+	O_NT_RESPONSE,
+	O_PASSWORD,
+	O_REQUEST_LM_KEY,
+	O_REQUEST_NT_KEY,
+	O_USE_CACHED_CREDS,
+	O_ALLOW_MSCHAPV2,
+	O_OFFLINE_LOGON,
+	O_DIAGNOSTICS,
+	O_REQUIRE_MEMBERSHIP_OF,
+	O_PAM_WINBIND_CONF,
+	O_TARGET_SERVICE,
+	O_TARGET_HOSTNAME,
+	O_DEBUGLEVEL,
+	O_DEBUG_STDOUT,
+	O_CONFIGFILE,
+	O_OPTION,
+	O_VERSION,
+	O_HELP,
+	O_USAGE,
+	/* ours */
+	O_SOCKET,
+	O_TIMEOUT,
+	O_SERVICE,
+	O_SQUID_KV,
+	O_CHANNEL_IDS,
+	O_SEPARATOR,
+};
+
+static const struct option_def {
+	const char *name;
+	char short_name;
+	bool has_arg;
+	enum opt_id id;
+} option_defs[] = {
+    {"helper-protocol", 0, true, O_HELPER_PROTOCOL},
+    {"username", 0, true, O_USERNAME},
+    {"domain", 0, true, O_DOMAIN},
+    {"workstation", 0, true, O_WORKSTATION},
+    {"challenge", 0, true, O_CHALLENGE},
+    {"lm-response", 0, true, O_LM_RESPONSE},
+    {"nt-response", 0, true, O_NT_RESPONSE},
+    {"password", 0, true, O_PASSWORD},
+    {"request-lm-key", 0, false, O_REQUEST_LM_KEY},
+    {"request-nt-key", 0, false, O_REQUEST_NT_KEY},
+    {"use-cached-creds", 0, false, O_USE_CACHED_CREDS},
+    {"allow-mschapv2", 0, false, O_ALLOW_MSCHAPV2},
+    {"offline-logon", 0, false, O_OFFLINE_LOGON},
+    {"diagnostics", 0, false, O_DIAGNOSTICS},
+    {"require-membership-of", 0, true, O_REQUIRE_MEMBERSHIP_OF},
+    {"pam-winbind-conf", 0, true, O_PAM_WINBIND_CONF},
+    {"target-service", 0, true, O_TARGET_SERVICE},
+    {"target-hostname", 0, true, O_TARGET_HOSTNAME},
+    {"debuglevel", 'd', true, O_DEBUGLEVEL},
+    {"debug-stdout", 0, false, O_DEBUG_STDOUT},
+    {"configfile", 0, true, O_CONFIGFILE},
+    {"option", 0, true, O_OPTION},
+    {"version", 'V', false, O_VERSION},
+    {"help", '?', false, O_HELP},
+    {"usage", 0, false, O_USAGE},
+    {"ntlmd-socket", 0, true, O_SOCKET},
+    {"ntlmd-timeout", 0, true, O_TIMEOUT},
+    {"service", 0, true, O_SERVICE},
+    {"squid-kv-replies", 0, false, O_SQUID_KV},
+    {"channel-ids", 0, false, O_CHANNEL_IDS},
+    {"separator", 0, true, O_SEPARATOR},
+};
+
+static const char usage_text[] =
+    "Usage: ntlm_auth [OPTION...]\n"
+    "  --helper-protocol=PROTO     squid-2.5-ntlmssp, squid-2.5-basic, squid-2.4-basic,\n"
+    "                              gss-spnego, ntlm-server-1, ntlmssp-client-1\n"
+    "  --username=USER             user name (DOMAIN\\user is split)\n"
+    "  --domain=DOMAIN             domain name (empty: none)\n"
+    "  --workstation=NAME          workstation name\n"
+    "  --challenge=HEX             8-byte server challenge (challenge/response mode)\n"
+    "  --lm-response=HEX           24-byte LM response\n"
+    "  --nt-response=HEX           NT response (24 bytes or NTLMv2)\n"
+    "  --password=PASSWORD         plaintext mode; client modes: the password to use\n"
+    "  --request-nt-key            print NT_KEY: on success\n"
+    "  --request-lm-key            accepted (ntlmd returns no LM key)\n"
+    "  --allow-mschapv2            the response is MS-CHAPv2's\n"
+    "  --require-membership-of=GROUP  the user must be in this group (NSS)\n"
+    "  --ntlmd-socket=PATH         ntlmd's socket (default " NTLMD_DEFAULT_SOCKET ")\n"
+    "  --ntlmd-timeout=MS          bound on each question to ntlmd (default 10000)\n"
+    "  --service=NAME              ntlmd.conf service whose policy applies\n"
+    "  --squid-kv-replies          Squid 3.4+ replies: OK user=..., ERR message=...\n"
+    "  --channel-ids               basic modes: requests carry a channel-ID (concurrency=N)\n"
+    "  --separator=C               winbind separator of DOMAIN<C>user (default \\)\n"
+    "  -d, --debuglevel=N, --configfile=FILE, --option=NAME=VALUE, --pam-winbind-conf=FILE,\n"
+    "  --offline-logon, --use-cached-creds, --target-service, --target-hostname: accepted\n"
+    "  -V, --version; -?, --help; --usage\n"
+    "See ntlm_auth(1).\n";
+
+struct config {
+	const char *values[O_SEPARATOR + 1];
+	bool flags[O_SEPARATOR + 1];
+};
+
+__attribute__((format(printf, 1, 2))) static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ntlm_auth: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fputs(usage_text, stderr);
+}
+
+static const struct option_def *find_long(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(option_defs) / sizeof(option_defs[0]); i++)
+		if (strlen(option_defs[i].name) == len && strncmp(option_defs[i].name, name, len) == 0)
+			return &option_defs[i];
+	return NULL;
+}
+
+static const struct option_def *find_short(char c)
+{
+	for (size_t i = 0; i < sizeof(option_defs) / sizeof(option_defs[0]); i++)
+		if (option_defs[i].short_name == c)
+			return &option_defs[i];
+	return NULL;
+}
+
+/* Parses argv into cfg; false (after a message) on an unknown option, a
+ * missing value or a positional argument. */
+static bool parse_args(int argc, char **argv, struct config *cfg)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *value = NULL;
+		const struct option_def *def;
+
+		if (strncmp(arg, "--", 2) == 0 && arg[2] != '\0') {
+			const char *eq = strchr(arg + 2, '=');
+
+			def = find_long(arg + 2, eq != NULL ? (size_t)(eq - arg - 2) : strlen(arg + 2));
+			if (eq != NULL)
+				value = eq + 1;
+		} else if (arg[0] == '-' && arg[1] != '\0' && arg[1] != '-') {
+			def = find_short(arg[1]);
+			if (arg[2] != '\0')
+				value = arg + 2;
+		} else {
+			usage_error("unexpected argument '%s'", arg);
+			return false;
+		}
+		if (def == NULL) {
+			usage_error("Invalid option %s: unknown option", arg);
+			return false;
+		}
+		if (def->has_arg && value == NULL) {
+			if (i + 1 >= argc) {
+				usage_error("option %s needs a value", arg);
+				return false;
+			}
+			value = argv[++i];
+		} else if (!def->has_arg && value != NULL) {
+			usage_error("option %s takes no value", arg);
+			return false;
+		}
+		cfg->values[def->id] = value;
+		cfg->flags[def->id] = true;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* The daemon                                                          */
+
+struct daemon {
+	const char *socket;
+	unsigned timeout_ms;
+};
+
+static enum ntlm_status call_daemon(void *ctx, uint16_t type, const struct ntlm_writer *fields,
+                                    struct ntlmd_reply *ret)
+{
+	const struct daemon *d = ctx;
+	enum ntlm_status st = ntlmd_call(d->socket, type, fields, d->timeout_ms, ret);
+
+	if (st == NTLM_ERR_BACKEND_UNAVAILABLE)
+		fprintf(stderr, "ntlm_auth: ntlmd at %s: %s\n",
+		        d->socket != NULL ? d->socket : NTLMD_DEFAULT_SOCKET, strerror(errno));
+	return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* --require-membership-of                                             */
+
+/* Resolves Samba's forms (GROUP, DOMAIN\GROUP, DOMAIN+GROUP) by NSS. A SID
+ * cannot be resolved without a domain: false, the caller exits. */
+static bool resolve_group(const char *value, char sep, struct na_options *opt)
+{
+	const struct group *gr;
+	const char *name = value, *p;
+
+	if (strncasecmp(value, "S-", 2) == 0) {
+		fprintf(stderr,
+		        "ntlm_auth: --require-membership-of=%s: SIDs are not supported (there is no domain "
+		        "to resolve them); give a group name known to NSS\n",
+		        value);
+		return false;
+	}
+	if ((p = strrchr(name, sep)) != NULL || (p = strrchr(name, '\\')) != NULL ||
+	    (p = strrchr(name, '+')) != NULL)
+		name = p + 1;
+	opt->require_group = true;
+	gr = getgrnam(name);
+	if (gr == NULL) {
+		fprintf(stderr,
+		        "ntlm_auth: --require-membership-of=%s: group '%s' not found by NSS; every "
+		        "authentication will fail with NT_STATUS_INVALID_PARAMETER\n",
+		        value, name);
+		opt->group_error = true;
+		return true;
+	}
+	opt->group_gid = gr->gr_gid;
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Exec modes                                                          */
+
+/* Asks ntlmd (fields are cleared), then --require-membership-of: the
+ * verdict, NTLM_ERR_BACKEND_UNAVAILABLE when ntlmd could not be asked. */
+static enum ntlm_status exec_request(const struct na_options *opt, struct daemon *d, uint16_t type,
+                                     struct ntlm_writer *fields, const char *user, struct ntlmd_reply *reply)
+{
+	enum ntlm_status st = call_daemon(d, type, fields, reply);
+
+	ntlm_writer_clear(fields);
+	if (st != NTLM_OK) {
+		*reply = (struct ntlmd_reply){0};
+		return NTLM_ERR_BACKEND_UNAVAILABLE;
+	}
+	return reply->status == NTLM_OK ? na_membership(opt, reply, user) : reply->status;
+}
+
+/* Prints Samba's failure line "<text> (0x<code>)" on stdout. */
+static int print_failure(enum ntlm_status st)
+{
+	printf("%s (0x%lx)\n", na_status_text(st, true), (unsigned long)na_status_code(st, true));
+	return 1;
+}
+
+static bool hex_option(const char *name, const char *value, size_t min, size_t max, uint8_t *out,
+                       size_t *ret_len)
+{
+	size_t n = na_hex_prefix(value, out, max);
+
+	if (n < min) {
+		if (min == max)
+			fprintf(stderr, "ntlm_auth: hex decode of %s failed! (got %zu bytes, expected %zu)\n",
+			        value, n, min);
+		else
+			fprintf(
+			    stderr,
+			    "ntlm_auth: hex decode of %s failed! (only got %zu bytes, needed at least %zu)\n",
+			    value, n, min);
+		(void)name;
+		return false;
+	}
+	*ret_len = n;
+	return true;
+}
+
+/* The challenge/response check of FreeRADIUS' rlm_mschap. */
+static int challenge_mode(const struct config *cfg, const struct na_options *opt, struct daemon *d,
+                          const char *user, const char *domain)
+{
+	uint8_t challenge[8], lm[24], nt[4096];
+	size_t challenge_len = 0, lm_len = 0, nt_len = 0;
+	struct ntlm_writer fields;
+	struct ntlmd_reply reply = {0};
+	const uint8_t *key;
+	size_t key_len;
+	enum ntlm_status st;
+	int rc;
+
+	if (!hex_option("challenge", cfg->values[O_CHALLENGE], 8, 8, challenge, &challenge_len))
+		return 1;
+	if (cfg->values[O_LM_RESPONSE] != NULL &&
+	    !hex_option("lm-response", cfg->values[O_LM_RESPONSE], 24, 24, lm, &lm_len))
+		return 1;
+	if (cfg->values[O_NT_RESPONSE] != NULL &&
+	    !hex_option("nt-response", cfg->values[O_NT_RESPONSE], 24, sizeof(nt), nt, &nt_len))
+		return 1;
+	if (lm_len == 0 && nt_len == 0) {
+		fprintf(stderr, "ntlm_auth: must supply LM or NT response for a challenge\n");
+		return 1;
+	}
+	ntlmd_fields_init(&fields);
+	if (opt->service != NULL)
+		ntlmd_put_string(&fields, NTLMD_TAG_SERVICE, opt->service);
+	ntlmd_put_string(&fields, NTLMD_TAG_USER, user);
+	ntlmd_put_string(&fields, NTLMD_TAG_DOMAIN, domain);
+	ntlmd_put_string(&fields, NTLMD_TAG_WORKSTATION, opt->workstation);
+	ntlmd_put_bytes(&fields, NTLMD_TAG_SERVER_CHALLENGE, challenge, challenge_len);
+	if (lm_len > 0)
+		ntlmd_put_bytes(&fields, NTLMD_TAG_LM_RESPONSE, lm, lm_len);
+	if (nt_len > 0)
+		ntlmd_put_bytes(&fields, NTLMD_TAG_NT_RESPONSE, nt, nt_len);
+	if (cfg->flags[O_ALLOW_MSCHAPV2])
+		ntlmd_put_u8(&fields, NTLMD_TAG_MSCHAPV2, 1);
+	st = exec_request(opt, d, NTLMD_REQ_VERIFY_RESPONSE, &fields, user, &reply);
+	ntlm_wipe(nt, sizeof(nt));
+	ntlm_wipe(lm, sizeof(lm));
+	if (st != NTLM_OK) {
+		fprintf(stderr, "ntlm_auth: %s: %s\n", user, ntlm_status_name(st));
+		rc = print_failure(st);
+		goto out;
+	}
+	rc = 0;
+	if (cfg->flags[O_REQUEST_NT_KEY] &&
+	    ntlmd_frame_get_bytes(&reply.frame, NTLMD_TAG_SESSION_KEY, &key, &key_len) == NTLM_OK &&
+	    key_len == 16) {
+		fputs("NT_KEY: ", stdout);
+		for (size_t i = 0; i < key_len; i++)
+			printf("%02X", key[i]);
+		fputc('\n', stdout);
+	}
+out:
+	ntlmd_reply_clear(&reply);
+	return rc;
+}
+
+static int plaintext_mode(const struct na_options *opt, struct daemon *d, const char *user,
+                          const char *domain, const char *password)
+{
+	struct ntlm_writer fields;
+	struct ntlmd_reply reply = {0};
+	enum ntlm_status st;
+
+	ntlmd_fields_init(&fields);
+	if (opt->service != NULL)
+		ntlmd_put_string(&fields, NTLMD_TAG_SERVICE, opt->service);
+	ntlmd_put_string(&fields, NTLMD_TAG_USER, user);
+	ntlmd_put_string(&fields, NTLMD_TAG_DOMAIN, domain);
+	ntlmd_put_string(&fields, NTLMD_TAG_WORKSTATION, opt->workstation);
+	ntlmd_put_string(&fields, NTLMD_TAG_PASSWORD, password);
+	st = exec_request(opt, d, NTLMD_REQ_CHECK_PASSWORD, &fields, user, &reply);
+	ntlmd_reply_clear(&reply);
+	printf("%s: %s (0x%lx)\n", na_status_name(st, true), na_status_text(st, true),
+	       (unsigned long)na_status_code(st, true));
+	return st == NTLM_OK ? 0 : 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Helper loop                                                         */
+
+/* Writes the whole reply and flushes it; false when stdout is gone. */
+static bool write_reply(struct na_buf *out)
+{
+	bool ok = !out->failed;
+
+	if (out->failed) {
+		fputs("ntlm_auth: out of memory while answering\n", stderr);
+		ok = fputs("BH out of memory\n", stdout) >= 0;
+	} else if (out->len > 0) {
+		ok = fwrite(out->p, 1, out->len, stdout) == out->len;
+	}
+	ok = fflush(stdout) == 0 && ok;
+	na_buf_clear(out);
+	return ok;
+}
+
+static int helper_loop(const struct na_options *opt, struct daemon *d)
+{
+	struct na_helper h;
+	char *line = malloc(NA_MAX_LINE + 2);
+	int rc = 0;
+
+	if (line == NULL)
+		return 1;
+	na_helper_init(&h, opt, call_daemon, d);
+	for (;;) {
+		struct na_buf out = {0};
+		size_t len;
+
+		if (fgets(line, NA_MAX_LINE + 2, stdin) == NULL)
+			break;
+		len = strlen(line);
+		if (len > 0 && line[len - 1] == '\n') {
+			len--;
+		} else if (len == NA_MAX_LINE + 1) {
+			int c;
+
+			while ((c = getchar()) != EOF && c != '\n')
+				;
+			na_helper_overlong(&h, &out);
+			if (!write_reply(&out))
+				break;
+			continue;
+		}
+		na_helper_line(&h, line, len, &out);
+		ntlm_wipe(line, len);
+		if (!write_reply(&out)) {
+			rc = 1;
+			break;
+		}
+	}
+	ntlm_wipe(line, NA_MAX_LINE + 2);
+	free(line);
+	na_helper_clear(&h);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+
+static unsigned parse_timeout(const char *s, bool *ok)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	*ok = errno == 0 && end != s && *end == '\0' && v > 0 && v <= 600000;
+	return (unsigned)v;
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg = {0};
+	struct na_options opt = {0};
+	struct daemon d = {0};
+	char *split_domain = NULL, *password = NULL;
+	const char *user = NULL, *domain;
+	int rc = 1;
+	bool ok;
+
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return 1;
+	}
+	if (!parse_args(argc, argv, &cfg))
+		return 1;
+	if (cfg.flags[O_HELP] || cfg.flags[O_USAGE]) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (cfg.flags[O_VERSION]) {
+		printf("Version %s (pam_ntlm)\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (cfg.flags[O_DIAGNOSTICS]) {
+		fputs("ntlm_auth: --diagnostics is not supported; use ntlmtool diagnose\n", stderr);
+		return 1;
+	}
+	d.socket = cfg.values[O_SOCKET];
+	if (cfg.values[O_TIMEOUT] != NULL) {
+		d.timeout_ms = parse_timeout(cfg.values[O_TIMEOUT], &ok);
+		if (!ok) {
+			usage_error("bad --ntlmd-timeout '%s' (milliseconds, 1..600000)",
+			            cfg.values[O_TIMEOUT]);
+			return 1;
+		}
+	}
+	opt.separator = '\\';
+	if (cfg.values[O_SEPARATOR] != NULL) {
+		if (strlen(cfg.values[O_SEPARATOR]) != 1) {
+			usage_error("bad --separator '%s' (one character)", cfg.values[O_SEPARATOR]);
+			return 1;
+		}
+		opt.separator = cfg.values[O_SEPARATOR][0];
+	}
+	opt.kv_replies = cfg.flags[O_SQUID_KV];
+	opt.channel_ids = cfg.flags[O_CHANNEL_IDS];
+	opt.workstation = cfg.values[O_WORKSTATION];
+	if (cfg.values[O_REQUIRE_MEMBERSHIP_OF] != NULL &&
+	    !resolve_group(cfg.values[O_REQUIRE_MEMBERSHIP_OF], opt.separator, &opt))
+		return 1;
+
+	/* --username=DOM\user: the domain part must agree with --domain */
+	domain = cfg.values[O_DOMAIN];
+	if (cfg.values[O_USERNAME] != NULL) {
+		if (!na_split_user(cfg.values[O_USERNAME], opt.separator, &split_domain, &user))
+			return 1;
+		if (split_domain != NULL) {
+			if (domain != NULL && strcasecmp(domain, split_domain) != 0) {
+				fprintf(
+				    stderr,
+				    "ntlm_auth: Domain specified in username (%s) doesn't match specified "
+				    "domain (%s)!\n",
+				    split_domain, domain);
+				goto out;
+			}
+			domain = split_domain;
+		}
+	}
+	opt.username = user;
+	opt.domain = domain;
+	if (cfg.values[O_PASSWORD] != NULL) {
+		/* keep a copy and blank the argument, so that ps shows it for as
+		 * short a time as possible */
+		password = strdup(cfg.values[O_PASSWORD]);
+		if (password == NULL)
+			goto out;
+		ntlm_wipe((char *)cfg.values[O_PASSWORD], strlen(cfg.values[O_PASSWORD]));
+	}
+	opt.password = password;
+
+	if (cfg.values[O_HELPER_PROTOCOL] != NULL) {
+		opt.protocol = na_protocol_from_name(cfg.values[O_HELPER_PROTOCOL]);
+		if (opt.protocol == NA_PROTO_NONE) {
+			fprintf(stderr,
+			        "ntlm_auth: unknown helper protocol [%s]\n\nValid helper protools:\n\n"
+			        "squid-2.4-basic\nsquid-2.5-basic\nsquid-2.5-ntlmssp\nntlmssp-client-1\n"
+			        "gss-spnego\nntlm-server-1\n",
+			        cfg.values[O_HELPER_PROTOCOL]);
+			goto out;
+		}
+		opt.service = cfg.values[O_SERVICE] != NULL            ? cfg.values[O_SERVICE]
+		              : opt.protocol == NA_PROTO_NTLM_SERVER_1 ? "radius"
+		                                                       : "squid";
+		rc = helper_loop(&opt, &d);
+		goto out;
+	}
+
+	opt.service = cfg.values[O_SERVICE] != NULL ? cfg.values[O_SERVICE] : "radius";
+	if (user == NULL) {
+		fputs("ntlm_auth: username must be specified!\n", stderr);
+		goto out;
+	}
+	if (cfg.values[O_CHALLENGE] != NULL) {
+		rc = challenge_mode(&cfg, &opt, &d, user, domain);
+	} else if (password != NULL) {
+		rc = plaintext_mode(&opt, &d, user, domain, password);
+	} else {
+		fputs("ntlm_auth: a password (--password) or a challenge and response must be given\n",
+		      stderr);
+	}
+out:
+	fflush(stdout);
+	free(split_domain);
+	if (password != NULL) {
+		ntlm_wipe(password, strlen(password));
+		free(password);
+	}
+	return rc;
+}

@@ -1,0 +1,176 @@
+/*
+ * status.c: the NT_STATUS names, codes and texts Samba's ntlm_auth prints
+ * (in NA/BH lines, "Authentication-Error:" and the exec mode's
+ * "<text> (0x<code>)"), and the small text helpers of the helper protocols.
+ */
+#include <config.h>
+
+#include <ctype.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helper.h"
+#include "protocol.h"
+
+struct samba_status {
+	const char *name;
+	uint32_t code;
+	const char *text; /* Samba <= 4.6 texts: FreeRADIUS matches them and the code */
+};
+
+static const struct samba_status st_ok = {"NT_STATUS_OK", 0x0u, "Success"};
+static const struct samba_status st_invalid = {"NT_STATUS_INVALID_PARAMETER", 0xc000000du,
+                                               "Unexpected information received"};
+static const struct samba_status st_logon_failure = {"NT_STATUS_LOGON_FAILURE", 0xc000006du, "Logon failure"};
+static const struct samba_status st_unsuccessful = {"NT_STATUS_UNSUCCESSFUL", 0xc0000001u,
+                                                    "Undetermined error"};
+
+/* Outcomes with an NTSTATUS of their own; the others are reported as
+ * LOGON_FAILURE (authentication) or UNSUCCESSFUL (our side), while the
+ * daemon's log keeps the precise reason. */
+static const struct {
+	enum ntlm_status st;
+	struct samba_status s;
+} statuses[] = {
+    {NTLM_STATUS_WRONG_PASSWORD, {"NT_STATUS_WRONG_PASSWORD", 0xc000006au, "Wrong Password"}},
+    {NTLM_STATUS_NO_SUCH_USER, {"NT_STATUS_NO_SUCH_USER", 0xc0000064u, "No such user"}},
+    {NTLM_STATUS_ACCOUNT_DISABLED, {"NT_STATUS_ACCOUNT_DISABLED", 0xc0000072u, "Account disabled"}},
+    {NTLM_STATUS_ACCOUNT_LOCKED_OUT, {"NT_STATUS_ACCOUNT_LOCKED_OUT", 0xc0000234u, "Account locked out"}},
+    {NTLM_STATUS_ACCOUNT_EXPIRED, {"NT_STATUS_ACCOUNT_EXPIRED", 0xc0000193u, "Account expired"}},
+    {NTLM_STATUS_PASSWORD_EXPIRED, {"NT_STATUS_PASSWORD_EXPIRED", 0xc0000071u, "Password expired"}},
+    {NTLM_STATUS_PASSWORD_MUST_CHANGE,
+     {"NT_STATUS_PASSWORD_MUST_CHANGE", 0xc0000224u, "Must change password"}},
+    {NTLM_STATUS_INVALID_LOGON_HOURS, {"NT_STATUS_INVALID_LOGON_HOURS", 0xc000006fu, "Invalid logon hours"}},
+    {NTLM_STATUS_INVALID_WORKSTATION, {"NT_STATUS_INVALID_WORKSTATION", 0xc0000070u, "Invalid workstation"}},
+    {NTLM_STATUS_ACCOUNT_RESTRICTION, {"NT_STATUS_ACCOUNT_RESTRICTION", 0xc000006eu, "Account restriction"}},
+    {NTLM_STATUS_NOLOGON_TRUST_ACCOUNT,
+     {"NT_STATUS_NOLOGON_WORKSTATION_TRUST_ACCOUNT", 0xc0000199u, "Workstation trust account"}},
+    {NTLM_STATUS_NTLM_BLOCKED,
+     {"NT_STATUS_NTLM_BLOCKED", 0xc0000418u, "The authentication failed because NTLM was blocked."}},
+    {NTLM_STATUS_TIME_SKEW, {"NT_STATUS_TIME_DIFFERENCE_AT_DC", 0xc0000133u, "Time difference at DC"}},
+    {NTLM_STATUS_BAD_BINDINGS, {"NT_STATUS_BAD_BINDINGS", 0xc000035bu, "Bad bindings"}},
+    {NTLM_STATUS_DOWNGRADE_DETECTED, {"NT_STATUS_DOWNGRADE_DETECTED", 0xc0000388u, "Downgrade detected"}},
+    {NTLM_ERR_BACKEND_UNAVAILABLE, {"NT_STATUS_NO_LOGON_SERVERS", 0xc000005eu, "No logon servers"}},
+    {NTLM_ERR_NO_MEMORY, {"NT_STATUS_NO_MEMORY", 0xc0000017u, "Insufficient memory"}},
+};
+
+static const struct samba_status *samba_status_of(enum ntlm_status st, bool squash)
+{
+	if (st == NTLM_OK)
+		return &st_ok;
+	if (squash && (st == NTLM_STATUS_NO_SUCH_USER || st == NTLM_STATUS_WRONG_PASSWORD))
+		return &st_logon_failure;
+	if (ntlm_status_is_malformed(st) || st == NTLM_ERR_INVALID_ARGUMENT)
+		return &st_invalid;
+	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+		if (statuses[i].st == st)
+			return &statuses[i].s;
+	if (st == NTLM_ERR_CRYPTO || st == NTLM_ERR_INTERNAL || st >= _NTLM_STATUS_MAX)
+		return &st_unsuccessful;
+	return &st_logon_failure;
+}
+
+const char *na_status_name(enum ntlm_status st, bool squash)
+{
+	return samba_status_of(st, squash)->name;
+}
+
+uint32_t na_status_code(enum ntlm_status st, bool squash)
+{
+	return samba_status_of(st, squash)->code;
+}
+
+const char *na_status_text(enum ntlm_status st, bool squash)
+{
+	return samba_status_of(st, squash)->text;
+}
+
+int na_hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+size_t na_hex_prefix(const char *s, uint8_t *out, size_t max)
+{
+	size_t n = 0;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	while (n < max && s[0] != '\0' && s[1] != '\0') {
+		int hi = na_hex_value(s[0]), lo = na_hex_value(s[1]);
+
+		if (hi < 0 || lo < 0)
+			break;
+		out[n++] = (uint8_t)(hi << 4 | lo);
+		s += 2;
+	}
+	return n;
+}
+
+bool na_split_user(const char *name, char sep, char **ret_domain, const char **ret_user)
+{
+	const char *p = strchr(name, sep);
+
+	*ret_domain = NULL;
+	*ret_user = name;
+	if (p == NULL)
+		return true;
+	*ret_domain = strndup(name, (size_t)(p - name));
+	if (*ret_domain == NULL)
+		return false;
+	*ret_user = p + 1;
+	return true;
+}
+
+bool na_user_in_group(const char *user, bool has_uid, uint32_t uid, gid_t gid)
+{
+	const struct passwd *pw = has_uid ? getpwuid((uid_t)uid) : NULL;
+	gid_t *groups = NULL;
+	int n = 64;
+	bool member = false;
+
+	if (pw == NULL && user != NULL)
+		pw = getpwnam(user);
+	if (pw == NULL)
+		return false;
+	if (pw->pw_gid == gid)
+		return true;
+	for (int tries = 0; tries < 4 && !member; tries++) {
+		gid_t *more = realloc(groups, (size_t)n * sizeof(*groups));
+		int got = n;
+
+		if (more == NULL)
+			break;
+		groups = more;
+		if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &got) >= 0) {
+			for (int i = 0; i < got; i++)
+				member = member || groups[i] == gid;
+			break;
+		}
+		n = got > n ? got : n * 2;
+	}
+	free(groups);
+	return member;
+}
+
+enum ntlm_status na_membership(const struct na_options *opt, const struct ntlmd_reply *reply,
+                               const char *user)
+{
+	uint32_t uid = 0;
+	bool has_uid;
+
+	if (!opt->require_group)
+		return NTLM_OK;
+	if (opt->group_error)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	has_uid = ntlmd_frame_get_u32(&reply->frame, NTLMD_TAG_UID, &uid) == NTLM_OK;
+	return na_user_in_group(user, has_uid, uid, opt->group_gid) ? NTLM_OK : NTLM_STATUS_LOGON_FAILURE;
+}

@@ -1,0 +1,128 @@
+# shellcheck shell=sh
+# common.sh: sourced by the ntlm_auth tests. Starts a real ntlmd (files
+# backend) in a private directory with the test accounts of helper_driver.py,
+# and gives the pass/fail counting, the bounded waits and the cleanup.
+# Needs: NTLMD, NTLM_AUTH (make check sets them).
+
+PY=/usr/bin/python3 # Debian's python3 sees python3-ntlm-auth and python3-impacket
+HERE=$(cd "$(dirname "$0")" && pwd)
+DRIVER=$HERE/helper_driver.py
+INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
+export INTEROP_DIR
+WAIT=10 # seconds: bound of every wait
+
+PASSED=0
+FAILED=0
+WORK=""
+PIDS=""
+
+pass() {
+    echo "PASS $1"
+    PASSED=$((PASSED + 1))
+}
+
+fail() {
+    echo "FAIL $1"
+    FAILED=$((FAILED + 1))
+}
+
+skip_or_fail() {
+    if [ -n "${CI:-}" ]; then
+        echo "FAIL: $1 is missing; CI must run this test" >&2
+        exit 1
+    fi
+    echo "SKIP: $1 is missing" >&2
+    exit 77
+}
+
+# Remembers a background process to stop at exit.
+started() {
+    PIDS="$PIDS $1"
+}
+
+cleanup() {
+    for pid in $PIDS; do
+        kill "$pid" 2>/dev/null
+    done
+    for pid in $PIDS; do
+        wait "$pid" 2>/dev/null
+    done
+    if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+        rm -rf "$WORK"
+    fi
+}
+
+# Waits (bounded) until the command "$@" succeeds.
+wait_until() {
+    tries=$((WAIT * 10))
+    until "$@" 2>/dev/null; do
+        tries=$((tries - 1))
+        [ "$tries" -gt 0 ] || return 1
+        sleep 0.1
+    done
+}
+
+# Runs a driver, prints its case lines and adds its counts.
+driver() {
+    out=$(timeout 300 "$@" 2>&1)
+    rc=$?
+    printf '%s\n' "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
+    p=$(printf '%s\n' "$out" | grep -c '^PASS ')
+    f=$(printf '%s\n' "$out" | grep -c '^FAIL ')
+    PASSED=$((PASSED + p))
+    FAILED=$((FAILED + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        fail "a driver run exited with status $rc"
+    fi
+}
+
+# The common prerequisites, and a private directory in $WORK.
+setup() {
+    if [ -z "${NTLMD:-}" ] || [ ! -x "$NTLMD" ] || [ -z "${NTLM_AUTH:-}" ] || [ ! -x "$NTLM_AUTH" ]; then
+        echo "ERROR: set NTLMD and NTLM_AUTH (make check does)" >&2
+        exit 99
+    fi
+    # ntlmd answers privileged callers only: root here
+    [ "$(id -u)" -eq 0 ] || skip_or_fail "root (ntlmd's privileged requests)"
+    [ -x "$PY" ] || skip_or_fail "$PY"
+    for m in ntlm_auth Cryptodome; do
+        "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
+    done
+    trap cleanup EXIT
+    trap 'exit 1' HUP INT TERM
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/ntlm_auth-test.XXXXXX") || exit 99
+    chmod 0755 "$WORK"
+}
+
+# Starts ntlmd on $WORK/run/socket; extra configuration lines on stdin.
+start_ntlmd() {
+    SOCKET=$WORK/run/socket
+    HASHES=$WORK/smbpasswd
+    NTLMD_LOG=$WORK/ntlmd.log
+    "$PY" -B "$DRIVER" write-hashes "$HASHES" || exit 99
+    {
+        cat <<EOC
+socket             $SOCKET
+hash_file          $HASHES
+backends           files
+netbios_name       TESTSRV
+netbios_domain     TESTDOM
+allow_users        proxy nobody freerad
+allow_groups       proxy nogroup freerad
+lockout_threshold  0
+EOC
+        cat
+        cat <<EOC
+
+service radius
+ntlm_auth          ntlmv1-permitted
+EOC
+    } >"$WORK/ntlmd.conf"
+    "$NTLMD" -d -f "$WORK/ntlmd.conf" 2>"$NTLMD_LOG" &
+    NTLMD_PID=$!
+    started "$NTLMD_PID"
+    if ! wait_until test -S "$SOCKET"; then
+        echo "ERROR: ntlmd did not start: $(cat "$NTLMD_LOG")" >&2
+        exit 99
+    fi
+}

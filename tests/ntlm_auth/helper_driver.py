@@ -1,0 +1,652 @@
+#!/usr/bin/python3
+"""Drives ntlm_auth line by line against a real ntlmd and checks every reply
+against the exact text Samba's ntlm_auth prints (squid-2.5-ntlmssp,
+gss-spnego, squid-2.5-basic, ntlm-server-1, ntlmssp-client-1, the exec
+modes FreeRADIUS uses).
+
+    helper_driver.py write-hashes FILE
+    helper_driver.py main --ntlm-auth PATH --socket S --log NTLMD_LOG
+
+NTLM messages come from python3-ntlm-auth (an independent client); SPNEGO
+wrappers are built here with a few lines of DER. One line per case
+("PASS name" / "FAIL name: why"), then "N passed, M failed".
+"""
+
+import argparse
+import base64
+import os
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.environ.get("INTEROP_DIR", os.path.join(HERE, "..", "interop")))
+
+import clients  # noqa: E402
+from clients import DOMAIN, WORKSTATION, Account, LineProcess, enable_md4_for_ntlm_auth, md4, nt_hash  # noqa: E402
+
+ACCOUNTS = dict(clients.ACCOUNTS)  # alice (good), bob (disabled)
+# uid 0: NSS knows it as root, for --require-membership-of
+ACCOUNTS["ruth"] = Account("ruth", 0, "Ruth-pass9", "U", False)
+# a name with a space: Squid >= 3.4 keeps only the last word of "AF <name>"
+ACCOUNTS["john smith"] = Account("john smith", 1010, "John-pass1", "U", False)
+WRONG = "WrongPass1"
+TIMEOUT = 10
+
+
+def write_hashes(path):
+    lines = []
+    for acc in ACCOUNTS.values():
+        lm = "X" * 32
+        nt = nt_hash(acc.password).hex().upper()
+        lines.append(f"{acc.user}:{acc.uid}:{lm}:{nt}:[{acc.flags.ljust(11)}]:LCT-{int(time.time()):08X}:\n")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.writelines(lines)
+
+
+def b64(data):
+    return base64.b64encode(data).decode("ascii")
+
+
+def unb64(text):
+    return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+def desl(key16, data8):
+    from Cryptodome.Cipher import DES
+
+    k = key16 + b"\0" * 5
+    return b"".join(DES.new(clients._des_key(k[i : i + 7]), DES.MODE_ECB).encrypt(data8) for i in (0, 7, 14))
+
+
+# --------------------------------------------------------------------- DER / SPNEGO (RFC 4178)
+
+def tlv(tag, content):
+    n = len(content)
+    if n < 0x80:
+        length = bytes([n])
+    else:
+        octets = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        length = bytes([0x80 | len(octets)]) + octets
+    return bytes([tag]) + length + content
+
+
+OID_SPNEGO = bytes.fromhex("2b0601050502")
+OID_NTLMSSP = bytes.fromhex("2b0601040182370202 0a".replace(" ", ""))
+OID_KRB5 = bytes.fromhex("2a864886f712010202")
+
+
+def neg_token_init(mechs, token):
+    body = tlv(0xA0, tlv(0x30, b"".join(tlv(0x06, m) for m in mechs)))
+    if token is not None:
+        body += tlv(0xA2, tlv(0x04, token))
+    return tlv(0x60, tlv(0x06, OID_SPNEGO) + tlv(0xA0, tlv(0x30, body)))
+
+
+def neg_token_resp(token):
+    return tlv(0xA1, tlv(0x30, tlv(0xA2, tlv(0x04, token))))
+
+
+def expected_resp(state, token=None):
+    body = tlv(0xA0, tlv(0x0A, bytes([state])))
+    if state == 1:
+        body += tlv(0xA1, tlv(0x06, OID_NTLMSSP))
+    if token is not None:
+        body += tlv(0xA2, tlv(0x04, token))
+    return tlv(0xA1, tlv(0x30, body))
+
+
+def resp_token(blob):
+    """The responseToken of a NegTokenResp (for the CHALLENGE we answer)."""
+    m = blob.find(b"NTLMSSP\0")
+    if m < 0:
+        raise ValueError("no NTLMSSP message in the SPNEGO token")
+    return blob[m:]
+
+
+# --------------------------------------------------------------------- cases
+
+class Runner:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def case(self, name, fn):
+        try:
+            problems = fn()
+        except Exception as e:  # noqa: BLE001 - a case that blows up is a failure
+            problems = [f"{type(e).__name__}: {e}"]
+        if problems:
+            print(f"FAIL {name}: {'; '.join(problems)}")
+            self.failed += 1
+        else:
+            print(f"PASS {name}")
+            self.passed += 1
+        sys.stdout.flush()
+
+
+def want(got, expected, what="reply"):
+    if isinstance(expected, re.Pattern):
+        return [] if expected.fullmatch(got) else [f"{what} {got!r} does not match {expected.pattern!r}"]
+    return [] if got == expected else [f"{what} {got!r}, expected {expected!r}"]
+
+
+class Client:
+    """A python3-ntlm-auth client (NTLMv2)."""
+
+    def __init__(self, user, password, domain=DOMAIN):
+        from ntlm_auth.ntlm import NtlmContext
+
+        self.ctx = NtlmContext(user, password, domain=domain, workstation=WORKSTATION, ntlm_compatibility=3)
+
+    def negotiate(self):
+        return self.ctx.step()
+
+    def authenticate(self, challenge):
+        return self.ctx.step(challenge)
+
+
+def main(args):
+    enable_md4_for_ntlm_auth()
+    prog = args.ntlm_auth
+    sock = args.socket
+    run = Runner()
+    alice, bob, ruth = ACCOUNTS["alice"], ACCOUNTS["bob"], ACCOUNTS["ruth"]
+    user_alice = f"{DOMAIN}\\alice"
+
+    def helper(proto, *extra):
+        return LineProcess([prog, f"--helper-protocol={proto}", "--ntlmd-socket", sock] + list(extra),
+                           f"ntlm_auth {proto}")
+
+    def finish(h, problems):
+        rc, err = h.close()
+        if rc != 0:
+            problems.append(f"exit status {rc} on EOF ({err.strip()[-300:]})")
+        return problems
+
+    # ---------------------------------------------------------- squid-2.5-ntlmssp
+
+    def handshake(h, user, password, domain=DOMAIN, prefix=("YR", "KK"), extras=""):
+        c = Client(user, password, domain)
+        tt = h.request(f"{prefix[0]} {b64(c.negotiate())}{extras}")
+        if not tt.startswith("TT "):
+            return tt, None
+        return h.request(f"{prefix[1]} {b64(c.authenticate(unb64(tt[3:])))}"), tt
+
+    def ntlmssp(user, password, expected, *extra):
+        def f():
+            h = helper("squid-2.5-ntlmssp", *extra)
+            reply, tt = handshake(h, user, password)
+            p = [] if tt is not None else [f"no TT: {reply}"]
+            return finish(h, p + want(reply, expected))
+        return f
+
+    run.case("squid-2.5-ntlmssp: right password -> AF DOMAIN\\user",
+             ntlmssp("alice", alice.password, f"AF {user_alice}"))
+    run.case("squid-2.5-ntlmssp: wrong password -> NA NT_STATUS_LOGON_FAILURE",
+             ntlmssp("alice", WRONG, "NA NT_STATUS_LOGON_FAILURE"))
+    run.case("squid-2.5-ntlmssp: unknown user -> NA NT_STATUS_LOGON_FAILURE (same as a wrong password)",
+             ntlmssp("nosuchuser", WRONG, "NA NT_STATUS_LOGON_FAILURE"))
+    run.case("squid-2.5-ntlmssp: disabled account -> NA NT_STATUS_ACCOUNT_DISABLED",
+             ntlmssp("bob", bob.password, "NA NT_STATUS_ACCOUNT_DISABLED"))
+    run.case("squid-2.5-ntlmssp --squid-kv-replies: OK user=<url-escaped>",
+             ntlmssp("alice", alice.password, f"OK user={DOMAIN}%5Calice", "--squid-kv-replies"))
+    run.case("squid-2.5-ntlmssp --squid-kv-replies: ERR message=NT_STATUS_LOGON_FAILURE",
+             ntlmssp("alice", WRONG, "ERR message=NT_STATUS_LOGON_FAILURE", "--squid-kv-replies"))
+    run.case("--require-membership-of: member (NSS, uid of the account) -> AF",
+             ntlmssp("ruth", ruth.password, f"AF {DOMAIN}\\ruth", "--require-membership-of", f"{DOMAIN}\\root"))
+    run.case("--require-membership-of: not a member -> NA NT_STATUS_LOGON_FAILURE",
+             ntlmssp("ruth", ruth.password, "NA NT_STATUS_LOGON_FAILURE", "--require-membership-of=nogroup"))
+    run.case("--require-membership-of: unknown group -> NA NT_STATUS_INVALID_PARAMETER",
+             ntlmssp("ruth", ruth.password, "NA NT_STATUS_INVALID_PARAMETER",
+                     "--require-membership-of=no-such-group-xyz"))
+
+    def garbage():
+        h = helper("squid-2.5-ntlmssp")
+        p = []
+        c = Client("alice", alice.password)
+        neg = c.negotiate()
+        for line, exp in [
+            ("YR", "NA NT_STATUS_INVALID_PARAMETER"),
+            ("YR !!!notbase64", "NA NT_STATUS_INVALID_PARAMETER"),
+            ("YR " + b64(b"NTLMSSP\0\x09\0\0\0" + b"\0" * 24), "NA NT_STATUS_INVALID_PARAMETER"),
+            ("YR " + b64(b"hello world, no NTLM"), "NA NT_STATUS_INVALID_PARAMETER"),
+            ("", "BH Query invalid"),
+            ("Y", "BH Query invalid"),
+            ("OK", "BH Command expected"),
+            ("XX abc", "BH SPNEGO request invalid prefix"),
+            ("SF NTLMSSP_FEATURE_SESSION_KEY", "OK"),
+            ("PW " + b64(b"whatever"), "OK"),
+            ("GK", "BH No session key"),
+            ("YR " + "A" * 70000, "BH Oversized message"),
+            ("YR " + b64(neg), re.compile(r"TT TlRMTVNTUAACAAAA[A-Za-z0-9+/=]+")),
+            ("YR " + b64(neg), re.compile(r"TT TlRMTVNTUAACAAAA[A-Za-z0-9+/=]+")),
+            ("KK " + b64(neg), "NA NT_STATUS_INVALID_PARAMETER"),
+        ]:
+            p += want(h.request(line), exp, f"reply to {line[:40]!r}")
+        # still serving after all that
+        reply, _ = handshake(h, "alice", alice.password)
+        p += want(reply, f"AF {user_alice}", "handshake after the garbage")
+        return finish(h, p)
+
+    run.case("squid-2.5-ntlmssp: garbage lines get Samba's NA/BH and the helper goes on", garbage)
+
+    def kk_first_and_reset():
+        h = helper("squid-2.5-ntlmssp")
+        p = []
+        reply, tt = handshake(h, "alice", alice.password, prefix=("KK", "KK"))
+        p += want(reply, f"AF {user_alice}", "KK NEGOTIATE without YR")
+        # a fresh YR in the middle of a handshake starts over
+        c1 = Client("alice", alice.password)
+        h.request("YR " + b64(c1.negotiate()))
+        c2 = Client("alice", alice.password)
+        tt2 = h.request("YR " + b64(c2.negotiate()))
+        p += want(h.request("KK " + b64(c2.authenticate(unb64(tt2[3:])))), f"AF {user_alice}", "after reset")
+        # an AUTHENTICATE with no context
+        c3 = Client("alice", alice.password)
+        c3.negotiate()
+        t3 = c1.authenticate(unb64(tt2[3:]))
+        p += want(h.request("YR " + b64(t3)), "NA NT_STATUS_INVALID_PARAMETER", "YR AUTHENTICATE")
+        # key_extras after the blob, and a blob without its padding
+        c4 = Client("alice", alice.password)
+        tt4 = h.request("YR " + b64(c4.negotiate()).rstrip("=") + " 127.0.0.1 extra")
+        p += want(tt4[:3], "TT ", "YR with key_extras and no padding")
+        p += want(h.request("KK " + b64(c4.authenticate(unb64(tt4[3:]))) + " 127.0.0.1"), f"AF {user_alice}")
+        gk = h.request("GK")
+        p += want(gk, re.compile(r"GK [A-Za-z0-9+/]{22}=="))
+        p += want(h.request("GF"), re.compile(r"GF 0x[0-9a-f]{8}"))
+        return finish(h, p)
+
+    run.case("squid-2.5-ntlmssp: KK before YR, YR resets mid-handshake, key_extras, GK/GF", kk_first_and_reset)
+
+    def quiet_start_and_eof():
+        h = helper("squid-2.5-ntlmssp")
+        time.sleep(0.3)
+        p = []
+        import select
+        r, _, _ = select.select([h.proc.stdout], [], [], 0.2)
+        if r:
+            p.append("wrote to stdout before any request")
+        return finish(h, p)
+
+    run.case("nothing on stdout before a request; exit 0 on EOF", quiet_start_and_eof)
+
+    def daemon_down():
+        h = LineProcess([prog, "--helper-protocol=squid-2.5-ntlmssp", "--ntlmd-socket", sock + ".absent"], "down")
+        c = Client("alice", alice.password)
+        p = want(h.request("YR " + b64(c.negotiate())), "BH NT_STATUS_NO_LOGON_SERVERS NT_STATUS_NO_LOGON_SERVERS")
+        rc, err = h.close()
+        if "ntlmd" not in err:
+            p.append(f"stderr does not name ntlmd: {err!r}")
+        return p
+
+    run.case("ntlmd unreachable -> BH (helper failure, not NA) and a log line", daemon_down)
+
+    def daemon_down_others():
+        p = []
+        h = LineProcess([prog, "--helper-protocol=gss-spnego", "--ntlmd-socket", sock + ".absent"], "down")
+        c = Client("alice", alice.password)
+        p += want(h.request("YR " + b64(c.negotiate())), "BH NT_STATUS_NO_LOGON_SERVERS * NT_STATUS_NO_LOGON_SERVERS")
+        h.close()
+        r = subprocess.run([prog, "--ntlmd-socket", sock + ".absent", "--request-nt-key", "--username=alice",
+                            "--challenge=0011223344556677", "--nt-response=" + "00" * 24],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        # FreeRADIUS: "No logon servers" / 0xC000005E is a module failure (retry), not a reject
+        p += want(r.returncode, 1) + want(r.stdout, "No logon servers (0xc000005e)\n")
+        return p
+
+    run.case("ntlmd unreachable: gss-spnego BH in three fields; exec mode 'No logon servers (0xc000005e)'",
+             daemon_down_others)
+
+    # ---------------------------------------------------------- gss-spnego
+
+    def spnego(user, password, wrapped, expected, *extra):
+        def f():
+            h = helper("gss-spnego", *extra)
+            c = Client(user, password)
+            neg = c.negotiate()
+            p = []
+            if wrapped:
+                tt = h.request("YR " + b64(neg_token_init([OID_NTLMSSP], neg)))
+                if not tt.startswith("TT ") or not tt.endswith(" *"):
+                    return finish(h, [f"no TT: {tt}"])
+                blob = unb64(tt[3:-2])
+                chal = resp_token(blob)
+                p += want(blob, expected_resp(1, chal), "SPNEGO TT token")
+                reply = h.request("KK " + b64(neg_token_resp(c.authenticate(chal))))
+            else:
+                tt = h.request("YR " + b64(neg))
+                if not tt.startswith("TT TlRMTVNTUAACAAAA") or not tt.endswith(" *"):
+                    return finish(h, [f"no raw TT: {tt}"])
+                reply = h.request("KK " + b64(c.authenticate(unb64(tt[3:-2]))))
+            return finish(h, p + want(reply, expected))
+        return f
+
+    done = b64(expected_resp(0))
+    run.case("gss-spnego: raw NTLMSSP -> TT <raw> *, AF * user",
+             spnego("alice", alice.password, False, f"AF * {user_alice}"))
+    run.case("gss-spnego: SPNEGO -> TT <NegTokenResp accept-incomplete> *, AF oQcwBaADCgEA user",
+             spnego("alice", alice.password, True, f"AF {done} {user_alice}"))
+    run.case("gss-spnego: wrong password -> NA * NT_STATUS_LOGON_FAILURE",
+             spnego("alice", WRONG, True, "NA * NT_STATUS_LOGON_FAILURE"))
+    run.case("gss-spnego --squid-kv-replies: OK token=... user=...",
+             spnego("alice", alice.password, True, f"OK token={done} user={DOMAIN}%5Calice", "--squid-kv-replies"))
+    run.case("gss-spnego --squid-kv-replies raw: OK token=AA== user=...",
+             spnego("alice", alice.password, False, f"OK token=AA== user={DOMAIN}%5Calice", "--squid-kv-replies"))
+
+    def spnego_edges():
+        h = helper("gss-spnego")
+        p = []
+        init = h.request("YR")
+        want_init = tlv(0x60, tlv(0x06, OID_SPNEGO) + tlv(0xA0, tlv(0x30, tlv(0xA0, tlv(0x30, tlv(0x06, OID_NTLMSSP))))))
+        p += want(init, f"TT {b64(want_init)} *", "empty YR")
+        krb = tlv(0x60, tlv(0x06, OID_KRB5) + b"\x01\x00" + tlv(0x6E, tlv(0x30, tlv(0xA0, tlv(0x02, b"\x05")))))
+        p += want(h.request("YR " + b64(krb)), "BH Kerberos is not served by this helper", "bare Kerberos")
+        # Kerberos first, NTLMSSP offered too: the acceptor asks for NTLMSSP
+        c = Client("alice", alice.password)
+        tt = h.request("YR " + b64(neg_token_init([OID_KRB5, OID_NTLMSSP], krb)))
+        p += want(tt, f"TT {b64(expected_resp(1))} *", "Kerberos optimistic token, NTLMSSP offered")
+        tt = h.request("KK " + b64(neg_token_resp(c.negotiate())))
+        chal = resp_token(unb64(tt[3:-2]))
+        p += want(h.request("KK " + b64(neg_token_resp(c.authenticate(chal)))), f"AF {done} {user_alice}")
+        p += want(h.request("YR %%%"), f"TT {b64(want_init)} *", "YR blob that is not base64 (nothing, as Samba)")
+        p += want(h.request("KK %%%"), "NA * NT_STATUS_INVALID_PARAMETER", "KK blob that is not base64")
+        p += want(h.request("KK " + b64(b"\x30\x03\x02\x01")), "NA * NT_STATUS_INVALID_PARAMETER", "bad DER")
+        rc, err = h.close()
+        if rc != 0:
+            p.append(f"exit {rc}")
+        if "Kerberos is not served" not in err:
+            p.append("no log line saying Kerberos is not served")
+        return p
+
+    run.case("gss-spnego: empty YR -> NegTokenInit; Kerberos refused with a log line; Kerberos-first renegotiated",
+             spnego_edges)
+
+    # ---------------------------------------------------------- basic
+
+    def basic(lines, *extra, proto="squid-2.5-basic"):
+        def f():
+            h = helper(proto, *extra)
+            p = []
+            for line, exp in lines:
+                p += want(h.request(line), exp, f"reply to {line!r}")
+            return finish(h, p)
+        return f
+
+    pw = "Passw0rd!"
+    run.case("squid-2.5-basic: OK / ERR, escaped names, strict unescaping", basic([
+        ("testdom%5Calice Passw0rd!", "OK"),
+        ("alice Passw0rd%21", "OK"),
+        ("alice Passw0rd! key_extras", "OK"),
+        ("alice WrongPass1", "ERR"),
+        ("nosuchuser WrongPass1", "ERR"),
+        ("bob Bobpass1%21", "ERR"),
+        ("alice Passw0rd%2", "ERR"),
+        ("alice Passw0rd%00", "ERR"),
+        ("alice%G1 x", "ERR"),
+        ("alicePassw0rd", "ERR"),
+        ("", "ERR"),
+        ("alice " + "x" * 70000, "ERR"),
+        ("alice " + pw, "OK"),
+    ]))
+    run.case("squid-2.5-basic --channel-ids: the ID is echoed", basic([
+        ("7 alice Passw0rd!", "7 OK"),
+        ("18446744073709551615 alice nope", "18446744073709551615 ERR"),
+    ], "--channel-ids"))
+    run.case("squid-2.5-basic --squid-kv-replies: ERR message=", basic([
+        ("alice nope", "ERR message=NT_STATUS_LOGON_FAILURE"),
+        ("alice Passw0rd!", "OK"),
+    ], "--squid-kv-replies"))
+    run.case("squid-2.4-basic: no unescaping, password with spaces", basic([
+        ("alice Passw0rd!", "OK"),
+        ("alice Passw0rd%21", "ERR"),
+    ], proto="squid-2.4-basic"))
+
+    # ---------------------------------------------------------- ntlm-server-1
+
+    def block(h, lines):
+        out = []
+        for line in lines:
+            h.send(line)
+        while True:
+            got = h.readline()
+            out.append(got)
+            if got == ".":
+                break
+        return out
+
+    def server1():
+        h = helper("ntlm-server-1")
+        p = []
+        nth = nt_hash(alice.password)
+        chal = os.urandom(8)
+        resp = desl(nth, chal)
+        got = block(h, ["Username: alice", f"NT-Domain: {DOMAIN}", f"LANMAN-Challenge: {chal.hex()}",
+                        f"NT-Response: {resp.hex()}", "Request-User-Session-Key: Yes", "."])
+        p += want(got, ["Authenticated: Yes", f"User-Session-Key: {md4(nth).hex().upper()}", "."], "good block")
+        chal = os.urandom(8)
+        bad = bytearray(desl(nth, chal))
+        bad[-1] ^= 1
+        got = block(h, ["Username:: " + b64(b"alice"), f"LANMAN-Challenge: {chal.hex()}",
+                        f"NT-Response: {bytes(bad).hex()}", "."])
+        got.append(h.readline())
+        p += want(got, ["Authenticated: No", "Authentication-Error: Wrong Password", ".", "."], "bad response")
+        got = block(h, ["Username: alice", "Password: " + alice.password, "."])
+        p += want(got, ["Authenticated: Yes", "."], "plaintext")
+        p += want(block(h, ["garbage"]), ["Error: Parameter not found!", "."])
+        p += want(block(h, ["Frobnicate: 1"]), ["Error: Unknown request Frobnicate", "."])
+        p += want(block(h, ["LANMAN-Challenge: 00"]),
+                  ["Error: hex decode of 00 failed! (got 1 bytes, expected 8)", "."])
+        p += want(block(h, ["."]), ["Error: No username supplied!", "."])
+        p += want(block(h, ["Username: alice", "."]), ["Error: No password supplied!", "."])
+        return finish(h, p)
+
+    run.case("ntlm-server-1: MS-CHAP block, session key, wrong response (double dot), errors", server1)
+
+    # ---------------------------------------------------------- ntlmssp-client-1 against our server
+
+    def client_mode(with_password):
+        def f():
+            args = ["--username", "alice", "--domain", DOMAIN]
+            if with_password:
+                args += ["--password", alice.password]
+            c = helper("ntlmssp-client-1", *args)
+            s = helper("squid-2.5-ntlmssp")
+            p = []
+            yr = c.request("YR")
+            if not with_password:
+                p += want(yr, "PW", "YR without a password")
+                p += want(c.request("PW " + b64(alice.password.encode())), "OK")
+                yr = c.readline()
+            if not yr.startswith("YR TlRMTVNTUAABAAAA"):
+                return finish(c, p + [f"no NEGOTIATE: {yr}"])
+            tt = s.request("YR " + yr[3:])
+            af = c.request(tt)
+            if not af.startswith("AF TlRMTVNTUAADAAAA"):
+                return finish(c, p + [f"no AUTHENTICATE: {af}"])
+            p += want(s.request("KK " + af[3:]), f"AF {user_alice}", "server verdict")
+            p += want(c.request("GK")[:3], "GK ")
+            finish(s, p)
+            return finish(c, p)
+        return f
+
+    run.case("ntlmssp-client-1 with --password, against squid-2.5-ntlmssp", client_mode(True))
+    run.case("ntlmssp-client-1 asks PW, then answers", client_mode(False))
+
+    # ---------------------------------------------------------- side by side with Samba's ntlm_auth
+
+    SAMBA = "/usr/bin/ntlm_auth"
+
+    def same_as_samba(proto, lines, loose=("TT ",)):
+        """Both helpers get the same lines; Samba's runs in its local test
+        mode (--password, no winbindd needed). Replies must be identical,
+        but for those starting with a prefix in loose (random challenges),
+        where the first word must match."""
+        def f():
+            if not os.access(SAMBA, os.X_OK):
+                return [f"{SAMBA} (Debian samba-common-bin / winbind) is missing"]
+            ours = helper(proto)
+            theirs = LineProcess([SAMBA, f"--helper-protocol={proto}", "--password=x"], "samba ntlm_auth")
+            p = []
+            for line in lines:
+                a, b = ours.request(line), theirs.request(line)
+                if any(b.startswith(x) for x in loose):
+                    a, b = a.split(" ")[0], b.split(" ")[0]
+                if a != b:
+                    p.append(f"{line[:30]!r}: ours {a!r}, Samba {b!r}")
+            theirs.close()
+            return finish(ours, p)
+        return f
+
+    cs = Client("alice", alice.password)
+    neg1 = cs.negotiate()
+    run.case("squid-2.5-ntlmssp: the same replies as Samba's ntlm_auth, line by line", same_as_samba(
+        "squid-2.5-ntlmssp",
+        ["YR", "YR !!!notbase64", "OK", "XX abc", "Y", "SF NTLMSSP_FEATURE_SESSION_KEY", "GK",
+         "PW " + b64(b"secret"), "YR " + b64(b"hello world, no NTLM"), "YR " + b64(neg1), "KK " + b64(neg1),
+         "KK " + b64(neg1), "YR " + b64(neg1), "YR " + b64(neg1)]))
+    run.case("gss-spnego: the same replies as Samba's ntlm_auth, line by line", same_as_samba(
+        "gss-spnego",
+        ["YR !!!notbase64", "OK", "XX abc", "Y", "GK", "YR " + b64(neg1),
+         "YR " + b64(neg_token_init([OID_NTLMSSP], neg1)), "YR"]))
+
+    def server1_same_as_samba():
+        if not os.access(SAMBA, os.X_OK):
+            return [f"{SAMBA} is missing"]
+        ours = helper("ntlm-server-1")
+        theirs = LineProcess([SAMBA, "--helper-protocol=ntlm-server-1", "--password=x"], "samba ntlm_auth")
+        p = []
+        for lines in (["garbage"], ["Frobnicate: 1"], ["LANMAN-Challenge: 00"], ["LANMAN-Challenge: 0x0011zz"],
+                      ["."], ["Username: alice", "NT-Response: " + "00" * 24, "."],
+                      ["Username: alice", "LANMAN-Challenge: 0011223344556677", "."]):
+            a, b = block(ours, lines), block(theirs, lines)
+            if a != b:
+                p.append(f"{lines}: ours {a}, Samba {b}")
+        theirs.close()
+        return finish(ours, p)
+
+    run.case("ntlm-server-1: the same error replies as Samba's ntlm_auth", server1_same_as_samba)
+
+    # ---------------------------------------------------------- exec modes (FreeRADIUS)
+
+    def exec_(*argv):
+        r = subprocess.run([prog, "--ntlmd-socket", sock] + list(argv), capture_output=True, text=True,
+                           timeout=TIMEOUT)
+        return r.returncode, r.stdout, r.stderr
+
+    def mschap(user, password, expect_rc, expect_out, *extra, domain=DOMAIN, chal=None, resp=None):
+        def f():
+            c = chal or os.urandom(8)
+            r = resp or desl(nt_hash(password), c)
+            rc, out, err = exec_("--request-nt-key", "--allow-mschapv2", f"--username={user}",
+                                 f"--domain={domain}", f"--challenge={c.hex()}", f"--nt-response={r.hex()}", *extra)
+            return want(rc, expect_rc, "exit status") + want(out, expect_out, "stdout")
+        return f
+
+    key = md4(nt_hash(alice.password)).hex().upper()
+    run.case("exec: right response -> NT_KEY: MD4(NT hash), exit 0",
+             mschap("alice", alice.password, 0, f"NT_KEY: {key}\n"))
+    run.case("exec: wrong password -> 'Logon failure (0xc000006d)', exit 1",
+             mschap("alice", WRONG, 1, "Logon failure (0xc000006d)\n"))
+    run.case("exec: unknown user -> the same line",
+             mschap("nosuchuser", WRONG, 1, "Logon failure (0xc000006d)\n"))
+    run.case("exec: disabled account -> 'Account disabled (0xc0000072)' (FreeRADIUS: E=691)",
+             mschap("bob", bob.password, 1, "Account disabled (0xc0000072)\n"))
+    run.case("exec: --username=DOMAIN\\user is split", mschap(f"{DOMAIN}\\alice", alice.password, 0,
+                                                             f"NT_KEY: {key}\n", domain=DOMAIN))
+
+    def mismatch():
+        rc, out, err = exec_("--request-nt-key", f"--username=OTHER\\alice", "--domain=TESTDOM",
+                             "--challenge=0011223344556677", "--nt-response=" + "00" * 24)
+        return want(rc, 1) + want(out, "") + ([] if "doesn't match" in err else [f"stderr {err!r}"])
+
+    run.case("exec: domain in the user name differs from --domain -> exit 1", mismatch)
+
+    def bad_hex():
+        p = []
+        for ch in ("00", "0x0011", "zz"):
+            rc, out, err = exec_("--request-nt-key", "--username=alice", f"--challenge={ch}",
+                                 "--nt-response=" + "00" * 24)
+            p += want(rc, 1, ch) + want(out, "", ch)
+            if "hex decode of" not in err:
+                p.append(f"{ch}: stderr {err!r}")
+        rc, out, _ = exec_("--request-nt-key", "--username=alice", "--challenge=0X0011223344556677",
+                           "--nt-response=" + "00" * 23)
+        p += want(rc, 1, "short NT response")
+        return p
+
+    run.case("exec: --challenge=00 and short responses -> exit 1, message on stderr only", bad_hex)
+
+    def retransmit():
+        c = os.urandom(8)
+        r = desl(nt_hash(alice.password), c)
+        p = []
+        for i in range(2):
+            p += mschap("alice", alice.password, 0, f"NT_KEY: {key}\n", chal=c, resp=r)()
+        bad = bytes([r[0] ^ 1]) + r[1:]
+        p += mschap("alice", alice.password, 1, "Logon failure (0xc000006d)\n", chal=c, resp=bad)()
+        return p
+
+    run.case("exec: identical retransmit answered again; another response on a used challenge refused",
+             retransmit)
+
+    def plaintext():
+        p = []
+        rc, out, _ = exec_("--username", "alice", "--password", alice.password)
+        p += want(rc, 0) + want(out, "NT_STATUS_OK: Success (0x0)\n")
+        rc, out, _ = exec_("--username=alice", "--password=nope")
+        p += want(rc, 1) + want(out, "NT_STATUS_LOGON_FAILURE: Logon failure (0xc000006d)\n")
+        return p
+
+    run.case("exec: plaintext --username --password (option value as one or two arguments)", plaintext)
+
+    def options():
+        p = []
+        rc, out, err = exec_("--no-such-option")
+        p += want(rc, 1, "unknown option") + want(out, "", "unknown option stdout")
+        rc, out, err = exec_("--helper-protocol=nonsense")
+        p += want(rc, 1, "unknown protocol") + ([] if "unknown helper protocol [nonsense]" in err else [err])
+        rc, out, err = exec_("--helper-protocol=squid-2.5-ntlmssp", "--require-membership-of=S-1-5-21-1-2-3-513")
+        p += want(rc, 1, "SID") + ([] if "SIDs are not supported" in err else [err])
+        rc, out, err = exec_("--request-nt-key", "--challenge=0011223344556677")
+        p += want(rc, 1, "no user") + ([] if "username must be specified" in err else [err])
+        r = subprocess.run([prog], capture_output=True, text=True, timeout=TIMEOUT)
+        p += want(r.returncode, 1, "no arguments")
+        return p
+
+    run.case("options: unknown option, unknown protocol, SID, missing user -> exit 1", options)
+
+    def no_secrets():
+        with open(args.log, "r", errors="replace") as f:
+            text = f.read()
+        p = []
+        for acc in ACCOUNTS.values():
+            if acc.password in text or nt_hash(acc.password).hex() in text.lower():
+                p.append(f"{acc.user}'s password or hash in the daemon log")
+        return p
+
+    run.case("no password or hash in ntlmd's log", no_secrets)
+
+    print(f"{run.passed} passed, {run.failed} failed")
+    return 1 if run.failed else 0
+
+
+def cli():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("write-hashes")
+    p.add_argument("file")
+    p = sub.add_parser("main")
+    p.add_argument("--ntlm-auth", required=True)
+    p.add_argument("--socket", required=True)
+    p.add_argument("--log", required=True)
+    args = ap.parse_args()
+    if args.cmd == "write-hashes":
+        write_hashes(args.file)
+        return 0
+    return main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

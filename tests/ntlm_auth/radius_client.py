@@ -1,0 +1,75 @@
+#!/usr/bin/python3
+"""MS-CHAPv2 through FreeRADIUS with radclient: builds the MS-CHAP-Challenge
+and MS-CHAP2-Response (RFC 2759, RFC 2548) for a password, sends them, and
+checks the answer: Access-Accept carrying MS-CHAP2-Success with the right
+authenticator response (which needs the NT_KEY ntlm_auth printed) and the
+MS-MPPE keys; or Access-Reject.
+
+    radius_client.py --server 127.0.0.1:PORT --secret S --user U --password P --expect accept|reject
+
+Prints "ok" or what was wrong; exit status 0 when the expectation held.
+"""
+
+import argparse
+import hashlib
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.environ.get("INTEROP_DIR", os.path.join(HERE, "..", "interop")))
+
+from clients import md4, nt_hash  # noqa: E402
+from helper_driver import desl  # noqa: E402
+
+MAGIC1 = b"Magic server to client signing constant"
+MAGIC2 = b"Pad to make it do more than one iteration"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--server", required=True)
+    ap.add_argument("--secret", required=True)
+    ap.add_argument("--user", required=True)
+    ap.add_argument("--password", required=True)
+    ap.add_argument("--expect", choices=["accept", "reject"], required=True)
+    args = ap.parse_args()
+
+    auth_challenge = os.urandom(16)
+    peer_challenge = os.urandom(16)
+    # RFC 2759 8.2 ChallengeHash, 8.1 GenerateNTResponse
+    challenge_hash = hashlib.sha1(peer_challenge + auth_challenge + args.user.encode()).digest()[:8]
+    nt_response = desl(nt_hash(args.password), challenge_hash)
+    response = bytes([1, 0]) + peer_challenge + b"\0" * 8 + nt_response
+    request = (f'User-Name = "{args.user}"\n'
+               f"MS-CHAP-Challenge = 0x{auth_challenge.hex()}\n"
+               f"MS-CHAP2-Response = 0x{response.hex()}\n")
+    r = subprocess.run(["radclient", "-x", "-r", "1", "-t", "10", args.server, "auth", args.secret],
+                       input=request, capture_output=True, text=True, timeout=30)
+    out = r.stdout + r.stderr
+    if args.expect == "reject":
+        ok = "Received Access-Reject" in out and "Received Access-Accept" not in out
+        print("ok" if ok else f"expected Access-Reject: {out}")
+        return 0 if ok else 1
+    if "Received Access-Accept" not in out:
+        print(f"expected Access-Accept: {out}")
+        return 1
+    # RFC 2759 8.7 GenerateAuthenticatorResponse from MD4(NT hash)
+    d = hashlib.sha1(md4(nt_hash(args.password)) + nt_response + MAGIC1).digest()
+    want_s = "S=" + hashlib.sha1(d + challenge_hash + MAGIC2).digest().hex().upper()
+    problems = []
+    m = re.search(r"MS-CHAP2-Success = 0x([0-9a-fA-F]+)", out)
+    got = bytes.fromhex(m.group(1))[1:].decode("ascii", "replace") if m else ""
+    if got != want_s:
+        problems.append(f"MS-CHAP2-Success {got!r}, expected {want_s!r}")
+    for attr in ("MS-MPPE-Recv-Key", "MS-MPPE-Send-Key"):
+        if attr not in out:
+            problems.append(f"no {attr}")
+    print("ok" if not problems else "; ".join(problems) + f": {out}")
+    return 0 if not problems else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

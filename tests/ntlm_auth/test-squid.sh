@@ -1,0 +1,150 @@
+#!/bin/sh
+# test-squid.sh: Debian's Squid on loopback with a private squid.conf, its
+# auth_param ntlm, negotiate and basic programs being ntlm_auth
+# (squid-2.5-ntlmssp, gss-spnego, squid-2.5-basic) over a real ntlmd; a
+# tiny origin server (python3 http.server); clients: curl --proxy-ntlm,
+# curl --proxy-basic and a scripted Negotiate client. Checks 200 for the
+# right password, 407 for a wrong one and for a disabled account, and the
+# user name in access.log as ntlmd.conf formats it.
+set -u
+# shellcheck source=tests/ntlm_auth/common.sh
+. "$(cd "$(dirname "$0")" && pwd)/common.sh"
+
+SQUID=${SQUID:-/usr/sbin/squid}
+PORT_BASE=${NTLM_AUTH_PORT_BASE:-24110}
+PROXY_PORT=$PORT_BASE
+ORIGIN_PORT=$((PORT_BASE + 1))
+KV_PORT=$((PORT_BASE + 2)) # a second squid, helpers with --squid-kv-replies
+
+[ -x "$SQUID" ] || skip_or_fail "squid"
+command -v curl >/dev/null 2>&1 || skip_or_fail "curl"
+[ "$(id -u)" -eq 0 ] || skip_or_fail "root (squid switches to its cache_effective_user)"
+id proxy >/dev/null 2>&1 || skip_or_fail "the proxy user"
+setup
+# the reported name: lower case, winbind's '+' separator (ntlmd.conf)
+start_ntlmd <<EOC
+user_name_case     lower
+domain_separator   +
+EOC
+EXPECTED_USER='testdom+alice'
+
+# The libtool wrapper builds its real binary on first use: do it as root.
+"$NTLM_AUTH" --version >/dev/null || exit 99
+
+mkdir -p "$WORK/www"
+echo "hello from the origin" >"$WORK/www/index.html"
+"$PY" -m http.server --bind 127.0.0.1 --directory "$WORK/www" "$ORIGIN_PORT" >"$WORK/origin.log" 2>&1 &
+started $!
+
+HELPER="$NTLM_AUTH --ntlmd-socket $SOCKET"
+# Starts a squid in $WORK/$1 on port $2; $3: extra ntlm_auth options.
+start_squid() {
+    dir=$WORK/$1
+    mkdir -p "$dir"
+    chown proxy "$dir"
+    cat >"$dir/squid.conf" <<EOC
+http_port 127.0.0.1:$2
+pid_filename $dir/squid.pid
+cache_log $dir/cache.log
+access_log stdio:$dir/access.log
+cache_store_log none
+coredump_dir $dir
+cache deny all
+cache_effective_user proxy
+shutdown_lifetime 0 seconds
+dns_nameservers 127.0.0.1
+auth_param ntlm program $HELPER --helper-protocol=squid-2.5-ntlmssp $3
+auth_param ntlm children 3 startup=1 idle=1
+auth_param negotiate program $HELPER --helper-protocol=gss-spnego $3
+auth_param negotiate children 3 startup=1 idle=1
+auth_param basic program $HELPER --helper-protocol=squid-2.5-basic $3
+auth_param basic children 2 startup=1 idle=1
+auth_param basic realm test
+acl localnet src 127.0.0.1
+acl authed proxy_auth REQUIRED
+http_access deny !localnet
+http_access allow authed
+http_access deny all
+EOC
+    "$SQUID" -N -f "$dir/squid.conf" >"$dir/stdout.log" 2>&1 &
+    started $!
+    if ! wait_until curl -s -o /dev/null --max-time 2 -x "http://127.0.0.1:$2" "http://127.0.0.1:$ORIGIN_PORT/"; then
+        echo "ERROR: squid did not start:" >&2
+        cat "$dir/cache.log" "$dir/stdout.log" >&2
+        exit 99
+    fi
+}
+if ! wait_until curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$ORIGIN_PORT/"; then
+    echo "ERROR: the origin server did not start: $(cat "$WORK/origin.log")" >&2
+    exit 99
+fi
+start_squid squid "$PROXY_PORT" ""
+start_squid squid-kv "$KV_PORT" --squid-kv-replies
+
+URL="http://127.0.0.1:$ORIGIN_PORT/index.html"
+# curl through the proxy; prints the final status
+via() {
+    curl -s -o /dev/null -w '%{http_code}' --max-time 10 -x "http://127.0.0.1:$PROXY_PORT" "$@" "$URL"
+}
+check() { # name expected actual
+    if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: HTTP $3, expected $2"; fi
+}
+
+check "no credentials: 407" 407 "$(via)"
+check "NTLM (curl --proxy-ntlm), right password: 200" 200 "$(via --proxy-ntlm -U 'TESTDOM\alice:Passw0rd!')"
+check "NTLM, wrong password: 407" 407 "$(via --proxy-ntlm -U 'TESTDOM\alice:WrongPass1')"
+check "NTLM, unknown user: 407" 407 "$(via --proxy-ntlm -U 'TESTDOM\nosuchuser:WrongPass1')"
+check "NTLM, disabled account with its right password: 407" 407 "$(via --proxy-ntlm -U 'TESTDOM\bob:Bobpass1!')"
+check "Basic (curl --proxy-basic), right password: 200" 200 "$(via --proxy-basic -U 'TESTDOM\alice:Passw0rd!')"
+check "Basic, wrong password: 407" 407 "$(via --proxy-basic -U 'alice:WrongPass1')"
+check "Basic, disabled account: 407" 407 "$(via --proxy-basic -U 'bob:Bobpass1!')"
+
+neg() {
+    timeout 30 "$PY" -B "$HERE/negotiate_client.py" --proxy "127.0.0.1:$PROXY_PORT" --url "$URL" "$@" 2>&1
+}
+check "Negotiate with SPNEGO-wrapped NTLMSSP, right password: 200" 200 "$(neg --user alice --password 'Passw0rd!')"
+check "Negotiate with raw NTLMSSP, right password: 200" 200 "$(neg --raw --user alice --password 'Passw0rd!')"
+check "Negotiate, wrong password: 407" 407 "$(neg --user alice --password WrongPass1)"
+check "Negotiate, disabled account: 407" 407 "$(neg --user bob --password 'Bobpass1!')"
+
+# Squid >= 3.4 replies (OK user=... / OK token=... user=... / ERR message=...)
+PROXY_PORT=$KV_PORT
+check "kv replies: NTLM right password: 200" 200 "$(via --proxy-ntlm -U 'TESTDOM\alice:Passw0rd!')"
+check "kv replies: NTLM wrong password: 407" 407 "$(via --proxy-ntlm -U 'TESTDOM\alice:WrongPass1')"
+check "kv replies: Negotiate (SPNEGO) right password: 200" 200 "$(neg --user alice --password 'Passw0rd!')"
+check "kv replies: Negotiate wrong password: 407" 407 "$(neg --user alice --password WrongPass1)"
+check "kv replies: Basic wrong password: 407" 407 "$(via --proxy-basic -U 'alice:WrongPass1')"
+check "kv replies: NTLM, a user name with a space: 200" 200 "$(via --proxy-ntlm -U 'TESTDOM\john smith:John-pass1')"
+if grep -q ' testdom+john smith ' "$WORK/squid-kv/access.log"; then
+    pass "kv replies: the name with a space reaches access.log whole (URL-escaped in the reply)"
+else
+    fail "kv replies: no 'testdom+john smith' in access.log: $(tail -3 "$WORK/squid-kv/access.log")"
+fi
+n=$(awk -v u="$EXPECTED_USER" '$8 == u && $4 ~ /\/200$/' "$WORK/squid-kv/access.log" | wc -l)
+if [ "$n" -eq 2 ]; then
+    pass "kv replies: access.log names '$EXPECTED_USER' (URL-escaped in the reply, unescaped by Squid)"
+else
+    fail "kv replies: access.log: $(cat "$WORK/squid-kv/access.log")"
+fi
+
+# access.log (squid's native format, user in the 8th field): the NTLM and
+# Negotiate successes carry ntlmd's name; Basic logs the name the client sent.
+n=$(awk -v u="$EXPECTED_USER" '$8 == u && $4 ~ /\/200$/' "$WORK/squid/access.log" | wc -l)
+if [ "$n" -eq 3 ]; then
+    pass "access.log names the user '$EXPECTED_USER' (ntlmd.conf's format) on the 3 NTLM/Negotiate successes"
+else
+    fail "access.log: $n lines with user '$EXPECTED_USER' and 200, expected 3: $(cat "$WORK/squid/access.log")"
+fi
+if grep -qi "FATAL\|Unsupported helper response\|helpers are crashing\|exited" "$WORK"/squid*/cache.log; then
+    fail "cache.log reports helper trouble: $(grep -i 'FATAL\|Unsupported\|crashing\|exited' "$WORK"/squid*/cache.log)"
+else
+    pass "cache.log: no helper crash, no unsupported reply"
+fi
+if grep -q 'Passw0rd\|Bobpass' "$WORK"/squid*/cache.log "$NTLMD_LOG"; then
+    fail "a password reached a log"
+else
+    pass "no password in cache.log or ntlmd's log"
+fi
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

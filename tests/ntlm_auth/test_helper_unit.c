@@ -1,0 +1,287 @@
+/*
+ * test_helper_unit.c: table-driven unit tests of ntlm_auth's pieces that
+ * need no daemon: the SPNEGO encoders (round trip through the unwrapper,
+ * every DER length form), Samba's status names/codes/texts, the hex and
+ * user-name helpers, and the squid-2.5-basic unescaping with a recording
+ * fake of ntlmd.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "helper.h"
+#include "protocol.h"
+#include "spnego.h"
+#include "testutil.h"
+
+/* ------------------------------------------------------------------ */
+/* SPNEGO                                                              */
+
+START_TEST(spnego_resp_round_trip)
+{
+	static const size_t sizes[] = {12, 100, 119, 120, 127, 128, 200, 255, 256, 3000, 65000};
+
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		uint8_t *token = calloc(1, sizes[i]), *der = NULL;
+		size_t der_len = 0;
+		struct spnego_token t;
+
+		ck_assert_ptr_nonnull(token);
+		memcpy(token, "NTLMSSP", 8);
+		token[sizes[i] - 1] = 0x5a;
+		ck_assert_int_eq(ntlm_spnego_encode_resp(SPNEGO_ACCEPT_INCOMPLETE, true, token, sizes[i],
+		                                         NULL, 0, &der, &der_len),
+		                 NTLM_OK);
+		ck_assert_int_eq(ntlm_spnego_unwrap(der, der_len, &t), NTLM_OK);
+		ck_assert_int_eq(t.form, SPNEGO_FORM_NEG_TOKEN_RESP);
+		ck_assert_int_eq(t.kind, SPNEGO_KIND_NTLMSSP);
+		ck_assert(t.has_neg_state);
+		ck_assert_uint_eq(t.neg_state, SPNEGO_ACCEPT_INCOMPLETE);
+		ck_assert_str_eq(t.supported_mech, SPNEGO_OID_NTLMSSP);
+		ck_assert_uint_eq(t.inner.len, sizes[i]);
+		ck_assert_mem_eq(t.inner.data, token, sizes[i]);
+		free(der);
+		free(token);
+	}
+}
+END_TEST
+
+START_TEST(spnego_resp_completed_is_samba_s)
+{
+	/* Samba's final gss-spnego token: oQcwBaADCgEA */
+	static const uint8_t want[] = {0xA1, 0x07, 0x30, 0x05, 0xA0, 0x03, 0x0A, 0x01, 0x00};
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+
+	ck_assert_int_eq(
+	    ntlm_spnego_encode_resp(SPNEGO_ACCEPT_COMPLETED, false, NULL, 0, NULL, 0, &der, &der_len),
+	    NTLM_OK);
+	ck_assert_uint_eq(der_len, sizeof(want));
+	ck_assert_mem_eq(der, want, sizeof(want));
+	free(der);
+	ck_assert_int_eq(
+	    ntlm_spnego_encode_resp(SPNEGO_ACCEPT_COMPLETED, false, NULL, 3, NULL, 0, &der, &der_len),
+	    NTLM_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
+START_TEST(spnego_init_offers_ntlmssp)
+{
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	struct spnego_token t;
+
+	ck_assert_int_eq(ntlm_spnego_encode_init_ntlmssp(&der, &der_len), NTLM_OK);
+	ck_assert_int_eq(ntlm_spnego_unwrap(der, der_len, &t), NTLM_OK);
+	ck_assert(t.gss_header);
+	ck_assert_int_eq(t.form, SPNEGO_FORM_NEG_TOKEN_INIT);
+	ck_assert_uint_eq(t.n_mechs, 1);
+	ck_assert_str_eq(t.mech_types[0], SPNEGO_OID_NTLMSSP);
+	ck_assert_uint_eq(t.inner.len, 0);
+	free(der);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Status names, hex, names                                            */
+
+START_TEST(samba_status_mapping)
+{
+	static const struct {
+		enum ntlm_status st;
+		bool squash;
+		const char *name;
+		uint32_t code;
+		const char *text;
+	} cases[] = {
+	    {NTLM_OK, true, "NT_STATUS_OK", 0, "Success"},
+	    {NTLM_STATUS_NO_SUCH_USER, true, "NT_STATUS_LOGON_FAILURE", 0xc000006du, "Logon failure"},
+	    {NTLM_STATUS_WRONG_PASSWORD, true, "NT_STATUS_LOGON_FAILURE", 0xc000006du, "Logon failure"},
+	    {NTLM_STATUS_NO_SUCH_USER, false, "NT_STATUS_NO_SUCH_USER", 0xc0000064u, "No such user"},
+	    {NTLM_STATUS_WRONG_PASSWORD, false, "NT_STATUS_WRONG_PASSWORD", 0xc000006au, "Wrong Password"},
+	    {NTLM_STATUS_ACCOUNT_DISABLED, true, "NT_STATUS_ACCOUNT_DISABLED", 0xc0000072u,
+	     "Account disabled"},
+	    {NTLM_STATUS_ACCOUNT_LOCKED_OUT, true, "NT_STATUS_ACCOUNT_LOCKED_OUT", 0xc0000234u,
+	     "Account locked out"},
+	    {NTLM_STATUS_PASSWORD_EXPIRED, true, "NT_STATUS_PASSWORD_EXPIRED", 0xc0000071u,
+	     "Password expired"},
+	    {NTLM_STATUS_PASSWORD_MUST_CHANGE, true, "NT_STATUS_PASSWORD_MUST_CHANGE", 0xc0000224u,
+	     "Must change password"},
+	    {NTLM_STATUS_MIC_INVALID, true, "NT_STATUS_LOGON_FAILURE", 0xc000006du, "Logon failure"},
+	    {NTLM_STATUS_CHALLENGE_EXPIRED, true, "NT_STATUS_LOGON_FAILURE", 0xc000006du, "Logon failure"},
+	    {NTLM_ERR_TRUNCATED, true, "NT_STATUS_INVALID_PARAMETER", 0xc000000du,
+	     "Unexpected information received"},
+	    {NTLM_ERR_BAD_ENCODING, true, "NT_STATUS_INVALID_PARAMETER", 0xc000000du,
+	     "Unexpected information received"},
+	    {NTLM_ERR_BACKEND_UNAVAILABLE, true, "NT_STATUS_NO_LOGON_SERVERS", 0xc000005eu,
+	     "No logon servers"},
+	    {NTLM_ERR_INTERNAL, true, "NT_STATUS_UNSUCCESSFUL", 0xc0000001u, "Undetermined error"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		ck_assert_str_eq(na_status_name(cases[i].st, cases[i].squash), cases[i].name);
+		ck_assert_uint_eq(na_status_code(cases[i].st, cases[i].squash), cases[i].code);
+		ck_assert_str_eq(na_status_text(cases[i].st, cases[i].squash), cases[i].text);
+	}
+}
+END_TEST
+
+START_TEST(hex_prefix_as_samba)
+{
+	static const struct {
+		const char *in;
+		size_t max, n;
+		const char *bytes;
+	} cases[] = {
+	    {"0011223344556677", 8, 8, "0011223344556677"},
+	    {"0x0011", 8, 2, "0011"},
+	    {"0XabCD", 8, 2, "abcd"},
+	    {"00112233445566778899", 8, 8, "0011223344556677"},
+	    {"00", 8, 1, "00"},
+	    {"zz", 8, 0, ""},
+	    {"00z1", 8, 1, "00"},
+	    {"001", 8, 1, "00"},
+	    {"", 8, 0, ""},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		uint8_t out[16];
+		size_t want_len;
+		uint8_t *want = test_hex(cases[i].bytes, &want_len);
+
+		ck_assert_uint_eq(na_hex_prefix(cases[i].in, out, cases[i].max), cases[i].n);
+		ck_assert_uint_eq(want_len, cases[i].n);
+		if (want_len > 0)
+			ck_assert_mem_eq(out, want, want_len);
+		free(want);
+	}
+}
+END_TEST
+
+START_TEST(split_user_names)
+{
+	static const struct {
+		const char *in, *domain, *user;
+	} cases[] = {
+	    {"DOM\\alice", "DOM", "alice"},
+	    {"alice", NULL, "alice"},
+	    {"a\\b\\c", "a", "b\\c"},
+	    {"\\alice", "", "alice"},
+	    {"alice@example.com", NULL, "alice@example.com"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *domain = NULL;
+		const char *user = NULL;
+
+		ck_assert(na_split_user(cases[i].in, '\\', &domain, &user));
+		ck_assert_str_eq(user, cases[i].user);
+		if (cases[i].domain == NULL)
+			ck_assert_ptr_null(domain);
+		else
+			ck_assert_str_eq(domain, cases[i].domain);
+		free(domain);
+	}
+	ck_assert_uint_eq(na_protocol_from_name("squid-2.5-ntlmssp"), NA_PROTO_SQUID_NTLMSSP);
+	ck_assert_uint_eq(na_protocol_from_name("gss-spnego"), NA_PROTO_GSS_SPNEGO);
+	ck_assert_uint_eq(na_protocol_from_name("squid-2.5-NTLMSSP"), NA_PROTO_NONE);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* squid-2.5-basic with a recording fake of ntlmd                      */
+
+struct recorder {
+	unsigned calls;
+	char user[64], domain[64], password[64];
+	bool has_domain;
+};
+
+static enum ntlm_status recording_call(void *ctx, uint16_t type, const struct ntlm_writer *fields,
+                                       struct ntlmd_reply *ret)
+{
+	struct recorder *r = ctx;
+	struct ntlmd_frame req = {0};
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	const char *s;
+	enum ntlm_status st;
+
+	r->calls++;
+	ck_assert_uint_eq(type, NTLMD_REQ_CHECK_PASSWORD);
+	ck_assert_int_eq(ntlmd_payload_decode(type, fields->data, fields->len, &req), NTLM_OK);
+	ck_assert_int_eq(ntlmd_frame_get_string(&req, NTLMD_TAG_USER, &s), NTLM_OK);
+	snprintf(r->user, sizeof(r->user), "%s", s);
+	ck_assert_int_eq(ntlmd_frame_get_string(&req, NTLMD_TAG_PASSWORD, &s), NTLM_OK);
+	snprintf(r->password, sizeof(r->password), "%s", s);
+	s = ntlmd_frame_string(&req, NTLMD_TAG_DOMAIN);
+	r->has_domain = s != NULL;
+	snprintf(r->domain, sizeof(r->domain), "%s", s != NULL ? s : "");
+	st = strcmp(r->password, "right") == 0 ? NTLM_OK : NTLM_STATUS_WRONG_PASSWORD;
+	ntlmd_frame_clear(&req);
+	ck_assert_int_eq(ntlmd_reply_encode(type, st, NULL, &buf, &len), NTLM_OK);
+	*ret = (struct ntlmd_reply){0};
+	ck_assert_int_eq(ntlmd_frame_decode(buf, len, &ret->frame), NTLM_OK);
+	ret->status = st;
+	free(buf);
+	return NTLM_OK;
+}
+
+START_TEST(basic_unescaping)
+{
+	static const struct {
+		bool channel_ids;
+		const char *line, *reply;
+		unsigned calls;
+		const char *domain, *user, *password;
+	} cases[] = {
+	    {false, "dom%5Cal%20ice right", "OK\n", 1, "dom", "al ice", "right"},
+	    {false, "alice p%25w", "ERR\n", 1, NULL, "alice", "p%w"},
+	    {false, "alice right extras", "OK\n", 1, NULL, "alice", "right"},
+	    {false, "alice r%69ght", "OK\n", 1, NULL, "alice", "right"},
+	    {false, "alice right%", "ERR\n", 0, NULL, NULL, NULL},
+	    {false, "alice right%0", "ERR\n", 0, NULL, NULL, NULL},
+	    {false, "alice right%00", "ERR\n", 0, NULL, NULL, NULL},
+	    {false, "alice%zz right", "ERR\n", 0, NULL, NULL, NULL},
+	    {false, "aliceright", "ERR\n", 0, NULL, NULL, NULL},
+	    {false, " right", "ERR\n", 0, NULL, NULL, NULL},
+	    {false, "", "ERR\n", 0, NULL, NULL, NULL},
+	    {true, "42 alice right", "42 OK\n", 1, NULL, "alice", "right"},
+	    {true, "0 alice wrong", "0 ERR\n", 1, NULL, "alice", "wrong"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct na_options opt = {
+		    .protocol = NA_PROTO_SQUID_BASIC, .quiet = true, .channel_ids = cases[i].channel_ids};
+		struct recorder r = {0};
+		struct na_helper h;
+		struct na_buf out = {0};
+
+		na_helper_init(&h, &opt, recording_call, &r);
+		na_helper_line(&h, cases[i].line, strlen(cases[i].line), &out);
+		ck_assert_msg(out.p != NULL && strcmp(out.p, cases[i].reply) == 0, "case %zu: %s", i,
+		              out.p != NULL ? out.p : "(nothing)");
+		ck_assert_uint_eq(r.calls, cases[i].calls);
+		if (cases[i].calls > 0) {
+			ck_assert_str_eq(r.user, cases[i].user);
+			ck_assert_str_eq(r.password, cases[i].password);
+			ck_assert(r.has_domain == (cases[i].domain != NULL));
+			if (cases[i].domain != NULL)
+				ck_assert_str_eq(r.domain, cases[i].domain);
+		}
+		na_buf_clear(&out);
+		na_helper_clear(&h);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("ntlm_auth");
+
+	test_add_tcase(
+	    s, "spnego",
+	    TESTS(spnego_resp_round_trip, spnego_resp_completed_is_samba_s, spnego_init_offers_ntlmssp));
+	test_add_tcase(s, "text", TESTS(samba_status_mapping, hex_prefix_as_samba, split_user_names));
+	test_add_tcase(s, "basic", TESTS(basic_unescaping));
+	return test_run_suite(s);
+}
