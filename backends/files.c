@@ -294,18 +294,14 @@ static enum ntlm_status files_lookup(void *state, const char *user, const char *
 	return st;
 }
 
-static enum ntlm_status files_set_password(void *state, const char *user, const struct ntlm_hash *nt_hash,
-                                           int64_t now)
+/* Applies one edit to the file under the update lock, then reloads it. */
+static enum ntlm_status apply_edit(struct files_store *fs, const struct smbpasswd_edit *edit)
 {
-	struct files_store *fs = state;
-	struct smbpasswd_edit edit = {.op = SMBPASSWD_SET_HASH, .user = user, .nt = nt_hash, .now = now};
 	const char *reason = NULL;
 	enum ntlm_status st;
 
-	if (fs == NULL || user == NULL || nt_hash == NULL)
-		return NTLM_ERR_INVALID_ARGUMENT;
 	pthread_mutex_lock(&fs->update);
-	st = smbpasswd_file_edit(fs->path, &edit, &reason);
+	st = smbpasswd_file_edit(fs->path, edit, &reason);
 	fs->status.edit_error = st == NTLM_OK ? NULL : reason;
 	if (st == NTLM_OK)
 		refresh_locked(fs);
@@ -313,25 +309,26 @@ static enum ntlm_status files_set_password(void *state, const char *user, const 
 	return st;
 }
 
+static enum ntlm_status files_set_password(void *state, const char *user, const struct ntlm_hash *nt_hash,
+                                           int64_t now)
+{
+	struct smbpasswd_edit edit = {.op = SMBPASSWD_SET_HASH, .user = user, .nt = nt_hash, .now = now};
+
+	if (state == NULL || user == NULL || nt_hash == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	return apply_edit(state, &edit);
+}
+
 /* SMBPASSWD_ADD: a new line with the NT hash, no LM hash, flag U. */
 static enum ntlm_status files_add_user(void *state, const char *user, uint32_t uid,
                                        const struct ntlm_hash *nt_hash, int64_t now)
 {
-	struct files_store *fs = state;
 	struct smbpasswd_edit edit = {
 	    .op = SMBPASSWD_ADD, .user = user, .uid = uid, .nt = nt_hash, .add_flags = "U", .now = now};
-	const char *reason = NULL;
-	enum ntlm_status st;
 
-	if (fs == NULL || user == NULL || nt_hash == NULL)
+	if (state == NULL || user == NULL || nt_hash == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
-	pthread_mutex_lock(&fs->update);
-	st = smbpasswd_file_edit(fs->path, &edit, &reason);
-	fs->status.edit_error = st == NTLM_OK ? NULL : reason;
-	if (st == NTLM_OK)
-		refresh_locked(fs);
-	pthread_mutex_unlock(&fs->update);
-	return st;
+	return apply_edit(state, &edit);
 }
 
 void ntlmd_files_get_status(void *state, struct ntlmd_files_status *ret)
