@@ -36,6 +36,7 @@ struct conn {
 	int64_t idle_since; /* ms, when the last reply was written; 0: not idle */
 	unsigned served;    /* replies written on this connection */
 	bool writing;       /* waiting for EPOLLOUT instead of EPOLLIN */
+	bool last;          /* close after this reply: its request was a malformed frame */
 	enum conn_state state;
 	uint8_t header[NTLMD_HEADER_LEN];
 	size_t got; /* bytes of the header, then of the payload, read so far */
@@ -235,6 +236,10 @@ static void conn_reply_done(struct ntlmd_server *s, struct conn *c)
 	free_buffer(&c->reply, c->reply_len);
 	c->reply_len = c->sent = 0;
 	c->served++;
+	if (c->last) {
+		conn_close(s, c);
+		return;
+	}
 	if (c->served >= max_requests(s)) {
 		ntlmd_log(
 		    LOG_DEBUG,
@@ -278,6 +283,22 @@ static void conn_write(struct ntlmd_server *s, struct conn *c)
 	conn_reply_done(s, c);
 }
 
+/* Whether the request just served had a malformed payload (its reply
+ * carries the status; then the connection ends, as after a malformed
+ * header). Decoded again only when the status is a malformed-input one,
+ * which a well-formed frame carrying a malformed NTLMSSP message also gets. */
+static bool payload_malformed(const struct ntlmd_server *s, const struct conn *c)
+{
+	struct ntlmd_frame f = {0};
+	enum ntlm_status st;
+
+	if (!ntlm_status_is_malformed(s->ctx->event.status))
+		return false;
+	st = ntlmd_payload_decode(c->type, c->payload, c->payload_len, &f);
+	ntlmd_frame_clear(&f);
+	return st != NTLM_OK;
+}
+
 /* The whole request is in: serve it and start writing the reply. */
 static void conn_serve(struct ntlmd_server *s, struct conn *c)
 {
@@ -287,6 +308,7 @@ static void conn_serve(struct ntlmd_server *s, struct conn *c)
 
 	s->ctx->event.latency_us = now_us() - t0;
 	ntlmd_audit_write(&s->ctx->event);
+	c->last = st == NTLM_OK && payload_malformed(s, c);
 	free_buffer(&c->payload, c->payload_len);
 	if (st != NTLM_OK) {
 		c->reply = NULL;

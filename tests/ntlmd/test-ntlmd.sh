@@ -22,6 +22,8 @@ WAIT=10 # seconds: bound of every wait
 
 READ_TIMEOUT_MS=1500
 MAX_CONNECTIONS=16
+IDLE_TIMEOUT_MS=1000
+MAX_REQUESTS=5
 
 PASSED=0
 FAILED=0
@@ -137,6 +139,8 @@ netbios_name      TESTSRV
 netbios_domain    TESTDOM
 read_timeout      $READ_TIMEOUT_MS
 max_connections   $MAX_CONNECTIONS
+idle_timeout      $IDLE_TIMEOUT_MS
+max_requests_per_connection $MAX_REQUESTS
 challenge_lifetime 300
 allow_groups      4242
 lockout_threshold 0
@@ -248,6 +252,8 @@ fi
 
 driver "$PY" -B "$DRIVER" main --socket "$SOCKET" --hashes "$HASHES" \
     --read-timeout-ms "$READ_TIMEOUT_MS" --max-connections "$MAX_CONNECTIONS"
+driver "$PY" -B "$DRIVER" kept --socket "$SOCKET" --idle-timeout-ms "$IDLE_TIMEOUT_MS" \
+    --max-requests "$MAX_REQUESTS" --max-connections "$MAX_CONNECTIONS"
 
 # A malformed hash file: logged with its line number, the last good copy
 # stays in service.
@@ -373,6 +379,23 @@ else
     fail "background: status $rc, pid '$bg_pid': $(cat "$BG/stderr")"
 fi
 
+# The C client keeps its connection (ntlm_auth's helper modes) and sends a
+# request again when the daemon closed it: the driver starts and restarts
+# its own ntlmd.
+KEPT_LOG=$WORK/kept-ntlmd.log
+: >"$KEPT_LOG"
+if [ -n "${NTLM_AUTH:-}" ] && [ -x "$NTLM_AUTH" ]; then
+    KEPT=$WORK/kept
+    mkdir "$KEPT"
+    chmod 0755 "$KEPT"
+    sed -e "s|^socket .*|socket $KEPT/socket|" -e "s|^audit_json .*||" "$WORK/activated.conf" >"$KEPT/ntlmd.conf"
+    driver "$PY" -B "$DRIVER" kept-client --ntlmd "$NTLMD" --conf "$KEPT/ntlmd.conf" --socket "$KEPT/socket" \
+        --log "$KEPT_LOG" --ntlm-auth "$NTLM_AUTH" --idle-timeout-ms "$IDLE_TIMEOUT_MS" \
+        --max-requests "$MAX_REQUESTS"
+else
+    echo "# the kept C client is not tested: set NTLM_AUTH to ntlm_auth (make check does)"
+fi
+
 # Privilege drop: "user" and "group" of the configuration, checked in /proc.
 DROP=$WORK/drop
 mkdir "$DROP"
@@ -418,7 +441,7 @@ else
 fi
 DAEMON_PID=""
 
-if grep -qiE "AddressSanitizer|runtime error|LeakSanitizer" "$LOG" "$ACT_LOG" "$DROP_LOG"; then
+if grep -qiE "AddressSanitizer|runtime error|LeakSanitizer" "$LOG" "$ACT_LOG" "$DROP_LOG" "$KEPT_LOG"; then
     fail "sanitizer report in the daemon log"
 else
     pass "no sanitizer report in the daemon log"
@@ -431,7 +454,7 @@ else
     fail "the JSON audit file has mode $amode"
 fi
 driver "$PY" -B "$DRIVER" check-audit "$AUDIT"
-driver "$PY" -B "$DRIVER" check-logs "$LOG" "$AUDIT" "$ACT_LOG" "$DROP_LOG"
+driver "$PY" -B "$DRIVER" check-logs "$LOG" "$AUDIT" "$ACT_LOG" "$DROP_LOG" "$KEPT_LOG"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
