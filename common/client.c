@@ -100,17 +100,15 @@ static int send_all(int fd, const uint8_t *p, size_t len, int64_t deadline)
 	return 0;
 }
 
-/* Reads exactly len bytes; an early end of stream is ECONNRESET. *ret_got
- * counts the bytes read, also on failure. */
-static int recv_all(int fd, uint8_t *p, size_t len, int64_t deadline, size_t *ret_got)
+/* Reads at least min and at most max bytes; an early end of stream is
+ * ECONNRESET. *ret_got counts the bytes read, also on failure. */
+static int recv_at_least(int fd, uint8_t *p, size_t min, size_t max, int64_t deadline, size_t *ret_got)
 {
 	*ret_got = 0;
-	while (len > 0) {
-		ssize_t n = recv(fd, p, len, 0);
+	while (*ret_got < min) {
+		ssize_t n = recv(fd, p + *ret_got, max - *ret_got, 0);
 
 		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
 			*ret_got += (size_t)n;
 			continue;
 		}
@@ -128,6 +126,14 @@ static int recv_all(int fd, uint8_t *p, size_t len, int64_t deadline, size_t *re
 		return -1;
 	}
 	return 0;
+}
+
+/* Reads exactly len bytes (see recv_at_least). */
+static int recv_all(int fd, uint8_t *p, size_t len, int64_t deadline)
+{
+	size_t got;
+
+	return recv_at_least(fd, p, len, len, deadline, &got);
 }
 
 /* The socket address of socket_path (NULL: NTLMD_DEFAULT_SOCKET). */
@@ -181,12 +187,14 @@ static bool closed_by_peer(void)
 static enum ntlm_status exchange(int fd, uint16_t type, const uint8_t *request, size_t request_len,
                                  int64_t deadline, struct ntlmd_reply *ret, bool *ret_stale)
 {
-	uint8_t header[NTLMD_HEADER_LEN];
+	/* The header and, usually, the whole payload come in one read: the
+	 * daemon writes nothing but the one reply, so reading ahead is safe. */
+	uint8_t first[1024];
 	uint8_t *payload = NULL;
 	struct ntlmd_reply reply = {0};
 	uint16_t reply_type;
 	uint32_t payload_len = 0;
-	size_t got = 0;
+	size_t got = 0, early;
 	enum ntlm_status st = NTLM_ERR_BACKEND_UNAVAILABLE;
 	int saved_errno;
 
@@ -195,11 +203,17 @@ static enum ntlm_status exchange(int fd, uint16_t type, const uint8_t *request, 
 		*ret_stale = closed_by_peer();
 		goto out;
 	}
-	if (recv_all(fd, header, sizeof(header), deadline, &got) < 0) {
+	if (recv_at_least(fd, first, NTLMD_HEADER_LEN, sizeof(first), deadline, &got) < 0) {
 		*ret_stale = got == 0 && errno == ECONNRESET;
 		goto out;
 	}
-	if ((st = ntlmd_header_decode(header, sizeof(header), &reply_type, &payload_len)) != NTLM_OK) {
+	if ((st = ntlmd_header_decode(first, NTLMD_HEADER_LEN, &reply_type, &payload_len)) != NTLM_OK) {
+		errno = EPROTO;
+		goto out;
+	}
+	early = got - NTLMD_HEADER_LEN;
+	if (early > payload_len) {
+		st = NTLM_ERR_TRAILING_DATA; /* bytes after the one reply */
 		errno = EPROTO;
 		goto out;
 	}
@@ -208,7 +222,9 @@ static enum ntlm_status exchange(int fd, uint16_t type, const uint8_t *request, 
 		st = NTLM_ERR_NO_MEMORY;
 		goto out;
 	}
-	if (recv_all(fd, payload, payload_len, deadline, &got) < 0) {
+	if (early > 0)
+		memcpy(payload, first + NTLMD_HEADER_LEN, early);
+	if (recv_all(fd, payload + early, payload_len - early, deadline) < 0) {
 		st = NTLM_ERR_BACKEND_UNAVAILABLE;
 		goto out;
 	}
@@ -231,7 +247,7 @@ out:
 		ntlm_wipe(payload, payload_len);
 		free(payload);
 	}
-	ntlm_wipe(header, sizeof(header));
+	ntlm_wipe(first, sizeof(first));
 	ntlmd_reply_clear(&reply);
 	errno = saved_errno;
 	return st;
