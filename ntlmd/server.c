@@ -55,6 +55,7 @@ struct ntlmd_server {
 	size_t *free_slots; /* stack of free slot numbers */
 	size_t n_free, max_conns;
 	int64_t last_tick;
+	int64_t next_expiry;     /* no connection's deadline is before this: no scan until then */
 	int64_t overflow_logged; /* when the last "too many" line was written */
 	uint64_t overflow_quiet; /* refusals not logged since */
 	int64_t listen_paused_until;
@@ -88,6 +89,14 @@ static unsigned max_requests(const struct ntlmd_server *s)
 	unsigned n = s->ctx->cfg->max_requests_per_connection;
 
 	return n > 0 ? n : 10000;
+}
+
+/* Sets c's deadline; expire() scans the connections again by then. */
+static void conn_set_deadline(struct ntlmd_server *s, struct conn *c, int64_t deadline)
+{
+	c->deadline = deadline;
+	if (deadline < s->next_expiry)
+		s->next_expiry = deadline;
 }
 
 /* Waiting for the first byte of a further request, after a reply. */
@@ -251,7 +260,7 @@ static void conn_reply_done(struct ntlmd_server *s, struct conn *c)
 	c->state = CONN_HEADER;
 	c->got = 0;
 	c->idle_since = now;
-	c->deadline = now + idle_timeout_ms(s);
+	conn_set_deadline(s, c, now + idle_timeout_ms(s));
 	if (!conn_watch(s, c, false))
 		conn_refuse(s, c, LOG_ERR, "cannot wait for the next request", strerror(errno));
 }
@@ -318,7 +327,7 @@ static void conn_serve(struct ntlmd_server *s, struct conn *c)
 	}
 	c->state = CONN_REPLY;
 	c->sent = 0;
-	c->deadline = ntlmd_now_ms() + read_timeout_ms(s);
+	conn_set_deadline(s, c, ntlmd_now_ms() + read_timeout_ms(s));
 	conn_write(s, c);
 }
 
@@ -373,7 +382,7 @@ static void conn_read(struct ntlmd_server *s, struct conn *c)
 			if (conn_idle(c)) {
 				/* a further request begins: read_timeout bounds it */
 				c->idle_since = 0;
-				c->deadline = ntlmd_now_ms() + read_timeout_ms(s);
+				conn_set_deadline(s, c, ntlmd_now_ms() + read_timeout_ms(s));
 			}
 			c->got += (size_t)n;
 			continue;
@@ -457,9 +466,9 @@ static void accept_all(struct ntlmd_server *s)
 		    .fd = fd,
 		    .peer = peer,
 		    .opened = now,
-		    .deadline = now + read_timeout_ms(s),
 		    .state = CONN_HEADER,
 		};
+		conn_set_deadline(s, c, now + read_timeout_ms(s));
 		s->ctx->counters.connections++;
 		ev.data.u64 = (uint64_t)(c - s->conns);
 		if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -470,12 +479,18 @@ static void accept_all(struct ntlmd_server *s)
 }
 
 /* Closes connections past their deadline; returns ms until the next one
- * (at most TICK_MS). */
+ * (at most TICK_MS). The connections are scanned only once the earliest
+ * deadline set since the last scan has come. */
 static int expire(struct ntlmd_server *s)
 {
 	int64_t now = ntlmd_now_ms(), next = now + TICK_MS;
 	char detail[64];
 
+	if (now < s->next_expiry) {
+		if (s->next_expiry < next)
+			next = s->next_expiry;
+		goto out;
+	}
 	for (size_t i = 0; i < s->max_conns; i++) {
 		struct conn *c = &s->conns[i];
 
@@ -501,6 +516,8 @@ static int expire(struct ntlmd_server *s)
 		if (c->deadline < next)
 			next = c->deadline;
 	}
+	s->next_expiry = next;
+out:
 	if (s->listen_paused_until != 0 && s->listen_paused_until < next)
 		next = s->listen_paused_until;
 	return (int)(next > now ? next - now : 0);
