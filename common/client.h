@@ -46,18 +46,21 @@ enum ntlm_status ntlmd_call(const char *socket_path, uint16_t type, const struct
 /*
  * A kept connection to the daemon at socket_path (NULL:
  * NTLMD_DEFAULT_SOCKET), each call bounded by timeout_ms (0:
- * NTLMD_CLIENT_TIMEOUT_MS). It connects at the first call. Returns NULL
- * with errno (ENAMETOOLONG, ENOMEM). Not for several threads at once.
+ * NTLMD_CLIENT_TIMEOUT_MS). It connects at the first call and keeps the
+ * descriptor (SOCK_CLOEXEC) until ntlmd_client_close() or _free(). Returns
+ * NULL with errno (ENAMETOOLONG, ENOMEM). Not for several threads at once,
+ * nor for both processes after a fork().
  */
 struct ntlmd_client *ntlmd_client_new(const char *socket_path, unsigned timeout_ms) NTLM_MUST_USE;
 
 /*
  * As ntlmd_call(), on the kept connection (made first when there is none).
  * When the daemon had closed a kept connection (the write fails with EPIPE
- * or ECONNRESET, or the stream ends before any byte of the reply), it
- * connects again and sends the request once more, within the same
- * timeout. Any other failure closes the connection (the next call makes a
- * new one) and returns what ntlmd_call() would.
+ * or ECONNRESET, or the stream ends or is reset before any byte of the
+ * reply), it connects again and sends the request once more, within the
+ * same timeout; a new connection is never retried. Any other failure
+ * closes the connection (the next call makes a new one) and returns what
+ * ntlmd_call() would.
  */
 enum ntlm_status ntlmd_client_call(struct ntlmd_client *c, uint16_t type, const struct ntlm_writer *fields,
                                    struct ntlmd_reply *ret) NTLM_MUST_USE;
