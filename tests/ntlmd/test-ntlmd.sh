@@ -3,9 +3,11 @@
 # directory, with a temporary configuration and hash file, and drives it
 # with ntlmd_driver.py (an independent implementation of the protocol,
 # with NTLM messages from python3-ntlm-auth and python3-impacket), as root
-# and as nobody. It also checks "ntlmd -t", the refusal of a hash file
-# open to others, a clean SIGTERM and that no hash or password reaches a
-# log.
+# and as nobody, on one connection per request and on kept connections
+# (idle_timeout, max_requests_per_connection, pipelining, ntlm_auth's kept
+# C client reconnecting). It also checks "ntlmd -t", the refusal of a hash
+# file open to others, a clean SIGTERM and that no hash or password reaches
+# a log.
 #
 # Run by "make check" (tests/Makefile.am sets NTLMD), or by hand:
 #   NTLMD=build/ntlmd/ntlmd tests/ntlmd/test-ntlmd.sh
