@@ -16,6 +16,7 @@ python3-impacket (NTLMv2 without MIC, with an SPN).
     ntlmd_driver.py kept-client --ntlmd PATH --conf FILE --socket S --log FILE --ntlm-auth PATH
                                              --idle-timeout-ms N --max-requests N
                                              the C client (in ntlm_auth) reconnects
+    ntlmd_driver.py ping-once --socket S     prints "answered" or "closed" (run as nobody)
     ntlmd_driver.py check-logs FILE...       no hash or password in any of them
     ntlmd_driver.py check-audit FILE         the JSON audit log is well formed
 
@@ -938,6 +939,33 @@ def kept_cases(args):
     run.case(f"all {args.max_connections} slots idle: a newcomer displaces the one idle longest",
              idle_displaced_first)
 
+    def idle_privileged_kept_from_unprivileged():
+        # root's idle connections fill every slot: nobody's PING finds no room
+        # (an unprivileged caller never displaces a privileged one), root's does
+        problems, held = [], []
+        time.sleep(0.2)
+        try:
+            for _ in range(args.max_connections):
+                k = Kept(sock)
+                held.append(k)
+                problems += expect(k.call(PING), "STATUS_SUCCESS")
+            out = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                  sys.executable, "-B", os.path.abspath(__file__), "ping-once", "--socket", sock],
+                                 capture_output=True, timeout=TIMEOUT * 2, text=True).stdout.strip()
+            if out != "closed":
+                problems.append(f"nobody's PING: {out or 'no output'}, expected closed")
+            if any(k.ended() for k in held):
+                problems.append("nobody displaced an idle connection of root")
+            problems += expect(call(sock, PING), "STATUS_SUCCESS")
+            return problems
+        finally:
+            for k in held:
+                k.close()
+
+    if os.getuid() == 0:
+        run.case("root's idle connections in every slot: nobody is refused, root is served",
+                 idle_privileged_kept_from_unprivileged)
+
     def fresh_not_displaced_by_idle_rule():
         # connections that never sent a request are not idle: the old rule holds
         problems, held = [], []
@@ -1079,6 +1107,16 @@ def kept_client_cases(args):
     return run.finish()
 
 
+def ping_once(args):
+    """Prints "answered" or "closed": one PING on a connection of its own."""
+    try:
+        r = call(args.socket, PING)
+        print("answered" if r.status == "STATUS_SUCCESS" else r.status)
+    except (Closed, OSError):
+        print("closed")
+    return 0
+
+
 def logon_case(args):
     """One logon of an account with its password, as one case."""
     run = Runner()
@@ -1181,6 +1219,8 @@ def main():
     p.add_argument("--idle-timeout-ms", type=int, required=True)
     p.add_argument("--max-requests", type=int, required=True)
     p.add_argument("--max-connections", type=int, required=True)
+    p = sub.add_parser("ping-once")
+    p.add_argument("--socket", required=True)
     p = sub.add_parser("kept-client")
     p.add_argument("--ntlmd", required=True)
     p.add_argument("--conf", required=True)
@@ -1206,6 +1246,8 @@ def main():
         return logon_case(args)
     if args.command == "kept":
         return kept_cases(args)
+    if args.command == "ping-once":
+        return ping_once(args)
     if args.command == "kept-client":
         return kept_client_cases(args)
     if args.command == "check-logs":
