@@ -17,10 +17,17 @@
 # default 1; PIN_CPU= turns pinning off): on a small shared VM, wake-ups
 # across CPUs otherwise dominate and vary from run to run.
 #
+# ntlmd runs as a service would, in the foreground (NTLMD_FLAGS, default
+# -F) with log_level warning: no line per successful logon, as Samba logs
+# none at its default log level. NTLMD_FLAGS=-d logs every request at the
+# debug level to stderr and syslog (two more writes per request).
+# ntlm_auth keeps one connection to ntlmd for all its requests.
+#
 # Usage (from the build's bench directory, as bench/run.sh does):
 #   bench_helper_vs_samba.sh [HANDSHAKES-PER-ROUND] [ROUNDS]   (defaults 2000 and 3)
 set -u
 PIN_CPU=${PIN_CPU-1}
+NTLMD_FLAGS=${NTLMD_FLAGS:--F}
 if [ -n "$PIN_CPU" ] && [ -z "${BENCH_PINNED:-}" ] && command -v taskset >/dev/null 2>&1; then
 	BENCH_PINNED=1 exec taskset -c "$PIN_CPU" "$0" "$@"
 fi
@@ -69,7 +76,7 @@ netbios_name BENCH
 netbios_domain BENCH
 log_level warning
 CONF
-"$top/ntlmd/ntlmd" -d -f "$tmp/ntlmd.conf" >"$tmp/ntlmd.log" 2>&1 &
+"$top/ntlmd/ntlmd" "$NTLMD_FLAGS" -f "$tmp/ntlmd.conf" >"$tmp/ntlmd.log" 2>&1 &
 ntlmd_pid=$!
 
 # ---- Samba: standalone winbindd in its own namespaces
@@ -131,7 +138,7 @@ samba() {
 		--helper-protocol=squid-2.5-ntlmssp --configfile="$S/smb.conf"
 }
 
-echo "pinned to CPU: ${PIN_CPU:-none}; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "pinned to CPU: ${PIN_CPU:-none}; ntlmd $NTLMD_FLAGS; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$tmp/results"
 for r in $(seq "$ROUNDS"); do
 	echo "-- round $r"

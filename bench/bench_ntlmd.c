@@ -3,13 +3,17 @@
  * latency of each request (p50, p99), with 1 and 2 concurrent clients, set
  * beside the same verifications done in-process by libntlmssp in the same
  * run (the floor the daemon adds its socket round trip, framing, backend
- * lookup, challenge bookkeeping and audit log to).
+ * lookup, challenge bookkeeping and audit log to). Each client either
+ * keeps one connection for all its requests (ntlmd_client, "kept") or
+ * makes one per request (ntlmd_call, "one-shot").
  *
  * The exchanges are prepared beforehand (initiator NTLMv2 + MIC, each with
  * its own CHALLENGE built in-process, so the daemon verifies them in its
  * "verify mode" and every request is a fresh, non-replayed exchange).
  *
- * usage: bench_ntlmd SOCKET USER PASSWORD [REQUESTS-PER-CLIENT]
+ * usage: bench_ntlmd SOCKET USER PASSWORD [REQUESTS-PER-CLIENT [MODE]]
+ * MODE: all (the default: in-process, then 1 and 2 clients, one-shot and
+ * kept), or kept or one-shot alone (1 client only).
  */
 #include <config.h>
 
@@ -17,6 +21,7 @@
 #include "ntlmssp.h"
 #include "protocol.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,8 +63,9 @@ static struct exchange *make_exchanges(size_t n, const char *user, const char *p
 	return x;
 }
 
-/* One VERIFY request; exits on anything but success. */
-static void verify_once(const char *socket, const struct exchange *x)
+/* One VERIFY request, on the kept connection kept (NULL: a connection of
+ * its own); exits on anything but success. */
+static void verify_once(const char *socket, struct ntlmd_client *kept, const struct exchange *x)
 {
 	struct ntlm_writer w;
 	struct ntlmd_reply r;
@@ -71,7 +77,8 @@ static void verify_once(const char *socket, const struct exchange *x)
 	ntlmd_put_bytes(&w, NTLMD_TAG_CHALLENGE, x->chal, x->chal_len);
 	ntlmd_put_bytes(&w, NTLMD_TAG_AUTHENTICATE, x->auth, x->auth_len);
 	ntlmd_put_string(&w, NTLMD_TAG_CLIENT_ADDRESS, "127.0.0.1");
-	st = ntlmd_call(socket, NTLMD_REQ_VERIFY, &w, NTLMD_CLIENT_TIMEOUT_MS, &r);
+	st = kept != NULL ? ntlmd_client_call(kept, NTLMD_REQ_VERIFY, &w, &r)
+	                  : ntlmd_call(socket, NTLMD_REQ_VERIFY, &w, NTLMD_CLIENT_TIMEOUT_MS, &r);
 	ntlm_writer_clear(&w);
 	if (st == NTLM_OK)
 		st = r.status;
@@ -88,21 +95,28 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Runs n requests; writes each latency (us) to lat and returns the elapsed seconds. */
-static double run_client(const char *socket, const struct exchange *x, size_t n, double *lat)
+/* Runs n requests (on one kept connection when keep); writes each latency
+ * (us) to lat and returns the elapsed seconds. The kept connection is made
+ * by the first request, inside the timing, as a real client's would be. */
+static double run_client(const char *socket, bool keep, const struct exchange *x, size_t n, double *lat)
 {
+	struct ntlmd_client *kept = keep ? ntlmd_client_new(socket, 0) : NULL;
 	double start = now_us();
 
+	if (keep && kept == NULL)
+		exit(1);
 	for (size_t i = 0; i < n; i++) {
 		double t = now_us();
-		verify_once(socket, &x[i]);
+		verify_once(socket, kept, &x[i]);
 		lat[i] = now_us() - t;
 	}
-	return (now_us() - start) / 1e6;
+	start = (now_us() - start) / 1e6;
+	ntlmd_client_free(kept);
+	return start;
 }
 
 /* Runs `clients` processes of n requests each; prints rate and latencies. */
-static double run_concurrent(const char *socket, struct exchange *x, size_t n, int clients)
+static double run_concurrent(const char *socket, bool keep, struct exchange *x, size_t n, int clients)
 {
 	int fds[2][2];
 	double total = 0, elapsed = 0, *lat = calloc((size_t)clients * n, sizeof(double));
@@ -111,7 +125,7 @@ static double run_concurrent(const char *socket, struct exchange *x, size_t n, i
 		if (pipe(fds[c]) < 0)
 			exit(1);
 		if (fork() == 0) {
-			double e = run_client(socket, x + (size_t)c * n, n, lat);
+			double e = run_client(socket, keep, x + (size_t)c * n, n, lat);
 			if (write(fds[c][1], &e, sizeof(e)) != sizeof(e) ||
 			    write(fds[c][1], lat, n * sizeof(double)) != (ssize_t)(n * sizeof(double)))
 				_exit(1);
@@ -137,9 +151,9 @@ static double run_concurrent(const char *socket, struct exchange *x, size_t n, i
 	}
 	total = (double)clients * (double)n / elapsed;
 	qsort(lat, (size_t)clients * n, sizeof(double), cmp_double);
-	printf("ntlmd VERIFY, %d client%s: %.0f requests/s, latency p50 %.1f us, p99 %.1f us\n", clients,
-	       clients == 1 ? " " : "s", total, lat[(size_t)clients * n / 2],
-	       lat[(size_t)clients * n * 99 / 100]);
+	printf("ntlmd VERIFY, %d client%s, %-8s: %.0f requests/s, latency p50 %.1f us, p99 %.1f us\n",
+	       clients, clients == 1 ? " " : "s", keep ? "kept" : "one-shot", total,
+	       lat[(size_t)clients * n / 2], lat[(size_t)clients * n * 99 / 100]);
 	free(lat);
 	return total;
 }
@@ -183,21 +197,32 @@ static double run_in_process(const struct exchange *x, size_t n, const char *pas
 int main(int argc, char **argv)
 {
 	size_t n = argc > 4 ? (size_t)atol(argv[4]) : 5000;
+	const char *mode = argc > 5 ? argv[5] : "all";
 	struct exchange *x;
-	double one, two, floor_rate;
+	double one, two, one_kept, two_kept, floor_rate;
 
-	if (argc < 4 || n < 100 || n > 1000000) {
-		fprintf(stderr,
-		        "usage: bench_ntlmd SOCKET USER PASSWORD [REQUESTS-PER-CLIENT (100-1000000)]\n");
+	if (argc < 4 || n < 100 || n > 1000000 ||
+	    (strcmp(mode, "all") != 0 && strcmp(mode, "kept") != 0 && strcmp(mode, "one-shot") != 0)) {
+		fprintf(stderr, "usage: bench_ntlmd SOCKET USER PASSWORD [REQUESTS-PER-CLIENT (100-1000000) "
+		                "[all|kept|one-shot]]\n");
 		return 2;
 	}
-	x = make_exchanges(3 * n, argv[2], argv[3]);
+	if (strcmp(mode, "all") != 0) {
+		x = make_exchanges(n, argv[2], argv[3]);
+		run_concurrent(argv[1], strcmp(mode, "kept") == 0, x, n, 1);
+		return 0;
+	}
+	x = make_exchanges(7 * n, argv[2], argv[3]);
 	floor_rate = run_in_process(x, n, argv[3]);
-	one = run_concurrent(argv[1], x, n, 1);
-	two = run_concurrent(argv[1], x + n, n, 2);
+	one = run_concurrent(argv[1], false, x + n, n, 1);
+	one_kept = run_concurrent(argv[1], true, x + 2 * n, n, 1);
+	two = run_concurrent(argv[1], false, x + 3 * n, n, 2);
+	two_kept = run_concurrent(argv[1], true, x + 5 * n, n, 2);
 	printf("in-process ntlm_acceptor_verify of the same messages: %.0f/s (%.2f us)\n", floor_rate,
 	       1e6 / floor_rate);
-	printf("ratio in-process / ntlmd: %.1fx with 1 client, %.1fx with 2; 2 clients / 1 client: %.2fx\n",
-	       floor_rate / one, floor_rate / two, two / one);
+	printf("ratio in-process / ntlmd: one-shot %.1fx with 1 client, %.1fx with 2; kept %.1fx with 1 "
+	       "client, %.1fx with 2\n",
+	       floor_rate / one, floor_rate / two, floor_rate / one_kept, floor_rate / two_kept);
+	printf("kept / one-shot: %.2fx with 1 client, %.2fx with 2\n", one_kept / one, two_kept / two);
 	return 0;
 }

@@ -3,7 +3,8 @@
 # build/.../bench). Each one prints its figures beside the peer or floor it
 # is measured against in the same run.
 #   1. bench_verify: NTLMv2+MIC verification vs the raw HMAC-MD5 floor, one core
-#   2. bench_ntlmd:  VERIFY through a private ntlmd, 1 and 2 clients, vs in-process
+#   2. bench_ntlmd:  VERIFY through a private ntlmd, 1 and 2 clients, one connection per
+#                    request and one kept connection per client, vs in-process
 #   3. bench_files:  the files backend at 1,000,000 users: load time, lookups, RSS
 #   4. ldap-bench.sh: VERIFY with the ldap backend (cold, warm) vs raw libldap and files
 #   5. bench_helper: ntlm_auth + ntlmd vs Samba's ntlm_auth + winbindd (squid-2.5-ntlmssp)

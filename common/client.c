@@ -1,7 +1,9 @@
 /*
- * client.c: one request to ntlmd over its UNIX socket, bounded in time.
+ * client.c: requests to ntlmd over its UNIX socket, bounded in time: one
+ * per connection (ntlmd_call) or several on a kept one (ntlmd_client).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,15 +100,16 @@ static int send_all(int fd, const uint8_t *p, size_t len, int64_t deadline)
 	return 0;
 }
 
-/* Reads exactly len bytes; an early end of stream is ECONNRESET. */
-static int recv_all(int fd, uint8_t *p, size_t len, int64_t deadline)
+/* Reads at least min and at most max bytes; an early end of stream is
+ * ECONNRESET. *ret_got counts the bytes read, also on failure. */
+static int recv_at_least(int fd, uint8_t *p, size_t min, size_t max, int64_t deadline, size_t *ret_got)
 {
-	while (len > 0) {
-		ssize_t n = recv(fd, p, len, 0);
+	*ret_got = 0;
+	while (*ret_got < min) {
+		ssize_t n = recv(fd, p + *ret_got, max - *ret_got, 0);
 
 		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
+			*ret_got += (size_t)n;
 			continue;
 		}
 		if (n == 0) {
@@ -125,39 +128,92 @@ static int recv_all(int fd, uint8_t *p, size_t len, int64_t deadline)
 	return 0;
 }
 
-enum ntlm_status ntlmd_call(const char *socket_path, uint16_t type, const struct ntlm_writer *fields,
-                            unsigned timeout_ms, struct ntlmd_reply *ret)
+/* Reads exactly len bytes (see recv_at_least). */
+static int recv_all(int fd, uint8_t *p, size_t len, int64_t deadline)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int64_t deadline = now_ms() + (timeout_ms != 0 ? timeout_ms : NTLMD_CLIENT_TIMEOUT_MS);
-	uint8_t header[NTLMD_HEADER_LEN];
-	uint8_t *request = NULL, *payload = NULL;
-	size_t request_len = 0;
-	struct ntlmd_reply reply = {0};
-	uint16_t reply_type;
-	uint32_t payload_len = 0;
-	enum ntlm_status st;
-	int fd = -1, saved_errno = 0;
+	size_t got;
 
+	return recv_at_least(fd, p, len, len, deadline, &got);
+}
+
+/* The socket address of socket_path (NULL: NTLMD_DEFAULT_SOCKET). */
+static enum ntlm_status socket_address(const char *socket_path, struct sockaddr_un *sa)
+{
+	*sa = (struct sockaddr_un){.sun_family = AF_UNIX};
 	if (socket_path == NULL)
 		socket_path = NTLMD_DEFAULT_SOCKET;
-	if (strlen(socket_path) >= sizeof(sa.sun_path)) {
+	if (strlen(socket_path) >= sizeof(sa->sun_path)) {
 		errno = ENAMETOOLONG;
 		return NTLM_ERR_INVALID_ARGUMENT;
 	}
-	memcpy(sa.sun_path, socket_path, strlen(socket_path) + 1);
-	if ((st = ntlmd_frame_encode(type, fields, &request, &request_len)) != NTLM_OK) {
-		errno = EINVAL;
-		return st;
-	}
+	memcpy(sa->sun_path, socket_path, strlen(socket_path) + 1);
+	return NTLM_OK;
+}
 
-	st = NTLM_ERR_BACKEND_UNAVAILABLE;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || connect_until(fd, &sa, deadline) < 0 ||
-	    send_all(fd, request, request_len, deadline) < 0 ||
-	    recv_all(fd, header, sizeof(header), deadline) < 0)
+static int64_t deadline_after(unsigned timeout_ms)
+{
+	return now_ms() + (timeout_ms != 0 ? timeout_ms : NTLMD_CLIENT_TIMEOUT_MS);
+}
+
+/* A new connection to the daemon, or -1 with errno. */
+static int connect_daemon(const struct sockaddr_un *sa, int64_t deadline)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd >= 0 && connect_until(fd, sa, deadline) < 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Whether errno after a failed write says the daemon had closed the
+ * connection before the request. */
+static bool closed_by_peer(void)
+{
+	return errno == EPIPE || errno == ECONNRESET;
+}
+
+/*
+ * Writes the encoded request of type on the connected fd and reads its
+ * reply. On failure, *ret_stale tells whether the daemon had closed the
+ * connection before taking the request: the write failed with EPIPE or
+ * ECONNRESET, or the stream ended (or was reset) before any byte of the
+ * reply. errno is set as ntlmd_call() documents.
+ */
+static enum ntlm_status exchange(int fd, uint16_t type, const uint8_t *request, size_t request_len,
+                                 int64_t deadline, struct ntlmd_reply *ret, bool *ret_stale)
+{
+	/* The header and, usually, the whole payload come in one read: the
+	 * daemon writes nothing but the one reply, so reading ahead is safe. */
+	uint8_t first[1024];
+	uint8_t *payload = NULL;
+	struct ntlmd_reply reply = {0};
+	uint16_t reply_type;
+	uint32_t payload_len = 0;
+	size_t got = 0, early;
+	enum ntlm_status st = NTLM_ERR_BACKEND_UNAVAILABLE;
+	int saved_errno;
+
+	*ret_stale = false;
+	if (send_all(fd, request, request_len, deadline) < 0) {
+		*ret_stale = closed_by_peer();
 		goto out;
-	if ((st = ntlmd_header_decode(header, sizeof(header), &reply_type, &payload_len)) != NTLM_OK) {
+	}
+	if (recv_at_least(fd, first, NTLMD_HEADER_LEN, sizeof(first), deadline, &got) < 0) {
+		*ret_stale = got == 0 && errno == ECONNRESET;
+		goto out;
+	}
+	if ((st = ntlmd_header_decode(first, NTLMD_HEADER_LEN, &reply_type, &payload_len)) != NTLM_OK) {
+		errno = EPROTO;
+		goto out;
+	}
+	early = got - NTLMD_HEADER_LEN;
+	if (early > payload_len) {
+		st = NTLM_ERR_TRAILING_DATA; /* bytes after the one reply */
 		errno = EPROTO;
 		goto out;
 	}
@@ -166,7 +222,9 @@ enum ntlm_status ntlmd_call(const char *socket_path, uint16_t type, const struct
 		st = NTLM_ERR_NO_MEMORY;
 		goto out;
 	}
-	if (recv_all(fd, payload, payload_len, deadline) < 0) {
+	if (early > 0)
+		memcpy(payload, first + NTLMD_HEADER_LEN, early);
+	if (recv_all(fd, payload + early, payload_len - early, deadline) < 0) {
 		st = NTLM_ERR_BACKEND_UNAVAILABLE;
 		goto out;
 	}
@@ -185,20 +243,138 @@ enum ntlm_status ntlmd_call(const char *socket_path, uint16_t type, const struct
 	st = NTLM_OK;
 out:
 	saved_errno = errno;
-	if (fd >= 0)
-		close(fd);
 	if (payload != NULL) {
 		ntlm_wipe(payload, payload_len);
 		free(payload);
 	}
+	ntlm_wipe(first, sizeof(first));
+	ntlmd_reply_clear(&reply);
+	errno = saved_errno;
+	return st;
+}
+
+/* Wipes and frees an encoded request, keeping errno. */
+static void free_request(uint8_t *request, size_t request_len)
+{
+	int saved = errno;
+
 	if (request != NULL) {
 		ntlm_wipe(request, request_len);
 		free(request);
 	}
-	ntlmd_reply_clear(&reply);
-	if (st != NTLM_OK)
-		errno = saved_errno;
+	errno = saved;
+}
+
+enum ntlm_status ntlmd_call(const char *socket_path, uint16_t type, const struct ntlm_writer *fields,
+                            unsigned timeout_ms, struct ntlmd_reply *ret)
+{
+	struct sockaddr_un sa;
+	int64_t deadline = deadline_after(timeout_ms);
+	uint8_t *request = NULL;
+	size_t request_len = 0;
+	enum ntlm_status st;
+	bool stale;
+	int fd, saved_errno;
+
+	if ((st = socket_address(socket_path, &sa)) != NTLM_OK)
+		return st;
+	if ((st = ntlmd_frame_encode(type, fields, &request, &request_len)) != NTLM_OK) {
+		errno = EINVAL;
+		return st;
+	}
+	fd = connect_daemon(&sa, deadline);
+	if (fd < 0)
+		st = NTLM_ERR_BACKEND_UNAVAILABLE;
+	else
+		st = exchange(fd, type, request, request_len, deadline, ret, &stale);
+	saved_errno = errno;
+	if (fd >= 0)
+		close(fd);
+	free_request(request, request_len);
+	errno = saved_errno;
 	return st;
+}
+
+struct ntlmd_client {
+	struct sockaddr_un sa;
+	unsigned timeout_ms;
+	int fd; /* -1: not connected */
+};
+
+struct ntlmd_client *ntlmd_client_new(const char *socket_path, unsigned timeout_ms)
+{
+	struct ntlmd_client *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	if (socket_address(socket_path, &c->sa) != NTLM_OK) {
+		free(c);
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	c->timeout_ms = timeout_ms;
+	c->fd = -1;
+	return c;
+}
+
+/* Closes the connection, keeping errno. */
+static void client_disconnect(struct ntlmd_client *c)
+{
+	int saved = errno;
+
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	errno = saved;
+}
+
+enum ntlm_status ntlmd_client_call(struct ntlmd_client *c, uint16_t type, const struct ntlm_writer *fields,
+                                   struct ntlmd_reply *ret)
+{
+	int64_t deadline;
+	uint8_t *request = NULL;
+	size_t request_len = 0;
+	enum ntlm_status st;
+	bool reused, stale = false;
+
+	if (c == NULL) {
+		errno = EINVAL;
+		return NTLM_ERR_INVALID_ARGUMENT;
+	}
+	deadline = deadline_after(c->timeout_ms);
+	if ((st = ntlmd_frame_encode(type, fields, &request, &request_len)) != NTLM_OK) {
+		errno = EINVAL;
+		return st;
+	}
+	/* A kept connection the daemon closed while it was idle (idle_timeout,
+	 * max_requests_per_connection, a restart) is found out by the
+	 * exchange; the request is then sent once more on a new connection. */
+	do {
+		reused = c->fd >= 0;
+		if (!reused && (c->fd = connect_daemon(&c->sa, deadline)) < 0) {
+			st = NTLM_ERR_BACKEND_UNAVAILABLE;
+			break;
+		}
+		st = exchange(c->fd, type, request, request_len, deadline, ret, &stale);
+		if (st != NTLM_OK)
+			client_disconnect(c);
+	} while (st != NTLM_OK && reused && stale);
+	free_request(request, request_len);
+	return st;
+}
+
+void ntlmd_client_close(struct ntlmd_client *c)
+{
+	if (c != NULL)
+		client_disconnect(c);
+}
+
+void ntlmd_client_free(struct ntlmd_client *c)
+{
+	if (c == NULL)
+		return;
+	client_disconnect(c);
+	free(c);
 }
 
 void ntlmd_reply_clear(struct ntlmd_reply *r)

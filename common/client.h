@@ -1,7 +1,9 @@
 /*
  * client.h: the client side of the ntlmd protocol, used by pam_ntlm,
- * ntlm_auth and ntlmtool. One call = one connection: connect, send one
- * request, read one reply, close; the whole call is bounded by a timeout.
+ * ntlm_auth and ntlmtool. ntlmd_call(): one call = one connection:
+ * connect, send one request, read one reply, close. ntlmd_client: a kept
+ * connection that carries one request after the other, for a process that
+ * asks often (ntlm_auth, benchmarks). Every call is bounded by a timeout.
  * No signal is raised (MSG_NOSIGNAL) and no descriptor leaks into a child
  * (SOCK_CLOEXEC), so it is safe inside a PAM module of sshd.
  */
@@ -40,6 +42,34 @@ struct ntlmd_reply {
  */
 enum ntlm_status ntlmd_call(const char *socket_path, uint16_t type, const struct ntlm_writer *fields,
                             unsigned timeout_ms, struct ntlmd_reply *ret) NTLM_MUST_USE;
+
+/*
+ * A kept connection to the daemon at socket_path (NULL:
+ * NTLMD_DEFAULT_SOCKET), each call bounded by timeout_ms (0:
+ * NTLMD_CLIENT_TIMEOUT_MS). It connects at the first call and keeps the
+ * descriptor (SOCK_CLOEXEC) until ntlmd_client_close() or _free(). Returns
+ * NULL with errno (ENAMETOOLONG, ENOMEM). Not for several threads at once,
+ * nor for both processes after a fork().
+ */
+struct ntlmd_client *ntlmd_client_new(const char *socket_path, unsigned timeout_ms) NTLM_MUST_USE;
+
+/*
+ * As ntlmd_call(), on the kept connection (made first when there is none).
+ * When the daemon had closed a kept connection (the write fails with EPIPE
+ * or ECONNRESET, or the stream ends or is reset before any byte of the
+ * reply), it connects again and sends the request once more, within the
+ * same timeout; a new connection is never retried. Any other failure
+ * closes the connection (the next call makes a new one) and returns what
+ * ntlmd_call() would.
+ */
+enum ntlm_status ntlmd_client_call(struct ntlmd_client *c, uint16_t type, const struct ntlm_writer *fields,
+                                   struct ntlmd_reply *ret) NTLM_MUST_USE;
+
+/* Closes the connection, if any; the next call makes a new one. NULL-safe. */
+void ntlmd_client_close(struct ntlmd_client *c);
+
+/* Closes the connection and frees c. NULL-safe. */
+void ntlmd_client_free(struct ntlmd_client *c);
 
 /* Wipes and frees the reply (it may hold a session key). NULL-safe. */
 void ntlmd_reply_clear(struct ntlmd_reply *r);

@@ -155,6 +155,8 @@ static const struct key_def keys[] = {
     {"challenge_lifetime", GLOBAL(challenge_lifetime, T_UINT), .min = 1, .max = 86400},
     {"max_connections", GLOBAL(max_connections, T_UINT), .min = 1, .max = 65536},
     {"read_timeout", GLOBAL(read_timeout_ms, T_UINT), .min = 1, .max = 600000},
+    {"idle_timeout", GLOBAL(idle_timeout_ms, T_UINT), .min = 1, .max = 3600000},
+    {"max_requests_per_connection", GLOBAL(max_requests_per_connection, T_UINT), .min = 1, .max = 1000000000},
     {"audit_json", GLOBAL(audit_json, T_PATH), .max = PATH_MAX - 1},
     {"log_level", GLOBAL(log_level, T_WORD), WORDS(log_words)},
 
@@ -744,6 +746,8 @@ enum ntlm_status ntlmd_config_init(struct ntlmd_config *cfg)
 	cfg->challenge_lifetime = 300;
 	cfg->max_connections = 256;
 	cfg->read_timeout_ms = 5000;
+	cfg->idle_timeout_ms = 30000;
+	cfg->max_requests_per_connection = 10000;
 	cfg->log_level = LOG_INFO;
 	if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0' || host[0] == '.')
 		snprintf(host, sizeof(host), "localhost");

@@ -42,6 +42,11 @@
  *   challenge_lifetime seconds a CHALLENGE stays valid (default 300)
  *   max_connections    concurrent client connections (default 256)
  *   read_timeout       milliseconds a client has to send a whole frame (default 5000)
+ *   idle_timeout       milliseconds a connection may wait between two requests
+ *                      (default 30000)
+ *   max_requests_per_connection
+ *                      requests served on one connection before it is closed
+ *                      (default 10000)
  *   audit_json         path of a JSON-lines audit log (default: none)
  *   log_level          error | warning | info | debug (default info)
  * Keys of later backends (ldap: uri, base, binddn, bindpw_file, ...) are
@@ -115,6 +120,8 @@ struct ntlmd_config {
 	unsigned challenge_lifetime;
 	unsigned max_connections;
 	unsigned read_timeout_ms;
+	unsigned idle_timeout_ms;
+	unsigned max_requests_per_connection;
 	char *audit_json;
 	int log_level; /* syslog priority: LOG_ERR .. LOG_DEBUG */
 

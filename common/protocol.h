@@ -3,8 +3,13 @@
  * ntlmd and its clients (pam_ntlm, ntlm_auth, ntlmtool). docs/PROTOCOL.md
  * describes it field by field; this header holds the numbers.
  *
- * One request per connection: the client connects, writes one request
- * frame, reads one reply frame, and closes.
+ * The client connects, writes one request frame and reads one reply frame.
+ * It may then close, or write a further request on the same connection,
+ * one at a time: the daemon reads no byte of a request before it has
+ * written the reply to the previous one. The daemon closes a connection
+ * idle between two requests for idle_timeout, after
+ * max_requests_per_connection replies, and after any malformed frame; the
+ * caller stays the one SO_PEERCRED named at connect.
  *
  *   frame   := header payload
  *   header  := magic "NTD" | version u8 (1) | type u16le | flags u16le (0)

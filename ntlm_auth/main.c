@@ -204,13 +204,15 @@ static bool parse_args(int argc, char **argv, struct config *cfg)
 struct daemon {
 	const char *socket;
 	unsigned timeout_ms;
+	struct ntlmd_client *client; /* helper modes: one kept connection; NULL: one per call */
 };
 
 static enum ntlm_status call_daemon(void *ctx, uint16_t type, const struct ntlm_writer *fields,
                                     struct ntlmd_reply *ret)
 {
 	const struct daemon *d = ctx;
-	enum ntlm_status st = ntlmd_call(d->socket, type, fields, d->timeout_ms, ret);
+	enum ntlm_status st = d->client != NULL ? ntlmd_client_call(d->client, type, fields, ret)
+	                                        : ntlmd_call(d->socket, type, fields, d->timeout_ms, ret);
 
 	if (st == NTLM_ERR_BACKEND_UNAVAILABLE)
 		fprintf(stderr, "ntlm_auth: ntlmd at %s: %s\n",
@@ -406,6 +408,8 @@ static int helper_loop(const struct na_options *opt, struct daemon *d)
 
 	if (line == NULL)
 		return 1;
+	/* a helper asks for every line: keep the connection (NULL: one per call) */
+	d->client = ntlmd_client_new(d->socket, d->timeout_ms);
 	na_helper_init(&h, opt, call_daemon, d);
 	for (;;) {
 		struct na_buf out = {0};
@@ -436,6 +440,8 @@ static int helper_loop(const struct na_options *opt, struct daemon *d)
 	ntlm_wipe(line, NA_MAX_LINE + 2);
 	free(line);
 	na_helper_clear(&h);
+	ntlmd_client_free(d->client);
+	d->client = NULL;
 	return rc;
 }
 

@@ -350,9 +350,11 @@ void ntlmd_audit_write(const struct ntlmd_audit_event *e)
 	priority = e->status == NTLM_OK ? LOG_INFO : LOG_NOTICE;
 	if (!ntlm_status_is_malformed(e->status) && e->status >= NTLM_ERR_INVALID_ARGUMENT)
 		priority = LOG_ERR;
-	text = ntlmd_audit_text(e);
-	ntlmd_log(priority, "%s", text != NULL ? text : "audit record lost: out of memory");
-	free(text);
+	if (priority <= log_level) { /* not formatted when not logged */
+		text = ntlmd_audit_text(e);
+		ntlmd_log(priority, "%s", text != NULL ? text : "audit record lost: out of memory");
+		free(text);
+	}
 	if (audit_fd < 0)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);

@@ -29,9 +29,14 @@
 enum conn_state { CONN_HEADER, CONN_PAYLOAD, CONN_REPLY };
 
 struct conn {
-	int fd; /* -1: free slot */
-	struct ntlmd_peer peer;
+	int fd;                 /* -1: free slot */
+	struct ntlmd_peer peer; /* taken at accept, for every request of the connection */
+	int64_t opened;         /* ms, when accepted */
 	int64_t deadline;
+	int64_t idle_since; /* ms, when the last reply was written; 0: not idle */
+	unsigned served;    /* replies written on this connection */
+	bool writing;       /* waiting for EPOLLOUT instead of EPOLLIN */
+	bool last;          /* close after this reply: its request was a malformed frame */
 	enum conn_state state;
 	uint8_t header[NTLMD_HEADER_LEN];
 	size_t got; /* bytes of the header, then of the payload, read so far */
@@ -50,6 +55,7 @@ struct ntlmd_server {
 	size_t *free_slots; /* stack of free slot numbers */
 	size_t n_free, max_conns;
 	int64_t last_tick;
+	int64_t next_expiry;     /* no connection's deadline is before this: no scan until then */
 	int64_t overflow_logged; /* when the last "too many" line was written */
 	uint64_t overflow_quiet; /* refusals not logged since */
 	int64_t listen_paused_until;
@@ -69,6 +75,34 @@ static int64_t read_timeout_ms(const struct ntlmd_server *s)
 	unsigned t = s->ctx->cfg->read_timeout_ms;
 
 	return t > 0 ? t : 5000;
+}
+
+static int64_t idle_timeout_ms(const struct ntlmd_server *s)
+{
+	unsigned t = s->ctx->cfg->idle_timeout_ms;
+
+	return t > 0 ? t : 30000;
+}
+
+static unsigned max_requests(const struct ntlmd_server *s)
+{
+	unsigned n = s->ctx->cfg->max_requests_per_connection;
+
+	return n > 0 ? n : 10000;
+}
+
+/* Sets c's deadline; expire() scans the connections again by then. */
+static void conn_set_deadline(struct ntlmd_server *s, struct conn *c, int64_t deadline)
+{
+	c->deadline = deadline;
+	if (deadline < s->next_expiry)
+		s->next_expiry = deadline;
+}
+
+/* Waiting for the first byte of a further request, after a reply. */
+static bool conn_idle(const struct conn *c)
+{
+	return c->state == CONN_HEADER && c->got == 0 && c->served > 0;
 }
 
 /* Wipes (requests and replies may hold passwords and keys) and frees. */
@@ -123,7 +157,28 @@ static bool known_privileged(const struct ntlmd_context *ctx, const struct ntlmd
 	return false;
 }
 
-/* When every slot is taken: the oldest connection of a uid that holds more
+/* When every slot is taken: the connection idle longest between two
+ * requests, whoever holds it (closing it cuts no request short; its client
+ * reconnects when it needs to), except that an unprivileged caller never
+ * displaces a privileged caller's connection. NULL when none is idle. */
+static struct conn *idle_victim(struct ntlmd_server *s, const struct ntlmd_peer *caller, int64_t now)
+{
+	struct conn *oldest = NULL;
+	bool caller_privileged = known_privileged(s->ctx, caller, now);
+
+	for (size_t i = 0; i < s->max_conns; i++) {
+		struct conn *c = &s->conns[i];
+
+		if (c->fd < 0 || !conn_idle(c) || (oldest != NULL && c->idle_since >= oldest->idle_since))
+			continue;
+		if (!caller_privileged && known_privileged(s->ctx, &c->peer, now))
+			continue;
+		oldest = c;
+	}
+	return oldest;
+}
+
+/* Then: the oldest connection of a uid that holds more
  * than half of them, so that one user's flood of connections cannot lock
  * every other caller out. NULL when no uid holds a majority, when it is the
  * caller's, or when it is a privileged one and the caller is not (an
@@ -157,7 +212,7 @@ static struct conn *flood_victim(struct ntlmd_server *s, const struct ntlmd_peer
 		if (c->fd < 0 || c->peer.uid != uid)
 			continue;
 		held++;
-		if (oldest == NULL || c->deadline < oldest->deadline)
+		if (oldest == NULL || c->opened < oldest->opened)
 			oldest = c;
 	}
 	if (held * 2 <= s->max_conns ||
@@ -166,7 +221,52 @@ static struct conn *flood_victim(struct ntlmd_server *s, const struct ntlmd_peer
 	return oldest;
 }
 
-/* Writes as much of the reply as the socket takes; closes when done. */
+/* Watches fd for reading (a request) or writing (the rest of a reply). */
+static bool conn_watch(struct ntlmd_server *s, struct conn *c, bool writing)
+{
+	struct epoll_event ev = {.events = writing ? EPOLLOUT : EPOLLIN,
+	                         .data.u64 = (uint64_t)(c - s->conns)};
+
+	if (c->writing == writing)
+		return true;
+	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+		return false;
+	c->writing = writing;
+	return true;
+}
+
+/* The reply is out: the connection waits for a further request (already
+ * sent ones stay in the socket until now: no frame is read ahead), or is
+ * closed after max_requests_per_connection. */
+static void conn_reply_done(struct ntlmd_server *s, struct conn *c)
+{
+	int64_t now = ntlmd_now_ms();
+
+	free_buffer(&c->reply, c->reply_len);
+	c->reply_len = c->sent = 0;
+	c->served++;
+	if (c->last) {
+		conn_close(s, c);
+		return;
+	}
+	if (c->served >= max_requests(s)) {
+		ntlmd_log(
+		    LOG_DEBUG,
+		    "connection from uid=%u pid=%d closed after %u requests (max_requests_per_connection)",
+		    (unsigned)c->peer.uid, (int)c->peer.pid, c->served);
+		conn_close(s, c);
+		return;
+	}
+	c->state = CONN_HEADER;
+	c->got = 0;
+	c->idle_since = now;
+	conn_set_deadline(s, c, now + idle_timeout_ms(s));
+	if (!conn_watch(s, c, false))
+		conn_refuse(s, c, LOG_ERR, "cannot wait for the next request", strerror(errno));
+}
+
+/* Writes as much of the reply as the socket takes; then waits for the next
+ * request. */
 static void conn_write(struct ntlmd_server *s, struct conn *c)
 {
 	while (c->sent < c->reply_len) {
@@ -179,18 +279,33 @@ static void conn_write(struct ntlmd_server *s, struct conn *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = (uint64_t)(c - s->conns)};
-
-			if (epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+			if (!conn_watch(s, c, true))
 				conn_refuse(s, c, LOG_ERR, "cannot wait to write the reply", strerror(errno));
 			return;
 		}
 		ntlmd_log(LOG_NOTICE, "connection from uid=%u pid=%d: reply not delivered: %s",
 		          (unsigned)c->peer.uid, (int)c->peer.pid,
 		          n < 0 ? strerror(errno) : "connection closed");
-		break;
+		conn_close(s, c);
+		return;
 	}
-	conn_close(s, c);
+	conn_reply_done(s, c);
+}
+
+/* Whether the request just served had a malformed payload (its reply
+ * carries the status; then the connection ends, as after a malformed
+ * header). Decoded again only when the status is a malformed-input one,
+ * which a well-formed frame carrying a malformed NTLMSSP message also gets. */
+static bool payload_malformed(const struct ntlmd_server *s, const struct conn *c)
+{
+	struct ntlmd_frame f = {0};
+	enum ntlm_status st;
+
+	if (!ntlm_status_is_malformed(s->ctx->event.status))
+		return false;
+	st = ntlmd_payload_decode(c->type, c->payload, c->payload_len, &f);
+	ntlmd_frame_clear(&f);
+	return st != NTLM_OK;
 }
 
 /* The whole request is in: serve it and start writing the reply. */
@@ -202,6 +317,7 @@ static void conn_serve(struct ntlmd_server *s, struct conn *c)
 
 	s->ctx->event.latency_us = now_us() - t0;
 	ntlmd_audit_write(&s->ctx->event);
+	c->last = st == NTLM_OK && payload_malformed(s, c);
 	free_buffer(&c->payload, c->payload_len);
 	if (st != NTLM_OK) {
 		c->reply = NULL;
@@ -211,7 +327,7 @@ static void conn_serve(struct ntlmd_server *s, struct conn *c)
 	}
 	c->state = CONN_REPLY;
 	c->sent = 0;
-	c->deadline = ntlmd_now_ms() + read_timeout_ms(s);
+	conn_set_deadline(s, c, ntlmd_now_ms() + read_timeout_ms(s));
 	conn_write(s, c);
 }
 
@@ -263,6 +379,11 @@ static void conn_read(struct ntlmd_server *s, struct conn *c)
 		}
 		n = recv(c->fd, dst, want, 0);
 		if (n > 0) {
+			if (conn_idle(c)) {
+				/* a further request begins: read_timeout bounds it */
+				c->idle_since = 0;
+				conn_set_deadline(s, c, ntlmd_now_ms() + read_timeout_ms(s));
+			}
 			c->got += (size_t)n;
 			continue;
 		}
@@ -271,7 +392,7 @@ static void conn_read(struct ntlmd_server *s, struct conn *c)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n == 0 && c->state == CONN_HEADER && c->got == 0) {
-			/* connected and left without a word: nothing to report */
+			/* left without a word, or after its last reply: nothing to report */
 			conn_close(s, c);
 			return;
 		}
@@ -314,6 +435,12 @@ static void accept_all(struct ntlmd_server *s)
 		now = ntlmd_now_ms();
 		peer = (struct ntlmd_peer){
 		    .uid = (uint32_t)cred.uid, .gid = (uint32_t)cred.gid, .pid = (int32_t)cred.pid};
+		if (s->n_free == 0 && (victim = idle_victim(s, &peer, now)) != NULL) {
+			ntlmd_log(LOG_DEBUG,
+			          "idle connection from uid=%u pid=%d closed to make room for another caller",
+			          (unsigned)victim->peer.uid, (int)victim->peer.pid);
+			conn_close(s, victim);
+		}
 		if (s->n_free == 0 && (victim = flood_victim(s, &peer, now)) != NULL)
 			conn_refuse(s, victim, LOG_WARNING, "making room for another caller",
 			            "this uid holds most of max_connections");
@@ -338,9 +465,10 @@ static void accept_all(struct ntlmd_server *s)
 		*c = (struct conn){
 		    .fd = fd,
 		    .peer = peer,
-		    .deadline = now + read_timeout_ms(s),
+		    .opened = now,
 		    .state = CONN_HEADER,
 		};
+		conn_set_deadline(s, c, now + read_timeout_ms(s));
 		s->ctx->counters.connections++;
 		ev.data.u64 = (uint64_t)(c - s->conns);
 		if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -351,17 +479,32 @@ static void accept_all(struct ntlmd_server *s)
 }
 
 /* Closes connections past their deadline; returns ms until the next one
- * (at most TICK_MS). */
+ * (at most TICK_MS). The connections are scanned only once the earliest
+ * deadline set since the last scan has come. */
 static int expire(struct ntlmd_server *s)
 {
 	int64_t now = ntlmd_now_ms(), next = now + TICK_MS;
 	char detail[64];
 
+	if (now < s->next_expiry) {
+		if (s->next_expiry < next)
+			next = s->next_expiry;
+		goto out;
+	}
 	for (size_t i = 0; i < s->max_conns; i++) {
 		struct conn *c = &s->conns[i];
 
 		if (c->fd < 0)
 			continue;
+		if (c->deadline <= now && conn_idle(c)) {
+			/* a kept connection unused for idle_timeout: a normal end */
+			ntlmd_log(
+			    LOG_DEBUG,
+			    "idle connection from uid=%u pid=%d closed after %u requests (idle_timeout)",
+			    (unsigned)c->peer.uid, (int)c->peer.pid, c->served);
+			conn_close(s, c);
+			continue;
+		}
 		if (c->deadline <= now) {
 			snprintf(detail, sizeof(detail), "%lld ms", (long long)read_timeout_ms(s));
 			conn_refuse(s, c, LOG_WARNING,
@@ -373,6 +516,8 @@ static int expire(struct ntlmd_server *s)
 		if (c->deadline < next)
 			next = c->deadline;
 	}
+	s->next_expiry = next;
+out:
 	if (s->listen_paused_until != 0 && s->listen_paused_until < next)
 		next = s->listen_paused_until;
 	return (int)(next > now ? next - now : 0);

@@ -4,13 +4,18 @@
  * connection, each non-blocking with its own deadline, so a slow or
  * hostile client never holds up another.
  *
- * A connection carries one request: the 12-byte header is checked as soon
- * as it arrives (type known, caller allowed by SO_PEERCRED), the payload is
- * read into a buffer of exactly its announced length (at most
- * NTLMD_MAX_PAYLOAD), the reply is written and the connection closed.
- * A malformed header, an oversized length, an unknown or forbidden type or
- * a missed deadline closes the connection at once, with one log line that
- * names the caller's uid and pid.
+ * A connection carries requests one after the other: the 12-byte header is
+ * checked as soon as it arrives (type known, caller allowed by the
+ * SO_PEERCRED taken at accept), the payload is read into a buffer of
+ * exactly its announced length (at most NTLMD_MAX_PAYLOAD), the reply is
+ * written, and only then is the next header read (never more than one
+ * frame is read ahead of its reply). A connection idle between two
+ * requests longer than idle_timeout, or that reached
+ * max_requests_per_connection, is closed quietly; a malformed frame
+ * (header or payload), an oversized length, an unknown or forbidden type
+ * or a missed read_timeout closes it with one log line that names the
+ * caller's uid and pid. When every slot is taken, the connection idle
+ * longest makes room first.
  */
 #ifndef PAM_NTLM_NTLMD_SERVER_H
 #define PAM_NTLM_NTLMD_SERVER_H

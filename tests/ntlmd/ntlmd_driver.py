@@ -11,6 +11,12 @@ python3-impacket (NTLMv2 without MIC, with an SPN).
     ntlmd_driver.py main --socket S --hashes FILE --read-timeout-ms N --max-connections N
     ntlmd_driver.py unauthorised --socket S  (run as nobody)
     ntlmd_driver.py logon --socket S --name CASE [--client C] [--service S] [--expect STATUS] USER
+    ntlmd_driver.py kept --socket S --idle-timeout-ms N --max-requests N --max-connections N
+                                             several requests on one connection
+    ntlmd_driver.py kept-client --ntlmd PATH --conf FILE --socket S --log FILE --ntlm-auth PATH
+                                             --idle-timeout-ms N --max-requests N
+                                             the C client (in ntlm_auth) reconnects
+    ntlmd_driver.py ping-once --socket S     prints "answered" or "closed" (run as nobody)
     ntlmd_driver.py check-logs FILE...       no hash or password in any of them
     ntlmd_driver.py check-audit FILE         the JSON audit log is well formed
 
@@ -22,8 +28,11 @@ socket operation is bounded by a timeout.
 import argparse
 import json
 import os
+import select
+import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -705,6 +714,409 @@ def unauthorised_cases(args):
     return run.finish()
 
 
+# ---------------------------------------------------------------------------
+# Kept connections: several requests on one connection
+
+
+class Kept:
+    """One connection that carries request after request."""
+
+    def __init__(self, path, timeout=TIMEOUT):
+        self.sock = connect(path, timeout)
+
+    def close(self):
+        self.sock.close()
+
+    def send(self, data):
+        try:
+            self.sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            raise Closed("connection closed while sending") from None
+
+    def reply(self, rtype):
+        magic, version, got, flags, n = HEADER.unpack(recv_exact(self.sock, HEADER.size))
+        if magic != MAGIC or version != VERSION or flags != 0 or n > MAX_PAYLOAD:
+            raise ValueError("malformed reply header")
+        if got != rtype | REPLY:
+            raise ValueError(f"reply type {got:#x} to request {rtype}")
+        return Reply(got, parse_fields(recv_exact(self.sock, n)))
+
+    def call(self, rtype, fields=()):
+        self.send(frame(rtype, fields))
+        return self.reply(rtype)
+
+    def ended(self):
+        """True when the daemon has closed the connection (end of stream
+        without a byte), False when it is still open (nothing to read)."""
+        r, _, _ = select.select([self.sock], [], [], 0)
+        if not r:
+            return False
+        try:
+            return self.sock.recv(1) == b""
+        except ConnectionResetError:
+            return True
+
+    def wait_end(self, timeout):
+        """Seconds until the daemon closed the connection, or None."""
+        t0 = time.monotonic()
+        r, _, _ = select.select([self.sock], [], [], timeout)
+        if r and self.ended():
+            return time.monotonic() - t0
+        return None
+
+
+def kept_cases(args):
+    sock = args.socket
+    run = Runner()
+    alice = ACCOUNTS["alice"]
+    idle = args.idle_timeout_ms / 1000.0
+    enable_md4_for_ntlm_auth()
+
+    def ping_challenge_verify():
+        from ntlm_auth.ntlm import NtlmContext
+
+        k = Kept(sock)
+        try:
+            problems = expect(k.call(PING), "STATUS_SUCCESS")
+            ctx = NtlmContext(alice.user, alice.password, domain=DOMAIN, workstation=WORKSTATION)
+            negotiate = ctx.step()
+            r = k.call(CHALLENGE, [(T_SERVICE, "kept"), (T_NEGOTIATE, negotiate)])
+            problems += expect(r, "STATUS_SUCCESS")
+            chal = r.bytes(T_CHALLENGE)
+            authenticate = ctx.step(chal)
+            r = k.call(VERIFY, [(T_SERVICE, "kept"), (T_NEGOTIATE, negotiate), (T_CHALLENGE, chal),
+                                (T_AUTHENTICATE, authenticate)])
+            problems += expect(r, "STATUS_SUCCESS", user=f"{DOMAIN}\\alice", type="NTLMv2", key=True)
+            r = k.call(CHECK_PASSWORD, [(T_USER, "alice"), (T_PASSWORD, WRONG_PASSWORD)])
+            problems += expect(r, "STATUS_WRONG_PASSWORD")
+            problems += expect(k.call(PING), "STATUS_SUCCESS")
+            return problems
+        finally:
+            k.close()
+
+    run.case("one connection: PING, CHALLENGE, VERIFY, CHECK_PASSWORD, PING in sequence", ping_challenge_verify)
+
+    def idle_timeout():
+        k = Kept(sock, timeout=idle + TIMEOUT)
+        try:
+            problems = expect(k.call(PING), "STATUS_SUCCESS")
+            time.sleep(idle / 2)
+            problems += expect(k.call(PING), "STATUS_SUCCESS")  # idle for half the timeout: still open
+            took = k.wait_end(idle + 3)
+            if took is None:
+                problems.append(f"still open {idle + 3:.1f} s after the last reply")
+            elif not idle * 0.8 <= took <= idle + 2:
+                problems.append(f"closed {took:.2f} s after the last reply (idle_timeout {idle} s)")
+            return problems
+        finally:
+            k.close()
+
+    run.case(f"a connection idle for idle_timeout ({args.idle_timeout_ms} ms) is closed, not before",
+             idle_timeout)
+
+    def first_byte_starts_read_timeout():
+        # a further request that begins before idle_timeout is not cut at idle_timeout
+        k = Kept(sock, timeout=idle + TIMEOUT)
+        try:
+            problems = expect(k.call(PING), "STATUS_SUCCESS")
+            data = frame(PING, [(T_SERVICE, "x")])
+            time.sleep(idle * 0.7)
+            k.send(data[:3])
+            time.sleep(idle * 0.5)  # past idle_timeout since the reply, within read_timeout
+            k.send(data[3:])
+            return problems + expect(k.reply(PING), "STATUS_SUCCESS")
+        finally:
+            k.close()
+
+    run.case("a further request begun before idle_timeout is bounded by read_timeout instead",
+             first_byte_starts_read_timeout)
+
+    def max_requests():
+        k = Kept(sock)
+        try:
+            problems = []
+            for i in range(args.max_requests):
+                problems += [f"request {i + 1}: {p}" for p in expect(k.call(PING), "STATUS_SUCCESS")]
+            if k.wait_end(TIMEOUT) is None:
+                problems.append(f"still open after {args.max_requests} requests")
+            return problems
+        finally:
+            k.close()
+
+    run.case(f"max_requests_per_connection ({args.max_requests}): closed after that many replies", max_requests)
+
+    def malformed_second_header():
+        k = Kept(sock)
+        try:
+            problems = expect(k.call(PING), "STATUS_SUCCESS")
+            k.send(b"NTX" + bytes(9))
+            if k.wait_end(TIMEOUT) is None:
+                problems.append("no end of stream after a malformed header")
+            return problems
+        finally:
+            k.close()
+
+    run.case("a malformed second header closes the connection without a reply", malformed_second_header)
+
+    def malformed_second_payload():
+        k = Kept(sock)
+        try:
+            problems = expect(k.call(PING), "STATUS_SUCCESS")
+            payload = field(T_SERVICE, "a") + field(T_SERVICE, "b")
+            k.send(HEADER.pack(MAGIC, VERSION, PING, 0, len(payload)) + payload)
+            problems += expect(k.reply(PING), "STATUS_NTLM_BAD_ENCODING")
+            if k.wait_end(TIMEOUT) is None:
+                problems.append("still open after a malformed payload")
+            return problems
+        finally:
+            k.close()
+
+    run.case("a malformed second payload gets its status, then the close", malformed_second_payload)
+
+    def malformed_ntlmssp_keeps():
+        k = Kept(sock)
+        try:
+            r = k.call(CHALLENGE, [(T_SERVICE, "kept"), (T_NEGOTIATE, b"NTLMSSP\0garbage")])
+            problems = [] if r.status != "STATUS_SUCCESS" else ["a garbage NEGOTIATE was accepted"]
+            return problems + expect(k.call(PING), "STATUS_SUCCESS")
+        finally:
+            k.close()
+
+    run.case("a well-formed frame with a malformed NTLMSSP message keeps the connection",
+             malformed_ntlmssp_keeps)
+
+    def pipelined():
+        k = Kept(sock)
+        try:
+            k.send(frame(PING) + frame(CHECK_PASSWORD, [(T_USER, "alice"), (T_PASSWORD, alice.password)])
+                   + frame(PING))
+            problems = expect(k.reply(PING), "STATUS_SUCCESS")
+            problems += expect(k.reply(CHECK_PASSWORD), "STATUS_SUCCESS")
+            problems += expect(k.reply(PING), "STATUS_SUCCESS")
+            return problems
+        finally:
+            k.close()
+
+    run.case("three requests sent at once are answered in order", pipelined)
+
+    def pipelined_then_garbage():
+        # the reply to the good frame is written before the garbage is read
+        k = Kept(sock)
+        try:
+            k.send(frame(PING) + b"garbage-garbage")
+            problems = expect(k.reply(PING), "STATUS_SUCCESS")
+            if k.wait_end(TIMEOUT) is None:
+                problems.append("still open after the garbage")
+            return problems
+        finally:
+            k.close()
+
+    run.case("a good request followed at once by garbage: the reply, then the close", pipelined_then_garbage)
+
+    def idle_displaced_first():
+        # every slot holds an idle kept connection: a newcomer is served and
+        # the connection idle longest is the one closed
+        problems, held = [], []
+        time.sleep(0.2)
+        try:
+            for _ in range(args.max_connections):
+                k = Kept(sock)
+                held.append(k)
+                problems += expect(k.call(PING), "STATUS_SUCCESS")
+                time.sleep(0.01)
+            problems += expect(call(sock, PING), "STATUS_SUCCESS")
+            if held[0].wait_end(TIMEOUT) is None:
+                problems.append("the connection idle longest was not closed")
+            still = [i for i, k in enumerate(held[1:], 1) if k.ended()]
+            if still:
+                problems.append(f"other idle connections closed too: {still}")
+            problems += expect(held[-1].call(PING), "STATUS_SUCCESS")
+            return problems
+        finally:
+            for k in held:
+                k.close()
+
+    run.case(f"all {args.max_connections} slots idle: a newcomer displaces the one idle longest",
+             idle_displaced_first)
+
+    def idle_privileged_kept_from_unprivileged():
+        # root's idle connections fill every slot: nobody's PING finds no room
+        # (an unprivileged caller never displaces a privileged one), root's does
+        problems, held = [], []
+        time.sleep(0.2)
+        try:
+            for _ in range(args.max_connections):
+                k = Kept(sock)
+                held.append(k)
+                problems += expect(k.call(PING), "STATUS_SUCCESS")
+            out = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                  sys.executable, "-B", os.path.abspath(__file__), "ping-once", "--socket", sock],
+                                 capture_output=True, timeout=TIMEOUT * 2, text=True).stdout.strip()
+            if out != "closed":
+                problems.append(f"nobody's PING: {out or 'no output'}, expected closed")
+            if any(k.ended() for k in held):
+                problems.append("nobody displaced an idle connection of root")
+            problems += expect(call(sock, PING), "STATUS_SUCCESS")
+            return problems
+        finally:
+            for k in held:
+                k.close()
+
+    if os.getuid() == 0:
+        run.case("root's idle connections in every slot: nobody is refused, root is served",
+                 idle_privileged_kept_from_unprivileged)
+
+    def fresh_not_displaced_by_idle_rule():
+        # connections that never sent a request are not idle: the old rule holds
+        problems, held = [], []
+        time.sleep(0.2)  # the connections of the case before are gone
+        try:
+            for _ in range(args.max_connections):
+                held.append(Kept(sock))
+            time.sleep(0.3)
+            try:
+                refused = closed_without_reply(sock, frame(PING))
+            except OSError:
+                refused = True
+            if not refused:
+                problems.append("a connection over max_connections was served")
+            return problems
+        finally:
+            for k in held:
+                k.close()
+
+    run.case("slots held by connections that sent nothing: one more is still refused",
+             fresh_not_displaced_by_idle_rule)
+    return run.finish()
+
+
+class Helper:
+    """ntlm_auth --helper-protocol=squid-2.5-basic: one line in, one out."""
+
+    def __init__(self, ntlm_auth, socket_path):
+        self.proc = subprocess.Popen(
+            [ntlm_auth, "--helper-protocol=squid-2.5-basic", f"--ntlmd-socket={socket_path}"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def ask(self, line):
+        self.proc.stdin.write(line.encode() + b"\n")
+        self.proc.stdin.flush()
+        r, _, _ = select.select([self.proc.stdout], [], [], TIMEOUT * 3)
+        if not r:
+            raise TimeoutError("no answer from ntlm_auth")
+        return self.proc.stdout.readline().decode().strip()
+
+    def close(self):
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return self.proc.stderr.read().decode()
+
+
+class Daemon:
+    """An ntlmd this driver starts and stops itself."""
+
+    def __init__(self, ntlmd, conf, socket_path, log):
+        self.socket = socket_path
+        with open(log, "ab") as f:
+            self.proc = subprocess.Popen([ntlmd, "-d", "-f", conf], stderr=f)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(socket_path):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("ntlmd did not start")
+            time.sleep(0.05)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def kept_client_cases(args):
+    """The C client (ntlmd_client, as ntlm_auth's helper modes keep it)
+    sends its request again on a new connection when the daemon closed
+    the kept one: idle_timeout, max_requests_per_connection, a restart."""
+    run = Runner()
+    alice = ACCOUNTS["alice"]
+    good = f"{alice.user} {alice.password}"
+    idle = args.idle_timeout_ms / 1000.0
+    daemon = Daemon(args.ntlmd, args.conf, args.socket, args.log)
+    helper = Helper(args.ntlm_auth, args.socket)
+
+    def answers(what, want="OK"):
+        got = helper.ask(what)
+        return [] if got == want else [f"answered {got!r}, expected {want!r}"]
+
+    def served_count():
+        return call(args.socket, PING).u64(T_REQUESTS)
+
+    try:
+        def several():
+            n0 = served_count()
+            problems = answers(good) + answers(f"{alice.user} {WRONG_PASSWORD}", "ERR") + answers(good)
+            if served_count() - n0 != 4:
+                problems.append("not one daemon request per line")
+            return problems
+
+        run.case("ntlm_auth helper: three lines over its kept connection", several)
+
+        def after_idle():
+            time.sleep(idle + 0.5)
+            return answers(good)
+
+        run.case("ntlm_auth helper: after the daemon closed the idle connection, it reconnects once",
+                 after_idle)
+
+        def after_max_requests():
+            problems = []
+            for i in range(args.max_requests + 2):
+                problems += [f"line {i + 1}: {p}" for p in answers(good)]
+            return problems
+
+        run.case("ntlm_auth helper: past max_requests_per_connection, it reconnects", after_max_requests)
+
+        def after_restart():
+            nonlocal daemon
+            problems = answers(good)
+            rc = daemon.stop()
+            if rc != 0:
+                problems.append(f"ntlmd exited with {rc}")
+            daemon = Daemon(args.ntlmd, args.conf, args.socket, args.log)
+            return problems + answers(good)
+
+        run.case("ntlm_auth helper: the daemon restarted between two lines, the next is served", after_restart)
+
+        def daemon_gone():
+            daemon.stop()
+            return answers(good, "ERR")
+
+        run.case("ntlm_auth helper: no daemon at all: ERR, not a retry loop", daemon_gone)
+    finally:
+        stderr = helper.close()
+        daemon.stop()
+    if "AddressSanitizer" in stderr or "runtime error" in stderr:
+        run.case("ntlm_auth helper: no sanitizer report", lambda: [stderr[-300:]])
+    return run.finish()
+
+
+def ping_once(args):
+    """Prints "answered" or "closed": one PING on a connection of its own."""
+    try:
+        r = call(args.socket, PING)
+        print("answered" if r.status == "STATUS_SUCCESS" else r.status)
+    except (Closed, OSError):
+        print("closed")
+    return 0
+
+
 def logon_case(args):
     """One logon of an account with its password, as one case."""
     run = Runner()
@@ -802,6 +1214,21 @@ def main():
     p.add_argument("--service", default="")
     p.add_argument("--expect", default="STATUS_SUCCESS", help="the status the daemon must answer")
     p.add_argument("user", choices=sorted(ACCOUNTS))
+    p = sub.add_parser("kept")
+    p.add_argument("--socket", required=True)
+    p.add_argument("--idle-timeout-ms", type=int, required=True)
+    p.add_argument("--max-requests", type=int, required=True)
+    p.add_argument("--max-connections", type=int, required=True)
+    p = sub.add_parser("ping-once")
+    p.add_argument("--socket", required=True)
+    p = sub.add_parser("kept-client")
+    p.add_argument("--ntlmd", required=True)
+    p.add_argument("--conf", required=True)
+    p.add_argument("--socket", required=True)
+    p.add_argument("--log", required=True)
+    p.add_argument("--ntlm-auth", required=True)
+    p.add_argument("--idle-timeout-ms", type=int, required=True)
+    p.add_argument("--max-requests", type=int, required=True)
     p = sub.add_parser("check-logs")
     p.add_argument("files", nargs="+")
     p = sub.add_parser("check-audit")
@@ -817,6 +1244,12 @@ def main():
         return unauthorised_cases(args)
     if args.command == "logon":
         return logon_case(args)
+    if args.command == "kept":
+        return kept_cases(args)
+    if args.command == "ping-once":
+        return ping_once(args)
+    if args.command == "kept-client":
+        return kept_client_cases(args)
     if args.command == "check-logs":
         return check_logs(args.files)
     return check_audit(args.file)

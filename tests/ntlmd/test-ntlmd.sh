@@ -3,9 +3,11 @@
 # directory, with a temporary configuration and hash file, and drives it
 # with ntlmd_driver.py (an independent implementation of the protocol,
 # with NTLM messages from python3-ntlm-auth and python3-impacket), as root
-# and as nobody. It also checks "ntlmd -t", the refusal of a hash file
-# open to others, a clean SIGTERM and that no hash or password reaches a
-# log.
+# and as nobody, on one connection per request and on kept connections
+# (idle_timeout, max_requests_per_connection, pipelining, ntlm_auth's kept
+# C client reconnecting). It also checks "ntlmd -t", the refusal of a hash
+# file open to others, a clean SIGTERM and that no hash or password reaches
+# a log.
 #
 # Run by "make check" (tests/Makefile.am sets NTLMD), or by hand:
 #   NTLMD=build/ntlmd/ntlmd tests/ntlmd/test-ntlmd.sh
@@ -22,6 +24,8 @@ WAIT=10 # seconds: bound of every wait
 
 READ_TIMEOUT_MS=1500
 MAX_CONNECTIONS=16
+IDLE_TIMEOUT_MS=1000
+MAX_REQUESTS=5
 
 PASSED=0
 FAILED=0
@@ -137,6 +141,8 @@ netbios_name      TESTSRV
 netbios_domain    TESTDOM
 read_timeout      $READ_TIMEOUT_MS
 max_connections   $MAX_CONNECTIONS
+idle_timeout      $IDLE_TIMEOUT_MS
+max_requests_per_connection $MAX_REQUESTS
 challenge_lifetime 300
 allow_groups      4242
 lockout_threshold 0
@@ -248,6 +254,8 @@ fi
 
 driver "$PY" -B "$DRIVER" main --socket "$SOCKET" --hashes "$HASHES" \
     --read-timeout-ms "$READ_TIMEOUT_MS" --max-connections "$MAX_CONNECTIONS"
+driver "$PY" -B "$DRIVER" kept --socket "$SOCKET" --idle-timeout-ms "$IDLE_TIMEOUT_MS" \
+    --max-requests "$MAX_REQUESTS" --max-connections "$MAX_CONNECTIONS"
 
 # A malformed hash file: logged with its line number, the last good copy
 # stays in service.
@@ -373,6 +381,23 @@ else
     fail "background: status $rc, pid '$bg_pid': $(cat "$BG/stderr")"
 fi
 
+# The C client keeps its connection (ntlm_auth's helper modes) and sends a
+# request again when the daemon closed it: the driver starts and restarts
+# its own ntlmd.
+KEPT_LOG=$WORK/kept-ntlmd.log
+: >"$KEPT_LOG"
+if [ -n "${NTLM_AUTH:-}" ] && [ -x "$NTLM_AUTH" ]; then
+    KEPT=$WORK/kept
+    mkdir "$KEPT"
+    chmod 0755 "$KEPT"
+    sed -e "s|^socket .*|socket $KEPT/socket|" -e "s|^audit_json .*||" "$WORK/activated.conf" >"$KEPT/ntlmd.conf"
+    driver "$PY" -B "$DRIVER" kept-client --ntlmd "$NTLMD" --conf "$KEPT/ntlmd.conf" --socket "$KEPT/socket" \
+        --log "$KEPT_LOG" --ntlm-auth "$NTLM_AUTH" --idle-timeout-ms "$IDLE_TIMEOUT_MS" \
+        --max-requests "$MAX_REQUESTS"
+else
+    echo "# the kept C client is not tested: set NTLM_AUTH to ntlm_auth (make check does)"
+fi
+
 # Privilege drop: "user" and "group" of the configuration, checked in /proc.
 DROP=$WORK/drop
 mkdir "$DROP"
@@ -418,7 +443,7 @@ else
 fi
 DAEMON_PID=""
 
-if grep -qiE "AddressSanitizer|runtime error|LeakSanitizer" "$LOG" "$ACT_LOG" "$DROP_LOG"; then
+if grep -qiE "AddressSanitizer|runtime error|LeakSanitizer" "$LOG" "$ACT_LOG" "$DROP_LOG" "$KEPT_LOG"; then
     fail "sanitizer report in the daemon log"
 else
     pass "no sanitizer report in the daemon log"
@@ -431,7 +456,7 @@ else
     fail "the JSON audit file has mode $amode"
 fi
 driver "$PY" -B "$DRIVER" check-audit "$AUDIT"
-driver "$PY" -B "$DRIVER" check-logs "$LOG" "$AUDIT" "$ACT_LOG" "$DROP_LOG"
+driver "$PY" -B "$DRIVER" check-logs "$LOG" "$AUDIT" "$ACT_LOG" "$DROP_LOG" "$KEPT_LOG"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -164,6 +164,8 @@ START_TEST(defaults)
 	ck_assert_uint_eq(cfg.challenge_lifetime, 300);
 	ck_assert_uint_eq(cfg.max_connections, 256);
 	ck_assert_uint_eq(cfg.read_timeout_ms, 5000);
+	ck_assert_uint_eq(cfg.idle_timeout_ms, 30000);
+	ck_assert_uint_eq(cfg.max_requests_per_connection, 10000);
 	ck_assert_ptr_null(cfg.audit_json);
 	ck_assert_int_eq(cfg.log_level, LOG_INFO);
 	ck_assert_ptr_nonnull(cfg.extra_keys);
@@ -242,6 +244,8 @@ static const char every_key[] = "ntlm_auth = ntlmv1-permitted\n"
                                 "challenge_lifetime 120\n"
                                 "max_connections 64\n"
                                 "read_timeout 2000\n"
+                                "idle_timeout 1500\n"
+                                "max_requests_per_connection 7\n"
                                 "audit_json /var/log/ntlmd/audit.json\n"
                                 "log_level debug\n";
 
@@ -287,6 +291,8 @@ START_TEST(every_key_valid)
 	ck_assert_uint_eq(l.cfg.challenge_lifetime, 120);
 	ck_assert_uint_eq(l.cfg.max_connections, 64);
 	ck_assert_uint_eq(l.cfg.read_timeout_ms, 2000);
+	ck_assert_uint_eq(l.cfg.idle_timeout_ms, 1500);
+	ck_assert_uint_eq(l.cfg.max_requests_per_connection, 7);
 	ck_assert_str_eq(l.cfg.audit_json, "/var/log/ntlmd/audit.json");
 	ck_assert_int_eq(l.cfg.log_level, LOG_DEBUG);
 	ck_assert_uint_eq(l.cfg.n_services, 0);
@@ -461,6 +467,11 @@ static const struct {
     {"challenge_lifetime 0\n", 1, "challenge_lifetime: 0 is out of range (1 to 86400)"},
     {"max_connections 65537\n", 1, "max_connections: 65537 is out of range (1 to 65536)"},
     {"read_timeout 600001\n", 1, "read_timeout: 600001 is out of range (1 to 600000)"},
+    {"idle_timeout 0\n", 1, "idle_timeout: 0 is out of range (1 to 3600000)"},
+    {"idle_timeout 3600001\n", 1, "idle_timeout: 3600001 is out of range (1 to 3600000)"},
+    {"idle_timeout 5s\n", 1, "idle_timeout: '5s' is not a number"},
+    {"max_requests_per_connection 0\n", 1,
+     "max_requests_per_connection: 0 is out of range (1 to 1000000000)"},
     {"audit_json audit.log\n", 1, "audit_json: must be an absolute path"},
     {"log_level verbose\n", 1, "log_level: expected error, warning, info or debug"},
     {"frobnicate yes\n", 1, "unknown key 'frobnicate'"},
