@@ -104,7 +104,7 @@ start_ntlmd() {
 		printf 'netbios_name BENCH\nnetbios_domain BENCH\nmax_clock_skew 0\n'
 		cat "$3"
 	} >"$tmp/$1.conf"
-	"$top/ntlmd/ntlmd" -d -f "$tmp/$1.conf" >"$tmp/$1.log" 2>&1 &
+	"$top/ntlmd/ntlmd" -F -f "$tmp/$1.conf" >"$tmp/$1.log" 2>&1 &
 	daemons="$daemons $!"
 	for _ in $(seq 50); do [ -S "$tmp/$1.sock" ] && break; sleep 0.1; done
 }
