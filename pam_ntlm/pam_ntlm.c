@@ -25,6 +25,7 @@
 #include "client.h"
 #include "ntlmssp.h"
 #include "options.h"
+#include "spnego.h"
 
 /* pam_get_data / pam_set_data keys (documented in pam_ntlm(8)). */
 #define DATA_EXCHANGE    "pam_ntlm_exchange"    /* an exchange waiting for its next answer */
@@ -34,6 +35,10 @@
 /* The PAM environment variable an application sets (pam_putenv) to pass
  * channel-binding application data, base64 (RFC 5929 tls-server-end-point). */
 #define ENV_CB_APPLICATION "NTLM_CB_APPLICATION"
+/* Set by the module after a SPNEGO-wrapped exchange succeeded: the base64
+ * of the final NegTokenResp (accept-completed) the application sends the
+ * client (HTTP "WWW-Authenticate: Negotiate <token>"). */
+#define ENV_FINAL_TOKEN "NTLM_FINAL_TOKEN"
 
 /* Prompts (docs/pam-conversation.md). */
 #define PROMPT_PASSWORD     "Password: "
@@ -72,6 +77,7 @@ struct exchange {
 	uint8_t *challenge;
 	size_t challenge_len;
 	char *prompt; /* exchange mode: the prompt carrying the CHALLENGE */
+	bool spnego;  /* the NEGOTIATE came in SPNEGO: the CHALLENGE goes back in it */
 };
 
 /* ------------------------------------------------------------------ */
@@ -361,8 +367,20 @@ static enum ntlm_status get_challenge(const struct module *m, struct exchange *x
 		st = ntlmd_frame_get_bytes(&r.frame, NTLMD_TAG_CHALLENGE, &chal, &len);
 	if (st == NTLM_OK && (len == 0 || len > NTLM_MAX_MESSAGE))
 		st = NTLM_ERR_BAD_ENCODING;
-	if (st == NTLM_OK)
+	if (st == NTLM_OK && x->spnego) {
+		/* RFC 4178 4.2.2: accept-incomplete, supportedMech NTLMSSP,
+		 * responseToken the CHALLENGE */
+		uint8_t *der = NULL;
+		size_t der_len = 0;
+
+		st = ntlm_spnego_encode_resp(SPNEGO_ACCEPT_INCOMPLETE, true, chal, len, NULL, 0, &der,
+		                             &der_len);
+		if (st == NTLM_OK)
+			st = ntlm_base64_encode(der, der_len, &b64);
+		free(der);
+	} else if (st == NTLM_OK) {
 		st = ntlm_base64_encode(chal, len, &b64);
+	}
 	if (st == NTLM_OK) {
 		x->challenge = malloc(len);
 		if (x->challenge == NULL ||
@@ -379,9 +397,34 @@ static enum ntlm_status get_challenge(const struct module *m, struct exchange *x
 	return st;
 }
 
+/* After a SPNEGO exchange: the final NegTokenResp, accept-completed and
+ * nothing else (RFC 4178 4.2.2), base64 in NTLM_FINAL_TOKEN. It carries no
+ * secret. No mechListMIC is sent: NTLMSSP is the only and first mechanism,
+ * so RFC 4178 5 lets it be omitted. */
+static int publish_final_token(const struct module *m)
+{
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	char *b64 = NULL;
+	enum ntlm_status st;
+
+	st = ntlm_spnego_encode_resp(SPNEGO_ACCEPT_COMPLETED, false, NULL, 0, NULL, 0, &der, &der_len);
+	if (st == NTLM_OK)
+		st = ntlm_base64_encode(der, der_len, &b64);
+	free(der);
+	if (st != NTLM_OK) {
+		pam_syslog(m->pamh, LOG_ERR, "the final SPNEGO token cannot be built: %s",
+		           ntlm_status_name(st));
+		return PAM_BUF_ERR;
+	}
+	put_env(m->pamh, ENV_FINAL_TOKEN, b64);
+	free(b64);
+	return PAM_SUCCESS;
+}
+
 /* Sends the three messages to ntlmd and publishes the result. */
 static int verify_exchange(const struct module *m, const struct exchange *x, const uint8_t *auth,
-                           size_t auth_len)
+                           size_t auth_len, bool spnego)
 {
 	struct ntlm_writer w;
 	struct ntlmd_reply r;
@@ -412,6 +455,8 @@ static int verify_exchange(const struct module *m, const struct exchange *x, con
 	st = ask_daemon(m, NTLMD_REQ_VERIFY, &w, &r);
 	if (st == NTLM_OK) {
 		rc = publish_verify(m, &r.frame);
+		if (rc == PAM_SUCCESS && (spnego || x->spnego))
+			rc = publish_final_token(m);
 		if (m->opt.debug && rc == PAM_SUCCESS)
 			log_outcome(m, LOG_DEBUG, "NTLM exchange accepted",
 			            ntlmd_frame_string(&r.frame, NTLMD_TAG_USER), st);
@@ -425,15 +470,39 @@ static int verify_exchange(const struct module *m, const struct exchange *x, con
 	return rc;
 }
 
-/* Decodes an answer into a message of type; logs and maps a bad one. */
+/* A Kerberos token: logged once with what it was for, and
+ * PAM_AUTHINFO_UNAVAIL, since the module cannot verify it at all (a stack
+ * may fall through to a Kerberos module); not a wrong credential. */
+static int refuse_kerberos(const struct module *m, const struct pam_ntlm_wrapping *w)
+{
+	char realm[128], sname[128];
+
+	pam_syslog(m->pamh, LOG_ERR,
+	           "Kerberos token refused (%s%s%s%s%s): Kerberos is not served by pam_ntlm, which "
+	           "verifies NTLMSSP through ntlmd; the client must fall back to NTLM",
+	           w->krb_what[0] ? w->krb_what : "Kerberos message", w->krb_sname[0] ? " for " : "",
+	           w->krb_sname[0] ? printable(w->krb_sname, sname, sizeof(sname)) : "",
+	           w->krb_realm[0] ? "@" : "",
+	           w->krb_realm[0] ? printable(w->krb_realm, realm, sizeof(realm)) : "");
+	return PAM_AUTHINFO_UNAVAIL;
+}
+
+/* Decodes an answer into a message of type, bare or SPNEGO-wrapped (then
+ * *ret_spnego is set when ret_spnego is not NULL); logs and maps a bad one. */
 static int decode_answer(const struct module *m, const char *answer, uint32_t type, uint8_t **ret,
-                         size_t *ret_len)
+                         size_t *ret_len, bool *ret_spnego)
 {
 	static const char *const names[] = {"", "NEGOTIATE", "CHALLENGE", "AUTHENTICATE"};
-	enum ntlm_status st = pam_ntlm_decode_message(answer, type, ret, ret_len);
+	struct pam_ntlm_wrapping w;
+	enum ntlm_status st = pam_ntlm_decode_token(answer, type, ret, ret_len, &w);
 
-	if (st == NTLM_OK)
+	if (st == NTLM_OK) {
+		if (ret_spnego != NULL)
+			*ret_spnego = w.spnego;
 		return PAM_SUCCESS;
+	}
+	if (w.kerberos)
+		return refuse_kerberos(m, &w);
 	pam_syslog(m->pamh, LOG_NOTICE, "the application's %s is not valid: %s", names[type & 3],
 	           ntlm_status_name(st));
 	return PAM_AUTH_ERR;
@@ -458,6 +527,7 @@ static int run_exchange(const struct module *m, struct exchange *x)
 	char *answer = NULL;
 	uint8_t *auth = NULL;
 	size_t auth_len = 0;
+	bool auth_spnego = false;
 	int rc;
 
 	for (;;) {
@@ -469,7 +539,8 @@ static int run_exchange(const struct module *m, struct exchange *x)
 			if (x->mode == PAM_NTLM_MODE_VERIFY && blank(answer)) {
 				x->step = STEP_CHALLENGE;
 			} else {
-				rc = decode_answer(m, answer, 1, &x->negotiate, &x->negotiate_len);
+				rc =
+				    decode_answer(m, answer, 1, &x->negotiate, &x->negotiate_len, &x->spnego);
 				if (rc != PAM_SUCCESS)
 					goto out;
 				x->step =
@@ -493,7 +564,7 @@ static int run_exchange(const struct module *m, struct exchange *x)
 			rc = converse(m->pamh, PAM_PROMPT_ECHO_ON, PROMPT_CHALLENGE, &answer);
 			if (rc != PAM_SUCCESS)
 				goto out;
-			rc = decode_answer(m, answer, 2, &x->challenge, &x->challenge_len);
+			rc = decode_answer(m, answer, 2, &x->challenge, &x->challenge_len, NULL);
 			if (rc != PAM_SUCCESS)
 				goto out;
 			free(answer);
@@ -506,9 +577,9 @@ static int run_exchange(const struct module *m, struct exchange *x)
 			              &answer);
 			if (rc != PAM_SUCCESS)
 				goto out;
-			rc = decode_answer(m, answer, 3, &auth, &auth_len);
+			rc = decode_answer(m, answer, 3, &auth, &auth_len, &auth_spnego);
 			if (rc == PAM_SUCCESS)
-				rc = verify_exchange(m, x, auth, auth_len);
+				rc = verify_exchange(m, x, auth, auth_len, auth_spnego);
 			goto out;
 		case STEP_FIRST:
 		default:
@@ -731,7 +802,7 @@ static int auto_login(const struct module *m, struct exchange *x)
 		return password_login(m, answer);
 	}
 	x->mode = PAM_NTLM_MODE_EXCHANGE;
-	rc = decode_answer(m, answer, 1, &x->negotiate, &x->negotiate_len);
+	rc = decode_answer(m, answer, 1, &x->negotiate, &x->negotiate_len, &x->spnego);
 	free(answer);
 	if (rc == PAM_SUCCESS) {
 		enum ntlm_status st = get_challenge(m, x);

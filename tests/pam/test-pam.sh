@@ -10,7 +10,9 @@
 # ignore_unknown_user, chauthtok as root and as another user (the hash in
 # the smbpasswd file changes), migrate, verify mode with messages made
 # beforehand, exchange mode driven interactively with an AUTHENTICATE from
-# python3-ntlm-auth, malformed answers, and a daemon that is absent, never
+# python3-ntlm-auth, SPNEGO-wrapped exchanges and verify mode (tokens of
+# python3-impacket, the final NTLM_FINAL_TOKEN checked), Kerberos refused
+# by name, malformed answers, and a daemon that is absent, never
 # answers or is stopped during a login. Every case also feeds the log check:
 # no password appears in any output.
 #
@@ -189,6 +191,19 @@ service ntlm-server-verify "auth required $M mode=verify" "account required $M"
 service ntlm-cb "auth required $M mode=exchange require_cb" "account required $M"
 service ntlm-garbage "auth required $PAM_NTLM_SO socket=$WORK/garbage.sock timeout=$TIMEOUT_MS mode=password"
 service ntlm-stopped "auth required $M mode=exchange timeout=$TIMEOUT_MS"
+# pam_exec after a SPNEGO login prints the final token the module left in
+# the PAM environment (pam_exec runs its command with that environment)
+FINAL_SH=$WORK/print-final.sh
+cat >"$FINAL_SH" <<'EOF'
+#!/bin/sh
+echo "NTLM_FINAL_TOKEN=${NTLM_FINAL_TOKEN:-none}"
+EOF
+chmod 0755 "$FINAL_SH"
+service ntlm-spnego "auth required $M mode=exchange" "auth optional $PAM_EXEC stdout type=auth $FINAL_SH" \
+    "account required $M"
+service ntlm-spnego-auto "auth required $M" "auth optional $PAM_EXEC stdout type=auth $FINAL_SH" \
+    "account required $M"
+service ntlm-spnego-verify "auth required $M mode=verify" "auth optional $PAM_EXEC stdout type=auth $FINAL_SH"
 
 # pt SERVICE USER INPUT OPERATION...: runs pamtester under pam_wrapper with
 # INPUT on stdin; sets OUT (stdout and stderr, syslog lines included) and RC.
@@ -555,6 +570,40 @@ expect "exchange mode: garbage AUTHENTICATE -> PAM_AUTH_ERR" 1 "$AUTH_ERR" "STAT
 exchange ntlm-exchange alice 'Passw0rd!' --answer negotiate
 expect "exchange mode: a NEGOTIATE where the AUTHENTICATE is due -> PAM_AUTH_ERR" 1 "$AUTH_ERR" \
     "STATUS_NTLM_WRONG_MESSAGE_TYPE"
+
+# ------------------------------------------------------------------ SPNEGO
+
+# The client's messages in SPNEGO tokens of python3-impacket ("Negotiate "
+# as an HTTP server gets them); the driver unwraps the CHALLENGE with
+# impacket and decodes the final token pam_exec printed.
+exchange ntlm-spnego alice 'Passw0rd!' --spnego
+expect "SPNEGO exchange: NegTokenInit(NEGOTIATE) -> NegTokenResp(CHALLENGE) -> NegTokenResp(AUTHENTICATE)" 0 \
+    "$AUTH_OK"
+expect "SPNEGO exchange: NTLM_FINAL_TOKEN is a NegTokenResp, accept-completed and nothing else" 0 \
+    "final=accept-completed
+"
+expect "SPNEGO exchange: acct_mgmt of the authenticated user" 0 "$ACCT_OK"
+exchange ntlm-spnego-auto alice 'Passw0rd!' --spnego
+expect "SPNEGO in auto mode: a NegTokenInit starts an exchange" 0 "final=accept-completed"
+exchange ntlm-spnego alice 'WrongPass1' --spnego
+expect "SPNEGO exchange: wrong password -> PAM_AUTH_ERR, no final token" 1 "final=missing" \
+    "STATUS_WRONG_PASSWORD"
+exchange ntlm-spnego alice 'Passw0rd!' --spnego --answer negotiate
+expect "SPNEGO exchange: a wrapped NEGOTIATE where the AUTHENTICATE is due -> PAM_AUTH_ERR" 1 "$AUTH_ERR" \
+    "STATUS_NTLM_WRONG_MESSAGE_TYPE"
+exchange ntlm-spnego alice 'Passw0rd!'
+expect "bare NTLMSSP exchange: no final token" 0 "NTLM_FINAL_TOKEN=none"
+exchange ntlm-spnego alice 'Passw0rd!' --answer kerberos
+expect "Kerberos AP-REQ in a NegTokenInit -> PAM_AUTHINFO_UNAVAIL, logged as not served" 1 "$UNAVAIL" \
+    "Kerberos token refused (AP-REQ for HTTP/web.example.test@EXAMPLE.TEST): Kerberos is not served"
+exchange ntlm-spnego-auto alice 'Passw0rd!' --answer kerberos
+expect "Kerberos in auto mode: refused by name, not taken for a password" 1 "$UNAVAIL" \
+    "Kerberos is not served"
+pt ntlm-spnego-verify nobody-yet "$(printf '%s\n' 'Passw0rd!' | "$PY" -B "$DRIVER" verify-input alice --spnego)
+" authenticate
+# A1 07 30 05 A0 03 0A 01 00: negState accept-completed alone (RFC 4178 4.2.2)
+expect "SPNEGO verify mode: wrapped NEGOTIATE and AUTHENTICATE accepted, final token accept-completed" 0 \
+    "$AUTH_OK" "NTLM_FINAL_TOKEN=oQcwBaADCgEA"
 
 # ------------------------------------------------------------------ the example server
 
