@@ -12,6 +12,7 @@ those of tests/ntlmd/ntlmd_driver.py.
         N logons of USER; PID is killed (SIGKILL) before logon K: all succeed
     ldap_driver.py change --socket S USER         CHANGE_PASSWORD to the user's new password
     ldap_driver.py nthash USER [new]              the NT hash (hex) of the user's password
+    ldap_driver.py nthash-stdin                   the NT hash (hex) of the password on stdin
 
 Each command prints "PASS name" / "FAIL name: why" lines and a final
 "N passed, M failed" (but ldif, files and nthash); it exits 1 when a case
@@ -192,6 +193,7 @@ def main():
     p = sub.add_parser("nthash")
     p.add_argument("user")
     p.add_argument("which", nargs="?", default="old")
+    sub.add_parser("nthash-stdin")
     args = parser.parse_args()
     if args.command == "ldif":
         sys.stdout.write(ldif(args.suffix, args.bindpw))
@@ -206,6 +208,9 @@ def main():
     if args.command == "nthash":
         pw = NEW_PASSWORDS[args.user] if args.which == "new" else password_of(args.user)
         print(nt_hash(pw).hex().upper())
+        return 0
+    if args.command == "nthash-stdin":
+        print(nt_hash(sys.stdin.readline().rstrip("\n")).hex().upper())
         return 0
     return {"expect": cmd_expect, "stream": cmd_stream, "change": cmd_change}[args.command](args)
 

@@ -18,12 +18,8 @@ DRIVER=$HERE/ldap_driver.py
 NTLMD_TESTS_DIR=${NTLMD_TESTS_DIR:-$HERE/../ntlmd}
 INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
 export NTLMD_TESTS_DIR INTEROP_DIR
-SLAPD=${SLAPD:-/usr/sbin/slapd}
-SLAPADD=${SLAPADD:-/usr/sbin/slapadd}
 PORT_A=${LDAP_TEST_PORT:-21389}
 PORT_B=$((PORT_A + 1)) # and ldaps:// on PORT_A + 2, PORT_B + 2
-SUFFIX=dc=example,dc=test
-ADMIN=cn=admin,$SUFFIX
 WAIT=10
 
 PASSED=0
@@ -32,6 +28,10 @@ WORK=""
 DAEMON_PID=""
 SLAPD_A=""
 SLAPD_B=""
+
+export LDAP_DRIVER="$DRIVER" # read by slapd-lib.sh
+# shellcheck source=tests/ldap/slapd-lib.sh
+. "$HERE/slapd-lib.sh"
 
 pass() {
     echo "PASS $1"
@@ -58,19 +58,6 @@ skip_or_fail() {
     exit 77
 }
 
-stop_pid() {
-    [ -n "$1" ] || return 0
-    kill "$1" 2>/dev/null
-    tries=$((WAIT * 10))
-    while kill -0 "$1" 2>/dev/null && [ "$tries" -gt 0 ]; do
-        tries=$((tries - 1))
-        sleep 0.1
-    done
-    kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-    return 0
-}
-
 cleanup() {
     stop_pid "$DAEMON_PID"
     stop_pid "$SLAPD_A"
@@ -95,61 +82,6 @@ driver() {
 }
 
 expect() { driver expect --socket "$SOCKET" "$@"; }
-
-# slapd.conf of instance $1 (a or b)
-slapd_conf() {
-    dir=$WORK/slapd-$1
-    mkdir -p "$dir/db"
-    cat >"$dir/slapd.conf" <<EOF
-include /etc/ldap/schema/core.schema
-include /etc/ldap/schema/cosine.schema
-include /etc/ldap/schema/nis.schema
-include /etc/ldap/schema/inetorgperson.schema
-include $WORK/samba.schema
-pidfile $dir/slapd.pid
-modulepath /usr/lib/ldap
-moduleload back_mdb
-loglevel none
-TLSCACertificateFile $WORK/ca.pem
-TLSCertificateFile $WORK/server.pem
-TLSCertificateKeyFile $WORK/server.key
-authz-regexp "gidNumber=0\\\\+uidNumber=0,cn=peercred,cn=external,cn=auth" "cn=ntlmd,$SUFFIX"
-database mdb
-maxsize 33554432
-suffix "$SUFFIX"
-rootdn "$ADMIN"
-rootpw admin-secret
-directory $dir/db
-access to attrs=sambaNTPassword,sambaLMPassword,sambaPwdLastSet,sambaPwdMustChange,sambaBadPasswordCount,sambaBadPasswordTime
-    by dn.exact="cn=ntlmd,$SUFFIX" write
-    by dn.exact="cn=reader,$SUFFIX" read
-    by * none
-access to attrs=userPassword
-    by anonymous auth
-    by * none
-access to * by * read
-EOF
-}
-
-# Starts instance $1 on port $2 (and its ldapi socket); sets SLAPD_A/B.
-start_slapd() {
-    dir=$WORK/slapd-$1
-    "$SLAPD" -d 0 -f "$dir/slapd.conf" \
-        -h "ldap://127.0.0.1:$2/ ldaps://127.0.0.1:$(($2 + 2))/ ldapi://$(printf '%s' "$dir/ldapi" | sed 's|/|%2F|g')" \
-        >>"$dir/log" 2>&1 &
-    pid=$!
-    if [ "$1" = a ]; then SLAPD_A=$pid; else SLAPD_B=$pid; fi
-    tries=$((WAIT * 10))
-    while ! ldapsearch -x -H "ldap://127.0.0.1:$2" -b "" -s base -o nettimeout=1 >/dev/null 2>&1; do
-        tries=$((tries - 1))
-        if [ "$tries" -le 0 ] || ! kill -0 "$pid" 2>/dev/null; then
-            echo "ERROR: slapd $1 did not start:" >&2
-            cat "$dir/log" >&2
-            exit 99
-        fi
-        sleep 0.1
-    done
-}
 
 # Starts ntlmd on configuration $1; the log is $1.log.
 start_ntlmd() {
@@ -193,20 +125,6 @@ EOF
     } >"$1"
 }
 
-ldap_admin() { # ldapmodify as the rootdn on instance a, LDIF on stdin
-    ldapmodify -x -H "ldap://127.0.0.1:$PORT_A" -D "$ADMIN" -w admin-secret -o nettimeout=5 >/dev/null
-}
-
-ldap_value() { # USER ATTRIBUTE: the value on instance a
-    ldapsearch -LLL -x -H "ldap://127.0.0.1:$PORT_A" -D "$ADMIN" -w admin-secret -o nettimeout=5 -o ldif-wrap=no \
-        -b "ou=people,$SUFFIX" "(uid=$1)" "$2" | sed -n "s/^$2: //p"
-}
-
-set_nt_hash() { # USER HEX
-    printf 'dn: uid=%s,ou=people,%s\nchangetype: modify\nreplace: sambaNTPassword\nsambaNTPassword: %s\n' \
-        "$1" "$SUFFIX" "$2" | ldap_admin
-}
-
 # ------------------------------------------------------------------ setup
 
 if [ -z "${NTLMD:-}" ] || [ ! -x "$NTLMD" ]; then
@@ -217,59 +135,24 @@ fi
 for m in ntlm_auth Cryptodome; do
     "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
 done
-[ -x "$SLAPD" ] || skip_or_fail "slapd"
-[ -x "$SLAPADD" ] || skip_or_fail "slapadd"
-for t in ldapsearch ldapmodify openssl; do
-    command -v "$t" >/dev/null 2>&1 || skip_or_fail "$t"
-done
+slapd_require
 [ "$(id -u)" -eq 0 ] || skip_or_fail "root (SASL EXTERNAL maps uid 0)"
-SCHEMA=""
-for f in /usr/share/doc/samba/examples/LDAP/samba.schema /usr/share/doc/samba/examples/LDAP/samba.schema.gz; do
-    [ -r "$f" ] && SCHEMA=$f && break
-done
-[ -n "$SCHEMA" ] || skip_or_fail "the Samba LDAP schema (package samba)"
-
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ntlmd-ldap.XXXXXX") || exit 99
 mkdir -p "$WORK/run"
-case $SCHEMA in
-*.gz) gzip -dc "$SCHEMA" >"$WORK/samba.schema" ;;
-*) cp "$SCHEMA" "$WORK/samba.schema" ;;
-esac
-
-# A test CA, a server certificate for 127.0.0.1 / localhost, and another CA.
-(
-    cd "$WORK" || exit 1
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=ntlmd test CA" &&
-        openssl req -x509 -newkey rsa:2048 -nodes -keyout other-ca.key -out other-ca.pem -days 2 \
-            -subj "/CN=another CA" &&
-        openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=localhost" &&
-        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >san.ext &&
-        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
-            -extfile san.ext
-) >"$WORK/openssl.log" 2>&1 || {
-    cat "$WORK/openssl.log" >&2
-    exit 99
-}
+slapd_prepare
 
 BINDPW=reader-secret-$$
 printf '%s\n' "$BINDPW" >"$WORK/bindpw"
 printf '%s\n' "$BINDPW" >"$WORK/rootbindpw"
 printf 'wrong-%s\n' "$BINDPW" >"$WORK/badpw"
 chmod 600 "$WORK/bindpw" "$WORK/rootbindpw" "$WORK/badpw"
-"$PY" -B "$DRIVER" ldif "$SUFFIX" "$BINDPW" >"$WORK/data.ldif" || exit 99
 "$PY" -B "$DRIVER" files "$WORK/smbpasswd" || exit 99
-for i in a b; do
-    slapd_conf $i
-    "$SLAPADD" -q -f "$WORK/slapd-$i/slapd.conf" -l "$WORK/data.ldif" >"$WORK/slapadd-$i.log" 2>&1 || {
-        cat "$WORK/slapadd-$i.log" >&2
-        exit 99
-    }
-done
+slapd_load "$BINDPW" a b
 start_slapd a "$PORT_A"
 start_slapd b "$PORT_B"
-LDAPI_A="ldapi://$(printf '%s' "$WORK/slapd-a/ldapi" | sed 's|/|%2F|g')"
+LDAPI_A=$(slapd_ldapi a)
 
 # ------------------------------------------------------------------ ntlmd -t
 

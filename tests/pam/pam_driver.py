@@ -6,7 +6,8 @@ pamtester in exchange mode, and a socket that never answers.
     pam_driver.py write-hashes FILE
     pam_driver.py hash-is FILE USER            (password on stdin) exit 0 when
                                                USER's NT hash in FILE is NT(password)
-    pam_driver.py verify-input USER [--spnego] (password on stdin) prints the three
+    pam_driver.py verify-input USER [--spnego] [--workstation W]
+                                               (password on stdin) prints the three
                                                lines pamtester reads in verify mode
     pam_driver.py exchange --user U [--cb HEX] [--stop-pid PID] -- PAMTESTER ARGV...
                                                (password on stdin) answers pamtester's
@@ -125,7 +126,7 @@ def build_challenge(negotiate_flags):
     return msg + target + info
 
 
-def ntlm_context(user, password, cb_hex=None):
+def ntlm_context(user, password, cb_hex=None, workstation=WORKSTATION):
     from ntlm_auth.gss_channel_bindings import GssChannelBindingsStruct
     from ntlm_auth.ntlm import NtlmContext
 
@@ -134,11 +135,11 @@ def ntlm_context(user, password, cb_hex=None):
     if cb_hex:
         cbt = GssChannelBindingsStruct()
         cbt[cbt.APPLICATION_DATA] = bytes.fromhex(cb_hex)
-    return NtlmContext(user, password, domain=DOMAIN, workstation=WORKSTATION, cbt_data=cbt, ntlm_compatibility=3)
+    return NtlmContext(user, password, domain=DOMAIN, workstation=workstation, cbt_data=cbt, ntlm_compatibility=3)
 
 
-def verify_input(user, spnego=False):
-    ctx = ntlm_context(user, read_password())
+def verify_input(user, spnego=False, workstation=WORKSTATION):
+    ctx = ntlm_context(user, read_password(), workstation=workstation)
     neg = ctx.step()
     chal = build_challenge(struct.unpack("<I", neg[12:16])[0])
     auth = ctx.step(chal)
@@ -280,7 +281,7 @@ def kerberos_token():
 def exchange(args, argv):
     """Answers pamtester's NEGOTIATE prompt with a NEGOTIATE, reads the
     CHALLENGE from the next prompt and answers with the AUTHENTICATE."""
-    ctx = ntlm_context(args.user, read_password(), args.cb)
+    ctx = ntlm_context(args.user, read_password(), args.cb, args.workstation)
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = Output(proc)
     started = time.monotonic()
@@ -422,6 +423,7 @@ def main():
     v = sub.add_parser("verify-input")
     v.add_argument("user")
     v.add_argument("--spnego", action="store_true")
+    v.add_argument("--workstation", default=WORKSTATION)
     for name in ("exchange", "line-client"):
         e = sub.add_parser(name)
         e.add_argument("--user", required=True)
@@ -429,6 +431,7 @@ def main():
         e.add_argument("--stop-pid", type=int)
         e.add_argument("--prefix", action="store_true")
         e.add_argument("--spnego", action="store_true")
+        e.add_argument("--workstation", default=WORKSTATION)
         e.add_argument("--answer", choices=["good", "garbage", "negotiate", "kerberos"], default="good")
         e.add_argument("argv", nargs="+")
     c = sub.add_parser("create")
@@ -445,7 +448,7 @@ def main():
     if args.cmd == "hash-is":
         return hash_is(args.file, args.user)
     if args.cmd == "verify-input":
-        return verify_input(args.user, args.spnego)
+        return verify_input(args.user, args.spnego, args.workstation)
     if args.cmd == "exchange":
         return exchange(args, args.argv)
     if args.cmd == "line-client":
