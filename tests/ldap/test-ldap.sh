@@ -268,6 +268,89 @@ check "bind refused: the log names the DN and the reason" \
     grep -q "bind as cn=reader,$SUFFIX refused: Invalid credentials" "$LOG"
 stop_ntlmd
 
+# ------------------------------------------------------------------ group search (ntlm_auth)
+
+# ntlm_auth --require-membership-of: groups NSS does not know, found by the
+# ldap store's group search (CHECK_MEMBERSHIP); the users authenticate first
+basic() { # GROUP USER PASSWORD: ntlm_auth's squid-2.5-basic reply
+    printf '%s %s\n' "$2" "$3" | timeout 30 "$NTLM_AUTH" --helper-protocol=squid-2.5-basic \
+        --ntlmd-socket="$SOCKET" --require-membership-of="$1" 2>>"$WORK/ntlm_auth.err"
+}
+ntlmssp() { # GROUP USER: ntlm_auth's last squid-2.5-ntlmssp reply (python3-ntlm-auth client)
+    timeout 60 "$PY" -B "$DRIVER" helper "$2" -- "$NTLM_AUTH" --helper-protocol=squid-2.5-ntlmssp \
+        --ntlmd-socket="$SOCKET" --require-membership-of="$1" 2>>"$WORK/ntlm_auth.err"
+}
+reply_is() { # NAME GOT WANTED
+    if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got \"$2\", wanted \"$3\""; fi
+}
+
+if [ -n "${NTLM_AUTH:-}" ] && [ -x "$NTLM_AUTH" ]; then
+    write_conf "$WORK/groups.conf" <<EOF
+uri            ldap://127.0.0.1:$PORT_A
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+group_base     ou=groups,$SUFFIX
+EOF
+    start_ntlmd "$WORK/groups.conf"
+    reply_is "group search: posixGroup member (memberUid) -> OK" "$(basic webusers lalice Lalice-pass1)" OK
+    reply_is "group search: memberUid in capitals matches" "$(basic webusers lhank Lhank-pass8)" OK
+    reply_is "group search: a files user listed in the LDAP group, DOMAIN\\GROUP form -> OK" \
+        "$(basic 'TESTDOM\webusers' falice Falice-pass1)" OK
+    reply_is "group search: not a member -> ERR" "$(basic webusers ljane Ljane-pass10)" ERR
+    reply_is "group search: a member with a wrong password -> ERR" "$(basic webusers lalice Wrong-pass0)" ERR
+    reply_is "group search, squid-2.5-ntlmssp: member -> AF" "$(ntlmssp webusers lalice)" 'AF TESTDOM\lalice'
+    reply_is "group search, squid-2.5-ntlmssp: not a member -> Samba's NA NT_STATUS_LOGON_FAILURE" \
+        "$(ntlmssp webusers ljane)" "NA NT_STATUS_LOGON_FAILURE"
+    reply_is "group search: a group neither NSS nor the directory knows -> NA NT_STATUS_INVALID_PARAMETER" \
+        "$(ntlmssp no-such-group-xyz lalice)" "NA NT_STATUS_INVALID_PARAMETER"
+    check "group search: ntlm_auth says NSS does not know the group and ntlmd is asked" \
+        grep -q "group 'webusers' not found by NSS; ntlmd's group search is asked" "$WORK/ntlm_auth.err"
+    reply_is "group search: a groupOfNames does not match group_filter (posixGroup) -> unknown group" \
+        "$(ntlmssp webadmins ljane)" "NA NT_STATUS_INVALID_PARAMETER"
+    stop_pid "$SLAPD_A"
+    SLAPD_A=""
+    got=$(ntlmssp webusers falice)
+    case $got in
+    "BH "*) pass "group search, directory down: BH for a files user whose group is in LDAP" ;;
+    *) fail "group search, directory down: got \"$got\", wanted BH" ;;
+    esac
+    check "group search, directory down: ntlm_auth says the group search is unavailable" \
+        grep -q "ntlmd's group search for group webusers is unavailable" "$WORK/ntlm_auth.err"
+    start_slapd a "$PORT_A"
+    stop_ntlmd
+
+    # groupOfNames: members by DN (group_member_dn), compared as DNs
+    write_conf "$WORK/groups-dn.conf" <<EOF
+uri             ldap://127.0.0.1:$PORT_A
+binddn          cn=reader,$SUFFIX
+bindpw_file     $WORK/bindpw
+group_base      ou=groups,$SUFFIX
+group_filter    (objectClass=groupOfNames)
+group_member_dn yes
+EOF
+    start_ntlmd "$WORK/groups-dn.conf"
+    reply_is "group_member_dn: groupOfNames member (its DN spelled otherwise) -> AF" \
+        "$(ntlmssp webadmins ljane)" 'AF TESTDOM\ljane'
+    reply_is "group_member_dn: not a member -> NA NT_STATUS_LOGON_FAILURE" "$(ntlmssp webadmins lalice)" \
+        "NA NT_STATUS_LOGON_FAILURE"
+    reply_is "group_member_dn: a files user has no entry -> not a member" \
+        "$(basic webadmins falice Falice-pass1)" ERR
+    stop_ntlmd
+
+    cp "$WORK/good.conf" "$WORK/groups-bad.conf"
+    printf 'group_member_dn maybe\ngroup_filter objectClass=posixGroup\ngroup_member_attribute bad/name\n' \
+        >>"$WORK/groups-bad.conf"
+    lines=$(wc -l <"$WORK/groups-bad.conf")
+    out=$("$NTLMD" -t -f "$WORK/groups-bad.conf" 2>&1)
+    n=0
+    for l in $((lines - 2)) $((lines - 1)) "$lines"; do
+        printf '%s\n' "$out" | grep -q "^$WORK/groups-bad.conf:$l: group_" && n=$((n + 1))
+    done
+    check "ntlmd -t: each bad group key is reported as FILE:LINE: reason" [ "$n" -eq 3 ]
+else
+    fail "group search: NTLM_AUTH is not set (make check sets it)"
+fi
+
 # ------------------------------------------------------------------ TLS and SASL EXTERNAL
 
 write_conf "$WORK/tls.conf" <<EOF
