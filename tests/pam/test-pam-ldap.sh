@@ -25,33 +25,14 @@ export NTLMD_TESTS_DIR INTEROP_DIR
 PORT_A=${PAM_LDAP_TEST_PORT:-21489} # and ldaps:// on PORT_A + 2
 WAIT=10
 
-PASSED=0
-FAILED=0
 WORK=""
 DAEMON_PID=""
 SLAPD_A=""
 
 # shellcheck source=tests/ldap/slapd-lib.sh
 . "$LDAP_DIR/slapd-lib.sh"
-
-pass() {
-    echo "PASS $1"
-    PASSED=$((PASSED + 1))
-}
-
-fail() {
-    echo "FAIL $1"
-    FAILED=$((FAILED + 1))
-}
-
-skip_or_fail() {
-    if [ -n "${CI:-}" ]; then
-        echo "FAIL: $1 is missing; CI must run this test" >&2
-        exit 1
-    fi
-    echo "SKIP: $1 is missing" >&2
-    exit 77
-}
+# shellcheck source=tests/pam/pam-lib.sh
+. "$HERE/pam-lib.sh"
 
 cleanup() {
     stop_pid "$DAEMON_PID"
@@ -64,36 +45,13 @@ cleanup() {
 
 # ------------------------------------------------------------------ setup
 
-if [ -z "${NTLMD:-}" ] || [ ! -x "$NTLMD" ]; then
-    echo "ERROR: set NTLMD to the ntlmd binary (make check does)" >&2
-    exit 99
-fi
-if [ -z "${PAM_NTLM_SO:-}" ] || [ ! -f "$PAM_NTLM_SO" ]; then
-    echo "ERROR: set PAM_NTLM_SO to the built pam_ntlm.so (make check does)" >&2
-    exit 99
-fi
 # slapd absent: skipped (exit 77) even under CI; the rest is required there
 if [ ! -x "$SLAPD" ]; then
     echo "SKIP: slapd is missing" >&2
     exit 77
 fi
+pam_require
 slapd_require
-command -v pamtester >/dev/null 2>&1 || skip_or_fail "pamtester"
-PWRAP=""
-for f in /usr/lib/*/libpam_wrapper.so /usr/lib/libpam_wrapper.so; do
-    [ -f "$f" ] && PWRAP=$f && break
-done
-[ -n "$PWRAP" ] || skip_or_fail "libpam_wrapper.so (libpam-wrapper)"
-PAM_EXEC=""
-for f in /usr/lib/*/security/pam_exec.so /lib/*/security/pam_exec.so; do
-    [ -f "$f" ] && PAM_EXEC=$f && break
-done
-[ -n "$PAM_EXEC" ] || skip_or_fail "pam_exec.so (libpam-modules)"
-[ -x "$PY" ] || skip_or_fail "$PY"
-for m in ntlm_auth Cryptodome; do
-    "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
-done
-[ "$(id -u)" -eq 0 ] || skip_or_fail "root (ntlmd's root-only requests)"
 
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
@@ -132,95 +90,20 @@ rootbindpw_file $WORK/bindpw
 timelimit       2
 bind_timelimit  2
 EOF
-"$NTLMD" -d -f "$CONF" >"$LOG" 2>&1 &
-DAEMON_PID=$!
-tries=$((WAIT * 10))
-while [ ! -S "$SOCKET" ] && [ "$tries" -gt 0 ] && kill -0 "$DAEMON_PID" 2>/dev/null; do
-    tries=$((tries - 1))
-    sleep 0.1
-done
-if [ ! -S "$SOCKET" ]; then
-    echo "ERROR: ntlmd did not start: $(cat "$LOG")" >&2
-    exit 99
-fi
+pam_start_ntlmd "$CONF" "$LOG" "$SOCKET"
 
 M="$PAM_NTLM_SO socket=$SOCKET"
-PRELOAD=$PWRAP
-for lib in ubsan asan; do # sanitizer runtimes first when the module has them
-    path=$(ldd "$PAM_NTLM_SO" 2>/dev/null | sed -n "s|^[[:space:]]*lib$lib\.so[^ ]* => \([^ ]*\) .*|\1|p")
-    [ -n "$path" ] && PRELOAD="$path $PRELOAD"
-done
-ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 # pamtester's own allocations
-export ASAN_OPTIONS
-
-# The stand-in for pam_unix of test-pam.sh: accepts $WORK/unix-password.
-UNIX_CHECK=$WORK/unix-check.sh
-cat >"$UNIX_CHECK" <<EOF
-#!/bin/sh
-want=\$(cat "$WORK/unix-password")
-got=\$(tr -d '\\000')
-[ "\$got" = "\$want" ]
-EOF
-chmod 0700 "$UNIX_CHECK"
-
-printf '%s\n' "auth required $M mode=password" "account required $M" "password required $M" \
-    >"$PAMD/ntlm-password"
-printf '%s\n' "account required $M" >"$PAMD/ntlm-account"
-printf '%s\n' "auth required $M mode=exchange" "account required $M" >"$PAMD/ntlm-exchange"
-printf '%s\n' "auth required $M mode=verify" "account required $M" >"$PAMD/ntlm-verify"
-printf '%s\n' "auth requisite $PAM_EXEC expose_authtok quiet $UNIX_CHECK" "auth optional $M migrate" \
-    >"$PAMD/ntlm-migrate"
-
-# pt SERVICE USER INPUT OPERATION...: pamtester under pam_wrapper; sets OUT, RC.
-pt() {
-    svc=$1
-    user=$2
-    input=$3
-    shift 3
-    OUT=$(printf '%s' "$input" | timeout 60 env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 \
-        PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 pamtester "$svc" "$user" "$@" 2>&1)
-    RC=$?
-    printf '%s\n' "$OUT" >>"$ALL_OUTPUT"
-}
-
-# exchange SERVICE USER PASSWORD [driver options]: exchange mode driven by
-# pam_driver.py (python3-ntlm-auth), then acct_mgmt; sets OUT, RC.
-exchange() {
-    svc=$1
-    user=$2
-    password=$3
-    shift 3
-    OUT=$(printf '%s\n' "$password" | timeout 60 "$PY" -B "$DRIVER" exchange --user "$user" "$@" -- \
-        env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 \
-        pamtester "$svc" anyone authenticate acct_mgmt 2>&1)
-    RC=$(printf '%s\n' "$OUT" | sed -n 's/^result=.* status=\([0-9a-z]*\) .*/\1/p')
-    [ -n "$RC" ] || RC=255
-    [ "$RC" = killed ] && RC=254
-    printf '%s\n' "$OUT" >>"$ALL_OUTPUT"
-}
-
-# expect NAME RC TEXT [LOGTEXT]: the last run ended with RC and printed TEXT (and LOGTEXT).
-expect() {
-    if [ "$RC" -eq "$2" ] && printf '%s\n' "$OUT" | grep -qF -- "$3" &&
-        { [ -z "${4:-}" ] || printf '%s\n' "$OUT" | grep -qF -- "$4"; }; then
-        pass "$1"
-    else
-        fail "$1 (status $RC, wanted $2, \"$3\" ${4:+and \"$4\"}): $(printf '%s\n' "$OUT" | grep -v PWRAP_DEBUG | tail -5)"
-    fi
-}
+write_unix_check
+service ntlm-password "auth required $M mode=password" "account required $M" "password required $M"
+service ntlm-account "account required $M"
+service ntlm-exchange "auth required $M mode=exchange" "account required $M"
+service ntlm-verify "auth required $M mode=verify" "account required $M"
+service ntlm-migrate "auth requisite $PAM_EXEC expose_authtok quiet $UNIX_CHECK" "auth optional $M migrate"
 
 # ldap_hash_is USER PASSWORD: sambaNTPassword of USER on slapd is NT(PASSWORD)
 ldap_hash_is() {
     [ "$(ldap_value "$1" sambaNTPassword)" = "$(printf '%s\n' "$2" | "$PY" -B "$LDAP_DRIVER" nthash-stdin)" ]
 }
-
-AUTH_OK="pamtester: successfully authenticated"
-ACCT_OK="pamtester: account management done"
-AUTH_ERR="Authentication failure"
-EXPIRED="User account has expired"
-NEWTOK="Authentication token is no longer valid; new one required"
-PERM="Permission denied"
-UNAVAIL="Authentication service cannot retrieve authentication info"
 
 # ------------------------------------------------------------------ a plain LDAP user
 
