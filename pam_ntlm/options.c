@@ -290,8 +290,14 @@ static enum ntlm_status find_ntlmssp(const uint8_t *buf, size_t len, struct ntlm
 		return st;
 	if (t.kind == SPNEGO_KIND_KERBEROS)
 		note_kerberos(&t, info);
-	if (t.kind != SPNEGO_KIND_NTLMSSP || t.inner.len == 0)
+	if (t.kind != SPNEGO_KIND_NTLMSSP || t.inner.len == 0) {
+		/* RFC 4178 3.2: the acceptor may pick another mechanism of the
+		 * list than the one of the optimistic token */
+		for (size_t i = 0; t.form == SPNEGO_FORM_NEG_TOKEN_INIT && i < t.n_mechs; i++)
+			if (strcmp(t.mech_types[i], SPNEGO_OID_NTLMSSP) == 0)
+				info->offers_ntlmssp = true;
 		return NTLM_ERR_WRONG_MESSAGE_TYPE;
+	}
 	info->spnego = t.form == SPNEGO_FORM_NEG_TOKEN_INIT || t.form == SPNEGO_FORM_NEG_TOKEN_RESP;
 	*ret = t.inner;
 	return NTLM_OK;
@@ -386,7 +392,7 @@ bool pam_ntlm_looks_like_negotiate(const char *text)
 	if (strncmp(p, b64_prefix, sizeof(b64_prefix) - 1) != 0 && p[0] != 'Y' && p[0] != 'o')
 		return false;
 	if (pam_ntlm_decode_token(text, 1, &msg, &len, &info) != NTLM_OK)
-		return info.kerberos;
+		return info.kerberos || info.offers_ntlmssp;
 	free(msg);
 	return true;
 }

@@ -82,6 +82,7 @@ int pam_ntlm_status_to_pam(enum ntlm_status s, enum pam_ntlm_phase phase);
 struct pam_ntlm_wrapping {
 	bool spnego;         /* in a SPNEGO NegTokenInit or NegTokenResp (RFC 4178) */
 	bool kerberos;       /* the token carries Kerberos, which is not served */
+	bool offers_ntlmssp; /* a NegTokenInit without an NTLMSSP mechToken that lists NTLMSSP */
 	char krb_what[16];   /* "AP-REQ", ... ; "" when not known */
 	char krb_realm[128]; /* the ticket's realm, "" when not decoded */
 	char krb_sname[256]; /* the ticket's service name, "" when not decoded */
@@ -108,8 +109,9 @@ enum ntlm_status pam_ntlm_decode_message(const char *text, uint32_t type, uint8_
                                          size_t *ret_len) NTLM_MUST_USE;
 
 /* True when text (as typed) decodes to an NTLMSSP NEGOTIATE_MESSAGE, bare or
- * SPNEGO-wrapped, or to a Kerberos token: auto mode then starts an exchange
- * (which refuses Kerberos by name) instead of checking a password. */
+ * SPNEGO-wrapped, to a NegTokenInit that offers NTLMSSP, or to a Kerberos
+ * token: auto mode then starts an exchange (which selects NTLMSSP, or
+ * refuses Kerberos by name) instead of checking a password. */
 bool pam_ntlm_looks_like_negotiate(const char *text);
 
 #endif /* PAM_NTLM_OPTIONS_H */

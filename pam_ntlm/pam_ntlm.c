@@ -76,8 +76,9 @@ struct exchange {
 	size_t negotiate_len;
 	uint8_t *challenge;
 	size_t challenge_len;
-	char *prompt; /* exchange mode: the prompt carrying the CHALLENGE */
-	bool spnego;  /* the NEGOTIATE came in SPNEGO: the CHALLENGE goes back in it */
+	char *prompt;      /* exchange mode: the prompt carrying the CHALLENGE (or the SPNEGO answer) */
+	bool spnego;       /* the NEGOTIATE came in SPNEGO: the CHALLENGE goes back in it */
+	bool renegotiated; /* NTLMSSP was selected in SPNEGO: the NEGOTIATE is asked again */
 };
 
 /* ------------------------------------------------------------------ */
@@ -382,6 +383,8 @@ static enum ntlm_status get_challenge(const struct module *m, struct exchange *x
 		st = ntlm_base64_encode(chal, len, &b64);
 	}
 	if (st == NTLM_OK) {
+		free(x->prompt);
+		x->prompt = NULL;
 		x->challenge = malloc(len);
 		if (x->challenge == NULL ||
 		    asprintf(&x->prompt, "NTLM CHALLENGE %s AUTHENTICATE: ", b64) < 0) {
@@ -508,6 +511,55 @@ static int decode_answer(const struct module *m, const char *answer, uint32_t ty
 	return PAM_AUTH_ERR;
 }
 
+/*
+ * The NEGOTIATE of an exchange, bare or in SPNEGO (x->spnego). A
+ * NegTokenInit that lists NTLMSSP but carries no NTLMSSP token (a Kerberos
+ * optimistic token, or none) is answered once, as RFC 4178 3.2 lets an
+ * acceptor pick another mechanism of the list: the prompt
+ * "NTLM SPNEGO <NegTokenResp> NEGOTIATE: " carries accept-incomplete with
+ * supportedMech NTLMSSP and asks again; *ret_again is then true.
+ */
+static int take_negotiate(const struct module *m, struct exchange *x, const char *answer, bool *ret_again)
+{
+	struct pam_ntlm_wrapping w;
+	enum ntlm_status st = pam_ntlm_decode_token(answer, 1, &x->negotiate, &x->negotiate_len, &w);
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	char *b64 = NULL;
+
+	*ret_again = false;
+	if (st == NTLM_OK) {
+		x->spnego = x->spnego || w.spnego;
+		return PAM_SUCCESS;
+	}
+	if (!w.offers_ntlmssp || x->renegotiated || x->mode == PAM_NTLM_MODE_VERIFY) {
+		if (w.kerberos)
+			return refuse_kerberos(m, &w);
+		pam_syslog(m->pamh, LOG_NOTICE, "the application's NEGOTIATE is not valid: %s",
+		           ntlm_status_name(st));
+		return PAM_AUTH_ERR;
+	}
+	st = ntlm_spnego_encode_resp(SPNEGO_ACCEPT_INCOMPLETE, true, NULL, 0, NULL, 0, &der, &der_len);
+	if (st == NTLM_OK)
+		st = ntlm_base64_encode(der, der_len, &b64);
+	free(der);
+	free(x->prompt);
+	x->prompt = NULL;
+	if (st != NTLM_OK || asprintf(&x->prompt, "NTLM SPNEGO %s NEGOTIATE: ", b64) < 0) {
+		x->prompt = NULL;
+		free(b64);
+		return PAM_BUF_ERR;
+	}
+	free(b64);
+	if (m->opt.debug)
+		pam_syslog(m->pamh, LOG_DEBUG, "SPNEGO: %s token with NTLMSSP offered too: NTLMSSP selected",
+		           w.kerberos ? "a Kerberos" : "no NTLMSSP");
+	x->spnego = true;
+	x->renegotiated = true;
+	*ret_again = true;
+	return PAM_SUCCESS;
+}
+
 /* True for an empty (or blank) answer: no NEGOTIATE. */
 static bool blank(const char *s)
 {
@@ -532,19 +584,22 @@ static int run_exchange(const struct module *m, struct exchange *x)
 
 	for (;;) {
 		switch (x->step) {
-		case STEP_NEGOTIATE:
-			rc = converse(m->pamh, PAM_PROMPT_ECHO_ON, PROMPT_NEGOTIATE, &answer);
+		case STEP_NEGOTIATE: {
+			bool again = false;
+
+			rc = converse(m->pamh, PAM_PROMPT_ECHO_ON,
+			              x->renegotiated ? x->prompt : PROMPT_NEGOTIATE, &answer);
 			if (rc != PAM_SUCCESS)
 				goto out;
 			if (x->mode == PAM_NTLM_MODE_VERIFY && blank(answer)) {
 				x->step = STEP_CHALLENGE;
 			} else {
-				rc =
-				    decode_answer(m, answer, 1, &x->negotiate, &x->negotiate_len, &x->spnego);
+				rc = take_negotiate(m, x, answer, &again);
 				if (rc != PAM_SUCCESS)
 					goto out;
-				x->step =
-				    x->mode == PAM_NTLM_MODE_VERIFY ? STEP_CHALLENGE : STEP_AUTHENTICATE;
+				if (!again)
+					x->step = x->mode == PAM_NTLM_MODE_VERIFY ? STEP_CHALLENGE
+					                                          : STEP_AUTHENTICATE;
 			}
 			free(answer);
 			answer = NULL;
@@ -560,6 +615,7 @@ static int run_exchange(const struct module *m, struct exchange *x)
 				}
 			}
 			break;
+		}
 		case STEP_CHALLENGE:
 			rc = converse(m->pamh, PAM_PROMPT_ECHO_ON, PROMPT_CHALLENGE, &answer);
 			if (rc != PAM_SUCCESS)
@@ -780,6 +836,7 @@ static int migrate_password(const struct module *m)
 static int auto_login(const struct module *m, struct exchange *x)
 {
 	char *answer = NULL;
+	bool again = false;
 	int rc;
 
 	if (m->opt.use_first_pass || m->opt.try_first_pass) {
@@ -802,8 +859,12 @@ static int auto_login(const struct module *m, struct exchange *x)
 		return password_login(m, answer);
 	}
 	x->mode = PAM_NTLM_MODE_EXCHANGE;
-	rc = decode_answer(m, answer, 1, &x->negotiate, &x->negotiate_len, &x->spnego);
+	rc = take_negotiate(m, x, answer, &again);
 	free(answer);
+	if (rc == PAM_SUCCESS && again) {
+		x->step = STEP_NEGOTIATE;
+		return keep_exchange(m, x, run_exchange(m, x));
+	}
 	if (rc == PAM_SUCCESS) {
 		enum ntlm_status st = get_challenge(m, x);
 

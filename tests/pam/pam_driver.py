@@ -19,7 +19,9 @@ pamtester in exchange mode, and a socket that never answers.
                                                a pam_exec step) is checked: prints
                                                final=accept-completed when it is
                                                --answer kerberos: a SPNEGO NegTokenInit
-                                               with a Kerberos AP-REQ (impacket)
+                                               with a Kerberos AP-REQ (impacket);
+                                               kerberos-ntlm: the same listing NTLMSSP
+                                               too, then NTLMSSP once it is selected
     pam_driver.py line-client --user U [--cb HEX] -- SERVER ARGV...
                                                (password on stdin) one exchange with
                                                examples/pam-ntlm-server
@@ -237,6 +239,18 @@ def spnego_challenge(blob):
     return t["ResponseToken"]
 
 
+def spnego_selected(blob):
+    """True for the acceptor's NegTokenResp that selects NTLMSSP and asks for
+    its first token (RFC 4178 4.2.2): negState accept-incomplete,
+    supportedMech NTLMSSP and nothing else. Compared as DER built here:
+    impacket cannot parse a NegTokenResp without a responseToken."""
+    def tlv(tag, content):  # every length here is under 128
+        return bytes([tag, len(content)]) + content
+
+    oid_ntlmssp = bytes.fromhex("2b06010401823702020a")  # 1.3.6.1.4.1.311.2.2.10
+    return blob == tlv(0xA1, tlv(0x30, tlv(0xA0, tlv(0x0A, b"\x01")) + tlv(0xA1, tlv(0x06, oid_ntlmssp))))
+
+
 def final_state(text):
     """The negState of the final token a pam_exec step printed."""
     from impacket.spnego import SPNEGO_NegTokenResp
@@ -250,7 +264,7 @@ def final_state(text):
     return states.get(t["NegState"], "other") + ("+" + "+".join(extra) if extra else "")
 
 
-def kerberos_token():
+def kerberos_token(offer_ntlmssp=False):
     """A SPNEGO NegTokenInit offering Kerberos with an AP-REQ for
     HTTP/web.example.test@EXAMPLE.TEST (RFC 4120 5.5.1), as a browser sends
     it first; the ticket is never decrypted, so its cipher is filler."""
@@ -274,6 +288,8 @@ def kerberos_token():
     ap["authenticator"]["cipher"] = os.urandom(32)
     t = SPNEGO_NegTokenInit()
     t["MechTypes"] = [TypesMech["MS KRB5 - Microsoft Kerberos 5"], TypesMech["KRB5 - Kerberos 5"]]
+    if offer_ntlmssp:
+        t["MechTypes"] += [TypesMech[NTLMSSP_MECH]]
     t["MechToken"] = encoder.encode(ap)
     return t.getData()
 
@@ -295,11 +311,22 @@ def exchange(args, argv):
     else:
         prefix = "Negotiate " if args.spnego else "NTLM " if args.prefix else ""
         neg = ctx.step()
-        send(proc, prefix + base64.b64encode(spnego_init(neg) if args.spnego else neg).decode("ascii"))
-        m = out.wait_for(r"NTLM CHALLENGE (\S+) AUTHENTICATE: ")
-        if m is None:
-            result = "no CHALLENGE prompt"
-        else:
+        first = spnego_init(neg) if args.spnego else neg
+        m = True
+        if args.answer == "kerberos-ntlm":
+            # a browser's first token: Kerberos, NTLMSSP listed too
+            send(proc, "Negotiate " + base64.b64encode(kerberos_token(True)).decode("ascii"))
+            m = out.wait_for(r"NTLM SPNEGO (\S+) NEGOTIATE: ")
+            first = spnego_resp(neg)
+            if m is None or not spnego_selected(base64.b64decode(m.group(1))):
+                m = None
+                result = "NTLMSSP not selected"
+        if m is not None:
+            send(proc, prefix + base64.b64encode(first).decode("ascii"))
+            m = out.wait_for(r"NTLM CHALLENGE (\S+) AUTHENTICATE: ")
+            if m is None:
+                result = "no CHALLENGE prompt"
+        if m is not None:
             blob = base64.b64decode(m.group(1))
             auth = wrap(ctx.step(spnego_challenge(blob) if args.spnego else blob))
             if args.answer == "garbage":
@@ -432,7 +459,7 @@ def main():
         e.add_argument("--prefix", action="store_true")
         e.add_argument("--spnego", action="store_true")
         e.add_argument("--workstation", default=WORKSTATION)
-        e.add_argument("--answer", choices=["good", "garbage", "negotiate", "kerberos"], default="good")
+        e.add_argument("--answer", choices=["good", "garbage", "negotiate", "kerberos", "kerberos-ntlm"], default="good")
         e.add_argument("argv", nargs="+")
     c = sub.add_parser("create")
     c.add_argument("socket")

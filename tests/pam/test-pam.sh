@@ -11,7 +11,8 @@
 # the smbpasswd file changes), migrate, verify mode with messages made
 # beforehand, exchange mode driven interactively with an AUTHENTICATE from
 # python3-ntlm-auth, SPNEGO-wrapped exchanges and verify mode (tokens of
-# python3-impacket, the final NTLM_FINAL_TOKEN checked), Kerberos refused
+# python3-impacket, the final NTLM_FINAL_TOKEN checked), NTLMSSP selected
+# after a Kerberos optimistic token that lists it, Kerberos alone refused
 # by name, malformed answers, and a daemon that is absent, never
 # answers or is stopped during a login. Every case also feeds the log check:
 # no password appears in any output.
@@ -459,6 +460,13 @@ expect "bare NTLMSSP exchange: no final token" 0 "NTLM_FINAL_TOKEN=none"
 exchange ntlm-spnego alice 'Passw0rd!' --answer kerberos
 expect "Kerberos AP-REQ in a NegTokenInit -> PAM_AUTHINFO_UNAVAIL, logged as not served" 1 "$UNAVAIL" \
     "Kerberos token refused (AP-REQ for HTTP/web.example.test@EXAMPLE.TEST): Kerberos is not served"
+exchange ntlm-spnego alice 'Passw0rd!' --spnego --answer kerberos-ntlm
+expect "Kerberos AP-REQ with NTLMSSP listed too: NTLMSSP selected (NegTokenResp without a token), then accepted" \
+    0 "final=accept-completed"
+exchange ntlm-spnego-auto alice 'Passw0rd!' --spnego --answer kerberos-ntlm
+expect "Kerberos first with NTLMSSP listed, in auto mode: NTLMSSP selected and accepted" 0 "final=accept-completed"
+exchange ntlm-spnego alice 'WrongPass1' --spnego --answer kerberos-ntlm
+expect "Kerberos first, NTLMSSP selected, wrong password -> PAM_AUTH_ERR" 1 "final=missing" "STATUS_WRONG_PASSWORD"
 exchange ntlm-spnego-auto alice 'Passw0rd!' --answer kerberos
 expect "Kerberos in auto mode: refused by name, not taken for a password" 1 "$UNAVAIL" \
     "Kerberos is not served"

@@ -424,7 +424,21 @@ START_TEST(spnego_wrapped_answers)
 		ck_assert_int_eq(pam_ntlm_decode_token(text, 1, &msg, &len, &w), NTLM_ERR_WRONG_MESSAGE_TYPE);
 		ck_assert(w.kerberos);
 		ck_assert_str_eq(w.krb_what, "AP-REQ");
+		ck_assert(!w.offers_ntlmssp);
 		/* auto mode starts an exchange, which refuses it by name */
+		ck_assert(pam_ntlm_looks_like_negotiate(text));
+		free(text);
+
+		/* the same listing NTLMSSP too: the module may select NTLMSSP */
+		uint8_t both[sizeof(oid_krb5) + sizeof(oid_ntlmssp)];
+
+		memcpy(both, oid_krb5, sizeof(oid_krb5));
+		memcpy(both + sizeof(oid_krb5), oid_ntlmssp, sizeof(oid_ntlmssp));
+		tok_len = neg_token_init(tok, both, sizeof(both), ap_req, sizeof(ap_req));
+		text = b64(tok, tok_len);
+		ck_assert_int_eq(pam_ntlm_decode_token(text, 1, &msg, &len, &w), NTLM_ERR_WRONG_MESSAGE_TYPE);
+		ck_assert(w.kerberos);
+		ck_assert(w.offers_ntlmssp);
 		ck_assert(pam_ntlm_looks_like_negotiate(text));
 		free(text);
 	}
