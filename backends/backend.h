@@ -53,6 +53,12 @@ struct ntlmd_backend {
 	 * store answered the lookup for: success, or a wrong password (ldap:
 	 * the lockout write-back of sambaBadPasswordCount/Time). */
 	void (*record_logon)(void *state, const char *user, bool success, int64_t now);
+	/* May be NULL: a store without groups. Whether user belongs to group
+	 * in the store's group search: NTLM_OK with *ret_member;
+	 * NTLM_STATUS_NO_SUCH_USER when the store has no group of that name
+	 * (or no group search configured); NTLM_ERR_BACKEND_UNAVAILABLE when
+	 * it could not be asked. */
+	enum ntlm_status (*group_member)(void *state, const char *group, const char *user, bool *ret_member);
 };
 
 extern const struct ntlmd_backend ntlmd_backend_files;
@@ -87,6 +93,14 @@ void ntlmd_backends_record_logon(struct ntlmd_backend_chain *c, const char *back
                                  enum ntlm_status st, int64_t now);
 void ntlmd_backends_refresh(struct ntlmd_backend_chain *c);
 void ntlmd_backends_close(struct ntlmd_backend_chain *c);
+/*
+ * Asks each store with a group search in turn whether user belongs to
+ * group: the first store that has the group answers (NTLM_OK with
+ * *ret_member, *ret_backend its name). No store has it: NO_SUCH_USER, or
+ * NTLM_ERR_BACKEND_UNAVAILABLE when one of them could not be asked.
+ */
+enum ntlm_status ntlmd_backends_group_member(struct ntlmd_backend_chain *c, const char *group,
+                                             const char *user, bool *ret_member, const char **ret_backend);
 
 /* What the request is for, for the account policy. */
 struct ntlmd_logon {

@@ -266,6 +266,33 @@ void ntlmd_backends_record_logon(struct ntlmd_backend_chain *c, const char *back
 			c->stores[i].backend->record_logon(c->stores[i].state, user, st == NTLM_OK, now);
 }
 
+enum ntlm_status ntlmd_backends_group_member(struct ntlmd_backend_chain *c, const char *group,
+                                             const char *user, bool *ret_member, const char **ret_backend)
+{
+	bool unavailable = false;
+
+	if (c == NULL || group == NULL || user == NULL || ret_member == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct store *s = &c->stores[i];
+		enum ntlm_status st;
+		bool member = false;
+
+		if (s->backend->group_member == NULL)
+			continue;
+		st = s->backend->group_member(s->state, group, user, &member);
+		if (st == NTLM_OK) {
+			*ret_member = member;
+			if (ret_backend != NULL)
+				*ret_backend = s->backend->name;
+			return NTLM_OK;
+		}
+		if (st != NTLM_STATUS_NO_SUCH_USER)
+			unavailable = true;
+	}
+	return unavailable ? NTLM_ERR_BACKEND_UNAVAILABLE : NTLM_STATUS_NO_SUCH_USER;
+}
+
 void ntlmd_backends_refresh(struct ntlmd_backend_chain *c)
 {
 	for (size_t i = 0; c != NULL && i < c->n; i++)

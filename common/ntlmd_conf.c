@@ -196,11 +196,16 @@ static const char *const backend_keys[] = {
     "reconnect_sleeptime",
     "reconnect_retrytime",
     "lockout_writeback",
+    "group_base",
+    "group_filter",
+    "group_name_attribute",
+    "group_member_attribute",
+    "group_member_dn",
     NULL,
 };
 #define N_BACKEND_KEYS (ARRAY_LEN(backend_keys) - 1)
 /* nslcd's multi-valued keys */
-static const char *const backend_repeatable[] = {"uri", "base", "map"};
+static const char *const backend_repeatable[] = {"uri", "base", "map", "group_base"};
 
 const char *const *ntlmd_config_backend_keys(void)
 {

@@ -40,13 +40,14 @@
 /* Request types. Access: A = anyone, P = privileged callers only (root,
  * allow_users, allow_groups), R = root only. */
 enum ntlmd_request {
-	NTLMD_REQ_PING = 1,            /* A: liveness, version, counters */
-	NTLMD_REQ_CHALLENGE = 2,       /* P: CHALLENGE for a NEGOTIATE; remembered */
-	NTLMD_REQ_VERIFY = 3,          /* P: verify NEGOTIATE/CHALLENGE/AUTHENTICATE */
-	NTLMD_REQ_VERIFY_RESPONSE = 4, /* P: bare challenge/response (MS-CHAP) */
-	NTLMD_REQ_CHECK_PASSWORD = 5,  /* P: plaintext password */
-	NTLMD_REQ_ACCOUNT_STATUS = 6,  /* P: account policy for a user */
-	NTLMD_REQ_CHANGE_PASSWORD = 7, /* P: old password required unless root */
+	NTLMD_REQ_PING = 1,             /* A: liveness, version, counters */
+	NTLMD_REQ_CHALLENGE = 2,        /* P: CHALLENGE for a NEGOTIATE; remembered */
+	NTLMD_REQ_VERIFY = 3,           /* P: verify NEGOTIATE/CHALLENGE/AUTHENTICATE */
+	NTLMD_REQ_VERIFY_RESPONSE = 4,  /* P: bare challenge/response (MS-CHAP) */
+	NTLMD_REQ_CHECK_PASSWORD = 5,   /* P: plaintext password */
+	NTLMD_REQ_ACCOUNT_STATUS = 6,   /* P: account policy for a user */
+	NTLMD_REQ_CHANGE_PASSWORD = 7,  /* P: old password required unless root */
+	NTLMD_REQ_CHECK_MEMBERSHIP = 8, /* P: is a user in a group of a store's group search */
 };
 
 /* Field tags. */
@@ -79,6 +80,7 @@ enum ntlmd_tag {
 	NTLMD_TAG_NEW_PASSWORD = 37,     /* string: wiped after use */
 	NTLMD_TAG_MSCHAPV2 = 38,         /* u8: 1 when the response is MS-CHAPv2's */
 	NTLMD_TAG_CREATE = 39,           /* u8: CHANGE_PASSWORD by root: 1 adds a missing user */
+	NTLMD_TAG_GROUP = 40,            /* string: CHECK_MEMBERSHIP's group name */
 
 	/* results */
 	NTLMD_TAG_AUTH_USER = 50,        /* string: the name formatted per user_name_format */
@@ -93,6 +95,7 @@ enum ntlmd_tag {
 	NTLMD_TAG_ACCOUNT_FLAGS = 59,    /* string: account-control letters */
 	NTLMD_TAG_VERSION = 60,          /* string: ntlmd version (PING) */
 	NTLMD_TAG_UID = 61,              /* u32: the account's uid */
+	NTLMD_TAG_MEMBER = 62,           /* u8: CHECK_MEMBERSHIP: 1 member, 0 not */
 
 	/* PING counters, each u64, since start-up (added with ntlmd) */
 	NTLMD_TAG_UPTIME = 70,      /* u64: seconds since start-up */

@@ -357,6 +357,26 @@ static void parse_key(struct parse *p, const char *key, const char *value, unsig
 			set_string(p, &c->domain_attribute, value);
 	} else if (strcmp(key, "domains") == 0) {
 		add_words(p, &c->domains, value);
+	} else if (strcmp(key, "group_base") == 0) {
+		if (!strv_add(&c->group_bases, value))
+			p->oom = true;
+	} else if (strcmp(key, "group_filter") == 0) {
+		size_t n = strlen(value);
+		if (value[0] != '(' || value[n - 1] != ')')
+			fail(p, line, "group_filter: expected an LDAP filter in parentheses");
+		else
+			set_string(p, &c->group_filter, value);
+	} else if (strcmp(key, "group_name_attribute") == 0 || strcmp(key, "group_member_attribute") == 0) {
+		if (!is_attribute_name(value))
+			fail(p, line, "%s: \"%s\" is not an attribute name", key, value);
+		else
+			set_string(p, key[6] == 'n' ? &c->group_name_attribute : &c->group_member_attribute,
+			           value);
+	} else if (strcmp(key, "group_member_dn") == 0) {
+		if (!parse_bool(value, &b))
+			fail(p, line, "group_member_dn: expected yes or no");
+		else
+			c->group_member_dn = b;
 	} else if (strcmp(key, "lockout_writeback") == 0) {
 		if (!parse_bool(value, &b))
 			fail(p, line, "lockout_writeback: expected yes or no");
@@ -424,6 +444,8 @@ size_t ldap_conf_parse(const struct ntlmd_config *cfg, struct ldap_conf *ret, st
 	if (cfg == NULL)
 		return 0;
 	c.filter = dup_or_oom(&p, "(objectClass=sambaSamAccount)");
+	c.group_filter = dup_or_oom(&p, "(objectClass=posixGroup)");
+	c.group_name_attribute = dup_or_oom(&p, "cn");
 	c.domain_attribute = dup_or_oom(&p, "sambaDomainName");
 	for (size_t i = 0; i < LDAP_ATTR_COUNT; i++)
 		c.attrs[i] = dup_or_oom(&p, default_attrs[i]);
@@ -431,6 +453,9 @@ size_t ldap_conf_parse(const struct ntlmd_config *cfg, struct ldap_conf *ret, st
 		parse_key(&p, cfg->extra_keys[i], cfg->extra_values[i], cfg->extra_lines[i]);
 	if (uses_ldap(cfg) || ret != NULL)
 		check_whole(&p);
+	/* members by DN are in "member" (groupOfNames) unless mapped */
+	if (c.group_member_attribute == NULL)
+		c.group_member_attribute = dup_or_oom(&p, c.group_member_dn ? "member" : "memberUid");
 	if (p.oom)
 		fail(&p, 0, "ldap backend: out of memory");
 	if (p.n != 0 || ret == NULL)
@@ -454,6 +479,10 @@ void ldap_conf_clear(struct ldap_conf *c)
 	strv_free(c->uris);
 	strv_free(c->bases);
 	strv_free(c->domains);
+	strv_free(c->group_bases);
+	free(c->group_filter);
+	free(c->group_name_attribute);
+	free(c->group_member_attribute);
 	free_secret(c->bindpw);
 	free_secret(c->rootbindpw);
 	free(c->filter);

@@ -590,21 +590,26 @@ out:
 /* ------------------------------------------------------------------ */
 /* Searches with failover */
 
-/* One search for user on the current connection: *ret the entry's result
- * (the caller frees it) on ATTEMPT_OK. */
-static enum attempt search_once(struct ldap_store *s, const char *filter, LDAPMessage **ret, int *ret_rc)
-{
-	char *attrs[LDAP_ATTR_COUNT + 1];
+/* What to search for: one entry (a user, a group) under the first base
+ * that has it. */
+struct search {
+	char *const *bases; /* NULL-terminated */
+	const char *filter;
+	char **attrs;
+};
 
-	for (size_t i = 0; i < LDAP_ATTR_COUNT; i++)
-		attrs[i] = s->conf.attrs[i];
-	attrs[LDAP_ATTR_COUNT] = NULL;
-	for (size_t b = 0; s->conf.bases[b] != NULL; b++) {
+/* One search on the current connection: *ret the entry's result (the
+ * caller frees it) on ATTEMPT_OK. */
+static enum attempt search_once(struct ldap_store *s, const struct search *q, LDAPMessage **ret, int *ret_rc)
+{
+	const char *filter = q->filter;
+
+	for (size_t b = 0; q->bases[b] != NULL; b++) {
 		LDAPMessage *res = NULL;
 		struct timeval limit = {(time_t)s->conf.timelimit, 0};
 		int msgid, err = LDAP_OTHER, count;
 		/* timelimit for the server too; size limit 2 to see duplicates */
-		int rc = ldap_search_ext(s->ld, s->conf.bases[b], s->conf.scope, filter, attrs, 0, NULL, NULL,
+		int rc = ldap_search_ext(s->ld, q->bases[b], s->conf.scope, filter, q->attrs, 0, NULL, NULL,
 		                         &limit, 2, &msgid);
 
 		if (rc == LDAP_SUCCESS)
@@ -621,7 +626,7 @@ static enum attempt search_once(struct ldap_store *s, const char *filter, LDAPMe
 		count = ldap_count_entries(s->ld, res);
 		if (count > 1 || rc == LDAP_SIZELIMIT_EXCEEDED) {
 			ntlmd_backend_log(LOG_ERR, "ldap: several entries under %s match %s: refused",
-			                  s->conf.bases[b], filter);
+			                  q->bases[b], filter);
 			ldap_msgfree(res);
 			*ret_rc = LDAP_SIZELIMIT_EXCEEDED;
 			return ATTEMPT_FAILED;
@@ -635,17 +640,14 @@ static enum attempt search_once(struct ldap_store *s, const char *filter, LDAPMe
 	return ATTEMPT_NOT_FOUND;
 }
 
-/* Searches for user, on the next URI when the current server is down. */
-static enum ntlm_status find_entry(struct ldap_store *s, const char *user, LDAPMessage **ret)
+/* Searches, on the next URI when the current server is down: NTLM_OK with
+ * *ret, NTLM_STATUS_NO_SUCH_USER when no entry matches, or
+ * NTLM_ERR_BACKEND_UNAVAILABLE. */
+static enum ntlm_status search_failover(struct ldap_store *s, const struct search *q, LDAPMessage **ret)
 {
-	char escaped[4 * MAX_USER + 4], filter[FILTER_MAX];
 	int rc = LDAP_SUCCESS;
 	bool reopened = false;
 
-	if (!escape_filter_value(user, escaped, sizeof(escaped)) ||
-	    (size_t)snprintf(filter, sizeof(filter), "(&%s(%s=%s))", s->conf.filter,
-	                     s->conf.attrs[LDAP_ATTR_UID], escaped) >= sizeof(filter))
-		return NTLM_STATUS_NO_SUCH_USER;
 	/* a new operation: each server may fail once in it, then the next is
 	 * tried; a connection found closed (the server restarted, or closed an
 	 * idle connection) is opened again once before that counts */
@@ -657,7 +659,7 @@ static enum ntlm_status find_entry(struct ldap_store *s, const char *user, LDAPM
 		if (st != NTLM_OK)
 			return st;
 		s->stats.searches++;
-		a = search_once(s, filter, ret, &rc);
+		a = search_once(s, q, ret, &rc);
 		s->last_used = mono_now();
 		if (a == ATTEMPT_OK)
 			return NTLM_OK;
@@ -684,6 +686,31 @@ static enum ntlm_status find_entry(struct ldap_store *s, const char *user, LDAPM
 	}
 	ntlmd_backend_log(LOG_ERR, "ldap: no directory server answered the search: STATUS_NO_LOGON_SERVERS");
 	return NTLM_ERR_BACKEND_UNAVAILABLE;
+}
+
+/* (&FILTER(ATTRIBUTE=value)) with value escaped (RFC 4515); false when it
+ * does not fit. */
+static bool match_filter(const char *filter, const char *attribute, const char *value, char out[FILTER_MAX])
+{
+	char escaped[4 * MAX_USER + 4];
+
+	return escape_filter_value(value, escaped, sizeof(escaped)) &&
+	       (size_t)snprintf(out, FILTER_MAX, "(&%s(%s=%s))", filter, attribute, escaped) < FILTER_MAX;
+}
+
+/* Searches for user's entry (the attributes of the account). */
+static enum ntlm_status find_entry(struct ldap_store *s, const char *user, LDAPMessage **ret)
+{
+	char filter[FILTER_MAX];
+	char *attrs[LDAP_ATTR_COUNT + 1];
+	struct search q = {.bases = s->conf.bases, .filter = filter, .attrs = attrs};
+
+	if (!match_filter(s->conf.filter, s->conf.attrs[LDAP_ATTR_UID], user, filter))
+		return NTLM_STATUS_NO_SUCH_USER;
+	for (size_t i = 0; i < LDAP_ATTR_COUNT; i++)
+		attrs[i] = s->conf.attrs[i];
+	attrs[LDAP_ATTR_COUNT] = NULL;
+	return search_failover(s, &q, ret);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1084,6 +1111,115 @@ static void store_record_logon(void *state, const char *user, bool success, int6
 		ldap_unbind_ext_s(root, NULL, NULL);
 }
 
+/* ------------------------------------------------------------------ */
+/* Groups */
+
+/* The normalized DN of user's entry (free it), found like a lookup but
+ * reading no attribute. */
+static enum ntlm_status user_dn(struct ldap_store *s, const char *user, char **ret)
+{
+	char filter[FILTER_MAX];
+	char no_attr[] = LDAP_NO_ATTRS; /* "1.1": no attribute (RFC 4511 4.5.1.8) */
+	char *no_attrs[] = {no_attr, NULL};
+	struct search q = {.bases = s->conf.bases, .filter = filter, .attrs = no_attrs};
+	LDAPMessage *res = NULL;
+	char *dn, *norm = NULL;
+	enum ntlm_status st;
+
+	if (!match_filter(s->conf.filter, s->conf.attrs[LDAP_ATTR_UID], user, filter))
+		return NTLM_STATUS_NO_SUCH_USER;
+	st = search_failover(s, &q, &res);
+	if (st != NTLM_OK)
+		return st;
+	dn = ldap_get_dn(s->ld, ldap_first_entry(s->ld, res));
+	ldap_msgfree(res);
+	if (dn == NULL ||
+	    ldap_dn_normalize(dn, LDAP_DN_FORMAT_LDAP, &norm, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+		st = NTLM_ERR_NO_MEMORY;
+	ldap_memfree(dn);
+	if (st == NTLM_OK) {
+		*ret = strdup(norm);
+		st = *ret != NULL ? NTLM_OK : NTLM_ERR_NO_MEMORY;
+	}
+	ldap_memfree(norm);
+	return st;
+}
+
+/* One value of the member attribute names user (memberUid: the name,
+ * ASCII case-insensitively) or, when dn is not NULL, the user's entry
+ * (the value normalized as a DN first). */
+static bool names_user(const struct berval *v, const char *user, const char *dn)
+{
+	char text[FILTER_MAX];
+	char *norm = NULL;
+	bool same;
+
+	if (v->bv_len >= sizeof(text) || memchr(v->bv_val, '\0', v->bv_len) != NULL)
+		return false;
+	memcpy(text, v->bv_val, v->bv_len);
+	text[v->bv_len] = '\0';
+	if (dn == NULL)
+		return strcasecmp(text, user) == 0;
+	if (ldap_dn_normalize(text, LDAP_DN_FORMAT_LDAP, &norm, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+		return false;
+	same = strcasecmp(norm, dn) == 0;
+	ldap_memfree(norm);
+	return same;
+}
+
+/*
+ * The group search: the one entry under group_base matching
+ * (&group_filter(group_name_attribute=group)), then its
+ * group_member_attribute values. Every search has the lookups' timelimit
+ * and failover. No group search configured, or no such group:
+ * NO_SUCH_USER (the next store's).
+ */
+static enum ntlm_status store_group_member(void *state, const char *group, const char *user, bool *ret_member)
+{
+	struct ldap_store *s = state;
+	char filter[FILTER_MAX];
+	char *attrs[2];
+	struct search q = {.filter = filter, .attrs = attrs};
+	struct berval **vals;
+	LDAPMessage *res = NULL;
+	char *dn = NULL;
+	bool member = false;
+	enum ntlm_status st;
+
+	if (s == NULL || group == NULL || user == NULL || ret_member == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	if (s->conf.group_bases == NULL || !valid_user(group) || !valid_user(user))
+		return NTLM_STATUS_NO_SUCH_USER;
+	if (!match_filter(s->conf.group_filter, s->conf.group_name_attribute, group, filter))
+		return NTLM_STATUS_NO_SUCH_USER;
+	/* the user's DN first: the group's result is read on the connection
+	 * that returned it */
+	if (s->conf.group_member_dn) {
+		st = user_dn(s, user, &dn);
+		if (st != NTLM_OK && st != NTLM_STATUS_NO_SUCH_USER)
+			return st;
+	}
+	attrs[0] = s->conf.group_member_attribute;
+	attrs[1] = NULL;
+	q.bases = s->conf.group_bases;
+	st = search_failover(s, &q, &res);
+	if (st == NTLM_OK && (!s->conf.group_member_dn || dn != NULL)) {
+		vals =
+		    ldap_get_values_len(s->ld, ldap_first_entry(s->ld, res), s->conf.group_member_attribute);
+		for (size_t i = 0; vals != NULL && vals[i] != NULL && !member; i++)
+			member = names_user(vals[i], user, dn);
+		ldap_value_free_len(vals);
+	}
+	ldap_msgfree(res);
+	free(dn);
+	if (st == NTLM_OK) {
+		ntlmd_backend_log(LOG_DEBUG, "ldap: %s is %sa member of group %s", user, member ? "" : "not ",
+		                  group);
+		*ret_member = member;
+	}
+	return st;
+}
+
 /* Once a second: expired cache entries go, an idle connection closes. */
 static void store_refresh(void *state)
 {
@@ -1161,4 +1297,5 @@ const struct ntlmd_backend ntlmd_backend_ldap = {
     .refresh = store_refresh,
     .close = store_close,
     .record_logon = store_record_logon,
+    .group_member = store_group_member,
 };

@@ -47,6 +47,16 @@ struct ldap_conf {
 	char **domains;         /* configured NTLM domains; NULL = from the directory */
 	unsigned cache_ttl, negative_cache_ttl, cache_stale_ttl;
 	bool lockout_writeback;
+	/* The group search (--require-membership-of of ntlm_auth): off while
+	 * group_bases is NULL. A group is the entry under a group base that
+	 * matches (&group_filter(group_name_attribute=NAME)); its members are
+	 * the values of group_member_attribute: user names (memberUid), or,
+	 * with group_member_dn, the DNs of the users' entries (member). */
+	char **group_bases;           /* NULL-terminated */
+	char *group_filter;           /* default (objectClass=posixGroup) */
+	char *group_name_attribute;   /* default cn */
+	char *group_member_attribute; /* default memberUid, or member with group_member_dn */
+	bool group_member_dn;
 };
 
 /*

@@ -250,8 +250,8 @@ static enum ntlm_status check_membership(const struct na_helper *h, const struct
 
 	if (st != NTLM_STATUS_LOGON_FAILURE)
 		return st;
-	log_line(h, "user '%s' is not a member of the required group (gid %lu)", user != NULL ? user : "",
-	         (unsigned long)h->opt.group_gid);
+	log_line(h, "user '%s' is not a member of the required group %s (by NSS or ntlmd's group search)",
+	         user != NULL ? user : "", h->opt.group_name != NULL ? h->opt.group_name : "");
 	return NTLM_STATUS_LOGON_FAILURE;
 }
 

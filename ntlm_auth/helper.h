@@ -55,6 +55,15 @@ struct na_options {
 	bool require_group;
 	bool group_error;
 	gid_t group_gid;
+	/* The group's name without its domain part, and the question to ntlmd's
+	 * group search (CHECK_MEMBERSHIP) asked when NSS does not know the
+	 * group or does not list the user in it: NTLM_OK (member),
+	 * NTLM_STATUS_LOGON_FAILURE (not a member), NTLM_STATUS_NO_SUCH_USER
+	 * (no store has the group) or NTLM_ERR_BACKEND_UNAVAILABLE. NULL: NSS
+	 * only. */
+	const char *group_name;
+	enum ntlm_status (*group_check)(void *ctx, const char *group, const char *user);
+	void *group_check_ctx;
 };
 
 struct na_buf {
@@ -147,9 +156,10 @@ bool na_split_user(const char *name, char sep, char **ret_domain, const char **r
  * member of gid by NSS (primary group or getgrouplist). */
 bool na_user_in_group(const char *user, bool has_uid, uint32_t uid, gid_t gid);
 
-/* --require-membership-of for a successful reply of ntlmd: NTLM_OK, or
- * NTLM_STATUS_LOGON_FAILURE (not a member), NTLM_ERR_INVALID_ARGUMENT (the
- * group could not be resolved). */
+/* --require-membership-of for a successful reply of ntlmd, by NSS, then by
+ * opt->group_check: NTLM_OK, or NTLM_STATUS_LOGON_FAILURE (not a member),
+ * NTLM_ERR_INVALID_ARGUMENT (neither NSS nor ntlmd knows the group),
+ * NTLM_ERR_BACKEND_UNAVAILABLE (ntlmd or its directory could not answer). */
 enum ntlm_status na_membership(const struct na_options *opt, const struct ntlmd_reply *reply,
                                const char *user);
 

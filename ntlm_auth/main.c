@@ -111,7 +111,7 @@ static const char usage_text[] =
     "  --request-nt-key            print NT_KEY: on success\n"
     "  --request-lm-key            accepted (ntlmd returns no LM key)\n"
     "  --allow-mschapv2            the response is MS-CHAPv2's\n"
-    "  --require-membership-of=GROUP  the user must be in this group (NSS)\n"
+    "  --require-membership-of=GROUP  the user must be in this group (NSS, then ntlmd's group search)\n"
     "  --ntlmd-socket=PATH         ntlmd's socket (default " NTLMD_DEFAULT_SOCKET ")\n"
     "  --ntlmd-timeout=MS          bound on each question to ntlmd (default 10000)\n"
     "  --service=NAME              ntlmd.conf service whose policy applies\n"
@@ -223,8 +223,54 @@ static enum ntlm_status call_daemon(void *ctx, uint16_t type, const struct ntlm_
 /* ------------------------------------------------------------------ */
 /* --require-membership-of                                             */
 
-/* Resolves Samba's forms (GROUP, DOMAIN\GROUP, DOMAIN+GROUP) by NSS. A SID
- * cannot be resolved without a domain: false, the caller exits. */
+/* Where the group search of ntlmd is asked: a connection of its own. */
+struct group_daemon {
+	const char *socket;
+	unsigned timeout_ms;
+	const struct na_options *opt; /* service, quiet */
+};
+static struct group_daemon group_daemon;
+
+/* CHECK_MEMBERSHIP (docs/PROTOCOL.md): na_options.group_check. */
+static enum ntlm_status ask_group_search(void *ctx, const char *group, const char *user)
+{
+	const struct group_daemon *g = ctx;
+	struct ntlm_writer w;
+	struct ntlmd_reply r;
+	uint8_t member = 0;
+	enum ntlm_status st;
+	int saved;
+
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_SERVICE, g->opt->service);
+	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	ntlmd_put_string(&w, NTLMD_TAG_GROUP, group);
+	st = ntlmd_call(g->socket, NTLMD_REQ_CHECK_MEMBERSHIP, &w, g->timeout_ms, &r);
+	saved = errno;
+	ntlm_writer_clear(&w);
+	if (st != NTLM_OK) {
+		if (!g->opt->quiet)
+			fprintf(stderr,
+			        "ntlm_auth: ntlmd at %s cannot be asked whether %s is in group %s: %s\n",
+			        g->socket != NULL ? g->socket : NTLMD_DEFAULT_SOCKET, user, group,
+			        st == NTLM_ERR_BACKEND_UNAVAILABLE ? strerror(saved) : ntlm_status_name(st));
+		return NTLM_ERR_BACKEND_UNAVAILABLE;
+	}
+	st = r.status;
+	if (st == NTLM_OK)
+		st = ntlmd_frame_get_u8(&r.frame, NTLMD_TAG_MEMBER, &member) == NTLM_OK && member == 1
+		         ? NTLM_OK
+		         : NTLM_STATUS_LOGON_FAILURE;
+	else if (st == NTLM_ERR_BACKEND_UNAVAILABLE && !g->opt->quiet)
+		fprintf(stderr, "ntlm_auth: ntlmd's group search for group %s is unavailable: %s\n", group,
+		        ntlm_status_name(st));
+	ntlmd_reply_clear(&r);
+	return st;
+}
+
+/* Resolves Samba's forms (GROUP, DOMAIN\GROUP, DOMAIN+GROUP) by NSS; the
+ * name goes to ntlmd's group search too. A SID cannot be resolved without a
+ * domain: false, the caller exits. */
 static bool resolve_group(const char *value, char sep, struct na_options *opt)
 {
 	const struct group *gr;
@@ -241,11 +287,15 @@ static bool resolve_group(const char *value, char sep, struct na_options *opt)
 	    (p = strrchr(name, '+')) != NULL)
 		name = p + 1;
 	opt->require_group = true;
+	opt->group_name = name;
+	opt->group_check = ask_group_search;
+	opt->group_check_ctx = &group_daemon;
 	gr = getgrnam(name);
 	if (gr == NULL) {
 		fprintf(stderr,
-		        "ntlm_auth: --require-membership-of=%s: group '%s' not found by NSS; every "
-		        "authentication will fail with NT_STATUS_INVALID_PARAMETER\n",
+		        "ntlm_auth: --require-membership-of=%s: group '%s' not found by NSS; ntlmd's group "
+		        "search is asked (a group it does not know either fails every authentication with "
+		        "NT_STATUS_INVALID_PARAMETER)\n",
 		        value, name);
 		opt->group_error = true;
 		return true;
@@ -506,6 +556,7 @@ int main(int argc, char **argv)
 	opt.kv_replies = cfg.flags[O_SQUID_KV];
 	opt.channel_ids = cfg.flags[O_CHANNEL_IDS];
 	opt.workstation = cfg.values[O_WORKSTATION];
+	group_daemon = (struct group_daemon){.socket = d.socket, .timeout_ms = d.timeout_ms, .opt = &opt};
 	if (cfg.values[O_REQUIRE_MEMBERSHIP_OF] != NULL &&
 	    !resolve_group(cfg.values[O_REQUIRE_MEMBERSHIP_OF], opt.separator, &opt))
 		return 1;

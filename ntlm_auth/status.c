@@ -166,11 +166,24 @@ enum ntlm_status na_membership(const struct na_options *opt, const struct ntlmd_
 {
 	uint32_t uid = 0;
 	bool has_uid;
+	enum ntlm_status st;
 
 	if (!opt->require_group)
 		return NTLM_OK;
-	if (opt->group_error)
-		return NTLM_ERR_INVALID_ARGUMENT;
 	has_uid = ntlmd_frame_get_u32(&reply->frame, NTLMD_TAG_UID, &uid) == NTLM_OK;
-	return na_user_in_group(user, has_uid, uid, opt->group_gid) ? NTLM_OK : NTLM_STATUS_LOGON_FAILURE;
+	if (!opt->group_error && na_user_in_group(user, has_uid, uid, opt->group_gid))
+		return NTLM_OK;
+	/* NSS does not know the group, or not this member: ntlmd's group search */
+	st = NTLM_STATUS_NO_SUCH_USER;
+	if (opt->group_check != NULL && opt->group_name != NULL && user != NULL)
+		st = opt->group_check(opt->group_check_ctx, opt->group_name, user);
+	switch (st) {
+	case NTLM_OK:
+	case NTLM_ERR_BACKEND_UNAVAILABLE:
+		return st;
+	case NTLM_STATUS_NO_SUCH_USER: /* no store has the group either */
+		return opt->group_error ? NTLM_ERR_INVALID_ARGUMENT : NTLM_STATUS_LOGON_FAILURE;
+	default:
+		return NTLM_STATUS_LOGON_FAILURE;
+	}
 }

@@ -945,6 +945,42 @@ static enum ntlm_status handle_change_password(const struct ntlmd_peer *peer, co
 	return user_request_end(&u, st);
 }
 
+/* CHECK_MEMBERSHIP: whether USER belongs to GROUP in a store's group
+ * search (ldap: group_base). The user is not looked up: the caller asks
+ * after it authenticated the user. NO_SUCH_USER means that no store has
+ * the group. */
+static enum ntlm_status handle_check_membership(const struct ntlmd_peer *peer, const struct ntlmd_frame *req,
+                                                struct ntlm_writer *reply)
+{
+	struct request_ctx rc;
+	const char *user = NULL, *group = NULL, *backend = NULL;
+	bool member = false;
+	enum ntlm_status st;
+
+	(void)peer;
+	request_begin(req, &rc);
+	st = ntlmd_frame_get_string(req, NTLMD_TAG_USER, &user);
+	if (st == NTLM_OK)
+		st = ntlmd_frame_get_string(req, NTLMD_TAG_GROUP, &group);
+	if (st != NTLM_OK)
+		return st;
+	ntlmd_audit_set(ctx->event.user, user);
+	if (user[0] == '\0' || group[0] == '\0')
+		return NTLM_ERR_INVALID_ARGUMENT;
+	st = ntlmd_backends_group_member(ctx->backends, group, user, &member, &backend);
+	if (st == NTLM_OK) {
+		char detail[NTLMD_AUDIT_TEXT];
+
+		ntlmd_put_u8(reply, NTLMD_TAG_MEMBER, member ? 1 : 0);
+		snprintf(detail, sizeof(detail), "%s a member of group %s (%s)", member ? "is" : "not", group,
+		         backend);
+		ntlmd_audit_set(ctx->event.detail, detail);
+	} else if (st == NTLM_STATUS_NO_SUCH_USER) {
+		ntlmd_audit_set(ctx->event.detail, "no store has that group");
+	}
+	return st;
+}
+
 /* ------------------------------------------------------------------ */
 /* Dispatch                                                            */
 
@@ -965,6 +1001,7 @@ static const struct {
     {NTLMD_REQ_CHECK_PASSWORD, "CHECK_PASSWORD", NTLMD_FROM_PRIVILEGED, handle_check_password},
     {NTLMD_REQ_ACCOUNT_STATUS, "ACCOUNT_STATUS", NTLMD_FROM_PRIVILEGED, handle_account_status},
     {NTLMD_REQ_CHANGE_PASSWORD, "CHANGE_PASSWORD", NTLMD_FROM_PRIVILEGED, handle_change_password},
+    {NTLMD_REQ_CHECK_MEMBERSHIP, "CHECK_MEMBERSHIP", NTLMD_FROM_PRIVILEGED, handle_check_membership},
 };
 
 static int find_handler(uint16_t type)

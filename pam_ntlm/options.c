@@ -259,14 +259,64 @@ static enum ntlm_status check_message(const uint8_t *msg, size_t len, uint32_t t
 	return st;
 }
 
-enum ntlm_status pam_ntlm_decode_message(const char *text, uint32_t type, uint8_t **ret, size_t *ret_len)
+/* Records what a non-NTLMSSP token carried, for the caller's log line. */
+static void note_kerberos(const struct spnego_token *t, struct pam_ntlm_wrapping *info)
 {
+	const char *what = ntlm_spnego_krb_msg_name(t->krb_msg_type);
+
+	info->kerberos = true;
+	snprintf(info->krb_what, sizeof(info->krb_what), "%s", what != NULL ? what : "");
+	snprintf(info->krb_realm, sizeof(info->krb_realm), "%s", t->krb_realm);
+	snprintf(info->krb_sname, sizeof(info->krb_sname), "%s", t->krb_sname);
+}
+
+/* The NTLMSSP message in the token buf: the whole of it when bare, or the
+ * mechToken / responseToken of a SPNEGO or GSS-API token (RFC 4178 4.2). */
+static enum ntlm_status find_ntlmssp(const uint8_t *buf, size_t len, struct ntlm_view *ret,
+                                     struct pam_ntlm_wrapping *info)
+{
+	static const uint8_t signature[8] = {'N', 'T', 'L', 'M', 'S', 'S', 'P', 0};
+	struct spnego_token t;
+	enum ntlm_status st;
+
+	/* not secret: the fixed signature of MS-NLMP 2.2.1 */
+	if (len >= sizeof(signature) && memcmp(buf, signature, sizeof(signature)) == 0) {
+		ret->data = buf;
+		ret->len = len;
+		return NTLM_OK;
+	}
+	st = ntlm_spnego_unwrap(buf, len, &t);
+	if (st != NTLM_OK)
+		return st;
+	if (t.kind == SPNEGO_KIND_KERBEROS)
+		note_kerberos(&t, info);
+	if (t.kind != SPNEGO_KIND_NTLMSSP || t.inner.len == 0) {
+		/* RFC 4178 3.2: the acceptor may pick another mechanism of the
+		 * list than the one of the optimistic token */
+		for (size_t i = 0; t.form == SPNEGO_FORM_NEG_TOKEN_INIT && i < t.n_mechs; i++)
+			if (strcmp(t.mech_types[i], SPNEGO_OID_NTLMSSP) == 0)
+				info->offers_ntlmssp = true;
+		return NTLM_ERR_WRONG_MESSAGE_TYPE;
+	}
+	info->spnego = t.form == SPNEGO_FORM_NEG_TOKEN_INIT || t.form == SPNEGO_FORM_NEG_TOKEN_RESP;
+	*ret = t.inner;
+	return NTLM_OK;
+}
+
+enum ntlm_status pam_ntlm_decode_token(const char *text, uint32_t type, uint8_t **ret, size_t *ret_len,
+                                       struct pam_ntlm_wrapping *info)
+{
+	struct pam_ntlm_wrapping ignored;
+	struct ntlm_view inner = {0};
 	enum ntlm_status st;
 	const char *p, *end;
-	uint8_t *msg = NULL;
+	uint8_t *buf = NULL, *msg = NULL;
 	size_t len = 0;
 	uint32_t got = 0;
 
+	if (info == NULL)
+		info = &ignored;
+	memset(info, 0, sizeof(*info));
 	if (text == NULL)
 		return NTLM_ERR_TRUNCATED;
 	if (strnlen(text, PAM_NTLM_MAX_ANSWER + 1) > PAM_NTLM_MAX_ANSWER)
@@ -280,36 +330,55 @@ enum ntlm_status pam_ntlm_decode_message(const char *text, uint32_t type, uint8_
 		end--;
 	if (end == p)
 		return NTLM_ERR_TRUNCATED;
-	st = ntlm_base64_decode(p, (size_t)(end - p), &msg, &len);
+	st = ntlm_base64_decode(p, (size_t)(end - p), &buf, &len);
 	if (st != NTLM_OK)
 		return st;
-	if (len > NTLM_MAX_MESSAGE) {
+	st = find_ntlmssp(buf, len, &inner, info);
+	if (st != NTLM_OK)
+		goto out;
+	if (inner.len > NTLM_MAX_MESSAGE) {
 		st = NTLM_ERR_MESSAGE_TOO_LONG;
 		goto out;
 	}
-	st = ntlm_message_type(msg, len, &got);
+	st = ntlm_message_type(inner.data, inner.len, &got);
 	if (st != NTLM_OK)
 		goto out;
 	if (got != type) {
 		st = NTLM_ERR_WRONG_MESSAGE_TYPE;
 		goto out;
 	}
-	st = check_message(msg, len, type);
+	st = check_message(inner.data, inner.len, type);
 	if (st != NTLM_OK)
 		goto out;
+	msg = malloc(inner.len);
+	if (msg == NULL) {
+		st = NTLM_ERR_NO_MEMORY;
+		goto out;
+	}
+	memcpy(msg, inner.data, inner.len);
 	*ret = msg;
-	*ret_len = len;
-	msg = NULL;
+	*ret_len = inner.len;
 out:
-	free(msg);
+	if (buf != NULL) {
+		/* an AUTHENTICATE holds responses: wipe them with the buffer */
+		ntlm_wipe(buf, len);
+		free(buf);
+	}
 	return st;
+}
+
+enum ntlm_status pam_ntlm_decode_message(const char *text, uint32_t type, uint8_t **ret, size_t *ret_len)
+{
+	return pam_ntlm_decode_token(text, type, ret, ret_len, NULL);
 }
 
 bool pam_ntlm_looks_like_negotiate(const char *text)
 {
-	/* base64 of "NTLMSSP\0" and type 1 (MS-NLMP 2.2.1.1): anything else,
-	 * a password in particular, is not decoded at all */
+	/* base64 of "NTLMSSP\0" and type 1 (MS-NLMP 2.2.1.1), or of a DER
+	 * token: GSS-API 0x60 ("Y"), NegTokenInit / NegTokenResp 0xA0 / 0xA1
+	 * ("o"). Anything else, a password in particular, is not decoded. */
 	static const char b64_prefix[] = "TlRMTVNTUAAB";
+	struct pam_ntlm_wrapping info;
 	uint8_t *msg = NULL;
 	size_t len = 0;
 	const char *p = text;
@@ -319,10 +388,11 @@ bool pam_ntlm_looks_like_negotiate(const char *text)
 	while (isspace((unsigned char)*p))
 		p++;
 	p = skip_scheme(p);
-	if (strncmp(p, b64_prefix, sizeof(b64_prefix) - 1) != 0) /* not secret: a fixed prefix */
+	/* not secret: fixed prefixes */
+	if (strncmp(p, b64_prefix, sizeof(b64_prefix) - 1) != 0 && p[0] != 'Y' && p[0] != 'o')
 		return false;
-	if (pam_ntlm_decode_message(text, 1, &msg, &len) != NTLM_OK)
-		return false;
+	if (pam_ntlm_decode_token(text, 1, &msg, &len, &info) != NTLM_OK)
+		return info.kerberos || info.offers_ntlmssp;
 	free(msg);
 	return true;
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "ntlmssp.h"
+#include "spnego.h"
 
 /* How pam_sm_authenticate talks to the application. */
 enum pam_ntlm_mode {
@@ -70,24 +71,47 @@ enum pam_ntlm_phase {
  * ntlmd or of the module itself, in a phase. */
 int pam_ntlm_status_to_pam(enum ntlm_status s, enum pam_ntlm_phase phase);
 
-/* Longest answer the module accepts in the conversation: the base64 of
- * NTLM_MAX_MESSAGE bytes and a "Negotiate " prefix. */
-#define PAM_NTLM_MAX_ANSWER 4000u
+/* Longest answer the module accepts in the conversation: the base64 of a
+ * 12 KiB token and a "Negotiate " prefix. An NTLMSSP message is at most
+ * NTLM_MAX_MESSAGE bytes, wrapped or not; the rest of the room lets a
+ * Kerberos token be recognised, and refused by name, rather than called
+ * too long. */
+#define PAM_NTLM_MAX_ANSWER 16400u
+
+/* What carried a message the application answered. */
+struct pam_ntlm_wrapping {
+	bool spnego;         /* in a SPNEGO NegTokenInit or NegTokenResp (RFC 4178) */
+	bool kerberos;       /* the token carries Kerberos, which is not served */
+	bool offers_ntlmssp; /* a NegTokenInit without an NTLMSSP mechToken that lists NTLMSSP */
+	char krb_what[16];   /* "AP-REQ", ... ; "" when not known */
+	char krb_realm[128]; /* the ticket's realm, "" when not decoded */
+	char krb_sname[256]; /* the ticket's service name, "" when not decoded */
+};
 
 /*
  * Decodes an NTLMSSP message of the given type (1, 2 or 3) as the
  * application typed it: optional white space around it, an optional "NTLM "
- * or "Negotiate " prefix (any case), then standard base64. The message must
- * have the NTLMSSP signature and that type and be at most NTLM_MAX_MESSAGE
- * bytes. The result is malloc'd. Statuses: NTLM_ERR_MESSAGE_TOO_LONG,
- * NTLM_ERR_BAD_ENCODING (not base64), NTLM_ERR_TRUNCATED (empty),
- * NTLM_ERR_BAD_SIGNATURE, NTLM_ERR_WRONG_MESSAGE_TYPE, NTLM_ERR_NO_MEMORY.
+ * or "Negotiate " prefix (any case), then standard base64 of either the bare
+ * message or a SPNEGO / GSS-API token that carries it (common/spnego.h). The
+ * message must have the NTLMSSP signature and that type and be at most
+ * NTLM_MAX_MESSAGE bytes. The result is malloc'd. Statuses:
+ * NTLM_ERR_MESSAGE_TOO_LONG, NTLM_ERR_BAD_ENCODING (not base64, bad DER),
+ * NTLM_ERR_TRUNCATED (empty), NTLM_ERR_BAD_SIGNATURE,
+ * NTLM_ERR_WRONG_MESSAGE_TYPE (also for a token of another mechanism:
+ * info->kerberos says when it is Kerberos), NTLM_ERR_NO_MEMORY. When info is
+ * not NULL it is always written.
  */
+enum ntlm_status pam_ntlm_decode_token(const char *text, uint32_t type, uint8_t **ret, size_t *ret_len,
+                                       struct pam_ntlm_wrapping *info) NTLM_MUST_USE;
+
+/* pam_ntlm_decode_token() without the wrapping details. */
 enum ntlm_status pam_ntlm_decode_message(const char *text, uint32_t type, uint8_t **ret,
                                          size_t *ret_len) NTLM_MUST_USE;
 
-/* True when text (as typed) decodes to an NTLMSSP NEGOTIATE_MESSAGE: auto
- * mode then starts an exchange instead of checking a password. */
+/* True when text (as typed) decodes to an NTLMSSP NEGOTIATE_MESSAGE, bare or
+ * SPNEGO-wrapped, to a NegTokenInit that offers NTLMSSP, or to a Kerberos
+ * token: auto mode then starts an exchange (which selects NTLMSSP, or
+ * refuses Kerberos by name) instead of checking a password. */
 bool pam_ntlm_looks_like_negotiate(const char *text);
 
 #endif /* PAM_NTLM_OPTIONS_H */

@@ -25,6 +25,7 @@
 #include "client.h"
 #include "ntlmssp.h"
 #include "options.h"
+#include "spnego.h"
 
 /* pam_get_data / pam_set_data keys (documented in pam_ntlm(8)). */
 #define DATA_EXCHANGE    "pam_ntlm_exchange"    /* an exchange waiting for its next answer */
@@ -34,6 +35,10 @@
 /* The PAM environment variable an application sets (pam_putenv) to pass
  * channel-binding application data, base64 (RFC 5929 tls-server-end-point). */
 #define ENV_CB_APPLICATION "NTLM_CB_APPLICATION"
+/* Set by the module after a SPNEGO-wrapped exchange succeeded: the base64
+ * of the final NegTokenResp (accept-completed) the application sends the
+ * client (HTTP "WWW-Authenticate: Negotiate <token>"). */
+#define ENV_FINAL_TOKEN "NTLM_FINAL_TOKEN"
 
 /* Prompts (docs/pam-conversation.md). */
 #define PROMPT_PASSWORD     "Password: "
@@ -71,7 +76,9 @@ struct exchange {
 	size_t negotiate_len;
 	uint8_t *challenge;
 	size_t challenge_len;
-	char *prompt; /* exchange mode: the prompt carrying the CHALLENGE */
+	char *prompt;      /* exchange mode: the prompt carrying the CHALLENGE (or the SPNEGO answer) */
+	bool spnego;       /* the NEGOTIATE came in SPNEGO: the CHALLENGE goes back in it */
+	bool renegotiated; /* NTLMSSP was selected in SPNEGO: the NEGOTIATE is asked again */
 };
 
 /* ------------------------------------------------------------------ */
@@ -361,9 +368,23 @@ static enum ntlm_status get_challenge(const struct module *m, struct exchange *x
 		st = ntlmd_frame_get_bytes(&r.frame, NTLMD_TAG_CHALLENGE, &chal, &len);
 	if (st == NTLM_OK && (len == 0 || len > NTLM_MAX_MESSAGE))
 		st = NTLM_ERR_BAD_ENCODING;
-	if (st == NTLM_OK)
+	if (st == NTLM_OK && x->spnego) {
+		/* RFC 4178 4.2.2: accept-incomplete, supportedMech NTLMSSP,
+		 * responseToken the CHALLENGE */
+		uint8_t *der = NULL;
+		size_t der_len = 0;
+
+		st = ntlm_spnego_encode_resp(SPNEGO_ACCEPT_INCOMPLETE, true, chal, len, NULL, 0, &der,
+		                             &der_len);
+		if (st == NTLM_OK)
+			st = ntlm_base64_encode(der, der_len, &b64);
+		free(der);
+	} else if (st == NTLM_OK) {
 		st = ntlm_base64_encode(chal, len, &b64);
+	}
 	if (st == NTLM_OK) {
+		free(x->prompt);
+		x->prompt = NULL;
 		x->challenge = malloc(len);
 		if (x->challenge == NULL ||
 		    asprintf(&x->prompt, "NTLM CHALLENGE %s AUTHENTICATE: ", b64) < 0) {
@@ -379,9 +400,34 @@ static enum ntlm_status get_challenge(const struct module *m, struct exchange *x
 	return st;
 }
 
+/* After a SPNEGO exchange: the final NegTokenResp, accept-completed and
+ * nothing else (RFC 4178 4.2.2), base64 in NTLM_FINAL_TOKEN. It carries no
+ * secret. No mechListMIC is sent: NTLMSSP is the only and first mechanism,
+ * so RFC 4178 5 lets it be omitted. */
+static int publish_final_token(const struct module *m)
+{
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	char *b64 = NULL;
+	enum ntlm_status st;
+
+	st = ntlm_spnego_encode_resp(SPNEGO_ACCEPT_COMPLETED, false, NULL, 0, NULL, 0, &der, &der_len);
+	if (st == NTLM_OK)
+		st = ntlm_base64_encode(der, der_len, &b64);
+	free(der);
+	if (st != NTLM_OK) {
+		pam_syslog(m->pamh, LOG_ERR, "the final SPNEGO token cannot be built: %s",
+		           ntlm_status_name(st));
+		return PAM_BUF_ERR;
+	}
+	put_env(m->pamh, ENV_FINAL_TOKEN, b64);
+	free(b64);
+	return PAM_SUCCESS;
+}
+
 /* Sends the three messages to ntlmd and publishes the result. */
 static int verify_exchange(const struct module *m, const struct exchange *x, const uint8_t *auth,
-                           size_t auth_len)
+                           size_t auth_len, bool spnego)
 {
 	struct ntlm_writer w;
 	struct ntlmd_reply r;
@@ -412,6 +458,8 @@ static int verify_exchange(const struct module *m, const struct exchange *x, con
 	st = ask_daemon(m, NTLMD_REQ_VERIFY, &w, &r);
 	if (st == NTLM_OK) {
 		rc = publish_verify(m, &r.frame);
+		if (rc == PAM_SUCCESS && (spnego || x->spnego))
+			rc = publish_final_token(m);
 		if (m->opt.debug && rc == PAM_SUCCESS)
 			log_outcome(m, LOG_DEBUG, "NTLM exchange accepted",
 			            ntlmd_frame_string(&r.frame, NTLMD_TAG_USER), st);
@@ -425,18 +473,91 @@ static int verify_exchange(const struct module *m, const struct exchange *x, con
 	return rc;
 }
 
-/* Decodes an answer into a message of type; logs and maps a bad one. */
+/* A Kerberos token: logged once with what it was for, and
+ * PAM_AUTHINFO_UNAVAIL, since the module cannot verify it at all (a stack
+ * may fall through to a Kerberos module); not a wrong credential. */
+static int refuse_kerberos(const struct module *m, const struct pam_ntlm_wrapping *w)
+{
+	char realm[128], sname[128];
+
+	pam_syslog(m->pamh, LOG_ERR,
+	           "Kerberos token refused (%s%s%s%s%s): Kerberos is not served by pam_ntlm, which "
+	           "verifies NTLMSSP through ntlmd; the client must fall back to NTLM",
+	           w->krb_what[0] ? w->krb_what : "Kerberos message", w->krb_sname[0] ? " for " : "",
+	           w->krb_sname[0] ? printable(w->krb_sname, sname, sizeof(sname)) : "",
+	           w->krb_realm[0] ? "@" : "",
+	           w->krb_realm[0] ? printable(w->krb_realm, realm, sizeof(realm)) : "");
+	return PAM_AUTHINFO_UNAVAIL;
+}
+
+/* Decodes an answer into a message of type, bare or SPNEGO-wrapped (then
+ * *ret_spnego is set when ret_spnego is not NULL); logs and maps a bad one. */
 static int decode_answer(const struct module *m, const char *answer, uint32_t type, uint8_t **ret,
-                         size_t *ret_len)
+                         size_t *ret_len, bool *ret_spnego)
 {
 	static const char *const names[] = {"", "NEGOTIATE", "CHALLENGE", "AUTHENTICATE"};
-	enum ntlm_status st = pam_ntlm_decode_message(answer, type, ret, ret_len);
+	struct pam_ntlm_wrapping w;
+	enum ntlm_status st = pam_ntlm_decode_token(answer, type, ret, ret_len, &w);
 
-	if (st == NTLM_OK)
+	if (st == NTLM_OK) {
+		if (ret_spnego != NULL)
+			*ret_spnego = w.spnego;
 		return PAM_SUCCESS;
+	}
+	if (w.kerberos)
+		return refuse_kerberos(m, &w);
 	pam_syslog(m->pamh, LOG_NOTICE, "the application's %s is not valid: %s", names[type & 3],
 	           ntlm_status_name(st));
 	return PAM_AUTH_ERR;
+}
+
+/*
+ * The NEGOTIATE of an exchange, bare or in SPNEGO (x->spnego). A
+ * NegTokenInit that lists NTLMSSP but carries no NTLMSSP token (a Kerberos
+ * optimistic token, or none) is answered once, as RFC 4178 3.2 lets an
+ * acceptor pick another mechanism of the list: the prompt
+ * "NTLM SPNEGO <NegTokenResp> NEGOTIATE: " carries accept-incomplete with
+ * supportedMech NTLMSSP and asks again; *ret_again is then true.
+ */
+static int take_negotiate(const struct module *m, struct exchange *x, const char *answer, bool *ret_again)
+{
+	struct pam_ntlm_wrapping w;
+	enum ntlm_status st = pam_ntlm_decode_token(answer, 1, &x->negotiate, &x->negotiate_len, &w);
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	char *b64 = NULL;
+
+	*ret_again = false;
+	if (st == NTLM_OK) {
+		x->spnego = x->spnego || w.spnego;
+		return PAM_SUCCESS;
+	}
+	if (!w.offers_ntlmssp || x->renegotiated || x->mode == PAM_NTLM_MODE_VERIFY) {
+		if (w.kerberos)
+			return refuse_kerberos(m, &w);
+		pam_syslog(m->pamh, LOG_NOTICE, "the application's NEGOTIATE is not valid: %s",
+		           ntlm_status_name(st));
+		return PAM_AUTH_ERR;
+	}
+	st = ntlm_spnego_encode_resp(SPNEGO_ACCEPT_INCOMPLETE, true, NULL, 0, NULL, 0, &der, &der_len);
+	if (st == NTLM_OK)
+		st = ntlm_base64_encode(der, der_len, &b64);
+	free(der);
+	free(x->prompt);
+	x->prompt = NULL;
+	if (st != NTLM_OK || asprintf(&x->prompt, "NTLM SPNEGO %s NEGOTIATE: ", b64) < 0) {
+		x->prompt = NULL;
+		free(b64);
+		return PAM_BUF_ERR;
+	}
+	free(b64);
+	if (m->opt.debug)
+		pam_syslog(m->pamh, LOG_DEBUG, "SPNEGO: %s token with NTLMSSP offered too: NTLMSSP selected",
+		           w.kerberos ? "a Kerberos" : "no NTLMSSP");
+	x->spnego = true;
+	x->renegotiated = true;
+	*ret_again = true;
+	return PAM_SUCCESS;
 }
 
 /* True for an empty (or blank) answer: no NEGOTIATE. */
@@ -458,22 +579,27 @@ static int run_exchange(const struct module *m, struct exchange *x)
 	char *answer = NULL;
 	uint8_t *auth = NULL;
 	size_t auth_len = 0;
+	bool auth_spnego = false;
 	int rc;
 
 	for (;;) {
 		switch (x->step) {
-		case STEP_NEGOTIATE:
-			rc = converse(m->pamh, PAM_PROMPT_ECHO_ON, PROMPT_NEGOTIATE, &answer);
+		case STEP_NEGOTIATE: {
+			bool again = false;
+
+			rc = converse(m->pamh, PAM_PROMPT_ECHO_ON,
+			              x->renegotiated ? x->prompt : PROMPT_NEGOTIATE, &answer);
 			if (rc != PAM_SUCCESS)
 				goto out;
 			if (x->mode == PAM_NTLM_MODE_VERIFY && blank(answer)) {
 				x->step = STEP_CHALLENGE;
 			} else {
-				rc = decode_answer(m, answer, 1, &x->negotiate, &x->negotiate_len);
+				rc = take_negotiate(m, x, answer, &again);
 				if (rc != PAM_SUCCESS)
 					goto out;
-				x->step =
-				    x->mode == PAM_NTLM_MODE_VERIFY ? STEP_CHALLENGE : STEP_AUTHENTICATE;
+				if (!again)
+					x->step = x->mode == PAM_NTLM_MODE_VERIFY ? STEP_CHALLENGE
+					                                          : STEP_AUTHENTICATE;
 			}
 			free(answer);
 			answer = NULL;
@@ -489,11 +615,12 @@ static int run_exchange(const struct module *m, struct exchange *x)
 				}
 			}
 			break;
+		}
 		case STEP_CHALLENGE:
 			rc = converse(m->pamh, PAM_PROMPT_ECHO_ON, PROMPT_CHALLENGE, &answer);
 			if (rc != PAM_SUCCESS)
 				goto out;
-			rc = decode_answer(m, answer, 2, &x->challenge, &x->challenge_len);
+			rc = decode_answer(m, answer, 2, &x->challenge, &x->challenge_len, NULL);
 			if (rc != PAM_SUCCESS)
 				goto out;
 			free(answer);
@@ -506,9 +633,9 @@ static int run_exchange(const struct module *m, struct exchange *x)
 			              &answer);
 			if (rc != PAM_SUCCESS)
 				goto out;
-			rc = decode_answer(m, answer, 3, &auth, &auth_len);
+			rc = decode_answer(m, answer, 3, &auth, &auth_len, &auth_spnego);
 			if (rc == PAM_SUCCESS)
-				rc = verify_exchange(m, x, auth, auth_len);
+				rc = verify_exchange(m, x, auth, auth_len, auth_spnego);
 			goto out;
 		case STEP_FIRST:
 		default:
@@ -709,6 +836,7 @@ static int migrate_password(const struct module *m)
 static int auto_login(const struct module *m, struct exchange *x)
 {
 	char *answer = NULL;
+	bool again = false;
 	int rc;
 
 	if (m->opt.use_first_pass || m->opt.try_first_pass) {
@@ -731,8 +859,12 @@ static int auto_login(const struct module *m, struct exchange *x)
 		return password_login(m, answer);
 	}
 	x->mode = PAM_NTLM_MODE_EXCHANGE;
-	rc = decode_answer(m, answer, 1, &x->negotiate, &x->negotiate_len);
+	rc = take_negotiate(m, x, answer, &again);
 	free(answer);
+	if (rc == PAM_SUCCESS && again) {
+		x->step = STEP_NEGOTIATE;
+		return keep_exchange(m, x, run_exchange(m, x));
+	}
 	if (rc == PAM_SUCCESS) {
 		enum ntlm_status st = get_challenge(m, x);
 

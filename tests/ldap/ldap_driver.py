@@ -12,6 +12,10 @@ those of tests/ntlmd/ntlmd_driver.py.
         N logons of USER; PID is killed (SIGKILL) before logon K: all succeed
     ldap_driver.py change --socket S USER         CHANGE_PASSWORD to the user's new password
     ldap_driver.py nthash USER [new]              the NT hash (hex) of the user's password
+    ldap_driver.py nthash-stdin                   the NT hash (hex) of the password on stdin
+    ldap_driver.py helper USER -- NTLM_AUTH ARGV...
+        one squid-2.5-ntlmssp handshake of USER (python3-ntlm-auth) with
+        ntlm_auth; prints the helper's last reply line
 
 Each command prints "PASS name" / "FAIL name: why" lines and a final
 "N passed, M failed" (but ldif, files and nthash); it exits 1 when a case
@@ -96,7 +100,19 @@ def ldif(suffix, bindpw):
     for n, ou in enumerate(("ou=people", "ou=extra,ou=people")):
         out.append(user_ldif(f"{suffix}", 90 + n, "ldup", "Ldup-pass20", {}).replace(
             "ou=people,", f"{ou},", 1))
+    out.append(groups_ldif(suffix))
     return "\n".join(out)
+
+
+def groups_ldif(suffix):
+    """The group search's entries: a posixGroup (memberUid, one of them in
+    capitals and one a user of the files store) and a groupOfNames (member
+    DNs, spelled with blanks and capitals, as directories hold them)."""
+    return (f"dn: ou=groups,{suffix}\nobjectClass: organizationalUnit\nou: groups\n\n"
+            f"dn: cn=webusers,ou=groups,{suffix}\nobjectClass: posixGroup\ncn: webusers\ngidNumber: 4000\n"
+            "memberUid: lalice\nmemberUid: LHANK\nmemberUid: falice\n\n"
+            f"dn: cn=webadmins,ou=groups,{suffix}\nobjectClass: groupOfNames\ncn: webadmins\n"
+            f"member: UID=ljane, ou=people,{suffix}\nmember: cn=ntlmd,{suffix}\n")
 
 
 def write_files(path):
@@ -105,6 +121,34 @@ def write_files(path):
         for i, (user, (password, flags)) in enumerate(FILES_USERS.items()):
             f.write(f"{user}:{2000 + i}:{'X' * 32}:{nt_hash(password).hex().upper()}:{flags}:"
                     f"LCT-{NOW:08X}:\n")
+
+
+def cmd_helper(args):
+    """YR / KK with the helper, the client's messages from python3-ntlm-auth."""
+    import base64
+    import subprocess
+
+    from ntlm_auth.ntlm import NtlmContext
+
+    nd.enable_md4_for_ntlm_auth()
+    ctx = NtlmContext(args.user, password_of(args.user), domain=DOMAIN, workstation="CLIENT1",
+                      ntlm_compatibility=3)
+    proc = subprocess.Popen(args.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = ""
+    try:
+        proc.stdin.write("YR " + base64.b64encode(ctx.step()).decode() + "\n")
+        proc.stdin.flush()
+        line = proc.stdout.readline().strip()
+        if line.startswith("TT "):
+            auth = ctx.step(base64.b64decode(line.split()[1]))
+            proc.stdin.write("KK " + base64.b64encode(auth).decode() + "\n")
+            proc.stdin.flush()
+            line = proc.stdout.readline().strip()
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    print(line)
+    return 0
 
 
 def logon(sock, user, password, domain=DOMAIN):
@@ -192,6 +236,10 @@ def main():
     p = sub.add_parser("nthash")
     p.add_argument("user")
     p.add_argument("which", nargs="?", default="old")
+    sub.add_parser("nthash-stdin")
+    p = sub.add_parser("helper")
+    p.add_argument("user")
+    p.add_argument("argv", nargs="+")
     args = parser.parse_args()
     if args.command == "ldif":
         sys.stdout.write(ldif(args.suffix, args.bindpw))
@@ -207,7 +255,10 @@ def main():
         pw = NEW_PASSWORDS[args.user] if args.which == "new" else password_of(args.user)
         print(nt_hash(pw).hex().upper())
         return 0
-    return {"expect": cmd_expect, "stream": cmd_stream, "change": cmd_change}[args.command](args)
+    if args.command == "nthash-stdin":
+        print(nt_hash(sys.stdin.readline().rstrip("\n")).hex().upper())
+        return 0
+    return {"helper": cmd_helper, "expect": cmd_expect, "stream": cmd_stream, "change": cmd_change}[args.command](args)
 
 
 if __name__ == "__main__":

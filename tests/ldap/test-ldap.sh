@@ -18,12 +18,8 @@ DRIVER=$HERE/ldap_driver.py
 NTLMD_TESTS_DIR=${NTLMD_TESTS_DIR:-$HERE/../ntlmd}
 INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
 export NTLMD_TESTS_DIR INTEROP_DIR
-SLAPD=${SLAPD:-/usr/sbin/slapd}
-SLAPADD=${SLAPADD:-/usr/sbin/slapadd}
 PORT_A=${LDAP_TEST_PORT:-21389}
 PORT_B=$((PORT_A + 1)) # and ldaps:// on PORT_A + 2, PORT_B + 2
-SUFFIX=dc=example,dc=test
-ADMIN=cn=admin,$SUFFIX
 WAIT=10
 
 PASSED=0
@@ -32,6 +28,10 @@ WORK=""
 DAEMON_PID=""
 SLAPD_A=""
 SLAPD_B=""
+
+export LDAP_DRIVER="$DRIVER" # read by slapd-lib.sh
+# shellcheck source=tests/ldap/slapd-lib.sh
+. "$HERE/slapd-lib.sh"
 
 pass() {
     echo "PASS $1"
@@ -58,19 +58,6 @@ skip_or_fail() {
     exit 77
 }
 
-stop_pid() {
-    [ -n "$1" ] || return 0
-    kill "$1" 2>/dev/null
-    tries=$((WAIT * 10))
-    while kill -0 "$1" 2>/dev/null && [ "$tries" -gt 0 ]; do
-        tries=$((tries - 1))
-        sleep 0.1
-    done
-    kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-    return 0
-}
-
 cleanup() {
     stop_pid "$DAEMON_PID"
     stop_pid "$SLAPD_A"
@@ -95,61 +82,6 @@ driver() {
 }
 
 expect() { driver expect --socket "$SOCKET" "$@"; }
-
-# slapd.conf of instance $1 (a or b)
-slapd_conf() {
-    dir=$WORK/slapd-$1
-    mkdir -p "$dir/db"
-    cat >"$dir/slapd.conf" <<EOF
-include /etc/ldap/schema/core.schema
-include /etc/ldap/schema/cosine.schema
-include /etc/ldap/schema/nis.schema
-include /etc/ldap/schema/inetorgperson.schema
-include $WORK/samba.schema
-pidfile $dir/slapd.pid
-modulepath /usr/lib/ldap
-moduleload back_mdb
-loglevel none
-TLSCACertificateFile $WORK/ca.pem
-TLSCertificateFile $WORK/server.pem
-TLSCertificateKeyFile $WORK/server.key
-authz-regexp "gidNumber=0\\\\+uidNumber=0,cn=peercred,cn=external,cn=auth" "cn=ntlmd,$SUFFIX"
-database mdb
-maxsize 33554432
-suffix "$SUFFIX"
-rootdn "$ADMIN"
-rootpw admin-secret
-directory $dir/db
-access to attrs=sambaNTPassword,sambaLMPassword,sambaPwdLastSet,sambaPwdMustChange,sambaBadPasswordCount,sambaBadPasswordTime
-    by dn.exact="cn=ntlmd,$SUFFIX" write
-    by dn.exact="cn=reader,$SUFFIX" read
-    by * none
-access to attrs=userPassword
-    by anonymous auth
-    by * none
-access to * by * read
-EOF
-}
-
-# Starts instance $1 on port $2 (and its ldapi socket); sets SLAPD_A/B.
-start_slapd() {
-    dir=$WORK/slapd-$1
-    "$SLAPD" -d 0 -f "$dir/slapd.conf" \
-        -h "ldap://127.0.0.1:$2/ ldaps://127.0.0.1:$(($2 + 2))/ ldapi://$(printf '%s' "$dir/ldapi" | sed 's|/|%2F|g')" \
-        >>"$dir/log" 2>&1 &
-    pid=$!
-    if [ "$1" = a ]; then SLAPD_A=$pid; else SLAPD_B=$pid; fi
-    tries=$((WAIT * 10))
-    while ! ldapsearch -x -H "ldap://127.0.0.1:$2" -b "" -s base -o nettimeout=1 >/dev/null 2>&1; do
-        tries=$((tries - 1))
-        if [ "$tries" -le 0 ] || ! kill -0 "$pid" 2>/dev/null; then
-            echo "ERROR: slapd $1 did not start:" >&2
-            cat "$dir/log" >&2
-            exit 99
-        fi
-        sleep 0.1
-    done
-}
 
 # Starts ntlmd on configuration $1; the log is $1.log.
 start_ntlmd() {
@@ -193,20 +125,6 @@ EOF
     } >"$1"
 }
 
-ldap_admin() { # ldapmodify as the rootdn on instance a, LDIF on stdin
-    ldapmodify -x -H "ldap://127.0.0.1:$PORT_A" -D "$ADMIN" -w admin-secret -o nettimeout=5 >/dev/null
-}
-
-ldap_value() { # USER ATTRIBUTE: the value on instance a
-    ldapsearch -LLL -x -H "ldap://127.0.0.1:$PORT_A" -D "$ADMIN" -w admin-secret -o nettimeout=5 -o ldif-wrap=no \
-        -b "ou=people,$SUFFIX" "(uid=$1)" "$2" | sed -n "s/^$2: //p"
-}
-
-set_nt_hash() { # USER HEX
-    printf 'dn: uid=%s,ou=people,%s\nchangetype: modify\nreplace: sambaNTPassword\nsambaNTPassword: %s\n' \
-        "$1" "$SUFFIX" "$2" | ldap_admin
-}
-
 # ------------------------------------------------------------------ setup
 
 if [ -z "${NTLMD:-}" ] || [ ! -x "$NTLMD" ]; then
@@ -217,59 +135,24 @@ fi
 for m in ntlm_auth Cryptodome; do
     "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
 done
-[ -x "$SLAPD" ] || skip_or_fail "slapd"
-[ -x "$SLAPADD" ] || skip_or_fail "slapadd"
-for t in ldapsearch ldapmodify openssl; do
-    command -v "$t" >/dev/null 2>&1 || skip_or_fail "$t"
-done
+slapd_require
 [ "$(id -u)" -eq 0 ] || skip_or_fail "root (SASL EXTERNAL maps uid 0)"
-SCHEMA=""
-for f in /usr/share/doc/samba/examples/LDAP/samba.schema /usr/share/doc/samba/examples/LDAP/samba.schema.gz; do
-    [ -r "$f" ] && SCHEMA=$f && break
-done
-[ -n "$SCHEMA" ] || skip_or_fail "the Samba LDAP schema (package samba)"
-
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ntlmd-ldap.XXXXXX") || exit 99
 mkdir -p "$WORK/run"
-case $SCHEMA in
-*.gz) gzip -dc "$SCHEMA" >"$WORK/samba.schema" ;;
-*) cp "$SCHEMA" "$WORK/samba.schema" ;;
-esac
-
-# A test CA, a server certificate for 127.0.0.1 / localhost, and another CA.
-(
-    cd "$WORK" || exit 1
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=ntlmd test CA" &&
-        openssl req -x509 -newkey rsa:2048 -nodes -keyout other-ca.key -out other-ca.pem -days 2 \
-            -subj "/CN=another CA" &&
-        openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=localhost" &&
-        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >san.ext &&
-        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
-            -extfile san.ext
-) >"$WORK/openssl.log" 2>&1 || {
-    cat "$WORK/openssl.log" >&2
-    exit 99
-}
+slapd_prepare
 
 BINDPW=reader-secret-$$
 printf '%s\n' "$BINDPW" >"$WORK/bindpw"
 printf '%s\n' "$BINDPW" >"$WORK/rootbindpw"
 printf 'wrong-%s\n' "$BINDPW" >"$WORK/badpw"
 chmod 600 "$WORK/bindpw" "$WORK/rootbindpw" "$WORK/badpw"
-"$PY" -B "$DRIVER" ldif "$SUFFIX" "$BINDPW" >"$WORK/data.ldif" || exit 99
 "$PY" -B "$DRIVER" files "$WORK/smbpasswd" || exit 99
-for i in a b; do
-    slapd_conf $i
-    "$SLAPADD" -q -f "$WORK/slapd-$i/slapd.conf" -l "$WORK/data.ldif" >"$WORK/slapadd-$i.log" 2>&1 || {
-        cat "$WORK/slapadd-$i.log" >&2
-        exit 99
-    }
-done
+slapd_load "$BINDPW" a b
 start_slapd a "$PORT_A"
 start_slapd b "$PORT_B"
-LDAPI_A="ldapi://$(printf '%s' "$WORK/slapd-a/ldapi" | sed 's|/|%2F|g')"
+LDAPI_A=$(slapd_ldapi a)
 
 # ------------------------------------------------------------------ ntlmd -t
 
@@ -384,6 +267,89 @@ expect --label "bind refused: " lalice=STATUS_NO_LOGON_SERVERS falice=STATUS_SUC
 check "bind refused: the log names the DN and the reason" \
     grep -q "bind as cn=reader,$SUFFIX refused: Invalid credentials" "$LOG"
 stop_ntlmd
+
+# ------------------------------------------------------------------ group search (ntlm_auth)
+
+# ntlm_auth --require-membership-of: groups NSS does not know, found by the
+# ldap store's group search (CHECK_MEMBERSHIP); the users authenticate first
+basic() { # GROUP USER PASSWORD: ntlm_auth's squid-2.5-basic reply
+    printf '%s %s\n' "$2" "$3" | timeout 30 "$NTLM_AUTH" --helper-protocol=squid-2.5-basic \
+        --ntlmd-socket="$SOCKET" --require-membership-of="$1" 2>>"$WORK/ntlm_auth.err"
+}
+ntlmssp() { # GROUP USER: ntlm_auth's last squid-2.5-ntlmssp reply (python3-ntlm-auth client)
+    timeout 60 "$PY" -B "$DRIVER" helper "$2" -- "$NTLM_AUTH" --helper-protocol=squid-2.5-ntlmssp \
+        --ntlmd-socket="$SOCKET" --require-membership-of="$1" 2>>"$WORK/ntlm_auth.err"
+}
+reply_is() { # NAME GOT WANTED
+    if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got \"$2\", wanted \"$3\""; fi
+}
+
+if [ -n "${NTLM_AUTH:-}" ] && [ -x "$NTLM_AUTH" ]; then
+    write_conf "$WORK/groups.conf" <<EOF
+uri            ldap://127.0.0.1:$PORT_A
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+group_base     ou=groups,$SUFFIX
+EOF
+    start_ntlmd "$WORK/groups.conf"
+    reply_is "group search: posixGroup member (memberUid) -> OK" "$(basic webusers lalice Lalice-pass1)" OK
+    reply_is "group search: memberUid in capitals matches" "$(basic webusers lhank Lhank-pass8)" OK
+    reply_is "group search: a files user listed in the LDAP group, DOMAIN\\GROUP form -> OK" \
+        "$(basic 'TESTDOM\webusers' falice Falice-pass1)" OK
+    reply_is "group search: not a member -> ERR" "$(basic webusers ljane Ljane-pass10)" ERR
+    reply_is "group search: a member with a wrong password -> ERR" "$(basic webusers lalice Wrong-pass0)" ERR
+    reply_is "group search, squid-2.5-ntlmssp: member -> AF" "$(ntlmssp webusers lalice)" 'AF TESTDOM\lalice'
+    reply_is "group search, squid-2.5-ntlmssp: not a member -> Samba's NA NT_STATUS_LOGON_FAILURE" \
+        "$(ntlmssp webusers ljane)" "NA NT_STATUS_LOGON_FAILURE"
+    reply_is "group search: a group neither NSS nor the directory knows -> NA NT_STATUS_INVALID_PARAMETER" \
+        "$(ntlmssp no-such-group-xyz lalice)" "NA NT_STATUS_INVALID_PARAMETER"
+    check "group search: ntlm_auth says NSS does not know the group and ntlmd is asked" \
+        grep -q "group 'webusers' not found by NSS; ntlmd's group search is asked" "$WORK/ntlm_auth.err"
+    reply_is "group search: a groupOfNames does not match group_filter (posixGroup) -> unknown group" \
+        "$(ntlmssp webadmins ljane)" "NA NT_STATUS_INVALID_PARAMETER"
+    stop_pid "$SLAPD_A"
+    SLAPD_A=""
+    got=$(ntlmssp webusers falice)
+    case $got in
+    "BH "*) pass "group search, directory down: BH for a files user whose group is in LDAP" ;;
+    *) fail "group search, directory down: got \"$got\", wanted BH" ;;
+    esac
+    check "group search, directory down: ntlm_auth says the group search is unavailable" \
+        grep -q "ntlmd's group search for group webusers is unavailable" "$WORK/ntlm_auth.err"
+    start_slapd a "$PORT_A"
+    stop_ntlmd
+
+    # groupOfNames: members by DN (group_member_dn), compared as DNs
+    write_conf "$WORK/groups-dn.conf" <<EOF
+uri             ldap://127.0.0.1:$PORT_A
+binddn          cn=reader,$SUFFIX
+bindpw_file     $WORK/bindpw
+group_base      ou=groups,$SUFFIX
+group_filter    (objectClass=groupOfNames)
+group_member_dn yes
+EOF
+    start_ntlmd "$WORK/groups-dn.conf"
+    reply_is "group_member_dn: groupOfNames member (its DN spelled otherwise) -> AF" \
+        "$(ntlmssp webadmins ljane)" 'AF TESTDOM\ljane'
+    reply_is "group_member_dn: not a member -> NA NT_STATUS_LOGON_FAILURE" "$(ntlmssp webadmins lalice)" \
+        "NA NT_STATUS_LOGON_FAILURE"
+    reply_is "group_member_dn: a files user has no entry -> not a member" \
+        "$(basic webadmins falice Falice-pass1)" ERR
+    stop_ntlmd
+
+    cp "$WORK/good.conf" "$WORK/groups-bad.conf"
+    printf 'group_member_dn maybe\ngroup_filter objectClass=posixGroup\ngroup_member_attribute bad/name\n' \
+        >>"$WORK/groups-bad.conf"
+    lines=$(wc -l <"$WORK/groups-bad.conf")
+    out=$("$NTLMD" -t -f "$WORK/groups-bad.conf" 2>&1)
+    n=0
+    for l in $((lines - 2)) $((lines - 1)) "$lines"; do
+        printf '%s\n' "$out" | grep -q "^$WORK/groups-bad.conf:$l: group_" && n=$((n + 1))
+    done
+    check "ntlmd -t: each bad group key is reported as FILE:LINE: reason" [ "$n" -eq 3 ]
+else
+    fail "group search: NTLM_AUTH is not set (make check sets it)"
+fi
 
 # ------------------------------------------------------------------ TLS and SASL EXTERNAL
 

@@ -81,6 +81,11 @@ START_TEST(defaults)
 	ck_assert_uint_eq(c.cache_ttl, 0);
 	ck_assert(!c.lockout_writeback);
 	ck_assert_ptr_null(c.bindpw);
+	ck_assert_ptr_null(c.group_bases);
+	ck_assert_str_eq(c.group_filter, "(objectClass=posixGroup)");
+	ck_assert_str_eq(c.group_name_attribute, "cn");
+	ck_assert_str_eq(c.group_member_attribute, "memberUid");
+	ck_assert(!c.group_member_dn);
 	ldap_conf_clear(&c);
 }
 END_TEST
@@ -117,7 +122,12 @@ START_TEST(every_value)
 	         "negative_cache_ttl 30\n"
 	         "cache_stale_ttl 600\n"
 	         "domains CORP EXAMPLE\n"
-	         "lockout_writeback yes\n",
+	         "lockout_writeback yes\n"
+	         "group_base ou=groups,dc=example,dc=org\n"
+	         "group_base ou=teams,dc=example,dc=org\n"
+	         "group_filter (objectClass=groupOfNames)\n"
+	         "group_name_attribute ou\n"
+	         "group_member_dn yes\n",
 	         pw, rootpw);
 	ck_assert_uint_eq(parse(text, &c, errs), 0);
 	ck_assert_uint_eq(c.n_uris, 3);
@@ -142,6 +152,13 @@ START_TEST(every_value)
 	ck_assert_uint_eq(c.cache_stale_ttl, 600);
 	ck_assert_str_eq(c.domains[1], "EXAMPLE");
 	ck_assert(c.lockout_writeback);
+	ck_assert_str_eq(c.group_bases[1], "ou=teams,dc=example,dc=org");
+	ck_assert_ptr_null(c.group_bases[2]);
+	ck_assert_str_eq(c.group_filter, "(objectClass=groupOfNames)");
+	ck_assert_str_eq(c.group_name_attribute, "ou");
+	ck_assert(c.group_member_dn);
+	/* members by DN: "member" unless group_member_attribute says otherwise */
+	ck_assert_str_eq(c.group_member_attribute, "member");
 	ldap_conf_clear(&c);
 	unlink(pw);
 	unlink(rootpw);
@@ -169,7 +186,10 @@ START_TEST(errors_with_lines)
 	                 "sasl_mech GSSAPI\n"               /* 13 */
 	                 "reconnect_retrytime 5\n"          /* 14 */
 	                 "tls_cacertfile /nonexistent/ca\n" /* 15 */
-	                 "domain_attribute a b\n",          /* 16 */
+	                 "domain_attribute a b\n"           /* 16 */
+	                 "group_filter objectClass=x\n"     /* 17 */
+	                 "group_member_dn perhaps\n"        /* 18 */
+	                 "group_member_attribute a/b\n",    /* 19 */
 	                 &c, errs);
 
 	ck_assert_uint_ge(n, 15);
@@ -188,6 +208,9 @@ START_TEST(errors_with_lines)
 	ck_assert(has_error(errs, n, 14, "not supported"));
 	ck_assert(has_error(errs, n, 15, "cannot read"));
 	ck_assert(has_error(errs, n, 16, "domain_attribute"));
+	ck_assert(has_error(errs, n, 17, "group_filter"));
+	ck_assert(has_error(errs, n, 18, "group_member_dn"));
+	ck_assert(has_error(errs, n, 19, "group_member_attribute"));
 	ck_assert(has_error(errs, n, 0, "no uri"));
 	ck_assert(has_error(errs, n, 0, "no base"));
 }

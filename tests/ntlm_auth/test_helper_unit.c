@@ -274,6 +274,64 @@ START_TEST(basic_unescaping)
 }
 END_TEST
 
+/* --require-membership-of: NSS first, then ntlmd's group search (a fake
+ * here, counting its calls). */
+static int group_calls;
+static enum ntlm_status group_answer;
+
+static enum ntlm_status fake_group_check(void *ctx, const char *group, const char *user)
+{
+	ck_assert_ptr_null(ctx);
+	ck_assert_str_eq(group, "webusers");
+	ck_assert_ptr_nonnull(user);
+	group_calls++;
+	return group_answer;
+}
+
+static enum ntlm_status member(const struct na_options *opt, const char *user, enum ntlm_status answer,
+                               int want_calls)
+{
+	struct ntlmd_reply reply = {0}; /* no UID: the name goes to NSS */
+	enum ntlm_status st;
+
+	group_calls = 0;
+	group_answer = answer;
+	st = na_membership(opt, &reply, user);
+	ck_assert_int_eq(group_calls, want_calls);
+	return st;
+}
+
+START_TEST(membership_order)
+{
+	static const char *const stranger = "no-such-user-for-ntlm-auth";
+	struct na_options opt = {
+	    .require_group = true, .group_gid = 0, .group_name = "webusers", .group_check = fake_group_check};
+
+	/* NSS lists root in gid 0: accepted without asking ntlmd */
+	ck_assert_int_eq(member(&opt, "root", NTLM_STATUS_LOGON_FAILURE, 0), NTLM_OK);
+	/* NSS says no: the group search decides */
+	ck_assert_int_eq(member(&opt, stranger, NTLM_OK, 1), NTLM_OK);
+	ck_assert_int_eq(member(&opt, stranger, NTLM_STATUS_LOGON_FAILURE, 1), NTLM_STATUS_LOGON_FAILURE);
+	ck_assert_int_eq(member(&opt, stranger, NTLM_ERR_BACKEND_UNAVAILABLE, 1),
+	                 NTLM_ERR_BACKEND_UNAVAILABLE);
+	/* the directory does not have the group NSS knows: not a member */
+	ck_assert_int_eq(member(&opt, stranger, NTLM_STATUS_NO_SUCH_USER, 1), NTLM_STATUS_LOGON_FAILURE);
+	/* NSS does not know the group: only the group search is asked */
+	opt.group_error = true;
+	ck_assert_int_eq(member(&opt, "root", NTLM_OK, 1), NTLM_OK);
+	ck_assert_int_eq(member(&opt, "root", NTLM_STATUS_LOGON_FAILURE, 1), NTLM_STATUS_LOGON_FAILURE);
+	/* ... and when it does not know it either: Samba's unresolvable group */
+	ck_assert_int_eq(member(&opt, "root", NTLM_STATUS_NO_SUCH_USER, 1), NTLM_ERR_INVALID_ARGUMENT);
+	/* no group search: NSS alone */
+	opt.group_check = NULL;
+	ck_assert_int_eq(member(&opt, "root", NTLM_OK, 0), NTLM_ERR_INVALID_ARGUMENT);
+	opt.group_error = false;
+	ck_assert_int_eq(member(&opt, stranger, NTLM_OK, 0), NTLM_STATUS_LOGON_FAILURE);
+	opt.require_group = false;
+	ck_assert_int_eq(member(&opt, stranger, NTLM_STATUS_LOGON_FAILURE, 0), NTLM_OK);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ntlm_auth");
@@ -283,5 +341,6 @@ int main(void)
 	    TESTS(spnego_resp_round_trip, spnego_resp_completed_is_samba_s, spnego_init_offers_ntlmssp));
 	test_add_tcase(s, "text", TESTS(samba_status_mapping, hex_prefix_as_samba, split_user_names));
 	test_add_tcase(s, "basic", TESTS(basic_unescaping));
+	test_add_tcase(s, "membership", TESTS(membership_order));
 	return test_run_suite(s);
 }

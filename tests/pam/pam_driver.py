@@ -6,11 +6,22 @@ pamtester in exchange mode, and a socket that never answers.
     pam_driver.py write-hashes FILE
     pam_driver.py hash-is FILE USER            (password on stdin) exit 0 when
                                                USER's NT hash in FILE is NT(password)
-    pam_driver.py verify-input USER            (password on stdin) prints the three
+    pam_driver.py verify-input USER [--spnego] [--workstation W]
+                                               (password on stdin) prints the three
                                                lines pamtester reads in verify mode
     pam_driver.py exchange --user U [--cb HEX] [--stop-pid PID] -- PAMTESTER ARGV...
                                                (password on stdin) answers pamtester's
                                                prompts; prints its exit status and output
+                                               --spnego: the messages go in SPNEGO
+                                               tokens built by python3-impacket, the
+                                               CHALLENGE is unwrapped by it, and the
+                                               final token (NTLM_FINAL_TOKEN, printed by
+                                               a pam_exec step) is checked: prints
+                                               final=accept-completed when it is
+                                               --answer kerberos: a SPNEGO NegTokenInit
+                                               with a Kerberos AP-REQ (impacket);
+                                               kerberos-ntlm: the same listing NTLMSSP
+                                               too, then NTLMSSP once it is selected
     pam_driver.py line-client --user U [--cb HEX] -- SERVER ARGV...
                                                (password on stdin) one exchange with
                                                examples/pam-ntlm-server
@@ -117,7 +128,7 @@ def build_challenge(negotiate_flags):
     return msg + target + info
 
 
-def ntlm_context(user, password, cb_hex=None):
+def ntlm_context(user, password, cb_hex=None, workstation=WORKSTATION):
     from ntlm_auth.gss_channel_bindings import GssChannelBindingsStruct
     from ntlm_auth.ntlm import NtlmContext
 
@@ -126,14 +137,16 @@ def ntlm_context(user, password, cb_hex=None):
     if cb_hex:
         cbt = GssChannelBindingsStruct()
         cbt[cbt.APPLICATION_DATA] = bytes.fromhex(cb_hex)
-    return NtlmContext(user, password, domain=DOMAIN, workstation=WORKSTATION, cbt_data=cbt, ntlm_compatibility=3)
+    return NtlmContext(user, password, domain=DOMAIN, workstation=workstation, cbt_data=cbt, ntlm_compatibility=3)
 
 
-def verify_input(user):
-    ctx = ntlm_context(user, read_password())
+def verify_input(user, spnego=False, workstation=WORKSTATION):
+    ctx = ntlm_context(user, read_password(), workstation=workstation)
     neg = ctx.step()
     chal = build_challenge(struct.unpack("<I", neg[12:16])[0])
     auth = ctx.step(chal)
+    if spnego:  # the client's tokens in SPNEGO; the server's own CHALLENGE bare
+        neg, auth = spnego_init(neg), spnego_resp(auth)
     for m in (neg, chal, auth):
         print(base64.b64encode(m).decode("ascii"))
     return 0
@@ -192,26 +205,134 @@ def send(proc, line):
         pass
 
 
+# ---------------------------------------------------------------------------
+# SPNEGO (RFC 4178), built and parsed by python3-impacket
+
+NTLMSSP_MECH = "NTLMSSP - Microsoft NTLM Security Support Provider"
+
+
+def spnego_init(token):
+    from impacket.spnego import SPNEGO_NegTokenInit, TypesMech
+
+    t = SPNEGO_NegTokenInit()
+    t["MechTypes"] = [TypesMech[NTLMSSP_MECH]]
+    t["MechToken"] = token
+    return t.getData()
+
+
+def spnego_resp(token):
+    from impacket.spnego import SPNEGO_NegTokenResp
+
+    t = SPNEGO_NegTokenResp()
+    t["ResponseToken"] = token
+    return t.getData()
+
+
+def spnego_challenge(blob):
+    """The CHALLENGE in the module's NegTokenResp, which must be
+    accept-incomplete with NTLMSSP as the supported mechanism."""
+    from impacket.spnego import SPNEGO_NegTokenResp, TypesMech
+
+    t = SPNEGO_NegTokenResp(blob)
+    if t["NegState"] != b"\x01" or t["SupportedMech"] != TypesMech[NTLMSSP_MECH]:
+        raise ValueError("not accept-incomplete with NTLMSSP")
+    return t["ResponseToken"]
+
+
+def spnego_selected(blob):
+    """True for the acceptor's NegTokenResp that selects NTLMSSP and asks for
+    its first token (RFC 4178 4.2.2): negState accept-incomplete,
+    supportedMech NTLMSSP and nothing else. Compared as DER built here:
+    impacket cannot parse a NegTokenResp without a responseToken."""
+    def tlv(tag, content):  # every length here is under 128
+        return bytes([tag, len(content)]) + content
+
+    oid_ntlmssp = bytes.fromhex("2b06010401823702020a")  # 1.3.6.1.4.1.311.2.2.10
+    return blob == tlv(0xA1, tlv(0x30, tlv(0xA0, tlv(0x0A, b"\x01")) + tlv(0xA1, tlv(0x06, oid_ntlmssp))))
+
+
+def final_state(text):
+    """The negState of the final token a pam_exec step printed."""
+    from impacket.spnego import SPNEGO_NegTokenResp
+
+    m = re.search(r"NTLM_FINAL_TOKEN=(\S+)", text)
+    if m is None or m.group(1) == "none":
+        return "missing"
+    t = SPNEGO_NegTokenResp(base64.b64decode(m.group(1)))
+    states = {b"\x00": "accept-completed", b"\x01": "accept-incomplete", b"\x02": "reject"}
+    extra = [f for f in ("SupportedMech", "ResponseToken", "MechListMIC") if t.fields.get(f)]
+    return states.get(t["NegState"], "other") + ("+" + "+".join(extra) if extra else "")
+
+
+def kerberos_token(offer_ntlmssp=False):
+    """A SPNEGO NegTokenInit offering Kerberos with an AP-REQ for
+    HTTP/web.example.test@EXAMPLE.TEST (RFC 4120 5.5.1), as a browser sends
+    it first; the ticket is never decrypted, so its cipher is filler."""
+    from impacket.krb5 import constants
+    from impacket.krb5.asn1 import AP_REQ, seq_set
+    from impacket.krb5.types import Principal
+    from impacket.spnego import SPNEGO_NegTokenInit, TypesMech
+    from pyasn1.codec.der import encoder
+
+    ap = AP_REQ()
+    ap["pvno"] = 5
+    ap["msg-type"] = int(constants.ApplicationTagNumbers.AP_REQ.value)
+    ap["ap-options"] = constants.encodeFlags([])
+    ap["ticket"]["tkt-vno"] = 5
+    ap["ticket"]["realm"] = "EXAMPLE.TEST"
+    name = Principal("HTTP/web.example.test", type=constants.PrincipalNameType.NT_SRV_INST.value)
+    seq_set(ap["ticket"], "sname", name.components_to_asn1)
+    ap["ticket"]["enc-part"]["etype"] = 18
+    ap["ticket"]["enc-part"]["cipher"] = os.urandom(64)
+    ap["authenticator"]["etype"] = 18
+    ap["authenticator"]["cipher"] = os.urandom(32)
+    t = SPNEGO_NegTokenInit()
+    t["MechTypes"] = [TypesMech["MS KRB5 - Microsoft Kerberos 5"], TypesMech["KRB5 - Kerberos 5"]]
+    if offer_ntlmssp:
+        t["MechTypes"] += [TypesMech[NTLMSSP_MECH]]
+    t["MechToken"] = encoder.encode(ap)
+    return t.getData()
+
+
 def exchange(args, argv):
     """Answers pamtester's NEGOTIATE prompt with a NEGOTIATE, reads the
     CHALLENGE from the next prompt and answers with the AUTHENTICATE."""
-    ctx = ntlm_context(args.user, read_password(), args.cb)
+    ctx = ntlm_context(args.user, read_password(), args.cb, args.workstation)
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = Output(proc)
     started = time.monotonic()
     result = "no NEGOTIATE prompt"
-    if out.wait_for(r"(NTLM NEGOTIATE|Password): "):
-        prefix = "NTLM " if args.prefix else ""
-        send(proc, prefix + base64.b64encode(ctx.step()).decode("ascii"))
-        m = out.wait_for(r"NTLM CHALLENGE (\S+) AUTHENTICATE: ")
-        if m is None:
-            result = "no CHALLENGE prompt"
-        else:
-            auth = ctx.step(base64.b64decode(m.group(1)))
+    wrap = spnego_resp if args.spnego else (lambda t: t)
+    if out.wait_for(r"(NTLM NEGOTIATE|Password): ") is None:
+        pass
+    elif args.answer == "kerberos":
+        send(proc, "Negotiate " + base64.b64encode(kerberos_token()).decode("ascii"))
+        result = "answered"
+    else:
+        prefix = "Negotiate " if args.spnego else "NTLM " if args.prefix else ""
+        neg = ctx.step()
+        first = spnego_init(neg) if args.spnego else neg
+        m = True
+        if args.answer == "kerberos-ntlm":
+            # a browser's first token: Kerberos, NTLMSSP listed too
+            send(proc, "Negotiate " + base64.b64encode(kerberos_token(True)).decode("ascii"))
+            m = out.wait_for(r"NTLM SPNEGO (\S+) NEGOTIATE: ")
+            first = spnego_resp(neg)
+            if m is None or not spnego_selected(base64.b64decode(m.group(1))):
+                m = None
+                result = "NTLMSSP not selected"
+        if m is not None:
+            send(proc, prefix + base64.b64encode(first).decode("ascii"))
+            m = out.wait_for(r"NTLM CHALLENGE (\S+) AUTHENTICATE: ")
+            if m is None:
+                result = "no CHALLENGE prompt"
+        if m is not None:
+            blob = base64.b64decode(m.group(1))
+            auth = wrap(ctx.step(spnego_challenge(blob) if args.spnego else blob))
             if args.answer == "garbage":
                 auth_text = "this is not base64!"
             elif args.answer == "negotiate":
-                auth_text = base64.b64encode(ctx_negotiate_again(args)).decode("ascii")
+                auth_text = base64.b64encode(wrap(ctx_negotiate_again(args))).decode("ascii")
             else:
                 auth_text = base64.b64encode(auth).decode("ascii")
             if args.stop_pid:
@@ -225,6 +346,8 @@ def exchange(args, argv):
     if args.stop_pid:
         os.kill(args.stop_pid, signal.SIGCONT)
     print(f"result={result} status={rc} elapsed={elapsed:.2f}")
+    if args.spnego:
+        print(f"final={final_state(out.text)}")
     print(out.text)
     return 0
 
@@ -324,14 +447,19 @@ def main():
     h = sub.add_parser("hash-is")
     h.add_argument("file")
     h.add_argument("user")
-    sub.add_parser("verify-input").add_argument("user")
+    v = sub.add_parser("verify-input")
+    v.add_argument("user")
+    v.add_argument("--spnego", action="store_true")
+    v.add_argument("--workstation", default=WORKSTATION)
     for name in ("exchange", "line-client"):
         e = sub.add_parser(name)
         e.add_argument("--user", required=True)
         e.add_argument("--cb")
         e.add_argument("--stop-pid", type=int)
         e.add_argument("--prefix", action="store_true")
-        e.add_argument("--answer", choices=["good", "garbage", "negotiate"], default="good")
+        e.add_argument("--spnego", action="store_true")
+        e.add_argument("--workstation", default=WORKSTATION)
+        e.add_argument("--answer", choices=["good", "garbage", "negotiate", "kerberos", "kerberos-ntlm"], default="good")
         e.add_argument("argv", nargs="+")
     c = sub.add_parser("create")
     c.add_argument("socket")
@@ -347,7 +475,7 @@ def main():
     if args.cmd == "hash-is":
         return hash_is(args.file, args.user)
     if args.cmd == "verify-input":
-        return verify_input(args.user)
+        return verify_input(args.user, args.spnego, args.workstation)
     if args.cmd == "exchange":
         return exchange(args, args.argv)
     if args.cmd == "line-client":

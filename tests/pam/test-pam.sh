@@ -10,7 +10,10 @@
 # ignore_unknown_user, chauthtok as root and as another user (the hash in
 # the smbpasswd file changes), migrate, verify mode with messages made
 # beforehand, exchange mode driven interactively with an AUTHENTICATE from
-# python3-ntlm-auth, malformed answers, and a daemon that is absent, never
+# python3-ntlm-auth, SPNEGO-wrapped exchanges and verify mode (tokens of
+# python3-impacket, the final NTLM_FINAL_TOKEN checked), NTLMSSP selected
+# after a Kerberos optimistic token that lists it, Kerberos alone refused
+# by name, malformed answers, and a daemon that is absent, never
 # answers or is stopped during a login. Every case also feeds the log check:
 # no password appears in any output.
 #
@@ -28,31 +31,13 @@ export INTEROP_DIR
 WAIT=10
 TIMEOUT_MS=1500 # the module's timeout in the unavailability cases
 
-PASSED=0
-FAILED=0
 WORK=""
 DAEMON_PID=""
 SILENT_PID=""
 GARBAGE_PID=""
 
-pass() {
-    echo "PASS $1"
-    PASSED=$((PASSED + 1))
-}
-
-fail() {
-    echo "FAIL $1"
-    FAILED=$((FAILED + 1))
-}
-
-skip_or_fail() {
-    if [ -n "${CI:-}" ]; then
-        echo "FAIL: $1 is missing; CI must run this test" >&2
-        exit 1
-    fi
-    echo "SKIP: $1 is missing" >&2
-    exit 77
-}
+# shellcheck source=tests/pam/pam-lib.sh
+. "$HERE/pam-lib.sh"
 
 cleanup() {
     for pid in $DAEMON_PID $SILENT_PID $GARBAGE_PID; do
@@ -67,32 +52,7 @@ cleanup() {
 
 # ------------------------------------------------------------------ setup
 
-if [ -z "${NTLMD:-}" ] || [ ! -x "$NTLMD" ]; then
-    echo "ERROR: set NTLMD to the ntlmd binary (make check does)" >&2
-    exit 99
-fi
-if [ -z "${PAM_NTLM_SO:-}" ] || [ ! -f "$PAM_NTLM_SO" ]; then
-    echo "ERROR: set PAM_NTLM_SO to the built pam_ntlm.so (make check does)" >&2
-    exit 99
-fi
-command -v pamtester >/dev/null 2>&1 || skip_or_fail "pamtester"
-PWRAP=""
-for f in /usr/lib/*/libpam_wrapper.so /usr/lib/libpam_wrapper.so; do
-    [ -f "$f" ] && PWRAP=$f && break
-done
-[ -n "$PWRAP" ] || skip_or_fail "libpam_wrapper.so (libpam-wrapper)"
-PAM_EXEC=""
-for f in /usr/lib/*/security/pam_exec.so /lib/*/security/pam_exec.so; do
-    [ -f "$f" ] && PAM_EXEC=$f && break
-done
-PAM_PERMIT=$(dirname "${PAM_EXEC:-/lib/security/x}")/pam_permit.so
-if [ -z "$PAM_EXEC" ] || [ ! -f "$PAM_PERMIT" ]; then
-    skip_or_fail "pam_exec.so and pam_permit.so (libpam-modules)"
-fi
-[ -x "$PY" ] || skip_or_fail "$PY"
-for m in ntlm_auth Cryptodome; do
-    "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
-done
+pam_require
 command -v setpriv >/dev/null 2>&1 || skip_or_fail "setpriv"
 [ "$(id -u)" -eq 0 ] || skip_or_fail "root (ntlmd's root-only requests; the test switches to nobody)"
 NOBODY_UID=$(id -u nobody)
@@ -127,49 +87,11 @@ service ntlm-cb
 channel_bindings  required
 EOF
 
-"$NTLMD" -d -f "$CONF" 2>"$LOG" &
-DAEMON_PID=$!
-tries=$((WAIT * 10))
-while [ ! -S "$SOCKET" ] && [ "$tries" -gt 0 ] && kill -0 "$DAEMON_PID" 2>/dev/null; do
-    tries=$((tries - 1))
-    sleep 0.1
-done
-if [ ! -S "$SOCKET" ]; then
-    echo "ERROR: ntlmd did not start: $(cat "$LOG")" >&2
-    exit 99
-fi
+pam_start_ntlmd "$CONF" "$LOG" "$SOCKET"
 
 M="$PAM_NTLM_SO socket=$SOCKET"
 
-# The programs that load the module (pamtester) are not built with the
-# sanitizers: when the module is (--enable-sanitizers), their runtimes must
-# be loaded first.
-PRELOAD=$PWRAP
-for lib in ubsan asan; do # asan must come first
-    path=$(ldd "$PAM_NTLM_SO" 2>/dev/null | sed -n "s|^[[:space:]]*lib$lib\.so[^ ]* => \([^ ]*\) .*|\1|p")
-    [ -n "$path" ] && PRELOAD="$path $PRELOAD"
-done
-ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 # pamtester's own allocations
-export ASAN_OPTIONS
-
-# service NAME LINES...: writes a private PAM service file.
-service() {
-    name=$1
-    shift
-    printf '%s\n' "$@" >"$PAMD/$name"
-}
-
-# A stand-in for pam_unix: pam_exec with expose_authtok asks for the
-# password, sets PAM_AUTHTOK and runs this script, which accepts the
-# password kept in $WORK/unix-password.
-UNIX_CHECK=$WORK/unix-check.sh
-cat >"$UNIX_CHECK" <<EOF
-#!/bin/sh
-want=\$(cat "$WORK/unix-password")
-got=\$(tr -d '\\000')
-[ "\$got" = "\$want" ]
-EOF
-chmod 0700 "$UNIX_CHECK"
+write_unix_check
 
 service ntlm-password "auth required $M mode=password" "account required $M" "password required $M"
 service ntlm-auto "auth required $M" "account required $M"
@@ -189,21 +111,19 @@ service ntlm-server-verify "auth required $M mode=verify" "account required $M"
 service ntlm-cb "auth required $M mode=exchange require_cb" "account required $M"
 service ntlm-garbage "auth required $PAM_NTLM_SO socket=$WORK/garbage.sock timeout=$TIMEOUT_MS mode=password"
 service ntlm-stopped "auth required $M mode=exchange timeout=$TIMEOUT_MS"
-
-# pt SERVICE USER INPUT OPERATION...: runs pamtester under pam_wrapper with
-# INPUT on stdin; sets OUT (stdout and stderr, syslog lines included) and RC.
-pt() {
-    svc=$1
-    user=$2
-    input=$3
-    shift 3
-    OUT=$(printf '%s' "$input" | timeout 60 env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 \
-        PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 \
-        pamtester ${RHOST:+-I "rhost=$RHOST"} "$svc" "$user" "$@" 2>&1)
-    RC=$?
-    printf '%s\n' "$OUT" >>"$ALL_OUTPUT"
-}
-RHOST="" # PAM_RHOST of the next pt, when set
+# pam_exec after a SPNEGO login prints the final token the module left in
+# the PAM environment (pam_exec runs its command with that environment)
+FINAL_SH=$WORK/print-final.sh
+cat >"$FINAL_SH" <<'EOF'
+#!/bin/sh
+echo "NTLM_FINAL_TOKEN=${NTLM_FINAL_TOKEN:-none}"
+EOF
+chmod 0755 "$FINAL_SH"
+service ntlm-spnego "auth required $M mode=exchange" "auth optional $PAM_EXEC stdout type=auth $FINAL_SH" \
+    "account required $M"
+service ntlm-spnego-auto "auth required $M" "auth optional $PAM_EXEC stdout type=auth $FINAL_SH" \
+    "account required $M"
+service ntlm-spnego-verify "auth required $M mode=verify" "auth optional $PAM_EXEC stdout type=auth $FINAL_SH"
 
 # As pt, as the user nobody.
 pt_nobody() {
@@ -219,34 +139,9 @@ pt_nobody() {
 }
 mkdir "$WORK/nobody-tmp" && chown nobody "$WORK/nobody-tmp"
 
-# expect NAME RC TEXT [LOGTEXT]: the last pt ended with status RC and its
-# output holds TEXT (and LOGTEXT).
-expect() {
-    name=$1
-    want_rc=$2
-    text=$3
-    logtext=${4:-}
-    if [ "$RC" -eq "$want_rc" ] && printf '%s\n' "$OUT" | grep -qF -- "$text" &&
-        { [ -z "$logtext" ] || printf '%s\n' "$OUT" | grep -qF -- "$logtext"; }; then
-        pass "$name"
-    else
-        fail "$name (status $RC, wanted $want_rc, \"$text\" ${logtext:+and \"$logtext\"}): $(printf '%s\n' "$OUT" | grep -v PWRAP_DEBUG | tail -5)"
-    fi
-}
-
 hash_is() { # USER PASSWORD
     printf '%s\n' "$2" | "$PY" -B "$DRIVER" hash-is "$HASHES" "$1"
 }
-
-AUTH_OK="pamtester: successfully authenticated"
-AUTH_ERR="Authentication failure"
-UNKNOWN="User not known to the underlying authentication module"
-EXPIRED="User account has expired"
-MAXTRIES="Have exhausted maximum number of retries for service"
-NEWTOK="Authentication token is no longer valid; new one required"
-UNAVAIL="Authentication service cannot retrieve authentication info"
-ACCT_OK="pamtester: account management done"
-PERM="Permission denied"
 
 # ------------------------------------------------------------------ password logins
 
@@ -523,22 +418,6 @@ fi
 
 # ------------------------------------------------------------------ exchange mode
 
-# exchange SERVICE USER PASSWORD [driver options]: pamtester driven by
-# pam_driver.py, which answers the CHALLENGE prompt with python3-ntlm-auth.
-exchange() {
-    svc=$1
-    user=$2
-    password=$3
-    shift 3
-    OUT=$(printf '%s\n' "$password" | timeout 60 "$PY" -B "$DRIVER" exchange --user "$user" "$@" -- \
-        env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 \
-        pamtester "$svc" anyone authenticate acct_mgmt 2>&1)
-    RC=$(printf '%s\n' "$OUT" | sed -n 's/^result=.* status=\([0-9a-z]*\) .*/\1/p')
-    [ -n "$RC" ] || RC=255
-    [ "$RC" = killed ] && RC=254
-    printf '%s\n' "$OUT" >>"$ALL_OUTPUT"
-}
-
 exchange ntlm-exchange alice 'Passw0rd!'
 expect "exchange mode: NEGOTIATE -> CHALLENGE prompt -> AUTHENTICATE of python3-ntlm-auth" 0 "$AUTH_OK"
 expect "exchange mode: acct_mgmt of the authenticated user" 0 "$ACCT_OK"
@@ -555,6 +434,47 @@ expect "exchange mode: garbage AUTHENTICATE -> PAM_AUTH_ERR" 1 "$AUTH_ERR" "STAT
 exchange ntlm-exchange alice 'Passw0rd!' --answer negotiate
 expect "exchange mode: a NEGOTIATE where the AUTHENTICATE is due -> PAM_AUTH_ERR" 1 "$AUTH_ERR" \
     "STATUS_NTLM_WRONG_MESSAGE_TYPE"
+
+# ------------------------------------------------------------------ SPNEGO
+
+# The client's messages in SPNEGO tokens of python3-impacket ("Negotiate "
+# as an HTTP server gets them); the driver unwraps the CHALLENGE with
+# impacket and decodes the final token pam_exec printed.
+exchange ntlm-spnego alice 'Passw0rd!' --spnego
+expect "SPNEGO exchange: NegTokenInit(NEGOTIATE) -> NegTokenResp(CHALLENGE) -> NegTokenResp(AUTHENTICATE)" 0 \
+    "$AUTH_OK"
+expect "SPNEGO exchange: NTLM_FINAL_TOKEN is a NegTokenResp, accept-completed and nothing else" 0 \
+    "final=accept-completed
+"
+expect "SPNEGO exchange: acct_mgmt of the authenticated user" 0 "$ACCT_OK"
+exchange ntlm-spnego-auto alice 'Passw0rd!' --spnego
+expect "SPNEGO in auto mode: a NegTokenInit starts an exchange" 0 "final=accept-completed"
+exchange ntlm-spnego alice 'WrongPass1' --spnego
+expect "SPNEGO exchange: wrong password -> PAM_AUTH_ERR, no final token" 1 "final=missing" \
+    "STATUS_WRONG_PASSWORD"
+exchange ntlm-spnego alice 'Passw0rd!' --spnego --answer negotiate
+expect "SPNEGO exchange: a wrapped NEGOTIATE where the AUTHENTICATE is due -> PAM_AUTH_ERR" 1 "$AUTH_ERR" \
+    "STATUS_NTLM_WRONG_MESSAGE_TYPE"
+exchange ntlm-spnego alice 'Passw0rd!'
+expect "bare NTLMSSP exchange: no final token" 0 "NTLM_FINAL_TOKEN=none"
+exchange ntlm-spnego alice 'Passw0rd!' --answer kerberos
+expect "Kerberos AP-REQ in a NegTokenInit -> PAM_AUTHINFO_UNAVAIL, logged as not served" 1 "$UNAVAIL" \
+    "Kerberos token refused (AP-REQ for HTTP/web.example.test@EXAMPLE.TEST): Kerberos is not served"
+exchange ntlm-spnego alice 'Passw0rd!' --spnego --answer kerberos-ntlm
+expect "Kerberos AP-REQ with NTLMSSP listed too: NTLMSSP selected (NegTokenResp without a token), then accepted" \
+    0 "final=accept-completed"
+exchange ntlm-spnego-auto alice 'Passw0rd!' --spnego --answer kerberos-ntlm
+expect "Kerberos first with NTLMSSP listed, in auto mode: NTLMSSP selected and accepted" 0 "final=accept-completed"
+exchange ntlm-spnego alice 'WrongPass1' --spnego --answer kerberos-ntlm
+expect "Kerberos first, NTLMSSP selected, wrong password -> PAM_AUTH_ERR" 1 "final=missing" "STATUS_WRONG_PASSWORD"
+exchange ntlm-spnego-auto alice 'Passw0rd!' --answer kerberos
+expect "Kerberos in auto mode: refused by name, not taken for a password" 1 "$UNAVAIL" \
+    "Kerberos is not served"
+pt ntlm-spnego-verify nobody-yet "$(printf '%s\n' 'Passw0rd!' | "$PY" -B "$DRIVER" verify-input alice --spnego)
+" authenticate
+# A1 07 30 05 A0 03 0A 01 00: negState accept-completed alone (RFC 4178 4.2.2)
+expect "SPNEGO verify mode: wrapped NEGOTIATE and AUTHENTICATE accepted, final token accept-completed" 0 \
+    "$AUTH_OK" "NTLM_FINAL_TOKEN=oQcwBaADCgEA"
 
 # ------------------------------------------------------------------ the example server
 

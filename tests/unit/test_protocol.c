@@ -102,6 +102,21 @@ void ntlmd_backends_record_logon(struct ntlmd_backend_chain *c, const char *back
 	(void)c, (void)backend, (void)user, (void)st, (void)now;
 }
 
+/* The fake chain's groups: "staff" holds alice; "broken" is in a store
+ * that cannot be asked; no other group exists. */
+enum ntlm_status ntlmd_backends_group_member(struct ntlmd_backend_chain *c, const char *group,
+                                             const char *user, bool *ret_member, const char **ret_backend)
+{
+	(void)c;
+	if (strcmp(group, "broken") == 0)
+		return NTLM_ERR_BACKEND_UNAVAILABLE;
+	if (strcmp(group, "staff") != 0)
+		return NTLM_STATUS_NO_SUCH_USER;
+	*ret_member = strcasecmp(user, "alice") == 0;
+	*ret_backend = "fake";
+	return NTLM_OK;
+}
+
 void ntlmd_account_clear(struct ntlmd_account *a)
 {
 	free(a->name);
@@ -940,7 +955,8 @@ START_TEST(access_table)
 {
 	static const uint16_t privileged[] = {NTLMD_REQ_CHALLENGE,       NTLMD_REQ_VERIFY,
 	                                      NTLMD_REQ_VERIFY_RESPONSE, NTLMD_REQ_CHECK_PASSWORD,
-	                                      NTLMD_REQ_ACCOUNT_STATUS,  NTLMD_REQ_CHANGE_PASSWORD};
+	                                      NTLMD_REQ_ACCOUNT_STATUS,  NTLMD_REQ_CHANGE_PASSWORD,
+	                                      NTLMD_REQ_CHECK_MEMBERSHIP};
 	const struct ntlmd_peer in_group = {.uid = 5555, .gid = 777, .pid = 4};
 	const char *reason = NULL;
 
@@ -1149,6 +1165,44 @@ static enum ntlm_status plain(const struct ntlmd_peer *peer, uint16_t type, cons
 	return st;
 }
 
+/* CHECK_MEMBERSHIP: st, and in *ret_member the MEMBER field (-1: absent). */
+static enum ntlm_status membership(const struct ntlmd_peer *peer, const char *user, const char *group,
+                                   int *ret_member)
+{
+	struct ntlm_writer w;
+	struct ntlmd_frame r;
+	enum ntlm_status st;
+	uint8_t member = 0;
+
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	ntlmd_put_string(&w, NTLMD_TAG_GROUP, group);
+	st = request(peer, NTLMD_REQ_CHECK_MEMBERSHIP, &w, &r);
+	*ret_member = ntlmd_frame_get_u8(&r, NTLMD_TAG_MEMBER, &member) == NTLM_OK ? member : -1;
+	ntlmd_frame_clear(&r);
+	return st;
+}
+
+START_TEST(check_membership)
+{
+	int member = 0;
+
+	ck_assert_status(membership(&helper, "alice", "staff", &member), NTLM_OK);
+	ck_assert_int_eq(member, 1);
+	ck_assert_str_eq(hctx.event.request, "CHECK_MEMBERSHIP");
+	ck_assert_status(membership(&helper, "bob", "staff", &member), NTLM_OK);
+	ck_assert_int_eq(member, 0);
+	ck_assert_status(membership(&helper, "alice", "nosuchgroup", &member), NTLM_STATUS_NO_SUCH_USER);
+	ck_assert_int_eq(member, -1);
+	ck_assert_status(membership(&helper, "alice", "broken", &member), NTLM_ERR_BACKEND_UNAVAILABLE);
+	ck_assert_int_eq(member, -1);
+	ck_assert_status(membership(&helper, "", "staff", &member), NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_status(membership(&helper, "alice", "", &member), NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(member, -1);
+	ck_assert(!ntlmd_request_allowed(&stranger, NTLMD_REQ_CHECK_MEMBERSHIP, &(const char *){NULL}));
+}
+END_TEST
+
 START_TEST(plaintext_requests)
 {
 	ck_assert_status(plain(&helper, NTLMD_REQ_CHECK_PASSWORD, "alice", PASSWORD, NULL), NTLM_OK);
@@ -1227,7 +1281,7 @@ int main(void)
 	tc = test_add_tcase(s, "handlers",
 	                    TESTS(access_table, ping_reports_version_and_counters, verify_ntlmv2_round_trip,
 	                          verify_foreign_challenge_once, verify_outcomes, verify_lockout,
-	                          verify_response_mschap, plaintext_requests,
+	                          verify_response_mschap, plaintext_requests, check_membership,
 	                          malformed_request_gets_its_status));
 	tcase_add_checked_fixture(tc, handlers_setup, handlers_teardown);
 	return test_run_suite(s);
