@@ -708,7 +708,7 @@ START_TEST(every_backend_key)
 
 	for (; names[n] != NULL; n++)
 		used += (size_t)snprintf(text + used, sizeof(text) - used, "%s value%zu\n", names[n], n);
-	ck_assert_uint_eq(n, 28);
+	ck_assert_uint_eq(n, 33);
 	load_ok(text, &l);
 	for (size_t i = 0; i < n; i++) {
 		char want[32];
