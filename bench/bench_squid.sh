@@ -8,7 +8,7 @@
 # winbindd in its own namespaces, and two squids with their own configs, logs
 # and pid files in a mktemp directory, on loopback ports from
 # BENCH_SQUID_PORT_BASE (default 26300: origin, squid with ours, squid with
-# Samba's). The squid with Samba's helper runs in winbindd's mount namespace
+# Samba's, squid without authentication). The squid with Samba's helper runs in winbindd's mount namespace
 # so that its helpers reach that winbindd; its helpers run as user proxy,
 # which joins winbindd_priv in the namespace's private /etc/group.
 #
@@ -20,9 +20,12 @@
 # client too; every timed request must give 200. Every round is bounded in
 # count and in time.
 #
-# Prints per round and as medians requests/s and the request latency p50,
-# and the machine-readable line:
+# A third squid without authentication, driven by the same client (one
+# plain GET per connection), gives the ceiling: what squid, the origin and
+# the client cost without any NTLM. Prints per round and as medians
+# requests/s and the request latency p50, and the machine-readable lines:
 #   RATIO squid_e2e_rate <our requests/s / Samba's>
+#   RATIO squid_e2e_p50 <Samba's request p50 / ours>
 #
 # Usage (from the build's bench directory, as bench/run.sh does):
 #   bench_squid.sh [REQUESTS-PER-ROUND] [ROUNDS] [WORKERS]   (defaults 1000, 3, 2)
@@ -38,6 +41,7 @@ PORT_BASE=${BENCH_SQUID_PORT_BASE:-26300}
 ORIGIN_PORT=$PORT_BASE
 OURS_PORT=$((PORT_BASE + 1))
 SAMBA_PORT=$((PORT_BASE + 2))
+PLAIN_PORT=$((PORT_BASE + 3)) # the ceiling: the same squid and client, no authentication
 USER_NAME=benchuser
 PASSWORD='Bench-Passw0rd'
 PY=/usr/bin/python3
@@ -120,7 +124,8 @@ if ! wait_for curl -sf -o /dev/null --max-time 2 "$URL"; then
 	exit 1
 fi
 
-# Writes $tmp/$1/squid.conf: port $2, NTLM helper command $3.
+# Writes $tmp/$1/squid.conf: port $2, NTLM helper command $3 (none: no
+# authentication).
 squid_conf() {
 	local dir=$tmp/$1
 	mkdir -p "$dir"
@@ -138,23 +143,33 @@ shutdown_lifetime 0 seconds
 pinger_enable off
 dns_nameservers 127.0.0.1
 udp_outgoing_address 127.0.0.1
+acl localnet src 127.0.0.1
+http_access deny !localnet
+EOC
+	if [ -n "$3" ]; then
+		cat >>"$dir/squid.conf" <<EOC
 auth_param ntlm program $3
 auth_param ntlm children 8 startup=8 idle=1
-acl localnet src 127.0.0.1
 acl authed proxy_auth REQUIRED
-http_access deny !localnet
 http_access allow authed
-http_access deny all
 EOC
+	else
+		echo "http_access allow localnet" >>"$dir/squid.conf"
+	fi
+	echo "http_access deny all" >>"$dir/squid.conf"
 }
 squid_conf ours "$OURS_PORT" "$helper_ours --helper-protocol=squid-2.5-ntlmssp --ntlmd-socket $tmp/ntlmd/socket"
 squid_conf samba "$SAMBA_PORT" "/usr/bin/ntlm_auth --helper-protocol=squid-2.5-ntlmssp --configfile=$SAMBA_CONF"
+squid_conf plain "$PLAIN_PORT" ""
 "$SQUID" -N -f "$tmp/ours/squid.conf" >"$tmp/ours/stdout.log" 2>&1 &
 pids="$pids $!"
-# nsenter execs squid: $! is squid itself
-samba_exec "$SQUID" -N -f "$tmp/samba/squid.conf" >"$tmp/samba/stdout.log" 2>&1 &
+"$SQUID" -N -f "$tmp/plain/squid.conf" >"$tmp/plain/stdout.log" 2>&1 &
 pids="$pids $!"
-for s in ours:$OURS_PORT samba:$SAMBA_PORT; do
+# in winbindd's mount namespace (samba_exec, but not through a function:
+# nsenter execs squid, so $! is squid itself and the cleanup reaches it)
+nsenter -t "$SAMBA_WINBINDD_PID" -m -- "$SQUID" -N -f "$tmp/samba/squid.conf" >"$tmp/samba/stdout.log" 2>&1 &
+pids="$pids $!"
+for s in ours:$OURS_PORT samba:$SAMBA_PORT plain:$PLAIN_PORT; do
 	if ! wait_for curl -s -o /dev/null --max-time 2 -x "http://127.0.0.1:${s#*:}" "$URL"; then
 		echo "failed: squid (${s%%:*}) did not start"
 		cat "$tmp/${s%%:*}/cache.log" "$tmp/${s%%:*}/stdout.log"
@@ -196,6 +211,11 @@ def one_request(a):
 
     conn = http.client.HTTPConnection(a.host, a.port, timeout=10)
     try:
+        if a.no_auth:
+            conn.request("GET", a.url)
+            r = conn.getresponse()
+            r.read()
+            return r.status
         ctx = NtlmContext(a.user, a.password, domain=a.domain, workstation="CLIENT1", ntlm_compatibility=3)
         token = ctx.step()
         for _ in range(2):
@@ -242,6 +262,7 @@ def main():
     ap.add_argument("--time-limit", type=float, default=60)
     ap.add_argument("--expect", type=int, default=200)
     ap.add_argument("--label", default="run")
+    ap.add_argument("--no-auth", action="store_true", help="plain GET, no Proxy-Authorization")
     a = ap.parse_args()
     a.host, port = a.proxy.rsplit(":", 1)
     a.port = int(port)
@@ -267,16 +288,25 @@ if __name__ == "__main__":
 PY
 
 load() { # label port domain n jobs [password expect]
+	local extra=""
+	[ "$1" = plain ] && extra=--no-auth
+	# shellcheck disable=SC2086 # $extra: one option or none
 	timeout $((LIMIT + 30)) "$PY" -B "$tmp/load.py" --label "$1" --proxy "127.0.0.1:$2" --url "$URL" \
 		--user "$USER_NAME" --password "${6:-$PASSWORD}" --domain "$3" -n "$4" -j "$5" \
-		--time-limit "$LIMIT" --expect "${7:-200}"
+		--time-limit "$LIMIT" --expect "${7:-200}" $extra
 }
 curl_status() { # port domain password
 	curl -s -o /dev/null -w '%{http_code}' --max-time 10 -x "http://127.0.0.1:$1" --proxy-ntlm \
 		-U "$2\\$USER_NAME:$3" "$URL"
 }
 
-# ---- sanity: both squids authenticate for real
+# ---- sanity: both squids authenticate for real. winbindd starts
+# samba-dcerpcd for the local SAM on the first logon: wait for that.
+authenticates() { # port domain
+	[ "$(curl_status "$1" "$2" "$PASSWORD")" = 200 ]
+}
+wait_for authenticates "$OURS_PORT" BENCH
+wait_for authenticates "$SAMBA_PORT" NTLMBENCH
 ok=1
 for s in ours:$OURS_PORT:BENCH samba:$SAMBA_PORT:NTLMBENCH; do
 	IFS=: read -r name port dom <<<"$s"
@@ -289,7 +319,7 @@ for s in ours:$OURS_PORT:BENCH samba:$SAMBA_PORT:NTLMBENCH; do
 done
 if [ "$ok" -ne 1 ]; then
 	echo "failed: sanity checks"
-	tail -5 "$tmp/ours/cache.log" "$tmp/samba/cache.log" "$tmp/ntlmd.log"
+	tail -n 5 "$tmp/ours/cache.log" "$tmp/samba/cache.log" "$tmp/ntlmd.log" "$tmp"/samba/log/log.*
 	exit 1
 fi
 
@@ -302,6 +332,8 @@ for r in $(seq "$ROUNDS"); do
 	load ours "$OURS_PORT" BENCH "$N" "$JOBS" >"$tmp/round" || failed=1
 	tee -a "$tmp/results" <"$tmp/round" | grep -v '^RESULT'
 	load samba "$SAMBA_PORT" NTLMBENCH "$N" "$JOBS" >"$tmp/round" || failed=1
+	tee -a "$tmp/results" <"$tmp/round" | grep -v '^RESULT'
+	load plain "$PLAIN_PORT" - "$N" "$JOBS" >"$tmp/round" || failed=1
 	tee -a "$tmp/results" <"$tmp/round" | grep -v '^RESULT'
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -323,6 +355,10 @@ o=$(median ours req_per_s)
 s=$(median samba req_per_s)
 op=$(median ours p50_ms)
 sp=$(median samba p50_ms)
-echo "median req/s: ours $o, samba $s; median p50: ours $op ms, samba $sp ms"
+p=$(median plain req_per_s)
+pp=$(median plain p50_ms)
+echo "median req/s: ours $o, samba $s, no authentication $p;" \
+	"median p50: ours $op ms, samba $sp ms, no authentication $pp ms"
+awk -v o="$o" -v s="$s" -v p="$p" 'BEGIN { if (p > 0) printf "share of the unauthenticated rate: ours %.0f %%, samba %.0f %%\n", 100 * o / p, 100 * s / p }'
 awk -v o="$o" -v s="$s" 'BEGIN { if (s > 0) printf "RATIO squid_e2e_rate %.2f\n", o / s }'
 awk -v o="$op" -v s="$sp" 'BEGIN { if (o > 0) printf "RATIO squid_e2e_p50 %.2f\n", s / o }'
