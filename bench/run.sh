@@ -21,7 +21,8 @@ derived_ratios() { # log
 	# bench_verify: "median NTLMv2+MIC verify: ... ratio 1.78x (target <= 2x)"
 	sed -n 's/^median NTLMv2+MIC verify:.* ratio \([0-9.]*\)x.*/RATIO verify_vs_hmac \1/p' "$log"
 	sed -n 's/^median NTLMv2+MIC+CB verify:.* ratio \([0-9.]*\)x.*/RATIO verify_cb_vs_hmac \1/p' "$log"
-	# bench_ntlmd: the in-process rate / ntlmd's with one client
+	# bench_ntlmd: "ratio in-process / ntlmd: Ax with 1 client, Bx with 2; ..."
+	sed -n 's/^ratio in-process \/ ntlmd: \([0-9.]*\)x with 1 client.*/RATIO ntlmd_vs_inprocess \1/p' "$log"
 	# bench_files: "load: best B s, median M s, ..." and "... X bytes per user"
 	sed -n 's/^load: *best [0-9.]* s, median \([0-9.]*\) s.*/RATIO files_load_s \1/p' "$log"
 	sed -n 's/^memory: .*: \([0-9.]*\) bytes per user.*/RATIO files_rss_bytes_per_user \1/p' "$log"
@@ -54,6 +55,7 @@ summary() { # log
 	}
 	row verify_vs_hmac "1. NTLMv2+MIC verification time / 4x HMAC-MD5 floor" x "<= 2x"
 	row verify_cb_vs_hmac "1. the same with channel bindings / floor" x ""
+	row ntlmd_vs_inprocess "2. in-process verification rate / ntlmd VERIFY, 1 client" x ""
 	row files_load_s "3. files backend, 1 M users: load time (median)" " s" "< 2 s"
 	row files_rss_bytes_per_user "3. files backend, 1 M users: RSS per user" " B" ""
 	row ldap_raw_vs_cold "4. raw libldap lookup rate / ntlmd ldap cold" x "<= 1.5x"
@@ -66,7 +68,7 @@ summary() { # log
 	row squid_e2e_rate "7. squid end to end requests/s: ours / Samba" x ""
 	row squid_e2e_p50 "7. squid end to end request p50: Samba / ours" x ""
 	# any other RATIO a benchmark printed
-	known=" verify_vs_hmac verify_cb_vs_hmac files_load_s files_rss_bytes_per_user ldap_raw_vs_cold"
+	known=" verify_vs_hmac verify_cb_vs_hmac ntlmd_vs_inprocess files_load_s files_rss_bytes_per_user ldap_raw_vs_cold"
 	known="$known ldap_files_vs_warm helper_rate helper_p50 helper_cpu gss_acceptor_time gss_handshake_rate"
 	known="$known squid_e2e_rate squid_e2e_p50 "
 	while read -r _ name value; do
