@@ -26,6 +26,11 @@
 # requests/s and the request latency p50, and the machine-readable lines:
 #   RATIO squid_e2e_rate <our requests/s / Samba's>
 #   RATIO squid_e2e_p50 <Samba's request p50 / ours>
+#   RATIO squid_e2e_auth_cpu <Samba's authentication CPU per request / ours>
+# The authentication CPU is utime + stime from /proc before and after each
+# round: ntlmd and squid's ntlm_auth helpers for ours; squid's ntlm_auth
+# helpers and every process of winbindd's namespace for Samba's (a worker
+# that exits during the round takes its time with it).
 #
 # Usage (from the build's bench directory, as bench/run.sh does):
 #   bench_squid.sh [REQUESTS-PER-ROUND] [ROUNDS] [WORKERS]   (defaults 1000, 3, 2)
@@ -104,7 +109,8 @@ lockout_threshold 0
 log_level warning
 CONF
 "$top/ntlmd/ntlmd" -d -f "$tmp/ntlmd.conf" >"$tmp/ntlmd.log" 2>&1 &
-pids="$pids $!"
+ntlmd_pid=$!
+pids="$pids $ntlmd_pid"
 # the libtool wrapper builds its real binary on first use: do it as root
 run "$top/ntlm_auth/ntlm_auth" --version >/dev/null || exit 1
 helper_ours=$top/ntlm_auth/ntlm_auth
@@ -162,13 +168,15 @@ squid_conf ours "$OURS_PORT" "$helper_ours --helper-protocol=squid-2.5-ntlmssp -
 squid_conf samba "$SAMBA_PORT" "/usr/bin/ntlm_auth --helper-protocol=squid-2.5-ntlmssp --configfile=$SAMBA_CONF"
 squid_conf plain "$PLAIN_PORT" ""
 "$SQUID" -N -f "$tmp/ours/squid.conf" >"$tmp/ours/stdout.log" 2>&1 &
-pids="$pids $!"
+squid_ours_pid=$!
+pids="$pids $squid_ours_pid"
 "$SQUID" -N -f "$tmp/plain/squid.conf" >"$tmp/plain/stdout.log" 2>&1 &
 pids="$pids $!"
 # in winbindd's mount namespace (samba_exec, but not through a function:
 # nsenter execs squid, so $! is squid itself and the cleanup reaches it)
 nsenter -t "$SAMBA_WINBINDD_PID" -m -- "$SQUID" -N -f "$tmp/samba/squid.conf" >"$tmp/samba/stdout.log" 2>&1 &
-pids="$pids $!"
+squid_samba_pid=$!
+pids="$pids $squid_samba_pid"
 for s in ours:$OURS_PORT samba:$SAMBA_PORT plain:$PLAIN_PORT; do
 	if ! wait_for curl -s -o /dev/null --max-time 2 -x "http://127.0.0.1:${s#*:}" "$URL"; then
 		echo "failed: squid (${s%%:*}) did not start"
@@ -323,18 +331,58 @@ if [ "$ok" -ne 1 ]; then
 	exit 1
 fi
 
+# ---- CPU of the authentication side: utime + stime from /proc/<pid>/stat
+hz=$(getconf CLK_TCK)
+descendants() { # pid: it and every process below it
+	local c
+	echo "$1"
+	for c in $(pgrep -P "$1"); do descendants "$c"; done
+}
+cpu_ticks() { # pid...
+	local p total=0 t
+	for p in "$@"; do
+		# the fields after "pid (comm)": utime and stime are the 12th and 13th
+		t=$(cut -d')' -f2- "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}')
+		total=$((total + ${t:-0}))
+	done
+	echo "$total"
+}
+# ours: ntlmd and squid's helpers; Samba: squid's helpers and every process
+# of winbindd's namespace (its domain child, samba-dcerpcd, rpcd workers)
+auth_pids() { # label
+	case "$1" in
+	ours) echo "$ntlmd_pid" && pgrep -P "$squid_ours_pid" -f ntlm_auth ;;
+	samba) descendants "$SAMBA_WINBINDD_PID" && pgrep -P "$squid_samba_pid" -f ntlm_auth ;;
+	esac
+}
+# One timed round; adds cpu_ms= (authentication CPU per request) to RESULT.
+timed_round() { # label port domain
+	local before after count cpu rc=0
+	# shellcheck disable=SC2046 # one pid per word
+	before=$(cpu_ticks $(auth_pids "$1"))
+	load "$1" "$2" "$3" "$N" "$JOBS" >"$tmp/round" || rc=1
+	# shellcheck disable=SC2046
+	after=$(cpu_ticks $(auth_pids "$1"))
+	count=$(sed -n 's/^RESULT .* done=\([0-9]*\).*/\1/p' "$tmp/round")
+	if [ "$1" != plain ]; then
+		cpu=$(awk -v a="$after" -v b="$before" -v n="${count:-0}" -v hz="$hz" \
+			'BEGIN { if (n > 0) printf "%.3f", (a - b) * 1000 / hz / n }')
+		sed -i "s/^RESULT .*/& cpu_ms=$cpu/" "$tmp/round"
+		echo "$1    authentication CPU per request: $cpu ms" >>"$tmp/round"
+	fi
+	tee -a "$tmp/results" <"$tmp/round" | grep -v '^RESULT'
+	return "$rc"
+}
+
 echo "$N requests per round (at most $LIMIT s), $JOBS workers, $ROUNDS rounds alternating;" \
 	"load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$tmp/results"
 failed=0
 for r in $(seq "$ROUNDS"); do
 	echo "-- round $r"
-	load ours "$OURS_PORT" BENCH "$N" "$JOBS" >"$tmp/round" || failed=1
-	tee -a "$tmp/results" <"$tmp/round" | grep -v '^RESULT'
-	load samba "$SAMBA_PORT" NTLMBENCH "$N" "$JOBS" >"$tmp/round" || failed=1
-	tee -a "$tmp/results" <"$tmp/round" | grep -v '^RESULT'
-	load plain "$PLAIN_PORT" - "$N" "$JOBS" >"$tmp/round" || failed=1
-	tee -a "$tmp/results" <"$tmp/round" | grep -v '^RESULT'
+	timed_round ours "$OURS_PORT" BENCH || failed=1
+	timed_round samba "$SAMBA_PORT" NTLMBENCH || failed=1
+	timed_round plain "$PLAIN_PORT" - || failed=1
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$failed" -ne 0 ]; then
@@ -360,5 +408,9 @@ pp=$(median plain p50_ms)
 echo "median req/s: ours $o, samba $s, no authentication $p;" \
 	"median p50: ours $op ms, samba $sp ms, no authentication $pp ms"
 awk -v o="$o" -v s="$s" -v p="$p" 'BEGIN { if (p > 0) printf "share of the unauthenticated rate: ours %.0f %%, samba %.0f %%\n", 100 * o / p, 100 * s / p }'
+oc=$(median ours cpu_ms)
+sc=$(median samba cpu_ms)
+echo "median authentication CPU per request: ours $oc ms, samba $sc ms (clock ticks of 1/$hz s)"
 awk -v o="$o" -v s="$s" 'BEGIN { if (s > 0) printf "RATIO squid_e2e_rate %.2f\n", o / s }'
+awk -v o="$oc" -v s="$sc" 'BEGIN { if (o > 0) printf "RATIO squid_e2e_auth_cpu %.2f\n", s / o }'
 awk -v o="$op" -v s="$sp" 'BEGIN { if (o > 0) printf "RATIO squid_e2e_p50 %.2f\n", s / o }'

@@ -67,10 +67,11 @@ summary() { # log
 	row gss_handshake_rate "6. in-process handshakes/s: ours / gss-ntlmssp" x ""
 	row squid_e2e_rate "7. squid end to end requests/s: ours / Samba" x ""
 	row squid_e2e_p50 "7. squid end to end request p50: Samba / ours" x ""
+	row squid_e2e_auth_cpu "7. squid end to end authentication CPU: Samba / ours" x ""
 	# any other RATIO a benchmark printed
 	known=" verify_vs_hmac verify_cb_vs_hmac ntlmd_vs_inprocess files_load_s files_rss_bytes_per_user ldap_raw_vs_cold"
 	known="$known ldap_files_vs_warm helper_rate helper_p50 helper_cpu gss_acceptor_time gss_handshake_rate"
-	known="$known squid_e2e_rate squid_e2e_p50 "
+	known="$known squid_e2e_rate squid_e2e_p50 squid_e2e_auth_cpu "
 	while read -r _ name value; do
 		case "$known" in *" $name "*) continue ;; esac
 		printf '%-62s %10s\n' "$name" "$value"
