@@ -12,7 +12,9 @@
 #   7. bench_squid.sh: requests/s through Squid with our helper vs with Samba's
 # A benchmark may print machine-readable lines "RATIO <name> <value>"; the
 # others' figures are read from their usual output. The table lists each
-# with what it compares and its target.
+# with what it compares and its target. As root, it first installs the
+# Debian packages of the peers that are missing (scripts/install-deps.sh;
+# BENCH_NO_INSTALL=1 skips that); every peer it then starts is private.
 # Usage: bench/run.sh [SECONDS-PER-ROUND] [ROUNDS]   (bench_verify's; defaults 0.5 and 9)
 # RATIO lines for the benchmarks that print none, read from their output
 # (a benchmark's own RATIO line of the same name wins).
@@ -101,6 +103,13 @@ run() { "$top/libtool" --mode=execute "$@"; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr)"
 echo "openssl: $(openssl version 2>/dev/null || echo unknown)"
+# The peers (Samba, winbind, squid, gss-ntlmssp, slapd, the Python client)
+# come from Debian: install what is missing (BENCH_NO_INSTALL=1: do not);
+# nothing is installed when everything is present.
+deps="$(dirname "$0")/../scripts/install-deps.sh"
+if [ -z "${BENCH_NO_INSTALL:-}" ] && [ "$(id -u)" -eq 0 ] && [ -x "$deps" ]; then
+	"$deps" || echo "warning: $deps failed: the benchmarks whose peer is missing will say skipped"
+fi
 echo
 echo "== 1. core verification (bench_verify)"
 $pin "$top/libtool" --mode=execute "$here/bench_verify" "${1:-0.5}" "${2:-9}"
