@@ -263,7 +263,7 @@ def main():
     ap.add_argument("--proxy", required=True)
     ap.add_argument("--url", required=True)
     ap.add_argument("--user", required=True)
-    ap.add_argument("--password", required=True)
+    ap.add_argument("--password-file", required=True, help="the password on its first line")
     ap.add_argument("--domain", required=True)
     ap.add_argument("-n", type=int, default=1000)
     ap.add_argument("-j", type=int, default=2)
@@ -272,6 +272,8 @@ def main():
     ap.add_argument("--label", default="run")
     ap.add_argument("--no-auth", action="store_true", help="plain GET, no Proxy-Authorization")
     a = ap.parse_args()
+    with open(a.password_file, encoding="utf-8") as f:
+        a.password = f.readline().rstrip("\n")
     a.host, port = a.proxy.rsplit(":", 1)
     a.port = int(port)
     per = [a.n // a.j + (1 if i < a.n % a.j else 0) for i in range(a.j)]
@@ -295,12 +297,18 @@ if __name__ == "__main__":
     sys.exit(main())
 PY
 
-load() { # label port domain n jobs [password expect]
+# the client reads the password from a file, not from its command line
+(
+	umask 077
+	printf '%s\n' "$PASSWORD" >"$tmp/right.pw"
+	printf '%s\n' "Wrong-Passw0rd" >"$tmp/wrong.pw"
+)
+load() { # label port domain n jobs [right|wrong expect]
 	local extra=""
 	[ "$1" = plain ] && extra=--no-auth
 	# shellcheck disable=SC2086 # $extra: one option or none
 	timeout $((LIMIT + 30)) "$PY" -B "$tmp/load.py" --label "$1" --proxy "127.0.0.1:$2" --url "$URL" \
-		--user "$USER_NAME" --password "${6:-$PASSWORD}" --domain "$3" -n "$4" -j "$5" \
+		--user "$USER_NAME" --password-file "$tmp/${6:-right}.pw" --domain "$3" -n "$4" -j "$5" \
 		--time-limit "$LIMIT" --expect "${7:-200}" $extra
 }
 curl_status() { # port domain password
@@ -323,7 +331,7 @@ for s in ours:$OURS_PORT:BENCH samba:$SAMBA_PORT:NTLMBENCH; do
 	echo "sanity: $name: curl --proxy-ntlm right password $good, wrong password $wrong"
 	[ "$good" = 200 ] && [ "$wrong" = 407 ] || ok=0
 	load "$name" "$port" "$dom" 20 1 | grep -v '^RESULT' || ok=0
-	load "$name" "$port" "$dom" 4 1 Wrong-Passw0rd 407 | grep -v '^RESULT' || ok=0
+	load "$name" "$port" "$dom" 4 1 wrong 407 | grep -v '^RESULT' || ok=0
 done
 if [ "$ok" -ne 1 ]; then
 	echo "failed: sanity checks"
