@@ -7,11 +7,9 @@
 # p50/p99 latency and the CPU per handshake (helper + daemon: ntlm_auth +
 # every process of winbindd's namespace), and the ratios.
 #
-# Samba's winbindd runs in its own mount and PID namespace (unshare), where
-# a private directory is bind-mounted on /run/samba (libwbclient's fixed
-# socket path) and private copies of /etc/passwd and /etc/group carry the
-# benchmark's account: nothing on the machine is changed. Needs root,
-# winbindd, pdbedit, ntlm_auth (Samba), unshare and nsenter.
+# Samba's winbindd runs in its own mount and PID namespace (lib-samba.sh):
+# nothing on the machine is changed. Needs root, winbindd, pdbedit,
+# ntlm_auth (Samba), unshare and nsenter.
 #
 # Every process (driver, helpers, daemons) is pinned to one CPU (PIN_CPU,
 # default 1; PIN_CPU= turns pinning off): on a small shared VM, wake-ups
@@ -39,27 +37,16 @@ LIMIT=60 # seconds: bound of each round
 USER_NAME=benchuser
 PASSWORD='Bench-Passw0rd'
 
-for tool in winbindd pdbedit unshare nsenter; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "skipped: $tool is missing"
-		exit 0
-	fi
-done
-if [ ! -x /usr/bin/ntlm_auth ] || [ "$(id -u)" -ne 0 ]; then
-	echo "skipped: needs root and Samba's /usr/bin/ntlm_auth"
-	exit 0
-fi
+# shellcheck source=bench/lib-samba.sh
+. "$(dirname "$0")/lib-samba.sh"
+samba_check || exit 0
 
 tmp=$(mktemp -d /tmp/ntlm_auth-bench.XXXXXX)
 chmod 0755 "$tmp"
 ntlmd_pid=""
-ns_pid=""
-winbindd_pid=""
 cleanup() {
 	[ -n "$ntlmd_pid" ] && kill "$ntlmd_pid" 2>/dev/null && wait "$ntlmd_pid" 2>/dev/null
-	# winbindd is PID 1 of its namespace: its end ends every process there
-	[ -n "$winbindd_pid" ] && kill "$winbindd_pid" 2>/dev/null
-	[ -n "$ns_pid" ] && kill "$ns_pid" 2>/dev/null && wait "$ns_pid" 2>/dev/null
+	samba_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -79,51 +66,17 @@ CONF
 "$top/ntlmd/ntlmd" "$NTLMD_FLAGS" -f "$tmp/ntlmd.conf" >"$tmp/ntlmd.log" 2>&1 &
 ntlmd_pid=$!
 
-# ---- Samba: standalone winbindd in its own namespaces
+# ---- Samba: standalone winbindd in its own namespaces (lib-samba.sh)
 S=$tmp/samba
-mkdir -p "$S/private" "$S/lock" "$S/state" "$S/cache" "$S/run" "$S/log" "$S/pid"
-cp /etc/passwd "$S/passwd"
-cp /etc/group "$S/group"
-echo "$USER_NAME:x:4001:4001:bench:/nonexistent:/usr/sbin/nologin" >>"$S/passwd"
-echo "$USER_NAME:x:4001:" >>"$S/group"
-cat >"$S/smb.conf" <<CONF
-[global]
-netbios name = NTLMBENCH
-workgroup = BENCHWG
-server role = standalone server
-passdb backend = tdbsam:$S/private/passdb.tdb
-private dir = $S/private
-lock directory = $S/lock
-state directory = $S/state
-cache directory = $S/cache
-pid directory = $S/pid
-ncalrpc dir = $S/run/ncalrpc
-log file = $S/log/log.%m
-ntlm auth = yes
-disable netbios = yes
-interfaces = lo
-bind interfaces only = yes
-CONF
-cat >"$S/init.sh" <<INIT
-mkdir -p /run/samba
-mount --bind "$S/run" /run/samba
-mount --bind "$S/passwd" /etc/passwd
-mount --bind "$S/group" /etc/group
-printf '%s\n%s\n' '$PASSWORD' '$PASSWORD' | pdbedit -s "$S/smb.conf" -a -t -u $USER_NAME >"$S/log/pdbedit.log" 2>&1
-exec winbindd -F --no-process-group -s "$S/smb.conf" >"$S/log/winbindd.out" 2>&1
-INIT
-unshare --mount --pid --fork --kill-child --propagation private sh "$S/init.sh" &
-ns_pid=$!
-
-# winbindd is the child of unshare (PID 1 of the new namespace)
-for _ in $(seq 100); do
-	winbindd_pid=$(pgrep -P "$ns_pid" winbindd | head -1)
-	[ -n "$winbindd_pid" ] && [ -S "$S/run/winbindd/pipe" ] && [ -S "$tmp/ntlmd/socket" ] && break
+samba_start "$S" "$USER_NAME" 4001 "$PASSWORD" NTLMBENCH BENCHWG || exit 1
+winbindd_pid=$SAMBA_WINBINDD_PID
+for _ in $(seq 50); do
+	[ -S "$tmp/ntlmd/socket" ] && break
 	sleep 0.1
 done
-if [ -z "$winbindd_pid" ] || [ ! -S "$tmp/ntlmd/socket" ]; then
-	echo "failed: winbindd or ntlmd did not start"
-	cat "$S/log/winbindd.out" "$tmp/ntlmd.log"
+if [ ! -S "$tmp/ntlmd/socket" ]; then
+	echo "failed: ntlmd did not start"
+	cat "$tmp/ntlmd.log"
 	exit 1
 fi
 
@@ -135,7 +88,7 @@ ours() {
 samba() {
 	run "$here/bench_helper" -n "$N" -t "$LIMIT" -w 200 -u "$USER_NAME" -p "$PASSWORD" -d NTLMBENCH \
 		-N "$winbindd_pid" -l samba -- nsenter -t "$winbindd_pid" -m -- /usr/bin/ntlm_auth \
-		--helper-protocol=squid-2.5-ntlmssp --configfile="$S/smb.conf"
+		--helper-protocol=squid-2.5-ntlmssp --configfile="$SAMBA_CONF"
 }
 
 echo "pinned to CPU: ${PIN_CPU:-none}; ntlmd $NTLMD_FLAGS; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
