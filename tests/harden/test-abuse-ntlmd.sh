@@ -27,30 +27,12 @@ FLOOD_SECONDS=8
 FLOOD_CONNECTIONS=$((MAX_CONNECTIONS * 2))
 BOUND_MS=500 # the latency target of a privileged request under the flood
 
-PASSED=0
-FAILED=0
+# shellcheck source=tests/testlib.sh
+. "$HERE/../testlib.sh"
 WORK=""
 DAEMON_PID=""
 FLOOD_PID=""
 
-pass() {
-    echo "PASS $1"
-    PASSED=$((PASSED + 1))
-}
-
-fail() {
-    echo "FAIL $1"
-    FAILED=$((FAILED + 1))
-}
-
-skip_or_fail() {
-    if [ -n "${CI:-}" ]; then
-        echo "FAIL: $1 is missing; CI must run this test" >&2
-        exit 1
-    fi
-    echo "SKIP: $1 is missing" >&2
-    exit 77
-}
 
 cleanup() {
     for pid in $FLOOD_PID $DAEMON_PID; do

@@ -18,29 +18,11 @@ INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
 export INTEROP_DIR
 WAIT=10
 
-PASSED=0
-FAILED=0
+# shellcheck source=tests/testlib.sh
+. "$HERE/../testlib.sh"
 WORK=""
 DAEMON_PID=""
 
-pass() {
-    echo "PASS $1"
-    PASSED=$((PASSED + 1))
-}
-
-fail() {
-    echo "FAIL $1"
-    FAILED=$((FAILED + 1))
-}
-
-skip_or_fail() {
-    if [ -n "${CI:-}" ]; then
-        echo "FAIL: $1 is missing; CI must run this test" >&2
-        exit 1
-    fi
-    echo "SKIP: $1 is missing" >&2
-    exit 77
-}
 
 stop_daemon() {
     if [ -n "$DAEMON_PID" ]; then

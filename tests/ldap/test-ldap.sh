@@ -18,12 +18,12 @@ DRIVER=$HERE/ldap_driver.py
 NTLMD_TESTS_DIR=${NTLMD_TESTS_DIR:-$HERE/../ntlmd}
 INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
 export NTLMD_TESTS_DIR INTEROP_DIR
-PORT_A=${LDAP_TEST_PORT:-21389}
-PORT_B=$((PORT_A + 1)) # and ldaps:// on PORT_A + 2, PORT_B + 2
 WAIT=10
 
-PASSED=0
-FAILED=0
+# shellcheck source=tests/testlib.sh
+. "$HERE/../testlib.sh"
+PORT_A=${LDAP_TEST_PORT:-$(free_ports 4)}
+PORT_B=$((PORT_A + 1)) # and ldaps:// on PORT_A + 2, PORT_B + 2
 WORK=""
 DAEMON_PID=""
 SLAPD_A=""
@@ -33,29 +33,10 @@ export LDAP_DRIVER="$DRIVER" # read by slapd-lib.sh
 # shellcheck source=tests/ldap/slapd-lib.sh
 . "$HERE/slapd-lib.sh"
 
-pass() {
-    echo "PASS $1"
-    PASSED=$((PASSED + 1))
-}
-
-fail() {
-    echo "FAIL $1"
-    FAILED=$((FAILED + 1))
-}
-
 check() { # NAME COMMAND...: one case from a command's status
     name=$1
     shift
     if "$@"; then pass "$name"; else fail "$name"; fi
-}
-
-skip_or_fail() {
-    if [ -n "${CI:-}" ]; then
-        echo "FAIL: $1 is missing; CI must run this test" >&2
-        exit 1
-    fi
-    echo "SKIP: $1 is missing" >&2
-    exit 77
 }
 
 cleanup() {

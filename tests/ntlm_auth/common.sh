@@ -11,29 +11,11 @@ INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
 export INTEROP_DIR
 WAIT=10 # seconds: bound of every wait
 
-PASSED=0
-FAILED=0
+# shellcheck source=tests/testlib.sh
+. "$HERE/../testlib.sh"
 WORK=""
 PIDS=""
 
-pass() {
-    echo "PASS $1"
-    PASSED=$((PASSED + 1))
-}
-
-fail() {
-    echo "FAIL $1"
-    FAILED=$((FAILED + 1))
-}
-
-skip_or_fail() {
-    if [ -n "${CI:-}" ]; then
-        echo "FAIL: $1 is missing; CI must run this test" >&2
-        exit 1
-    fi
-    echo "SKIP: $1 is missing" >&2
-    exit 77
-}
 
 # Remembers a background process to stop at exit.
 started() {

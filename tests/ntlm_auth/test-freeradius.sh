@@ -10,7 +10,7 @@ set -u
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
 
 RADIUSD=${RADIUSD:-/usr/sbin/freeradius}
-PORT=${NTLM_AUTH_RADIUS_PORT:-24120}
+PORT=${NTLM_AUTH_RADIUS_PORT:-$(free_ports 1)}
 SECRET=testing123
 
 [ -x "$RADIUSD" ] || skip_or_fail "freeradius"

@@ -11,7 +11,7 @@ set -u
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
 
 SQUID=${SQUID:-/usr/sbin/squid}
-PORT_BASE=${NTLM_AUTH_PORT_BASE:-24110}
+PORT_BASE=${NTLM_AUTH_PORT_BASE:-$(free_ports 3)}
 PROXY_PORT=$PORT_BASE
 ORIGIN_PORT=$((PORT_BASE + 1))
 KV_PORT=$((PORT_BASE + 2)) # a second squid, helpers with --squid-kv-replies

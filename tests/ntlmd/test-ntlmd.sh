@@ -27,29 +27,11 @@ MAX_CONNECTIONS=16
 IDLE_TIMEOUT_MS=1000
 MAX_REQUESTS=5
 
-PASSED=0
-FAILED=0
+# shellcheck source=tests/testlib.sh
+. "$HERE/../testlib.sh"
 WORK=""
 DAEMON_PID=""
 
-pass() {
-    echo "PASS $1"
-    PASSED=$((PASSED + 1))
-}
-
-fail() {
-    echo "FAIL $1"
-    FAILED=$((FAILED + 1))
-}
-
-skip_or_fail() {
-    if [ -n "${CI:-}" ]; then
-        echo "FAIL: $1 is missing; CI must run this test" >&2
-        exit 1
-    fi
-    echo "SKIP: $1 is missing" >&2
-    exit 77
-}
 
 cleanup() {
     if [ -n "$DAEMON_PID" ]; then

@@ -8,27 +8,8 @@
 # pam_require, WORK, PAMD (the service directory) and ALL_OUTPUT (every
 # pamtester output is appended there, for the secret checks).
 
-PASSED=0
-FAILED=0
-
-pass() {
-    echo "PASS $1"
-    PASSED=$((PASSED + 1))
-}
-
-fail() {
-    echo "FAIL $1"
-    FAILED=$((FAILED + 1))
-}
-
-skip_or_fail() {
-    if [ -n "${CI:-}" ]; then
-        echo "FAIL: $1 is missing; CI must run this test" >&2
-        exit 1
-    fi
-    echo "SKIP: $1 is missing" >&2
-    exit 77
-}
+# shellcheck source=tests/testlib.sh
+. "$HERE/../testlib.sh"
 
 # NTLMD and PAM_NTLM_SO set (99 otherwise), pamtester, pam_wrapper
 # (PWRAP), pam_exec and pam_permit (PAM_EXEC, PAM_PERMIT), Python with

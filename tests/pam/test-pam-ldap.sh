@@ -22,7 +22,6 @@ NTLMD_TESTS_DIR=${NTLMD_TESTS_DIR:-$HERE/../ntlmd}
 INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
 export LDAP_DRIVER="$LDAP_DIR/ldap_driver.py" # read by slapd-lib.sh
 export NTLMD_TESTS_DIR INTEROP_DIR
-PORT_A=${PAM_LDAP_TEST_PORT:-21489} # and ldaps:// on PORT_A + 2
 WAIT=10
 
 WORK=""
@@ -33,6 +32,7 @@ SLAPD_A=""
 . "$LDAP_DIR/slapd-lib.sh"
 # shellcheck source=tests/pam/pam-lib.sh
 . "$HERE/pam-lib.sh"
+PORT_A=${PAM_LDAP_TEST_PORT:-$(free_ports 3)} # and ldaps:// on PORT_A + 2
 
 cleanup() {
     stop_pid "$DAEMON_PID"

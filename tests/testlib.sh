@@ -1,0 +1,56 @@
+# shellcheck shell=sh
+# testlib.sh: the counting every shell test shares (POSIX sh). A test
+# sources it, calls pass/fail once per case, and ends with the line
+# "N passed, M failed" that scripts/run-tests.sh adds up.
+
+PASSED=0
+FAILED=0
+
+pass() {
+    echo "PASS $1"
+    PASSED=$((PASSED + 1))
+}
+
+fail() {
+    echo "FAIL $1"
+    FAILED=$((FAILED + 1))
+}
+
+# A prerequisite that is missing: a skip (77) on a developer's machine, a
+# failure in CI, which must run every test.
+skip_or_fail() {
+    if [ -n "${CI:-}" ]; then
+        echo "FAIL: $1 is missing; CI must run this test" >&2
+        exit 1
+    fi
+    echo "SKIP: $1 is missing" >&2
+    exit 77
+}
+
+# free_ports COUNT: prints a port P of 127.0.0.1 such that P .. P+COUNT-1
+# are all free for TCP and UDP now, searched from a random start in
+# 20000-29999 (outside Linux's ephemeral range, 32768-60999), so that two
+# suites running at once on one machine do not take each other's ports.
+free_ports() {
+    python3 - "$1" <<'PY'
+import random, socket, sys
+count = int(sys.argv[1])
+def free(port):
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+start = random.randrange(20000, 30000 - count)
+for i in range(10000 // count):
+    base = 20000 + (start - 20000 + i * count) % (10000 - count)
+    if all(free(base + k) for k in range(count)):
+        print(base)
+        sys.exit(0)
+sys.exit("no free ports in 20000-29999")
+PY
+}
