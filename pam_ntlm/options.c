@@ -279,8 +279,8 @@ static enum ntlm_status find_ntlmssp(const uint8_t *buf, size_t len, struct ntlm
 	struct spnego_token t;
 	enum ntlm_status st;
 
-	/* not secret: the fixed signature of MS-NLMP 2.2.1 */
-	if (len >= sizeof(signature) && memcmp(buf, signature, sizeof(signature)) == 0) {
+	if (len >= sizeof(signature) &&
+	    memcmp(buf, signature, sizeof(signature)) == 0) { /* not secret: MS-NLMP 2.2.1 */
 		ret->data = buf;
 		ret->len = len;
 		return NTLM_OK;

@@ -54,3 +54,22 @@ for i in range(10000 // count):
 sys.exit("no free ports in 20000-29999")
 PY
 }
+
+# run_counted SECONDS COMMAND...: runs a driver that prints PASS/FAIL lines
+# and its own "N passed, M failed", bounded in time; shows its case lines
+# and adds its counts to this test's. A driver that fails without a FAIL
+# line counts as one failure.
+run_counted() {
+    limit=$1
+    shift
+    out=$(timeout "$limit" "$@" 2>&1)
+    rc=$?
+    printf '%s\n' "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
+    p=$(printf '%s\n' "$out" | grep -c '^PASS ')
+    f=$(printf '%s\n' "$out" | grep -c '^FAIL ')
+    PASSED=$((PASSED + p))
+    FAILED=$((FAILED + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        fail "a driver run exited with status $rc: $(printf '%s\n' "$out" | tail -n 3)"
+    fi
+}

@@ -45,18 +45,7 @@ cleanup() {
 }
 
 # Runs a driver (with a time limit), prints its case lines and adds its counts.
-driver() {
-    out=$(timeout 300 "$@" 2>&1)
-    rc=$?
-    printf '%s\n' "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
-    p=$(printf '%s\n' "$out" | grep -c '^PASS ')
-    f=$(printf '%s\n' "$out" | grep -c '^FAIL ')
-    PASSED=$((PASSED + p))
-    FAILED=$((FAILED + f))
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-        fail "a driver run exited with status $rc: $(printf '%s\n' "$out" | tail -n 3)"
-    fi
-}
+driver() { run_counted 300 "$@"; }
 
 if [ -z "${NTLMD:-}" ] || [ ! -x "$NTLMD" ]; then
     echo "ERROR: set NTLMD to the ntlmd binary (make check does)" >&2

@@ -49,18 +49,7 @@ cleanup() {
 }
 
 # Runs the driver, prints its case lines and adds its counts.
-driver() {
-    out=$(timeout 120 "$PY" -B "$DRIVER" "$@" 2>&1)
-    rc=$?
-    printf '%s\n' "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
-    p=$(printf '%s\n' "$out" | grep -c '^PASS ')
-    f=$(printf '%s\n' "$out" | grep -c '^FAIL ')
-    PASSED=$((PASSED + p))
-    FAILED=$((FAILED + f))
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-        fail "a driver run exited with status $rc"
-    fi
-}
+driver() { run_counted 120 "$PY" -B "$DRIVER" "$@"; }
 
 expect() { driver expect --socket "$SOCKET" "$@"; }
 

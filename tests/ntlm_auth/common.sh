@@ -45,18 +45,7 @@ wait_until() {
 }
 
 # Runs a driver, prints its case lines and adds its counts.
-driver() {
-    out=$(timeout 300 "$@" 2>&1)
-    rc=$?
-    printf '%s\n' "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
-    p=$(printf '%s\n' "$out" | grep -c '^PASS ')
-    f=$(printf '%s\n' "$out" | grep -c '^FAIL ')
-    PASSED=$((PASSED + p))
-    FAILED=$((FAILED + f))
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-        fail "a driver run exited with status $rc"
-    fi
-}
+driver() { run_counted 300 "$@"; }
 
 # The common prerequisites, and a private directory in $WORK.
 setup() {

@@ -45,18 +45,7 @@ cleanup() {
 
 # Runs the driver (with a time limit), prints its case lines and adds its
 # counts; a driver that dies without reporting counts as one failure.
-driver() {
-    out=$(timeout 600 "$@" 2>&1)
-    rc=$?
-    printf '%s\n' "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
-    p=$(printf '%s\n' "$out" | grep -c '^PASS ')
-    f=$(printf '%s\n' "$out" | grep -c '^FAIL ')
-    PASSED=$((PASSED + p))
-    FAILED=$((FAILED + f))
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-        fail "a driver run exited with status $rc"
-    fi
-}
+driver() { run_counted 600 "$@"; }
 
 # Waits until $1 is a socket while the daemon runs.
 wait_for_socket() {
