@@ -203,7 +203,10 @@ static enum ntlm_status exchange(int fd, uint16_t type, const uint8_t *request, 
 		*ret_stale = closed_by_peer();
 		goto out;
 	}
-	if (recv_at_least(fd, first, NTLMD_HEADER_LEN, sizeof(first), deadline, &got) < 0) {
+	/* the reply cannot be there yet: wait before the first read, which
+	 * saves a recv that would only say EAGAIN */
+	if (wait_fd(fd, POLLIN, deadline) < 0 ||
+	    recv_at_least(fd, first, NTLMD_HEADER_LEN, sizeof(first), deadline, &got) < 0) {
 		*ret_stale = got == 0 && errno == ECONNRESET;
 		goto out;
 	}

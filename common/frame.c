@@ -182,11 +182,24 @@ static enum ntlm_status check_value(enum field_kind kind, const uint8_t *v, size
 	return NTLM_OK;
 }
 
+/* True when tag already came in this frame: a known tag is in the table,
+ * an unknown one in the list of those seen so far. */
+static bool tag_seen(const struct ntlmd_frame *f, const uint16_t *unknown, size_t n_unknown, uint16_t tag)
+{
+	if (tag < NTLMD_FRAME_TAGS && f->fields[tag].present)
+		return true;
+	for (size_t i = 0; i < n_unknown; i++)
+		if (unknown[i] == tag)
+			return true;
+	return false;
+}
+
 enum ntlm_status ntlmd_payload_decode(uint16_t type, const uint8_t *p, size_t len, struct ntlmd_frame *ret)
 {
-	/* One bit per possible tag: 8 KiB, so duplicates of unknown tags are
-	 * caught too without a per-field search. */
-	uint64_t seen[65536 / 64];
+	/* Unknown tags are ignored but must not repeat either: they are
+	 * listed here (a frame has at most NTLMD_MAX_FIELDS fields). */
+	uint16_t unknown[NTLMD_MAX_FIELDS];
+	size_t n_fields = 0, n_unknown = 0;
 	struct ntlmd_frame f = {.type = type};
 	struct ntlm_reader r;
 	enum ntlm_status st = NTLM_OK;
@@ -194,7 +207,6 @@ enum ntlm_status ntlmd_payload_decode(uint16_t type, const uint8_t *p, size_t le
 
 	if (len > NTLMD_MAX_PAYLOAD)
 		return NTLM_ERR_MESSAGE_TOO_LONG;
-	memset(seen, 0, sizeof(seen));
 	/* Each stored field takes its bytes plus a NUL; a tag is stored at
 	 * most once, so len + NTLMD_FRAME_TAGS always suffices. */
 	f.buf_size = len + NTLMD_FRAME_TAGS;
@@ -218,14 +230,15 @@ enum ntlm_status ntlmd_payload_decode(uint16_t type, const uint8_t *p, size_t le
 		}
 		if ((st = ntlm_read_view(&r, vlen, &v)) != NTLM_OK)
 			goto out;
-		if (seen[tag / 64] & (UINT64_C(1) << (tag % 64))) {
+		if (++n_fields > NTLMD_MAX_FIELDS || tag_seen(&f, unknown, n_unknown, tag)) {
 			st = NTLM_ERR_BAD_ENCODING;
 			goto out;
 		}
-		seen[tag / 64] |= UINT64_C(1) << (tag % 64);
 		kind = tag_kind(tag);
-		if (kind == KIND_UNKNOWN)
+		if (kind == KIND_UNKNOWN) {
+			unknown[n_unknown++] = tag;
 			continue; /* the protocol grows by adding tags */
+		}
 		if ((st = check_value(kind, v, vlen)) != NTLM_OK)
 			goto out;
 		/* used + vlen + 1 <= len + NTLMD_FRAME_TAGS: see above */

@@ -18,7 +18,8 @@
  *   field   := tag u16le | len u32le | value[len]
  *
  * Every value is bytes; integers are little-endian of the size the tag
- * says; strings are UTF-8 without NUL. A tag appears at most once. A
+ * says; strings are UTF-8 without NUL. A tag appears at most once, and a
+ * frame has at most NTLMD_MAX_FIELDS fields. A
  * receiver ignores tags it does not know (the protocol grows by adding
  * tags) but refuses a frame whose fields do not exactly fill the payload.
  * A reply has type = request type | NTLMD_REPLY and always starts with
@@ -35,6 +36,7 @@
 #define NTLMD_HEADER_LEN  12u
 #define NTLMD_MAX_PAYLOAD 65536u /* hard cap on a frame's payload */
 #define NTLMD_MAX_STRING  1024u  /* cap on any string field */
+#define NTLMD_MAX_FIELDS  256u   /* cap on the fields of one frame */
 #define NTLMD_REPLY       0x8000u
 
 /* Request types. Access: A = anyone, P = privileged callers only (root,

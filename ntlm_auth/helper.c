@@ -267,21 +267,25 @@ static bool is_helper_failure(enum ntlm_status st)
  * padding is tolerated, since Squid passes the client's text as it is. */
 static enum ntlm_status decode_blob(const char *s, size_t n, uint8_t **ret, size_t *ret_len)
 {
-	char padded[NA_MAX_LINE + 4];
-	size_t len = 0;
+	char *padded; /* on the heap: a 64 KiB stack array costs its zeroing on every call */
+	size_t len = 0, cap;
 	enum ntlm_status st;
 
 	while (len < n && (isalnum((unsigned char)s[len]) || s[len] == '+' || s[len] == '/' || s[len] == '='))
 		len++;
 	if (len > NA_MAX_LINE)
 		return NTLM_ERR_MESSAGE_TOO_LONG;
-	memcpy(padded, s, len);
 	if (len % 4 == 1)
 		return NTLM_ERR_BAD_ENCODING;
+	cap = len + 4;
+	if ((padded = malloc(cap)) == NULL)
+		return NTLM_ERR_NO_MEMORY;
+	memcpy(padded, s, len);
 	while (len % 4 != 0)
 		padded[len++] = '=';
 	st = ntlm_base64_decode(padded, len, ret, ret_len);
-	ntlm_wipe(padded, len);
+	ntlm_wipe(padded, cap);
+	free(padded);
 	return st;
 }
 

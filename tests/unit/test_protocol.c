@@ -290,6 +290,8 @@ static const struct bad_frame bad_frames[] = {
      NTLM_ERR_BAD_ENCODING},
     {"duplicate unknown tag", "4e5444 01 0100 0000 0c000000 e803 00000000 e803 00000000",
      NTLM_ERR_BAD_ENCODING},
+    {"duplicate unknown tag inside the table", "4e5444 01 0100 0000 0c000000 6300 00000000 6300 00000000",
+     NTLM_ERR_BAD_ENCODING},
     {"NUL in a string", "4e5444 01 0100 0000 09000000 0a00 03000000 610062", NTLM_ERR_BAD_STRING},
     {"overlong UTF-8", "4e5444 01 0100 0000 08000000 0a00 02000000 c080", NTLM_ERR_BAD_STRING},
     {"UTF-16 surrogate", "4e5444 01 0100 0000 09000000 0a00 03000000 eda080", NTLM_ERR_BAD_STRING},
@@ -311,6 +313,34 @@ START_TEST(malformed_frames_refused)
 	ck_assert_status_msg(b->name, ntlmd_frame_decode(p, len, &f), b->status);
 	ck_assert_ptr_null(f.buf); /* nothing written on failure */
 	free(p);
+}
+END_TEST
+
+/* n empty fields of distinct unknown tags: NTLMD_MAX_FIELDS pass, one more
+ * makes the frame malformed. */
+static enum ntlm_status decode_unknown_fields(size_t n)
+{
+	struct ntlm_writer w;
+	struct ntlmd_frame f = {0};
+	enum ntlm_status st;
+	uint8_t *p;
+	size_t len;
+
+	ntlmd_fields_init(&w);
+	for (size_t i = 0; i < n; i++)
+		ntlmd_put_bytes(&w, (uint16_t)(1000 + i), "", 0);
+	ck_assert_status(ntlmd_frame_encode(NTLMD_REQ_PING, &w, &p, &len), NTLM_OK);
+	ntlm_writer_clear(&w);
+	st = ntlmd_frame_decode(p, len, &f);
+	ntlmd_frame_clear(&f);
+	free(p);
+	return st;
+}
+
+START_TEST(field_count_capped)
+{
+	ck_assert_status(decode_unknown_fields(NTLMD_MAX_FIELDS), NTLM_OK);
+	ck_assert_status(decode_unknown_fields(NTLMD_MAX_FIELDS + 1), NTLM_ERR_BAD_ENCODING);
 }
 END_TEST
 
@@ -1273,6 +1303,7 @@ int main(void)
 	                     header_decode_alone));
 	tc = test_add_tcase(s, "malformed", TESTS(mutation_never_crashes));
 	tcase_add_loop_test(tc, malformed_frames_refused, 0, (int)ARRAY_SIZE(bad_frames));
+	tcase_add_test(tc, field_count_capped);
 	tcase_set_timeout(tc, 60);
 	test_add_tcase(s, "client", TESTS(client_round_trip, client_failures_map_to_statuses));
 	test_add_tcase(s, "tables",
