@@ -7,6 +7,9 @@
 # The caller sets PY, DRIVER (pam_driver.py), PAM_NTLM_SO, and after
 # pam_require, WORK, PAMD (the service directory) and ALL_OUTPUT (every
 # pamtester output is appended there, for the secret checks).
+# PAMTESTER names the pamtester to run (default: pamtester from PATH); a
+# wrapper that runs it under a checker (scripts/run-valgrind.sh) fits there.
+PAMTESTER=${PAMTESTER:-pamtester}
 
 # shellcheck source=tests/testlib.sh
 . "$HERE/../testlib.sh"
@@ -23,7 +26,7 @@ pam_require() {
         echo "ERROR: set PAM_NTLM_SO to the built pam_ntlm.so (make check does)" >&2
         exit 99
     fi
-    command -v pamtester >/dev/null 2>&1 || skip_or_fail "pamtester"
+    command -v "$PAMTESTER" >/dev/null 2>&1 || skip_or_fail "pamtester"
     PWRAP=""
     for f in /usr/lib/*/libpam_wrapper.so /usr/lib/libpam_wrapper.so; do
         [ -f "$f" ] && PWRAP=$f && break
@@ -102,7 +105,7 @@ pt() {
     shift 3
     OUT=$(printf '%s' "$input" | timeout 60 env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 \
         PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 \
-        pamtester ${RHOST:+-I "rhost=$RHOST"} "$svc" "$user" "$@" 2>&1)
+        "$PAMTESTER" ${RHOST:+-I "rhost=$RHOST"} "$svc" "$user" "$@" 2>&1)
     RC=$?
     printf '%s\n' "$OUT" >>"$ALL_OUTPUT"
 }
@@ -117,7 +120,7 @@ exchange() {
     shift 3
     OUT=$(printf '%s\n' "$password" | timeout 60 "$PY" -B "$DRIVER" exchange --user "$user" "$@" -- \
         env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 \
-        pamtester "$svc" anyone authenticate acct_mgmt 2>&1)
+        "$PAMTESTER" "$svc" anyone authenticate acct_mgmt 2>&1)
     RC=$(printf '%s\n' "$OUT" | sed -n 's/^result=.* status=\([0-9a-z]*\) .*/\1/p')
     [ -n "$RC" ] || RC=255
     [ "$RC" = killed ] && RC=254

@@ -133,7 +133,7 @@ pt_nobody() {
     shift 3
     OUT=$(printf '%s' "$input" | timeout 60 setpriv --reuid=nobody --regid=nogroup --clear-groups \
         env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 \
-        TMPDIR="$WORK/nobody-tmp" pamtester "$svc" "$user" "$@" 2>&1)
+        TMPDIR="$WORK/nobody-tmp" "$PAMTESTER" "$svc" "$user" "$@" 2>&1)
     RC=$?
     printf '%s\n' "$OUT" >>"$ALL_OUTPUT"
 }
