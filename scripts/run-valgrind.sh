@@ -17,9 +17,13 @@
 #                              (LD_PRELOAD, which valgrind passes on), and
 #       examples/pam-ntlm-server (PAM_NTLM_SERVER)
 #                              in tests/pam/test-pam.sh and test-pam-ldap.sh;
+#       ntlmtool (NTLMTOOL)    in tests/ntlmtool/test-ntlmtool.sh;
+#       ntlm-test-acceptor (TEST_ACCEPTOR)
+#                              in the tests/interop tests;
 #     the tests: tests/ntlmd/test-ntlmd.sh, test-demo.sh,
 #     tests/ntlm_auth/test-helper.sh, test-squid.sh, test-freeradius.sh,
-#     tests/pam/test-pam.sh, test-pam-ldap.sh, tests/ldap/test-ldap.sh.
+#     tests/pam/test-pam.sh, test-pam-ldap.sh, tests/ldap/test-ldap.sh,
+#     tests/ntlmtool/test-ntlmtool.sh, and tests/interop/test-*.sh.
 #     Every program must have run under valgrind; every ntlm_auth,
 #     pamtester and pam-ntlm-server process must have been watched to its
 #     end (its log ends in a summary), and every pamtester and
@@ -28,7 +32,8 @@
 # --error-exitcode=1 and tests/valgrind.supp (third-party noise only, each
 # entry with its reason). Any memcheck error or definite leak fails the run.
 # Not under valgrind: the Python drivers and clients, slapd, Squid,
-# FreeRADIUS, and the interop, ntlmtool, fuzz-script and harden shell tests.
+# FreeRADIUS, and the fuzz-script and harden shell tests (the harden check
+# programs run in part 1; test-ct.sh runs valgrind itself).
 # Extra arguments go to configure.
 # Usage: scripts/run-valgrind.sh [CONFIGURE-OPTION...]
 set -u
@@ -125,6 +130,8 @@ EOF
 pamtester=$(command -v pamtester) || pamtester=/usr/bin/pamtester
 wrapper ntlmd "$build/ntlmd/ntlmd"
 wrapper ntlm_auth "$build/ntlm_auth/ntlm_auth"
+wrapper ntlmtool "$build/ntlmtool/ntlmtool"
+wrapper ntlm-test-acceptor "$build/tests/interop/ntlm-test-acceptor"
 # -v lists every object loaded: the check below finds pam_ntlm.so there;
 # --child-silent-after-fork: pam_exec's children write no log of their own
 # before their exec; --keep-debuginfo: pam_end unloads the module before the leak check, whose
@@ -137,14 +144,17 @@ chmod 1777 "$logs" # ntlmd drops to nobody in one case, Squid runs ntlm_auth as 
 
 export NTLMD="$wrappers/ntlmd" NTLM_AUTH="$wrappers/ntlm_auth" PAMTESTER="$wrappers/pamtester" \
 	PAM_NTLM_SERVER="$wrappers/pam-ntlm-server" PAM_NTLM_SO="$build/pam_ntlm/.libs/pam_ntlm.so" \
-	NTLMTOOL="$build/ntlmtool/ntlmtool" NTLM_DEMO="$build/examples/ntlm-demo" TESTS_DIR="$top/tests" \
+	NTLMTOOL="$wrappers/ntlmtool" TEST_ACCEPTOR="$wrappers/ntlm-test-acceptor" \
+	NTLM_DEMO="$build/examples/ntlm-demo" TESTS_DIR="$top/tests" \
 	INTEROP_DIR="$top/tests/interop" NTLMD_TESTS_DIR="$top/tests/ntlmd"
 # A libtool script builds its real binary on first use: ntlm_auth's now, as
 # root (Squid runs ntlm_auth as the proxy user).
 "$build/ntlm_auth/ntlm_auth" --version >/dev/null </dev/null || exit 1
 skipped=0
 for t in ntlmd/test-ntlmd.sh ntlmd/test-demo.sh ntlm_auth/test-helper.sh ntlm_auth/test-squid.sh \
-	ntlm_auth/test-freeradius.sh pam/test-pam.sh pam/test-pam-ldap.sh ldap/test-ldap.sh; do
+	ntlm_auth/test-freeradius.sh pam/test-pam.sh pam/test-pam-ldap.sh ldap/test-ldap.sh \
+	ntlmtool/test-ntlmtool.sh interop/test-python-ntlm-auth.sh interop/test-impacket.sh \
+	interop/test-samba-client.sh interop/test-curl.sh; do
 	out=$logs/$(echo "$t" | tr / _).out
 	sh "$top/tests/$t" >"$out" 2>&1
 	rc=$?
@@ -170,7 +180,7 @@ sed -i -E '/Command: /s/(--password[= ])[^ ]*/\1(removed)/g' "$logs"/ntlm_auth.*
 logs_of() {
 	grep -l -E "$2" "$logs/$1".*.log 2>/dev/null
 }
-for prog in ntlmd ntlm_auth pamtester pam-ntlm-server; do
+for prog in ntlmd ntlm_auth pamtester pam-ntlm-server ntlmtool ntlm-test-acceptor; do
 	n=$(logs_of "$prog" 'Command: ' | wc -l)
 	ended=$(logs_of "$prog" 'ERROR SUMMARY' | wc -l)
 	line="$prog under valgrind: $n processes, $ended with a final summary"
