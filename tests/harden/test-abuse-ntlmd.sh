@@ -87,22 +87,7 @@ while [ ! -S "$SOCKET" ] && [ "$tries" -gt 0 ] && kill -0 "$DAEMON_PID" 2>/dev/n
 done
 if [ ! -S "$SOCKET" ]; then
     fail "ntlmd did not start: $(cat "$LOG")"
-    # The other way round: root holds every slot (a privileged load); an
-# unprivileged caller is refused and cuts none of root's connections short.
-HOLD_REPORT=$WORK/hold.report
-"$PY" -B "$DRIVER" hold --socket "$SOCKET" --seconds 2 --connections "$MAX_CONNECTIONS" \
-    --report "$HOLD_REPORT" &
-HOLD_PID=$!
-sleep 0.5
-driver setpriv --reuid=nobody --regid=nogroup --clear-groups "$PY" -B "$DRIVER" probe --socket "$SOCKET"
-wait "$HOLD_PID"
-if [ "$(cat "$HOLD_REPORT" 2>/dev/null)" = "held $MAX_CONNECTIONS closed 0" ]; then
-    pass "an unprivileged caller cut none of root's $MAX_CONNECTIONS connections short"
-else
-    fail "root's connections while nobody knocked: $(cat "$HOLD_REPORT" 2>/dev/null)"
-fi
-
-echo "$PASSED passed, $FAILED failed"
+    echo "$PASSED passed, $FAILED failed"
     exit 1
 fi
 
