@@ -8,7 +8,16 @@
 # is shown too, labelled one-shot.
 # Usage: bench/ldap-bench.sh [REQUESTS [ROUNDS]]   (defaults 3000 and 3; medians)
 # Ratios (targets): raw / cold <= 1.5, files / warm <= 1.2.
+#
+# Every process (slapd, ntlmd, the clients) is pinned to one CPU (PIN_CPU,
+# default 1; PIN_CPU= turns pinning off), as in bench_helper_vs_samba.sh:
+# on a small shared VM, wake-ups across CPUs otherwise dominate and swing
+# the ratios from run to run.
 set -eu
+PIN_CPU=${PIN_CPU-1}
+if [ -n "$PIN_CPU" ] && [ -z "${BENCH_PINNED:-}" ] && command -v taskset >/dev/null 2>&1; then
+	BENCH_PINNED=1 exec taskset -c "$PIN_CPU" "$0" "$@"
+fi
 here=$(pwd)
 top="$here/.."
 n=${1:-3000}
@@ -131,6 +140,7 @@ ldap_conf >"$tmp/cold.keys"
 start_ntlmd cold ldap "$tmp/cold.keys"
 start_ntlmd warm ldap "$tmp/warm.keys"
 start_ntlmd files files /dev/null
+echo "pinned to CPU: ${PIN_CPU:-no}; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$tmp/figures"
 for round in $(seq "$rounds"); do
 	r=$(raw_rate "$n")

@@ -191,6 +191,7 @@ static enum ntlm_status exchange(int fd, uint16_t type, const uint8_t *request, 
 	 * daemon writes nothing but the one reply, so reading ahead is safe. */
 	uint8_t first[1024];
 	uint8_t *payload = NULL;
+	const uint8_t *body;
 	struct ntlmd_reply reply = {0};
 	uint16_t reply_type;
 	uint32_t payload_len = 0;
@@ -220,23 +221,26 @@ static enum ntlm_status exchange(int fd, uint16_t type, const uint8_t *request, 
 		errno = EPROTO;
 		goto out;
 	}
-	payload = malloc(payload_len > 0 ? payload_len : 1);
-	if (payload == NULL) {
-		st = NTLM_ERR_NO_MEMORY;
-		goto out;
-	}
-	if (early > 0)
+	if (early == payload_len) {
+		body = first + NTLMD_HEADER_LEN; /* the whole reply came in the first read */
+	} else {
+		if ((payload = malloc(payload_len)) == NULL) {
+			st = NTLM_ERR_NO_MEMORY;
+			goto out;
+		}
 		memcpy(payload, first + NTLMD_HEADER_LEN, early);
-	if (recv_all(fd, payload + early, payload_len - early, deadline) < 0) {
-		st = NTLM_ERR_BACKEND_UNAVAILABLE;
-		goto out;
+		if (recv_all(fd, payload + early, payload_len - early, deadline) < 0) {
+			st = NTLM_ERR_BACKEND_UNAVAILABLE;
+			goto out;
+		}
+		body = payload;
 	}
 	if (reply_type != (uint16_t)(type | NTLMD_REPLY)) {
 		st = NTLM_ERR_WRONG_MESSAGE_TYPE;
 		errno = EPROTO;
 		goto out;
 	}
-	if ((st = ntlmd_payload_decode(reply_type, payload, payload_len, &reply.frame)) != NTLM_OK ||
+	if ((st = ntlmd_payload_decode(reply_type, body, payload_len, &reply.frame)) != NTLM_OK ||
 	    (st = ntlmd_reply_status(&reply.frame, &reply.status)) != NTLM_OK) {
 		errno = EPROTO;
 		goto out;
@@ -250,7 +254,7 @@ out:
 		ntlm_wipe(payload, payload_len);
 		free(payload);
 	}
-	ntlm_wipe(first, sizeof(first));
+	ntlm_wipe(first, got < sizeof(first) ? got : sizeof(first));
 	ntlmd_reply_clear(&reply);
 	errno = saved_errno;
 	return st;

@@ -200,19 +200,23 @@ enum ntlm_status ntlmd_payload_decode(uint16_t type, const uint8_t *p, size_t le
 	 * listed here (a frame has at most NTLMD_MAX_FIELDS fields). */
 	uint16_t unknown[NTLMD_MAX_FIELDS];
 	size_t n_fields = 0, n_unknown = 0;
-	struct ntlmd_frame f = {.type = type};
+	struct ntlmd_frame *f = ret;
 	struct ntlm_reader r;
 	enum ntlm_status st = NTLM_OK;
 	size_t used = 0;
 
 	if (len > NTLMD_MAX_PAYLOAD)
 		return NTLM_ERR_MESSAGE_TOO_LONG;
+	/* filled in place: a frame is a few KiB, not worth a copy */
+	*f = (struct ntlmd_frame){.type = type};
 	/* Each stored field takes its bytes plus a NUL; a tag is stored at
 	 * most once, so len + NTLMD_FRAME_TAGS always suffices. */
-	f.buf_size = len + NTLMD_FRAME_TAGS;
-	f.buf = calloc(1, f.buf_size);
-	if (f.buf == NULL)
+	f->buf_size = len + NTLMD_FRAME_TAGS;
+	f->buf = malloc(f->buf_size);
+	if (f->buf == NULL) {
+		*f = (struct ntlmd_frame){0};
 		return NTLM_ERR_NO_MEMORY;
+	}
 
 	ntlm_reader_init(&r, p, len);
 	while (ntlm_reader_left(&r) > 0) {
@@ -230,7 +234,7 @@ enum ntlm_status ntlmd_payload_decode(uint16_t type, const uint8_t *p, size_t le
 		}
 		if ((st = ntlm_read_view(&r, vlen, &v)) != NTLM_OK)
 			goto out;
-		if (++n_fields > NTLMD_MAX_FIELDS || tag_seen(&f, unknown, n_unknown, tag)) {
+		if (++n_fields > NTLMD_MAX_FIELDS || tag_seen(f, unknown, n_unknown, tag)) {
 			st = NTLM_ERR_BAD_ENCODING;
 			goto out;
 		}
@@ -243,14 +247,14 @@ enum ntlm_status ntlmd_payload_decode(uint16_t type, const uint8_t *p, size_t le
 			goto out;
 		/* used + vlen + 1 <= len + NTLMD_FRAME_TAGS: see above */
 		if (vlen > 0)
-			memcpy(f.buf + used, v, vlen);
-		f.fields[tag] = (struct ntlmd_field){.present = true, .data = f.buf + used, .len = vlen};
-		used += (size_t)vlen + 1; /* the NUL is already there (calloc) */
+			memcpy(f->buf + used, v, vlen);
+		f->buf[used + vlen] = 0; /* strings end in a NUL */
+		f->fields[tag] = (struct ntlmd_field){.data = f->buf + used, .len = vlen, .present = true};
+		used += (size_t)vlen + 1;
 	}
-	*ret = f;
-	f = (struct ntlmd_frame){0};
 out:
-	ntlmd_frame_clear(&f);
+	if (st != NTLM_OK)
+		ntlmd_frame_clear(f);
 	return st;
 }
 
@@ -453,12 +457,20 @@ void ntlmd_put_u8(struct ntlm_writer *w, uint16_t tag, uint8_t v)
 	ntlm_write_u8(w, v);
 }
 
-/* Frames the payload pieces a (and b, may be NULL) under one header. */
+/* Stores v little-endian in p[0..n). */
+static void put_le(uint8_t *p, uint32_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Frames the payload pieces a (and b, may be NULL) under one header, in
+ * one buffer of the exact size. */
 static enum ntlm_status encode_parts(uint16_t type, const struct ntlm_writer *a, const struct ntlm_writer *b,
                                      uint8_t **ret, size_t *ret_len)
 {
-	struct ntlm_writer w;
 	size_t alen = a != NULL ? a->len : 0, blen = b != NULL ? b->len : 0;
+	uint8_t *p;
 
 	if (a != NULL && a->error != NTLM_OK)
 		return a->error;
@@ -466,17 +478,20 @@ static enum ntlm_status encode_parts(uint16_t type, const struct ntlm_writer *a,
 		return b->error;
 	if (alen > NTLMD_MAX_PAYLOAD || blen > NTLMD_MAX_PAYLOAD - alen)
 		return NTLM_ERR_MESSAGE_TOO_LONG;
-	ntlm_writer_init(&w, NTLMD_HEADER_LEN + NTLMD_MAX_PAYLOAD);
-	ntlm_write_bytes(&w, NTLMD_MAGIC, 3);
-	ntlm_write_u8(&w, NTLMD_VERSION);
-	ntlm_write_u16le(&w, type);
-	ntlm_write_u16le(&w, 0);
-	ntlm_write_u32le(&w, (uint32_t)(alen + blen));
+	if ((p = malloc(NTLMD_HEADER_LEN + alen + blen)) == NULL)
+		return NTLM_ERR_NO_MEMORY;
+	memcpy(p, NTLMD_MAGIC, 3);
+	p[3] = NTLMD_VERSION;
+	put_le(p + 4, type, 2);
+	put_le(p + 6, 0, 2); /* flags */
+	put_le(p + 8, (uint32_t)(alen + blen), 4);
 	if (alen > 0)
-		ntlm_write_bytes(&w, a->data, alen);
+		memcpy(p + NTLMD_HEADER_LEN, a->data, alen);
 	if (blen > 0)
-		ntlm_write_bytes(&w, b->data, blen);
-	return ntlm_writer_finish(&w, ret, ret_len);
+		memcpy(p + NTLMD_HEADER_LEN + alen, b->data, blen);
+	*ret = p;
+	*ret_len = NTLMD_HEADER_LEN + alen + blen;
+	return NTLM_OK;
 }
 
 enum ntlm_status ntlmd_frame_encode(uint16_t type, const struct ntlm_writer *fields, uint8_t **ret,

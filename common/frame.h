@@ -36,9 +36,9 @@
 
 /* A field of a decoded frame. data is followed by a NUL byte. */
 struct ntlmd_field {
-	bool present;
 	const uint8_t *data; /* NULL when absent */
-	size_t len;
+	uint32_t len;        /* at most NTLMD_MAX_PAYLOAD */
+	bool present;
 };
 
 struct ntlmd_frame {
@@ -59,7 +59,7 @@ enum ntlm_status ntlmd_header_decode(const uint8_t *p, size_t len, uint16_t *ret
                                      uint32_t *ret_payload_len) NTLM_MUST_USE;
 
 /* Decodes a payload of a frame of the given type into *ret (which the
- * caller frees with ntlmd_frame_clear()). */
+ * caller frees with ntlmd_frame_clear()); on failure *ret is left empty. */
 enum ntlm_status ntlmd_payload_decode(uint16_t type, const uint8_t *p, size_t len,
                                       struct ntlmd_frame *ret) NTLM_MUST_USE;
 

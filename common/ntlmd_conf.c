@@ -1345,6 +1345,14 @@ bool ntlmd_policy_accepts_domain(const struct ntlmd_policy *policy, const char *
 	return false;
 }
 
+/* out = a, sep, b and a NUL (out holds alen + blen + 2 bytes). */
+static void join_names(char *out, const char *a, size_t alen, char sep, const char *b, size_t blen)
+{
+	memcpy(out, a, alen);
+	out[alen] = sep;
+	memcpy(out + alen + 1, b, blen + 1);
+}
+
 char *ntlmd_policy_format_user(const struct ntlmd_policy *policy, const char *domain, const char *user)
 {
 	size_t ulen, dlen;
@@ -1359,10 +1367,10 @@ char *ntlmd_policy_format_user(const struct ntlmd_policy *policy, const char *do
 	} else if ((out = malloc(ulen + dlen + 2)) == NULL) {
 		return NULL;
 	} else if (policy->user_name_format == NTLMD_NAME_USER_AT_DOMAIN) {
-		snprintf(out, ulen + dlen + 2, "%s@%s", user, domain);
+		join_names(out, user, ulen, '@', domain, dlen);
 	} else {
-		snprintf(out, ulen + dlen + 2, "%s%c%s", domain,
-		         policy->domain_separator != '\0' ? policy->domain_separator : '\\', user);
+		join_names(out, domain, dlen,
+		           policy->domain_separator != '\0' ? policy->domain_separator : '\\', user, ulen);
 	}
 	if (out != NULL)
 		ascii_case(out, policy->user_name_case);

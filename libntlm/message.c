@@ -186,6 +186,28 @@ enum ntlm_status ntlm_message_type(const uint8_t *buf, size_t len, uint32_t *ret
 	return NTLM_OK;
 }
 
+/* MS-NLMP 2.2.1.2: Signature, MessageType, TargetNameFields (8 bytes),
+ * NegotiateFlags, ServerChallenge; nothing after them is read. */
+enum ntlm_status ntlm_challenge_peek(const uint8_t *buf, size_t len, uint32_t *ret_flags,
+                                     uint8_t ret_server_challenge[NTLM_CHALLENGE_LEN])
+{
+	struct ntlm_reader r;
+	enum ntlm_status st;
+	uint32_t flags;
+	const uint8_t *chal;
+
+	if (ret_flags == NULL || ret_server_challenge == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	if ((st = open_message(buf, len, NTLM_TYPE_CHALLENGE, &r)) != NTLM_OK ||
+	    (st = ntlm_read_view(&r, 8, &chal)) != NTLM_OK /* TargetNameFields */ ||
+	    (st = ntlm_read_u32le(&r, &flags)) != NTLM_OK ||
+	    (st = ntlm_read_view(&r, NTLM_CHALLENGE_LEN, &chal)) != NTLM_OK)
+		return st;
+	*ret_flags = flags;
+	memcpy(ret_server_challenge, chal, NTLM_CHALLENGE_LEN);
+	return NTLM_OK;
+}
+
 /* ------------------------------------------------------------------ */
 /* Decoders                                                            */
 /* ------------------------------------------------------------------ */

@@ -266,9 +266,16 @@ enum ntlm_status ntlm_utf8_to_utf16le(const char *s, size_t max_units, uint8_t *
 enum ntlm_status ntlm_utf16le_to_utf8(const uint8_t *p, size_t len, char **ret) NTLM_MUST_USE;
 /* OEM strings: bytes 0x01-0x7F are kept, others are refused. */
 enum ntlm_status ntlm_oem_to_utf8(const uint8_t *p, size_t len, char **ret) NTLM_MUST_USE;
-/* Base64 (RFC 4648, padding required) encode/decode; the result is malloc'd. */
+/* Base64 (RFC 4648, padding required, canonical: the unused bits before
+ * the padding are zero) encode/decode; the result is malloc'd. The time
+ * taken depends on the length and the padding, not on the other data. */
 enum ntlm_status ntlm_base64_encode(const uint8_t *p, size_t len, char **ret) NTLM_MUST_USE;
 enum ntlm_status ntlm_base64_decode(const char *s, size_t slen, uint8_t **ret, size_t *ret_len) NTLM_MUST_USE;
+/* ntlm_base64_decode_ex() flag: the last group may also come without its
+ * '=' padding ("xx", "xxx"), as HTTP clients send it. */
+#define NTLM_BASE64_PADDING_OPTIONAL 0x1u
+enum ntlm_status ntlm_base64_decode_ex(const char *s, size_t slen, unsigned flags, uint8_t **ret,
+                                       size_t *ret_len) NTLM_MUST_USE;
 /* Hex (either case) to bytes; ASCII white space between digits is skipped,
  * as in pasted dumps; an odd number of digits or any other character is
  * NTLM_ERR_BAD_ENCODING. The result is malloc'd (a 1-byte buffer for empty
@@ -365,6 +372,11 @@ void ntlm_challenge_clear(struct ntlm_challenge *m);
 void ntlm_authenticate_clear(struct ntlm_authenticate *m);
 /* The message type (1, 2, 3) after checking the signature, or an error. */
 enum ntlm_status ntlm_message_type(const uint8_t *buf, size_t len, uint32_t *ret) NTLM_MUST_USE;
+/* The NegotiateFlags and ServerChallenge of a CHALLENGE message, read from
+ * its fixed header only (signature and type checked): for a message this
+ * process built or already decoded, without decoding it again. */
+enum ntlm_status ntlm_challenge_peek(const uint8_t *buf, size_t len, uint32_t *ret_flags,
+                                     uint8_t ret_server_challenge[NTLM_CHALLENGE_LEN]) NTLM_MUST_USE;
 
 /* Encoders: the result is malloc'd; free it with free() (or wipe first). */
 enum ntlm_status ntlm_negotiate_encode(const struct ntlm_negotiate *m, uint8_t **ret,

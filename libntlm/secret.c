@@ -13,10 +13,20 @@ void ntlm_wipe(void *p, size_t n)
 		explicit_bzero(p, n);
 }
 
+/* Kept out of line, even under link-time optimisation: the compiler then
+ * cannot specialise the loop at a call site (an early exit on a known
+ * length), and tests/harden/test-ct.sh can wrap it as the one place where
+ * the result of a comparison of secrets becomes public. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NTLM_OPAQUE __attribute__((noipa))
+#else
+#define NTLM_OPAQUE __attribute__((noinline))
+#endif
+
 /* OR of the XORs of all bytes, so the time depends on n only (Monocypher
  * style); the final comparison is on a value that holds no secret bits
  * beyond equal / not equal. */
-bool ntlm_equal_ct(const void *a, const void *b, size_t n)
+NTLM_OPAQUE bool ntlm_equal_ct(const void *a, const void *b, size_t n)
 {
 	const volatile uint8_t *x = a, *y = b;
 	uint8_t diff = 0;

@@ -207,8 +207,136 @@ enum ntlm_status ntlm_oem_to_utf8(const uint8_t *p, size_t len, char **ret)
 	return NTLM_OK;
 }
 
-/* RFC 4648 section 4 */
-static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/*
+ * Base64, RFC 4648 section 4. Both directions map between 6-bit values and
+ * characters by arithmetic on masks, without branches or table lookups
+ * indexed by the data: the text may carry a password (ntlm_auth's PW line)
+ * or a session key. Only the length and the padding steer the code.
+ */
+
+/* All ones when lo <= x <= hi, else 0 (x, lo, hi below 2^31). */
+static inline uint32_t in_range_mask(uint32_t x, uint32_t lo, uint32_t hi)
+{
+	return (((x - lo) | (hi - x)) >> 31) - 1u;
+}
+
+/* All ones when x < bound, else 0 (both below 2^31). */
+static inline uint32_t below_mask(uint32_t x, uint32_t bound)
+{
+	return 0u - ((x - bound) >> 31);
+}
+
+/* The character of a 6-bit value. */
+static inline char b64_char(uint32_t v)
+{
+	uint32_t c = v + 'A';          /* 0..25: 'A'..'Z' */
+	c += ~below_mask(v, 26) & 6u;  /* 26..51: 'a'..'z' */
+	c -= ~below_mask(v, 52) & 75u; /* 52..61: '0'..'9' */
+	c -= ~below_mask(v, 62) & 15u; /* 62: '+' */
+	c += ~below_mask(v, 63) & 3u;  /* 63: '/' */
+	return (char)c;
+}
+
+/* The 6-bit value of a character, with bit 8 set when it is not in the
+ * alphabet ('=' included). */
+static inline uint32_t b64_value(char ch)
+{
+	uint32_t c = (unsigned char)ch;
+	uint32_t upper = in_range_mask(c, 'A', 'Z'), lower = in_range_mask(c, 'a', 'z');
+	uint32_t digit = in_range_mask(c, '0', '9'), plus = in_range_mask(c, '+', '+');
+	uint32_t slash = in_range_mask(c, '/', '/');
+	uint32_t v = (upper & (c - 'A')) | (lower & (c - 'a' + 26u)) | (digit & (c - '0' + 52u)) |
+	             (plus & 62u) | (slash & 63u);
+
+	return v | (~(upper | lower | digit | plus | slash) & 0x100u);
+}
+
+/*
+ * Eight characters at a time, one per byte lane of a 64-bit word. A lane
+ * below 0x80 plus a constant below 0x81 stays within its byte, so sums
+ * compare every lane with a bound at once.
+ */
+#define LANES(b) ((uint64_t)(b)*0x0101010101010101ull)
+#define HIGH     LANES(0x80u)
+
+/* 0xFF in the lanes of x (each below 0x80) that lie in lo..hi, else 0. */
+static inline uint64_t lanes_in_range(uint64_t x, unsigned lo, unsigned hi)
+{
+	uint64_t ge = (x + LANES(0x80u - lo)) & HIGH, gt = (x + LANES(0x7Fu - hi)) & HIGH;
+
+	return ((ge & ~gt) >> 7) * 0xFFu;
+}
+
+/* 0xFF in the lanes of v (each below 0x40) that are at least k, else 0. */
+static inline uint64_t lanes_at_least(uint64_t v, unsigned k)
+{
+	return (((v + LANES(0x80u - k)) & HIGH) >> 7) * 0xFFu;
+}
+
+/* Adds the lanes of a to those of x (below 0x80) modulo 256, lane by lane. */
+static inline uint64_t lanes_add(uint64_t x, uint64_t a)
+{
+	return (x + (a & ~HIGH)) ^ (a & HIGH);
+}
+
+static inline uint64_t load8(const char *s)
+{
+	uint64_t x = 0;
+
+	for (int k = 0; k < 8; k++)
+		x |= (uint64_t)(unsigned char)s[k] << (8 * k);
+	return x;
+}
+
+/*
+ * Decodes s[0..8) into out[0..6); returns the lanes that were not base64
+ * characters (non-zero means bad input).
+ */
+static inline uint64_t b64_decode8(const char *s, uint8_t *out)
+{
+	uint64_t x = load8(s), bad = x & HIGH;
+	uint64_t up, lo, dg, pl, sl, v, t, u;
+
+	x &= ~HIGH;
+	up = lanes_in_range(x, 'A', 'Z');
+	lo = lanes_in_range(x, 'a', 'z');
+	dg = lanes_in_range(x, '0', '9');
+	pl = lanes_in_range(x, '+', '+');
+	sl = lanes_in_range(x, '/', '/');
+	bad |= ~(up | lo | dg | pl | sl);
+	/* 'A' -> 0, 'a' -> 26, '0' -> 52, '+' -> 62, '/' -> 63 (mod 256) */
+	v = lanes_add(x, (up & LANES(0xBFu)) | (lo & LANES(0xB9u)) | (dg & LANES(0x04u)) |
+	                     (pl & LANES(0x13u)) | (sl & LANES(0x10u)));
+	/* 6-bit lanes -> 12 bits per 16-bit lane -> 24 bits per 32-bit lane */
+	t = ((v & 0x003F003F003F003Full) << 6) | ((v >> 8) & 0x003F003F003F003Full);
+	u = ((t & 0x00000FFF00000FFFull) << 12) | ((t >> 16) & 0x00000FFF00000FFFull);
+	out[0] = (uint8_t)(u >> 16);
+	out[1] = (uint8_t)(u >> 8);
+	out[2] = (uint8_t)u;
+	out[3] = (uint8_t)(u >> 48);
+	out[4] = (uint8_t)(u >> 40);
+	out[5] = (uint8_t)(u >> 32);
+	return bad;
+}
+
+/* Encodes p[0..6) as out[0..8). */
+static inline void b64_encode6(const uint8_t *p, char *out)
+{
+	uint64_t x = (uint64_t)p[0] << 16 | (uint64_t)p[1] << 8 | p[2] | (uint64_t)p[3] << 48 |
+	             (uint64_t)p[4] << 40 | (uint64_t)p[5] << 32;
+	uint64_t y = ((x >> 12) & 0x00000FFF00000FFFull) | ((x & 0x00000FFF00000FFFull) << 16);
+	uint64_t v = ((y >> 6) & 0x003F003F003F003Full) | ((y & 0x003F003F003F003Full) << 8);
+	/* value -> character by adding, modulo 256: 65 below 26, 71 up to 51,
+	 * -4 up to 61, -19 for 62, -16 for 63; the ranges nest, so each mask
+	 * switches the constant from the previous one */
+	uint64_t a = lanes_add(v, LANES(65u) ^ (lanes_at_least(v, 26) & LANES(65u ^ 71u)) ^
+	                              (lanes_at_least(v, 52) & LANES(71u ^ 252u)) ^
+	                              (lanes_at_least(v, 62) & LANES(252u ^ 237u)) ^
+	                              (lanes_at_least(v, 63) & LANES(237u ^ 240u)));
+
+	for (int k = 0; k < 8; k++)
+		out[k] = (char)(uint8_t)(a >> (8 * k));
+}
 
 enum ntlm_status ntlm_base64_encode(const uint8_t *p, size_t len, char **ret)
 {
@@ -223,27 +351,29 @@ enum ntlm_status ntlm_base64_encode(const uint8_t *p, size_t len, char **ret)
 	out = malloc(4 * groups + 1);
 	if (out == NULL)
 		return NTLM_ERR_NO_MEMORY;
+	for (; len - i >= 6; i += 6, o += 8)
+		b64_encode6(p + i, out + o);
 	for (; len - i >= 3; i += 3) {
 		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
 
-		out[o++] = b64_alphabet[v >> 18];
-		out[o++] = b64_alphabet[v >> 12 & 0x3Fu];
-		out[o++] = b64_alphabet[v >> 6 & 0x3Fu];
-		out[o++] = b64_alphabet[v & 0x3Fu];
+		out[o++] = b64_char(v >> 18);
+		out[o++] = b64_char(v >> 12 & 0x3Fu);
+		out[o++] = b64_char(v >> 6 & 0x3Fu);
+		out[o++] = b64_char(v & 0x3Fu);
 	}
 	if (len - i == 1) {
 		uint32_t v = (uint32_t)p[i] << 16;
 
-		out[o++] = b64_alphabet[v >> 18];
-		out[o++] = b64_alphabet[v >> 12 & 0x3Fu];
+		out[o++] = b64_char(v >> 18);
+		out[o++] = b64_char(v >> 12 & 0x3Fu);
 		out[o++] = '=';
 		out[o++] = '=';
 	} else if (len - i == 2) {
 		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
 
-		out[o++] = b64_alphabet[v >> 18];
-		out[o++] = b64_alphabet[v >> 12 & 0x3Fu];
-		out[o++] = b64_alphabet[v >> 6 & 0x3Fu];
+		out[o++] = b64_char(v >> 18);
+		out[o++] = b64_char(v >> 12 & 0x3Fu);
+		out[o++] = b64_char(v >> 6 & 0x3Fu);
 		out[o++] = '=';
 	}
 	out[o] = '\0';
@@ -251,75 +381,81 @@ enum ntlm_status ntlm_base64_encode(const uint8_t *p, size_t len, char **ret)
 	return NTLM_OK;
 }
 
-/* The 6-bit value of an alphabet character, or -1. */
-static int b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /*
- * Decodes one 4-character quantum into out; *ret_n is 3, 2 or 1. '=' is
- * allowed only in the last quantum (last), as "xx==" or "xxx=", and the
- * unused bits before the padding must be zero (canonical encoding).
+ * The last 2, 3 or 4 characters q[0..n): "xx==", "xxx=", "xxxx", or with
+ * padding_optional "xx" and "xxx". The unused bits before the padding must
+ * be zero (canonical encoding). Writes *ret_n (1 to 3) bytes; *bad gets bit
+ * 8 for a character outside the alphabet.
  */
-static enum ntlm_status b64_decode_quantum(const char *q, bool last, uint8_t *out, size_t *ret_n)
+static enum ntlm_status b64_decode_tail(const char *q, size_t n, bool padding_optional, uint8_t *out,
+                                        size_t *ret_n, uint32_t *bad)
 {
+	size_t data = n;
 	uint32_t v = 0;
-	size_t pad = 0;
 
+	if (n == 4 && q[3] == '=')
+		data = q[2] == '=' ? 2 : 3;
+	else if (n < 4 && !padding_optional)
+		return NTLM_ERR_BAD_ENCODING;
+	if (n < 2)
+		return NTLM_ERR_BAD_ENCODING;
 	for (size_t k = 0; k < 4; k++) {
-		int d = b64_value(q[k]);
+		uint32_t d = k < data ? b64_value(q[k]) : 0;
 
-		if (d < 0) {
-			if (q[k] != '=' || !last || k < 2)
-				return NTLM_ERR_BAD_ENCODING;
-			pad++;
-			d = 0;
-		} else if (pad > 0) {
-			return NTLM_ERR_BAD_ENCODING; /* data after '=' */
-		}
-		v = v << 6 | (uint32_t)d;
+		*bad |= d;
+		v = v << 6 | (d & 0x3Fu);
 	}
-	if ((pad == 1 && (v & 0xFFu) != 0) || (pad == 2 && (v & 0xFFFFu) != 0))
+	if ((data == 3 && (v & 0xFFu) != 0) || (data == 2 && (v & 0xFFFFu) != 0))
 		return NTLM_ERR_BAD_ENCODING;
 	out[0] = (uint8_t)(v >> 16);
 	out[1] = (uint8_t)(v >> 8 & 0xFFu);
 	out[2] = (uint8_t)(v & 0xFFu);
-	*ret_n = 3 - pad;
+	*ret_n = data - 1;
 	return NTLM_OK;
 }
 
-enum ntlm_status ntlm_base64_decode(const char *s, size_t slen, uint8_t **ret, size_t *ret_len)
+enum ntlm_status ntlm_base64_decode_ex(const char *s, size_t slen, unsigned flags, uint8_t **ret,
+                                       size_t *ret_len)
 {
+	bool padding_optional = (flags & NTLM_BASE64_PADDING_OPTIONAL) != 0;
 	enum ntlm_status st = NTLM_OK;
-	size_t o = 0, cap;
+	size_t o = 0, i = 0, cap, body, n;
+	uint64_t bad8 = 0;
+	uint32_t bad = 0;
 	uint8_t *out;
 
-	if ((s == NULL && slen > 0) || ret == NULL || ret_len == NULL)
+	if ((s == NULL && slen > 0) || ret == NULL || ret_len == NULL ||
+	    (flags & ~(unsigned)NTLM_BASE64_PADDING_OPTIONAL) != 0)
 		return NTLM_ERR_INVALID_ARGUMENT;
-	if (slen % 4 != 0)
+	if (slen % 4 != 0 && (!padding_optional || slen % 4 == 1))
 		return NTLM_ERR_BAD_ENCODING;
-	cap = slen / 4 * 3 + 1;
+	/* the full quanta before the last group, then the last 2 to 4 characters */
+	body = slen == 0 ? 0 : (slen - 1) / 4 * 4;
+	cap = slen / 4 * 3 + 3;
 	out = malloc(cap);
 	if (out == NULL)
 		return NTLM_ERR_NO_MEMORY;
-	for (size_t i = 0; i < slen; i += 4) {
-		size_t n;
+	for (; body - i >= 8; i += 8, o += 6)
+		bad8 |= b64_decode8(s + i, out + o);
+	bad |= (uint32_t)((bad8 | (0u - bad8)) >> 63) << 8;
+	for (; i < body; i += 4) {
+		uint32_t a = b64_value(s[i]), b = b64_value(s[i + 1]), c = b64_value(s[i + 2]),
+		         d = b64_value(s[i + 3]);
 
-		st = b64_decode_quantum(s + i, slen - i == 4, out + o, &n);
-		if (st != NTLM_OK)
+		bad |= a | b | c | d;
+		out[o++] = (uint8_t)(a << 2 | (b & 0x3Fu) >> 4);
+		out[o++] = (uint8_t)((b & 0x0Fu) << 4 | (c & 0x3Fu) >> 2);
+		out[o++] = (uint8_t)((c & 0x03u) << 6 | (d & 0x3Fu));
+	}
+	if (slen > 0) {
+		if ((st = b64_decode_tail(s + body, slen - body, padding_optional, out + o, &n, &bad)) !=
+		    NTLM_OK)
 			goto out;
 		o += n;
+	}
+	if ((bad & 0x100u) != 0) {
+		st = NTLM_ERR_BAD_ENCODING;
+		goto out;
 	}
 	*ret = out;
 	*ret_len = o;
@@ -327,6 +463,11 @@ enum ntlm_status ntlm_base64_decode(const char *s, size_t slen, uint8_t **ret, s
 out:
 	ntlm_free_wiped(out, cap);
 	return st;
+}
+
+enum ntlm_status ntlm_base64_decode(const char *s, size_t slen, uint8_t **ret, size_t *ret_len)
+{
+	return ntlm_base64_decode_ex(s, slen, 0, ret, ret_len);
 }
 
 static char ascii_lower(char c)

@@ -7,7 +7,7 @@
 
 #include <stdlib.h>
 
-#define WRITER_MIN_CAP 64u
+#define WRITER_MIN_CAP 256u
 
 void ntlm_writer_init(struct ntlm_writer *w, size_t max)
 {
@@ -35,7 +35,7 @@ static bool writer_reserve(struct ntlm_writer *w, size_t n)
 	need = w->len + n;
 	if (need <= w->cap)
 		return true;
-	cap = w->cap > 0 ? w->cap : WRITER_MIN_CAP;
+	cap = w->cap > 0 ? w->cap : WRITER_MIN_CAP < w->max ? WRITER_MIN_CAP : w->max;
 	while (cap < need)
 		cap = cap > w->max / 2 ? w->max : cap * 2;
 	p = malloc(cap);

@@ -262,31 +262,25 @@ static bool is_helper_failure(enum ntlm_status st)
 	       st == NTLM_ERR_INTERNAL;
 }
 
+/* Whether c may appear in a base64 blob (alphabet or padding). */
+static bool is_base64_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+	       c == '/' || c == '=';
+}
+
 /* Decodes the base64 blob at the start of s[0..n): up to the first
  * character that is not base64 (key_extras follow after a space); missing
  * padding is tolerated, since Squid passes the client's text as it is. */
 static enum ntlm_status decode_blob(const char *s, size_t n, uint8_t **ret, size_t *ret_len)
 {
-	char *padded; /* on the heap: a 64 KiB stack array costs its zeroing on every call */
-	size_t len = 0, cap;
-	enum ntlm_status st;
+	size_t len = 0;
 
-	while (len < n && (isalnum((unsigned char)s[len]) || s[len] == '+' || s[len] == '/' || s[len] == '='))
+	while (len < n && is_base64_char(s[len]))
 		len++;
 	if (len > NA_MAX_LINE)
 		return NTLM_ERR_MESSAGE_TOO_LONG;
-	if (len % 4 == 1)
-		return NTLM_ERR_BAD_ENCODING;
-	cap = len + 4;
-	if ((padded = malloc(cap)) == NULL)
-		return NTLM_ERR_NO_MEMORY;
-	memcpy(padded, s, len);
-	while (len % 4 != 0)
-		padded[len++] = '=';
-	st = ntlm_base64_decode(padded, len, ret, ret_len);
-	ntlm_wipe(padded, cap);
-	free(padded);
-	return st;
+	return ntlm_base64_decode_ex(s, len, NTLM_BASE64_PADDING_OPTIONAL, ret, ret_len);
 }
 
 /* ------------------------------------------------------------------ */
@@ -311,9 +305,10 @@ static void server_challenge(struct na_helper *h, const uint8_t *msg, size_t len
 {
 	struct ntlm_writer fields;
 	struct ntlmd_reply reply = {0};
-	struct ntlm_challenge decoded = {0};
 	const uint8_t *challenge;
+	uint8_t server_challenge[NTLM_CHALLENGE_LEN];
 	size_t challenge_len;
+	uint32_t flags;
 
 	server_reset(h);
 	ntlmd_fields_init(&fields);
@@ -323,7 +318,7 @@ static void server_challenge(struct na_helper *h, const uint8_t *msg, size_t len
 		goto out;
 	if ((res->st = ntlmd_frame_get_bytes(&reply.frame, NTLMD_TAG_CHALLENGE, &challenge,
 	                                     &challenge_len)) != NTLM_OK ||
-	    (res->st = ntlm_challenge_decode(challenge, challenge_len, &decoded)) != NTLM_OK) {
+	    (res->st = ntlm_challenge_peek(challenge, challenge_len, &flags, server_challenge)) != NTLM_OK) {
 		log_line(h, "ntlmd sent no usable CHALLENGE: %s", ntlm_status_name(res->st));
 		res->st = NTLM_ERR_INTERNAL;
 		goto out;
@@ -342,11 +337,10 @@ static void server_challenge(struct na_helper *h, const uint8_t *msg, size_t len
 	h->challenge_len = challenge_len;
 	memcpy(res->out, challenge, challenge_len);
 	res->out_len = challenge_len;
-	h->flags = decoded.flags;
+	h->flags = flags;
 	h->has_flags = true;
 	h->state = NA_STATE_CHALLENGED;
 out:
-	ntlm_challenge_clear(&decoded);
 	ntlmd_reply_clear(&reply);
 }
 

@@ -507,10 +507,10 @@ static enum ntlm_status handle_challenge(const struct ntlmd_peer *peer, const st
                                          struct ntlm_writer *reply)
 {
 	struct request_ctx rc;
-	struct ntlm_challenge decoded = {0};
 	const uint8_t *negotiate = NULL;
-	uint8_t *challenge = NULL;
+	uint8_t *challenge = NULL, server_challenge[NTLM_CHALLENGE_LEN];
 	size_t negotiate_len = 0, challenge_len = 0;
+	uint32_t flags;
 	enum ntlm_status st;
 
 	(void)peer;
@@ -526,12 +526,11 @@ static enum ntlm_status handle_challenge(const struct ntlmd_peer *peer, const st
 	 * by a 2^-64 chance; one more draw settles it. */
 	for (int attempt = 0; attempt < 2; attempt++) {
 		free(challenge);
-		ntlm_challenge_clear(&decoded);
 		if ((st = ntlm_acceptor_challenge(&ctx->names, negotiate, negotiate_len, ntlm_filetime_now(),
 		                                  &challenge, &challenge_len)) != NTLM_OK ||
-		    (st = ntlm_challenge_decode(challenge, challenge_len, &decoded)) != NTLM_OK)
+		    (st = ntlm_challenge_peek(challenge, challenge_len, &flags, server_challenge)) != NTLM_OK)
 			goto out;
-		st = ntlmd_challenges_issue(ctx->challenges, decoded.server_challenge, rc.service, ctx->now,
+		st = ntlmd_challenges_issue(ctx->challenges, server_challenge, rc.service, ctx->now,
 		                            (int64_t)ctx->cfg->challenge_lifetime * 1000,
 		                            challenge_retention_ms(rc.policy));
 		if (st != NTLM_ERR_INTERNAL)
@@ -544,7 +543,6 @@ static enum ntlm_status handle_challenge(const struct ntlmd_peer *peer, const st
 		goto out;
 	ntlmd_put_bytes(reply, NTLMD_TAG_CHALLENGE, challenge, challenge_len);
 out:
-	ntlm_challenge_clear(&decoded);
 	free(challenge);
 	if (st == NTLM_OK)
 		ctx->event.request = NULL; /* not a decision: nothing to audit */
@@ -558,12 +556,13 @@ static enum ntlm_status handle_verify(const struct ntlmd_peer *peer, const struc
 	struct ntlm_policy policy;
 	struct ntlm_channel_bindings cb_buf;
 	const struct ntlm_channel_bindings *cb = NULL;
-	struct ntlm_challenge chal = {0};
 	struct ntlm_authenticate auth = {0};
 	struct ntlm_accept_result res = {0};
 	struct lookup_ctx lc = {0};
 	const uint8_t *negotiate = NULL, *challenge, *authenticate;
 	size_t negotiate_len = 0, challenge_len, authenticate_len;
+	uint8_t server_challenge[NTLM_CHALLENGE_LEN];
+	uint32_t chal_flags;
 	bool issued = false, verified = false;
 	enum ntlm_status st;
 
@@ -580,7 +579,7 @@ static enum ntlm_status handle_verify(const struct ntlmd_peer *peer, const struc
 		goto out;
 	/* The names, before anything is verified: for the lockout, the
 	 * domain check and the account policy (workstation). */
-	if ((st = ntlm_challenge_decode(challenge, challenge_len, &chal)) != NTLM_OK ||
+	if ((st = ntlm_challenge_peek(challenge, challenge_len, &chal_flags, server_challenge)) != NTLM_OK ||
 	    (st = ntlm_authenticate_decode(authenticate, authenticate_len, &auth)) != NTLM_OK)
 		goto out;
 	ntlmd_audit_set(ctx->event.user, auth.user);
@@ -593,7 +592,7 @@ static enum ntlm_status handle_verify(const struct ntlmd_peer *peer, const struc
 	if ((st = lockout_check(&rc, auth.user)) != NTLM_OK ||
 	    (st = domain_check(&rc, auth.user, auth.domain)) != NTLM_OK)
 		goto out;
-	st = ntlmd_challenges_use(ctx->challenges, chal.server_challenge, rc.service, ctx->now,
+	st = ntlmd_challenges_use(ctx->challenges, server_challenge, rc.service, ctx->now,
 	                          challenge_retention_ms(rc.policy), &issued);
 	if (st == NTLM_STATUS_CHALLENGE_EXPIRED)
 		ntlmd_audit_set(ctx->event.detail, "server challenge already used or too old (replay?)");
@@ -623,7 +622,6 @@ out:
 	if (!verified && st != NTLM_OK && ctx->event.detail[0] == '\0' && ntlm_status_is_malformed(st))
 		ntlmd_audit_set(ctx->event.detail, "malformed NTLMSSP message");
 	ntlm_accept_result_clear(&res);
-	ntlm_challenge_clear(&chal);
 	ntlm_authenticate_clear(&auth);
 	return st;
 }

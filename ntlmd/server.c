@@ -54,6 +54,7 @@ struct ntlmd_server {
 	struct conn *conns;
 	size_t *free_slots; /* stack of free slot numbers */
 	size_t n_free, max_conns;
+	int64_t now; /* CLOCK_MONOTONIC ms, read when epoll_wait returns and after each round */
 	int64_t last_tick;
 	int64_t next_expiry;     /* no connection's deadline is before this: no scan until then */
 	int64_t overflow_logged; /* when the last "too many" line was written */
@@ -240,7 +241,7 @@ static bool conn_watch(struct ntlmd_server *s, struct conn *c, bool writing)
  * closed after max_requests_per_connection. */
 static void conn_reply_done(struct ntlmd_server *s, struct conn *c)
 {
-	int64_t now = ntlmd_now_ms();
+	int64_t now = s->now;
 
 	free_buffer(&c->reply, c->reply_len);
 	c->reply_len = c->sent = 0;
@@ -314,8 +315,10 @@ static void conn_serve(struct ntlmd_server *s, struct conn *c)
 	int64_t t0 = now_us();
 	enum ntlm_status st =
 	    ntlmd_dispatch(&c->peer, c->type, c->payload, c->payload_len, &c->reply, &c->reply_len);
+	int64_t t1 = now_us();
 
-	s->ctx->event.latency_us = now_us() - t0;
+	s->ctx->event.latency_us = t1 - t0;
+	s->now = t1 / 1000; /* a slow lookup may have taken a while */
 	ntlmd_audit_write(&s->ctx->event);
 	c->last = st == NTLM_OK && payload_malformed(s, c);
 	free_buffer(&c->payload, c->payload_len);
@@ -327,7 +330,7 @@ static void conn_serve(struct ntlmd_server *s, struct conn *c)
 	}
 	c->state = CONN_REPLY;
 	c->sent = 0;
-	conn_set_deadline(s, c, ntlmd_now_ms() + read_timeout_ms(s));
+	conn_set_deadline(s, c, s->now + read_timeout_ms(s));
 	conn_write(s, c);
 }
 
@@ -382,7 +385,7 @@ static void conn_read(struct ntlmd_server *s, struct conn *c)
 			if (conn_idle(c)) {
 				/* a further request begins: read_timeout bounds it */
 				c->idle_since = 0;
-				conn_set_deadline(s, c, ntlmd_now_ms() + read_timeout_ms(s));
+				conn_set_deadline(s, c, s->now + read_timeout_ms(s));
 			}
 			c->got += (size_t)n;
 			continue;
@@ -483,7 +486,7 @@ static void accept_all(struct ntlmd_server *s)
  * deadline set since the last scan has come. */
 static int expire(struct ntlmd_server *s)
 {
-	int64_t now = ntlmd_now_ms(), next = now + TICK_MS;
+	int64_t now = s->now, next = now + TICK_MS;
 	char detail[64];
 
 	if (now < s->next_expiry) {
@@ -587,7 +590,7 @@ struct ntlmd_server *ntlmd_server_new(int listen_fd, struct ntlmd_context *ctx, 
 	ev.data.u64 = TAG_SIGNAL;
 	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->signal_fd, &ev) < 0)
 		goto fail;
-	s->last_tick = ntlmd_now_ms();
+	s->now = s->last_tick = ntlmd_now_ms();
 	return s;
 fail:
 	saved = errno;
@@ -604,6 +607,8 @@ int ntlmd_server_run(struct ntlmd_server *s)
 		int timeout = expire(s);
 		int n = epoll_wait(s->epoll_fd, events, MAX_EVENTS, timeout);
 		int64_t now;
+
+		s->now = ntlmd_now_ms();
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -631,7 +636,7 @@ int ntlmd_server_run(struct ntlmd_server *s)
 			else
 				conn_read(s, c);
 		}
-		now = ntlmd_now_ms();
+		now = s->now = ntlmd_now_ms();
 		if (s->listen_paused_until != 0 && now >= s->listen_paused_until) {
 			struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_LISTEN};
 

@@ -135,10 +135,20 @@ static void check_spec_challenge(const char *hex, uint32_t flags, const char *ta
 	uint8_t *buf = spec_message(hex, 2, &len);
 	struct ntlm_challenge c;
 
+	uint8_t peeked[NTLM_CHALLENGE_LEN];
+	uint32_t peeked_flags = 0;
+
 	ck_assert_status(ntlm_challenge_decode(buf, len, &c), NTLM_OK);
 	ck_assert_uint_eq(c.flags, flags);
 	ck_assert_hex_eq(c.server_challenge, 8, V_SERVER_CHALLENGE);
 	ck_assert_str_eq(c.target_name, V_SERVER);
+	/* the fixed header alone gives the same flags and challenge, and a
+	 * message cut before the end of ServerChallenge gives none */
+	ck_assert_status(ntlm_challenge_peek(buf, len, &peeked_flags, peeked), NTLM_OK);
+	ck_assert_uint_eq(peeked_flags, flags);
+	ck_assert_hex_eq(peeked, 8, V_SERVER_CHALLENGE);
+	ck_assert_status(ntlm_challenge_peek(buf, 32, &peeked_flags, peeked), NTLM_OK);
+	ck_assert_status(ntlm_challenge_peek(buf, 31, &peeked_flags, peeked), NTLM_ERR_TRUNCATED);
 	if (target_info == NULL) {
 		ck_assert_uint_eq(c.target_info.len, 0);
 		ck_assert_ptr_null(c.target_info.data);
@@ -844,11 +854,19 @@ START_TEST(test_signature_and_type)
 	struct ntlm_negotiate n;
 	uint32_t type = 77;
 
+	uint8_t peeked[NTLM_CHALLENGE_LEN];
+	uint32_t flags;
+	size_t neg_len;
+	uint8_t *neg = test_hex("4e544c4d53535000010000000682080000000000000000000000000000000000", &neg_len);
+
 	ck_assert_status(ntlm_authenticate_decode(chal, len, &a), NTLM_ERR_WRONG_MESSAGE_TYPE);
 	ck_assert_status(ntlm_negotiate_decode(chal, len, &n), NTLM_ERR_WRONG_MESSAGE_TYPE);
+	ck_assert_status(ntlm_challenge_peek(neg, neg_len, &flags, peeked), NTLM_ERR_WRONG_MESSAGE_TYPE);
+	free(neg);
 	for (size_t i = 0; i < 8; i++) {
 		chal[i] ^= 0x20;
 		ck_assert_status(ntlm_challenge_decode(chal, len, &c), NTLM_ERR_BAD_SIGNATURE);
+		ck_assert_status(ntlm_challenge_peek(chal, len, &flags, peeked), NTLM_ERR_BAD_SIGNATURE);
 		ck_assert_status(ntlm_message_type(chal, len, &type), NTLM_ERR_BAD_SIGNATURE);
 		chal[i] ^= 0x20;
 	}

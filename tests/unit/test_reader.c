@@ -528,6 +528,78 @@ START_TEST(test_base64_strict)
 }
 END_TEST
 
+/* Every byte value as each of the four characters of a quantum: the
+ * alphabet decodes to its index, everything else is refused. */
+START_TEST(test_base64_every_character)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	for (unsigned c = 0; c < 256; c++) {
+		const char *hit = c != 0 ? strchr(alphabet, (int)c) : NULL;
+
+		for (int pos = 0; pos < 4; pos++) {
+			char q[5] = "AAAA";
+			uint8_t *d = NULL;
+			size_t dlen = 0;
+			enum ntlm_status st;
+
+			q[pos] = (char)c;
+			if (c == '=' && pos == 3)
+				continue; /* "AAA=" is padding: test_base64_strict covers it */
+			st = ntlm_base64_decode(q, 4, &d, &dlen);
+			if (hit == NULL) {
+				ck_assert_msg(st == NTLM_ERR_BAD_ENCODING, "byte 0x%02x at %d accepted", c,
+				              pos);
+				continue;
+			}
+			ck_assert_status(st, NTLM_OK);
+			ck_assert_uint_eq(dlen, 3);
+			/* the 24 bits hold the value at bit 18 - 6 * pos */
+			ck_assert_uint_eq((uint32_t)d[0] << 16 | (uint32_t)d[1] << 8 | d[2],
+			                  (uint32_t)(hit - alphabet) << (18 - 6 * pos));
+			free(d);
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_base64_padding_optional)
+{
+	static const struct {
+		const char *in, *hex;
+	} ok[] = {
+	    {"", ""},
+	    {"Zg", "66"},
+	    {"Zm8", "666f"},
+	    {"Zm9v", "666f6f"},
+	    {"Zg==", "66"},
+	    {"Zm8=", "666f"},
+	    {"Zm9vYg", "666f6f62"},
+	    {"Zm9vYmE", "666f6f6261"},
+	    {"Zm9vYmFy", "666f6f626172"},
+	};
+	static const char *const bad[] = {"Z", "Zm9vY", "Zh", "Zm9", "Zg=", "Z=", "Zm9v!A", "Zg==Zg", "=Zg"};
+	uint8_t *d;
+	size_t dlen;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		d = NULL;
+		ck_assert_status(ntlm_base64_decode_ex(ok[i].in, strlen(ok[i].in),
+		                                       NTLM_BASE64_PADDING_OPTIONAL, &d, &dlen),
+		                 NTLM_OK);
+		ck_assert_hex_eq(d, dlen, ok[i].hex);
+		free(d);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(ntlm_base64_decode_ex(bad[i], strlen(bad[i]), NTLM_BASE64_PADDING_OPTIONAL, &d,
+		                                    &dlen) == NTLM_ERR_BAD_ENCODING,
+		              "accepted \"%s\"", bad[i]);
+	/* without the flag, the padding is required; unknown flags are refused */
+	ck_assert_status(ntlm_base64_decode_ex("Zg", 2, 0, &d, &dlen), NTLM_ERR_BAD_ENCODING);
+	ck_assert_status(ntlm_base64_decode_ex("Zg==", 4, 0x2u, &d, &dlen), NTLM_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
 /* An NTLMSSP NEGOTIATE as curl sends it in the HTTP header. */
 START_TEST(test_base64_ntlmssp)
 {
@@ -767,7 +839,8 @@ static Suite *reader_suite(void)
 	               TESTS(test_utf8_to_utf16_valid, test_utf8_to_utf16_invalid,
 	                     test_utf8_to_utf16_max_units, test_utf16_to_utf8, test_utf16_to_utf8_expansion,
 	                     test_oem_to_utf8, test_base64_rfc4648, test_base64_binary_roundtrip,
-	                     test_base64_strict, test_base64_ntlmssp, test_hex_decode));
+	                     test_base64_strict, test_base64_every_character, test_base64_padding_optional,
+	                     test_base64_ntlmssp, test_hex_decode));
 	test_add_tcase(s, "av_pairs",
 	               TESTS(test_av_list_spec, test_av_list_typed, test_av_list_padding_and_unknown,
 	                     test_av_list_errors, test_av_list_max_pairs, test_av_write));
