@@ -276,6 +276,9 @@ enum ntlm_status ntlm_base64_decode(const char *s, size_t slen, uint8_t **ret, s
 #define NTLM_BASE64_PADDING_OPTIONAL 0x1u
 enum ntlm_status ntlm_base64_decode_ex(const char *s, size_t slen, unsigned flags, uint8_t **ret,
                                        size_t *ret_len) NTLM_MUST_USE;
+/* The length of the longest prefix of s[0..n) made of base64 characters
+ * and '=' (where a blob ends in a line that goes on after it). */
+size_t ntlm_base64_span(const char *s, size_t n);
 /* Hex (either case) to bytes; ASCII white space between digits is skipped,
  * as in pasted dumps; an odd number of digits or any other character is
  * NTLM_ERR_BAD_ENCODING. The result is malloc'd (a 1-byte buffer for empty

@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 
+#include <endian.h>
 #include <stdlib.h>
 
 #define UNI_MAX              0x10FFFFu
@@ -279,13 +280,13 @@ static inline uint64_t lanes_add(uint64_t x, uint64_t a)
 	return (x + (a & ~HIGH)) ^ (a & HIGH);
 }
 
+/* s[0] in the lowest lane. */
 static inline uint64_t load8(const char *s)
 {
-	uint64_t x = 0;
+	uint64_t x;
 
-	for (int k = 0; k < 8; k++)
-		x |= (uint64_t)(unsigned char)s[k] << (8 * k);
-	return x;
+	memcpy(&x, s, sizeof(x));
+	return le64toh(x);
 }
 
 /*
@@ -319,6 +320,17 @@ static inline uint64_t b64_decode8(const char *s, uint8_t *out)
 	return bad;
 }
 
+/* 0xFF in the lanes of s[0..8) that hold a base64 character or '='. */
+static inline uint64_t b64_lanes_valid(const char *s)
+{
+	uint64_t x = load8(s), high = x & HIGH;
+
+	x &= ~HIGH;
+	return (lanes_in_range(x, 'A', 'Z') | lanes_in_range(x, 'a', 'z') | lanes_in_range(x, '0', '9') |
+	        lanes_in_range(x, '+', '+') | lanes_in_range(x, '/', '/') | lanes_in_range(x, '=', '=')) &
+	       ~((high >> 7) * 0xFFu);
+}
+
 /* Encodes p[0..6) as out[0..8). */
 static inline void b64_encode6(const uint8_t *p, char *out)
 {
@@ -334,8 +346,8 @@ static inline void b64_encode6(const uint8_t *p, char *out)
 	                              (lanes_at_least(v, 62) & LANES(252u ^ 237u)) ^
 	                              (lanes_at_least(v, 63) & LANES(237u ^ 240u)));
 
-	for (int k = 0; k < 8; k++)
-		out[k] = (char)(uint8_t)(a >> (8 * k));
+	a = htole64(a);
+	memcpy(out, &a, sizeof(a));
 }
 
 enum ntlm_status ntlm_base64_encode(const uint8_t *p, size_t len, char **ret)
@@ -463,6 +475,25 @@ enum ntlm_status ntlm_base64_decode_ex(const char *s, size_t slen, unsigned flag
 out:
 	ntlm_free_wiped(out, cap);
 	return st;
+}
+
+size_t ntlm_base64_span(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (s == NULL)
+		return 0;
+	for (; n - i >= 8; i += 8) {
+		uint64_t valid = b64_lanes_valid(s + i);
+
+		if (valid != UINT64_MAX)
+			return i + (size_t)__builtin_ctzll(~valid) / 8;
+	}
+	for (; i < n; i++) {
+		if ((b64_value(s[i]) & 0x100u) != 0 && s[i] != '=')
+			break;
+	}
+	return i;
 }
 
 enum ntlm_status ntlm_base64_decode(const char *s, size_t slen, uint8_t **ret, size_t *ret_len)

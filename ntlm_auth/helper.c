@@ -262,22 +262,13 @@ static bool is_helper_failure(enum ntlm_status st)
 	       st == NTLM_ERR_INTERNAL;
 }
 
-/* Whether c may appear in a base64 blob (alphabet or padding). */
-static bool is_base64_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-	       c == '/' || c == '=';
-}
-
 /* Decodes the base64 blob at the start of s[0..n): up to the first
  * character that is not base64 (key_extras follow after a space); missing
  * padding is tolerated, since Squid passes the client's text as it is. */
 static enum ntlm_status decode_blob(const char *s, size_t n, uint8_t **ret, size_t *ret_len)
 {
-	size_t len = 0;
+	size_t len = ntlm_base64_span(s, n);
 
-	while (len < n && is_base64_char(s[len]))
-		len++;
 	if (len > NA_MAX_LINE)
 		return NTLM_ERR_MESSAGE_TOO_LONG;
 	return ntlm_base64_decode_ex(s, len, NTLM_BASE64_PADDING_OPTIONAL, ret, ret_len);

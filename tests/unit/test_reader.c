@@ -563,6 +563,29 @@ START_TEST(test_base64_every_character)
 }
 END_TEST
 
+/* The span stops at the first byte that is neither in the alphabet nor
+ * '=', wherever it falls in the eight-byte steps. */
+START_TEST(test_base64_span)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+	char buf[24];
+
+	for (unsigned c = 0; c < 256; c++) {
+		bool in = c != 0 && strchr(alphabet, (int)c) != NULL;
+
+		for (size_t pos = 0; pos < sizeof(buf); pos++) {
+			memset(buf, 'Q', sizeof(buf));
+			buf[pos] = (char)c;
+			ck_assert_uint_eq(ntlm_base64_span(buf, sizeof(buf)), in ? sizeof(buf) : pos);
+			/* n bounds the scan */
+			ck_assert_uint_eq(ntlm_base64_span(buf, pos), pos);
+		}
+	}
+	ck_assert_uint_eq(ntlm_base64_span("TlRM TVNT", 9), 4);
+	ck_assert_uint_eq(ntlm_base64_span(NULL, 5), 0);
+}
+END_TEST
+
 START_TEST(test_base64_padding_optional)
 {
 	static const struct {
@@ -839,8 +862,8 @@ static Suite *reader_suite(void)
 	               TESTS(test_utf8_to_utf16_valid, test_utf8_to_utf16_invalid,
 	                     test_utf8_to_utf16_max_units, test_utf16_to_utf8, test_utf16_to_utf8_expansion,
 	                     test_oem_to_utf8, test_base64_rfc4648, test_base64_binary_roundtrip,
-	                     test_base64_strict, test_base64_every_character, test_base64_padding_optional,
-	                     test_base64_ntlmssp, test_hex_decode));
+	                     test_base64_strict, test_base64_every_character, test_base64_span,
+	                     test_base64_padding_optional, test_base64_ntlmssp, test_hex_decode));
 	test_add_tcase(s, "av_pairs",
 	               TESTS(test_av_list_spec, test_av_list_typed, test_av_list_padding_and_unknown,
 	                     test_av_list_errors, test_av_list_max_pairs, test_av_write));
