@@ -12,7 +12,7 @@
 # logs on; challenges the caller built fill the table, after which every
 # new one is refused with STATUS_INSUFFICIENT_RESOURCES (ntlm_auth: BH
 # NT_STATUS_INSUFFICIENT_RESOURCES), each limit logged once. And a late
-# replay, on a third ntlmd (challenge_lifetime 1, max_clock_skew 3): a used
+# replay, on a third ntlmd (challenge_lifetime 1, max_clock_skew 5): a used
 # challenge is still refused after lifetime + skew, while the acceptor
 # would take the response's timestamp, until 2 * skew.
 #
@@ -226,7 +226,7 @@ fi
 
 # ------------------------------------------------------------------ late replay
 
-SKEW=3
+SKEW=5 # more than 3: room between lifetime + skew (+1 s rounding) and 2 * skew
 SOCKET3=$WORK/run3/socket
 LOG3=$WORK/ntlmd-late.log
 cat >"$WORK/late.conf" <<EOF2
