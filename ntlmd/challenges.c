@@ -383,10 +383,14 @@ static void rebuild_buckets(struct ntlmd_challenges *c)
  * memory. */
 static bool resize(struct ntlmd_challenges *c, size_t ncap)
 {
-	struct entry *ring = malloc(ncap * sizeof(*ring));
+	struct entry *ring;
 	size_t nb = buckets_for(ncap);
-	uint32_t *buckets = nb != c->mask + 1 ? malloc(nb * sizeof(*buckets)) : c->buckets;
+	uint32_t *buckets;
 
+	if (ncap == 0 || ncap < c->count)
+		return false;
+	ring = malloc(ncap * sizeof(*ring));
+	buckets = nb != c->mask + 1 ? malloc(nb * sizeof(*buckets)) : c->buckets;
 	if (ring == NULL || buckets == NULL) {
 		free(ring);
 		if (buckets != c->buckets)
