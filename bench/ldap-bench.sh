@@ -169,4 +169,6 @@ awk -v raw="$raw" -v each="$each" -v cold="$cold" -v warm="$warm" -v files="$fil
 	added = 1e6 / cold - 1e6 / files
 	printf "time the ldap backend adds per request (cold - files, kept): %.1f us; one raw lookup: %.1f us; ratio %.2fx\n",
 		added, 1e6 / raw, added * raw / 1e6 }'
-echo "the cold ntlmd logged $(grep -c 'VERIFY success' "$tmp/cold.log") successes"
+# bench_ntlmd stops at the first reply that is not a success; ntlmd runs at
+# log_level warning, so its log holds only what went wrong
+echo "every VERIFY succeeded (bench_ntlmd checks each reply); lines in the cold ntlmd's log: $(wc -l <"$tmp/cold.log")"

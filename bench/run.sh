@@ -11,6 +11,8 @@
 #   5. bench_helper: ntlm_auth + ntlmd vs Samba's ntlm_auth + winbindd (squid-2.5-ntlmssp)
 #   6. bench_gssntlmssp: libntlmssp's in-process acceptor vs gss-ntlmssp's GSSAPI acceptor
 #   7. bench_squid.sh: requests/s through Squid with our helper vs with Samba's
+#   8. bench_challenges.sh: 150,001 consecutive handshakes through ntlmd's default
+#                    challenge table, all answered; memory per remembered challenge
 # A benchmark may print machine-readable lines "RATIO <name> <value>"; the
 # others' figures are read from their usual output. The table lists each
 # with what it compares and its target. As root, it first installs the
@@ -170,4 +172,8 @@ fi
 echo
 echo "== 7. end to end through Squid: our ntlm_auth + ntlmd vs Samba's ntlm_auth + winbindd (bench_squid.sh)"
 "$(dirname "$0")/bench_squid.sh" 1000 3 2 || failed=1
+
+echo
+echo "== 8. sustained handshakes through ntlmd's challenge table (bench_challenges.sh)"
+"$(dirname "$0")/bench_challenges.sh" 150001 || failed=1
 [ "$failed" -eq 0 ]

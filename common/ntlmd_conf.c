@@ -25,6 +25,8 @@
 #define MAX_NAME_LEN       256u /* list items, user, group, service */
 #define MAX_NETBIOS_LEN    15u
 #define MAX_DNS_LEN        255u
+#define MIN_CHALLENGES     1000u
+#define MAX_CHALLENGES     100000000u           /* ntlmd's challenge table: 32-bit positions, 2.8 GB */
 #define MAX_SECONDS        (365u * 24u * 3600u) /* one year: catches milliseconds typed for seconds */
 #define LANMAN_RULE_REASON "lanman_auth = yes needs ntlm_auth = ntlmv1-permitted"
 
@@ -153,6 +155,9 @@ static const struct key_def keys[] = {
     {"dns_domain", GLOBAL(dns_domain, T_DNS)},
     {"dns_tree", GLOBAL(dns_tree, T_DNS)},
     {"challenge_lifetime", GLOBAL(challenge_lifetime, T_UINT), .min = 1, .max = 86400},
+    {"max_challenges", GLOBAL(max_challenges, T_UINT), .min = MIN_CHALLENGES, .max = MAX_CHALLENGES},
+    {"max_pending_challenges_per_uid", GLOBAL(max_pending_challenges_per_uid, T_UINT), .min = 1,
+     .max = MAX_CHALLENGES},
     {"max_connections", GLOBAL(max_connections, T_UINT), .min = 1, .max = 65536},
     {"read_timeout", GLOBAL(read_timeout_ms, T_UINT), .min = 1, .max = 600000},
     {"idle_timeout", GLOBAL(idle_timeout_ms, T_UINT), .min = 1, .max = 3600000},
@@ -749,6 +754,8 @@ enum ntlm_status ntlmd_config_init(struct ntlmd_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	policy_defaults(&cfg->policy);
 	cfg->challenge_lifetime = 300;
+	cfg->max_challenges = NTLMD_DEFAULT_MAX_CHALLENGES;
+	cfg->max_pending_challenges_per_uid = NTLMD_DEFAULT_MAX_CHALLENGES / 10;
 	cfg->max_connections = 256;
 	cfg->read_timeout_ms = 5000;
 	cfg->idle_timeout_ms = 30000;
@@ -1171,6 +1178,21 @@ static void build_services(struct parser *p)
 	}
 }
 
+/* max_pending_challenges_per_uid defaults to a tenth of max_challenges
+ * and may not exceed it. */
+static void pending_default(struct parser *p)
+{
+	struct ntlmd_config *cfg = p->cfg;
+	unsigned line = p->seen[key_index("max_pending_challenges_per_uid")];
+
+	if (line == 0)
+		cfg->max_pending_challenges_per_uid =
+		    cfg->max_challenges / 10 > 0 ? cfg->max_challenges / 10 : 1;
+	else if (cfg->max_pending_challenges_per_uid > cfg->max_challenges)
+		add_error(p, line, "max_pending_challenges_per_uid: %u is more than max_challenges (%u)",
+		          cfg->max_pending_challenges_per_uid, cfg->max_challenges);
+}
+
 static void finish(struct parser *p)
 {
 	unsigned given = 0;
@@ -1186,6 +1208,7 @@ static void finish(struct parser *p)
 
 	if (!lanman_rule_ok(&p->cfg->policy))
 		add_error(p, p->seen[key_index("lanman_auth")], LANMAN_RULE_REASON);
+	pending_default(p);
 	build_services(p);
 	for (size_t i = 0; i < ARRAY_LEN(names); i++)
 		given |= p->seen[key_index(names[i].key)] != 0 ? names[i].bit : 0;

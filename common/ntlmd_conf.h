@@ -40,6 +40,11 @@
  *   netbios_name, netbios_domain, dns_name, dns_domain, dns_tree
  *                      names the CHALLENGE announces (defaults from the host name)
  *   challenge_lifetime seconds a CHALLENGE stays valid (default 300)
+ *   max_challenges     issued and used challenges remembered at once
+ *                      (default 4000000)
+ *   max_pending_challenges_per_uid
+ *                      issued challenges one caller uid may hold unused
+ *                      within their lifetime (default max_challenges / 10)
  *   max_connections    concurrent client connections (default 256)
  *   read_timeout       milliseconds a client has to send a whole frame (default 5000)
  *   idle_timeout       milliseconds a connection may wait between two requests
@@ -57,11 +62,12 @@
 
 #include "ntlmssp.h"
 
-#define NTLMD_DEFAULT_CONFIG    "/etc/ntlmd.conf"
-#define NTLMD_DEFAULT_SOCKET    "/run/ntlmd/socket"
-#define NTLMD_DEFAULT_HASH_FILE "/etc/ntlmd/smbpasswd"
-#define NTLMD_CONFIG_MAX_SIZE   (1024u * 1024u) /* bytes in ntlmd.conf */
-#define NTLMD_CONFIG_MAX_LINE   4096u           /* bytes in one of its lines */
+#define NTLMD_DEFAULT_CONFIG         "/etc/ntlmd.conf"
+#define NTLMD_DEFAULT_SOCKET         "/run/ntlmd/socket"
+#define NTLMD_DEFAULT_HASH_FILE      "/etc/ntlmd/smbpasswd"
+#define NTLMD_CONFIG_MAX_SIZE        (1024u * 1024u) /* bytes in ntlmd.conf */
+#define NTLMD_CONFIG_MAX_LINE        4096u           /* bytes in one of its lines */
+#define NTLMD_DEFAULT_MAX_CHALLENGES 4000000u        /* max_challenges */
 
 enum ntlmd_ntlm_auth {
 	NTLMD_NTLMV2_ONLY = 0,
@@ -118,6 +124,8 @@ struct ntlmd_config {
 	char *hash_file;
 	char *netbios_name, *netbios_domain, *dns_name, *dns_domain, *dns_tree;
 	unsigned challenge_lifetime;
+	unsigned max_challenges;
+	unsigned max_pending_challenges_per_uid; /* never 0 after a load */
 	unsigned max_connections;
 	unsigned read_timeout_ms;
 	unsigned idle_timeout_ms;

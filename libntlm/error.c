@@ -89,6 +89,8 @@ static const struct status_info statuses[_NTLM_STATUS_MAX] = {
     [NTLM_ERR_BACKEND_UNAVAILABLE] = {"STATUS_NO_LOGON_SERVERS", 0xC000005Eu,
                                       "the account store is unavailable"},
     [NTLM_ERR_INTERNAL] = {"STATUS_INTERNAL_ERROR", 0xC00000E5u, "internal error"},
+    [NTLM_ERR_INSUFFICIENT_RESOURCES] = {"STATUS_INSUFFICIENT_RESOURCES", 0xC000009Au,
+                                         "a resource limit of the daemon is reached; try again later"},
 };
 
 _Static_assert(NTLM_ARRAY_LEN(statuses) == _NTLM_STATUS_MAX, "every status needs an entry");

@@ -102,6 +102,7 @@ enum ntlm_status {
 	NTLM_ERR_CRYPTO,              /* OpenSSL failed (provider missing, ...) */
 	NTLM_ERR_BACKEND_UNAVAILABLE, /* STATUS_NO_LOGON_SERVERS 0xC000005E */
 	NTLM_ERR_INTERNAL,
+	NTLM_ERR_INSUFFICIENT_RESOURCES, /* a configured limit is reached: STATUS_INSUFFICIENT_RESOURCES */
 
 	_NTLM_STATUS_MAX
 };

@@ -54,6 +54,8 @@ static const struct {
     {NTLM_STATUS_DOWNGRADE_DETECTED, {"NT_STATUS_DOWNGRADE_DETECTED", 0xc0000388u, "Downgrade detected"}},
     {NTLM_ERR_BACKEND_UNAVAILABLE, {"NT_STATUS_NO_LOGON_SERVERS", 0xc000005eu, "No logon servers"}},
     {NTLM_ERR_NO_MEMORY, {"NT_STATUS_NO_MEMORY", 0xc0000017u, "Insufficient memory"}},
+    {NTLM_ERR_INSUFFICIENT_RESOURCES,
+     {"NT_STATUS_INSUFFICIENT_RESOURCES", 0xc000009au, "Insufficient system resources"}},
 };
 
 static const struct samba_status *samba_status_of(enum ntlm_status st, bool squash)

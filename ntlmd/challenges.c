@@ -4,7 +4,17 @@
  * Entries live in a ring in insertion order, so the oldest are dropped
  * from its head; a chained hash over ring positions finds them. Used
  * entries may be retained longer than those behind them, so when the ring
- * is full a compaction drops every expired entry wherever it is.
+ * is full a compaction drops every expired entry wherever it is. The ring
+ * starts small and doubles when it is full (after a compaction) up to
+ * max_entries, and halves when it is three quarters empty; each resize
+ * and each compaction is one pass over the entries, paid for by the
+ * additions or removals since the last one.
+ *
+ * The unused challenges of each caller uid are counted: an entry is
+ * ENTRY_PENDING (counted) from its issue until it is used or its lifetime
+ * ends. Issued entries are appended in time order with one lifetime, so a
+ * cursor (scan) that walks the ring from its head finds those whose
+ * lifetime ended, each once.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,24 +23,48 @@
 
 #define NONE UINT32_MAX
 
-enum entry_state { ENTRY_ISSUED = 1, ENTRY_USED };
+/* Owner slots are 16-bit; a uid past the last one shares it. */
+#define OWNER_SLOTS 0xffffu
 
+enum entry_state {
+	ENTRY_PENDING = 1, /* issued, unused, within its lifetime: counted for its owner */
+	ENTRY_ISSUED,      /* issued, unused, past its lifetime */
+	ENTRY_USED,
+};
+
+/* 28 bytes (4-byte aligned): the memory figure of ntlmd.conf(5). */
 struct entry {
-	uint64_t challenge;   /* the 8 bytes, little-endian */
-	uint64_t service;     /* keyed hash of the service name */
-	int64_t valid_until;  /* an issued challenge is usable until then */
-	int64_t retain_until; /* the entry is kept until then */
-	uint32_t next;        /* next ring position in the same bucket */
+	uint32_t challenge[2]; /* the 8 bytes, as two little-endian halves */
+	uint32_t next;         /* next ring position in the same bucket */
+	uint32_t service;      /* keyed hash of the service name */
+	uint32_t valid_until;  /* an issued challenge is usable until then (s) */
+	uint32_t retain_until; /* the entry is kept until then (s) */
+	uint16_t owner;        /* owner slot of the uid it was issued to */
 	uint8_t state;
+};
+_Static_assert(sizeof(struct entry) == 28, "entry layout");
+
+struct owner {
+	uint32_t uid;
+	uint32_t pending; /* its ENTRY_PENDING entries */
 };
 
 struct ntlmd_challenges {
 	struct entry *ring;
 	size_t cap, head, count;
-	uint32_t *buckets;   /* ring position of the first entry, or NONE */
-	size_t mask;         /* bucket count - 1 (a power of two) */
-	uint8_t key[16];     /* hash key */
-	int64_t next_expiry; /* no entry expires before then (compaction) */
+	size_t scan; /* the first scan entries from head are not ENTRY_PENDING */
+	size_t max_entries, max_pending;
+	uint32_t *buckets; /* ring position of the first entry, or NONE */
+	size_t mask;       /* bucket count - 1 (a power of two) */
+	uint8_t key[16];   /* hash key */
+	int64_t epoch;     /* ms of the first call: time 0 of the entries */
+	bool has_epoch;
+	uint32_t next_expiry; /* no entry expires before then (compaction) */
+	struct owner *owners;
+	size_t n_owners, owners_cap;
+	uint16_t *owner_index; /* open addressing: owner slot + 1, or 0 */
+	size_t owner_mask;
+	enum ntlmd_challenge_limit limit_hit;
 };
 
 /* ------------------------------------------------------------------ */
@@ -105,26 +139,137 @@ enum ntlm_status ntlmd_hash_setup(size_t max_entries, uint8_t key[16], size_t *r
 	return ntlm_random(key, 16);
 }
 
-enum ntlm_status ntlmd_challenges_new(size_t max_entries, struct ntlmd_challenges **ret)
+/* ------------------------------------------------------------------ */
+/* Time: seconds since the epoch of the table                          */
+
+static int64_t since_epoch(struct ntlmd_challenges *c, int64_t now)
+{
+	if (!c->has_epoch) {
+		c->epoch = now;
+		c->has_epoch = true;
+	}
+	return now > c->epoch ? now - c->epoch : 0;
+}
+
+/* ms (since the epoch) rounded down / up to whole seconds. */
+static uint32_t secs_down(int64_t ms)
+{
+	return ms / 1000 >= UINT32_MAX ? UINT32_MAX : (uint32_t)(ms / 1000);
+}
+
+static uint32_t secs_up(int64_t ms)
+{
+	return ms <= 0 ? 0 : ms / 1000 >= UINT32_MAX - 1 ? UINT32_MAX : (uint32_t)((ms + 999) / 1000);
+}
+
+/* ------------------------------------------------------------------ */
+/* Owners: the unused challenges of each uid                           */
+
+static size_t owner_hash(const struct ntlmd_challenges *c, uint32_t uid)
+{
+	return (size_t)(((uint64_t)uid * 0x9e3779b97f4a7c15ull) >> 32) & c->owner_mask;
+}
+
+static void owner_index_put(struct ntlmd_challenges *c, size_t slot)
+{
+	size_t i = owner_hash(c, c->owners[slot].uid);
+
+	while (c->owner_index[i] != 0)
+		i = (i + 1) & c->owner_mask;
+	c->owner_index[i] = (uint16_t)(slot + 1);
+}
+
+/* Room for twice as many owners; false when out of memory. */
+static bool owners_grow(struct ntlmd_challenges *c)
+{
+	size_t ncap = c->owners_cap != 0 ? c->owners_cap * 2 : 16;
+	struct owner *o;
+	uint16_t *index;
+
+	if (ncap > OWNER_SLOTS)
+		ncap = OWNER_SLOTS;
+	o = realloc(c->owners, ncap * sizeof(*o));
+	if (o == NULL)
+		return false;
+	c->owners = o;
+	index = calloc(ncap * 2, sizeof(*index));
+	if (index == NULL)
+		return false;
+	free(c->owner_index);
+	c->owner_index = index;
+	c->owners_cap = ncap;
+	c->owner_mask = 1;
+	while (c->owner_mask + 1 < ncap * 2)
+		c->owner_mask = c->owner_mask * 2 + 1;
+	for (size_t s = 0; s < c->n_owners; s++)
+		owner_index_put(c, s);
+	return true;
+}
+
+/* The owner slot of uid, added if new; false when out of memory. */
+static bool owner_of(struct ntlmd_challenges *c, uint32_t uid, uint16_t *ret)
+{
+	if (c->owners_cap != 0)
+		for (size_t i = owner_hash(c, uid); c->owner_index[i] != 0; i = (i + 1) & c->owner_mask)
+			if (c->owners[c->owner_index[i] - 1].uid == uid) {
+				*ret = (uint16_t)(c->owner_index[i] - 1);
+				return true;
+			}
+	if (c->n_owners == OWNER_SLOTS) { /* 65535 uids: the last slot is shared */
+		*ret = OWNER_SLOTS - 1;
+		return true;
+	}
+	if (c->n_owners == c->owners_cap && !owners_grow(c))
+		return false;
+	c->owners[c->n_owners] = (struct owner){.uid = uid};
+	owner_index_put(c, c->n_owners);
+	*ret = (uint16_t)c->n_owners++;
+	return true;
+}
+
+/* An ENTRY_PENDING entry stops counting for its owner. */
+static void settle(struct ntlmd_challenges *c, struct entry *e, uint8_t state)
+{
+	if (e->state == ENTRY_PENDING && c->owners[e->owner].pending > 0)
+		c->owners[e->owner].pending--;
+	e->state = state;
+}
+
+/* ------------------------------------------------------------------ */
+/* The ring and its buckets                                            */
+
+static size_t buckets_for(size_t cap)
+{
+	size_t nb = 16;
+
+	while (nb < cap)
+		nb *= 2;
+	return nb;
+}
+
+enum ntlm_status ntlmd_challenges_new(size_t max_entries, size_t max_pending_per_uid,
+                                      struct ntlmd_challenges **ret)
 {
 	struct ntlmd_challenges *c;
 	size_t nb;
 	enum ntlm_status st;
 
-	if (max_entries >= NONE)
+	if (max_entries == 0 || max_entries > NTLMD_CHALLENGES_LIMIT || max_pending_per_uid == 0)
 		return NTLM_ERR_INVALID_ARGUMENT;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return NTLM_ERR_NO_MEMORY;
-	if ((st = ntlmd_hash_setup(max_entries, c->key, &nb)) != NTLM_OK) {
+	c->cap = max_entries < NTLMD_CHALLENGES_INITIAL ? max_entries : NTLMD_CHALLENGES_INITIAL;
+	if ((st = ntlmd_hash_setup(c->cap, c->key, &nb)) != NTLM_OK) {
 		free(c);
 		return st;
 	}
-	c->ring = calloc(max_entries, sizeof(*c->ring));
+	c->max_entries = max_entries;
+	c->max_pending = max_pending_per_uid;
+	c->ring = calloc(c->cap, sizeof(*c->ring));
 	c->buckets = malloc(nb * sizeof(*c->buckets));
-	c->cap = max_entries;
 	c->mask = nb - 1;
-	if (c->ring == NULL || c->buckets == NULL) {
+	if (c->ring == NULL || c->buckets == NULL || !owners_grow(c)) {
 		ntlmd_challenges_free(c);
 		return NTLM_ERR_NO_MEMORY;
 	}
@@ -139,8 +284,25 @@ void ntlmd_challenges_free(struct ntlmd_challenges *c)
 		return;
 	free(c->ring);
 	free(c->buckets);
+	free(c->owners);
+	free(c->owner_index);
 	ntlm_wipe(c->key, sizeof(c->key));
 	free(c);
+}
+
+enum ntlm_status ntlmd_challenges_set_limits(struct ntlmd_challenges *c, size_t max_entries,
+                                             size_t max_pending_per_uid)
+{
+	if (max_entries == 0 || max_entries > NTLMD_CHALLENGES_LIMIT || max_pending_per_uid == 0)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	c->max_entries = max_entries;
+	c->max_pending = max_pending_per_uid;
+	return NTLM_OK;
+}
+
+enum ntlmd_challenge_limit ntlmd_challenges_limit_hit(const struct ntlmd_challenges *c)
+{
+	return c->limit_hit;
 }
 
 size_t ntlmd_challenges_count(const struct ntlmd_challenges *c)
@@ -148,21 +310,53 @@ size_t ntlmd_challenges_count(const struct ntlmd_challenges *c)
 	return c->count;
 }
 
-static size_t bucket_of(const struct ntlmd_challenges *c, uint64_t challenge)
+size_t ntlmd_challenges_capacity(const struct ntlmd_challenges *c)
+{
+	return c->cap;
+}
+
+size_t ntlmd_challenges_memory(const struct ntlmd_challenges *c)
+{
+	return c->cap * sizeof(*c->ring) + (c->mask + 1) * sizeof(*c->buckets);
+}
+
+size_t ntlmd_challenges_pending(const struct ntlmd_challenges *c, uint32_t uid)
+{
+	for (size_t s = 0; s < c->n_owners; s++)
+		if (c->owners[s].uid == uid)
+			return c->owners[s].pending;
+	return 0;
+}
+
+static struct entry *at(const struct ntlmd_challenges *c, size_t i)
+{
+	return &c->ring[(c->head + i) % c->cap];
+}
+
+static size_t bucket_of(const struct ntlmd_challenges *c, const uint32_t challenge[2])
 {
 	uint8_t b[8];
 
 	for (int i = 0; i < 8; i++)
-		b[i] = (uint8_t)(challenge >> (8 * i));
+		b[i] = (uint8_t)(challenge[i / 4] >> (8 * (i % 4)));
 	return (size_t)ntlmd_siphash(c->key, b, sizeof(b)) & c->mask;
 }
 
-static uint32_t find_entry(const struct ntlmd_challenges *c, uint64_t challenge)
+static uint32_t find_entry(const struct ntlmd_challenges *c, const uint32_t challenge[2])
 {
 	for (uint32_t i = c->buckets[bucket_of(c, challenge)]; i != NONE; i = c->ring[i].next)
-		if (c->ring[i].challenge == challenge)
+		if (c->ring[i].challenge[0] == challenge[0] && c->ring[i].challenge[1] == challenge[1])
 			return i;
 	return NONE;
+}
+
+/* Puts ring position pos at the front of its bucket chain. */
+static void link_entry(struct ntlmd_challenges *c, size_t pos)
+{
+	size_t b = bucket_of(c, c->ring[pos].challenge);
+
+	c->ring[pos].next = c->buckets[b];
+	c->buckets[b] = (uint32_t)pos;
 }
 
 /* Takes ring position pos out of its bucket chain. */
@@ -176,130 +370,246 @@ static void unlink_entry(struct ntlmd_challenges *c, uint32_t pos)
 		*link = c->ring[pos].next;
 }
 
-/* Drops expired entries from the head of the ring. */
-static void purge_head(struct ntlmd_challenges *c, int64_t now)
+/* Links the count entries from head again (after they moved). */
+static void rebuild_buckets(struct ntlmd_challenges *c)
 {
-	while (c->count > 0 && c->ring[c->head].retain_until <= now) {
-		unlink_entry(c, (uint32_t)c->head);
-		c->head = (c->head + 1) % c->cap;
-		c->count--;
+	memset(c->buckets, 0xff, (c->mask + 1) * sizeof(*c->buckets));
+	for (size_t i = 0; i < c->count; i++)
+		link_entry(c, (c->head + i) % c->cap);
+}
+
+/* Moves the entries, in order, to a ring of ncap >= count positions
+ * starting at 0, with buckets for it; false (nothing changed) when out of
+ * memory. */
+static bool resize(struct ntlmd_challenges *c, size_t ncap)
+{
+	struct entry *ring;
+	size_t nb = buckets_for(ncap);
+	uint32_t *buckets;
+
+	if (ncap == 0 || ncap < c->count)
+		return false;
+	ring = malloc(ncap * sizeof(*ring));
+	buckets = nb != c->mask + 1 ? malloc(nb * sizeof(*buckets)) : c->buckets;
+	if (ring == NULL || buckets == NULL) {
+		free(ring);
+		if (buckets != c->buckets)
+			free(buckets);
+		return false;
+	}
+	for (size_t i = 0; i < c->count; i++)
+		ring[i] = *at(c, i);
+	free(c->ring);
+	if (buckets != c->buckets)
+		free(c->buckets);
+	c->ring = ring;
+	c->buckets = buckets;
+	c->mask = nb - 1;
+	c->cap = ncap;
+	c->head = 0;
+	rebuild_buckets(c);
+	return true;
+}
+
+/* Walks scan on: each ENTRY_PENDING entry past its lifetime stops
+ * counting; stops at the first one still within it. */
+static void settle_lifetimes(struct ntlmd_challenges *c, int64_t rel)
+{
+	while (c->scan < c->count) {
+		struct entry *e = at(c, c->scan);
+
+		if (e->state == ENTRY_PENDING) {
+			if (rel <= (int64_t)e->valid_until * 1000)
+				break;
+			settle(c, e, ENTRY_ISSUED);
+		}
+		c->scan++;
 	}
 }
 
-/* Drops every expired entry wherever it is: the live ones are packed at
- * the start of the ring, in order, and the buckets rebuilt. Nothing is
- * tried again before the earliest live entry expires. */
-static void compact(struct ntlmd_challenges *c, int64_t now)
+/* Drops the head entry. */
+static void drop_head(struct ntlmd_challenges *c)
 {
-	struct entry *tmp;
-	size_t kept = 0;
-	int64_t earliest = INT64_MAX;
+	struct entry *e = &c->ring[c->head];
 
-	if (now < c->next_expiry)
-		return;
-	tmp = malloc(c->cap * sizeof(*tmp));
-	if (tmp == NULL)
+	settle(c, e, e->state == ENTRY_PENDING ? ENTRY_ISSUED : e->state);
+	unlink_entry(c, (uint32_t)c->head);
+	c->head = (c->head + 1) % c->cap;
+	c->count--;
+	if (c->scan > 0)
+		c->scan--;
+}
+
+/* Drops expired entries from the head of the ring. */
+static void purge_head(struct ntlmd_challenges *c, uint32_t now_s)
+{
+	while (c->count > 0 && c->ring[c->head].retain_until <= now_s)
+		drop_head(c);
+}
+
+/* Drops every expired entry wherever it is: the live ones are packed
+ * from the head, in order (in place: the write position never passes the
+ * read one), and the buckets rebuilt. Nothing is tried again before the
+ * earliest live entry expires. */
+static void compact(struct ntlmd_challenges *c, int64_t rel)
+{
+	uint32_t now_s = secs_down(rel), earliest = UINT32_MAX;
+	size_t kept = 0;
+
+	if (now_s < c->next_expiry)
 		return;
 	for (size_t i = 0; i < c->count; i++) {
-		const struct entry *e = &c->ring[(c->head + i) % c->cap];
-		if (e->retain_until <= now)
+		struct entry *e = at(c, i);
+
+		if (e->state == ENTRY_PENDING && rel > (int64_t)e->valid_until * 1000)
+			settle(c, e, ENTRY_ISSUED);
+		if (e->retain_until <= now_s) {
+			settle(c, e, e->state == ENTRY_PENDING ? ENTRY_ISSUED : e->state);
 			continue;
+		}
 		if (e->retain_until < earliest)
 			earliest = e->retain_until;
-		tmp[kept++] = *e;
+		*at(c, kept++) = *e;
 	}
 	c->next_expiry = earliest;
 	if (kept < c->count) {
-		memcpy(c->ring, tmp, kept * sizeof(*tmp));
-		c->head = 0;
 		c->count = kept;
-		memset(c->buckets, 0xff, (c->mask + 1) * sizeof(*c->buckets));
-		for (size_t i = 0; i < kept; i++) {
-			size_t b = bucket_of(c, c->ring[i].challenge);
-			c->ring[i].next = c->buckets[b];
-			c->buckets[b] = (uint32_t)i;
-		}
+		c->scan = 0; /* every entry before the first pending one is settled */
+		rebuild_buckets(c);
 	}
-	free(tmp);
 }
 
-/* Appends an entry; NTLM_ERR_NO_MEMORY when every entry is live. */
-static enum ntlm_status add(struct ntlmd_challenges *c, const struct entry *e, int64_t now)
+/* Whether there is room for one more entry: expired ones dropped, the
+ * ring grown if it is full and may grow. Every live entry is kept. */
+static bool make_room(struct ntlmd_challenges *c, int64_t rel)
 {
-	size_t pos, b;
+	size_t limit = c->max_entries < c->cap ? c->max_entries : c->cap;
 
-	purge_head(c, now);
-	if (c->count == c->cap)
-		compact(c, now);
-	if (c->count == c->cap)
-		return NTLM_ERR_NO_MEMORY;
+	if (c->count < limit)
+		return true;
+	compact(c, rel);
+	/* still over three quarters full: double, rather than compact
+	 * again for a few free places */
+	if (c->cap < c->max_entries && c->count >= c->cap - c->cap / 4) {
+		size_t ncap = c->cap * 2 < c->max_entries ? c->cap * 2 : c->max_entries;
+		(void)resize(c, ncap);
+	}
+	limit = c->max_entries < c->cap ? c->max_entries : c->cap;
+	return c->count < limit;
+}
+
+/* Halves the ring when it is three quarters empty. */
+static void maybe_shrink(struct ntlmd_challenges *c)
+{
+	size_t floor = NTLMD_CHALLENGES_INITIAL;
+
+	if (c->cap > floor && c->count < c->cap / 4)
+		(void)resize(c, c->cap / 2 > floor ? c->cap / 2 : floor);
+}
+
+/* Appends an entry; NTLM_ERR_INSUFFICIENT_RESOURCES when max_entries
+ * entries are live. */
+static enum ntlm_status add(struct ntlmd_challenges *c, const struct entry *e, int64_t rel)
+{
+	size_t pos;
+
+	if (!make_room(c, rel)) {
+		c->limit_hit = NTLMD_LIMIT_TABLE;
+		return NTLM_ERR_INSUFFICIENT_RESOURCES;
+	}
 	pos = (c->head + c->count) % c->cap;
-	b = bucket_of(c, e->challenge);
 	c->ring[pos] = *e;
-	c->ring[pos].next = c->buckets[b];
-	c->buckets[b] = (uint32_t)pos;
+	link_entry(c, pos);
 	c->count++;
+	if (e->retain_until < c->next_expiry)
+		c->next_expiry = e->retain_until;
+	if (e->state == ENTRY_PENDING)
+		c->owners[e->owner].pending++;
 	return NTLM_OK;
 }
 
-static uint64_t service_hash(const struct ntlmd_challenges *c, const char *service)
+static uint32_t service_hash(const struct ntlmd_challenges *c, const char *service)
 {
 	if (service == NULL)
 		service = "";
-	return ntlmd_siphash(c->key, service, strlen(service));
+	return (uint32_t)ntlmd_siphash(c->key, service, strlen(service));
+}
+
+static void challenge_halves(const uint8_t challenge[8], uint32_t ret[2])
+{
+	ret[0] = (uint32_t)load64(challenge, 4);
+	ret[1] = (uint32_t)load64(challenge + 4, 4);
+}
+
+/* The time of a call: the ms since the epoch; expired entries dropped
+ * from the head, and the ring halved if it emptied. */
+static int64_t begin(struct ntlmd_challenges *c, int64_t now)
+{
+	int64_t rel = since_epoch(c, now);
+
+	purge_head(c, secs_down(rel));
+	maybe_shrink(c);
+	return rel;
 }
 
 enum ntlm_status ntlmd_challenges_issue(struct ntlmd_challenges *c, const uint8_t challenge[8],
-                                        const char *service, int64_t now, int64_t valid_ms, int64_t retain_ms)
+                                        const char *service, uint32_t uid, int64_t now, int64_t valid_ms,
+                                        int64_t retain_ms)
 {
+	int64_t rel = begin(c, now);
 	struct entry e = {
-	    .challenge = load64(challenge, 8),
 	    .service = service_hash(c, service),
-	    .valid_until = now + valid_ms,
-	    .retain_until = now + (retain_ms > valid_ms ? retain_ms : valid_ms),
-	    .state = ENTRY_ISSUED,
+	    .valid_until = secs_up(rel + valid_ms),
+	    .retain_until = secs_up(rel + (retain_ms > valid_ms ? retain_ms : valid_ms)),
+	    .state = ENTRY_PENDING,
 	};
 
-	purge_head(c, now);
+	challenge_halves(challenge, e.challenge);
+	if (!owner_of(c, uid, &e.owner))
+		return NTLM_ERR_NO_MEMORY;
+	settle_lifetimes(c, rel);
+	if (c->owners[e.owner].pending >= c->max_pending) {
+		c->limit_hit = NTLMD_LIMIT_UID;
+		return NTLM_ERR_INSUFFICIENT_RESOURCES;
+	}
 	if (find_entry(c, e.challenge) != NONE)
 		return NTLM_ERR_INTERNAL;
-	return add(c, &e, now);
+	return add(c, &e, rel);
 }
 
 enum ntlm_status ntlmd_challenges_use(struct ntlmd_challenges *c, const uint8_t challenge[8],
                                       const char *service, int64_t now, int64_t retain_ms, bool *ret_issued)
 {
-	uint64_t key = load64(challenge, 8);
-	uint32_t pos;
+	int64_t rel = begin(c, now);
+	uint32_t key[2], pos, retain = secs_up(rel + retain_ms);
 	struct entry *e;
 	enum ntlm_status st = NTLM_OK;
 
-	purge_head(c, now);
+	challenge_halves(challenge, key);
 	pos = find_entry(c, key);
 	if (pos == NONE) {
 		/* Built by the caller: accepted once, then remembered as used. */
-		struct entry n = {.challenge = key,
+		struct entry n = {.challenge = {key[0], key[1]},
 		                  .service = service_hash(c, service),
-		                  .valid_until = now,
-		                  .retain_until = now + retain_ms,
+		                  .retain_until = retain,
 		                  .state = ENTRY_USED};
-		if ((st = add(c, &n, now)) != NTLM_OK)
+		if ((st = add(c, &n, rel)) != NTLM_OK)
 			return st;
 		*ret_issued = false;
 		return NTLM_OK;
 	}
 	e = &c->ring[pos];
-	if (e->retain_until <= now)
+	if (e->retain_until <= secs_down(rel))
 		st = NTLM_STATUS_CHALLENGE_EXPIRED; /* waiting to be purged: too old anyway */
 	else if (e->state == ENTRY_USED)
 		st = NTLM_STATUS_CHALLENGE_EXPIRED;
-	else if (now > e->valid_until)
+	else if (rel > (int64_t)e->valid_until * 1000)
 		st = NTLM_STATUS_CHALLENGE_EXPIRED;
 	else if (e->service != service_hash(c, service))
 		st = NTLM_STATUS_CHALLENGE_MISMATCH;
-	e->state = ENTRY_USED;
-	if (e->retain_until < now + retain_ms)
-		e->retain_until = now + retain_ms;
+	settle(c, e, ENTRY_USED);
+	if (e->retain_until < retain)
+		e->retain_until = retain;
 	if (st == NTLM_OK)
 		*ret_issued = true;
 	return st;

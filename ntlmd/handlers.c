@@ -139,7 +139,8 @@ enum ntlm_status ntlmd_context_init(struct ntlmd_context *c, const struct ntlmd_
 	enum ntlm_status st;
 
 	*c = (struct ntlmd_context){.cfg = cfg, .backends = backends, .started = ntlmd_now_ms()};
-	if ((st = ntlmd_challenges_new(NTLMD_CHALLENGES_MAX, &c->challenges)) != NTLM_OK ||
+	if ((st = ntlmd_challenges_new(cfg->max_challenges, cfg->max_pending_challenges_per_uid,
+	                               &c->challenges)) != NTLM_OK ||
 	    (st = ntlmd_lockout_new(NTLMD_LOCKOUT_MAX, &c->user_lockout)) != NTLM_OK ||
 	    (st = ntlmd_lockout_new(NTLMD_LOCKOUT_MAX, &c->address_lockout)) != NTLM_OK) {
 		ntlmd_context_clear(c);
@@ -156,6 +157,12 @@ void ntlmd_context_reload(struct ntlmd_context *c, const struct ntlmd_config *cf
 {
 	c->cfg = cfg;
 	c->backends = backends;
+	if (ntlmd_challenges_set_limits(c->challenges, cfg->max_challenges,
+	                                cfg->max_pending_challenges_per_uid) != NTLM_OK)
+		ntlmd_log(LOG_ERR,
+		          "max_challenges %u, max_pending_challenges_per_uid %u: refused; keeping the "
+		          "running limits",
+		          cfg->max_challenges, cfg->max_pending_challenges_per_uid);
 	resolve_access(c);
 	set_names(c);
 }
@@ -471,11 +478,60 @@ static enum ntlm_status domain_check(const struct request_ctx *rc, const char *u
 	return NTLM_STATUS_NO_SUCH_USER;
 }
 
-/* The retention of a used challenge: past it the acceptor's timestamp
- * check refuses an NTLMv2 replay by itself. */
-static int64_t challenge_retention_ms(const struct ntlmd_policy *policy)
+/* How long an issued challenge is remembered when it is not used: its
+ * lifetime and the clock skew, as the used ones were before. Once it is
+ * forgotten, a first answer to it is taken as one to a challenge the
+ * caller built; that is no replay. */
+static int64_t issued_retention_ms(const struct ntlmd_policy *policy)
 {
 	return ((int64_t)ctx->cfg->challenge_lifetime + (int64_t)policy->max_clock_skew) * 1000;
+}
+
+/* How long a used challenge is remembered, so that a replayed answer is
+ * refused by the table until the acceptor's NTLMv2 timestamp check
+ * refuses it by itself. The acceptor takes a client timestamp within
+ * max_clock_skew of its clock, either way (MS-NLMP 3.2.5.1.2): a
+ * response accepted at time u carries a timestamp of at most
+ * u + max_clock_skew, and a replay of it passes the timestamp check until
+ * u + 2 * max_clock_skew. Never shorter than issued_retention_ms(). */
+static int64_t used_retention_ms(const struct ntlmd_policy *policy)
+{
+	int64_t twice_skew = 2 * (int64_t)policy->max_clock_skew * 1000;
+	int64_t issued = issued_retention_ms(policy);
+
+	return twice_skew > issued ? twice_skew : issued;
+}
+
+#define CHALLENGE_WARNING_MS 60000 /* at most one warning a minute of each kind */
+
+/* A challenge refused for a limit: the audit detail names it, and a
+ * warning does, once a minute at most. */
+static void challenge_limit_hit(const struct ntlmd_peer *peer)
+{
+	bool by_uid = ntlmd_challenges_limit_hit(ctx->challenges) == NTLMD_LIMIT_UID;
+	struct ntlmd_limit_warning *w = &ctx->challenge_warnings[by_uid ? 1 : 0];
+
+	ntlmd_audit_set(ctx->event.detail, by_uid
+	                                       ? "challenge refused: max_pending_challenges_per_uid reached"
+	                                       : "challenge refused: max_challenges reached");
+	if (w->ever && ctx->now - w->logged < CHALLENGE_WARNING_MS) {
+		w->quiet++;
+		return;
+	}
+	if (by_uid)
+		ntlmd_log(LOG_WARNING,
+		          "challenge refused to uid=%u: it holds %u unused challenges "
+		          "(max_pending_challenges_per_uid); %llu more refused since the last message",
+		          (unsigned)peer->uid, ctx->cfg->max_pending_challenges_per_uid, w->quiet);
+	else
+		ntlmd_log(LOG_WARNING,
+		          "challenge refused to uid=%u: the challenge table holds %zu challenges "
+		          "(max_challenges %u); %llu more refused since the last message",
+		          (unsigned)peer->uid, ntlmd_challenges_count(ctx->challenges),
+		          ctx->cfg->max_challenges, w->quiet);
+	w->ever = true;
+	w->logged = ctx->now;
+	w->quiet = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -513,7 +569,6 @@ static enum ntlm_status handle_challenge(const struct ntlmd_peer *peer, const st
 	uint32_t flags;
 	enum ntlm_status st;
 
-	(void)peer;
 	request_begin(req, &rc);
 	if (rc.policy->ntlm_auth == NTLMD_NTLM_DISABLED) {
 		st = NTLM_STATUS_NTLM_BLOCKED;
@@ -530,15 +585,14 @@ static enum ntlm_status handle_challenge(const struct ntlmd_peer *peer, const st
 		                                  &challenge, &challenge_len)) != NTLM_OK ||
 		    (st = ntlm_challenge_peek(challenge, challenge_len, &flags, server_challenge)) != NTLM_OK)
 			goto out;
-		st = ntlmd_challenges_issue(ctx->challenges, server_challenge, rc.service, ctx->now,
-		                            (int64_t)ctx->cfg->challenge_lifetime * 1000,
-		                            challenge_retention_ms(rc.policy));
+		st = ntlmd_challenges_issue(ctx->challenges, server_challenge, rc.service, peer->uid,
+		                            ctx->now, (int64_t)ctx->cfg->challenge_lifetime * 1000,
+		                            issued_retention_ms(rc.policy));
 		if (st != NTLM_ERR_INTERNAL)
 			break;
 	}
-	if (st == NTLM_ERR_NO_MEMORY)
-		ntlmd_audit_set(ctx->event.detail,
-		                "challenge table full: no more challenges until some expire");
+	if (st == NTLM_ERR_INSUFFICIENT_RESOURCES)
+		challenge_limit_hit(peer);
 	if (st != NTLM_OK)
 		goto out;
 	ntlmd_put_bytes(reply, NTLMD_TAG_CHALLENGE, challenge, challenge_len);
@@ -566,7 +620,6 @@ static enum ntlm_status handle_verify(const struct ntlmd_peer *peer, const struc
 	bool issued = false, verified = false;
 	enum ntlm_status st;
 
-	(void)peer;
 	request_begin(req, &rc);
 	if ((st = ntlmd_frame_get_bytes(req, NTLMD_TAG_CHALLENGE, &challenge, &challenge_len)) != NTLM_OK ||
 	    (st = ntlmd_frame_get_bytes(req, NTLMD_TAG_AUTHENTICATE, &authenticate, &authenticate_len)) !=
@@ -593,13 +646,13 @@ static enum ntlm_status handle_verify(const struct ntlmd_peer *peer, const struc
 	    (st = domain_check(&rc, auth.user, auth.domain)) != NTLM_OK)
 		goto out;
 	st = ntlmd_challenges_use(ctx->challenges, server_challenge, rc.service, ctx->now,
-	                          challenge_retention_ms(rc.policy), &issued);
+	                          used_retention_ms(rc.policy), &issued);
 	if (st == NTLM_STATUS_CHALLENGE_EXPIRED)
 		ntlmd_audit_set(ctx->event.detail, "server challenge already used or too old (replay?)");
 	else if (st == NTLM_STATUS_CHALLENGE_MISMATCH)
 		ntlmd_audit_set(ctx->event.detail, "challenge issued for another service");
-	else if (st == NTLM_ERR_NO_MEMORY)
-		ntlmd_audit_set(ctx->event.detail, "challenge table full");
+	else if (st == NTLM_ERR_INSUFFICIENT_RESOURCES)
+		challenge_limit_hit(peer);
 	if (st != NTLM_OK)
 		goto out;
 
@@ -718,7 +771,6 @@ static enum ntlm_status handle_verify_response(const struct ntlmd_peer *peer, co
 	bool issued, has_digest, retransmit;
 	enum ntlm_status st;
 
-	(void)peer;
 	request_begin(req, &rc);
 	domain = ntlmd_frame_string(req, NTLMD_TAG_DOMAIN);
 	lc.workstation = ntlmd_frame_string(req, NTLMD_TAG_WORKSTATION);
@@ -754,11 +806,13 @@ static enum ntlm_status handle_verify_response(const struct ntlmd_peer *peer, co
 	retransmit = has_digest && retransmit_seen(digest, ctx->now);
 	if (!retransmit) {
 		st = ntlmd_challenges_use(ctx->challenges, server_challenge, rc.service, ctx->now,
-		                          challenge_retention_ms(rc.policy), &issued);
-		if (st != NTLM_OK) {
+		                          used_retention_ms(rc.policy), &issued);
+		if (st == NTLM_ERR_INSUFFICIENT_RESOURCES)
+			challenge_limit_hit(peer);
+		else if (st != NTLM_OK)
 			ntlmd_audit_set(ctx->event.detail, "server challenge already used (replay?)");
+		if (st != NTLM_OK)
 			goto out;
-		}
 		if (has_digest)
 			retransmit_remember(digest, ctx->now);
 	} else {

@@ -71,6 +71,14 @@ struct ntlmd_context {
 	} access_cache[NTLMD_ACCESS_CACHE];
 	size_t access_cache_next;
 
+	/* The warnings of a full challenge table and of a uid at its cap,
+	 * rate-limited: when each was last logged, how many refusals since. */
+	struct ntlmd_limit_warning {
+		int64_t logged;
+		bool ever;
+		unsigned long long quiet;
+	} challenge_warnings[2];
+
 	struct ntlmd_counters counters;
 	int64_t started; /* monotonic ms */
 	int64_t now;     /* monotonic ms of the request being served */

@@ -19,6 +19,23 @@ the daemon protocol, its accounts and its python3-ntlm-auth exchanges).
     abuse_driver.py privileged --socket S --seconds N --bound-ms B
         full NTLM exchanges for N seconds; every request (CHALLENGE, VERIFY)
         must be answered within B ms, and every exchange must succeed
+    abuse_driver.py pending-flood --socket S --granted N --extra K
+        (run as an allowed, unprivileged user) CHALLENGE requests never
+        answered: exactly N are granted (max_pending_challenges_per_uid),
+        the next one and K more get STATUS_INSUFFICIENT_RESOURCES
+    abuse_driver.py fill-table --socket S --max M --held H
+        a full exchange succeeds; then challenges the caller built
+        (VERIFY_RESPONSE) fill the table: M - H are taken, the next one, a
+        CHALLENGE and a VERIFY get STATUS_INSUFFICIENT_RESOURCES, and PING
+        reports M challenges
+    abuse_driver.py late-replay --socket S --service SVC --skew K
+        caller-built NTLMv2 exchanges whose client timestamp runs K - 0.5 s
+        ahead (service SVC has max_clock_skew K, challenge_lifetime is 1):
+        a replay after lifetime + skew seconds, while the acceptor would
+        still take the timestamp, is refused by the table
+        (STATUS_NTLM_CHALLENGE_EXPIRED); after 2 * skew + 5 s a replay is
+        refused by the timestamp check (STATUS_TIME_DIFFERENCE_AT_DC).
+        K must exceed 3 (the first replay comes lifetime + K + 1.6 s late)
 
 Each command prints "PASS name" / "FAIL name: why" lines and
 "N passed, M failed"; it exits 1 when a case failed.
@@ -246,6 +263,144 @@ def privileged(args):
     return run.finish()
 
 
+def pending_flood(args):
+    """CHALLENGE after CHALLENGE on one connection, none answered."""
+    run = d.Runner()
+    conn = d.Kept(args.socket)
+    statuses = []
+    try:
+        for _ in range(args.granted + 1 + args.extra):
+            statuses.append(conn.call(d.CHALLENGE).status)
+    finally:
+        conn.close()
+    granted = statuses.count("STATUS_SUCCESS")
+
+    def capped():
+        problems = []
+        if statuses[: args.granted] != ["STATUS_SUCCESS"] * args.granted:
+            problems.append(f"only {granted} of the first {args.granted} granted")
+        rest = set(statuses[args.granted :])
+        if rest != {"STATUS_INSUFFICIENT_RESOURCES"}:
+            problems.append(f"past the cap: {sorted(rest)}")
+        return problems
+
+    run.case(f"uid {os.getuid()}: {args.granted} unused challenges granted, the next {1 + args.extra} "
+             f"refused with STATUS_INSUFFICIENT_RESOURCES", capped)
+    return run.finish()
+
+
+FOREIGN_FIELDS = [(d.T_USER, "alice"), (d.T_DOMAIN, d.DOMAIN)]
+
+
+def verify_response_foreign(sock):
+    """One challenge the caller built, answered (wrongly): it is used and
+    remembered whatever the verdict."""
+    return d.call(sock, d.VERIFY_RESPONSE, FOREIGN_FIELDS + [
+        (d.T_SERVER_CHALLENGE, os.urandom(8)), (d.T_NT_RESPONSE, os.urandom(24))])
+
+
+def fill_table(args):
+    run = d.Runner()
+    alice = d.ACCOUNTS["alice"]
+    d.enable_md4_for_ntlm_auth()
+
+    run.case("root gets a challenge and logs on while nobody is at its cap",
+             lambda: d.expect(d.ntlm_auth_exchange(args.socket, "alice", alice.password).verify(),
+                              "STATUS_SUCCESS"))
+    filled, last = 0, None
+    conn = d.Kept(args.socket)  # one connection: quick under valgrind too
+    try:
+        while filled <= args.max:
+            last = conn.call(d.VERIFY_RESPONSE, FOREIGN_FIELDS + [
+                (d.T_SERVER_CHALLENGE, os.urandom(8)), (d.T_NT_RESPONSE, os.urandom(24))]).status
+            if last == "STATUS_INSUFFICIENT_RESOURCES":
+                break
+            filled += 1
+    finally:
+        conn.close()
+    want = args.max - args.held
+
+    run.case(f"the table takes {want} challenges the caller built, then refuses one with "
+             f"STATUS_INSUFFICIENT_RESOURCES",
+             lambda: ([] if filled == want else [f"{filled} taken"]) +
+                     ([] if last == "STATUS_INSUFFICIENT_RESOURCES" else [f"last status {last}"]))
+
+    def challenge_refused():
+        r = d.call(args.socket, d.CHALLENGE)
+        return d.expect(r, "STATUS_INSUFFICIENT_RESOURCES")
+
+    run.case("a full table: CHALLENGE refused with STATUS_INSUFFICIENT_RESOURCES", challenge_refused)
+
+    def verify_refused():
+        return d.expect(verify_response_foreign(args.socket), "STATUS_INSUFFICIENT_RESOURCES")
+
+    run.case("a full table: a challenge the caller built refused with STATUS_INSUFFICIENT_RESOURCES",
+             verify_refused)
+
+    def ping_counts():
+        r = d.call(args.socket, d.PING)
+        n = r.u64(77)  # NTLMD_TAG_CHALLENGES
+        return [] if n == args.max else [f"PING reports {n} challenges"]
+
+    run.case(f"PING reports {args.max} challenges held", ping_counts)
+    return run.finish()
+
+
+AV_TIMESTAMP = 7  # MS-NLMP 2.2.2.1 MsvAvTimestamp
+FILETIME_UNIX_EPOCH = 116444736000000000  # MS-DTYP 2.3.3
+TARGET_INFO_FIELDS = 40  # MS-NLMP 2.2.1.2: TargetInfoFields of the CHALLENGE
+
+
+def shifted_challenge(seconds):
+    """A CHALLENGE transform: a server challenge ntlmd never issued (the
+    caller built it) whose MsvAvTimestamp runs the given seconds ahead; an
+    NTLMv2 client puts that timestamp in its response (MS-NLMP 3.1.5.1.2)."""
+
+    def alter(chal):
+        out = bytearray(d.foreign(chal))
+        _n, _max, off = struct.unpack_from("<HHI", out, TARGET_INFO_FIELDS)
+        pos = off
+        while pos + 4 <= len(out):
+            av_id, av_len = struct.unpack_from("<HH", out, pos)
+            if av_id == AV_EOL:
+                break
+            if av_id == AV_TIMESTAMP:
+                ft = FILETIME_UNIX_EPOCH + int((time.time() + seconds) * 10_000_000)
+                struct.pack_into("<Q", out, pos + 4, ft)
+                return bytes(out)
+            pos += 4 + av_len
+        raise ValueError("no MsvAvTimestamp in the CHALLENGE")
+
+    return alter
+
+
+def late_replay(args):
+    run = d.Runner()
+    alice = d.ACCOUNTS["alice"]
+    d.enable_md4_for_ntlm_auth()
+    ahead = args.skew - 0.5
+    t0 = time.monotonic()
+    # a: verified now, replayed after lifetime + skew; b: verified now,
+    # replayed once past the acceptor's window; c: first verified late
+    exs = [d.ntlm_auth_exchange(args.socket, "alice", alice.password, service=args.service,
+                                alter_challenge=shifted_challenge(ahead)) for _ in range(3)]
+    a, b, c = exs
+
+    # b first: it sits before a in the table, so it is dropped on time
+    run.case(f"caller-built NTLMv2 exchanges {ahead:.1f} s ahead accepted (skew {args.skew} s)",
+             lambda: d.expect(b.verify(), "STATUS_SUCCESS") + d.expect(a.verify(), "STATUS_SUCCESS"))
+    # past lifetime + skew, and the second the table may round up
+    time.sleep(max(0.0, t0 + 1 + args.skew + 1.6 - time.monotonic()))
+    run.case("the acceptor alone still takes that timestamp after lifetime + skew (a first use)",
+             lambda: d.expect(c.verify(), "STATUS_SUCCESS"))
+    run.case("a replay after lifetime + skew is refused by the table (used challenges are kept "
+             "2 * max_clock_skew)", lambda: d.expect(a.verify(), "STATUS_NTLM_CHALLENGE_EXPIRED"))
+    time.sleep(max(0.0, t0 + 2 * args.skew + 5 - time.monotonic()))
+    run.case("a replay past 2 * skew is refused by the timestamp check",
+             lambda: d.expect(b.verify(), "STATUS_TIME_DIFFERENCE_AT_DC"))
+    return run.finish()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -267,8 +422,22 @@ def main():
     v.add_argument("--socket", required=True)
     v.add_argument("--seconds", type=float, required=True)
     v.add_argument("--bound-ms", type=float, required=True)
+    pf = sub.add_parser("pending-flood")
+    pf.add_argument("--socket", required=True)
+    pf.add_argument("--granted", type=int, required=True)
+    pf.add_argument("--extra", type=int, required=True)
+    ft = sub.add_parser("fill-table")
+    ft.add_argument("--socket", required=True)
+    ft.add_argument("--max", type=int, required=True)
+    ft.add_argument("--held", type=int, required=True)
+    lr = sub.add_parser("late-replay")
+    lr.add_argument("--socket", required=True)
+    lr.add_argument("--service", required=True)
+    lr.add_argument("--skew", type=int, required=True)
     args = p.parse_args()
-    return {"cases": cases, "flood": flood, "hold": hold, "probe": probe, "privileged": privileged}[args.cmd](args)
+    return {"cases": cases, "flood": flood, "hold": hold, "probe": probe, "privileged": privileged,
+            "pending-flood": pending_flood, "fill-table": fill_table,
+            "late-replay": late_replay}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,15 @@
 # privileged caller (root) keeps authenticating: every one of its requests
 # must be answered within BOUND_MS; and the reverse, where root holds every
 # slot and nobody's connection must not cut one of root's short.
+# Then the challenge table's limits, on a second ntlmd with max_challenges
+# 2000 that allows nobody: nobody asking for challenges it never answers is
+# stopped at max_pending_challenges_per_uid (a tenth: 200) while root still
+# logs on; challenges the caller built fill the table, after which every
+# new one is refused with STATUS_INSUFFICIENT_RESOURCES (ntlm_auth: BH
+# NT_STATUS_INSUFFICIENT_RESOURCES), each limit logged once. And a late
+# replay, on a third ntlmd (challenge_lifetime 1, max_clock_skew 5): a used
+# challenge is still refused after lifetime + skew, while the acceptor
+# would take the response's timestamp, until 2 * skew.
 #
 # Run by "make check" (tests/Makefile.am sets NTLMD), or by hand:
 #   NTLMD=build/ntlmd/ntlmd tests/harden/test-abuse-ntlmd.sh
@@ -32,10 +41,12 @@ BOUND_MS=500 # the latency target of a privileged request under the flood
 WORK=""
 DAEMON_PID=""
 FLOOD_PID=""
+LIMITS_PID=""
+LATE_PID=""
 
 
 cleanup() {
-    for pid in $FLOOD_PID $DAEMON_PID; do
+    for pid in $FLOOD_PID $DAEMON_PID $LIMITS_PID $LATE_PID; do
         kill "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
     done
@@ -46,6 +57,19 @@ cleanup() {
 
 # Runs a driver (with a time limit), prints its case lines and adds its counts.
 driver() { run_counted 300 "$@"; }
+
+# Starts ntlmd -d -f $1 logging to $2 and waits for its socket $3; sets
+# STARTED_PID; false when it did not start.
+start_ntlmd() {
+    "$NTLMD" -d -f "$1" 2>"$2" &
+    STARTED_PID=$!
+    tries=$((WAIT * 10))
+    while [ ! -S "$3" ] && [ "$tries" -gt 0 ] && kill -0 "$STARTED_PID" 2>/dev/null; do
+        tries=$((tries - 1))
+        sleep 0.1
+    done
+    [ -S "$3" ]
+}
 
 if [ -z "${NTLMD:-}" ] || [ ! -x "$NTLMD" ]; then
     echo "ERROR: set NTLMD to the ntlmd binary (make check does)" >&2
@@ -137,6 +161,91 @@ if [ "$(cat "$HOLD_REPORT" 2>/dev/null)" = "held $MAX_CONNECTIONS closed 0" ]; t
     pass "an unprivileged caller cut none of root's $MAX_CONNECTIONS connections short"
 else
     fail "root's connections while nobody knocked: $(cat "$HOLD_REPORT" 2>/dev/null)"
+fi
+
+# ------------------------------------------------------------------ limits
+
+MAX_CHALLENGES=2000
+MAX_PENDING=$((MAX_CHALLENGES / 10)) # the default of max_pending_challenges_per_uid
+SOCKET2=$WORK/run2/socket
+LOG2=$WORK/ntlmd-limits.log
+AUDIT2=$WORK/audit-limits.json
+cat >"$WORK/limits.conf" <<EOF2
+socket            $SOCKET2
+hash_file         $HASHES
+backends          files
+audit_json        $AUDIT2
+netbios_name      TESTSRV
+netbios_domain    TESTDOM
+allow_users       nobody
+max_challenges    $MAX_CHALLENGES
+lockout_threshold 0
+EOF2
+if start_ntlmd "$WORK/limits.conf" "$LOG2" "$SOCKET2"; then
+    LIMITS_PID=$STARTED_PID
+    driver setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        "$PY" -B "$DRIVER" pending-flood --socket "$SOCKET2" --granted "$MAX_PENDING" --extra 50
+    # held: nobody's unused challenges and root's one exchange
+    driver "$PY" -B "$DRIVER" fill-table --socket "$SOCKET2" --max "$MAX_CHALLENGES" \
+        --held $((MAX_PENDING + 1))
+    n=$(grep -c "challenge refused to uid=$NOBODY_UID: it holds $MAX_PENDING unused challenges (max_pending_challenges_per_uid)" "$LOG2")
+    if [ "$n" -eq 1 ]; then
+        pass "nobody's 51 refusals at its cap logged once, with its uid and the limit"
+    else
+        fail "$n log lines for nobody's cap: $(grep 'challenge refused' "$LOG2")"
+    fi
+    n=$(grep -c "challenge refused to uid=0: the challenge table holds $MAX_CHALLENGES challenges (max_challenges $MAX_CHALLENGES)" "$LOG2")
+    if [ "$n" -eq 1 ]; then
+        pass "the full table logged once, with the uid and the limit"
+    else
+        fail "$n log lines for the full table: $(grep 'challenge refused' "$LOG2")"
+    fi
+    if grep -q '"detail":"challenge refused: max_pending_challenges_per_uid reached"' "$AUDIT2" &&
+        grep -q '"detail":"challenge refused: max_challenges reached"' "$AUDIT2"; then
+        pass "the audit records say which limit refused"
+    else
+        fail "no audit record names the limit: $(grep -c refused "$AUDIT2")"
+    fi
+    if [ -n "${NTLM_AUTH:-}" ] && [ -x "$NTLM_AUTH" ]; then
+        negotiate=$("$PY" -c 'import base64, ntlm_auth.ntlm as n; print(base64.b64encode(n.NtlmContext("u", "p").step()).decode())')
+        reply=$(echo "YR $negotiate" | "$NTLM_AUTH" --helper-protocol=squid-2.5-ntlmssp --ntlmd-socket="$SOCKET2" 2>/dev/null)
+        if [ "$reply" = "BH NT_STATUS_INSUFFICIENT_RESOURCES NT_STATUS_INSUFFICIENT_RESOURCES" ]; then
+            pass "ntlm_auth (squid-2.5-ntlmssp) answers a full table with BH NT_STATUS_INSUFFICIENT_RESOURCES"
+        else
+            fail "ntlm_auth's answer to a full table: '$reply'"
+        fi
+    fi
+    if kill -0 "$LIMITS_PID" 2>/dev/null; then
+        pass "ntlmd survived its full table"
+    else
+        fail "ntlmd died with its table full"
+    fi
+else
+    fail "ntlmd (limits) did not start: $(cat "$LOG2")"
+fi
+
+# ------------------------------------------------------------------ late replay
+
+SKEW=5 # more than 3: room between lifetime + skew (+1 s rounding) and 2 * skew
+SOCKET3=$WORK/run3/socket
+LOG3=$WORK/ntlmd-late.log
+cat >"$WORK/late.conf" <<EOF2
+socket             $SOCKET3
+hash_file          $HASHES
+backends           files
+netbios_name       TESTSRV
+netbios_domain     TESTDOM
+challenge_lifetime 1
+lockout_threshold  0
+
+service skew
+max_clock_skew     $SKEW
+EOF2
+if start_ntlmd "$WORK/late.conf" "$LOG3" "$SOCKET3"; then
+    LATE_PID=$STARTED_PID
+    driver "$PY" -B "$DRIVER" late-replay --socket "$SOCKET3" --service skew --skew "$SKEW"
+else
+    fail "ntlmd (late replay) did not start: $(cat "$LOG3")"
 fi
 
 echo "$PASSED passed, $FAILED failed"

@@ -115,6 +115,8 @@ START_TEST(samba_status_mapping)
 	    {NTLM_ERR_BACKEND_UNAVAILABLE, true, "NT_STATUS_NO_LOGON_SERVERS", 0xc000005eu,
 	     "No logon servers"},
 	    {NTLM_ERR_INTERNAL, true, "NT_STATUS_UNSUCCESSFUL", 0xc0000001u, "Undetermined error"},
+	    {NTLM_ERR_INSUFFICIENT_RESOURCES, true, "NT_STATUS_INSUFFICIENT_RESOURCES", 0xc000009au,
+	     "Insufficient system resources"},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {

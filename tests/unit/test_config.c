@@ -166,6 +166,8 @@ START_TEST(defaults)
 	ck_assert_uint_eq(cfg.read_timeout_ms, 5000);
 	ck_assert_uint_eq(cfg.idle_timeout_ms, 30000);
 	ck_assert_uint_eq(cfg.max_requests_per_connection, 10000);
+	ck_assert_uint_eq(cfg.max_challenges, 4000000);
+	ck_assert_uint_eq(cfg.max_pending_challenges_per_uid, 400000);
 	ck_assert_ptr_null(cfg.audit_json);
 	ck_assert_int_eq(cfg.log_level, LOG_INFO);
 	ck_assert_ptr_nonnull(cfg.extra_keys);
@@ -246,6 +248,8 @@ static const char every_key[] = "ntlm_auth = ntlmv1-permitted\n"
                                 "read_timeout 2000\n"
                                 "idle_timeout 1500\n"
                                 "max_requests_per_connection 7\n"
+                                "max_challenges 5000000\n"
+                                "max_pending_challenges_per_uid 20000\n"
                                 "audit_json /var/log/ntlmd/audit.json\n"
                                 "log_level debug\n";
 
@@ -293,6 +297,8 @@ START_TEST(every_key_valid)
 	ck_assert_uint_eq(l.cfg.read_timeout_ms, 2000);
 	ck_assert_uint_eq(l.cfg.idle_timeout_ms, 1500);
 	ck_assert_uint_eq(l.cfg.max_requests_per_connection, 7);
+	ck_assert_uint_eq(l.cfg.max_challenges, 5000000);
+	ck_assert_uint_eq(l.cfg.max_pending_challenges_per_uid, 20000);
 	ck_assert_str_eq(l.cfg.audit_json, "/var/log/ntlmd/audit.json");
 	ck_assert_int_eq(l.cfg.log_level, LOG_DEBUG);
 	ck_assert_uint_eq(l.cfg.n_services, 0);
@@ -320,6 +326,8 @@ GETTER(get_unverified, c->policy.allow_unverified_spn)
 GETTER(get_skew, c->policy.max_clock_skew)
 GETTER(get_threshold, c->policy.lockout_threshold)
 GETTER(get_separator, (unsigned char)c->policy.domain_separator)
+GETTER(get_max_challenges, c->max_challenges)
+GETTER(get_max_pending, c->max_pending_challenges_per_uid)
 
 static const struct {
 	const char *text;
@@ -366,6 +374,10 @@ static const struct {
     {"lockout_threshold 1000000", get_threshold, 1000000},
     {"domain_separator \\", get_separator, '\\'},
     {"domain_separator /", get_separator, '/'},
+    {"max_challenges 1000", get_max_challenges, 1000},
+    {"max_challenges 100000000", get_max_challenges, 100000000},
+    {"max_challenges 2000", get_max_pending, 200}, /* a tenth by default */
+    {"max_pending_challenges_per_uid 7", get_max_pending, 7},
 };
 
 START_TEST(word_values)
@@ -466,6 +478,12 @@ static const struct {
     {"dns_tree x/y\n", 1, "dns_tree: 'x/y' is not a DNS name"},
     {"challenge_lifetime 0\n", 1, "challenge_lifetime: 0 is out of range (1 to 86400)"},
     {"max_connections 65537\n", 1, "max_connections: 65537 is out of range (1 to 65536)"},
+    {"max_challenges 999\n", 1, "max_challenges: 999 is out of range (1000 to 100000000)"},
+    {"max_challenges 100000001\n", 1, "max_challenges: 100000001 is out of range (1000 to 100000000)"},
+    {"max_pending_challenges_per_uid 0\n", 1,
+     "max_pending_challenges_per_uid: 0 is out of range (1 to 100000000)"},
+    {"max_challenges 2000\nmax_pending_challenges_per_uid 2001\n", 2,
+     "max_pending_challenges_per_uid: 2001 is more than max_challenges (2000)"},
     {"read_timeout 600001\n", 1, "read_timeout: 600001 is out of range (1 to 600000)"},
     {"idle_timeout 0\n", 1, "idle_timeout: 0 is out of range (1 to 3600000)"},
     {"idle_timeout 3600001\n", 1, "idle_timeout: 3600001 is out of range (1 to 3600000)"},

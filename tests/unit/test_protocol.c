@@ -689,45 +689,220 @@ START_TEST(siphash_vector)
 }
 END_TEST
 
+/* Times in ms; the table keeps whole seconds (rounded up). */
 START_TEST(challenge_table)
 {
 	struct ntlmd_challenges *c;
 	uint8_t a[8] = {1}, b[8] = {2}, x[8] = {3}, y[8] = {4};
 	bool issued = false;
 
-	ck_assert_status(ntlmd_challenges_new(4, &c), NTLM_OK);
+	ck_assert_status(ntlmd_challenges_new(4, 4, &c), NTLM_OK);
 	/* issued: usable once, by its service, within its lifetime */
-	ck_assert_status(ntlmd_challenges_issue(c, a, "pam", 1000, 300, 600), NTLM_OK);
-	ck_assert_status(ntlmd_challenges_issue(c, a, "pam", 1000, 300, 600), NTLM_ERR_INTERNAL);
-	ck_assert_status(ntlmd_challenges_use(c, a, "pam", 1100, 600, &issued), NTLM_OK);
+	ck_assert_status(ntlmd_challenges_issue(c, a, "pam", 0, 1000, 3000, 6000), NTLM_OK);
+	ck_assert_status(ntlmd_challenges_issue(c, a, "pam", 0, 1000, 3000, 6000), NTLM_ERR_INTERNAL);
+	ck_assert_status(ntlmd_challenges_use(c, a, "pam", 2000, 6000, &issued), NTLM_OK);
 	ck_assert(issued);
-	ck_assert_status(ntlmd_challenges_use(c, a, "pam", 1200, 600, &issued),
+	ck_assert_status(ntlmd_challenges_use(c, a, "pam", 3000, 6000, &issued),
 	                 NTLM_STATUS_CHALLENGE_EXPIRED);
-	ck_assert_status(ntlmd_challenges_issue(c, b, "pam", 1000, 300, 600), NTLM_OK);
-	ck_assert_status(ntlmd_challenges_use(c, b, "pam", 1301, 600, &issued),
-	                 NTLM_STATUS_CHALLENGE_EXPIRED);
-	ck_assert_status(ntlmd_challenges_issue(c, y, "pam", 1000, 300, 600), NTLM_OK);
-	ck_assert_status(ntlmd_challenges_use(c, y, "squid", 1100, 600, &issued),
+	ck_assert_status(ntlmd_challenges_issue(c, b, "pam", 0, 1000, 3000, 6000), NTLM_OK);
+	ck_assert_status(ntlmd_challenges_use(c, b, "pam", 4000, 6000, &issued), NTLM_OK); /* at the end */
+	ck_assert_status(ntlmd_challenges_issue(c, y, "pam", 0, 1000, 3000, 6000), NTLM_OK);
+	ck_assert_status(ntlmd_challenges_use(c, y, "squid", 2000, 6000, &issued),
 	                 NTLM_STATUS_CHALLENGE_MISMATCH);
-	ck_assert_status(ntlmd_challenges_use(c, y, "pam", 1100, 600, &issued),
+	ck_assert_status(ntlmd_challenges_use(c, y, "pam", 2000, 6000, &issued),
 	                 NTLM_STATUS_CHALLENGE_EXPIRED);
 	/* foreign: accepted once, then remembered for the retention */
 	issued = true;
-	ck_assert_status(ntlmd_challenges_use(c, x, "pam", 1000, 500, &issued), NTLM_OK);
+	ck_assert_status(ntlmd_challenges_use(c, x, "pam", 1000, 5000, &issued), NTLM_OK);
 	ck_assert(!issued);
-	ck_assert_status(ntlmd_challenges_use(c, x, "pam", 1300, 500, &issued),
+	ck_assert_status(ntlmd_challenges_use(c, x, "pam", 4000, 5000, &issued),
 	                 NTLM_STATUS_CHALLENGE_EXPIRED);
 	ck_assert_uint_eq(ntlmd_challenges_count(c), 4);
-	/* full of live entries: refused, never evicted */
-	ck_assert_status(ntlmd_challenges_use(c, (uint8_t[8]){5}, "pam", 1400, 500, &issued),
-	                 NTLM_ERR_NO_MEMORY);
-	ck_assert_status(ntlmd_challenges_issue(c, (uint8_t[8]){6}, "pam", 1400, 300, 600),
-	                 NTLM_ERR_NO_MEMORY);
-	/* later, the expired ones make room (a compaction past the head) */
-	ck_assert_status(ntlmd_challenges_use(c, (uint8_t[8]){5}, "pam", 3000, 500, &issued), NTLM_OK);
+	/* full of live entries: refused with the table's limit, never evicted */
+	ck_assert_status(ntlmd_challenges_use(c, (uint8_t[8]){5}, "pam", 5000, 5000, &issued),
+	                 NTLM_ERR_INSUFFICIENT_RESOURCES);
+	ck_assert_int_eq(ntlmd_challenges_limit_hit(c), NTLMD_LIMIT_TABLE);
+	ck_assert_status(ntlmd_challenges_issue(c, (uint8_t[8]){6}, "pam", 0, 5000, 3000, 6000),
+	                 NTLM_ERR_INSUFFICIENT_RESOURCES);
+	ck_assert_uint_eq(ntlmd_challenges_capacity(c), 4); /* max_entries: no growth */
+	/* later, the expired ones make room */
+	ck_assert_status(ntlmd_challenges_use(c, (uint8_t[8]){5}, "pam", 30000, 5000, &issued), NTLM_OK);
 	ck_assert_uint_eq(ntlmd_challenges_count(c), 1);
 	/* after its retention a foreign challenge is unknown again */
-	ck_assert_status(ntlmd_challenges_use(c, x, "pam", 3000, 500, &issued), NTLM_OK);
+	ck_assert_status(ntlmd_challenges_use(c, x, "pam", 30000, 5000, &issued), NTLM_OK);
+	ck_assert_status(ntlmd_challenges_new(0, 1, &c), NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_status(ntlmd_challenges_new(NTLMD_CHALLENGES_LIMIT + 1, 1, &c), NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_status(ntlmd_challenges_new(10, 0, &c), NTLM_ERR_INVALID_ARGUMENT);
+	ntlmd_challenges_free(c);
+}
+END_TEST
+
+static void challenge_key(uint32_t i, uint8_t tag, uint8_t k[8])
+{
+	memset(k, 0, 8);
+	for (int j = 0; j < 4; j++)
+		k[j] = (uint8_t)(i >> (8 * j));
+	k[7] = tag;
+}
+
+/* The ring grows on demand (doubling, rebuilding its buckets) and shrinks
+ * back when emptied; every entry stays findable. */
+START_TEST(challenge_table_grows_and_shrinks)
+{
+	struct ntlmd_challenges *c;
+	uint8_t k[8];
+	bool issued;
+	const uint32_t n = 50000;
+
+	ck_assert_status(ntlmd_challenges_new(100000, 100000, &c), NTLM_OK);
+	ck_assert_uint_eq(ntlmd_challenges_capacity(c), NTLMD_CHALLENGES_INITIAL);
+	ck_assert_uint_eq(ntlmd_challenges_memory(c), NTLMD_CHALLENGES_INITIAL * (28 + 4));
+	for (uint32_t i = 0; i < n; i++) {
+		challenge_key(i, 1, k);
+		ck_assert_status(ntlmd_challenges_issue(c, k, "s", 7, 1000, 300000, 600000), NTLM_OK);
+	}
+	ck_assert_uint_eq(ntlmd_challenges_count(c), n);
+	ck_assert_uint_eq(ntlmd_challenges_capacity(c), 65536);
+	ck_assert_uint_eq(ntlmd_challenges_pending(c, 7), n);
+	for (uint32_t i = 0; i < n; i++) {
+		challenge_key(i, 1, k);
+		ck_assert_status(ntlmd_challenges_use(c, k, "s", 2000, 600000, &issued), NTLM_OK);
+		ck_assert(issued);
+		ck_assert_status(ntlmd_challenges_use(c, k, "s", 2000, 600000, &issued),
+		                 NTLM_STATUS_CHALLENGE_EXPIRED);
+	}
+	/* used entries do not count as pending */
+	challenge_key(n, 1, k);
+	ck_assert_status(ntlmd_challenges_issue(c, k, "s", 7, 2000, 300000, 600000), NTLM_OK);
+	ck_assert_uint_eq(ntlmd_challenges_pending(c, 7), 1);
+	/* past the retention: purged, and the ring halves on each call down
+	 * to its initial size */
+	for (int i = 0; i < 8; i++)
+		ck_assert_status(ntlmd_challenges_use(c, (uint8_t[8]){9, 9}, "s", 700000 + i, 1000, &issued),
+		                 i == 0 ? NTLM_OK : NTLM_STATUS_CHALLENGE_EXPIRED);
+	ck_assert_uint_eq(ntlmd_challenges_count(c), 1);
+	ck_assert_uint_eq(ntlmd_challenges_capacity(c), NTLMD_CHALLENGES_INITIAL);
+	ntlmd_challenges_free(c);
+}
+END_TEST
+
+/* A used challenge is refused for the whole retention given (rounded up
+ * to the second), then forgotten. */
+START_TEST(challenge_table_retention)
+{
+	struct ntlmd_challenges *c;
+	uint8_t a[8] = {0x42}, b[8] = {0x43};
+	bool issued;
+	const int64_t t = 5000, retain = 3600 * 1000;
+
+	ck_assert_status(ntlmd_challenges_new(1000, 100, &c), NTLM_OK);
+	ck_assert_status(ntlmd_challenges_issue(c, b, "s", 0, t, 300000, 2100000), NTLM_OK);
+	ck_assert_status(ntlmd_challenges_issue(c, a, "s", 0, t, 300000, 2100000), NTLM_OK);
+	ck_assert_status(ntlmd_challenges_use(c, a, "s", t + 500, retain, &issued), NTLM_OK);
+	ck_assert_status(ntlmd_challenges_use(c, b, "s", t + 500, retain, &issued), NTLM_OK);
+	/* the use extends the issue's retention (2100 s) to the used one */
+	ck_assert_status(ntlmd_challenges_use(c, a, "s", t + 500 + retain - 1000, retain, &issued),
+	                 NTLM_STATUS_CHALLENGE_EXPIRED);
+	/* b (at the head of the ring), not tried again meanwhile, is
+	 * forgotten after it: a challenge the caller built */
+	ck_assert_status(ntlmd_challenges_use(c, b, "s", t + 500 + retain + 1000, retain, &issued), NTLM_OK);
+	ck_assert(!issued);
+	/* each refused try keeps a for one more retention */
+	ck_assert_status(ntlmd_challenges_use(c, a, "s", t + 500 + retain + 1000, retain, &issued),
+	                 NTLM_STATUS_CHALLENGE_EXPIRED);
+	ntlmd_challenges_free(c);
+}
+END_TEST
+
+/* One uid holding max_pending_per_uid unused challenges is refused; other
+ * uids are not; a use or the end of a lifetime frees a place. */
+START_TEST(challenge_table_uid_cap)
+{
+	struct ntlmd_challenges *c;
+	uint8_t k[8], first[8];
+	bool issued;
+	uint32_t i;
+
+	ck_assert_status(ntlmd_challenges_new(1000, 10, &c), NTLM_OK);
+	for (i = 0; i < 10; i++) {
+		challenge_key(i, 2, k);
+		ck_assert_status(ntlmd_challenges_issue(c, k, "s", 65534, 1000, 3000, 9000), NTLM_OK);
+	}
+	challenge_key(i++, 2, k);
+	ck_assert_status(ntlmd_challenges_issue(c, k, "s", 65534, 1000, 3000, 9000),
+	                 NTLM_ERR_INSUFFICIENT_RESOURCES);
+	ck_assert_int_eq(ntlmd_challenges_limit_hit(c), NTLMD_LIMIT_UID);
+	ck_assert_uint_eq(ntlmd_challenges_pending(c, 65534), 10);
+	/* root and another uid still get challenges */
+	challenge_key(i++, 2, k);
+	ck_assert_status(ntlmd_challenges_issue(c, k, "s", 0, 1000, 3000, 9000), NTLM_OK);
+	challenge_key(i++, 2, k);
+	ck_assert_status(ntlmd_challenges_issue(c, k, "s", 13, 1000, 3000, 9000), NTLM_OK);
+	/* challenges the caller built (used entries) are not counted */
+	for (uint32_t j = 0; j < 20; j++) {
+		challenge_key(j, 3, k);
+		ck_assert_status(ntlmd_challenges_use(c, k, "s", 1500, 9000, &issued), NTLM_OK);
+	}
+	/* a use frees one place */
+	challenge_key(0, 2, first);
+	ck_assert_status(ntlmd_challenges_use(c, first, "s", 1500, 9000, &issued), NTLM_OK);
+	challenge_key(i++, 2, k);
+	ck_assert_status(ntlmd_challenges_issue(c, k, "s", 65534, 1500, 3000, 9000), NTLM_OK);
+	challenge_key(i++, 2, k);
+	ck_assert_status(ntlmd_challenges_issue(c, k, "s", 65534, 1500, 3000, 9000),
+	                 NTLM_ERR_INSUFFICIENT_RESOURCES);
+	/* past their lifetime (still remembered, as expired) they no longer
+	 * count */
+	ck_assert_status(ntlmd_challenges_issue(c, k, "s", 65534, 6000, 3000, 9000), NTLM_OK);
+	ck_assert_uint_eq(ntlmd_challenges_pending(c, 65534), 1);
+	challenge_key(1, 2, k);
+	ck_assert_status(ntlmd_challenges_use(c, k, "s", 6000, 9000, &issued), NTLM_STATUS_CHALLENGE_EXPIRED);
+	/* a new limit applies at once */
+	ck_assert_status(ntlmd_challenges_set_limits(c, 1000, 1), NTLM_OK);
+	challenge_key(i++, 2, k);
+	ck_assert_status(ntlmd_challenges_issue(c, k, "s", 65534, 6000, 3000, 9000),
+	                 NTLM_ERR_INSUFFICIENT_RESOURCES);
+	ck_assert_status(ntlmd_challenges_set_limits(c, 0, 1), NTLM_ERR_INVALID_ARGUMENT);
+	ntlmd_challenges_free(c);
+}
+END_TEST
+
+/* Long-retained entries at the head keep expired ones behind them: when
+ * the table is full a compaction drops those wherever they are, settles
+ * the lifetimes, and keeps every live entry. */
+START_TEST(challenge_table_compaction_mixed)
+{
+	struct ntlmd_challenges *c;
+	uint8_t k[8];
+	bool issued;
+
+	ck_assert_status(ntlmd_challenges_new(1000, 1000, &c), NTLM_OK);
+	for (uint32_t i = 0; i < 1000; i++) {
+		challenge_key(i, 4, k);
+		if (i % 2 == 0) /* used, kept 100 s */
+			ck_assert_status(ntlmd_challenges_use(c, k, "s", 1000, 100000, &issued), NTLM_OK);
+		else /* issued and unused: usable 1 s, kept 2 s */
+			ck_assert_status(ntlmd_challenges_issue(c, k, "s", 5, 1000, 1000, 2000), NTLM_OK);
+	}
+	ck_assert_uint_eq(ntlmd_challenges_pending(c, 5), 500);
+	challenge_key(1000, 4, k);
+	ck_assert_status(ntlmd_challenges_use(c, k, "s", 2000, 100000, &issued),
+	                 NTLM_ERR_INSUFFICIENT_RESOURCES);
+	ck_assert_status(ntlmd_challenges_use(c, k, "s", 3500, 100000, &issued), NTLM_OK);
+	ck_assert_uint_eq(ntlmd_challenges_count(c), 501);
+	ck_assert_uint_eq(ntlmd_challenges_pending(c, 5), 0);
+	challenge_key(1001, 4, k);
+	ck_assert_status(ntlmd_challenges_issue(c, k, "s", 5, 3500, 1000, 2000), NTLM_OK);
+	ck_assert_uint_eq(ntlmd_challenges_pending(c, 5), 1);
+	for (uint32_t i = 0; i < 800; i++) {
+		challenge_key(i, 4, k);
+		/* the used ones are still refused; the dropped ones are unknown */
+		ck_assert_status(ntlmd_challenges_use(c, k, "s", 3500, 100000, &issued),
+		                 i % 2 == 0 ? NTLM_STATUS_CHALLENGE_EXPIRED : NTLM_OK);
+		if (i % 2 != 0)
+			ck_assert(!issued);
+	}
+	ck_assert_uint_eq(ntlmd_challenges_count(c), 902);
 	ntlmd_challenges_free(c);
 }
 END_TEST
@@ -737,16 +912,16 @@ START_TEST(challenge_table_many)
 	struct ntlmd_challenges *c;
 	bool issued;
 
-	ck_assert_status(ntlmd_challenges_new(1000, &c), NTLM_OK);
+	ck_assert_status(ntlmd_challenges_new(1000, 1000, &c), NTLM_OK);
 	/* entries with mixed retention wrap around the ring many times */
 	for (uint32_t i = 0; i < 20000; i++) {
 		uint8_t k[8] = {(uint8_t)i, (uint8_t)(i >> 8), (uint8_t)(i >> 16), 0x5a};
-		int64_t now = i;
+		int64_t now = (int64_t)i * 10;
 
-		ck_assert_status(ntlmd_challenges_issue(c, k, "s", now, 100, i % 7 == 0 ? 900 : 200),
-		                 NTLM_OK);
+		ck_assert_status(
+		    ntlmd_challenges_issue(c, k, "s", i % 3, now, 1000, i % 7 == 0 ? 9000 : 2000), NTLM_OK);
 		if (i % 3 == 0)
-			ck_assert_status(ntlmd_challenges_use(c, k, "s", now, 300, &issued), NTLM_OK);
+			ck_assert_status(ntlmd_challenges_use(c, k, "s", now, 3000, &issued), NTLM_OK);
 		ck_assert_uint_le(ntlmd_challenges_count(c), 1000);
 	}
 	ntlmd_challenges_free(c);
@@ -1307,7 +1482,9 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	test_add_tcase(s, "client", TESTS(client_round_trip, client_failures_map_to_statuses));
 	test_add_tcase(s, "tables",
-	               TESTS(siphash_vector, challenge_table, challenge_table_many, lockout_table));
+	               TESTS(siphash_vector, challenge_table, challenge_table_grows_and_shrinks,
+	                     challenge_table_retention, challenge_table_uid_cap,
+	                     challenge_table_compaction_mixed, challenge_table_many, lockout_table));
 	test_add_tcase(s, "audit", TESTS(audit_escaping));
 	tc = test_add_tcase(s, "handlers",
 	                    TESTS(access_table, ping_reports_version_and_counters, verify_ntlmv2_round_trip,

@@ -33,6 +33,11 @@ START_TEST(well_known_ntstatus_codes)
 	ck_assert_uint_eq(ntlm_status_code(NTLM_STATUS_TIME_SKEW), 0xC0000133u);
 	ck_assert_uint_eq(ntlm_status_code(NTLM_STATUS_BAD_BINDINGS), 0xC000035Bu);
 	ck_assert_uint_eq(ntlm_status_code(NTLM_ERR_BACKEND_UNAVAILABLE), 0xC000005Eu);
+	ck_assert_uint_eq(ntlm_status_code(NTLM_ERR_INSUFFICIENT_RESOURCES), 0xC000009Au);
+	ck_assert_str_eq(ntlm_status_name(NTLM_ERR_INSUFFICIENT_RESOURCES), "STATUS_INSUFFICIENT_RESOURCES");
+	ck_assert_str_eq(ntlm_status_message(NTLM_ERR_INSUFFICIENT_RESOURCES),
+	                 "a resource limit of the daemon is reached; try again later");
+	ck_assert(!ntlm_status_is_malformed(NTLM_ERR_INSUFFICIENT_RESOURCES));
 }
 END_TEST
 
