@@ -290,6 +290,8 @@ static void parse_key(struct parse *p, const char *key, const char *value, unsig
 		parse_seconds(p, key, value, line, MAX_CACHE_TTL, &c->idle_timelimit);
 	} else if (strcmp(key, "reconnect_sleeptime") == 0) {
 		parse_seconds(p, key, value, line, MAX_SECONDS, &c->reconnect_sleeptime);
+	} else if (strcmp(key, "reconnect_retrytime") == 0) {
+		parse_seconds(p, key, value, line, MAX_SECONDS, &c->reconnect_retrytime);
 	} else if (strcmp(key, "binddn") == 0) {
 		set_string(p, &c->binddn, value);
 	} else if (strcmp(key, "bindpw_file") == 0) {
@@ -437,6 +439,7 @@ size_t ldap_conf_parse(const struct ntlmd_config *cfg, struct ldap_conf *ret, st
 	    .timelimit = 10,
 	    .bind_timelimit = 10,
 	    .reconnect_sleeptime = 10,
+	    .reconnect_retrytime = 10,
 	    .tls_reqcert = LDAP_OPT_X_TLS_DEMAND,
 	};
 	struct parse p = {.c = &c, .errs = errs, .max = errs != NULL ? max : 0};

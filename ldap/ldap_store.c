@@ -53,6 +53,13 @@ struct ldap_store {
 	size_t current; /* the URI of ld */
 	int64_t last_used;
 	struct uri_state *uris;
+	/* The directory as a whole: unavailable once an operation found no
+	 * server answering; until retry_at (monotonic ms) every operation
+	 * fails at once, then one tries the servers again. A connection
+	 * clears it. */
+	bool unavailable;
+	int64_t unavailable_since; /* monotonic seconds */
+	int64_t retry_at;
 	unsigned long operation;     /* counts operations: a server fails at most once in each */
 	unsigned lockout_window;     /* seconds: a failure after this long counts from 1 again */
 	char last_key[MAX_USER + 1]; /* the last user looked up, and its bad-password count */
@@ -65,12 +72,17 @@ struct ldap_store {
 
 enum attempt { ATTEMPT_OK, ATTEMPT_NOT_FOUND, ATTEMPT_SERVER_DOWN, ATTEMPT_FAILED };
 
-static int64_t mono_now(void)
+static int64_t mono_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_now(void)
+{
+	return mono_ms() / 1000;
 }
 
 static void strv_free(char **v)
@@ -302,14 +314,51 @@ static void read_dir_domains(struct ldap_store *s)
 		ntlmd_backend_log(LOG_DEBUG, "ldap: %zu domain name(s) read from the directory", n);
 }
 
+/* No server answered in this operation: the directory is unavailable for
+ * reconnect_retrytime seconds (logged when it becomes so, not on each
+ * failed retry). */
+static enum ntlm_status directory_unavailable(struct ldap_store *s)
+{
+	s->retry_at = mono_ms() + (int64_t)s->conf.reconnect_retrytime * 1000;
+	if (!s->unavailable) {
+		s->unavailable = true;
+		s->unavailable_since = mono_now();
+		ntlmd_backend_log(
+		    LOG_ERR,
+		    "ldap: no directory server answers (%zu configured): the directory is "
+		    "unavailable: lookups fail at once with STATUS_NO_LOGON_SERVERS, the servers "
+		    "are tried again every %u s (reconnect_retrytime)",
+		    s->conf.n_uris, s->conf.reconnect_retrytime);
+	} else {
+		ntlmd_backend_log(LOG_INFO, "ldap: still no directory server answers: next try in %u s",
+		                  s->conf.reconnect_retrytime);
+	}
+	return NTLM_ERR_BACKEND_UNAVAILABLE;
+}
+
+/* A server answers: the directory is available again. */
+static void directory_available(struct ldap_store *s)
+{
+	if (!s->unavailable)
+		return;
+	s->unavailable = false;
+	ntlmd_backend_log(LOG_NOTICE, "ldap: the directory answers again (%s), after %lld s unavailable",
+	                  s->conf.uris[s->current], (long long)(mono_now() - s->unavailable_since));
+}
+
 /* The order to try the URIs in: those not marked down, then the others.
- * Connects s->ld to the first that answers. */
+ * Connects s->ld to the first that answers. While the directory is
+ * unavailable (before retry_at), fails at once without touching the
+ * network. */
 static enum ntlm_status ensure_connected(struct ldap_store *s)
 {
-	int64_t now = mono_now();
+	int64_t now;
 
 	if (s->ld != NULL)
 		return NTLM_OK;
+	if (s->unavailable && mono_ms() < s->retry_at)
+		return NTLM_ERR_BACKEND_UNAVAILABLE;
+	now = mono_now();
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < s->conf.n_uris; i++) {
 			bool down = s->uris[i].down_until > now;
@@ -327,15 +376,13 @@ static enum ntlm_status ensure_connected(struct ldap_store *s)
 			s->current = i;
 			s->uris[i].down_until = 0;
 			ntlmd_backend_log(LOG_INFO, "ldap: connected to %s", s->conf.uris[i]);
+			directory_available(s);
 			if (s->conf.domains == NULL)
 				read_dir_domains(s);
 			return NTLM_OK;
 		}
 	}
-	ntlmd_backend_log(LOG_ERR,
-	                  "ldap: no directory server answers (%zu configured): STATUS_NO_LOGON_SERVERS",
-	                  s->conf.n_uris);
-	return NTLM_ERR_BACKEND_UNAVAILABLE;
+	return directory_unavailable(s);
 }
 
 /* ------------------------------------------------------------------ */
@@ -684,8 +731,7 @@ static enum ntlm_status search_failover(struct ldap_store *s, const struct searc
 		}
 		drop_connection(s);
 	}
-	ntlmd_backend_log(LOG_ERR, "ldap: no directory server answered the search: STATUS_NO_LOGON_SERVERS");
-	return NTLM_ERR_BACKEND_UNAVAILABLE;
+	return directory_unavailable(s);
 }
 
 /* (&FILTER(ATTRIBUTE=value)) with value escaped (RFC 4515); false when it

@@ -36,8 +36,9 @@ struct ldap_conf {
 	int scope;    /* LDAP_SCOPE_* */
 	char *filter; /* default (objectClass=sambaSamAccount) */
 	unsigned timelimit, bind_timelimit, idle_timelimit, reconnect_sleeptime; /* seconds */
-	char *binddn, *bindpw;                                                   /* bindpw: secret */
-	char *rootbinddn, *rootbindpw;                                           /* rootbindpw: secret */
+	unsigned reconnect_retrytime;  /* seconds: no server answered, every operation fails at once */
+	char *binddn, *bindpw;         /* bindpw: secret */
+	char *rootbinddn, *rootbindpw; /* rootbindpw: secret */
 	bool sasl_external;
 	enum ldap_ssl ssl;
 	int tls_reqcert; /* LDAP_OPT_X_TLS_* */

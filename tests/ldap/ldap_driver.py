@@ -6,8 +6,10 @@ those of tests/ntlmd/ntlmd_driver.py.
     ldap_driver.py ldif SUFFIX BINDPW             the test entries (LDIF) on stdout
     ldap_driver.py user-ldif SUFFIX USER          one user's entry (LDIF) on stdout
     ldap_driver.py files FILE                     the files backend's accounts (smbpasswd)
-    ldap_driver.py expect --socket S [--domain D] [--within SECONDS] CASE...
-        CASE is USER=STATUS (the user's password) or USER/wrong=STATUS
+    ldap_driver.py expect --socket S [--domain D] [--within SECONDS] [--at-least SECONDS] CASE...
+        CASE is USER=STATUS (the user's password) or USER/wrong=STATUS; each
+        logon takes at most --within, at least --at-least seconds (both
+        measured, and then printed in the case line)
     ldap_driver.py stream --socket S --count N --kill PID --at K USER
         N logons of USER; PID is killed (SIGKILL) before logon K: all succeed
     ldap_driver.py change --socket S USER         CHANGE_PASSWORD to the user's new password
@@ -168,7 +170,11 @@ def cmd_expect(args):
             problems = nd.expect(logon(args.socket, user, password, args.domain), status)
             took = time.monotonic() - start
             if args.within and took > args.within:
-                problems.append(f"took {took:.1f} s, over {args.within} s")
+                problems.append(f"took {took:.3f} s, over {args.within} s")
+            if args.at_least and took < args.at_least:
+                problems.append(f"took {took:.3f} s, under {args.at_least} s")
+            if args.within or args.at_least:
+                print(f"# {args.label}{who}: {took:.3f} s")
             return problems
 
         run.case(f"{args.label}{who} in {args.domain} -> {status}", f)
@@ -222,6 +228,7 @@ def main():
     p.add_argument("--socket", required=True)
     p.add_argument("--domain", default=DOMAIN)
     p.add_argument("--within", type=float, default=0)
+    p.add_argument("--at-least", type=float, default=0)
     p.add_argument("--label", default="")
     p.add_argument("cases", nargs="+")
     p = sub.add_parser("stream")

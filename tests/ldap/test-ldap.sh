@@ -157,6 +157,16 @@ chmod 600 "$WORK/bindpw"
 check "ntlmd -t refuses a bindpw_file readable by its group" \
     [ "$rc" -eq 1 ] && printf '%s\n' "$out" | grep -q "good.conf:11: bindpw_file .*readable or writable by group"
 
+cp "$WORK/good.conf" "$WORK/retry.conf"
+printf 'reconnect_retrytime 30\n' >>"$WORK/retry.conf"
+out=$("$NTLMD" -t -f "$WORK/retry.conf" 2>&1)
+check "ntlmd -t accepts reconnect_retrytime" [ "$out" = "configuration OK" ]
+cp "$WORK/good.conf" "$WORK/retry-bad.conf"
+printf 'reconnect_retrytime soon\n' >>"$WORK/retry-bad.conf"
+out=$("$NTLMD" -t -f "$WORK/retry-bad.conf" 2>&1)
+check "ntlmd -t: a bad reconnect_retrytime is reported as FILE:LINE: reason" [ "$?" -eq 1 ] &&
+    printf '%s\n' "$out" | grep -q "^$WORK/retry-bad.conf:$(wc -l <"$WORK/retry-bad.conf"): reconnect_retrytime: "
+
 printf 'bindpw %s\n' "$BINDPW" >"$WORK/inline.conf"
 out=$("$NTLMD" -t -f "$WORK/inline.conf" 2>&1)
 check "ntlmd -t refuses bindpw inline" \
@@ -164,12 +174,15 @@ check "ntlmd -t refuses bindpw inline" \
 
 # ------------------------------------------------------------------ lookups and policy
 
+# reconnect_retrytime 0: every lookup tries the server (restarted between
+# two requests below); the window of reconnect_retrytime is tested later
 write_conf "$WORK/main.conf" <<EOF
 uri            ldap://127.0.0.1:$PORT_A
 binddn         cn=reader,$SUFFIX
 bindpw_file    $WORK/bindpw
 rootbinddn     cn=ntlmd,$SUFFIX
 rootbindpw_file $WORK/rootbindpw
+reconnect_retrytime 0
 EOF
 start_ntlmd "$WORK/main.conf"
 expect --label "LDAP user: " lalice=STATUS_SUCCESS lalice/wrong=STATUS_WRONG_PASSWORD
@@ -407,6 +420,54 @@ expect --label "directory down, cache_stale_ttl set: served from the cache: " lc
 check "stale cache: the log says so" grep -q "serving the cached entry of lcache" "$LOG"
 stop_ntlmd
 start_slapd a "$PORT_A"
+
+# ------------------------------------------------------------------ reconnect_retrytime
+
+# The only server hangs (SIGSTOP): the first lookup waits for timelimit,
+# then for reconnect_retrytime seconds every lookup that needs the
+# directory fails at once, files users and stale cache entries are served
+# at once, and one line says the directory is unavailable.
+RETRY=4
+write_conf "$WORK/retrytime.conf" <<EOF
+uri            ldap://127.0.0.1:$PORT_A
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+cache_ttl      1
+cache_stale_ttl 60
+reconnect_retrytime $RETRY
+EOF
+start_ntlmd "$WORK/retrytime.conf"
+expect --label "reconnect_retrytime, directory up: " lcache=STATUS_SUCCESS
+sleep 1.2 # lcache's entry is stale
+kill -STOP "$SLAPD_A"
+expect --label "reconnect_retrytime, the only server hung, the first lookup waits for timelimit: " \
+    --at-least 1.5 --within 3.5 lalice=STATUS_NO_LOGON_SERVERS
+expect --label "reconnect_retrytime window: fails at once: " --within 0.5 \
+    lbob=STATUS_NO_LOGON_SERVERS lcarol=STATUS_NO_LOGON_SERVERS ldave=STATUS_NO_LOGON_SERVERS \
+    lerin=STATUS_NO_LOGON_SERVERS lfrank=STATUS_NO_LOGON_SERVERS lnobody=STATUS_NO_LOGON_SERVERS \
+    falice=STATUS_SUCCESS lcache=STATUS_SUCCESS
+check "reconnect_retrytime window: one log line says the directory is unavailable" \
+    [ "$(grep -c "the directory is unavailable" "$LOG")" -eq 1 ]
+check "reconnect_retrytime window: the line names the servers and the retry time" \
+    grep -q "no directory server answers (1 configured): .*every $RETRY s" "$LOG"
+kill -CONT "$SLAPD_A"
+expect --label "reconnect_retrytime window, the server answers again, not yet tried: " --within 0.5 \
+    lgina=STATUS_NO_LOGON_SERVERS
+sleep "$RETRY"
+expect --label "reconnect_retrytime passed: one lookup tries again: " --within 1.5 lalice=STATUS_SUCCESS
+check "reconnect_retrytime: the log says the directory answers again" \
+    grep -q "the directory answers again (ldap://127.0.0.1:$PORT_A)" "$LOG"
+expect --label "reconnect_retrytime, directory up: " lbob=STATUS_ACCOUNT_DISABLED
+# unavailable again, then SIGHUP: the reloaded store tries the servers at once
+kill -STOP "$SLAPD_A"
+expect --label "reconnect_retrytime, hung again: " --at-least 1.5 --within 3.5 lhank=STATUS_NO_LOGON_SERVERS
+kill -CONT "$SLAPD_A"
+kill -HUP "$DAEMON_PID"
+sleep 0.5
+expect --label "reconnect_retrytime window reset by SIGHUP: " --within 1.5 lhank=STATUS_SUCCESS
+check "reconnect_retrytime: two outages, two lines saying the directory is unavailable" \
+    [ "$(grep -c "the directory is unavailable" "$LOG")" -eq 2 ]
+stop_ntlmd
 
 # ------------------------------------------------------------------ lockout write-back
 

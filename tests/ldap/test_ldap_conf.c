@@ -71,6 +71,8 @@ START_TEST(defaults)
 	ck_assert_str_eq(c.filter, "(objectClass=sambaSamAccount)");
 	ck_assert_uint_eq(c.timelimit, 10);
 	ck_assert_uint_eq(c.bind_timelimit, 10);
+	ck_assert_uint_eq(c.reconnect_sleeptime, 10);
+	ck_assert_uint_eq(c.reconnect_retrytime, 10);
 	ck_assert_int_eq(c.tls_reqcert, LDAP_OPT_X_TLS_DEMAND);
 	ck_assert_int_eq(c.ssl, LDAP_SSL_OFF);
 	ck_assert_str_eq(c.attrs[LDAP_ATTR_UID], "uid");
@@ -110,6 +112,7 @@ START_TEST(every_value)
 	         "bind_timelimit 4\n"
 	         "idle_timelimit 60\n"
 	         "reconnect_sleeptime 7\n"
+	         "reconnect_retrytime 0\n"
 	         "binddn cn=ntlmd,dc=example,dc=org\n"
 	         "bindpw_file %s\n"
 	         "rootbinddn cn=admin,dc=example,dc=org\n"
@@ -141,6 +144,7 @@ START_TEST(every_value)
 	ck_assert_uint_eq(c.bind_timelimit, 4);
 	ck_assert_uint_eq(c.idle_timelimit, 60);
 	ck_assert_uint_eq(c.reconnect_sleeptime, 7);
+	ck_assert_uint_eq(c.reconnect_retrytime, 0); /* every lookup tries the servers */
 	ck_assert_str_eq(c.bindpw, "s3cret-bind");
 	ck_assert_str_eq(c.rootbindpw, "r00t-bind");
 	ck_assert_int_eq(c.ssl, LDAP_SSL_START_TLS);
@@ -184,7 +188,7 @@ START_TEST(errors_with_lines)
 	                 "cache_ttl 99999999\n"             /* 11 */
 	                 "lockout_writeback perhaps\n"      /* 12 */
 	                 "sasl_mech GSSAPI\n"               /* 13 */
-	                 "reconnect_retrytime 5\n"          /* 14 */
+	                 "reconnect_retrytime 3601\n"       /* 14 */
 	                 "tls_cacertfile /nonexistent/ca\n" /* 15 */
 	                 "domain_attribute a b\n"           /* 16 */
 	                 "group_filter objectClass=x\n"     /* 17 */
@@ -205,7 +209,7 @@ START_TEST(errors_with_lines)
 	ck_assert(has_error(errs, n, 11, "cache_ttl"));
 	ck_assert(has_error(errs, n, 12, "lockout_writeback"));
 	ck_assert(has_error(errs, n, 13, "EXTERNAL"));
-	ck_assert(has_error(errs, n, 14, "not supported"));
+	ck_assert(has_error(errs, n, 14, "reconnect_retrytime: expected a number of seconds from 0 to 3600"));
 	ck_assert(has_error(errs, n, 15, "cannot read"));
 	ck_assert(has_error(errs, n, 16, "domain_attribute"));
 	ck_assert(has_error(errs, n, 17, "group_filter"));
