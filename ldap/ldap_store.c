@@ -4,8 +4,9 @@
  * bind_timelimit, each search by timelimit); a server that stops answering
  * is dropped and the operation retried on the next URI, so no lookup is
  * lost to a failover. A directory no server of which answers makes the
- * store NTLM_ERR_BACKEND_UNAVAILABLE, never NO_SUCH_USER. The design is in
- * docs/ldap.md.
+ * store NTLM_ERR_BACKEND_UNAVAILABLE, never NO_SUCH_USER, at once for
+ * reconnect_retrytime seconds (then one operation tries again). The design
+ * is in docs/ldap.md.
  */
 #include <config.h>
 

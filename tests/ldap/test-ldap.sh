@@ -299,7 +299,16 @@ EOF
     esac
     check "group search, directory down: ntlm_auth says the group search is unavailable" \
         grep -q "ntlmd's group search for group webusers is unavailable" "$WORK/ntlm_auth.err"
+    # the directory is back, but within reconnect_retrytime (default 10 s)
+    # of the failed search: the group search is not tried
     start_slapd a "$PORT_A"
+    got=$(ntlmssp webusers falice)
+    case $got in
+    "BH "*) pass "group search within reconnect_retrytime of the outage: BH without asking the directory" ;;
+    *) fail "group search within reconnect_retrytime of the outage: got \"$got\", wanted BH" ;;
+    esac
+    check "group search, directory down: one log line says the directory is unavailable" \
+        [ "$(grep -c "the directory is unavailable" "$LOG")" -eq 1 ]
     stop_ntlmd
 
     # groupOfNames: members by DN (group_member_dn), compared as DNs
