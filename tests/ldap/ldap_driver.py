@@ -174,7 +174,7 @@ def cmd_expect(args):
             if args.at_least and took < args.at_least:
                 problems.append(f"took {took:.3f} s, under {args.at_least} s")
             if args.within or args.at_least:
-                print(f"# {args.label}{who}: {took:.3f} s")
+                print(f"# {args.label}{who}: {took * 1000:.1f} ms")
             return problems
 
         run.case(f"{args.label}{who} in {args.domain} -> {status}", f)
