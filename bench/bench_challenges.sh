@@ -36,6 +36,8 @@ cleanup() {
 }
 trap cleanup EXIT
 run() { "$top/libtool" --mode=execute "$@"; }
+# shellcheck source=bench/lib-ntlmd.sh
+. "$(dirname "$0")/lib-ntlmd.sh"
 
 # ntlmd's resident memory, in kB.
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$ntlmd_pid/status"; }
@@ -49,27 +51,9 @@ import ntlmd_driver as d
 print(d.call(sys.argv[2], d.PING).u64(77))' "$srcdir/tests/ntlmd" "$tmp/ntlmd/socket"
 }
 
-printf '%s\n' "$PASSWORD" | run "$top/ntlmtool/ntlmtool" passwd --file "$tmp/smbpasswd" useradd "$USER_NAME" \
-	--uid 4001 --flags UX --password - >/dev/null
-cat >"$tmp/ntlmd.conf" <<CONF
-socket $tmp/ntlmd/socket
-backends files
-hash_file $tmp/smbpasswd
-netbios_name BENCH
-netbios_domain BENCH
-log_level warning
-CONF
-"$top/ntlmd/ntlmd" -F -f "$tmp/ntlmd.conf" >"$tmp/ntlmd.log" 2>&1 &
-ntlmd_pid=$!
-for _ in $(seq 50); do
-	[ -S "$tmp/ntlmd/socket" ] && break
-	sleep 0.1
-done
-if [ ! -S "$tmp/ntlmd/socket" ]; then
-	echo "failed: ntlmd did not start"
-	cat "$tmp/ntlmd.log"
-	exit 1
-fi
+ntlmd_start "$tmp" "$USER_NAME" 4001 "$PASSWORD"
+ntlmd_pid=$NTLMD_PID
+ntlmd_wait "$tmp" || exit 1
 
 rss0=$(rss_kb)
 held0=$(challenges_held)

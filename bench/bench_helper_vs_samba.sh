@@ -39,6 +39,8 @@ PASSWORD='Bench-Passw0rd'
 
 # shellcheck source=bench/lib-samba.sh
 . "$(dirname "$0")/lib-samba.sh"
+# shellcheck source=bench/lib-ntlmd.sh
+. "$(dirname "$0")/lib-ntlmd.sh"
 samba_check || exit 0
 
 tmp=$(mktemp -d /tmp/ntlm_auth-bench.XXXXXX)
@@ -52,33 +54,15 @@ cleanup() {
 trap cleanup EXIT
 run() { "$top/libtool" --mode=execute "$@"; }
 
-# ---- ours: ntlmd with the files backend
-printf '%s\n' "$PASSWORD" | run "$top/ntlmtool/ntlmtool" passwd --file "$tmp/smbpasswd" useradd "$USER_NAME" \
-	--uid 4001 --flags UX --password - >/dev/null
-cat >"$tmp/ntlmd.conf" <<CONF
-socket $tmp/ntlmd/socket
-backends files
-hash_file $tmp/smbpasswd
-netbios_name BENCH
-netbios_domain BENCH
-log_level warning
-CONF
-"$top/ntlmd/ntlmd" "$NTLMD_FLAGS" -f "$tmp/ntlmd.conf" >"$tmp/ntlmd.log" 2>&1 &
-ntlmd_pid=$!
+# ---- ours: ntlmd with the files backend (lib-ntlmd.sh)
+ntlmd_start "$tmp" "$USER_NAME" 4001 "$PASSWORD" "$NTLMD_FLAGS"
+ntlmd_pid=$NTLMD_PID
 
 # ---- Samba: standalone winbindd in its own namespaces (lib-samba.sh)
 S=$tmp/samba
 samba_start "$S" "$USER_NAME" 4001 "$PASSWORD" NTLMBENCH BENCHWG || exit 1
 winbindd_pid=$SAMBA_WINBINDD_PID
-for _ in $(seq 50); do
-	[ -S "$tmp/ntlmd/socket" ] && break
-	sleep 0.1
-done
-if [ ! -S "$tmp/ntlmd/socket" ]; then
-	echo "failed: ntlmd did not start"
-	cat "$tmp/ntlmd.log"
-	exit 1
-fi
+ntlmd_wait "$tmp" || exit 1
 
 ours() {
 	run "$here/bench_helper" -n "$N" -t "$LIMIT" -w 200 -u "$USER_NAME" -p "$PASSWORD" -d BENCH \
