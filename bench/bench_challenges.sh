@@ -14,10 +14,9 @@
 # Usage (from the build's bench directory, after "make bench_helper"):
 #   bench_challenges.sh [HANDSHAKES]   (default 150001)
 set -u
-PIN_CPU=${PIN_CPU-1}
-if [ -n "$PIN_CPU" ] && [ -z "${BENCH_PINNED:-}" ] && command -v taskset >/dev/null 2>&1; then
-	BENCH_PINNED=1 exec taskset -c "$PIN_CPU" "$0" "$@"
-fi
+# shellcheck source=bench/lib-pin.sh
+. "$(dirname "$0")/lib-pin.sh"
+pin_self "$@"
 here=$(pwd)
 top="$here/.."
 srcdir=$(cd "$(dirname "$0")/.." && pwd)

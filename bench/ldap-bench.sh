@@ -14,10 +14,9 @@
 # on a small shared VM, wake-ups across CPUs otherwise dominate and swing
 # the ratios from run to run.
 set -eu
-PIN_CPU=${PIN_CPU-1}
-if [ -n "$PIN_CPU" ] && [ -z "${BENCH_PINNED:-}" ] && command -v taskset >/dev/null 2>&1; then
-	BENCH_PINNED=1 exec taskset -c "$PIN_CPU" "$0" "$@"
-fi
+# shellcheck source=bench/lib-pin.sh
+. "$(dirname "$0")/lib-pin.sh"
+pin_self "$@"
 here=$(pwd)
 top="$here/.."
 n=${1:-3000}
