@@ -163,16 +163,19 @@ int main(int argc, char **argv)
 	double *waits, w;
 
 	while ((opt = getopt(argc, argv, "n:w:")) != -1) {
-		if (opt == 'n')
-			n = atol(optarg);
-		else if (opt == 'w')
-			warmup = atol(optarg);
-		else
+		char *end;
+		long v = strtol(optarg, &end, 10);
+
+		if (*optarg == '\0' || *end != '\0' || (opt != 'n' && opt != 'w'))
 			goto usage;
+		if (opt == 'n')
+			n = v;
+		else
+			warmup = v;
 	}
 	if (n <= 0 || n > 10000000 || warmup < 0 || warmup > 1000000)
 		goto usage;
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	if (pipe(to_helper) < 0 || pipe(from_helper) < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 ||
 	    (waits = calloc((size_t)n, sizeof(*waits))) == NULL) {
 		perror("bench_ipc_floor");
@@ -194,6 +197,7 @@ int main(int argc, char **argv)
 	}
 	if (daemon_pid < 0 || helper_pid < 0) {
 		perror("bench_ipc_floor: fork");
+		free(waits);
 		return 2;
 	}
 	close(sv[0]);
@@ -218,6 +222,7 @@ int main(int argc, char **argv)
 	return 0;
 broken:
 	fprintf(stderr, "bench_ipc_floor: a process of the chain ended\n");
+	free(waits);
 	return 1;
 usage:
 	fprintf(stderr, "usage: bench_ipc_floor [-n HANDSHAKES] [-w WARMUP]\n");
