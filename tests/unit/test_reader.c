@@ -563,6 +563,47 @@ START_TEST(test_base64_every_character)
 }
 END_TEST
 
+/* The same in a 32-character text, so that every position of the
+ * eight-character steps is tried: each byte value at each position decodes
+ * to its value there, or makes the whole text refused. */
+START_TEST(test_base64_every_character_long)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	for (unsigned c = 0; c < 256; c++) {
+		const char *hit = c != 0 ? strchr(alphabet, (int)c) : NULL;
+
+		for (size_t pos = 0; pos < 28; pos++) {
+			char text[33];
+			uint8_t *d = NULL;
+			size_t dlen = 0;
+			enum ntlm_status st;
+			uint32_t got;
+
+			memset(text, 'A', 32);
+			text[32] = '\0';
+			text[pos] = (char)c;
+			st = ntlm_base64_decode(text, 32, &d, &dlen);
+			if (hit == NULL) {
+				ck_assert_msg(st == NTLM_ERR_BAD_ENCODING, "byte 0x%02x at %zu accepted", c,
+				              pos);
+				continue;
+			}
+			ck_assert_status(st, NTLM_OK);
+			ck_assert_uint_eq(dlen, 24);
+			/* the quantum holding pos, and the value in its 24 bits */
+			got = (uint32_t)d[pos / 4 * 3] << 16 | (uint32_t)d[pos / 4 * 3 + 1] << 8 |
+			      d[pos / 4 * 3 + 2];
+			ck_assert_uint_eq(got, (uint32_t)(hit - alphabet) << (18 - 6 * (pos % 4)));
+			for (size_t k = 0; k < 24; k++)
+				if (k / 3 != pos / 4)
+					ck_assert_uint_eq(d[k], 0);
+			free(d);
+		}
+	}
+}
+END_TEST
+
 /* The span stops at the first byte that is neither in the alphabet nor
  * '=', wherever it falls in the eight-byte steps. */
 START_TEST(test_base64_span)
@@ -862,8 +903,9 @@ static Suite *reader_suite(void)
 	               TESTS(test_utf8_to_utf16_valid, test_utf8_to_utf16_invalid,
 	                     test_utf8_to_utf16_max_units, test_utf16_to_utf8, test_utf16_to_utf8_expansion,
 	                     test_oem_to_utf8, test_base64_rfc4648, test_base64_binary_roundtrip,
-	                     test_base64_strict, test_base64_every_character, test_base64_span,
-	                     test_base64_padding_optional, test_base64_ntlmssp, test_hex_decode));
+	                     test_base64_strict, test_base64_every_character,
+	                     test_base64_every_character_long, test_base64_span, test_base64_padding_optional,
+	                     test_base64_ntlmssp, test_hex_decode));
 	test_add_tcase(s, "av_pairs",
 	               TESTS(test_av_list_spec, test_av_list_typed, test_av_list_padding_and_unknown,
 	                     test_av_list_errors, test_av_list_max_pairs, test_av_write));
