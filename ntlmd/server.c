@@ -606,10 +606,8 @@ int ntlmd_server_run(struct ntlmd_server *s)
 	while (!s->stop) {
 		int timeout = expire(s);
 		int n = epoll_wait(s->epoll_fd, events, MAX_EVENTS, timeout);
-		int64_t now;
 
 		s->now = ntlmd_now_ms();
-
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -636,15 +634,15 @@ int ntlmd_server_run(struct ntlmd_server *s)
 			else
 				conn_read(s, c);
 		}
-		now = s->now = ntlmd_now_ms();
-		if (s->listen_paused_until != 0 && now >= s->listen_paused_until) {
+		s->now = ntlmd_now_ms();
+		if (s->listen_paused_until != 0 && s->now >= s->listen_paused_until) {
 			struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_LISTEN};
 
 			s->listen_paused_until = 0;
 			epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, s->listen_fd, &ev);
 		}
-		if (now - s->last_tick >= TICK_MS) {
-			s->last_tick = now;
+		if (s->now - s->last_tick >= TICK_MS) {
+			s->last_tick = s->now;
 			if (s->hooks.tick != NULL)
 				s->hooks.tick(s->hooks.arg);
 		}
