@@ -83,10 +83,13 @@ enum ntlmd_tag {
 	NTLMD_TAG_MSCHAPV2 = 38,         /* u8: 1 when the response is MS-CHAPv2's */
 	NTLMD_TAG_CREATE = 39,           /* u8: CHANGE_PASSWORD by root: 1 adds a missing user */
 	NTLMD_TAG_GROUP = 40,            /* string: CHECK_MEMBERSHIP's group name */
+	NTLMD_TAG_EXACT_NAME = 41,       /* u8: 1 = USER is a login name: the account must carry
+	                                    that name byte for byte, else STATUS_NO_SUCH_USER */
 
 	/* results */
-	NTLMD_TAG_AUTH_USER = 50,        /* string: the name formatted per user_name_format */
-	NTLMD_TAG_AUTH_DOMAIN = 51,      /* string: the domain the client sent */
+	NTLMD_TAG_AUTH_USER = 50,        /* string: the account's domain and name formatted per
+	                                    user_name_format (never the client's spelling) */
+	NTLMD_TAG_AUTH_DOMAIN = 51,      /* string: the domain the client sent (informative) */
 	NTLMD_TAG_RESPONSE_TYPE = 52,    /* string: "NTLMv2", "NTLMv1-ESS", ... */
 	NTLMD_TAG_FLAGS = 53,            /* u32: negotiated flags */
 	NTLMD_TAG_MIC = 54,              /* string verdict: absent | valid | invalid | unchecked */
@@ -98,6 +101,9 @@ enum ntlmd_tag {
 	NTLMD_TAG_VERSION = 60,          /* string: ntlmd version (PING) */
 	NTLMD_TAG_UID = 61,              /* u32: the account's uid */
 	NTLMD_TAG_MEMBER = 62,           /* u8: CHECK_MEMBERSHIP: 1 member, 0 not */
+	NTLMD_TAG_ACCOUNT_NAME = 63,     /* string: the account's name as its store spells it */
+	NTLMD_TAG_ACCOUNT_DOMAIN = 64,   /* string: the account's domain (files: netbios_domain;
+	                                    ldap: the entry's sambaDomain) */
 
 	/* PING counters, each u64, since start-up (added with ntlmd) */
 	NTLMD_TAG_UPTIME = 70,      /* u64: seconds since start-up */
