@@ -116,3 +116,16 @@ enum ntlm_status ntlmd_account_check(const struct ntlmd_account *a, const struct
 		return NTLM_STATUS_NOLOGON_TRUST_ACCOUNT;
 	return NTLM_OK;
 }
+
+enum ntlm_status ntlmd_account_credentials(const struct ntlmd_account *a, const struct ntlmd_logon *logon,
+                                           struct ntlm_credentials *ret)
+{
+	if (!a->has_nt)
+		return NTLM_STATUS_ACCOUNT_RESTRICTION; /* no NT hash: no NTLM logon */
+	ret->nt_hash = a->nt_hash;
+	ret->has_lm_hash = a->has_lm;
+	if (a->has_lm)
+		ret->lm_hash = a->lm_hash;
+	ret->account_status = ntlmd_account_check(a, logon);
+	return NTLM_OK;
+}

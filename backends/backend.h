@@ -138,6 +138,29 @@ struct ntlmd_logon {
  * logon hours; workstations. Returns NTLM_OK or the status.
  */
 enum ntlm_status ntlmd_account_check(const struct ntlmd_account *a, const struct ntlmd_logon *logon);
+/*
+ * What the acceptor needs of account a for this logon: its hashes and, as
+ * account_status, ntlmd_account_check's verdict. An account without an NT
+ * hash cannot log on with NTLM: NTLM_STATUS_ACCOUNT_RESTRICTION. The one
+ * path from an account to a verdict, for ntlmd and ntlmtool alike.
+ */
+enum ntlm_status ntlmd_account_credentials(const struct ntlmd_account *a, const struct ntlmd_logon *logon,
+                                           struct ntlm_credentials *ret);
+
+/* The account an smbpasswd entry describes (the files store's accounts):
+ * no expiry, hours or workstations; the domain left to the chain. */
+struct smbpasswd_entry;
+enum ntlm_status ntlmd_files_entry_account(const struct smbpasswd_entry *e, struct ntlmd_account *ret);
+/* An ntlm_lookup_fn over an smbpasswd db outside ntlmd (ntlmtool verify,
+ * the interop acceptor), with ntlmd's account policy: ctx is a struct
+ * ntlmd_db_lookup. */
+struct smbpasswd_db;
+struct ntlmd_db_lookup {
+	const struct smbpasswd_db *db;
+	struct ntlmd_logon logon;
+};
+enum ntlm_status ntlmd_db_lookup(void *ctx, const char *user, const char *domain,
+                                 struct ntlm_credentials *ret);
 
 /* ---- additions: diagnostics, explicit chains, the files store ---- */
 

@@ -248,7 +248,7 @@ static enum ntlm_status files_open(const struct ntlmd_config *cfg, void **ret_st
 
 /* The account an entry describes; files know no expiry, hours or workstations,
  * and leave the domain to the chain (netbios_domain). */
-static enum ntlm_status fill_account(const struct smbpasswd_entry *e, struct ntlmd_account *ret)
+enum ntlm_status ntlmd_files_entry_account(const struct smbpasswd_entry *e, struct ntlmd_account *ret)
 {
 	struct ntlmd_account a = {
 	    .uid = e->uid,
@@ -291,8 +291,25 @@ static enum ntlm_status files_lookup(void *state, const char *user, const char *
 	else if ((e = smbpasswd_db_find(fs->db, user)) == NULL)
 		st = NTLM_STATUS_NO_SUCH_USER;
 	else
-		st = fill_account(e, ret);
+		st = ntlmd_files_entry_account(e, ret);
 	pthread_rwlock_unlock(&fs->lock);
+	return st;
+}
+
+enum ntlm_status ntlmd_db_lookup(void *ctx, const char *user, const char *domain,
+                                 struct ntlm_credentials *ret)
+{
+	const struct ntlmd_db_lookup *l = ctx;
+	const struct smbpasswd_entry *e = smbpasswd_db_find(l->db, user);
+	struct ntlmd_account a = {0};
+	enum ntlm_status st;
+
+	(void)domain; /* as the files store: the caller's accepted_domains decides */
+	if (e == NULL)
+		return NTLM_STATUS_NO_SUCH_USER;
+	if ((st = ntlmd_files_entry_account(e, &a)) == NTLM_OK)
+		st = ntlmd_account_credentials(&a, &l->logon, ret);
+	ntlmd_account_clear(&a);
 	return st;
 }
 

@@ -495,37 +495,6 @@ const struct smbpasswd_entry *smbpasswd_db_entry(const struct smbpasswd_db *db, 
 	return db != NULL && i < db->count ? &db->entries[i] : NULL;
 }
 
-/* The account status an entry's flags give (Samba's pdb_encode_acct_ctrl letters). */
-static enum ntlm_status account_status(const struct smbpasswd_entry *e)
-{
-	if (smbpasswd_entry_has_flag(e, 'D'))
-		return NTLM_STATUS_ACCOUNT_DISABLED;
-	if (smbpasswd_entry_has_flag(e, 'L'))
-		return NTLM_STATUS_ACCOUNT_LOCKED_OUT;
-	if (smbpasswd_entry_has_flag(e, 'W') || smbpasswd_entry_has_flag(e, 'S') ||
-	    smbpasswd_entry_has_flag(e, 'I'))
-		return NTLM_STATUS_NOLOGON_TRUST_ACCOUNT;
-	return NTLM_OK;
-}
-
-enum ntlm_status smbpasswd_db_lookup(void *ctx, const char *user, const char *domain,
-                                     struct ntlm_credentials *ret)
-{
-	const struct smbpasswd_entry *e = smbpasswd_db_find(ctx, user);
-
-	(void)domain;
-	if (e == NULL)
-		return NTLM_STATUS_NO_SUCH_USER;
-	if (!e->has_nt)
-		return NTLM_STATUS_ACCOUNT_RESTRICTION;
-	ret->nt_hash = e->nt;
-	ret->has_lm_hash = e->has_lm;
-	if (e->has_lm)
-		ret->lm_hash = e->lm;
-	ret->account_status = account_status(e);
-	return NTLM_OK;
-}
-
 size_t smbpasswd_db_count(const struct smbpasswd_db *db)
 {
 	return db ? db->count : 0;

@@ -54,14 +54,6 @@ size_t smbpasswd_db_count(const struct smbpasswd_db *db);
 /* The i-th entry in file order (0 <= i < count, duplicates included), or
  * NULL: for listing a file. */
 const struct smbpasswd_entry *smbpasswd_db_entry(const struct smbpasswd_db *db, size_t i);
-/*
- * An ntlm_lookup_fn over a db (ctx is the struct smbpasswd_db *). Flags map
- * to account statuses: D disabled, L locked out, W/S/I trust accounts
- * refused; an entry without an NT hash cannot log on with NTLM
- * (STATUS_ACCOUNT_RESTRICTION).
- */
-enum ntlm_status smbpasswd_db_lookup(void *ctx, const char *user, const char *domain,
-                                     struct ntlm_credentials *ret);
 /* Wipes every entry and frees the db; NULL-safe. */
 void smbpasswd_db_free(struct smbpasswd_db *db);
 

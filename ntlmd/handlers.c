@@ -402,15 +402,7 @@ static enum ntlm_status lookup_credentials(void *arg, const char *user, const ch
 		goto out;
 	if ((st = account_lockout_check(lc->key)) != NTLM_OK)
 		goto out;
-	if (!a.has_nt) {
-		st = NTLM_STATUS_ACCOUNT_RESTRICTION; /* no NT hash: no NTLM logon */
-		goto out;
-	}
-	ret->nt_hash = a.nt_hash;
-	ret->has_lm_hash = a.has_lm;
-	if (a.has_lm)
-		ret->lm_hash = a.lm_hash;
-	ret->account_status = ntlmd_account_check(&a, &logon);
+	st = ntlmd_account_credentials(&a, &logon, ret);
 out:
 	ntlmd_account_clear(&a);
 	return st;

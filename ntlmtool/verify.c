@@ -15,6 +15,7 @@
 
 #include "ntlmtool.h"
 
+#include "backend.h"
 #include "ntlmd_conf.h"
 #include "smbpasswd.h"
 
@@ -67,6 +68,7 @@ struct verify_job {
 	bool has_config; /* --config: ntlmd's own file, with its default accepted_domains */
 	struct ntlm_policy policy;
 	bool domain_refused;
+	char workstation[256]; /* the AUTHENTICATE's, for the account policy */
 	const char *malformed; /* "the CHALLENGE" when a message did not decode */
 	char cred_source[300];
 	struct verify_outcome out;
@@ -285,8 +287,17 @@ static enum ntlm_status job_lookup(void *ctx, const char *user, const char *doma
 		j->domain_refused = true;
 		return NTLM_STATUS_NO_SUCH_USER;
 	}
-	if (j->db != NULL)
-		return smbpasswd_db_lookup(j->db, user, domain, ret);
+	if (j->db != NULL) {
+		/* ntlmd's account policy, as ntlmd applies it to a files account */
+		struct ntlmd_db_lookup l = {
+		    .db = j->db,
+		    .logon = {.workstation = j->workstation,
+		              .interactive = true,
+		              .allow_null_password = false,
+		              .now = ntlm_filetime_to_unix(j->now)},
+		};
+		return ntlmd_db_lookup(&l, user, domain, ret);
+	}
 	ret->nt_hash = j->nt;
 	ret->has_lm_hash = j->has_lm;
 	ret->lm_hash = j->lm;
@@ -347,6 +358,8 @@ static void gather_facts(struct verify_job *j)
 	ntlm_challenge_clear(&chal);
 	if (ntlm_authenticate_decode(av->data, av->len, &auth) != NTLM_OK)
 		return;
+	snprintf(j->workstation, sizeof(j->workstation), "%s",
+	         auth.workstation != NULL ? auth.workstation : "");
 	o->mic_field_nonzero = auth.mic_offset != 0 && !ntlm_equal_ct(auth.mic, zeros, NTLM_MIC_LEN);
 	if (auth.nt_response.len > 24 &&
 	    ntlm_v2_blob_decode(auth.nt_response.data + 16, auth.nt_response.len - 16, &blob) == NTLM_OK &&

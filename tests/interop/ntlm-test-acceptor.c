@@ -34,7 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <time.h>
 
+#include "backend.h"
 #include "ntlmssp.h"
 #include "smbpasswd.h"
 
@@ -215,6 +217,10 @@ out:
 
 static void do_authenticate(struct acceptor *a, const char *arg)
 {
+	/* ntlmd's account policy over the file's entries */
+	struct ntlmd_db_lookup lookup = {
+	    .db = a->db,
+	    .logon = {.interactive = true, .allow_null_password = false, .now = (int64_t)time(NULL)}};
 	struct ntlm_accept_result res;
 	uint8_t *auth = NULL;
 	size_t auth_len = 0;
@@ -236,7 +242,7 @@ static void do_authenticate(struct acceptor *a, const char *arg)
 		goto out;
 	}
 	st = ntlm_acceptor_verify(&a->policy, a->negotiate, a->negotiate_len, a->challenge, a->challenge_len,
-	                          auth, auth_len, a->have_cb ? &a->cb : NULL, smbpasswd_db_lookup, a->db,
+	                          auth, auth_len, a->have_cb ? &a->cb : NULL, ntlmd_db_lookup, &lookup,
 	                          ntlm_filetime_now(), &res);
 	if (st == NTLM_OK) {
 		printf("OK");

@@ -13,6 +13,11 @@ those of tests/ntlmd/ntlmd_driver.py.
     ldap_driver.py stream --socket S --count N --kill PID --at K USER
         N logons of USER; PID is killed (SIGKILL) before logon K: all succeed
     ldap_driver.py change --socket S USER         CHANGE_PASSWORD to the user's new password
+    ldap_driver.py identity --socket S [--threshold N]
+        spaced and cased spellings verify as the entry's own account, and
+        share one lockout counter
+    ldap_driver.py twin --socket S --files-domain D
+        CHANGE_PASSWORD of a name both stores hold writes the proven one only
     ldap_driver.py nthash USER [new]              the NT hash (hex) of the user's password
     ldap_driver.py nthash-stdin                   the NT hash (hex) of the password on stdin
     ldap_driver.py helper USER -- NTLM_AUTH ARGV...
@@ -59,10 +64,12 @@ USERS = {
     "lflags": ("Lflags-pass16", {"sambaAcctFlags": "UX"}),
     "lcache": ("Lcache-pass17", {}),
     "lzed": ("Lzed-pass19", {}),  # added while ntlmd runs (negative cache)
+    "lspell": ("Lspell-pass21", {}),  # lockout under spellings the directory matches alike
+    "ltwin": ("Ltwin-pass22", {}),  # also in the files store, with another password
 }
 LATE_USERS = {"lzed"}
-FILES_USERS = {"falice": ("Falice-pass1", "[UX         ]")}
-NEW_PASSWORDS = {"lmia": "Lmia-new-pass18"}
+FILES_USERS = {"falice": ("Falice-pass1", "[UX         ]"), "ltwin": ("Ftwin-pass23", "[UX         ]")}
+NEW_PASSWORDS = {"lmia": "Lmia-new-pass18", "ltwin": "Ftwin-new-pass24"}
 
 
 def password_of(user):
@@ -213,6 +220,64 @@ def cmd_change(args):
     return run.finish()
 
 
+def cmd_identity(args):
+    """The account a directory entry gives is its own, whatever spelling
+    found it: the verdict names it, and one lockout counter holds it."""
+    run = nd.Runner()
+    nd.enable_md4_for_ntlm_auth()
+    lalice = password_of("lalice")
+
+    def spellings():
+        problems = []
+        for typed in (" lalice", "lalice  ", "LALICE", "  LAlice "):
+            for domain in (DOMAIN, DOMAIN.lower(), ""):
+                r = logon(args.socket, typed, lalice, domain)
+                problems += [f"{domain}\\{typed!r}: {p}" for p in nd.expect(
+                    r, "STATUS_SUCCESS", user=f"{DOMAIN}\\lalice", account="lalice", account_domain=DOMAIN)]
+        return problems
+
+    run.case("spaced and cased spellings of lalice verify as TESTDOM\\lalice", spellings)
+
+    def lockout():
+        problems = []
+        forms = [" lspell", "lspell ", "LSPELL", "  lspell", "lSpell  "]
+        for i in range(args.threshold):
+            r = logon(args.socket, forms[i % len(forms)], WRONG_PASSWORD)
+            problems += [f"failure {i + 1}: {p}" for p in nd.expect(r, "STATUS_WRONG_PASSWORD")]
+        for typed in ["lspell"] + forms:
+            r = logon(args.socket, typed, password_of("lspell"))
+            problems += [f"right password as {typed!r}: {p}" for p in nd.expect(r, "STATUS_ACCOUNT_LOCKED_OUT")]
+        return problems
+
+    run.case(f"lockout: {args.threshold} failures spread over 5 spellings lock lspell for all of them", lockout)
+    return run.finish()
+
+
+def cmd_twin(args):
+    """ltwin is in the directory and in the files store: a password change
+    proven against one store's account writes that account only."""
+    run = nd.Runner()
+    files_old, ldap_pw, new = FILES_USERS["ltwin"][0], USERS["ltwin"][0], NEW_PASSWORDS["ltwin"]
+
+    def check(domain, password, status):
+        return nd.expect(nd.call(args.socket, nd.CHECK_PASSWORD, [
+            (nd.T_USER, "ltwin"), (nd.T_DOMAIN, domain), (nd.T_PASSWORD, password)]), status)
+
+    def change():
+        problems = [f"before, ldap: {p}" for p in check(DOMAIN, ldap_pw, "STATUS_SUCCESS")]
+        problems += [f"before, files: {p}" for p in check(args.files_domain, files_old, "STATUS_SUCCESS")]
+        problems += [f"change: {p}" for p in nd.expect(nd.call(args.socket, nd.CHANGE_PASSWORD, [
+            (nd.T_USER, "ltwin"), (nd.T_DOMAIN, args.files_domain), (nd.T_PASSWORD, files_old),
+            (nd.T_NEW_PASSWORD, new)]), "STATUS_SUCCESS", account="ltwin", account_domain=DOMAIN)]
+        problems += [f"after, files new: {p}" for p in check(args.files_domain, new, "STATUS_SUCCESS")]
+        problems += [f"after, ldap untouched: {p}" for p in check(DOMAIN, ldap_pw, "STATUS_SUCCESS")]
+        problems += [f"after, ldap not the new one: {p}" for p in check(DOMAIN, new, "STATUS_WRONG_PASSWORD")]
+        return problems
+
+    run.case("backends ldap files, ltwin in both: the change proven in files writes files only", change)
+    return run.finish()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -240,6 +305,12 @@ def main():
     p = sub.add_parser("change")
     p.add_argument("--socket", required=True)
     p.add_argument("user")
+    p = sub.add_parser("identity")
+    p.add_argument("--socket", required=True)
+    p.add_argument("--threshold", type=int, default=10)
+    p = sub.add_parser("twin")
+    p.add_argument("--socket", required=True)
+    p.add_argument("--files-domain", required=True)
     p = sub.add_parser("nthash")
     p.add_argument("user")
     p.add_argument("which", nargs="?", default="old")
@@ -265,7 +336,8 @@ def main():
     if args.command == "nthash-stdin":
         print(nt_hash(sys.stdin.readline().rstrip("\n")).hex().upper())
         return 0
-    return {"helper": cmd_helper, "expect": cmd_expect, "stream": cmd_stream, "change": cmd_change}[args.command](args)
+    return {"helper": cmd_helper, "expect": cmd_expect, "stream": cmd_stream, "change": cmd_change,
+            "identity": cmd_identity, "twin": cmd_twin}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -188,6 +188,11 @@ start_ntlmd "$WORK/main.conf"
 expect --label "LDAP user: " lalice=STATUS_SUCCESS lalice/wrong=STATUS_WRONG_PASSWORD
 expect --label "files after ldap: " falice=STATUS_SUCCESS nobody=STATUS_NO_SUCH_USER
 expect --label "another domain goes to the next store: " --domain OTHERDOM lalice=STATUS_NO_SUCH_USER
+# one canonical account: spellings the directory matches alike are one
+# account in the verdict and in the lockout (default threshold 10)
+driver identity --socket "$SOCKET" --threshold 10
+check "identity: the audit names the entry's DN as the account key" \
+    grep -q "account_key=\"ldap:uid=lspell,ou=people,$SUFFIX\"" "$LOG"
 expect --label "policy: " \
     lbob=STATUS_ACCOUNT_DISABLED lcarol=STATUS_ACCOUNT_LOCKED_OUT ldave=STATUS_ACCOUNT_EXPIRED \
     lerin=STATUS_PASSWORD_MUST_CHANGE lfrank=STATUS_PASSWORD_EXPIRED lgina=STATUS_INVALID_LOGON_HOURS \
@@ -476,6 +481,22 @@ sleep 0.5
 expect --label "reconnect_retrytime window reset by SIGHUP: " --within 1.5 lhank=STATUS_SUCCESS
 check "reconnect_retrytime: two outages, two lines saying the directory is unavailable" \
     [ "$(grep -c "the directory is unavailable" "$LOG")" -eq 2 ]
+stop_ntlmd
+
+# ------------------------------------------------------------------ one name in two stores
+
+# ldap first; TESTSRV (the server's NetBIOS name, a default accepted
+# domain) is no domain of the directory's, so it finds the files account
+write_conf "$WORK/twin.conf" <<EOF
+uri            ldap://127.0.0.1:$PORT_A
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+rootbinddn     cn=ntlmd,$SUFFIX
+rootbindpw_file $WORK/rootbindpw
+EOF
+sed -i 's/^backends .*/backends       ldap files/' "$WORK/twin.conf"
+start_ntlmd "$WORK/twin.conf"
+driver twin --socket "$SOCKET" --files-domain TESTSRV
 stop_ntlmd
 
 # ------------------------------------------------------------------ lockout write-back

@@ -1288,6 +1288,87 @@ START_TEST(db_first_line_wins_and_lists_in_order)
 }
 END_TEST
 
+/* ntlmd's verdict on account u of the file at path: the files store's
+ * lookup through a chain, then ntlm's account policy, as lookup_credentials
+ * does in ntlmd/handlers.c. */
+static enum ntlm_status daemon_verdict(const char *file, const struct ntlmd_logon *logon)
+{
+	const struct ntlmd_backend *b[] = {&ntlmd_backend_files};
+	void *states[] = {open_files(file)};
+	struct ntlmd_backend_chain *c = NULL;
+	struct ntlmd_account a = {0};
+	struct ntlm_credentials cred = {0};
+	enum ntlm_status st;
+
+	ck_assert_status(ntlmd_backends_new(b, states, 1, &c), NTLM_OK);
+	st = ntlmd_backends_lookup(c, "u", "", &a, NULL);
+	if (st == NTLM_OK && (st = ntlmd_account_credentials(&a, logon, &cred)) == NTLM_OK)
+		st = cred.account_status;
+	ntlmd_account_clear(&a);
+	ntlmd_backends_close(c);
+	return st;
+}
+
+/* ntlmtool verify's (and the interop acceptor's) verdict: ntlmd_db_lookup
+ * over the loaded file. */
+static enum ntlm_status tool_verdict(const char *file, const struct ntlmd_logon *logon)
+{
+	struct smbpasswd_db *db = NULL;
+	struct ntlmd_db_lookup l = {.logon = *logon};
+	struct ntlm_credentials cred = {0};
+	enum ntlm_status st;
+
+	ck_assert_status(smbpasswd_db_load(file, &db, NULL, NULL), NTLM_OK);
+	l.db = db;
+	st = ntlmd_db_lookup(&l, "u", "", &cred);
+	if (st == NTLM_OK)
+		st = cred.account_status;
+	smbpasswd_db_free(db);
+	return st;
+}
+
+/* One account policy: ntlmd and ntlmtool give the same verdict for every
+ * flag letter, every pair of them, and every password-age case an
+ * smbpasswd file can hold (no LCT, LCT 0 = must change, a time). */
+START_TEST(daemon_and_tool_agree_on_every_flag)
+{
+	static const char letters[] = "UDLNXWSIHTM";
+	static const char *const lcts[] = {"", "LCT-00000000:", "LCT-5F3A1B2C:"};
+	struct ntlmd_logon logon = {.interactive = true, .now = 0x60000000};
+	char line[160], flags[16];
+	size_t cases = 0;
+
+	for (size_t i = 0; i < sizeof(letters) - 1; i++)
+		for (size_t j = i; j < sizeof(letters) - 1; j++)
+			for (size_t t = 0; t < 3; t++)
+				for (int hashes = 0; hashes < 2; hashes++) {
+					enum ntlm_status d, k;
+					snprintf(flags, sizeof(flags), "%c%c", letters[i], letters[j]);
+					snprintf(line, sizeof(line), "u:1000:%s:%s:[%-11s]:%s\n", NO_HASH,
+					         hashes ? NT_PASSWORD : NO_HASH, flags, lcts[t]);
+					write_file(path, line, 0600);
+					d = daemon_verdict(path, &logon);
+					k = tool_verdict(path, &logon);
+					ck_assert_msg(d == k, "%s: ntlmd %s, ntlmtool %s", line,
+					              ntlm_status_name(d), ntlm_status_name(k));
+					cases++;
+				}
+	ck_assert_uint_eq(cases, 66 * 3 * 2);
+	/* the order both follow (Samba's): L before D, trust accounts refused,
+	 * LCT 0 must change unless X, no NT hash no NTLM logon */
+	write_file(path, "u:1000:" NO_HASH ":" NT_PASSWORD ":[DL         ]:LCT-5F3A1B2C:\n", 0600);
+	ck_assert_status(tool_verdict(path, &logon), NTLM_STATUS_ACCOUNT_LOCKED_OUT);
+	write_file(path, "u:1000:" NO_HASH ":" NT_PASSWORD ":[W          ]:LCT-5F3A1B2C:\n", 0600);
+	ck_assert_status(tool_verdict(path, &logon), NTLM_STATUS_NOLOGON_TRUST_ACCOUNT);
+	write_file(path, "u:1000:" NO_HASH ":" NT_PASSWORD ":[U          ]:LCT-00000000:\n", 0600);
+	ck_assert_status(tool_verdict(path, &logon), NTLM_STATUS_PASSWORD_MUST_CHANGE);
+	write_file(path, "u:1000:" NO_HASH ":" NT_PASSWORD ":[UX         ]:LCT-00000000:\n", 0600);
+	ck_assert_status(tool_verdict(path, &logon), NTLM_OK);
+	write_file(path, "u:1000:" NO_HASH ":" NO_HASH ":[U          ]:LCT-5F3A1B2C:\n", 0600);
+	ck_assert_status(tool_verdict(path, &logon), NTLM_STATUS_ACCOUNT_RESTRICTION);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("backends");
@@ -1318,6 +1399,7 @@ int main(void)
 	tcase_add_test(chain, chain_unavailable_is_not_no_such_user);
 	tcase_add_test(chain, chain_set_password);
 	tcase_add_test(chain, chain_open_from_config);
+	tcase_add_test(chain, daemon_and_tool_agree_on_every_flag);
 	tcase_add_checked_fixture(chain, make_fixture, remove_fixture);
 	suite_add_tcase(s, chain);
 

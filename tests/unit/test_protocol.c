@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../backends/account.c" /* the real account policy */
 #include "../../ntlmd/audit.c"
 #include "../../ntlmd/challenges.c"
 #include "../../ntlmd/handlers.c"
@@ -75,8 +76,14 @@ enum ntlm_status ntlmd_backends_lookup(struct ntlmd_backend_chain *c, const char
 	*ret_backend = "fake";
 	if (a == NULL)
 		return NTLM_STATUS_NO_SUCH_USER;
-	*ret = (struct ntlmd_account){
-	    .name = strdup(a->name), .key = fake_key(a->name), .uid = 1000, .has_nt = true, .nt_hash = a->nt};
+	*ret = (struct ntlmd_account){.name = strdup(a->name),
+	                              .key = fake_key(a->name),
+	                              .uid = 1000,
+	                              .has_nt = true,
+	                              .nt_hash = a->nt,
+	                              .pwd_last_set = -1, /* unknown: no must-change */
+	                              .pwd_must_change = -1,
+	                              .kickoff_time = -1};
 	snprintf(ret->flags, sizeof(ret->flags), "%s", a->flags);
 	return NTLM_OK;
 }
@@ -134,22 +141,6 @@ enum ntlm_status ntlmd_backends_group_member(struct ntlmd_backend_chain *c, cons
 		return NTLM_STATUS_NO_SUCH_USER;
 	*ret_member = strcasecmp(user, "alice") == 0;
 	*ret_backend = "fake";
-	return NTLM_OK;
-}
-
-void ntlmd_account_clear(struct ntlmd_account *a)
-{
-	free(a->name);
-	ntlm_wipe(a, sizeof(*a));
-}
-
-enum ntlm_status ntlmd_account_check(const struct ntlmd_account *a, const struct ntlmd_logon *logon)
-{
-	(void)logon;
-	if (strchr(a->flags, 'L') != NULL)
-		return NTLM_STATUS_ACCOUNT_LOCKED_OUT;
-	if (strchr(a->flags, 'D') != NULL)
-		return NTLM_STATUS_ACCOUNT_DISABLED;
 	return NTLM_OK;
 }
 
