@@ -1081,8 +1081,11 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
 	rc = pam_get_user(pamh, &user, NULL);
 	if (rc != PAM_SUCCESS || user == NULL || user[0] == '\0')
 		return rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc;
-	/* root changes any password without the old one, as with passwd(1) */
-	need_old = getuid() != 0;
+	/* root changes any password without the old one, as with passwd(1);
+	 * not an expired one the user must change to log in
+	 * (PAM_CHANGE_EXPIRED_AUTHTOK: login, su, sshd as root), where the old
+	 * password is what proves the user, as pam_unix asks for it */
+	need_old = getuid() != 0 || (flags & PAM_CHANGE_EXPIRED_AUTHTOK) != 0;
 	if (flags & PAM_PRELIM_CHECK)
 		return prelim_check(&m, user, need_old);
 	if (flags & PAM_UPDATE_AUTHTOK)
