@@ -127,7 +127,9 @@ unsigned pam_ntlm_parse_options(int argc, const char **argv, struct pam_ntlm_opt
 	unsigned bad = 0;
 
 	memset(ret, 0, sizeof(*ret));
-	ret->mode = PAM_NTLM_MODE_AUTO;
+	/* an exchange proves an account the client chooses: it starts only in
+	 * a service that asks for one (docs/pam-conversation.md) */
+	ret->mode = PAM_NTLM_MODE_PASSWORD;
 	for (int i = 0; i < argc && argv != NULL; i++) {
 		const char *arg = argv[i];
 		const char *eq;

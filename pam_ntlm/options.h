@@ -19,7 +19,8 @@ enum pam_ntlm_mode {
 	PAM_NTLM_MODE_AUTO = 0, /* a password, or a NEGOTIATE that starts an exchange */
 	PAM_NTLM_MODE_EXCHANGE, /* NEGOTIATE in, CHALLENGE out, AUTHENTICATE in */
 	PAM_NTLM_MODE_VERIFY,   /* NEGOTIATE, CHALLENGE and AUTHENTICATE in */
-	PAM_NTLM_MODE_PASSWORD, /* a password, checked by the daemon */
+	PAM_NTLM_MODE_PASSWORD, /* a password, checked by the daemon (the default: no
+	                           exchange starts unless the service asks for one) */
 };
 
 /* Bounds of timeout=MS. */

@@ -94,7 +94,7 @@ M="$PAM_NTLM_SO socket=$SOCKET"
 write_unix_check
 
 service ntlm-password "auth required $M mode=password" "account required $M" "password required $M"
-service ntlm-auto "auth required $M" "account required $M"
+service ntlm-auto "auth required $M mode=auto" "account required $M"
 service ntlm-debug "auth required $M mode=password debug no_such_option timeout=5"
 service ntlm-first "auth required $M use_first_pass"
 service ntlm-unix-first "auth requisite $PAM_EXEC expose_authtok quiet $UNIX_CHECK" "auth required $M use_first_pass"
@@ -121,7 +121,7 @@ EOF
 chmod 0755 "$FINAL_SH"
 service ntlm-spnego "auth required $M mode=exchange" "auth optional $PAM_EXEC stdout type=auth $FINAL_SH" \
     "account required $M"
-service ntlm-spnego-auto "auth required $M" "auth optional $PAM_EXEC stdout type=auth $FINAL_SH" \
+service ntlm-spnego-auto "auth required $M mode=auto" "auth optional $PAM_EXEC stdout type=auth $FINAL_SH" \
     "account required $M"
 service ntlm-spnego-verify "auth required $M mode=verify" "auth optional $PAM_EXEC stdout type=auth $FINAL_SH"
 

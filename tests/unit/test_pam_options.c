@@ -43,7 +43,8 @@ START_TEST(defaults)
 	ck_assert_str_eq(o.socket, "");
 	ck_assert_str_eq(o.service, "");
 	ck_assert_uint_eq(o.timeout_ms, 0);
-	ck_assert_int_eq(o.mode, PAM_NTLM_MODE_AUTO);
+	/* no exchange starts in a service that did not ask for one */
+	ck_assert_int_eq(o.mode, PAM_NTLM_MODE_PASSWORD);
 	ck_assert(!o.use_first_pass && !o.try_first_pass && !o.use_authtok && !o.migrate);
 	ck_assert(!o.ignore_unknown_user && !o.debug && !o.require_cb);
 }
