@@ -145,9 +145,10 @@ verify_input() { # USER PASSWORD
     printf '%s\n' "$2" | "$PY" -B "$DRIVER" verify-input "$1"
 }
 
-# last: the last lines of the output, for a failure message
+# last: the last lines of the output, for a failure message (backslashes
+# doubled: fail's echo would take them for escapes)
 last() {
-    printf '%s\n' "$OUT" | grep -v PWRAP_DEBUG | tail -4 | tr '\n' '|'
+    printf '%s\n' "$OUT" | grep -v PWRAP_DEBUG | tail -4 | tr '\n' '|' | sed 's/\\/\\\\/g'
 }
 
 # ------------------------------------------------------------------ su: another account's proof
