@@ -14,12 +14,27 @@ void ntlmd_account_clear(struct ntlmd_account *a)
 	if (a == NULL)
 		return;
 	free(a->name);
+	free(a->domain);
+	free(a->key);
 	if (a->workstations != NULL) {
 		for (char **w = a->workstations; *w != NULL; w++)
 			free(*w);
 		free(a->workstations);
 	}
 	ntlm_wipe(a, sizeof(*a));
+}
+
+char *ntlmd_account_key(const char *store, const char *id)
+{
+	size_t slen = strlen(store), ilen = strlen(id);
+	char *key = malloc(slen + ilen + 2);
+
+	if (key == NULL)
+		return NULL;
+	memcpy(key, store, slen);
+	key[slen] = ':';
+	memcpy(key + slen + 1, id, ilen + 1);
+	return key;
 }
 
 static bool has_flag(const struct ntlmd_account *a, char letter)

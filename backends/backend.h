@@ -11,7 +11,10 @@
 
 /* What a store knows about one user. */
 struct ntlmd_account {
-	char *name; /* the store's spelling */
+	char *name;   /* the store's spelling: the canonical account name */
+	char *domain; /* the account's domain (ldap: its sambaDomain); NULL: the store
+	                 leaves it to the chain, which gives netbios_domain */
+	char *key;    /* stable identity: "files:" NAME, "ldap:" DN (lockout, audit) */
 	uint32_t uid;
 	bool has_nt;
 	struct ntlm_hash nt_hash;
@@ -29,6 +32,8 @@ struct ntlmd_account {
 
 /* Wipes the hashes and frees what the account owns. */
 void ntlmd_account_clear(struct ntlmd_account *a);
+/* The key of an account: store, ':' and id (malloc'd; NULL: no memory). */
+char *ntlmd_account_key(const char *store, const char *id);
 
 struct ntlmd_backend {
 	const char *name; /* "files", "ldap" */
@@ -59,6 +64,9 @@ struct ntlmd_backend {
 	 * (or no group search configured); NTLM_ERR_BACKEND_UNAVAILABLE when
 	 * it could not be asked. */
 	enum ntlm_status (*group_member)(void *state, const char *group, const char *user, bool *ret_member);
+	/* May be NULL. Whether the store serves accounts of domain (ldap: one
+	 * of `domains`, or of the directory's sambaDomain names). */
+	bool (*serves_domain)(void *state, const char *domain);
 };
 
 extern const struct ntlmd_backend ntlmd_backend_files;
@@ -73,13 +81,26 @@ enum ntlm_status ntlmd_backends_open(const struct ntlmd_config *cfg, struct ntlm
  * Asks each store in turn: NO_SUCH_USER goes on to the next one. When no
  * store has the user and one of them was unavailable, the answer is
  * NTLM_ERR_BACKEND_UNAVAILABLE, never NO_SUCH_USER. *ret_backend names the
- * store that answered.
+ * store that answered. The account is canonical: ret->name the store's
+ * spelling, ret->domain its domain (the chain's for stores that name
+ * none), ret->key its stable identity. The user and domain asked serve
+ * only to find it.
  */
 enum ntlm_status ntlmd_backends_lookup(struct ntlmd_backend_chain *c, const char *user, const char *domain,
                                        struct ntlmd_account *ret, const char **ret_backend);
-/* Sets the password in the store that holds the user. */
+/* Sets the password of the account that user and domain find, under its
+ * own name in the store that holds it, when that account's key is key
+ * (the account the caller proved): else NO_SUCH_USER, never another
+ * store's account of the same name. */
 enum ntlm_status ntlmd_backends_set_password(struct ntlmd_backend_chain *c, const char *user,
+                                             const char *domain, const char *key,
                                              const struct ntlm_hash *nt_hash, int64_t now);
+/* Whether domain (case-insensitive) is the chain's domain or one that a
+ * store serves: the default of accepted_domains. */
+bool ntlmd_backends_serve_domain(const struct ntlmd_backend_chain *c, const char *domain);
+/* The domain of the accounts whose store names none (the files store):
+ * ntlmd_backends_open sets netbios_domain; NULL leaves it unset. */
+enum ntlm_status ntlmd_backends_set_domain(struct ntlmd_backend_chain *c, const char *domain);
 /* Adds a user that no store holds to the first store that can add users:
  * NO_SUCH_USER-free chains only (a store that holds it, or is unavailable,
  * gives that answer instead); NTLM_STATUS_ACCOUNT_RESTRICTION when no store

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 
 static const struct ntlmd_backend *const known_backends[] = {
@@ -62,6 +63,7 @@ struct store {
 struct ntlmd_backend_chain {
 	struct store *stores;
 	size_t n;
+	char *domain; /* of the accounts whose store names none: netbios_domain */
 };
 
 const struct ntlmd_backend *ntlmd_backend_find(const char *name)
@@ -143,12 +145,40 @@ enum ntlm_status ntlmd_backends_open_err(const struct ntlmd_config *cfg, struct 
 		if (st == NTLM_OK)
 			c->stores[c->n++].backend = b;
 	}
+	if (st == NTLM_OK)
+		st = ntlmd_backends_set_domain(c, cfg->netbios_domain);
 	if (st != NTLM_OK) {
 		ntlmd_backends_close(c);
 		return st;
 	}
 	*ret = c;
 	return NTLM_OK;
+}
+
+enum ntlm_status ntlmd_backends_set_domain(struct ntlmd_backend_chain *c, const char *domain)
+{
+	char *copy = NULL;
+
+	if (c == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	if (domain != NULL && (copy = strdup(domain)) == NULL)
+		return NTLM_ERR_NO_MEMORY;
+	free(c->domain);
+	c->domain = copy;
+	return NTLM_OK;
+}
+
+bool ntlmd_backends_serve_domain(const struct ntlmd_backend_chain *c, const char *domain)
+{
+	if (c == NULL || domain == NULL)
+		return false;
+	if (c->domain != NULL && strcasecmp(c->domain, domain) == 0)
+		return true;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->stores[i].backend->serves_domain != NULL &&
+		    c->stores[i].backend->serves_domain(c->stores[i].state, domain))
+			return true;
+	return false;
 }
 
 enum ntlm_status ntlmd_backends_open(const struct ntlmd_config *cfg, struct ntlmd_backend_chain **ret)
@@ -208,6 +238,11 @@ static enum ntlm_status find_store(struct ntlmd_backend_chain *c, const char *us
 		const struct store *s = &c->stores[i];
 		enum ntlm_status st = s->backend->lookup(s->state, user, domain, ret);
 
+		if (st == NTLM_OK && ret->domain == NULL && c->domain != NULL &&
+		    (ret->domain = strdup(c->domain)) == NULL) {
+			ntlmd_account_clear(ret);
+			return NTLM_ERR_NO_MEMORY;
+		}
 		if (st == NTLM_OK) {
 			*ret_index = i;
 			return NTLM_OK;
@@ -232,9 +267,10 @@ enum ntlm_status ntlmd_backends_lookup(struct ntlmd_backend_chain *c, const char
 	return st;
 }
 
-/* The store that a lookup finds the user in takes the new password: the
- * one that verifies it afterwards. */
+/* The store that finds the account takes its new password, under the
+ * account's own name, when it is still the account proven (same key). */
 enum ntlm_status ntlmd_backends_set_password(struct ntlmd_backend_chain *c, const char *user,
+                                             const char *domain, const char *key,
                                              const struct ntlm_hash *nt_hash, int64_t now)
 {
 	struct ntlmd_account a = {0};
@@ -242,28 +278,33 @@ enum ntlm_status ntlmd_backends_set_password(struct ntlmd_backend_chain *c, cons
 	enum ntlm_status st;
 	size_t i;
 
-	if (c == NULL || user == NULL || nt_hash == NULL)
+	if (c == NULL || user == NULL || key == NULL || nt_hash == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
-	st = find_store(c, user, "", &a, &i);
-	if (st != NTLM_OK)
-		return st;
+	st = find_store(c, user, domain != NULL ? domain : "", &a, &i);
+	if (st == NTLM_OK && (a.key == NULL || strcmp(a.key, key) != 0))
+		st = NTLM_STATUS_NO_SUCH_USER; /* another account answers now */
+	s = &c->stores[st == NTLM_OK ? i : 0];
+	if (st == NTLM_OK && s->backend->set_password == NULL)
+		st = NTLM_STATUS_ACCOUNT_RESTRICTION; /* a read-only store */
+	if (st == NTLM_OK)
+		st = s->backend->set_password(s->state, a.name, nt_hash, now);
 	ntlmd_account_clear(&a);
-	s = &c->stores[i];
-	if (s->backend->set_password == NULL)
-		return NTLM_STATUS_ACCOUNT_RESTRICTION; /* a read-only store */
-	return s->backend->set_password(s->state, user, nt_hash, now);
+	return st;
 }
 
 void ntlmd_backends_record_logon(struct ntlmd_backend_chain *c, const char *backend, const char *user,
                                  enum ntlm_status st, int64_t now)
 {
+	const struct store *s;
+
 	if (c == NULL || backend == NULL || user == NULL ||
 	    (st != NTLM_OK && st != NTLM_STATUS_WRONG_PASSWORD))
 		return;
-	for (size_t i = 0; i < c->n; i++)
-		if (strcmp(c->stores[i].backend->name, backend) == 0 &&
-		    c->stores[i].backend->record_logon != NULL)
-			c->stores[i].backend->record_logon(c->stores[i].state, user, st == NTLM_OK, now);
+	for (size_t i = 0; i < c->n; i++) {
+		s = &c->stores[i];
+		if (strcmp(s->backend->name, backend) == 0 && s->backend->record_logon != NULL)
+			s->backend->record_logon(s->state, user, st == NTLM_OK, now);
+	}
 }
 
 enum ntlm_status ntlmd_backends_group_member(struct ntlmd_backend_chain *c, const char *group,
@@ -308,6 +349,7 @@ void ntlmd_backends_close(struct ntlmd_backend_chain *c)
 		if (c->stores[i].backend->close != NULL)
 			c->stores[i].backend->close(c->stores[i].state);
 	free(c->stores);
+	free(c->domain);
 	free(c);
 }
 

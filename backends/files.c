@@ -246,7 +246,8 @@ static enum ntlm_status files_open(const struct ntlmd_config *cfg, void **ret_st
 	return ntlmd_files_open(cfg->hash_file ? cfg->hash_file : NTLMD_DEFAULT_HASH_FILE, ret_state, NULL);
 }
 
-/* The account an entry describes; files know no expiry, hours or workstations. */
+/* The account an entry describes; files know no expiry, hours or workstations,
+ * and leave the domain to the chain (netbios_domain). */
 static enum ntlm_status fill_account(const struct smbpasswd_entry *e, struct ntlmd_account *ret)
 {
 	struct ntlmd_account a = {
@@ -264,8 +265,9 @@ static enum ntlm_status fill_account(const struct smbpasswd_entry *e, struct ntl
 	_Static_assert(sizeof(a.flags) == sizeof(e->flags), "flag fields differ");
 	memcpy(a.flags, e->flags, sizeof(a.flags));
 	a.name = strdup(e->user);
-	if (a.name == NULL) {
-		ntlm_wipe(&a, sizeof(a));
+	a.key = ntlmd_account_key("files", e->user);
+	if (a.name == NULL || a.key == NULL) {
+		ntlmd_account_clear(&a);
 		return NTLM_ERR_NO_MEMORY;
 	}
 	*ret = a;

@@ -54,7 +54,8 @@ enum key_type {
 	T_DNS,     /* a DNS name */
 };
 
-#define KF_STAR_ANY 1u /* T_LIST: a lone "*" stores NULL (any, unchecked) */
+#define KF_STAR_ANY   1u /* T_LIST: a lone "*" stores NULL (any, unchecked) */
+#define KF_STAR_ALONE 2u /* T_LIST: "*" may only stand alone, and is kept (NULL is the default) */
 
 struct word {
 	const char *name;
@@ -134,7 +135,7 @@ static const struct key_def keys[] = {
     {"allow_unverified_spn", POLICY(allow_unverified_spn, T_BOOL)},
     {"max_clock_skew", POLICY(max_clock_skew, T_U64), .min = 0, .max = MAX_SECONDS},
     {"required_flags", POLICY(required_flags, T_FLAGS), WORDS(flag_words)},
-    {"accepted_domains", POLICY(accepted_domains, T_LIST), .flags = KF_STAR_ANY},
+    {"accepted_domains", POLICY(accepted_domains, T_LIST), .flags = KF_STAR_ALONE},
     {"lockout_threshold", POLICY(lockout_threshold, T_UINT), .min = 0, .max = 1000000},
     {"lockout_window", POLICY(lockout_window, T_UINT), .min = 1, .max = MAX_SECONDS},
     {"lockout_duration", POLICY(lockout_duration, T_UINT), .min = 1, .max = MAX_SECONDS},
@@ -444,7 +445,7 @@ static enum ntlm_status check_list(const struct key_def *k, char **v, size_t n, 
 	for (size_t i = 0; i < n; i++) {
 		if (strlen(v[i]) > MAX_NAME_LEN)
 			return bad(r, "%s: an item is longer than %u bytes", k->name, MAX_NAME_LEN);
-		if ((k->flags & KF_STAR_ANY) && strcmp(v[i], "*") == 0 && n > 1)
+		if ((k->flags & (KF_STAR_ANY | KF_STAR_ALONE)) && strcmp(v[i], "*") == 0 && n > 1)
 			return bad(r, "%s: '*' must stand alone", k->name);
 		if (k->words != NULL) {
 			const struct word *w = find_word(k, v[i]);
@@ -634,8 +635,9 @@ static void policy_defaults(struct ntlmd_policy *p)
 	    .ntlm_auth = NTLMD_NTLMV2_ONLY,
 	    .channel_bindings = NTLM_CB_WHEN_SUPPORTED,
 	    .max_clock_skew = 1800,
-	    .lockout_window = 1800,
-	    .lockout_duration = 1800,
+	    .lockout_threshold = 10, /* Windows 11's account lockout policy */
+	    .lockout_window = 600,
+	    .lockout_duration = 600,
 	    .user_name_format = NTLMD_NAME_DOMAIN_USER,
 	    .user_name_case = NTLMD_CASE_KEEP,
 	    .domain_separator = '\\',
@@ -1362,9 +1364,32 @@ bool ntlmd_policy_accepts_domain(const struct ntlmd_policy *policy, const char *
 	if (policy == NULL || policy->accepted_domains == NULL)
 		return true;
 	for (size_t i = 0; policy->accepted_domains[i] != NULL; i++) {
-		if (ascii_eq_nocase(policy->accepted_domains[i], domain != NULL ? domain : ""))
+		if (strcmp(policy->accepted_domains[i], "*") == 0 ||
+		    ascii_eq_nocase(policy->accepted_domains[i], domain != NULL ? domain : ""))
 			return true;
 	}
+	return false;
+}
+
+bool ntlmd_config_accepts_domain(const struct ntlmd_config *cfg, const struct ntlmd_policy *policy,
+                                 const char *domain)
+{
+	const char *own[3] = {NULL, NULL, NULL};
+
+	if (domain == NULL)
+		domain = "";
+	if (policy != NULL && policy->accepted_domains != NULL)
+		return ntlmd_policy_accepts_domain(policy, domain);
+	if (domain[0] == '\0')
+		return true;
+	if (cfg != NULL) {
+		own[0] = cfg->netbios_domain;
+		own[1] = cfg->dns_domain;
+		own[2] = cfg->netbios_name;
+	}
+	for (size_t i = 0; i < 3; i++)
+		if (own[i] != NULL && ascii_eq_nocase(own[i], domain))
+			return true;
 	return false;
 }
 

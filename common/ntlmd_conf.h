@@ -21,10 +21,11 @@
  *   allow_unverified_spn yes | no
  *   max_clock_skew     seconds (default 1800; 0 = unchecked)
  *   required_flags     128 56 key-exch sign seal ... (names of negotiate flags)
- *   accepted_domains   NAME... (NTLM domains accepted; "*" any; default: any)
- *   lockout_threshold  failures before lockout (default 0 = off)
- *   lockout_window     seconds over which failures count (default 1800)
- *   lockout_duration   seconds an account stays locked (default 1800)
+ *   accepted_domains   NAME... (NTLM domains accepted; "*" any; default: the server's own:
+ *                      netbios_domain, dns_domain, netbios_name, "", the stores' domains)
+ *   lockout_threshold  failures before lockout (default 10; 0 = off)
+ *   lockout_window     seconds over which failures count (default 600)
+ *   lockout_duration   seconds an account stays locked (default 600)
  *   user_name_format   user | domain\user | user@domain (default domain\user)
  *   user_name_case     keep | lower | upper (default keep)
  *   domain_separator   one character used in domain\user (default '\')
@@ -168,8 +169,15 @@ const struct ntlmd_policy *ntlmd_config_policy(const struct ntlmd_config *cfg, c
  * policy, valid while it is). mschap selects the MS-CHAPv2 rule of
  * ntlm_auth = mschapv2-and-ntlmv2-only. */
 void ntlmd_policy_to_ntlm(const struct ntlmd_policy *policy, bool mschap, struct ntlm_policy *ret);
-/* True when the NTLM domain is accepted by the policy (case-insensitive). */
+/* True when the NTLM domain is in the policy's accepted_domains
+ * (case-insensitive; "*" any; an unset list: true). */
 bool ntlmd_policy_accepts_domain(const struct ntlmd_policy *policy, const char *domain);
+/* accepted_domains as a service applies it: the policy's list when set,
+ * else the server's own domains: "", netbios_domain, dns_domain and
+ * netbios_name (case-insensitive). The stores' domains (ldap) are the
+ * caller's to add (ntlmd_backends_serve_domain). */
+bool ntlmd_config_accepts_domain(const struct ntlmd_config *cfg, const struct ntlmd_policy *policy,
+                                 const char *domain);
 /* Formats the authenticated name per user_name_format/case; malloc'd. */
 char *ntlmd_policy_format_user(const struct ntlmd_policy *policy, const char *domain, const char *user);
 /* The keys kept in extra_* for the backends (uri, base, binddn, ...),

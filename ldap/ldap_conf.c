@@ -35,6 +35,7 @@ static const char *const default_attrs[LDAP_ATTR_COUNT] = {
     "sambaBadPasswordCount",
     "sambaBadPasswordTime",
     "uidNumber",
+    "sambaSID",
 };
 
 struct parse {

@@ -66,6 +66,7 @@ struct ldap_store {
 	char last_key[MAX_USER + 1]; /* the last user looked up, and its bad-password count */
 	int64_t last_bad_count;
 	char **dir_domains; /* sambaDomainName values read at the last connect (kept while disconnected) */
+	char **dir_sids;    /* the sambaSID of each of them ("" when absent), same indices */
 	struct cache_entry *buckets[CACHE_BUCKETS];
 	size_t cached;
 	struct ldap_stats stats;
@@ -252,10 +253,42 @@ fail:
 	return NULL;
 }
 
-/* Appends the domain names of the sambaDomain entries under base. */
+/* Appends name and sid (NULL: none) to the domains read; false when out
+ * of memory. */
+static bool add_dir_domain(struct ldap_store *s, size_t *n, const struct berval *name,
+                           const struct berval *sid)
+{
+	char **names = realloc(s->dir_domains, (*n + 2) * sizeof(char *));
+
+	if (names == NULL)
+		return false;
+	s->dir_domains = names;
+	names[*n] = NULL;
+	{
+		char **sids = realloc(s->dir_sids, (*n + 2) * sizeof(char *));
+		if (sids == NULL)
+			return false;
+		s->dir_sids = sids;
+		sids[*n] = NULL;
+	}
+	names[*n] = strndup(name->bv_val, name->bv_len);
+	s->dir_sids[*n] = sid != NULL ? strndup(sid->bv_val, sid->bv_len) : strdup("");
+	if (names[*n] == NULL || s->dir_sids[*n] == NULL) {
+		free(names[*n]);
+		free(s->dir_sids[*n]);
+		names[*n] = s->dir_sids[*n] = NULL;
+		return false;
+	}
+	(*n)++;
+	names[*n] = s->dir_sids[*n] = NULL;
+	return true;
+}
+
+/* Appends the domain names (and SIDs) of the sambaDomain entries under base. */
 static void read_domains_under(struct ldap_store *s, const char *base, size_t *n)
 {
-	char *attrs[] = {s->conf.domain_attribute, NULL};
+	char sid_attr[] = "sambaSID";
+	char *attrs[] = {s->conf.domain_attribute, sid_attr, NULL};
 	struct timeval tv = {(time_t)s->conf.timelimit, 0};
 	LDAPMessage *res = NULL;
 	int rc = ldap_search_ext_s(s->ld, base, LDAP_SCOPE_SUBTREE, "(objectClass=sambaDomain)", attrs, 0,
@@ -265,16 +298,11 @@ static void read_domains_under(struct ldap_store *s, const char *base, size_t *n
 		for (LDAPMessage *e = ldap_first_entry(s->ld, res); e != NULL;
 		     e = ldap_next_entry(s->ld, e)) {
 			struct berval **v = ldap_get_values_len(s->ld, e, s->conf.domain_attribute);
-			for (size_t i = 0; v != NULL && v[i] != NULL && *n < MAX_DOMAINS; i++) {
-				char **grown = realloc(s->dir_domains, (*n + 2) * sizeof(char *));
-				if (grown == NULL)
+			struct berval **sid = ldap_get_values_len(s->ld, e, sid_attr);
+			for (size_t i = 0; v != NULL && v[i] != NULL && *n < MAX_DOMAINS; i++)
+				if (!add_dir_domain(s, n, v[i], sid != NULL ? sid[0] : NULL))
 					break;
-				s->dir_domains = grown;
-				grown[*n] = strndup(v[i]->bv_val, v[i]->bv_len);
-				if (grown[*n] != NULL)
-					(*n)++;
-				grown[*n] = NULL;
-			}
+			ldap_value_free_len(sid);
 			ldap_value_free_len(v);
 		}
 	}
@@ -293,7 +321,8 @@ static void read_dir_domains(struct ldap_store *s)
 	size_t n = 0;
 
 	strv_free(s->dir_domains);
-	s->dir_domains = NULL;
+	strv_free(s->dir_sids);
+	s->dir_domains = s->dir_sids = NULL;
 
 	for (size_t b = 0; s->conf.bases[b] != NULL; b++)
 		read_domains_under(s, s->conf.bases[b], &n);
@@ -544,6 +573,42 @@ static bool parse_workstations(const char *s, char ***ret)
 	return true;
 }
 
+/* The domain of an account whose sambaSID is sid (may be NULL): the
+ * sambaDomain whose SID prefixes it; else the first configured `domains`
+ * name, else the only sambaDomain read; else NULL (the chain then gives
+ * netbios_domain). */
+static const char *entry_domain(const struct ldap_store *s, const char *sid)
+{
+	char *const *list = s->conf.domains != NULL ? s->conf.domains : s->dir_domains;
+
+	for (size_t i = 0; sid != NULL && s->dir_sids != NULL && s->dir_sids[i] != NULL; i++) {
+		size_t n = strlen(s->dir_sids[i]);
+		if (n > 0 && strncasecmp(sid, s->dir_sids[i], n) == 0 && sid[n] == '-')
+			return s->dir_domains[i];
+	}
+	if (list == NULL || list[0] == NULL || strcmp(list[0], "*") == 0)
+		return NULL;
+	if (s->conf.domains == NULL && list[1] != NULL)
+		return NULL; /* several domains and no SID to choose */
+	return list[0];
+}
+
+/* The canonical identity of entry e: key "ldap:" DN, and its domain. */
+static enum ntlm_status entry_identity(struct ldap_store *s, LDAPMessage *e, const char *sid,
+                                       struct ntlmd_account *a)
+{
+	char *dn = ldap_get_dn(s->ld, e);
+	const char *domain = entry_domain(s, sid);
+
+	if (dn == NULL)
+		return NTLM_ERR_NO_MEMORY;
+	a->key = ntlmd_account_key("ldap", dn);
+	ldap_memfree(dn);
+	if (a->key == NULL || (domain != NULL && (a->domain = strdup(domain)) == NULL))
+		return NTLM_ERR_NO_MEMORY;
+	return NTLM_OK;
+}
+
 /* Fills a from entry e; on a malformed attribute logs the entry and the
  * attribute (never the value) and returns NTLM_ERR_BAD_ENCODING. */
 static enum ntlm_status entry_to_account(struct ldap_store *s, LDAPMessage *e, struct ntlmd_account *a)
@@ -570,6 +635,8 @@ static enum ntlm_status entry_to_account(struct ldap_store *s, LDAPMessage *e, s
 		st = NTLM_ERR_NO_MEMORY;
 		goto out;
 	}
+	if ((st = entry_identity(s, e, v[LDAP_ATTR_SID], a)) != NTLM_OK)
+		goto out;
 	if (v[LDAP_ATTR_UID_NUMBER] != NULL && parse_int64(v[LDAP_ATTR_UID_NUMBER], &n) && n >= 0 &&
 	    n <= UINT32_MAX)
 		a->uid = (uint32_t)n;
@@ -828,9 +895,11 @@ static void cache_sweep(struct ldap_store *s, int64_t now, int64_t keep)
 static bool account_copy(const struct ntlmd_account *a, struct ntlmd_account *ret)
 {
 	*ret = *a;
-	ret->name = NULL;
+	ret->name = ret->domain = ret->key = NULL;
 	ret->workstations = NULL;
-	if ((ret->name = strdup(a->name)) == NULL)
+	if ((ret->name = strdup(a->name)) == NULL ||
+	    (a->key != NULL && (ret->key = strdup(a->key)) == NULL) ||
+	    (a->domain != NULL && (ret->domain = strdup(a->domain)) == NULL))
 		goto fail;
 	if (a->workstations != NULL) {
 		size_t n = 0;
@@ -916,6 +985,20 @@ static bool other_domain(const struct ldap_store *s, const char *domain)
 	return true;
 }
 
+/* The domains the store serves: configured, or read from the directory. */
+static bool store_serves_domain(void *state, const char *domain)
+{
+	const struct ldap_store *s = state;
+	char *const *list = s != NULL && s->conf.domains != NULL ? s->conf.domains
+	                    : s != NULL                          ? s->dir_domains
+	                                                         : NULL;
+
+	for (size_t i = 0; domain != NULL && list != NULL && list[i] != NULL; i++)
+		if (strcmp(list[i], "*") != 0 && strcasecmp(list[i], domain) == 0)
+			return true;
+	return false;
+}
+
 /* During an outage, a cached entry expired no longer than cache_stale_ttl
  * ago (only when that option is set). */
 static enum ntlm_status serve_stale(struct ldap_store *s, const char *user, const char *key, int64_t now,
@@ -954,7 +1037,10 @@ static enum ntlm_status store_lookup(void *state, const char *user, const char *
 		s->last_bad_count = e->bad_count;
 		if (e->negative)
 			return NTLM_STATUS_NO_SUCH_USER;
-		return account_copy(&e->account, ret) ? NTLM_OK : NTLM_ERR_NO_MEMORY;
+		if (!account_copy(&e->account, ret))
+			return NTLM_ERR_NO_MEMORY;
+		lower_key(ret->name, s->last_key, sizeof(s->last_key));
+		return NTLM_OK;
 	}
 	s->stats.cache_misses++;
 	st = find_entry(s, user, &res);
@@ -971,6 +1057,8 @@ static enum ntlm_status store_lookup(void *state, const char *user, const char *
 	else if (st == NTLM_ERR_BACKEND_UNAVAILABLE)
 		st = serve_stale(s, user, key, now, ret);
 	ldap_msgfree(res);
+	if (st == NTLM_OK) /* record_logon names the account by its own name */
+		lower_key(ret->name, s->last_key, sizeof(s->last_key));
 	return st;
 }
 
@@ -1298,6 +1386,7 @@ static void store_close(void *state)
 	    s->stats.cache_misses, s->stats.stale_served);
 	drop_connection(s);
 	strv_free(s->dir_domains);
+	strv_free(s->dir_sids);
 	cache_sweep(s, 0, -1);
 	ldap_conf_clear(&s->conf);
 	free(s->uris);
@@ -1345,4 +1434,5 @@ const struct ntlmd_backend ntlmd_backend_ldap = {
     .close = store_close,
     .record_logon = store_record_logon,
     .group_member = store_group_member,
+    .serves_domain = store_serves_domain,
 };

@@ -23,6 +23,7 @@ enum ldap_attr {
 	LDAP_ATTR_BAD_COUNT,
 	LDAP_ATTR_BAD_TIME,
 	LDAP_ATTR_UID_NUMBER,
+	LDAP_ATTR_SID, /* the account's SID: its prefix names its sambaDomain */
 	LDAP_ATTR_COUNT
 };
 

@@ -243,9 +243,9 @@ static enum ntlm_status ask(struct na_helper *h, uint16_t type, struct ntlm_writ
 }
 
 /* --require-membership-of, after a successful authentication. */
-static enum ntlm_status check_membership(const struct na_helper *h, const struct ntlmd_reply *reply,
-                                         const char *user)
+static enum ntlm_status check_membership(const struct na_helper *h, const struct ntlmd_reply *reply)
 {
+	const char *user = na_reply_account(reply);
 	enum ntlm_status st = na_membership(&h->opt, reply, user);
 
 	if (st != NTLM_STATUS_LOGON_FAILURE)
@@ -339,7 +339,7 @@ static void server_verify(struct na_helper *h, const uint8_t *msg, size_t len, s
 {
 	struct ntlm_writer fields;
 	struct ntlmd_reply reply = {0};
-	const char *user = NULL, *client_user;
+	const char *user = NULL;
 	const uint8_t *key;
 	size_t key_len;
 	uint32_t flags;
@@ -351,14 +351,13 @@ static void server_verify(struct na_helper *h, const uint8_t *msg, size_t len, s
 	ntlmd_put_bytes(&fields, NTLMD_TAG_AUTHENTICATE, msg, len);
 	res->st = ask(h, NTLMD_REQ_VERIFY, &fields, &reply);
 	h->state = NA_STATE_DONE;
-	client_user = ntlmd_frame_string(&reply.frame, NTLMD_TAG_USER);
 	if (res->st == NTLM_OK &&
 	    ntlmd_frame_get_string(&reply.frame, NTLMD_TAG_AUTH_USER, &user) != NTLM_OK) {
 		log_line(h, "ntlmd accepted the logon but sent no user name");
 		res->st = NTLM_ERR_INTERNAL;
 	}
 	if (res->st == NTLM_OK)
-		res->st = check_membership(h, &reply, client_user);
+		res->st = check_membership(h, &reply);
 	if (res->st == NTLM_OK && (res->user = strdup(user)) == NULL)
 		res->st = NTLM_ERR_NO_MEMORY;
 	if (ntlmd_frame_get_u32(&reply.frame, NTLMD_TAG_FLAGS, &flags) == NTLM_OK) {
@@ -791,7 +790,7 @@ static enum ntlm_status basic_check(struct na_helper *h, const char *name, const
 	ntlmd_put_string(&fields, NTLMD_TAG_PASSWORD, password);
 	st = ask(h, NTLMD_REQ_CHECK_PASSWORD, &fields, &reply);
 	if (st == NTLM_OK)
-		st = check_membership(h, &reply, user);
+		st = check_membership(h, &reply);
 	ntlmd_reply_clear(&reply);
 	free(domain);
 	return st;
@@ -931,7 +930,7 @@ static void block_verify(struct na_helper *h, const char *user, const char *doma
 		st = ask(h, NTLMD_REQ_VERIFY_RESPONSE, &fields, &reply);
 	}
 	if (st == NTLM_OK)
-		st = check_membership(h, &reply, user);
+		st = check_membership(h, &reply);
 	if (st != NTLM_OK) {
 		na_buf_addf(out, "Authenticated: No\nAuthentication-Error: %s\n.\n.\n",
 		            na_status_text(st, false));

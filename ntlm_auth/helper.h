@@ -156,11 +156,14 @@ bool na_split_user(const char *name, char sep, char **ret_domain, const char **r
  * member of gid by NSS (primary group or getgrouplist). */
 bool na_user_in_group(const char *user, bool has_uid, uint32_t uid, gid_t gid);
 
-/* --require-membership-of for a successful reply of ntlmd, by NSS, then by
- * opt->group_check: NTLM_OK, or NTLM_STATUS_LOGON_FAILURE (not a member),
- * NTLM_ERR_INVALID_ARGUMENT (neither NSS nor ntlmd knows the group),
- * NTLM_ERR_BACKEND_UNAVAILABLE (ntlmd or its directory could not answer). */
+/* --require-membership-of for a successful reply of ntlmd, of user: the
+ * canonical account the reply names (na_reply_account), never the
+ * client's spelling; NULL fails. By NSS, then by opt->group_check: NTLM_OK, or NTLM_STATUS_LOGON_FAILURE (not
+ * a member), NTLM_ERR_INVALID_ARGUMENT (neither NSS nor ntlmd knows the group), NTLM_ERR_BACKEND_UNAVAILABLE
+ * (ntlmd or its directory could not answer). */
 enum ntlm_status na_membership(const struct na_options *opt, const struct ntlmd_reply *reply,
                                const char *user);
+/* The account a successful reply names (ACCOUNT_NAME), or NULL. */
+const char *na_reply_account(const struct ntlmd_reply *reply);
 
 #endif /* PAM_NTLM_NTLM_AUTH_HELPER_H */

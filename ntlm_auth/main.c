@@ -310,7 +310,7 @@ static bool resolve_group(const char *value, char sep, struct na_options *opt)
 /* Asks ntlmd (fields are cleared), then --require-membership-of: the
  * verdict, NTLM_ERR_BACKEND_UNAVAILABLE when ntlmd could not be asked. */
 static enum ntlm_status exec_request(const struct na_options *opt, struct daemon *d, uint16_t type,
-                                     struct ntlm_writer *fields, const char *user, struct ntlmd_reply *reply)
+                                     struct ntlm_writer *fields, struct ntlmd_reply *reply)
 {
 	enum ntlm_status st = call_daemon(d, type, fields, reply);
 
@@ -319,7 +319,7 @@ static enum ntlm_status exec_request(const struct na_options *opt, struct daemon
 		*reply = (struct ntlmd_reply){0};
 		return NTLM_ERR_BACKEND_UNAVAILABLE;
 	}
-	return reply->status == NTLM_OK ? na_membership(opt, reply, user) : reply->status;
+	return reply->status == NTLM_OK ? na_membership(opt, reply, na_reply_account(reply)) : reply->status;
 }
 
 /* Prints Samba's failure line "<text> (0x<code>)" on stdout. */
@@ -388,7 +388,7 @@ static int challenge_mode(const struct config *cfg, const struct na_options *opt
 		ntlmd_put_bytes(&fields, NTLMD_TAG_NT_RESPONSE, nt, nt_len);
 	if (cfg->flags[O_ALLOW_MSCHAPV2])
 		ntlmd_put_u8(&fields, NTLMD_TAG_MSCHAPV2, 1);
-	st = exec_request(opt, d, NTLMD_REQ_VERIFY_RESPONSE, &fields, user, &reply);
+	st = exec_request(opt, d, NTLMD_REQ_VERIFY_RESPONSE, &fields, &reply);
 	ntlm_wipe(nt, sizeof(nt));
 	ntlm_wipe(lm, sizeof(lm));
 	if (st != NTLM_OK) {
@@ -424,7 +424,7 @@ static int plaintext_mode(const struct na_options *opt, struct daemon *d, const 
 	ntlmd_put_string(&fields, NTLMD_TAG_DOMAIN, domain);
 	ntlmd_put_string(&fields, NTLMD_TAG_WORKSTATION, opt->workstation);
 	ntlmd_put_string(&fields, NTLMD_TAG_PASSWORD, password);
-	st = exec_request(opt, d, NTLMD_REQ_CHECK_PASSWORD, &fields, user, &reply);
+	st = exec_request(opt, d, NTLMD_REQ_CHECK_PASSWORD, &fields, &reply);
 	ntlmd_reply_clear(&reply);
 	printf("%s: %s (0x%lx)\n", na_status_name(st, true), na_status_text(st, true),
 	       (unsigned long)na_status_code(st, true));

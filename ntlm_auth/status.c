@@ -163,6 +163,11 @@ bool na_user_in_group(const char *user, bool has_uid, uint32_t uid, gid_t gid)
 	return member;
 }
 
+const char *na_reply_account(const struct ntlmd_reply *reply)
+{
+	return ntlmd_frame_string(&reply->frame, NTLMD_TAG_ACCOUNT_NAME);
+}
+
 enum ntlm_status na_membership(const struct na_options *opt, const struct ntlmd_reply *reply,
                                const char *user)
 {
@@ -172,6 +177,8 @@ enum ntlm_status na_membership(const struct na_options *opt, const struct ntlmd_
 
 	if (!opt->require_group)
 		return NTLM_OK;
+	if (user == NULL) /* no account named: never a member */
+		return NTLM_STATUS_LOGON_FAILURE;
 	has_uid = ntlmd_frame_get_u32(&reply->frame, NTLMD_TAG_UID, &uid) == NTLM_OK;
 	if (!opt->group_error && na_user_in_group(user, has_uid, uid, opt->group_gid))
 		return NTLM_OK;

@@ -101,6 +101,19 @@ void ntlmd_audit_set(char field[NTLMD_AUDIT_TEXT], const char *s)
 	memcpy(field + n, "...", 4);
 }
 
+void ntlmd_audit_set_account(struct ntlmd_audit_event *e, const char *domain, const char *name,
+                             const char *key)
+{
+	char joined[NTLMD_AUDIT_TEXT];
+
+	if (domain != NULL && domain[0] != '\0')
+		snprintf(joined, sizeof(joined), "%s\\%s", domain, name != NULL ? name : "");
+	else
+		snprintf(joined, sizeof(joined), "%s", name != NULL ? name : "");
+	ntlmd_audit_set(e->account, joined);
+	ntlmd_audit_set(e->account_key, key);
+}
+
 const char *ntlmd_audit_outcome(enum ntlm_status st)
 {
 	if (st == NTLM_OK)
@@ -229,7 +242,7 @@ static void json_bool(struct sb *b, const char *key, bool value)
 struct named_text {
 	const char *json, *text, *value;
 };
-#define N_NAMED_TEXTS 9
+#define N_NAMED_TEXTS 11
 
 static void named_texts(const struct ntlmd_audit_event *e, struct named_text out[N_NAMED_TEXTS])
 {
@@ -238,6 +251,8 @@ static void named_texts(const struct ntlmd_audit_event *e, struct named_text out
 	    {"client_address", "client", e->client_address},
 	    {"user", "user", e->user},
 	    {"domain", "domain", e->domain},
+	    {"account", "account", e->account},
+	    {"account_key", "account_key", e->account_key},
 	    {"workstation", "workstation", e->workstation},
 	    {"response_type", "type",
 	     e->has_response_type ? ntlm_response_type_name(e->response_type) : NULL},

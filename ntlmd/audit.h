@@ -34,8 +34,10 @@ struct ntlmd_audit_event {
 	int32_t pid;
 	char service[NTLMD_AUDIT_TEXT];
 	char client_address[NTLMD_AUDIT_TEXT];
-	char user[NTLMD_AUDIT_TEXT];
-	char domain[NTLMD_AUDIT_TEXT];
+	char user[NTLMD_AUDIT_TEXT];        /* as the client typed it */
+	char domain[NTLMD_AUDIT_TEXT];      /* as the client typed it */
+	char account[NTLMD_AUDIT_TEXT];     /* the canonical account: DOMAIN\name */
+	char account_key[NTLMD_AUDIT_TEXT]; /* its stable key: files:NAME, ldap:DN */
 	char workstation[NTLMD_AUDIT_TEXT];
 	char client_spn[NTLMD_AUDIT_TEXT];
 	char detail[NTLMD_AUDIT_TEXT]; /* why, when the status alone does not say */
@@ -54,6 +56,10 @@ struct ntlmd_audit_event {
 void ntlmd_audit_reset(struct ntlmd_audit_event *e);
 /* Copies s (may be NULL) into a text field of the record. */
 void ntlmd_audit_set(char field[NTLMD_AUDIT_TEXT], const char *s);
+/* Names the canonical account of the record: DOMAIN\name (name alone
+ * when domain is NULL or empty) and key. */
+void ntlmd_audit_set_account(struct ntlmd_audit_event *e, const char *domain, const char *name,
+                             const char *key);
 
 /* Opens (creates with mode 0640) the JSON-lines file; NULL closes it. On
  * failure the previous file stays open and errno is kept. */

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -259,25 +260,9 @@ static void request_begin(const struct ntlmd_frame *req, struct request_ctx *rc)
 	ntlmd_audit_set(ctx->event.client_address, rc->client_address);
 }
 
-/* The lockout key of a user: "u:" and the name in ASCII lower case (the
- * stores compare names case-insensitively). */
-static void user_key(const char *user, char out[NTLMD_MAX_STRING + 3])
+/* NTLM_STATUS_ACCOUNT_LOCKED_OUT when the client address is locked. */
+static enum ntlm_status address_lockout_check(const struct request_ctx *rc)
 {
-	size_t i;
-
-	out[0] = 'u';
-	out[1] = ':';
-	for (i = 0; i < NTLMD_MAX_STRING && user[i] != '\0'; i++)
-		out[i + 2] = (char)tolower((unsigned char)user[i]);
-	out[i + 2] = '\0';
-}
-
-/* NTLM_STATUS_ACCOUNT_LOCKED_OUT when the client address or the user is
- * locked (user may be NULL). A lock holds for every service, whichever
- * service's threshold it was earned under. */
-static enum ntlm_status lockout_check(const struct request_ctx *rc, const char *user)
-{
-	char key[NTLMD_MAX_STRING + 3];
 	int64_t left;
 
 	if (rc->client_address != NULL && rc->client_address[0] != '\0' &&
@@ -286,51 +271,67 @@ static enum ntlm_status lockout_check(const struct request_ctx *rc, const char *
 		         (long long)left);
 		return NTLM_STATUS_ACCOUNT_LOCKED_OUT;
 	}
-	if (user != NULL && user[0] != '\0') {
-		user_key(user, key);
-		if (ntlmd_lockout_locked(ctx->user_lockout, key, ctx->now, &left)) {
-			snprintf(ctx->event.detail, sizeof(ctx->event.detail), "user locked for %llds more",
-			         (long long)left);
-			return NTLM_STATUS_ACCOUNT_LOCKED_OUT;
-		}
+	return NTLM_OK;
+}
+
+/* NTLM_STATUS_ACCOUNT_LOCKED_OUT when the account (its canonical key, so
+ * every spelling of it alike) is locked. A lock holds for every service,
+ * whichever service's threshold it was earned under. */
+static enum ntlm_status account_lockout_check(const char *account_key)
+{
+	int64_t left;
+
+	if (account_key != NULL && ntlmd_lockout_locked(ctx->user_lockout, account_key, ctx->now, &left)) {
+		snprintf(ctx->event.detail, sizeof(ctx->event.detail), "account locked for %llds more",
+		         (long long)left);
+		return NTLM_STATUS_ACCOUNT_LOCKED_OUT;
 	}
 	return NTLM_OK;
 }
 
-/* Counts the outcome of a verification: a wrong password counts against
- * the user and the address, an unknown user against the address; success
- * clears the user. */
-static void lockout_record(const struct request_ctx *rc, const char *user, enum ntlm_status st)
+/* What the account lookup learned, for the reply, the lockout and the
+ * audit record: the canonical account, never the client's spelling. */
+struct lookup_ctx {
+	const char *workstation;
+	bool exact;          /* the user asked is a login name: the account must carry it */
+	const char *backend; /* the store that found the account */
+	bool found;
+	uint32_t uid;
+	char flags[16];
+	char *name, *domain, *key; /* the canonical account (lookup_ctx_clear frees them) */
+};
+
+static void lookup_ctx_clear(struct lookup_ctx *lc)
 {
-	char key[NTLMD_MAX_STRING + 3];
+	free(lc->name);
+	free(lc->domain);
+	free(lc->key);
+	lc->name = lc->domain = lc->key = NULL;
+}
+
+/* Counts the outcome of a verification: a wrong password counts against
+ * the account (its canonical key) and the address, an unknown user
+ * against the address; success clears the account. */
+static void lockout_record(const struct request_ctx *rc, const struct lookup_ctx *lc, enum ntlm_status st)
+{
 	bool has_address = rc->client_address != NULL && rc->client_address[0] != '\0';
-	bool has_user = user != NULL && user[0] != '\0';
+	bool has_account = lc->found && lc->key != NULL;
 
 	/* the store that answered keeps its own count (ldap lockout_writeback) */
-	ntlmd_backends_record_logon(ctx->backends, ctx->event.backend, user, st, (int64_t)time(NULL));
-	if (has_user)
-		user_key(user, key);
-	if (st == NTLM_OK && has_user) {
-		ntlmd_lockout_clear(ctx->user_lockout, key);
+	if (lc->found)
+		ntlmd_backends_record_logon(ctx->backends, lc->backend, lc->name, st, (int64_t)time(NULL));
+	if (st == NTLM_OK && has_account) {
+		ntlmd_lockout_clear(ctx->user_lockout, lc->key);
 		return;
 	}
 	if (st != NTLM_STATUS_WRONG_PASSWORD && st != NTLM_STATUS_NO_SUCH_USER)
 		return;
 	if (has_address && ntlmd_lockout_fail(ctx->address_lockout, rc->client_address, &rc->rule, ctx->now))
 		ntlmd_audit_set(ctx->event.detail, "too many failures: client address locked");
-	if (st == NTLM_STATUS_WRONG_PASSWORD && has_user &&
-	    ntlmd_lockout_fail(ctx->user_lockout, key, &rc->rule, ctx->now))
-		ntlmd_audit_set(ctx->event.detail, "too many failures: user locked");
+	if (st == NTLM_STATUS_WRONG_PASSWORD && has_account &&
+	    ntlmd_lockout_fail(ctx->user_lockout, lc->key, &rc->rule, ctx->now))
+		ntlmd_audit_set(ctx->event.detail, "too many failures: account locked");
 }
-
-/* What the account lookup learned, for the reply and the audit record. */
-struct lookup_ctx {
-	const char *workstation;
-	const char *backend;
-	bool found;
-	uint32_t uid;
-	char flags[16];
-};
 
 /* The account policy's view of this logon: every request is treated as
  * interactive (trust accounts refused) and null passwords are refused. */
@@ -344,25 +345,51 @@ static struct ntlmd_logon logon_of(const char *workstation)
 	};
 }
 
+/* Keeps the canonical identity of account a in lc and the audit record. */
+static enum ntlm_status remember_account(struct lookup_ctx *lc, const struct ntlmd_account *a)
+{
+	lookup_ctx_clear(lc);
+	lc->name = strdup(a->name);
+	lc->domain = strdup(a->domain != NULL                  ? a->domain
+	                    : ctx->cfg->netbios_domain != NULL ? ctx->cfg->netbios_domain
+	                                                       : "");
+	lc->key = strdup(a->key != NULL ? a->key : a->name);
+	if (lc->name == NULL || lc->domain == NULL || lc->key == NULL) {
+		lookup_ctx_clear(lc);
+		return NTLM_ERR_NO_MEMORY;
+	}
+	lc->found = true;
+	lc->uid = a->uid;
+	memcpy(lc->flags, a->flags, sizeof(lc->flags));
+	lc->flags[sizeof(lc->flags) - 1] = '\0';
+	ntlmd_audit_set_account(&ctx->event, lc->domain, lc->name, lc->key);
+	return NTLM_OK;
+}
+
 /* Looks user up through the backend chain into *ret (wiped by the caller
- * with ntlmd_account_clear()). */
+ * with ntlmd_account_clear()). With lc->exact, an account whose name is
+ * not user byte for byte (another case, spaces that the directory
+ * ignores) is no account of that login name. */
 static enum ntlm_status find_account(struct lookup_ctx *lc, const char *user, const char *domain,
                                      struct ntlmd_account *ret)
 {
 	enum ntlm_status st = ntlmd_backends_lookup(ctx->backends, user, domain, ret, &lc->backend);
 
 	ctx->event.backend = lc->backend;
-	if (st == NTLM_OK) {
-		lc->found = true;
-		lc->uid = ret->uid;
-		memcpy(lc->flags, ret->flags, sizeof(lc->flags));
-		lc->flags[sizeof(lc->flags) - 1] = '\0';
+	if (st == NTLM_OK && lc->exact && strcmp(ret->name, user) != 0) {
+		ntlmd_audit_set(ctx->event.detail, "the store's account name differs from the login name");
+		ntlmd_audit_set_account(&ctx->event, ret->domain, ret->name, ret->key);
+		ntlmd_account_clear(ret);
+		return NTLM_STATUS_NO_SUCH_USER;
 	}
+	if (st == NTLM_OK && (st = remember_account(lc, ret)) != NTLM_OK)
+		ntlmd_account_clear(ret);
 	return st;
 }
 
 /* ntlm_lookup_fn over the backend chain: the hashes and, as
- * account_status, the account policy's verdict. */
+ * account_status, the account policy's verdict. A locked account is
+ * refused here, before any proof is checked. */
 static enum ntlm_status lookup_credentials(void *arg, const char *user, const char *domain,
                                            struct ntlm_credentials *ret)
 {
@@ -372,6 +399,8 @@ static enum ntlm_status lookup_credentials(void *arg, const char *user, const ch
 	enum ntlm_status st = find_account(lc, user, domain, &a);
 
 	if (st != NTLM_OK)
+		goto out;
+	if ((st = account_lockout_check(lc->key)) != NTLM_OK)
 		goto out;
 	if (!a.has_nt) {
 		st = NTLM_STATUS_ACCOUNT_RESTRICTION; /* no NT hash: no NTLM logon */
@@ -420,23 +449,32 @@ static enum ntlm_status channel_bindings(const struct ntlmd_frame *req, struct n
 	return NTLM_OK;
 }
 
-/* Writes the parts of an acceptor result that a client may see. */
+/* The canonical account of a reply: AUTH_USER (its domain and name per
+ * user_name_format), ACCOUNT_NAME, ACCOUNT_DOMAIN and UID. */
+static void put_canonical(struct ntlm_writer *reply, const struct request_ctx *rc,
+                          const struct lookup_ctx *lc)
+{
+	char *name = ntlmd_policy_format_user(rc->policy, lc->domain, lc->name);
+
+	if (name == NULL) {
+		reply->error = reply->error != NTLM_OK ? reply->error : NTLM_ERR_NO_MEMORY;
+		return;
+	}
+	ntlmd_put_string(reply, NTLMD_TAG_AUTH_USER, name);
+	free(name);
+	ntlmd_put_string(reply, NTLMD_TAG_ACCOUNT_NAME, lc->name);
+	ntlmd_put_string(reply, NTLMD_TAG_ACCOUNT_DOMAIN, lc->domain);
+	ntlmd_put_u32(reply, NTLMD_TAG_UID, lc->uid);
+}
+
+/* Writes the parts of an acceptor result that a client may see. A
+ * success names the account the store found; the client's own names are
+ * only informative (USER, AUTH_DOMAIN). */
 static void put_result(struct ntlm_writer *reply, const struct request_ctx *rc,
                        const struct ntlm_accept_result *res, const struct lookup_ctx *lc)
 {
-	if (res->status == NTLM_OK && res->user != NULL) {
-		char *name =
-		    ntlmd_policy_format_user(rc->policy, res->domain != NULL ? res->domain : "", res->user);
-		if (name == NULL) {
-			ntlm_writer_clear(reply);
-			reply->error = NTLM_ERR_NO_MEMORY;
-			return;
-		}
-		ntlmd_put_string(reply, NTLMD_TAG_AUTH_USER, name);
-		free(name);
-		if (lc->found)
-			ntlmd_put_u32(reply, NTLMD_TAG_UID, lc->uid);
-	}
+	if (res->status == NTLM_OK && lc->found)
+		put_canonical(reply, rc, lc);
 	ntlmd_put_string(reply, NTLMD_TAG_USER, res->user);
 	ntlmd_put_string(reply, NTLMD_TAG_AUTH_DOMAIN, res->domain);
 	ntlmd_put_string(reply, NTLMD_TAG_WORKSTATION, res->workstation);
@@ -468,13 +506,24 @@ static void audit_result(const struct ntlm_accept_result *res, bool verdicts)
 }
 
 /* accepted_domains: a domain the service does not take is "no such user"
- * (the audit record says why). Anonymous logons (no user) are left to the
- * acceptor's policy. */
+ * (the audit record keeps the typed domain and says why). Unset, it is
+ * the server's own domains, its NetBIOS name (set_names may have taken it
+ * from the host name) and the domains the stores serve. Anonymous logons
+ * (no user) are left to the acceptor's policy. */
 static enum ntlm_status domain_check(const struct request_ctx *rc, const char *user, const char *domain)
 {
-	if (user == NULL || user[0] == '\0' || ntlmd_policy_accepts_domain(rc->policy, domain))
+	bool listed = rc->policy->accepted_domains != NULL;
+
+	if (user == NULL || user[0] == '\0')
 		return NTLM_OK;
-	ntlmd_audit_set(ctx->event.detail, "domain not in accepted_domains");
+	if (domain == NULL)
+		domain = "";
+	if (ntlmd_config_accepts_domain(ctx->cfg, rc->policy, domain) ||
+	    (!listed && (strcasecmp(domain, ctx->names.nb_computer) == 0 ||
+	                 ntlmd_backends_serve_domain(ctx->backends, domain))))
+		return NTLM_OK;
+	ntlmd_audit_set(ctx->event.detail, listed ? "domain not in accepted_domains"
+	                                          : "domain not served here (accepted_domains unset)");
 	return NTLM_STATUS_NO_SUCH_USER;
 }
 
@@ -642,7 +691,7 @@ static enum ntlm_status handle_verify(const struct ntlmd_peer *peer, const struc
 	ntlmd_put_string(reply, NTLMD_TAG_AUTH_DOMAIN, auth.domain);
 	ntlmd_put_string(reply, NTLMD_TAG_WORKSTATION, auth.workstation);
 
-	if ((st = lockout_check(&rc, auth.user)) != NTLM_OK ||
+	if ((st = address_lockout_check(&rc)) != NTLM_OK ||
 	    (st = domain_check(&rc, auth.user, auth.domain)) != NTLM_OK)
 		goto out;
 	st = ntlmd_challenges_use(ctx->challenges, server_challenge, rc.service, ctx->now,
@@ -661,7 +710,7 @@ static enum ntlm_status handle_verify(const struct ntlmd_peer *peer, const struc
 	st = ntlm_acceptor_verify(&policy, negotiate, negotiate_len, challenge, challenge_len, authenticate,
 	                          authenticate_len, cb, lookup_credentials, &lc, ntlm_filetime_now(), &res);
 	verified = true;
-	lockout_record(&rc, auth.user, st);
+	lockout_record(&rc, &lc, st);
 	ntlm_writer_clear(reply); /* the result below says it all */
 	put_result(reply, &rc, &res, &lc);
 	ntlmd_put_string(reply, NTLMD_TAG_MIC, ntlm_verdict_name(res.mic));
@@ -676,6 +725,7 @@ out:
 		ntlmd_audit_set(ctx->event.detail, "malformed NTLMSSP message");
 	ntlm_accept_result_clear(&res);
 	ntlm_authenticate_clear(&auth);
+	lookup_ctx_clear(&lc);
 	return st;
 }
 
@@ -793,7 +843,7 @@ static enum ntlm_status handle_verify_response(const struct ntlmd_peer *peer, co
 	ntlmd_audit_set(ctx->event.domain, domain);
 	ntlmd_audit_set(ctx->event.workstation, lc.workstation);
 
-	if ((st = lockout_check(&rc, user)) != NTLM_OK || (st = domain_check(&rc, user, domain)) != NTLM_OK)
+	if ((st = address_lockout_check(&rc)) != NTLM_OK || (st = domain_check(&rc, user, domain)) != NTLM_OK)
 		goto out;
 	if (challenge_len != 8) {
 		st = NTLM_ERR_BAD_ENCODING;
@@ -822,11 +872,12 @@ static enum ntlm_status handle_verify_response(const struct ntlmd_peer *peer, co
 	st = ntlm_acceptor_verify_response(&policy, user, domain, server_challenge, lm, lm_len, nt, nt_len,
 	                                   lookup_credentials, &lc, ntlm_filetime_now(), &res);
 	if (!retransmit) /* a retransmit is not a second attempt */
-		lockout_record(&rc, user, st);
+		lockout_record(&rc, &lc, st);
 	put_result(reply, &rc, &res, &lc);
 	audit_result(&res, false);
 out:
 	ntlm_accept_result_clear(&res);
+	lookup_ctx_clear(&lc);
 	return st;
 }
 
@@ -839,15 +890,21 @@ struct user_request {
 	const char *user, *domain;
 };
 
-/* USER (required), DOMAIN, WORKSTATION and the accepted_domains check. */
+/* USER (required), DOMAIN, WORKSTATION, EXACT_NAME and the
+ * accepted_domains check. */
 static enum ntlm_status user_request_begin(const struct ntlmd_frame *req, struct user_request *u)
 {
+	uint8_t exact = 0;
 	enum ntlm_status st;
 
 	*u = (struct user_request){0};
 	request_begin(req, &u->rc);
 	if ((st = ntlmd_frame_get_string(req, NTLMD_TAG_USER, &u->user)) != NTLM_OK)
 		return st;
+	if (ntlmd_frame_has(req, NTLMD_TAG_EXACT_NAME) &&
+	    ((st = ntlmd_frame_get_u8(req, NTLMD_TAG_EXACT_NAME, &exact)) != NTLM_OK || exact > 1))
+		return st != NTLM_OK ? st : NTLM_ERR_INVALID_ARGUMENT;
+	u->lc.exact = exact == 1;
 	u->domain = ntlmd_frame_string(req, NTLMD_TAG_DOMAIN);
 	if (u->domain == NULL)
 		u->domain = "";
@@ -863,21 +920,25 @@ static enum ntlm_status user_request_begin(const struct ntlmd_frame *req, struct
 static enum ntlm_status user_request_end(struct user_request *u, enum ntlm_status st)
 {
 	ntlmd_account_clear(&u->account);
+	lookup_ctx_clear(&u->lc);
 	return st;
 }
 
-/* The password check of CHECK_PASSWORD and CHANGE_PASSWORD: the lockout,
- * NTOWFv1(password) against the stored hash in constant time, then the
- * account policy (only for the right password), and the counting. */
+/* The password check of CHECK_PASSWORD and CHANGE_PASSWORD: the address
+ * lockout, the account, its lockout (its canonical key), NTOWFv1(password)
+ * against the stored hash in constant time, then the account policy (only
+ * for the right password), and the counting. */
 static enum ntlm_status check_password(struct user_request *u, const char *password)
 {
 	struct ntlm_hash h;
 	struct ntlmd_logon logon = logon_of(u->lc.workstation);
 	enum ntlm_status st;
 
-	if ((st = lockout_check(&u->rc, u->user)) != NTLM_OK)
+	if ((st = address_lockout_check(&u->rc)) != NTLM_OK)
 		return st;
 	st = find_account(&u->lc, u->user, u->domain, &u->account);
+	if (st == NTLM_OK && (st = account_lockout_check(u->lc.key)) != NTLM_OK)
+		return st;
 	if (st == NTLM_OK && !u->account.has_nt)
 		st = NTLM_STATUS_ACCOUNT_RESTRICTION;
 	if (st == NTLM_OK && (st = ntlm_ntowfv1(password, &h)) == NTLM_OK) {
@@ -887,25 +948,16 @@ static enum ntlm_status check_password(struct user_request *u, const char *passw
 			st = ntlmd_account_check(&u->account, &logon);
 	}
 	ntlm_wipe(&h, sizeof(h));
-	lockout_record(&u->rc, u->user, st);
+	lockout_record(&u->rc, &u->lc, st);
 	return st;
 }
 
-/* Reply fields naming an account a store found. */
+/* Reply fields naming the account a store found. */
 static void put_account(struct ntlm_writer *reply, const struct user_request *u)
 {
-	char *name;
-
 	if (!u->lc.found)
 		return;
-	name = ntlmd_policy_format_user(u->rc.policy, u->domain, u->user);
-	if (name == NULL) {
-		reply->error = reply->error != NTLM_OK ? reply->error : NTLM_ERR_NO_MEMORY;
-		return;
-	}
-	ntlmd_put_string(reply, NTLMD_TAG_AUTH_USER, name);
-	free(name);
-	ntlmd_put_u32(reply, NTLMD_TAG_UID, u->lc.uid);
+	put_canonical(reply, &u->rc, &u->lc);
 	ntlmd_put_string(reply, NTLMD_TAG_ACCOUNT_FLAGS, u->lc.flags);
 }
 
@@ -942,12 +994,42 @@ static enum ntlm_status handle_account_status(const struct ntlmd_peer *peer, con
 		st = ntlmd_account_check(&u.account, &logon);
 	}
 	if (st == NTLM_OK)
-		st = lockout_check(&u.rc, u.user);
+		st = account_lockout_check(u.lc.key);
 	return user_request_end(&u, st);
 }
 
+/* CHANGE_PASSWORD's checks of its fields: CREATE only by root without the
+ * old password; a non-empty new password; the old one unless root. */
+static enum ntlm_status change_request_check(const struct ntlmd_peer *peer, const struct ntlmd_frame *req,
+                                             const char *old_password, const char *new_password,
+                                             uint8_t *ret_create)
+{
+	enum ntlm_status st;
+
+	*ret_create = 0;
+	if (ntlmd_frame_has(req, NTLMD_TAG_CREATE)) {
+		if ((st = ntlmd_frame_get_u8(req, NTLMD_TAG_CREATE, ret_create)) != NTLM_OK)
+			return st;
+		if (*ret_create > 1 || (*ret_create == 1 && (peer->uid != 0 || old_password != NULL))) {
+			ntlmd_audit_set(ctx->event.detail, "CREATE is for root, without the old password");
+			return NTLM_ERR_INVALID_ARGUMENT;
+		}
+	}
+	if (new_password == NULL || new_password[0] == '\0') {
+		ntlmd_audit_set(ctx->event.detail, "a non-empty new password is required");
+		return new_password == NULL ? NTLM_ERR_TRUNCATED : NTLM_ERR_INVALID_ARGUMENT;
+	}
+	if (old_password == NULL && peer->uid != 0) {
+		ntlmd_audit_set(ctx->event.detail, "the old password is required");
+		return NTLM_ERR_TRUNCATED;
+	}
+	return NTLM_OK;
+}
+
 /* Root may set a password without the old one; every other caller proves
- * it first (an expired password may be changed: that is the point). */
+ * it first (an expired password may be changed: that is the point). The
+ * account that was found (and proven) is the one written, in the store
+ * that found it, under its own name. */
 static enum ntlm_status handle_change_password(const struct ntlmd_peer *peer, const struct ntlmd_frame *req,
                                                struct ntlm_writer *reply)
 {
@@ -959,36 +1041,26 @@ static enum ntlm_status handle_change_password(const struct ntlmd_peer *peer, co
 	uint8_t create = 0;
 	enum ntlm_status st = user_request_begin(req, &u);
 
-	(void)reply;
-	if (st == NTLM_OK && ntlmd_frame_has(req, NTLMD_TAG_CREATE)) {
-		st = ntlmd_frame_get_u8(req, NTLMD_TAG_CREATE, &create);
-		if (st == NTLM_OK &&
-		    (create > 1 || (create == 1 && (peer->uid != 0 || old_password != NULL)))) {
-			ntlmd_audit_set(ctx->event.detail, "CREATE is for root, without the old password");
-			st = NTLM_ERR_INVALID_ARGUMENT;
-		}
-	}
-	if (st == NTLM_OK && (new_password == NULL || new_password[0] == '\0')) {
-		ntlmd_audit_set(ctx->event.detail, "a non-empty new password is required");
-		st = new_password == NULL ? NTLM_ERR_TRUNCATED : NTLM_ERR_INVALID_ARGUMENT;
-	}
-	if (st == NTLM_OK && old_password == NULL && peer->uid != 0) {
-		ntlmd_audit_set(ctx->event.detail, "the old password is required");
-		st = NTLM_ERR_TRUNCATED;
-	}
+	if (st == NTLM_OK)
+		st = change_request_check(peer, req, old_password, new_password, &create);
 	if (st == NTLM_OK && old_password != NULL) {
 		st = check_password(&u, old_password);
 		if (st == NTLM_STATUS_PASSWORD_EXPIRED || st == NTLM_STATUS_PASSWORD_MUST_CHANGE)
 			st = NTLM_OK;
 	} else if (st == NTLM_OK) {
-		ntlmd_audit_set(ctx->event.detail, "set by root without the old password");
+		st = find_account(&u.lc, u.user, u.domain, &u.account);
+		if (st == NTLM_OK)
+			ntlmd_audit_set(ctx->event.detail, "set by root without the old password");
 	}
+	if (st == NTLM_OK && (st = ntlm_ntowfv1(new_password, &h)) == NTLM_OK)
+		st = ntlmd_backends_set_password(ctx->backends, u.user, u.domain, u.lc.key, &h,
+		                                 (int64_t)time(NULL));
 	if (st == NTLM_OK)
-		st = ntlm_ntowfv1(new_password, &h);
-	if (st == NTLM_OK)
-		st = ntlmd_backends_set_password(ctx->backends, u.user, &h, (int64_t)time(NULL));
-	/* CREATE: a system user (NSS) missing from every store is added */
-	if (st == NTLM_STATUS_NO_SUCH_USER && create == 1 && (pw = getpwnam(u.user)) != NULL) {
+		put_account(reply, &u);
+	/* CREATE: a system user (NSS) that no store holds under any spelling
+	 * is added (a store holding a case twin of it refuses in the chain) */
+	if (st == NTLM_STATUS_NO_SUCH_USER && create == 1 && ctx->event.account_key[0] == '\0' &&
+	    (pw = getpwnam(u.user)) != NULL && (st = ntlm_ntowfv1(new_password, &h)) == NTLM_OK) {
 		ntlmd_audit_set(ctx->event.detail, "added by root");
 		st = ntlmd_backends_add_user(ctx->backends, u.user, (uint32_t)pw->pw_uid, &h,
 		                             (int64_t)time(NULL));

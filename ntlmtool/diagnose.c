@@ -303,9 +303,12 @@ static void explain_account(const struct verify_outcome *o, struct text *t, cons
 		break;
 	case NTLM_STATUS_NO_SUCH_USER:
 		if (o->domain_refused) {
-			say(t, "the domain '%s' is not in accepted_domains",
+			say(t,
+			    "the domain '%s' is not in accepted_domains (unset: the server's own "
+			    "netbios_domain, dns_domain and netbios_name)",
 			    o->result.domain ? o->result.domain : "");
-			advise(t, "add it to accepted_domains if users of that domain belong here");
+			advise(t, "set netbios_domain to the domain your users type, or add the domain to "
+			          "accepted_domains if its users belong here");
 		} else {
 			say(t, "there is no account %s in %s", o->result.user ? o->result.user : "",
 			    o->cred_source);

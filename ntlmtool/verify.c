@@ -64,6 +64,7 @@ struct verify_job {
 	bool has_cb;
 	uint64_t now;
 	struct ntlmd_config cfg;
+	bool has_config; /* --config: ntlmd's own file, with its default accepted_domains */
 	struct ntlm_policy policy;
 	bool domain_refused;
 	const char *malformed; /* "the CHALLENGE" when a message did not decode */
@@ -125,6 +126,7 @@ static int load_policy(struct verify_job *j, const struct policy_opts *p)
 	size_t n = 0;
 	enum ntlm_status st;
 
+	j->has_config = p->config_path != NULL;
 	if (p->config_path != NULL) {
 		st = ntlmd_config_load(p->config_path, &j->cfg, errs, ARRAY_LEN(errs), &n);
 		for (size_t i = 0; i < n && i < ARRAY_LEN(errs); i++)
@@ -270,13 +272,16 @@ int verify_parse(const char *cmd, int argc, char **argv, struct verify_job **ret
 /* ------------------------------------------------------------------ */
 
 /* ntlm_lookup_fn: the smbpasswd file, or the one hash given; a domain not
- * in accepted_domains is an unknown user, as ntlmd answers. */
+ * in accepted_domains is an unknown user, as ntlmd answers. Unset, that
+ * list is ntlmd's default (the server's own domains) only with --config:
+ * a captured message checked against its hash alone may name any domain. */
 static enum ntlm_status job_lookup(void *ctx, const char *user, const char *domain,
                                    struct ntlm_credentials *ret)
 {
 	struct verify_job *j = ctx;
 
-	if (user[0] != '\0' && !ntlmd_policy_accepts_domain(&j->cfg.policy, domain)) {
+	if (user[0] != '\0' && !(j->has_config ? ntlmd_config_accepts_domain(&j->cfg, &j->cfg.policy, domain)
+	                                       : ntlmd_policy_accepts_domain(&j->cfg.policy, domain))) {
 		j->domain_refused = true;
 		return NTLM_STATUS_NO_SUCH_USER;
 	}

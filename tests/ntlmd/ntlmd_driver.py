@@ -54,6 +54,7 @@ ACCOUNTS = dict(clients.ACCOUNTS)  # alice (good), bob (disabled)
 ACCOUNTS["carol"] = Account("carol", 1002, "Carol-pass3", "U", False)  # lockout after N failures
 ACCOUNTS["dave"] = Account("dave", 1003, "Dave-pass4", "LU", False)  # flag L: locked
 ACCOUNTS["frank"] = Account("frank", 1005, "Frank-pass6", "U", False)  # password change
+ACCOUNTS["gina"] = Account("gina", 1006, "Gina-pass7", "U", False)  # lockout under many spellings
 LATE = Account("erin", 1004, "Erin-pass5", "U", False)  # added while ntlmd runs
 NEW_FRANK_PASSWORD = "Frank-new-7"
 
@@ -98,6 +99,7 @@ T_LM_RESPONSE, T_NT_RESPONSE, T_PASSWORD, T_NEW_PASSWORD, T_MSCHAPV2 = 34, 35, 3
 T_AUTH_USER, T_AUTH_DOMAIN, T_RESPONSE_TYPE, T_FLAGS = 50, 51, 52, 53
 T_MIC, T_CB, T_TARGET_NAME, T_CLIENT_SPN, T_SESSION_KEY = 54, 55, 56, 57, 58
 T_ACCOUNT_FLAGS, T_VERSION, T_UID = 59, 60, 61
+T_EXACT_NAME, T_ACCOUNT_NAME, T_ACCOUNT_DOMAIN = 41, 63, 64
 T_UPTIME, T_REQUESTS = 70, 71
 
 # NTSTATUS codes the cases expect, from MS-ERREF and docs/acceptor.md
@@ -343,7 +345,8 @@ class Runner:
 def expect(reply, status, **fields):
     """Problems of a reply against the expected status and string fields."""
     tags = dict(user=T_AUTH_USER, domain=T_AUTH_DOMAIN, type=T_RESPONSE_TYPE, mic=T_MIC, cb=T_CB,
-                spn=T_TARGET_NAME, workstation=T_WORKSTATION)
+                spn=T_TARGET_NAME, workstation=T_WORKSTATION, account=T_ACCOUNT_NAME,
+                account_domain=T_ACCOUNT_DOMAIN)
     problems = []
     if reply.status != status:
         problems.append(f"status {reply.status} ({reply.code:#010x}), expected {status}")
@@ -418,6 +421,68 @@ def main_cases(args):
 
     run.case("lockout: 3 unknown users lock the client address, not the users", lockout_address)
 
+    # -- one canonical account (issue 13) ------------------------------------
+    def canonical_names():
+        """Whatever the client typed, the verdict names the store's account."""
+        problems = []
+        for typed_domain in (DOMAIN.lower(), "TestDom", ""):
+            for typed_user in ("alice", "ALICE", "Alice"):
+                r = ntlm_auth_exchange(sock, typed_user, alice.password, domain=typed_domain).verify()
+                problems += [f"{typed_domain}\\{typed_user}: {p}" for p in expect(
+                    r, "STATUS_SUCCESS", user=f"{DOMAIN}\\alice", account="alice", account_domain=DOMAIN)]
+        return problems
+
+    run.case("VERIFY: typed testdom/TestDom/empty and any case give TESTDOM\\alice", canonical_names)
+
+    def foreign_domains():
+        problems = []
+        for d in ("OTHERDOM", "CORP", "TESTDOM2"):
+            r = ntlm_auth_exchange(sock, "alice", alice.password, domain=d).verify()
+            problems += [f"NTLM {d}: {p}" for p in expect(r, "STATUS_NO_SUCH_USER")]
+            r = call(sock, CHECK_PASSWORD, [(T_USER, "alice"), (T_DOMAIN, d), (T_PASSWORD, alice.password)])
+            problems += [f"password {d}: {p}" for p in expect(r, "STATUS_NO_SUCH_USER")]
+        # the server's own names are its domains: DNS domain, NetBIOS name
+        for d in (COMPUTER, COMPUTER.lower()):
+            r = ntlm_auth_exchange(sock, "alice", alice.password, domain=d).verify()
+            problems += [f"NTLM {d}: {p}" for p in expect(r, "STATUS_SUCCESS", user=f"{DOMAIN}\\alice")]
+        return problems
+
+    run.case("a domain the server does not serve is no such user (default accepted_domains)", foreign_domains)
+
+    def exact_login_names():
+        """A login name (EXACT_NAME) must be the store's spelling, byte for byte."""
+        problems = []
+        for typed in ("Alice", "ALICE", " alice", "alice "):
+            r = call(sock, CHECK_PASSWORD, [(T_USER, typed), (T_PASSWORD, alice.password),
+                                            (T_EXACT_NAME, b"\x01")])
+            problems += [f"{typed!r}: {p}" for p in expect(r, "STATUS_NO_SUCH_USER")]
+            r = call(sock, ACCOUNT_STATUS, [(T_USER, typed), (T_EXACT_NAME, b"\x01")])
+            problems += [f"status {typed!r}: {p}" for p in expect(r, "STATUS_NO_SUCH_USER")]
+        r = call(sock, CHECK_PASSWORD, [(T_USER, "alice"), (T_PASSWORD, alice.password), (T_EXACT_NAME, b"\x01")])
+        problems += [f"'alice': {p}" for p in expect(r, "STATUS_SUCCESS", account="alice")]
+        return problems
+
+    run.case("EXACT_NAME: Alice, ALICE and spaced spellings are not the login name alice", exact_login_names)
+
+    def lockout_spellings():
+        """One counter per account: every spelling and domain form counts to it."""
+        gina = ACCOUNTS["gina"]
+        problems = []
+        spellings = [("gina", DOMAIN), ("GINA", DOMAIN), ("Gina", ""), ("gina", DOMAIN.lower())]
+        for i, (u, d) in enumerate(spellings[:3]):
+            r = ntlm_auth_exchange(sock, u, WRONG_PASSWORD, "lockout", domain=d).verify()
+            problems += [f"failure {i + 1} as {d}\\{u}: {p}" for p in expect(r, "STATUS_WRONG_PASSWORD")]
+        for u, d in spellings:
+            r = ntlm_auth_exchange(sock, u, gina.password, "lockout", domain=d).verify()
+            problems += [f"right password as {d}\\{u}: {p}" for p in expect(r, "STATUS_ACCOUNT_LOCKED_OUT")]
+            r = call(sock, CHECK_PASSWORD, [(T_SERVICE, "lockout"), (T_USER, u), (T_DOMAIN, d),
+                                            (T_PASSWORD, gina.password)])
+            problems += [f"CHECK_PASSWORD as {d}\\{u}: {p}" for p in expect(r, "STATUS_ACCOUNT_LOCKED_OUT")]
+        return problems
+
+    run.case("lockout: 3 failures under 3 spellings lock the one account for every spelling",
+             lockout_spellings)
+
     # -- policies -----------------------------------------------------------
     run.case("MIC required, ntlm-auth sends one", nt("alice", alice.password, "STATUS_SUCCESS", "mic", mic="valid"))
     run.case("MIC required, impacket sends none", imp("alice", alice.password, "STATUS_NTLM_MIC_MISSING", "mic"))
@@ -488,7 +553,8 @@ def main_cases(args):
     def check_password(who, password, status, /, **fields):
         return lambda: expect(call(sock, CHECK_PASSWORD, [(T_USER, who), (T_PASSWORD, password)]), status, **fields)
 
-    run.case("CHECK_PASSWORD good", check_password("alice", alice.password, "STATUS_SUCCESS", user="alice"))
+    run.case("CHECK_PASSWORD good", check_password("alice", alice.password, "STATUS_SUCCESS",
+                                                   user=f"{DOMAIN}\\alice", account="alice", account_domain=DOMAIN))
     run.case("CHECK_PASSWORD wrong", check_password("alice", WRONG_PASSWORD, "STATUS_WRONG_PASSWORD"))
     run.case("CHECK_PASSWORD disabled", check_password("bob", ACCOUNTS["bob"].password, "STATUS_ACCOUNT_DISABLED"))
 

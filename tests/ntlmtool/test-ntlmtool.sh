@@ -473,7 +473,8 @@ expect "curl: required_flags=key-exch" 1 status=STATUS_DOWNGRADE_DETECTED
 verify_ex diagnose curl-v2 --hashes "$HASHES" -o required_flags=key-exch
 expect_text "diagnose: missing flags named" 1 'required_flags asks for: NEGOTIATE_KEY_EXCH'
 cat >"$WORK/ntlmd.conf" <<'EOF'
-# a service's policy
+# a service's policy (the domain the captured clients name)
+netbios_domain TESTDOM
 require_mic = yes
 max_clock_skew 600
 EOF

@@ -824,19 +824,27 @@ START_TEST(chain_set_password)
 	write_file(path, ALICE_LINE, 0600);
 	write_file(path2, BOB_LINE, 0600);
 	c = files_chain(path, path2);
-	ck_assert_status(ntlmd_backends_set_password(c, "bob", &h, 0x60000000), NTLM_OK);
+	/* the account proven is the one written, under its own name */
+	ck_assert_status(ntlmd_backends_set_password(c, "BOB", "", "files:bob", &h, 0x60000000), NTLM_OK);
 	assert_file_is(path, ALICE_LINE);
 	assert_file_is(path2, "bob:1001:" NO_HASH ":" NEW_NT ":[DUX        ]:LCT-60000000:\n");
 	ck_assert_status(ntlmd_backends_lookup(c, "bob", "", &a, NULL), NTLM_OK);
 	ck_assert_hex_eq(a.nt_hash.bytes, 16, NEW_NT);
+	ck_assert_str_eq(a.name, "bob");
+	ck_assert_str_eq(a.key, "files:bob");
 	ntlmd_account_clear(&a);
-	ck_assert_status(ntlmd_backends_set_password(c, "carol", &h, 0x60000000), NTLM_STATUS_NO_SUCH_USER);
+	ck_assert_status(ntlmd_backends_set_password(c, "carol", "", "files:carol", &h, 0x60000000),
+	                 NTLM_STATUS_NO_SUCH_USER);
+	/* a key that is not the account's: nothing is written */
+	ck_assert_status(ntlmd_backends_set_password(c, "alice", "", "ldap:uid=alice,dc=x", &h, 0x60000000),
+	                 NTLM_STATUS_NO_SUCH_USER);
+	assert_file_is(path, ALICE_LINE);
 	ntlmd_backends_close(c);
 
 	c = files_chain(missing, path2);
-	ck_assert_status(ntlmd_backends_set_password(c, "carol", &h, 0x60000000),
+	ck_assert_status(ntlmd_backends_set_password(c, "carol", "", "files:carol", &h, 0x60000000),
 	                 NTLM_ERR_BACKEND_UNAVAILABLE);
-	ck_assert_status(ntlmd_backends_set_password(c, "bob", &h, 0x60000001), NTLM_OK);
+	ck_assert_status(ntlmd_backends_set_password(c, "bob", "", "files:bob", &h, 0x60000001), NTLM_OK);
 	ntlmd_backends_close(c);
 	ck_assert_int_eq(count_dir(dir), 2);
 }

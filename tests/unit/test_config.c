@@ -136,9 +136,9 @@ static void assert_default_policy(const struct ntlmd_policy *p)
 	ck_assert_uint_eq(p->max_clock_skew, 1800);
 	ck_assert_uint_eq(p->required_flags, 0);
 	ck_assert_ptr_null(p->accepted_domains);
-	ck_assert_uint_eq(p->lockout_threshold, 0);
-	ck_assert_uint_eq(p->lockout_window, 1800);
-	ck_assert_uint_eq(p->lockout_duration, 1800);
+	ck_assert_uint_eq(p->lockout_threshold, 10); /* Windows 11's defaults */
+	ck_assert_uint_eq(p->lockout_window, 600);
+	ck_assert_uint_eq(p->lockout_duration, 600);
 	ck_assert_int_eq(p->user_name_format, NTLMD_NAME_DOMAIN_USER);
 	ck_assert_int_eq(p->user_name_case, NTLMD_CASE_KEEP);
 	ck_assert_int_eq(p->domain_separator, '\\');
@@ -411,7 +411,7 @@ START_TEST(line_forms)
 	ck_assert(l.cfg.policy.anonymous);
 	ck_assert(!l.cfg.policy.require_mic);
 	assert_list(l.cfg.policy.target_names, "HTTP/a#b");
-	ck_assert_ptr_null(l.cfg.policy.accepted_domains);
+	assert_list(l.cfg.policy.accepted_domains, "*"); /* kept: explicit, unlike the unset default */
 	ck_assert_uint_eq(l.cfg.policy.max_clock_skew, 60);
 	ntlmd_config_clear(&l.cfg);
 
@@ -643,7 +643,7 @@ START_TEST(service_override_and_fallback)
 	ck_assert_ptr_ne(squid, g);
 	ck_assert_int_eq(squid->channel_bindings, NTLM_CB_OFF);
 	ck_assert_int_eq(squid->user_name_format, NTLMD_NAME_USER);
-	ck_assert_ptr_null(squid->accepted_domains);
+	assert_list(squid->accepted_domains, "*");     /* explicit any */
 	ck_assert(squid->require_mic);                 /* inherited */
 	ck_assert_uint_eq(squid->max_clock_skew, 600); /* inherited */
 	ck_assert_int_eq(squid->ntlm_auth, NTLMD_NTLMV2_ONLY);

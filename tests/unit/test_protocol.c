@@ -56,6 +56,15 @@ static struct fake_account *fake_find(const char *user)
 	return NULL;
 }
 
+/* The fake store's account key: "fake:" and the name. */
+static char *fake_key(const char *name)
+{
+	char key[128];
+
+	snprintf(key, sizeof(key), "fake:%s", name);
+	return strdup(key);
+}
+
 enum ntlm_status ntlmd_backends_lookup(struct ntlmd_backend_chain *c, const char *user, const char *domain,
                                        struct ntlmd_account *ret, const char **ret_backend)
 {
@@ -66,17 +75,21 @@ enum ntlm_status ntlmd_backends_lookup(struct ntlmd_backend_chain *c, const char
 	*ret_backend = "fake";
 	if (a == NULL)
 		return NTLM_STATUS_NO_SUCH_USER;
-	*ret = (struct ntlmd_account){.name = strdup(a->name), .uid = 1000, .has_nt = true, .nt_hash = a->nt};
+	*ret = (struct ntlmd_account){
+	    .name = strdup(a->name), .key = fake_key(a->name), .uid = 1000, .has_nt = true, .nt_hash = a->nt};
 	snprintf(ret->flags, sizeof(ret->flags), "%s", a->flags);
 	return NTLM_OK;
 }
 
 enum ntlm_status ntlmd_backends_set_password(struct ntlmd_backend_chain *c, const char *user,
+                                             const char *domain, const char *key,
                                              const struct ntlm_hash *nt_hash, int64_t now)
 {
 	struct fake_account *a = fake_find(user);
 
 	(void)c;
+	(void)domain;
+	(void)key;
 	(void)now;
 	if (a == NULL)
 		return NTLM_STATUS_NO_SUCH_USER;
@@ -94,6 +107,13 @@ enum ntlm_status ntlmd_backends_add_user(struct ntlmd_backend_chain *c, const ch
 	(void)nt_hash;
 	(void)now;
 	return NTLM_STATUS_ACCOUNT_RESTRICTION;
+}
+
+bool ntlmd_backends_serve_domain(const struct ntlmd_backend_chain *c, const char *domain)
+{
+	(void)c;
+	(void)domain;
+	return false;
 }
 
 void ntlmd_backends_record_logon(struct ntlmd_backend_chain *c, const char *backend, const char *user,
@@ -1364,8 +1384,15 @@ static enum ntlm_status plain(const struct ntlmd_peer *peer, uint16_t type, cons
 	ntlmd_put_string(&w, NTLMD_TAG_PASSWORD, password);
 	ntlmd_put_string(&w, NTLMD_TAG_NEW_PASSWORD, new_password);
 	st = request(peer, type, &w, &r);
-	if (st == NTLM_OK && type != NTLMD_REQ_CHANGE_PASSWORD)
-		ck_assert_str_eq(ntlmd_frame_string(&r, NTLMD_TAG_AUTH_USER), user);
+	if (st == NTLM_OK) { /* the canonical account, whatever the spelling asked */
+		const struct fake_account *a = fake_find(user);
+		char expected[128];
+		ck_assert_ptr_nonnull(a);
+		snprintf(expected, sizeof(expected), "TESTDOM\\%s", a->name);
+		ck_assert_str_eq(ntlmd_frame_string(&r, NTLMD_TAG_AUTH_USER), expected);
+		ck_assert_str_eq(ntlmd_frame_string(&r, NTLMD_TAG_ACCOUNT_NAME), a->name);
+		ck_assert_str_eq(ntlmd_frame_string(&r, NTLMD_TAG_ACCOUNT_DOMAIN), "TESTDOM");
+	}
 	ntlmd_frame_clear(&r);
 	return st;
 }
