@@ -127,7 +127,9 @@ unsigned pam_ntlm_parse_options(int argc, const char **argv, struct pam_ntlm_opt
 	unsigned bad = 0;
 
 	memset(ret, 0, sizeof(*ret));
-	ret->mode = PAM_NTLM_MODE_AUTO;
+	/* an exchange proves an account the client chooses: it starts only in
+	 * a service that asks for one (docs/pam-conversation.md) */
+	ret->mode = PAM_NTLM_MODE_PASSWORD;
 	for (int i = 0; i < argc && argv != NULL; i++) {
 		const char *arg = argv[i];
 		const char *eq;
@@ -167,6 +169,99 @@ unsigned pam_ntlm_parse_options(int argc, const char **argv, struct pam_ntlm_opt
 		                "", "");
 	}
 	return bad;
+}
+
+/* ------------------------------------------------------------------ */
+
+bool pam_ntlm_user_names_account(const char *pam_user, const char *account_name, const char *auth_user)
+{
+	if (pam_user == NULL || pam_user[0] == '\0' || account_name == NULL || account_name[0] == '\0')
+		return false;
+	/* not secret: names, compared byte for byte (case counts) */
+	if (strcmp(pam_user, account_name) == 0)
+		return true;
+	return auth_user != NULL && auth_user[0] != '\0' && strcmp(pam_user, auth_user) == 0;
+}
+
+/* \xHH for byte c in out[0..4); returns 4. */
+static size_t hex_escape(unsigned char c, char *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	out[0] = '\\';
+	out[1] = 'x';
+	out[2] = hex[c >> 4];
+	out[3] = hex[c & 0xf];
+	return 4;
+}
+
+/* The escaped form of the character at s, in out[]; returns its length
+ * (1, 2, 4 or 8 bytes). *ret_used is how many bytes of s it covers. */
+static size_t escape_one(const unsigned char *s, char out[8], size_t *ret_used)
+{
+	*ret_used = 1;
+	if (s[0] == '"' || s[0] == '\\') {
+		out[0] = '\\';
+		out[1] = (char)s[0];
+		return 2;
+	}
+	if (s[0] < 0x20 || s[0] == 0x7f)
+		return hex_escape(s[0], out);
+	if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f) { /* C1 in UTF-8 */
+		*ret_used = 2;
+		return hex_escape(s[0], out) + hex_escape(s[1], out + 4);
+	}
+	out[0] = (char)s[0];
+	return 1;
+}
+
+/* The length of the escaped form of s (without quotes). */
+static size_t escaped_len(const unsigned char *s)
+{
+	size_t total = 0;
+
+	while (*s != '\0') {
+		char form[8];
+		size_t used;
+
+		total += escape_one(s, form, &used);
+		s += used;
+	}
+	return total;
+}
+
+const char *pam_ntlm_quote(const char *s, char *buf, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0, room;
+	bool cut;
+
+	if (cap < 8) {
+		if (cap > 0)
+			buf[0] = '\0';
+		return buf;
+	}
+	if (s == NULL) {
+		memcpy(buf, "-", 2);
+		return buf;
+	}
+	/* the quotes and the NUL; "..." too when s is cut */
+	cut = escaped_len(p) + 3 > cap;
+	room = cap - (cut ? 6 : 3);
+	buf[n++] = '"';
+	while (*p != '\0') {
+		char form[8];
+		size_t used;
+		size_t len = escape_one(p, form, &used);
+
+		if (n - 1 + len > room)
+			break;
+		memcpy(buf + n, form, len);
+		n += len;
+		p += used;
+	}
+	memcpy(buf + n, cut ? "\"..." : "\"", cut ? 5 : 2);
+	return buf;
 }
 
 /* ------------------------------------------------------------------ */

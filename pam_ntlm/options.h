@@ -19,7 +19,8 @@ enum pam_ntlm_mode {
 	PAM_NTLM_MODE_AUTO = 0, /* a password, or a NEGOTIATE that starts an exchange */
 	PAM_NTLM_MODE_EXCHANGE, /* NEGOTIATE in, CHALLENGE out, AUTHENTICATE in */
 	PAM_NTLM_MODE_VERIFY,   /* NEGOTIATE, CHALLENGE and AUTHENTICATE in */
-	PAM_NTLM_MODE_PASSWORD, /* a password, checked by the daemon */
+	PAM_NTLM_MODE_PASSWORD, /* a password, checked by the daemon (the default: no
+	                           exchange starts unless the service asks for one) */
 };
 
 /* Bounds of timeout=MS. */
@@ -59,6 +60,27 @@ unsigned pam_ntlm_parse_options(int argc, const char **argv, struct pam_ntlm_opt
 
 /* "auto", "exchange", "verify", "password" */
 const char *pam_ntlm_mode_name(enum pam_ntlm_mode m);
+
+/*
+ * The identity rule (docs/pam-conversation.md, "Who logs in"): true when
+ * pam_user names the account ntlmd found, that is when it is, byte for
+ * byte, either the account's name as its store spells it (ACCOUNT_NAME,
+ * "alice") or the name ntlmd formats for the account (AUTH_USER, per
+ * user_name_format, TESTDOM\alice). Case counts: "Alice" and " alice"
+ * are not "alice". False when pam_user or account_name is NULL or empty;
+ * auth_user may be NULL.
+ */
+bool pam_ntlm_user_names_account(const char *pam_user, const char *account_name, const char *auth_user);
+
+/*
+ * Writes s into buf[cap] for a log line: in double quotes, with '"' and
+ * '\' escaped by a backslash and every control byte (C0, DEL, and C1 in
+ * UTF-8: C2 80 .. C2 9F) as \xHH, so that a name can neither break the
+ * line nor pass for another; cut, with "..." after the closing quote, when
+ * it does not fit. NULL gives - without quotes; a cap under 8 gives "".
+ * Returns buf. Only names go through here, never a secret.
+ */
+const char *pam_ntlm_quote(const char *s, char *buf, size_t cap);
 
 /* Which PAM function asks: the same status means different PAM codes. */
 enum pam_ntlm_phase {

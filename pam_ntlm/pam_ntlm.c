@@ -54,11 +54,13 @@ struct module {
 	const char *rhost;
 };
 
-/* Who the daemon authenticated, for pam_sm_acct_mgmt. */
+/* The account the daemon authenticated (its canonical names, never the
+ * client's spelling), for pam_sm_acct_mgmt. */
 struct pam_ntlm_identity {
-	char user[NTLMD_MAX_STRING + 1];
-	char domain[NTLMD_MAX_STRING + 1];
-	char workstation[NTLMD_MAX_STRING + 1];
+	char account[NTLMD_MAX_STRING + 1];     /* ACCOUNT_NAME: the store's name */
+	char domain[NTLMD_MAX_STRING + 1];      /* ACCOUNT_DOMAIN */
+	char auth_user[NTLMD_MAX_STRING + 1];   /* AUTH_USER: what PAM_USER is set to */
+	char workstation[NTLMD_MAX_STRING + 1]; /* the exchange's, for the workstation list */
 };
 
 /* An exchange across calls of pam_authenticate (PAM_INCOMPLETE). */
@@ -133,6 +135,69 @@ static void log_outcome(const struct module *m, int priority, const char *what, 
 	pam_syslog(m->pamh, priority, "%s for user %s%s%s: %s", what, printable(user, ubuf, sizeof(ubuf)),
 	           m->rhost != NULL ? " from " : "",
 	           m->rhost != NULL ? printable(m->rhost, rbuf, sizeof(rbuf)) : "", ntlm_status_name(st));
+}
+
+/* PAM_USER as the application (pam_start) or an earlier module set it,
+ * without prompting: NULL when unset or empty. */
+static const char *preset_user(pam_handle_t *pamh)
+{
+	const void *item = NULL;
+
+	if (pam_get_item(pamh, PAM_USER, &item) != PAM_SUCCESS || item == NULL || *(const char *)item == '\0')
+		return NULL;
+	return item;
+}
+
+/* Logs a verdict refused because the PAM user and the NTLM account are not
+ * the same account: both names, escaped. */
+static void log_mismatch(const struct module *m, const char *what, const char *pam_user, const char *account,
+                         const char *auth_user)
+{
+	char ubuf[192], abuf[192], fbuf[192], rbuf[64];
+
+	pam_syslog(m->pamh, LOG_WARNING, "%s refused: PAM user %s is not the NTLM account %s (%s)%s%s: %s",
+	           what, pam_ntlm_quote(pam_user, ubuf, sizeof(ubuf)),
+	           pam_ntlm_quote(account, abuf, sizeof(abuf)), pam_ntlm_quote(auth_user, fbuf, sizeof(fbuf)),
+	           m->rhost != NULL ? " from " : "",
+	           m->rhost != NULL ? printable(m->rhost, rbuf, sizeof(rbuf)) : "",
+	           ntlm_status_name(NTLM_STATUS_LOGON_FAILURE));
+}
+
+/* The account a successful reply names (ACCOUNT_NAME), or NULL, logged,
+ * when it names none: an ntlmd older than the module, whose verdict may
+ * stand for another spelling of the name. The caller fails closed. */
+static const char *reply_account(const struct module *m, const char *what, const struct ntlmd_frame *f)
+{
+	const char *account = ntlmd_frame_string(f, NTLMD_TAG_ACCOUNT_NAME);
+
+	if (account != NULL && account[0] != '\0')
+		return account;
+	pam_syslog(m->pamh, LOG_ERR,
+	           "%s refused: ntlmd's reply names no account (ACCOUNT_NAME; ntlmd older than "
+	           "pam_ntlm?): %s",
+	           what, ntlm_status_name(NTLM_STATUS_LOGON_FAILURE));
+	return NULL;
+}
+
+/*
+ * A request for PAM user pam_user that named the account name with
+ * EXACT_NAME succeeded: the account the reply names must be name, byte for
+ * byte (the daemon promised it; a daemon that did not keep the promise is
+ * refused all the same). PAM_SUCCESS, or PAM_AUTH_ERR (logged) for any
+ * other account or none.
+ */
+static int check_exact_account(const struct module *m, const char *what, const char *pam_user,
+                               const char *name, const struct ntlmd_frame *f)
+{
+	const char *account = reply_account(m, what, f);
+
+	if (account == NULL)
+		return PAM_AUTH_ERR;
+	if (strcmp(account, name) != 0) { /* not secret: names */
+		log_mismatch(m, what, pam_user, account, ntlmd_frame_string(f, NTLMD_TAG_AUTH_USER));
+		return PAM_AUTH_ERR;
+	}
+	return PAM_SUCCESS;
 }
 
 /* ------------------------------------------------------------------ */
@@ -263,43 +328,86 @@ static void put_env(pam_handle_t *pamh, const char *name, const char *value)
 	free(entry);
 }
 
-/* Keeps who authenticated for the account phase. */
-static void keep_identity(pam_handle_t *pamh, const char *user, const char *domain, const char *workstation)
+/* Keeps the account a successful reply names (account: its
+ * ACCOUNT_NAME) for the account phase. */
+static void keep_identity(pam_handle_t *pamh, const char *account, const struct ntlmd_frame *f,
+                          const char *workstation)
 {
 	struct pam_ntlm_identity *id = calloc(1, sizeof(*id));
+	const char *domain = ntlmd_frame_string(f, NTLMD_TAG_ACCOUNT_DOMAIN);
+	const char *auth_user = ntlmd_frame_string(f, NTLMD_TAG_AUTH_USER);
 
 	if (id == NULL)
 		return;
-	snprintf(id->user, sizeof(id->user), "%s", user != NULL ? user : "");
+	snprintf(id->account, sizeof(id->account), "%s", account);
 	snprintf(id->domain, sizeof(id->domain), "%s", domain != NULL ? domain : "");
+	snprintf(id->auth_user, sizeof(id->auth_user), "%s", auth_user != NULL ? auth_user : "");
 	snprintf(id->workstation, sizeof(id->workstation), "%s", workstation != NULL ? workstation : "");
 	if (pam_set_data(pamh, DATA_IDENTITY, id, cleanup_free) != PAM_SUCCESS)
 		free(id);
 }
 
+/* The account pam_sm_authenticate proved, when PAM_USER (user) still
+ * names it; otherwise NULL. */
+static const struct pam_ntlm_identity *proven_identity(pam_handle_t *pamh, const char *user)
+{
+	const void *data = NULL;
+	const struct pam_ntlm_identity *id;
+
+	if (pam_get_data(pamh, DATA_IDENTITY, &data) != PAM_SUCCESS || data == NULL)
+		return NULL;
+	id = data;
+	return pam_ntlm_user_names_account(user, id->account, id->auth_user) ? id : NULL;
+}
+
+/*
+ * The identity rule of an exchange: the account the exchange proved is the
+ * PAM user when the application (or an earlier module) set one, under the
+ * mapping of pam_ntlm_user_names_account(); an unset PAM_USER becomes the
+ * account's AUTH_USER. An application that fixed its target before PAM
+ * (su, chsh) never reads PAM_USER again: another account's proof must not
+ * stand for that target.
+ */
+static int exchange_user(const struct module *m, const struct ntlmd_frame *f)
+{
+	const char *account = reply_account(m, "NTLM exchange", f);
+	const char *auth_user = ntlmd_frame_string(f, NTLMD_TAG_AUTH_USER);
+	const char *pam_user = preset_user(m->pamh);
+
+	if (account == NULL)
+		return PAM_AUTH_ERR;
+	if (auth_user == NULL || auth_user[0] == '\0') {
+		pam_syslog(m->pamh, LOG_ERR, "ntlmd accepted an exchange without naming the user: %s",
+		           ntlm_status_name(NTLM_STATUS_LOGON_FAILURE));
+		return PAM_AUTH_ERR;
+	}
+	if (pam_user != NULL) {
+		if (pam_ntlm_user_names_account(pam_user, account, auth_user))
+			return PAM_SUCCESS;
+		log_mismatch(m, "NTLM exchange", pam_user, account, auth_user);
+		return PAM_AUTH_ERR;
+	}
+	return pam_set_item(m->pamh, PAM_USER, auth_user);
+}
+
 /* A successful VERIFY: PAM_USER, the environment, the session key. */
 static int publish_verify(const struct module *m, const struct ntlmd_frame *f)
 {
-	const char *auth_user = ntlmd_frame_string(f, NTLMD_TAG_AUTH_USER);
 	const uint8_t *key = NULL;
 	size_t key_len = 0;
 	int rc;
 
-	if (auth_user == NULL || auth_user[0] == '\0') {
-		pam_syslog(m->pamh, LOG_ERR, "ntlmd accepted an exchange without naming the user");
-		return PAM_AUTH_ERR;
-	}
-	rc = pam_set_item(m->pamh, PAM_USER, auth_user);
+	rc = exchange_user(m, f);
 	if (rc != PAM_SUCCESS)
 		return rc;
-	put_env(m->pamh, "NTLM_USER", ntlmd_frame_string(f, NTLMD_TAG_USER));
-	put_env(m->pamh, "NTLM_DOMAIN", ntlmd_frame_string(f, NTLMD_TAG_AUTH_DOMAIN));
+	/* the account's names, never the client's spelling */
+	put_env(m->pamh, "NTLM_USER", ntlmd_frame_string(f, NTLMD_TAG_ACCOUNT_NAME));
+	put_env(m->pamh, "NTLM_DOMAIN", ntlmd_frame_string(f, NTLMD_TAG_ACCOUNT_DOMAIN));
 	put_env(m->pamh, "NTLM_WORKSTATION", ntlmd_frame_string(f, NTLMD_TAG_WORKSTATION));
 	put_env(m->pamh, "NTLM_RESPONSE_TYPE", ntlmd_frame_string(f, NTLMD_TAG_RESPONSE_TYPE));
 	put_env(m->pamh, "NTLM_CLIENT_SPN", ntlmd_frame_string(f, NTLMD_TAG_CLIENT_SPN));
 	put_env(m->pamh, "NTLM_CHANNEL_BINDINGS", ntlmd_frame_string(f, NTLMD_TAG_CHANNEL_BINDINGS));
-	keep_identity(m->pamh, ntlmd_frame_string(f, NTLMD_TAG_USER),
-	              ntlmd_frame_string(f, NTLMD_TAG_AUTH_DOMAIN),
+	keep_identity(m->pamh, ntlmd_frame_string(f, NTLMD_TAG_ACCOUNT_NAME), f,
 	              ntlmd_frame_string(f, NTLMD_TAG_WORKSTATION));
 	if (ntlmd_frame_get_bytes(f, NTLMD_TAG_SESSION_KEY, &key, &key_len) == NTLM_OK && key_len == 16) {
 		uint8_t *copy = malloc(16);
@@ -462,7 +570,7 @@ static int verify_exchange(const struct module *m, const struct exchange *x, con
 			rc = publish_final_token(m);
 		if (m->opt.debug && rc == PAM_SUCCESS)
 			log_outcome(m, LOG_DEBUG, "NTLM exchange accepted",
-			            ntlmd_frame_string(&r.frame, NTLMD_TAG_USER), st);
+			            ntlmd_frame_string(&r.frame, NTLMD_TAG_ACCOUNT_NAME), st);
 	} else {
 		rc = pam_ntlm_status_to_pam(st, PAM_NTLM_PHASE_AUTH);
 		if (r.frame.buf != NULL || st != NTLM_ERR_BACKEND_UNAVAILABLE)
@@ -696,7 +804,17 @@ static struct exchange *resume_exchange(pam_handle_t *pamh)
 /* Passwords                                                           */
 /* ------------------------------------------------------------------ */
 
-/* Checks user's password with ntlmd. */
+/* Starts a request about the account whose login name is user: USER, and
+ * EXACT_NAME so that the account found carries that name byte for byte
+ * (not "alice" for "Alice"). */
+static void put_login_name(struct ntlm_writer *w, const char *user)
+{
+	ntlmd_fields_init(w);
+	ntlmd_put_string(w, NTLMD_TAG_USER, user);
+	ntlmd_put_u8(w, NTLMD_TAG_EXACT_NAME, 1);
+}
+
+/* Checks user's password with ntlmd: the account named user, exactly. */
 static int check_password(const struct module *m, const char *user, const char *password)
 {
 	struct ntlm_writer w;
@@ -708,19 +826,20 @@ static int check_password(const struct module *m, const char *user, const char *
 		log_outcome(m, LOG_NOTICE, "empty password refused", user, NTLM_STATUS_WRONG_PASSWORD);
 		return PAM_AUTH_ERR;
 	}
-	ntlmd_fields_init(&w);
-	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	put_login_name(&w, user);
 	ntlmd_put_string(&w, NTLMD_TAG_PASSWORD, password);
 	st = ask_daemon(m, NTLMD_REQ_CHECK_PASSWORD, &w, &r);
-	ntlmd_reply_clear(&r);
 	rc = pam_ntlm_status_to_pam(st, PAM_NTLM_PHASE_AUTH);
 	if (st == NTLM_OK) {
-		keep_identity(m->pamh, user, NULL, NULL);
-		if (m->opt.debug)
-			log_outcome(m, LOG_DEBUG, "password accepted", user, st);
-	} else if (st != NTLM_ERR_BACKEND_UNAVAILABLE) {
-		log_outcome(m, LOG_NOTICE, "password authentication failed", user, st);
+		rc = check_exact_account(m, "password login", user, user, &r.frame);
+		if (rc == PAM_SUCCESS)
+			keep_identity(m->pamh, user, &r.frame, NULL);
 	}
+	ntlmd_reply_clear(&r);
+	if (st == NTLM_OK && rc == PAM_SUCCESS && m->opt.debug)
+		log_outcome(m, LOG_DEBUG, "password accepted", user, st);
+	else if (st != NTLM_OK && st != NTLM_ERR_BACKEND_UNAVAILABLE)
+		log_outcome(m, LOG_NOTICE, "password authentication failed", user, st);
 	return rc;
 }
 
@@ -775,8 +894,7 @@ static int add_user(const struct module *m, const char *user, const char *passwo
 	struct ntlmd_reply r;
 	enum ntlm_status st;
 
-	ntlmd_fields_init(&w);
-	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	put_login_name(&w, user);
 	ntlmd_put_string(&w, NTLMD_TAG_NEW_PASSWORD, password);
 	ntlmd_put_u8(&w, NTLMD_TAG_CREATE, 1);
 	st = ask_daemon(m, NTLMD_REQ_CHANGE_PASSWORD, &w, &r);
@@ -804,8 +922,7 @@ static int migrate_password(const struct module *m)
 			pam_syslog(m->pamh, LOG_DEBUG, "migrate: no password from an earlier module");
 		return PAM_IGNORE;
 	}
-	ntlmd_fields_init(&w);
-	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	put_login_name(&w, user);
 	ntlmd_put_string(&w, NTLMD_TAG_PASSWORD, item);
 	st = ask_daemon(m, NTLMD_REQ_CHECK_PASSWORD, &w, &r);
 	ntlmd_reply_clear(&r);
@@ -819,8 +936,7 @@ static int migrate_password(const struct module *m)
 			            st);
 		return PAM_IGNORE;
 	}
-	ntlmd_fields_init(&w);
-	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	put_login_name(&w, user);
 	ntlmd_put_string(&w, NTLMD_TAG_NEW_PASSWORD, item);
 	st = ask_daemon(m, NTLMD_REQ_CHANGE_PASSWORD, &w, &r);
 	ntlmd_reply_clear(&r);
@@ -918,12 +1034,18 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 /* pam_sm_acct_mgmt                                                    */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The account behind PAM_USER: the one pam_sm_authenticate proved while
+ * PAM_USER still names it (its store name and domain, and the exchange's
+ * workstation), otherwise the account whose store name is PAM_USER
+ * exactly. The account phase never checks an account other than the one
+ * the application will serve.
+ */
 PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct module m;
-	const struct pam_ntlm_identity *id = NULL;
-	const void *data = NULL;
-	const char *user = NULL;
+	const struct pam_ntlm_identity *id;
+	const char *user = NULL, *account;
 	struct ntlm_writer w;
 	struct ntlmd_reply r;
 	enum ntlm_status st;
@@ -931,23 +1053,21 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 
 	(void)flags;
 	module_init(&m, pamh, argc, argv);
-	if (pam_get_data(pamh, DATA_IDENTITY, &data) == PAM_SUCCESS && data != NULL)
-		id = data;
-	if (id != NULL && id->user[0] != '\0') {
-		user = id->user;
-	} else {
-		rc = pam_get_user(pamh, &user, NULL);
-		if (rc != PAM_SUCCESS || user == NULL || user[0] == '\0')
-			return rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc;
-	}
-	ntlmd_fields_init(&w);
-	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	rc = pam_get_user(pamh, &user, NULL);
+	if (rc != PAM_SUCCESS || user == NULL || user[0] == '\0')
+		return rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc;
+	id = proven_identity(pamh, user);
+	account = id != NULL ? id->account : user;
+	put_login_name(&w, account);
 	if (id != NULL && id->domain[0] != '\0')
 		ntlmd_put_string(&w, NTLMD_TAG_DOMAIN, id->domain);
 	if (id != NULL && id->workstation[0] != '\0')
 		ntlmd_put_string(&w, NTLMD_TAG_WORKSTATION, id->workstation);
 	st = ask_daemon(&m, NTLMD_REQ_ACCOUNT_STATUS, &w, &r);
+	rc = st == NTLM_OK ? check_exact_account(&m, "account check", user, account, &r.frame) : PAM_SUCCESS;
 	ntlmd_reply_clear(&r);
+	if (rc != PAM_SUCCESS)
+		return rc;
 	if (st == NTLM_STATUS_NO_SUCH_USER && m.opt.ignore_unknown_user) {
 		if (m.opt.debug)
 			log_outcome(&m, LOG_DEBUG, "account check ignored", user, st);
@@ -990,7 +1110,7 @@ static int old_password(const struct module *m, char **ret)
 }
 
 /* PAM_PRELIM_CHECK: the daemon answers, and the old password is right
- * (callers other than root). */
+ * (when need_old). */
 static int prelim_check(const struct module *m, const char *user, bool need_old)
 {
 	struct ntlm_writer w;
@@ -999,8 +1119,7 @@ static int prelim_check(const struct module *m, const char *user, bool need_old)
 	char *old = NULL;
 	int rc;
 
-	ntlmd_fields_init(&w);
-	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	put_login_name(&w, user);
 	if (need_old) {
 		rc = old_password(m, &old);
 		if (rc != PAM_SUCCESS) {
@@ -1013,7 +1132,10 @@ static int prelim_check(const struct module *m, const char *user, bool need_old)
 	} else {
 		st = ask_daemon(m, NTLMD_REQ_ACCOUNT_STATUS, &w, &r);
 	}
+	rc = st == NTLM_OK ? check_exact_account(m, "password change", user, user, &r.frame) : PAM_SUCCESS;
 	ntlmd_reply_clear(&r);
+	if (rc != PAM_SUCCESS)
+		return rc;
 	/* an expired or must-change password may be changed */
 	if (st == NTLM_STATUS_PASSWORD_EXPIRED || st == NTLM_STATUS_PASSWORD_MUST_CHANGE)
 		st = NTLM_OK;
@@ -1055,8 +1177,7 @@ static int update_authtok(const struct module *m, const char *user, bool need_ol
 			return rc == PAM_SUCCESS ? PAM_AUTHTOK_ERR : rc;
 		}
 	}
-	ntlmd_fields_init(&w);
-	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	put_login_name(&w, user);
 	if (old != NULL)
 		ntlmd_put_string(&w, NTLMD_TAG_PASSWORD, old);
 	ntlmd_put_string(&w, NTLMD_TAG_NEW_PASSWORD, new_pw);
@@ -1081,8 +1202,11 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
 	rc = pam_get_user(pamh, &user, NULL);
 	if (rc != PAM_SUCCESS || user == NULL || user[0] == '\0')
 		return rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc;
-	/* root changes any password without the old one, as with passwd(1) */
-	need_old = getuid() != 0;
+	/* root changes any password without the old one, as with passwd(1);
+	 * not an expired one the user must change to log in
+	 * (PAM_CHANGE_EXPIRED_AUTHTOK: login, su, sshd as root), where the old
+	 * password is what proves the user, as pam_unix asks for it */
+	need_old = getuid() != 0 || (flags & PAM_CHANGE_EXPIRED_AUTHTOK) != 0;
 	if (flags & PAM_PRELIM_CHECK)
 		return prelim_check(&m, user, need_old);
 	if (flags & PAM_UPDATE_AUTHTOK)

@@ -112,7 +112,10 @@ pt() {
 
 # exchange SERVICE USER PASSWORD [driver options]: pamtester (authenticate,
 # acct_mgmt) driven by pam_driver.py, which answers the CHALLENGE prompt
-# with python3-ntlm-auth; sets OUT and RC.
+# with python3-ntlm-auth for USER; sets OUT and RC. pamtester starts PAM
+# with an empty user, as a server that learns the user from the exchange
+# does (an NTLM account never logs in a PAM user set beforehand that is
+# another account).
 exchange() {
     svc=$1
     user=$2
@@ -120,7 +123,7 @@ exchange() {
     shift 3
     OUT=$(printf '%s\n' "$password" | timeout 60 "$PY" -B "$DRIVER" exchange --user "$user" "$@" -- \
         env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 \
-        "$PAMTESTER" "$svc" anyone authenticate acct_mgmt 2>&1)
+        "$PAMTESTER" "$svc" "" authenticate acct_mgmt 2>&1)
     RC=$(printf '%s\n' "$OUT" | sed -n 's/^result=.* status=\([0-9a-z]*\) .*/\1/p')
     [ -n "$RC" ] || RC=255
     [ "$RC" = killed ] && RC=254

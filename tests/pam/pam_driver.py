@@ -30,6 +30,16 @@ pamtester in exchange mode, and a socket that never answers.
                                                CREATE through tests/ntlmd/ntlmd_driver.py;
                                                prints the status name
     pam_driver.py silent-socket PATH           accepts and never answers
+    pam_driver.py fake-ntlmd PATH LOG [--fold]  a stand-in for ntlmd: CHECK_PASSWORD,
+                                               ACCOUNT_STATUS and CHANGE_PASSWORD succeed
+                                               (a user starting "nosuch": STATUS_NO_SUCH_USER;
+                                               the password "Wrongpw1!": STATUS_WRONG_PASSWORD)
+                                               with AUTH_USER TESTDOM\\USER and no ACCOUNT_NAME,
+                                               as an ntlmd older than the module answers;
+                                               --fold: ACCOUNT_NAME is USER in lower case, as a
+                                               daemon that ignores EXACT_NAME and folds case.
+                                               Appends "TYPE user=U exact=E create=C" per
+                                               request to LOG (never a password)
     pam_driver.py garbage-socket PATH          answers every request with a reply
                                                header announcing more than it sends
 
@@ -88,7 +98,7 @@ def hash_is(path, user):
     with open(path) as f:
         for line in f:
             parts = line.split(":")
-            if parts[0].lower() == user.lower():
+            if parts[0] == user:  # the store's name, byte for byte
                 return 0 if parts[3].upper() == want else 1
     return 2
 
@@ -440,6 +450,85 @@ def garbage_socket(path):
     return 0
 
 
+# ---------------------------------------------------------------------------
+# A stand-in for ntlmd (docs/PROTOCOL.md), to see what the module sends and
+# how it takes replies the real daemon does not give
+
+
+FRAME_HEADER = struct.Struct("<3sBHHI")
+FIELD_HEADER = struct.Struct("<HI")
+REQUESTS = {5: "CHECK_PASSWORD", 6: "ACCOUNT_STATUS", 7: "CHANGE_PASSWORD"}
+T_USER, T_PASSWORD, T_CREATE, T_EXACT_NAME, T_AUTH_USER, T_ACCOUNT_NAME = 30, 36, 39, 41, 50, 63
+STATUSES = {"STATUS_SUCCESS": 0, "STATUS_NO_SUCH_USER": 0xC0000064, "STATUS_WRONG_PASSWORD": 0xC000006A}
+
+
+def recv_all(conn, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = conn.recv(n - len(buf))
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    return buf
+
+
+def fake_fields(payload):
+    fields, pos = {}, 0
+    while pos + FIELD_HEADER.size <= len(payload):
+        tag, n = FIELD_HEADER.unpack_from(payload, pos)
+        pos += FIELD_HEADER.size
+        fields[tag] = payload[pos : pos + n]
+        pos += n
+    return fields
+
+
+def fake_reply(rtype, fields, fold):
+    user = fields.get(T_USER, b"").decode("utf-8", "replace")
+    if user.startswith("nosuch"):
+        status = "STATUS_NO_SUCH_USER"
+    elif rtype == 5 and fields.get(T_PASSWORD) == b"Wrongpw1!":
+        status = "STATUS_WRONG_PASSWORD"
+    else:
+        status = "STATUS_SUCCESS"
+    out = [(1, struct.pack("<I", STATUSES[status])), (2, status.encode()), (3, b"fake ntlmd")]
+    if status == "STATUS_SUCCESS":
+        out.append((T_AUTH_USER, f"{DOMAIN}\\{user.lower() if fold else user}".encode("utf-8")))
+        if fold:
+            out.append((T_ACCOUNT_NAME, user.lower().encode("utf-8")))
+    payload = b"".join(FIELD_HEADER.pack(t, len(v)) + v for t, v in out)
+    return FRAME_HEADER.pack(b"NTD", 1, rtype | 0x8000, 0, len(payload)) + payload
+
+
+def fake_ntlmd(path, log, fold):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.listen(16)
+    s.settimeout(1.0)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            conn, _ = s.accept()
+        except socket.timeout:
+            continue
+        with conn:
+            conn.settimeout(5.0)
+            try:
+                while True:  # requests one at a time until the client closes
+                    _, _, rtype, _, n = FRAME_HEADER.unpack(recv_all(conn, FRAME_HEADER.size))
+                    fields = fake_fields(recv_all(conn, n))
+                    if rtype not in REQUESTS:
+                        break
+                    exact = fields.get(T_EXACT_NAME)
+                    create = fields.get(T_CREATE)
+                    with open(log, "a") as f:
+                        f.write(f"{REQUESTS[rtype]} user={fields.get(T_USER, b'').decode('utf-8', 'replace')}"
+                                f" exact={exact[0] if exact else '-'} create={create[0] if create else '-'}\n")
+                    conn.sendall(fake_reply(rtype, fields, fold))
+            except (EOFError, OSError, struct.error):
+                pass
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -468,6 +557,10 @@ def main():
     c.add_argument("--old", action="store_true")
     sub.add_parser("silent-socket").add_argument("path")
     sub.add_parser("garbage-socket").add_argument("path")
+    f = sub.add_parser("fake-ntlmd")
+    f.add_argument("path")
+    f.add_argument("log")
+    f.add_argument("--fold", action="store_true")
     args = p.parse_args()
     if args.cmd == "write-hashes":
         write_hashes(args.file)
@@ -484,6 +577,8 @@ def main():
         return create(args)
     if args.cmd == "garbage-socket":
         return garbage_socket(args.path)
+    if args.cmd == "fake-ntlmd":
+        return fake_ntlmd(args.path, args.log, args.fold)
     return silent_socket(args.path)
 
 

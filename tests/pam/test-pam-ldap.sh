@@ -167,10 +167,10 @@ exchange ntlm-exchange livan 'Livan-pass9'
 expect "sambaUserWorkstations: exchange from CLIENT1 -> refused" 1 "$AUTH_ERR" "STATUS_INVALID_WORKSTATION"
 exchange ntlm-exchange livan 'Livan-pass9' --workstation ELSEWHERE
 expect "sambaUserWorkstations: exchange from a listed workstation -> accepted, acct_mgmt too" 0 "$ACCT_OK"
-pt ntlm-verify nobody-yet "$(printf '%s\n' 'Livan-pass9' | "$PY" -B "$DRIVER" verify-input livan)
+pt ntlm-verify '' "$(printf '%s\n' 'Livan-pass9' | "$PY" -B "$DRIVER" verify-input livan)
 " authenticate
 expect "sambaUserWorkstations: verify mode from CLIENT1 -> refused" 1 "$AUTH_ERR" "STATUS_INVALID_WORKSTATION"
-pt ntlm-verify nobody-yet "$(printf '%s\n' 'Livan-pass9' | "$PY" -B "$DRIVER" verify-input livan --workstation OTHERPC)
+pt ntlm-verify '' "$(printf '%s\n' 'Livan-pass9' | "$PY" -B "$DRIVER" verify-input livan --workstation OTHERPC)
 " authenticate acct_mgmt
 expect "sambaUserWorkstations: verify mode from a listed workstation -> accepted" 0 "$ACCT_OK"
 exchange ntlm-exchange ljane 'Ljane-pass10'

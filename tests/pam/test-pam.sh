@@ -94,7 +94,7 @@ M="$PAM_NTLM_SO socket=$SOCKET"
 write_unix_check
 
 service ntlm-password "auth required $M mode=password" "account required $M" "password required $M"
-service ntlm-auto "auth required $M" "account required $M"
+service ntlm-auto "auth required $M mode=auto" "account required $M"
 service ntlm-debug "auth required $M mode=password debug no_such_option timeout=5"
 service ntlm-first "auth required $M use_first_pass"
 service ntlm-unix-first "auth requisite $PAM_EXEC expose_authtok quiet $UNIX_CHECK" "auth required $M use_first_pass"
@@ -121,7 +121,7 @@ EOF
 chmod 0755 "$FINAL_SH"
 service ntlm-spnego "auth required $M mode=exchange" "auth optional $PAM_EXEC stdout type=auth $FINAL_SH" \
     "account required $M"
-service ntlm-spnego-auto "auth required $M" "auth optional $PAM_EXEC stdout type=auth $FINAL_SH" \
+service ntlm-spnego-auto "auth required $M mode=auto" "auth optional $PAM_EXEC stdout type=auth $FINAL_SH" \
     "account required $M"
 service ntlm-spnego-verify "auth required $M mode=verify" "auth optional $PAM_EXEC stdout type=auth $FINAL_SH"
 
@@ -368,45 +368,45 @@ verify_input() { # USER PASSWORD
     printf '%s\n' "$2" | "$PY" -B "$DRIVER" verify-input "$1"
 }
 VIN=$(verify_input alice 'Passw0rd!')
-pt ntlm-verify nobody-yet "$VIN
+pt ntlm-verify '' "$VIN
 " authenticate acct_mgmt
 expect "verify mode: NEGOTIATE, CHALLENGE, AUTHENTICATE of python3-ntlm-auth accepted" 0 "$AUTH_OK"
 expect "verify mode: acct_mgmt of the authenticated user" 0 "$ACCT_OK"
-pt ntlm-verify nobody-yet "$VIN
+pt ntlm-verify '' "$VIN
 " authenticate
 expect "verify mode: the same messages again -> replay refused" 1 "$AUTH_ERR" "STATUS_NTLM_CHALLENGE_EXPIRED"
-pt ntlm-verify nobody-yet "$(verify_input alice 'WrongPass1')
+pt ntlm-verify '' "$(verify_input alice 'WrongPass1')
 " authenticate
 expect "verify mode: wrong password -> PAM_AUTH_ERR" 1 "$AUTH_ERR" "STATUS_WRONG_PASSWORD"
-pt ntlm-verify nobody-yet "$(verify_input bob 'Bobpass1!')
+pt ntlm-verify '' "$(verify_input bob 'Bobpass1!')
 " authenticate
 expect "verify mode: disabled account -> PAM_ACCT_EXPIRED" 1 "$EXPIRED" "STATUS_ACCOUNT_DISABLED"
-pt ntlm-verify nobody-yet "$(verify_input nosuchuser 'Nobody123!')
+pt ntlm-verify '' "$(verify_input nosuchuser 'Nobody123!')
 " authenticate
 expect "verify mode: unknown user -> PAM_USER_UNKNOWN" 1 "$UNKNOWN"
 VNOPT=$(printf '%s\n' "$VIN" | sed -n 2,3p)
-pt ntlm-verify nobody-yet "
+pt ntlm-verify '' "
 $(verify_input alice 'Passw0rd!' | sed -n 2,3p)
 " authenticate
 expect "verify mode: an empty NEGOTIATE answer sends none (the client's MIC covered one: refused)" 1 \
     "$AUTH_ERR" "STATUS_NTLM_MIC_INVALID"
-pt ntlm-verify nobody-yet "$VNOPT
+pt ntlm-verify '' "$VNOPT
 $VNOPT
 " authenticate
 expect "verify mode: a CHALLENGE where the NEGOTIATE is due -> wrong message type" 1 "$AUTH_ERR" \
     "STATUS_NTLM_WRONG_MESSAGE_TYPE"
-pt ntlm-verify nobody-yet "not base64 at all!
+pt ntlm-verify '' "not base64 at all!
 x
 y
 " authenticate
 expect "verify mode: garbage -> PAM_AUTH_ERR, bad encoding logged" 1 "$AUTH_ERR" "STATUS_NTLM_BAD_ENCODING"
-pt ntlm-verify nobody-yet "TlRMTVNTUAABAAAA
+pt ntlm-verify '' "TlRMTVNTUAABAAAA
 " authenticate
 expect "verify mode: a truncated NEGOTIATE -> PAM_AUTH_ERR" 1 "$AUTH_ERR" "is not valid"
-pt ntlm-verify nobody-yet "" authenticate
+pt ntlm-verify '' "" authenticate
 expect "verify mode: end of input -> conversation error, no hang" 1 "Conversation error"
 BIG=$(head -c 6000 /dev/zero | tr '\0' 'A')
-pt ntlm-verify nobody-yet "$BIG
+pt ntlm-verify '' "$BIG
 $BIG
 $BIG
 " authenticate
@@ -470,7 +470,7 @@ expect "Kerberos first, NTLMSSP selected, wrong password -> PAM_AUTH_ERR" 1 "fin
 exchange ntlm-spnego-auto alice 'Passw0rd!' --answer kerberos
 expect "Kerberos in auto mode: refused by name, not taken for a password" 1 "$UNAVAIL" \
     "Kerberos is not served"
-pt ntlm-spnego-verify nobody-yet "$(printf '%s\n' 'Passw0rd!' | "$PY" -B "$DRIVER" verify-input alice --spnego)
+pt ntlm-spnego-verify '' "$(printf '%s\n' 'Passw0rd!' | "$PY" -B "$DRIVER" verify-input alice --spnego)
 " authenticate
 # A1 07 30 05 A0 03 0A 01 00: negState accept-completed alone (RFC 4178 4.2.2)
 expect "SPNEGO verify mode: wrapped NEGOTIATE and AUTHENTICATE accepted, final token accept-completed" 0 \

@@ -43,7 +43,8 @@ START_TEST(defaults)
 	ck_assert_str_eq(o.socket, "");
 	ck_assert_str_eq(o.service, "");
 	ck_assert_uint_eq(o.timeout_ms, 0);
-	ck_assert_int_eq(o.mode, PAM_NTLM_MODE_AUTO);
+	/* no exchange starts in a service that did not ask for one */
+	ck_assert_int_eq(o.mode, PAM_NTLM_MODE_PASSWORD);
 	ck_assert(!o.use_first_pass && !o.try_first_pass && !o.use_authtok && !o.migrate);
 	ck_assert(!o.ignore_unknown_user && !o.debug && !o.require_cb);
 }
@@ -456,6 +457,87 @@ START_TEST(spnego_wrapped_answers)
 }
 END_TEST
 
+/* The identity rule: a PAM user names an account when it is its store
+ * name or its formatted name, byte for byte. */
+START_TEST(identity_rule)
+{
+	static const struct {
+		const char *pam_user, *account, *auth_user;
+		bool same;
+	} cases[] = {
+	    {"alice", "alice", "TESTDOM\\alice", true},
+	    {"TESTDOM\\alice", "alice", "TESTDOM\\alice", true},
+	    {"alice", "alice", NULL, true},
+	    /* case counts: Alice and alice are two accounts */
+	    {"Alice", "alice", "TESTDOM\\alice", false},
+	    {"alice", "Alice", "TESTDOM\\Alice", false},
+	    {"ALICE", "alice", "TESTDOM\\alice", false},
+	    {"testdom\\alice", "alice", "TESTDOM\\alice", false},
+	    /* spaces and other spellings the store may match are not the name */
+	    {" alice", "alice", "TESTDOM\\alice", false},
+	    {"alice ", "alice", "TESTDOM\\alice", false},
+	    {"TESTDOM/alice", "alice", "TESTDOM\\alice", false},
+	    {"alice@TESTDOM", "alice", "TESTDOM\\alice", false},
+	    /* another account */
+	    {"root", "alice", "TESTDOM\\alice", false},
+	    {"TESTDOM\\root", "alice", "TESTDOM\\alice", false},
+	    /* nothing names nothing */
+	    {"", "alice", "TESTDOM\\alice", false},
+	    {NULL, "alice", "TESTDOM\\alice", false},
+	    {"alice", NULL, "alice", false},
+	    {"alice", "", "alice", false},
+	    {"", "", "", false},
+	    {"", "alice", "", false},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		ck_assert_msg(pam_ntlm_user_names_account(cases[i].pam_user, cases[i].account,
+		                                          cases[i].auth_user) == cases[i].same,
+		              "case %zu", i);
+}
+END_TEST
+
+/* Names in log lines: quoted, escaped, cut. */
+START_TEST(quoted_names)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"alice", "\"alice\""},
+	    {"TESTDOM\\alice", "\"TESTDOM\\\\alice\""},
+	    {"", "\"\""},
+	    {"a\"b", "\"a\\\"b\""},
+	    {"root\nPAM user \"alice\"", "\"root\\x0APAM user \\\"alice\\\"\""},
+	    {"x\r\t\x1b[2Jy\x7f", "\"x\\x0D\\x09\\x1B[2Jy\\x7F\""},
+	    {"a\xc2\x85"
+	     "b",
+	     "\"a\\xC2\\x85b\""},                   /* NEL, a C1 control */
+	    {"j\xc3\xbcrgen", "\"j\xc3\xbcrgen\""}, /* other UTF-8 stays */
+	    {"\xc2\xa0", "\"\xc2\xa0\""},           /* NBSP is not C1 */
+	};
+	char buf[64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		ck_assert_str_eq(pam_ntlm_quote(cases[i].in, buf, sizeof(buf)), cases[i].out);
+	ck_assert_str_eq(pam_ntlm_quote(NULL, buf, sizeof(buf)), "-");
+	ck_assert_str_eq(pam_ntlm_quote("alice", buf, 4), "");
+
+	/* cut: the closing quote and "..." always fit, an escape is never split */
+	ck_assert_str_eq(pam_ntlm_quote("abcdefgh", buf, 10), "\"abcd\"...");
+	ck_assert_str_eq(pam_ntlm_quote("abcdefg", buf, 10), "\"abcdefg\"");
+	ck_assert_str_eq(pam_ntlm_quote("ab\ncdefgh", buf, 10), "\"ab\"...");
+	for (size_t cap = 8; cap < 40; cap++) {
+		char small[40];
+		const char *q = pam_ntlm_quote("name\n\"with\\ \x01 escapes\x7f", small, cap);
+
+		ck_assert_uint_lt(strlen(q), cap);
+		ck_assert_int_eq(q[0], '"');
+		ck_assert(strchr(q, '\n') == NULL && strchr(q, '\x01') == NULL && strchr(q, '\x7f') == NULL);
+		ck_assert(strcmp(q + strlen(q) - 1, "\"") == 0 || strcmp(q + strlen(q) - 4, "\"...") == 0);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pam_options");
@@ -465,6 +547,7 @@ int main(void)
 	                     complaints_name_the_option_not_the_value, limits, add_users_needs_migrate,
 	                     first_pass_options_conflict));
 	test_add_tcase(s, "status", TESTS(status_mapping, no_failure_is_success));
+	test_add_tcase(s, "identity", TESTS(identity_rule, quoted_names));
 	test_add_tcase(
 	    s, "answers",
 	    TESTS(answers_with_and_without_prefix, bad_answers, truncated_answers, spnego_wrapped_answers));
