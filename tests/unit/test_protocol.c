@@ -40,8 +40,10 @@ struct fake_account {
 	const char *flags;
 	struct ntlm_hash nt;
 };
-static struct fake_account fake_accounts[] = {
-    {"alice", "U", {{0}}}, {"bob", "DU", {{0}}}, {"dave", "LU", {{0}}}};
+static struct fake_account fake_accounts[] = {{"alice", "U", {{0}}},
+                                              {"bob", "DU", {{0}}},
+                                              {"dave", "LU", {{0}}},
+                                              {"Root", "U", {{0}}}}; /* a case twin of the system user root */
 
 static void fake_accounts_init(void)
 {
@@ -1457,6 +1459,39 @@ START_TEST(plaintext_requests)
 }
 END_TEST
 
+/* migrate add_users as root for the system user "root": the store's
+ * "Root" is another account, so nothing is written and nothing added. */
+START_TEST(create_never_overwrites_a_case_twin)
+{
+	struct ntlm_writer w;
+	struct ntlmd_frame r;
+	const struct fake_account *twin = fake_find("Root");
+	struct ntlm_hash before;
+
+	ck_assert_ptr_nonnull(twin);
+	before = twin->nt;
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_USER, "root");
+	ntlmd_put_string(&w, NTLMD_TAG_NEW_PASSWORD, "Twin-pass1");
+	ntlmd_put_u8(&w, NTLMD_TAG_CREATE, 1);
+	ntlmd_put_u8(&w, NTLMD_TAG_EXACT_NAME, 1);
+	ck_assert_status(request(&root, NTLMD_REQ_CHANGE_PASSWORD, &w, &r), NTLM_STATUS_NO_SUCH_USER);
+	ntlmd_frame_clear(&r);
+	ck_assert_str_eq(hctx.event.detail, "the store's account name differs from the login name");
+	ck_assert_str_eq(hctx.event.account_key, "fake:Root");
+	ck_assert_mem_eq(twin->nt.bytes, before.bytes, 16);
+
+	/* the login name Root itself is that account */
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_USER, "Root");
+	ntlmd_put_string(&w, NTLMD_TAG_PASSWORD, PASSWORD);
+	ntlmd_put_u8(&w, NTLMD_TAG_EXACT_NAME, 1);
+	ck_assert_status(request(&helper, NTLMD_REQ_CHECK_PASSWORD, &w, &r), NTLM_OK);
+	ck_assert_str_eq(ntlmd_frame_string(&r, NTLMD_TAG_ACCOUNT_NAME), "Root");
+	ntlmd_frame_clear(&r);
+}
+END_TEST
+
 START_TEST(malformed_request_gets_its_status)
 {
 	uint8_t *rep;
@@ -1507,7 +1542,8 @@ int main(void)
 	tc = test_add_tcase(s, "handlers",
 	                    TESTS(access_table, ping_reports_version_and_counters, verify_ntlmv2_round_trip,
 	                          verify_foreign_challenge_once, verify_outcomes, verify_lockout,
-	                          verify_response_mschap, plaintext_requests, check_membership,
+	                          verify_response_mschap, plaintext_requests,
+	                          create_never_overwrites_a_case_twin, check_membership,
 	                          malformed_request_gets_its_status));
 	tcase_add_checked_fixture(tc, handlers_setup, handlers_teardown);
 	return test_run_suite(s);
