@@ -11,6 +11,7 @@
 enum field_kind {
 	KIND_UNKNOWN = 0, /* not stored */
 	KIND_STRING,      /* UTF-8, no NUL, <= NTLMD_MAX_STRING */
+	KIND_NAME,        /* a KIND_STRING without control characters (ntlm_utf8_name_check) */
 	KIND_BYTES,       /* anything */
 	KIND_U8,
 	KIND_U32,
@@ -31,9 +32,9 @@ static const uint8_t tag_kinds[NTLMD_FRAME_TAGS] = {
     [NTLMD_TAG_CB_APPLICATION] = KIND_BYTES,
     [NTLMD_TAG_CB_INITIATOR_ADDR] = KIND_BYTES,
     [NTLMD_TAG_CB_ACCEPTOR_ADDR] = KIND_BYTES,
-    [NTLMD_TAG_USER] = KIND_STRING,
-    [NTLMD_TAG_DOMAIN] = KIND_STRING,
-    [NTLMD_TAG_WORKSTATION] = KIND_STRING,
+    [NTLMD_TAG_USER] = KIND_NAME,
+    [NTLMD_TAG_DOMAIN] = KIND_NAME,
+    [NTLMD_TAG_WORKSTATION] = KIND_NAME,
     [NTLMD_TAG_SERVER_CHALLENGE] = KIND_8BYTES,
     [NTLMD_TAG_LM_RESPONSE] = KIND_BYTES,
     [NTLMD_TAG_NT_RESPONSE] = KIND_BYTES,
@@ -176,9 +177,12 @@ static enum ntlm_status check_value(enum field_kind kind, const uint8_t *v, size
 
 	if (want != 0 && len != want)
 		return NTLM_ERR_BAD_ENCODING;
-	if (kind == KIND_STRING) {
+	if (kind == KIND_STRING || kind == KIND_NAME) {
 		if (len > NTLMD_MAX_STRING)
 			return NTLM_ERR_STRING_TOO_LONG;
+		/* a NUL in a name is a control character, not a bad string */
+		if (kind == KIND_NAME && ntlm_utf8_name_check((const char *)v, len) != NTLM_OK)
+			return NTLM_ERR_CONTROL_CHARACTER;
 		if (!utf8_valid(v, len))
 			return NTLM_ERR_BAD_STRING;
 	}
@@ -313,7 +317,7 @@ enum ntlm_status ntlmd_frame_get_string(const struct ntlmd_frame *f, uint16_t ta
 
 	if (fl == NULL)
 		return NTLM_ERR_TRUNCATED;
-	if (tag_kind(tag) != KIND_STRING)
+	if (tag_kind(tag) != KIND_STRING && tag_kind(tag) != KIND_NAME)
 		return NTLM_ERR_BAD_ENCODING;
 	*ret = (const char *)fl->data;
 	return NTLM_OK;

@@ -17,6 +17,9 @@
  *   a tag twice                   NTLM_ERR_BAD_ENCODING
  *   fixed-size field of bad size  NTLM_ERR_BAD_ENCODING
  *   string with NUL / bad UTF-8   NTLM_ERR_BAD_STRING
+ *   USER, DOMAIN or WORKSTATION   NTLM_ERR_CONTROL_CHARACTER
+ *     with a control character
+ *     (C0, DEL, C1; NUL too)
  *   string over NTLMD_MAX_STRING  NTLM_ERR_STRING_TOO_LONG
  * Unknown tags are skipped (after the duplicate check).
  */

@@ -72,9 +72,9 @@ enum ntlmd_tag {
 	NTLMD_TAG_CB_ACCEPTOR_ADDR = 25,  /* bytes: u32le addrtype then address */
 
 	/* names and secrets of the bare requests */
-	NTLMD_TAG_USER = 30,             /* string */
-	NTLMD_TAG_DOMAIN = 31,           /* string */
-	NTLMD_TAG_WORKSTATION = 32,      /* string */
+	NTLMD_TAG_USER = 30,             /* string without control characters (C0, DEL, C1) */
+	NTLMD_TAG_DOMAIN = 31,           /* as USER */
+	NTLMD_TAG_WORKSTATION = 32,      /* as USER */
 	NTLMD_TAG_SERVER_CHALLENGE = 33, /* 8 bytes */
 	NTLMD_TAG_LM_RESPONSE = 34,      /* bytes */
 	NTLMD_TAG_NT_RESPONSE = 35,      /* bytes */

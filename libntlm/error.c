@@ -38,6 +38,8 @@ static const struct status_info statuses[_NTLM_STATUS_MAX] = {
                                 "unexpected bytes follow the end of the data"},
     [NTLM_ERR_BAD_ENCODING] = {"STATUS_NTLM_BAD_ENCODING", 0xE0A7000Cu,
                                "the input is not valid base64 or hex"},
+    [NTLM_ERR_CONTROL_CHARACTER] = {"STATUS_NTLM_CONTROL_CHARACTER", 0xE0A7000Du,
+                                    "a user, domain or workstation name holds a control character"},
 
     [NTLM_STATUS_WRONG_PASSWORD] = {"STATUS_WRONG_PASSWORD", 0xC000006Au, "the password does not match"},
     [NTLM_STATUS_NO_SUCH_USER] = {"STATUS_NO_SUCH_USER", 0xC0000064u, "no such user"},
@@ -123,7 +125,7 @@ uint32_t ntlm_status_code(enum ntlm_status s)
 
 bool ntlm_status_is_malformed(enum ntlm_status s)
 {
-	return s >= NTLM_ERR_TRUNCATED && s <= NTLM_ERR_BAD_ENCODING;
+	return s >= NTLM_ERR_TRUNCATED && s <= NTLM_ERR_CONTROL_CHARACTER;
 }
 
 static const char *const response_type_names[] = {

@@ -60,6 +60,12 @@ enum ntlm_status ntlm_av_write_name(struct ntlm_writer *w, uint16_t id, const ch
  * (with ntlm_free_string), then wipes the struct's size bytes. */
 void ntlm_clear_struct(void *obj, size_t size, char *const *strings, size_t n);
 
+/* The names of an AUTHENTICATE as they come on the wire, UTF-16LE when
+ * unicode, else OEM: NTLM_ERR_CONTROL_CHARACTER when a code unit is a
+ * control character (see ntlm_utf8_name_check()), else NTLM_OK. Only
+ * whole units are looked at: the conversion refuses an odd length. */
+enum ntlm_status ntlm_wire_name_check(const uint8_t *p, size_t len, bool unicode) NTLM_MUST_USE;
+
 /* Case-insensitive comparison of two UTF-8 strings for ASCII letters
  * (SPNs, domain names); other bytes must match exactly. */
 bool ntlm_ascii_casecmp_eq(const char *a, const char *b);

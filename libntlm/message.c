@@ -122,10 +122,16 @@ static enum ntlm_status field_view(const struct ntlm_reader *msg, const struct s
 	return NTLM_OK;
 }
 
+/* What a name field may hold besides valid text. */
+enum name_rule {
+	NAME_ANY_TEXT, /* informative names: NEGOTIATE's, the CHALLENGE's target */
+	NAME_LOGON,    /* AUTHENTICATE's user, domain, workstation: no control character */
+};
+
 /* A name field as UTF-8 ("" when empty), from UTF-16LE or OEM, capped at
  * NTLM_MAX_NAME characters. */
 static enum ntlm_status field_name(const struct ntlm_reader *msg, const struct sec_buffer *f,
-                                   size_t header_len, bool unicode, char **ret)
+                                   size_t header_len, bool unicode, enum name_rule rule, char **ret)
 {
 	struct ntlm_view v;
 	enum ntlm_status st;
@@ -136,6 +142,9 @@ static enum ntlm_status field_name(const struct ntlm_reader *msg, const struct s
 		return st;
 	if (v.len > max_bytes)
 		return NTLM_ERR_STRING_TOO_LONG;
+	/* Looked for before the conversion, so that a NUL gets this status too. */
+	if (rule == NAME_LOGON && (st = ntlm_wire_name_check(v.data, v.len, unicode)) != NTLM_OK)
+		return st;
 	return unicode ? ntlm_utf16le_to_utf8(v.data, v.len, ret) : ntlm_oem_to_utf8(v.data, v.len, ret);
 }
 
@@ -239,11 +248,11 @@ static enum ntlm_status negotiate_body(const struct ntlm_reader *msg, struct ntl
 	if (has_workstation)
 		fields[nfields++] = &workstation;
 	payload = payload_start(fields, nfields, msg->len);
-	if (has_domain &&
-	    (st = field_name(msg, &domain, NTLM_NEGOTIATE_HEADER, false, &n->domain)) != NTLM_OK)
+	if (has_domain && (st = field_name(msg, &domain, NTLM_NEGOTIATE_HEADER, false, NAME_ANY_TEXT,
+	                                   &n->domain)) != NTLM_OK)
 		return st;
-	if (has_workstation &&
-	    (st = field_name(msg, &workstation, NTLM_NEGOTIATE_HEADER, false, &n->workstation)) != NTLM_OK)
+	if (has_workstation && (st = field_name(msg, &workstation, NTLM_NEGOTIATE_HEADER, false,
+	                                        NAME_ANY_TEXT, &n->workstation)) != NTLM_OK)
 		return st;
 	return maybe_read_version(hdr, n->flags, payload, &n->has_version, &n->version);
 }
@@ -264,9 +273,9 @@ static enum ntlm_status challenge_body(const struct ntlm_reader *msg, struct ntl
 	    (st = read_field(hdr, &target_info)) != NTLM_OK)
 		return st;
 	payload = payload_start(fields, 2, msg->len);
-	if (target_name.len > 0 &&
-	    (st = field_name(msg, &target_name, NTLM_CHALLENGE_HEADER,
-	                     (c->flags & NTLM_NEGOTIATE_UNICODE) != 0, &c->target_name)) != NTLM_OK)
+	if (target_name.len > 0 && (st = field_name(msg, &target_name, NTLM_CHALLENGE_HEADER,
+	                                            (c->flags & NTLM_NEGOTIATE_UNICODE) != 0, NAME_ANY_TEXT,
+	                                            &c->target_name)) != NTLM_OK)
 		return st;
 	/* TargetInfo stays raw: the caller runs ntlm_av_list_decode() on it. */
 	if ((st = field_view(msg, &target_info, NTLM_CHALLENGE_HEADER, &c->target_info)) != NTLM_OK)
@@ -331,9 +340,12 @@ static enum ntlm_status authenticate_body(const struct ntlm_reader *msg, struct 
 	    (st = field_view(msg, &session_key, h, &a->encrypted_session_key)) != NTLM_OK ||
 	    (st = check_response_sizes(a)) != NTLM_OK)
 		return st;
-	if ((st = field_name(msg, &domain, h, unicode, &a->domain)) != NTLM_OK ||
-	    (st = field_name(msg, &user, h, unicode, &a->user)) != NTLM_OK ||
-	    (st = field_name(msg, &workstation, h, unicode, &a->workstation)) != NTLM_OK)
+	/* DomainName, UserName and Workstation name the account and end up in
+	 * log lines and helper replies: a control character in any of them
+	 * refuses the message (NTLM_ERR_CONTROL_CHARACTER). */
+	if ((st = field_name(msg, &domain, h, unicode, NAME_LOGON, &a->domain)) != NTLM_OK ||
+	    (st = field_name(msg, &user, h, unicode, NAME_LOGON, &a->user)) != NTLM_OK ||
+	    (st = field_name(msg, &workstation, h, unicode, NAME_LOGON, &a->workstation)) != NTLM_OK)
 		return st;
 	return read_version_and_mic(hdr, payload, a);
 }

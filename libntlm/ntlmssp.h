@@ -69,6 +69,7 @@ enum ntlm_status {
 	NTLM_ERR_BAD_RESPONSE,        /* response length impossible for any type */
 	NTLM_ERR_TRAILING_DATA,       /* bytes left over where none may be */
 	NTLM_ERR_BAD_ENCODING,        /* base64 / hex input not decodable */
+	NTLM_ERR_CONTROL_CHARACTER,   /* a user, domain or workstation name holds C0, DEL or C1 */
 
 	/* authentication outcomes: the credentials or the policy are at fault */
 	NTLM_STATUS_WRONG_PASSWORD,        /* STATUS_WRONG_PASSWORD 0xC000006A */
@@ -113,7 +114,7 @@ const char *ntlm_status_name(enum ntlm_status s);
 const char *ntlm_status_message(enum ntlm_status s);
 /* The 32-bit NTSTATUS code, e.g. 0xC000006A. */
 uint32_t ntlm_status_code(enum ntlm_status s);
-/* True for NTLM_ERR_TRUNCATED .. NTLM_ERR_BAD_ENCODING. */
+/* True for NTLM_ERR_TRUNCATED .. NTLM_ERR_CONTROL_CHARACTER. */
 bool ntlm_status_is_malformed(enum ntlm_status s);
 
 /* ------------------------------------------------------------------ */
@@ -267,6 +268,14 @@ enum ntlm_status ntlm_utf8_to_utf16le(const char *s, size_t max_units, uint8_t *
 enum ntlm_status ntlm_utf16le_to_utf8(const uint8_t *p, size_t len, char **ret) NTLM_MUST_USE;
 /* OEM strings: bytes 0x01-0x7F are kept, others are refused. */
 enum ntlm_status ntlm_oem_to_utf8(const uint8_t *p, size_t len, char **ret) NTLM_MUST_USE;
+/* A user, domain or workstation name may not hold a control character:
+ * C0 (U+0000-U+001F), DEL (U+007F) or C1 (U+0080-U+009F, NEL U+0085
+ * among them); spaces and every other character are allowed. Returns
+ * NTLM_ERR_CONTROL_CHARACTER when the UTF-8 text s[0..len) holds one (a
+ * NUL byte included), else NTLM_OK; the text's UTF-8 validity is not
+ * checked here. The AUTHENTICATE decoder applies the same rule to the
+ * names on the wire. */
+enum ntlm_status ntlm_utf8_name_check(const char *s, size_t len) NTLM_MUST_USE;
 /* Base64 (RFC 4648, padding required, canonical: the unused bits before
  * the padding are zero) encode/decode; the result is malloc'd. The time
  * taken depends on the length and the padding, not on the other data. */

@@ -209,6 +209,49 @@ enum ntlm_status ntlm_oem_to_utf8(const uint8_t *p, size_t len, char **ret)
 }
 
 /*
+ * The characters no name may hold: they end or split log lines, helper
+ * replies and account keys. C0 (U+0000-U+001F, NUL, TAB, LF, CR, ESC...),
+ * DEL (U+007F) and C1 (U+0080-U+009F, NEL U+0085 among them). A space is
+ * a character like any other.
+ */
+static bool is_control(uint32_t cp)
+{
+	return cp < 0x20u || (cp >= 0x7Fu && cp <= 0x9Fu);
+}
+
+enum ntlm_status ntlm_utf8_name_check(const char *s, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)s;
+
+	if (s == NULL && len > 0)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	for (size_t i = 0; i < len; i++) {
+		/* C0 and DEL are single bytes; C1 is 0xC2 0x80..0x9F (RFC 3629),
+		 * while 0x80..0x9F alone are continuation bytes of other characters */
+		if (p[i] < 0x20u || p[i] == 0x7Fu ||
+		    (p[i] == 0xC2u && i + 1 < len && p[i + 1] >= 0x80u && p[i + 1] <= 0x9Fu))
+			return NTLM_ERR_CONTROL_CHARACTER;
+	}
+	return NTLM_OK;
+}
+
+/* MS-NLMP 2.2.1.3: DomainName, UserName and Workstation are UTF-16LE when
+ * NTLMSSP_NEGOTIATE_UNICODE is set, else OEM. A control character is one
+ * code unit either way (none lies in the surrogate range). */
+enum ntlm_status ntlm_wire_name_check(const uint8_t *p, size_t len, bool unicode)
+{
+	size_t unit = unicode ? 2 : 1;
+
+	if (p == NULL && len > 0)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	for (size_t i = 0; len - i >= unit; i += unit) {
+		if (is_control((uint32_t)ntlm_load_le(p + i, unit)))
+			return NTLM_ERR_CONTROL_CHARACTER;
+	}
+	return NTLM_OK;
+}
+
+/*
  * Base64, RFC 4648 section 4. Both directions map between 6-bit values and
  * characters by arithmetic on masks, without branches or table lookups
  * indexed by the data: the text may carry a password (ntlm_auth's PW line)

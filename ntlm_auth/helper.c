@@ -124,6 +124,24 @@ static void buf_add_escaped(struct na_buf *b, const char *s)
 	}
 }
 
+/* The bytes no reply line may hold before its final LF: C0 controls and DEL. */
+static bool is_control_byte(unsigned char c)
+{
+	return c < 0x20u || c == 0x7Fu;
+}
+
+/* Appends s[0..n) with every control byte replaced by '?': for the values
+ * of the client that a reply echoes (ntlm-server-1's error texts). */
+static void buf_add_clean(struct na_buf *b, const char *s, size_t n)
+{
+	char one[2] = {0, 0};
+
+	for (size_t i = 0; i < n; i++) {
+		one[0] = is_control_byte((unsigned char)s[i]) ? '?' : s[i];
+		na_buf_add(b, one);
+	}
+}
+
 static void log_line(const struct na_helper *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void log_line(const struct na_helper *h, const char *fmt, ...)
 {
@@ -351,6 +369,9 @@ static void server_verify(struct na_helper *h, const uint8_t *msg, size_t len, s
 	ntlmd_put_bytes(&fields, NTLMD_TAG_AUTHENTICATE, msg, len);
 	res->st = ask(h, NTLMD_REQ_VERIFY, &fields, &reply);
 	h->state = NA_STATE_DONE;
+	if (ntlm_status_is_malformed(res->st)) /* the reply line says only NT_STATUS_INVALID_PARAMETER */
+		log_line(h, "AUTHENTICATE refused by ntlmd: %s (%s)", ntlm_status_name(res->st),
+		         ntlm_status_message(res->st));
 	if (res->st == NTLM_OK &&
 	    ntlmd_frame_get_string(&reply.frame, NTLMD_TAG_AUTH_USER, &user) != NTLM_OK) {
 		log_line(h, "ntlmd accepted the logon but sent no user name");
@@ -796,18 +817,28 @@ static enum ntlm_status basic_check(struct na_helper *h, const char *name, const
 	return st;
 }
 
+/* The length of the channel-ID that starts a basic request line (its
+ * first word), 0 without --channel-ids. */
+static size_t channel_id_len(const struct na_helper *h, const char *line, size_t len)
+{
+	const char *sp;
+
+	if (!h->opt.channel_ids)
+		return 0;
+	sp = memchr(line, ' ', len);
+	return sp != NULL ? (size_t)(sp - line) : len;
+}
+
 static void basic_line(struct na_helper *h, const char *line, size_t len, struct na_buf *out)
 {
 	const char *id = NULL, *sp, *end = line + len, *pw_end;
-	size_t id_len = 0;
+	size_t id_len = channel_id_len(h, line, len);
 	char *user = NULL, *password = NULL;
 	enum ntlm_status st = NTLM_ERR_INVALID_ARGUMENT;
 
 	if (h->opt.channel_ids) {
-		sp = memchr(line, ' ', len);
 		id = line;
-		id_len = sp != NULL ? (size_t)(sp - line) : len;
-		line = sp != NULL ? sp + 1 : end;
+		line = id_len < len ? line + id_len + 1 : end;
 	}
 	sp = memchr(line, ' ', (size_t)(end - line));
 	if (sp == NULL || sp == line) {
@@ -855,14 +886,12 @@ static bool block_hex(const char *value, size_t min, size_t max, uint8_t **ret, 
 		return false;
 	n = na_hex_prefix(value, p, cap);
 	if (n < min || n > max) {
+		na_buf_add(out, "Error: hex decode of ");
+		buf_add_clean(out, value, strlen(value));
 		if (min == max)
-			na_buf_addf(out, "Error: hex decode of %s failed! (got %zu bytes, expected %zu)\n.\n",
-			            value, n, min);
+			na_buf_addf(out, " failed! (got %zu bytes, expected %zu)\n.\n", n, min);
 		else
-			na_buf_addf(
-			    out,
-			    "Error: hex decode of %s failed! (only got %zu bytes, needed at least %zu)\n.\n",
-			    value, n, min);
+			na_buf_addf(out, " failed! (only got %zu bytes, needed at least %zu)\n.\n", n, min);
 		free_secret(p, cap);
 		return false;
 	}
@@ -901,8 +930,11 @@ static void block_key(struct na_helper *h, const char *key, size_t key_len, cons
 		b->want_user_key = strncasecmp(value, "Yes", 3) == 0;
 	else if (key_is(key, key_len, "Request-LanMan-Session-Key"))
 		b->want_lm_key = strncasecmp(value, "Yes", 3) == 0;
-	else
-		na_buf_addf(out, "Error: Unknown request %.*s\n.\n", (int)key_len, key);
+	else {
+		na_buf_add(out, "Error: Unknown request ");
+		buf_add_clean(out, key, key_len);
+		na_buf_add(out, "\n.\n");
+	}
 }
 
 static void block_verify(struct na_helper *h, const char *user, const char *domain, struct na_buf *out)
@@ -1135,14 +1167,109 @@ static void client_line(struct na_helper *h, const char *line, size_t len, struc
 }
 
 /* ------------------------------------------------------------------ */
+/* The reply gate                                                      */
+
+/* The protocols that answer every request with exactly one line. */
+static bool one_line_protocol(enum na_protocol p)
+{
+	return p == NA_PROTO_SQUID_NTLMSSP || p == NA_PROTO_GSS_SPNEGO || p == NA_PROTO_SQUID_BASIC ||
+	       p == NA_PROTO_SQUID24_BASIC;
+}
+
+/* Whether out->p[start..len) is one line: it ends in its only LF and
+ * holds no other control byte. */
+static bool is_one_clean_line(const struct na_buf *out, size_t start)
+{
+	if (out->len <= start || out->p[out->len - 1] != '\n')
+		return false;
+	for (size_t i = start; i < out->len - 1; i++)
+		if (is_control_byte((unsigned char)out->p[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Every reply passes here before the caller writes it: out->p[start..len)
+ * answers one request (line[0..len), NULL for an overlong one). Whatever
+ * reached it (a name from ntlmd, a value of the client, an error text), no
+ * reply line holds a control byte but its final LF: Squid would take the
+ * text after a stray LF as the answer to its next request.
+ *
+ * A Squid protocol's reply must be exactly one such line. One that is not
+ * is withheld and replaced by the protocol's BH line (never by a success
+ * with a mangled name), and the context is dropped. The block protocols
+ * (ntlm-server-1, ntlmssp-client-1) answer with several lines: their other
+ * control bytes become '?' (the values they echo are cleaned where they
+ * are written, see buf_add_clean()).
+ */
+static void seal_reply(struct na_helper *h, const char *line, size_t len, struct na_buf *out, size_t start)
+{
+	size_t id_len;
+
+	if (out->failed || out->len < start)
+		return; /* incomplete: the caller answers "BH out of memory" */
+	if (!one_line_protocol(h->opt.protocol)) {
+		for (size_t i = start; i < out->len; i++)
+			if (out->p[i] != '\n' && is_control_byte((unsigned char)out->p[i]))
+				out->p[i] = '?';
+		return;
+	}
+	if (is_one_clean_line(out, start))
+		return;
+	log_line(h, "a reply held a control character (or was not one line): withheld, answered BH instead");
+	ntlm_wipe(out->p + start, out->len - start);
+	out->len = start;
+	switch (h->opt.protocol) {
+	case NA_PROTO_SQUID_NTLMSSP:
+		server_reset(h);
+		h->state = NA_STATE_DONE;
+		ntlmssp_failure(h, NTLM_ERR_INTERNAL, out);
+		break;
+	case NA_PROTO_GSS_SPNEGO:
+		server_reset(h);
+		h->state = NA_STATE_DONE;
+		spnego_failure(h, NTLM_ERR_INTERNAL, out);
+		break;
+	default: /* basic: the channel-ID, when it can be echoed */
+		id_len = line != NULL ? channel_id_len(h, line, len) : 0;
+		for (size_t i = 0; i < id_len; i++)
+			if (is_control_byte((unsigned char)line[i]))
+				id_len = 0;
+		basic_reply(h, line, id_len, NTLM_ERR_INTERNAL, out);
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* Dispatch                                                            */
 
-void na_helper_line(struct na_helper *h, const char *line, size_t len, struct na_buf *out)
+static void overlong_reply(struct na_helper *h, struct na_buf *out)
 {
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
+	log_line(h, "request line over %u bytes dropped", NA_MAX_LINE);
+	switch (h->opt.protocol) {
+	case NA_PROTO_SQUID_BASIC:
+	case NA_PROTO_SQUID24_BASIC:
+		na_buf_add(out, h->opt.kv_replies ? "BH message=\"request too long\"\n" : "ERR\n");
+		break;
+	case NA_PROTO_NTLM_SERVER_1:
+		block_clear(&h->block);
+		na_buf_add(out, "Error: request too long!\n.\n");
+		break;
+	case NA_PROTO_GSS_SPNEGO:
+		server_reset(h);
+		na_buf_add(out, "BH Oversized message * Oversized message\n");
+		break;
+	default:
+		server_reset(h);
+		na_buf_add(out, "BH Oversized message\n");
+		break;
+	}
+}
+
+static void helper_line(struct na_helper *h, const char *line, size_t len, struct na_buf *out)
+{
 	if (len > NA_MAX_LINE) {
-		na_helper_overlong(h, out);
+		overlong_reply(h, out);
 		return;
 	}
 	if (len == 0)
@@ -1180,25 +1307,20 @@ void na_helper_line(struct na_helper *h, const char *line, size_t len, struct na
 	}
 }
 
+void na_helper_line(struct na_helper *h, const char *line, size_t len, struct na_buf *out)
+{
+	size_t start = out->len;
+
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	helper_line(h, line, len, out);
+	seal_reply(h, line, len, out, start);
+}
+
 void na_helper_overlong(struct na_helper *h, struct na_buf *out)
 {
-	log_line(h, "request line over %u bytes dropped", NA_MAX_LINE);
-	switch (h->opt.protocol) {
-	case NA_PROTO_SQUID_BASIC:
-	case NA_PROTO_SQUID24_BASIC:
-		na_buf_add(out, h->opt.kv_replies ? "BH message=\"request too long\"\n" : "ERR\n");
-		break;
-	case NA_PROTO_NTLM_SERVER_1:
-		block_clear(&h->block);
-		na_buf_add(out, "Error: request too long!\n.\n");
-		break;
-	case NA_PROTO_GSS_SPNEGO:
-		server_reset(h);
-		na_buf_add(out, "BH Oversized message * Oversized message\n");
-		break;
-	default:
-		server_reset(h);
-		na_buf_add(out, "BH Oversized message\n");
-		break;
-	}
+	size_t start = out->len;
+
+	overlong_reply(h, out);
+	seal_reply(h, NULL, 0, out, start);
 }

@@ -118,10 +118,14 @@ void na_helper_init(struct na_helper *h, const struct na_options *opt, na_call_f
 void na_helper_clear(struct na_helper *h);
 
 /* Processes one line (len bytes, no LF; may hold any byte) and appends the
- * reply to out. */
+ * reply to out. Whatever the line, ntlmd or an error text holds, no reply
+ * line has a byte below 0x20 or 0x7F but its final LF, and the Squid
+ * protocols (squid-2.5-ntlmssp, gss-spnego, the basic ones) answer with
+ * exactly one line: a reply that would break this becomes a BH line. */
 void na_helper_line(struct na_helper *h, const char *line, size_t len, struct na_buf *out);
 
-/* The reply to a line over NA_MAX_LINE, which the reader dropped. */
+/* The reply to a line over NA_MAX_LINE, which the reader dropped (held to
+ * the same rule). */
 void na_helper_overlong(struct na_helper *h, struct na_buf *out);
 
 void na_buf_add(struct na_buf *b, const char *s);

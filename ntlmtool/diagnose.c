@@ -337,6 +337,14 @@ void explain(const struct verify_outcome *o, char *reason, size_t reason_len, ch
 
 	who(r, name, sizeof(name));
 	advice[0] = '\0';
+	if (o->malformed != NULL && r->status == NTLM_ERR_CONTROL_CHARACTER) {
+		say(&t, "%s is refused: %s (a tab, a line break, NEL or another C0, DEL or C1 character)",
+		    o->malformed, ntlm_status_message(r->status));
+		advise(&t,
+		       "no genuine client types one: such a name would split log lines and helper replies, "
+		       "so look at the client that sent it");
+		return;
+	}
 	if (o->malformed != NULL) {
 		say(&t, "%s is malformed: %s", o->malformed, ntlm_status_message(r->status));
 		advise(&t,

@@ -15,7 +15,9 @@ wrappers are built here with a few lines of DER. One line per case
 import argparse
 import base64
 import os
+import itertools
 import re
+import struct
 import subprocess
 import sys
 import time
@@ -474,6 +476,202 @@ def main(args):
     run.case("ntlmssp-client-1 with --password, against squid-2.5-ntlmssp", client_mode(True))
     run.case("ntlmssp-client-1 asks PW, then answers", client_mode(False))
 
+    # ---------------------------------------------------------- names with control characters
+    # A user, domain or workstation holding a control character (C0, DEL,
+    # C1) is refused: by the AUTHENTICATE decoder, by ntlmd for the bare
+    # requests, each time with STATUS_NTLM_CONTROL_CHARACTER in ntlmd's log.
+    # Whatever the name, each request gets exactly one reply line, with no
+    # control byte before its LF, and the next request its own answer.
+
+    controls = [("LF", "\n"), ("CR", "\r"), ("TAB", "\t"), ("NUL", "\0"), ("DEL", "\x7f"), ("NEL", "\u0085")]
+    # what a domain with a line break would smuggle in: a verdict for ruth
+    hostile = f"{DOMAIN}{{}}AF {DOMAIN}\\ruth"
+
+    def raw_reply(h, line):
+        """Sends line; returns the raw bytes of the first reply line (no LF)
+        and whatever else the helper wrote within half a second."""
+        h.send(line)
+        deadline = time.monotonic() + TIMEOUT
+        while b"\n" not in h.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise clients.ProtocolError(f"{h.name}: no answer within {TIMEOUT} s")
+            if h.sel.select(left):
+                chunk = os.read(h.proc.stdout.fileno(), 65536)
+                if not chunk:
+                    raise clients.ProtocolError(f"{h.name}: exited ({h.stderr_text().strip()[-300:]})")
+                h.buf += chunk
+        first, rest = h.buf.split(b"\n", 1)
+        end = time.monotonic() + 0.5
+        while time.monotonic() < end:
+            if h.sel.select(max(0.0, end - time.monotonic())):
+                chunk = os.read(h.proc.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                rest += chunk
+        h.buf = b""
+        return first, rest
+
+    def one_line(first, rest, expected, what):
+        p = []
+        if rest:
+            p.append(f"{what}: more than one reply line, then {rest!r}")
+        if any(c < 0x20 or c == 0x7F for c in first):
+            p.append(f"{what}: a control byte in the reply {first!r}")
+        return p + want(first.decode("utf-8", "replace"), expected, what)
+
+    def log_offset():
+        return os.path.getsize(args.log)
+
+    def logged_since(offset, text):
+        """Whether ntlmd's log got text after offset (it writes the audit
+        line before the reply; a moment is allowed for the file)."""
+        for _ in range(20):
+            with open(args.log, "rb") as f:
+                f.seek(offset)
+                if text.encode() in f.read():
+                    return True
+            time.sleep(0.1)
+        return False
+
+    status_cc = "STATUS_NTLM_CONTROL_CHARACTER"
+
+    def hostile_ntlmssp(proto, extra, refused, good, field="domain"):
+        from ntlm_auth.ntlm import NtlmContext
+
+        def f():
+            h = helper(proto, *extra)
+            spnego = proto == "gss-spnego"
+            p = []
+            for (label, c), unicode in itertools.product(controls, (True, False)):
+                if not unicode and c > "\x7f":
+                    continue  # OEM names are ASCII
+                label += " (UTF-16)" if unicode else " (OEM)"
+                cl = NtlmContext("alice", alice.password, domain=DOMAIN, workstation=WORKSTATION,
+                                 ntlm_compatibility=3)
+                neg = cl.step()
+                if unicode:
+                    # python3-ntlm-auth offers OEM only; offering UNICODE too
+                    # makes ntlmd choose it, and the AUTHENTICATE is UTF-16
+                    m = cl._negotiate_message
+                    m.negotiate_flags = (struct.unpack("<I", m.negotiate_flags)[0] | 0x1).to_bytes(4, "little")
+                    neg = m.get_data()
+                # the hostile name goes in the AUTHENTICATE only
+                if field == "domain":
+                    cl.domain = hostile.format(c)
+                elif field == "user":
+                    cl.username = f"alice{c}x"
+                else:
+                    cl.workstation = f"{WORKSTATION}{c}x"
+                tt = h.request("YR " + b64(neg_token_init([OID_NTLMSSP], neg) if spnego else neg))
+                if not tt.startswith("TT "):
+                    p.append(f"{label}: no TT: {tt}")
+                    continue
+                chal = resp_token(unb64(tt[3:-2])) if spnego else unb64(tt[3:])
+                auth = cl.step(chal)
+                offset = log_offset()
+                first, rest = raw_reply(h, "KK " + b64(neg_token_resp(auth) if spnego else auth))
+                p += one_line(first, rest, refused, f"{field} with {label}")
+                if not logged_since(offset, status_cc):
+                    p.append(f"{field} with {label}: no {status_cc} in ntlmd's log")
+                # the next request gets its own, right answer
+                c2 = Client("alice", alice.password)
+                neg2 = c2.negotiate()
+                tt = h.request("YR " + b64(neg_token_init([OID_NTLMSSP], neg2) if spnego else neg2))
+                chal = resp_token(unb64(tt[3:-2])) if spnego else unb64(tt[3:])
+                auth = c2.authenticate(chal)
+                first, rest = raw_reply(h, "KK " + b64(neg_token_resp(auth) if spnego else auth))
+                p += one_line(first, rest, good, f"the logon after the {label} one")
+            rc, err = h.close()
+            if rc != 0:
+                p.append(f"exit status {rc}")
+            if status_cc not in err:
+                p.append(f"stderr does not name {status_cc}: {err.strip()[-300:]!r}")
+            return p
+        return f
+
+    kv_user = f"{DOMAIN}%5Calice"
+    run.case("squid-2.5-ntlmssp: a domain with LF, CR, TAB, NUL, DEL or NEL -> one line, "
+             "NA NT_STATUS_INVALID_PARAMETER (STATUS_NTLM_CONTROL_CHARACTER)",
+             hostile_ntlmssp("squid-2.5-ntlmssp", [], "NA NT_STATUS_INVALID_PARAMETER", f"AF {user_alice}"))
+    run.case("squid-2.5-ntlmssp: a user with a control character -> NA, one line",
+             hostile_ntlmssp("squid-2.5-ntlmssp", [], "NA NT_STATUS_INVALID_PARAMETER", f"AF {user_alice}",
+                             field="user"))
+    run.case("squid-2.5-ntlmssp: a workstation with a control character -> NA, one line",
+             hostile_ntlmssp("squid-2.5-ntlmssp", [], "NA NT_STATUS_INVALID_PARAMETER", f"AF {user_alice}",
+                             field="workstation"))
+    run.case("squid-2.5-ntlmssp --squid-kv-replies: a domain with a control character -> one line, ERR",
+             hostile_ntlmssp("squid-2.5-ntlmssp", ["--squid-kv-replies"], "ERR message=NT_STATUS_INVALID_PARAMETER",
+                             f"OK user={kv_user}"))
+    run.case("gss-spnego: a domain with LF, CR, TAB, NUL, DEL or NEL -> one line, NA * NT_STATUS_INVALID_PARAMETER",
+             hostile_ntlmssp("gss-spnego", [], "NA * NT_STATUS_INVALID_PARAMETER", f"AF {done} {user_alice}"))
+    run.case("gss-spnego --squid-kv-replies: a domain with a control character -> one line, ERR",
+             hostile_ntlmssp("gss-spnego", ["--squid-kv-replies"], "ERR message=NT_STATUS_INVALID_PARAMETER",
+                             f"OK token={done} user={kv_user}"))
+
+    def hostile_basic(extra, refused):
+        def f():
+            h = helper("squid-2.5-basic", *extra)
+            p = []
+            for label, esc in [("LF", "%0A"), ("CR", "%0D"), ("TAB", "%09"), ("NUL", "%00"), ("DEL", "%7F"),
+                               ("NEL", "%C2%85")]:
+                first, rest = raw_reply(h, f"{DOMAIN}{esc}%5Calice {alice.password}")
+                p += one_line(first, rest, refused, f"domain with {label}")
+                first, rest = raw_reply(h, f"al{esc}ice {alice.password}")
+                p += one_line(first, rest, refused, f"user with {label}")
+                first, rest = raw_reply(h, f"alice {alice.password}")
+                p += one_line(first, rest, "OK", f"the request after the {label} ones")
+            return finish(h, p)
+        return f
+
+    run.case("squid-2.5-basic: DOMAIN or user with a control character -> ERR, one line",
+             hostile_basic([], "ERR"))
+    run.case("squid-2.5-basic --squid-kv-replies: DOMAIN or user with a control character -> ERR message=",
+             hostile_basic(["--squid-kv-replies"], "ERR message=NT_STATUS_INVALID_PARAMETER"))
+
+    def hostile_server1():
+        h = helper("ntlm-server-1")
+        p = []
+        for label, c in controls:
+            if c == "\0":  # a NUL in a base64 value is refused while reading, as Samba does
+                p += want(block(h, ["NT-Domain:: " + b64(f"{DOMAIN}{c}".encode())]),
+                          ["Error: base64 decode failed!", "."], "NT-Domain with NUL")
+                continue
+            offset = log_offset()
+            got = block(h, ["Username: alice", "NT-Domain:: " + b64(f"{DOMAIN}{c}".encode()),
+                            "Password: " + alice.password, "."])
+            got.append(h.readline())
+            p += want(got, ["Authenticated: No", "Authentication-Error: Unexpected information received", ".", "."],
+                      f"NT-Domain with {label}")
+            if not logged_since(offset, status_cc):
+                p.append(f"NT-Domain with {label}: no {status_cc} in ntlmd's log")
+        # values echoed in error texts keep to their line
+        p += want(block(h, ["NT-Response:: " + b64(b"zz\nAuthenticated: Yes")]),
+                  ["Error: hex decode of zz?Authenticated: Yes failed! (only got 0 bytes, needed at least 24)", "."],
+                  "a hex value with LF")
+        p += want(block(h, ["Frob\tnicate\x1b: 1"]), ["Error: Unknown request Frob?nicate?", "."], "a key with TAB, ESC")
+        got = block(h, ["Username: alice", "Password: " + alice.password, "."])
+        p += want(got, ["Authenticated: Yes", "."], "the block after them")
+        return finish(h, p)
+
+    run.case("ntlm-server-1: NT-Domain with a control character refused; echoed values keep to their line",
+             hostile_server1)
+
+    def negotiate_names_untouched():
+        # NEGOTIATE's own domain and workstation are informative: not refused
+        h = helper("squid-2.5-ntlmssp")
+        c = Client("alice", alice.password)
+        neg = bytearray(c.negotiate())
+        oem = b"TEST\tDOM"
+        flags = int.from_bytes(neg[12:16], "little") | 0x1000  # NTLMSSP_NEGOTIATE_OEM_DOMAIN_SUPPLIED
+        neg[12:16] = flags.to_bytes(4, "little")
+        neg[16:24] = len(oem).to_bytes(2, "little") * 2 + len(neg).to_bytes(4, "little")
+        tt = h.request("YR " + b64(bytes(neg) + oem))
+        p = want(tt[:3], "TT ", "a NEGOTIATE whose OEM domain holds a TAB")
+        return finish(h, p)
+
+    run.case("a NEGOTIATE whose informative domain holds a TAB still gets a CHALLENGE", negotiate_names_untouched)
+
     # ---------------------------------------------------------- side by side with Samba's ntlm_auth
 
     SAMBA = "/usr/bin/ntlm_auth"
@@ -616,6 +814,23 @@ def main(args):
         return p
 
     run.case("options: unknown option, unknown protocol, SID, missing user -> exit 1", options)
+
+    def hostile_exec():
+        p = []
+        for label, c in controls:
+            if c == "\0":
+                continue  # argv cannot carry a NUL
+            r = subprocess.run([prog, "--ntlmd-socket", sock, "--username=alice", f"--domain={DOMAIN}{c}",
+                                "--password", alice.password], capture_output=True, timeout=TIMEOUT)
+            p += want(r.returncode, 1, f"plaintext, domain with {label}: exit status")
+            p += want(r.stdout, b"NT_STATUS_INVALID_PARAMETER: Unexpected information received (0xc000000d)\n",
+                      f"plaintext, domain with {label}")
+            p += mschap("alice", alice.password, 1, "Unexpected information received (0xc000000d)\n",
+                        domain=f"{DOMAIN}{c}")()
+        return p
+
+    run.case("exec modes: a domain with a control character -> 'Unexpected information received', exit 1",
+             hostile_exec)
 
     def no_secrets():
         with open(args.log, "r", errors="replace") as f:

@@ -14,7 +14,7 @@ SQUID=${SQUID:-/usr/sbin/squid}
 PORT_BASE=${NTLM_AUTH_PORT_BASE:-$(free_ports 3)}
 PROXY_PORT=$PORT_BASE
 ORIGIN_PORT=$((PORT_BASE + 1))
-KV_PORT=$((PORT_BASE + 2)) # a second squid, helpers with --squid-kv-replies
+KV_PORT=$((PORT_BASE + 2)) # a second squid, helpers as the shipped example runs them
 
 [ -x "$SQUID" ] || skip_or_fail "squid"
 command -v curl >/dev/null 2>&1 || skip_or_fail "curl"
@@ -78,8 +78,30 @@ if ! wait_until curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$ORIGIN_POR
     echo "ERROR: the origin server did not start: $(cat "$WORK/origin.log")" >&2
     exit 99
 fi
+# The second squid runs the helpers with the options of the shipped example
+# (etc/squid/ntlm_auth.conf): key=value replies for the three schemes, so
+# that "john smith" is logged whole.
+SHIPPED=$HERE/../../etc/squid/ntlm_auth.conf
+shipped_options() { # scheme: the options after --helper-protocol=... of its program line
+    sed -n "s|^auth_param $1 program /usr/libexec/pam_ntlm/ntlm_auth --helper-protocol=[^ ]* *||p" "$SHIPPED"
+}
+KV_OPTIONS=$(shipped_options ntlm)
+ok=1
+for scheme in ntlm negotiate basic; do
+    case " $(shipped_options "$scheme") " in
+    *" --squid-kv-replies "*) ;;
+    *) ok=0 ;;
+    esac
+    [ "$(shipped_options "$scheme")" = "$KV_OPTIONS" ] || ok=0
+done
+if [ "$ok" -eq 1 ]; then
+    pass "the shipped Squid example runs ntlm, negotiate and basic with --squid-kv-replies"
+else
+    fail "the shipped Squid example: $(grep '^auth_param .* program' "$SHIPPED")"
+fi
+
 start_squid squid "$PROXY_PORT" ""
-start_squid squid-kv "$KV_PORT" --squid-kv-replies
+start_squid squid-kv "$KV_PORT" "$KV_OPTIONS"
 
 URL="http://127.0.0.1:$ORIGIN_PORT/index.html"
 # curl through the proxy; prints the final status
@@ -107,7 +129,8 @@ check "Negotiate with raw NTLMSSP, right password: 200" 200 "$(neg --raw --user 
 check "Negotiate, wrong password: 407" 407 "$(neg --user alice --password WrongPass1)"
 check "Negotiate, disabled account: 407" 407 "$(neg --user bob --password 'Bobpass1!')"
 
-# Squid >= 3.4 replies (OK user=... / OK token=... user=... / ERR message=...)
+# Squid >= 3.4 replies (OK user=... / OK token=... user=... / ERR message=...),
+# as the shipped example configures them
 PROXY_PORT=$KV_PORT
 check "kv replies: NTLM right password: 200" 200 "$(via --proxy-ntlm -U 'TESTDOM\alice:Passw0rd!')"
 check "kv replies: NTLM wrong password: 407" 407 "$(via --proxy-ntlm -U 'TESTDOM\alice:WrongPass1')"

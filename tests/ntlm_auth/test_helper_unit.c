@@ -5,6 +5,7 @@
  * user-name helpers, and the squid-2.5-basic unescaping with a recording
  * fake of ntlmd.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,6 +112,10 @@ START_TEST(samba_status_mapping)
 	    {NTLM_ERR_TRUNCATED, true, "NT_STATUS_INVALID_PARAMETER", 0xc000000du,
 	     "Unexpected information received"},
 	    {NTLM_ERR_BAD_ENCODING, true, "NT_STATUS_INVALID_PARAMETER", 0xc000000du,
+	     "Unexpected information received"},
+	    {NTLM_ERR_CONTROL_CHARACTER, true, "NT_STATUS_INVALID_PARAMETER", 0xc000000du,
+	     "Unexpected information received"},
+	    {NTLM_ERR_CONTROL_CHARACTER, false, "NT_STATUS_INVALID_PARAMETER", 0xc000000du,
 	     "Unexpected information received"},
 	    {NTLM_ERR_BACKEND_UNAVAILABLE, true, "NT_STATUS_NO_LOGON_SERVERS", 0xc000005eu,
 	     "No logon servers"},
@@ -249,6 +254,8 @@ START_TEST(basic_unescaping)
 	    {false, "", "ERR\n", 0, NULL, NULL, NULL},
 	    {true, "42 alice right", "42 OK\n", 1, NULL, "alice", "right"},
 	    {true, "0 alice wrong", "0 ERR\n", 1, NULL, "alice", "wrong"},
+	    /* a channel-ID that cannot be echoed on one line: a bare ERR */
+	    {true, "4\t2 alice right", "ERR\n", 1, NULL, "alice", "right"},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -273,6 +280,142 @@ START_TEST(basic_unescaping)
 		na_buf_clear(&out);
 		na_helper_clear(&h);
 	}
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* The reply gate, with a fake ntlmd that names a hostile user         */
+
+/* What the fake answers VERIFY with: success for this AUTH_USER. */
+static const char *fake_auth_user;
+
+static enum ntlm_status naming_call(void *ctx, uint16_t type, const struct ntlm_writer *fields,
+                                    struct ntlmd_reply *ret)
+{
+	struct ntlm_writer w;
+	uint8_t *buf = NULL, *chal = NULL;
+	size_t len = 0, chal_len = 0;
+	const struct ntlm_challenge c = {.flags = NTLM_NEGOTIATE_UNICODE | NTLM_NEGOTIATE_NTLM,
+	                                 .server_challenge = {1, 2, 3, 4, 5, 6, 7, 8}};
+	static const uint8_t key[16] = {9};
+
+	(void)ctx;
+	(void)fields;
+	ntlmd_fields_init(&w);
+	if (type == NTLMD_REQ_CHALLENGE) {
+		ck_assert_int_eq(ntlm_challenge_encode(&c, &chal, &chal_len), NTLM_OK);
+		ntlmd_put_bytes(&w, NTLMD_TAG_CHALLENGE, chal, chal_len);
+		free(chal);
+	} else {
+		ck_assert_uint_eq(type, NTLMD_REQ_VERIFY);
+		ntlmd_put_string(&w, NTLMD_TAG_AUTH_USER, fake_auth_user);
+		ntlmd_put_bytes(&w, NTLMD_TAG_SESSION_KEY, key, sizeof(key));
+	}
+	ck_assert_int_eq(ntlmd_reply_encode(type, NTLM_OK, &w, &buf, &len), NTLM_OK);
+	ntlm_writer_clear(&w);
+	*ret = (struct ntlmd_reply){0};
+	ck_assert_int_eq(ntlmd_frame_decode(buf, len, &ret->frame), NTLM_OK);
+	ret->status = NTLM_OK;
+	free(buf);
+	return NTLM_OK;
+}
+
+/* The reply to one line, as a string the caller frees. */
+static char *reply_to(struct na_helper *h, const char *line)
+{
+	struct na_buf out = {0};
+	char *r;
+
+	na_helper_line(h, line, strlen(line), &out);
+	ck_assert(!out.failed);
+	r = strdup(out.p != NULL ? out.p : "");
+	ck_assert_ptr_nonnull(r);
+	na_buf_clear(&out);
+	return r;
+}
+
+/* A name from ntlmd that would split the reply line: the Squid protocols
+ * answer with one BH line instead (never an AF with a mangled name), the
+ * key=value form escapes it, and the context holds no session key after. */
+START_TEST(reply_gate_withholds_split_lines)
+{
+	/* "NTLMSSP\0" + MessageType 1 / 3: all the helper looks at */
+	static const char negotiate[] = "YR TlRMTVNTUAABAAAA", authenticate[] = "KK TlRMTVNTUAADAAAA";
+	static const char *const hostile[] = {"TESTDOM\\alice\nAF TESTDOM\\root", "TESTDOM\\alice\r",
+	                                      "\tTESTDOM\\alice", "TESTDOM\\al\x1bice", "TESTDOM\\alice\x7f"};
+	static const struct {
+		enum na_protocol protocol;
+		bool kv;
+		const char *want; /* NULL: the escaped name, as "OK user=" */
+	} modes[] = {
+	    {NA_PROTO_SQUID_NTLMSSP, false, "BH NT_STATUS_UNSUCCESSFUL NT_STATUS_UNSUCCESSFUL\n"},
+	    {NA_PROTO_SQUID_NTLMSSP, true, NULL},
+	    {NA_PROTO_GSS_SPNEGO, false, "BH NT_STATUS_UNSUCCESSFUL * NT_STATUS_UNSUCCESSFUL\n"},
+	    {NA_PROTO_GSS_SPNEGO, true, NULL},
+	};
+
+	for (size_t m = 0; m < ARRAY_SIZE(modes); m++) {
+		for (size_t i = 0; i < ARRAY_SIZE(hostile); i++) {
+			struct na_options opt = {
+			    .protocol = modes[m].protocol, .quiet = true, .kv_replies = modes[m].kv};
+			struct na_helper h;
+			char *tt, *verdict, *gk, want[256];
+
+			fake_auth_user = hostile[i];
+			na_helper_init(&h, &opt, naming_call, NULL);
+			tt = reply_to(&h, negotiate);
+			ck_assert_msg(strncmp(tt, "TT ", 3) == 0, "%s", tt);
+			verdict = reply_to(&h, authenticate);
+			if (modes[m].want != NULL) {
+				snprintf(want, sizeof(want), "%s", modes[m].want);
+			} else {
+				/* URL-escaped: the line break is %0A, the backslash %5C */
+				size_t n = (size_t)snprintf(want, sizeof(want), "%s",
+				                            modes[m].protocol == NA_PROTO_GSS_SPNEGO
+				                                ? "OK token=AA== user="
+				                                : "OK user=");
+				for (const char *p = hostile[i]; *p != '\0'; p++)
+					n += (size_t)snprintf(want + n, sizeof(want) - n,
+					                      isalnum((unsigned char)*p) ? "%c" : "%%%02X",
+					                      (unsigned char)*p);
+				snprintf(want + n, sizeof(want) - n, "\n");
+			}
+			ck_assert_msg(strcmp(verdict, want) == 0, "mode %zu name %zu: %s", m, i, verdict);
+			gk = reply_to(&h, "GK");
+			if (modes[m].want != NULL)
+				ck_assert_str_eq(gk, "BH No session key\n");
+			free(tt);
+			free(verdict);
+			free(gk);
+			na_helper_clear(&h);
+		}
+	}
+}
+END_TEST
+
+/* Values of the client that ntlm-server-1 echoes in its error texts keep
+ * to their line; and in every protocol, no byte below 0x20 or 0x7F but the
+ * LFs that end lines. */
+START_TEST(reply_gate_block_protocols)
+{
+	struct na_options opt = {.protocol = NA_PROTO_NTLM_SERVER_1, .quiet = true};
+	struct na_helper h;
+	struct na_buf out = {0};
+	char *r;
+	static const char lf_key[] = "Frob\nAF x: 1";
+
+	na_helper_init(&h, &opt, naming_call, NULL);
+	r = reply_to(&h, "NT-Response: zz\x1b\x7f");
+	ck_assert_str_eq(r, "Error: hex decode of zz?? failed! (only got 0 bytes, needed at least 24)\n.\n");
+	free(r);
+	r = reply_to(&h, "Frob\tnicate: 1");
+	ck_assert_str_eq(r, "Error: Unknown request Frob?nicate\n.\n");
+	free(r);
+	/* a line is len bytes and may hold an LF when it does not come from stdin */
+	na_helper_line(&h, lf_key, sizeof(lf_key) - 1, &out);
+	ck_assert_str_eq(out.p, "Error: Unknown request Frob?AF x\n.\n");
+	na_buf_clear(&out);
+	na_helper_clear(&h);
 }
 END_TEST
 
@@ -343,6 +486,7 @@ int main(void)
 	    TESTS(spnego_resp_round_trip, spnego_resp_completed_is_samba_s, spnego_init_offers_ntlmssp));
 	test_add_tcase(s, "text", TESTS(samba_status_mapping, hex_prefix_as_samba, split_user_names));
 	test_add_tcase(s, "basic", TESTS(basic_unescaping));
+	test_add_tcase(s, "gate", TESTS(reply_gate_withholds_split_lines, reply_gate_block_protocols));
 	test_add_tcase(s, "membership", TESTS(membership_order));
 	return test_run_suite(s);
 }

@@ -114,6 +114,7 @@ CODES = {
     "STATUS_INSUFFICIENT_RESOURCES": 0xC000009A,
     "STATUS_NTLM_CHALLENGE_EXPIRED": 0xE0A70108,
     "STATUS_TIME_DIFFERENCE_AT_DC": 0xC0000133,
+    "STATUS_NTLM_CONTROL_CHARACTER": 0xE0A7000D,
 }
 
 
@@ -613,6 +614,12 @@ def main_cases(args):
     run.case("payload: duplicate tag", malformed_payload(field(T_SERVICE, "a") + field(T_SERVICE, "b"),
                                                          "STATUS_NTLM_BAD_ENCODING"))
     run.case("payload: NUL in a string", malformed_payload(field(T_SERVICE, b"a\0b"), "STATUS_NTLM_BAD_STRING"))
+    run.case("payload: LF in a USER", malformed_payload(field(T_USER, "alice\nAF x"), "STATUS_NTLM_CONTROL_CHARACTER"))
+    run.case("payload: NEL in a DOMAIN", malformed_payload(field(T_DOMAIN, "TESTDOM\u0085"),
+                                                            "STATUS_NTLM_CONTROL_CHARACTER"))
+    run.case("payload: TAB in a WORKSTATION", malformed_payload(field(T_WORKSTATION, "W\tS"),
+                                                                 "STATUS_NTLM_CONTROL_CHARACTER"))
+    run.case("payload: spaces in a USER are fine", malformed_payload(field(T_USER, " john smith "), "STATUS_SUCCESS"))
     run.case("payload: string over 1024 bytes", malformed_payload(field(T_SERVICE, "s" * 1025),
                                                                    "STATUS_NTLM_STRING_TOO_LONG"))
     run.case("payload: unknown tags are skipped", malformed_payload(field(999, b"future") + field(T_SERVICE, "x"),

@@ -758,6 +758,152 @@ START_TEST(test_authenticate_name_limits)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* Control characters in names                                         */
+/* ------------------------------------------------------------------ */
+
+enum { NAME_DOMAIN, NAME_USER, NAME_WORKSTATION };
+
+/*
+ * An AUTHENTICATE, UTF-16LE or OEM, whose domain, user or workstation
+ * (which) holds the code unit u at its start, middle or end (pos 0, 1, 2);
+ * the other names are plain. The encoder writes '#' where u goes, which is
+ * then patched into the payload.
+ */
+static uint8_t *auth_with_unit(bool unicode, int which, int pos, uint16_t u, size_t *ret_len)
+{
+	static const char *const names[3][3] = {
+	    {"#DOMAIN", "DOM#AIN", "DOMAIN#"}, {"#user", "us#er", "user#"}, {"#WS", "W#S", "WS#"}};
+	static const uint8_t lm[24] = {1}, nt[24] = {2};
+	struct ntlm_authenticate a = {
+	    .flags = (unicode ? NTLM_NEGOTIATE_UNICODE : NTLM_NEGOTIATE_OEM) | NTLM_NEGOTIATE_NTLM,
+	    .lm_response = {lm, 24},
+	    .nt_response = {nt, 24},
+	    .domain = (char *)"DOMAIN",
+	    .user = (char *)"user",
+	    .workstation = (char *)"WS",
+	};
+	char **field = which == NAME_DOMAIN ? &a.domain : which == NAME_USER ? &a.user : &a.workstation;
+	size_t unit = unicode ? 2 : 1, hit = 0, len, flen, off;
+	uint8_t *out = NULL;
+
+	*field = (char *)names[which][pos];
+	ck_assert_status(ntlm_authenticate_encode(&a, &out, &len), NTLM_OK);
+	/* MS-NLMP 2.2.1.3: DomainNameFields at 28, UserNameFields at 36,
+	 * WorkstationFields at 44: Len (2), MaxLen (2), Offset (4) */
+	flen = (size_t)out[28 + 8 * which] | (size_t)out[29 + 8 * which] << 8;
+	off = (size_t)out[32 + 8 * which] | (size_t)out[33 + 8 * which] << 8;
+	ck_assert_uint_le(off + flen, len);
+	for (size_t i = off; i + unit <= off + flen; i += unit) {
+		if (out[i] == '#' && (!unicode || out[i + 1] == 0)) {
+			out[i] = (uint8_t)(u & 0xFF);
+			if (unicode)
+				out[i + 1] = (uint8_t)(u >> 8);
+			hit++;
+		}
+	}
+	ck_assert_uint_eq(hit, 1);
+	*ret_len = len;
+	return out;
+}
+
+/* What the decoder must say of the unit u in a name. */
+static enum ntlm_status expected_for_unit(bool unicode, uint16_t u)
+{
+	if (u < 0x20 || (u >= 0x7F && u <= 0x9F))
+		return NTLM_ERR_CONTROL_CHARACTER; /* C0, DEL, C1 (NEL U+0085 among them) */
+	if (!unicode && u > 0x7F)
+		return NTLM_ERR_BAD_STRING; /* OEM names are ASCII */
+	return NTLM_OK;
+}
+
+/* Every code unit up to U+02FF, in each name, at its start, middle and end,
+ * UTF-16LE and OEM: control characters are refused with their own status,
+ * everything else (a space, 'e' with an acute accent, NBSP...) decodes. */
+START_TEST(test_authenticate_control_characters)
+{
+	for (int unicode = 0; unicode <= 1; unicode++) {
+		for (int which = NAME_DOMAIN; which <= NAME_WORKSTATION; which++) {
+			for (int pos = 0; pos < 3; pos++) {
+				for (uint32_t u = 0; u < (unicode ? 0x300u : 0x100u); u++) {
+					struct ntlm_authenticate d;
+					size_t len;
+					uint8_t *buf = auth_with_unit(unicode, which, pos, (uint16_t)u, &len);
+					enum ntlm_status want = expected_for_unit(unicode, (uint16_t)u);
+					enum ntlm_status st = ntlm_authenticate_decode(buf, len, &d);
+
+					ck_assert_msg(st == want, "%s name %d pos %d U+%04X: %s, expected %s",
+					              unicode ? "UTF-16" : "OEM", which, pos, (unsigned)u,
+					              ntlm_status_name(st), ntlm_status_name(want));
+					if (st == NTLM_OK)
+						ntlm_authenticate_clear(&d);
+					free(buf);
+				}
+			}
+		}
+	}
+}
+END_TEST
+
+/* Spaces and non-ASCII letters are names like any other. */
+START_TEST(test_authenticate_names_with_spaces_and_accents)
+{
+	static const uint8_t lm[24] = {1}, nt[24] = {2};
+	struct ntlm_authenticate a = {
+	    .flags = NTLM_NEGOTIATE_UNICODE | NTLM_NEGOTIATE_NTLM,
+	    .lm_response = {lm, 24},
+	    .nt_response = {nt, 24},
+	    .domain = (char *)"R\xc3\xa9seau Sud",
+	    .user = (char *)" john smith ",
+	    .workstation = (char *)"PC de Jos\xc3\xa9",
+	};
+	struct ntlm_authenticate d;
+	uint8_t *out = NULL;
+	size_t len;
+
+	ck_assert_status(ntlm_authenticate_encode(&a, &out, &len), NTLM_OK);
+	ck_assert_status(ntlm_authenticate_decode(out, len, &d), NTLM_OK);
+	ck_assert_str_eq(d.domain, "R\xc3\xa9seau Sud");
+	ck_assert_str_eq(d.user, " john smith ");
+	ck_assert_str_eq(d.workstation, "PC de Jos\xc3\xa9");
+	ntlm_authenticate_clear(&d);
+	free(out);
+
+	/* OEM: spaces too */
+	a.flags = NTLM_NEGOTIATE_OEM | NTLM_NEGOTIATE_NTLM;
+	a.domain = (char *)"MY DOMAIN";
+	a.workstation = (char *)"WS 1";
+	ck_assert_status(ntlm_authenticate_encode(&a, &out, &len), NTLM_OK);
+	ck_assert_status(ntlm_authenticate_decode(out, len, &d), NTLM_OK);
+	ck_assert_str_eq(d.domain, "MY DOMAIN");
+	ck_assert_str_eq(d.user, " john smith ");
+	ck_assert_str_eq(d.workstation, "WS 1");
+	ntlm_authenticate_clear(&d);
+	free(out);
+}
+END_TEST
+
+/* The NEGOTIATE's domain and workstation are informative: a control
+ * character in them does not refuse the message. */
+START_TEST(test_negotiate_names_not_checked)
+{
+	/* OEM domain "DO\tM" (TAB) and workstation "W\nS" (LF) */
+	const char *hex = "4e544c4d53535000 01000000 07b00000"
+	                  "04000400 20000000"
+	                  "03000300 24000000"
+	                  "444f094d 570a53";
+	size_t len;
+	uint8_t *buf = test_hex(hex, &len);
+	struct ntlm_negotiate n;
+
+	ck_assert_status(ntlm_negotiate_decode(buf, len, &n), NTLM_OK);
+	ck_assert_str_eq(n.domain, "DO\tM");
+	ck_assert_str_eq(n.workstation, "W\nS");
+	ntlm_negotiate_clear(&n);
+	free(buf);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* Malformed messages                                                  */
 /* ------------------------------------------------------------------ */
 
@@ -933,11 +1079,11 @@ static const struct field_case {
     /* MaxLen MUST be ignored */
     {"bogus MaxLen", V1_AUTHENTICATE_MSG, {{MAXLEN, F_USER, 0xffff}, {MAXLEN, F_LM, 0}}, NTLM_OK},
     {"user of odd length", V1_AUTHENTICATE_MSG, {{LEN, F_USER, 7}}, NTLM_ERR_BAD_STRING},
-    /* names are UTF-16 but now read as OEM: NUL bytes */
+    /* names are UTF-16 but now read as OEM: NUL bytes, control characters */
     {"UNICODE flag cleared",
      V1_AUTHENTICATE_MSG,
      {{FLAGS, F_FLAGS, V1_AUTH_FLAGS & ~NTLM_NEGOTIATE_UNICODE}},
-     NTLM_ERR_BAD_STRING},
+     NTLM_ERR_CONTROL_CHARACTER},
     {"NT response of 30 bytes", V2_AUTHENTICATE_MSG, {{LEN, F_NT, 30}}, NTLM_ERR_BAD_RESPONSE},
     {"NT response of 23 bytes", V2_AUTHENTICATE_MSG, {{LEN, F_NT, 23}}, NTLM_ERR_BAD_RESPONSE},
     {"NT response of 43 bytes", V2_AUTHENTICATE_MSG, {{LEN, F_NT, 43}}, NTLM_ERR_BAD_RESPONSE},
@@ -1133,6 +1279,10 @@ static Suite *message_suite(void)
 	                     test_authenticate_mic_no_payload, test_authenticate_mic_encode,
 	                     test_authenticate_oem, test_authenticate_anonymous,
 	                     test_authenticate_name_limits));
+	test_add_tcase(s, "names",
+	               TESTS(test_authenticate_control_characters,
+	                     test_authenticate_names_with_spaces_and_accents,
+	                     test_negotiate_names_not_checked));
 	test_add_tcase(s, "malformed",
 	               TESTS(test_every_truncation, test_too_long, test_signature_and_type, test_field_errors,
 	                     test_challenge_bad_target_info, test_null_arguments));

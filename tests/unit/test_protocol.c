@@ -243,6 +243,64 @@ START_TEST(getters_refuse_absent_and_wrong_kind)
 }
 END_TEST
 
+/* A name may hold spaces and any character but C0, DEL and C1; other
+ * strings (SERVICE, PASSWORD, AUTH_USER) are not held to that rule. */
+START_TEST(names_without_control_characters)
+{
+	static const char *const good[] = {"john smith",
+	                                   " alice ",
+	                                   "Jos\xc3\xa9",
+	                                   "\xc2\xa0nbsp",
+	                                   "~",
+	                                   "\xe2\x80\xa8",
+	                                   "\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd",
+	                                   "\xe2\x82\xac",
+	                                   ""};
+	static const uint16_t name_tags[] = {NTLMD_TAG_USER, NTLMD_TAG_DOMAIN, NTLMD_TAG_WORKSTATION};
+
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		for (size_t t = 0; t < ARRAY_SIZE(name_tags); t++) {
+			struct ntlm_writer w;
+			struct ntlmd_frame f;
+			uint8_t *p;
+			size_t len;
+
+			ntlmd_fields_init(&w);
+			ntlmd_put_string(&w, name_tags[t], good[i]);
+			ck_assert_status(ntlmd_frame_encode(NTLMD_REQ_CHECK_PASSWORD, &w, &p, &len), NTLM_OK);
+			ntlm_writer_clear(&w);
+			ck_assert_status(ntlmd_frame_decode(p, len, &f), NTLM_OK);
+			ck_assert_str_eq(ntlmd_frame_string(&f, name_tags[t]), good[i]);
+			ntlmd_frame_clear(&f);
+			free(p);
+		}
+	}
+	/* every C0 byte and DEL in a name; the same bytes in SERVICE, PASSWORD and
+	 * AUTH_USER stay legal */
+	for (unsigned c = 1; c < 0x80; c++) {
+		struct ntlm_writer w;
+		struct ntlmd_frame f;
+		uint8_t *p;
+		size_t len;
+		char s[4] = {'a', (char)c, 'b', 0};
+		bool control = c < 0x20 || c == 0x7f;
+
+		ntlmd_fields_init(&w);
+		ntlmd_put_string(&w, NTLMD_TAG_SERVICE, s);
+		ntlmd_put_string(&w, NTLMD_TAG_PASSWORD, s);
+		ntlmd_put_string(&w, NTLMD_TAG_AUTH_USER, s);
+		ntlmd_put_string(&w, NTLMD_TAG_DOMAIN, s);
+		ck_assert_status(ntlmd_frame_encode(NTLMD_REQ_CHECK_PASSWORD, &w, &p, &len), NTLM_OK);
+		ntlm_writer_clear(&w);
+		ck_assert_msg(ntlmd_frame_decode(p, len, &f) ==
+		                  (control ? NTLM_ERR_CONTROL_CHARACTER : NTLM_OK),
+		              "byte 0x%02x in DOMAIN", c);
+		ntlmd_frame_clear(&f);
+		free(p);
+	}
+}
+END_TEST
+
 START_TEST(reply_round_trip_and_codes)
 {
 	struct ntlm_writer w;
@@ -310,6 +368,15 @@ static const struct bad_frame bad_frames[] = {
     {"UTF-16 surrogate", "4e5444 01 0100 0000 09000000 0a00 03000000 eda080", NTLM_ERR_BAD_STRING},
     {"byte 0xff", "4e5444 01 0100 0000 07000000 0a00 01000000 ff", NTLM_ERR_BAD_STRING},
     {"UTF-8 cut", "4e5444 01 0100 0000 08000000 0a00 02000000 e282", NTLM_ERR_BAD_STRING},
+    /* USER (1e00), DOMAIN (1f00), WORKSTATION (2000): names, no control character */
+    {"LF in USER", "4e5444 01 0100 0000 09000000 1e00 03000000 610a62", NTLM_ERR_CONTROL_CHARACTER},
+    {"NUL in USER", "4e5444 01 0100 0000 09000000 1e00 03000000 610062", NTLM_ERR_CONTROL_CHARACTER},
+    {"CR at the end of DOMAIN", "4e5444 01 0100 0000 08000000 1f00 02000000 610d",
+     NTLM_ERR_CONTROL_CHARACTER},
+    {"TAB first in DOMAIN", "4e5444 01 0100 0000 08000000 1f00 02000000 0961", NTLM_ERR_CONTROL_CHARACTER},
+    {"DEL in WORKSTATION", "4e5444 01 0100 0000 07000000 2000 01000000 7f", NTLM_ERR_CONTROL_CHARACTER},
+    {"NEL in WORKSTATION", "4e5444 01 0100 0000 0a000000 2000 04000000 61c28562", NTLM_ERR_CONTROL_CHARACTER},
+    {"U+009F in USER", "4e5444 01 0100 0000 08000000 1e00 02000000 c29f", NTLM_ERR_CONTROL_CHARACTER},
     {"u32 of 3 bytes", "4e5444 01 0100 0000 09000000 3500 03000000 010203", NTLM_ERR_BAD_ENCODING},
     {"u8 of 2 bytes", "4e5444 01 0100 0000 08000000 2600 02000000 0101", NTLM_ERR_BAD_ENCODING},
     {"challenge of 7 bytes", "4e5444 01 0100 0000 0d000000 2100 07000000 01020304050607",
@@ -1492,6 +1559,71 @@ START_TEST(create_never_overwrites_a_case_twin)
 }
 END_TEST
 
+/* The bare requests refuse a USER, DOMAIN or WORKSTATION with a control
+ * character (the frame is malformed), VERIFY an AUTHENTICATE whose names
+ * hold one (the decoder refuses it): STATUS_NTLM_CONTROL_CHARACTER. */
+START_TEST(names_with_control_characters_refused)
+{
+	static const char *const bad[] = {"TESTDOM\n", "TEST\rDOM", "\tTESTDOM", "TESTDOM\x7f",
+	                                  "TEST\xc2\x85"};
+	static const uint16_t requests[] = {NTLMD_REQ_CHECK_PASSWORD, NTLMD_REQ_ACCOUNT_STATUS,
+	                                    NTLMD_REQ_CHANGE_PASSWORD, NTLMD_REQ_CHECK_MEMBERSHIP};
+	static const uint16_t tags[] = {NTLMD_TAG_USER, NTLMD_TAG_DOMAIN, NTLMD_TAG_WORKSTATION};
+	const uint8_t challenge[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	uint8_t response[24] = {0};
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		for (size_t t = 0; t < ARRAY_SIZE(tags); t++) {
+			for (size_t q = 0; q <= ARRAY_SIZE(requests); q++) {
+				struct ntlm_writer w;
+				struct ntlmd_frame r;
+
+				ntlmd_fields_init(&w);
+				ntlmd_put_string(&w, NTLMD_TAG_USER,
+				                 tags[t] == NTLMD_TAG_USER ? bad[i] : "alice");
+				if (tags[t] != NTLMD_TAG_USER)
+					ntlmd_put_string(&w, tags[t], bad[i]);
+				ntlmd_put_string(&w, NTLMD_TAG_PASSWORD, PASSWORD);
+				ntlmd_put_string(&w, NTLMD_TAG_NEW_PASSWORD, "New-pass1");
+				ntlmd_put_string(&w, NTLMD_TAG_GROUP, "staff");
+				if (q == ARRAY_SIZE(requests)) {
+					ntlmd_put_bytes(&w, NTLMD_TAG_SERVER_CHALLENGE, challenge,
+					                sizeof(challenge));
+					ntlmd_put_bytes(&w, NTLMD_TAG_NT_RESPONSE, response,
+					                sizeof(response));
+				}
+				ck_assert_status(request(&root,
+				                         q == ARRAY_SIZE(requests) ? NTLMD_REQ_VERIFY_RESPONSE
+				                                                   : requests[q],
+				                         &w, &r),
+				                 NTLM_ERR_CONTROL_CHARACTER);
+				ck_assert_str_eq(ntlmd_audit_outcome(hctx.event.status), "malformed");
+				ntlmd_frame_clear(&r);
+			}
+		}
+	}
+	/* the password was not changed by any of them */
+	ck_assert_status(plain(&helper, NTLMD_REQ_CHECK_PASSWORD, "alice", PASSWORD, NULL), NTLM_OK);
+	/* a space is no control character: an unknown user, not a malformed request */
+	ck_assert_status(plain(&helper, NTLMD_REQ_CHECK_PASSWORD, "al ice", PASSWORD, NULL),
+	                 NTLM_STATUS_NO_SUCH_USER);
+
+	/* VERIFY: the client typed a domain with a line break */
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct ntlm_initiator_config c = client("alice", PASSWORD, NTLM_CLIENT_NTLMV2);
+		struct flow x;
+		struct ntlmd_frame r;
+
+		c.domain = bad[i];
+		flow_run(&x, &c, "pam", false);
+		ck_assert_status(flow_verify(&x, NULL, &r), NTLM_ERR_CONTROL_CHARACTER);
+		ck_assert(!ntlmd_frame_has(&r, NTLMD_TAG_AUTH_USER));
+		ntlmd_frame_clear(&r);
+		flow_clear(&x);
+	}
+}
+END_TEST
+
 START_TEST(malformed_request_gets_its_status)
 {
 	uint8_t *rep;
@@ -1527,8 +1659,8 @@ int main(void)
 
 	test_add_tcase(s, "frames",
 	               TESTS(request_round_trip, getters_refuse_absent_and_wrong_kind,
-	                     reply_round_trip_and_codes, string_cap, payload_cap, writer_refuses_bad_strings,
-	                     header_decode_alone));
+	                     names_without_control_characters, reply_round_trip_and_codes, string_cap,
+	                     payload_cap, writer_refuses_bad_strings, header_decode_alone));
 	tc = test_add_tcase(s, "malformed", TESTS(mutation_never_crashes));
 	tcase_add_loop_test(tc, malformed_frames_refused, 0, (int)ARRAY_SIZE(bad_frames));
 	tcase_add_test(tc, field_count_capped);
@@ -1544,7 +1676,7 @@ int main(void)
 	                          verify_foreign_challenge_once, verify_outcomes, verify_lockout,
 	                          verify_response_mschap, plaintext_requests,
 	                          create_never_overwrites_a_case_twin, check_membership,
-	                          malformed_request_gets_its_status));
+	                          malformed_request_gets_its_status, names_with_control_characters_refused));
 	tcase_add_checked_fixture(tc, handlers_setup, handlers_teardown);
 	return test_run_suite(s);
 }

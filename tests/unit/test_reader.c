@@ -426,6 +426,63 @@ START_TEST(test_oem_to_utf8)
 }
 END_TEST
 
+/* cp (a scalar value above 0) as UTF-8 between 'a' and 'b'; the length. */
+static size_t utf8_between(uint32_t cp, char s[8])
+{
+	size_t n = 0;
+
+	s[n++] = 'a';
+	if (cp < 0x80u) {
+		s[n++] = (char)cp;
+	} else if (cp < 0x800u) {
+		s[n++] = (char)(0xC0u | cp >> 6);
+		s[n++] = (char)(0x80u | (cp & 0x3Fu));
+	} else if (cp < 0x10000u) {
+		s[n++] = (char)(0xE0u | cp >> 12);
+		s[n++] = (char)(0x80u | (cp >> 6 & 0x3Fu));
+		s[n++] = (char)(0x80u | (cp & 0x3Fu));
+	} else {
+		s[n++] = (char)(0xF0u | cp >> 18);
+		s[n++] = (char)(0x80u | (cp >> 12 & 0x3Fu));
+		s[n++] = (char)(0x80u | (cp >> 6 & 0x3Fu));
+		s[n++] = (char)(0x80u | (cp & 0x3Fu));
+	}
+	s[n++] = 'b';
+	s[n] = '\0';
+	return n;
+}
+
+/* Every code point U+0001..U+10FFFF but the surrogates, in UTF-8 between
+ * two letters and alone: ntlm_utf8_name_check() refuses exactly C0, DEL and
+ * C1. The UTF-8 forms of other characters hold bytes 0x80..0x9F too (U+0418
+ * is D0 98, U+20AC E2 82 AC): they are no C1 character. */
+START_TEST(test_utf8_name_check)
+{
+	for (uint32_t cp = 1; cp <= 0x10FFFFu; cp++) {
+		char s[8];
+		size_t len;
+		enum ntlm_status want =
+		    cp < 0x20u || (cp >= 0x7Fu && cp <= 0x9Fu) ? NTLM_ERR_CONTROL_CHARACTER : NTLM_OK;
+
+		if (cp >= 0xD800u && cp <= 0xDFFFu)
+			continue;
+		len = utf8_between(cp, s);
+		/* one assertion per failure only: the loop is long */
+		if (ntlm_utf8_name_check(s, len) != want || ntlm_utf8_name_check(s + 1, len - 2) != want)
+			ck_abort_msg("U+%04X", (unsigned)cp);
+	}
+	ck_assert_status(ntlm_utf8_name_check("a\0b", 3), NTLM_ERR_CONTROL_CHARACTER);
+	ck_assert_status(ntlm_utf8_name_check("john smith", 10), NTLM_OK);
+	ck_assert_status(ntlm_utf8_name_check("\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd", 8), NTLM_OK);
+	ck_assert_status(ntlm_utf8_name_check("", 0), NTLM_OK);
+	ck_assert_status(ntlm_utf8_name_check(NULL, 0), NTLM_OK);
+	ck_assert_status(ntlm_utf8_name_check(NULL, 1), NTLM_ERR_INVALID_ARGUMENT);
+	/* only len bytes are looked at: a NEL cut after its first byte is not one */
+	ck_assert_status(ntlm_utf8_name_check("a\xc2\x85", 2), NTLM_OK);
+	ck_assert_status(ntlm_utf8_name_check("a\nb", 1), NTLM_OK);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* Base64 (RFC 4648)                                                   */
 /* ------------------------------------------------------------------ */
@@ -902,8 +959,8 @@ static Suite *reader_suite(void)
 	test_add_tcase(s, "text",
 	               TESTS(test_utf8_to_utf16_valid, test_utf8_to_utf16_invalid,
 	                     test_utf8_to_utf16_max_units, test_utf16_to_utf8, test_utf16_to_utf8_expansion,
-	                     test_oem_to_utf8, test_base64_rfc4648, test_base64_binary_roundtrip,
-	                     test_base64_strict, test_base64_every_character,
+	                     test_oem_to_utf8, test_utf8_name_check, test_base64_rfc4648,
+	                     test_base64_binary_roundtrip, test_base64_strict, test_base64_every_character,
 	                     test_base64_every_character_long, test_base64_span, test_base64_padding_optional,
 	                     test_base64_ntlmssp, test_hex_decode));
 	test_add_tcase(s, "av_pairs",

@@ -45,6 +45,13 @@ START_TEST(malformed_is_distinct_from_auth_failure)
 {
 	ck_assert(ntlm_status_is_malformed(NTLM_ERR_TRUNCATED));
 	ck_assert(ntlm_status_is_malformed(NTLM_ERR_BAD_ENCODING));
+	/* a name with a control character is malformed input, with its own status */
+	ck_assert(ntlm_status_is_malformed(NTLM_ERR_CONTROL_CHARACTER));
+	ck_assert_str_eq(ntlm_status_name(NTLM_ERR_CONTROL_CHARACTER), "STATUS_NTLM_CONTROL_CHARACTER");
+	ck_assert_uint_eq(ntlm_status_code(NTLM_ERR_CONTROL_CHARACTER), 0xE0A7000Du);
+	ck_assert_str_eq(ntlm_status_message(NTLM_ERR_CONTROL_CHARACTER),
+	                 "a user, domain or workstation name holds a control character");
+	ck_assert(!ntlm_status_is_malformed(NTLM_ERR_INVALID_ARGUMENT));
 	ck_assert(!ntlm_status_is_malformed(NTLM_STATUS_WRONG_PASSWORD));
 	ck_assert(!ntlm_status_is_malformed(NTLM_OK));
 	ck_assert_str_eq(ntlm_status_name((enum ntlm_status) - 1), "STATUS_UNKNOWN");
