@@ -337,6 +337,48 @@ def main(args):
     run.case("gss-spnego --squid-kv-replies raw: OK token=AA== user=...",
              spnego("alice", alice.password, False, f"OK token=AA== user={DOMAIN}%5Calice", "--squid-kv-replies"))
 
+    # ---------------------------------------------------------- one canonical account (issue 13)
+
+    def canonical(proto, extra, expected_ok, expected_no):
+        """Whatever domain and case the client types, the verdict names the
+        account as the store holds it; a domain the server does not serve
+        is refused."""
+        def f():
+            p = []
+            for typed_domain in ("testdom", "TestDom", ""):
+                for typed_user in ("alice", "ALICE"):
+                    h = helper(proto, *extra)
+                    c = Client(typed_user, alice.password, typed_domain)
+                    tt = h.request("YR " + b64(c.negotiate()))
+                    if not tt.startswith("TT "):
+                        p.append(f"{typed_domain}\\{typed_user}: no TT: {tt}")
+                        finish(h, [])
+                        continue
+                    chal = unb64(tt.split()[1])
+                    reply = h.request("KK " + b64(c.authenticate(chal)))
+                    p += want(reply, expected_ok, f"{typed_domain}\\{typed_user}")
+                    finish(h, p)
+            for foreign in ("OTHERDOM", "CORP"):
+                h = helper(proto, *extra)
+                c = Client("alice", alice.password, foreign)
+                tt = h.request("YR " + b64(c.negotiate()))
+                reply = h.request("KK " + b64(c.authenticate(unb64(tt.split()[1]))))
+                p += want(reply, expected_no, f"{foreign}\\alice")
+                finish(h, p)
+            return p
+        return f
+
+    run.case("squid-2.5-ntlmssp: typed testdom/TestDom/empty, alice/ALICE -> AF TESTDOM\\alice; OTHERDOM -> NA",
+             canonical("squid-2.5-ntlmssp", [], f"AF {user_alice}", "NA NT_STATUS_LOGON_FAILURE"))
+    run.case("squid-2.5-ntlmssp --squid-kv-replies: the same, OK user=TESTDOM%5Calice; OTHERDOM -> ERR",
+             canonical("squid-2.5-ntlmssp", ["--squid-kv-replies"], f"OK user={DOMAIN}%5Calice",
+                       "ERR message=NT_STATUS_LOGON_FAILURE"))
+    run.case("gss-spnego (raw NTLMSSP): the same, AF * TESTDOM\\alice; OTHERDOM -> NA",
+             canonical("gss-spnego", [], f"AF * {user_alice}", "NA * NT_STATUS_LOGON_FAILURE"))
+    run.case("gss-spnego --squid-kv-replies: the same, OK token=AA== user=TESTDOM%5Calice; OTHERDOM -> ERR",
+             canonical("gss-spnego", ["--squid-kv-replies"], f"OK token=AA== user={DOMAIN}%5Calice",
+                       re.compile(r"ERR (token=\S+ )?message=NT_STATUS_LOGON_FAILURE")))
+
     def spnego_edges():
         h = helper("gss-spnego")
         p = []
@@ -392,6 +434,13 @@ def main(args):
         ("alice " + "x" * 70000, "ERR"),
         ("alice " + pw, "OK"),
     ]))
+    run.case("squid-2.5-basic: DOMAIN\\user names the account's own domain or none; another domain -> ERR",
+             basic([
+                 ("OTHERDOM%5Calice Passw0rd!", "ERR"),
+                 ("CORP%5Calice Passw0rd!", "ERR"),
+                 ("TestDom%5CALICE Passw0rd!", "OK"),
+                 ("%5Calice Passw0rd!", "OK"),
+             ]))
     run.case("squid-2.5-basic --channel-ids: the ID is echoed", basic([
         ("7 alice Passw0rd!", "7 OK"),
         ("18446744073709551615 alice nope", "18446744073709551615 ERR"),
