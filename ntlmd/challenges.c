@@ -393,8 +393,8 @@ static void group_release(struct ntlmd_challenges *c, uint32_t g)
 	if (c->n_groups == 0 && c->groups_cap > GROUPS_INITIAL) {
 		c->groups_made = 0;
 		c->free_group = NONE;
-		(void)groups_resize(
-		    c, GROUPS_INITIAL); /* a smaller block: realloc keeps the old one on failure */
+		/* on failure the larger room stays, empty */
+		(void)groups_resize(c, GROUPS_INITIAL);
 	}
 }
 
