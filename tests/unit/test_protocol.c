@@ -1394,6 +1394,67 @@ START_TEST(ping_reports_version_and_counters)
 }
 END_TEST
 
+/* A CHALLENGE from root for a client address (NULL: none); its status. */
+static enum ntlm_status challenge_for(const char *address)
+{
+	struct ntlm_initiator_config c = client("alice", PASSWORD, NTLM_CLIENT_NTLMV2);
+	struct ntlm_writer w;
+	struct ntlmd_frame r;
+	uint8_t *neg;
+	size_t neg_len;
+	enum ntlm_status st;
+
+	ck_assert_status(ntlm_initiator_negotiate(&c, &neg, &neg_len), NTLM_OK);
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_SERVICE, "squid");
+	if (address != NULL)
+		ntlmd_put_string(&w, NTLMD_TAG_CLIENT_ADDRESS, address);
+	ntlmd_put_bytes(&w, NTLMD_TAG_NEGOTIATE, neg, neg_len);
+	st = request(&root, NTLMD_REQ_CHALLENGE, &w, &r);
+	ntlmd_frame_clear(&r);
+	free(neg);
+	return st;
+}
+
+/* CHALLENGE counts the unused challenges of each client address
+ * (max_pending_challenges_per_address, from the configuration at each
+ * request) and says which limit refused; with an address, the uid's limit
+ * forgets the oldest instead of refusing; without, it refuses. */
+START_TEST(challenge_limits_per_address)
+{
+	cfg.max_pending_challenges_per_uid = 10;
+	cfg.max_pending_challenges_per_address = 3;
+	ntlmd_context_reload(&hctx, &cfg, &fake_chain);
+	for (int i = 0; i < 3; i++)
+		ck_assert_status(challenge_for("192.0.2.66"), NTLM_OK);
+	ck_assert_status(challenge_for("192.0.2.66"), NTLM_ERR_INSUFFICIENT_RESOURCES);
+	ck_assert_str_eq(hctx.event.detail, "challenge refused: max_pending_challenges_per_address reached");
+	ck_assert_str_eq(hctx.event.client_address, "192.0.2.66");
+	ck_assert_status(challenge_for("198.51.100.7"), NTLM_OK);
+	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV2, "198.51.100.7"), NTLM_OK);
+	/* a reload applies at once */
+	cfg.max_pending_challenges_per_address = 4;
+	ck_assert_status(challenge_for("192.0.2.66"), NTLM_OK);
+	/* 5 pending with an address; 5 more without, then the uid's limit */
+	for (int i = 0; i < 5; i++)
+		ck_assert_status(challenge_for(NULL), NTLM_OK);
+	ck_assert_uint_eq(ntlmd_challenges_pending(hctx.challenges, 0), 10);
+	ck_assert_status(challenge_for(NULL), NTLM_ERR_INSUFFICIENT_RESOURCES);
+	ck_assert_str_eq(hctx.event.detail, "challenge refused: max_pending_challenges_per_uid reached");
+	/* with an address: the oldest are forgotten, nothing is refused */
+	for (int i = 0; i < 20; i++) {
+		char address[32];
+
+		snprintf(address, sizeof(address), "203.0.113.%d", i);
+		ck_assert_status(challenge_for(address), NTLM_OK);
+		ck_assert_uint_eq(ntlmd_challenges_pending(hctx.challenges, 0), 10);
+	}
+	ck_assert_uint_eq(ntlmd_challenges_forgotten(hctx.challenges), 20);
+	ck_assert_uint_eq(ntlmd_challenges_pending_address(hctx.challenges, 0, "192.0.2.66"), 0);
+	ck_assert_status(challenge_for("192.0.2.66"), NTLM_OK);
+}
+END_TEST
+
 START_TEST(verify_ntlmv2_round_trip)
 {
 	struct ntlm_initiator_config c = client("alice", PASSWORD, NTLM_CLIENT_NTLMV2);
@@ -1674,7 +1735,8 @@ int main(void)
 	                     challenge_table_compaction_mixed, challenge_table_many, lockout_table));
 	test_add_tcase(s, "audit", TESTS(audit_escaping));
 	tc = test_add_tcase(s, "handlers",
-	                    TESTS(access_table, ping_reports_version_and_counters, verify_ntlmv2_round_trip,
+	                    TESTS(access_table, ping_reports_version_and_counters,
+	                          challenge_limits_per_address, verify_ntlmv2_round_trip,
 	                          verify_foreign_challenge_once, verify_outcomes, verify_lockout,
 	                          verify_response_mschap, plaintext_requests, check_membership,
 	                          malformed_request_gets_its_status));
