@@ -159,6 +159,9 @@ static const struct key_def keys[] = {
     {"max_challenges", GLOBAL(max_challenges, T_UINT), .min = MIN_CHALLENGES, .max = MAX_CHALLENGES},
     {"max_pending_challenges_per_uid", GLOBAL(max_pending_challenges_per_uid, T_UINT), .min = 1,
      .max = MAX_CHALLENGES},
+    {"max_pending_challenges_per_address", GLOBAL(max_pending_challenges_per_address, T_UINT), .min = 1,
+     .max = MAX_CHALLENGES},
+    {"pending_challenge_lifetime", GLOBAL(pending_challenge_lifetime, T_UINT), .min = 1, .max = 86400},
     {"max_connections", GLOBAL(max_connections, T_UINT), .min = 1, .max = 65536},
     {"read_timeout", GLOBAL(read_timeout_ms, T_UINT), .min = 1, .max = 600000},
     {"idle_timeout", GLOBAL(idle_timeout_ms, T_UINT), .min = 1, .max = 3600000},
@@ -758,6 +761,8 @@ enum ntlm_status ntlmd_config_init(struct ntlmd_config *cfg)
 	cfg->challenge_lifetime = 300;
 	cfg->max_challenges = NTLMD_DEFAULT_MAX_CHALLENGES;
 	cfg->max_pending_challenges_per_uid = NTLMD_DEFAULT_MAX_CHALLENGES / 10;
+	cfg->max_pending_challenges_per_address = NTLMD_DEFAULT_MAX_PENDING_PER_ADDRESS;
+	cfg->pending_challenge_lifetime = NTLMD_DEFAULT_PENDING_LIFETIME;
 	cfg->max_connections = 256;
 	cfg->read_timeout_ms = 5000;
 	cfg->idle_timeout_ms = 30000;
@@ -1195,6 +1200,26 @@ static void pending_default(struct parser *p)
 		          cfg->max_pending_challenges_per_uid, cfg->max_challenges);
 }
 
+/* max_pending_challenges_per_address defaults to 1000, or to
+ * max_pending_challenges_per_uid if that is smaller, and may not exceed
+ * it. */
+static void pending_address_default(struct parser *p)
+{
+	struct ntlmd_config *cfg = p->cfg;
+	unsigned line = p->seen[key_index("max_pending_challenges_per_address")];
+	unsigned per_uid = cfg->max_pending_challenges_per_uid;
+
+	if (line == 0)
+		cfg->max_pending_challenges_per_address = per_uid < NTLMD_DEFAULT_MAX_PENDING_PER_ADDRESS
+		                                              ? per_uid
+		                                              : NTLMD_DEFAULT_MAX_PENDING_PER_ADDRESS;
+	else if (cfg->max_pending_challenges_per_address > per_uid)
+		add_error(
+		    p, line,
+		    "max_pending_challenges_per_address: %u is more than max_pending_challenges_per_uid (%u)",
+		    cfg->max_pending_challenges_per_address, per_uid);
+}
+
 static void finish(struct parser *p)
 {
 	unsigned given = 0;
@@ -1211,6 +1236,7 @@ static void finish(struct parser *p)
 	if (!lanman_rule_ok(&p->cfg->policy))
 		add_error(p, p->seen[key_index("lanman_auth")], LANMAN_RULE_REASON);
 	pending_default(p);
+	pending_address_default(p);
 	build_services(p);
 	for (size_t i = 0; i < ARRAY_LEN(names); i++)
 		given |= p->seen[key_index(names[i].key)] != 0 ? names[i].bit : 0;

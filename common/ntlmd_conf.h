@@ -46,6 +46,13 @@
  *   max_pending_challenges_per_uid
  *                      issued challenges one caller uid may hold unused
  *                      within their lifetime (default max_challenges / 10)
+ *   max_pending_challenges_per_address
+ *                      the same for one client address a caller names
+ *                      (default 1000, or max_pending_challenges_per_uid
+ *                      if smaller)
+ *   pending_challenge_lifetime
+ *                      seconds an issued challenge is remembered unused
+ *                      (default 60)
  *   max_connections    concurrent client connections (default 256)
  *   read_timeout       milliseconds a client has to send a whole frame (default 5000)
  *   idle_timeout       milliseconds a connection may wait between two requests
@@ -63,12 +70,14 @@
 
 #include "ntlmssp.h"
 
-#define NTLMD_DEFAULT_CONFIG         "/etc/ntlmd.conf"
-#define NTLMD_DEFAULT_SOCKET         "/run/ntlmd/socket"
-#define NTLMD_DEFAULT_HASH_FILE      "/etc/ntlmd/smbpasswd"
-#define NTLMD_CONFIG_MAX_SIZE        (1024u * 1024u) /* bytes in ntlmd.conf */
-#define NTLMD_CONFIG_MAX_LINE        4096u           /* bytes in one of its lines */
-#define NTLMD_DEFAULT_MAX_CHALLENGES 4000000u        /* max_challenges */
+#define NTLMD_DEFAULT_CONFIG                  "/etc/ntlmd.conf"
+#define NTLMD_DEFAULT_SOCKET                  "/run/ntlmd/socket"
+#define NTLMD_DEFAULT_HASH_FILE               "/etc/ntlmd/smbpasswd"
+#define NTLMD_CONFIG_MAX_SIZE                 (1024u * 1024u) /* bytes in ntlmd.conf */
+#define NTLMD_CONFIG_MAX_LINE                 4096u           /* bytes in one of its lines */
+#define NTLMD_DEFAULT_MAX_CHALLENGES          4000000u        /* max_challenges */
+#define NTLMD_DEFAULT_MAX_PENDING_PER_ADDRESS 1000u           /* max_pending_challenges_per_address */
+#define NTLMD_DEFAULT_PENDING_LIFETIME        60u             /* pending_challenge_lifetime, seconds */
 
 enum ntlmd_ntlm_auth {
 	NTLMD_NTLMV2_ONLY = 0,
@@ -126,7 +135,9 @@ struct ntlmd_config {
 	char *netbios_name, *netbios_domain, *dns_name, *dns_domain, *dns_tree;
 	unsigned challenge_lifetime;
 	unsigned max_challenges;
-	unsigned max_pending_challenges_per_uid; /* never 0 after a load */
+	unsigned max_pending_challenges_per_uid;     /* never 0 after a load */
+	unsigned max_pending_challenges_per_address; /* never 0 after a load */
+	unsigned pending_challenge_lifetime;
 	unsigned max_connections;
 	unsigned read_timeout_ms;
 	unsigned idle_timeout_ms;

@@ -249,6 +249,8 @@ static enum ntlm_status ask(struct na_helper *h, uint16_t type, struct ntlm_writ
 
 	if (h->opt.service != NULL && h->opt.service[0] != '\0')
 		ntlmd_put_string(fields, NTLMD_TAG_SERVICE, h->opt.service);
+	if (h->client_address[0] != '\0')
+		ntlmd_put_string(fields, NTLMD_TAG_CLIENT_ADDRESS, h->client_address);
 	st = h->call(h->call_ctx, type, fields, reply);
 	ntlm_writer_clear(fields);
 	if (st != NTLM_OK) {
@@ -278,6 +280,58 @@ static bool is_helper_failure(enum ntlm_status st)
 {
 	return st == NTLM_ERR_BACKEND_UNAVAILABLE || st == NTLM_ERR_NO_MEMORY || st == NTLM_ERR_CRYPTO ||
 	       st == NTLM_ERR_INTERNAL || st == NTLM_ERR_INSUFFICIENT_RESOURCES;
+}
+
+/* ------------------------------------------------------------------ */
+/* key_extras: the client address                                      */
+
+/* Whether s[0..len) is 1 to NA_MAX_ADDRESS printable ASCII characters
+ * (no space). */
+static bool address_word(const char *s, size_t len)
+{
+	if (len == 0 || len > NA_MAX_ADDRESS)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+/* Takes the client address from Squid's key_extras, extras[0..n) (the
+ * text after the blob or the password and one space): its first word,
+ * when address_word() says it may be one. "-" (Squid's unknown value) is
+ * none; anything else is not sent, and said once. */
+static void take_client_address(struct na_helper *h, const char *extras, size_t n)
+{
+	const char *end = memchr(extras, ' ', n);
+	size_t len = end != NULL ? (size_t)(end - extras) : n;
+
+	h->client_address[0] = '\0';
+	if (len == 0 || (len == 1 && extras[0] == '-'))
+		return;
+	if (!address_word(extras, len)) {
+		if (!h->address_refused)
+			log_line(h,
+			         "the first word of key_extras is no client address (1 to %u printable "
+			         "characters): such lines reach ntlmd without one",
+			         NA_MAX_ADDRESS);
+		h->address_refused = true;
+		return;
+	}
+	memcpy(h->client_address, extras, len);
+	h->client_address[len] = '\0';
+}
+
+/* The key_extras of a YR or KK line: after the blob and one space. */
+static void blob_line_address(struct na_helper *h, const char *line, size_t len)
+{
+	size_t at;
+
+	if (len <= 3 || line[2] != ' ')
+		return;
+	at = 3 + ntlm_base64_span(line + 3, len - 3);
+	if (at < len && line[at] == ' ')
+		take_client_address(h, line + at + 1, len - at - 1);
 }
 
 /* Decodes the base64 blob at the start of s[0..n): up to the first
@@ -530,6 +584,7 @@ static void squid_ntlmssp_line(struct na_helper *h, const char *line, size_t len
 
 	if (!server_blob_line(h, line, len, out))
 		return;
+	blob_line_address(h, line, len);
 	if (len <= 3 || line[2] != ' ' || decode_blob(line + 3, len - 3, &msg, &msg_len) != NTLM_OK ||
 	    msg_len == 0) {
 		log_line(h, "%.2s without a decodable NTLMSSP blob", line);
@@ -692,6 +747,7 @@ static void gss_spnego_line(struct na_helper *h, const char *line, size_t len, s
 
 	if (!server_blob_line(h, line, len, out))
 		return;
+	blob_line_address(h, line, len);
 	st = len > 3 && line[2] == ' ' ? decode_blob(line + 3, len - 3, &blob, &blob_len) : NTLM_OK;
 	if (st != NTLM_OK || blob_len == 0) {
 		free(blob);
@@ -853,6 +909,8 @@ static void basic_line(struct na_helper *h, const char *line, size_t len, struct
 		pw_end = memchr(sp + 1, ' ', (size_t)(end - sp - 1));
 		user = url_unescape(line, (size_t)(sp - line));
 		password = url_unescape(sp + 1, (size_t)((pw_end != NULL ? pw_end : end) - sp - 1));
+		if (pw_end != NULL)
+			take_client_address(h, pw_end + 1, (size_t)(end - pw_end - 1));
 	}
 	if (user == NULL || password == NULL || memchr(line, '\0', (size_t)(end - line)) != NULL) {
 		log_line(h, "basic request with a bad escape or a NUL byte");
@@ -1268,6 +1326,7 @@ static void overlong_reply(struct na_helper *h, struct na_buf *out)
 
 static void helper_line(struct na_helper *h, const char *line, size_t len, struct na_buf *out)
 {
+	h->client_address[0] = '\0'; /* each line names its own */
 	if (len > NA_MAX_LINE) {
 		overlong_reply(h, out);
 		return;

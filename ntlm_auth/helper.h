@@ -23,6 +23,8 @@
 /* Longest input line accepted; Samba drops lines over 630000 bytes, Squid
  * sends at most 65535. */
 #define NA_MAX_LINE 65536u
+/* Longest client address taken from Squid's key_extras. */
+#define NA_MAX_ADDRESS 64u
 
 enum na_protocol {
 	NA_PROTO_NONE = 0,
@@ -109,6 +111,11 @@ struct na_helper {
 	char *pending_blob;
 
 	struct na_block block; /* ntlm-server-1 */
+
+	/* The client address of the line being served (Squid's key_extras
+	 * "%>a"), sent to ntlmd as CLIENT_ADDRESS; "" when there is none. */
+	char client_address[NA_MAX_ADDRESS + 1];
+	bool address_refused; /* a key_extras word was not taken (logged once) */
 };
 
 /* A helper for opt (copied: its strings must outlive the helper) asking

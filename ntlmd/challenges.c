@@ -14,8 +14,17 @@
  * ENTRY_PENDING (counted) from its issue until it is used or its lifetime
  * ends. Issued entries are appended in time order with one lifetime, so a
  * cursor (scan) that walks the ring from its head finds those whose
- * lifetime ended, each once.
+ * lifetime ended, each once; the same cursor finds the oldest pending
+ * entries when some must be forgotten, and each step past one is paid for
+ * by that entry's issue.
+ *
+ * A pending entry belongs to a group: its uid and client address (or its
+ * uid alone, without an address). A group holds the counts of its pending
+ * entries and exists while it has some, so there are never more groups
+ * than pending entries. A forgotten entry leaves its bucket chain at once
+ * (it is unknown from then on) and the ring at the next compaction.
  */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,11 +34,19 @@
 
 /* Owner slots are 16-bit; a uid past the last one shares it. */
 #define OWNER_SLOTS 0xffffu
+/* Group numbers are 24-bit: as many groups as pending entries, fewer than
+ * NTLMD_CHALLENGES_LIMIT but more than a table of over 16 million entries
+ * could need; past that a new group is refused as a full table. */
+#define GROUP_LIMIT    0xffffffu
+#define GROUPS_INITIAL 16u
+/* The bytes of an address text that count (a longer one is cut). */
+#define ADDRESS_TEXT_MAX 255u
 
 enum entry_state {
-	ENTRY_PENDING = 1, /* issued, unused, within its lifetime: counted for its owner */
+	ENTRY_PENDING = 1, /* issued, unused, within its lifetime: counted for its group */
 	ENTRY_ISSUED,      /* issued, unused, past its lifetime */
 	ENTRY_USED,
+	ENTRY_FORGOTTEN, /* pending once, forgotten to make room: unknown, dropped at the next compaction */
 };
 
 /* 28 bytes (4-byte aligned): the memory figure of ntlmd.conf(5). */
@@ -39,14 +56,22 @@ struct entry {
 	uint32_t service;      /* keyed hash of the service name */
 	uint32_t valid_until;  /* an issued challenge is usable until then (s) */
 	uint32_t retain_until; /* the entry is kept until then (s) */
-	uint16_t owner;        /* owner slot of the uid it was issued to */
-	uint8_t state;
+	uint32_t group : 24;   /* ENTRY_PENDING: the group it counts for */
+	uint32_t state : 8;
 };
 _Static_assert(sizeof(struct entry) == 28, "entry layout");
 
 struct owner {
 	uint32_t uid;
 	uint32_t pending; /* its ENTRY_PENDING entries */
+};
+
+/* The pending entries of one uid for one client address, or for none. */
+struct pending_group {
+	uint64_t key;     /* keyed hash of the uid and the address (group_key) */
+	uint32_t next;    /* next group in its index chain; when free, the next free one */
+	uint32_t pending; /* its ENTRY_PENDING entries; 0: free */
+	uint16_t owner;   /* owner slot of the uid */
 };
 
 struct ntlmd_challenges {
@@ -64,6 +89,13 @@ struct ntlmd_challenges {
 	size_t n_owners, owners_cap;
 	uint16_t *owner_index; /* open addressing: owner slot + 1, or 0 */
 	size_t owner_mask;
+	struct pending_group *groups;
+	size_t groups_cap;     /* room in groups (a power of two) */
+	size_t groups_made;    /* groups[0..groups_made) have been handed out */
+	size_t n_groups;       /* of which in use */
+	uint32_t free_group;   /* the first free one below groups_made, or NONE */
+	uint32_t *group_index; /* groups_cap chains of groups by key, or NONE */
+	uint64_t forgotten;
 	enum ntlmd_challenge_limit limit_hit;
 };
 
@@ -227,11 +259,156 @@ static bool owner_of(struct ntlmd_challenges *c, uint32_t uid, uint16_t *ret)
 	return true;
 }
 
-/* An ENTRY_PENDING entry stops counting for its owner. */
+/* ------------------------------------------------------------------ */
+/* Groups: the unused challenges of each uid and client address        */
+
+/* The bytes an address counts by, after a kind byte: an IPv4 address (an
+ * IPv4-mapped IPv6 one too) its 4 bytes, an IPv6 address its /64 prefix,
+ * anything else its text (at most ADDRESS_TEXT_MAX bytes). */
+static size_t address_bytes(const char *address, uint8_t out[1 + ADDRESS_TEXT_MAX])
+{
+	static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	struct in6_addr a6;
+	struct in_addr a4;
+	size_t n;
+
+	if (inet_pton(AF_INET, address, &a4) == 1) {
+		out[0] = 4;
+		memcpy(out + 1, &a4, 4);
+		return 5;
+	}
+	if (inet_pton(AF_INET6, address, &a6) == 1) {
+		if (memcmp(a6.s6_addr, v4_mapped, sizeof(v4_mapped)) == 0) { /* not secret: an address */
+			out[0] = 4;
+			memcpy(out + 1, a6.s6_addr + 12, 4);
+			return 5;
+		}
+		out[0] = 6;
+		memcpy(out + 1, a6.s6_addr, 8);
+		return 9;
+	}
+	n = strnlen(address, ADDRESS_TEXT_MAX);
+	out[0] = 0;
+	memcpy(out + 1, address, n);
+	return 1 + n;
+}
+
+/* The key of a group: the keyed hash of the uid and the address bytes
+ * (address NULL or "": the uid alone). */
+static uint64_t group_key(const struct ntlmd_challenges *c, uint32_t uid, const char *address)
+{
+	uint8_t b[4 + 1 + ADDRESS_TEXT_MAX];
+	size_t n = 4;
+
+	for (int i = 0; i < 4; i++)
+		b[i] = (uint8_t)(uid >> (8 * i));
+	if (address != NULL && address[0] != '\0')
+		n += address_bytes(address, b + 4);
+	return ntlmd_siphash(c->key, b, n);
+}
+
+static uint32_t *group_chain(const struct ntlmd_challenges *c, uint64_t key)
+{
+	return &c->group_index[key & (c->groups_cap - 1)];
+}
+
+/* The group of key, or NONE. */
+static uint32_t group_find(const struct ntlmd_challenges *c, uint64_t key)
+{
+	for (uint32_t g = *group_chain(c, key); g != NONE; g = c->groups[g].next)
+		if (c->groups[g].key == key)
+			return g;
+	return NONE;
+}
+
+/* Moves the groups to room for ncap (a power of two, >= groups_made),
+ * their chains rebuilt; false (nothing changed) when out of memory. */
+static bool groups_resize(struct ntlmd_challenges *c, size_t ncap)
+{
+	uint32_t *index = malloc(ncap * sizeof(*index));
+	struct pending_group *groups;
+
+	if (index == NULL)
+		return false;
+	groups = realloc(c->groups, ncap * sizeof(*groups));
+	if (groups == NULL) {
+		free(index);
+		return false;
+	}
+	c->groups = groups;
+	free(c->group_index);
+	c->group_index = index;
+	c->groups_cap = ncap;
+	memset(index, 0xff, ncap * sizeof(*index)); /* NONE */
+	for (uint32_t g = 0; g < c->groups_made; g++) {
+		if (c->groups[g].pending == 0)
+			continue; /* free: stays in the free list */
+		c->groups[g].next = *group_chain(c, c->groups[g].key);
+		*group_chain(c, c->groups[g].key) = g;
+	}
+	return true;
+}
+
+/* The group of key, made for owner if there is none: NTLM_ERR_NO_MEMORY,
+ * or NTLM_ERR_INSUFFICIENT_RESOURCES when every group number is taken. A
+ * new group counts nothing yet: the caller adds its entry at once. */
+static enum ntlm_status group_get(struct ntlmd_challenges *c, uint64_t key, uint16_t owner, uint32_t *ret)
+{
+	uint32_t g = group_find(c, key);
+
+	if (g != NONE) {
+		*ret = g;
+		return NTLM_OK;
+	}
+	if (c->free_group != NONE) {
+		g = c->free_group;
+		c->free_group = c->groups[g].next;
+	} else {
+		if (c->groups_made == GROUP_LIMIT)
+			return NTLM_ERR_INSUFFICIENT_RESOURCES;
+		if (c->groups_made == c->groups_cap && !groups_resize(c, c->groups_cap * 2))
+			return NTLM_ERR_NO_MEMORY;
+		g = (uint32_t)c->groups_made++;
+	}
+	c->groups[g] = (struct pending_group){.key = key, .next = *group_chain(c, key), .owner = owner};
+	*group_chain(c, key) = g;
+	c->n_groups++;
+	*ret = g;
+	return NTLM_OK;
+}
+
+/* A group whose last pending entry went: out of its chain, into the free
+ * list; the last one gone, the room shrinks back. */
+static void group_release(struct ntlmd_challenges *c, uint32_t g)
+{
+	uint32_t *link = group_chain(c, c->groups[g].key);
+
+	while (*link != NONE && *link != g)
+		link = &c->groups[*link].next;
+	if (*link == g)
+		*link = c->groups[g].next;
+	c->groups[g].next = c->free_group;
+	c->free_group = g;
+	c->n_groups--;
+	if (c->n_groups == 0 && c->groups_cap > GROUPS_INITIAL) {
+		c->groups_made = 0;
+		c->free_group = NONE;
+		/* on failure the larger room stays, empty */
+		(void)groups_resize(c, GROUPS_INITIAL);
+	}
+}
+
+/* An ENTRY_PENDING entry stops counting for its group and owner. */
 static void settle(struct ntlmd_challenges *c, struct entry *e, uint8_t state)
 {
-	if (e->state == ENTRY_PENDING && c->owners[e->owner].pending > 0)
-		c->owners[e->owner].pending--;
+	if (e->state == ENTRY_PENDING) {
+		struct pending_group *g = &c->groups[e->group];
+
+		if (c->owners[g->owner].pending > 0)
+			c->owners[g->owner].pending--;
+		if (g->pending > 0 && --g->pending == 0)
+			group_release(c, e->group);
+	}
 	e->state = state;
 }
 
@@ -266,10 +443,11 @@ enum ntlm_status ntlmd_challenges_new(size_t max_entries, size_t max_pending_per
 	}
 	c->max_entries = max_entries;
 	c->max_pending = max_pending_per_uid;
+	c->free_group = NONE;
 	c->ring = calloc(c->cap, sizeof(*c->ring));
 	c->buckets = malloc(nb * sizeof(*c->buckets));
 	c->mask = nb - 1;
-	if (c->ring == NULL || c->buckets == NULL || !owners_grow(c)) {
+	if (c->ring == NULL || c->buckets == NULL || !owners_grow(c) || !groups_resize(c, GROUPS_INITIAL)) {
 		ntlmd_challenges_free(c);
 		return NTLM_ERR_NO_MEMORY;
 	}
@@ -286,6 +464,8 @@ void ntlmd_challenges_free(struct ntlmd_challenges *c)
 	free(c->buckets);
 	free(c->owners);
 	free(c->owner_index);
+	free(c->groups);
+	free(c->group_index);
 	ntlm_wipe(c->key, sizeof(c->key));
 	free(c);
 }
@@ -326,6 +506,23 @@ size_t ntlmd_challenges_pending(const struct ntlmd_challenges *c, uint32_t uid)
 		if (c->owners[s].uid == uid)
 			return c->owners[s].pending;
 	return 0;
+}
+
+size_t ntlmd_challenges_pending_address(const struct ntlmd_challenges *c, uint32_t uid, const char *address)
+{
+	uint32_t g = group_find(c, group_key(c, uid, address));
+
+	return g != NONE ? c->groups[g].pending : 0;
+}
+
+uint64_t ntlmd_challenges_forgotten(const struct ntlmd_challenges *c)
+{
+	return c->forgotten;
+}
+
+size_t ntlmd_challenges_groups(const struct ntlmd_challenges *c)
+{
+	return c->n_groups;
 }
 
 static struct entry *at(const struct ntlmd_challenges *c, size_t i)
@@ -370,12 +567,14 @@ static void unlink_entry(struct ntlmd_challenges *c, uint32_t pos)
 		*link = c->ring[pos].next;
 }
 
-/* Links the count entries from head again (after they moved). */
+/* Links the count entries from head again (after they moved); forgotten
+ * ones stay out. */
 static void rebuild_buckets(struct ntlmd_challenges *c)
 {
 	memset(c->buckets, 0xff, (c->mask + 1) * sizeof(*c->buckets));
 	for (size_t i = 0; i < c->count; i++)
-		link_entry(c, (c->head + i) % c->cap);
+		if (at(c, i)->state != ENTRY_FORGOTTEN)
+			link_entry(c, (c->head + i) % c->cap);
 }
 
 /* Moves the entries, in order, to a ring of ncap >= count positions
@@ -433,7 +632,8 @@ static void drop_head(struct ntlmd_challenges *c)
 	struct entry *e = &c->ring[c->head];
 
 	settle(c, e, e->state == ENTRY_PENDING ? ENTRY_ISSUED : e->state);
-	unlink_entry(c, (uint32_t)c->head);
+	if (e->state != ENTRY_FORGOTTEN)
+		unlink_entry(c, (uint32_t)c->head);
 	c->head = (c->head + 1) % c->cap;
 	c->count--;
 	if (c->scan > 0)
@@ -507,25 +707,66 @@ static void maybe_shrink(struct ntlmd_challenges *c)
 		(void)resize(c, c->cap / 2 > floor ? c->cap / 2 : floor);
 }
 
-/* Appends an entry; NTLM_ERR_INSUFFICIENT_RESOURCES when max_entries
- * entries are live. */
-static enum ntlm_status add(struct ntlmd_challenges *c, const struct entry *e, int64_t rel)
+/* Appends an entry, where make_room() found room; a pending one counts
+ * for its group and the group's owner. */
+static void append(struct ntlmd_challenges *c, const struct entry *e)
 {
-	size_t pos;
+	size_t pos = (c->head + c->count) % c->cap;
 
-	if (!make_room(c, rel)) {
-		c->limit_hit = NTLMD_LIMIT_TABLE;
-		return NTLM_ERR_INSUFFICIENT_RESOURCES;
-	}
-	pos = (c->head + c->count) % c->cap;
 	c->ring[pos] = *e;
 	link_entry(c, pos);
 	c->count++;
 	if (e->retain_until < c->next_expiry)
 		c->next_expiry = e->retain_until;
-	if (e->state == ENTRY_PENDING)
-		c->owners[e->owner].pending++;
+	if (e->state == ENTRY_PENDING) {
+		c->groups[e->group].pending++;
+		c->owners[c->groups[e->group].owner].pending++;
+	}
+}
+
+/* Appends an entry; NTLM_ERR_INSUFFICIENT_RESOURCES when max_entries
+ * entries are live. */
+static enum ntlm_status add(struct ntlmd_challenges *c, const struct entry *e, int64_t rel)
+{
+	if (!make_room(c, rel)) {
+		c->limit_hit = NTLMD_LIMIT_TABLE;
+		return NTLM_ERR_INSUFFICIENT_RESOURCES;
+	}
+	append(c, e);
 	return NTLM_OK;
+}
+
+/* Forgets the pending entry i places from the head: it stops counting and
+ * leaves its bucket chain (an answer to it is now one to a challenge the
+ * caller built); the next compaction drops it. */
+static void forget(struct ntlmd_challenges *c, size_t i)
+{
+	size_t pos = (c->head + i) % c->cap;
+
+	settle(c, &c->ring[pos], ENTRY_FORGOTTEN);
+	unlink_entry(c, (uint32_t)pos);
+	c->ring[pos].retain_until = 0;
+	c->next_expiry = 0;
+	c->forgotten++;
+}
+
+/* Forgets the oldest pending entries, whoever holds them, until one of
+ * owner's is gone: false when owner holds none. The scan cursor stops at
+ * the oldest pending entry (settle_lifetimes), so each step forgets an
+ * entry or passes one that is no longer pending. */
+static bool forget_oldest(struct ntlmd_challenges *c, uint16_t owner)
+{
+	while (c->scan < c->count) {
+		const struct entry *e = at(c, c->scan);
+		bool mine = e->state == ENTRY_PENDING && c->groups[e->group].owner == owner;
+
+		if (e->state == ENTRY_PENDING)
+			forget(c, c->scan);
+		c->scan++;
+		if (mine)
+			return true;
+	}
+	return false;
 }
 
 static uint32_t service_hash(const struct ntlmd_challenges *c, const char *service)
@@ -552,29 +793,75 @@ static int64_t begin(struct ntlmd_challenges *c, int64_t now)
 	return rel;
 }
 
-enum ntlm_status ntlmd_challenges_issue(struct ntlmd_challenges *c, const uint8_t challenge[8],
-                                        const char *service, uint32_t uid, int64_t now, int64_t valid_ms,
-                                        int64_t retain_ms)
+/* The limit that refuses a new pending entry for owner and the group of
+ * key, if any. With an address (max_per_address > 0), only the address's
+ * own limit refuses: the uid's makes room instead (issue_for). */
+static enum ntlmd_challenge_limit pending_limit(const struct ntlmd_challenges *c, uint16_t owner,
+                                                uint64_t key, size_t max_per_address)
 {
-	int64_t rel = begin(c, now);
+	uint32_t g = group_find(c, key);
+
+	if (max_per_address > 0)
+		return g != NONE && c->groups[g].pending >= max_per_address ? NTLMD_LIMIT_ADDRESS
+		                                                            : NTLMD_LIMIT_NONE;
+	return c->owners[owner].pending >= c->max_pending ? NTLMD_LIMIT_UID : NTLMD_LIMIT_NONE;
+}
+
+enum ntlm_status ntlmd_challenges_issue_for(struct ntlmd_challenges *c, const uint8_t challenge[8],
+                                            const struct ntlmd_issue *req)
+{
+	int64_t rel = begin(c, req->now);
+	bool has_address = req->address != NULL && req->address[0] != '\0';
+	uint64_t key = group_key(c, req->uid, req->address);
+	enum ntlmd_challenge_limit limit;
+	enum ntlm_status st;
+	uint16_t owner;
+	uint32_t group;
 	struct entry e = {
-	    .service = service_hash(c, service),
-	    .valid_until = secs_up(rel + valid_ms),
-	    .retain_until = secs_up(rel + (retain_ms > valid_ms ? retain_ms : valid_ms)),
+	    .service = service_hash(c, req->service),
+	    .valid_until = secs_up(rel + req->valid_ms),
+	    .retain_until = secs_up(rel + (req->retain_ms > req->valid_ms ? req->retain_ms : req->valid_ms)),
 	    .state = ENTRY_PENDING,
 	};
 
+	if (has_address && req->max_pending_per_address == 0)
+		return NTLM_ERR_INVALID_ARGUMENT;
 	challenge_halves(challenge, e.challenge);
-	if (!owner_of(c, uid, &e.owner))
+	if (!owner_of(c, req->uid, &owner))
 		return NTLM_ERR_NO_MEMORY;
 	settle_lifetimes(c, rel);
-	if (c->owners[e.owner].pending >= c->max_pending) {
-		c->limit_hit = NTLMD_LIMIT_UID;
+	if ((limit = pending_limit(c, owner, key, has_address ? req->max_pending_per_address : 0)) !=
+	    NTLMD_LIMIT_NONE) {
+		c->limit_hit = limit;
 		return NTLM_ERR_INSUFFICIENT_RESOURCES;
 	}
 	if (find_entry(c, e.challenge) != NONE)
 		return NTLM_ERR_INTERNAL;
-	return add(c, &e, rel);
+	if (!make_room(c, rel)) {
+		c->limit_hit = NTLMD_LIMIT_TABLE;
+		return NTLM_ERR_INSUFFICIENT_RESOURCES;
+	}
+	while (c->owners[owner].pending >= c->max_pending)
+		if (!forget_oldest(c, owner))
+			break;
+	/* after the forgetting, which may have freed the group */
+	if ((st = group_get(c, key, owner, &group)) != NTLM_OK) {
+		c->limit_hit = NTLMD_LIMIT_TABLE;
+		return st;
+	}
+	e.group = group;
+	append(c, &e);
+	return NTLM_OK;
+}
+
+enum ntlm_status ntlmd_challenges_issue(struct ntlmd_challenges *c, const uint8_t challenge[8],
+                                        const char *service, uint32_t uid, int64_t now, int64_t valid_ms,
+                                        int64_t retain_ms)
+{
+	const struct ntlmd_issue req = {
+	    .service = service, .uid = uid, .now = now, .valid_ms = valid_ms, .retain_ms = retain_ms};
+
+	return ntlmd_challenges_issue_for(c, challenge, &req);
 }
 
 enum ntlm_status ntlmd_challenges_use(struct ntlmd_challenges *c, const uint8_t challenge[8],

@@ -519,13 +519,34 @@ static enum ntlm_status domain_check(const struct request_ctx *rc, const char *u
 	return NTLM_STATUS_NO_SUCH_USER;
 }
 
-/* How long an issued challenge is remembered when it is not used: its
- * lifetime and the clock skew, as the used ones were before. Once it is
- * forgotten, a first answer to it is taken as one to a challenge the
- * caller built; that is no replay. */
-static int64_t issued_retention_ms(const struct ntlmd_policy *policy)
+/* The lifetime and the clock skew: how long an unused challenge is
+ * remembered at most, and the floor of the retention of used ones. */
+static int64_t lifetime_and_skew_ms(const struct ntlmd_policy *policy)
 {
 	return ((int64_t)ctx->cfg->challenge_lifetime + (int64_t)policy->max_clock_skew) * 1000;
+}
+
+/* How long an issued challenge is remembered when it is not used: the
+ * lifetime and the clock skew, cut to pending_challenge_lifetime so that
+ * the NEGOTIATEs of a flood leave the table soon. Once it is forgotten, a
+ * first answer to it is taken as one to a challenge the caller built;
+ * that is no replay. */
+static int64_t issued_retention_ms(const struct ntlmd_policy *policy)
+{
+	int64_t pending = (int64_t)ctx->cfg->pending_challenge_lifetime * 1000;
+	int64_t longest = lifetime_and_skew_ms(policy);
+
+	return pending < longest ? pending : longest;
+}
+
+/* How long an issued challenge may be answered while it is remembered:
+ * challenge_lifetime, within its retention. */
+static int64_t issued_valid_ms(const struct ntlmd_policy *policy)
+{
+	int64_t lifetime = (int64_t)ctx->cfg->challenge_lifetime * 1000;
+	int64_t retention = issued_retention_ms(policy);
+
+	return lifetime < retention ? lifetime : retention;
 }
 
 /* How long a used challenge is remembered, so that a replayed answer is
@@ -534,45 +555,102 @@ static int64_t issued_retention_ms(const struct ntlmd_policy *policy)
  * max_clock_skew of its clock, either way (MS-NLMP 3.2.5.1.2): a
  * response accepted at time u carries a timestamp of at most
  * u + max_clock_skew, and a replay of it passes the timestamp check until
- * u + 2 * max_clock_skew. Never shorter than issued_retention_ms(). */
+ * u + 2 * max_clock_skew. Never shorter than lifetime_and_skew_ms(). */
 static int64_t used_retention_ms(const struct ntlmd_policy *policy)
 {
 	int64_t twice_skew = 2 * (int64_t)policy->max_clock_skew * 1000;
-	int64_t issued = issued_retention_ms(policy);
+	int64_t floor = lifetime_and_skew_ms(policy);
 
-	return twice_skew > issued ? twice_skew : issued;
+	return twice_skew > floor ? twice_skew : floor;
 }
 
 #define CHALLENGE_WARNING_MS 60000 /* at most one warning a minute of each kind */
+
+/* Whether a warning of w's kind may be logged now (once a minute at
+ * most); if not, one more event is counted for the next one. */
+static bool warning_due(struct ntlmd_limit_warning *w)
+{
+	if (w->ever && ctx->now - w->logged < CHALLENGE_WARNING_MS) {
+		w->quiet++;
+		return false;
+	}
+	return true;
+}
+
+static void warning_logged(struct ntlmd_limit_warning *w)
+{
+	w->ever = true;
+	w->logged = ctx->now;
+	w->quiet = 0;
+}
+
+/* A copy of a client address fit for a log line: bytes outside printable
+ * ASCII become '?', and a long one is cut. */
+static const char *printable_address(const char *address, char out[65])
+{
+	size_t i;
+
+	for (i = 0; i < 64 && address[i] != '\0'; i++)
+		out[i] = address[i] > 0x20 && address[i] < 0x7f ? address[i] : '?';
+	out[i] = '\0';
+	return out;
+}
 
 /* A challenge refused for a limit: the audit detail names it, and a
  * warning does, once a minute at most. */
 static void challenge_limit_hit(const struct ntlmd_peer *peer)
 {
-	bool by_uid = ntlmd_challenges_limit_hit(ctx->challenges) == NTLMD_LIMIT_UID;
-	struct ntlmd_limit_warning *w = &ctx->challenge_warnings[by_uid ? 1 : 0];
+	enum ntlmd_challenge_limit limit = ntlmd_challenges_limit_hit(ctx->challenges);
+	struct ntlmd_limit_warning *w = &ctx->challenge_warnings[limit];
+	char shown[65];
 
-	ntlmd_audit_set(ctx->event.detail, by_uid
-	                                       ? "challenge refused: max_pending_challenges_per_uid reached"
-	                                       : "challenge refused: max_challenges reached");
-	if (w->ever && ctx->now - w->logged < CHALLENGE_WARNING_MS) {
-		w->quiet++;
+	ntlmd_audit_set(ctx->event.detail,
+	                limit == NTLMD_LIMIT_UID ? "challenge refused: max_pending_challenges_per_uid reached"
+	                : limit == NTLMD_LIMIT_ADDRESS
+	                    ? "challenge refused: max_pending_challenges_per_address reached"
+	                    : "challenge refused: max_challenges reached");
+	if (!warning_due(w))
 		return;
-	}
-	if (by_uid)
+	if (limit == NTLMD_LIMIT_UID)
 		ntlmd_log(LOG_WARNING,
 		          "challenge refused to uid=%u: it holds %u unused challenges "
 		          "(max_pending_challenges_per_uid); %llu more refused since the last message",
 		          (unsigned)peer->uid, ctx->cfg->max_pending_challenges_per_uid, w->quiet);
+	else if (limit == NTLMD_LIMIT_ADDRESS)
+		ntlmd_log(
+		    LOG_WARNING,
+		    "challenge refused to uid=%u for client address %s: it holds %u unused challenges "
+		    "for that address (max_pending_challenges_per_address); %llu more refused since the "
+		    "last message",
+		    (unsigned)peer->uid, printable_address(ctx->event.client_address, shown),
+		    ctx->cfg->max_pending_challenges_per_address, w->quiet);
 	else
 		ntlmd_log(LOG_WARNING,
 		          "challenge refused to uid=%u: the challenge table holds %zu challenges "
 		          "(max_challenges %u); %llu more refused since the last message",
 		          (unsigned)peer->uid, ntlmd_challenges_count(ctx->challenges),
 		          ctx->cfg->max_challenges, w->quiet);
-	w->ever = true;
-	w->logged = ctx->now;
-	w->quiet = 0;
+	warning_logged(w);
+}
+
+/* A challenge for a client address issued while its uid held
+ * max_pending_challenges_per_uid: the oldest unused challenges were
+ * forgotten to make room. A warning says so, once a minute at most. */
+static void challenges_forgotten(const struct ntlmd_peer *peer, uint64_t before)
+{
+	struct ntlmd_limit_warning *w = &ctx->challenge_warnings[NTLMD_LIMIT_ADDRESS + 1];
+	uint64_t n = ntlmd_challenges_forgotten(ctx->challenges) - before;
+
+	if (n == 0)
+		return;
+	w->quiet += n - 1;
+	if (!warning_due(w))
+		return;
+	ntlmd_log(LOG_WARNING,
+	          "uid=%u holds %u unused challenges (max_pending_challenges_per_uid): the oldest unused "
+	          "challenges are forgotten to make room; %llu forgotten since the last message",
+	          (unsigned)peer->uid, ctx->cfg->max_pending_challenges_per_uid, w->quiet + 1);
+	warning_logged(w);
 }
 
 /* ------------------------------------------------------------------ */
@@ -604,13 +682,24 @@ static enum ntlm_status handle_challenge(const struct ntlmd_peer *peer, const st
                                          struct ntlm_writer *reply)
 {
 	struct request_ctx rc;
+	struct ntlmd_issue issue;
 	const uint8_t *negotiate = NULL;
 	uint8_t *challenge = NULL, server_challenge[NTLM_CHALLENGE_LEN];
 	size_t negotiate_len = 0, challenge_len = 0;
+	uint64_t forgotten = ntlmd_challenges_forgotten(ctx->challenges);
 	uint32_t flags;
 	enum ntlm_status st;
 
 	request_begin(req, &rc);
+	issue = (struct ntlmd_issue){
+	    .service = rc.service,
+	    .uid = peer->uid,
+	    .address = rc.client_address,
+	    .max_pending_per_address = ctx->cfg->max_pending_challenges_per_address,
+	    .now = ctx->now,
+	    .valid_ms = issued_valid_ms(rc.policy),
+	    .retain_ms = issued_retention_ms(rc.policy),
+	};
 	if (rc.policy->ntlm_auth == NTLMD_NTLM_DISABLED) {
 		st = NTLM_STATUS_NTLM_BLOCKED;
 		goto out;
@@ -626,9 +715,7 @@ static enum ntlm_status handle_challenge(const struct ntlmd_peer *peer, const st
 		                                  &challenge, &challenge_len)) != NTLM_OK ||
 		    (st = ntlm_challenge_peek(challenge, challenge_len, &flags, server_challenge)) != NTLM_OK)
 			goto out;
-		st = ntlmd_challenges_issue(ctx->challenges, server_challenge, rc.service, peer->uid,
-		                            ctx->now, (int64_t)ctx->cfg->challenge_lifetime * 1000,
-		                            issued_retention_ms(rc.policy));
+		st = ntlmd_challenges_issue_for(ctx->challenges, server_challenge, &issue);
 		if (st != NTLM_ERR_INTERNAL)
 			break;
 	}
@@ -636,6 +723,7 @@ static enum ntlm_status handle_challenge(const struct ntlmd_peer *peer, const st
 		challenge_limit_hit(peer);
 	if (st != NTLM_OK)
 		goto out;
+	challenges_forgotten(peer, forgotten);
 	ntlmd_put_bytes(reply, NTLMD_TAG_CHALLENGE, challenge, challenge_len);
 out:
 	free(challenge);

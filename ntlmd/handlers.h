@@ -71,13 +71,15 @@ struct ntlmd_context {
 	} access_cache[NTLMD_ACCESS_CACHE];
 	size_t access_cache_next;
 
-	/* The warnings of a full challenge table and of a uid at its cap,
-	 * rate-limited: when each was last logged, how many refusals since. */
+	/* The warnings of a full challenge table, of a uid or an address at
+	 * its cap (indexed by enum ntlmd_challenge_limit) and of challenges
+	 * forgotten to make room (the last), rate-limited: when each was last
+	 * logged, how many events since. */
 	struct ntlmd_limit_warning {
 		int64_t logged;
 		bool ever;
 		unsigned long long quiet;
-	} challenge_warnings[2];
+	} challenge_warnings[NTLMD_LIMIT_ADDRESS + 2];
 
 	struct ntlmd_counters counters;
 	int64_t started; /* monotonic ms */

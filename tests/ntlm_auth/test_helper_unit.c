@@ -419,6 +419,116 @@ START_TEST(reply_gate_block_protocols)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* key_extras: the client address sent to ntlmd                        */
+
+struct address_recorder {
+	unsigned calls;
+	uint16_t type;
+	char address[128]; /* "" when the request had none */
+};
+
+/* A fake ntlmd that records the CLIENT_ADDRESS of each request and
+ * refuses it (STATUS_INSUFFICIENT_RESOURCES: BH). */
+static enum ntlm_status address_call(void *ctx, uint16_t type, const struct ntlm_writer *fields,
+                                     struct ntlmd_reply *ret)
+{
+	struct address_recorder *r = ctx;
+	struct ntlmd_frame req = {0};
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	const char *s;
+
+	r->calls++;
+	r->type = type;
+	ck_assert_int_eq(ntlmd_payload_decode(type, fields->data, fields->len, &req), NTLM_OK);
+	s = ntlmd_frame_string(&req, NTLMD_TAG_CLIENT_ADDRESS);
+	snprintf(r->address, sizeof(r->address), "%s", s != NULL ? s : "");
+	ntlmd_frame_clear(&req);
+	ck_assert_int_eq(ntlmd_reply_encode(type, NTLM_ERR_INSUFFICIENT_RESOURCES, NULL, &buf, &len),
+	                 NTLM_OK);
+	*ret = (struct ntlmd_reply){0};
+	ck_assert_int_eq(ntlmd_frame_decode(buf, len, &ret->frame), NTLM_OK);
+	ret->status = NTLM_ERR_INSUFFICIENT_RESOURCES;
+	free(buf);
+	return NTLM_OK;
+}
+
+#define NEGOTIATE_B64 "TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAGFKAAAADw=="
+
+/* Squid appends key_extras ("%>a") after the blob or the password: its
+ * first word goes to ntlmd as CLIENT_ADDRESS when it is 1 to 64 printable
+ * characters; otherwise none is sent, and the request is served as one
+ * without key_extras. */
+START_TEST(key_extras_client_address)
+{
+	static const char long_word[] = "a123456789b123456789c123456789d123456789e123456789f123456789ABCD";
+	static const struct {
+		enum na_protocol protocol;
+		bool channel_ids;
+		const char *line, *address;
+	} cases[] = {
+	    {NA_PROTO_SQUID_NTLMSSP, false, "YR " NEGOTIATE_B64 " 192.0.2.1", "192.0.2.1"},
+	    {NA_PROTO_SQUID_NTLMSSP, false, "YR " NEGOTIATE_B64 " 2001:db8::1 more words", "2001:db8::1"},
+	    {NA_PROTO_SQUID_NTLMSSP, false,
+	     "YR TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAGFKAAAADw 192.0.2.2", "192.0.2.2"},
+	    {NA_PROTO_SQUID_NTLMSSP, false, "KK " NEGOTIATE_B64 " 192.0.2.3", "192.0.2.3"},
+	    {NA_PROTO_SQUID_NTLMSSP, false, "YR " NEGOTIATE_B64, ""},
+	    {NA_PROTO_SQUID_NTLMSSP, false, "YR " NEGOTIATE_B64 " -", ""},
+	    {NA_PROTO_SQUID_NTLMSSP, false, "YR " NEGOTIATE_B64 "  192.0.2.4", ""},
+	    {NA_PROTO_SQUID_NTLMSSP, false, "YR " NEGOTIATE_B64 " 192.0.2.5\x01", ""},
+	    {NA_PROTO_SQUID_NTLMSSP, false, "YR " NEGOTIATE_B64 " 192.0.2.5\x7f", ""},
+	    {NA_PROTO_SQUID_NTLMSSP, false, "YR " NEGOTIATE_B64 " caf\xc3\xa9", ""},
+	    {NA_PROTO_SQUID_NTLMSSP, false, "YR " NEGOTIATE_B64 " \"quoted\\\"", "\"quoted\\\""},
+	    {NA_PROTO_GSS_SPNEGO, false, "YR " NEGOTIATE_B64 " 192.0.2.6", "192.0.2.6"},
+	    {NA_PROTO_SQUID_BASIC, false, "alice right 192.0.2.7", "192.0.2.7"},
+	    {NA_PROTO_SQUID_BASIC, false, "alice right", ""},
+	    {NA_PROTO_SQUID_BASIC, true, "7 alice right 192.0.2.8 x", "192.0.2.8"},
+	    {NA_PROTO_SQUID24_BASIC, false, "alice right 192.0.2.9", ""},
+	};
+	char line[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct na_options opt = {
+		    .protocol = cases[i].protocol, .quiet = true, .channel_ids = cases[i].channel_ids};
+		struct address_recorder r = {0};
+		struct na_helper h;
+		struct na_buf out = {0};
+
+		na_helper_init(&h, &opt, address_call, &r);
+		na_helper_line(&h, cases[i].line, strlen(cases[i].line), &out);
+		ck_assert_msg(r.calls == 1, "case %zu: %u calls (%s)", i, r.calls,
+		              out.p != NULL ? out.p : "");
+		ck_assert_msg(strcmp(r.address, cases[i].address) == 0, "case %zu: address '%s'", i,
+		              r.address);
+		/* exactly one reply line */
+		ck_assert_ptr_nonnull(out.p);
+		ck_assert_ptr_eq(strchr(out.p, '\n'), out.p + out.len - 1);
+		na_buf_clear(&out);
+		/* the next line names its own, or none */
+		na_helper_line(&h, "YR " NEGOTIATE_B64, strlen("YR " NEGOTIATE_B64), &out);
+		if (cases[i].protocol != NA_PROTO_SQUID_BASIC && cases[i].protocol != NA_PROTO_SQUID24_BASIC)
+			ck_assert_str_eq(r.address, "");
+		na_buf_clear(&out);
+		na_helper_clear(&h);
+	}
+	/* 64 characters are taken, 65 are not */
+	for (int extra = 0; extra < 2; extra++) {
+		struct na_options opt = {.protocol = NA_PROTO_SQUID_NTLMSSP, .quiet = true};
+		struct address_recorder r = {0};
+		struct na_helper h;
+		struct na_buf out = {0};
+
+		snprintf(line, sizeof(line), "YR %s %s%s", NEGOTIATE_B64, long_word, extra ? "E" : "");
+		na_helper_init(&h, &opt, address_call, &r);
+		na_helper_line(&h, line, strlen(line), &out);
+		ck_assert_str_eq(r.address, extra ? "" : long_word);
+		na_buf_clear(&out);
+		na_helper_clear(&h);
+	}
+}
+END_TEST
+
 /* --require-membership-of: NSS first, then ntlmd's group search (a fake
  * here, counting its calls). */
 static int group_calls;
@@ -487,6 +597,7 @@ int main(void)
 	test_add_tcase(s, "text", TESTS(samba_status_mapping, hex_prefix_as_samba, split_user_names));
 	test_add_tcase(s, "basic", TESTS(basic_unescaping));
 	test_add_tcase(s, "gate", TESTS(reply_gate_withholds_split_lines, reply_gate_block_protocols));
+	test_add_tcase(s, "key_extras", TESTS(key_extras_client_address));
 	test_add_tcase(s, "membership", TESTS(membership_order));
 	return test_run_suite(s);
 }

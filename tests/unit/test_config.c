@@ -168,6 +168,8 @@ START_TEST(defaults)
 	ck_assert_uint_eq(cfg.max_requests_per_connection, 10000);
 	ck_assert_uint_eq(cfg.max_challenges, 4000000);
 	ck_assert_uint_eq(cfg.max_pending_challenges_per_uid, 400000);
+	ck_assert_uint_eq(cfg.max_pending_challenges_per_address, 1000);
+	ck_assert_uint_eq(cfg.pending_challenge_lifetime, 60);
 	ck_assert_ptr_null(cfg.audit_json);
 	ck_assert_int_eq(cfg.log_level, LOG_INFO);
 	ck_assert_ptr_nonnull(cfg.extra_keys);
@@ -250,6 +252,8 @@ static const char every_key[] = "ntlm_auth = ntlmv1-permitted\n"
                                 "max_requests_per_connection 7\n"
                                 "max_challenges 5000000\n"
                                 "max_pending_challenges_per_uid 20000\n"
+                                "max_pending_challenges_per_address 300\n"
+                                "pending_challenge_lifetime 30\n"
                                 "audit_json /var/log/ntlmd/audit.json\n"
                                 "log_level debug\n";
 
@@ -299,6 +303,8 @@ START_TEST(every_key_valid)
 	ck_assert_uint_eq(l.cfg.max_requests_per_connection, 7);
 	ck_assert_uint_eq(l.cfg.max_challenges, 5000000);
 	ck_assert_uint_eq(l.cfg.max_pending_challenges_per_uid, 20000);
+	ck_assert_uint_eq(l.cfg.max_pending_challenges_per_address, 300);
+	ck_assert_uint_eq(l.cfg.pending_challenge_lifetime, 30);
 	ck_assert_str_eq(l.cfg.audit_json, "/var/log/ntlmd/audit.json");
 	ck_assert_int_eq(l.cfg.log_level, LOG_DEBUG);
 	ck_assert_uint_eq(l.cfg.n_services, 0);
@@ -328,6 +334,8 @@ GETTER(get_threshold, c->policy.lockout_threshold)
 GETTER(get_separator, (unsigned char)c->policy.domain_separator)
 GETTER(get_max_challenges, c->max_challenges)
 GETTER(get_max_pending, c->max_pending_challenges_per_uid)
+GETTER(get_max_pending_address, c->max_pending_challenges_per_address)
+GETTER(get_pending_lifetime, c->pending_challenge_lifetime)
 
 static const struct {
 	const char *text;
@@ -378,6 +386,13 @@ static const struct {
     {"max_challenges 100000000", get_max_challenges, 100000000},
     {"max_challenges 2000", get_max_pending, 200}, /* a tenth by default */
     {"max_pending_challenges_per_uid 7", get_max_pending, 7},
+    {"max_challenges 100000", get_max_pending_address, 1000}, /* 1000 by default */
+    {"max_challenges 2000", get_max_pending_address, 200},    /* ... or the uid's limit */
+    {"max_pending_challenges_per_uid 9", get_max_pending_address, 9},
+    {"max_pending_challenges_per_address 1", get_max_pending_address, 1},
+    {"max_pending_challenges_per_address 400000", get_max_pending_address, 400000},
+    {"pending_challenge_lifetime 1", get_pending_lifetime, 1},
+    {"pending_challenge_lifetime 86400", get_pending_lifetime, 86400},
 };
 
 START_TEST(word_values)
@@ -484,6 +499,15 @@ static const struct {
      "max_pending_challenges_per_uid: 0 is out of range (1 to 100000000)"},
     {"max_challenges 2000\nmax_pending_challenges_per_uid 2001\n", 2,
      "max_pending_challenges_per_uid: 2001 is more than max_challenges (2000)"},
+    {"max_pending_challenges_per_address 0\n", 1,
+     "max_pending_challenges_per_address: 0 is out of range (1 to 100000000)"},
+    {"max_pending_challenges_per_uid 10\nmax_pending_challenges_per_address 11\n", 2,
+     "max_pending_challenges_per_address: 11 is more than max_pending_challenges_per_uid (10)"},
+    {"max_pending_challenges_per_address 400001\n", 1,
+     "max_pending_challenges_per_address: 400001 is more than max_pending_challenges_per_uid (400000)"},
+    {"pending_challenge_lifetime 0\n", 1, "pending_challenge_lifetime: 0 is out of range (1 to 86400)"},
+    {"pending_challenge_lifetime 86401\n", 1,
+     "pending_challenge_lifetime: 86401 is out of range (1 to 86400)"},
     {"read_timeout 600001\n", 1, "read_timeout: 600001 is out of range (1 to 600000)"},
     {"idle_timeout 0\n", 1, "idle_timeout: 0 is out of range (1 to 3600000)"},
     {"idle_timeout 3600001\n", 1, "idle_timeout: 3600001 is out of range (1 to 3600000)"},

@@ -947,6 +947,192 @@ START_TEST(challenge_table_uid_cap)
 }
 END_TEST
 
+/* A challenge for uid and a client address, usable 3 s, kept 9 s. */
+static enum ntlm_status issue_at(struct ntlmd_challenges *c, const uint8_t k[8], uint32_t uid,
+                                 const char *address, size_t max_per_address, int64_t now)
+{
+	const struct ntlmd_issue req = {.service = "s",
+	                                .uid = uid,
+	                                .address = address,
+	                                .max_pending_per_address = max_per_address,
+	                                .now = now,
+	                                .valid_ms = 3000,
+	                                .retain_ms = 9000};
+
+	return ntlmd_challenges_issue_for(c, k, &req);
+}
+
+/* One uid may hold max_pending_per_address unused challenges for one
+ * client address: other addresses, the same address for another uid and
+ * requests without an address are not refused; an IPv6 address counts by
+ * its /64, an IPv4-mapped one as its IPv4 address; a use or the end of a
+ * lifetime frees a place. */
+START_TEST(challenge_table_address_cap)
+{
+	struct ntlmd_challenges *c;
+	uint8_t k[8], first[8];
+	bool issued;
+	uint32_t i = 0;
+
+	ck_assert_status(ntlmd_challenges_new(1000, 100, &c), NTLM_OK);
+	for (int n = 0; n < 5; n++) {
+		challenge_key(i++, 6, k);
+		ck_assert_status(issue_at(c, k, 13, "192.0.2.1", 5, 1000), NTLM_OK);
+	}
+	challenge_key(i++, 6, k);
+	ck_assert_status(issue_at(c, k, 13, "192.0.2.1", 5, 1000), NTLM_ERR_INSUFFICIENT_RESOURCES);
+	ck_assert_int_eq(ntlmd_challenges_limit_hit(c), NTLMD_LIMIT_ADDRESS);
+	ck_assert_status(issue_at(c, k, 13, "::ffff:192.0.2.1", 5, 1000), NTLM_ERR_INSUFFICIENT_RESOURCES);
+	ck_assert_uint_eq(ntlmd_challenges_pending_address(c, 13, "192.0.2.1"), 5);
+	ck_assert_uint_eq(ntlmd_challenges_pending_address(c, 13, "::ffff:192.0.2.1"), 5);
+	ck_assert_uint_eq(ntlmd_challenges_pending(c, 13), 5);
+	/* another address, another uid, no address: each counted apart */
+	ck_assert_status(issue_at(c, k, 13, "192.0.2.2", 5, 1000), NTLM_OK);
+	challenge_key(i++, 6, k);
+	ck_assert_status(issue_at(c, k, 14, "192.0.2.1", 5, 1000), NTLM_OK);
+	challenge_key(i++, 6, k);
+	ck_assert_status(issue_at(c, k, 13, NULL, 5, 1000), NTLM_OK);
+	challenge_key(i++, 6, k);
+	ck_assert_status(issue_at(c, k, 13, "", 5, 1000), NTLM_OK);
+	ck_assert_uint_eq(ntlmd_challenges_pending_address(c, 13, "192.0.2.2"), 1);
+	ck_assert_uint_eq(ntlmd_challenges_pending_address(c, 14, "192.0.2.1"), 1);
+	ck_assert_uint_eq(ntlmd_challenges_pending_address(c, 13, NULL), 2);
+	ck_assert_uint_eq(ntlmd_challenges_pending(c, 13), 8);
+	ck_assert_uint_eq(ntlmd_challenges_groups(c), 4);
+	/* IPv6: one /64 */
+	for (int n = 0; n < 2; n++) {
+		challenge_key(i++, 6, k);
+		ck_assert_status(issue_at(c, k, 13, n == 0 ? "2001:db8::1" : "2001:DB8:0:0:ffff::2", 2, 1000),
+		                 NTLM_OK);
+	}
+	challenge_key(i++, 6, k);
+	ck_assert_status(issue_at(c, k, 13, "2001:db8::ffff:1", 2, 1000), NTLM_ERR_INSUFFICIENT_RESOURCES);
+	ck_assert_status(issue_at(c, k, 13, "2001:db8:0:1::1", 2, 1000), NTLM_OK);
+	/* a name, or text that is no address, counts as it is */
+	challenge_key(i++, 6, k);
+	ck_assert_status(issue_at(c, k, 13, "client.example", 1, 1000), NTLM_OK);
+	challenge_key(i++, 6, k);
+	ck_assert_status(issue_at(c, k, 13, "client.example", 1, 1000), NTLM_ERR_INSUFFICIENT_RESOURCES);
+	ck_assert_status(issue_at(c, k, 13, "client.example.", 1, 1000), NTLM_OK);
+	/* a use frees a place */
+	challenge_key(0, 6, first);
+	ck_assert_status(ntlmd_challenges_use(c, first, "s", 1500, 9000, &issued), NTLM_OK);
+	ck_assert(issued);
+	challenge_key(i++, 6, k);
+	ck_assert_status(issue_at(c, k, 13, "192.0.2.1", 5, 1500), NTLM_OK);
+	challenge_key(i++, 6, k);
+	ck_assert_status(issue_at(c, k, 13, "192.0.2.1", 5, 1500), NTLM_ERR_INSUFFICIENT_RESOURCES);
+	/* a smaller limit refuses at once */
+	ck_assert_status(issue_at(c, k, 13, "192.0.2.2", 1, 1500), NTLM_ERR_INSUFFICIENT_RESOURCES);
+	/* past their lifetime they no longer count, and their groups go */
+	ck_assert_status(issue_at(c, k, 13, "192.0.2.1", 5, 6000), NTLM_OK);
+	ck_assert_uint_eq(ntlmd_challenges_pending_address(c, 13, "192.0.2.1"), 1);
+	ck_assert_uint_eq(ntlmd_challenges_pending(c, 13), 1);
+	ck_assert_uint_eq(ntlmd_challenges_groups(c), 1);
+	/* remembered as expired until their retention ends */
+	challenge_key(1, 6, k);
+	ck_assert_status(ntlmd_challenges_use(c, k, "s", 6000, 9000, &issued), NTLM_STATUS_CHALLENGE_EXPIRED);
+	ck_assert_status(issue_at(c, k, 13, "192.0.2.1", 0, 6000), NTLM_ERR_INVALID_ARGUMENT);
+	ntlmd_challenges_free(c);
+}
+END_TEST
+
+/* The flood of issue 13: one front end (uid 13) relays NEGOTIATEs from
+ * address A that are never answered, while address B logs on. A is
+ * stopped at its own limit, and B gets a usable challenge every time. */
+START_TEST(challenge_table_address_flood)
+{
+	struct ntlmd_challenges *c;
+	uint8_t k[8];
+	bool issued;
+	uint32_t granted = 0;
+
+	ck_assert_status(ntlmd_challenges_new(100000, 10000, &c), NTLM_OK);
+	for (uint32_t i = 0; i < 200000; i++) {
+		int64_t now = 1000 + i / 100; /* 100 a millisecond */
+
+		challenge_key(i, 7, k);
+		if (issue_at(c, k, 13, "192.0.2.66", 1000, now) == NTLM_OK)
+			granted++;
+		else
+			ck_assert_int_eq(ntlmd_challenges_limit_hit(c), NTLMD_LIMIT_ADDRESS);
+		if (i % 1000 != 0)
+			continue;
+		challenge_key(i, 8, k);
+		ck_assert_status(issue_at(c, k, 13, "198.51.100.7", 1000, now), NTLM_OK);
+		ck_assert_status(ntlmd_challenges_use(c, k, "s", now, 9000, &issued), NTLM_OK);
+		ck_assert(issued);
+	}
+	ck_assert_uint_eq(granted, 1000);
+	ck_assert_uint_eq(ntlmd_challenges_pending(c, 13), 1000);
+	ck_assert_uint_le(ntlmd_challenges_count(c), 1200);
+	ck_assert_uint_eq(ntlmd_challenges_capacity(c), NTLMD_CHALLENGES_INITIAL);
+	ck_assert_uint_eq(ntlmd_challenges_forgotten(c), 0);
+	ntlmd_challenges_free(c);
+}
+END_TEST
+
+/* A flood from many addresses (each under its limit) brings the uid to
+ * its own limit: a request with an address is then served by forgetting
+ * the oldest unused challenges, so the uid's pending challenges, the table
+ * and the groups stay bounded, and B still gets a usable challenge; an
+ * answer to a forgotten challenge is taken as one to a challenge the
+ * caller built. A request without an address is refused, as before. */
+START_TEST(challenge_table_many_addresses)
+{
+	struct ntlmd_challenges *c;
+	uint8_t k[8], oldest[8], other[8];
+	char address[64];
+	bool issued;
+
+	ck_assert_status(ntlmd_challenges_new(100000, 1000, &c), NTLM_OK);
+	challenge_key(0, 10, other); /* another uid's, older than the flood */
+	ck_assert_status(issue_at(c, other, 14, "192.0.2.99", 1000, 1000), NTLM_OK);
+	for (uint32_t i = 0; i < 50000; i++) {
+		snprintf(address, sizeof(address), "2001:db8:%x:%x::1", i >> 16, i & 0xffff);
+		challenge_key(i, 9, k);
+		ck_assert_status(issue_at(c, k, 13, address, 1000, 1000 + i / 100), NTLM_OK);
+		ck_assert_uint_le(ntlmd_challenges_pending(c, 13), 1000);
+		if (i % 5000 != 0)
+			continue;
+		challenge_key(i, 11, k);
+		ck_assert_status(issue_at(c, k, 13, "198.51.100.7", 1000, 1000 + i / 100), NTLM_OK);
+		ck_assert_status(ntlmd_challenges_use(c, k, "s", 1000 + i / 100, 9000, &issued), NTLM_OK);
+		ck_assert(issued);
+	}
+	ck_assert_uint_eq(ntlmd_challenges_pending(c, 13), 1000);
+	ck_assert_uint_le(ntlmd_challenges_groups(c), 1001);
+	ck_assert_uint_ge(ntlmd_challenges_forgotten(c), 49000);
+	ck_assert_uint_le(ntlmd_challenges_capacity(c), 2 * NTLMD_CHALLENGES_INITIAL);
+	/* without an address: the uid's limit refuses */
+	challenge_key(1, 12, k);
+	ck_assert_status(ntlmd_challenges_issue(c, k, "s", 13, 1500, 3000, 9000),
+	                 NTLM_ERR_INSUFFICIENT_RESOURCES);
+	ck_assert_int_eq(ntlmd_challenges_limit_hit(c), NTLMD_LIMIT_UID);
+	/* forgotten ones (the oldest of uid 13, and uid 14's, older still)
+	 * are unknown: their answers are first uses of a caller's challenge */
+	challenge_key(0, 9, oldest);
+	issued = true;
+	ck_assert_status(ntlmd_challenges_use(c, oldest, "s", 1500, 9000, &issued), NTLM_OK);
+	ck_assert(!issued);
+	ck_assert_status(ntlmd_challenges_use(c, oldest, "s", 1500, 9000, &issued),
+	                 NTLM_STATUS_CHALLENGE_EXPIRED);
+	ck_assert_status(ntlmd_challenges_use(c, other, "s", 1500, 9000, &issued), NTLM_OK);
+	ck_assert(!issued);
+	ck_assert_uint_eq(ntlmd_challenges_pending(c, 14), 0);
+	/* the most recent ones are still there, as issued */
+	challenge_key(49999, 9, k);
+	ck_assert_status(ntlmd_challenges_use(c, k, "s", 1500, 9000, &issued), NTLM_OK);
+	ck_assert(issued);
+	/* all past their lifetime: nothing pending, no group left */
+	challenge_key(2, 12, k);
+	ck_assert_status(ntlmd_challenges_use(c, k, "s", 20000, 9000, &issued), NTLM_OK);
+	ck_assert_uint_eq(ntlmd_challenges_pending(c, 13), 0);
+	ck_assert_uint_eq(ntlmd_challenges_groups(c), 0);
+	ntlmd_challenges_free(c);
+}
+END_TEST
+
 /* Long-retained entries at the head keep expired ones behind them: when
  * the table is full a compaction drops those wherever they are, settles
  * the lifetimes, and keeps every live entry. */
@@ -1285,6 +1471,67 @@ START_TEST(ping_reports_version_and_counters)
 	ck_assert_status(ntlmd_frame_get_u64(&r, NTLMD_TAG_REQUESTS, &n), NTLM_OK);
 	ck_assert_uint_eq(n, 1);
 	ntlmd_frame_clear(&r);
+}
+END_TEST
+
+/* A CHALLENGE from root for a client address (NULL: none); its status. */
+static enum ntlm_status challenge_for(const char *address)
+{
+	struct ntlm_initiator_config c = client("alice", PASSWORD, NTLM_CLIENT_NTLMV2);
+	struct ntlm_writer w;
+	struct ntlmd_frame r;
+	uint8_t *neg;
+	size_t neg_len;
+	enum ntlm_status st;
+
+	ck_assert_status(ntlm_initiator_negotiate(&c, &neg, &neg_len), NTLM_OK);
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_SERVICE, "squid");
+	if (address != NULL)
+		ntlmd_put_string(&w, NTLMD_TAG_CLIENT_ADDRESS, address);
+	ntlmd_put_bytes(&w, NTLMD_TAG_NEGOTIATE, neg, neg_len);
+	st = request(&root, NTLMD_REQ_CHALLENGE, &w, &r);
+	ntlmd_frame_clear(&r);
+	free(neg);
+	return st;
+}
+
+/* CHALLENGE counts the unused challenges of each client address
+ * (max_pending_challenges_per_address, from the configuration at each
+ * request) and says which limit refused; with an address, the uid's limit
+ * forgets the oldest instead of refusing; without, it refuses. */
+START_TEST(challenge_limits_per_address)
+{
+	cfg.max_pending_challenges_per_uid = 10;
+	cfg.max_pending_challenges_per_address = 3;
+	ntlmd_context_reload(&hctx, &cfg, &fake_chain);
+	for (int i = 0; i < 3; i++)
+		ck_assert_status(challenge_for("192.0.2.66"), NTLM_OK);
+	ck_assert_status(challenge_for("192.0.2.66"), NTLM_ERR_INSUFFICIENT_RESOURCES);
+	ck_assert_str_eq(hctx.event.detail, "challenge refused: max_pending_challenges_per_address reached");
+	ck_assert_str_eq(hctx.event.client_address, "192.0.2.66");
+	ck_assert_status(challenge_for("198.51.100.7"), NTLM_OK);
+	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV2, "198.51.100.7"), NTLM_OK);
+	/* a reload applies at once */
+	cfg.max_pending_challenges_per_address = 4;
+	ck_assert_status(challenge_for("192.0.2.66"), NTLM_OK);
+	/* 5 pending with an address; 5 more without, then the uid's limit */
+	for (int i = 0; i < 5; i++)
+		ck_assert_status(challenge_for(NULL), NTLM_OK);
+	ck_assert_uint_eq(ntlmd_challenges_pending(hctx.challenges, 0), 10);
+	ck_assert_status(challenge_for(NULL), NTLM_ERR_INSUFFICIENT_RESOURCES);
+	ck_assert_str_eq(hctx.event.detail, "challenge refused: max_pending_challenges_per_uid reached");
+	/* with an address: the oldest are forgotten, nothing is refused */
+	for (int i = 0; i < 20; i++) {
+		char address[32];
+
+		snprintf(address, sizeof(address), "203.0.113.%d", i);
+		ck_assert_status(challenge_for(address), NTLM_OK);
+		ck_assert_uint_eq(ntlmd_challenges_pending(hctx.challenges, 0), 10);
+	}
+	ck_assert_uint_eq(ntlmd_challenges_forgotten(hctx.challenges), 20);
+	ck_assert_uint_eq(ntlmd_challenges_pending_address(hctx.challenges, 0, "192.0.2.66"), 0);
+	ck_assert_status(challenge_for("192.0.2.66"), NTLM_OK);
 }
 END_TEST
 
@@ -1668,11 +1915,13 @@ int main(void)
 	test_add_tcase(s, "client", TESTS(client_round_trip, client_failures_map_to_statuses));
 	test_add_tcase(s, "tables",
 	               TESTS(siphash_vector, challenge_table, challenge_table_grows_and_shrinks,
-	                     challenge_table_retention, challenge_table_uid_cap,
+	                     challenge_table_retention, challenge_table_uid_cap, challenge_table_address_cap,
+	                     challenge_table_address_flood, challenge_table_many_addresses,
 	                     challenge_table_compaction_mixed, challenge_table_many, lockout_table));
 	test_add_tcase(s, "audit", TESTS(audit_escaping));
 	tc = test_add_tcase(s, "handlers",
-	                    TESTS(access_table, ping_reports_version_and_counters, verify_ntlmv2_round_trip,
+	                    TESTS(access_table, ping_reports_version_and_counters,
+	                          challenge_limits_per_address, verify_ntlmv2_round_trip,
 	                          verify_foreign_challenge_once, verify_outcomes, verify_lockout,
 	                          verify_response_mschap, plaintext_requests,
 	                          create_never_overwrites_a_case_twin, check_membership,
