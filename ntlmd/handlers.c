@@ -597,8 +597,9 @@ static const char *printable_address(const char *address, char out[65])
 }
 
 /* A challenge refused for a limit: the audit detail names it, and a
- * warning does, once a minute at most. */
-static void challenge_limit_hit(const struct ntlmd_peer *peer)
+ * warning does, once a minute at most. True when the warning was logged
+ * now. */
+static bool challenge_limit_hit(const struct ntlmd_peer *peer)
 {
 	enum ntlmd_challenge_limit limit = ntlmd_challenges_limit_hit(ctx->challenges);
 	struct ntlmd_limit_warning *w = &ctx->challenge_warnings[limit];
@@ -610,7 +611,7 @@ static void challenge_limit_hit(const struct ntlmd_peer *peer)
 	                    ? "challenge refused: max_pending_challenges_per_address reached"
 	                    : "challenge refused: max_challenges reached");
 	if (!warning_due(w))
-		return;
+		return false;
 	if (limit == NTLMD_LIMIT_UID)
 		ntlmd_log(LOG_WARNING,
 		          "challenge refused to uid=%u: it holds %u unused challenges "
@@ -631,6 +632,7 @@ static void challenge_limit_hit(const struct ntlmd_peer *peer)
 		          (unsigned)peer->uid, ntlmd_challenges_count(ctx->challenges),
 		          ctx->cfg->max_challenges, w->quiet);
 	warning_logged(w);
+	return true;
 }
 
 /* A challenge for a client address issued while its uid held
@@ -719,8 +721,10 @@ static enum ntlm_status handle_challenge(const struct ntlmd_peer *peer, const st
 		if (st != NTLM_ERR_INTERNAL)
 			break;
 	}
-	if (st == NTLM_ERR_INSUFFICIENT_RESOURCES)
-		challenge_limit_hit(peer);
+	/* A flood's refusals are not audited one by one: the first of each
+	 * minute is, with the warning, and the warning counts the rest. */
+	if (st == NTLM_ERR_INSUFFICIENT_RESOURCES && !challenge_limit_hit(peer))
+		ctx->event.request = NULL;
 	if (st != NTLM_OK)
 		goto out;
 	challenges_forgotten(peer, forgotten);

@@ -166,11 +166,14 @@ def flood(args):
                 elif "CHALLENGE error status=STATUS_INSUFFICIENT_RESOURCES " in line:
                     refused += 1 if f'client="{FLOODER}"' in line else 0
         want = during + len(after) - len(failures)
-        return [] if ok == want and refused == args.count - args.cap else \
-            [f"{ok} logons from {CLIENT} (of {want}), {refused} refusals naming {FLOODER}"]
+        most = 1 + int(seconds // 60)  # the refusals are audited with the warning only
+        return [] if ok == want and 1 <= refused <= most else \
+            [f"{ok} logons from {CLIENT} (of {want}), {refused} refusals naming {FLOODER} audited "
+             f"(1 to {most} expected: a flood is not audited line by line)"]
 
     run.case(f"ntlmd logged the limit once, naming {FLOODER}", logged_once)
-    run.case(f"ntlmd's audit lines carry the addresses ({CLIENT} on VERIFY, {FLOODER} on refusals)", audited)
+    run.case(f"ntlmd's audit lines carry the addresses ({CLIENT} on VERIFY, {FLOODER} on the first refusal "
+             "of each minute, not on each of the flood's)", audited)
     print(f"{run.passed} passed, {run.failed} failed")
     return 1 if run.failed else 0
 
