@@ -6,6 +6,7 @@
 
 #include "backend.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,14 +27,11 @@ void ntlmd_account_clear(struct ntlmd_account *a)
 
 char *ntlmd_account_key(const char *store, const char *id)
 {
-	size_t slen = strlen(store), ilen = strlen(id);
-	char *key = malloc(slen + ilen + 2);
+	size_t n = strlen(store) + strlen(id) + 2;
+	char *key = malloc(n);
 
-	if (key == NULL)
-		return NULL;
-	memcpy(key, store, slen);
-	key[slen] = ':';
-	memcpy(key + slen + 1, id, ilen + 1);
+	if (key != NULL)
+		snprintf(key, n, "%s:%s", store, id);
 	return key;
 }
 
