@@ -16,6 +16,7 @@ struct ntlmd_account {
 	                 leaves it to the chain, which gives netbios_domain */
 	char *key;    /* stable identity: "files:" NAME, "ldap:" DN (lockout, audit) */
 	uint32_t uid;
+	bool has_uid; /* false: the store gives no uid (an LDAP entry without uidNumber) */
 	bool has_nt;
 	struct ntlm_hash nt_hash;
 	bool has_lm;

@@ -252,6 +252,7 @@ enum ntlm_status ntlmd_files_entry_account(const struct smbpasswd_entry *e, stru
 {
 	struct ntlmd_account a = {
 	    .uid = e->uid,
+	    .has_uid = true,
 	    .has_nt = e->has_nt,
 	    .nt_hash = e->nt,
 	    .has_lm = e->has_lm,

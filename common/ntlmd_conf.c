@@ -137,6 +137,7 @@ static const struct key_def keys[] = {
     {"required_flags", POLICY(required_flags, T_FLAGS), WORDS(flag_words)},
     {"accepted_domains", POLICY(accepted_domains, T_LIST), .flags = KF_STAR_ALONE},
     {"lockout_threshold", POLICY(lockout_threshold, T_UINT), .min = 0, .max = 1000000},
+    {"lockout_account_threshold", POLICY(lockout_account_threshold, T_UINT), .min = 0, .max = 1000000},
     {"lockout_window", POLICY(lockout_window, T_UINT), .min = 1, .max = MAX_SECONDS},
     {"lockout_duration", POLICY(lockout_duration, T_UINT), .min = 1, .max = MAX_SECONDS},
     {"user_name_format", POLICY(user_name_format, T_WORD), WORDS(format_words)},
@@ -639,6 +640,7 @@ static void policy_defaults(struct ntlmd_policy *p)
 	    .channel_bindings = NTLM_CB_WHEN_SUPPORTED,
 	    .max_clock_skew = 1800,
 	    .lockout_threshold = 10, /* Windows 11's account lockout policy */
+	    .lockout_account_threshold = 50, /* five addresses' worth */
 	    .lockout_window = 600,
 	    .lockout_duration = 600,
 	    .user_name_format = NTLMD_NAME_DOMAIN_USER,

@@ -23,7 +23,11 @@
  *   required_flags     128 56 key-exch sign seal ... (names of negotiate flags)
  *   accepted_domains   NAME... (NTLM domains accepted; "*" any; default: the server's own:
  *                      netbios_domain, dns_domain, netbios_name, "", the stores' domains)
- *   lockout_threshold  failures before lockout (default 10; 0 = off)
+ *   lockout_threshold  failures before lockout of an address, and of an account
+ *                      from one address (default 10; 0 = off)
+ *   lockout_account_threshold
+ *                      failures from all addresses together before lockout of an
+ *                      account for every address (default 50; 0 = none)
  *   lockout_window     seconds over which failures count (default 600)
  *   lockout_duration   seconds an account stays locked (default 600)
  *   user_name_format   user | domain\user | user@domain (default domain\user)
@@ -108,6 +112,7 @@ struct ntlmd_policy {
 	uint32_t required_flags;
 	char **accepted_domains; /* NULL-terminated, NULL = any */
 	unsigned lockout_threshold;
+	unsigned lockout_account_threshold;
 	unsigned lockout_window;
 	unsigned lockout_duration;
 	enum ntlmd_name_format user_name_format;

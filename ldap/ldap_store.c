@@ -638,8 +638,10 @@ static enum ntlm_status entry_to_account(struct ldap_store *s, LDAPMessage *e, s
 	if ((st = entry_identity(s, e, v[LDAP_ATTR_SID], a)) != NTLM_OK)
 		goto out;
 	if (v[LDAP_ATTR_UID_NUMBER] != NULL && parse_int64(v[LDAP_ATTR_UID_NUMBER], &n) && n >= 0 &&
-	    n <= UINT32_MAX)
+	    n <= UINT32_MAX) {
+		a->has_uid = true;
 		a->uid = (uint32_t)n;
+	}
 	if (v[LDAP_ATTR_NT] != NULL) {
 		if (!parse_hash(v[LDAP_ATTR_NT], &a->nt_hash)) {
 			bad = attr[LDAP_ATTR_NT];

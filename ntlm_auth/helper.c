@@ -322,16 +322,18 @@ static void take_client_address(struct na_helper *h, const char *extras, size_t 
 	h->client_address[len] = '\0';
 }
 
-/* The key_extras of a YR or KK line: after the blob and one space. */
+/* The key_extras of a YR or KK line: after the blob and one space. A
+ * blob holds no space, so the first one ends it (memchr: the blob is
+ * scanned again, for its base64, only by decode_blob). */
 static void blob_line_address(struct na_helper *h, const char *line, size_t len)
 {
+	const char *sp;
 	size_t at;
 
-	if (len <= 3 || line[2] != ' ')
+	if (len <= 3 || line[2] != ' ' || (sp = memchr(line + 3, ' ', len - 3)) == NULL)
 		return;
-	at = 3 + ntlm_base64_span(line + 3, len - 3);
-	if (at < len && line[at] == ' ')
-		take_client_address(h, line + at + 1, len - at - 1);
+	at = (size_t)(sp - line);
+	take_client_address(h, line + at + 1, len - at - 1);
 }
 
 /* Decodes the base64 blob at the start of s[0..n): up to the first
@@ -837,12 +839,20 @@ bad:
 	return NULL;
 }
 
+/* A Basic verdict. In key=value form a success names the account as
+ * ntlmd found it (user=, URL-escaped), so that Squid's ACLs and logs see
+ * the account and not the spelling typed; the old form has no room for
+ * it. account is NULL on failure. */
 static void basic_reply(const struct na_helper *h, const char *id, size_t id_len, enum ntlm_status st,
-                        struct na_buf *out)
+                        const char *account, struct na_buf *out)
 {
 	if (id != NULL && id_len > 0)
 		na_buf_addf(out, "%.*s ", (int)id_len, id);
-	if (st == NTLM_OK)
+	if (st == NTLM_OK && h->opt.kv_replies && account != NULL) {
+		na_buf_add(out, "OK user=");
+		buf_add_escaped(out, account);
+		na_buf_add(out, "\n");
+	} else if (st == NTLM_OK)
 		na_buf_add(out, "OK\n");
 	else if (!h->opt.kv_replies)
 		na_buf_add(out, "ERR\n");
@@ -851,12 +861,15 @@ static void basic_reply(const struct na_helper *h, const char *id, size_t id_len
 		            na_status_name(st, true));
 }
 
-static enum ntlm_status basic_check(struct na_helper *h, const char *name, const char *password)
+/* CHECK_PASSWORD of a Basic "[DOMAIN\\]user password"; on success
+ * *ret_account is the account's formatted name (AUTH_USER, malloc'd). */
+static enum ntlm_status basic_check(struct na_helper *h, const char *name, const char *password,
+                                    char **ret_account)
 {
 	struct ntlm_writer fields;
 	struct ntlmd_reply reply = {0};
 	char *domain = NULL;
-	const char *user;
+	const char *user, *account;
 	enum ntlm_status st;
 
 	if (!na_split_user(name, h->opt.separator, &domain, &user))
@@ -868,6 +881,9 @@ static enum ntlm_status basic_check(struct na_helper *h, const char *name, const
 	st = ask(h, NTLMD_REQ_CHECK_PASSWORD, &fields, &reply);
 	if (st == NTLM_OK)
 		st = check_membership(h, &reply);
+	if (st == NTLM_OK && (account = ntlmd_frame_string(&reply.frame, NTLMD_TAG_AUTH_USER)) != NULL &&
+	    (*ret_account = strdup(account)) == NULL)
+		st = NTLM_ERR_NO_MEMORY;
 	ntlmd_reply_clear(&reply);
 	free(domain);
 	return st;
@@ -889,7 +905,7 @@ static void basic_line(struct na_helper *h, const char *line, size_t len, struct
 {
 	const char *id = NULL, *sp, *end = line + len, *pw_end;
 	size_t id_len = channel_id_len(h, line, len);
-	char *user = NULL, *password = NULL;
+	char *user = NULL, *password = NULL, *account = NULL;
 	enum ntlm_status st = NTLM_ERR_INVALID_ARGUMENT;
 
 	if (h->opt.channel_ids) {
@@ -916,9 +932,10 @@ static void basic_line(struct na_helper *h, const char *line, size_t len, struct
 		log_line(h, "basic request with a bad escape or a NUL byte");
 		goto reply;
 	}
-	st = basic_check(h, user, password);
+	st = basic_check(h, user, password, &account);
 reply:
-	basic_reply(h, id, id_len, st, out);
+	basic_reply(h, id, id_len, st, account, out);
+	free(account);
 	free(user);
 	free_string(password);
 }
@@ -1236,14 +1253,32 @@ static bool one_line_protocol(enum na_protocol p)
 
 /* Whether out->p[start..len) is one line: it ends in its only LF and
  * holds no other control byte. */
+/* Whether p[0..n) holds a control byte: eight bytes a step (a byte below
+ * 0x20, or one equal to 0x7F, sets its high bit in the masks), the rest
+ * one by one. Every reply passes here, most of them base64. */
+static bool has_control_byte(const char *p, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, del;
+		memcpy(&x, p + i, 8);
+		del = x ^ (0x7Fu * ones);
+		if ((((x - 0x20u * ones) & ~x) | ((del - ones) & ~del)) & highs)
+			return true;
+	}
+	for (; i < n; i++)
+		if (is_control_byte((unsigned char)p[i]))
+			return true;
+	return false;
+}
+
 static bool is_one_clean_line(const struct na_buf *out, size_t start)
 {
 	if (out->len <= start || out->p[out->len - 1] != '\n')
 		return false;
-	for (size_t i = start; i < out->len - 1; i++)
-		if (is_control_byte((unsigned char)out->p[i]))
-			return false;
-	return true;
+	return !has_control_byte(out->p + start, out->len - 1 - start);
 }
 
 /*
@@ -1293,7 +1328,7 @@ static void seal_reply(struct na_helper *h, const char *line, size_t len, struct
 		for (size_t i = 0; i < id_len; i++)
 			if (is_control_byte((unsigned char)line[i]))
 				id_len = 0;
-		basic_reply(h, line, id_len, NTLM_ERR_INTERNAL, out);
+		basic_reply(h, line, id_len, NTLM_ERR_INTERNAL, NULL, out);
 		break;
 	}
 }

@@ -25,6 +25,7 @@
  * (it is unknown from then on) and the ring at the next compaction.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -265,32 +266,60 @@ static bool owner_of(struct ntlmd_challenges *c, uint32_t uid, uint16_t *ret)
 /* The bytes an address counts by, after a kind byte: an IPv4 address (an
  * IPv4-mapped IPv6 one too) its 4 bytes, an IPv6 address its /64 prefix,
  * anything else its text (at most ADDRESS_TEXT_MAX bytes). */
-static size_t address_bytes(const char *address, uint8_t out[1 + ADDRESS_TEXT_MAX])
+/* 4 with the IPv4 address (an IPv4-mapped IPv6 one too) in bytes[0..4),
+ * 6 with an IPv6 address's /64 prefix in bytes[0..8), 0 for anything else. */
+static int address_parse(const char *address, uint8_t bytes[8])
 {
 	static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	struct in6_addr a6;
 	struct in_addr a4;
-	size_t n;
 
 	if (inet_pton(AF_INET, address, &a4) == 1) {
-		out[0] = 4;
-		memcpy(out + 1, &a4, 4);
-		return 5;
+		memcpy(bytes, &a4, 4);
+		return 4;
 	}
-	if (inet_pton(AF_INET6, address, &a6) == 1) {
-		if (memcmp(a6.s6_addr, v4_mapped, sizeof(v4_mapped)) == 0) { /* not secret: an address */
-			out[0] = 4;
-			memcpy(out + 1, a6.s6_addr + 12, 4);
-			return 5;
-		}
-		out[0] = 6;
-		memcpy(out + 1, a6.s6_addr, 8);
-		return 9;
+	if (inet_pton(AF_INET6, address, &a6) != 1)
+		return 0;
+	if (memcmp(a6.s6_addr, v4_mapped, sizeof(v4_mapped)) == 0) { /* not secret: an address */
+		memcpy(bytes, a6.s6_addr + 12, 4);
+		return 4;
 	}
+	memcpy(bytes, a6.s6_addr, 8);
+	return 6;
+}
+
+static size_t address_bytes(const char *address, uint8_t out[1 + ADDRESS_TEXT_MAX])
+{
+	int kind = address_parse(address, out + 1);
+	size_t n;
+
+	out[0] = (uint8_t)kind;
+	if (kind != 0)
+		return kind == 4 ? 5 : 9;
 	n = strnlen(address, ADDRESS_TEXT_MAX);
-	out[0] = 0;
 	memcpy(out + 1, address, n);
 	return 1 + n;
+}
+
+void ntlmd_address_key(const char *address, char out[NTLMD_ADDRESS_KEY])
+{
+	uint8_t b[16] = {0};
+
+	switch (address_parse(address, b)) {
+	case 4:
+		inet_ntop(AF_INET, b, out, NTLMD_ADDRESS_KEY);
+		break;
+	case 6: {
+		size_t n;
+		inet_ntop(AF_INET6, b, out, NTLMD_ADDRESS_KEY); /* the prefix, the rest zero */
+		n = strlen(out);
+		snprintf(out + n, NTLMD_ADDRESS_KEY - n, "/64");
+		break;
+	}
+	default:
+		snprintf(out, NTLMD_ADDRESS_KEY, "%s", address);
+		break;
+	}
 }
 
 /* The key of a group: the keyed hash of the uid and the address bytes

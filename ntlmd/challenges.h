@@ -123,6 +123,13 @@ enum ntlm_status ntlmd_challenges_use(struct ntlmd_challenges *c, const uint8_t 
 
 /* The limit behind the last NTLM_ERR_INSUFFICIENT_RESOURCES. */
 enum ntlmd_challenge_limit ntlmd_challenges_limit_hit(const struct ntlmd_challenges *c);
+
+/* The text a client address counts by, in the challenge limits and the
+ * lockout alike: an IPv4 address (IPv4-mapped ones too) as a.b.c.d, an
+ * IPv6 address as its /64 prefix ("2001:db8:1:2::/64": one host may use
+ * a whole /64), anything else as written (cut to NTLMD_ADDRESS_KEY - 1). */
+#define NTLMD_ADDRESS_KEY 300
+void ntlmd_address_key(const char *address, char out[NTLMD_ADDRESS_KEY]);
 /* Entries held now (live or not yet dropped). */
 size_t ntlmd_challenges_count(const struct ntlmd_challenges *c);
 /* Entries there is room for without growing. */

@@ -240,8 +240,10 @@ static bool peer_privileged(const struct ntlmd_peer *peer)
 struct request_ctx {
 	const char *service;
 	const char *client_address;
+	char address[NTLMD_ADDRESS_KEY]; /* what it counts by (ntlmd_address_key); "" when none */
 	const struct ntlmd_policy *policy;
-	struct ntlmd_lockout_rule rule;
+	struct ntlmd_lockout_rule rule;         /* an address, an account from one address */
+	struct ntlmd_lockout_rule account_rule; /* an account from every address together */
 };
 
 static void request_begin(const struct ntlmd_frame *req, struct request_ctx *rc)
@@ -256,6 +258,12 @@ static void request_begin(const struct ntlmd_frame *req, struct request_ctx *rc)
 	    .window_s = rc->policy->lockout_window,
 	    .duration_s = rc->policy->lockout_duration,
 	};
+	rc->account_rule = rc->rule;
+	rc->account_rule.threshold =
+	    rc->policy->lockout_threshold == 0 ? 0 : rc->policy->lockout_account_threshold;
+	rc->address[0] = '\0';
+	if (rc->client_address != NULL && rc->client_address[0] != '\0')
+		ntlmd_address_key(rc->client_address, rc->address);
 	ntlmd_audit_set(ctx->event.service, rc->service);
 	ntlmd_audit_set(ctx->event.client_address, rc->client_address);
 }
@@ -265,8 +273,8 @@ static enum ntlm_status address_lockout_check(const struct request_ctx *rc)
 {
 	int64_t left;
 
-	if (rc->client_address != NULL && rc->client_address[0] != '\0' &&
-	    ntlmd_lockout_locked(ctx->address_lockout, rc->client_address, ctx->now, &left)) {
+	if (rc->address[0] != '\0' &&
+	    ntlmd_lockout_locked(ctx->address_lockout, rc->address, ctx->now, &left)) {
 		snprintf(ctx->event.detail, sizeof(ctx->event.detail), "client address locked for %llds more",
 		         (long long)left);
 		return NTLM_STATUS_ACCOUNT_LOCKED_OUT;
@@ -274,28 +282,58 @@ static enum ntlm_status address_lockout_check(const struct request_ctx *rc)
 	return NTLM_OK;
 }
 
-/* NTLM_STATUS_ACCOUNT_LOCKED_OUT when the account (its canonical key, so
- * every spelling of it alike) is locked. A lock holds for every service,
- * whichever service's threshold it was earned under. */
-static enum ntlm_status account_lockout_check(const char *account_key)
+/* The key of an account (its canonical key, so every spelling of it
+ * alike) as seen from the request's client address: "-" stands for the
+ * requests that name none (local PAM logons, a front end that passes no
+ * address). malloc'd; NULL when out of memory. */
+static char *account_address_key(const struct request_ctx *rc, const char *account_key)
 {
+	const char *address = rc->address[0] != '\0' ? rc->address : "-";
+	size_t n = strlen(account_key) + strlen(address) + 2;
+	char *key = malloc(n);
+
+	if (key != NULL)
+		snprintf(key, n, "%s\x1f%s", account_key, address);
+	return key;
+}
+
+/* NTLM_STATUS_ACCOUNT_LOCKED_OUT when the account is locked for the
+ * request's address (lockout_threshold failures from it), or for every
+ * address (lockout_account_threshold failures from all together). A lock
+ * holds for every service, whichever service's threshold it was earned
+ * under. */
+static enum ntlm_status account_lockout_check(const struct request_ctx *rc, const char *account_key)
+{
+	char *pair = account_key != NULL ? account_address_key(rc, account_key) : NULL;
+	enum ntlm_status st = NTLM_OK;
 	int64_t left;
 
-	if (account_key != NULL && ntlmd_lockout_locked(ctx->user_lockout, account_key, ctx->now, &left)) {
-		snprintf(ctx->event.detail, sizeof(ctx->event.detail), "account locked for %llds more",
-		         (long long)left);
-		return NTLM_STATUS_ACCOUNT_LOCKED_OUT;
+	if (account_key == NULL)
+		return NTLM_OK;
+	if (pair == NULL)
+		return NTLM_ERR_NO_MEMORY;
+	if (ntlmd_lockout_locked(ctx->user_lockout, pair, ctx->now, &left)) {
+		snprintf(ctx->event.detail, sizeof(ctx->event.detail),
+		         "account locked for this client address for %llds more", (long long)left);
+		st = NTLM_STATUS_ACCOUNT_LOCKED_OUT;
+	} else if (ntlmd_lockout_locked(ctx->user_lockout, account_key, ctx->now, &left)) {
+		snprintf(ctx->event.detail, sizeof(ctx->event.detail),
+		         "account locked for every address for %llds more", (long long)left);
+		st = NTLM_STATUS_ACCOUNT_LOCKED_OUT;
 	}
-	return NTLM_OK;
+	free(pair);
+	return st;
 }
 
 /* What the account lookup learned, for the reply, the lockout and the
  * audit record: the canonical account, never the client's spelling. */
 struct lookup_ctx {
+	const struct request_ctx *rc; /* for the account's lockout */
 	const char *workstation;
 	bool exact;          /* the user asked is a login name: the account must carry it */
 	const char *backend; /* the store that found the account */
 	bool found;
+	bool has_uid; /* never uid 0 for an account without one */
 	uint32_t uid;
 	char flags[16];
 	char *name, *domain, *key; /* the canonical account (lookup_ctx_clear frees them) */
@@ -309,28 +347,36 @@ static void lookup_ctx_clear(struct lookup_ctx *lc)
 	lc->name = lc->domain = lc->key = NULL;
 }
 
-/* Counts the outcome of a verification: a wrong password counts against
- * the account (its canonical key) and the address, an unknown user
- * against the address; success clears the account. */
+/* Counts the outcome of a verification. A wrong password counts against
+ * the address, the account from that address and the account from every
+ * address; an unknown user against the address; success clears the
+ * account's counter for that address (the all-address one runs out with
+ * its window: a success from one address does not forgive the guesses of
+ * others). */
 static void lockout_record(const struct request_ctx *rc, const struct lookup_ctx *lc, enum ntlm_status st)
 {
-	bool has_address = rc->client_address != NULL && rc->client_address[0] != '\0';
 	bool has_account = lc->found && lc->key != NULL;
+	char *pair = has_account ? account_address_key(rc, lc->key) : NULL;
 
 	/* the store that answered keeps its own count (ldap lockout_writeback) */
 	if (lc->found)
 		ntlmd_backends_record_logon(ctx->backends, lc->backend, lc->name, st, (int64_t)time(NULL));
-	if (st == NTLM_OK && has_account) {
-		ntlmd_lockout_clear(ctx->user_lockout, lc->key);
-		return;
-	}
+	if (st == NTLM_OK && pair != NULL)
+		ntlmd_lockout_clear(ctx->user_lockout, pair);
 	if (st != NTLM_STATUS_WRONG_PASSWORD && st != NTLM_STATUS_NO_SUCH_USER)
-		return;
-	if (has_address && ntlmd_lockout_fail(ctx->address_lockout, rc->client_address, &rc->rule, ctx->now))
+		goto out;
+	if (rc->address[0] != '\0' &&
+	    ntlmd_lockout_fail(ctx->address_lockout, rc->address, &rc->rule, ctx->now))
 		ntlmd_audit_set(ctx->event.detail, "too many failures: client address locked");
-	if (st == NTLM_STATUS_WRONG_PASSWORD && has_account &&
-	    ntlmd_lockout_fail(ctx->user_lockout, lc->key, &rc->rule, ctx->now))
-		ntlmd_audit_set(ctx->event.detail, "too many failures: account locked");
+	if (st != NTLM_STATUS_WRONG_PASSWORD || !has_account)
+		goto out;
+	if (pair != NULL && ntlmd_lockout_fail(ctx->user_lockout, pair, &rc->rule, ctx->now))
+		ntlmd_audit_set(ctx->event.detail,
+		                "too many failures: account locked for this client address");
+	if (ntlmd_lockout_fail(ctx->user_lockout, lc->key, &rc->account_rule, ctx->now))
+		ntlmd_audit_set(ctx->event.detail, "too many failures from all addresses: account locked");
+out:
+	free(pair);
 }
 
 /* The account policy's view of this logon: every request is treated as
@@ -359,6 +405,7 @@ static enum ntlm_status remember_account(struct lookup_ctx *lc, const struct ntl
 		return NTLM_ERR_NO_MEMORY;
 	}
 	lc->found = true;
+	lc->has_uid = a->has_uid;
 	lc->uid = a->uid;
 	memcpy(lc->flags, a->flags, sizeof(lc->flags));
 	lc->flags[sizeof(lc->flags) - 1] = '\0';
@@ -400,7 +447,7 @@ static enum ntlm_status lookup_credentials(void *arg, const char *user, const ch
 
 	if (st != NTLM_OK)
 		goto out;
-	if ((st = account_lockout_check(lc->key)) != NTLM_OK)
+	if ((st = account_lockout_check(lc->rc, lc->key)) != NTLM_OK)
 		goto out;
 	st = ntlmd_account_credentials(&a, &logon, ret);
 out:
@@ -456,7 +503,8 @@ static void put_canonical(struct ntlm_writer *reply, const struct request_ctx *r
 	free(name);
 	ntlmd_put_string(reply, NTLMD_TAG_ACCOUNT_NAME, lc->name);
 	ntlmd_put_string(reply, NTLMD_TAG_ACCOUNT_DOMAIN, lc->domain);
-	ntlmd_put_u32(reply, NTLMD_TAG_UID, lc->uid);
+	if (lc->has_uid)
+		ntlmd_put_u32(reply, NTLMD_TAG_UID, lc->uid);
 }
 
 /* Writes the parts of an acceptor result that a client may see. A
@@ -791,6 +839,7 @@ static enum ntlm_status handle_verify(const struct ntlmd_peer *peer, const struc
 
 	ntlmd_policy_to_ntlm(rc.policy, false, &policy);
 	lc.workstation = auth.workstation;
+	lc.rc = &rc;
 	st = ntlm_acceptor_verify(&policy, negotiate, negotiate_len, challenge, challenge_len, authenticate,
 	                          authenticate_len, cb, lookup_credentials, &lc, ntlm_filetime_now(), &res);
 	verified = true;
@@ -908,6 +957,7 @@ static enum ntlm_status handle_verify_response(const struct ntlmd_peer *peer, co
 	request_begin(req, &rc);
 	domain = ntlmd_frame_string(req, NTLMD_TAG_DOMAIN);
 	lc.workstation = ntlmd_frame_string(req, NTLMD_TAG_WORKSTATION);
+	lc.rc = &rc;
 	if ((st = ntlmd_frame_get_string(req, NTLMD_TAG_USER, &user)) != NTLM_OK ||
 	    (st = ntlmd_frame_get_bytes(req, NTLMD_TAG_SERVER_CHALLENGE, &server_challenge,
 	                                &challenge_len)) != NTLM_OK)
@@ -993,6 +1043,7 @@ static enum ntlm_status user_request_begin(const struct ntlmd_frame *req, struct
 	if (u->domain == NULL)
 		u->domain = "";
 	u->lc.workstation = ntlmd_frame_string(req, NTLMD_TAG_WORKSTATION);
+	u->lc.rc = &u->rc;
 	ntlmd_audit_set(ctx->event.user, u->user);
 	ntlmd_audit_set(ctx->event.domain, u->domain);
 	ntlmd_audit_set(ctx->event.workstation, u->lc.workstation);
@@ -1021,7 +1072,7 @@ static enum ntlm_status check_password(struct user_request *u, const char *passw
 	if ((st = address_lockout_check(&u->rc)) != NTLM_OK)
 		return st;
 	st = find_account(&u->lc, u->user, u->domain, &u->account);
-	if (st == NTLM_OK && (st = account_lockout_check(u->lc.key)) != NTLM_OK)
+	if (st == NTLM_OK && (st = account_lockout_check(&u->rc, u->lc.key)) != NTLM_OK)
 		return st;
 	if (st == NTLM_OK && !u->account.has_nt)
 		st = NTLM_STATUS_ACCOUNT_RESTRICTION;
@@ -1078,7 +1129,7 @@ static enum ntlm_status handle_account_status(const struct ntlmd_peer *peer, con
 		st = ntlmd_account_check(&u.account, &logon);
 	}
 	if (st == NTLM_OK)
-		st = account_lockout_check(u.lc.key);
+		st = account_lockout_check(&u.rc, u.lc.key);
 	return user_request_end(&u, st);
 }
 

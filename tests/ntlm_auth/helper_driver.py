@@ -445,9 +445,11 @@ def main(args):
         ("7 alice Passw0rd!", "7 OK"),
         ("18446744073709551615 alice nope", "18446744073709551615 ERR"),
     ], "--channel-ids"))
-    run.case("squid-2.5-basic --squid-kv-replies: ERR message=", basic([
+    run.case("squid-2.5-basic --squid-kv-replies: ERR message=; OK user= names the account, not the spelling", basic([
         ("alice nope", "ERR message=NT_STATUS_LOGON_FAILURE"),
-        ("alice Passw0rd!", "OK"),
+        ("alice Passw0rd!", f"OK user={DOMAIN}%5Calice"),
+        ("ALICE Passw0rd!", f"OK user={DOMAIN}%5Calice"),
+        ("testdom%5CAlice Passw0rd!", f"OK user={DOMAIN}%5Calice"),
     ], "--squid-kv-replies"))
     run.case("squid-2.4-basic: no unescaping, password with spaces", basic([
         ("alice Passw0rd!", "OK"),
@@ -658,7 +660,7 @@ def main(args):
              hostile_ntlmssp("gss-spnego", ["--squid-kv-replies"], "ERR message=NT_STATUS_INVALID_PARAMETER",
                              f"OK token={done} user={kv_user}"))
 
-    def hostile_basic(extra, refused):
+    def hostile_basic(extra, refused, ok):
         def f():
             h = helper("squid-2.5-basic", *extra)
             p = []
@@ -669,14 +671,15 @@ def main(args):
                 first, rest = raw_reply(h, f"al{esc}ice {alice.password}")
                 p += one_line(first, rest, refused, f"user with {label}")
                 first, rest = raw_reply(h, f"alice {alice.password}")
-                p += one_line(first, rest, "OK", f"the request after the {label} ones")
+                p += one_line(first, rest, ok, f"the request after the {label} ones")
             return finish(h, p)
         return f
 
     run.case("squid-2.5-basic: DOMAIN or user with a control character -> ERR, one line",
-             hostile_basic([], "ERR"))
+             hostile_basic([], "ERR", "OK"))
     run.case("squid-2.5-basic --squid-kv-replies: DOMAIN or user with a control character -> ERR message=",
-             hostile_basic(["--squid-kv-replies"], "ERR message=NT_STATUS_INVALID_PARAMETER"))
+             hostile_basic(["--squid-kv-replies"], "ERR message=NT_STATUS_INVALID_PARAMETER",
+                           f"OK user={DOMAIN}%5Calice"))
 
     def hostile_server1():
         h = helper("ntlm-server-1")

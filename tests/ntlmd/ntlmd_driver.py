@@ -400,14 +400,30 @@ def main_cases(args):
     def lockout_user():
         carol = ACCOUNTS["carol"]
         problems = []
+
+        def logon(password, address, status, what):
+            r = ntlm_auth_exchange(sock, "carol", password, "lockout", address=address).verify()
+            return [f"{what}: {p}" for p in expect(r, status)]
+
         for i in range(3):
-            r = ntlm_auth_exchange(sock, "carol", WRONG_PASSWORD, "lockout", address="192.0.2.10").verify()
-            problems += [f"failure {i + 1}: {p}" for p in expect(r, "STATUS_WRONG_PASSWORD")]
-        r = ntlm_auth_exchange(sock, "carol", carol.password, "lockout", address="192.0.2.11").verify()
-        problems += [f"right password after 3 failures: {p}" for p in expect(r, "STATUS_ACCOUNT_LOCKED_OUT")]
+            problems += logon(WRONG_PASSWORD, "192.0.2.10", "STATUS_WRONG_PASSWORD", f"failure {i + 1} from .10")
+        problems += logon(carol.password, "192.0.2.10", "STATUS_ACCOUNT_LOCKED_OUT", "right password from .10")
+        # one address cannot lock the user out of the others (lockout_threshold
+        # counts per account and address) ...
+        problems += logon(carol.password, "192.0.2.11", "STATUS_SUCCESS", "right password from .11")
+        problems += logon(carol.password, "::ffff:192.0.2.10", "STATUS_ACCOUNT_LOCKED_OUT",
+                          ".10 written as an IPv4-mapped IPv6 address")
+        # ... but every address together can (lockout_account_threshold 6)
+        for i in range(3):
+            problems += logon(WRONG_PASSWORD, "2001:db8:1:2::a", "STATUS_WRONG_PASSWORD", f"failure {i + 1} from v6")
+        problems += logon(carol.password, "2001:db8:1:2::b", "STATUS_ACCOUNT_LOCKED_OUT",
+                          "another address of the same /64")
+        problems += logon(carol.password, "192.0.2.12", "STATUS_ACCOUNT_LOCKED_OUT",
+                          "a third address after 6 failures from two")
         return problems
 
-    run.case("lockout: 3 wrong passwords lock the user, then the right one is refused", lockout_user)
+    run.case("lockout: 3 failures lock the user for that address only; 6 from all addresses lock it for all",
+             lockout_user)
 
     def lockout_address():
         problems = []

@@ -120,6 +120,7 @@ lockout_threshold 0
 
 service lockout
 lockout_threshold 3
+lockout_account_threshold 6
 lockout_window    600
 lockout_duration  600
 

@@ -81,6 +81,7 @@ enum ntlm_status ntlmd_backends_lookup(struct ntlmd_backend_chain *c, const char
 	*ret = (struct ntlmd_account){.name = strdup(a->name),
 	                              .key = fake_key(a->name),
 	                              .uid = 1000,
+	                              .has_uid = true,
 	                              .has_nt = true,
 	                              .nt_hash = a->nt,
 	                              .pwd_last_set = -1, /* unknown: no must-change */
@@ -1612,15 +1613,32 @@ END_TEST
 START_TEST(verify_lockout)
 {
 	set_policy("lockout_threshold", "2");
-	ck_assert_status(logon("alice", "wrong", NTLM_CLIENT_NTLMV2, "192.0.2.7"),
-	                 NTLM_STATUS_WRONG_PASSWORD);
-	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV2, "192.0.2.8"), NTLM_OK); /* clears */
+	set_policy("lockout_account_threshold", "4");
 	ck_assert_status(logon("alice", "wrong", NTLM_CLIENT_NTLMV2, "192.0.2.9"),
 	                 NTLM_STATUS_WRONG_PASSWORD);
+	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV2, "192.0.2.9"), NTLM_OK);
+	ck_assert_status(logon("alice", "wrong", NTLM_CLIENT_NTLMV2, "192.0.2.9"),
+	                 NTLM_STATUS_WRONG_PASSWORD);
+	/* two failures lock the address (a success from it forgives none), not
+	 * the account for the others */
+	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV2, "192.0.2.9"),
+	                 NTLM_STATUS_ACCOUNT_LOCKED_OUT);
+	ck_assert_str_eq(hctx.event.detail, "client address locked for 600s more");
+	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV2, "192.0.2.11"), NTLM_OK);
+	/* the fourth failure from all addresses together locks it for every one */
 	ck_assert_status(logon("alice", "wrong", NTLM_CLIENT_NTLMV2, "192.0.2.10"),
 	                 NTLM_STATUS_WRONG_PASSWORD);
-	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV2, "192.0.2.11"),
+	ck_assert_status(logon("alice", "wrong", NTLM_CLIENT_NTLMV2, "192.0.2.13"),
+	                 NTLM_STATUS_WRONG_PASSWORD);
+	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV2, "192.0.2.12"),
 	                 NTLM_STATUS_ACCOUNT_LOCKED_OUT);
+	ck_assert_str_eq(hctx.event.detail, "account locked for every address for 600s more");
+	/* requests without an address count as one address of their own */
+	ck_assert_status(logon("Root", "wrong", NTLM_CLIENT_NTLMV2, NULL), NTLM_STATUS_WRONG_PASSWORD);
+	ck_assert_status(logon("Root", "wrong", NTLM_CLIENT_NTLMV2, NULL), NTLM_STATUS_WRONG_PASSWORD);
+	ck_assert_status(logon("Root", PASSWORD, NTLM_CLIENT_NTLMV2, NULL), NTLM_STATUS_ACCOUNT_LOCKED_OUT);
+	ck_assert_str_eq(hctx.event.detail, "account locked for this client address for 600s more");
+	ck_assert_status(logon("Root", PASSWORD, NTLM_CLIENT_NTLMV2, "192.0.2.14"), NTLM_OK);
 	/* unknown users lock the address that sends them */
 	ck_assert_status(logon("ghost", "x", NTLM_CLIENT_NTLMV2, "192.0.2.66"), NTLM_STATUS_NO_SUCH_USER);
 	ck_assert_status(logon("ghost", "x", NTLM_CLIENT_NTLMV2, "192.0.2.66"), NTLM_STATUS_NO_SUCH_USER);
