@@ -63,8 +63,11 @@ struct ntlmd_backend {
 	 * in the store's group search: NTLM_OK with *ret_member;
 	 * NTLM_STATUS_NO_SUCH_USER when the store has no group of that name
 	 * (or no group search configured); NTLM_ERR_BACKEND_UNAVAILABLE when
-	 * it could not be asked. */
-	enum ntlm_status (*group_member)(void *state, const char *group, const char *user, bool *ret_member);
+	 * it could not be asked. key is the account's (ntlmd_account.key),
+	 * NULL when unknown: a member given by DN is this store's own entry
+	 * of that key, never another store's account of the same name. */
+	enum ntlm_status (*group_member)(void *state, const char *group, const char *user, const char *key,
+	                                 bool *ret_member);
 	/* May be NULL. Whether the store serves accounts of domain (ldap: one
 	 * of `domains`, or of the directory's sambaDomain names). */
 	bool (*serves_domain)(void *state, const char *domain);
@@ -122,7 +125,8 @@ void ntlmd_backends_close(struct ntlmd_backend_chain *c);
  * NTLM_ERR_BACKEND_UNAVAILABLE when one of them could not be asked.
  */
 enum ntlm_status ntlmd_backends_group_member(struct ntlmd_backend_chain *c, const char *group,
-                                             const char *user, bool *ret_member, const char **ret_backend);
+                                             const char *user, const char *key, bool *ret_member,
+                                             const char **ret_backend);
 
 /* What the request is for, for the account policy. */
 struct ntlmd_logon {

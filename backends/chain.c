@@ -224,6 +224,40 @@ const struct ntlmd_backend *ntlmd_backends_store(const struct ntlmd_backend_chai
 }
 
 /*
+ * An account store i found for a typed domain other than its own (the
+ * server's NetBIOS or DNS name, which a directory does not serve) may have
+ * a namesake in an earlier store under its own domain: two accounts would
+ * then answer to one name (DOMAIN\\name), and the verdict, the PAM user and
+ * a group check could not tell them apart. The earlier stores are asked
+ * for the account's own name and domain: NO_SUCH_USER (ambiguous, logged)
+ * when one has it, NTLM_ERR_BACKEND_UNAVAILABLE when one cannot say.
+ */
+static enum ntlm_status check_unambiguous(struct ntlmd_backend_chain *c, size_t i, const char *typed,
+                                          const struct ntlmd_account *a)
+{
+	for (size_t j = 0; j < i && typed != NULL && typed[0] != '\0' && a->domain != NULL &&
+	                   strcasecmp(typed, a->domain) != 0;
+	     j++) {
+		struct ntlmd_account twin = {0};
+		enum ntlm_status st =
+		    c->stores[j].backend->lookup(c->stores[j].state, a->name, a->domain, &twin);
+
+		ntlmd_account_clear(&twin);
+		if (st == NTLM_OK) {
+			ntlmd_backend_log(LOG_ERR,
+			                  "account %s\\%s is in the %s store and the %s store: refused as "
+			                  "ambiguous (rename one, or give the stores different domains)",
+			                  a->domain, a->name, c->stores[j].backend->name,
+			                  c->stores[i].backend->name);
+			return NTLM_STATUS_NO_SUCH_USER;
+		}
+		if (st != NTLM_STATUS_NO_SUCH_USER)
+			return NTLM_ERR_BACKEND_UNAVAILABLE;
+	}
+	return NTLM_OK;
+}
+
+/*
  * Asks the stores in turn. On NTLM_OK *ret_index is the store that has the
  * user and *ret its account. Not found anywhere is NO_SUCH_USER, or
  * NTLM_ERR_BACKEND_UNAVAILABLE when a store could not be asked (any answer
@@ -242,6 +276,10 @@ static enum ntlm_status find_store(struct ntlmd_backend_chain *c, const char *us
 		    (ret->domain = strdup(c->domain)) == NULL) {
 			ntlmd_account_clear(ret);
 			return NTLM_ERR_NO_MEMORY;
+		}
+		if (st == NTLM_OK && (st = check_unambiguous(c, i, domain, ret)) != NTLM_OK) {
+			ntlmd_account_clear(ret);
+			return st;
 		}
 		if (st == NTLM_OK) {
 			*ret_index = i;
@@ -308,7 +346,8 @@ void ntlmd_backends_record_logon(struct ntlmd_backend_chain *c, const char *back
 }
 
 enum ntlm_status ntlmd_backends_group_member(struct ntlmd_backend_chain *c, const char *group,
-                                             const char *user, bool *ret_member, const char **ret_backend)
+                                             const char *user, const char *key, bool *ret_member,
+                                             const char **ret_backend)
 {
 	bool unavailable = false;
 
@@ -321,7 +360,7 @@ enum ntlm_status ntlmd_backends_group_member(struct ntlmd_backend_chain *c, cons
 
 		if (s->backend->group_member == NULL)
 			continue;
-		st = s->backend->group_member(s->state, group, user, &member);
+		st = s->backend->group_member(s->state, group, user, key, &member);
 		if (st == NTLM_OK) {
 			*ret_member = member;
 			if (ret_backend != NULL)

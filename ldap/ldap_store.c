@@ -1311,7 +1311,26 @@ static bool names_user(const struct berval *v, const char *user, const char *dn)
  * and failover. No group search configured, or no such group:
  * NO_SUCH_USER (the next store's).
  */
-static enum ntlm_status store_group_member(void *state, const char *group, const char *user, bool *ret_member)
+/* The DN of the account whose key is key when it is this store's (an
+ * "ldap:" key), normalized as user_dn() gives it; NO_SUCH_USER for another
+ * store's account. */
+static enum ntlm_status key_dn(const char *key, char **ret)
+{
+	char *norm = NULL;
+	enum ntlm_status st = NTLM_ERR_NO_MEMORY;
+
+	if (strncmp(key, "ldap:", 5) != 0)
+		return NTLM_STATUS_NO_SUCH_USER;
+	if (ldap_dn_normalize(key + 5, LDAP_DN_FORMAT_LDAP, &norm, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+		return NTLM_STATUS_NO_SUCH_USER;
+	if ((*ret = strdup(norm)) != NULL)
+		st = NTLM_OK;
+	ldap_memfree(norm);
+	return st;
+}
+
+static enum ntlm_status store_group_member(void *state, const char *group, const char *user, const char *key,
+                                           bool *ret_member)
 {
 	struct ldap_store *s = state;
 	char filter[FILTER_MAX];
@@ -1332,7 +1351,7 @@ static enum ntlm_status store_group_member(void *state, const char *group, const
 	/* the user's DN first: the group's result is read on the connection
 	 * that returned it */
 	if (s->conf.group_member_dn) {
-		st = user_dn(s, user, &dn);
+		st = key != NULL ? key_dn(key, &dn) : user_dn(s, user, &dn);
 		if (st != NTLM_OK && st != NTLM_STATUS_NO_SUCH_USER)
 			return st;
 	}

@@ -64,7 +64,9 @@ struct na_options {
 	 * (no store has the group) or NTLM_ERR_BACKEND_UNAVAILABLE. NULL: NSS
 	 * only. */
 	const char *group_name;
-	enum ntlm_status (*group_check)(void *ctx, const char *group, const char *user);
+	/* ntlmd's group search for the account user of domain (ACCOUNT_NAME and
+	 * ACCOUNT_DOMAIN of the reply that authenticated it) */
+	enum ntlm_status (*group_check)(void *ctx, const char *group, const char *user, const char *domain);
 	void *group_check_ctx;
 };
 

@@ -232,7 +232,7 @@ struct group_daemon {
 static struct group_daemon group_daemon;
 
 /* CHECK_MEMBERSHIP (docs/PROTOCOL.md): na_options.group_check. */
-static enum ntlm_status ask_group_search(void *ctx, const char *group, const char *user)
+static enum ntlm_status ask_group_search(void *ctx, const char *group, const char *user, const char *domain)
 {
 	const struct group_daemon *g = ctx;
 	struct ntlm_writer w;
@@ -244,6 +244,7 @@ static enum ntlm_status ask_group_search(void *ctx, const char *group, const cha
 	ntlmd_fields_init(&w);
 	ntlmd_put_string(&w, NTLMD_TAG_SERVICE, g->opt->service);
 	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	ntlmd_put_string(&w, NTLMD_TAG_DOMAIN, domain);
 	ntlmd_put_string(&w, NTLMD_TAG_GROUP, group);
 	st = ntlmd_call(g->socket, NTLMD_REQ_CHECK_MEMBERSHIP, &w, g->timeout_ms, &r);
 	saved = errno;

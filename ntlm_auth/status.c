@@ -185,7 +185,8 @@ enum ntlm_status na_membership(const struct na_options *opt, const struct ntlmd_
 	/* NSS does not know the group, or not this member: ntlmd's group search */
 	st = NTLM_STATUS_NO_SUCH_USER;
 	if (opt->group_check != NULL && opt->group_name != NULL && user != NULL)
-		st = opt->group_check(opt->group_check_ctx, opt->group_name, user);
+		st = opt->group_check(opt->group_check_ctx, opt->group_name, user,
+		                      ntlmd_frame_string(&reply->frame, NTLMD_TAG_ACCOUNT_DOMAIN));
 	switch (st) {
 	case NTLM_OK:
 	case NTLM_ERR_BACKEND_UNAVAILABLE:

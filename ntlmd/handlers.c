@@ -1204,15 +1204,19 @@ static enum ntlm_status handle_change_password(const struct ntlmd_peer *peer, co
 	return user_request_end(&u, st);
 }
 
-/* CHECK_MEMBERSHIP: whether USER belongs to GROUP in a store's group
- * search (ldap: group_base). The user is not looked up: the caller asks
- * after it authenticated the user. NO_SUCH_USER means that no store has
- * the group. */
+/* CHECK_MEMBERSHIP: whether the account USER (of DOMAIN) belongs to
+ * GROUP in a store's group search (ldap: group_base). The account is
+ * looked up again (the caller authenticated it first): the group search
+ * is asked for its own name and key, so a member given by DN is that
+ * account's entry, never another store's namesake. NO_SUCH_USER means that
+ * no store has the group, or that the account is gone. */
 static enum ntlm_status handle_check_membership(const struct ntlmd_peer *peer, const struct ntlmd_frame *req,
                                                 struct ntlm_writer *reply)
 {
 	struct request_ctx rc;
-	const char *user = NULL, *group = NULL, *backend = NULL;
+	struct lookup_ctx lc = {.rc = &rc};
+	struct ntlmd_account a = {0};
+	const char *user = NULL, *group = NULL, *domain, *backend = NULL;
 	bool member = false;
 	enum ntlm_status st;
 
@@ -1223,10 +1227,17 @@ static enum ntlm_status handle_check_membership(const struct ntlmd_peer *peer, c
 		st = ntlmd_frame_get_string(req, NTLMD_TAG_GROUP, &group);
 	if (st != NTLM_OK)
 		return st;
+	domain = ntlmd_frame_string(req, NTLMD_TAG_DOMAIN);
 	ntlmd_audit_set(ctx->event.user, user);
+	ntlmd_audit_set(ctx->event.domain, domain);
 	if (user[0] == '\0' || group[0] == '\0')
 		return NTLM_ERR_INVALID_ARGUMENT;
-	st = ntlmd_backends_group_member(ctx->backends, group, user, &member, &backend);
+	st = find_account(&lc, user, domain != NULL ? domain : "", &a);
+	ntlmd_account_clear(&a);
+	if (st == NTLM_STATUS_NO_SUCH_USER)
+		ntlmd_audit_set(ctx->event.detail, "no such account");
+	if (st == NTLM_OK)
+		st = ntlmd_backends_group_member(ctx->backends, group, lc.name, lc.key, &member, &backend);
 	if (st == NTLM_OK) {
 		char detail[NTLMD_AUDIT_TEXT];
 
@@ -1234,9 +1245,10 @@ static enum ntlm_status handle_check_membership(const struct ntlmd_peer *peer, c
 		snprintf(detail, sizeof(detail), "%s a member of group %s (%s)", member ? "is" : "not", group,
 		         backend);
 		ntlmd_audit_set(ctx->event.detail, detail);
-	} else if (st == NTLM_STATUS_NO_SUCH_USER) {
+	} else if (st == NTLM_STATUS_NO_SUCH_USER && ctx->event.detail[0] == '\0') {
 		ntlmd_audit_set(ctx->event.detail, "no store has that group");
 	}
+	lookup_ctx_clear(&lc);
 	return st;
 }
 

@@ -132,6 +132,21 @@ bool ntlmd_lockout_locked(const struct ntlmd_lockout *l, const char *key, int64_
 	return true;
 }
 
+/* The entry a full table gives up for a new key: the least recently
+ * touched one that is not locked, among the EVICTION_SCAN oldest, so that
+ * a flood of new keys does not unlock what it pushes out; the oldest when
+ * all of those are locked. */
+#define EVICTION_SCAN 64
+static struct lentry *eviction_victim(const struct ntlmd_lockout *l, int64_t now)
+{
+	struct lentry *e = l->oldest;
+
+	for (int i = 0; e != NULL && i < EVICTION_SCAN; i++, e = e->newer)
+		if (e->locked_until <= now)
+			return e;
+	return l->oldest;
+}
+
 bool ntlmd_lockout_fail(struct ntlmd_lockout *l, const char *key, const struct ntlmd_lockout_rule *rule,
                         int64_t now)
 {
@@ -147,7 +162,7 @@ bool ntlmd_lockout_fail(struct ntlmd_lockout *l, const char *key, const struct n
 		struct lentry **b;
 
 		if (l->count >= l->cap && l->oldest != NULL)
-			remove_entry(l, l->oldest);
+			remove_entry(l, eviction_victim(l, now));
 		e = calloc(1, sizeof(*e));
 		if (e == NULL)
 			return false;

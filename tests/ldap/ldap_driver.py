@@ -16,8 +16,9 @@ those of tests/ntlmd/ntlmd_driver.py.
     ldap_driver.py identity --socket S [--threshold N]
         spaced and cased spellings verify as the entry's own account, and
         share one lockout counter
-    ldap_driver.py twin --socket S --files-domain D
-        CHANGE_PASSWORD of a name both stores hold writes the proven one only
+    ldap_driver.py twin --socket S --mode ambiguous|domains [--files-domain D] [--ldap-domain D]
+        a name both stores hold: refused as ambiguous in one domain; in two,
+        two accounts, each changed and group-checked as itself
     ldap_driver.py nthash USER [new]              the NT hash (hex) of the user's password
     ldap_driver.py nthash-stdin                   the NT hash (hex) of the password on stdin
     ldap_driver.py helper USER -- NTLM_AUTH ARGV...
@@ -121,7 +122,9 @@ def groups_ldif(suffix):
             f"dn: cn=webusers,ou=groups,{suffix}\nobjectClass: posixGroup\ncn: webusers\ngidNumber: 4000\n"
             "memberUid: lalice\nmemberUid: LHANK\nmemberUid: falice\n\n"
             f"dn: cn=webadmins,ou=groups,{suffix}\nobjectClass: groupOfNames\ncn: webadmins\n"
-            f"member: UID=ljane, ou=people,{suffix}\nmember: cn=ntlmd,{suffix}\n")
+            f"member: UID=ljane, ou=people,{suffix}\nmember: cn=ntlmd,{suffix}\n\n"
+            f"dn: cn=twins,ou=groups,{suffix}\nobjectClass: groupOfNames\ncn: twins\n"
+            f"member: uid=ltwin,ou=people,{suffix}\n")
 
 
 def write_files(path):
@@ -253,28 +256,70 @@ def cmd_identity(args):
     return run.finish()
 
 
+CHECK_MEMBERSHIP, T_GROUP, T_MEMBER = 8, 40, 62
+
+
 def cmd_twin(args):
-    """ltwin is in the directory and in the files store: a password change
-    proven against one store's account writes that account only."""
+    """ltwin is in the directory and in the files store (backends ldap
+    files). In one domain they would be two accounts under one name: the
+    files one is refused as ambiguous. In two domains (the directory's
+    `domains LDAPDOM`) they are two accounts: each verdict, password change
+    and group check is the proven one's."""
     run = nd.Runner()
     files_old, ldap_pw, new = FILES_USERS["ltwin"][0], USERS["ltwin"][0], NEW_PASSWORDS["ltwin"]
 
-    def check(domain, password, status):
+    def check(domain, password, status, **fields):
         return nd.expect(nd.call(args.socket, nd.CHECK_PASSWORD, [
-            (nd.T_USER, "ltwin"), (nd.T_DOMAIN, domain), (nd.T_PASSWORD, password)]), status)
+            (nd.T_USER, "ltwin"), (nd.T_DOMAIN, domain), (nd.T_PASSWORD, password)]), status, **fields)
 
-    def change():
-        problems = [f"before, ldap: {p}" for p in check(DOMAIN, ldap_pw, "STATUS_SUCCESS")]
-        problems += [f"before, files: {p}" for p in check(args.files_domain, files_old, "STATUS_SUCCESS")]
-        problems += [f"change: {p}" for p in nd.expect(nd.call(args.socket, nd.CHANGE_PASSWORD, [
-            (nd.T_USER, "ltwin"), (nd.T_DOMAIN, args.files_domain), (nd.T_PASSWORD, files_old),
-            (nd.T_NEW_PASSWORD, new)]), "STATUS_SUCCESS", account="ltwin", account_domain=DOMAIN)]
-        problems += [f"after, files new: {p}" for p in check(args.files_domain, new, "STATUS_SUCCESS")]
-        problems += [f"after, ldap untouched: {p}" for p in check(DOMAIN, ldap_pw, "STATUS_SUCCESS")]
-        problems += [f"after, ldap not the new one: {p}" for p in check(DOMAIN, new, "STATUS_WRONG_PASSWORD")]
-        return problems
+    def change(domain, status):
+        return nd.expect(nd.call(args.socket, nd.CHANGE_PASSWORD, [
+            (nd.T_USER, "ltwin"), (nd.T_DOMAIN, domain), (nd.T_PASSWORD, files_old),
+            (nd.T_NEW_PASSWORD, new)]), status)
 
-    run.case("backends ldap files, ltwin in both: the change proven in files writes files only", change)
+    def member(domain):
+        r = nd.call(args.socket, CHECK_MEMBERSHIP, [(nd.T_USER, "ltwin"), (nd.T_DOMAIN, domain),
+                                                    (T_GROUP, "twins")])
+        got = r.bytes(T_MEMBER)
+        return None if r.status != "STATUS_SUCCESS" or got is None else got[0]
+
+    if args.mode == "ambiguous":
+        def ambiguous():
+            p = [f"ldap: {x}" for x in check(DOMAIN, ldap_pw, "STATUS_SUCCESS", account_domain=DOMAIN)]
+            p += [f"files under {args.files_domain}: {x}" for x in check(args.files_domain, files_old,
+                                                                        "STATUS_NO_SUCH_USER")]
+            p += [f"change: {x}" for x in change(args.files_domain, "STATUS_NO_SUCH_USER")]
+            p += [f"ldap after: {x}" for x in check(DOMAIN, ldap_pw, "STATUS_SUCCESS")]
+            p += [f"ldap not the new: {x}" for x in check(DOMAIN, new, "STATUS_WRONG_PASSWORD")]
+            return p
+
+        run.case("one name in both stores and one domain: the files namesake is refused as ambiguous, "
+                 "nothing is written", ambiguous)
+        return run.finish()
+
+    def two_accounts():
+        ldap_dom = args.ldap_domain
+        p = [f"ldap: {x}" for x in check(ldap_dom, ldap_pw, "STATUS_SUCCESS", account_domain=ldap_dom,
+                                          user=f"{ldap_dom}\\ltwin")]
+        p += [f"files: {x}" for x in check(DOMAIN, files_old, "STATUS_SUCCESS", account_domain=DOMAIN,
+                                           user=f"{DOMAIN}\\ltwin")]
+        p += [f"change: {x}" for x in change(DOMAIN, "STATUS_SUCCESS")]
+        p += [f"files new: {x}" for x in check(DOMAIN, new, "STATUS_SUCCESS")]
+        p += [f"ldap untouched: {x}" for x in check(ldap_dom, ldap_pw, "STATUS_SUCCESS")]
+        p += [f"ldap not the new: {x}" for x in check(ldap_dom, new, "STATUS_WRONG_PASSWORD")]
+        return p
+
+    run.case("one name in two stores and two domains: two accounts; the change proven in files writes "
+             "files only", two_accounts)
+
+    def groups():
+        got_ldap, got_files = member(args.ldap_domain), member(DOMAIN)
+        p = [] if got_ldap == 1 else [f"the directory's ltwin: member={got_ldap}, expected 1"]
+        p += [] if got_files == 0 else [f"the files ltwin: member={got_files}, expected 0 (the DN is "
+                                        "the other account's)"]
+        return p
+
+    run.case("group by DN: the directory's ltwin is a member, its files namesake is not", groups)
     return run.finish()
 
 
@@ -310,7 +355,9 @@ def main():
     p.add_argument("--threshold", type=int, default=10)
     p = sub.add_parser("twin")
     p.add_argument("--socket", required=True)
-    p.add_argument("--files-domain", required=True)
+    p.add_argument("--mode", choices=("ambiguous", "domains"), required=True)
+    p.add_argument("--files-domain", default="TESTSRV")
+    p.add_argument("--ldap-domain", default="LDAPDOM")
     p = sub.add_parser("nthash")
     p.add_argument("user")
     p.add_argument("which", nargs="?", default="old")

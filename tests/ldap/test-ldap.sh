@@ -486,7 +486,9 @@ stop_ntlmd
 # ------------------------------------------------------------------ one name in two stores
 
 # ldap first; TESTSRV (the server's NetBIOS name, a default accepted
-# domain) is no domain of the directory's, so it finds the files account
+# domain) is no domain of the directory's, so it reaches the files store,
+# whose accounts are TESTDOM's, as the directory's are: the namesake is
+# ambiguous and refused
 write_conf "$WORK/twin.conf" <<EOF
 uri            ldap://127.0.0.1:$PORT_A
 binddn         cn=reader,$SUFFIX
@@ -496,7 +498,20 @@ rootbindpw_file $WORK/rootbindpw
 EOF
 sed -i 's/^backends .*/backends       ldap files/' "$WORK/twin.conf"
 start_ntlmd "$WORK/twin.conf"
-driver twin --socket "$SOCKET" --files-domain TESTSRV
+driver twin --socket "$SOCKET" --mode ambiguous --files-domain TESTSRV
+check "one name in two stores: the log says the account is ambiguous" \
+    grep -q 'account TESTDOM\\ltwin is in the ldap store and the files store: refused as ambiguous' "$LOG"
+stop_ntlmd
+# the directory's accounts in their own domain: two accounts
+cp "$WORK/twin.conf" "$WORK/twin-domains.conf"
+cat >>"$WORK/twin-domains.conf" <<EOF
+domains         LDAPDOM
+group_base      ou=groups,$SUFFIX
+group_filter    (objectClass=groupOfNames)
+group_member_dn yes
+EOF
+start_ntlmd "$WORK/twin-domains.conf"
+driver twin --socket "$SOCKET" --mode domains --ldap-domain LDAPDOM
 stop_ntlmd
 
 # ------------------------------------------------------------------ lockout write-back

@@ -534,8 +534,9 @@ END_TEST
 static int group_calls;
 static enum ntlm_status group_answer;
 
-static enum ntlm_status fake_group_check(void *ctx, const char *group, const char *user)
+static enum ntlm_status fake_group_check(void *ctx, const char *group, const char *user, const char *domain)
 {
+	(void)domain;
 	ck_assert_ptr_null(ctx);
 	ck_assert_str_eq(group, "webusers");
 	ck_assert_ptr_nonnull(user);

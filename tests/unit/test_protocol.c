@@ -135,9 +135,11 @@ void ntlmd_backends_record_logon(struct ntlmd_backend_chain *c, const char *back
 /* The fake chain's groups: "staff" holds alice; "broken" is in a store
  * that cannot be asked; no other group exists. */
 enum ntlm_status ntlmd_backends_group_member(struct ntlmd_backend_chain *c, const char *group,
-                                             const char *user, bool *ret_member, const char **ret_backend)
+                                             const char *user, const char *key, bool *ret_member,
+                                             const char **ret_backend)
 {
 	(void)c;
+	ck_assert_ptr_nonnull(key); /* the account was looked up: its key is known */
 	if (strcmp(group, "broken") == 0)
 		return NTLM_ERR_BACKEND_UNAVAILABLE;
 	if (strcmp(group, "staff") != 0)
@@ -1217,12 +1219,22 @@ START_TEST(lockout_table)
 	ck_assert(ntlmd_lockout_locked(l, "u:alice", 72999, NULL));
 	ck_assert(!ntlmd_lockout_locked(l, "u:alice", 73000, NULL));
 	ck_assert(!ntlmd_lockout_locked(l, "u:bob", 13000, NULL));
-	/* bounded: a third key pushes out the least recently touched one */
+	/* bounded: a third key pushes out the least recently touched key that
+	 * is not locked (a flood of new keys unlocks nothing) ... */
 	ck_assert(!ntlmd_lockout_fail(l, "a:192.0.2.1", &rule, 14000));
 	ck_assert(!ntlmd_lockout_fail(l, "a:192.0.2.2", &rule, 14000));
 	ck_assert_uint_eq(ntlmd_lockout_count(l), 2);
+	ck_assert(ntlmd_lockout_locked(l, "u:alice", 14000, NULL));
+	ntlmd_lockout_clear(l, "a:192.0.2.2");
+	ck_assert_uint_eq(ntlmd_lockout_count(l), 1);
+	/* ... and the oldest when every one is locked */
+	for (int i = 0; i < 3; i++)
+		(void)ntlmd_lockout_fail(l, "a:192.0.2.4", &rule, 14000);
+	ck_assert(ntlmd_lockout_locked(l, "a:192.0.2.4", 14000, NULL));
+	ck_assert(!ntlmd_lockout_fail(l, "a:192.0.2.5", &rule, 14000));
 	ck_assert(!ntlmd_lockout_locked(l, "u:alice", 14000, NULL));
-	ntlmd_lockout_clear(l, "a:192.0.2.1");
+	ck_assert(ntlmd_lockout_locked(l, "a:192.0.2.4", 14000, NULL));
+	ntlmd_lockout_clear(l, "a:192.0.2.4");
 	ck_assert_uint_eq(ntlmd_lockout_count(l), 1);
 	/* stale entries go by themselves */
 	ck_assert(!ntlmd_lockout_fail(l, "a:192.0.2.3", &rule, 100000));
