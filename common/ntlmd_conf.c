@@ -79,6 +79,7 @@ _Static_assert(sizeof(enum ntlmd_ntlm_auth) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum ntlm_cb_mode) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum ntlmd_name_format) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum ntlmd_name_case) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum ntlm_oem_charset) == sizeof(int), "enum size");
 
 static const struct word ntlm_auth_words[] = {
     {"ntlmv2-only", NTLMD_NTLMV2_ONLY},
@@ -101,6 +102,13 @@ static const struct word flag_words[] = {
     {"always-sign", NTLM_NEGOTIATE_ALWAYS_SIGN},
     {"version", NTLM_NEGOTIATE_VERSION},
     {"unicode", NTLM_NEGOTIATE_UNICODE},
+};
+/* OEM names that are not UTF-8 (Samba's "dos charset"; libntlmssp's tables) */
+static const struct word charset_words[] = {
+    {"CP850", NTLM_OEM_CP850},
+    {"CP1252", NTLM_OEM_CP1252},
+    {"ISO-8859-1", NTLM_OEM_ISO8859_1},
+    {"ISO-8859-15", NTLM_OEM_ISO8859_15},
 };
 static const struct word format_words[] = {
     {"domain\\user", NTLMD_NAME_DOMAIN_USER},
@@ -135,6 +143,7 @@ static const struct key_def keys[] = {
     {"allow_unverified_spn", POLICY(allow_unverified_spn, T_BOOL)},
     {"max_clock_skew", POLICY(max_clock_skew, T_U64), .min = 0, .max = MAX_SECONDS},
     {"required_flags", POLICY(required_flags, T_FLAGS), WORDS(flag_words)},
+    {"oem_charset", POLICY(oem_charset, T_WORD), WORDS(charset_words)},
     {"accepted_domains", POLICY(accepted_domains, T_LIST), .flags = KF_STAR_ALONE},
     {"lockout_threshold", POLICY(lockout_threshold, T_UINT), .min = 0, .max = 1000000},
     {"lockout_account_threshold", POLICY(lockout_account_threshold, T_UINT), .min = 0, .max = 1000000},
@@ -639,6 +648,7 @@ static void policy_defaults(struct ntlmd_policy *p)
 	    .ntlm_auth = NTLMD_NTLMV2_ONLY,
 	    .channel_bindings = NTLM_CB_WHEN_SUPPORTED,
 	    .max_clock_skew = 1800,
+	    .oem_charset = NTLM_OEM_CP850,
 	    .lockout_threshold = 10, /* Windows 11's account lockout policy */
 	    .lockout_account_threshold = 50, /* five addresses' worth */
 	    .lockout_window = 600,
@@ -1385,6 +1395,7 @@ void ntlmd_policy_to_ntlm(const struct ntlmd_policy *policy, bool mschap, struct
 	ret->allow_unverified_spn = policy->allow_unverified_spn;
 	ret->max_clock_skew = policy->max_clock_skew;
 	ret->required_flags = policy->required_flags;
+	ret->oem_charset = policy->oem_charset;
 }
 
 bool ntlmd_policy_accepts_domain(const struct ntlmd_policy *policy, const char *domain)

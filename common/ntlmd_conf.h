@@ -21,6 +21,8 @@
  *   allow_unverified_spn yes | no
  *   max_clock_skew     seconds (default 1800; 0 = unchecked)
  *   required_flags     128 56 key-exch sign seal ... (names of negotiate flags)
+ *   oem_charset        CP850 | CP1252 | ISO-8859-1 | ISO-8859-15: OEM names that are
+ *                      not UTF-8 (default CP850, as Samba's "dos charset")
  *   accepted_domains   NAME... (NTLM domains accepted; "*" any; default: the server's own:
  *                      netbios_domain, dns_domain, netbios_name, "", the stores' domains)
  *   lockout_threshold  failures before lockout of an address, and of an account
@@ -110,6 +112,7 @@ struct ntlmd_policy {
 	bool allow_unverified_spn;
 	uint64_t max_clock_skew;
 	uint32_t required_flags;
+	enum ntlm_oem_charset oem_charset;
 	char **accepted_domains; /* NULL-terminated, NULL = any */
 	unsigned lockout_threshold;
 	unsigned lockout_account_threshold;

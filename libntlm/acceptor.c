@@ -33,6 +33,7 @@ void ntlm_policy_init(struct ntlm_policy *p)
 	    .retry_nil_domain = true,
 	    .channel_bindings = NTLM_CB_WHEN_SUPPORTED,
 	    .max_clock_skew = NTLM_DEFAULT_MAX_CLOCK_SKEW,
+	    .oem_charset = NTLM_OEM_CP850,
 	};
 }
 
@@ -157,13 +158,20 @@ struct verify_state {
 
 	uint8_t server_challenge[NTLM_CHALLENGE_LEN];
 	struct ntlm_view server_info; /* CHALLENGE TargetInfo */
-	uint32_t flags;               /* the AUTHENTICATE's flags, used for keys */
+	/* the negotiated flags, CHALLENGE & AUTHENTICATE: they classify the
+	 * response and choose the keys (MS-NLMP 3.2.5.1.2 uses the server's
+	 * NegFlg), whatever the AUTHENTICATE alone claims */
+	uint32_t flags;
 	struct ntlm_view lm, nt, enc_key;
 	const char *user, *domain;
 	size_t mic_offset;
 	uint8_t mic[NTLM_MIC_LEN];
 
 	/* NTLMv2 only */
+	struct ntlm_av_list server_avs; /* the CHALLENGE's TargetInfo, decoded */
+	/* no CHALLENGE message (MS-CHAP callers), or its TargetInfo could not
+	 * be decoded with the echo check off: the skew is checked as ever */
+	bool server_avs_unknown;
 	struct ntlm_v2_blob blob;
 	struct ntlm_av_list client_avs;
 	uint32_t client_av_flags;
@@ -240,30 +248,41 @@ static enum ntlm_status decode_messages(struct verify_state *s, struct ntlm_chal
                                         struct ntlm_authenticate *auth)
 {
 	struct ntlm_negotiate neg = {0};
+	struct ntlm_decode_options opt = {.oem_charset = s->policy->oem_charset};
+	struct ntlm_accept_result *r = s->result;
 	enum ntlm_status st;
 
+	/* the NEGOTIATE's names only inform: its decoder refuses no name */
 	if (s->negotiate != NULL) {
-		st = ntlm_negotiate_decode(s->negotiate, s->negotiate_len, &neg);
+		st = ntlm_negotiate_decode_ex(s->negotiate, s->negotiate_len, &opt, &neg);
 		ntlm_negotiate_clear(&neg);
 		if (st != NTLM_OK)
 			return st;
 	}
-	st = ntlm_challenge_decode(s->challenge, s->challenge_len, chal);
+	st = ntlm_challenge_decode_ex(s->challenge, s->challenge_len, &opt, chal);
 	if (st != NTLM_OK)
 		return st;
-	st = ntlm_authenticate_decode(s->authenticate, s->authenticate_len, auth);
+	/* the names in the encoding the CHALLENGE chose (MS-NLMP 3.2.5.1.2) */
+	opt.has_challenge_flags = true;
+	opt.challenge_flags = chal->flags;
+	st = ntlm_authenticate_decode_ex(s->authenticate, s->authenticate_len, &opt, auth);
 	if (st != NTLM_OK)
 		return st;
 
 	memcpy(s->server_challenge, chal->server_challenge, NTLM_CHALLENGE_LEN);
 	s->server_info = chal->target_info;
-	s->flags = auth->flags;
+	s->flags = auth->flags & chal->flags;
 	s->lm = auth->lm_response;
 	s->nt = auth->nt_response;
 	s->enc_key = auth->encrypted_session_key;
 	s->mic_offset = auth->mic_offset;
 	memcpy(s->mic, auth->mic, NTLM_MIC_LEN);
-	s->result->flags = auth->flags & chal->flags;
+	r->flags = s->flags;
+	r->user_text = auth->user_text;
+	r->domain_text = auth->domain_text;
+	r->workstation_text = auth->workstation_text;
+	r->name_fallback = auth->user_text == NTLM_TEXT_CODEPAGE || auth->domain_text == NTLM_TEXT_CODEPAGE ||
+	                   auth->workstation_text == NTLM_TEXT_CODEPAGE;
 
 	return set_names(s, auth->user, auth->domain, auth->workstation);
 }
@@ -276,7 +295,9 @@ static enum ntlm_status decode_v2_blob(struct verify_state *s)
 	st = ntlm_v2_blob_decode(s->nt.data + 16, s->nt.len - 16, &s->blob);
 	if (st != NTLM_OK)
 		return st;
-	st = ntlm_av_list_decode(s->blob.av_pairs.data, s->blob.av_pairs.len, &s->client_avs);
+	/* empty when the CHALLENGE had no TargetInfo (curl, Chromium, OpenJDK,
+	 * go-ntlmssp, gss-ntlmssp, python3-ntlm-auth): the proof still holds */
+	st = ntlm_av_list_decode_opt(s->blob.av_pairs.data, s->blob.av_pairs.len, &s->client_avs);
 	if (st != NTLM_OK)
 		return st;
 	if (!ntlm_av_list_get_u32(&s->client_avs, NTLM_AV_FLAGS, &s->client_av_flags))
@@ -303,15 +324,11 @@ static bool view_equal(struct ntlm_view a, struct ntlm_view b)
  */
 static enum ntlm_status check_av_echo(const struct verify_state *s)
 {
-	struct ntlm_av_list server;
+	const struct ntlm_av_list *server = &s->server_avs;
 	bool timestamp_differs = false, other_differs = false;
-	enum ntlm_status st;
 
-	st = ntlm_av_list_decode(s->server_info.data, s->server_info.len, &server);
-	if (st != NTLM_OK)
-		return st;
-	for (size_t i = 0; i < server.count; i++) {
-		const struct ntlm_av_pair *mine = &server.pairs[i];
+	for (size_t i = 0; i < server->count; i++) {
+		const struct ntlm_av_pair *mine = &server->pairs[i];
 		const struct ntlm_av_pair *echo;
 
 		if (mine->id == NTLM_AV_FLAGS)
@@ -331,12 +348,22 @@ static enum ntlm_status check_av_echo(const struct verify_state *s)
 	return NTLM_OK;
 }
 
-/* MS-NLMP 3.2.5.1.2: the client timestamp within max_clock_skew. */
-static enum ntlm_status check_clock_skew(const struct verify_state *s)
+/*
+ * The client timestamp within max_clock_skew, when it echoes one of ours.
+ * MS-NLMP 3.1.5.1.2 has the client copy the CHALLENGE's MsvAvTimestamp and
+ * sets no server-side check otherwise: without one in the CHALLENGE the
+ * client had no server time to echo (python3-ntlm-auth 1.4 then sends the
+ * year 5347), so the skew is not checked and replay protection rests on
+ * the caller's challenge table (one use per CHALLENGE, its lifetime).
+ */
+static enum ntlm_status check_clock_skew(struct verify_state *s)
 {
 	int64_t skew = s->result->clock_skew;
 	uint64_t abs_skew = skew < 0 ? (uint64_t)(-(skew + 1)) + 1 : (uint64_t)skew;
 
+	if (!s->server_avs_unknown && ntlm_av_list_find(&s->server_avs, NTLM_AV_TIMESTAMP) == NULL)
+		return NTLM_OK;
+	s->result->skew_checked = s->policy->max_clock_skew != 0;
 	if (s->policy->max_clock_skew != 0 && abs_skew > s->policy->max_clock_skew)
 		return NTLM_STATUS_TIME_SKEW;
 	return NTLM_OK;
@@ -544,6 +571,13 @@ static enum ntlm_status verify_ntlmv2(struct verify_state *s)
 
 	if (s->nt.len < 16 + NTLM_NTLMV2_BLOB_HEADER)
 		return NTLM_ERR_BAD_RESPONSE;
+	/* a CHALLENGE without TargetInfo has the empty list (MS-NLMP 2.2.1.2) */
+	if (!s->server_avs_unknown &&
+	    ntlm_av_list_decode_opt(s->server_info.data, s->server_info.len, &s->server_avs) != NTLM_OK) {
+		if (s->policy->check_av_echo)
+			return NTLM_ERR_BAD_AV_PAIR;
+		s->server_avs_unknown = true;
+	}
 	if ((st = decode_v2_blob(s)) != NTLM_OK)
 		return st;
 	note_announced_protections(s);
@@ -822,6 +856,7 @@ enum ntlm_status ntlm_acceptor_verify_response(const struct ntlm_policy *policy,
 	p = *policy;
 	p.check_av_echo = false;
 	s->policy = &p;
+	s->server_avs_unknown = true;
 	s->lm = (struct ntlm_view){lm_response, lm_len};
 	s->nt = (struct ntlm_view){nt_response, nt_len};
 	memcpy(s->server_challenge, server_challenge, NTLM_CHALLENGE_LEN);

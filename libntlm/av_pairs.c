@@ -89,6 +89,18 @@ enum ntlm_status ntlm_av_list_decode(const uint8_t *p, size_t len, struct ntlm_a
 	return NTLM_OK;
 }
 
+/* MS-NLMP 2.2.1.2: TargetInfo is there only with NTLMSSP_NEGOTIATE_TARGET_INFO;
+ * a CHALLENGE without it gets an NTLMv2 blob whose AV list is empty too
+ * (the 3.3.2 temp then ends in its Z(4) alone). */
+enum ntlm_status ntlm_av_list_decode_opt(const uint8_t *p, size_t len, struct ntlm_av_list *ret)
+{
+	if (len == 0 && ret != NULL) {
+		memset(ret, 0, sizeof(*ret));
+		return NTLM_OK;
+	}
+	return ntlm_av_list_decode(p, len, ret);
+}
+
 const struct ntlm_av_pair *ntlm_av_list_find(const struct ntlm_av_list *l, uint16_t id)
 {
 	if (l == NULL)

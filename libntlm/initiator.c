@@ -136,7 +136,7 @@ static enum ntlm_status build_v2_blob(struct build_state *b, uint64_t timestamp,
 	struct ntlm_writer w;
 	enum ntlm_status st;
 
-	st = ntlm_av_list_decode(b->chal.target_info.data, b->chal.target_info.len, &server);
+	st = ntlm_av_list_decode_opt(b->chal.target_info.data, b->chal.target_info.len, &server);
 	if (st != NTLM_OK)
 		return st;
 	ntlm_writer_init(&w, NTLM_MAX_MESSAGE);
@@ -169,7 +169,7 @@ static enum ntlm_status build_ntlmv2(struct build_state *b)
 	st = ntlm_ntowfv2(&b->nt_hash, cfg->user, cfg->domain ? cfg->domain : "", &key);
 	if (st != NTLM_OK)
 		return st;
-	st = ntlm_av_list_decode(b->chal.target_info.data, b->chal.target_info.len, &server);
+	st = ntlm_av_list_decode_opt(b->chal.target_info.data, b->chal.target_info.len, &server);
 	if (st != NTLM_OK)
 		goto out;
 	/* MS-NLMP 3.1.5.1.2: the server's timestamp when it sent one */

@@ -66,6 +66,16 @@ void ntlm_clear_struct(void *obj, size_t size, char *const *strings, size_t n);
  * whole units are looked at: the conversion refuses an odd length. */
 enum ntlm_status ntlm_wire_name_check(const uint8_t *p, size_t len, bool unicode) NTLM_MUST_USE;
 
+/* Bytes as log-safe text: printable ASCII but the backslash as it is,
+ * every other byte as \xHH. For informative names that are not text. */
+enum ntlm_status ntlm_escape_bytes(const uint8_t *p, size_t len, char **ret) NTLM_MUST_USE;
+
+/* A TargetInfo or blob AV list that may be absent: no bytes at all is the
+ * empty list (a CHALLENGE without TargetInfo, MS-NLMP 2.2.1.2), anything
+ * else goes through ntlm_av_list_decode(). */
+enum ntlm_status ntlm_av_list_decode_opt(const uint8_t *p, size_t len,
+                                         struct ntlm_av_list *ret) NTLM_MUST_USE;
+
 /* Case-insensitive comparison of two UTF-8 strings for ASCII letters
  * (SPNs, domain names); other bytes must match exactly. */
 bool ntlm_ascii_casecmp_eq(const char *a, const char *b);

@@ -124,28 +124,87 @@ static enum ntlm_status field_view(const struct ntlm_reader *msg, const struct s
 
 /* What a name field may hold besides valid text. */
 enum name_rule {
-	NAME_ANY_TEXT, /* informative names: NEGOTIATE's, the CHALLENGE's target */
+	NAME_ANY_TEXT, /* informative names: the CHALLENGE's target */
 	NAME_LOGON,    /* AUTHENTICATE's user, domain, workstation: no control character */
 };
 
-/* A name field as UTF-8 ("" when empty), from UTF-16LE or OEM, capped at
- * NTLM_MAX_NAME characters. */
-static enum ntlm_status field_name(const struct ntlm_reader *msg, const struct sec_buffer *f,
-                                   size_t header_len, bool unicode, enum name_rule rule, char **ret)
-{
-	struct ntlm_view v;
-	enum ntlm_status st;
-	size_t max_bytes = unicode ? 2 * NTLM_MAX_NAME : NTLM_MAX_NAME;
+/* The default decoding options. */
+static const struct ntlm_decode_options default_options = {.oem_charset = NTLM_OEM_CP850};
 
-	st = field_view(msg, f, header_len, &v);
-	if (st != NTLM_OK)
-		return st;
+/* Bytes of a name as UTF-8, from UTF-16LE or OEM (ntlm_oem_decode()),
+ * capped at NTLM_MAX_NAME characters; *ret_text says which rule applied. */
+static enum ntlm_status name_text(struct ntlm_view v, bool unicode, enum name_rule rule,
+                                  enum ntlm_oem_charset cs, char **ret, enum ntlm_text_rule *ret_text)
+{
+	size_t max_bytes = unicode ? 2 * NTLM_MAX_NAME : NTLM_MAX_NAME;
+	enum ntlm_text_rule text = NTLM_TEXT_NONE;
+	char *out = NULL;
+	enum ntlm_status st;
+
 	if (v.len > max_bytes)
 		return NTLM_ERR_STRING_TOO_LONG;
 	/* Looked for before the conversion, so that a NUL gets this status too. */
 	if (rule == NAME_LOGON && (st = ntlm_wire_name_check(v.data, v.len, unicode)) != NTLM_OK)
 		return st;
-	return unicode ? ntlm_utf16le_to_utf8(v.data, v.len, ret) : ntlm_oem_to_utf8(v.data, v.len, ret);
+	if (unicode) {
+		st = ntlm_utf16le_to_utf8(v.data, v.len, &out);
+		text = v.len > 0 ? NTLM_TEXT_UTF16 : NTLM_TEXT_NONE;
+	} else {
+		st = ntlm_oem_decode(v.data, v.len, cs, &out, &text);
+	}
+	if (st != NTLM_OK)
+		return st;
+	/* C1 in OEM text shows only once decoded (UTF-8 C2 80..C2 9F,
+	 * ISO-8859-1 bytes 0x80..0x9F) */
+	if (rule == NAME_LOGON && (st = ntlm_utf8_name_check(out, strlen(out))) != NTLM_OK) {
+		ntlm_free_string(out);
+		return st;
+	}
+	*ret = out;
+	*ret_text = text;
+	return NTLM_OK;
+}
+
+/* A name field as UTF-8 ("" when empty): the field's bytes through name_text(). */
+static enum ntlm_status field_name(const struct ntlm_reader *msg, const struct sec_buffer *f,
+                                   size_t header_len, bool unicode, enum name_rule rule,
+                                   enum ntlm_oem_charset cs, char **ret, enum ntlm_text_rule *ret_text)
+{
+	struct ntlm_view v;
+	enum ntlm_status st;
+
+	st = field_view(msg, f, header_len, &v);
+	if (st != NTLM_OK)
+		return st;
+	return name_text(v, unicode, rule, cs, ret, ret_text);
+}
+
+/*
+ * A NEGOTIATE name (MS-NLMP 2.2.1.1: OEM, informative only). It never
+ * refuses the message: text that decodes to a name is kept as such, other
+ * bytes (a NUL, a control character, too long) are kept escaped, and a
+ * field pointing into the header or past the end is left NULL, as the
+ * GSS-API client that writes DomainName offset 24 in a 32-byte NEGOTIATE
+ * needs (its raw bytes still go into the MIC).
+ */
+static enum ntlm_status informative_name(const struct ntlm_reader *msg, const struct sec_buffer *f,
+                                         enum ntlm_oem_charset cs, char **ret, enum ntlm_text_rule *ret_text)
+{
+	struct ntlm_view v;
+	enum ntlm_status st;
+
+	if (field_view(msg, f, NTLM_NEGOTIATE_HEADER, &v) != NTLM_OK) {
+		*ret = NULL;
+		*ret_text = NTLM_TEXT_UNREADABLE;
+		return NTLM_OK;
+	}
+	st = name_text(v, false, NAME_LOGON, cs, ret, ret_text);
+	if (st == NTLM_ERR_NO_MEMORY || st == NTLM_ERR_INVALID_ARGUMENT)
+		return st;
+	if (st == NTLM_OK)
+		return NTLM_OK;
+	*ret_text = NTLM_TEXT_ESCAPED;
+	return ntlm_escape_bytes(v.data, v.len, ret);
 }
 
 /* MS-NLMP 2.2.2.10 VERSION: major, minor, build, 3 reserved bytes, revision. */
@@ -224,11 +283,12 @@ enum ntlm_status ntlm_challenge_peek(const uint8_t *buf, size_t len, uint32_t *r
 /*
  * Each decoder body reads the fixed header from hdr (positioned after
  * MessageType) and the payload fields from msg (the whole message) into m,
- * a zeroed struct of its message type.
+ * a zeroed struct of its message type, as the options o say.
  */
 
 /* MS-NLMP 2.2.1.1 NEGOTIATE_MESSAGE */
-static enum ntlm_status negotiate_body(const struct ntlm_reader *msg, struct ntlm_reader *hdr, void *m)
+static enum ntlm_status negotiate_body(const struct ntlm_reader *msg, struct ntlm_reader *hdr,
+                                       const struct ntlm_decode_options *o, void *m)
 {
 	struct ntlm_negotiate *n = m;
 	struct sec_buffer domain, workstation;
@@ -248,19 +308,22 @@ static enum ntlm_status negotiate_body(const struct ntlm_reader *msg, struct ntl
 	if (has_workstation)
 		fields[nfields++] = &workstation;
 	payload = payload_start(fields, nfields, msg->len);
-	if (has_domain && (st = field_name(msg, &domain, NTLM_NEGOTIATE_HEADER, false, NAME_ANY_TEXT,
-	                                   &n->domain)) != NTLM_OK)
+	/* informative only: never a reason to refuse the message */
+	if (has_domain &&
+	    (st = informative_name(msg, &domain, o->oem_charset, &n->domain, &n->domain_text)) != NTLM_OK)
 		return st;
-	if (has_workstation && (st = field_name(msg, &workstation, NTLM_NEGOTIATE_HEADER, false,
-	                                        NAME_ANY_TEXT, &n->workstation)) != NTLM_OK)
+	if (has_workstation && (st = informative_name(msg, &workstation, o->oem_charset, &n->workstation,
+	                                              &n->workstation_text)) != NTLM_OK)
 		return st;
 	return maybe_read_version(hdr, n->flags, payload, &n->has_version, &n->version);
 }
 
 /* MS-NLMP 2.2.1.2 CHALLENGE_MESSAGE */
-static enum ntlm_status challenge_body(const struct ntlm_reader *msg, struct ntlm_reader *hdr, void *m)
+static enum ntlm_status challenge_body(const struct ntlm_reader *msg, struct ntlm_reader *hdr,
+                                       const struct ntlm_decode_options *o, void *m)
 {
 	struct ntlm_challenge *c = m;
+	enum ntlm_text_rule text;
 	struct sec_buffer target_name, target_info;
 	const struct sec_buffer *fields[] = {&target_name, &target_info};
 	size_t payload;
@@ -275,7 +338,7 @@ static enum ntlm_status challenge_body(const struct ntlm_reader *msg, struct ntl
 	payload = payload_start(fields, 2, msg->len);
 	if (target_name.len > 0 && (st = field_name(msg, &target_name, NTLM_CHALLENGE_HEADER,
 	                                            (c->flags & NTLM_NEGOTIATE_UNICODE) != 0, NAME_ANY_TEXT,
-	                                            &c->target_name)) != NTLM_OK)
+	                                            o->oem_charset, &c->target_name, &text)) != NTLM_OK)
 		return st;
 	/* TargetInfo stays raw: the caller runs ntlm_av_list_decode() on it. */
 	if ((st = field_view(msg, &target_info, NTLM_CHALLENGE_HEADER, &c->target_info)) != NTLM_OK)
@@ -316,15 +379,64 @@ static enum ntlm_status read_version_and_mic(struct ntlm_reader *hdr, size_t pay
 	return ntlm_read_bytes(hdr, a->mic, NTLM_MIC_LEN);
 }
 
+/*
+ * The encoding of the AUTHENTICATE's names. MS-NLMP 2.2.1.3 ties it to
+ * NTLMSSP_NEGOTIATE_UNICODE, and 3.2.5.1.2 works on the server's NegFlg:
+ * the encoding the CHALLENGE chose wins over the AUTHENTICATE's own flag
+ * (GNU wget sets UNICODE in its AUTHENTICATE and sends 8-bit names after an
+ * OEM CHALLENGE; Samba decodes them as OEM). *ret_open is set when the
+ * CHALLENGE left the choice open (both flags or neither): the other
+ * encoding is then tried when the bytes cannot be the first one.
+ */
+static bool names_unicode(uint32_t auth_flags, const struct ntlm_decode_options *o, bool *ret_open)
+{
+	uint32_t offered = o->challenge_flags & (NTLM_NEGOTIATE_UNICODE | NTLM_NEGOTIATE_OEM);
+
+	*ret_open = false;
+	if (o->has_challenge_flags && offered == NTLM_NEGOTIATE_UNICODE)
+		return true;
+	if (o->has_challenge_flags && offered == NTLM_NEGOTIATE_OEM)
+		return false;
+	*ret_open = o->has_challenge_flags;
+	return (auth_flags & NTLM_NEGOTIATE_UNICODE) != 0;
+}
+
+/* DomainName, UserName and Workstation in one encoding, all or none. */
+static enum ntlm_status logon_names(const struct ntlm_reader *msg, const struct sec_buffer *const f[3],
+                                    bool unicode, enum ntlm_oem_charset cs, struct ntlm_authenticate *a)
+{
+	char *names[3] = {NULL, NULL, NULL};
+	enum ntlm_text_rule texts[3];
+	enum ntlm_status st = NTLM_OK;
+
+	for (size_t i = 0; i < 3 && st == NTLM_OK; i++)
+		st = field_name(msg, f[i], NTLM_AUTHENTICATE_HEADER, unicode, NAME_LOGON, cs, &names[i],
+		                &texts[i]);
+	if (st != NTLM_OK) {
+		for (size_t i = 0; i < 3; i++)
+			ntlm_free_string(names[i]);
+		return st;
+	}
+	a->domain = names[0];
+	a->user = names[1];
+	a->workstation = names[2];
+	a->domain_text = texts[0];
+	a->user_text = texts[1];
+	a->workstation_text = texts[2];
+	return NTLM_OK;
+}
+
 /* MS-NLMP 2.2.1.3 AUTHENTICATE_MESSAGE */
-static enum ntlm_status authenticate_body(const struct ntlm_reader *msg, struct ntlm_reader *hdr, void *m)
+static enum ntlm_status authenticate_body(const struct ntlm_reader *msg, struct ntlm_reader *hdr,
+                                          const struct ntlm_decode_options *o, void *m)
 {
 	struct ntlm_authenticate *a = m;
 	struct sec_buffer lm, nt, domain, user, workstation, session_key;
 	const struct sec_buffer *fields[] = {&lm, &nt, &domain, &user, &workstation, &session_key};
+	const struct sec_buffer *names[3] = {&domain, &user, &workstation};
 	const size_t h = NTLM_AUTHENTICATE_HEADER;
 	size_t payload;
-	bool unicode;
+	bool unicode, open;
 	enum ntlm_status st;
 
 	if ((st = read_field(hdr, &lm)) != NTLM_OK || (st = read_field(hdr, &nt)) != NTLM_OK ||
@@ -334,7 +446,7 @@ static enum ntlm_status authenticate_body(const struct ntlm_reader *msg, struct 
 	    (st = ntlm_read_u32le(hdr, &a->flags)) != NTLM_OK)
 		return st;
 	payload = payload_start(fields, 6, msg->len);
-	unicode = (a->flags & NTLM_NEGOTIATE_UNICODE) != 0;
+	unicode = names_unicode(a->flags, o, &open);
 	if ((st = field_view(msg, &lm, h, &a->lm_response)) != NTLM_OK ||
 	    (st = field_view(msg, &nt, h, &a->nt_response)) != NTLM_OK ||
 	    (st = field_view(msg, &session_key, h, &a->encrypted_session_key)) != NTLM_OK ||
@@ -343,9 +455,12 @@ static enum ntlm_status authenticate_body(const struct ntlm_reader *msg, struct 
 	/* DomainName, UserName and Workstation name the account and end up in
 	 * log lines and helper replies: a control character in any of them
 	 * refuses the message (NTLM_ERR_CONTROL_CHARACTER). */
-	if ((st = field_name(msg, &domain, h, unicode, NAME_LOGON, &a->domain)) != NTLM_OK ||
-	    (st = field_name(msg, &user, h, unicode, NAME_LOGON, &a->user)) != NTLM_OK ||
-	    (st = field_name(msg, &workstation, h, unicode, NAME_LOGON, &a->workstation)) != NTLM_OK)
+	st = logon_names(msg, names, unicode, o->oem_charset, a);
+	/* the CHALLENGE left the encoding open: what the bytes can be */
+	if (open && (st == NTLM_ERR_BAD_STRING || st == NTLM_ERR_CONTROL_CHARACTER) &&
+	    logon_names(msg, names, !unicode, o->oem_charset, a) == NTLM_OK)
+		st = NTLM_OK;
+	if (st != NTLM_OK)
 		return st;
 	return read_version_and_mic(hdr, payload, a);
 }
@@ -369,7 +484,8 @@ static void authenticate_release(void *m)
 /* What tells the three decoders apart. */
 struct message_decoder {
 	size_t size; /* of the result struct */
-	enum ntlm_status (*body)(const struct ntlm_reader *msg, struct ntlm_reader *hdr, void *m);
+	enum ntlm_status (*body)(const struct ntlm_reader *msg, struct ntlm_reader *hdr,
+	                         const struct ntlm_decode_options *o, void *m);
 	void (*clear)(void *m);
 };
 
@@ -389,7 +505,8 @@ union any_message {
 /* The frame of the three decoders: the message is decoded into zeroed
  * scratch space, handed to *ret only on success, and the scratch space is
  * cleared (strings freed, bytes wiped) on every path. */
-static enum ntlm_status decode_message(uint32_t type, const uint8_t *buf, size_t len, void *ret)
+static enum ntlm_status decode_message(uint32_t type, const uint8_t *buf, size_t len,
+                                       const struct ntlm_decode_options *o, void *ret)
 {
 	const struct message_decoder *d = &decoders[type];
 	struct ntlm_reader msg, hdr;
@@ -402,7 +519,7 @@ static enum ntlm_status decode_message(uint32_t type, const uint8_t *buf, size_t
 	if ((st = open_message(buf, len, type, &msg)) != NTLM_OK)
 		goto out;
 	hdr = msg;
-	if ((st = d->body(&msg, &hdr, &m)) != NTLM_OK)
+	if ((st = d->body(&msg, &hdr, o != NULL ? o : &default_options, &m)) != NTLM_OK)
 		goto out;
 	memcpy(ret, &m, d->size);
 	memset(&m, 0, sizeof(m));
@@ -413,17 +530,36 @@ out:
 
 enum ntlm_status ntlm_negotiate_decode(const uint8_t *buf, size_t len, struct ntlm_negotiate *ret)
 {
-	return decode_message(NTLM_TYPE_NEGOTIATE, buf, len, ret);
+	return decode_message(NTLM_TYPE_NEGOTIATE, buf, len, NULL, ret);
 }
 
 enum ntlm_status ntlm_challenge_decode(const uint8_t *buf, size_t len, struct ntlm_challenge *ret)
 {
-	return decode_message(NTLM_TYPE_CHALLENGE, buf, len, ret);
+	return decode_message(NTLM_TYPE_CHALLENGE, buf, len, NULL, ret);
 }
 
 enum ntlm_status ntlm_authenticate_decode(const uint8_t *buf, size_t len, struct ntlm_authenticate *ret)
 {
-	return decode_message(NTLM_TYPE_AUTHENTICATE, buf, len, ret);
+	return decode_message(NTLM_TYPE_AUTHENTICATE, buf, len, NULL, ret);
+}
+
+enum ntlm_status ntlm_negotiate_decode_ex(const uint8_t *buf, size_t len,
+                                          const struct ntlm_decode_options *opt, struct ntlm_negotiate *ret)
+{
+	return decode_message(NTLM_TYPE_NEGOTIATE, buf, len, opt, ret);
+}
+
+enum ntlm_status ntlm_challenge_decode_ex(const uint8_t *buf, size_t len,
+                                          const struct ntlm_decode_options *opt, struct ntlm_challenge *ret)
+{
+	return decode_message(NTLM_TYPE_CHALLENGE, buf, len, opt, ret);
+}
+
+enum ntlm_status ntlm_authenticate_decode_ex(const uint8_t *buf, size_t len,
+                                             const struct ntlm_decode_options *opt,
+                                             struct ntlm_authenticate *ret)
+{
+	return decode_message(NTLM_TYPE_AUTHENTICATE, buf, len, opt, ret);
 }
 
 /* MS-NLMP 2.2.2.7 NTLMv2_CLIENT_CHALLENGE */

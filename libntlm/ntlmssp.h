@@ -266,7 +266,44 @@ enum ntlm_status ntlm_utf8_to_utf16le(const char *s, size_t max_units, uint8_t *
                                       size_t *ret_len) NTLM_MUST_USE;
 /* UTF-16LE -> UTF-8 (NUL-terminated). Unpaired surrogates and NUL are refused. */
 enum ntlm_status ntlm_utf16le_to_utf8(const uint8_t *p, size_t len, char **ret) NTLM_MUST_USE;
-/* OEM strings: bytes 0x01-0x7F are kept, others are refused. */
+/*
+ * The 8-bit code page OEM text falls back to when it is not UTF-8 (MS-NLMP
+ * 2.2.1 leaves the OEM character set to the machine; Samba calls it "dos
+ * charset", CP850 by default). The tables are built in: no iconv, no
+ * locale, no global state.
+ */
+enum ntlm_oem_charset {
+	NTLM_OEM_CP850 = 0, /* the default */
+	NTLM_OEM_CP1252,
+	NTLM_OEM_ISO8859_1,
+	NTLM_OEM_ISO8859_15,
+};
+/* "CP850", "CP1252", "ISO-8859-1", "ISO-8859-15"; NULL when out of range. */
+const char *ntlm_oem_charset_name(enum ntlm_oem_charset c);
+/* The charset of a name (case-insensitive; "CP850", "IBM850", "CP1252",
+ * "WINDOWS-1252", "ISO-8859-1", "LATIN1", "ISO-8859-15", "LATIN9", with or
+ * without the dashes); NTLM_ERR_INVALID_ARGUMENT for any other. */
+enum ntlm_status ntlm_oem_charset_from_name(const char *name, enum ntlm_oem_charset *ret) NTLM_MUST_USE;
+
+/* Which rule decoded a name. */
+enum ntlm_text_rule {
+	NTLM_TEXT_NONE = 0,  /* empty, absent, or not decoded */
+	NTLM_TEXT_UTF16,     /* UTF-16LE (NTLMSSP_NEGOTIATE_UNICODE) */
+	NTLM_TEXT_ASCII,     /* OEM bytes, all 7-bit */
+	NTLM_TEXT_UTF8,      /* OEM bytes that are valid UTF-8 */
+	NTLM_TEXT_CODEPAGE,  /* OEM bytes through the oem_charset code page: the fallback */
+	NTLM_TEXT_ESCAPED,   /* informative name not decodable: kept with \xHH escapes */
+	NTLM_TEXT_UNREADABLE /* informative name whose field points outside its payload */
+};
+/* "none", "UTF-16LE", "ASCII", "UTF-8", "code page", "escaped", "unreadable" */
+const char *ntlm_text_rule_name(enum ntlm_text_rule r);
+
+/* OEM text to UTF-8: 7-bit text as it is, valid UTF-8 as it is, anything
+ * else byte by byte through the code page cs. A NUL byte is refused
+ * (NTLM_ERR_BAD_STRING). ret_rule (may be NULL) gets the rule applied. */
+enum ntlm_status ntlm_oem_decode(const uint8_t *p, size_t len, enum ntlm_oem_charset cs, char **ret,
+                                 enum ntlm_text_rule *ret_rule) NTLM_MUST_USE;
+/* ntlm_oem_decode() with the default code page, CP850. */
 enum ntlm_status ntlm_oem_to_utf8(const uint8_t *p, size_t len, char **ret) NTLM_MUST_USE;
 /* A user, domain or workstation name may not hold a control character:
  * C0 (U+0000-U+001F), DEL (U+007F) or C1 (U+0080-U+009F, NEL U+0085
@@ -339,12 +376,20 @@ bool ntlm_av_list_get_u64(const struct ntlm_av_list *l, uint16_t id, uint64_t *r
 void ntlm_av_write(struct ntlm_writer *w, uint16_t id, const void *value, size_t len);
 void ntlm_av_write_eol(struct ntlm_writer *w);
 
+/*
+ * The NEGOTIATE's domain and workstation only inform (MS-NLMP 2.2.1.1): the
+ * decoder never refuses a message because of them. A name whose bytes are
+ * not text (a NUL, a control character) is kept with \xHH escapes
+ * (NTLM_TEXT_ESCAPED); one whose field points into the header or past the
+ * end is left NULL (NTLM_TEXT_UNREADABLE).
+ */
 struct ntlm_negotiate {
 	uint32_t flags;
-	char *domain;      /* OEM domain if supplied, else NULL */
-	char *workstation; /* OEM workstation if supplied, else NULL */
+	char *domain;      /* OEM domain if supplied and readable, else NULL */
+	char *workstation; /* OEM workstation if supplied and readable, else NULL */
 	bool has_version;
 	struct ntlm_version version;
+	enum ntlm_text_rule domain_text, workstation_text;
 };
 
 struct ntlm_challenge {
@@ -370,16 +415,42 @@ struct ntlm_authenticate {
 	 * mic_offset is 0 when there is no room for a MIC. */
 	size_t mic_offset;
 	uint8_t mic[NTLM_MIC_LEN];
+	/* how each name was decoded (UTF-16LE, or which OEM rule) */
+	enum ntlm_text_rule domain_text, user_text, workstation_text;
+};
+
+/* What the decoders may be told beyond the message itself. */
+struct ntlm_decode_options {
+	enum ntlm_oem_charset oem_charset; /* OEM text that is not UTF-8 */
+	/* AUTHENTICATE: the flags of the CHALLENGE it answers. The encoding
+	 * the CHALLENGE chose (NTLMSSP_NEGOTIATE_UNICODE or _OEM) decodes the
+	 * names, whatever the AUTHENTICATE's own flags say (MS-NLMP 3.2.5.1.2
+	 * works on the server's NegFlg). When the CHALLENGE set both or
+	 * neither, the AUTHENTICATE's choice comes first, then what the bytes
+	 * can be. Without them the AUTHENTICATE's own flags decide. */
+	bool has_challenge_flags;
+	uint32_t challenge_flags;
 };
 
 /* Decoders: the buffer must be at most NTLM_MAX_MESSAGE bytes. Views in the
- * result borrow from buf; strings are allocated. */
+ * result borrow from buf; strings are allocated. The plain decoders use the
+ * default options (CP850, the AUTHENTICATE's own flags). */
 enum ntlm_status ntlm_negotiate_decode(const uint8_t *buf, size_t len,
                                        struct ntlm_negotiate *ret) NTLM_MUST_USE;
 enum ntlm_status ntlm_challenge_decode(const uint8_t *buf, size_t len,
                                        struct ntlm_challenge *ret) NTLM_MUST_USE;
 enum ntlm_status ntlm_authenticate_decode(const uint8_t *buf, size_t len,
                                           struct ntlm_authenticate *ret) NTLM_MUST_USE;
+/* The decoders with options (opt NULL: the defaults). */
+enum ntlm_status ntlm_negotiate_decode_ex(const uint8_t *buf, size_t len,
+                                          const struct ntlm_decode_options *opt,
+                                          struct ntlm_negotiate *ret) NTLM_MUST_USE;
+enum ntlm_status ntlm_challenge_decode_ex(const uint8_t *buf, size_t len,
+                                          const struct ntlm_decode_options *opt,
+                                          struct ntlm_challenge *ret) NTLM_MUST_USE;
+enum ntlm_status ntlm_authenticate_decode_ex(const uint8_t *buf, size_t len,
+                                             const struct ntlm_decode_options *opt,
+                                             struct ntlm_authenticate *ret) NTLM_MUST_USE;
 void ntlm_negotiate_clear(struct ntlm_negotiate *m);
 void ntlm_challenge_clear(struct ntlm_challenge *m);
 void ntlm_authenticate_clear(struct ntlm_authenticate *m);
@@ -523,8 +594,9 @@ struct ntlm_policy {
 	const char *const
 	    *target_names;         /* accepted SPNs (case-insensitive), NULL-terminated; NULL = unchecked */
 	bool allow_unverified_spn; /* accept MsvAvFlags UNVERIFIED_SPN when target_names set */
-	uint64_t max_clock_skew;   /* seconds; 0 = not checked */
-	uint32_t required_flags;   /* must be set in the AUTHENTICATE flags */
+	uint64_t max_clock_skew; /* seconds; 0 = not checked (nor when the CHALLENGE had no MsvAvTimestamp) */
+	uint32_t required_flags; /* must be set in the negotiated flags */
+	enum ntlm_oem_charset oem_charset; /* OEM names that are not UTF-8 (default CP850) */
 };
 void ntlm_policy_init(struct ntlm_policy *p);
 
@@ -596,6 +668,11 @@ struct ntlm_accept_result {
 	uint64_t client_timestamp; /* FILETIME from the NTLMv2 blob */
 	int64_t clock_skew;        /* client - server, seconds (when has_client_timestamp) */
 	bool used_nil_domain;      /* the NIL-domain retry matched */
+	bool skew_checked;         /* the CHALLENGE had an MsvAvTimestamp, so the skew was checked */
+	/* how user, domain and workstation were decoded; name_fallback is set
+	 * when one of them needed the oem_charset code page */
+	enum ntlm_text_rule user_text, domain_text, workstation_text;
+	bool name_fallback;
 	bool has_session_key;
 	struct ntlm_hash session_key; /* ExportedSessionKey, on success only */
 };

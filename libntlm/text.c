@@ -188,22 +188,217 @@ out:
 	return st;
 }
 
+/* ------------------------------------------------------------------ */
+/* OEM text: 7-bit, UTF-8, or an 8-bit code page                       */
+/* ------------------------------------------------------------------ */
+
+/* IBM code page 850 (DOS Latin-1), bytes 0x80..0xFF. */
+static const uint16_t cp850_high[128] = {
+    0x00C7, 0x00FC, 0x00E9, 0x00E2, 0x00E4, 0x00E0, 0x00E5, 0x00E7, 0x00EA, 0x00EB, 0x00E8, 0x00EF, 0x00EE,
+    0x00EC, 0x00C4, 0x00C5, 0x00C9, 0x00E6, 0x00C6, 0x00F4, 0x00F6, 0x00F2, 0x00FB, 0x00F9, 0x00FF, 0x00D6,
+    0x00DC, 0x00F8, 0x00A3, 0x00D8, 0x00D7, 0x0192, 0x00E1, 0x00ED, 0x00F3, 0x00FA, 0x00F1, 0x00D1, 0x00AA,
+    0x00BA, 0x00BF, 0x00AE, 0x00AC, 0x00BD, 0x00BC, 0x00A1, 0x00AB, 0x00BB, 0x2591, 0x2592, 0x2593, 0x2502,
+    0x2524, 0x00C1, 0x00C2, 0x00C0, 0x00A9, 0x2563, 0x2551, 0x2557, 0x255D, 0x00A2, 0x00A5, 0x2510, 0x2514,
+    0x2534, 0x252C, 0x251C, 0x2500, 0x253C, 0x00E3, 0x00C3, 0x255A, 0x2554, 0x2569, 0x2566, 0x2560, 0x2550,
+    0x256C, 0x00A4, 0x00F0, 0x00D0, 0x00CA, 0x00CB, 0x00C8, 0x0131, 0x00CD, 0x00CE, 0x00CF, 0x2518, 0x250C,
+    0x2588, 0x2584, 0x00A6, 0x00CC, 0x2580, 0x00D3, 0x00DF, 0x00D4, 0x00D2, 0x00F5, 0x00D5, 0x00B5, 0x00FE,
+    0x00DE, 0x00DA, 0x00DB, 0x00D9, 0x00FD, 0x00DD, 0x00AF, 0x00B4, 0x00AD, 0x00B1, 0x2017, 0x00BE, 0x00B6,
+    0x00A7, 0x00F7, 0x00B8, 0x00B0, 0x00A8, 0x00B7, 0x00B9, 0x00B3, 0x00B2, 0x25A0, 0x00A0,
+};
+
+/* Windows-1252 bytes 0x80..0x9F (0xA0..0xFF are ISO-8859-1). The five
+ * bytes Windows-1252 leaves undefined map to the C1 code point of the same
+ * value, as Windows' MultiByteToWideChar does; a name holding one is then
+ * refused as holding a control character. */
+static const uint16_t cp1252_c1[32] = {
+    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
+};
+
+/* ISO-8859-15 differs from ISO-8859-1 in eight bytes. */
+static const struct {
+	uint8_t byte;
+	uint16_t cp;
+} latin9_diff[] = {
+    {0xA4, 0x20AC}, {0xA6, 0x0160}, {0xA8, 0x0161}, {0xB4, 0x017D},
+    {0xB8, 0x017E}, {0xBC, 0x0152}, {0xBD, 0x0153}, {0xBE, 0x0178},
+};
+
+/* The code point of byte b (>= 0x80) in the code page cs. */
+static uint32_t codepage_cp(enum ntlm_oem_charset cs, uint8_t b)
+{
+	switch (cs) {
+	case NTLM_OEM_CP1252:
+		return b < 0xA0u ? cp1252_c1[b - 0x80u] : b;
+	case NTLM_OEM_ISO8859_1:
+		return b;
+	case NTLM_OEM_ISO8859_15:
+		for (size_t i = 0; i < NTLM_ARRAY_LEN(latin9_diff); i++) {
+			if (latin9_diff[i].byte == b)
+				return latin9_diff[i].cp;
+		}
+		return b;
+	case NTLM_OEM_CP850:
+	default:
+		return cp850_high[b - 0x80u];
+	}
+}
+
+static const struct {
+	const char *name;
+	enum ntlm_oem_charset cs;
+} charset_names[] = {
+    {"CP850", NTLM_OEM_CP850},          {"IBM850", NTLM_OEM_CP850},       {"CP1252", NTLM_OEM_CP1252},
+    {"WINDOWS1252", NTLM_OEM_CP1252},   {"ISO88591", NTLM_OEM_ISO8859_1}, {"LATIN1", NTLM_OEM_ISO8859_1},
+    {"ISO885915", NTLM_OEM_ISO8859_15}, {"LATIN9", NTLM_OEM_ISO8859_15},
+};
+
+const char *ntlm_oem_charset_name(enum ntlm_oem_charset c)
+{
+	switch (c) {
+	case NTLM_OEM_CP850:
+		return "CP850";
+	case NTLM_OEM_CP1252:
+		return "CP1252";
+	case NTLM_OEM_ISO8859_1:
+		return "ISO-8859-1";
+	case NTLM_OEM_ISO8859_15:
+		return "ISO-8859-15";
+	}
+	return NULL;
+}
+
+enum ntlm_status ntlm_oem_charset_from_name(const char *name, enum ntlm_oem_charset *ret)
+{
+	char folded[16];
+	size_t n = 0;
+
+	if (name == NULL || ret == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	/* upper case, without '-' and '_': "iso-8859-1" is "ISO88591" */
+	for (; *name != '\0'; name++) {
+		char c = *name;
+
+		if (c == '-' || c == '_')
+			continue;
+		if (n + 1 >= sizeof(folded))
+			return NTLM_ERR_INVALID_ARGUMENT;
+		folded[n++] = c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+	}
+	folded[n] = '\0';
+	for (size_t i = 0; i < NTLM_ARRAY_LEN(charset_names); i++) {
+		if (strcmp(folded, charset_names[i].name) == 0) {
+			*ret = charset_names[i].cs;
+			return NTLM_OK;
+		}
+	}
+	return NTLM_ERR_INVALID_ARGUMENT;
+}
+
+const char *ntlm_text_rule_name(enum ntlm_text_rule r)
+{
+	switch (r) {
+	case NTLM_TEXT_NONE:
+		return "none";
+	case NTLM_TEXT_UTF16:
+		return "UTF-16LE";
+	case NTLM_TEXT_ASCII:
+		return "ASCII";
+	case NTLM_TEXT_UTF8:
+		return "UTF-8";
+	case NTLM_TEXT_CODEPAGE:
+		return "code page";
+	case NTLM_TEXT_ESCAPED:
+		return "escaped";
+	case NTLM_TEXT_UNREADABLE:
+		return "unreadable";
+	}
+	return "unknown";
+}
+
+/* True when p[0..len) is valid UTF-8 (RFC 3629) without NUL. */
+static bool is_utf8(const uint8_t *p, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		uint32_t cp;
+		size_t used;
+
+		if (utf8_decode_one(p + i, len - i, &cp, &used) != NTLM_OK)
+			return false;
+		i += used;
+	}
+	return true;
+}
+
+enum ntlm_status ntlm_oem_decode(const uint8_t *p, size_t len, enum ntlm_oem_charset cs, char **ret,
+                                 enum ntlm_text_rule *ret_rule)
+{
+	enum ntlm_text_rule rule = NTLM_TEXT_ASCII;
+	uint8_t *out;
+	size_t o = 0;
+
+	if ((p == NULL && len > 0) || ret == NULL || ntlm_oem_charset_name(cs) == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	if (len > (SIZE_MAX - 1) / 3)
+		return NTLM_ERR_STRING_TOO_LONG;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == 0)
+			return NTLM_ERR_BAD_STRING;
+		if (p[i] > 0x7Fu)
+			rule = NTLM_TEXT_UTF8;
+	}
+	/* valid UTF-8 first (what curl, cntlm, go-ntlmssp and python3-ntlm-auth
+	 * send), else the code page: its characters take at most 3 bytes */
+	if (rule == NTLM_TEXT_UTF8 && !is_utf8(p, len))
+		rule = NTLM_TEXT_CODEPAGE;
+	out = malloc(rule == NTLM_TEXT_CODEPAGE ? 3 * len + 1 : len + 1);
+	if (out == NULL)
+		return NTLM_ERR_NO_MEMORY;
+	for (size_t i = 0; i < len; i++) {
+		if (rule != NTLM_TEXT_CODEPAGE || p[i] < 0x80u)
+			out[o++] = p[i];
+		else
+			o += utf8_encode_one(codepage_cp(cs, p[i]), out + o);
+	}
+	out[o] = '\0';
+	*ret = (char *)out;
+	if (ret_rule != NULL)
+		*ret_rule = len == 0 ? NTLM_TEXT_NONE : rule;
+	return NTLM_OK;
+}
+
 enum ntlm_status ntlm_oem_to_utf8(const uint8_t *p, size_t len, char **ret)
 {
+	return ntlm_oem_decode(p, len, NTLM_OEM_CP850, ret, NULL);
+}
+
+enum ntlm_status ntlm_escape_bytes(const uint8_t *p, size_t len, char **ret)
+{
+	static const char digits[] = "0123456789abcdef";
 	char *out;
+	size_t o = 0;
 
 	if ((p == NULL && len > 0) || ret == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] == 0 || p[i] > 0x7Fu)
-			return NTLM_ERR_BAD_STRING;
-	}
-	out = malloc(len + 1);
+	if (len > (SIZE_MAX - 1) / 4)
+		return NTLM_ERR_STRING_TOO_LONG;
+	out = malloc(4 * len + 1);
 	if (out == NULL)
 		return NTLM_ERR_NO_MEMORY;
-	if (len > 0)
-		memcpy(out, p, len);
-	out[len] = '\0';
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] >= 0x20u && p[i] < 0x7Fu && p[i] != '\\') {
+			out[o++] = (char)p[i];
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = digits[p[i] >> 4];
+			out[o++] = digits[p[i] & 0xFu];
+		}
+	}
+	out[o] = '\0';
 	*ret = out;
 	return NTLM_OK;
 }
@@ -236,8 +431,11 @@ enum ntlm_status ntlm_utf8_name_check(const char *s, size_t len)
 }
 
 /* MS-NLMP 2.2.1.3: DomainName, UserName and Workstation are UTF-16LE when
- * NTLMSSP_NEGOTIATE_UNICODE is set, else OEM. A control character is one
- * code unit either way (none lies in the surrogate range). */
+ * NTLMSSP_NEGOTIATE_UNICODE is set, else OEM. In UTF-16LE a control
+ * character is one code unit (none lies in the surrogate range). In OEM
+ * text only C0 and DEL are single bytes in every rule: bytes 0x80..0x9F
+ * are letters in CP850 and parts of UTF-8 sequences, so C1 is looked for
+ * in the decoded text (ntlm_utf8_name_check()). */
 enum ntlm_status ntlm_wire_name_check(const uint8_t *p, size_t len, bool unicode)
 {
 	size_t unit = unicode ? 2 : 1;
@@ -245,7 +443,9 @@ enum ntlm_status ntlm_wire_name_check(const uint8_t *p, size_t len, bool unicode
 	if (p == NULL && len > 0)
 		return NTLM_ERR_INVALID_ARGUMENT;
 	for (size_t i = 0; len - i >= unit; i += unit) {
-		if (is_control((uint32_t)ntlm_load_le(p + i, unit)))
+		uint32_t u = (uint32_t)ntlm_load_le(p + i, unit);
+
+		if (unicode ? is_control(u) : (u < 0x20u || u == 0x7Fu))
 			return NTLM_ERR_CONTROL_CHARACTER;
 	}
 	return NTLM_OK;

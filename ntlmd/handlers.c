@@ -798,6 +798,7 @@ static enum ntlm_status handle_verify(const struct ntlmd_peer *peer, const struc
 	size_t negotiate_len = 0, challenge_len, authenticate_len;
 	uint8_t server_challenge[NTLM_CHALLENGE_LEN];
 	uint32_t chal_flags;
+	struct ntlm_decode_options opt = {0};
 	bool issued = false, verified = false;
 	enum ntlm_status st;
 
@@ -813,8 +814,14 @@ static enum ntlm_status handle_verify(const struct ntlmd_peer *peer, const struc
 		goto out;
 	/* The names, before anything is verified: for the lockout, the
 	 * domain check and the account policy (workstation). */
-	if ((st = ntlm_challenge_peek(challenge, challenge_len, &chal_flags, server_challenge)) != NTLM_OK ||
-	    (st = ntlm_authenticate_decode(authenticate, authenticate_len, &auth)) != NTLM_OK)
+	if ((st = ntlm_challenge_peek(challenge, challenge_len, &chal_flags, server_challenge)) != NTLM_OK)
+		goto out;
+	/* decoded as the acceptor will: in the CHALLENGE's encoding, OEM text
+	 * through the service's oem_charset */
+	opt.oem_charset = rc.policy->oem_charset;
+	opt.has_challenge_flags = true;
+	opt.challenge_flags = chal_flags;
+	if ((st = ntlm_authenticate_decode_ex(authenticate, authenticate_len, &opt, &auth)) != NTLM_OK)
 		goto out;
 	ntlmd_audit_set(ctx->event.user, auth.user);
 	ntlmd_audit_set(ctx->event.domain, auth.domain);
@@ -851,6 +858,9 @@ static enum ntlm_status handle_verify(const struct ntlmd_peer *peer, const struc
 	ntlmd_put_string(reply, NTLMD_TAG_TARGET_NAME, ntlm_verdict_name(res.target_name));
 	ntlmd_put_string(reply, NTLMD_TAG_CLIENT_SPN, res.client_target_name);
 	audit_result(&res, true);
+	if (res.name_fallback)
+		ntlmd_log(LOG_INFO, "%s\\%s from %s: a name is no UTF-8, decoded by oem_charset %s",
+		          res.domain, res.user, res.workstation, ntlm_oem_charset_name(policy.oem_charset));
 	if (st == NTLM_OK && !issued)
 		ntlmd_audit_set(ctx->event.detail, "challenge built by the caller");
 out:

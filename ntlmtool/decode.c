@@ -364,6 +364,21 @@ static void check_clock(struct decoder *d, uint64_t ts, const char *what)
 	     what, dur, skew > 0 ? "ahead of" : "behind", NTLM_DEFAULT_MAX_CLOCK_SKEW);
 }
 
+/* True when a name needed more than ASCII or UTF-16LE: then "names
+ * decoded by" says which rule applied. */
+static bool notable_rule(enum ntlm_text_rule r)
+{
+	return r != NTLM_TEXT_NONE && r != NTLM_TEXT_ASCII && r != NTLM_TEXT_UTF16;
+}
+
+/* Which rule decoded a name, for "names decoded by". */
+static const char *text_rule(enum ntlm_text_rule r)
+{
+	if (r == NTLM_TEXT_CODEPAGE)
+		return "code page CP850 (fallback: not UTF-8)";
+	return ntlm_text_rule_name(r);
+}
+
 static void check_oem(struct decoder *d, uint32_t flags)
 {
 	if (!(flags & NTLM_NEGOTIATE_UNICODE))
@@ -504,6 +519,13 @@ static void decode_negotiate(struct decoder *d, const struct ntlm_negotiate *m)
 	n = payload_order(b, 2, order);
 	for (size_t i = 0; i < n; i++)
 		print_name(d, &b[order[i]], order[i] == 0 ? m->domain : m->workstation);
+	if (notable_rule(m->domain_text) || notable_rule(m->workstation_text))
+		doc_str(d->root, "name_rules", "names decoded by", "domain %s, workstation %s",
+		        text_rule(m->domain_text), text_rule(m->workstation_text));
+	if (m->domain_text == NTLM_TEXT_ESCAPED || m->workstation_text == NTLM_TEXT_ESCAPED ||
+	    m->domain_text == NTLM_TEXT_UNREADABLE || m->workstation_text == NTLM_TEXT_UNREADABLE)
+		warn(d, "a NEGOTIATE name is not text or points outside the payload: it only informs, "
+		        "ntlmd keeps it escaped or leaves it out and does not refuse the exchange");
 	if (!(m->flags & NTLM_NEGOTIATE_UNICODE))
 		warn(d, "OEM only: the client does not offer NEGOTIATE_UNICODE, so names will travel in an "
 		        "8-bit code page");
@@ -742,6 +764,9 @@ static void decode_authenticate(struct decoder *d, const struct ntlm_authenticat
 	doc_str(d->root, "user", NULL, "%s", m->user);
 	doc_str(d->root, "domain", NULL, "%s", m->domain);
 	doc_str(d->root, "workstation", NULL, "%s", m->workstation);
+	if (notable_rule(m->user_text) || notable_rule(m->domain_text) || notable_rule(m->workstation_text))
+		doc_str(d->root, "name_rules", "names decoded by", "user %s, domain %s, workstation %s",
+		        text_rule(m->user_text), text_rule(m->domain_text), text_rule(m->workstation_text));
 	doc_str(d->root, "mic", "MIC", "%s",
 	        m->mic_offset != 0 && !all_zero(m->mic, NTLM_MIC_LEN) ? "present" : "absent");
 	if (facts.decoded)

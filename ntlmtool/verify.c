@@ -305,9 +305,25 @@ static enum ntlm_status job_lookup(void *ctx, const char *user, const char *doma
 	return NTLM_OK;
 }
 
+/* The options the acceptor decodes the AUTHENTICATE with: the CHALLENGE's
+ * encoding (when there is a readable one) and the policy's oem_charset. */
+static struct ntlm_decode_options auth_options(const struct verify_job *j)
+{
+	const struct ntlm_view *cv = &j->msgs[MSG_CHALLENGE].token.inner;
+	struct ntlm_decode_options o = {.oem_charset = j->policy.oem_charset};
+	uint8_t server_challenge[NTLM_CHALLENGE_LEN];
+
+	o.has_challenge_flags =
+	    j->has_msg[MSG_CHALLENGE] &&
+	    ntlm_challenge_peek(cv->data, cv->len, &o.challenge_flags, server_challenge) == NTLM_OK;
+	return o;
+}
+
 /* Each message decodes as its type, so that a bad one is named. */
 static enum ntlm_status check_messages(struct verify_job *j)
 {
+	const struct ntlm_decode_options opt = auth_options(j);
+
 	for (int i = MSG_NEGOTIATE; i <= MSG_AUTHENTICATE; i++) {
 		const struct ntlm_view *v = &j->msgs[i].token.inner;
 		union {
@@ -327,7 +343,7 @@ static enum ntlm_status check_messages(struct verify_job *j)
 			st = ntlm_challenge_decode(v->data, v->len, &m.c);
 			ntlm_challenge_clear(&m.c);
 		} else {
-			st = ntlm_authenticate_decode(v->data, v->len, &m.a);
+			st = ntlm_authenticate_decode_ex(v->data, v->len, &opt, &m.a);
 			ntlm_authenticate_clear(&m.a);
 		}
 		if (st != NTLM_OK) {
@@ -350,13 +366,14 @@ static void gather_facts(struct verify_job *j)
 	struct ntlm_av_list list;
 	struct ntlm_v2_blob blob;
 	const struct ntlm_av_pair *cb;
+	const struct ntlm_decode_options opt = auth_options(j);
 	uint32_t av_flags = 0;
 
 	if (ntlm_challenge_decode(cv->data, cv->len, &chal) == NTLM_OK &&
 	    ntlm_av_list_decode(chal.target_info.data, chal.target_info.len, &list) == NTLM_OK)
 		o->has_challenge_time = ntlm_av_list_get_u64(&list, NTLM_AV_TIMESTAMP, &o->challenge_time);
 	ntlm_challenge_clear(&chal);
-	if (ntlm_authenticate_decode(av->data, av->len, &auth) != NTLM_OK)
+	if (ntlm_authenticate_decode_ex(av->data, av->len, &opt, &auth) != NTLM_OK)
 		return;
 	snprintf(j->workstation, sizeof(j->workstation), "%s",
 	         auth.workstation != NULL ? auth.workstation : "");

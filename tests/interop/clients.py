@@ -535,6 +535,34 @@ def ntlm_auth_cases():
             FAIL("STATUS_WRONG_PASSWORD", type="NTLMv1-ESS"),
         ),
         no_lm_fallback_case(lambda user, password: run(user, password, compat=2)),
+        # issue 14: CHALLENGEs as other servers build them (verify mode).
+        # Without TargetInfo the client's blob holds an empty AV list;
+        # without MsvAvTimestamp python3-ntlm-auth 1.4 sends a garbage time
+        # (the year 5347). Both are accepted, and the proof still checked.
+        Case(
+            "NTLMv2, CHALLENGE without TargetInfo",
+            ["--no-target-info"],
+            run("alice", alice.password),
+            OK(**v2, mic="absent"),
+        ),
+        Case(
+            "NTLMv2, CHALLENGE without TargetInfo, wrong password",
+            ["--no-target-info"],
+            run("alice", WRONG_PASSWORD),
+            FAIL("STATUS_WRONG_PASSWORD", type="NTLMv2"),
+        ),
+        Case(
+            "NTLMv2, CHALLENGE without MsvAvTimestamp",
+            ["--no-timestamp"],
+            run("alice", alice.password),
+            OK(**v2),
+        ),
+        Case(
+            "NTLMv2, CHALLENGE without MsvAvTimestamp, wrong password",
+            ["--no-timestamp"],
+            run("alice", WRONG_PASSWORD),
+            FAIL("STATUS_WRONG_PASSWORD", type="NTLMv2"),
+        ),
     ]
 
 

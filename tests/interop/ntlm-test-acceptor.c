@@ -57,6 +57,10 @@ struct acceptor {
 	size_t cb_app_data_len;
 	bool have_cb;
 	struct ntlm_channel_bindings cb;
+	/* CHALLENGEs as other servers build them: without TargetInfo, or
+	 * without MsvAvTimestamp in it */
+	bool no_target_info;
+	bool no_timestamp;
 
 	/* the exchange in progress */
 	uint8_t *negotiate;
@@ -75,7 +79,7 @@ static void usage(FILE *f)
 	fputs("usage: ntlm-test-acceptor --hashes FILE [--computer NAME] [--domain NAME]\n"
 	      "       [--dns-domain NAME] [--allow-ntlmv1] [--allow-ess] [--allow-lm] [--allow-lmv2]\n"
 	      "       [--require-mic] [--cb off|when-supported|required] [--cb-app-data HEX]\n"
-	      "       [--target-name SPN]...\n",
+	      "       [--target-name SPN]... [--no-target-info] [--no-timestamp]\n",
 	      f);
 }
 
@@ -184,6 +188,47 @@ static enum ntlm_status decode_arg(const char *arg, uint8_t **ret, size_t *ret_l
 	return ntlm_base64_decode(arg, strlen(arg), ret, ret_len);
 }
 
+/* The CHALLENGE's TargetInfo without MsvAvTimestamp, or none at all (and
+ * NEGOTIATE_TARGET_INFO off), as a server that sends none does. */
+static enum ntlm_status strip_challenge(const struct acceptor *a, uint8_t **chal, size_t *chal_len)
+{
+	struct ntlm_challenge c;
+	struct ntlm_av_list list;
+	struct ntlm_writer w;
+	uint8_t *info = NULL, *out = NULL;
+	size_t info_len = 0, out_len = 0;
+	enum ntlm_status st;
+
+	if ((st = ntlm_challenge_decode(*chal, *chal_len, &c)) != NTLM_OK)
+		return st;
+	if (a->no_target_info) {
+		c.flags &= ~NTLM_NEGOTIATE_TARGET_INFO;
+	} else {
+		st = ntlm_av_list_decode(c.target_info.data, c.target_info.len, &list);
+		if (st != NTLM_OK)
+			goto out;
+		ntlm_writer_init(&w, NTLM_MAX_MESSAGE);
+		for (size_t i = 0; i < list.count; i++) {
+			if (list.pairs[i].id != NTLM_AV_TIMESTAMP)
+				ntlm_av_write(&w, list.pairs[i].id, list.pairs[i].value.data,
+				              list.pairs[i].value.len);
+		}
+		ntlm_av_write_eol(&w);
+		if ((st = ntlm_writer_finish(&w, &info, &info_len)) != NTLM_OK)
+			goto out;
+	}
+	c.target_info = (struct ntlm_view){info, info_len};
+	if ((st = ntlm_challenge_encode(&c, &out, &out_len)) != NTLM_OK)
+		goto out;
+	free_bytes(*chal, *chal_len);
+	*chal = out;
+	*chal_len = out_len;
+out:
+	free(info);
+	ntlm_challenge_clear(&c);
+	return st;
+}
+
 static void do_negotiate(struct acceptor *a, const char *arg)
 {
 	uint8_t *neg = NULL;
@@ -199,6 +244,8 @@ static void do_negotiate(struct acceptor *a, const char *arg)
 		goto out;
 	}
 	st = ntlm_acceptor_challenge(&a->names, neg, neg_len, ntlm_filetime_now(), &chal, &chal_len);
+	if (st == NTLM_OK && (a->no_target_info || a->no_timestamp))
+		st = strip_challenge(a, &chal, &chal_len);
 	if (st != NTLM_OK) {
 		answer_error(st);
 		goto out;
@@ -458,6 +505,8 @@ enum {
 	OPT_CB,
 	OPT_CB_APP_DATA,
 	OPT_TARGET_NAME,
+	OPT_NO_TARGET_INFO,
+	OPT_NO_TIMESTAMP,
 	OPT_HELP,
 };
 
@@ -474,6 +523,8 @@ static const struct option options[] = {
     {"cb", required_argument, NULL, OPT_CB},
     {"cb-app-data", required_argument, NULL, OPT_CB_APP_DATA},
     {"target-name", required_argument, NULL, OPT_TARGET_NAME},
+    {"no-target-info", no_argument, NULL, OPT_NO_TARGET_INFO},
+    {"no-timestamp", no_argument, NULL, OPT_NO_TIMESTAMP},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -546,6 +597,12 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			a.target_names[a.n_target_names++] = optarg;
+			break;
+		case OPT_NO_TARGET_INFO:
+			a.no_target_info = true;
+			break;
+		case OPT_NO_TIMESTAMP:
+			a.no_timestamp = true;
 			break;
 		case OPT_HELP:
 			usage(stdout);

@@ -917,6 +917,374 @@ START_TEST(challenge_contents)
 }
 END_TEST
 
+/* ---- real clients that other servers accept (issue 14) ---- */
+
+/* Rebuilds the CHALLENGE of x with TargetInfo replaced by info (NULL: none,
+ * and the TARGET_INFO flag off), the rest unchanged. */
+static void rebuild_challenge(struct exchange *x, const uint8_t *info, size_t info_len)
+{
+	struct ntlm_challenge c;
+	uint8_t *out;
+	size_t out_len;
+
+	ck_assert_status(ntlm_challenge_decode(x->chal, x->chal_len, &c), NTLM_OK);
+	c.target_info = (struct ntlm_view){info, info_len};
+	if (info == NULL)
+		c.flags &= ~NTLM_NEGOTIATE_TARGET_INFO;
+	ck_assert_status(ntlm_challenge_encode(&c, &out, &out_len), NTLM_OK);
+	ntlm_challenge_clear(&c);
+	free(x->chal);
+	x->chal = out;
+	x->chal_len = out_len;
+}
+
+/* The server's names without MsvAvTimestamp, as a server that sends none. */
+static void target_info_without_timestamp(uint8_t **ret, size_t *ret_len)
+{
+	struct ntlm_writer w;
+	uint8_t *u;
+	size_t n;
+
+	ntlm_writer_init(&w, NTLM_MAX_MESSAGE);
+	ck_assert_status(ntlm_utf8_to_utf16le("SERVER", 16, &u, &n), NTLM_OK);
+	ntlm_av_write(&w, NTLM_AV_NB_COMPUTER_NAME, u, n);
+	ntlm_av_write(&w, NTLM_AV_NB_DOMAIN_NAME, u, n);
+	free(u);
+	ntlm_av_write_eol(&w);
+	ck_assert_status(ntlm_writer_finish(&w, ret, ret_len), NTLM_OK);
+}
+
+/*
+ * The NTLMv2 AUTHENTICATE curl 7.88 (lib/vauth/ntlm.c) sends: the blob is
+ * MS-NLMP 3.3.2's temp with the CHALLENGE's TargetInfo copied as it is,
+ * nothing added, then Z(4); no MIC, UNICODE names, the CHALLENGE's flags.
+ */
+static void curl_style_authenticate(struct exchange *x, const char *password, uint64_t timestamp)
+{
+	static const uint8_t client_challenge[8] = {0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8};
+	struct ntlm_challenge c;
+	struct ntlm_hash nt, key;
+	struct ntlm_writer w;
+	uint8_t *blob, *resp, lm[24];
+	size_t blob_len;
+
+	ck_assert_status(ntlm_challenge_decode(x->chal, x->chal_len, &c), NTLM_OK);
+	ntlm_writer_init(&w, NTLM_MAX_MESSAGE);
+	ntlm_write_u8(&w, 1);
+	ntlm_write_u8(&w, 1);
+	ntlm_write_zeros(&w, 6);
+	ntlm_write_u64le(&w, timestamp);
+	ntlm_write_bytes(&w, client_challenge, 8);
+	ntlm_write_zeros(&w, 4);
+	ntlm_write_bytes(&w, c.target_info.data, c.target_info.len);
+	ntlm_write_zeros(&w, 4);
+	ck_assert_status(ntlm_writer_finish(&w, &blob, &blob_len), NTLM_OK);
+	ck_assert_status(ntlm_ntowfv1(password, &nt), NTLM_OK);
+	ck_assert_status(ntlm_ntowfv2(&nt, "alice", "DOMAIN", &key), NTLM_OK);
+	resp = malloc(16 + blob_len);
+	memcpy(resp + 16, blob, blob_len);
+	ck_assert_status(ntlm_ntproofstr(&key, c.server_challenge, blob, blob_len, resp), NTLM_OK);
+	ck_assert_status(ntlm_lmv2_response(&key, c.server_challenge, client_challenge, lm), NTLM_OK);
+	{
+		struct ntlm_authenticate a = {
+		    .flags = c.flags & ~(NTLM_NEGOTIATE_KEY_EXCH | NTLM_NEGOTIATE_VERSION),
+		    .lm_response = {lm, 24},
+		    .nt_response = {resp, 16 + blob_len},
+		    .domain = (char *)"DOMAIN",
+		    .user = (char *)"alice",
+		    .workstation = (char *)"CURLHOST",
+		};
+		free(x->auth);
+		ck_assert_status(ntlm_authenticate_encode(&a, &x->auth, &x->auth_len), NTLM_OK);
+	}
+	free(resp);
+	free(blob);
+	ntlm_challenge_clear(&c);
+}
+
+/* Class 2: a CHALLENGE without TargetInfo; curl, Chromium, OpenJDK,
+ * go-ntlmssp, gss-ntlmssp and python3-ntlm-auth answer with an empty AV
+ * list, only temp's Z(4). Accepted; the proof is still checked. */
+START_TEST(client_challenge_without_target_info)
+{
+	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV2);
+	struct ntlm_policy p;
+	struct ntlm_accept_result r;
+	struct exchange x, y;
+
+	ntlm_policy_init(&p);
+	cfg.no_mic = true;
+	run_client(&cfg, now_ft(), &x);
+	rebuild_challenge(&x, NULL, 0);
+	curl_style_authenticate(&x, "Passw0rd!", now_ft());
+	ck_assert_uint_eq(x.auth_len,
+	                  64 + 12 + 10 + 16 + 24 + 16 + 28 + 4); /* names, LM, NTProofStr, blob, Z(4) */
+	ck_assert_status(verify(&x, &p, NULL, &r), NTLM_OK);
+	ck_assert_int_eq(r.response_type, NTLM_RESPONSE_NTLMV2);
+	ck_assert_int_eq(r.mic, NTLM_VERDICT_ABSENT);
+	ck_assert(!r.skew_checked);
+	ntlm_accept_result_clear(&r);
+	/* the proof is still checked */
+	curl_style_authenticate(&x, "wrong", now_ft());
+	ck_assert_status(verify_status(&x, &p), NTLM_STATUS_WRONG_PASSWORD);
+	/* and a policy that wants a MIC or bindings still refuses */
+	curl_style_authenticate(&x, "Passw0rd!", now_ft());
+	p.require_mic = true;
+	ck_assert_status(verify_status(&x, &p), NTLM_STATUS_MIC_MISSING);
+	p.require_mic = false;
+	p.channel_bindings = NTLM_CB_REQUIRED;
+	{
+		const uint8_t cbdata[] = "tls-server-end-point:aaaa";
+		struct ntlm_channel_bindings cb = {.application_data = {cbdata, sizeof(cbdata) - 1}};
+		ck_assert_status(verify(&x, &p, &cb, &r), NTLM_STATUS_BINDINGS_MISSING);
+		ntlm_accept_result_clear(&r);
+	}
+	/* the project's own initiator answers it too (MsvAvEOL, then Z(4)) */
+	ntlm_policy_init(&p);
+	free(x.auth);
+	ck_assert_status(ntlm_initiator_authenticate(&cfg, x.neg, x.neg_len, x.chal, x.chal_len, &x.auth,
+	                                             &x.auth_len, NULL),
+	                 NTLM_OK);
+	ck_assert_status(verify_status(&x, &p), NTLM_OK);
+	exchange_free(&x);
+
+	/* the same client against our own CHALLENGE (TargetInfo echoed): fine,
+	 * and the echo check still sees a changed TargetInfo */
+	run_client(&cfg, now_ft(), &x);
+	curl_style_authenticate(&x, "Passw0rd!", now_ft());
+	ck_assert_status(verify_status(&x, &p), NTLM_OK);
+	rebuild_challenge(&x, NULL, 0);
+	curl_style_authenticate(&x, "Passw0rd!", now_ft());
+	run_client(&cfg, now_ft(), &y);
+	memcpy(y.chal + 24, x.chal + 24, 8); /* y's TargetInfo, x's server challenge */
+	ck_assert_status(verify_auth(&y, x.auth, x.auth_len, &p, lookup), NTLM_STATUS_AV_PAIRS_ALTERED);
+	exchange_free(&x);
+	exchange_free(&y);
+}
+END_TEST
+
+/* Class 7: no MsvAvTimestamp in the CHALLENGE. python3-ntlm-auth 1.4 then
+ * sends a garbage time (the year 5347); the skew is not checked, as the
+ * client had no server time to echo. With a timestamp, it still is. */
+START_TEST(client_challenge_without_timestamp)
+{
+	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV2);
+	struct ntlm_policy p;
+	struct ntlm_accept_result r;
+	struct exchange x;
+	uint8_t *info;
+	size_t info_len;
+	/* 5347-01-01 as python3-ntlm-auth 1.4 computes it */
+	const uint64_t year_5347 = ntlm_filetime_from_unix(106563916800LL);
+
+	ntlm_policy_init(&p);
+	target_info_without_timestamp(&info, &info_len);
+	cfg.timestamp = &year_5347;
+	memset(&x, 0, sizeof(x));
+	ck_assert_status(ntlm_initiator_negotiate(&cfg, &x.neg, &x.neg_len), NTLM_OK);
+	ck_assert_status(
+	    ntlm_acceptor_challenge(&server_names, x.neg, x.neg_len, now_ft(), &x.chal, &x.chal_len),
+	    NTLM_OK);
+	rebuild_challenge(&x, info, info_len);
+	ck_assert_status(ntlm_initiator_authenticate(&cfg, x.neg, x.neg_len, x.chal, x.chal_len, &x.auth,
+	                                             &x.auth_len, NULL),
+	                 NTLM_OK);
+	ck_assert_status(verify(&x, &p, NULL, &r), NTLM_OK);
+	ck_assert(r.has_client_timestamp);
+	ck_assert_uint_eq(r.client_timestamp, year_5347);
+	ck_assert(!r.skew_checked);
+	ck_assert_int_eq(r.mic, NTLM_VERDICT_VALID);
+	ntlm_accept_result_clear(&r);
+	/* the wrong password is still one */
+	cfg.password = "wrong";
+	free(x.auth);
+	ck_assert_status(ntlm_initiator_authenticate(&cfg, x.neg, x.neg_len, x.chal, x.chal_len, &x.auth,
+	                                             &x.auth_len, NULL),
+	                 NTLM_OK);
+	ck_assert_status(verify_status(&x, &p), NTLM_STATUS_WRONG_PASSWORD);
+	exchange_free(&x);
+	free(info);
+
+	/* curl against a CHALLENGE without TargetInfo sends its own clock: any skew passes */
+	cfg.password = "Passw0rd!";
+	cfg.no_mic = true;
+	run_client(&cfg, now_ft(), &x);
+	rebuild_challenge(&x, NULL, 0);
+	curl_style_authenticate(&x, "Passw0rd!", year_5347);
+	ck_assert_status(verify_status(&x, &p), NTLM_OK);
+	exchange_free(&x);
+}
+END_TEST
+
+/* Class 1: GNU wget sets NEGOTIATE_UNICODE in its AUTHENTICATE but sends
+ * 8-bit names after an OEM CHALLENGE: the CHALLENGE's encoding decodes them. */
+START_TEST(client_unicode_flag_after_oem_challenge)
+{
+	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV2);
+	struct ntlm_policy p;
+	struct ntlm_accept_result r;
+	struct exchange x;
+
+	ntlm_policy_init(&p);
+	cfg.oem = true;
+	cfg.no_mic = true; /* wget sends none; the flag edit would break it */
+	run_client(&cfg, now_ft(), &x);
+	x.auth[60] |= NTLM_NEGOTIATE_UNICODE;
+	ck_assert_status(verify(&x, &p, NULL, &r), NTLM_OK);
+	ck_assert_str_eq(r.user, "alice");
+	ck_assert_str_eq(r.domain, "DOMAIN");
+	ck_assert_str_eq(r.workstation, "WS1");
+	ck_assert_int_eq(r.user_text, NTLM_TEXT_ASCII);
+	ck_assert_uint_eq(r.flags & NTLM_NEGOTIATE_UNICODE, 0);
+	ck_assert(!r.name_fallback);
+	ntlm_accept_result_clear(&r);
+	exchange_free(&x);
+
+	/* the other way round: UTF-16 names under an OEM flag after a UNICODE CHALLENGE */
+	cfg.oem = false;
+	run_client(&cfg, now_ft(), &x);
+	x.auth[60] = (uint8_t)((x.auth[60] & ~NTLM_NEGOTIATE_UNICODE) | NTLM_NEGOTIATE_OEM);
+	ck_assert_status(verify(&x, &p, NULL, &r), NTLM_OK);
+	ck_assert_str_eq(r.user, "alice");
+	ck_assert_int_eq(r.user_text, NTLM_TEXT_UTF16);
+	ntlm_accept_result_clear(&r);
+	exchange_free(&x);
+}
+END_TEST
+
+/* Class 4: a non-ASCII user name in OEM text, as UTF-8 (curl, cntlm,
+ * python3-ntlm-auth) or in the code page; name_fallback tells them apart. */
+START_TEST(client_oem_non_ascii_names)
+{
+	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV2);
+	struct ntlm_policy p;
+	struct ntlm_accept_result r;
+	struct exchange x;
+	size_t at;
+
+	ntlm_policy_init(&p);
+	cfg.oem = true;
+	cfg.no_mic = true;
+	cfg.workstation = "W#";
+	run_client(&cfg, now_ft(), &x);
+	/* the workstation does not enter the proof: "W" + 0x81 (CP850 u umlaut) */
+	for (at = 64; at < x.auth_len && x.auth[at] != '#'; at++)
+		;
+	ck_assert_uint_lt(at, x.auth_len);
+	x.auth[at] = 0x81;
+	ck_assert_status(verify(&x, &p, NULL, &r), NTLM_OK);
+	ck_assert_str_eq(r.workstation, "W\xc3\xbc");
+	ck_assert_int_eq(r.workstation_text, NTLM_TEXT_CODEPAGE);
+	ck_assert(r.name_fallback);
+	ntlm_accept_result_clear(&r);
+	/* ISO-8859-1: 0x81 is a C1 control, refused */
+	p.oem_charset = NTLM_OEM_ISO8859_1;
+	ck_assert_status(verify_status(&x, &p), NTLM_ERR_CONTROL_CHARACTER);
+	exchange_free(&x);
+}
+END_TEST
+
+/* Class 5: Node's httpntlm and OpenJDK set EXTENDED_SESSIONSECURITY in the
+ * AUTHENTICATE when the CHALLENGE did not offer it, and compute plain
+ * NTLMv1: the negotiated flags classify the response and derive the keys. */
+START_TEST(client_ess_claimed_not_negotiated)
+{
+	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV1);
+	struct ntlm_policy p = permissive();
+	struct ntlm_accept_result r;
+	struct exchange x;
+
+	cfg.drop_flags = NTLM_NEGOTIATE_EXTENDED_SESSIONSECURITY;
+	run_client(&cfg, now_ft(), &x);
+	ck_assert_uint_eq(x.chal[22] & 0x08, 0); /* the CHALLENGE offers no ESS */
+	x.auth[62] |= 0x08;                      /* the AUTHENTICATE claims it */
+	ck_assert_status(verify(&x, &p, NULL, &r), NTLM_OK);
+	ck_assert_int_eq(r.response_type, NTLM_RESPONSE_NTLMV1);
+	ck_assert_uint_eq(r.flags & NTLM_NEGOTIATE_EXTENDED_SESSIONSECURITY, 0);
+	ck_assert(r.has_session_key);
+	ck_assert_mem_eq(r.session_key.bytes, x.client_key.bytes, 16);
+	ntlm_accept_result_clear(&r);
+	/* a wrong password is still one */
+	ck_assert_status(verify_flipped(&x, field_offset(&x, NT_FIELD), &p), NTLM_STATUS_WRONG_PASSWORD);
+	exchange_free(&x);
+
+	/* OpenJDK: the same with an empty LM field */
+	cfg.drop_flags = NTLM_NEGOTIATE_EXTENDED_SESSIONSECURITY | NTLM_NEGOTIATE_KEY_EXCH;
+	run_client(&cfg, now_ft(), &x);
+	x.auth[62] |= 0x08;
+	x.auth[12] = x.auth[13] = x.auth[14] = x.auth[15] = 0; /* LmChallengeResponseFields: Len, MaxLen */
+	ck_assert_status(verify(&x, &p, NULL, &r), NTLM_OK);
+	ck_assert_int_eq(r.response_type, NTLM_RESPONSE_NTLMV1);
+	ntlm_accept_result_clear(&r);
+	exchange_free(&x);
+}
+END_TEST
+
+/* Class 6: a NEGOTIATE whose DomainName offset points inside its header
+ * starts an exchange; its raw bytes still go into the MIC. */
+START_TEST(client_negotiate_offset_inside_header)
+{
+	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV2);
+	struct ntlm_policy p;
+	struct exchange x;
+	uint8_t *neg;
+	size_t neg_len;
+
+	ntlm_policy_init(&p);
+	/* flags OEM_DOMAIN_SUPPLIED, DomainName 6 bytes "DOMAIN" at 32, offset written as 24 */
+	ck_assert_status(ntlm_initiator_negotiate(&cfg, &neg, &neg_len), NTLM_OK);
+	ck_assert_uint_ge(neg_len, 32);
+	memset(&x, 0, sizeof(x));
+	x.neg_len = 32 + 6;
+	x.neg = calloc(1, x.neg_len);
+	memcpy(x.neg, neg, 16);
+	x.neg[12 + 1] |= 0x10; /* NEGOTIATE_OEM_DOMAIN_SUPPLIED */
+	x.neg[15] &= (uint8_t) ~(NTLM_NEGOTIATE_VERSION >> 24);
+	x.neg[16] = 6;
+	x.neg[18] = 6;
+	x.neg[20] = 24;
+	memcpy(x.neg + 32, "DOMAIN", 6);
+	free(neg);
+	ck_assert_status(
+	    ntlm_acceptor_challenge(&server_names, x.neg, x.neg_len, now_ft(), &x.chal, &x.chal_len),
+	    NTLM_OK);
+	ck_assert_status(ntlm_initiator_authenticate(&cfg, x.neg, x.neg_len, x.chal, x.chal_len, &x.auth,
+	                                             &x.auth_len, NULL),
+	                 NTLM_OK);
+	ck_assert_status(verify_status(&x, &p), NTLM_OK);
+	/* the MIC covers the NEGOTIATE as sent */
+	x.neg[33] ^= 1;
+	ck_assert_status(verify_status(&x, &p), NTLM_STATUS_MIC_INVALID);
+	exchange_free(&x);
+
+	/* go-ntlmssp: UTF-8 in the OEM domain field, and a NUL in the workstation */
+	ck_assert_status(ntlm_initiator_negotiate(&cfg, &neg, &neg_len), NTLM_OK);
+	memset(&x, 0, sizeof(x));
+	x.neg_len = 32 + 7 + 3;
+	x.neg = calloc(1, x.neg_len);
+	memcpy(x.neg, neg, 16);
+	free(neg);
+	x.neg[13] |= 0x30;
+	x.neg[15] &= (uint8_t) ~(NTLM_NEGOTIATE_VERSION >> 24);
+	x.neg[16] = x.neg[18] = 7;
+	x.neg[20] = 32;
+	x.neg[24] = x.neg[26] = 3;
+	x.neg[28] = 39;
+	memcpy(x.neg + 32,
+	       "M\xc3\xbcller"
+	       "W\0S",
+	       10);
+	ck_assert_status(
+	    ntlm_acceptor_challenge(&server_names, x.neg, x.neg_len, now_ft(), &x.chal, &x.chal_len),
+	    NTLM_OK);
+	ck_assert_status(ntlm_initiator_authenticate(&cfg, x.neg, x.neg_len, x.chal, x.chal_len, &x.auth,
+	                                             &x.auth_len, NULL),
+	                 NTLM_OK);
+	ck_assert_status(verify_status(&x, &p), NTLM_OK);
+	exchange_free(&x);
+}
+END_TEST
+
 static Suite *acceptor_suite(void)
 {
 	Suite *s = suite_create("acceptor");
@@ -935,6 +1303,10 @@ static Suite *acceptor_suite(void)
 	                     tamper_negotiate_flags, tamper_av_pairs_and_challenge, tamper_stale_timestamp,
 	                     tamper_channel_bindings, tamper_target_name, no_lmv2_fallback, nil_domain_retry,
 	                     anonymous, malformed_authenticate));
+	test_add_tcase(s, "real_clients",
+	               TESTS(client_challenge_without_target_info, client_challenge_without_timestamp,
+	                     client_unicode_flag_after_oem_challenge, client_oem_non_ascii_names,
+	                     client_ess_claimed_not_negotiated, client_negotiate_offset_inside_header));
 	return s;
 }
 

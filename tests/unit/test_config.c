@@ -135,6 +135,7 @@ static void assert_default_policy(const struct ntlmd_policy *p)
 	ck_assert(!p->allow_unverified_spn);
 	ck_assert_uint_eq(p->max_clock_skew, 1800);
 	ck_assert_uint_eq(p->required_flags, 0);
+	ck_assert_int_eq(p->oem_charset, NTLM_OEM_CP850);
 	ck_assert_ptr_null(p->accepted_domains);
 	ck_assert_uint_eq(p->lockout_threshold, 10); /* Windows 11's defaults */
 	ck_assert_uint_eq(p->lockout_window, 600);
@@ -330,6 +331,7 @@ GETTER(get_anonymous, c->policy.anonymous)
 GETTER(get_mic, c->policy.require_mic)
 GETTER(get_unverified, c->policy.allow_unverified_spn)
 GETTER(get_skew, c->policy.max_clock_skew)
+GETTER(get_charset, c->policy.oem_charset)
 GETTER(get_threshold, c->policy.lockout_threshold)
 GETTER(get_separator, (unsigned char)c->policy.domain_separator)
 GETTER(get_max_challenges, c->max_challenges)
@@ -360,6 +362,10 @@ static const struct {
     {"log_level warning", get_log, LOG_WARNING},
     {"log_level info", get_log, LOG_INFO},
     {"log_level debug", get_log, LOG_DEBUG},
+    {"oem_charset CP850", get_charset, NTLM_OEM_CP850},
+    {"oem_charset cp1252", get_charset, NTLM_OEM_CP1252},
+    {"oem_charset ISO-8859-1", get_charset, NTLM_OEM_ISO8859_1},
+    {"oem_charset iso-8859-15", get_charset, NTLM_OEM_ISO8859_15},
     {"required_flags 128", get_flags, NTLM_NEGOTIATE_128},
     {"required_flags 56", get_flags, NTLM_NEGOTIATE_56},
     {"required_flags key-exch", get_flags, NTLM_NEGOTIATE_KEY_EXCH},
@@ -463,6 +469,7 @@ static const struct {
     {"max_clock_skew 18446744073709551616\n", 1, "number too large"},
     {"max_clock_skew 31536001\n", 1, "max_clock_skew: 31536001 is out of range (0 to 31536000)"},
     {"required_flags sign bogus\n", 1, "required_flags: expected 128, 56, key-exch"},
+    {"oem_charset UTF-8\n", 1, "oem_charset: expected CP850, CP1252, ISO-8859-1 or ISO-8859-15"},
     {"required_flags none sign\n", 1, "not 'none'"},
     {"required_flags sign SIGN\n", 1, "'sign' is listed twice"},
     {"accepted_domains A A\n", 1, "accepted_domains: 'A' is listed twice"},

@@ -401,9 +401,13 @@ START_TEST(test_negotiate_oem_names)
 	ntlm_negotiate_clear(&n);
 	free(buf);
 
-	/* OEM only: non-ASCII is refused both ways. */
+	/* OEM 8-bit text that is not UTF-8 decodes through CP850 (0xE9 is U
+	 * acute); the encoder still writes ASCII only. */
 	buf = test_hex("4e544c4d53535000 01000000 07100000 01000100 20000000 0000000000000000 e9", &len);
-	ck_assert_status(ntlm_negotiate_decode(buf, len, &n), NTLM_ERR_BAD_STRING);
+	ck_assert_status(ntlm_negotiate_decode(buf, len, &n), NTLM_OK);
+	ck_assert_str_eq(n.domain, "\xc3\x9a");
+	ck_assert_int_eq(n.domain_text, NTLM_TEXT_CODEPAGE);
+	ntlm_negotiate_clear(&n);
 	free(buf);
 	n = (struct ntlm_negotiate){.flags = NTLM_NEGOTIATE_OEM, .domain = (char *)"caf\xc3\xa9"};
 	ck_assert_status(ntlm_negotiate_encode(&n, &out, &out_len), NTLM_ERR_BAD_STRING);
@@ -660,9 +664,14 @@ START_TEST(test_authenticate_oem)
 	ck_assert_mem_eq(d.lm_response.data, lm, 24);
 	ntlm_authenticate_clear(&d);
 
-	/* Non-ASCII in an OEM message is refused both ways. */
+	/* Non-ASCII in an OEM message decodes through the code page (CP850
+	 * 0xC9 is U+2554), and the encoder writes ASCII only. */
 	out[66] = 0xc9;
-	ck_assert_status(ntlm_authenticate_decode(out, out_len, &d), NTLM_ERR_BAD_STRING);
+	ck_assert_status(ntlm_authenticate_decode(out, out_len, &d), NTLM_OK);
+	ck_assert_str_eq(d.domain, "DO\xe2\x95\x94");
+	ck_assert_int_eq(d.domain_text, NTLM_TEXT_CODEPAGE);
+	ck_assert_int_eq(d.user_text, NTLM_TEXT_ASCII);
+	ntlm_authenticate_clear(&d);
 	free(out);
 	a.user = (char *)"\xc3\xa9t\xc3\xa9";
 	ck_assert_status(ntlm_authenticate_encode(&a, &out, &out_len), NTLM_ERR_BAD_STRING);
@@ -809,10 +818,11 @@ static uint8_t *auth_with_unit(bool unicode, int which, int pos, uint16_t u, siz
 /* What the decoder must say of the unit u in a name. */
 static enum ntlm_status expected_for_unit(bool unicode, uint16_t u)
 {
-	if (u < 0x20 || (u >= 0x7F && u <= 0x9F))
-		return NTLM_ERR_CONTROL_CHARACTER; /* C0, DEL, C1 (NEL U+0085 among them) */
-	if (!unicode && u > 0x7F)
-		return NTLM_ERR_BAD_STRING; /* OEM names are ASCII */
+	if (u < 0x20 || u == 0x7F)
+		return NTLM_ERR_CONTROL_CHARACTER; /* C0, DEL */
+	if (unicode && u >= 0x80 && u <= 0x9F)
+		return NTLM_ERR_CONTROL_CHARACTER; /* C1 (NEL U+0085 among them) */
+	/* an OEM byte 0x80..0xFF alone is no UTF-8: CP850, where 0x80..0x9F are letters */
 	return NTLM_OK;
 }
 
@@ -896,9 +906,225 @@ START_TEST(test_negotiate_names_not_checked)
 	struct ntlm_negotiate n;
 
 	ck_assert_status(ntlm_negotiate_decode(buf, len, &n), NTLM_OK);
-	ck_assert_str_eq(n.domain, "DO\tM");
-	ck_assert_str_eq(n.workstation, "W\nS");
+	/* kept for the log, escaped */
+	ck_assert_str_eq(n.domain, "DO\\x09M");
+	ck_assert_str_eq(n.workstation, "W\\x0aS");
+	ck_assert_int_eq(n.domain_text, NTLM_TEXT_ESCAPED);
 	ntlm_negotiate_clear(&n);
+	free(buf);
+}
+END_TEST
+
+/* Issue 14 class 3: go-ntlmssp writes UTF-8 in the NEGOTIATE's OEM
+ * domain; NUL bytes and over-long names are kept escaped; nothing in the
+ * informative names refuses the NEGOTIATE. */
+START_TEST(test_negotiate_names_never_refuse)
+{
+	/* domain "Müller" in UTF-8, workstation "W\0S" */
+	const char *hex = "4e544c4d53535000 01000000 07300000"
+	                  "07000700 20000000"
+	                  "03000300 27000000"
+	                  "4dc3bc6c6c6572 570053";
+	size_t len;
+	uint8_t *buf = test_hex(hex, &len), *big;
+	struct ntlm_negotiate n;
+
+	ck_assert_status(ntlm_negotiate_decode(buf, len, &n), NTLM_OK);
+	ck_assert_str_eq(n.domain, "M\xc3\xbcller");
+	ck_assert_int_eq(n.domain_text, NTLM_TEXT_UTF8);
+	ck_assert_str_eq(n.workstation, "W\\x00S");
+	ck_assert_int_eq(n.workstation_text, NTLM_TEXT_ESCAPED);
+	ntlm_negotiate_clear(&n);
+	/* a domain of 300 bytes, over NTLM_MAX_NAME: kept escaped */
+	big = calloc(1, 32 + 300);
+	memcpy(big, buf, 32);
+	memset(big + 32, 'a', 300);
+	big[24] = 0; /* no workstation */
+	big[25] = 0;
+	big[12] = 0x07;
+	big[13] = 0x10; /* OEM_DOMAIN_SUPPLIED only */
+	big[16] = 300 & 0xff;
+	big[17] = 300 >> 8;
+	ck_assert_status(ntlm_negotiate_decode(big, 32 + 300, &n), NTLM_OK);
+	ck_assert_int_eq(n.domain_text, NTLM_TEXT_ESCAPED);
+	ck_assert_uint_eq(strlen(n.domain), 300);
+	ntlm_negotiate_clear(&n);
+	free(big);
+	free(buf);
+}
+END_TEST
+
+/* Issue 14 class 6: a Debian GSS-API NTLM client writes DomainName offset
+ * 24 in a 32-byte NEGOTIATE with the data at 32. The message decodes; the
+ * unreadable name is left out. */
+START_TEST(test_negotiate_offset_inside_header)
+{
+	const char *hex = "4e544c4d53535000 01000000 07320000"
+	                  "06000600 18000000"
+	                  "02000200 26000000"
+	                  "444f4d41494e 5753";
+	size_t len;
+	uint8_t *buf = test_hex(hex, &len);
+	struct ntlm_negotiate n;
+
+	ck_assert_status(ntlm_negotiate_decode(buf, len, &n), NTLM_OK);
+	ck_assert_ptr_null(n.domain);
+	ck_assert_int_eq(n.domain_text, NTLM_TEXT_UNREADABLE);
+	ck_assert_str_eq(n.workstation, "WS");
+	ck_assert(!n.has_version);
+	ntlm_negotiate_clear(&n);
+	/* past the end: the same */
+	buf[20] = 0xf0;
+	ck_assert_status(ntlm_negotiate_decode(buf, len, &n), NTLM_OK);
+	ck_assert_int_eq(n.domain_text, NTLM_TEXT_UNREADABLE);
+	ntlm_negotiate_clear(&n);
+	free(buf);
+}
+END_TEST
+
+/* An OEM AUTHENTICATE (flags say OEM, or UNICODE as GNU wget sends them)
+ * with the names "TESTDOM", "erin" and "WGET-PC" in 8-bit text. */
+static uint8_t *wget_style_auth(uint32_t flags, size_t *ret_len)
+{
+	static const uint8_t lm[24] = {1}, nt[24] = {2};
+	struct ntlm_authenticate a = {
+	    .flags = NTLM_NEGOTIATE_OEM | NTLM_NEGOTIATE_NTLM,
+	    .lm_response = {lm, 24},
+	    .nt_response = {nt, 24},
+	    .domain = (char *)"TESTDOM",
+	    .user = (char *)"erin",
+	    .workstation = (char *)"WGET-PC",
+	};
+	uint8_t *out;
+
+	ck_assert_status(ntlm_authenticate_encode(&a, &out, ret_len), NTLM_OK);
+	out[60] = (uint8_t)flags; /* NegotiateFlags at 60, after encoding */
+	out[61] = (uint8_t)(flags >> 8);
+	out[62] = (uint8_t)(flags >> 16);
+	out[63] = (uint8_t)(flags >> 24);
+	return out;
+}
+
+/* Issue 14 class 1: the AUTHENTICATE's names are decoded in the encoding
+ * the CHALLENGE chose, not in the one its own flags claim. */
+START_TEST(test_authenticate_names_follow_challenge)
+{
+	const uint32_t wget = NTLM_NEGOTIATE_UNICODE | NTLM_NEGOTIATE_NTLM;
+	struct ntlm_decode_options oem = {.has_challenge_flags = true,
+	                                  .challenge_flags = NTLM_NEGOTIATE_OEM | NTLM_NEGOTIATE_NTLM};
+	struct ntlm_decode_options both = {.has_challenge_flags = true,
+	                                   .challenge_flags = NTLM_NEGOTIATE_OEM | NTLM_NEGOTIATE_UNICODE};
+	struct ntlm_decode_options neither = {.has_challenge_flags = true, .challenge_flags = 0};
+	struct ntlm_decode_options unicode = {.has_challenge_flags = true,
+	                                      .challenge_flags = NTLM_NEGOTIATE_UNICODE};
+	struct ntlm_authenticate d;
+	size_t len;
+	uint8_t *buf = wget_style_auth(wget, &len);
+
+	/* on its own flags alone, "TESTDOM" (7 bytes) is no UTF-16 */
+	ck_assert_status(ntlm_authenticate_decode(buf, len, &d), NTLM_ERR_BAD_STRING);
+	/* after an OEM CHALLENGE: OEM */
+	ck_assert_status(ntlm_authenticate_decode_ex(buf, len, &oem, &d), NTLM_OK);
+	ck_assert_str_eq(d.user, "erin");
+	ck_assert_str_eq(d.domain, "TESTDOM");
+	ck_assert_str_eq(d.workstation, "WGET-PC");
+	ck_assert_int_eq(d.user_text, NTLM_TEXT_ASCII);
+	ntlm_authenticate_clear(&d);
+	/* the CHALLENGE left it open: UTF-16 first, then what the bytes can be */
+	ck_assert_status(ntlm_authenticate_decode_ex(buf, len, &both, &d), NTLM_OK);
+	ck_assert_str_eq(d.user, "erin");
+	ntlm_authenticate_clear(&d);
+	ck_assert_status(ntlm_authenticate_decode_ex(buf, len, &neither, &d), NTLM_OK);
+	ck_assert_str_eq(d.user, "erin");
+	ntlm_authenticate_clear(&d);
+	/* after a UNICODE CHALLENGE the bytes must be UTF-16: no guessing */
+	ck_assert_status(ntlm_authenticate_decode_ex(buf, len, &unicode, &d), NTLM_ERR_BAD_STRING);
+	free(buf);
+
+	/* UTF-16 names with the OEM flag, after a UNICODE CHALLENGE: UTF-16 */
+	{
+		static const uint8_t lm[24] = {1}, nt[24] = {2};
+		struct ntlm_authenticate a = {
+		    .flags = NTLM_NEGOTIATE_UNICODE | NTLM_NEGOTIATE_NTLM,
+		    .lm_response = {lm, 24},
+		    .nt_response = {nt, 24},
+		    .domain = (char *)"DOM",
+		    .user = (char *)"erin",
+		    .workstation = (char *)"WS",
+		};
+		ck_assert_status(ntlm_authenticate_encode(&a, &buf, &len), NTLM_OK);
+		buf[60] = NTLM_NEGOTIATE_OEM;
+		ck_assert_status(ntlm_authenticate_decode_ex(buf, len, &unicode, &d), NTLM_OK);
+		ck_assert_str_eq(d.user, "erin");
+		ck_assert_int_eq(d.user_text, NTLM_TEXT_UTF16);
+		ntlm_authenticate_clear(&d);
+		/* open CHALLENGE, OEM flag: "e\0r\0..." cannot be OEM (NUL), so UTF-16 */
+		ck_assert_status(ntlm_authenticate_decode_ex(buf, len, &neither, &d), NTLM_OK);
+		ck_assert_str_eq(d.user, "erin");
+		ntlm_authenticate_clear(&d);
+		/* closed OEM CHALLENGE: the NULs are control characters */
+		ck_assert_status(ntlm_authenticate_decode_ex(buf, len, &oem, &d), NTLM_ERR_CONTROL_CHARACTER);
+		free(buf);
+	}
+}
+END_TEST
+
+/* Issue 14 class 4: OEM names in UTF-8 or the configured code page; the
+ * control-character rule holds for the decoded text whatever the rule. */
+START_TEST(test_authenticate_oem_charsets)
+{
+	static const uint8_t lm[24] = {1}, nt[24] = {2};
+	struct ntlm_authenticate a = {
+	    .flags = NTLM_NEGOTIATE_OEM | NTLM_NEGOTIATE_NTLM,
+	    .lm_response = {lm, 24},
+	    .nt_response = {nt, 24},
+	    .domain = (char *)"DOM",
+	    .user = (char *)"#",
+	    .workstation = (char *)"WS",
+	};
+	struct ntlm_decode_options latin1 = {.oem_charset = NTLM_OEM_ISO8859_1};
+	struct ntlm_decode_options cp1252 = {.oem_charset = NTLM_OEM_CP1252};
+	struct ntlm_authenticate d;
+	uint8_t *buf;
+	size_t len;
+
+	ck_assert_status(ntlm_authenticate_encode(&a, &buf, &len), NTLM_OK);
+	ck_assert_uint_eq(buf[67], '#'); /* the user after "DOM" at 64 */
+	/* 0xFC: u umlaut in Latin-1 and CP1252, superscript three in CP850 */
+	buf[67] = 0xfc;
+	ck_assert_status(ntlm_authenticate_decode_ex(buf, len, &latin1, &d), NTLM_OK);
+	ck_assert_str_eq(d.user, "\xc3\xbc");
+	ck_assert_int_eq(d.user_text, NTLM_TEXT_CODEPAGE);
+	ntlm_authenticate_clear(&d);
+	ck_assert_status(ntlm_authenticate_decode(buf, len, &d), NTLM_OK);
+	ck_assert_str_eq(d.user, "\xc2\xb3");
+	ntlm_authenticate_clear(&d);
+	/* 0x85: a letter in CP850, NEL in ISO-8859-1, an ellipsis in CP1252 */
+	buf[67] = 0x85;
+	ck_assert_status(ntlm_authenticate_decode(buf, len, &d), NTLM_OK);
+	ck_assert_str_eq(d.user, "\xc3\xa0");
+	ntlm_authenticate_clear(&d);
+	ck_assert_status(ntlm_authenticate_decode_ex(buf, len, &latin1, &d), NTLM_ERR_CONTROL_CHARACTER);
+	ck_assert_status(ntlm_authenticate_decode_ex(buf, len, &cp1252, &d), NTLM_OK);
+	ck_assert_str_eq(d.user, "\xe2\x80\xa6");
+	ntlm_authenticate_clear(&d);
+	/* 0x81, undefined in CP1252: C1, refused */
+	buf[67] = 0x81;
+	ck_assert_status(ntlm_authenticate_decode_ex(buf, len, &cp1252, &d), NTLM_ERR_CONTROL_CHARACTER);
+	free(buf);
+
+	/* UTF-8 in an OEM field (curl, cntlm, python3-ntlm-auth): NEL as UTF-8 is refused */
+	a.user = (char *)"##";
+	ck_assert_status(ntlm_authenticate_encode(&a, &buf, &len), NTLM_OK);
+	buf[67] = 0xc3;
+	buf[68] = 0xa9;
+	ck_assert_status(ntlm_authenticate_decode(buf, len, &d), NTLM_OK);
+	ck_assert_str_eq(d.user, "\xc3\xa9");
+	ck_assert_int_eq(d.user_text, NTLM_TEXT_UTF8);
+	ntlm_authenticate_clear(&d);
+	buf[67] = 0xc2;
+	buf[68] = 0x85;
+	ck_assert_status(ntlm_authenticate_decode(buf, len, &d), NTLM_ERR_CONTROL_CHARACTER);
 	free(buf);
 }
 END_TEST
@@ -1280,8 +1506,9 @@ static Suite *message_suite(void)
 	                     test_authenticate_oem, test_authenticate_anonymous,
 	                     test_authenticate_name_limits));
 	test_add_tcase(s, "names",
-	               TESTS(test_authenticate_control_characters,
-	                     test_authenticate_names_with_spaces_and_accents,
+	               TESTS(test_authenticate_control_characters, test_negotiate_names_never_refuse,
+	                     test_negotiate_offset_inside_header, test_authenticate_names_follow_challenge,
+	                     test_authenticate_oem_charsets, test_authenticate_names_with_spaces_and_accents,
 	                     test_negotiate_names_not_checked));
 	test_add_tcase(s, "malformed",
 	               TESTS(test_every_truncation, test_too_long, test_signature_and_type, test_field_errors,

@@ -418,11 +418,87 @@ START_TEST(test_oem_to_utf8)
 	ck_assert_str_eq(out, "\x01\x7f");
 	free(out);
 
+	/* not UTF-8: CP850, the default code page (0x80 is C cedilla, 0xE9 U acute) */
+	ck_assert_status(ntlm_oem_to_utf8((const uint8_t *)"A\x80", 2, &out), NTLM_OK);
+	ck_assert_str_eq(out, "A\xc3\x87");
+	free(out);
+	ck_assert_status(ntlm_oem_to_utf8((const uint8_t *)"\xe9", 1, &out), NTLM_OK);
+	ck_assert_str_eq(out, "\xc3\x9a");
+	free(out);
 	out = NULL;
-	ck_assert_status(ntlm_oem_to_utf8((const uint8_t *)"A\x80", 2, &out), NTLM_ERR_BAD_STRING);
-	ck_assert_status(ntlm_oem_to_utf8((const uint8_t *)"\xe9", 1, &out), NTLM_ERR_BAD_STRING);
 	ck_assert_status(ntlm_oem_to_utf8((const uint8_t *)"A\0B", 3, &out), NTLM_ERR_BAD_STRING);
 	ck_assert_ptr_null(out);
+}
+END_TEST
+
+/* OEM text: 7-bit as it is, valid UTF-8 as it is (curl, cntlm, go-ntlmssp
+ * and python3-ntlm-auth send UTF-8), else the configured code page. */
+START_TEST(test_oem_decode_rules)
+{
+	static const struct {
+		const char *in;
+		enum ntlm_oem_charset cs;
+		const char *out;
+		enum ntlm_text_rule rule;
+	} cases[] = {
+	    {"erin", NTLM_OEM_CP850, "erin", NTLM_TEXT_ASCII},
+	    {"J\xc3\xbcrgen", NTLM_OEM_CP850, "J\xc3\xbcrgen", NTLM_TEXT_UTF8},     /* UTF-8 u-umlaut */
+	    {"J\x81rgen", NTLM_OEM_CP850, "J\xc3\xbcrgen", NTLM_TEXT_CODEPAGE},     /* CP850 0x81 */
+	    {"J\xfcrgen", NTLM_OEM_CP1252, "J\xc3\xbcrgen", NTLM_TEXT_CODEPAGE},    /* CP1252 0xFC */
+	    {"J\xfcrgen", NTLM_OEM_ISO8859_1, "J\xc3\xbcrgen", NTLM_TEXT_CODEPAGE}, /* Latin-1 0xFC */
+	    {"\x80", NTLM_OEM_CP1252, "\xe2\x82\xac", NTLM_TEXT_CODEPAGE},          /* euro sign */
+	    {"\xa4", NTLM_OEM_ISO8859_15, "\xe2\x82\xac", NTLM_TEXT_CODEPAGE},      /* euro sign */
+	    {"\xa4", NTLM_OEM_ISO8859_1, "\xc2\xa4", NTLM_TEXT_CODEPAGE},           /* currency sign */
+	    {"\xb0", NTLM_OEM_CP850, "\xe2\x96\x91", NTLM_TEXT_CODEPAGE},           /* light shade */
+	    {"\x81", NTLM_OEM_CP1252, "\xc2\x81", NTLM_TEXT_CODEPAGE},              /* undefined: C1 */
+	    {"\xc3\x28", NTLM_OEM_CP850, "\xe2\x94\x9c(", NTLM_TEXT_CODEPAGE},      /* broken UTF-8 */
+	    {"\xed\xa0\x80", NTLM_OEM_ISO8859_1, "\xc3\xad\xc2\xa0\xc2\x80",
+	     NTLM_TEXT_CODEPAGE}, /* surrogate */
+	};
+	enum ntlm_oem_charset cs;
+	enum ntlm_text_rule rule;
+	char *out;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		ck_assert_status(ntlm_oem_decode((const uint8_t *)cases[i].in, strlen(cases[i].in),
+		                                 cases[i].cs, &out, &rule),
+		                 NTLM_OK);
+		ck_assert_msg(strcmp(out, cases[i].out) == 0, "case %zu: %s", i, out);
+		ck_assert_int_eq(rule, cases[i].rule);
+		free(out);
+	}
+	ck_assert_status(ntlm_oem_decode(NULL, 0, NTLM_OEM_CP850, &out, &rule), NTLM_OK);
+	ck_assert_int_eq(rule, NTLM_TEXT_NONE);
+	free(out);
+	ck_assert_status(ntlm_oem_decode((const uint8_t *)"a", 1, (enum ntlm_oem_charset)42, &out, &rule),
+	                 NTLM_ERR_INVALID_ARGUMENT);
+	/* names of the charsets, as ntlmd.conf's oem_charset takes them */
+	ck_assert_status(ntlm_oem_charset_from_name("cp850", &cs), NTLM_OK);
+	ck_assert_int_eq(cs, NTLM_OEM_CP850);
+	ck_assert_status(ntlm_oem_charset_from_name("Windows-1252", &cs), NTLM_OK);
+	ck_assert_int_eq(cs, NTLM_OEM_CP1252);
+	ck_assert_status(ntlm_oem_charset_from_name("iso-8859-1", &cs), NTLM_OK);
+	ck_assert_int_eq(cs, NTLM_OEM_ISO8859_1);
+	ck_assert_status(ntlm_oem_charset_from_name("ISO-8859-15", &cs), NTLM_OK);
+	ck_assert_int_eq(cs, NTLM_OEM_ISO8859_15);
+	ck_assert_status(ntlm_oem_charset_from_name("UTF-8", &cs), NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_status(ntlm_oem_charset_from_name("CP850-and-then-some", &cs), NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_str_eq(ntlm_oem_charset_name(NTLM_OEM_ISO8859_15), "ISO-8859-15");
+	ck_assert_str_eq(ntlm_text_rule_name(NTLM_TEXT_CODEPAGE), "code page");
+	/* every byte of every code page decodes to valid UTF-8 */
+	for (int c = NTLM_OEM_CP850; c <= NTLM_OEM_ISO8859_15; c++) {
+		for (unsigned b = 1; b < 256; b++) {
+			uint8_t in[2] = {(uint8_t)b, 0xFF}; /* 0xFF after it: never UTF-8 */
+			uint8_t *u16;
+			size_t u16_len;
+
+			ck_assert_status(ntlm_oem_decode(in, 2, (enum ntlm_oem_charset)c, &out, &rule),
+			                 NTLM_OK);
+			ck_assert_status(ntlm_utf8_to_utf16le(out, 4, &u16, &u16_len), NTLM_OK);
+			free(u16);
+			free(out);
+		}
+	}
 }
 END_TEST
 
@@ -959,10 +1035,10 @@ static Suite *reader_suite(void)
 	test_add_tcase(s, "text",
 	               TESTS(test_utf8_to_utf16_valid, test_utf8_to_utf16_invalid,
 	                     test_utf8_to_utf16_max_units, test_utf16_to_utf8, test_utf16_to_utf8_expansion,
-	                     test_oem_to_utf8, test_utf8_name_check, test_base64_rfc4648,
-	                     test_base64_binary_roundtrip, test_base64_strict, test_base64_every_character,
-	                     test_base64_every_character_long, test_base64_span, test_base64_padding_optional,
-	                     test_base64_ntlmssp, test_hex_decode));
+	                     test_oem_to_utf8, test_oem_decode_rules, test_utf8_name_check,
+	                     test_base64_rfc4648, test_base64_binary_roundtrip, test_base64_strict,
+	                     test_base64_every_character, test_base64_every_character_long, test_base64_span,
+	                     test_base64_padding_optional, test_base64_ntlmssp, test_hex_decode));
 	test_add_tcase(s, "av_pairs",
 	               TESTS(test_av_list_spec, test_av_list_typed, test_av_list_padding_and_unknown,
 	                     test_av_list_errors, test_av_list_max_pairs, test_av_write));
