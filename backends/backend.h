@@ -84,7 +84,8 @@ enum ntlm_status ntlmd_backends_open(const struct ntlmd_config *cfg, struct ntlm
 /*
  * Asks each store in turn: NO_SUCH_USER goes on to the next one. When no
  * store has the user and one of them was unavailable, the answer is
- * NTLM_ERR_BACKEND_UNAVAILABLE, never NO_SUCH_USER. *ret_backend names the
+ * NTLM_ERR_BACKEND_UNAVAILABLE, never NO_SUCH_USER; so is a later store's
+ * account while an earlier store could not be asked. *ret_backend names the
  * store that answered. The account is canonical: ret->name the store's
  * spelling, ret->domain its domain (the chain's for stores that name
  * none), ret->key its stable identity. The user and domain asked serve

@@ -261,7 +261,11 @@ static enum ntlm_status check_unambiguous(struct ntlmd_backend_chain *c, size_t 
  * Asks the stores in turn. On NTLM_OK *ret_index is the store that has the
  * user and *ret its account. Not found anywhere is NO_SUCH_USER, or
  * NTLM_ERR_BACKEND_UNAVAILABLE when a store could not be asked (any answer
- * but OK and NO_SUCH_USER).
+ * but OK and NO_SUCH_USER). A store is trusted with a name only when every
+ * store before it could say it does not hold it: while an earlier one
+ * cannot be asked, a later store's account of that name is
+ * NTLM_ERR_BACKEND_UNAVAILABLE too (the earlier store's account may be the
+ * one meant; accounts that must work while a directory is down go first).
  */
 static enum ntlm_status find_store(struct ntlmd_backend_chain *c, const char *user, const char *domain,
                                    struct ntlmd_account *ret, size_t *ret_index)
@@ -276,6 +280,12 @@ static enum ntlm_status find_store(struct ntlmd_backend_chain *c, const char *us
 		    (ret->domain = strdup(c->domain)) == NULL) {
 			ntlmd_account_clear(ret);
 			return NTLM_ERR_NO_MEMORY;
+		}
+		if (st == NTLM_OK && unavailable) {
+			/* an earlier store could not say whether it holds this name:
+			 * its account may be the one meant (fail closed) */
+			ntlmd_account_clear(ret);
+			return NTLM_ERR_BACKEND_UNAVAILABLE;
 		}
 		if (st == NTLM_OK && (st = check_unambiguous(c, i, domain, ret)) != NTLM_OK) {
 			ntlmd_account_clear(ret);

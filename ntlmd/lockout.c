@@ -13,6 +13,7 @@ struct lentry {
 	char *key;
 	unsigned failures;
 	int64_t window_start; /* first failure of the current window */
+	int64_t window;       /* ms: the longest window it was counted under */
 	int64_t locked_until; /* 0: not locked */
 	int64_t stale_after;  /* nothing to remember about it after then */
 	struct lentry *bnext; /* bucket chain */
@@ -183,9 +184,14 @@ bool ntlmd_lockout_fail(struct ntlmd_lockout *l, const char *key, const struct n
 	if (e->locked_until > now) {
 		/* already locked: the lock is not extended by more failures */
 	} else {
-		if (e->failures == 0 || now - e->window_start >= window) {
+		/* A key is shared by every service: a service with a shorter
+		 * lockout_window must not restart what a longer one counts. */
+		if (window > e->window)
+			e->window = window;
+		if (e->failures == 0 || now - e->window_start >= e->window) {
 			e->failures = 0;
 			e->window_start = now;
+			e->window = window;
 		}
 		e->failures++;
 		if (e->failures >= rule->threshold) {
@@ -194,7 +200,7 @@ bool ntlmd_lockout_fail(struct ntlmd_lockout *l, const char *key, const struct n
 			locked = true;
 		}
 	}
-	e->stale_after = e->window_start + window;
+	e->stale_after = e->window_start + e->window;
 	if (e->locked_until > e->stale_after)
 		e->stale_after = e->locked_until;
 	return locked;

@@ -283,6 +283,17 @@ def cmd_twin(args):
         got = r.bytes(T_MEMBER)
         return None if r.status != "STATUS_SUCCESS" or got is None else got[0]
 
+    if args.mode == "ldap-down":
+        def down():
+            p = []
+            for domain in (DOMAIN, "", DOMAIN.lower()):
+                p += [f"files password typed {domain!r}: {x}" for x in check(domain, files_old,
+                                                                             "STATUS_NO_LOGON_SERVERS")]
+            return p
+
+        run.case("the directory down: its namesake in a later store is not trusted (no logon servers)", down)
+        return run.finish()
+
     if args.mode == "ambiguous":
         def ambiguous():
             p = [f"ldap: {x}" for x in check(DOMAIN, ldap_pw, "STATUS_SUCCESS", account_domain=DOMAIN)]
@@ -355,7 +366,7 @@ def main():
     p.add_argument("--threshold", type=int, default=10)
     p = sub.add_parser("twin")
     p.add_argument("--socket", required=True)
-    p.add_argument("--mode", choices=("ambiguous", "domains"), required=True)
+    p.add_argument("--mode", choices=("ambiguous", "domains", "ldap-down"), required=True)
     p.add_argument("--files-domain", default="TESTSRV")
     p.add_argument("--ldap-domain", default="LDAPDOM")
     p = sub.add_parser("nthash")

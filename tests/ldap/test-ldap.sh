@@ -501,6 +501,9 @@ start_ntlmd "$WORK/twin.conf"
 driver twin --socket "$SOCKET" --mode ambiguous --files-domain TESTSRV
 check "one name in two stores: the log says the account is ambiguous" \
     grep -q 'account TESTDOM\\ltwin is in the ldap store and the files store: refused as ambiguous' "$LOG"
+kill -STOP "$SLAPD_A"
+driver twin --socket "$SOCKET" --mode ldap-down
+kill -CONT "$SLAPD_A"
 stop_ntlmd
 # the directory's accounts in their own domain: two accounts
 cp "$WORK/twin.conf" "$WORK/twin-domains.conf"

@@ -1236,6 +1236,15 @@ START_TEST(lockout_table)
 	ck_assert(ntlmd_lockout_locked(l, "a:192.0.2.4", 14000, NULL));
 	ntlmd_lockout_clear(l, "a:192.0.2.4");
 	ck_assert_uint_eq(ntlmd_lockout_count(l), 1);
+	/* a key counted under a long window is not restarted by a failure
+	 * under a shorter one (another service's lockout_window) */
+	{
+		const struct ntlmd_lockout_rule brief = {.threshold = 3, .window_s = 1, .duration_s = 60};
+		ck_assert(!ntlmd_lockout_fail(l, "a:192.0.2.6", &rule, 20000));
+		ck_assert(!ntlmd_lockout_fail(l, "a:192.0.2.6", &rule, 21000));
+		ck_assert(ntlmd_lockout_fail(l, "a:192.0.2.6", &brief, 25000));
+		ntlmd_lockout_clear(l, "a:192.0.2.6");
+	}
 	/* stale entries go by themselves */
 	ck_assert(!ntlmd_lockout_fail(l, "a:192.0.2.3", &rule, 100000));
 	ck_assert_uint_eq(ntlmd_lockout_count(l), 1);
