@@ -649,7 +649,7 @@ static void policy_defaults(struct ntlmd_policy *p)
 	    .channel_bindings = NTLM_CB_WHEN_SUPPORTED,
 	    .max_clock_skew = 1800,
 	    .oem_charset = NTLM_OEM_CP850,
-	    .lockout_threshold = 10, /* Windows 11's account lockout policy */
+	    .lockout_threshold = 10,         /* Windows 11's account lockout policy */
 	    .lockout_account_threshold = 50, /* five addresses' worth */
 	    .lockout_window = 600,
 	    .lockout_duration = 600,
