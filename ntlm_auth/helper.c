@@ -779,8 +779,13 @@ static void gss_spnego_line(struct na_helper *h, const char *line, size_t len, s
 		spnego_not_ntlmssp(h, &t, out);
 		goto out;
 	} else {
-		if (t.mech_list_mic.len > 0)
-			log_line(h, "the client's mechListMIC is not checked");
+		/* Not checked, and said once per process, not on every logon
+		 * (Squid's cache.log): ntlm_auth(1) says why. */
+		if (t.mech_list_mic.len > 0 && !h->mic_noted) {
+			log_line(h, "the client's mechListMIC is not checked (NTLMSSP is the only mechanism "
+			            "offered and chosen; see ntlm_auth(1)); said once per process");
+			h->mic_noted = true;
+		}
 		h->spnego = true;
 		msg = t.inner.data;
 		msg_len = t.inner.len;

@@ -118,6 +118,7 @@ struct na_helper {
 	 * "%>a"), sent to ntlmd as CLIENT_ADDRESS; "" when there is none. */
 	char client_address[NA_MAX_ADDRESS + 1];
 	bool address_refused; /* a key_extras word was not taken (logged once) */
+	bool mic_noted;       /* a client's mechListMIC was seen (logged once) */
 };
 
 /* A helper for opt (copied: its strings must outlive the helper) asking

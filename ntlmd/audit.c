@@ -347,6 +347,13 @@ enum ntlm_status ntlmd_audit_open(const char *json_path)
 	return NTLM_OK;
 }
 
+int ntlmd_audit_chown(uid_t uid, gid_t gid)
+{
+	if (audit_fd < 0)
+		return 0;
+	return fchown(audit_fd, uid, gid);
+}
+
 void ntlmd_audit_close(void)
 {
 	if (audit_fd >= 0)

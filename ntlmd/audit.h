@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <syslog.h>
 
 #include "ntlmssp.h"
@@ -64,6 +65,9 @@ void ntlmd_audit_set_account(struct ntlmd_audit_event *e, const char *domain, co
 /* Opens (creates with mode 0640) the JSON-lines file; NULL closes it. On
  * failure the previous file stays open and errno is kept. */
 enum ntlm_status ntlmd_audit_open(const char *json_path);
+/* Hands the open file to uid:gid (the privilege drop), so that a later
+ * reopen by that user still finds it writable; 0, or -1 with errno. */
+int ntlmd_audit_chown(uid_t uid, gid_t gid);
 void ntlmd_audit_close(void);
 /* Writes the record: a syslog line, and a JSON line when a file is open. */
 void ntlmd_audit_write(const struct ntlmd_audit_event *e);

@@ -382,6 +382,11 @@ static int drop_privileges(const struct ntlmd_config *cfg, const char *chown_dir
 	if (chown_dir != NULL && chown(chown_dir, uid, gid) != 0)
 		fprintf(stderr, "ntlmd: cannot hand %s to uid %u: %s\n", chown_dir, (unsigned)uid,
 		        strerror(errno));
+	/* The audit file was opened as root: a reopen after a rotation (SIGHUP)
+	 * runs as uid and must still be able to append to it. */
+	if (ntlmd_audit_chown(uid, gid) != 0)
+		fprintf(stderr, "ntlmd: cannot hand the audit file %s to uid %u: %s\n", cfg->audit_json,
+		        (unsigned)uid, strerror(errno));
 	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
 		fprintf(stderr, "ntlmd: cannot drop privileges to uid %u gid %u: %s\n", (unsigned)uid,
 		        (unsigned)gid, strerror(errno));
@@ -448,7 +453,24 @@ static void report_stores(struct daemon *d)
 	}
 }
 
-/* SIGHUP: a new configuration and a freshly opened backend chain replace
+/* SIGHUP: (re)opens the audit file at path, so that a rotated file (mv,
+ * then SIGHUP) is followed by a new one. When the open fails, the file open
+ * so far keeps receiving the records: none is lost. */
+static void reopen_audit(const char *path)
+{
+	enum ntlm_status st = ntlmd_audit_open(path);
+
+	if (st != NTLM_OK) {
+		int e = errno;
+
+		ntlmd_log(LOG_ERR,
+		          "cannot reopen the audit file %s: %s (%s): records go on to the file open "
+		          "before; its directory must be writable by uid %u",
+		          path, strerror(e), ntlm_status_name(st), (unsigned)geteuid());
+	}
+}
+
+/* SIGHUP: the audit file is reopened, and a new configuration and a freshly opened backend chain replace
  * the old ones only when both are good; otherwise nothing changes. */
 static void reload(void *arg)
 {
@@ -473,12 +495,7 @@ static void reload(void *arg)
 	    (cfg->user != NULL && strcmp(cfg->user, d->cfg->user) != 0))
 		ntlmd_log(LOG_WARNING,
 		          "changes of socket, max_connections and user take effect at the next start");
-	if ((cfg->audit_json == NULL) != (d->cfg->audit_json == NULL) ||
-	    (cfg->audit_json != NULL && strcmp(cfg->audit_json, d->cfg->audit_json) != 0)) {
-		if (ntlmd_audit_open(cfg->audit_json) != NTLM_OK)
-			ntlmd_log(LOG_ERR, "cannot open the audit file %s: %s", cfg->audit_json,
-			          strerror(errno));
-	}
+	reopen_audit(cfg->audit_json);
 	ntlmd_context_reload(&d->ctx, cfg, backends);
 	ntlmd_backends_close(d->backends);
 	ntlmd_config_clear(d->cfg);
@@ -492,6 +509,7 @@ static void reload(void *arg)
 	ntlmd_log(LOG_INFO, "configuration reloaded from %s", d->opt.config);
 	return;
 fail:
+	reopen_audit(d->cfg->audit_json); /* a rotation still takes effect */
 	if (cfg != NULL)
 		ntlmd_config_clear(cfg);
 	free(cfg);

@@ -614,6 +614,11 @@ int ntlmd_server_run(struct ntlmd_server *s)
 			ntlmd_log(LOG_ERR, "epoll_wait: %s", strerror(errno));
 			return -1;
 		}
+		/* Signals first: a SIGHUP (audit file rotation) sent before a
+		 * request arrived takes effect before that request's record. */
+		for (int i = 0; i < n; i++)
+			if (events[i].data.u64 == TAG_SIGNAL)
+				read_signals(s);
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = events[i].data.u64;
 			struct conn *c;
@@ -622,10 +627,8 @@ int ntlmd_server_run(struct ntlmd_server *s)
 				accept_all(s);
 				continue;
 			}
-			if (tag == TAG_SIGNAL) {
-				read_signals(s);
+			if (tag == TAG_SIGNAL)
 				continue;
-			}
 			c = &s->conns[tag];
 			if (c->fd < 0)
 				continue; /* closed by an earlier event of this round */

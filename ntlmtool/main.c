@@ -263,6 +263,18 @@ static void print_wrapped(FILE *f, const char *value, int col)
 	fprintf(f, "%s\n", value);
 }
 
+/* Display width of UTF-8 text, counted in characters (continuation bytes
+ * do not count), so that columns stay aligned for non-ASCII names. */
+static int display_width(const char *s)
+{
+	int n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		if ((*p & 0xC0u) != 0x80u)
+			n++;
+	return n;
+}
+
 /* Text form: "label  value" lines indented by depth; a container whose
  * label is "" is transparent (its children take its place); array elements
  * without a label print their value alone. */
@@ -293,7 +305,10 @@ static void print_text(FILE *f, const struct doc *d, int depth, bool column)
 		if (label == NULL) {
 			print_wrapped(f, value ? value : "", (column ? 8 : 0) + 2 * depth);
 		} else if (value != NULL) {
-			int w = fprintf(f, "%-*s ", width < 1 ? 1 : width, label);
+			int pad = (width < 1 ? 1 : width) - display_width(label);
+			int w = display_width(label) + (pad > 0 ? pad : 0) + 1;
+
+			fprintf(f, "%s%*s ", label, pad > 0 ? pad : 0, "");
 
 			print_wrapped(f, value, (column ? 8 : 0) + 2 * depth + w);
 		} else {

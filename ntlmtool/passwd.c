@@ -10,28 +10,34 @@
 
 #include "smbpasswd.h"
 
+#include <errno.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char passwd_usage[] =
-    "usage: ntlmtool passwd --file SMBPASSWD [set] USER            set USER's password\n"
+    "usage: ntlmtool passwd --file SMBPASSWD [set] USER [--uid N]  set USER's password\n"
     "       ntlmtool passwd --file SMBPASSWD useradd USER [--uid N] [--flags LETTERS]\n"
     "       ntlmtool passwd --file SMBPASSWD (del|disable|enable|unlock) USER\n"
     "       ntlmtool passwd --file SMBPASSWD list [--show-hashes] [--json]\n"
     "\n"
     "Edits an smbpasswd-format file safely: the file is locked, rewritten to a\n"
     "temporary file with the same mode and owner (0600 when created) and renamed\n"
-    "over the old one. Flags are written the way Samba writes them.\n"
+    "over the old one. Flags are written the way Samba writes them. set adds\n"
+    "USER, and creates the file, when missing (as useradd does).\n"
     "\n"
-    "  --file FILE        the smbpasswd file (created by useradd)\n"
+    "  --file FILE        the smbpasswd file (created by set and useradd)\n"
     "  --password PW|-    the new password for set and useradd ('-': one line from\n"
     "                     standard input); default: asked on the terminal, twice\n"
     "  --nt-hash HEX      store this NT hash instead of a password's\n"
     "  --lm               also store the LM hash (weak; Samba's 'lanman auth')\n"
-    "  --uid N            useradd: the uid written (default: the Unix user's)\n"
-    "  --flags LETTERS    useradd: account flags (default U; D disabled, X no expiry, ...)\n"
+    "  --uid N            useradd, and set when it adds USER: the uid written\n"
+    "                     (default: the Unix user's)\n"
+    "  --flags LETTERS    useradd, and set when it adds USER: account flags\n"
+    "                     (default U; D disabled, X no expiry, ...)\n"
     "  --show-hashes      list: print the hashes too\n"
     "  --json             list: machine-readable output\n"
     "\n"
@@ -74,6 +80,21 @@ static const char *flag_meaning(char c)
 	return "unknown";
 }
 
+/* A file error (exit 2) that names the file and the reason: the file's
+ * own state (missing, unreadable) when stat() says so, else the reason. */
+static int file_error(const char *file, const char *what, const char *reason, enum ntlm_status st)
+{
+	struct stat sb;
+
+	if (stat(file, &sb) != 0)
+		return tool_error("passwd", "%s: %s: %s%s", file, what, strerror(errno),
+		                  errno == ENOENT ? " (ntlmtool passwd --file FILE USER creates it)" : "");
+	if (access(file, R_OK) != 0)
+		return tool_error("passwd", "%s: %s: %s", file, what, strerror(errno));
+	return tool_error("passwd", "%s: %s: %s (%s)", file, what,
+	                  reason != NULL ? reason : ntlm_status_message(st), ntlm_status_name(st));
+}
+
 static int list_file(const struct passwd_opts *o)
 {
 	struct smbpasswd_db *db = NULL;
@@ -86,7 +107,7 @@ static int list_file(const struct passwd_opts *o)
 		return tool_error("passwd", "%s:%zu: %s", o->file, bad_line,
 		                  reason ? reason : "malformed line");
 	if (st != NTLM_OK)
-		return tool_status_error("passwd", o->file, st);
+		return file_error(o->file, "cannot read the file", reason, st);
 	root = doc_new();
 	users = doc_array(root, "users", "");
 	for (size_t i = 0; i < smbpasswd_db_count(db); i++) {
@@ -164,8 +185,10 @@ static int new_uid(const struct passwd_opts *o, const char *user, uint32_t *ret)
 	}
 	pw = getpwnam(user);
 	if (pw == NULL)
-		return tool_usage_error("passwd", "there is no Unix user '%s': give its uid with --uid",
-		                        user);
+		return tool_usage_error("passwd",
+		                        "%s: cannot add %s: there is no Unix user '%s': give its uid "
+		                        "with --uid",
+		                        o->file, user, user);
 	*ret = (uint32_t)pw->pw_uid;
 	return TOOL_OK;
 }
@@ -195,6 +218,7 @@ static int edit_file(const struct passwd_opts *o, size_t action, const char *use
 	};
 	struct ntlm_hash nt = {{0}}, lm = {{0}};
 	const char *reason = NULL;
+	const char *done = actions[action].done;
 	bool has_lm = false;
 	enum ntlm_status st;
 	int rc = TOOL_OK;
@@ -208,17 +232,32 @@ static int edit_file(const struct passwd_opts *o, size_t action, const char *use
 		edit.nt = &nt;
 		edit.lm = has_lm ? &lm : NULL;
 	}
+	if (rc == TOOL_OK && o->uid != NULL && edit.op == SMBPASSWD_SET_HASH)
+		rc = new_uid(o, user, &edit.uid); /* a bad --uid is refused before any change */
 	if (rc != TOOL_OK)
 		goto out;
 	st = smbpasswd_file_edit(o->file, &edit, &reason);
-	if (st == NTLM_STATUS_NO_SUCH_USER) {
+	if (st == NTLM_STATUS_NO_SUCH_USER && edit.op == SMBPASSWD_SET_HASH) {
+		/* set on a missing file or entry adds it, as useradd does */
+		rc = new_uid(o, user, &edit.uid);
+		if (rc != TOOL_OK)
+			goto out;
+		edit.op = SMBPASSWD_ADD;
+		edit.add_flags = o->flags;
+		reason = NULL;
+		st = smbpasswd_file_edit(o->file, &edit, &reason);
+		done = "added";
+	}
+	if (st == NTLM_STATUS_NO_SUCH_USER && access(o->file, F_OK) != 0) {
+		rc = file_error(o->file, "cannot edit the file", reason, st); /* the file is missing */
+	} else if (st == NTLM_STATUS_NO_SUCH_USER) {
 		rc = TOOL_REJECTED;
-		tool_error("passwd", "%s: %s", o->file, reason ? reason : "no such user");
+		tool_error("passwd", "%s: %s: %s", o->file, user, reason ? reason : "no such user");
 	} else if (st != NTLM_OK) {
 		rc = tool_error("passwd", "%s: %s (%s)", o->file, reason ? reason : ntlm_status_message(st),
 		                ntlm_status_name(st));
 	} else {
-		printf("%s %s in %s\n", actions[action].done, user, o->file);
+		printf("%s %s in %s\n", done, user, o->file);
 	}
 out:
 	ntlm_wipe(&nt, sizeof(nt));
@@ -268,7 +307,8 @@ int cmd_passwd(int argc, char **argv)
 	} else {
 		return tool_usage_error("passwd", "expected [ACTION] USER, or list");
 	}
-	if ((o.uid != NULL || o.flags != NULL) && actions[action].op != SMBPASSWD_ADD)
-		return tool_usage_error("passwd", "--uid and --flags are for useradd");
+	if ((o.uid != NULL || o.flags != NULL) && actions[action].op != SMBPASSWD_ADD &&
+	    actions[action].op != SMBPASSWD_SET_HASH)
+		return tool_usage_error("passwd", "--uid and --flags are for set and useradd");
 	return edit_file(&o, action, argv[optind]);
 }

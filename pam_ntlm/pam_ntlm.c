@@ -23,6 +23,7 @@
 #include <security/pam_modules.h>
 
 #include "client.h"
+#include "ntlmd_conf.h" /* NTLMD_DEFAULT_SOCKET */
 #include "ntlmssp.h"
 #include "options.h"
 #include "spnego.h"
@@ -224,7 +225,7 @@ static enum ntlm_status ask_daemon(const struct module *m, uint16_t type, struct
 		memset(ret, 0, sizeof(*ret));
 		if (st == NTLM_ERR_BACKEND_UNAVAILABLE)
 			pam_syslog(m->pamh, LOG_ERR, "ntlmd at %s cannot be asked: %s",
-			           m->opt.socket[0] ? m->opt.socket : "the default socket", strerror(saved));
+			           m->opt.socket[0] ? m->opt.socket : NTLMD_DEFAULT_SOCKET, strerror(saved));
 		else
 			pam_syslog(m->pamh, LOG_ERR, "ntlmd's reply is not valid: %s", ntlm_status_name(st));
 		/* either way the daemon could not answer: not the user's fault */

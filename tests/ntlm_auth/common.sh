@@ -66,6 +66,8 @@ setup() {
 }
 
 # Starts ntlmd on $WORK/run/socket; extra configuration lines on stdin.
+# With SHIPPED_SERVICES set, the service blocks are those of the shipped
+# etc/ntlmd.conf; otherwise a "radius" service that permits NTLMv1.
 start_ntlmd() {
     SOCKET=$WORK/run/socket
     HASHES=$WORK/smbpasswd
@@ -83,11 +85,13 @@ allow_groups       proxy nogroup freerad
 lockout_threshold  0
 EOC
         cat
-        cat <<EOC
-
-service radius
-ntlm_auth          ntlmv1-permitted
-EOC
+        if [ -n "${SHIPPED_SERVICES:-}" ]; then
+            # the service blocks of the shipped etc/ntlmd.conf, verbatim
+            echo
+            sed -n '/^service /,$p' "$HERE/../../etc/ntlmd.conf"
+        else
+            printf '\nservice radius\nntlm_auth          ntlmv1-permitted\n'
+        fi
     } >"$WORK/ntlmd.conf"
     "$NTLMD" -d -f "$WORK/ntlmd.conf" 2>"$NTLMD_LOG" &
     NTLMD_PID=$!

@@ -4,7 +4,16 @@
 # ntlmd, on a loopback port. radtest -t mschap (MS-CHAPv1): Access-Accept
 # for the right password, Access-Reject for a wrong one and a disabled
 # account; MS-CHAPv2 through radclient: Access-Accept with the right
-# MS-CHAP2-Success (it needs the right NT_KEY) and the MS-MPPE keys.
+# MS-CHAP2-Success (it needs the right NT_KEY) and the MS-MPPE keys; PAP
+# through the exec module: Access-Accept / Access-Reject.
+#
+# The shipped files are used as shipped, so that they must agree: ntlmd runs
+# with the service blocks of etc/ntlmd.conf (and its default global policy,
+# ntlmv2-only), and the mschap and exec modules are etc/freeradius/
+# mschap-ntlm_auth and exec-ntlm_auth, in which sed substitutes only the
+# helper's path: "/usr/libexec/pam_ntlm/ntlm_auth" becomes the built helper
+# with --ntlmd-socket= the test's socket (etc/README.md). The listener's
+# port is the test's own.
 set -u
 # shellcheck source=tests/ntlm_auth/common.sh
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
@@ -17,11 +26,19 @@ SECRET=testing123
 command -v radtest >/dev/null 2>&1 || skip_or_fail "radtest (freeradius-utils)"
 command -v radclient >/dev/null 2>&1 || skip_or_fail "radclient (freeradius-utils)"
 setup
-start_ntlmd </dev/null
+SHIPPED_SERVICES=1 start_ntlmd </dev/null
 "$NTLM_AUTH" --version >/dev/null || exit 99 # the libtool wrapper's first run
 
 RADDB=$WORK/raddb
 mkdir -p "$RADDB" "$WORK/log" "$WORK/run"
+for f in mschap-ntlm_auth exec-ntlm_auth; do
+    sed "s|/usr/libexec/pam_ntlm/ntlm_auth |$NTLM_AUTH --ntlmd-socket=$SOCKET |" \
+        "$HERE/../../etc/freeradius/$f" >"$RADDB/$f"
+    grep -q -- "--ntlmd-socket=$SOCKET" "$RADDB/$f" || {
+        echo "ERROR: no /usr/libexec/pam_ntlm/ntlm_auth in etc/freeradius/$f" >&2
+        exit 99
+    }
+done
 cp /etc/freeradius/3.0/dictionary "$RADDB/dictionary"
 cat >"$RADDB/radiusd.conf" <<EOC
 # A trimmed radiusd.conf: one client, one listener, the mschap module only.
@@ -67,13 +84,8 @@ client localhost {
     secret = $SECRET
 }
 modules {
-    mschap {
-        use_mppe = yes
-        require_encryption = no
-        require_strong = no
-        ntlm_auth = "$NTLM_AUTH --ntlmd-socket=$SOCKET --request-nt-key --allow-mschapv2 --username=%{%{Stripped-User-Name}:-%{%{User-Name}:-None}} --domain=TESTDOM --challenge=%{%{mschap:Challenge}:-00} --nt-response=%{%{mschap:NT-Response}:-00}"
-        ntlm_auth_timeout = 10
-    }
+\$INCLUDE $RADDB/mschap-ntlm_auth
+\$INCLUDE $RADDB/exec-ntlm_auth
 }
 server default {
     listen {
@@ -83,10 +95,18 @@ server default {
     }
     authorize {
         mschap
+        if (&User-Password) {
+            update control {
+                &Auth-Type := ntlm_auth
+            }
+        }
     }
     authenticate {
         Auth-Type MS-CHAP {
             mschap
+        }
+        Auth-Type ntlm_auth {
+            ntlm_auth
         }
     }
 }
@@ -100,8 +120,8 @@ if ! wait_until grep -q "Ready to process requests" "$WORK/log/debug.log"; then
     exit 99
 fi
 
-radtest_case() { # name expected user password
-    out=$(timeout 30 radtest -t mschap "$3" "$4" "127.0.0.1:$PORT" 0 "$SECRET" 2>&1)
+radtest_case() { # name expected user password [type]
+    out=$(timeout 30 radtest -t "${5:-mschap}" "$3" "$4" "127.0.0.1:$PORT" 0 "$SECRET" 2>&1)
     if printf '%s\n' "$out" | grep -q "Received $2"; then
         pass "$1"
     else
@@ -112,6 +132,9 @@ radtest_case "MS-CHAPv1 (radtest -t mschap), right password: Access-Accept" Acce
 radtest_case "MS-CHAPv1, wrong password: Access-Reject" Access-Reject alice WrongPass1
 radtest_case "MS-CHAPv1, unknown user: Access-Reject" Access-Reject nosuchuser WrongPass1
 radtest_case "MS-CHAPv1, disabled account: Access-Reject" Access-Reject bob 'Bobpass1!'
+radtest_case "PAP through the exec module (radtest -t pap), right password: Access-Accept" \
+    Access-Accept alice 'Passw0rd!' pap
+radtest_case "PAP through the exec module, wrong password: Access-Reject" Access-Reject alice WrongPass1 pap
 
 v2_case() { # name expect user password
     out=$(timeout 60 "$PY" -B "$HERE/radius_client.py" --server "127.0.0.1:$PORT" --secret "$SECRET" \

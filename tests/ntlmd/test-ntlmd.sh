@@ -370,6 +370,77 @@ else
     echo "# the kept C client is not tested: set NTLM_AUTH to ntlm_auth (make check does)"
 fi
 
+# Rotation of the audit file of the dropped daemon ($DROP/log, nobody's):
+# records rot1-rot2 before "mv audit.json audit.json.1; kill -HUP", rot3-rot4
+# right after it (no wait: the reopen comes before the next record), rot5
+# after a HUP without a rotation, then "mv audit.json audit.json.2", the
+# directory handed to root, a HUP whose reopen fails (logged with the path
+# and errno), and rot6-rot7, which go on to the old descriptor (.2). Every
+# record is counted in exactly one file.
+rot_logons() {
+    for r in "$@"; do
+        driver "$PY" -B "$DRIVER" logon --socket "$DROP/run/socket" --service "$r" \
+            --name "audit rotation: logon of service $r" alice
+    done
+}
+audit_rotation() {
+    A=$DROP/log/audit.json
+    rot_logons rot1 rot2
+    mv "$A" "$A.1"
+    kill -HUP "$DAEMON_PID"
+    rot_logons rot3 rot4
+    kill -HUP "$DAEMON_PID"
+    rot_logons rot5
+    if [ "$(stat -c %U "$A" 2>/dev/null)" = nobody ] && ! grep -q "cannot reopen the audit file" "$DROP_LOG"; then
+        pass "audit rotation: SIGHUP creates a new audit.json, nobody's, in nobody's directory"
+    else
+        fail "audit rotation: no new audit.json owned by nobody: $(ls -l "$DROP/log"; grep audit "$DROP_LOG")"
+    fi
+    mv "$A" "$A.2"
+    chown root:root "$DROP/log"
+    chmod 0755 "$DROP/log"
+    kill -HUP "$DAEMON_PID"
+    tries=$((WAIT * 10))
+    while ! grep -q "cannot reopen the audit file" "$DROP_LOG" && [ "$tries" -gt 0 ]; do
+        tries=$((tries - 1))
+        sleep 0.1
+    done
+    if grep -q "cannot reopen the audit file $A: Permission denied" "$DROP_LOG"; then
+        pass "audit rotation: a failed reopen is logged with the path and errno"
+    else
+        fail "audit rotation: no error for the failed reopen: $(grep audit "$DROP_LOG")"
+    fi
+    rot_logons rot6 rot7
+    bad=""
+    per=$(grep -c '"service":"rot1"' "$A.1")
+    [ "$per" -ge 1 ] || bad="$bad rot1:none"
+    for r in rot1 rot2 rot3 rot4 rot5 rot6 rot7; do
+        case $r in rot1 | rot2) want=$A.1 other=$A.2 ;; *) want=$A.2 other=$A.1 ;; esac
+        [ "$(grep -c "\"service\":\"$r\"" "$want")" = "$per" ] || bad="$bad $r:not-$per-in-$(basename "$want")"
+        [ "$(grep -c "\"service\":\"$r\"" "$other")" = 0 ] || bad="$bad $r:also-in-$(basename "$other")"
+    done
+    [ ! -e "$A" ] || bad="$bad audit.json-recreated"
+    if [ -z "$bad" ]; then
+        pass "audit rotation: every record ($per per logon) is in exactly one file, none lost"
+    else
+        fail "audit rotation:$bad"
+    fi
+}
+
+# The shipped logrotate rule parses (-d: nothing is rotated, no script runs).
+if command -v logrotate >/dev/null 2>&1; then
+    sed "s|^/var/log/ntlmd/audit.json |$WORK/rotate/audit.json |" "$HERE/../../etc/logrotate.d/ntlmd" \
+        >"$WORK/logrotate.conf"
+    mkdir "$WORK/rotate"
+    : >"$WORK/rotate/audit.json"
+    if logrotate -d -s "$WORK/logrotate.state" "$WORK/logrotate.conf" >"$WORK/logrotate.out" 2>&1 &&
+        grep -q "rotating pattern: $WORK/rotate/audit.json" "$WORK/logrotate.out"; then
+        pass "etc/logrotate.d/ntlmd is a valid logrotate rule"
+    else
+        fail "etc/logrotate.d/ntlmd: $(cat "$WORK/logrotate.out")"
+    fi
+fi
+
 # Privilege drop: "user" and "group" of the configuration, checked in /proc.
 DROP=$WORK/drop
 mkdir "$DROP"
@@ -379,7 +450,12 @@ chown nobody:nogroup "$DROP/smbpasswd"
 chmod 0600 "$DROP/smbpasswd"
 DROP_LOG=$DROP/ntlmd.log
 sed -e "s|^hash_file .*|hash_file $DROP/smbpasswd|" -e "s|^socket .*|socket $DROP/run/socket|" \
-    -e "s|^audit_json .*|user nobody\ngroup nogroup|" "$WORK/activated.conf" >"$DROP/ntlmd.conf"
+    -e "s|^audit_json .*|audit_json $DROP/log/audit.json\nuser nobody\ngroup nogroup|" \
+    "$WORK/activated.conf" >"$DROP/ntlmd.conf"
+# the audit file's directory belongs to ntlmd's user (ntlmd.conf(5), audit_json)
+mkdir "$DROP/log"
+chown nobody:nogroup "$DROP/log"
+chmod 0750 "$DROP/log"
 "$NTLMD" -d -f "$DROP/ntlmd.conf" 2>"$DROP_LOG" &
 DAEMON_PID=$!
 if wait_for_socket "$DROP/run/socket"; then
@@ -401,6 +477,7 @@ if wait_for_socket "$DROP/run/socket"; then
         fail "privilege drop: /proc says $ids"
     fi
     driver "$PY" -B "$DRIVER" logon --socket "$DROP/run/socket" --name "privilege drop: a logon after the drop" alice
+    audit_rotation
     kill -TERM "$DAEMON_PID"
     wait_exit "$DAEMON_PID"
     if [ "$EXIT_STATUS" = 0 ] && [ ! -e "$DROP/run/socket" ]; then

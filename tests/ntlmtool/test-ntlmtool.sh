@@ -711,13 +711,58 @@ expect_error "passwd: action without user" 'needs a USER'
 run passwd disable daemon
 expect_error "passwd: no --file" '--file SMBPASSWD is required'
 run passwd --file "$WORK/nonexistent" list
-expect_error "passwd: list of a missing file" 'STATUS_NO_LOGON_SERVERS'
+expect_error "passwd: list of a missing file names the file and says it is missing" \
+    "$WORK/nonexistent: .*No such file or directory"
+ok_if "passwd: list of a missing file is not STATUS_NO_LOGON_SERVERS" "$(cat "$ERR")" \
+    not grep -q STATUS_NO_LOGON_SERVERS "$ERR"
+for a in del disable enable unlock; do
+    run passwd --file "$WORK/nonexistent" "$a" daemon
+    expect_error "passwd: $a on a missing file: a file error (exit 2) naming the file" \
+        "$WORK/nonexistent: .*No such file or directory"
+done
+run passwd --file "$SP" disable nosuchuser
+ok_if "passwd: an unknown user's message names the file and the user" "$(cat "$ERR")" \
+    grep -q "$SP: nosuchuser: " "$ERR"
 run passwd --file "$WORK/bad.smbpasswd" list
 expect_error "passwd: list of a malformed file" 'bad.smbpasswd:1:'
 run passwd --file "$SP" disable daemon --uid 5
-expect_error "passwd: --uid outside useradd" 'are for useradd'
+expect_error "passwd: --uid outside set and useradd" 'are for set and useradd'
 run passwd --file "$SP" --bogus list
 expect_error "passwd: unknown option" 'unknown option'
+
+echo "# passwd set on a missing file or entry (README: passwd --file F USER)"
+NEW=$WORK/new/smbpasswd
+mkdir "$WORK/new"
+run passwd --file "$NEW" daemon --password 'Daemon1!'
+expect_text "passwd USER on a missing file creates it and the entry" 0 "added daemon in $NEW"
+ok_if "passwd: the created file is 0600" "mode $(stat -c %a "$NEW" 2>&1)" test "$(stat -c %a "$NEW" 2>/dev/null)" = 600
+ok_if "passwd: the entry has the Unix user's uid" "$(cat "$NEW" 2>&1)" \
+    grep -q "^daemon:$(id -u daemon):" "$NEW"
+run passwd --file "$NEW" set nou-unix-user --uid 4321 --password 'Nouser1!'
+expect_text "passwd set of a missing entry with --uid adds it" 0 "added nou-unix-user in $NEW"
+ok_if "passwd: the added entry has --uid" "$(cat "$NEW")" grep -q '^nou-unix-user:4321:' "$NEW"
+run passwd --file "$NEW" set daemon --password 'Daemon2!'
+expect_text "passwd set of an existing entry still sets the password" 0 "password set for daemon in $NEW"
+run passwd --file "$NEW" set no-such-unix-user --password x
+expect_error "passwd set of a missing entry without a Unix user or --uid" \
+    "$NEW: cannot add no-such-unix-user: .*--uid"
+run passwd --file "$WORK/no-such-dir/smbpasswd" daemon --password x
+expect_error "passwd set in a missing directory: a file error naming the file" \
+    "$WORK/no-such-dir/smbpasswd: "
+run passwd --file "$NEW" list
+expect_text "passwd list of the created file" 0 'daemon'
+
+echo "# passwd list: columns of non-ASCII names"
+U8=$WORK/utf8.smbpasswd
+run passwd --file "$U8" useradd 'jörg' --uid 2001 --password 'Joerg1pass!'
+run passwd --file "$U8" useradd 'joerg' --uid 2002 --password 'Joerg1pass!'
+run passwd --file "$U8" list
+# "jörg" is 4 characters (5 bytes), "joerg" 5: the values ("uid N, [U]")
+# start in the same column, counted in characters, for both
+cols=$(/usr/bin/python3 -c 'import sys
+print(len({l.index("uid ") for l in open(sys.argv[1], encoding="utf-8") if l.startswith(("jörg ", "joerg "))}))' "$OUT")
+ok_if "passwd list aligns the values of a non-ASCII name (UTF-8 characters, not bytes)" \
+    "$(cat "$OUT")" test "$cols" -eq 1
 
 # --------------------------------------------------------------------------
 echo "# usage"

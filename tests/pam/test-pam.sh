@@ -105,6 +105,7 @@ service ntlm-migrate-add "auth requisite $PAM_EXEC expose_authtok quiet $UNIX_CH
 service ntlm-verify "auth required $M mode=verify" "account required $M"
 service ntlm-exchange "auth required $M mode=exchange" "account required $M"
 service ntlm-absent "auth required $PAM_NTLM_SO socket=$WORK/absent/socket mode=password"
+service ntlm-default-socket "auth required $PAM_NTLM_SO mode=password"
 service ntlm-silent "auth required $PAM_NTLM_SO socket=$WORK/silent.sock timeout=$TIMEOUT_MS mode=password"
 service ntlm-server-exchange "auth required $M mode=exchange" "account required $M"
 service ntlm-server-verify "auth required $M mode=verify" "account required $M"
@@ -531,6 +532,14 @@ fi
 pt ntlm-absent alice 'Passw0rd!
 ' authenticate
 expect "no daemon at the socket -> PAM_AUTHINFO_UNAVAIL" 1 "$UNAVAIL" "cannot be asked"
+if [ ! -S /run/ntlmd/socket ]; then
+    pt ntlm-default-socket alice 'Passw0rd!
+' authenticate
+    expect "no daemon at the default socket: the log names its path" 1 "$UNAVAIL" \
+        "ntlmd at /run/ntlmd/socket cannot be asked"
+else
+    echo "# an ntlmd listens on /run/ntlmd/socket: the default-socket message is not tested"
+fi
 "$PY" -B "$DRIVER" silent-socket "$WORK/silent.sock" &
 SILENT_PID=$!
 tries=$((WAIT * 10))

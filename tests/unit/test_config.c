@@ -1251,8 +1251,9 @@ START_TEST(example_config)
 	              n ? errors[0].line : 0, n ? errors[0].reason : "");
 	ck_assert_uint_eq(cfg.n_services, 2);
 	ck_assert_int_eq(ntlmd_config_policy(&cfg, "squid")->channel_bindings, NTLM_CB_OFF);
-	ck_assert_int_eq(ntlmd_config_policy(&cfg, "freeradius")->ntlm_auth, NTLMD_MSCHAPV2_AND_NTLMV2_ONLY);
-	ck_assert_uint_eq(ntlmd_config_policy(&cfg, "freeradius")->lockout_threshold, 10);
+	/* the service name ntlm_auth sends for FreeRADIUS (ntlm_auth(1)) */
+	ck_assert_int_eq(ntlmd_config_policy(&cfg, "radius")->ntlm_auth, NTLMD_MSCHAPV2_AND_NTLMV2_ONLY);
+	ck_assert_uint_eq(ntlmd_config_policy(&cfg, "radius")->lockout_threshold, 10);
 	assert_list(cfg.backends, "files");
 	ntlmd_config_clear(&cfg);
 }
