@@ -116,15 +116,26 @@ done
 wrappers=$build/valgrind-wrappers
 mkdir -p "$wrappers"
 # wrapper NAME PROGRAM [VALGRIND-OPTION...]: $wrappers/NAME runs PROGRAM.
+# libtool's execute mode drops every argument after one that holds a
+# newline (the tests pass such names on purpose): the real binary and its
+# library path are resolved here, once, and the wrapper runs valgrind on
+# them itself, with the arguments as given (exec: the same pid).
 wrapper() {
 	name=$1
 	prog=$2
 	shift 2
-	cat >"$wrappers/$name" <<EOF
-#!/bin/sh
-exec "$build/libtool" --mode=execute valgrind $VG_FLAGS $* --log-file="$logs/$name.%p.log" \\
-	"$prog" "\$@"
-EOF
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	real=$("$build/libtool" --mode=execute /bin/sh -c 'printf %s "$1"' sh "$prog") || exit 1
+	# shellcheck disable=SC2016
+	libpath=$("$build/libtool" --mode=execute /bin/sh -c 'printf %s "${LD_LIBRARY_PATH:-}"' sh "$prog")
+	{
+		echo '#!/bin/sh'
+		if [ -n "$libpath" ]; then
+			echo "LD_LIBRARY_PATH='$libpath'\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
+			echo 'export LD_LIBRARY_PATH'
+		fi
+		echo "exec valgrind $VG_FLAGS $* --log-file=\"$logs/$name.%p.log\" \"$real\" \"\$@\""
+	} >"$wrappers/$name"
 	chmod 0755 "$wrappers/$name"
 }
 pamtester=$(command -v pamtester) || pamtester=/usr/bin/pamtester
