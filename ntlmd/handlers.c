@@ -858,11 +858,16 @@ static enum ntlm_status handle_verify(const struct ntlmd_peer *peer, const struc
 	ntlmd_put_string(reply, NTLMD_TAG_TARGET_NAME, ntlm_verdict_name(res.target_name));
 	ntlmd_put_string(reply, NTLMD_TAG_CLIENT_SPN, res.client_target_name);
 	audit_result(&res, true);
-	if (res.name_fallback)
-		ntlmd_log(LOG_INFO, "%s\\%s from %s: a name is no UTF-8, decoded by oem_charset %s",
-		          res.domain, res.user, res.workstation, ntlm_oem_charset_name(policy.oem_charset));
 	if (st == NTLM_OK && !issued)
 		ntlmd_audit_set(ctx->event.detail, "challenge built by the caller");
+	/* the names themselves go to the record, escaped, never into a bare log line */
+	if (res.name_fallback && ctx->event.detail[0] == '\0') {
+		char detail[NTLMD_AUDIT_TEXT];
+
+		snprintf(detail, sizeof(detail), "a name is not UTF-8: decoded by oem_charset %s",
+		         ntlm_oem_charset_name(policy.oem_charset));
+		ntlmd_audit_set(ctx->event.detail, detail);
+	}
 out:
 	if (!verified && st != NTLM_OK && ctx->event.detail[0] == '\0' && ntlm_status_is_malformed(st))
 		ntlmd_audit_set(ctx->event.detail, "malformed NTLMSSP message");
