@@ -60,6 +60,7 @@ auth_param negotiate children 3 startup=1 idle=1
 auth_param basic program $HELPER --helper-protocol=squid-2.5-basic $3
 auth_param basic children 2 startup=1 idle=1
 auth_param basic realm test
+${4:-}
 acl localnet src 127.0.0.1
 acl authed proxy_auth REQUIRED
 http_access deny !localnet
@@ -101,7 +102,14 @@ else
 fi
 
 start_squid squid "$PROXY_PORT" ""
-start_squid squid-kv "$KV_PORT" "$KV_OPTIONS"
+# and with its key_extras lines as they are: the client address reaches ntlmd
+KEY_EXTRAS=$(grep '^auth_param [a-z]* key_extras ' "$SHIPPED")
+if [ "$(printf '%s\n' "$KEY_EXTRAS" | grep -c '"%>a"$')" -eq 3 ]; then
+    pass "the shipped Squid example passes the client address (key_extras \"%>a\") for the three schemes"
+else
+    fail "the shipped Squid example's key_extras: $KEY_EXTRAS"
+fi
+start_squid squid-kv "$KV_PORT" "$KV_OPTIONS" "$KEY_EXTRAS"
 
 URL="http://127.0.0.1:$ORIGIN_PORT/index.html"
 # curl through the proxy; prints the final status
@@ -148,6 +156,12 @@ if [ "$n" -eq 2 ]; then
     pass "kv replies: access.log names '$EXPECTED_USER' (URL-escaped in the reply, unescaped by Squid)"
 else
     fail "kv replies: access.log: $(cat "$WORK/squid-kv/access.log")"
+fi
+
+if grep 'VERIFY success ' "$NTLMD_LOG" | grep -q 'client="127.0.0.1"'; then
+    pass "kv replies: ntlmd's audit names the client address Squid passed (key_extras)"
+else
+    fail "kv replies: no VERIFY success with client=\"127.0.0.1\" in ntlmd's log: $(grep 'VERIFY' "$NTLMD_LOG" | tail -2)"
 fi
 
 # access.log (squid's native format, user in the 8th field): the NTLM and
