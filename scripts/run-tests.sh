@@ -26,6 +26,13 @@ name=$(printf '%s' "$flags" | tr -c 'a-zA-Z0-9\n' '_' | sed 's/^_*//')
 build="$top/build/check${name:+-$name}"
 mkdir -p "$build"
 cd "$build"
+# each run has its own temporary directory, recorded for "make secret-sweep":
+# it sweeps what this run's tests left behind, never another run's files
+# (mode 1777 as /tmp: tests drop to nobody and reach their files there)
+TMPDIR=$(mktemp -d /tmp/pam-ntlm-run.XXXXXX)
+chmod 1777 "$TMPDIR"
+export TMPDIR
+printf '%s\n' "$TMPDIR" >"$build/test-tmpdir"
 # shellcheck disable=SC2086
 "$top/configure" --quiet $flags
 make -j"$(nproc)" --silent

@@ -26,7 +26,7 @@ LIST=$HERE/secrets.list
 
 PASSED=0
 FAILED=0
-WORK=$(mktemp -d) || exit 99
+WORK=$(mktemp -d /tmp/secret-sweep.XXXXXX) || exit 99
 trap 'rm -rf "$WORK"' EXIT
 
 pass() {
@@ -129,18 +129,28 @@ else
 fi
 
 # ------------------------------------------------------------------ leftovers
-# The temporary directories the tests create (mktemp templates under tests/).
+# scripts/run-tests.sh gives each run its own TMPDIR and records it in
+# BUILD/test-tmpdir: every file this run's tests left there is swept, and the
+# files of another run going on beside this one are not (they are that run's,
+# and it may still be using them). Without the record: the directories named
+# by the tests' mktemp templates under $TMPDIR or /tmp.
 : >"$WORK/left"
-grep -rhoE 'mktemp -d "?(\$\{TMPDIR:-/tmp\}|/tmp)/[A-Za-z0-9_.-]+\.XXXXXX' "$TESTS" 2>/dev/null |
-    sed -E 's/.*\/([A-Za-z0-9_.-]+)\.XXXXXX$/\1/' | sort -u >"$WORK/prefixes"
-while read -r prefix; do
-    for dir in "${TMPDIR:-/tmp}/$prefix".*; do
-        [ -d "$dir" ] && find "$dir" -type f -print0 >>"$WORK/left"
-    done
-done <"$WORK/prefixes"
+if [ -s "$BUILD/test-tmpdir" ]; then
+    run_tmp=$(cat "$BUILD/test-tmpdir")
+    [ -d "$run_tmp" ] && find "$run_tmp" -type f -print0 >>"$WORK/left"
+    left_what="this run's temporary directory $run_tmp"
+else
+    grep -rhoE 'mktemp -d "?(\$\{TMPDIR:-/tmp\}|/tmp)/[A-Za-z0-9_.-]+\.XXXXXX' "$TESTS" 2>/dev/null |
+        sed -E 's/.*\/([A-Za-z0-9_.-]+)\.XXXXXX$/\1/' | sort -u >"$WORK/prefixes"
+    while read -r prefix; do
+        for dir in "${TMPDIR:-/tmp}/$prefix".*; do
+            [ -d "$dir" ] && find "$dir" -type f -print0 >>"$WORK/left"
+        done
+    done <"$WORK/prefixes"
+    left_what="the tests' temporary directories ($(tr '\n' ' ' <"$WORK/prefixes" | sed 's/ $//'))"
+fi
 n_left=$(tr -cd '\0' <"$WORK/left" | wc -c)
-sweep "$n_left files left in the tests' temporary directories ($(tr '\n' ' ' <"$WORK/prefixes"| sed 's/ $//'))" \
-    "$WORK/left"
+sweep "$n_left files left in $left_what" "$WORK/left"
 
 # ------------------------------------------------------------------ processes
 # The project's processes: their binary is in the build directory, or they
