@@ -235,6 +235,12 @@ typedef void (*ntlmd_backend_log_fn)(int priority, const char *fmt, ...);
 void ntlmd_backends_set_log(ntlmd_backend_log_fn fn);
 void ntlmd_backend_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A name a client typed, fit for a log line: in double quotes, with '"',
+ * '\\' and bytes below 0x20 or 0x7f as \xHH (UTF-8 kept), cut with "..."
+ * when it does not fit. out must hold at least 16 bytes; returns out. */
+#define NTLMD_LOG_NAME_MAX 96
+const char *ntlmd_log_name(const char *name, char *out, size_t size);
+
 /*
  * ntlmd_account_check's order (Samba's check_sam_security, then
  * sam_account_ok, source3/auth/check_samsec.c):

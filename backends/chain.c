@@ -49,6 +49,34 @@ void ntlmd_backend_log(int priority, const char *fmt, ...)
 	backend_log(priority, "%s", line);
 }
 
+const char *ntlmd_log_name(const char *name, char *out, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	out[o++] = '"';
+	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
+		bool plain = *p >= 0x20 && *p != 0x7f && *p != '"' && *p != '\\';
+
+		if (o + (plain ? 1 : 4) + 5 > size) { /* room for '"...' and the NUL */
+			memcpy(out + o, "\"...", 4);
+			out[o + 4] = '\0';
+			return out;
+		}
+		if (plain) {
+			out[o++] = (char)*p;
+			continue;
+		}
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[*p >> 4];
+		out[o++] = hex[*p & 15];
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return out;
+}
+
 size_t ntlmd_backends_check_config(const struct ntlmd_config *cfg, struct ntlmd_config_error *errs,
                                    size_t max)
 {

@@ -1007,11 +1007,13 @@ static enum ntlm_status serve_stale(struct ldap_store *s, const char *user, cons
                                     struct ntlmd_account *ret)
 {
 	const struct cache_entry *e = cache_find(s, key);
+	char shown[NTLMD_LOG_NAME_MAX];
 
 	if (s->conf.cache_stale_ttl == 0 || e == NULL || e->negative ||
 	    now - e->expires > (int64_t)s->conf.cache_stale_ttl)
 		return NTLM_ERR_BACKEND_UNAVAILABLE;
-	ntlmd_backend_log(LOG_WARNING, "ldap: directory unavailable: serving the cached entry of %s", user);
+	ntlmd_backend_log(LOG_WARNING, "ldap: directory unavailable: serving the cached entry of %s",
+	                  ntlmd_log_name(user, shown, sizeof(shown)));
 	s->stats.stale_served++;
 	return account_copy(&e->account, ret) ? NTLM_OK : NTLM_ERR_NO_MEMORY;
 }
@@ -1369,8 +1371,11 @@ static enum ntlm_status store_group_member(void *state, const char *group, const
 	ldap_msgfree(res);
 	free(dn);
 	if (st == NTLM_OK) {
-		ntlmd_backend_log(LOG_DEBUG, "ldap: %s is %sa member of group %s", user, member ? "" : "not ",
-		                  group);
+		char shown_user[NTLMD_LOG_NAME_MAX], shown_group[NTLMD_LOG_NAME_MAX];
+
+		ntlmd_backend_log(LOG_DEBUG, "ldap: %s is %sa member of group %s",
+		                  ntlmd_log_name(user, shown_user, sizeof(shown_user)), member ? "" : "not ",
+		                  ntlmd_log_name(group, shown_group, sizeof(shown_group)));
 		*ret_member = member;
 	}
 	return st;

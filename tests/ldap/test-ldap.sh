@@ -431,7 +431,7 @@ sleep 2.2
 stop_pid "$SLAPD_A"
 expect --label "directory down, cache_stale_ttl set: served from the cache: " lcache=STATUS_SUCCESS \
     lalice=STATUS_NO_LOGON_SERVERS
-check "stale cache: the log says so" grep -q "serving the cached entry of lcache" "$LOG"
+check "stale cache: the log says so" grep -qF 'serving the cached entry of "lcache"' "$LOG"
 stop_ntlmd
 start_slapd a "$PORT_A"
 

@@ -206,6 +206,28 @@ static const struct ntlmd_logon interactive_logon = {.workstation = "WS1", .inte
 #define PAST  (NOW - 1)
 #define LATER (NOW + 60)
 
+START_TEST(log_name_escapes_what_a_client_typed)
+{
+	char out[NTLMD_LOG_NAME_MAX];
+	char small[16];
+	char long_name[200];
+
+	ck_assert_str_eq(ntlmd_log_name("alice", out, sizeof(out)), "\"alice\"");
+	ck_assert_str_eq(ntlmd_log_name("j\xc3\xb6rg", out, sizeof(out)), "\"j\xc3\xb6rg\"");
+	ck_assert_str_eq(ntlmd_log_name("a\"b\\c", out, sizeof(out)), "\"a\\x22b\\x5cc\"");
+	ck_assert_str_eq(ntlmd_log_name("a\nAF x\x7f", out, sizeof(out)), "\"a\\x0aAF x\\x7f\"");
+	ck_assert_str_eq(ntlmd_log_name("", out, sizeof(out)), "\"\"");
+	/* cut on a whole escape, never past the buffer */
+	ck_assert_str_eq(ntlmd_log_name("abcdefghijklmnop", small, sizeof(small)), "\"abcdefghij\"...");
+	ck_assert_str_eq(ntlmd_log_name("abcdefgh\n", small, sizeof(small)), "\"abcdefgh\"...");
+	memset(long_name, '\n', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	ntlmd_log_name(long_name, out, sizeof(out));
+	ck_assert_uint_lt(strlen(out), sizeof(out));
+	ck_assert_str_eq(out + strlen(out) - 4, "\"...");
+}
+END_TEST
+
 START_TEST(account_policy)
 {
 	static const struct {
@@ -1399,6 +1421,7 @@ int main(void)
 	suite_add_tcase(s, files);
 
 	tcase_add_test(chain, chain_asks_stores_in_order);
+	tcase_add_test(chain, log_name_escapes_what_a_client_typed);
 	tcase_add_test(chain, chain_unavailable_is_not_no_such_user);
 	tcase_add_test(chain, chain_set_password);
 	tcase_add_test(chain, chain_open_from_config);
