@@ -9,7 +9,7 @@
 # through the eap module with eapol_test (Debian's eapoltest): success with
 # the authenticator response and the MPPE keys checked, wrong password and
 # unknown account rejected with ntlmd's audit saying why, the inner user
-# typed in another case named as the store's account.
+# typed in another case or as DOMAIN\user named as the store's account.
 #
 # The shipped files are used as shipped, so that they must agree: ntlmd runs
 # with the service blocks of etc/ntlmd.conf (and its default global policy,
@@ -343,6 +343,10 @@ else
         reject nosuchuser WrongPass1 STATUS_NO_SUCH_USER
     peap_case "PEAP-MSCHAPv2, inner user typed ALICE: SUCCESS, keys checked, audit names TESTDOM\\alice" \
         accept ALICE 'Passw0rd!' STATUS_SUCCESS
+    peap_case "PEAP-MSCHAPv2, inner user TESTDOM\\alice: SUCCESS, keys checked, audit names TESTDOM\\alice" \
+        accept 'TESTDOM\alice' 'Passw0rd!' STATUS_SUCCESS
+    peap_case "PEAP-MSCHAPv2, inner user testdom\\ALICE, wrong password: audit STATUS_WRONG_PASSWORD for TESTDOM\\alice" \
+        reject 'testdom\ALICE' WrongPass1 STATUS_WRONG_PASSWORD
 fi
 
 if grep -q "E=691" "$WORK/log/debug.log" && ! grep -q "Invalid output from ntlm_auth" "$WORK/log/debug.log"; then
