@@ -10,7 +10,7 @@ libssl-dev libpam0g-dev libldap2-dev check
 clang libclang-rt-14-dev clang-format clang-tidy cppcheck valgrind
 python3 python3-impacket python3-ntlm-auth python3-pycryptodome
 winbind samba samba-common-bin curl ca-certificates
-slapd ldap-utils openssl pamtester libpam-wrapper squid freeradius freeradius-utils gss-ntlmssp libkrb5-dev
+slapd ldap-utils openssl pamtester libpam-wrapper squid freeradius freeradius-utils eapoltest gss-ntlmssp libkrb5-dev
 "
 
 missing=""

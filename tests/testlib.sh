@@ -7,12 +7,12 @@ PASSED=0
 FAILED=0
 
 pass() {
-    echo "PASS $1"
+    printf 'PASS %s\n' "$1"
     PASSED=$((PASSED + 1))
 }
 
 fail() {
-    echo "FAIL $1"
+    printf 'FAIL %s\n' "$1"
     FAILED=$((FAILED + 1))
 }
 

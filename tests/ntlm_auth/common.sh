@@ -2,7 +2,8 @@
 # common.sh: sourced by the ntlm_auth tests. Starts a real ntlmd (files
 # backend) in a private directory with the test accounts of helper_driver.py,
 # and gives the pass/fail counting, the bounded waits and the cleanup.
-# Needs: NTLMD, NTLM_AUTH (make check sets them).
+# Needs: NTLMD, NTLM_AUTH (make check sets them). KEEP_WORK=1 keeps the
+# private directory (configs, logs) for a look after the run.
 
 PY=/usr/bin/python3 # Debian's python3 sees python3-ntlm-auth and python3-impacket
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -29,7 +30,7 @@ cleanup() {
     for pid in $PIDS; do
         wait "$pid" 2>/dev/null
     done
-    if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+    if [ -n "$WORK" ] && [ -d "$WORK" ] && [ -z "${KEEP_WORK:-}" ]; then
         rm -rf "$WORK"
     fi
 }

@@ -5,7 +5,11 @@
 # for the right password, Access-Reject for a wrong one and a disabled
 # account; MS-CHAPv2 through radclient: Access-Accept with the right
 # MS-CHAP2-Success (it needs the right NT_KEY) and the MS-MPPE keys; PAP
-# through the exec module: Access-Accept / Access-Reject.
+# through the exec module: Access-Accept / Access-Reject; PEAP-MSCHAPv2
+# through the eap module with eapol_test (Debian's eapoltest): success with
+# the authenticator response and the MPPE keys checked, wrong password and
+# unknown account rejected with ntlmd's audit saying why, the inner user
+# typed in another case or as DOMAIN\user named as the store's account.
 #
 # The shipped files are used as shipped, so that they must agree: ntlmd runs
 # with the service blocks of etc/ntlmd.conf (and its default global policy,
@@ -13,7 +17,8 @@
 # mschap-ntlm_auth and exec-ntlm_auth, in which sed substitutes only the
 # helper's path: "/usr/libexec/pam_ntlm/ntlm_auth" becomes the built helper
 # with --ntlmd-socket= the test's socket (etc/README.md). The listener's
-# port is the test's own.
+# port is the test's own; the eap module (not shipped) gets a throwaway CA
+# and server certificate made here.
 set -u
 # shellcheck source=tests/ntlm_auth/common.sh
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
@@ -25,6 +30,21 @@ SECRET=testing123
 [ -x "$RADIUSD" ] || skip_or_fail "freeradius"
 command -v radtest >/dev/null 2>&1 || skip_or_fail "radtest (freeradius-utils)"
 command -v radclient >/dev/null 2>&1 || skip_or_fail "radclient (freeradius-utils)"
+command -v openssl >/dev/null 2>&1 || skip_or_fail "openssl"
+# eapol_test (Debian's eapoltest, which scripts/install-deps.sh installs):
+# without it the MS-CHAP cases still run and the test ends as a skip (77),
+# except in CI, or where dpkg says eapoltest is installed: then a missing
+# or broken eapol_test is a failure.
+EAPOL_TEST=${EAPOL_TEST:-$(command -v eapol_test 2>/dev/null || echo /usr/bin/eapol_test)}
+EAPOL_MISSING=""
+if ! [ -x "$EAPOL_TEST" ] || ! "$EAPOL_TEST" -v >/dev/null 2>&1; then
+    if [ -n "${CI:-}" ] ||
+        dpkg-query -W -f='${Status}' eapoltest 2>/dev/null | grep -q 'install ok installed'; then
+        echo "FAIL: eapol_test ($EAPOL_TEST) does not run; CI and an installed eapoltest must run it" >&2
+        exit 1
+    fi
+    EAPOL_MISSING="eapol_test (Debian's eapoltest)"
+fi
 setup
 SHIPPED_SERVICES=1 start_ntlmd </dev/null
 "$NTLM_AUTH" --version >/dev/null || exit 99 # the libtool wrapper's first run
@@ -40,8 +60,28 @@ for f in mschap-ntlm_auth exec-ntlm_auth; do
     }
 done
 cp /etc/freeradius/3.0/dictionary "$RADDB/dictionary"
+
+# A throwaway CA and server certificate (EC P-256: fast) for the eap
+# module's PEAP; eapol_test checks the server's chain against the CA.
+TLS=$WORK/tls
+mkdir -p "$TLS"
+if ! {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj "/CN=pam_ntlm test CA" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" -keyout "$TLS/ca.key" -out "$TLS/ca.pem" &&
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -subj "/CN=radius.test" -keyout "$TLS/server.key" -out "$TLS/server.csr" &&
+        printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' \
+            >"$TLS/server.ext" &&
+        openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca.key" \
+            -CAcreateserial -days 2 -extfile "$TLS/server.ext" -out "$TLS/server.pem"
+} >"$TLS/openssl.log" 2>&1; then
+    echo "ERROR: openssl could not make the test certificates: $(tail -5 "$TLS/openssl.log")" >&2
+    exit 99
+fi
 cat >"$RADDB/radiusd.conf" <<EOC
-# A trimmed radiusd.conf: one client, one listener, the mschap module only.
+# A trimmed radiusd.conf: one client, one listener, the mschap, exec and
+# eap modules, and the inner-tunnel server of PEAP.
 prefix = /usr
 exec_prefix = /usr
 sysconfdir = /etc
@@ -86,6 +126,33 @@ client localhost {
 modules {
 \$INCLUDE $RADDB/mschap-ntlm_auth
 \$INCLUDE $RADDB/exec-ntlm_auth
+    # PEAP with EAP-MSCHAPv2 inside: the inner method's MS-CHAPv2 goes to
+    # the shipped mschap module (Auth-Type MS-CHAP in inner-tunnel).
+    eap {
+        default_eap_type = peap
+        timer_expire = 60
+        ignore_unknown_eap_types = no
+        max_sessions = 64
+        tls-config tls-common {
+            private_key_file = $TLS/server.key
+            certificate_file = $TLS/server.pem
+            ca_file = $TLS/ca.pem
+            cipher_list = "DEFAULT"
+            ecdh_curve = "prime256v1"
+            tls_min_version = "1.2"
+            tls_max_version = "1.2"
+            cache {
+                enable = no
+            }
+        }
+        peap {
+            tls = tls-common
+            default_eap_type = mschapv2
+            virtual_server = inner-tunnel
+        }
+        mschapv2 {
+        }
+    }
 }
 server default {
     listen {
@@ -94,6 +161,9 @@ server default {
         port = $PORT
     }
     authorize {
+        eap {
+            ok = return
+        }
         mschap
         if (&User-Password) {
             update control {
@@ -107,6 +177,25 @@ server default {
         }
         Auth-Type ntlm_auth {
             ntlm_auth
+        }
+        Auth-Type EAP {
+            eap
+        }
+    }
+}
+server inner-tunnel {
+    authorize {
+        mschap
+        eap {
+            ok = return
+        }
+    }
+    authenticate {
+        Auth-Type MS-CHAP {
+            mschap
+        }
+        Auth-Type EAP {
+            eap
         }
     }
 }
@@ -144,6 +233,122 @@ v2_case() { # name expect user password
 v2_case "MS-CHAPv2, right password: Access-Accept, MS-CHAP2-Success from the NT_KEY, MS-MPPE keys" accept alice 'Passw0rd!'
 v2_case "MS-CHAPv2, wrong password: Access-Reject" reject alice WrongPass1
 
+# PEAP-MSCHAPv2 with eapol_test (wpa_supplicant's EAP peer as a RADIUS
+# client): the TLS tunnel to the eap module, inside it EAP-MSCHAPv2, whose
+# MS-CHAPv2 goes through the shipped mschap module to ntlm_auth. A success
+# needs eapol_test's exit status 0 and final "SUCCESS", and:
+# - "EAP-MSCHAPV2: Authentication succeeded": the peer checked the server's
+#   authenticator response (S=, RFC 2759 8.7), which FreeRADIUS makes from
+#   ntlm_auth's NT_KEY;
+# - "MPPE keys OK: 1  mismatch: 0": eapol_test compared the Access-Accept's
+#   MS-MPPE-Recv-Key with the PMK it derived (the MSK's first 32 octets);
+# - the MSK eapol_test printed ("EAP-PEAP: Derived key") is Recv-Key ||
+#   Send-Key (RFC 5216 2.3: MSK(0,31) = MS-MPPE-Recv-Key, MSK(32,63) =
+#   MS-MPPE-Send-Key), so the Send-Key is checked too;
+# - the MS-CHAPv2 master key the peer derived from the password
+#   ("MSCHAPV2: Master Key") equals the one from ntlm_auth's NT_KEY
+#   (RFC 3079 3.4: SHA1(PasswordHashHash | NT-Response | Magic1)[0:16]):
+#   the NT_KEY is MD4(NT hash), as RFC 2759's PasswordHashHash.
+# Every case must leave exactly one VERIFY audit record in ntlmd's log with
+# the expected status, naming the store's account ("TESTDOM\alice",
+# files:alice) whatever case or domain prefix the client typed.
+hexdump_of() { # label: the hex octets of eapol_test's hexdump line "label - hexdump(len=N): .."
+    printf '%s\n' "$out" | sed -n "s/^$1 - hexdump(len=[0-9]*): //p" | head -n 1 | tr -d ' '
+}
+peap_case() { # name expect(accept|reject) identity password status
+    name=$1 expect=$2 ident=$3 password=$4 status=$5
+    conf=$WORK/eapol-$PASSED-$FAILED.conf
+    # wpa_supplicant's quoted strings are literal (a backslash is a backslash)
+    cat >"$conf" <<EOC
+network={
+    key_mgmt=WPA-EAP
+    eap=PEAP
+    identity="$ident"
+    anonymous_identity="anonymous"
+    password="$password"
+    ca_cert="$TLS/ca.pem"
+    phase1="peaplabel=0"
+    phase2="auth=MSCHAPV2"
+}
+EOC
+    before=$(wc -l <"$NTLMD_LOG")
+    rbefore=$(wc -l <"$WORK/log/debug.log")
+    out=$(timeout 30 "$EAPOL_TEST" -c "$conf" -a 127.0.0.1 -p "$PORT" -s "$SECRET" -t 10 2>&1)
+    rc=$?
+    printf '%s\n' "$out" >"$conf.out"
+    audit=$(tail -n +"$((before + 1))" "$NTLMD_LOG" | grep ' VERIFY')
+    problems=""
+    if [ "$expect" = accept ]; then
+        [ "$rc" -eq 0 ] || problems="$problems exit status $rc, not 0;"
+        [ "$(printf '%s\n' "$out" | tail -n 1)" = SUCCESS ] || problems="$problems no final SUCCESS;"
+        printf '%s\n' "$out" | grep -qx 'EAP-MSCHAPV2: Authentication succeeded' ||
+            problems="$problems the peer did not accept the MS-CHAPv2 authenticator response;"
+        printf '%s\n' "$out" | grep -qx 'MPPE keys OK: 1  mismatch: 0' ||
+            problems="$problems not 'MPPE keys OK: 1  mismatch: 0' but '$(printf '%s\n' "$out" | grep '^MPPE keys')';"
+        msk=$(hexdump_of 'EAP-PEAP: Derived key')
+        recv=$(hexdump_of 'MS-MPPE-Recv-Key (crypt)')
+        send=$(hexdump_of 'MS-MPPE-Send-Key (sign)')
+        if [ "${#msk}" -ne 128 ] || [ "$recv$send" != "$msk" ]; then
+            problems="$problems MSK $msk is not MS-MPPE-Recv-Key $recv || MS-MPPE-Send-Key $send;"
+        fi
+        ntkey=$(tail -n +"$((rbefore + 1))" "$WORK/log/debug.log" |
+            sed -n "s/.*mschap: Program returned code (0) and output 'NT_KEY: \([0-9A-F]\{32\}\)'.*/\1/p")
+        ntresp=$(hexdump_of 'MSCHAPV2: NT Response')
+        master=$(hexdump_of 'MSCHAPV2: Master Key')
+        mine=$("$PY" -c 'import hashlib, sys
+magic1 = b"This is the MPPE Master Key"
+print(hashlib.sha1(bytes.fromhex(sys.argv[1]) + bytes.fromhex(sys.argv[2]) + magic1).hexdigest()[:32])' \
+            "$ntkey" "$ntresp" 2>&1)
+        if [ -z "$ntkey" ] || [ -z "$master" ] || [ "$mine" != "$master" ]; then
+            problems="$problems NT_KEY '$ntkey' gives the master key '$mine', the peer derived '$master';"
+        fi
+    else
+        [ "$rc" -ne 0 ] || problems="$problems exit status 0;"
+        [ "$(printf '%s\n' "$out" | tail -n 1)" = FAILURE ] || problems="$problems no final FAILURE;"
+        printf '%s\n' "$out" | grep -q 'RADIUS message: code=2 (Access-Accept)' && problems="$problems an Access-Accept;"
+        # the eap module's mschapv2 sends no MS-CHAPv2 failure packet
+        # (send_error = no): the peer hears of it from PEAP's result TLV
+        printf '%s\n' "$out" | grep -qx 'EAP-TLV: TLV Result - Failure' ||
+            problems="$problems no PEAP result TLV Failure;"
+        printf '%s\n' "$out" | grep -q '^RADIUS message: code=3 (Access-Reject)' ||
+            problems="$problems no Access-Reject;"
+    fi
+    n=$(printf '%s\n' "$audit" | grep -c .)
+    if [ "$n" -ne 1 ]; then
+        problems="$problems $n VERIFY audit records, expected 1;"
+    else
+        printf '%s\n' "$audit" | grep -q " status=$status " ||
+            problems="$problems the audit says no status=$status;"
+        if [ "$status" = STATUS_NO_SUCH_USER ]; then
+            printf '%s\n' "$audit" | grep -q ' account=' && problems="$problems the audit names an account;"
+        else
+            printf '%s\n' "$audit" | grep -qF ' account="TESTDOM\\alice" account_key="files:alice" ' ||
+                problems="$problems the audit does not name the account TESTDOM\\alice (files:alice);"
+        fi
+    fi
+    if [ -z "$problems" ]; then
+        pass "$name"
+    else
+        fail "$name:$problems eapol_test: $(printf '%s\n' "$out" | grep -i 'fail\|mismatch\|error' | tail -3) audit: $audit"
+    fi
+}
+if [ -n "$EAPOL_MISSING" ]; then
+    echo "SKIP PEAP-MSCHAPv2 cases: $EAPOL_MISSING is missing"
+else
+    peap_case "PEAP-MSCHAPv2 (eapol_test), right password: SUCCESS, S= accepted, MPPE keys = MSK, NT_KEY's master key" \
+        accept alice 'Passw0rd!' STATUS_SUCCESS
+    peap_case "PEAP-MSCHAPv2, wrong password: FAILURE, audit STATUS_WRONG_PASSWORD for TESTDOM\\alice" \
+        reject alice WrongPass1 STATUS_WRONG_PASSWORD
+    peap_case "PEAP-MSCHAPv2, unknown account: FAILURE, audit STATUS_NO_SUCH_USER, no account named" \
+        reject nosuchuser WrongPass1 STATUS_NO_SUCH_USER
+    peap_case "PEAP-MSCHAPv2, inner user typed ALICE: SUCCESS, keys checked, audit names TESTDOM\\alice" \
+        accept ALICE 'Passw0rd!' STATUS_SUCCESS
+    peap_case "PEAP-MSCHAPv2, inner user TESTDOM\\alice: SUCCESS, keys checked, audit names TESTDOM\\alice" \
+        accept 'TESTDOM\alice' 'Passw0rd!' STATUS_SUCCESS
+    peap_case "PEAP-MSCHAPv2, inner user testdom\\ALICE, wrong password: audit STATUS_WRONG_PASSWORD for TESTDOM\\alice" \
+        reject 'testdom\ALICE' WrongPass1 STATUS_WRONG_PASSWORD
+fi
+
 if grep -q "E=691" "$WORK/log/debug.log" && ! grep -q "Invalid output from ntlm_auth" "$WORK/log/debug.log"; then
     pass "FreeRADIUS parsed every ntlm_auth output (E=691 on failures, no 'Invalid output')"
 else
@@ -156,4 +361,9 @@ else
 fi
 
 echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+[ "$FAILED" -eq 0 ] || exit 1
+if [ -n "$EAPOL_MISSING" ]; then
+    echo "SKIP: $EAPOL_MISSING is missing: the PEAP-MSCHAPv2 cases did not run" >&2
+    exit 77
+fi
+exit 0
