@@ -147,8 +147,6 @@ out:
 /* Everything one verification works on; wiped at the end. */
 struct verify_state {
 	const struct ntlm_policy *policy;
-	ntlm_lookup_fn lookup;
-	void *lookup_ctx;
 	uint64_t now;
 	struct ntlm_accept_result *result;
 
@@ -176,9 +174,21 @@ struct verify_state {
 	struct ntlm_av_list client_avs;
 	uint32_t client_av_flags;
 
+	/* the status so far; NTLM_OK with needs_account while the proof waits
+	 * for the account's hashes */
+	enum ntlm_status status;
+	bool needs_account;
 	struct ntlm_credentials creds;
 	struct ntlm_hash session_base_key;
 	struct ntlm_hash exported_key;
+};
+
+/* One verification in steps: the state and the messages it decoded. */
+struct ntlm_verify {
+	struct verify_state s;
+	struct ntlm_challenge chal;
+	struct ntlm_authenticate auth;
+	struct ntlm_policy policy; /* the bare-response callers' copy */
 };
 
 /* A response type the policy refuses. */
@@ -369,18 +379,21 @@ static enum ntlm_status check_clock_skew(struct verify_state *s)
 	return NTLM_OK;
 }
 
-/* Asks the account store for the user's hashes. */
-static enum ntlm_status lookup_user(struct verify_state *s)
+/* What the account store answered for the user: its status (NTLM_OK,
+ * NTLM_STATUS_NO_SUCH_USER, NTLM_ERR_BACKEND_UNAVAILABLE, ...) and, with
+ * NTLM_OK, the hashes, copied into the state (the caller wipes its own). */
+static enum ntlm_status take_credentials(struct verify_state *s, enum ntlm_status lookup_status,
+                                         const struct ntlm_credentials *creds)
 {
-	enum ntlm_status st;
-
-	if (s->lookup == NULL)
-		return NTLM_ERR_INVALID_ARGUMENT;
 	memset(&s->creds, 0, sizeof(s->creds));
-	st = s->lookup(s->lookup_ctx, s->user, s->domain, &s->creds);
-	if (st == NTLM_OK && (unsigned)s->creds.account_status >= (unsigned)_NTLM_STATUS_MAX)
-		st = NTLM_ERR_INTERNAL;
-	return st;
+	if (lookup_status != NTLM_OK)
+		return lookup_status;
+	if (creds == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	if ((unsigned)creds->account_status >= (unsigned)_NTLM_STATUS_MAX)
+		return NTLM_ERR_INTERNAL;
+	s->creds = *creds;
+	return NTLM_OK;
 }
 
 /* NTProofStr check for one domain spelling; sets the session base key. */
@@ -564,8 +577,9 @@ static void note_announced_protections(struct verify_state *s)
 		s->result->target_name = NTLM_VERDICT_UNCHECKED;
 }
 
-/* MS-NLMP 3.3.2 NTLMv2, with every check of 3.2.5.1.2. */
-static enum ntlm_status verify_ntlmv2(struct verify_state *s)
+/* MS-NLMP 3.3.2 NTLMv2: the checks of 3.2.5.1.2 that come before the
+ * account is needed (values the client sent in clear). */
+static enum ntlm_status prepare_ntlmv2(struct verify_state *s)
 {
 	enum ntlm_status st;
 
@@ -583,10 +597,15 @@ static enum ntlm_status verify_ntlmv2(struct verify_state *s)
 	note_announced_protections(s);
 	if (s->policy->check_av_echo && (st = check_av_echo(s)) != NTLM_OK)
 		return st;
-	if ((st = check_clock_skew(s)) != NTLM_OK)
-		return st;
-	if ((st = lookup_user(s)) != NTLM_OK)
-		return st;
+	return check_clock_skew(s);
+}
+
+/* NTLMv2 with the account's hashes: the proof, then what the authentic
+ * blob announces. */
+static enum ntlm_status prove_ntlmv2(struct verify_state *s)
+{
+	enum ntlm_status st;
+
 	if ((st = verify_ntlmv2_proof(s)) != NTLM_OK)
 		return st;
 	/* the blob is authentic from here on */
@@ -596,7 +615,10 @@ static enum ntlm_status verify_ntlmv2(struct verify_state *s)
 		return st;
 	if ((st = check_channel_bindings(s)) != NTLM_OK)
 		return st;
-	return check_target_name(s);
+	if ((st = check_target_name(s)) != NTLM_OK)
+		return st;
+	s->result->has_session_key = true;
+	return NTLM_OK;
 }
 
 /* Checks that do not apply to responses without an NTLMv2 blob: they can
@@ -648,15 +670,11 @@ static enum ntlm_status derive_v1_keys(struct verify_state *s, bool lm_only)
 /* MS-NLMP 3.3.1 NTLMv1 and NTLMv1 with extended session security. The LM
  * field is never consulted when the NT response fails: with ESS the
  * "expected" LM response would be client data (a peer's auth bypass). */
-static enum ntlm_status verify_ntlmv1(struct verify_state *s, bool ess)
+static enum ntlm_status prove_ntlmv1(struct verify_state *s, bool ess)
 {
 	uint8_t expected[24];
 	enum ntlm_status st;
 
-	if ((st = check_v1_protections(s)) != NTLM_OK)
-		return st;
-	if ((st = lookup_user(s)) != NTLM_OK)
-		return st;
 	if (ess)
 		st = ntlm_ess_response(&s->creds.nt_hash, s->server_challenge, s->lm.data, expected);
 	else
@@ -675,17 +693,12 @@ out:
 }
 
 /* An LM-field-only response: LMv2 first, then LM, as the policy allows. */
-static enum ntlm_status verify_lm_only(struct verify_state *s)
+static enum ntlm_status prove_lm_only(struct verify_state *s)
 {
-	uint8_t expected[24];
-	struct ntlm_hash key;
-	enum ntlm_status st;
+	uint8_t expected[24] = {0};
+	struct ntlm_hash key = {0};
+	enum ntlm_status st = NTLM_STATUS_WRONG_PASSWORD;
 
-	if ((st = check_v1_protections(s)) != NTLM_OK)
-		return st;
-	if ((st = lookup_user(s)) != NTLM_OK)
-		return st;
-	st = NTLM_STATUS_WRONG_PASSWORD;
 	if (s->policy->allow_lmv2) {
 		const char *domains[2] = {s->domain, ""};
 		size_t n = s->policy->retry_nil_domain && s->domain[0] != '\0' ? 2 : 1;
@@ -723,8 +736,9 @@ static enum ntlm_status verify_lm_only(struct verify_state *s)
 	return st;
 }
 
-/* Classifies the response, applies the policy and dispatches. */
-static enum ntlm_status verify_response(struct verify_state *s)
+/* Classifies the response, applies the policy and makes the checks that
+ * need no account; sets needs_account when the proof is next. */
+static enum ntlm_status prepare_response(struct verify_state *s)
 {
 	struct ntlm_accept_result *r = s->result;
 	enum ntlm_status st;
@@ -738,19 +752,26 @@ static enum ntlm_status verify_response(struct verify_state *s)
 		return NTLM_STATUS_NTLM_BLOCKED;
 	if ((s->flags & s->policy->required_flags) != s->policy->required_flags)
 		return NTLM_STATUS_DOWNGRADE_DETECTED;
+	st = r->response_type == NTLM_RESPONSE_NTLMV2 ? prepare_ntlmv2(s) : check_v1_protections(s);
+	s->needs_account = st == NTLM_OK;
+	return st;
+}
 
-	switch (r->response_type) {
+/* The proof with the account's hashes, then the account's status. */
+static enum ntlm_status prove_response(struct verify_state *s)
+{
+	enum ntlm_status st;
+
+	switch (s->result->response_type) {
 	case NTLM_RESPONSE_NTLMV2:
-		st = verify_ntlmv2(s);
-		if (st == NTLM_OK)
-			r->has_session_key = true;
+		st = prove_ntlmv2(s);
 		break;
 	case NTLM_RESPONSE_NTLMV1:
 	case NTLM_RESPONSE_NTLMV1_ESS:
-		st = verify_ntlmv1(s, r->response_type == NTLM_RESPONSE_NTLMV1_ESS);
+		st = prove_ntlmv1(s, s->result->response_type == NTLM_RESPONSE_NTLMV1_ESS);
 		break;
 	default:
-		st = verify_lm_only(s);
+		st = prove_lm_only(s);
 		break;
 	}
 	if (st == NTLM_OK)
@@ -759,44 +780,159 @@ static enum ntlm_status verify_response(struct verify_state *s)
 }
 
 /*
- * The start both verifiers share: the result is cleared, the arguments are
- * checked (args_ok), and the state is allocated with what every
- * verification needs. A failure after the result is cleared is recorded in
- * result->status.
+ * The start both ways in share: the result is cleared, the arguments are
+ * checked (args_ok), and the steps' state is allocated. A failure here is
+ * recorded in result->status and leaves *ret NULL.
  */
-static enum ntlm_status verify_begin(struct ntlm_accept_result *result, bool args_ok,
-                                     const struct ntlm_policy *policy, ntlm_lookup_fn lookup,
-                                     void *lookup_ctx, uint64_t now, struct verify_state *s)
+static enum ntlm_status steps_alloc(struct ntlm_accept_result *result, bool args_ok,
+                                    const struct ntlm_policy *policy, uint64_t now, struct ntlm_verify **ret)
 {
-	if (result == NULL)
+	struct ntlm_verify *v;
+
+	if (ret == NULL || result == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
+	*ret = NULL;
 	memset(result, 0, sizeof(*result));
 	if (!args_ok) {
 		result->status = NTLM_ERR_INVALID_ARGUMENT;
 		return result->status;
 	}
-	/* on the stack: a verification allocates nothing it does not return */
-	memset(s, 0, sizeof(*s));
-	s->policy = policy;
-	s->lookup = lookup;
-	s->lookup_ctx = lookup_ctx;
-	s->now = now;
-	s->result = result;
+	v = calloc(1, sizeof(*v));
+	if (v == NULL) {
+		result->status = NTLM_ERR_NO_MEMORY;
+		return result->status;
+	}
+	v->s.policy = policy;
+	v->s.now = now;
+	v->s.result = result;
+	*ret = v;
 	return NTLM_OK;
 }
 
-/* The end both verifiers share: the session key is handed over only with
- * NTLM_OK, the state is wiped and freed, and st is recorded. */
-static enum ntlm_status verify_end(struct verify_state *s, enum ntlm_status st)
+enum ntlm_status ntlm_verify_begin(const struct ntlm_policy *policy, const uint8_t *negotiate,
+                                   size_t negotiate_len, const uint8_t *challenge, size_t challenge_len,
+                                   const uint8_t *authenticate, size_t authenticate_len,
+                                   const struct ntlm_channel_bindings *cb, uint64_t now,
+                                   struct ntlm_accept_result *result, struct ntlm_verify **ret)
 {
-	struct ntlm_accept_result *result = s->result;
+	struct ntlm_verify *v;
+	struct verify_state *s;
+	enum ntlm_status st;
 
+	st = steps_alloc(result, policy != NULL && challenge != NULL && authenticate != NULL, policy, now,
+	                 ret);
+	if (st != NTLM_OK)
+		return st;
+	v = *ret;
+	s = &v->s;
+	s->negotiate = negotiate;
+	s->negotiate_len = negotiate_len;
+	s->challenge = challenge;
+	s->challenge_len = challenge_len;
+	s->authenticate = authenticate;
+	s->authenticate_len = authenticate_len;
+	s->cb = cb;
+	s->status = decode_messages(s, &v->chal, &v->auth);
+	if (s->status == NTLM_OK)
+		s->status = prepare_response(s);
+	return NTLM_OK;
+}
+
+enum ntlm_status ntlm_verify_begin_response(const struct ntlm_policy *policy, const char *user,
+                                            const char *domain, const uint8_t server_challenge[8],
+                                            const uint8_t *lm_response, size_t lm_len,
+                                            const uint8_t *nt_response, size_t nt_len, uint64_t now,
+                                            struct ntlm_accept_result *result, struct ntlm_verify **ret)
+{
+	struct ntlm_verify *v;
+	struct verify_state *s;
+	enum ntlm_status st;
+
+	st = steps_alloc(result,
+	                 policy != NULL && user != NULL && server_challenge != NULL &&
+	                     (lm_len == 0 || lm_response != NULL) && (nt_len == 0 || nt_response != NULL) &&
+	                     (lm_len == 0 || lm_len == 24),
+	                 policy, now, ret);
+	if (st != NTLM_OK)
+		return st;
+	v = *ret;
+	s = &v->s;
+	/* no CHALLENGE message: the AV-pair echo cannot be checked */
+	v->policy = *policy;
+	v->policy.check_av_echo = false;
+	s->policy = &v->policy;
+	s->server_avs_unknown = true;
+	s->lm = (struct ntlm_view){lm_response, lm_len};
+	s->nt = (struct ntlm_view){nt_response, nt_len};
+	memcpy(s->server_challenge, server_challenge, NTLM_CHALLENGE_LEN);
+	/* MS-CHAP carries the ESS client challenge in the LM field when the
+	 * caller asks for it; without flags a 24-byte NT response is NTLMv1 */
+	s->status = set_names(s, user, domain ? domain : "", "");
+	if (s->status == NTLM_OK)
+		s->status = prepare_response(s);
+	return NTLM_OK;
+}
+
+bool ntlm_verify_wants(const struct ntlm_verify *v, const char **ret_user, const char **ret_domain)
+{
+	bool wants = v != NULL && v->s.status == NTLM_OK && v->s.needs_account;
+
+	if (ret_user != NULL)
+		*ret_user = wants ? v->s.user : NULL;
+	if (ret_domain != NULL)
+		*ret_domain = wants ? v->s.domain : NULL;
+	return wants;
+}
+
+void ntlm_verify_free(struct ntlm_verify *v)
+{
+	if (v == NULL)
+		return;
+	ntlm_challenge_clear(&v->chal);
+	ntlm_authenticate_clear(&v->auth);
+	ntlm_wipe(v, sizeof(*v));
+	free(v);
+}
+
+enum ntlm_status ntlm_verify_finish(struct ntlm_verify *v, enum ntlm_status lookup_status,
+                                    const struct ntlm_credentials *creds)
+{
+	struct verify_state *s;
+	struct ntlm_accept_result *result;
+	enum ntlm_status st;
+
+	if (v == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	s = &v->s;
+	result = s->result;
+	st = s->status;
+	if (st == NTLM_OK && s->needs_account) {
+		st = take_credentials(s, lookup_status, creds);
+		if (st == NTLM_OK)
+			st = prove_response(s);
+	}
+	/* the session key is handed over only with NTLM_OK */
 	if (st == NTLM_OK && result->has_session_key)
 		result->session_key = s->exported_key;
 	else
 		result->has_session_key = false;
-	ntlm_wipe(s, sizeof(*s));
 	result->status = st;
+	ntlm_verify_free(v);
+	return st;
+}
+
+/* The one-call form: the steps, with the store asked through lookup. */
+static enum ntlm_status verify_with_lookup(struct ntlm_verify *v, ntlm_lookup_fn lookup, void *lookup_ctx)
+{
+	struct ntlm_credentials creds = {0};
+	enum ntlm_status lookup_status = NTLM_ERR_INVALID_ARGUMENT;
+	const char *user, *domain;
+	enum ntlm_status st;
+
+	if (ntlm_verify_wants(v, &user, &domain) && lookup != NULL)
+		lookup_status = lookup(lookup_ctx, user, domain, &creds);
+	st = ntlm_verify_finish(v, lookup_status, &creds);
+	ntlm_wipe(&creds, sizeof(creds));
 	return st;
 }
 
@@ -806,28 +942,14 @@ enum ntlm_status ntlm_acceptor_verify(const struct ntlm_policy *policy, const ui
                                       const struct ntlm_channel_bindings *cb, ntlm_lookup_fn lookup,
                                       void *lookup_ctx, uint64_t now, struct ntlm_accept_result *result)
 {
-	struct ntlm_challenge chal = {0};
-	struct ntlm_authenticate auth = {0};
-	struct verify_state state, *s = &state;
+	struct ntlm_verify *v = NULL;
 	enum ntlm_status st;
 
-	st = verify_begin(result, policy != NULL && challenge != NULL && authenticate != NULL, policy, lookup,
-	                  lookup_ctx, now, s);
+	st = ntlm_verify_begin(policy, negotiate, negotiate_len, challenge, challenge_len, authenticate,
+	                       authenticate_len, cb, now, result, &v);
 	if (st != NTLM_OK)
 		return st;
-	s->negotiate = negotiate;
-	s->negotiate_len = negotiate_len;
-	s->challenge = challenge;
-	s->challenge_len = challenge_len;
-	s->authenticate = authenticate;
-	s->authenticate_len = authenticate_len;
-	s->cb = cb;
-	st = decode_messages(s, &chal, &auth);
-	if (st == NTLM_OK)
-		st = verify_response(s);
-	ntlm_challenge_clear(&chal);
-	ntlm_authenticate_clear(&auth);
-	return verify_end(s, st);
+	return verify_with_lookup(v, lookup, lookup_ctx);
 }
 
 /* ------------------------------------------------------------------ */
@@ -841,31 +963,12 @@ enum ntlm_status ntlm_acceptor_verify_response(const struct ntlm_policy *policy,
                                                ntlm_lookup_fn lookup, void *lookup_ctx, uint64_t now,
                                                struct ntlm_accept_result *result)
 {
-	struct ntlm_policy p;
-	struct verify_state state, *s = &state;
+	struct ntlm_verify *v = NULL;
 	enum ntlm_status st;
 
-	st = verify_begin(result,
-	                  policy != NULL && user != NULL && server_challenge != NULL &&
-	                      (lm_len == 0 || lm_response != NULL) && (nt_len == 0 || nt_response != NULL) &&
-	                      (lm_len == 0 || lm_len == 24),
-	                  policy, lookup, lookup_ctx, now, s);
+	st = ntlm_verify_begin_response(policy, user, domain, server_challenge, lm_response, lm_len,
+	                                nt_response, nt_len, now, result, &v);
 	if (st != NTLM_OK)
 		return st;
-	/* no CHALLENGE message: the AV-pair echo cannot be checked */
-	p = *policy;
-	p.check_av_echo = false;
-	s->policy = &p;
-	s->server_avs_unknown = true;
-	s->lm = (struct ntlm_view){lm_response, lm_len};
-	s->nt = (struct ntlm_view){nt_response, nt_len};
-	memcpy(s->server_challenge, server_challenge, NTLM_CHALLENGE_LEN);
-	st = set_names(s, user, domain ? domain : "", "");
-	/* MS-CHAP carries the ESS client challenge in the LM field when the
-	 * caller asks for it; without flags a 24-byte NT response is NTLMv1 */
-	if (st == NTLM_OK)
-		st = verify_response(s);
-	st = verify_end(s, st);
-	ntlm_wipe(&p, sizeof(p));
-	return st;
+	return verify_with_lookup(v, lookup, lookup_ctx);
 }

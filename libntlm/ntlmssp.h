@@ -612,8 +612,8 @@ struct ntlm_credentials {
 };
 
 /*
- * Account lookup, called at most twice per verification (the second time
- * with domain "" for the NIL-domain retry). Returns NTLM_OK with creds,
+ * Account lookup, called at most once per verification (the NIL-domain
+ * retry uses the same hashes). Returns NTLM_OK with creds,
  * NTLM_STATUS_NO_SUCH_USER, NTLM_ERR_BACKEND_UNAVAILABLE or an account
  * status (disabled, locked, ...). The library wipes *ret after use.
  */
@@ -702,6 +702,45 @@ enum ntlm_status ntlm_acceptor_verify_response(const struct ntlm_policy *policy,
                                                const uint8_t *nt_response, size_t nt_len,
                                                ntlm_lookup_fn lookup, void *lookup_ctx, uint64_t now,
                                                struct ntlm_accept_result *result);
+
+/*
+ * The same verifications in steps, for a caller whose account store answers
+ * later (a daemon that must not wait on a directory). The checks and their
+ * order are those of ntlm_acceptor_verify(); no account is wanted for a
+ * response the policy refuses, a malformed message, a stale or altered
+ * challenge or a clock skew.
+ *
+ *   ntlm_verify_begin(...);                 decode, classify, policy, echo, skew
+ *   if (ntlm_verify_wants(v, &user, &domain))
+ *           lookup_status = <store>(user, domain, &creds);
+ *   ntlm_verify_finish(v, lookup_status, &creds);   proof, MIC, CB, SPN, status
+ *
+ * begin returns NTLM_OK and *ret unless the arguments are wrong or memory
+ * runs out (then result->status says so and *ret is NULL). It keeps
+ * pointers to policy, the messages and cb: they must live until finish or
+ * free. wants gives the names the account is looked up by (the client's,
+ * owned by the result) while the proof waits for it. finish takes the
+ * store's answer (creds only with NTLM_OK; copied, the caller wipes its
+ * own), completes result, frees v and returns result->status; without a
+ * wanted account it only completes and frees. ntlm_verify_free() abandons
+ * a verification (a deadline passed): result keeps what was decoded.
+ */
+struct ntlm_verify;
+enum ntlm_status ntlm_verify_begin(const struct ntlm_policy *policy, const uint8_t *negotiate,
+                                   size_t negotiate_len, const uint8_t *challenge, size_t challenge_len,
+                                   const uint8_t *authenticate, size_t authenticate_len,
+                                   const struct ntlm_channel_bindings *cb, uint64_t now,
+                                   struct ntlm_accept_result *result, struct ntlm_verify **ret) NTLM_MUST_USE;
+enum ntlm_status ntlm_verify_begin_response(const struct ntlm_policy *policy, const char *user,
+                                            const char *domain, const uint8_t server_challenge[8],
+                                            const uint8_t *lm_response, size_t lm_len,
+                                            const uint8_t *nt_response, size_t nt_len, uint64_t now,
+                                            struct ntlm_accept_result *result,
+                                            struct ntlm_verify **ret) NTLM_MUST_USE;
+bool ntlm_verify_wants(const struct ntlm_verify *v, const char **ret_user, const char **ret_domain);
+enum ntlm_status ntlm_verify_finish(struct ntlm_verify *v, enum ntlm_status lookup_status,
+                                    const struct ntlm_credentials *creds);
+void ntlm_verify_free(struct ntlm_verify *v);
 
 /* Default of ntlm_policy.max_clock_skew, seconds */
 #define NTLM_DEFAULT_MAX_CLOCK_SKEW 1800

@@ -883,6 +883,158 @@ START_TEST(bare_challenge_response)
 }
 END_TEST
 
+/* The steps give what the one call gives, and ask for the account only
+ * when the proof is next. */
+START_TEST(steps_match_one_call)
+{
+	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV2);
+	struct ntlm_policy p;
+	struct ntlm_accept_result one, r;
+	struct ntlm_credentials creds = {0};
+	struct ntlm_verify *v = NULL;
+	const char *user = NULL, *domain = NULL;
+	struct exchange x;
+
+	ntlm_policy_init(&p);
+	run_client(&cfg, now_ft(), &x);
+	ck_assert_status(verify(&x, &p, NULL, &one), NTLM_OK);
+
+	ck_assert_status(ntlm_verify_begin(&p, x.neg, x.neg_len, x.chal, x.chal_len, x.auth, x.auth_len, NULL,
+	                                   now_ft(), &r, &v),
+	                 NTLM_OK);
+	ck_assert_ptr_nonnull(v);
+	ck_assert(ntlm_verify_wants(v, &user, &domain));
+	ck_assert_str_eq(user, "alice");
+	ck_assert_str_eq(domain, "DOMAIN");
+	lookups = 0;
+	ck_assert_status(lookup(NULL, user, domain, &creds), NTLM_OK);
+	ck_assert_status(ntlm_verify_finish(v, NTLM_OK, &creds), NTLM_OK);
+	ntlm_wipe(&creds, sizeof(creds));
+	ck_assert_status(r.status, NTLM_OK);
+	ck_assert(r.has_session_key);
+	ck_assert_mem_eq(r.session_key.bytes, one.session_key.bytes, 16);
+	ck_assert_mem_eq(r.session_key.bytes, x.client_key.bytes, 16);
+	ck_assert_int_eq(r.mic, one.mic);
+	ck_assert_int_eq(r.response_type, NTLM_RESPONSE_NTLMV2);
+	ntlm_accept_result_clear(&r);
+
+	/* what the store answers is the verdict when it has no account */
+	static const enum ntlm_status store_answers[] = {NTLM_STATUS_NO_SUCH_USER,
+	                                                 NTLM_ERR_BACKEND_UNAVAILABLE};
+	for (size_t i = 0; i < ARRAY_SIZE(store_answers); i++) {
+		ck_assert_status(ntlm_verify_begin(&p, x.neg, x.neg_len, x.chal, x.chal_len, x.auth,
+		                                   x.auth_len, NULL, now_ft(), &r, &v),
+		                 NTLM_OK);
+		ck_assert(ntlm_verify_wants(v, NULL, NULL));
+		ck_assert_status(ntlm_verify_finish(v, store_answers[i], NULL), store_answers[i]);
+		ck_assert_status(r.status, store_answers[i]);
+		ck_assert(!r.has_session_key);
+		ntlm_accept_result_clear(&r);
+	}
+	/* a wrong password's hashes */
+	ck_assert_status(ntlm_verify_begin(&p, x.neg, x.neg_len, x.chal, x.chal_len, x.auth, x.auth_len, NULL,
+	                                   now_ft(), &r, &v),
+	                 NTLM_OK);
+	ck_assert_status(ntlm_ntowfv1("WrongPass1", &creds.nt_hash), NTLM_OK);
+	ck_assert_status(ntlm_verify_finish(v, NTLM_OK, &creds), NTLM_STATUS_WRONG_PASSWORD);
+	ck_assert(!r.has_session_key);
+	ntlm_accept_result_clear(&r);
+	/* abandoned while the store is asked (a deadline): nothing leaks */
+	ck_assert_status(ntlm_verify_begin(&p, x.neg, x.neg_len, x.chal, x.chal_len, x.auth, x.auth_len, NULL,
+	                                   now_ft(), &r, &v),
+	                 NTLM_OK);
+	ntlm_verify_free(v);
+	ck_assert_str_eq(r.user, "alice");
+	ntlm_accept_result_clear(&r);
+	ntlm_accept_result_clear(&one);
+	exchange_free(&x);
+}
+END_TEST
+
+/* No account is wanted for what fails before the proof: a refused response
+ * type, a malformed message, a stale challenge. */
+START_TEST(steps_want_no_account_before_the_proof)
+{
+	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV1);
+	struct ntlm_policy p;
+	struct ntlm_accept_result r;
+	struct ntlm_verify *v = NULL;
+	const char *user = "x";
+	struct exchange x;
+
+	ntlm_policy_init(&p);
+	run_client(&cfg, now_ft(), &x);
+	ck_assert_status(ntlm_verify_begin(&p, x.neg, x.neg_len, x.chal, x.chal_len, x.auth, x.auth_len, NULL,
+	                                   now_ft(), &r, &v),
+	                 NTLM_OK);
+	ck_assert(!ntlm_verify_wants(v, &user, NULL));
+	ck_assert_ptr_null(user);
+	ck_assert_status(ntlm_verify_finish(v, NTLM_OK, NULL), NTLM_STATUS_NTLM_BLOCKED);
+	ck_assert_status(r.status, NTLM_STATUS_NTLM_BLOCKED);
+	ntlm_accept_result_clear(&r);
+	exchange_free(&x);
+
+	cfg = alice(NTLM_CLIENT_NTLMV2);
+	run_client(&cfg, now_ft() - (uint64_t)(2 * NTLM_DEFAULT_MAX_CLOCK_SKEW) * 10000000u, &x);
+	ck_assert_status(ntlm_verify_begin(&p, x.neg, x.neg_len, x.chal, x.chal_len, x.auth, x.auth_len, NULL,
+	                                   now_ft(), &r, &v),
+	                 NTLM_OK);
+	ck_assert(!ntlm_verify_wants(v, NULL, NULL));
+	ck_assert_status(ntlm_verify_finish(v, NTLM_OK, NULL), NTLM_STATUS_TIME_SKEW);
+	ntlm_accept_result_clear(&r);
+
+	ck_assert_status(
+	    ntlm_verify_begin(&p, x.neg, x.neg_len, x.chal, x.chal_len, x.auth, 20, NULL, now_ft(), &r, &v),
+	    NTLM_OK);
+	ck_assert(!ntlm_verify_wants(v, NULL, NULL));
+	ck_assert_int_ne(ntlm_verify_finish(v, NTLM_OK, NULL), NTLM_OK);
+	ntlm_accept_result_clear(&r);
+
+	/* wrong arguments: no state, the result says so */
+	ck_assert_status(ntlm_verify_begin(&p, NULL, 0, NULL, 0, x.auth, x.auth_len, NULL, now_ft(), &r, &v),
+	                 NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(v);
+	ck_assert_status(r.status, NTLM_ERR_INVALID_ARGUMENT);
+	ntlm_accept_result_clear(&r);
+	ck_assert_status(ntlm_verify_finish(NULL, NTLM_OK, NULL), NTLM_ERR_INVALID_ARGUMENT);
+	ntlm_verify_free(NULL);
+	exchange_free(&x);
+}
+END_TEST
+
+/* MS-CHAP callers in steps: the bare response waits for the account too. */
+START_TEST(steps_bare_response)
+{
+	const uint8_t chal[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	struct ntlm_credentials creds = {0};
+	struct ntlm_policy p;
+	struct ntlm_accept_result r;
+	struct ntlm_verify *v = NULL;
+	const char *user = NULL, *domain = NULL;
+	uint8_t resp[24];
+
+	ck_assert_status(ntlm_ntowfv1("Passw0rd!", &creds.nt_hash), NTLM_OK);
+	ck_assert_status(ntlm_desl(&creds.nt_hash, chal, resp), NTLM_OK);
+	ntlm_policy_init(&p);
+	p.allow_ntlmv1 = true;
+	ck_assert_status(
+	    ntlm_verify_begin_response(&p, "alice", NULL, chal, NULL, 0, resp, 24, now_ft(), &r, &v),
+	    NTLM_OK);
+	ck_assert(ntlm_verify_wants(v, &user, &domain));
+	ck_assert_str_eq(user, "alice");
+	ck_assert_str_eq(domain, "");
+	ck_assert_status(ntlm_verify_finish(v, NTLM_OK, &creds), NTLM_OK);
+	ck_assert(r.has_session_key);
+	ntlm_accept_result_clear(&r);
+	ck_assert_status(
+	    ntlm_verify_begin_response(&p, "alice", "", chal, resp, 7, resp, 24, now_ft(), &r, &v),
+	    NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(v);
+	ntlm_accept_result_clear(&r);
+	ntlm_wipe(&creds, sizeof(creds));
+}
+END_TEST
+
 START_TEST(challenge_contents)
 {
 	struct ntlm_initiator_config cfg = alice(NTLM_CLIENT_NTLMV2);
@@ -1289,10 +1441,11 @@ static Suite *acceptor_suite(void)
 {
 	Suite *s = suite_create("acceptor");
 	TCase *spec = test_add_tcase(s, "spec", TESTS(spec_ntlmv2_messages));
-	TCase *rt =
-	    test_add_tcase(s, "round_trip",
-	                   TESTS(round_trip_all_modes_and_flags, round_trip_nt_hash_and_variants,
-	                         round_trip_oem_strings, challenge_contents, bare_challenge_response));
+	TCase *rt = test_add_tcase(s, "round_trip",
+	                           TESTS(round_trip_all_modes_and_flags, round_trip_nt_hash_and_variants,
+	                                 round_trip_oem_strings, challenge_contents, bare_challenge_response,
+	                                 steps_match_one_call, steps_want_no_account_before_the_proof,
+	                                 steps_bare_response));
 
 	tcase_add_loop_test(spec, spec_legacy_messages, 0, (int)ARRAY_SIZE(spec_legacy_cases));
 	tcase_set_timeout(rt, 60);
