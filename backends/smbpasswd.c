@@ -41,19 +41,6 @@ static size_t split_fields(const char *line, size_t len, struct field *fields, s
 	return n;
 }
 
-/* Hex digit values + 1, 0 for other bytes: a table, for the 64 digits of
- * each of a million lines. */
-static const uint8_t hex_table[256] = {
-    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
-    ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
-    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
-};
-
-static int hex_value(char c)
-{
-	return hex_table[(unsigned char)c] - 1;
-}
-
 /* True when all len bytes of p are c. */
 static bool all_chars(const char *p, size_t len, char c)
 {
@@ -77,14 +64,8 @@ static enum hash_kind parse_hash(const struct field *f, struct ntlm_hash *ret)
 		return HASH_ABSENT;
 	if (memcmp(f->start, null_prefix, sizeof(null_prefix) - 1) == 0) /* not secret: a fixed marker */
 		return HASH_NULL_PASSWORD;
-	for (size_t i = 0; i < NTLM_HASH_LEN; i++) {
-		int hi = hex_value(f->start[2 * i]), lo = hex_value(f->start[2 * i + 1]);
-		if (hi < 0 || lo < 0) {
-			ntlm_wipe(&h, sizeof(h));
-			return HASH_BAD;
-		}
-		h.bytes[i] = (uint8_t)(hi << 4 | lo);
-	}
+	if (ntlm_hex_to_bytes(f->start, f->len, h.bytes, sizeof(h.bytes)) != NTLM_OK)
+		return HASH_BAD;
 	*ret = h;
 	ntlm_wipe(&h, sizeof(h));
 	return HASH_PRESENT;
@@ -135,7 +116,7 @@ static bool parse_lct(const struct field *f, int64_t *ret)
 	if (f->len < 5 || f->len > 4 + 16 || memcmp(f->start, "LCT-", 4) != 0) /* not secret */
 		return false;
 	for (size_t i = 4; i < f->len; i++) {
-		int d = hex_value(f->start[i]);
+		int d = ntlm_hex_digit(f->start[i]);
 		if (d < 0 || v > (INT64_MAX >> 4))
 			return false;
 		v = v << 4 | d;

@@ -476,18 +476,7 @@ static void free_value(char *v)
 
 static bool parse_hash(const char *hex, struct ntlm_hash *ret)
 {
-	uint8_t *bytes = NULL;
-	size_t n = 0;
-	bool ok;
-
-	if (strlen(hex) != 32 || ntlm_hex_decode(hex, 32, &bytes, &n) != NTLM_OK)
-		return false;
-	ok = n == sizeof(ret->bytes);
-	if (ok)
-		memcpy(ret->bytes, bytes, sizeof(ret->bytes));
-	ntlm_wipe(bytes, n);
-	free(bytes);
-	return ok;
+	return ntlm_hex_to_bytes(hex, strlen(hex), ret->bytes, sizeof(ret->bytes)) == NTLM_OK;
 }
 
 static bool parse_int64(const char *s, int64_t *ret)

@@ -331,6 +331,13 @@ size_t ntlm_base64_span(const char *s, size_t n);
  * NTLM_ERR_BAD_ENCODING. The result is malloc'd (a 1-byte buffer for empty
  * input). */
 enum ntlm_status ntlm_hex_decode(const char *s, size_t slen, uint8_t **ret, size_t *ret_len) NTLM_MUST_USE;
+/* Exactly 2n hex digits (either case) to n bytes in out, in a time that
+ * does not depend on the digits (they are NT hashes): any other length or
+ * character is NTLM_ERR_BAD_ENCODING, and out is then wiped. */
+enum ntlm_status ntlm_hex_to_bytes(const char *s, size_t slen, uint8_t *out, size_t n) NTLM_MUST_USE;
+/* The value of one hex digit (either case), or -1; no branch or table
+ * lookup depends on c. */
+int ntlm_hex_digit(char c);
 
 /* ------------------------------------------------------------------ */
 /* Messages (MS-NLMP 2.2.1)                                            */

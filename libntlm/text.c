@@ -781,16 +781,42 @@ void ntlm_utf16le_upper(uint8_t *p, size_t len)
 		ntlm_store_le(p + i, upper_unit((uint32_t)ntlm_load_le(p + i, 2)), 2);
 }
 
-/* The value of a hex digit, or -1. */
-static int hex_digit_value(char c)
+/*
+ * The value of a hex digit, or -1, with no branch and no table indexed by
+ * the digit: the digits of an NT hash are the secret itself, and neither
+ * the branch predictor nor the cache may learn them. Each range test is
+ * the sign of (v - low) | (high - v), spread to a mask.
+ */
+int ntlm_hex_digit(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	int32_t u = (int32_t)(unsigned char)c;
+	int32_t digit = u - '0';
+	int32_t letter = (u | 0x20) - 'a'; /* 'A'..'F' and 'a'..'f' -> 0..5 */
+	int32_t is_digit = ~((digit | (9 - digit)) >> 31);
+	int32_t is_letter = ~((letter | (5 - letter)) >> 31);
+
+	return (int)((digit & is_digit) | ((letter + 10) & is_letter) | ~(is_digit | is_letter));
+}
+
+enum ntlm_status ntlm_hex_to_bytes(const char *s, size_t slen, uint8_t *out, size_t n)
+{
+	int32_t bad = 0;
+
+	if (s == NULL || (out == NULL && n != 0))
+		return NTLM_ERR_INVALID_ARGUMENT;
+	if (slen != 2 * n)
+		return NTLM_ERR_BAD_ENCODING;
+	for (size_t i = 0; i < n; i++) {
+		int32_t hi = ntlm_hex_digit(s[2 * i]), lo = ntlm_hex_digit(s[2 * i + 1]);
+
+		bad |= hi | lo; /* negative once any digit was not one */
+		out[i] = (uint8_t)(hi << 4 | (lo & 15));
+	}
+	if (bad < 0) {
+		ntlm_wipe(out, n);
+		return NTLM_ERR_BAD_ENCODING;
+	}
+	return NTLM_OK;
 }
 
 static bool is_ascii_space(char c)
@@ -810,7 +836,7 @@ enum ntlm_status ntlm_hex_decode(const char *s, size_t slen, uint8_t **ret, size
 	if (out == NULL)
 		return NTLM_ERR_NO_MEMORY;
 	for (size_t i = 0; i < slen; i++) {
-		int v = hex_digit_value(s[i]);
+		int v = ntlm_hex_digit(s[i]);
 
 		if (is_ascii_space(s[i]))
 			continue;

@@ -1024,6 +1024,54 @@ START_TEST(test_hex_decode)
 }
 END_TEST
 
+/* The constant-time digit agrees with the obvious one on every byte. */
+START_TEST(test_hex_digit_every_byte)
+{
+	for (int c = 0; c < 256; c++) {
+		int want = c >= '0' && c <= '9'   ? c - '0'
+		           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+		                                  : -1;
+
+		ck_assert_msg(ntlm_hex_digit((char)c) == want, "byte 0x%02x: %d, not %d", (unsigned)c,
+		              ntlm_hex_digit((char)c), want);
+	}
+}
+END_TEST
+
+START_TEST(test_hex_to_bytes)
+{
+	static const char hash[] = "8846F7EAEE8FB117AD06BDD830B7586C";
+	static const uint8_t want[16] = {0x88, 0x46, 0xf7, 0xea, 0xee, 0x8f, 0xb1, 0x17,
+	                                 0xad, 0x06, 0xbd, 0xd8, 0x30, 0xb7, 0x58, 0x6c};
+	uint8_t out[16];
+	char bad[sizeof(hash)];
+
+	ck_assert_status(ntlm_hex_to_bytes(hash, 32, out, sizeof(out)), NTLM_OK);
+	ck_assert_mem_eq(out, want, sizeof(want));
+	ck_assert_status(ntlm_hex_to_bytes("8846f7eaee8fb117ad06bdd830b7586c", 32, out, sizeof(out)),
+	                 NTLM_OK);
+	ck_assert_mem_eq(out, want, sizeof(want));
+	/* a wrong length, a space, a non-digit anywhere: refused, out wiped */
+	ck_assert_status(ntlm_hex_to_bytes(hash, 31, out, sizeof(out)), NTLM_ERR_BAD_ENCODING);
+	ck_assert_status(ntlm_hex_to_bytes(hash, 32, out, 15), NTLM_ERR_BAD_ENCODING);
+	for (size_t i = 0; i < 32; i++) {
+		static const char others[] = {'g', 'G', ' ', '/', ':', '@', '`', '\0', '\x80'};
+
+		for (size_t k = 0; k < sizeof(others); k++) {
+			memcpy(bad, hash, sizeof(hash));
+			bad[i] = others[k];
+			memset(out, 0x55, sizeof(out));
+			ck_assert_status(ntlm_hex_to_bytes(bad, 32, out, sizeof(out)), NTLM_ERR_BAD_ENCODING);
+			for (size_t j = 0; j < sizeof(out); j++)
+				ck_assert_uint_eq(out[j], 0);
+		}
+	}
+	ck_assert_status(ntlm_hex_to_bytes("", 0, out, 0), NTLM_OK);
+	ck_assert_status(ntlm_hex_to_bytes(NULL, 0, out, 0), NTLM_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
 static Suite *reader_suite(void)
 {
 	Suite *s = suite_create("reader");
@@ -1038,7 +1086,8 @@ static Suite *reader_suite(void)
 	                     test_oem_to_utf8, test_oem_decode_rules, test_utf8_name_check,
 	                     test_base64_rfc4648, test_base64_binary_roundtrip, test_base64_strict,
 	                     test_base64_every_character, test_base64_every_character_long, test_base64_span,
-	                     test_base64_padding_optional, test_base64_ntlmssp, test_hex_decode));
+	                     test_base64_padding_optional, test_base64_ntlmssp, test_hex_decode,
+	                     test_hex_digit_every_byte, test_hex_to_bytes));
 	test_add_tcase(s, "av_pairs",
 	               TESTS(test_av_list_spec, test_av_list_typed, test_av_list_padding_and_unknown,
 	                     test_av_list_errors, test_av_list_max_pairs, test_av_write));
