@@ -60,6 +60,7 @@ fi
 SAMBA_ARGS=()
 # shellcheck source=bench/lib-samba.sh
 . "$SRC_TOP/bench/lib-samba.sh"
+# shellcheck disable=SC2317 # run by the EXIT trap
 samba_cleanup() {
     samba_stop
     interop_cleanup
