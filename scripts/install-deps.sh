@@ -11,7 +11,16 @@ clang libclang-rt-14-dev clang-format clang-tidy cppcheck valgrind
 python3 python3-impacket python3-ntlm-auth python3-pycryptodome
 winbind samba samba-common-bin curl ca-certificates
 slapd ldap-utils openssl pamtester libpam-wrapper squid freeradius freeradius-utils eapoltest gss-ntlmssp libkrb5-dev
+wget python3-requests-ntlm libauthen-ntlm-perl ruby ruby-ntlm libntlm0-dev python3-gssapi
+golang-go golang-github-azure-go-ntlmssp-dev cntlm default-jdk-headless chromium
 "
+
+# Node.js and npm (the npm clients of tests/interop/test-matrix.sh): Debian's,
+# unless the machine already has a node and npm of its own (a NodeSource
+# nodejs bundles npm and conflicts with Debian's npm package).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	PACKAGES="$PACKAGES nodejs npm"
+fi
 
 missing=""
 for p in $PACKAGES; do

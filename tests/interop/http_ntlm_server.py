@@ -4,7 +4,7 @@
 ntlm-test-acceptor.
 
     http_ntlm_server.py --acceptor PATH --hashes FILE --port-file FILE
-        [--time-limit S] [--max-requests N] [-- ACCEPTOR OPTIONS...]
+        [--time-limit S] [--max-requests N] [--close-unless-challenge] [-- ACCEPTOR OPTIONS...]
 
 It binds port 0 and writes the port it got to --port-file. Every answer of
 the acceptor to an AUTHENTICATE is printed on stdout as "VERDICT <answer>".
@@ -13,7 +13,10 @@ Requests:
   Authorization: NTLM <NEGOTIATE>        -> 401, WWW-Authenticate: NTLM <CHALLENGE>
   Authorization: NTLM <AUTHENTICATE> ok  -> 200, body "hello <user>"
   ... refused                            -> 401, WWW-Authenticate: NTLM
-It stops on SIGTERM, after --max-requests requests or after --time-limit
+With --close-unless-challenge every answer but a CHALLENGE closes the
+connection: this server serves one connection at a time, and a client that
+keeps an idle connection open (a browser, a JVM) would hold it. It stops on
+SIGTERM, after --max-requests requests or after --time-limit
 seconds, and exits 0 only when the acceptor also exited cleanly.
 """
 
@@ -67,7 +70,7 @@ class Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         scheme, _, token = auth.partition(" ")
         if scheme.upper() != "NTLM" or not token.strip():
-            self.answer(401, "authentication required\n")
+            self.answer(401, "authentication required\n", close=self.server.close_unless_challenge)
             return
         token = token.strip()
         try:
@@ -92,7 +95,7 @@ class Handler(BaseHTTPRequestHandler):
                 print("VERDICT " + reply, flush=True)
                 kind, _status, fields = clients.parse_reply(reply)
                 if kind == "OK":
-                    self.answer(200, f"hello {fields.get('user', '')}\n")
+                    self.answer(200, f"hello {fields.get('user', '')}\n", close=self.server.close_unless_challenge)
                 elif kind == "FAIL":
                     self.answer(401, "access denied\n", close=True)
                 else:
@@ -121,6 +124,7 @@ class Server(HTTPServer):
         super().__init__(("127.0.0.1", 0), Handler)
         self.acceptor = acceptor
         self.requests = 0
+        self.close_unless_challenge = False
 
 
 def main():
@@ -132,6 +136,7 @@ def main():
     parser.add_argument("--port-file", required=True)
     parser.add_argument("--time-limit", type=float, default=120.0)
     parser.add_argument("--max-requests", type=int, default=200)
+    parser.add_argument("--close-unless-challenge", action="store_true")
     parser.add_argument("acceptor_options", nargs="*")
     args = parser.parse_args()
 
@@ -140,6 +145,7 @@ def main():
     try:
         with Server(acceptor) as server:
             server.timeout = 0.5
+            server.close_unless_challenge = args.close_unless_challenge
             tmp = args.port_file + ".tmp"
             with open(tmp, "w") as f:
                 f.write(f"{server.server_address[1]}\n")

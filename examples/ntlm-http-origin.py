@@ -1,0 +1,210 @@
+#!/usr/bin/python3
+"""ntlm-http-origin.py: an HTTP origin server that authenticates its clients
+with NTLM (WWW-Authenticate: NTLM) through an ntlm_auth helper speaking
+squid-2.5-ntlmssp, the way Apache's mod_auth_ntlm_winbind does. The helper
+is the project's ntlm_auth (over ntlmd, which alone reads the NT hashes) or
+Samba's (over winbindd): this server never sees a password or a hash.
+
+    ntlm-http-origin.py [--bind ADDR] [--port N] [--port-file FILE]
+        -- HELPER COMMAND...
+
+Example, with the project's ntlm_auth and the ntlmd.conf service "squid":
+    ntlm-http-origin.py --port 8080 -- \\
+        ntlm_auth --helper-protocol=squid-2.5-ntlmssp --service=squid
+
+NTLM authenticates a connection, not a request: each keep-alive connection
+gets its own helper process (a squid-2.5-ntlmssp helper is stateful), started
+at the connection's first NTLM token and ended with the connection.
+  no Authorization: NTLM              -> 401, WWW-Authenticate: NTLM
+  NTLM <NEGOTIATE>  helper "YR <b64>" -> "TT <b64>": 401, WWW-Authenticate: NTLM <CHALLENGE>
+  NTLM <AUTHENTICATE> "KK <b64>"      -> "AF <user>": 200, body "hello <user>"
+                                      -> "NA <reason>": 401 and the connection closed
+A connection that authenticated stays authenticated. Every helper verdict is
+logged on stdout as one line: "AUTH <client address> <helper reply>". With
+--port 0 (the default) the port the server got is written to --port-file.
+It stops on SIGTERM or SIGINT.
+"""
+
+import argparse
+import base64
+import binascii
+import os
+import signal
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HELPER_TIMEOUT = 10.0  # seconds for one helper answer
+CONNECTION_TIMEOUT = 30.0  # an idle keep-alive connection is dropped after this
+
+
+class HelperError(Exception):
+    pass
+
+
+class Helper:
+    """One squid-2.5-ntlmssp helper process: one request line in, one reply out."""
+
+    def __init__(self, argv):
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, bufsize=0
+        )
+
+    def ask(self, line):
+        try:
+            self.proc.stdin.write(line.encode("ascii") + b"\n")
+        except OSError as e:
+            raise HelperError(f"cannot write to the helper: {e}") from None
+        # a reply is one line; a dead helper gives EOF
+        timer = threading.Timer(HELPER_TIMEOUT, self.proc.kill)
+        timer.start()
+        try:
+            reply = self.proc.stdout.readline()
+        finally:
+            timer.cancel()
+        if not reply.endswith(b"\n"):
+            raise HelperError("the helper exited or did not answer in time")
+        return reply.decode("utf-8", "replace").rstrip("\r\n")
+
+    def close(self):
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=HELPER_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: NTLM authenticates a connection
+    timeout = CONNECTION_TIMEOUT
+    server_version = "ntlm-http-origin"
+
+    def setup(self):
+        super().setup()
+        self.helper = None
+        self.user = None  # set once the connection authenticated
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            if self.helper is not None:
+                self.helper.close()
+                self.helper = None
+
+    def log_message(self, format, *args):  # noqa: A002  (BaseHTTPRequestHandler's name)
+        sys.stderr.write(f"http: {self.client_address[0]} " + (format % args) + "\n")
+
+    def verdict(self, reply):
+        print(f"AUTH {self.client_address[0]} {reply}", flush=True)
+
+    def answer(self, code, body, ntlm_token=None, close=False):
+        data = body.encode("utf-8")
+        self.send_response(code)
+        if code == 401:
+            self.send_header("WWW-Authenticate", "NTLM" if ntlm_token is None else "NTLM " + ntlm_token)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def discard_body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if 0 < length <= 65536:
+            self.rfile.read(length)
+        elif length:
+            self.close_connection = True
+
+    def do_GET(self):
+        self.discard_body()
+        if self.user is not None:
+            self.answer(200, f"hello {self.user}\n")
+            return
+        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.upper() != "NTLM" or not token:
+            self.answer(401, "authentication required\n")
+            return
+        try:
+            msg = base64.b64decode(token, validate=True)
+        except (binascii.Error, ValueError):
+            self.answer(400, "bad NTLM token\n", close=True)
+            return
+        if len(msg) < 12 or msg[:8] != b"NTLMSSP\0" or msg[8] not in (1, 3):
+            self.answer(400, "not an NTLMSSP NEGOTIATE or AUTHENTICATE\n", close=True)
+            return
+        try:
+            if msg[8] == 1:
+                # a new handshake: a fresh helper state
+                if self.helper is None:
+                    self.helper = Helper(self.server.helper_argv)
+                reply = self.helper.ask("YR " + token)
+                if reply.startswith("TT "):
+                    self.answer(401, "challenge\n", reply[3:].split(" ")[0])
+                    return
+                self.verdict(reply)
+                self.answer(401, "access denied\n", close=True)
+                return
+            if self.helper is None:
+                self.answer(400, "AUTHENTICATE without a NEGOTIATE on this connection\n", close=True)
+                return
+            reply = self.helper.ask("KK " + token)
+            self.verdict(reply)
+            if reply.startswith("AF ") or reply.startswith("OK "):
+                user = reply[3:].strip()
+                if user.startswith("user="):
+                    user = user[5:].split(" ")[0]
+                self.user = user
+                self.answer(200, f"hello {self.user}\n")
+            else:
+                self.answer(401, "access denied\n", close=True)
+        except HelperError as e:
+            self.verdict(f"BH {e}")
+            self.answer(500, "authentication helper failure\n", close=True)
+
+    do_HEAD = do_GET
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--bind", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port-file")
+    parser.add_argument("helper", nargs="+", help="the helper command and its arguments")
+    args = parser.parse_args()
+
+    def stop(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    server = ThreadingHTTPServer((args.bind, args.port), Handler)
+    server.daemon_threads = True
+    server.helper_argv = args.helper
+    if args.port_file:
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(f"{server.server_address[1]}\n")
+        os.rename(tmp, args.port_file)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
