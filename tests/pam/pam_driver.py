@@ -74,6 +74,7 @@ ACCOUNTS = {
     "dave": (1003, "Davepass1!", "U", 0),  # must change
     "erin": (1004, "Erinpass1!", "U", None),  # password changes
     "frank": (1005, "Frankold1!", "U", None),  # migrate
+    "henry": (1007, "Henryold1!", "U", None),  # migrate, lockout
 }
 
 
@@ -411,43 +412,42 @@ def create(args):
     return 0
 
 
-def silent_socket(path):
+def serve(path, seconds, handle):
+    """Listens on the UNIX socket PATH for SECONDS; handle(conn) for each
+    connection (the handler closes it, or keeps it)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(path)
     s.listen(16)
-    held = []
-    deadline = time.monotonic() + 120
     s.settimeout(1.0)
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             conn, _ = s.accept()
-            held.append(conn)  # read nothing, answer nothing
         except socket.timeout:
             continue
+        handle(conn)
     return 0
+
+
+def silent_socket(path):
+    held = []
+    return serve(path, 120, held.append)  # read nothing, answer nothing
+
+
+def garbage_reply(conn):
+    with conn:
+        conn.settimeout(2.0)
+        try:
+            conn.recv(65536)
+            # a reply header of type CHECK_PASSWORD | 0x8000 announcing
+            # 100 bytes, then 3 bytes of a field and the end
+            conn.sendall(b"NTD\x01" + struct.pack("<HHI", 0x8005, 0, 100) + b"\x01\x00\x04")
+        except OSError:
+            pass
 
 
 def garbage_socket(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.bind(path)
-    s.listen(16)
-    s.settimeout(1.0)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            conn, _ = s.accept()
-        except socket.timeout:
-            continue
-        with conn:
-            conn.settimeout(2.0)
-            try:
-                conn.recv(65536)
-                # a reply header of type CHECK_PASSWORD | 0x8000 announcing
-                # 100 bytes, then 3 bytes of a field and the end
-                conn.sendall(b"NTD\x01" + struct.pack("<HHI", 0x8005, 0, 100) + b"\x01\x00\x04")
-            except OSError:
-                pass
-    return 0
+    return serve(path, 120, garbage_reply)
 
 
 # ---------------------------------------------------------------------------
@@ -500,16 +500,7 @@ def fake_reply(rtype, fields, fold):
 
 
 def fake_ntlmd(path, log, fold):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.bind(path)
-    s.listen(16)
-    s.settimeout(1.0)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            conn, _ = s.accept()
-        except socket.timeout:
-            continue
+    def answer(conn):
         with conn:
             conn.settimeout(5.0)
             try:
@@ -526,7 +517,8 @@ def fake_ntlmd(path, log, fold):
                     conn.sendall(fake_reply(rtype, fields, fold))
             except (EOFError, OSError, struct.error):
                 pass
-    return 0
+
+    return serve(path, 300, answer)
 
 
 def main():
