@@ -257,12 +257,76 @@ pt ntlm-login frank 'Franknew2!
 ' authenticate
 expect "ntlm-login chauthtok: pam_unix takes the new password too" 0 "$AUTH_OK"
 
+# ------------------------------------------------------------------ migrate: a refresh is not a failed logon
+
+# henry's NT hash in the store is his old password's; his Unix password
+# is new. ntlm-login and ntlm-test lock an account after 3 wrong passwords
+# (lockout_threshold in their service blocks above). Two wrong passwords,
+# then the refresh of a stale hash, then the new password: the refresh is
+# no third failure (migrate sends one SYNC_PASSWORD, never a probing
+# CHECK_PASSWORD).
+henry_failures() {
+    grep -c 'failure .*user="henry"' "$LOG"
+}
+for wrong in WrongPass1 WrongPass2; do
+    pt ntlm-test henry "$wrong
+" authenticate
+done
+expect "lockout: a second wrong password of henry (threshold 3) -> PAM_AUTH_ERR" 1 "$AUTH_ERR" "STATUS_WRONG_PASSWORD"
+before=$(henry_failures)
+pt ntlm-login henry 'Henrynew1!
+' authenticate
+expect "ntlm-login: henry's Unix password refreshes his stale NT hash" 0 "$AUTH_OK" \
+    "migrate: NT hash stored for user henry: STATUS_SUCCESS"
+expect_hash "migrate refresh: the store holds the NT hash of henry's Unix password" henry 'Henrynew1!'
+if [ "$(henry_failures)" -eq "$before" ] && [ "$before" -eq 2 ] &&
+    grep -q 'SYNC_PASSWORD success .*uid=0 .*service="ntlm-login" user="henry" .*detail="updated by root' "$LOG"; then
+    pass "migrate refresh: ntlmd's audit has one SYNC_PASSWORD success (updated) and no failure record for it"
+else
+    fail "migrate refresh: henry's failure records $before -> $(henry_failures): $(grep 'henry' "$LOG" | tail -2)"
+fi
+pt ntlm-test henry 'Henrynew1!
+' authenticate
+expect "lockout: after 2 wrong passwords and the refresh, henry's new password logs in (nothing counted)" 0 "$AUTH_OK"
+pt ntlm-login henry 'Henrynew1!
+' authenticate
+if [ "$RC" -eq 0 ] && ! has "migrate: NT hash stored" &&
+    [ "$(grep -c 'SYNC_PASSWORD success .*user="henry" .*detail="unchanged' "$LOG")" -eq 1 ]; then
+    pass "ntlm-login again: the hash is current, nothing written (SYNC_PASSWORD: unchanged)"
+else
+    fail "ntlm-login with a current hash: status $RC: $(grep 'SYNC_PASSWORD.*henry' "$LOG" | tail -1)"
+fi
+
+# sync_as WHO USER: SYNC_PASSWORD sent as WHO (root or nobody, who is in
+# allow_users) by the Python protocol client; sets OUT to what it printed.
+sync_as() {
+    if [ "$1" = root ]; then
+        OUT=$(printf '%s\n' 'Henryevil1!' | "$PY" -B "$DRIVER" sync "$SOCKET" "$2" 2>&1)
+    else
+        OUT=$(printf '%s\n' 'Henryevil1!' | setpriv --reuid=nobody --regid=nogroup --clear-groups \
+            "$PY" -B "$DRIVER" sync "$SOCKET" "$2" 2>&1)
+    fi
+}
+sync_as nobody henry
+if [ "$OUT" = "closed without a reply" ] && hash_is henry 'Henrynew1!' &&
+    grep 'request reserved to root' "$LOG" | grep -q 'request type 9'; then
+    pass "SYNC_PASSWORD from a privileged caller other than root (allow_users): refused unanswered, nothing written"
+else
+    fail "SYNC_PASSWORD as nobody: $OUT; $(grep 'request type 9' "$LOG" | tail -1)"
+fi
+sync_as root nosuchuser
+if [ "$OUT" = STATUS_NO_SUCH_USER ] && ! grep -q '^nosuchuser:' "$HASHES"; then
+    pass "SYNC_PASSWORD of a user no store holds, without CREATE: STATUS_NO_SUCH_USER, nothing added"
+else
+    fail "SYNC_PASSWORD of nosuchuser: $OUT"
+fi
+
 # migrate add_users (no shipped file has it): pam_exec stands in for
 # pam_unix, for nobody, a user the system (and ntlmd) knows
 printf '%s' 'Nobodypw1!' >"$WORK/unix-password"
 pt ntlm-migrate-add nobody 'Nobodypw1!
 ' authenticate
-expect "migrate add_users: a system user missing from the store is added (CHANGE_PASSWORD + CREATE)" 0 \
+expect "migrate add_users: a system user missing from the store is added (SYNC_PASSWORD + CREATE)" 0 \
     "$AUTH_OK" "migrate: user added for user nobody: STATUS_SUCCESS"
 if hash_is nobody 'Nobodypw1!' && grep -q "^nobody:$NOBODY_UID:X\{32\}:[0-9A-F]\{32\}:\[U " "$HASHES"; then
     pass "migrate add_users: the new line has the system uid, the NT hash, no LM hash, flag U"
@@ -532,7 +596,7 @@ expect "the daemon, resumed, serves again" 0 "$AUTH_OK"
 # the verify-mode and exchange lines hold no password; pamtester never
 # echoes the answers, so any hit is a leak
 secrets_absent 'Passw0rd!' 'WrongPass1' 'Bobpass1!' 'Carolpw1!' 'Davepass1!' 'Erinnew1!' 'Erinnew2!' \
-    'Franknew1!' 'Franknew2!' 'Ginapass1!' 'Nobodypw1!' 'Ghostpw1!' 'Createpw1!' \
+    'Franknew1!' 'Franknew2!' 'Ginapass1!' 'Henrynew1!' 'Henryevil1!' 'Nobodypw1!' 'Ghostpw1!' 'Createpw1!' \
     "$("$PY" -B -c "import sys; sys.path.insert(0, '$INTEROP_DIR'); import clients; print(clients.nt_hash('Passw0rd!').hex())")"
 
 echo "$PASSED passed, $FAILED failed"
