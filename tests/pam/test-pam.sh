@@ -297,24 +297,28 @@ else
     fail "ntlm-login with a current hash: status $RC: $(grep 'SYNC_PASSWORD.*henry' "$LOG" | tail -1)"
 fi
 
-# sync_as WHO USER: SYNC_PASSWORD sent as WHO (root or nobody, who is in
-# allow_users) by the Python protocol client; sets OUT to what it printed.
-sync_as() {
-    if [ "$1" = root ]; then
-        OUT=$(printf '%s\n' 'Henryevil1!' | "$PY" -B "$DRIVER" sync "$SOCKET" "$2" 2>&1)
+# driver_as WHO PASSWORD COMMAND ARGS...: a protocol request of
+# pam_driver.py (COMMAND: create, sync) sent as WHO (root, or nobody, who
+# is in allow_users), PASSWORD on its stdin; sets OUT to what it printed.
+driver_as() {
+    who=$1
+    secret=$2
+    shift 2
+    if [ "$who" = root ]; then
+        OUT=$(printf '%s\n' "$secret" | "$PY" -B "$DRIVER" "$@" 2>&1)
     else
-        OUT=$(printf '%s\n' 'Henryevil1!' | setpriv --reuid=nobody --regid=nogroup --clear-groups \
-            "$PY" -B "$DRIVER" sync "$SOCKET" "$2" 2>&1)
+        OUT=$(printf '%s\n' "$secret" | setpriv --reuid=nobody --regid=nogroup --clear-groups \
+            "$PY" -B "$DRIVER" "$@" 2>&1)
     fi
 }
-sync_as nobody henry
+driver_as nobody 'Henryevil1!' sync "$SOCKET" henry
 if [ "$OUT" = "closed without a reply" ] && hash_is henry 'Henrynew1!' &&
     grep 'request reserved to root' "$LOG" | grep -q 'request type 9'; then
     pass "SYNC_PASSWORD from a privileged caller other than root (allow_users): refused unanswered, nothing written"
 else
     fail "SYNC_PASSWORD as nobody: $OUT; $(grep 'request type 9' "$LOG" | tail -1)"
 fi
-sync_as root nosuchuser
+driver_as root 'Henryevil1!' sync "$SOCKET" nosuchuser
 if [ "$OUT" = STATUS_NO_SUCH_USER ] && ! grep -q '^nosuchuser:' "$HASHES"; then
     pass "SYNC_PASSWORD of a user no store holds, without CREATE: STATUS_NO_SUCH_USER, nothing added"
 else
@@ -346,17 +350,12 @@ else
     fail "migrate add_users of an unknown system user: status $RC: $(printf '%s\n' "$OUT" | tail -3)"
 fi
 
-# create_as WHO USER [driver options]: CHANGE_PASSWORD + CREATE sent as WHO
-# (root or nobody) by the Python protocol client; sets OUT to the status.
+# create_as WHO USER [driver options]: CHANGE_PASSWORD + CREATE sent as WHO;
+# sets OUT to the status.
 create_as() {
-    who=$1
+    as=$1
     shift
-    if [ "$who" = root ]; then
-        OUT=$(printf '%s\n' 'Createpw1!' | "$PY" -B "$DRIVER" create "$SOCKET" "$@" 2>&1)
-    else
-        OUT=$(printf '%s\n' 'Createpw1!' | setpriv --reuid=nobody --regid=nogroup --clear-groups \
-            "$PY" -B "$DRIVER" create "$SOCKET" "$@" 2>&1)
-    fi
+    driver_as "$as" 'Createpw1!' create "$SOCKET" "$@"
 }
 create_as nobody daemon
 if [ "$OUT" = STATUS_INVALID_PARAMETER ] && ! grep -q '^daemon:' "$HASHES"; then
