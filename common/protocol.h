@@ -50,6 +50,8 @@ enum ntlmd_request {
 	NTLMD_REQ_ACCOUNT_STATUS = 6,   /* P: account policy for a user */
 	NTLMD_REQ_CHANGE_PASSWORD = 7,  /* P: old password required unless root */
 	NTLMD_REQ_CHECK_MEMBERSHIP = 8, /* P: is a user in a group of a store's group search */
+	NTLMD_REQ_SYNC_PASSWORD = 9,    /* R: store a password's NT hash unless it is stored
+	                                   already (pam_ntlm migrate); no lockout, no oracle */
 };
 
 /* Field tags. */
@@ -81,7 +83,8 @@ enum ntlmd_tag {
 	NTLMD_TAG_PASSWORD = 36,         /* string: wiped after use */
 	NTLMD_TAG_NEW_PASSWORD = 37,     /* string: wiped after use */
 	NTLMD_TAG_MSCHAPV2 = 38,         /* u8: 1 when the response is MS-CHAPv2's */
-	NTLMD_TAG_CREATE = 39,           /* u8: CHANGE_PASSWORD by root: 1 adds a missing user */
+	NTLMD_TAG_CREATE = 39,           /* u8: CHANGE_PASSWORD by root, SYNC_PASSWORD: 1 adds a
+	                                    missing user */
 	NTLMD_TAG_GROUP = 40,            /* string: CHECK_MEMBERSHIP's group name */
 	NTLMD_TAG_EXACT_NAME = 41,       /* u8: 1 = USER is a login name: the account must carry
 	                                    that name byte for byte, else STATUS_NO_SUCH_USER */
@@ -104,6 +107,8 @@ enum ntlmd_tag {
 	NTLMD_TAG_ACCOUNT_NAME = 63,     /* string: the account's name as its store spells it */
 	NTLMD_TAG_ACCOUNT_DOMAIN = 64,   /* string: the account's domain (files: netbios_domain;
 	                                    ldap: the entry's sambaDomain) */
+	NTLMD_TAG_PASSWORD_STORED = 65,  /* u8: SYNC_PASSWORD: 0 the stored hash was the
+	                                    password's already, 1 updated, 2 user added */
 
 	/* PING counters, each u64, since start-up (added with ntlmd) */
 	NTLMD_TAG_UPTIME = 70,      /* u64: seconds since start-up */
@@ -115,6 +120,13 @@ enum ntlmd_tag {
 	NTLMD_TAG_CONNECTIONS = 76, /* u64: connections open now */
 	NTLMD_TAG_CHALLENGES = 77,  /* u64: server challenges remembered now */
 	NTLMD_TAG_LOCKOUTS = 78,    /* u64: users and addresses with failure counters */
+};
+
+/* NTLMD_TAG_PASSWORD_STORED's values. */
+enum ntlmd_password_stored {
+	NTLMD_STORED_UNCHANGED = 0, /* the stored NT hash was the password's: nothing written */
+	NTLMD_STORED_UPDATED = 1,   /* another hash was stored: the password's written */
+	NTLMD_STORED_ADDED = 2,     /* no store held the user: added (CREATE 1) */
 };
 
 #endif /* PAM_NTLM_PROTOCOL_H */

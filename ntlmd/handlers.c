@@ -1176,6 +1176,26 @@ static enum ntlm_status change_request_check(const struct ntlmd_peer *peer, cons
 	return NTLM_OK;
 }
 
+/* CREATE (CHANGE_PASSWORD, SYNC_PASSWORD): a system user (NSS) that no
+ * store holds under any spelling is added, with its uid (a store holding a
+ * case twin of it refuses in the chain). NO_SUCH_USER otherwise. */
+static enum ntlm_status add_system_user(const struct user_request *u, const char *new_password)
+{
+	struct ntlm_hash h;
+	const struct passwd *pw;
+	enum ntlm_status st;
+
+	if (ctx->event.account_key[0] != '\0' || (pw = getpwnam(u->user)) == NULL)
+		return NTLM_STATUS_NO_SUCH_USER;
+	if ((st = ntlm_ntowfv1(new_password, &h)) == NTLM_OK) {
+		ntlmd_audit_set(ctx->event.detail, "added by root");
+		st = ntlmd_backends_add_user(ctx->backends, u->user, (uint32_t)pw->pw_uid, &h,
+		                             (int64_t)time(NULL));
+	}
+	ntlm_wipe(&h, sizeof(h));
+	return st;
+}
+
 /* Root may set a password without the old one; every other caller proves
  * it first (an expired password may be changed: that is the point). The
  * account that was found (and proven) is the one written, in the store
@@ -1187,7 +1207,6 @@ static enum ntlm_status handle_change_password(const struct ntlmd_peer *peer, co
 	struct ntlm_hash h = {{0}};
 	const char *old_password = ntlmd_frame_string(req, NTLMD_TAG_PASSWORD);
 	const char *new_password = ntlmd_frame_string(req, NTLMD_TAG_NEW_PASSWORD);
-	const struct passwd *pw = NULL;
 	uint8_t create = 0;
 	enum ntlm_status st = user_request_begin(req, &u);
 
@@ -1207,15 +1226,87 @@ static enum ntlm_status handle_change_password(const struct ntlmd_peer *peer, co
 		                                 (int64_t)time(NULL));
 	if (st == NTLM_OK)
 		put_account(reply, &u);
-	/* CREATE: a system user (NSS) that no store holds under any spelling
-	 * is added (a store holding a case twin of it refuses in the chain) */
-	if (st == NTLM_STATUS_NO_SUCH_USER && create == 1 && ctx->event.account_key[0] == '\0' &&
-	    (pw = getpwnam(u.user)) != NULL && (st = ntlm_ntowfv1(new_password, &h)) == NTLM_OK) {
-		ntlmd_audit_set(ctx->event.detail, "added by root");
-		st = ntlmd_backends_add_user(ctx->backends, u.user, (uint32_t)pw->pw_uid, &h,
-		                             (int64_t)time(NULL));
-	}
 	ntlm_wipe(&h, sizeof(h));
+	if (st == NTLM_STATUS_NO_SUCH_USER && create == 1)
+		st = add_system_user(&u, new_password);
+	return user_request_end(&u, st);
+}
+
+/* SYNC_PASSWORD's fields: NEW_PASSWORD (not empty), no old PASSWORD,
+ * CREATE 0 or 1. */
+static enum ntlm_status sync_request_check(const struct ntlmd_frame *req, const char **ret_new_password,
+                                           uint8_t *ret_create)
+{
+	enum ntlm_status st;
+
+	*ret_create = 0;
+	if (ntlmd_frame_has(req, NTLMD_TAG_PASSWORD)) {
+		ntlmd_audit_set(ctx->event.detail, "SYNC_PASSWORD takes no old password");
+		return NTLM_ERR_INVALID_ARGUMENT;
+	}
+	if (ntlmd_frame_has(req, NTLMD_TAG_CREATE) &&
+	    ((st = ntlmd_frame_get_u8(req, NTLMD_TAG_CREATE, ret_create)) != NTLM_OK || *ret_create > 1))
+		return st != NTLM_OK ? st : NTLM_ERR_INVALID_ARGUMENT;
+	if ((st = ntlmd_frame_get_string(req, NTLMD_TAG_NEW_PASSWORD, ret_new_password)) != NTLM_OK)
+		return st;
+	if ((*ret_new_password)[0] == '\0') {
+		ntlmd_audit_set(ctx->event.detail, "a non-empty new password is required");
+		return NTLM_ERR_INVALID_ARGUMENT;
+	}
+	return NTLM_OK;
+}
+
+/* Stores h for the account found unless it holds h already (constant-time
+ * comparison); *ret_stored says which. */
+static enum ntlm_status sync_account(struct user_request *u, const struct ntlm_hash *h, uint8_t *ret_stored)
+{
+	enum ntlm_status st;
+
+	if (u->account.has_nt && ntlm_equal_ct(h->bytes, u->account.nt_hash.bytes, sizeof(h->bytes))) {
+		ntlmd_audit_set(ctx->event.detail, "unchanged: the stored NT hash is the password's");
+		*ret_stored = NTLMD_STORED_UNCHANGED;
+		return NTLM_OK;
+	}
+	st =
+	    ntlmd_backends_set_password(ctx->backends, u->user, u->domain, u->lc.key, h, (int64_t)time(NULL));
+	if (st == NTLM_OK) {
+		ntlmd_audit_set(ctx->event.detail, "updated by root: the stored NT hash was another");
+		*ret_stored = NTLMD_STORED_UPDATED;
+	}
+	return st;
+}
+
+/* SYNC_PASSWORD (root only): what pam_ntlm's migrate sends after an
+ * earlier module (pam_unix) accepted the password. The NT hash (MS-NLMP
+ * 3.3.1, NTOWFv1) of NEW_PASSWORD is written to the account found unless
+ * that account holds it already. Nothing is a logon here: the account
+ * policy is not asked, no lockout counter is read or counted, and the
+ * audit record is a success ("unchanged" or "updated") or the lookup's
+ * status. Not an oracle: only root may ask (who may set any password),
+ * and an answer other than "unchanged" has overwritten the hash. */
+static enum ntlm_status handle_sync_password(const struct ntlmd_peer *peer, const struct ntlmd_frame *req,
+                                             struct ntlm_writer *reply)
+{
+	struct user_request u;
+	struct ntlm_hash h = {{0}};
+	const char *new_password = NULL;
+	uint8_t create = 0, stored = NTLMD_STORED_ADDED;
+	enum ntlm_status st = user_request_begin(req, &u);
+
+	(void)peer; /* root only: the dispatch table */
+	if (st == NTLM_OK)
+		st = sync_request_check(req, &new_password, &create);
+	if (st == NTLM_OK)
+		st = find_account(&u.lc, u.user, u.domain, &u.account);
+	if (st == NTLM_OK && (st = ntlm_ntowfv1(new_password, &h)) == NTLM_OK)
+		st = sync_account(&u, &h, &stored);
+	ntlm_wipe(&h, sizeof(h));
+	if (st == NTLM_STATUS_NO_SUCH_USER && create == 1)
+		st = add_system_user(&u, new_password);
+	if (st == NTLM_OK) {
+		put_account(reply, &u);
+		ntlmd_put_u8(reply, NTLMD_TAG_PASSWORD_STORED, stored);
+	}
 	return user_request_end(&u, st);
 }
 
@@ -1288,6 +1379,7 @@ static const struct {
     {NTLMD_REQ_ACCOUNT_STATUS, "ACCOUNT_STATUS", NTLMD_FROM_PRIVILEGED, handle_account_status},
     {NTLMD_REQ_CHANGE_PASSWORD, "CHANGE_PASSWORD", NTLMD_FROM_PRIVILEGED, handle_change_password},
     {NTLMD_REQ_CHECK_MEMBERSHIP, "CHECK_MEMBERSHIP", NTLMD_FROM_PRIVILEGED, handle_check_membership},
+    {NTLMD_REQ_SYNC_PASSWORD, "SYNC_PASSWORD", NTLMD_FROM_ROOT, handle_sync_password},
 };
 
 static int find_handler(uint16_t type)

@@ -887,30 +887,36 @@ out:
 	return rc;
 }
 
-/* migrate add_users: a user missing from ntlmd's stores is added (root
- * only; the daemon adds only users the system knows). */
-static int add_user(const struct module *m, const char *user, const char *password)
+/* What a successful SYNC_PASSWORD did, for the log line. */
+static const char *sync_outcome(const struct ntlmd_frame *reply)
 {
-	struct ntlm_writer w;
-	struct ntlmd_reply r;
-	enum ntlm_status st;
+	uint8_t stored = 0;
 
-	put_login_name(&w, user);
-	ntlmd_put_string(&w, NTLMD_TAG_NEW_PASSWORD, password);
-	ntlmd_put_u8(&w, NTLMD_TAG_CREATE, 1);
-	st = ask_daemon(m, NTLMD_REQ_CHANGE_PASSWORD, &w, &r);
-	ntlmd_reply_clear(&r);
-	if (st != NTLM_ERR_BACKEND_UNAVAILABLE)
-		log_outcome(m, st == NTLM_OK ? LOG_INFO : LOG_NOTICE, "migrate: user added", user, st);
-	return PAM_IGNORE;
+	if (ntlmd_frame_get_u8(reply, NTLMD_TAG_PASSWORD_STORED, &stored) != NTLM_OK)
+		return NULL;
+	switch (stored) {
+	case NTLMD_STORED_UNCHANGED:
+		return "migrate: NT hash already current";
+	case NTLMD_STORED_UPDATED:
+		return "migrate: NT hash stored";
+	case NTLMD_STORED_ADDED:
+		return "migrate: user added";
+	default:
+		return NULL;
+	}
 }
 
 /* migrate: stores the NT hash of the password an earlier module accepted
- * (PAM_AUTHTOK) when ntlmd's differs. Never changes the outcome. */
+ * (PAM_AUTHTOK) when ntlmd's differs, in one root-only SYNC_PASSWORD
+ * (docs/PROTOCOL.md): ntlmd compares and writes, and counts no failed
+ * logon (no audit failure, no lockout) for a stale hash. With add_users a
+ * system user missing from the stores is added (CREATE). Never changes
+ * the outcome. */
 static int migrate_password(const struct module *m)
 {
 	const char *user = NULL;
 	const void *item = NULL;
+	const char *what;
 	struct ntlm_writer w;
 	struct ntlmd_reply r;
 	enum ntlm_status st;
@@ -924,24 +930,21 @@ static int migrate_password(const struct module *m)
 		return PAM_IGNORE;
 	}
 	put_login_name(&w, user);
-	ntlmd_put_string(&w, NTLMD_TAG_PASSWORD, item);
-	st = ask_daemon(m, NTLMD_REQ_CHECK_PASSWORD, &w, &r);
-	ntlmd_reply_clear(&r);
-	if (st == NTLM_STATUS_NO_SUCH_USER && m->opt.add_users)
-		return add_user(m, user, item);
-	if (st != NTLM_STATUS_WRONG_PASSWORD) {
-		/* stored already (success or an account status after a good
-		 * proof), unknown user, or the daemon is down */
-		if (m->opt.debug || (st != NTLM_OK && st != NTLM_ERR_BACKEND_UNAVAILABLE))
-			log_outcome(m, st == NTLM_OK ? LOG_DEBUG : LOG_INFO, "migrate: nothing stored", user,
-			            st);
-		return PAM_IGNORE;
-	}
-	put_login_name(&w, user);
 	ntlmd_put_string(&w, NTLMD_TAG_NEW_PASSWORD, item);
-	st = ask_daemon(m, NTLMD_REQ_CHANGE_PASSWORD, &w, &r);
+	if (m->opt.add_users)
+		ntlmd_put_u8(&w, NTLMD_TAG_CREATE, 1);
+	st = ask_daemon(m, NTLMD_REQ_SYNC_PASSWORD, &w, &r);
+	what = st == NTLM_OK ? sync_outcome(&r.frame) : NULL;
 	ntlmd_reply_clear(&r);
-	log_outcome(m, st == NTLM_OK ? LOG_INFO : LOG_ERR, "migrate: NT hash stored", user, st);
+	if (st == NTLM_OK && what == NULL)
+		log_outcome(m, LOG_ERR, "migrate: ntlmd's reply does not say what it stored", user,
+		            NTLM_ERR_TRUNCATED);
+	else if (st == NTLM_OK && (m->opt.debug || strcmp(what, "migrate: NT hash already current") != 0))
+		log_outcome(m, LOG_INFO, what, user, st);
+	else if (st != NTLM_OK && st != NTLM_ERR_BACKEND_UNAVAILABLE)
+		/* unknown user (without add_users), or the store cannot be written */
+		log_outcome(m, st == NTLM_STATUS_NO_SUCH_USER ? LOG_INFO : LOG_ERR, "migrate: nothing stored",
+		            user, st);
 	return PAM_IGNORE;
 }
 

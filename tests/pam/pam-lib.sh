@@ -1,22 +1,48 @@
 # shellcheck shell=sh
-# pam-lib.sh: the harness of the pam tests, sourced by test-pam.sh and
-# test-pam-ldap.sh (POSIX sh): pass/fail counting, the prerequisites,
-# private PAM service files read through pam_wrapper, pamtester runs (plain
-# and driven interactively by pam_driver.py) and their checks.
+# pam-lib.sh: the harness of the pam tests, sourced by test-pam.sh,
+# test-pam-identity.sh and test-pam-ldap.sh (POSIX sh): pass/fail counting,
+# the prerequisites, the temporary directory and its ntlmd, the service
+# files (the shipped ones of etc/pam.d and the tests' own), the runs of
+# PAM applications (pamtester plain and driven interactively by
+# pam_driver.py, pam-su, the example server) and their checks.
 #
-# The caller sets PY, DRIVER (pam_driver.py), PAM_NTLM_SO, and after
-# pam_require, WORK, PAMD (the service directory) and ALL_OUTPUT (every
-# pamtester output is appended there, for the secret checks).
+# The caller sets HERE (tests/pam), then calls pam_require and pam_setup NAME, which set WORK, SOCKET, HASHES,
+# CONF, LOG, PAMD (the service directory) and ALL_OUTPUT (every output of a
+# PAM application is appended there, for the secret checks).
 # PAMTESTER names the pamtester to run (default: pamtester from PATH); a
 # wrapper that runs it under a checker (scripts/run-valgrind.sh) fits there.
+#
+# Shipped service files
+# ---------------------
+# The services etc/pam.d/ntlm-exchange, ntlm-login and ntlm-test are run as
+# shipped (pam_shipped): the copy in PAMD differs from the shipped file only
+# by " socket=SOCKET" appended to each line whose module is pam_ntlm.so, so
+# that the module asks the test's ntlmd and not /run/ntlmd/socket. Nothing
+# else is substituted, the module's name included: every PAM application
+# runs through tests/pam/pam-run.sh, in a private mount namespace where the
+# directory libpam loads "pam_ntlm.so" from (PAM_RUN_SYSMODS) shows the
+# built module beside the system's modules (pam_unix.so, pam_deny.so, ...).
+# pam_wrapper makes libpam read PAMD instead of /etc/pam.d, and prints the
+# modules' syslog lines. For pam_unix (ntlm-login), pam_unix_user adds Unix
+# users to a private /etc (an overlay in the same namespace). A shipped file
+# that the module disagrees with (an option it does not take, a module it
+# cannot load) fails the test (shipped_check). Neither /etc nor the module
+# directory of the machine is changed.
 PAMTESTER=${PAMTESTER:-pamtester}
+PY=${PY:-/usr/bin/python3}
+DRIVER=$HERE/pam_driver.py
+INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
+export INTEROP_DIR
+WAIT=${WAIT:-10}
+ETC_PAMD=${ETC_PAMD:-$HERE/../../etc/pam.d}
+PAM_RUN=$HERE/pam-run.sh
 
 # shellcheck source=tests/testlib.sh
 . "$HERE/../testlib.sh"
 
 # NTLMD and PAM_NTLM_SO set (99 otherwise), pamtester, pam_wrapper
 # (PWRAP), pam_exec and pam_permit (PAM_EXEC, PAM_PERMIT), Python with
-# python3-ntlm-auth, root.
+# python3-ntlm-auth, root, unshare.
 pam_require() {
     if [ -z "${NTLMD:-}" ] || [ ! -x "$NTLMD" ]; then
         echo "ERROR: set NTLMD to the ntlmd binary (make check does)" >&2
@@ -44,7 +70,8 @@ pam_require() {
     for m in ntlm_auth Cryptodome; do
         "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
     done
-    [ "$(id -u)" -eq 0 ] || skip_or_fail "root (ntlmd's root-only requests)"
+    [ "$(id -u)" -eq 0 ] || skip_or_fail "root (ntlmd's root-only requests, the mount namespace)"
+    command -v unshare >/dev/null 2>&1 || skip_or_fail "unshare (util-linux)"
     # The programs that load the module (pamtester) are not built with the
     # sanitizers: when the module is (--enable-sanitizers), their runtimes
     # must be loaded first.
@@ -57,32 +84,155 @@ pam_require() {
     export ASAN_OPTIONS
 }
 
-# Starts ntlmd -d on configuration $1 (log $2) and waits for socket $3;
-# sets DAEMON_PID.
-pam_start_ntlmd() {
-    "$NTLMD" -d -f "$1" >"$2" 2>&1 &
-    DAEMON_PID=$!
-    tries=$((WAIT * 10))
-    while [ ! -S "$3" ] && [ "$tries" -gt 0 ] && kill -0 "$DAEMON_PID" 2>/dev/null; do
-        tries=$((tries - 1))
-        sleep 0.1
+# pam_cleanup: the trap of pam_setup: stops ntlmd and every PID in
+# PAM_PIDS (resumed first: a test may have stopped one), removes WORK
+# unless KEEP is set.
+DAEMON_PID=""
+PAM_PIDS=""
+pam_cleanup() {
+    for pid in $DAEMON_PID $PAM_PIDS; do
+        kill -CONT "$pid" 2>/dev/null
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
     done
-    if [ ! -S "$3" ]; then
-        echo "ERROR: ntlmd did not start: $(cat "$2")" >&2
+    if [ -n "${WORK:-}" ] && [ -d "$WORK" ] && [ -z "${KEEP:-}" ]; then
+        rm -rf "$WORK"
+    fi
+}
+
+# pam_setup NAME: the temporary directory of test NAME, the paths in it,
+# the accounts of pam_driver.py in HASHES, and the mount namespace of
+# pam-run.sh (checked once: 99 when it cannot be made). A caller with its
+# own cleanup sets its trap after this.
+pam_setup() {
+    trap pam_cleanup EXIT
+    trap 'exit 1' HUP INT TERM
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/pam-ntlm-$1.XXXXXX") || exit 99
+    chmod 0755 "$WORK" # nobody reaches the socket and the service files
+    SOCKET=$WORK/run/socket
+    HASHES=$WORK/smbpasswd
+    CONF=$WORK/ntlmd.conf
+    LOG=$WORK/ntlmd.log
+    ALL_OUTPUT=$WORK/all-output
+    PAMD=$WORK/pam.d
+    mkdir "$PAMD" "$WORK/modules" "$WORK/run"
+    : >"$ALL_OUTPUT"
+    "$PY" -B "$DRIVER" write-hashes "$HASHES" || exit 99
+    ln -s "$(cd "$(dirname "$PAM_NTLM_SO")" && pwd)/$(basename "$PAM_NTLM_SO")" "$WORK/modules/pam_ntlm.so"
+    PAM_RUN_MODULES=$WORK/modules
+    PAM_RUN_SYSMODS=$(dirname "$PAM_EXEC")
+    PAM_RUN_PRELOAD=$PRELOAD
+    PAM_RUN_ETC=""
+    export PAM_RUN_MODULES PAM_RUN_SYSMODS PAM_RUN_PRELOAD PAM_RUN_ETC PAMD
+    if ! "$PAM_RUN" test -L "$PAM_RUN_SYSMODS/pam_ntlm.so" 2>"$WORK/pam-run.err"; then
+        echo "ERROR: pam-run.sh: no private mount namespace: $(cat "$WORK/pam-run.err")" >&2
         exit 99
     fi
 }
 
-# service NAME LINES...: writes a private PAM service file.
+# pam_files_conf [LINES...]: ntlmd's configuration in CONF: the files
+# store HASHES, socket SOCKET, lockout off (the tests that count failures
+# turn it on in a service block), then LINES.
+# shellcheck disable=SC2120 # LINES are optional
+pam_files_conf() {
+    {
+        echo "# ntlmd configuration of $(basename "$0")"
+        echo "socket            $SOCKET"
+        echo "hash_file         $HASHES"
+        echo "backends          files"
+        echo "netbios_name      TESTSRV"
+        echo "netbios_domain    TESTDOM"
+        echo "read_timeout      5000"
+        echo "lockout_threshold 0"
+        printf '%s\n' "$@"
+    } >"$CONF"
+}
+
+# pam_start_ntlmd: starts ntlmd -d on CONF (its output in LOG) and waits
+# for SOCKET; sets DAEMON_PID.
+pam_start_ntlmd() {
+    "$NTLMD" -d -f "$CONF" >"$LOG" 2>&1 &
+    DAEMON_PID=$!
+    wait_socket "$SOCKET" "$DAEMON_PID"
+    if [ ! -S "$SOCKET" ]; then
+        echo "ERROR: ntlmd did not start: $(cat "$LOG")" >&2
+        exit 99
+    fi
+}
+
+# wait_socket PATH [PID]: waits up to WAIT seconds for the socket PATH
+# (while PID lives).
+wait_socket() {
+    tries=$((WAIT * 10))
+    while [ ! -S "$1" ] && [ "$tries" -gt 0 ] && { [ -z "${2:-}" ] || kill -0 "$2" 2>/dev/null; }; do
+        tries=$((tries - 1))
+        sleep 0.1
+    done
+}
+
+# service NAME LINES...: writes a test's own service file.
 service() {
     name=$1
     shift
     printf '%s\n' "$@" >"$PAMD/$name"
 }
 
-# A stand-in for pam_unix: pam_exec with expose_authtok asks for the
-# password, sets PAM_AUTHTOK and runs $UNIX_CHECK, which accepts the
-# password kept in $WORK/unix-password.
+# pam_shipped NAME...: copies etc/pam.d/NAME into PAMD, " socket=SOCKET"
+# appended to each pam_ntlm.so line and nothing else changed (checked: 99
+# otherwise); the runs of NAME are then checked by shipped_check.
+SHIPPED=""
+pam_shipped() {
+    for name in "$@"; do
+        awk -v sock="$SOCKET" '!/^[[:space:]]*#/ && $3 == "pam_ntlm.so" { print $0 " socket=" sock; next } { print }' \
+            "$ETC_PAMD/$name" >"$PAMD/$name" || exit 99
+        if ! grep -q " pam_ntlm.so .*socket=$SOCKET\$" "$PAMD/$name" ||
+            [ "$(sed "s| socket=$SOCKET\$||" "$PAMD/$name" | cmp - "$ETC_PAMD/$name" && echo same)" != same ]; then
+            echo "ERROR: the copy of etc/pam.d/$name differs from it by more than socket=" >&2
+            exit 99
+        fi
+        SHIPPED="$SHIPPED $name "
+    done
+}
+
+# disagreement: the lines of the last output in which the module refused
+# a module argument or libpam could not load a module (none: status 1).
+disagreement() {
+    printf '%s\n' "$OUT" | grep -E 'unknown option "|": invalid value ignored|empty module argument ignored|applies only with migrate|try_first_pass together|unable to dlopen|adding faulty module'
+}
+
+# shipped_check SERVICE: when SERVICE is a shipped file, a failure when
+# the last output shows a disagreement with the module.
+shipped_check() {
+    case $SHIPPED in
+    *" $1 "*) ;;
+    *) return 0 ;;
+    esac
+    if bad=$(disagreement); then
+        fail "etc/pam.d/$1 as shipped disagrees with the module: $(printf '%s\n' "$bad" | head -3 | tr '\n' '|')"
+    fi
+}
+
+# pam_unix_user NAME UID PASSWORD: a Unix user NAME (uid and gid UID) in
+# the private /etc of pam-run.sh, for pam_unix (SHA-512 crypt of PASSWORD,
+# given to openssl on its stdin); PAM_RUN_ETC is set on the first call.
+# /etc/shadow there holds the test's users only.
+pam_unix_user() {
+    if [ -z "$PAM_RUN_ETC" ]; then
+        PAM_RUN_ETC=$WORK/etc
+        mkdir -p "$PAM_RUN_ETC/upper" "$PAM_RUN_ETC/work"
+        cp /etc/passwd "$PAM_RUN_ETC/upper/passwd"
+        : >"$PAM_RUN_ETC/upper/shadow"
+        chmod 0600 "$PAM_RUN_ETC/upper/shadow"
+        export PAM_RUN_ETC
+    fi
+    crypted=$(printf '%s\n' "$3" | openssl passwd -6 -stdin) || exit 99
+    echo "$1:x:$2:$2:pam test user:/nonexistent:/usr/sbin/nologin" >>"$PAM_RUN_ETC/upper/passwd"
+    echo "$1:$crypted:19000:0:99999:7:::" >>"$PAM_RUN_ETC/upper/shadow"
+}
+
+# A stand-in for pam_unix in the tests' own services: pam_exec with
+# expose_authtok asks for the password, sets PAM_AUTHTOK and runs
+# $UNIX_CHECK, which accepts the password kept in $WORK/unix-password.
 write_unix_check() {
     UNIX_CHECK=$WORK/unix-check.sh
     cat >"$UNIX_CHECK" <<EOF
@@ -94,20 +244,38 @@ EOF
     chmod 0700 "$UNIX_CHECK"
 }
 
-# pt SERVICE USER INPUT OPERATION...: runs pamtester under pam_wrapper with
-# INPUT on stdin; sets OUT (stdout and stderr, syslog lines included) and RC.
-# PAM_RHOST is $RHOST when set.
+# ran SERVICE: after a run of SERVICE, its output to ALL_OUTPUT and the
+# shipped file check.
+ran() {
+    printf '%s\n' "$OUT" >>"$ALL_OUTPUT"
+    shipped_check "$1"
+}
+
+# pt SERVICE USER INPUT OPERATION...: runs pamtester (pam-run.sh) with
+# INPUT on stdin; sets OUT (stdout and stderr, syslog lines included) and
+# RC. PAM_RHOST is $RHOST when set.
 RHOST=""
 pt() {
     svc=$1
     user=$2
     input=$3
     shift 3
-    OUT=$(printf '%s' "$input" | timeout 60 env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 \
-        PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 \
-        "$PAMTESTER" ${RHOST:+-I "rhost=$RHOST"} "$svc" "$user" "$@" 2>&1)
+    OUT=$(printf '%s' "$input" | timeout 60 "$PAM_RUN" "$PAMTESTER" ${RHOST:+-I "rhost=$RHOST"} "$svc" "$user" "$@" 2>&1)
     RC=$?
-    printf '%s\n' "$OUT" >>"$ALL_OUTPUT"
+    ran "$svc"
+}
+
+# As pt, as the user nobody (setpriv inside the namespace: it mounts as root).
+pt_nobody() {
+    svc=$1
+    user=$2
+    input=$3
+    shift 3
+    mkdir -p "$WORK/nobody-tmp" && chown nobody "$WORK/nobody-tmp"
+    OUT=$(printf '%s' "$input" | timeout 60 "$PAM_RUN" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        env TMPDIR="$WORK/nobody-tmp" "$PAMTESTER" "$svc" "$user" "$@" 2>&1)
+    RC=$?
+    ran "$svc"
 }
 
 # exchange SERVICE USER PASSWORD [driver options]: pamtester (authenticate,
@@ -122,12 +290,67 @@ exchange() {
     password=$3
     shift 3
     OUT=$(printf '%s\n' "$password" | timeout 60 "$PY" -B "$DRIVER" exchange --user "$user" "$@" -- \
-        env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 \
-        "$PAMTESTER" "$svc" "" authenticate acct_mgmt 2>&1)
+        "$PAM_RUN" "$PAMTESTER" "$svc" "" authenticate acct_mgmt 2>&1)
     RC=$(printf '%s\n' "$OUT" | sed -n 's/^result=.* status=\([0-9a-z]*\) .*/\1/p')
     [ -n "$RC" ] || RC=255
     [ "$RC" = killed ] && RC=254
-    printf '%s\n' "$OUT" >>"$ALL_OUTPUT"
+    ran "$svc"
+}
+
+# hash_is USER PASSWORD: USER's NT hash in HASHES is NT(PASSWORD).
+hash_is() {
+    printf '%s\n' "$2" | "$PY" -B "$DRIVER" hash-is "$HASHES" "$1"
+}
+
+# expect_hash NAME USER PASSWORD: one case: USER's NT hash in HASHES is
+# NT(PASSWORD).
+expect_hash() {
+    if hash_is "$2" "$3"; then
+        pass "$1"
+    else
+        fail "$1 (another NT hash in the store for $2): $(last)"
+    fi
+}
+
+# verify_input USER PASSWORD [options]: the three lines pamtester reads in
+# verify mode (pam_driver.py verify-input).
+verify_input() {
+    vuser=$1
+    vpassword=$2
+    shift 2
+    printf '%s\n' "$vpassword" | "$PY" -B "$DRIVER" verify-input "$vuser" "$@"
+}
+
+# has TEXT: the last output holds TEXT; has_line LINE: a line that is LINE.
+has() {
+    printf '%s\n' "$OUT" | grep -qF -- "$1"
+}
+has_line() {
+    printf '%s\n' "$OUT" | grep -qxF -- "$1"
+}
+
+# last: the last lines of the output, for a failure message (backslashes
+# doubled: fail's echo would take them for escapes)
+last() {
+    printf '%s\n' "$OUT" | grep -v PWRAP_DEBUG | tail -4 | tr '\n' '|' | sed 's/\\/\\\\/g'
+}
+
+# secrets_absent SECRET...: one case: no SECRET (case aside, for hex
+# hashes) in ALL_OUTPUT, LOG or the files of SECRET_FILES.
+SECRET_FILES=""
+secrets_absent() {
+    leaked=""
+    for secret in "$@"; do
+        # shellcheck disable=SC2086 # SECRET_FILES: paths without spaces
+        if grep -qiF -- "$secret" "$ALL_OUTPUT" "$LOG" $SECRET_FILES; then
+            leaked="$leaked $secret"
+        fi
+    done
+    if [ -z "$leaked" ]; then
+        pass "no password or NT hash in any output of a PAM application or in ntlmd's log"
+    else
+        fail "secrets leaked:$leaked"
+    fi
 }
 
 # expect NAME RC TEXT [LOGTEXT]: the last run ended with status RC and its

@@ -29,9 +29,12 @@ pamtester in exchange mode, and a socket that never answers.
                                                (password on stdin) CHANGE_PASSWORD with
                                                CREATE through tests/ntlmd/ntlmd_driver.py;
                                                prints the status name
+    pam_driver.py sync SOCKET USER             (password on stdin) SYNC_PASSWORD; prints
+                                               the status name (and stored=N)
     pam_driver.py silent-socket PATH           accepts and never answers
     pam_driver.py fake-ntlmd PATH LOG [--fold]  a stand-in for ntlmd: CHECK_PASSWORD,
-                                               ACCOUNT_STATUS and CHANGE_PASSWORD succeed
+                                               ACCOUNT_STATUS, CHANGE_PASSWORD and
+                                               SYNC_PASSWORD (stored=1) succeed
                                                (a user starting "nosuch": STATUS_NO_SUCH_USER;
                                                the password "Wrongpw1!": STATUS_WRONG_PASSWORD)
                                                with AUTH_USER TESTDOM\\USER and no ACCOUNT_NAME,
@@ -74,6 +77,7 @@ ACCOUNTS = {
     "dave": (1003, "Davepass1!", "U", 0),  # must change
     "erin": (1004, "Erinpass1!", "U", None),  # password changes
     "frank": (1005, "Frankold1!", "U", None),  # migrate
+    "henry": (1007, "Henryold1!", "U", None),  # migrate, lockout
 }
 
 
@@ -411,43 +415,60 @@ def create(args):
     return 0
 
 
-def silent_socket(path):
+def sync(args):
+    """SYNC_PASSWORD (type 9, docs/PROTOCOL.md) with the independent protocol
+    client of the ntlmd tests; prints the status name and, on success, what
+    was stored (PASSWORD_STORED, tag 65)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ntlmd"))
+    import ntlmd_driver as nd
+
+    fields = [(nd.T_USER, args.user), (nd.T_NEW_PASSWORD, read_password())]
+    try:
+        r = nd.call(args.socket, 9, fields)
+    except nd.Closed:
+        print("closed without a reply")
+        return 0
+    stored = r.fields.get(T_PASSWORD_STORED)
+    print(r.status + ("" if stored is None else f" stored={stored[0]}"))
+    return 0
+
+
+def serve(path, seconds, handle):
+    """Listens on the UNIX socket PATH for SECONDS; handle(conn) for each
+    connection (the handler closes it, or keeps it)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(path)
     s.listen(16)
-    held = []
-    deadline = time.monotonic() + 120
     s.settimeout(1.0)
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             conn, _ = s.accept()
-            held.append(conn)  # read nothing, answer nothing
         except socket.timeout:
             continue
+        handle(conn)
     return 0
+
+
+def silent_socket(path):
+    held = []
+    return serve(path, 120, held.append)  # read nothing, answer nothing
+
+
+def garbage_reply(conn):
+    with conn:
+        conn.settimeout(2.0)
+        try:
+            conn.recv(65536)
+            # a reply header of type CHECK_PASSWORD | 0x8000 announcing
+            # 100 bytes, then 3 bytes of a field and the end
+            conn.sendall(b"NTD\x01" + struct.pack("<HHI", 0x8005, 0, 100) + b"\x01\x00\x04")
+        except OSError:
+            pass
 
 
 def garbage_socket(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.bind(path)
-    s.listen(16)
-    s.settimeout(1.0)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            conn, _ = s.accept()
-        except socket.timeout:
-            continue
-        with conn:
-            conn.settimeout(2.0)
-            try:
-                conn.recv(65536)
-                # a reply header of type CHECK_PASSWORD | 0x8000 announcing
-                # 100 bytes, then 3 bytes of a field and the end
-                conn.sendall(b"NTD\x01" + struct.pack("<HHI", 0x8005, 0, 100) + b"\x01\x00\x04")
-            except OSError:
-                pass
-    return 0
+    return serve(path, 120, garbage_reply)
 
 
 # ---------------------------------------------------------------------------
@@ -457,7 +478,8 @@ def garbage_socket(path):
 
 FRAME_HEADER = struct.Struct("<3sBHHI")
 FIELD_HEADER = struct.Struct("<HI")
-REQUESTS = {5: "CHECK_PASSWORD", 6: "ACCOUNT_STATUS", 7: "CHANGE_PASSWORD"}
+REQUESTS = {5: "CHECK_PASSWORD", 6: "ACCOUNT_STATUS", 7: "CHANGE_PASSWORD", 9: "SYNC_PASSWORD"}
+T_PASSWORD_STORED = 65
 T_USER, T_PASSWORD, T_CREATE, T_EXACT_NAME, T_AUTH_USER, T_ACCOUNT_NAME = 30, 36, 39, 41, 50, 63
 STATUSES = {"STATUS_SUCCESS": 0, "STATUS_NO_SUCH_USER": 0xC0000064, "STATUS_WRONG_PASSWORD": 0xC000006A}
 
@@ -491,6 +513,8 @@ def fake_reply(rtype, fields, fold):
     else:
         status = "STATUS_SUCCESS"
     out = [(1, struct.pack("<I", STATUSES[status])), (2, status.encode()), (3, b"fake ntlmd")]
+    if status == "STATUS_SUCCESS" and rtype == 9:
+        out.append((T_PASSWORD_STORED, b"\x01"))  # updated
     if status == "STATUS_SUCCESS":
         out.append((T_AUTH_USER, f"{DOMAIN}\\{user.lower() if fold else user}".encode("utf-8")))
         if fold:
@@ -500,16 +524,7 @@ def fake_reply(rtype, fields, fold):
 
 
 def fake_ntlmd(path, log, fold):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.bind(path)
-    s.listen(16)
-    s.settimeout(1.0)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            conn, _ = s.accept()
-        except socket.timeout:
-            continue
+    def answer(conn):
         with conn:
             conn.settimeout(5.0)
             try:
@@ -526,7 +541,8 @@ def fake_ntlmd(path, log, fold):
                     conn.sendall(fake_reply(rtype, fields, fold))
             except (EOFError, OSError, struct.error):
                 pass
-    return 0
+
+    return serve(path, 300, answer)
 
 
 def main():
@@ -555,6 +571,9 @@ def main():
     c.add_argument("user")
     c.add_argument("--value", type=int, default=1)
     c.add_argument("--old", action="store_true")
+    y = sub.add_parser("sync")
+    y.add_argument("socket")
+    y.add_argument("user")
     sub.add_parser("silent-socket").add_argument("path")
     sub.add_parser("garbage-socket").add_argument("path")
     f = sub.add_parser("fake-ntlmd")
@@ -575,6 +594,8 @@ def main():
         return line_client(args, args.argv)
     if args.cmd == "create":
         return create(args)
+    if args.cmd == "sync":
+        return sync(args)
     if args.cmd == "garbage-socket":
         return garbage_socket(args.path)
     if args.cmd == "fake-ntlmd":

@@ -3,13 +3,14 @@
 # "IDENTITY"; docs/pam-conversation.md, "Who logs in"), against a real
 # ntlmd (files backend) and, for what the real daemon never answers, a
 # stand-in (pam_driver.py fake-ntlmd). The PAM configuration is private
-# (pam_wrapper), as in test-pam.sh.
+# (pam_wrapper), as in test-pam.sh; the shipped etc/pam.d/ntlm-exchange and
+# ntlm-test run as shipped, only socket= added (pam-lib.sh).
 #
 # - pam-su (tests/pam/pam-su.c) calls PAM as util-linux su does:
 #   pam_start(SERVICE, "root"), then pam_authenticate and pam_acct_mgmt,
 #   and answers the password prompt with an NTLM NEGOTIATE and the
 #   CHALLENGE prompt with an AUTHENTICATE for alice. Refused in every mode
-#   that allows an exchange; in the default and password modes no exchange
+#   that allows an exchange (the shipped ntlm-exchange and ntlm-test too); in the default and password modes no exchange
 #   starts at all. The same account passes (by its store name, by the name
 #   ntlmd formats, or with no PAM user set); a name that differs in case
 #   does not.
@@ -29,30 +30,10 @@
 # One line per case, then "N passed, M failed".
 set -u
 
-PY=/usr/bin/python3
 HERE=$(cd "$(dirname "$0")" && pwd)
-DRIVER=$HERE/pam_driver.py
-INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
-export INTEROP_DIR
-WAIT=10
-
-WORK=""
-DAEMON_PID=""
-FAKE_OLD_PID=""
-FAKE_FOLD_PID=""
 
 # shellcheck source=tests/pam/pam-lib.sh
 . "$HERE/pam-lib.sh"
-
-cleanup() {
-    for pid in $DAEMON_PID $FAKE_OLD_PID $FAKE_FOLD_PID; do
-        kill "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    if [ -n "$WORK" ] && [ -d "$WORK" ] && [ -z "${KEEP:-}" ]; then
-        rm -rf "$WORK"
-    fi
-}
 
 # ------------------------------------------------------------------ setup
 
@@ -63,35 +44,15 @@ if [ -z "${PAM_SU:-}" ] || [ ! -x "$PAM_SU" ]; then
 fi
 PAM_DENY=$(dirname "$PAM_EXEC")/pam_deny.so
 [ -f "$PAM_DENY" ] || skip_or_fail "pam_deny.so (libpam-modules)"
-
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pam-ntlm-identity.XXXXXX") || exit 99
-SOCKET=$WORK/run/socket
-HASHES=$WORK/smbpasswd
-CONF=$WORK/ntlmd.conf
-LOG=$WORK/ntlmd.log
-ALL_OUTPUT=$WORK/all-output
-PAMD=$WORK/pam.d
-mkdir "$PAMD"
-: >"$ALL_OUTPUT"
-
-"$PY" -B "$DRIVER" write-hashes "$HASHES" || exit 99
-cat >"$CONF" <<EOF
-# ntlmd configuration of test-pam-identity.sh
-socket            $SOCKET
-hash_file         $HASHES
-backends          files
-netbios_name      TESTSRV
-netbios_domain    TESTDOM
-read_timeout      5000
-lockout_threshold 0
-EOF
-pam_start_ntlmd "$CONF" "$LOG" "$SOCKET"
+pam_setup identity
+pam_files_conf
+pam_start_ntlmd
 
 M="$PAM_NTLM_SO socket=$SOCKET"
 write_unix_check
 
+# The shipped services that allow an exchange, as shipped (socket= added)
+pam_shipped ntlm-exchange ntlm-test
 # The stack of the report: pam_ntlm sufficient, then pam_deny; the
 # account phase asks pam_ntlm too.
 for mode in exchange auto password; do
@@ -118,18 +79,9 @@ su_like() {
         shift
     done
     # shellcheck disable=SC2086 # opts: words without spaces
-    OUT=$(printf '%s\n' "$4" | timeout 60 env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 \
-        PAM_WRAPPER_SERVICE_DIR="$PAMD" PAM_WRAPPER_DEBUGLEVEL=2 "$PAM_SU" $opts "$1" "$2" "$3" 2>&1)
+    OUT=$(printf '%s\n' "$4" | timeout 60 "$PAM_RUN" "$PAM_SU" $opts "$1" "$2" "$3" 2>&1)
     RC=$?
-    printf '%s\n' "$OUT" >>"$ALL_OUTPUT"
-}
-
-# has TEXT: the last output holds TEXT; has_line LINE: a line that is LINE.
-has() {
-    printf '%s\n' "$OUT" | grep -qF -- "$1"
-}
-has_line() {
-    printf '%s\n' "$OUT" | grep -qxF -- "$1"
+    ran "$1"
 }
 
 # prompts: how many prompts the last pam-su run was asked.
@@ -137,35 +89,21 @@ prompts() {
     printf '%s\n' "$OUT" | grep -c '^prompt: '
 }
 
-hash_is() { # USER PASSWORD: USER's NT hash in the store is NT(PASSWORD)
-    printf '%s\n' "$2" | "$PY" -B "$DRIVER" hash-is "$HASHES" "$1"
-}
-
-verify_input() { # USER PASSWORD
-    printf '%s\n' "$2" | "$PY" -B "$DRIVER" verify-input "$1"
-}
-
-# last: the last lines of the output, for a failure message (backslashes
-# doubled: fail's echo would take them for escapes)
-last() {
-    printf '%s\n' "$OUT" | grep -v PWRAP_DEBUG | tail -4 | tr '\n' '|' | sed 's/\\/\\\\/g'
-}
-
 # ------------------------------------------------------------------ su: another account's proof
 
-for mode in exchange auto; do
-    su_like "su-$mode" root alice 'Passw0rd!'
+for svc in su-exchange su-auto ntlm-exchange ntlm-test; do
+    su_like "$svc" root alice 'Passw0rd!'
     if [ "$RC" -eq 1 ] && has "authenticate: PAM_AUTH_ERR" && ! has "acct_mgmt:" &&
         has "prompt: NTLM CHALLENGE ... AUTHENTICATE: "; then
-        pass "su as root, mode=$mode: alice's NTLM exchange does not log in root -> PAM_AUTH_ERR"
+        pass "su as root, $svc: alice's NTLM exchange does not log in root -> PAM_AUTH_ERR"
     else
-        fail "su as root, mode=$mode, alice's exchange: status $RC: $(last)"
+        fail "su as root, $svc, alice's exchange: status $RC: $(last)"
     fi
     if has 'NTLM exchange refused: PAM user "root" is not the NTLM account "alice" ("TESTDOM\\alice")' &&
         has "STATUS_LOGON_FAILURE"; then
-        pass "su as root, mode=$mode: the refusal names the PAM user and the NTLM account"
+        pass "su as root, $svc: the refusal names the PAM user and the NTLM account"
     else
-        fail "su as root, mode=$mode: no log line naming root and alice: $(last)"
+        fail "su as root, $svc: no log line naming root and alice: $(last)"
     fi
 done
 for mode in password default; do
@@ -184,13 +122,13 @@ expect "verify mode with PAM user root: alice's three messages -> PAM_AUTH_ERR" 
 
 # ------------------------------------------------------------------ su: the same account
 
-for mode in exchange auto; do
-    su_like "su-$mode" alice alice 'Passw0rd!'
+for svc in su-exchange su-auto ntlm-exchange ntlm-test; do
+    su_like "$svc" alice alice 'Passw0rd!'
     if [ "$RC" -eq 0 ] && has "authenticate: PAM_SUCCESS" && has "acct_mgmt: PAM_SUCCESS" &&
         has_line "PAM_USER=alice"; then
-        pass "su to alice, mode=$mode: alice's exchange passes, PAM_USER stays alice"
+        pass "su to alice, $svc: alice's exchange passes, PAM_USER stays alice"
     else
-        fail "su to alice, mode=$mode: status $RC: $(last)"
+        fail "su to alice, $svc: status $RC: $(last)"
     fi
 done
 su_like su-exchange 'TESTDOM\alice' alice 'Passw0rd!'
@@ -287,14 +225,11 @@ fi
 FAKE_LOG=$WORK/fake-requests
 : >"$FAKE_LOG"
 "$PY" -B "$DRIVER" fake-ntlmd "$WORK/fake-old.sock" "$FAKE_LOG" &
-FAKE_OLD_PID=$!
+PAM_PIDS="$PAM_PIDS $!"
 "$PY" -B "$DRIVER" fake-ntlmd "$WORK/fake-fold.sock" "$FAKE_LOG" --fold &
-FAKE_FOLD_PID=$!
-tries=$((WAIT * 10))
-while { [ ! -S "$WORK/fake-old.sock" ] || [ ! -S "$WORK/fake-fold.sock" ]; } && [ "$tries" -gt 0 ]; do
-    tries=$((tries - 1))
-    sleep 0.1
-done
+PAM_PIDS="$PAM_PIDS $!"
+wait_socket "$WORK/fake-old.sock"
+wait_socket "$WORK/fake-fold.sock"
 for fake in old fold; do
     F="$PAM_NTLM_SO socket=$WORK/fake-$fake.sock"
     service "fake-$fake" "auth required $F" "account required $F" "password required $F"
@@ -336,29 +271,18 @@ CHECK_PASSWORD user=alice exact=1 create=-
 ACCOUNT_STATUS user=alice exact=1 create=-
 ACCOUNT_STATUS user=alice exact=1 create=-
 CHANGE_PASSWORD user=alice exact=1 create=-
-CHECK_PASSWORD user=alice exact=1 create=-
-CHANGE_PASSWORD user=alice exact=1 create=-
-CHECK_PASSWORD user=nosuchuser exact=1 create=-
-CHANGE_PASSWORD user=nosuchuser exact=1 create=1"
+SYNC_PASSWORD user=alice exact=1 create=1
+SYNC_PASSWORD user=nosuchuser exact=1 create=1"
 if [ "$(cat "$FAKE_LOG")" = "$want" ]; then
-    pass "EXACT_NAME 1 on every CHECK_PASSWORD, ACCOUNT_STATUS and CHANGE_PASSWORD (migrate and CREATE too)"
+    pass "EXACT_NAME 1 on every CHECK_PASSWORD, ACCOUNT_STATUS, CHANGE_PASSWORD and migrate's one SYNC_PASSWORD (CREATE 1 with add_users)"
 else
     fail "requests the stand-in got: $(tr '\n' '|' <"$FAKE_LOG")"
 fi
 
 # ------------------------------------------------------------------ secrets
 
-leaked=""
-for pw in 'Passw0rd!' 'WrongPass1' 'Alicenew1!' 'Davepass1!' 'Davenew1!' 'Wrongpw1!' "$NT_ALICE"; do
-    if grep -qiF -- "$pw" "$ALL_OUTPUT" "$LOG" "$FAKE_LOG"; then
-        leaked="$leaked $pw"
-    fi
-done
-if [ -z "$leaked" ]; then
-    pass "no password or NT hash in any output or log"
-else
-    fail "secrets leaked:$leaked"
-fi
+SECRET_FILES=$FAKE_LOG
+secrets_absent 'Passw0rd!' 'WrongPass1' 'Alicenew1!' 'Davepass1!' 'Davenew1!' 'Wrongpw1!' "$NT_ALICE"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

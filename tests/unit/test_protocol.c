@@ -1812,6 +1812,69 @@ START_TEST(plaintext_requests)
 }
 END_TEST
 
+/* SYNC_PASSWORD of user (NEW_PASSWORD new_password) as peer from address:
+ * st, and in *ret_stored its PASSWORD_STORED (-1: absent). */
+static enum ntlm_status sync_password(const struct ntlmd_peer *peer, const char *user,
+                                      const char *new_password, const char *address, int *ret_stored)
+{
+	struct ntlm_writer w;
+	struct ntlmd_frame r;
+	enum ntlm_status st;
+	uint8_t stored = 0;
+
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_USER, user);
+	ntlmd_put_string(&w, NTLMD_TAG_NEW_PASSWORD, new_password);
+	ntlmd_put_u8(&w, NTLMD_TAG_EXACT_NAME, 1);
+	if (address != NULL)
+		ntlmd_put_string(&w, NTLMD_TAG_CLIENT_ADDRESS, address);
+	st = request(peer, NTLMD_REQ_SYNC_PASSWORD, &w, &r);
+	*ret_stored = ntlmd_frame_get_u8(&r, NTLMD_TAG_PASSWORD_STORED, &stored) == NTLM_OK ? stored : -1;
+	ntlmd_frame_clear(&r);
+	return st;
+}
+
+/* pam_ntlm's migrate: root only; "unchanged" writes nothing, "updated"
+ * writes; refreshing stale hashes is never a failed logon: with lockout at
+ * 2, a wrong password, then refreshes, then the right password passes. */
+START_TEST(sync_password_counts_nothing)
+{
+	const char *reason = NULL;
+	int stored = 0;
+
+	ck_assert(!ntlmd_request_allowed(&helper, NTLMD_REQ_SYNC_PASSWORD, &reason));
+	ck_assert_str_eq(reason, "request reserved to root");
+	ck_assert(ntlmd_request_allowed(&root, NTLMD_REQ_SYNC_PASSWORD, &reason));
+	set_policy("lockout_threshold", "2");
+	set_policy("lockout_account_threshold", "2");
+
+	ck_assert_status(sync_password(&root, "alice", PASSWORD, "192.0.2.5", &stored), NTLM_OK);
+	ck_assert_int_eq(stored, NTLMD_STORED_UNCHANGED);
+	ck_assert_str_eq(hctx.event.detail, "unchanged: the stored NT hash is the password's");
+	ck_assert_status(plain(&helper, NTLMD_REQ_CHECK_PASSWORD, "alice", "nope", NULL),
+	                 NTLM_STATUS_WRONG_PASSWORD);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_status(
+		    sync_password(&root, "alice", i % 2 == 0 ? "Sync-pass1" : PASSWORD, "192.0.2.5", &stored),
+		    NTLM_OK);
+		ck_assert_int_eq(stored, NTLMD_STORED_UPDATED);
+		ck_assert_str_eq(hctx.event.request, "SYNC_PASSWORD");
+		ck_assert_str_eq(hctx.event.account_key, "fake:alice");
+	}
+	ck_assert_status(plain(&helper, NTLMD_REQ_CHECK_PASSWORD, "alice", "Sync-pass1", NULL), NTLM_OK);
+
+	/* an old password, an empty new one, the lookup's statuses */
+	ck_assert_status(plain(&root, NTLMD_REQ_SYNC_PASSWORD, "alice", PASSWORD, PASSWORD),
+	                 NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_status(sync_password(&root, "alice", "", NULL, &stored), NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_status(sync_password(&root, "zed", "x", NULL, &stored), NTLM_STATUS_NO_SUCH_USER);
+	ck_assert_int_eq(stored, -1);
+	ck_assert_status(sync_password(&root, "ALICE", "x", NULL, &stored), NTLM_STATUS_NO_SUCH_USER);
+	ck_assert_status(plain(&helper, NTLMD_REQ_CHECK_PASSWORD, "alice", "Sync-pass1", NULL), NTLM_OK);
+	ck_assert_status(sync_password(&root, "alice", PASSWORD, NULL, &stored), NTLM_OK);
+}
+END_TEST
+
 /* migrate add_users as root for the system user "root": the store's
  * "Root" is another account, so nothing is written and nothing added. */
 START_TEST(create_never_overwrites_a_case_twin)
@@ -1958,13 +2021,13 @@ int main(void)
 	                     challenge_table_address_flood, challenge_table_many_addresses,
 	                     challenge_table_compaction_mixed, challenge_table_many, lockout_table));
 	test_add_tcase(s, "audit", TESTS(audit_escaping));
-	tc = test_add_tcase(s, "handlers",
-	                    TESTS(access_table, ping_reports_version_and_counters,
-	                          challenge_limits_per_address, verify_ntlmv2_round_trip,
-	                          verify_foreign_challenge_once, verify_outcomes, verify_lockout,
-	                          verify_response_mschap, plaintext_requests,
-	                          create_never_overwrites_a_case_twin, check_membership,
-	                          malformed_request_gets_its_status, names_with_control_characters_refused));
+	tc = test_add_tcase(
+	    s, "handlers",
+	    TESTS(access_table, ping_reports_version_and_counters, challenge_limits_per_address,
+	          verify_ntlmv2_round_trip, verify_foreign_challenge_once, verify_outcomes, verify_lockout,
+	          verify_response_mschap, plaintext_requests, create_never_overwrites_a_case_twin,
+	          sync_password_counts_nothing, check_membership, malformed_request_gets_its_status,
+	          names_with_control_characters_refused));
 	tcase_add_checked_fixture(tc, handlers_setup, handlers_teardown);
 	return test_run_suite(s);
 }
