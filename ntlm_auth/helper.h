@@ -153,6 +153,9 @@ const char *na_status_name(enum ntlm_status st, bool squash);
 uint32_t na_status_code(enum ntlm_status st, bool squash);
 /* Samba's (<= 4.6) short text of the status: "Logon failure", ... */
 const char *na_status_text(enum ntlm_status st, bool squash);
+/* Samba >= 4.7's text of the status (MS-ERREF 2.3.1 descriptions, as
+ * Samba 4.17 prints them): "The attempted logon is invalid. ..." */
+const char *na_status_description(enum ntlm_status st, bool squash);
 
 /* The value of a hex digit (either case), or -1. */
 int na_hex_value(char c);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "helper.h"
+#include "local.h"
 #include "ntlmd_conf.h"
 #include "protocol.h"
 
@@ -205,6 +206,7 @@ struct daemon {
 	const char *socket;
 	unsigned timeout_ms;
 	struct ntlmd_client *client; /* helper modes: one kept connection; NULL: one per call */
+	struct na_local local;       /* --password with a server protocol */
 };
 
 static enum ntlm_status call_daemon(void *ctx, uint16_t type, const struct ntlm_writer *fields,
@@ -451,6 +453,15 @@ static bool write_reply(struct na_buf *out)
 	return ok;
 }
 
+/* Samba's test mode: --password with a server protocol checks the
+ * client's responses against it, here (local.c). */
+static bool local_mode(const struct na_options *opt)
+{
+	return opt->password != NULL &&
+	       (opt->protocol == NA_PROTO_SQUID_NTLMSSP || opt->protocol == NA_PROTO_GSS_SPNEGO ||
+	        opt->protocol == NA_PROTO_NTLM_SERVER_1);
+}
+
 static int helper_loop(const struct na_options *opt, struct daemon *d)
 {
 	struct na_helper h;
@@ -461,7 +472,17 @@ static int helper_loop(const struct na_options *opt, struct daemon *d)
 		return 1;
 	/* a helper asks for every line: keep the connection (NULL: one per call) */
 	d->client = ntlmd_client_new(d->socket, d->timeout_ms);
-	na_helper_init(&h, opt, call_daemon, d);
+	if (local_mode(opt)) {
+		struct na_local *l = &d->local;
+
+		*l = (struct na_local){.password = opt->password,
+		                       .separator = opt->separator,
+		                       .fallback = call_daemon,
+		                       .fallback_ctx = d};
+		na_helper_init(&h, opt, na_local_call, l);
+	} else {
+		na_helper_init(&h, opt, call_daemon, d);
+	}
 	for (;;) {
 		struct na_buf out = {0};
 		size_t len;
