@@ -1235,6 +1235,13 @@ static void client_line(struct na_helper *h, const char *line, size_t len, struc
 	}
 	if (len >= 2 && strncmp(line, "YR", 2) == 0) {
 		h->has_key = h->has_flags = false;
+		if (h->client_password == NULL && h->opt.use_cached_creds) {
+			log_line(
+			    h, "--use-cached-creds: ntlm_auth has no credential cache (that is winbindd's); "
+			       "give --password or leave the option out to be asked with PW");
+			na_buf_add(out, "BH NT_STATUS_NO_SUCH_LOGON_SESSION no cached credentials\n");
+			return;
+		}
 		if (h->client_password == NULL) {
 			h->pending = 'Y';
 			na_buf_add(out, "PW\n");

@@ -49,6 +49,10 @@ struct na_options {
 	const char *username; /* client mode; server modes: unused */
 	const char *domain;   /* client mode */
 	const char *password; /* client mode; NULL: ask with PW */
+	/* client mode, --use-cached-creds without a password: there is no
+	 * credential cache (no winbindd), so YR answers BH at once instead of
+	 * asking with PW (see ntlm_auth(1)) */
+	bool use_cached_creds;
 	const char *workstation;
 	char separator; /* winbind separator used to split DOMAIN<sep>user, default '\\' */
 	/* --require-membership-of: require_group is true and group_gid the gid;

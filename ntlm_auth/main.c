@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "diagnostics.h"
 #include "helper.h"
 #include "local.h"
 #include "ntlmd_conf.h"
@@ -121,6 +122,7 @@ static const char usage_text[] =
     "  --separator=C               winbind separator of DOMAIN<C>user (default \\)\n"
     "  -d, --debuglevel=N, --configfile=FILE, --option=NAME=VALUE, --pam-winbind-conf=FILE,\n"
     "  --offline-logon, --use-cached-creds, --target-service, --target-hostname: accepted\n"
+    "  --diagnostics               with --username and --password: ntlmd verifies computed responses\n"
     "  -V, --version; -?, --help; --usage\n"
     "See ntlm_auth(1).\n";
 
@@ -434,6 +436,25 @@ static int plaintext_mode(const struct na_options *opt, struct daemon *d, const 
 	return st == NTLM_OK ? 0 : 1;
 }
 
+/* --diagnostics: needs the password (Samba prompts; this helper does not). */
+static int diagnostics_mode(const struct config *cfg, const struct na_options *opt, struct daemon *d,
+                            const char *user, const char *domain, const char *password)
+{
+	struct na_diagnostics diag = {.user = user,
+	                              .domain = domain,
+	                              .password = password,
+	                              .service = opt->service,
+	                              .request_lm_key = cfg->flags[O_REQUEST_LM_KEY],
+	                              .call = call_daemon,
+	                              .call_ctx = d};
+
+	if (password == NULL) {
+		fputs("ntlm_auth: --diagnostics needs --password\n", stderr);
+		return 1;
+	}
+	return na_diagnostics_run(&diag);
+}
+
 /* ------------------------------------------------------------------ */
 /* Helper loop                                                         */
 
@@ -554,10 +575,6 @@ int main(int argc, char **argv)
 		printf("Version %s (pam_ntlm)\n", PACKAGE_VERSION);
 		return 0;
 	}
-	if (cfg.flags[O_DIAGNOSTICS]) {
-		fputs("ntlm_auth: --diagnostics is not supported; use ntlmtool diagnose\n", stderr);
-		return 1;
-	}
 	d.socket = cfg.values[O_SOCKET];
 	if (cfg.values[O_TIMEOUT] != NULL) {
 		d.timeout_ms = parse_timeout(cfg.values[O_TIMEOUT], &ok);
@@ -611,6 +628,7 @@ int main(int argc, char **argv)
 		ntlm_wipe((char *)cfg.values[O_PASSWORD], strlen(cfg.values[O_PASSWORD]));
 	}
 	opt.password = password;
+	opt.use_cached_creds = cfg.flags[O_USE_CACHED_CREDS];
 
 	if (cfg.values[O_HELPER_PROTOCOL] != NULL) {
 		opt.protocol = na_protocol_from_name(cfg.values[O_HELPER_PROTOCOL]);
@@ -634,7 +652,9 @@ int main(int argc, char **argv)
 		fputs("ntlm_auth: username must be specified!\n", stderr);
 		goto out;
 	}
-	if (cfg.values[O_CHALLENGE] != NULL) {
+	if (cfg.flags[O_DIAGNOSTICS]) {
+		rc = diagnostics_mode(&cfg, &opt, &d, user, domain, password);
+	} else if (cfg.values[O_CHALLENGE] != NULL) {
 		rc = challenge_mode(&cfg, &opt, &d, user, domain);
 	} else if (password != NULL) {
 		rc = plaintext_mode(&opt, &d, user, domain, password);
