@@ -1017,6 +1017,23 @@ static void block_key(struct na_helper *h, const char *key, size_t key_len, cons
 	}
 }
 
+/*
+ * A failed check, framed as Samba 4.17 frames it (source3/utils/ntlm_auth.c,
+ * manage_ntlm_server_1_request): a plaintext Password: check answers
+ * "Authenticated: No" and the block's one "."; a challenge/response check
+ * adds "Authentication-Error: <Samba's NTSTATUS text>" followed by a "."
+ * of its own, so the block ends in two (Radiator swallows the second,
+ * Samba's own test counts it). No status squashing in this protocol.
+ */
+static void block_failure(bool plaintext, enum ntlm_status st, struct na_buf *out)
+{
+	if (plaintext)
+		na_buf_add(out, "Authenticated: No\n.\n");
+	else
+		na_buf_addf(out, "Authenticated: No\nAuthentication-Error: %s\n.\n.\n",
+		            na_status_description(st, false));
+}
+
 static void block_verify(struct na_helper *h, const char *user, const char *domain, struct na_buf *out)
 {
 	struct na_block *b = &h->block;
@@ -1044,8 +1061,7 @@ static void block_verify(struct na_helper *h, const char *user, const char *doma
 	if (st == NTLM_OK)
 		st = check_membership(h, &reply);
 	if (st != NTLM_OK) {
-		na_buf_addf(out, "Authenticated: No\nAuthentication-Error: %s\n.\n.\n",
-		            na_status_text(st, false));
+		block_failure(b->password != NULL, st, out);
 		goto out;
 	}
 	na_buf_add(out, "Authenticated: Yes\n");
@@ -1219,6 +1235,13 @@ static void client_line(struct na_helper *h, const char *line, size_t len, struc
 	}
 	if (len >= 2 && strncmp(line, "YR", 2) == 0) {
 		h->has_key = h->has_flags = false;
+		if (h->client_password == NULL && h->opt.use_cached_creds) {
+			log_line(
+			    h, "--use-cached-creds: ntlm_auth has no credential cache (that is winbindd's); "
+			       "give --password or leave the option out to be asked with PW");
+			na_buf_add(out, "BH NT_STATUS_NO_SUCH_LOGON_SESSION no cached credentials\n");
+			return;
+		}
 		if (h->client_password == NULL) {
 			h->pending = 'Y';
 			na_buf_add(out, "PW\n");

@@ -49,6 +49,10 @@ struct na_options {
 	const char *username; /* client mode; server modes: unused */
 	const char *domain;   /* client mode */
 	const char *password; /* client mode; NULL: ask with PW */
+	/* client mode, --use-cached-creds without a password: there is no
+	 * credential cache (no winbindd), so YR answers BH at once instead of
+	 * asking with PW (see ntlm_auth(1)) */
+	bool use_cached_creds;
 	const char *workstation;
 	char separator; /* winbind separator used to split DOMAIN<sep>user, default '\\' */
 	/* --require-membership-of: require_group is true and group_gid the gid;
@@ -153,6 +157,9 @@ const char *na_status_name(enum ntlm_status st, bool squash);
 uint32_t na_status_code(enum ntlm_status st, bool squash);
 /* Samba's (<= 4.6) short text of the status: "Logon failure", ... */
 const char *na_status_text(enum ntlm_status st, bool squash);
+/* Samba >= 4.7's text of the status (MS-ERREF 2.3.1 descriptions, as
+ * Samba 4.17 prints them): "The attempted logon is invalid. ..." */
+const char *na_status_description(enum ntlm_status st, bool squash);
 
 /* The value of a hex digit (either case), or -1. */
 int na_hex_value(char c);

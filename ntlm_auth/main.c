@@ -15,7 +15,9 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "diagnostics.h"
 #include "helper.h"
+#include "local.h"
 #include "ntlmd_conf.h"
 #include "protocol.h"
 
@@ -120,6 +122,7 @@ static const char usage_text[] =
     "  --separator=C               winbind separator of DOMAIN<C>user (default \\)\n"
     "  -d, --debuglevel=N, --configfile=FILE, --option=NAME=VALUE, --pam-winbind-conf=FILE,\n"
     "  --offline-logon, --use-cached-creds, --target-service, --target-hostname: accepted\n"
+    "  --diagnostics               with --username and --password: ntlmd verifies computed responses\n"
     "  -V, --version; -?, --help; --usage\n"
     "See ntlm_auth(1).\n";
 
@@ -205,6 +208,7 @@ struct daemon {
 	const char *socket;
 	unsigned timeout_ms;
 	struct ntlmd_client *client; /* helper modes: one kept connection; NULL: one per call */
+	struct na_local local;       /* --password with a server protocol */
 };
 
 static enum ntlm_status call_daemon(void *ctx, uint16_t type, const struct ntlm_writer *fields,
@@ -432,6 +436,25 @@ static int plaintext_mode(const struct na_options *opt, struct daemon *d, const 
 	return st == NTLM_OK ? 0 : 1;
 }
 
+/* --diagnostics: needs the password (Samba prompts; this helper does not). */
+static int diagnostics_mode(const struct config *cfg, const struct na_options *opt, struct daemon *d,
+                            const char *user, const char *domain, const char *password)
+{
+	struct na_diagnostics diag = {.user = user,
+	                              .domain = domain,
+	                              .password = password,
+	                              .service = opt->service,
+	                              .request_lm_key = cfg->flags[O_REQUEST_LM_KEY],
+	                              .call = call_daemon,
+	                              .call_ctx = d};
+
+	if (password == NULL) {
+		fputs("ntlm_auth: --diagnostics needs --password\n", stderr);
+		return 1;
+	}
+	return na_diagnostics_run(&diag);
+}
+
 /* ------------------------------------------------------------------ */
 /* Helper loop                                                         */
 
@@ -451,6 +474,15 @@ static bool write_reply(struct na_buf *out)
 	return ok;
 }
 
+/* Samba's test mode: --password with a server protocol checks the
+ * client's responses against it, here (local.c). */
+static bool local_mode(const struct na_options *opt)
+{
+	return opt->password != NULL &&
+	       (opt->protocol == NA_PROTO_SQUID_NTLMSSP || opt->protocol == NA_PROTO_GSS_SPNEGO ||
+	        opt->protocol == NA_PROTO_NTLM_SERVER_1);
+}
+
 static int helper_loop(const struct na_options *opt, struct daemon *d)
 {
 	struct na_helper h;
@@ -461,7 +493,17 @@ static int helper_loop(const struct na_options *opt, struct daemon *d)
 		return 1;
 	/* a helper asks for every line: keep the connection (NULL: one per call) */
 	d->client = ntlmd_client_new(d->socket, d->timeout_ms);
-	na_helper_init(&h, opt, call_daemon, d);
+	if (local_mode(opt)) {
+		struct na_local *l = &d->local;
+
+		*l = (struct na_local){.password = opt->password,
+		                       .separator = opt->separator,
+		                       .fallback = call_daemon,
+		                       .fallback_ctx = d};
+		na_helper_init(&h, opt, na_local_call, l);
+	} else {
+		na_helper_init(&h, opt, call_daemon, d);
+	}
 	for (;;) {
 		struct na_buf out = {0};
 		size_t len;
@@ -533,10 +575,6 @@ int main(int argc, char **argv)
 		printf("Version %s (pam_ntlm)\n", PACKAGE_VERSION);
 		return 0;
 	}
-	if (cfg.flags[O_DIAGNOSTICS]) {
-		fputs("ntlm_auth: --diagnostics is not supported; use ntlmtool diagnose\n", stderr);
-		return 1;
-	}
 	d.socket = cfg.values[O_SOCKET];
 	if (cfg.values[O_TIMEOUT] != NULL) {
 		d.timeout_ms = parse_timeout(cfg.values[O_TIMEOUT], &ok);
@@ -590,6 +628,7 @@ int main(int argc, char **argv)
 		ntlm_wipe((char *)cfg.values[O_PASSWORD], strlen(cfg.values[O_PASSWORD]));
 	}
 	opt.password = password;
+	opt.use_cached_creds = cfg.flags[O_USE_CACHED_CREDS];
 
 	if (cfg.values[O_HELPER_PROTOCOL] != NULL) {
 		opt.protocol = na_protocol_from_name(cfg.values[O_HELPER_PROTOCOL]);
@@ -613,7 +652,9 @@ int main(int argc, char **argv)
 		fputs("ntlm_auth: username must be specified!\n", stderr);
 		goto out;
 	}
-	if (cfg.values[O_CHALLENGE] != NULL) {
+	if (cfg.flags[O_DIAGNOSTICS]) {
+		rc = diagnostics_mode(&cfg, &opt, &d, user, domain, password);
+	} else if (cfg.values[O_CHALLENGE] != NULL) {
 		rc = challenge_mode(&cfg, &opt, &d, user, domain);
 	} else if (password != NULL) {
 		rc = plaintext_mode(&opt, &d, user, domain, password);

@@ -18,14 +18,23 @@ struct samba_status {
 	const char *name;
 	uint32_t code;
 	const char *text; /* Samba <= 4.6 texts: FreeRADIUS matches them and the code */
+	/* Samba >= 4.7 texts (get_friendly_nt_error_msg(), the MS-ERREF 2.3.1
+	 * descriptions), as Samba 4.17's libsamba-errors prints them:
+	 * ntlm-server-1's Authentication-Error and --diagnostics */
+	const char *description;
 };
 
-static const struct samba_status st_ok = {"NT_STATUS_OK", 0x0u, "Success"};
+static const struct samba_status st_ok = {"NT_STATUS_OK", 0x0u, "Success",
+                                          "The operation completed successfully."};
 static const struct samba_status st_invalid = {"NT_STATUS_INVALID_PARAMETER", 0xc000000du,
-                                               "Unexpected information received"};
-static const struct samba_status st_logon_failure = {"NT_STATUS_LOGON_FAILURE", 0xc000006du, "Logon failure"};
-static const struct samba_status st_unsuccessful = {"NT_STATUS_UNSUCCESSFUL", 0xc0000001u,
-                                                    "Undetermined error"};
+                                               "Unexpected information received",
+                                               "An invalid parameter was passed to a service or function."};
+static const struct samba_status st_logon_failure = {
+    "NT_STATUS_LOGON_FAILURE", 0xc000006du, "Logon failure",
+    "The attempted logon is invalid. This is either due to a bad username or authentication information."};
+static const struct samba_status st_unsuccessful = {
+    "NT_STATUS_UNSUCCESSFUL", 0xc0000001u, "Undetermined error",
+    "{Operation Failed} The requested operation was unsuccessful."};
 
 /* Outcomes with an NTSTATUS of their own; the others are reported as
  * LOGON_FAILURE (authentication) or UNSUCCESSFUL (our side), while the
@@ -34,28 +43,65 @@ static const struct {
 	enum ntlm_status st;
 	struct samba_status s;
 } statuses[] = {
-    {NTLM_STATUS_WRONG_PASSWORD, {"NT_STATUS_WRONG_PASSWORD", 0xc000006au, "Wrong Password"}},
-    {NTLM_STATUS_NO_SUCH_USER, {"NT_STATUS_NO_SUCH_USER", 0xc0000064u, "No such user"}},
-    {NTLM_STATUS_ACCOUNT_DISABLED, {"NT_STATUS_ACCOUNT_DISABLED", 0xc0000072u, "Account disabled"}},
-    {NTLM_STATUS_ACCOUNT_LOCKED_OUT, {"NT_STATUS_ACCOUNT_LOCKED_OUT", 0xc0000234u, "Account locked out"}},
-    {NTLM_STATUS_ACCOUNT_EXPIRED, {"NT_STATUS_ACCOUNT_EXPIRED", 0xc0000193u, "Account expired"}},
-    {NTLM_STATUS_PASSWORD_EXPIRED, {"NT_STATUS_PASSWORD_EXPIRED", 0xc0000071u, "Password expired"}},
+    {NTLM_STATUS_WRONG_PASSWORD,
+     {"NT_STATUS_WRONG_PASSWORD", 0xc000006au, "Wrong Password",
+      "When trying to update a password, this return status indicates that the value provided as the current "
+      "password is not correct."}},
+    {NTLM_STATUS_NO_SUCH_USER,
+     {"NT_STATUS_NO_SUCH_USER", 0xc0000064u, "No such user", "The specified account does not exist."}},
+    {NTLM_STATUS_ACCOUNT_DISABLED,
+     {"NT_STATUS_ACCOUNT_DISABLED", 0xc0000072u, "Account disabled",
+      "The referenced account is currently disabled and cannot be logged on to."}},
+    {NTLM_STATUS_ACCOUNT_LOCKED_OUT,
+     {"NT_STATUS_ACCOUNT_LOCKED_OUT", 0xc0000234u, "Account locked out",
+      "The user account has been automatically locked because too many invalid logon attempts or password "
+      "change attempts have been requested."}},
+    {NTLM_STATUS_ACCOUNT_EXPIRED,
+     {"NT_STATUS_ACCOUNT_EXPIRED", 0xc0000193u, "Account expired", "The user account has expired."}},
+    {NTLM_STATUS_PASSWORD_EXPIRED,
+     {"NT_STATUS_PASSWORD_EXPIRED", 0xc0000071u, "Password expired",
+      "The user account password has expired."}},
     {NTLM_STATUS_PASSWORD_MUST_CHANGE,
-     {"NT_STATUS_PASSWORD_MUST_CHANGE", 0xc0000224u, "Must change password"}},
-    {NTLM_STATUS_INVALID_LOGON_HOURS, {"NT_STATUS_INVALID_LOGON_HOURS", 0xc000006fu, "Invalid logon hours"}},
-    {NTLM_STATUS_INVALID_WORKSTATION, {"NT_STATUS_INVALID_WORKSTATION", 0xc0000070u, "Invalid workstation"}},
-    {NTLM_STATUS_ACCOUNT_RESTRICTION, {"NT_STATUS_ACCOUNT_RESTRICTION", 0xc000006eu, "Account restriction"}},
+     {"NT_STATUS_PASSWORD_MUST_CHANGE", 0xc0000224u, "Must change password",
+      "The user password must be changed before logging on the first time."}},
+    {NTLM_STATUS_INVALID_LOGON_HOURS,
+     {"NT_STATUS_INVALID_LOGON_HOURS", 0xc000006fu, "Invalid logon hours",
+      "The user account has time restrictions and cannot be logged onto at this time."}},
+    {NTLM_STATUS_INVALID_WORKSTATION,
+     {"NT_STATUS_INVALID_WORKSTATION", 0xc0000070u, "Invalid workstation",
+      "The user account is restricted so that it cannot be used to log on from the source workstation."}},
+    {NTLM_STATUS_ACCOUNT_RESTRICTION,
+     {"NT_STATUS_ACCOUNT_RESTRICTION", 0xc000006eu, "Account restriction",
+      "Indicates a referenced user name and authentication information are valid, but some user account "
+      "restriction has prevented successful authentication (such as time-of-day restrictions)."}},
     {NTLM_STATUS_NOLOGON_TRUST_ACCOUNT,
-     {"NT_STATUS_NOLOGON_WORKSTATION_TRUST_ACCOUNT", 0xc0000199u, "Workstation trust account"}},
+     {"NT_STATUS_NOLOGON_WORKSTATION_TRUST_ACCOUNT", 0xc0000199u, "Workstation trust account",
+      "The account used is a computer account. Use your global user account or local user account to access "
+      "this server."}},
     {NTLM_STATUS_NTLM_BLOCKED,
-     {"NT_STATUS_NTLM_BLOCKED", 0xc0000418u, "The authentication failed because NTLM was blocked."}},
-    {NTLM_STATUS_TIME_SKEW, {"NT_STATUS_TIME_DIFFERENCE_AT_DC", 0xc0000133u, "Time difference at DC"}},
-    {NTLM_STATUS_BAD_BINDINGS, {"NT_STATUS_BAD_BINDINGS", 0xc000035bu, "Bad bindings"}},
-    {NTLM_STATUS_DOWNGRADE_DETECTED, {"NT_STATUS_DOWNGRADE_DETECTED", 0xc0000388u, "Downgrade detected"}},
-    {NTLM_ERR_BACKEND_UNAVAILABLE, {"NT_STATUS_NO_LOGON_SERVERS", 0xc000005eu, "No logon servers"}},
-    {NTLM_ERR_NO_MEMORY, {"NT_STATUS_NO_MEMORY", 0xc0000017u, "Insufficient memory"}},
+     {"NT_STATUS_NTLM_BLOCKED", 0xc0000418u, "The authentication failed because NTLM was blocked.",
+      "The authentication failed because NTLM was blocked."}},
+    {NTLM_STATUS_TIME_SKEW,
+     {"NT_STATUS_TIME_DIFFERENCE_AT_DC", 0xc0000133u, "Time difference at DC",
+      "The time at the primary domain controller is different from the time at the backup domain controller "
+      "or member server by too large an amount."}},
+    {NTLM_STATUS_BAD_BINDINGS,
+     {"NT_STATUS_BAD_BINDINGS", 0xc000035bu, "Bad bindings",
+      "The client's supplied SSPI channel bindings were incorrect."}},
+    {NTLM_STATUS_DOWNGRADE_DETECTED,
+     {"NT_STATUS_DOWNGRADE_DETECTED", 0xc0000388u, "Downgrade detected",
+      "The system detected a possible attempt to compromise security. Ensure that you can contact the server "
+      "that authenticated you."}},
+    {NTLM_ERR_BACKEND_UNAVAILABLE,
+     {"NT_STATUS_NO_LOGON_SERVERS", 0xc000005eu, "No logon servers",
+      "No logon servers are currently available to service the logon request."}},
+    {NTLM_ERR_NO_MEMORY,
+     {"NT_STATUS_NO_MEMORY", 0xc0000017u, "Insufficient memory",
+      "{Not Enough Quota} Not enough virtual memory or paging file quota is available to complete the "
+      "specified operation."}},
     {NTLM_ERR_INSUFFICIENT_RESOURCES,
-     {"NT_STATUS_INSUFFICIENT_RESOURCES", 0xc000009au, "Insufficient system resources"}},
+     {"NT_STATUS_INSUFFICIENT_RESOURCES", 0xc000009au, "Insufficient system resources",
+      "Insufficient system resources exist to complete the API."}},
 };
 
 static const struct samba_status *samba_status_of(enum ntlm_status st, bool squash)
@@ -87,6 +133,11 @@ uint32_t na_status_code(enum ntlm_status st, bool squash)
 const char *na_status_text(enum ntlm_status st, bool squash)
 {
 	return samba_status_of(st, squash)->text;
+}
+
+const char *na_status_description(enum ntlm_status st, bool squash)
+{
+	return samba_status_of(st, squash)->description;
 }
 
 int na_hex_value(char c)

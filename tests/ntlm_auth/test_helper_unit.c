@@ -132,6 +132,35 @@ START_TEST(samba_status_mapping)
 }
 END_TEST
 
+/* Samba 4.17's texts (libsamba-errors' get_friendly_nt_error_msg(), read
+ * from the installed library): ntlm-server-1's Authentication-Error. */
+START_TEST(status_descriptions_as_samba_4_17)
+{
+	static const struct {
+		enum ntlm_status st;
+		bool squash;
+		const char *text;
+	} cases[] = {
+	    {NTLM_STATUS_WRONG_PASSWORD, false,
+	     "When trying to update a password, this return status indicates that the value provided as the "
+	     "current password is not correct."},
+	    {NTLM_STATUS_WRONG_PASSWORD, true,
+	     "The attempted logon is invalid. This is either due to a bad username or authentication "
+	     "information."},
+	    {NTLM_STATUS_NO_SUCH_USER, false, "The specified account does not exist."},
+	    {NTLM_STATUS_ACCOUNT_DISABLED, false,
+	     "The referenced account is currently disabled and cannot be logged on to."},
+	    {NTLM_ERR_BACKEND_UNAVAILABLE, false,
+	     "No logon servers are currently available to service the logon request."},
+	    {NTLM_ERR_BAD_ENCODING, false, "An invalid parameter was passed to a service or function."},
+	    {NTLM_OK, false, "The operation completed successfully."},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		ck_assert_str_eq(na_status_description(cases[i].st, cases[i].squash), cases[i].text);
+}
+END_TEST
+
 START_TEST(hex_prefix_as_samba)
 {
 	static const struct {
@@ -595,7 +624,9 @@ int main(void)
 	test_add_tcase(
 	    s, "spnego",
 	    TESTS(spnego_resp_round_trip, spnego_resp_completed_is_samba_s, spnego_init_offers_ntlmssp));
-	test_add_tcase(s, "text", TESTS(samba_status_mapping, hex_prefix_as_samba, split_user_names));
+	test_add_tcase(s, "text",
+	               TESTS(samba_status_mapping, status_descriptions_as_samba_4_17, hex_prefix_as_samba,
+	                     split_user_names));
 	test_add_tcase(s, "basic", TESTS(basic_unescaping));
 	test_add_tcase(s, "gate", TESTS(reply_gate_withholds_split_lines, reply_gate_block_protocols));
 	test_add_tcase(s, "key_extras", TESTS(key_extras_client_address));
