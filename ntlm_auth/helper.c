@@ -179,20 +179,6 @@ enum na_protocol na_protocol_from_name(const char *name)
 /* ------------------------------------------------------------------ */
 /* Helper state                                                        */
 
-static void free_secret(void *p, size_t n)
-{
-	if (p != NULL) {
-		ntlm_wipe(p, n);
-		free(p);
-	}
-}
-
-static void free_string(char *s)
-{
-	if (s != NULL)
-		free_secret(s, strlen(s));
-}
-
 static void server_reset(struct na_helper *h)
 {
 	free(h->negotiate);
@@ -210,10 +196,10 @@ static void block_clear(struct na_block *b)
 	free(b->username);
 	free(b->domain);
 	free(b->full_username);
-	free_string(b->password);
-	free_secret(b->challenge, b->challenge_len);
-	free_secret(b->nt_response, b->nt_len);
-	free_secret(b->lm_response, b->lm_len);
+	ntlm_free_string(b->password);
+	ntlm_free_wiped(b->challenge, b->challenge_len);
+	ntlm_free_wiped(b->nt_response, b->nt_len);
+	ntlm_free_wiped(b->lm_response, b->lm_len);
 	*b = (struct na_block){0};
 }
 
@@ -232,7 +218,7 @@ void na_helper_init(struct na_helper *h, const struct na_options *opt, na_call_f
 void na_helper_clear(struct na_helper *h)
 {
 	server_reset(h);
-	free_string(h->client_password);
+	ntlm_free_string(h->client_password);
 	free(h->client_negotiate);
 	free(h->pending_blob);
 	block_clear(&h->block);
@@ -497,12 +483,12 @@ static bool common_command(struct na_helper *h, const char *line, size_t len, st
 			return true;
 		}
 		if (h->opt.protocol == NA_PROTO_NTLMSSP_CLIENT) {
-			free_string(h->client_password);
+			ntlm_free_string(h->client_password);
 			h->client_password = strndup((const char *)pw, pw_len);
 		} else {
 			log_line(h, "PW ignored: ntlmd checks the passwords");
 		}
-		free_secret(pw, pw_len);
+		ntlm_free_wiped(pw, pw_len);
 		na_buf_add(out, "OK\n");
 		return true;
 	}
@@ -840,7 +826,7 @@ static char *url_unescape(const char *s, size_t n)
 	r[o] = '\0';
 	return r;
 bad:
-	free_secret(r, n + 1);
+	ntlm_free_wiped(r, n + 1);
 	return NULL;
 }
 
@@ -942,7 +928,7 @@ reply:
 	basic_reply(h, id, id_len, st, account, out);
 	free(account);
 	free(user);
-	free_string(password);
+	ntlm_free_string(password);
 }
 
 /* ------------------------------------------------------------------ */
@@ -972,10 +958,10 @@ static bool block_hex(const char *value, size_t min, size_t max, uint8_t **ret, 
 			na_buf_addf(out, " failed! (got %zu bytes, expected %zu)\n.\n", n, min);
 		else
 			na_buf_addf(out, " failed! (only got %zu bytes, needed at least %zu)\n.\n", n, min);
-		free_secret(p, cap);
+		ntlm_free_wiped(p, cap);
 		return false;
 	}
-	free_secret(*ret, *ret_len);
+	ntlm_free_wiped(*ret, *ret_len);
 	*ret = p;
 	*ret_len = n;
 	return true;
@@ -983,7 +969,7 @@ static bool block_hex(const char *value, size_t min, size_t max, uint8_t **ret, 
 
 static void set_string(char **field, const char *value)
 {
-	free_string(*field);
+	ntlm_free_string(*field);
 	*field = strdup(value);
 }
 
@@ -1141,8 +1127,8 @@ static void ntlm_server_1_line(struct na_helper *h, const char *line, size_t len
 	}
 	block_key(h, line, key_len, value, out);
 out:
-	free_secret(decoded, decoded_len);
-	free_string(decoded_text);
+	ntlm_free_wiped(decoded, decoded_len);
+	ntlm_free_string(decoded_text);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1420,7 +1406,7 @@ static void helper_line(struct na_helper *h, const char *line, size_t len, struc
 			ntlm_server_1_line(h, copy, len, out);
 		else
 			client_line(h, copy, len, out);
-		free_string(copy);
+		ntlm_free_string(copy);
 		break;
 	}
 	default:

@@ -289,14 +289,6 @@ out:
 	return rc;
 }
 
-static void free_secret(char *s)
-{
-	if (s != NULL) {
-		ntlm_wipe(s, strlen(s));
-		free(s);
-	}
-}
-
 /* ------------------------------------------------------------------ */
 /* Results                                                             */
 /* ------------------------------------------------------------------ */
@@ -883,7 +875,7 @@ static int password_login(const struct module *m, char *given)
 	if (rc == PAM_SUCCESS)
 		(void)pam_set_item(m->pamh, PAM_AUTHTOK, typed);
 out:
-	free_secret(typed);
+	ntlm_free_string(typed);
 	return rc;
 }
 
@@ -1107,7 +1099,7 @@ static int old_password(const struct module *m, char **ret)
 		return PAM_AUTHTOK_RECOVERY_ERR;
 	rc = pam_set_item(m->pamh, PAM_OLDAUTHTOK, *ret);
 	if (rc != PAM_SUCCESS) {
-		free_secret(*ret);
+		ntlm_free_string(*ret);
 		*ret = NULL;
 	}
 	return rc;
@@ -1131,7 +1123,7 @@ static int prelim_check(const struct module *m, const char *user, bool need_old)
 			return rc;
 		}
 		ntlmd_put_string(&w, NTLMD_TAG_PASSWORD, old);
-		free_secret(old);
+		ntlm_free_string(old);
 		st = ask_daemon(m, NTLMD_REQ_CHECK_PASSWORD, &w, &r);
 	} else {
 		st = ask_daemon(m, NTLMD_REQ_ACCOUNT_STATUS, &w, &r);
@@ -1170,14 +1162,14 @@ static int update_authtok(const struct module *m, const char *user, bool need_ol
 
 		if (pam_get_item(m->pamh, PAM_AUTHTOK, &item) != PAM_SUCCESS || item == NULL) {
 			pam_syslog(m->pamh, LOG_ERR, "use_authtok: no new password from an earlier module");
-			free_secret(old);
+			ntlm_free_string(old);
 			return PAM_AUTHTOK_ERR;
 		}
 		new_pw = item;
 	} else {
 		rc = pam_get_authtok(m->pamh, PAM_AUTHTOK, &new_pw, NULL);
 		if (rc != PAM_SUCCESS || new_pw == NULL) {
-			free_secret(old);
+			ntlm_free_string(old);
 			return rc == PAM_SUCCESS ? PAM_AUTHTOK_ERR : rc;
 		}
 	}
@@ -1185,7 +1177,7 @@ static int update_authtok(const struct module *m, const char *user, bool need_ol
 	if (old != NULL)
 		ntlmd_put_string(&w, NTLMD_TAG_PASSWORD, old);
 	ntlmd_put_string(&w, NTLMD_TAG_NEW_PASSWORD, new_pw);
-	free_secret(old);
+	ntlm_free_string(old);
 	st = ask_daemon(m, NTLMD_REQ_CHANGE_PASSWORD, &w, &r);
 	ntlmd_reply_clear(&r);
 	if (st == NTLM_STATUS_NO_SUCH_USER && m->opt.ignore_unknown_user)
