@@ -816,8 +816,8 @@ static char *url_unescape(const char *s, size_t n)
 
 		if (i + 2 >= n)
 			goto bad;
-		hi = na_hex_value(s[i + 1]);
-		lo = na_hex_value(s[i + 2]);
+		hi = ntlm_hex_digit(s[i + 1]);
+		lo = ntlm_hex_digit(s[i + 2]);
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 			goto bad;
 		r[o++] = (char)(hi << 4 | lo);

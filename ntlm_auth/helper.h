@@ -161,9 +161,6 @@ const char *na_status_text(enum ntlm_status st, bool squash);
  * Samba 4.17 prints them): "The attempted logon is invalid. ..." */
 const char *na_status_description(enum ntlm_status st, bool squash);
 
-/* The value of a hex digit (either case), or -1. */
-int na_hex_value(char c);
-
 /* Decodes hex the way Samba's ntlm_auth does: optional "0x", either case,
  * stopping at the first pair that is not hex. Returns the byte count (at
  * most max) written to out. */

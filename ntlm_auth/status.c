@@ -140,17 +140,6 @@ const char *na_status_description(enum ntlm_status st, bool squash)
 	return samba_status_of(st, squash)->description;
 }
 
-int na_hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 size_t na_hex_prefix(const char *s, uint8_t *out, size_t max)
 {
 	size_t n = 0;
@@ -158,7 +147,7 @@ size_t na_hex_prefix(const char *s, uint8_t *out, size_t max)
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
 		s += 2;
 	while (n < max && s[0] != '\0' && s[1] != '\0') {
-		int hi = na_hex_value(s[0]), lo = na_hex_value(s[1]);
+		int hi = ntlm_hex_digit(s[0]), lo = ntlm_hex_digit(s[1]);
 
 		if (hi < 0 || lo < 0)
 			break;
