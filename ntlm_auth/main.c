@@ -102,7 +102,8 @@ static const struct option_def {
 static const char usage_text[] =
     "Usage: ntlm_auth [OPTION...]\n"
     "  --helper-protocol=PROTO     squid-2.5-ntlmssp, squid-2.5-basic, squid-2.4-basic,\n"
-    "                              gss-spnego, ntlm-server-1, ntlmssp-client-1\n"
+    "                              gss-spnego, ntlm-server-1, ntlmssp-client-1,\n"
+    "                              gss-spnego-client\n"
     "  --username=USER             user name (DOMAIN\\user is split)\n"
     "  --domain=DOMAIN             domain name (empty: none)\n"
     "  --workstation=NAME          workstation name\n"
@@ -121,7 +122,9 @@ static const char usage_text[] =
     "  --channel-ids               basic modes: requests carry a channel-ID (concurrency=N)\n"
     "  --separator=C               winbind separator of DOMAIN<C>user (default \\)\n"
     "  -d, --debuglevel=N, --configfile=FILE, --option=NAME=VALUE, --pam-winbind-conf=FILE,\n"
-    "  --offline-logon, --use-cached-creds, --target-service, --target-hostname: accepted\n"
+    "  --target-hostname=HOST      client modes: MsvAvTargetName SERVICE/HOST (default service host)\n"
+    "  --target-service=SERVICE    client modes: the service of that name (HTTP, cifs, ...)\n"
+    "  --offline-logon, --use-cached-creds: accepted\n"
     "  --diagnostics               with --username and --password: ntlmd verifies computed responses\n"
     "  -V, --version; -?, --help; --usage\n"
     "See ntlm_auth(1).\n";
@@ -556,7 +559,7 @@ int main(int argc, char **argv)
 	struct config cfg = {0};
 	struct na_options opt = {0};
 	struct daemon d = {0};
-	char *split_domain = NULL, *password = NULL;
+	char *split_domain = NULL, *password = NULL, *target_name = NULL;
 	const char *user = NULL, *domain;
 	int rc = 1;
 	bool ok;
@@ -629,6 +632,20 @@ int main(int argc, char **argv)
 	}
 	opt.password = password;
 	opt.use_cached_creds = cfg.flags[O_USE_CACHED_CREDS];
+	/* Samba's client modes name the target in MsvAvTargetName when a host
+	 * is given: SERVICE/HOST, service "host" by default */
+	if (cfg.values[O_TARGET_HOSTNAME] != NULL && cfg.values[O_TARGET_HOSTNAME][0] != '\0') {
+		const char *service =
+		    cfg.values[O_TARGET_SERVICE] != NULL && cfg.values[O_TARGET_SERVICE][0] != '\0'
+		        ? cfg.values[O_TARGET_SERVICE]
+		        : "host";
+		size_t n = strlen(service) + strlen(cfg.values[O_TARGET_HOSTNAME]) + 2;
+
+		if ((target_name = malloc(n)) == NULL)
+			goto out;
+		snprintf(target_name, n, "%s/%s", service, cfg.values[O_TARGET_HOSTNAME]);
+		opt.target_name = target_name;
+	}
 
 	if (cfg.values[O_HELPER_PROTOCOL] != NULL) {
 		opt.protocol = na_protocol_from_name(cfg.values[O_HELPER_PROTOCOL]);
@@ -636,7 +653,7 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 			        "ntlm_auth: unknown helper protocol [%s]\n\nValid helper protools:\n\n"
 			        "squid-2.4-basic\nsquid-2.5-basic\nsquid-2.5-ntlmssp\nntlmssp-client-1\n"
-			        "gss-spnego\nntlm-server-1\n",
+			        "gss-spnego\ngss-spnego-client\nntlm-server-1\n",
 			        cfg.values[O_HELPER_PROTOCOL]);
 			goto out;
 		}
@@ -665,6 +682,7 @@ int main(int argc, char **argv)
 out:
 	fflush(stdout);
 	free(split_domain);
+	free(target_name);
 	if (password != NULL) {
 		ntlm_wipe(password, strlen(password));
 		free(password);

@@ -4,7 +4,7 @@
 ntlm-test-acceptor.
 
     http_ntlm_server.py --acceptor PATH --hashes FILE --port-file FILE
-        [--time-limit S] [--max-requests N] [--close-unless-challenge] [-- ACCEPTOR OPTIONS...]
+        [--time-limit S] [--max-requests N] [--close-unless-challenge] [--proxy] [-- ACCEPTOR OPTIONS...]
 
 It binds port 0 and writes the port it got to --port-file. Every answer of
 the acceptor to an AUTHENTICATE is printed on stdout as "VERDICT <answer>".
@@ -13,6 +13,9 @@ Requests:
   Authorization: NTLM <NEGOTIATE>        -> 401, WWW-Authenticate: NTLM <CHALLENGE>
   Authorization: NTLM <AUTHENTICATE> ok  -> 200, body "hello <user>"
   ... refused                            -> 401, WWW-Authenticate: NTLM
+With --proxy it answers as a proxy does (cntlm's parent proxy): 407 and
+Proxy-Authenticate for 401 and WWW-Authenticate, the token in
+Proxy-Authorization, and any request line (an absolute URL) served alike.
 With --close-unless-challenge every answer but a CHALLENGE closes the
 connection: this server serves one connection at a time, and a client that
 keeps an idle connection open (a browser, a JVM) would hold it. It stops on
@@ -45,9 +48,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def answer(self, code, body, ntlm_token=None, close=False):
         data = body.encode("utf-8")
+        proxy = self.server.proxy
+        if code == 401 and proxy:
+            code = 407
         self.send_response(code)
-        if code == 401:
-            self.send_header("WWW-Authenticate", "NTLM" if ntlm_token is None else "NTLM " + ntlm_token)
+        if code in (401, 407):
+            self.send_header(
+                "Proxy-Authenticate" if proxy else "WWW-Authenticate",
+                "NTLM" if ntlm_token is None else "NTLM " + ntlm_token,
+            )
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         if close:
@@ -67,7 +76,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.discard_body()
-        auth = self.headers.get("Authorization", "")
+        auth = self.headers.get("Proxy-Authorization" if self.server.proxy else "Authorization", "")
         scheme, _, token = auth.partition(" ")
         if scheme.upper() != "NTLM" or not token.strip():
             self.answer(401, "authentication required\n", close=self.server.close_unless_challenge)
@@ -125,6 +134,7 @@ class Server(HTTPServer):
         self.acceptor = acceptor
         self.requests = 0
         self.close_unless_challenge = False
+        self.proxy = False
 
 
 def main():
@@ -137,6 +147,7 @@ def main():
     parser.add_argument("--time-limit", type=float, default=120.0)
     parser.add_argument("--max-requests", type=int, default=200)
     parser.add_argument("--close-unless-challenge", action="store_true")
+    parser.add_argument("--proxy", action="store_true", help="answer as a proxy: 407, Proxy-Authenticate")
     parser.add_argument("acceptor_options", nargs="*")
     args = parser.parse_args()
 
@@ -146,6 +157,7 @@ def main():
         with Server(acceptor) as server:
             server.timeout = 0.5
             server.close_unless_challenge = args.close_unless_challenge
+            server.proxy = args.proxy
             tmp = args.port_file + ".tmp"
             with open(tmp, "w") as f:
                 f.write(f"{server.server_address[1]}\n")
