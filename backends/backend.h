@@ -65,7 +65,10 @@ struct ntlmd_backend {
 	 * in the store's group search: NTLM_OK with *ret_member;
 	 * NTLM_STATUS_NO_SUCH_USER when the store has no group of that name
 	 * (or no group search configured); NTLM_ERR_BACKEND_UNAVAILABLE when
-	 * it could not be asked. key is the account's (ntlmd_account.key),
+	 * it could not be asked. group may be a SID in canonical text
+	 * ("S-1-5-21-..."; ntlmd.conf(5), MEMBERSHIP BY SID): a store answers
+	 * for the SIDs it knows for that account, else NO_SUCH_USER.
+	 * key is the account's (ntlmd_account.key),
 	 * NULL when unknown: a member given by DN is this store's own entry
 	 * of that key, never another store's account of the same name. */
 	enum ntlm_status (*group_member)(void *state, const char *group, const char *user, const char *key,
