@@ -46,6 +46,9 @@
  *                      (default /etc/ntlmd/smbpasswd)
  *   netbios_name, netbios_domain, dns_name, dns_domain, dns_tree
  *                      names the CHALLENGE announces (defaults from the host name)
+ *   domain_sid         S-1-5-21-a-b-c: the SID of the files store's domain; its
+ *                      accounts and groups get Samba's algorithmic RIDs
+ *                      (default: none, the files store has no SIDs)
  *   challenge_lifetime seconds a CHALLENGE stays valid (default 300)
  *   max_challenges     issued and used challenges remembered at once
  *                      (default 4000000)
@@ -141,6 +144,7 @@ struct ntlmd_config {
 	char **backends;     /* NULL-terminated, never NULL after init ("files") */
 	char *hash_file;
 	char *netbios_name, *netbios_domain, *dns_name, *dns_domain, *dns_tree;
+	char *domain_sid; /* S-1-5-21-a-b-c, canonical; NULL: the files store has no SIDs */
 	unsigned challenge_lifetime;
 	unsigned max_challenges;
 	unsigned max_pending_challenges_per_uid;     /* never 0 after a load */

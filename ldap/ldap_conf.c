@@ -36,6 +36,7 @@ static const char *const default_attrs[LDAP_ATTR_COUNT] = {
     "sambaBadPasswordTime",
     "uidNumber",
     "sambaSID",
+    "sambaPrimaryGroupSID",
 };
 
 struct parse {

@@ -74,6 +74,10 @@ struct na_options {
 	bool require_group;
 	bool group_error;
 	gid_t group_gid;
+	/* the group is a SID (group_name its canonical text): NSS is not
+	 * asked, ntlmd's answer alone decides; no store knowing the SID is
+	 * "not a member" (NT_STATUS_LOGON_FAILURE), as winbindd's check */
+	bool group_is_sid;
 	/* The group's name without its domain part, and the question to ntlmd's
 	 * group search (CHECK_MEMBERSHIP) asked when NSS does not know the
 	 * group or does not list the user in it: NTLM_OK (member),

@@ -20,6 +20,7 @@
 #include "local.h"
 #include "ntlmd_conf.h"
 #include "protocol.h"
+#include "sid.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -276,21 +277,37 @@ static enum ntlm_status ask_group_search(void *ctx, const char *group, const cha
 	return st;
 }
 
+/* A SID (S-1-5-21-...) goes to ntlmd as it is, in its canonical text:
+ * the stores decide (ntlmd.conf(5), MEMBERSHIP BY SID). A malformed one:
+ * false, the caller exits, as Samba's does for a group it cannot resolve. */
+static bool resolve_group_sid(const char *value, struct na_options *opt)
+{
+	static char text[NTLMD_SID_TEXT_MAX];
+	struct ntlmd_sid sid;
+	const char *why = NULL;
+
+	if (ntlmd_sid_parse(value, &sid, &why) != NTLM_OK || !ntlmd_sid_format(&sid, text, sizeof(text))) {
+		fprintf(stderr, "ntlm_auth: --require-membership-of=%.200s: not a SID (%s)\n", value,
+		        why != NULL ? why : "it is malformed");
+		return false;
+	}
+	opt->require_group = true;
+	opt->group_is_sid = true;
+	opt->group_name = text;
+	opt->group_check = ask_group_search;
+	opt->group_check_ctx = &group_daemon;
+	return true;
+}
+
 /* Resolves Samba's forms (GROUP, DOMAIN\GROUP, DOMAIN+GROUP) by NSS; the
- * name goes to ntlmd's group search too. A SID cannot be resolved without a
- * domain: false, the caller exits. */
+ * name goes to ntlmd's group search too. A SID goes to ntlmd alone. */
 static bool resolve_group(const char *value, char sep, struct na_options *opt)
 {
 	const struct group *gr;
 	const char *name = value, *p;
 
-	if (strncasecmp(value, "S-", 2) == 0) {
-		fprintf(stderr,
-		        "ntlm_auth: --require-membership-of=%s: SIDs are not supported (there is no domain "
-		        "to resolve them); give a group name known to NSS\n",
-		        value);
-		return false;
-	}
+	if (ntlmd_sid_looks_like(value))
+		return resolve_group_sid(value, opt);
 	if ((p = strrchr(name, sep)) != NULL || (p = strrchr(name, '\\')) != NULL ||
 	    (p = strrchr(name, '+')) != NULL)
 		name = p + 1;

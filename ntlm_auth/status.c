@@ -220,7 +220,7 @@ enum ntlm_status na_membership(const struct na_options *opt, const struct ntlmd_
 	if (user == NULL) /* no account named: never a member */
 		return NTLM_STATUS_LOGON_FAILURE;
 	has_uid = ntlmd_frame_get_u32(&reply->frame, NTLMD_TAG_UID, &uid) == NTLM_OK;
-	if (!opt->group_error && na_user_in_group(user, has_uid, uid, opt->group_gid))
+	if (!opt->group_error && !opt->group_is_sid && na_user_in_group(user, has_uid, uid, opt->group_gid))
 		return NTLM_OK;
 	/* NSS does not know the group, or not this member: ntlmd's group search */
 	st = NTLM_STATUS_NO_SUCH_USER;

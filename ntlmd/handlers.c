@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "handlers.h"
+#include "sid.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -337,6 +338,7 @@ struct lookup_ctx {
 	uint32_t uid;
 	char flags[16];
 	char *name, *domain, *key; /* the canonical account (lookup_ctx_clear frees them) */
+	char *sid;                 /* the account's SID, NULL when its store knows none */
 };
 
 static void lookup_ctx_clear(struct lookup_ctx *lc)
@@ -344,7 +346,8 @@ static void lookup_ctx_clear(struct lookup_ctx *lc)
 	free(lc->name);
 	free(lc->domain);
 	free(lc->key);
-	lc->name = lc->domain = lc->key = NULL;
+	free(lc->sid);
+	lc->name = lc->domain = lc->key = lc->sid = NULL;
 }
 
 /* Counts the outcome of a verification. A wrong password counts against
@@ -400,7 +403,9 @@ static enum ntlm_status remember_account(struct lookup_ctx *lc, const struct ntl
 	                    : ctx->cfg->netbios_domain != NULL ? ctx->cfg->netbios_domain
 	                                                       : "");
 	lc->key = strdup(a->key != NULL ? a->key : a->name);
-	if (lc->name == NULL || lc->domain == NULL || lc->key == NULL) {
+	lc->sid = a->sid != NULL ? strdup(a->sid) : NULL;
+	if (lc->name == NULL || lc->domain == NULL || lc->key == NULL ||
+	    (a->sid != NULL && lc->sid == NULL)) {
 		lookup_ctx_clear(lc);
 		return NTLM_ERR_NO_MEMORY;
 	}
@@ -505,6 +510,8 @@ static void put_canonical(struct ntlm_writer *reply, const struct request_ctx *r
 	ntlmd_put_string(reply, NTLMD_TAG_ACCOUNT_DOMAIN, lc->domain);
 	if (lc->has_uid)
 		ntlmd_put_u32(reply, NTLMD_TAG_UID, lc->uid);
+	if (lc->sid != NULL)
+		ntlmd_put_string(reply, NTLMD_TAG_ACCOUNT_SID, lc->sid);
 }
 
 /* Writes the parts of an acceptor result that a client may see. A
@@ -1310,6 +1317,25 @@ static enum ntlm_status handle_sync_password(const struct ntlmd_peer *peer, cons
 	return user_request_end(&u, st);
 }
 
+/* A GROUP that is a SID, in its canonical text for the stores; a
+ * malformed one is STATUS_NTLM_BAD_ENCODING, and the audit says why. */
+static enum ntlm_status canonical_group_sid(const char *group, char *out, size_t size)
+{
+	struct ntlmd_sid sid;
+	const char *why = NULL;
+	enum ntlm_status st = ntlmd_sid_parse(group, &sid, &why);
+	char detail[NTLMD_AUDIT_TEXT];
+
+	if (st == NTLM_OK && !ntlmd_sid_format(&sid, out, size))
+		st = NTLM_ERR_INTERNAL;
+	if (st != NTLM_OK) {
+		snprintf(detail, sizeof(detail), "GROUP is not a SID: %s",
+		         why != NULL ? why : "internal error");
+		ntlmd_audit_set(ctx->event.detail, detail);
+	}
+	return st;
+}
+
 /* CHECK_MEMBERSHIP: whether the account USER (of DOMAIN) belongs to
  * GROUP in a store's group search (ldap: group_base). The account is
  * looked up again (the caller authenticated it first): the group search
@@ -1323,6 +1349,7 @@ static enum ntlm_status handle_check_membership(const struct ntlmd_peer *peer, c
 	struct lookup_ctx lc = {.rc = &rc};
 	struct ntlmd_account a = {0};
 	const char *user = NULL, *group = NULL, *domain, *backend = NULL;
+	char sid_text[NTLMD_SID_TEXT_MAX] = "";
 	bool member = false;
 	enum ntlm_status st;
 
@@ -1338,6 +1365,11 @@ static enum ntlm_status handle_check_membership(const struct ntlmd_peer *peer, c
 	ntlmd_audit_set(ctx->event.domain, domain);
 	if (user[0] == '\0' || group[0] == '\0')
 		return NTLM_ERR_INVALID_ARGUMENT;
+	if (ntlmd_sid_looks_like(group) &&
+	    (st = canonical_group_sid(group, sid_text, sizeof(sid_text))) != NTLM_OK)
+		return st;
+	if (sid_text[0] != '\0')
+		group = sid_text;
 	st = find_account(&lc, user, domain != NULL ? domain : "", &a);
 	ntlmd_account_clear(&a);
 	if (st == NTLM_STATUS_NO_SUCH_USER)

@@ -246,6 +246,7 @@ static const char every_key[] = "ntlm_auth = ntlmv1-permitted\n"
                                 "dns_name web01.corp.example.com\n"
                                 "dns_domain corp.example.com\n"
                                 "dns_tree example.com\n"
+                                "domain_sid s-1-5-21-0001004336348-1177238915-682003330\n"
                                 "challenge_lifetime 120\n"
                                 "max_connections 64\n"
                                 "read_timeout 2000\n"
@@ -297,6 +298,8 @@ START_TEST(every_key_valid)
 	ck_assert_str_eq(l.cfg.dns_name, "web01.corp.example.com");
 	ck_assert_str_eq(l.cfg.dns_domain, "corp.example.com");
 	ck_assert_str_eq(l.cfg.dns_tree, "example.com");
+	/* stored canonical: "S-", no leading zeros */
+	ck_assert_str_eq(l.cfg.domain_sid, "S-1-5-21-1004336348-1177238915-682003330");
 	ck_assert_uint_eq(l.cfg.challenge_lifetime, 120);
 	ck_assert_uint_eq(l.cfg.max_connections, 64);
 	ck_assert_uint_eq(l.cfg.read_timeout_ms, 2000);
@@ -522,6 +525,12 @@ static const struct {
     {"max_requests_per_connection 0\n", 1,
      "max_requests_per_connection: 0 is out of range (1 to 1000000000)"},
     {"audit_json audit.log\n", 1, "audit_json: must be an absolute path"},
+    {"domain_sid S-1-5-21-1-2\n", 1, "domain_sid: not a domain SID of the form S-1-5-21-a-b-c"},
+    {"domain_sid S-1-5-32-544\n", 1, "domain_sid: not a domain SID of the form S-1-5-21-a-b-c"},
+    {"domain_sid S-1-5-21-1-2-3-1000\n", 1, "domain_sid: not a domain SID of the form S-1-5-21-a-b-c"},
+    {"domain_sid S-1-5-21-1-2-4294967296\n", 1, "domain_sid: not a SID (a number is too large)"},
+    {"domain_sid S-1-5-21--2-3\n", 1, "domain_sid: not a SID (an empty field)"},
+    {"domain_sid CORP\n", 1, "domain_sid: not a SID (it does not start with S-)"},
     {"log_level verbose\n", 1, "log_level: expected error, warning, info or debug"},
     {"frobnicate yes\n", 1, "unknown key 'frobnicate'"},
     {"Hunter2!pass\n", 1, "unknown key (the line does not start with a key name)"},
