@@ -11,6 +11,7 @@ clang libclang-rt-14-dev clang-format clang-tidy cppcheck valgrind
 python3 python3-impacket python3-ntlm-auth python3-pycryptodome
 winbind samba samba-common-bin curl ca-certificates
 slapd ldap-utils openssl pamtester libpam-wrapper squid freeradius freeradius-utils gss-ntlmssp libkrb5-dev
+systemd man-db logrotate util-linux
 "
 
 missing=""
