@@ -42,12 +42,13 @@ cleanup() {
     fi
 }
 
-# The installation directory $(name) of this build (tests/install.am).
+# The installation directory $(name) of this build (tests/install.am), with
+# each // as / (as find prints the installed files).
 dir() {
     case $1 in
     *[!a-z]* | "") return 1 ;;
     esac
-    eval "printf '%s\\n' \"\${DIR_$1:-}\""
+    eval "printf '%s\\n' \"\${DIR_$1:-}\"" | sed 's|//*|/|g'
 }
 
 # Expands the $(name) at the start of $1; fails on an unknown name.
@@ -190,10 +191,13 @@ for name in sbindir bindir pkglibexecdir pamlibdir; do
         [ -f "$D$p" ] && [ -x "$D$p" ] || bad="$bad $p"
     done
 done
-if [ -z "$bad" ] && [ "$n" -ge 3 ]; then
+# at least ntlm_auth and pam_ntlm.so, and ntlmd in the units
+least=2
+[ -z "$UNITDIR" ] || least=3
+if [ -z "$bad" ] && [ "$n" -ge "$least" ]; then
     pass "the $n program paths of the installed files are installed programs"
 else
-    fail "paths that are no installed program:${bad:- none found}"
+    fail "program paths of the installed files: $n found (at least $least expected), not installed:${bad:- none}"
 fi
 
 # Each file names what it must: its program or path, as installed.
@@ -261,14 +265,27 @@ esac
 
 # A root for --root: the installed tree, the system's units (the targets
 # the units name), and /bin/kill (ExecReload=); MANPATH finds the installed
-# man pages of Documentation=.
+# man pages of Documentation=. With --root, systemd-analyze finds units in
+# its search path only: units installed elsewhere (distcheck's prefix) are
+# verified as copies in the root's /etc/systemd/system.
 verify_units() { # root
-    MANPATH=$1$(dir mandir) systemd-analyze verify --root="$1" "$1$UNITDIR/ntlmd.socket" \
-        "$1$UNITDIR/ntlmd.service" >"$WORK/verify.out" 2>&1
+    MANPATH=$1$(dir mandir) systemd-analyze verify --root="$1" "$1$VUNITDIR/ntlmd.socket" \
+        "$1$VUNITDIR/ntlmd.service" >"$WORK/verify.out" 2>&1
 }
 if [ -n "$UNITDIR" ]; then
     VROOT=$WORK/vroot
     cp -a "$D" "$VROOT" && mkdir -p "$VROOT/etc/systemd/system" "$VROOT/bin" || exit 99
+    case $UNITDIR in
+    /etc/systemd/system | /run/systemd/system | /usr/local/lib/systemd/system | /usr/lib/systemd/system | \
+        /lib/systemd/system)
+        VUNITDIR=$UNITDIR
+        ;;
+    *)
+        VUNITDIR=/etc/systemd/system
+        cp "$D$UNITDIR/ntlmd.socket" "$D$UNITDIR/ntlmd.service" "$VROOT$VUNITDIR/" || exit 99
+        echo "# $UNITDIR is not in systemd's search path: the units are verified in $VUNITDIR"
+        ;;
+    esac
     SYSTEM_UNITS=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null)
     for u in "${SYSTEM_UNITS:-/lib/systemd/system}"/*; do
         case ${u##*/} in
