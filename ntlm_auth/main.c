@@ -100,7 +100,7 @@ static const struct option_def {
     {"separator", 0, true, O_SEPARATOR},
 };
 
-static const char usage_text[] =
+static const char usage_head[] =
     "Usage: ntlm_auth [OPTION...]\n"
     "  --helper-protocol=PROTO     squid-2.5-ntlmssp, squid-2.5-basic, squid-2.4-basic,\n"
     "                              gss-spnego, ntlm-server-1, ntlmssp-client-1,\n"
@@ -115,8 +115,9 @@ static const char usage_text[] =
     "  --request-nt-key            print NT_KEY: on success\n"
     "  --request-lm-key            accepted (ntlmd returns no LM key)\n"
     "  --allow-mschapv2            the response is MS-CHAPv2's\n"
-    "  --require-membership-of=GROUP  the user must be in this group (NSS, then ntlmd's group search)\n"
-    "  --ntlmd-socket=PATH         ntlmd's socket (default " NTLMD_DEFAULT_SOCKET ")\n"
+    "  --require-membership-of=GROUP  the user must be in this group (NSS, then ntlmd's group search)\n";
+/* then --ntlmd-socket with the installation's default (print_usage) */
+static const char usage_tail[] =
     "  --ntlmd-timeout=MS          bound on each question to ntlmd (default 10000)\n"
     "  --service=NAME              ntlmd.conf service whose policy applies\n"
     "  --squid-kv-replies          Squid 3.4+ replies: OK user=..., ERR message=...\n"
@@ -129,6 +130,13 @@ static const char usage_text[] =
     "  --diagnostics               with --username and --password: ntlmd verifies computed responses\n"
     "  -V, --version; -?, --help; --usage\n"
     "See ntlm_auth(1).\n";
+
+static void print_usage(FILE *out)
+{
+	fputs(usage_head, out);
+	fprintf(out, "  --ntlmd-socket=PATH         ntlmd's socket (default %s)\n", NTLMD_DEFAULT_SOCKET);
+	fputs(usage_tail, out);
+}
 
 struct config {
 	const char *values[O_SEPARATOR + 1];
@@ -144,7 +152,7 @@ __attribute__((format(printf, 1, 2))) static void usage_error(const char *fmt, .
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	fputs(usage_text, stderr);
+	print_usage(stderr);
 }
 
 static const struct option_def *find_long(const char *name, size_t len)
@@ -582,13 +590,13 @@ int main(int argc, char **argv)
 	bool ok;
 
 	if (argc < 2) {
-		fputs(usage_text, stderr);
+		print_usage(stderr);
 		return 1;
 	}
 	if (!parse_args(argc, argv, &cfg))
 		return 1;
 	if (cfg.flags[O_HELP] || cfg.flags[O_USAGE]) {
-		fputs(usage_text, stdout);
+		print_usage(stdout);
 		return 0;
 	}
 	if (cfg.flags[O_VERSION]) {

@@ -12,13 +12,14 @@
 # typed in another case or as DOMAIN\user named as the store's account.
 #
 # The shipped files are used as shipped, so that they must agree: ntlmd runs
-# with the service blocks of etc/ntlmd.conf (and its default global policy,
-# ntlmv2-only), and the mschap and exec modules are etc/freeradius/
-# mschap-ntlm_auth and exec-ntlm_auth, in which sed substitutes only the
-# helper's path: "/usr/libexec/pam_ntlm/ntlm_auth" becomes the built helper
-# with --ntlmd-socket= the test's socket (etc/README.md). The listener's
-# port is the test's own; the eap module (not shipped) gets a throwaway CA
-# and server certificate made here.
+# with the service blocks of ntlmd.conf (and its default global policy,
+# ntlmv2-only), and the mschap and exec modules are freeradius/
+# mschap-ntlm_auth and exec-ntlm_auth, as make install installs them (the
+# build tree's etc/, generated from etc/*.in), in which sed substitutes only
+# the helper's installed path, $(pkglibexecdir)/ntlm_auth, by the built
+# helper with --ntlmd-socket= the test's socket (etc/README.md). The
+# listener's port is the test's own; the eap module (not shipped) gets a
+# throwaway CA and server certificate made here.
 set -u
 # shellcheck source=tests/ntlm_auth/common.sh
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
@@ -52,10 +53,10 @@ SHIPPED_SERVICES=1 start_ntlmd </dev/null
 RADDB=$WORK/raddb
 mkdir -p "$RADDB" "$WORK/log" "$WORK/run"
 for f in mschap-ntlm_auth exec-ntlm_auth; do
-    sed "s|/usr/libexec/pam_ntlm/ntlm_auth |$NTLM_AUTH --ntlmd-socket=$SOCKET |" \
-        "$HERE/../../etc/freeradius/$f" >"$RADDB/$f"
+    src=$(shipped "freeradius/$f") || exit 99
+    sed "s|$INSTALLED_NTLM_AUTH |$NTLM_AUTH --ntlmd-socket=$SOCKET |" "$src" >"$RADDB/$f"
     grep -q -- "--ntlmd-socket=$SOCKET" "$RADDB/$f" || {
-        echo "ERROR: no /usr/libexec/pam_ntlm/ntlm_auth in etc/freeradius/$f" >&2
+        echo "ERROR: no $INSTALLED_NTLM_AUTH in $src" >&2
         exit 99
     }
 done

@@ -34,7 +34,10 @@ DRIVER=$HERE/pam_driver.py
 INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
 export INTEROP_DIR
 WAIT=${WAIT:-10}
-ETC_PAMD=${ETC_PAMD:-$HERE/../../etc/pam.d}
+# the shipped service files as make install installs them (the build tree's
+# etc/pam.d, generated from etc/pam.d/*.in) and the module path they name
+ETC_PAMD=${ETC_PAMD:-${SHIPPED_DIR:-$HERE/../../etc}/pam.d}
+INSTALLED_PAM_NTLM=${INSTALLED_PAM_NTLM:-pam_ntlm.so}
 PAM_RUN=$HERE/pam-run.sh
 
 # shellcheck source=tests/testlib.sh
@@ -177,17 +180,26 @@ service() {
     printf '%s\n' "$@" >"$PAMD/$name"
 }
 
-# pam_shipped NAME...: copies etc/pam.d/NAME into PAMD, " socket=SOCKET"
-# appended to each pam_ntlm.so line and nothing else changed (checked: 99
-# otherwise); the runs of NAME are then checked by shipped_check.
+# pam_shipped NAME...: copies etc/pam.d/NAME (as installed) into PAMD with
+# two changes on each line of the module and nothing else (checked: 99
+# otherwise): its installed path INSTALLED_PAM_NTLM becomes "pam_ntlm.so",
+# which pam-run.sh's namespace resolves to the built module, and
+# " socket=SOCKET" is appended. The runs of NAME are then checked by
+# shipped_check.
 SHIPPED=""
 pam_shipped() {
     for name in "$@"; do
-        awk -v sock="$SOCKET" '!/^[[:space:]]*#/ && $3 == "pam_ntlm.so" { print $0 " socket=" sock; next } { print }' \
+        [ -f "$ETC_PAMD/$name" ] || {
+            echo "ERROR: no shipped pam.d/$name in $ETC_PAMD (make check generates it)" >&2
+            exit 99
+        }
+        awk -v sock="$SOCKET" -v mod="$INSTALLED_PAM_NTLM" \
+            '!/^[[:space:]]*#/ && $3 == mod { sub(mod, "pam_ntlm.so"); print $0 " socket=" sock; next } { print }' \
             "$ETC_PAMD/$name" >"$PAMD/$name" || exit 99
         if ! grep -q " pam_ntlm.so .*socket=$SOCKET\$" "$PAMD/$name" ||
-            [ "$(sed "s| socket=$SOCKET\$||" "$PAMD/$name" | cmp - "$ETC_PAMD/$name" && echo same)" != same ]; then
-            echo "ERROR: the copy of etc/pam.d/$name differs from it by more than socket=" >&2
+            [ "$(sed -E -e "s| socket=$SOCKET\$||" -e "/^[[:space:]]*#/!s# pam_ntlm\.so( |\$)# $INSTALLED_PAM_NTLM\1#" "$PAMD/$name" |
+                cmp - "$ETC_PAMD/$name" && echo same)" != same ]; then
+            echo "ERROR: the copy of pam.d/$name differs from it by more than the module path and socket=" >&2
             exit 99
         fi
         SHIPPED="$SHIPPED $name "
