@@ -77,7 +77,9 @@ VERIFY_SERVER = os.path.join(HERE, "http_ntlm_server.py")
 CLIENT_DIR = os.path.join(HERE, "matrix")
 PY = "/usr/bin/python3"
 SQUID = "/usr/sbin/squid"
-SHIPPED_SQUID_CONF = os.path.join(SRC_TOP, "etc", "squid", "ntlm_auth.conf")
+# the shipped Squid example as make install installs it (the build tree's
+# etc/, generated from etc/*.in: make check sets SHIPPED_DIR)
+SHIPPED_SQUID_CONF = os.path.join(os.environ.get("SHIPPED_DIR", os.path.join(SRC_TOP, "etc")), "squid", "ntlm_auth.conf")
 HELPER_TEE = os.path.join(CLIENT_DIR, "helper-tee.py")
 
 
