@@ -239,7 +239,7 @@ if [ -e "$LISTEN" ]; then
 	echo "test-packages: $LISTEN exists: another ntlmd runs on this machine" >&2
 	exit 1
 fi
-mkdir -p -m "$DIR_MODE" "$(dirname "$LISTEN")"
+[ -d "$(dirname "$LISTEN")" ] || mkdir -m "$DIR_MODE" "$(dirname "$LISTEN")"
 # shellcheck disable=SC2086 # the unit's words
 check "ExecStartPre ($START_PRE) passes" $START_PRE
 # shellcheck disable=SC2086
