@@ -375,6 +375,20 @@ if [ "$OUT" = STATUS_INVALID_PARAMETER ] && ! grep -q '^daemon:' "$HASHES"; then
 else
     fail "CREATE 2: $OUT"
 fi
+create_as root root
+if [ "$OUT" = STATUS_ACCOUNT_RESTRICTION ] && ! grep -q '^root:' "$HASHES" &&
+    grep -q 'CHANGE_PASSWORD failure .*user="root" .*detail="CREATE refused: uid 0 is never added"' "$LOG"; then
+    pass "CHANGE_PASSWORD + CREATE of root by root -> STATUS_ACCOUNT_RESTRICTION, nothing added"
+else
+    fail "CREATE of root: $OUT; $(grep 'CHANGE_PASSWORD.*user="root"' "$LOG" | tail -1)"
+fi
+driver_as root 'Rootpw1!' sync "$SOCKET" root --create
+if [ "$OUT" = STATUS_ACCOUNT_RESTRICTION ] && ! grep -q '^root:' "$HASHES" &&
+    grep -q 'SYNC_PASSWORD failure .*user="root" .*detail="CREATE refused: uid 0 is never added"' "$LOG"; then
+    pass "SYNC_PASSWORD + CREATE of root -> STATUS_ACCOUNT_RESTRICTION, nothing added"
+else
+    fail "SYNC_PASSWORD + CREATE of root: $OUT"
+fi
 create_as root alice --value 0
 if [ "$OUT" = STATUS_SUCCESS ] && hash_is alice 'Createpw1!'; then
     pass "CREATE 0 is a plain change by root"
@@ -597,7 +611,7 @@ expect "the daemon, resumed, serves again" 0 "$AUTH_OK"
 # the verify-mode and exchange lines hold no password; pamtester never
 # echoes the answers, so any hit is a leak
 secrets_absent 'Passw0rd!' 'WrongPass1' 'Bobpass1!' 'Carolpw1!' 'Davepass1!' 'Erinnew1!' 'Erinnew2!' \
-    'Franknew1!' 'Franknew2!' 'Ginapass1!' 'Henrynew1!' 'Henryevil1!' 'Nobodypw1!' 'Ghostpw1!' 'Createpw1!' \
+    'Franknew1!' 'Franknew2!' 'Ginapass1!' 'Henrynew1!' 'Henryevil1!' 'Nobodypw1!' 'Ghostpw1!' 'Createpw1!' 'Rootpw1!' \
     "$("$PY" -B -c "import sys; sys.path.insert(0, '$INTEROP_DIR'); import clients; print(clients.nt_hash('Passw0rd!').hex())")"
 
 echo "$PASSED passed, $FAILED failed"
