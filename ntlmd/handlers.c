@@ -1185,7 +1185,9 @@ static enum ntlm_status change_request_check(const struct ntlmd_peer *peer, cons
 
 /* CREATE (CHANGE_PASSWORD, SYNC_PASSWORD): a system user (NSS) that no
  * store holds under any spelling is added, with its uid (a store holding a
- * case twin of it refuses in the chain). NO_SUCH_USER otherwise. */
+ * case twin of it refuses in the chain). NO_SUCH_USER otherwise. A user of
+ * uid 0 (root, or another name for it) is never added:
+ * ACCOUNT_RESTRICTION. */
 static enum ntlm_status add_system_user(const struct user_request *u, const char *new_password)
 {
 	struct ntlm_hash h;
@@ -1194,6 +1196,10 @@ static enum ntlm_status add_system_user(const struct user_request *u, const char
 
 	if (ctx->event.account_key[0] != '\0' || (pw = getpwnam(u->user)) == NULL)
 		return NTLM_STATUS_NO_SUCH_USER;
+	if (pw->pw_uid == 0) {
+		ntlmd_audit_set(ctx->event.detail, "CREATE refused: uid 0 is never added");
+		return NTLM_STATUS_ACCOUNT_RESTRICTION;
+	}
 	if ((st = ntlm_ntowfv1(new_password, &h)) == NTLM_OK) {
 		ntlmd_audit_set(ctx->event.detail, "added by root");
 		st = ntlmd_backends_add_user(ctx->backends, u->user, (uint32_t)pw->pw_uid, &h,

@@ -245,6 +245,10 @@ pam_unix_user() {
 # A stand-in for pam_unix in the tests' own services: pam_exec with
 # expose_authtok asks for the password, sets PAM_AUTHTOK and runs
 # $UNIX_CHECK, which accepts the password kept in $WORK/unix-password.
+# pam_exec's pam_setcred returns PAM_IGNORE, pam_unix's PAM_SUCCESS: a
+# service with migrate ends with "auth optional $PAM_PERMIT", so that
+# pam_setcred succeeds as after pam_unix (migrate's own pam_setcred never
+# changes the outcome).
 write_unix_check() {
     UNIX_CHECK=$WORK/unix-check.sh
     cat >"$UNIX_CHECK" <<EOF
@@ -384,6 +388,7 @@ expect() {
 # shellcheck disable=SC2034 # each script uses some of them
 {
     AUTH_OK="pamtester: successfully authenticated"
+    CRED_OK="pamtester: credential info has successfully been set."
     AUTH_ERR="Authentication failure"
     UNKNOWN="User not known to the underlying authentication module"
     EXPIRED="User account has expired"
