@@ -18,9 +18,15 @@ Servers (started here, on 127.0.0.1, ports of their own):
             mode: the CHALLENGE is ours to build): a default CHALLENGE, one
             without TargetInfo (--no-target-info) and one whose TargetInfo has
             no MsvAvTimestamp (--no-timestamp)
+  verify-tls  the same over HTTPS (https://localhost:PORT), with a throwaway
+            self-signed EC certificate made here by openssl: the acceptor
+            requires channel bindings (--cb required) and is given the
+            certificate's RFC 5929 tls-server-end-point binding (SHA-256 of
+            the DER certificate), or another certificate's to prove the check
+            is real, and the SPN HTTP/localhost:PORT (--target-name)
 
-  squid     for the proxy clients (cntlm): a real Squid whose auth_param ntlm
-            runs the project's ntlm_auth with the options of the shipped
+  squid     for the proxy clients (cntlm, Chromium): a real Squid whose
+            auth_param ntlm runs the project's ntlm_auth with the options of the shipped
             etc/squid/ntlm_auth.conf (service "matrix", or "legacy" for NTLMv1),
             or Samba's ntlm_auth with Squid in the private winbindd's mount
             namespace; the helper's replies are copied to a log by
@@ -31,6 +37,8 @@ Cases, for each client (verify cases with NTLMv1 allowed for NTLMv1 clients):
   good, wrong-password, non-ascii      ours and samba
   verify, no-target-info, no-timestamp verify mode, right password
   no-target-info-wrong, no-timestamp-wrong   verify mode, wrong password
+Clients with cases of their own: chromium-https (HTTPS_CASES: verify-tls
+only) and chromium-proxy (PROXY_CASES: Squid and verify mode as a proxy).
 
 One line per client and case:
   MATRIX <client> <case> ours=<verdict>/<HTTP status> samba=<verdict>/<HTTP status | n/a: reason>
@@ -83,6 +91,51 @@ SHIPPED_SQUID_CONF = os.path.join(os.environ.get("SHIPPED_DIR", os.path.join(SRC
 HELPER_TEE = os.path.join(CLIENT_DIR, "helper-tee.py")
 
 
+class TlsCert:
+    """A throwaway self-signed certificate (ECDSA P-256, signed with
+    SHA-256) for localhost, made with openssl in the work directory: its
+    files, the base64 SHA-256 of its public key (what Chromium's
+    --ignore-certificate-errors-spki-list takes) and its RFC 5929
+    tls-server-end-point channel binding as hex (the application data of
+    the gss_channel_bindings_struct whose MD5 an NTLMv2 client sends): the
+    certificate's signature hash, SHA-256, of its DER encoding."""
+
+    made = {}
+
+    @classmethod
+    def get(cls, work, name):
+        if name not in cls.made:
+            cls.made[name] = cls(work, name)
+        return cls.made[name]
+
+    def __init__(self, work, name):
+        import hashlib
+
+        d = os.path.join(work, f"tls-{name}")
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        self.cert = os.path.join(d, "cert.pem")
+        self.key = os.path.join(d, "key.pem")
+        subprocess.run(
+            [
+                "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-sha256", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=DNS:localhost", "-keyout", self.key, "-out", self.cert,
+            ],
+            capture_output=True, check=True,
+        )  # fmt: skip
+        der = subprocess.run(
+            ["openssl", "x509", "-in", self.cert, "-outform", "DER"], capture_output=True, check=True
+        ).stdout
+        pub = subprocess.run(
+            ["openssl", "x509", "-in", self.cert, "-noout", "-pubkey"], capture_output=True, check=True
+        ).stdout
+        spki = subprocess.run(
+            ["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub, capture_output=True, check=True
+        ).stdout
+        self.spki_sha256 = base64.b64encode(hashlib.sha256(spki).digest()).decode()
+        self.binding = (b"tls-server-end-point:" + hashlib.sha256(der).digest()).hex()
+
+
 def write_hashes(path):
     """The matrix accounts as an smbpasswd file (no LM hash), mode 0600."""
     now = int(time.time())
@@ -119,6 +172,10 @@ class Server:
         with open(port_file) as f:
             self.port = int(f.read())
         self.url = f"http://127.0.0.1:{self.port}/"
+        # what a proxy client fetches through this server in verify mode
+        # (it answers every request itself): port 80, not one of Chromium's
+        # unsafe ports; nothing there is ever connected to
+        self.origin_url = "http://127.0.0.1/"
 
     def err_text(self):
         with open(self.err_path, "rb") as f:
@@ -324,19 +381,36 @@ class Servers:
         key = (kind, proxy) + tuple(options)
         if key not in self.started:
             name = "-".join(x.strip("-") for x in [kind] + (["proxy"] if proxy else []) + list(options))
+            name = name.replace("/", "_")  # an SPN
             if kind.startswith("squid-"):
                 ns = self.args.samba_pid if kind == "squid-samba" else None
                 self.started[key] = SquidServer(
                     kind[len("squid-") :], self.squid_helper(kind), self.args.work, self.origin_port(), ns
                 )
-            elif kind == "verify":
+            elif kind in ("verify", "verify-tls"):
+                tls = []
+                if kind == "verify-tls":
+                    # the port is chosen before: the SPN the acceptor wants
+                    # names it, as Chromium's does (HTTP/host:port)
+                    port = free_port()
+                    cert = TlsCert.get(self.args.work, "server")
+                    values = {
+                        "@CB@": cert.binding,
+                        "@OTHER_CB@": TlsCert.get(self.args.work, "other").binding,
+                        "@SPN@": f"HTTP/localhost:{port}",
+                    }
+                    options = [values.get(o, o) for o in options]
+                    tls = ["--tls-cert", cert.cert, "--tls-key", cert.key, "--port", str(port)]
                 argv = [
                     PY, "-B", VERIFY_SERVER, "--acceptor", self.args.acceptor,
                     "--hashes", self.args.hashes, "--port-file", "@PORTFILE@",
                     "--time-limit", "900", "--max-requests", "100000", "--close-unless-challenge",
-                    *(["--proxy"] if proxy else []), "--", *options,
+                    *(["--proxy"] if proxy else []), *tls, "--", *options,
                 ]  # fmt: skip
-                self.started[key] = Server(name, argv, self.args.work, "VERDICT ")
+                server = Server(name, argv, self.args.work, "VERDICT ")
+                if tls:
+                    server.url = f"https://localhost:{server.port}/"
+                self.started[key] = server
             else:
                 argv = [PY, "-B", ORIGIN, "--port-file", "@PORTFILE@", "--", *self.helper_argv(kind)]
                 self.started[key] = Server(name, argv, self.args.work, "AUTH 127.0.0.1 ")
@@ -547,14 +621,17 @@ ACCEPT, WRONG, CANNOT = "accept", "wrong", "cannot"
 
 
 class MatrixCase:
-    def __init__(self, name, server, options, user, password, want, samba):
+    def __init__(self, name, server, options, user, password, want, samba, fields=None):
         self.name = name
-        self.server = server  # "ours" or "verify"
+        self.server = server  # "ours", "verify" or "verify-tls"
         self.options = options  # acceptor options in verify mode
         self.user = user
         self.password = password
         self.want = want
         self.samba = samba  # True, or the reason it is n/a
+        # the acceptor's verdicts (mic=, cb=, spn=) this case asserts; they
+        # are shown in its MATRIX line
+        self.fields = fields or {}
 
 
 SAMBA_NA_VERIFY = "n/a: Samba builds its own CHALLENGE (always with TargetInfo and MsvAvTimestamp)"
@@ -580,9 +657,44 @@ CASES = [
 ]
 
 
+# HTTPS in verify mode: the acceptor requires channel bindings and checks
+# them against the server certificate's (@CB@), or another's (@OTHER_CB@),
+# and the SPN against HTTP/localhost:PORT (@SPN@); Servers.get fills them in
+SAMBA_NA_TLS = (
+    "n/a: Samba's ntlm_auth cannot check TLS channel bindings (no helper protocol passes them; "
+    "ours neither: only ntlmd's VERIFY request carries them)"
+)
+TLS_GOOD = ["--cb", "required", "--cb-app-data", "@CB@", "--target-name", "@SPN@"]
+HTTPS_CASES = [
+    MatrixCase(
+        "good", "verify-tls", TLS_GOOD, "alice", ALICE_PASSWORD, ACCEPT, SAMBA_NA_TLS,
+        {"mic": "valid", "cb": "valid", "spn": "valid"},
+    ),
+    MatrixCase("wrong-password", "verify-tls", TLS_GOOD, "alice", MATRIX_WRONG_PASSWORD, WRONG, SAMBA_NA_TLS),
+    MatrixCase(
+        "bad-binding", "verify-tls",
+        ["--cb", "required", "--cb-app-data", "@OTHER_CB@", "--target-name", "@SPN@"],
+        "alice", ALICE_PASSWORD, ("refused", "STATUS_BAD_BINDINGS"), SAMBA_NA_TLS,
+        {"mic": "valid", "cb": "invalid"},
+    ),
+    MatrixCase(
+        "wrong-spn", "verify-tls",
+        ["--cb", "required", "--cb-app-data", "@CB@", "--target-name", "HTTP/otherhost"],
+        "alice", ALICE_PASSWORD, ("refused", "STATUS_NTLM_TARGET_NAME_MISMATCH"), SAMBA_NA_TLS,
+        {"mic": "valid", "cb": "valid"},
+    ),
+]  # fmt: skip
+# a proxy client: through Squid (ours and Samba's helper), and in verify
+# mode against http_ntlm_server.py --proxy
+PROXY_CASES = [c for c in CASES if c.name in ("good", "wrong-password", "non-ascii", "verify")] + [
+    MatrixCase("verify-wrong", "verify", [], "alice", MATRIX_WRONG_PASSWORD, WRONG, SAMBA_NA_VERIFY),
+]
+
+
 class Client:
-    def __init__(self, name, run, v1=False, expect=None, needs=None, verify_options=(), proxy=False):
+    def __init__(self, name, run, v1=False, expect=None, needs=None, verify_options=(), proxy=False, cases=None):
         self.name = name
+        self.cases = cases or CASES
         self.run = run
         self.proxy = proxy  # a proxy client: Squid instead of the origin server, 407 for 401
         self.v1 = v1  # makes NTLMv1 responses only: NTLMv1 permitted on our side
@@ -593,8 +705,9 @@ class Client:
         self.needs = needs  # None, or the reason the client cannot run here
 
 
-def short(verdict, status):
-    """'AF TESTDOM\\alice' -> 'AF:TESTDOM\\alice'; 'OK user=.. type=NTLMv2 ..' -> 'OK:NTLMv2'."""
+def short(verdict, status, show=()):
+    """'AF TESTDOM\\alice' -> 'AF:TESTDOM\\alice'; 'OK user=.. type=NTLMv2 ..' -> 'OK:NTLMv2',
+    followed by the acceptor's fields named in show (':cb=valid')."""
     if verdict is None:
         v = "no-verdict"
     else:
@@ -604,6 +717,8 @@ def short(verdict, status):
             v = f"{kind}:{_status}" if kind == "FAIL" else kind
             if fields.get("type"):
                 v += f":{fields['type']}"
+            for name in show:
+                v += f":{name}={fields.get(name, '-')}"
         else:
             v = ":".join(w for w in words[:2] if w and "=" not in w)
             for w in words:
@@ -612,11 +727,17 @@ def short(verdict, status):
     return f"{v}/{status}"
 
 
-def judge(want, verdict, status):
-    """Problems of one cell against ACCEPT, WRONG or CANNOT. Our helper's
-    verdicts carry ntlmd's status (" ntlmd=STATUS_..."); Samba's answer
-    NA NT_STATUS_LOGON_FAILURE is its squashed WRONG_PASSWORD."""
+def judge(want, verdict, status, fields=None):
+    """Problems of one cell against ACCEPT, WRONG or CANNOT, and the
+    acceptor's fields a case asserts. Our helper's verdicts carry ntlmd's
+    status (" ntlmd=STATUS_..."); Samba's answer NA NT_STATUS_LOGON_FAILURE
+    is its squashed WRONG_PASSWORD."""
     v = verdict or ""
+    if fields and want != CANNOT:
+        got = clients.parse_reply(v)[2]
+        bad = [f"{k}={got.get(k, '-')} (wanted {w})" for k, w in fields.items() if got.get(k) != w]
+        if bad:
+            return [f"verdict {' '.join(bad)}"] + judge(want, verdict, status)
     ntlmd = v.split(" ntlmd=")[1] if " ntlmd=" in v else None
     if want == CANNOT:
         ok = verdict is None and isinstance(status, str)
@@ -671,7 +792,7 @@ def one_exchange(client, server, case, ntlmd_log=None):
     log_mark = ntlmd_log.mark() if ntlmd_log else 0
     try:
         if client.proxy:  # the proxy's URL, and the origin to fetch through it
-            origin = getattr(server, "origin_url", "http://127.0.0.1:1/")
+            origin = server.origin_url
             status = client.run(server.url, case.user, DOMAIN, case.password, origin)
         else:
             status = client.run(server.url, case.user, DOMAIN, case.password)
@@ -692,12 +813,12 @@ def run_matrix(args, client_list):
     try:
         for client in client_list:
             if client.needs:
-                for case in CASES:
+                for case in client.cases:
                     print(f"MATRIX {client.name} {case.name} ours=not-run: {client.needs} samba=not-run", flush=True)
                 print(f"FAIL {client.name}: not run: {client.needs}", flush=True)
                 failed += 1
                 continue
-            for case in CASES:
+            for case in client.cases:
                 if case.server == "ours" and client.proxy:
                     ours_server = servers.get("squid-ours-v1" if client.v1 else "squid-ours-v2")
                 elif case.server == "ours":
@@ -707,7 +828,7 @@ def run_matrix(args, client_list):
                     if client.v1:
                         options += ["--allow-ntlmv1", "--allow-ess"]
                     options += client.verify_options
-                    ours_server = servers.get("verify", options, proxy=client.proxy)
+                    ours_server = servers.get(case.server, options, proxy=client.proxy)
                 ours_v, ours_s = one_exchange(client, ours_server, case, ntlmd_log if case.server == "ours" else None)
                 samba_text = case.samba if case.samba is not True else None
                 samba_v = samba_s = None
@@ -719,11 +840,11 @@ def run_matrix(args, client_list):
                     else:
                         samba_text = "n/a: no private winbindd (needs root, winbind and Samba's ntlm_auth)"
                 print(
-                    f"MATRIX {client.name} {case.name} ours={short(ours_v, ours_s)} samba={samba_text}",
+                    f"MATRIX {client.name} {case.name} ours={short(ours_v, ours_s, case.fields)} samba={samba_text}",
                     flush=True,
                 )
                 want_ours, want_samba, note = client.expect.get(case.name, (case.want, case.want, None))
-                problems = [f"ours: {p}" for p in judge(want_ours, ours_v, ours_s)]
+                problems = [f"ours: {p}" for p in judge(want_ours, ours_v, ours_s, case.fields)]
                 if case.samba is True and have_samba:
                     problems += [f"samba: {p}" for p in judge(want_samba, samba_v, samba_s)]
                 if isinstance(ours_s, str) and want_ours != CANNOT:
@@ -870,12 +991,39 @@ def build_clients(args):
     out.append(
         Client("openjdk", http_client(["java", "-cp", classes, "JavaNtlmClient"]), needs=build_java(classes))
     )
+    chromium = [PY, "-B", os.path.join(CLIENT_DIR, "chromium-client.py")]
+    chromium_needs = None if os.access("/usr/bin/chromium", os.X_OK) else "/usr/bin/chromium is missing"
+    out.append(Client("chromium", http_client(chromium), needs=chromium_needs))
+    # HTTPS: Chromium trusts the throwaway certificate by its key
+    # (--ignore-certificate-errors-spki-list), so the channel binding it
+    # sends is the one of the certificate it was served
+    chromium_https_needs, spki = chromium_needs, None
+    if chromium_needs is None and (not args.only or "chromium-https" in args.only.split(",")):
+        try:
+            spki = TlsCert.get(work, "server").spki_sha256
+        except (OSError, subprocess.CalledProcessError) as e:
+            chromium_https_needs = f"cannot make the throwaway certificate with openssl: {e}"
     out.append(
         Client(
-            "chromium",
-            http_client([PY, "-B", os.path.join(CLIENT_DIR, "chromium-client.py")]),
-            needs=None if os.access("/usr/bin/chromium", os.X_OK) else "/usr/bin/chromium is missing",
+            "chromium-https",
+            http_client(chromium + ["--trust-spki", spki]) if spki else None,
+            needs=chromium_https_needs,
+            cases=HTTPS_CASES,
         )
+    )
+
+    def chromium_proxy(proxy_url, user, domain, password, origin):
+        proxy = urllib.parse.urlsplit(proxy_url)  # scheme://host:port: a path is refused
+        return http_client(chromium + ["--proxy-server", f"{proxy.scheme}://{proxy.netloc}"])(
+            origin, user, domain, password
+        )
+
+    if chromium_needs is None and not os.access(SQUID, os.X_OK):
+        chromium_proxy_needs = f"{SQUID} is missing"
+    else:
+        chromium_proxy_needs = chromium_needs
+    out.append(
+        Client("chromium-proxy", chromium_proxy, needs=chromium_proxy_needs, proxy=True, cases=PROXY_CASES)
     )
     # cntlm through a real Squid (and, in verify mode, our acceptor as its
     # parent proxy): NTLMv2 under the default policy; NTLM (NTLMv1 with
