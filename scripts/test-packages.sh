@@ -19,17 +19,28 @@
 #     installed ntlm_auth, run as Squid runs it (user proxy, the options of
 #     the installed Squid example) with python3-ntlm-auth as the client, and
 #     through pamtester with the installed pam.d example ntlm-test;
+#     then FreeRADIUS: README's lines ("FreeRADIUS with the installed
+#     examples") on a copy of Debian's /etc/freeradius/3.0, freeradius -X
+#     on it (user freerad, its default ports), and radtest MS-CHAP and PAP,
+#     MS-CHAPv2 (tests/ntlm_auth/radius_client.py) and eapol_test
+#     PEAP-MSCHAPv2 (tests/ntlm_auth/eapol.sh) through the installed
+#     examples, ntlm_auth and ntlmd with /etc/ntlmd.conf as installed;
 #  5. removes the packages (the conffiles stay), purges them, and compares
 #     the file system with what it was before the install: nothing may be
 #     left but the system user "ntlmd" (debian/README.Debian, "Purge").
 # One line per case, then "N passed, M failed"; exit 1 on any failure.
 # Needs root, on Debian 12 with scripts/install-deps.sh run; installs and
 # purges packages on this machine (the five are purged first if installed).
+# The FreeRADIUS cases need freeradius, freeradius-utils and eapoltest
+# (install-deps.sh) and UDP ports 1812, 1813 and 18120 free: without them
+# they are skipped, and fail in CI (CI set).
 # Usage: scripts/test-packages.sh [--debs DIR]
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=tests/testlib.sh
 . "$top/tests/testlib.sh"
+# shellcheck source=tests/ntlm_auth/eapol.sh
+. "$top/tests/ntlm_auth/eapol.sh"
 
 DEBS=""
 while [ $# -gt 0 ]; do
@@ -46,11 +57,16 @@ MULTIARCH=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/test-packages.XXXXXX")
 chmod 0755 "$WORK"
 DAEMON_PID=""
+FR_PID=""
 T0=$(date +%s)
 export DEBIAN_FRONTEND=noninteractive
 APT="apt-get -o DPkg::Lock::Timeout=300 -y -q"
 
 cleanup() {
+	if [ -n "$FR_PID" ]; then
+		kill "$FR_PID" 2>/dev/null
+		wait "$FR_PID" 2>/dev/null
+	fi
 	if [ -n "$DAEMON_PID" ]; then
 		kill "$DAEMON_PID" 2>/dev/null
 		wait "$DAEMON_PID" 2>/dev/null
@@ -297,6 +313,123 @@ else
 	fail "pamtester, wrong password: $(cat "$WORK/pt.out")"
 fi
 rm -f /etc/pam.d/ntlm-test.test-packages
+
+# FreeRADIUS: Debian's own configuration, a private copy of
+# /etc/freeradius/3.0 (freeradius-config as shipped: dpkg --verify), given
+# the installed examples by README's lines ("Debian packages", between the
+# freeradius markers), run as they are with one substitution: the copy's
+# directory for /etc/freeradius/3.0/, which every line must name (the
+# machine's configuration stays as it is). FreeRADIUS then runs with -X in
+# the foreground on its default ports (1812, 1813, and 18120 for
+# inner-tunnel), drops to its user freerad (radiusd.conf), and its
+# ntlm_auth calls reach the installed ntlmd on its default socket with the
+# installed /etc/ntlmd.conf unchanged: allow_groups names freerad, and the
+# block "service radius" permits MS-CHAP's responses.
+phase "FreeRADIUS with the installed examples"
+FR_CONF=/etc/freeradius/3.0
+FR_MISSING=""
+for f in /usr/sbin/freeradius /usr/bin/radtest /usr/bin/radclient /usr/bin/eapol_test "$FR_CONF/radiusd.conf"; do
+	[ -e "$f" ] || FR_MISSING="$FR_MISSING $f (scripts/install-deps.sh);"
+done
+for port in 1812 1813 18120; do
+	if ss -Hlun "sport = :$port" | grep -q .; then FR_MISSING="$FR_MISSING a free UDP port $port;"; fi
+done
+freeradius_cases() {
+	check "Debian's $FR_CONF is as freeradius-config ships it (dpkg --verify)" \
+		sh -c 'out=$(dpkg --verify freeradius-config 2>&1) && [ -z "$out" ] || { echo "$out"; false; }'
+	RADDB=$WORK/freeradius
+	cp -a "$FR_CONF" "$RADDB"
+	steps=$(sed -n '/^<!-- freeradius:begin -->$/,/^<!-- freeradius:end -->$/p' "$top/README.md" | grep -v '^<!--\|^```')
+	if [ -z "$steps" ] || printf '%s\n' "$steps" | grep -v -q "$FR_CONF/"; then
+		fail "README's FreeRADIUS lines: each must name $FR_CONF/: '$steps'"
+		return
+	fi
+	if bash -eu -c "$(printf '%s\n' "$steps" | sed "s|$FR_CONF/|$RADDB/|g")" >"$WORK/fr-steps.out" 2>&1 &&
+		cmp -s "$RADDB/mods-available/mschap" /usr/share/doc/ntlm-auth-helper/examples/freeradius/mschap-ntlm_auth &&
+		cmp -s "$RADDB/mods-available/ntlm_auth" /usr/share/doc/ntlm-auth-helper/examples/freeradius/exec-ntlm_auth; then
+		pass "README's $(printf '%s\n' "$steps" | wc -l) FreeRADIUS lines: the installed examples are the mschap and ntlm_auth modules, PAP goes to ntlm_auth"
+	else
+		fail "README's FreeRADIUS lines: $(cat "$WORK/fr-steps.out")"
+		return
+	fi
+	audit_before=$(wc -l </var/log/ntlmd/audit.json)
+	/usr/sbin/freeradius -X -d "$RADDB" >"$WORK/radius.log" 2>&1 &
+	FR_PID=$!
+	tries=100
+	until grep -q '^Ready to process requests' "$WORK/radius.log" || [ "$tries" -eq 0 ]; do
+		tries=$((tries - 1))
+		sleep 0.1
+	done
+	if [ "$tries" -gt 0 ] && [ "$(ps -o user= -p "$FR_PID" 2>/dev/null)" = freerad ]; then
+		pass "freeradius -X starts with it (user freerad, ports 1812, 1813, 18120)"
+	else
+		fail "freeradius did not start: $(ps -o user= -p "$FR_PID" 2>&1) $(tail -n 20 "$WORK/radius.log")"
+		return
+	fi
+	radtest_case() { # name expected type password
+		out=$(timeout 30 radtest -t "$3" demo "$4" 127.0.0.1 0 testing123 2>&1)
+		if printf '%s\n' "$out" | grep -q "Received $2"; then pass "$1"; else fail "$1: $(printf '%s\n' "$out" | tail -n 5)"; fi
+	}
+	v2_case() { # name password expect
+		out=$(timeout 60 "$PY" -B "$top/tests/ntlm_auth/radius_client.py" --server 127.0.0.1:1812 \
+			--secret testing123 --user demo --password "$2" --expect "$3" 2>&1)
+		if [ "$out" = ok ]; then pass "$1"; else fail "$1: $out"; fi
+	}
+	# the server's certificate, which eapol_test checks: the eap module's (Debian's snakeoil)
+	CA=$(sed -n 's/^[[:space:]]*certificate_file = //p' "$RADDB/mods-available/eap" | head -n 1)
+	peap_case() { # name expect(accept|reject) password
+		rbefore=$(wc -l <"$WORK/radius.log")
+		eapol_run "$WORK/eapol-$2.conf" demo "$3" "$CA" 1812 testing123
+		problems=""
+		if [ "$2" = accept ]; then
+			eapol_check_accept "$(tail -n +"$((rbefore + 1))" "$WORK/radius.log")"
+		else
+			eapol_check_reject
+		fi
+		if [ -z "$problems" ]; then pass "$1"; else fail "$1:$problems eapol_test: $(eapol_summary)"; fi
+	}
+	radtest_case "radtest -t mschap (MS-CHAPv1), right password: Access-Accept" Access-Accept mschap Demo-pass1
+	v2_case "MS-CHAPv2 (radclient), right password: Access-Accept, MS-CHAP2-Success from the NT_KEY, MS-MPPE keys" \
+		Demo-pass1 accept
+	v2_case "MS-CHAPv2, wrong password: Access-Reject" Wrong-pass1 reject
+	radtest_case "radtest -t pap (exec module ntlm_auth), right password: Access-Accept" Access-Accept pap Demo-pass1
+	radtest_case "radtest -t pap, wrong password: Access-Reject" Access-Reject pap Wrong-pass1
+	peap_case "PEAP-MSCHAPv2 (eapol_test), right password: SUCCESS, S= accepted, MPPE keys OK: 1  mismatch: 0, = MSK" \
+		accept Demo-pass1
+	peap_case "PEAP-MSCHAPv2, wrong password: FAILURE (Access-Reject, PEAP result TLV Failure)" reject Wrong-pass1
+	kill "$FR_PID"
+	wait "$FR_PID" 2>/dev/null
+	FR_PID=""
+	# one audit record per logon, each from FreeRADIUS's user through the
+	# service "radius"
+	tail -n +"$((audit_before + 1))" /var/log/ntlmd/audit.json >"$WORK/fr-audit.json"
+	fr_uid=$(id -u freerad)
+	if "$PY" - "$WORK/fr-audit.json" "$fr_uid" >"$WORK/fr-audit.out" 2>&1 <<'PY'; then
+import json, sys
+records = [json.loads(line) for line in open(sys.argv[1])]
+got = [(r["service"], r["caller_uid"], r["user"], r["status"]) for r in records]
+ok, bad = ("radius", int(sys.argv[2]), "demo", "STATUS_SUCCESS"), ("radius", int(sys.argv[2]), "demo", "STATUS_WRONG_PASSWORD")
+want = [ok, ok, bad, ok, bad, ok, bad]
+if got != want:
+    sys.exit(f"audit records {got}, expected {want}")
+PY
+		pass "ntlmd's audit: the 7 logons, each from uid $fr_uid (freerad) through the service radius, with its status"
+	else
+		fail "ntlmd's audit: $(cat "$WORK/fr-audit.out")"
+	fi
+	if ! grep -q 'Invalid output from ntlm_auth' "$WORK/radius.log"; then
+		pass "FreeRADIUS parsed every ntlm_auth output (no 'Invalid output')"
+	else
+		fail "FreeRADIUS: $(grep 'ntlm_auth' "$WORK/radius.log" | tail -n 5)"
+	fi
+}
+if [ -z "$FR_MISSING" ]; then
+	freeradius_cases
+elif [ -n "${CI:-}" ]; then
+	fail "FreeRADIUS: missing:$FR_MISSING CI must run these cases"
+else
+	echo "# SKIP FreeRADIUS: missing:$FR_MISSING"
+fi
 
 kill "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null
