@@ -79,6 +79,13 @@ pam_require() {
     # sanitizers: when the module is (--enable-sanitizers), their runtimes
     # must be loaded first.
     PRELOAD=$PWRAP
+    # ASan resolves the functions it intercepts when it starts: libcrypt,
+    # which pam_unix brings in later by dlopen, must be there already, or
+    # ASan's crypt_r calls a null pointer (a SEGV in pam_unix)
+    if ldd "$PAM_NTLM_SO" 2>/dev/null | grep -q 'libasan\.so'; then
+        path=$(ldd "$(dirname "$PAM_EXEC")/pam_unix.so" 2>/dev/null | sed -n 's|^[[:space:]]*libcrypt\.so[^ ]* => \([^ ]*\) .*|\1|p')
+        [ -n "$path" ] && PRELOAD="$path $PRELOAD"
+    fi
     for lib in ubsan asan; do # asan must come first
         path=$(ldd "$PAM_NTLM_SO" 2>/dev/null | sed -n "s|^[[:space:]]*lib$lib\.so[^ ]* => \([^ ]*\) .*|\1|p")
         [ -n "$path" ] && PRELOAD="$path $PRELOAD"
