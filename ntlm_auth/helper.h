@@ -110,6 +110,11 @@ struct na_block {
 	uint8_t *challenge, *nt_response, *lm_response;
 	size_t challenge_len, nt_len, lm_len;
 	bool want_user_key, want_lm_key;
+	/* The reply to the block's first line that could not be taken
+	 * ("Error: ...\n.\n"), held until the block's "." answers with it
+	 * (and with nothing else): one reply per block, whatever its lines
+	 * (Samba answers such a line at once, and the "." again). */
+	struct na_buf error;
 };
 
 struct na_helper {

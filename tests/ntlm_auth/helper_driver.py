@@ -534,15 +534,41 @@ def main(args):
         p += want(got, ["Authenticated: No", "."], "plaintext, wrong password")
         got = block(h, ["Username: alice", "NT-Domain: ", "Password: " + alice.password, "."])
         p += want(got, ["Authenticated: Yes", "."], "plaintext, empty NT-Domain (the server's own)")
-        p += want(block(h, ["garbage"]), ["Error: Parameter not found!", "."])
-        p += want(block(h, ["Frobnicate: 1"]), ["Error: Unknown request Frobnicate", "."])
-        p += want(block(h, ["LANMAN-Challenge: 00"]),
+        # a line that cannot be taken: its error answers the block, at its
+        # "." (Samba answers at once and the "." again: ntlm_auth(1))
+        p += want(block(h, ["garbage", "."]), ["Error: Parameter not found!", "."])
+        p += want(block(h, ["Frobnicate: 1", "."]), ["Error: Unknown request Frobnicate", "."])
+        p += want(block(h, ["LANMAN-Challenge: 00", "."]),
                   ["Error: hex decode of 00 failed! (got 1 bytes, expected 8)", "."])
         p += want(block(h, ["."]), ["Error: No username supplied!", "."])
         p += want(block(h, ["Username: alice", "."]), ["Error: No password supplied!", "."])
         return finish(h, p)
 
     run.case("ntlm-server-1: MS-CHAP block, session key, wrong response (double dot), errors", server1)
+
+    def server1_one_reply_per_block():
+        # A front end (Radiator) writes a block and reads one reply, up to a
+        # ".". Samba answers a line it cannot take at once and the block's
+        # "." again: the attacker's own block (right password + one bad
+        # line) left its "Authenticated: Yes" to be read as the answer to
+        # the next block, a victim's name with a wrong password. Here each
+        # block has exactly one reply: the bad line's error, nothing checked.
+        ruth = ACCOUNTS["ruth"]
+        p = []
+        for bad in ("Password:: " + b64(b"x\0y"), "LANMAN-Response: 00", "garbage",
+                    "NT-Response: " + "0" * 40000, "Username: " + "a" * 70000):
+            h = helper("ntlm-server-1")
+            got = block(h, ["Username: alice", "Password: " + alice.password, bad, "."])
+            p += want(got[0][:7], "Error: ", f"attacker's block ({bad[:20]})")
+            got = block(h, [f"Username: {ruth.user}", "Password: not-the-password", "."])
+            p += want(got, ["Authenticated: No", "."], f"victim's block after {bad[:20]!r}")
+            got = block(h, ["Username: alice", "Password: " + alice.password, "."])
+            p += want(got, ["Authenticated: Yes", "."], f"a good block after {bad[:20]!r}")
+            finish(h, p)
+        return p
+
+    run.case("ntlm-server-1: one reply per block: a bad line answers at the \".\", no shift",
+             server1_one_reply_per_block)
 
     # ---------------------------------------------------------- ntlmssp-client-1 against our server
 
@@ -733,7 +759,7 @@ def main(args):
         p = []
         for label, c in controls:
             if c == "\0":  # a NUL in a base64 value is refused while reading, as Samba does
-                p += want(block(h, ["NT-Domain:: " + b64(f"{DOMAIN}{c}".encode())]),
+                p += want(block(h, ["NT-Domain:: " + b64(f"{DOMAIN}{c}".encode()), "."]),
                           ["Error: base64 decode failed!", "."], "NT-Domain with NUL")
                 continue
             offset = log_offset()
@@ -743,10 +769,10 @@ def main(args):
             if not logged_since(offset, status_cc):
                 p.append(f"NT-Domain with {label}: no {status_cc} in ntlmd's log")
         # values echoed in error texts keep to their line
-        p += want(block(h, ["NT-Response:: " + b64(b"zz\nAuthenticated: Yes")]),
+        p += want(block(h, ["NT-Response:: " + b64(b"zz\nAuthenticated: Yes"), "."]),
                   ["Error: hex decode of zz?Authenticated: Yes failed! (only got 0 bytes, needed at least 24)", "."],
                   "a hex value with LF")
-        p += want(block(h, ["Frob\tnicate\x1b: 1"]), ["Error: Unknown request Frob?nicate?", "."], "a key with TAB, ESC")
+        p += want(block(h, ["Frob\tnicate\x1b: 1", "."]), ["Error: Unknown request Frob?nicate?", "."], "a key with TAB, ESC")
         got = block(h, ["Username: alice", "Password: " + alice.password, "."])
         p += want(got, ["Authenticated: Yes", "."], "the block after them")
         return finish(h, p)
@@ -812,8 +838,18 @@ def main(args):
         ours = helper("ntlm-server-1")
         theirs = LineProcess([SAMBA, "--helper-protocol=ntlm-server-1", "--password=x"], "samba ntlm_auth")
         p = []
-        for lines in (["garbage"], ["Frobnicate: 1"], ["LANMAN-Challenge: 00"], ["LANMAN-Challenge: 0x0011zz"],
-                      ["."], ["Username: alice", "NT-Response: " + "00" * 24, "."],
+        # Samba answers a line it cannot take at once, then the block's "."
+        # again ("Error: No username supplied!"); ours answers the block once,
+        # with that first error (a deliberate deviation: ntlm_auth(1))
+        for lines in (["garbage", "."], ["Frobnicate: 1", "."], ["LANMAN-Challenge: 00", "."],
+                      ["LANMAN-Challenge: 0x0011zz", "."]):
+            a, b = block(ours, lines), block(theirs, lines)
+            if a != b:
+                p.append(f"{lines}: ours {a}, Samba's first reply {b}")
+            b2 = block(theirs, [])
+            if b2 != ["Error: No username supplied!", "."]:
+                p.append(f"{lines}: Samba's second reply {b2} (recorded: No username supplied)")
+        for lines in (["."], ["Username: alice", "NT-Response: " + "00" * 24, "."],
                       ["Username: alice", "LANMAN-Challenge: 0011223344556677", "."]):
             a, b = block(ours, lines), block(theirs, lines)
             if a != b:
