@@ -59,6 +59,7 @@ enum opt_id {
 	O_SQUID_KV,
 	O_CHANNEL_IDS,
 	O_SEPARATOR,
+	O_LOCAL_TEST_PASSWORD,
 };
 
 static const struct option_def {
@@ -98,6 +99,7 @@ static const struct option_def {
     {"squid-kv-replies", 0, false, O_SQUID_KV},
     {"channel-ids", 0, false, O_CHANNEL_IDS},
     {"separator", 0, true, O_SEPARATOR},
+    {"local-test-password", 0, false, O_LOCAL_TEST_PASSWORD},
 };
 
 static const char usage_head[] =
@@ -112,6 +114,8 @@ static const char usage_head[] =
     "  --lm-response=HEX           24-byte LM response\n"
     "  --nt-response=HEX           NT response (24 bytes or NTLMv2)\n"
     "  --password=PASSWORD         plaintext mode; client modes: the password to use\n"
+    "  --local-test-password       server modes: accept --password, checked here for ANY user\n"
+    "                              (Samba's test mode: no ntlmd, policy, audit or lockout)\n"
     "  --request-nt-key            print NT_KEY: on success\n"
     "  --request-lm-key            accepted (ntlmd returns no LM key)\n"
     "  --allow-mschapv2            the response is MS-CHAPv2's\n"
@@ -139,8 +143,8 @@ static void print_usage(FILE *out)
 }
 
 struct config {
-	const char *values[O_SEPARATOR + 1];
-	bool flags[O_SEPARATOR + 1];
+	const char *values[O_LOCAL_TEST_PASSWORD + 1];
+	bool flags[O_LOCAL_TEST_PASSWORD + 1];
 };
 
 __attribute__((format(printf, 1, 2))) static void usage_error(const char *fmt, ...)
@@ -502,13 +506,18 @@ static bool write_reply(struct na_buf *out)
 	return ok;
 }
 
-/* Samba's test mode: --password with a server protocol checks the
- * client's responses against it, here (local.c). */
+/* The server helpers, where --password is Samba's test mode. */
+static bool server_protocol(enum na_protocol p)
+{
+	return p == NA_PROTO_SQUID_NTLMSSP || p == NA_PROTO_GSS_SPNEGO || p == NA_PROTO_NTLM_SERVER_1;
+}
+
+/* Samba's test mode: --password with a server protocol (and
+ * --local-test-password, check_local_test_mode) checks the client's
+ * responses against it, here (local.c). */
 static bool local_mode(const struct na_options *opt)
 {
-	return opt->password != NULL &&
-	       (opt->protocol == NA_PROTO_SQUID_NTLMSSP || opt->protocol == NA_PROTO_GSS_SPNEGO ||
-	        opt->protocol == NA_PROTO_NTLM_SERVER_1);
+	return opt->password != NULL && server_protocol(opt->protocol);
 }
 
 static int helper_loop(const struct na_options *opt, struct daemon *d)
@@ -579,6 +588,56 @@ static unsigned parse_timeout(const char *s, bool *ok)
 	return (unsigned)v;
 }
 
+/*
+ * --password with a server helper is Samba's test mode (local.c): any user
+ * name with that one password, checked here, not by ntlmd: no policy (NTLMv1
+ * and LM accepted), no audit, no lockout, and a verdict that names the
+ * client's spelling, no store's account. It must be asked for by name
+ * (--local-test-password), never with an empty password, and never with
+ * --require-membership-of (which would check the client's spelling of a
+ * name no store vouches for). False (after a message) when the options
+ * do not fit; a warning on stderr when the mode is on.
+ */
+static bool check_local_test_mode(const struct config *cfg)
+{
+	const char *proto_name = cfg->values[O_HELPER_PROTOCOL];
+	enum na_protocol proto = proto_name != NULL ? na_protocol_from_name(proto_name) : NA_PROTO_NONE;
+	bool server = server_protocol(proto), has_password = cfg->values[O_PASSWORD] != NULL;
+
+	if (cfg->flags[O_LOCAL_TEST_PASSWORD] && !(server && has_password)) {
+		usage_error("--local-test-password goes with --password and a server helper protocol "
+		            "(squid-2.5-ntlmssp, gss-spnego, ntlm-server-1)");
+		return false;
+	}
+	if (!server || !has_password)
+		return true;
+	if (!cfg->flags[O_LOCAL_TEST_PASSWORD]) {
+		fprintf(stderr,
+		        "ntlm_auth: --password with --helper-protocol=%s is Samba's local test mode: ANY "
+		        "user name with that password is accepted, checked here instead of by ntlmd (no "
+		        "policy, no audit, no lockout). A server helper asks ntlmd: leave --password out. "
+		        "For a test, add --local-test-password.\n",
+		        proto_name);
+		return false;
+	}
+	if (cfg->values[O_PASSWORD][0] == '\0') {
+		fputs("ntlm_auth: --local-test-password: the password is empty\n", stderr);
+		return false;
+	}
+	if (cfg->values[O_REQUIRE_MEMBERSHIP_OF] != NULL) {
+		fputs("ntlm_auth: --local-test-password: --require-membership-of cannot be checked (the "
+		      "user is whatever name the client sends, no store's account)\n",
+		      stderr);
+		return false;
+	}
+	fprintf(stderr,
+	        "ntlm_auth: WARNING: --local-test-password: %s accepts ANY user name with the "
+	        "password given, checked here, not by ntlmd: no ntlmd.conf policy (NTLMv1 and LM "
+	        "accepted), no audit record, no lockout. For tests only.\n",
+	        proto_name);
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg = {0};
@@ -603,6 +662,8 @@ int main(int argc, char **argv)
 		printf("Version %s (pam_ntlm)\n", PACKAGE_VERSION);
 		return 0;
 	}
+	if (!check_local_test_mode(&cfg))
+		return 1;
 	d.socket = cfg.values[O_SOCKET];
 	if (cfg.values[O_TIMEOUT] != NULL) {
 		d.timeout_ms = parse_timeout(cfg.values[O_TIMEOUT], &ok);

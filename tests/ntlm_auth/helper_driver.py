@@ -867,7 +867,7 @@ def main(args):
         # User-Session-Key 3F373EA8E4AF954F14FAA506F8EEBDC4.
         if not os.access(SAMBA, os.X_OK):
             return [f"{SAMBA} is missing"]
-        ours = helper("ntlm-server-1", "--password=SecREt01")
+        ours = helper("ntlm-server-1", "--local-test-password", "--password=SecREt01")
         theirs = LineProcess([SAMBA, "--helper-protocol=ntlm-server-1", "--password=SecREt01"], "samba ntlm_auth")
         vector = "25a98c1c31e81847466b29b2df4680f39958fb8c213a9cc6"
         chal = os.urandom(8)
@@ -899,6 +899,53 @@ def main(args):
 
     run.case("ntlm-server-1 --password: checked locally, the same replies as Samba's ntlm_auth",
              server1_password_same_as_samba)
+
+    def local_test_mode_asked_for():
+        # --password with a server helper is Samba's test mode (any name,
+        # that one password, no ntlmd: no policy, audit or lockout): only
+        # with --local-test-password, never with an empty password or with
+        # --require-membership-of, and it says so on stderr at start-up
+        p = []
+
+        def start(*argv):
+            r = subprocess.run([prog, "--ntlmd-socket", sock] + list(argv), input=b"", capture_output=True,
+                               timeout=TIMEOUT)
+            return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
+
+        for proto in ("squid-2.5-ntlmssp", "gss-spnego", "ntlm-server-1"):
+            for pw in ("--password=", "--password=test"):
+                rc, out, err = start(f"--helper-protocol={proto}", pw)
+                p += want(rc, 1, f"{proto} {pw}: exit status")
+                p += want(out, "", f"{proto} {pw}: stdout")
+                if "--local-test-password" not in err:
+                    p.append(f"{proto} {pw}: no word of --local-test-password on stderr: {err!r}")
+            rc, out, err = start(f"--helper-protocol={proto}", "--local-test-password", "--password=")
+            p += want(rc, 1, f"{proto} --local-test-password, empty password: exit status")
+            rc, out, err = start(f"--helper-protocol={proto}", "--local-test-password", "--password=test",
+                                 "--require-membership-of=root")
+            p += want(rc, 1, f"{proto} --local-test-password --require-membership-of: exit status")
+            rc, out, err = start(f"--helper-protocol={proto}", "--local-test-password")
+            p += want(rc, 1, f"{proto} --local-test-password without --password: exit status")
+            rc, out, err = start(f"--helper-protocol={proto}", "--local-test-password", "--password=test")
+            p += want(rc, 0, f"{proto} --local-test-password --password=test: exit status")
+            if "WARNING" not in err or "ANY user" not in err:
+                p.append(f"{proto} --local-test-password: no warning at start-up: {err!r}")
+        rc, out, err = start("--helper-protocol=ntlmssp-client-1", "--username=alice", "--password=x",
+                             "--local-test-password")
+        p += want(rc, 1, "ntlmssp-client-1 --local-test-password: exit status")
+        # client modes and the basic ones take --password as before
+        rc, out, err = start("--helper-protocol=ntlmssp-client-1", "--username=alice", "--password=x")
+        p += want(rc, 0, "ntlmssp-client-1 --password: exit status")
+        # the test mode's verdict, no ntlmd: only when asked for
+        h = helper("ntlm-server-1", "--local-test-password", "--password=t")
+        chal = os.urandom(8)
+        got = block(h, ["Username: ghost", "NT-Domain: NOWHERE", f"LANMAN-Challenge: {chal.hex()}",
+                        f"NT-Response: {desl(nt_hash('t'), chal).hex()}", "."])
+        p += want(got, ["Authenticated: Yes", "."], "the test mode, asked for")
+        return finish(h, p)
+
+    run.case("server helpers: --password (Samba's test mode) only with --local-test-password, never empty, "
+             "no --require-membership-of, a warning", local_test_mode_asked_for)
 
     # ---------------------------------------------------------- exec modes (FreeRADIUS)
 
