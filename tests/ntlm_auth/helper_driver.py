@@ -33,6 +33,8 @@ ACCOUNTS = dict(clients.ACCOUNTS)  # alice (good), bob (disabled)
 ACCOUNTS["ruth"] = Account("ruth", 0, "Ruth-pass9", "U", False)
 # a name with a space: Squid >= 3.4 keeps only the last word of "AF <name>"
 ACCOUNTS["john smith"] = Account("john smith", 1010, "John-pass1", "U", False)
+# --diagnostics under the "diag" service of test-helper.sh (lockout after 3)
+ACCOUNTS["dora"] = Account("dora", 1011, "Dora-pass1", "U", False)
 WRONG = "WrongPass1"
 # Samba 4.17's texts (libsamba-errors' get_friendly_nt_error_msg())
 SAMBA_WRONG_PASSWORD = ("When trying to update a password, this return status indicates that the value provided "
@@ -1019,6 +1021,54 @@ def main(args):
         return p
 
     run.case("exec: plaintext --username --password (option value as one or two arguments)", plaintext)
+
+    def diagnostics_no_lockout():
+        # --diagnostics sends ntlmd right responses only: its broken
+        # variants are checked here (each one ntlmd refused counted toward
+        # the lockout: 25 runs with the right password locked the account).
+        # The "diag" service locks after 3 failures (test-helper.sh).
+        dora = ACCOUNTS["dora"]
+        p = []
+        offset = log_offset()
+        for i in range(30):
+            rc, out, err = exec_("--service=diag", "--diagnostics", "--username=dora", f"--domain={DOMAIN}",
+                                 f"--password={dora.password}", *(["--request-lm-key"] if i % 2 else []))
+            if rc != 0:
+                p.append(f"run {i + 1}: exit status {rc}: {err.strip()[-300:]}")
+                break
+            if i == 0:
+                for t in ("NTLMv2", "NTLMv2, broken", "NTLM", "NTLM, broken", "Plaintext", "Plaintext, broken"):
+                    if f"test {t} passed" not in err:
+                        p.append(f"test {t} did not pass: {err.strip()[-400:]}")
+        time.sleep(0.2)
+        with open(args.log, "rb") as f:
+            f.seek(offset)
+            records = [r for r in f.read().decode(errors="replace").splitlines() if 'user="dora"' in r]
+        wrong = [r for r in records if "STATUS_SUCCESS" not in r and "STATUS_NTLM_BLOCKED" not in r]
+        if wrong:
+            p.append(f"{len(wrong)} refusals in ntlmd's audit, e.g. {wrong[0][:160]}")
+        if not any("VERIFY_RESPONSE success" in r for r in records):
+            p.append("no VERIFY_RESPONSE success in ntlmd's audit")
+        rc, out, _ = exec_("--service=diag", "--username=dora", f"--password={dora.password}")
+        p += want(out, "NT_STATUS_OK: Success (0x0)\n", "dora's logon after 30 runs (not locked)")
+        # a wrong password: ntlmd refuses the first right response and is
+        # asked nothing more (one failed logon per run, not four)
+        offset = log_offset()
+        rc, out, err = exec_("--service=diag", "--diagnostics", "--username=dora", f"--domain={DOMAIN}",
+                             "--password=not-doras")
+        p += want(rc, 1, "a wrong password: exit status")
+        time.sleep(0.2)
+        with open(args.log, "rb") as f:
+            f.seek(offset)
+            n = sum(1 for r in f.read().decode(errors="replace").splitlines()
+                    if 'user="dora"' in r and "STATUS_WRONG_PASSWORD" in r)
+        p += want(n, 1, "a wrong password: WRONG_PASSWORD records")
+        rc, out, _ = exec_("--service=diag", "--username=dora", f"--password={dora.password}")
+        p += want(out, "NT_STATUS_OK: Success (0x0)\n", "dora's logon after it")
+        return p
+
+    run.case("--diagnostics: 30 runs with the right password, no refusal in ntlmd's audit, account not locked; "
+             "a wrong password costs one failed logon", diagnostics_no_lockout)
 
     def options():
         p = []
