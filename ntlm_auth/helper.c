@@ -142,6 +142,84 @@ static void buf_add_clean(struct na_buf *b, const char *s, size_t n)
 	}
 }
 
+/* The length of the valid UTF-8 sequence at p[0..n), or 0. */
+static size_t utf8_sequence(const unsigned char *p, size_t n)
+{
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xBF;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xC2 && p[0] <= 0xDF)
+		len = 2;
+	else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+		len = 3;
+	else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+		len = 4;
+	else
+		return 0;
+	if (p[0] == 0xE0)
+		lo = 0xA0; /* overlong */
+	else if (p[0] == 0xED)
+		hi = 0x9F; /* surrogates */
+	else if (p[0] == 0xF0)
+		lo = 0x90; /* overlong */
+	else if (p[0] == 0xF4)
+		hi = 0x8F; /* over U+10FFFF */
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xBF)
+			return 0;
+	return len;
+}
+
+/* The escaped form of the character at p[i] (of n bytes) in piece (room
+ * for 16 bytes): its length; *ret_len gets the bytes it takes. */
+static size_t escape_piece(const unsigned char *p, size_t n, size_t i, char piece[20], size_t *ret_len)
+{
+	size_t len = utf8_sequence(p + i, n - i), k = 0;
+	bool escape =
+	    len == 0 || p[i] < 0x20 || p[i] == 0x7F || (len == 2 && p[i] == 0xC2 && p[i + 1] <= 0x9F) ||
+	    (len == 3 && p[i] == 0xE2 && p[i + 1] == 0x80 && (p[i + 2] == 0xA8 || p[i + 2] == 0xA9));
+
+	if (len == 0)
+		len = 1;
+	for (size_t j = 0; j < len; j++) {
+		if (escape)
+			k += (size_t)snprintf(piece + k, 20 - k, "\\x%02x", p[i + j]);
+		else if (p[i + j] == '"' || p[i + j] == '\\')
+			k += (size_t)snprintf(piece + k, 20 - k, "\\%c", p[i + j]);
+		else
+			piece[k++] = (char)p[i + j];
+	}
+	*ret_len = len;
+	return k;
+}
+
+const char *na_escape(const char *s, char *out, size_t size)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), total = 0, o = 0, len;
+	char piece[20];
+
+	for (size_t i = 0; i < n; i += len)
+		total += escape_piece(p, n, i, piece, &len);
+	for (size_t i = 0; i < n; i += len) {
+		size_t k = escape_piece(p, n, i, piece, &len);
+
+		if (total > size - 1 && o + k > size - 4) {
+			memcpy(out + o, "...", 3); /* cut: o <= size - 4 */
+			o += 3;
+			break;
+		}
+		memcpy(out + o, piece, k);
+		o += k;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static void log_line(const struct na_helper *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void log_line(const struct na_helper *h, const char *fmt, ...)
 {
@@ -264,6 +342,16 @@ static enum ntlm_status ask(struct na_helper *h, uint16_t type, struct ntlm_writ
 		ntlmd_put_string(fields, NTLMD_TAG_SERVICE, h->opt.service);
 	if (h->client_address[0] != '\0')
 		ntlmd_put_string(fields, NTLMD_TAG_CLIENT_ADDRESS, h->client_address);
+	if (fields->error != NTLM_OK) {
+		/* the client's values cannot make a request (a name that is not
+		 * UTF-8, too long): its own status, not "ntlmd unreachable" */
+		st = fields->error;
+		ntlm_writer_clear(fields);
+		*reply = (struct ntlmd_reply){0};
+		log_line(h, "the request cannot be put to ntlmd: %s (%s)", ntlm_status_name(st),
+		         ntlm_status_message(st));
+		return st;
+	}
 	st = h->call(h->call_ctx, type, fields, reply);
 	ntlm_writer_clear(fields);
 	if (st != NTLM_OK) {
@@ -280,11 +368,13 @@ static enum ntlm_status check_membership(const struct na_helper *h, const struct
 {
 	const char *user = na_reply_account(reply);
 	enum ntlm_status st = na_membership(&h->opt, reply, user);
+	char esc[NA_ESCAPE_MAX];
 
 	if (st != NTLM_STATUS_LOGON_FAILURE)
 		return st;
-	log_line(h, "user '%s' is not a member of the required group %s (by NSS or ntlmd's group search)",
-	         user != NULL ? user : "", h->opt.group_name != NULL ? h->opt.group_name : "");
+	log_line(h, "user \"%s\" is not a member of the required group %s (by NSS or ntlmd's group search)",
+	         na_escape(user != NULL ? user : "", esc, sizeof(esc)),
+	         h->opt.group_name != NULL ? h->opt.group_name : "");
 	return NTLM_STATUS_LOGON_FAILURE;
 }
 

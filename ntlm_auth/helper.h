@@ -174,6 +174,17 @@ void na_buf_addf(struct na_buf *b, const char *fmt, ...) __attribute__((format(p
 /* Wipes and frees the buffer (it may hold a session key). */
 void na_buf_clear(struct na_buf *b);
 
+/* Room for na_escape() of a name of up to 256 bytes (4 per byte). */
+#define NA_ESCAPE_MAX 1028u
+
+/* s for a log line (stderr: FreeRADIUS's log, Squid's cache.log), to go
+ * between double quotes: bytes below 0x20, 0x7F, the C1 controls and the
+ * line and paragraph separators in UTF-8 (U+0080..U+009F, U+2028,
+ * U+2029), and bytes that are not valid UTF-8 as \xHH; '"' and '\\' with a
+ * backslash before them; the rest as it is. Cut to size - 1 bytes, ending
+ * in "..." when cut. Returns out (size >= 4). */
+const char *na_escape(const char *s, char *out, size_t size);
+
 /* "helper-protocol" name -> protocol; NA_PROTO_NONE when unknown. */
 enum na_protocol na_protocol_from_name(const char *name);
 

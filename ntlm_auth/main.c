@@ -270,10 +270,13 @@ static enum ntlm_status ask_group_search(void *ctx, const char *group, const cha
 	saved = errno;
 	ntlm_writer_clear(&w);
 	if (st != NTLM_OK) {
+		char esc[NA_ESCAPE_MAX];
+
 		if (!g->opt->quiet)
 			fprintf(stderr,
-			        "ntlm_auth: ntlmd at %s cannot be asked whether %s is in group %s: %s\n",
-			        g->socket != NULL ? g->socket : NTLMD_DEFAULT_SOCKET, user, group,
+			        "ntlm_auth: ntlmd at %s cannot be asked whether \"%s\" is in group %s: %s\n",
+			        g->socket != NULL ? g->socket : NTLMD_DEFAULT_SOCKET,
+			        na_escape(user, esc, sizeof(esc)), group,
 			        st == NTLM_ERR_BACKEND_UNAVAILABLE ? strerror(saved) : ntlm_status_name(st));
 		return NTLM_ERR_BACKEND_UNAVAILABLE;
 	}
@@ -345,12 +348,22 @@ static bool resolve_group(const char *value, char sep, struct na_options *opt)
 /* Exec modes                                                          */
 
 /* Asks ntlmd (fields are cleared), then --require-membership-of: the
- * verdict, NTLM_ERR_BACKEND_UNAVAILABLE when ntlmd could not be asked. */
+ * verdict, NTLM_ERR_BACKEND_UNAVAILABLE when ntlmd could not be asked, the
+ * fields' own error when they could not be encoded. */
 static enum ntlm_status exec_request(const struct na_options *opt, struct daemon *d, uint16_t type,
                                      struct ntlm_writer *fields, struct ntlmd_reply *reply)
 {
-	enum ntlm_status st = call_daemon(d, type, fields, reply);
+	enum ntlm_status st = fields->error;
 
+	/* values that cannot make a request (a name that is not UTF-8, or too
+	 * long): their own status (NT_STATUS_INVALID_PARAMETER for FreeRADIUS),
+	 * not "No logon servers", which says ntlmd is down */
+	if (st != NTLM_OK) {
+		ntlm_writer_clear(fields);
+		*reply = (struct ntlmd_reply){0};
+		return st;
+	}
+	st = call_daemon(d, type, fields, reply);
 	ntlm_writer_clear(fields);
 	if (st != NTLM_OK) {
 		*reply = (struct ntlmd_reply){0};
@@ -372,14 +385,17 @@ static bool hex_option(const char *name, const char *value, size_t min, size_t m
 	size_t n = na_hex_prefix(value, out, max);
 
 	if (n < min) {
+		char esc[NA_ESCAPE_MAX];
+
+		na_escape(value, esc, sizeof(esc));
 		if (min == max)
 			fprintf(stderr, "ntlm_auth: hex decode of %s failed! (got %zu bytes, expected %zu)\n",
-			        value, n, min);
+			        esc, n, min);
 		else
 			fprintf(
 			    stderr,
 			    "ntlm_auth: hex decode of %s failed! (only got %zu bytes, needed at least %zu)\n",
-			    value, n, min);
+			    esc, n, min);
 		(void)name;
 		return false;
 	}
@@ -429,7 +445,11 @@ static int challenge_mode(const struct config *cfg, const struct na_options *opt
 	ntlm_wipe(nt, sizeof(nt));
 	ntlm_wipe(lm, sizeof(lm));
 	if (st != NTLM_OK) {
-		fprintf(stderr, "ntlm_auth: %s: %s\n", user, ntlm_status_name(st));
+		char esc[NA_ESCAPE_MAX];
+
+		/* the name is the client's (FreeRADIUS's User-Name): escaped */
+		fprintf(stderr, "ntlm_auth: user \"%s\": %s\n", na_escape(user, esc, sizeof(esc)),
+		        ntlm_status_name(st));
 		rc = print_failure(st);
 		goto out;
 	}
@@ -696,11 +716,14 @@ int main(int argc, char **argv)
 			return 1;
 		if (split_domain != NULL) {
 			if (domain != NULL && strcasecmp(domain, split_domain) != 0) {
+				char e1[NA_ESCAPE_MAX], e2[NA_ESCAPE_MAX];
+
 				fprintf(
 				    stderr,
 				    "ntlm_auth: Domain specified in username (%s) doesn't match specified "
 				    "domain (%s)!\n",
-				    split_domain, domain);
+				    na_escape(split_domain, e1, sizeof(e1)),
+				    na_escape(domain, e2, sizeof(e2)));
 				goto out;
 			}
 			domain = split_domain;

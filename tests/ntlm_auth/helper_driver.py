@@ -1103,6 +1103,53 @@ def main(args):
     run.case("exec modes: a domain with a control character -> 'Unexpected information received', exit 1",
              hostile_exec)
 
+    def exec_names_escaped_and_not_utf8():
+        # the name is the client's (FreeRADIUS's User-Name): on stderr it is
+        # escaped (one line, no control byte, quotes escaped); a name that
+        # is not UTF-8 cannot make a request: NT_STATUS_INVALID_PARAMETER,
+        # not "No logon servers" (ntlmd down)
+        p = []
+        c = os.urandom(8)
+        r = desl(nt_hash(WRONG), c)
+        chal = [f"--challenge={c.hex()}", f"--nt-response={r.hex()}"]
+        res = subprocess.run([prog, "--ntlmd-socket", sock, "--request-nt-key", "--allow-mschapv2",
+                              "--username=al\x1b[31mice\nntlm_auth: FAKE \"line\"", "--domain="] + chal,
+                             capture_output=True, timeout=TIMEOUT)
+        err = res.stderr
+        p += want(res.returncode, 1, "hostile name: exit status")
+        p += want(err, b'ntlm_auth: user "al\\x1b[31mice\\x0antlm_auth: FAKE \\"line\\"": '
+                       b'STATUS_NTLM_CONTROL_CHARACTER\n', "hostile name: stderr")
+        # the domain part of DOMAIN\\user, when it differs from --domain
+        res = subprocess.run([prog, "--ntlmd-socket", sock, "--request-nt-key", "--username=EV\x1bIL\nX\\alice",
+                              "--domain=TESTDOM"] + chal, capture_output=True, timeout=TIMEOUT)
+        p += want(res.stderr, b"ntlm_auth: Domain specified in username (EV\\x1bIL\\x0aX) doesn't match "
+                              b"specified domain (TESTDOM)!\n", "domain mismatch: stderr")
+        for name, what in ((b"alice\xff", "a byte that is not UTF-8"), (b"al\xc3ice", "a cut sequence"),
+                           (b"\xed\xa0\x80x", "a surrogate")):
+            res = subprocess.run([prog.encode(), b"--ntlmd-socket", sock.encode(), b"--request-nt-key",
+                                  b"--username=" + name, b"--domain="] + [a.encode() for a in chal],
+                                 capture_output=True, timeout=TIMEOUT)
+            p += want(res.returncode, 1, f"{what}: exit status")
+            p += want(res.stdout, b"Unexpected information received (0xc000000d)\n", f"{what}: challenge mode")
+            if b"ntlmd at" in res.stderr or b"\xff" in res.stderr or b"STATUS_NTLM_BAD_STRING" not in res.stderr:
+                p.append(f"{what}: stderr {res.stderr!r}")
+            res = subprocess.run([prog.encode(), b"--ntlmd-socket", sock.encode(), b"--username=" + name,
+                                  b"--password=x"], capture_output=True, timeout=TIMEOUT)
+            p += want(res.stdout, b"NT_STATUS_INVALID_PARAMETER: Unexpected information received (0xc000000d)\n",
+                      f"{what}: plaintext mode")
+        # the helper protocols: a refusal (ERR), not a broken helper (BH)
+        h = helper("squid-2.5-basic")
+        p += want(h.request("alice%FF right"), "ERR", "squid-2.5-basic, a name not UTF-8")
+        p += want(h.request(f"alice {alice.password}"), "OK", "squid-2.5-basic, the next request")
+        finish(h, p)
+        h = helper("ntlm-server-1")
+        got = block(h, ["Username:: " + b64(b"alice\xff"), "Password: x", "."])
+        p += want(got, ["Authenticated: No", "."], "ntlm-server-1, a name not UTF-8")
+        return finish(h, p)
+
+    run.case("exec modes: the client's name escaped on stderr; a name not UTF-8 -> INVALID_PARAMETER, "
+             "not 'No logon servers'", exec_names_escaped_and_not_utf8)
+
     def no_secrets():
         with open(args.log, "r", errors="replace") as f:
             text = f.read()

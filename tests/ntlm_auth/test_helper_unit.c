@@ -637,6 +637,44 @@ START_TEST(ntlm_server_1_one_reply_per_block)
 }
 END_TEST
 
+/* Names on stderr: na_escape() keeps each on its line and its quotes. */
+START_TEST(escape_for_log)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"alice", "alice"},
+	    {"", ""},
+	    {"al\x1b[31mice\nntlm_auth: FAKE", "al\\x1b[31mice\\x0antlm_auth: FAKE"},
+	    {"a\"b\\c", "a\\\"b\\\\c"},
+	    {"\r\t\x7f", "\\x0d\\x09\\x7f"},
+	    {"j\xc3\xb6rg", "j\xc3\xb6rg"},                                     /* UTF-8 as it is */
+	    {"\xe2\x82\xac \xf0\x9f\x98\x80", "\xe2\x82\xac \xf0\x9f\x98\x80"}, /* euro sign, emoji */
+	    {"a\xff", "a\\xff"},                                                /* not UTF-8 */
+	    {"a\xc3", "a\\xc3"},                                                /* cut sequence */
+	    {"\xc0\xaf", "\\xc0\\xaf"},                                         /* overlong */
+	    {"\xed\xa0\x80", "\\xed\\xa0\\x80"},                                /* surrogate */
+	    {"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"},                       /* over U+10FFFF */
+	    {"\xc2\x9b[2J", "\\xc2\\x9b[2J"},                                   /* C1 CSI */
+	    {"a\xe2\x80\xa8"
+	     "b",
+	     "a\\xe2\\x80\\xa8b"}, /* U+2028 */
+	};
+	char out[NA_ESCAPE_MAX], small[10];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		ck_assert_str_eq(na_escape(cases[i].in, out, sizeof(out)), cases[i].want);
+	/* cut, at a piece, with "..." */
+	ck_assert_str_eq(na_escape("abcdefghi", small, sizeof(small)), "abcdefghi");
+	ck_assert_str_eq(na_escape("abcdefghij", small, sizeof(small)), "abcdef...");
+	ck_assert_str_eq(na_escape("abcde\x01"
+	                           "fgh",
+	                           small, sizeof(small)),
+	                 "abcde...");
+	ck_assert_str_eq(na_escape("\x01\x02\x03", small, sizeof(small)), "\\x01...");
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* key_extras: the client address sent to ntlmd                        */
 
@@ -1069,6 +1107,7 @@ int main(void)
 	test_add_tcase(s, "basic", TESTS(basic_unescaping));
 	test_add_tcase(s, "gate", TESTS(reply_gate_withholds_split_lines, reply_gate_block_protocols));
 	test_add_tcase(s, "ntlm_server_1", TESTS(ntlm_server_1_one_reply_per_block));
+	test_add_tcase(s, "escape", TESTS(escape_for_log));
 	test_add_tcase(s, "key_extras", TESTS(key_extras_client_address));
 	test_add_tcase(s, "membership", TESTS(membership_order));
 	return test_run_suite(s);
