@@ -35,6 +35,8 @@ ACCOUNTS["ruth"] = Account("ruth", 0, "Ruth-pass9", "U", False)
 ACCOUNTS["john smith"] = Account("john smith", 1010, "John-pass1", "U", False)
 # --diagnostics under the "diag" service of test-helper.sh (lockout after 3)
 ACCOUNTS["dora"] = Account("dora", 1011, "Dora-pass1", "U", False)
+# a backslash, a double quote and a space (FreeRADIUS's PAP, test-freeradius.sh)
+ACCOUNTS["quinn"] = Account("quinn", 1012, 'a\\b"c d', "U", False)
 WRONG = "WrongPass1"
 # Samba 4.17's texts (libsamba-errors' get_friendly_nt_error_msg())
 SAMBA_WRONG_PASSWORD = ("When trying to update a password, this return status indicates that the value provided "
