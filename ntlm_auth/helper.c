@@ -287,8 +287,10 @@ static void block_clear(struct na_block *b)
  * block's first; err is emptied either way. */
 static void block_keep_error(struct na_block *b, struct na_buf *err)
 {
-	if (err->len == 0 && !err->failed)
+	if (err->len == 0 && !err->failed) {
+		na_buf_clear(err); /* no error, but it may hold a buffer */
 		return;
+	}
 	if (b->error.len == 0 && !b->error.failed) {
 		b->error = *err;
 		*err = (struct na_buf){0};
