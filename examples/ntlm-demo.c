@@ -316,7 +316,7 @@ int main(int argc, char **argv)
 
 	if (run_exchange(&d, "1. NTLMv2 with MIC and channel bindings, right password", &client) != NTLM_OK)
 		failures++;
-	client.password = "wrong-password";
+	client.password = "Demo-Wr0ng-Passw0rd";
 	if (run_exchange(&d, "2. NTLMv2, wrong password", &client) != NTLM_STATUS_WRONG_PASSWORD)
 		failures++;
 	client.password = DEMO_PASSWORD;
