@@ -158,6 +158,15 @@ export NTLMD="$wrappers/ntlmd" NTLM_AUTH="$wrappers/ntlm_auth" PAMTESTER="$wrapp
 	NTLMTOOL="$wrappers/ntlmtool" TEST_ACCEPTOR="$wrappers/ntlm-test-acceptor" \
 	NTLM_DEMO="$build/examples/ntlm-demo" TESTS_DIR="$top/tests" \
 	INTEROP_DIR="$top/tests/interop" NTLMD_TESTS_DIR="$top/tests/ntlmd"
+# the installation's paths, which the shipped files name and make check
+# gives the tests (tests/Makefile.am's TESTS_ENVIRONMENT)
+makevar() {
+	make -s --no-print-directory -C "$build/tests" --eval "print-var: ; @echo \$($1)" print-var
+}
+export SHIPPED_DIR="$build/etc" INSTALLED_NTLM_AUTH="$(makevar pkglibexecdir)/ntlm_auth" \
+	INSTALLED_PAM_NTLM="$(makevar pamlibdir)/pam_ntlm.so" \
+	INSTALLED_AUDIT_JSON="$(makevar localstatedir)/log/ntlmd/audit.json" \
+	NTLMD_DEFAULT_SOCKET="$(makevar runstatedir)/ntlmd/socket" PAM_SU="$build/tests/pam/pam-su"
 # A libtool script builds its real binary on first use: ntlm_auth's now, as
 # root (Squid runs ntlm_auth as the proxy user).
 "$build/ntlm_auth/ntlm_auth" --version >/dev/null </dev/null || exit 1
