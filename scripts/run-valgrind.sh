@@ -80,6 +80,8 @@ check_logs() {
 }
 
 # 1. The check programs, one valgrind run each (libtool runs the real binary).
+# make check gives them top_builddir (test_config reads the generated etc/ntlmd.conf)
+export top_builddir="$build"
 # shellcheck disable=SC2016 # $(UNIT_TESTS) is make's, not the shell's
 unit_tests=$(printf 'print:\n\t@echo $(UNIT_TESTS)\n' | make -s -C tests -f Makefile -f - print)
 passed=0
