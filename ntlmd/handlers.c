@@ -335,6 +335,7 @@ struct lookup_ctx {
 	bool found;
 	bool has_uid; /* never uid 0 for an account without one */
 	uint32_t uid;
+	int64_t bad_count; /* the store's, for its write-back */
 	char flags[16];
 	char *name, *domain, *key; /* the canonical account (lookup_ctx_clear frees them) */
 };
@@ -360,7 +361,8 @@ static void lockout_record(const struct request_ctx *rc, const struct lookup_ctx
 
 	/* the store that answered keeps its own count (ldap lockout_writeback) */
 	if (lc->found)
-		ntlmd_backends_record_logon(ctx->backends, lc->backend, lc->name, st, (int64_t)time(NULL));
+		ntlmd_backends_record_logon(ctx->backends, lc->backend, lc->name, lc->bad_count, st,
+		                            (int64_t)time(NULL));
 	if (st == NTLM_OK && pair != NULL)
 		ntlmd_lockout_clear(ctx->user_lockout, pair);
 	if (st != NTLM_STATUS_WRONG_PASSWORD && st != NTLM_STATUS_NO_SUCH_USER)
@@ -407,6 +409,7 @@ static enum ntlm_status remember_account(struct lookup_ctx *lc, const struct ntl
 	lc->found = true;
 	lc->has_uid = a->has_uid;
 	lc->uid = a->uid;
+	lc->bad_count = a->bad_count;
 	memcpy(lc->flags, a->flags, sizeof(lc->flags));
 	lc->flags[sizeof(lc->flags) - 1] = '\0';
 	ntlmd_audit_set_account(&ctx->event, lc->domain, lc->name, lc->key);

@@ -127,9 +127,9 @@ bool ntlmd_backends_serve_domain(const struct ntlmd_backend_chain *c, const char
 }
 
 void ntlmd_backends_record_logon(struct ntlmd_backend_chain *c, const char *backend, const char *user,
-                                 enum ntlm_status st, int64_t now)
+                                 int64_t bad_count, enum ntlm_status st, int64_t now)
 {
-	(void)c, (void)backend, (void)user, (void)st, (void)now;
+	(void)c, (void)backend, (void)user, (void)bad_count, (void)st, (void)now;
 }
 
 /* The fake chain's groups: "staff" holds alice; "broken" is in a store
