@@ -537,10 +537,12 @@ int main(int argc, char **argv)
 	struct ntlmd_server_hooks hooks = {.reload = reload, .tick = tick, .arg = &d};
 	struct ntlmd_server *server = NULL;
 	struct ntlmd_config_error err = {0};
-	struct ntlmd_config *cfg;
-	struct ntlmd_backend_chain *backends = NULL;
-	struct ntlmd_setup *setup = NULL;
-	char *socket_dir_copy = NULL, *bound_path = NULL;
+	/* static: still reachable (not leaked) in the parent that exits from
+	 * daemonize() */
+	static struct ntlmd_config *cfg;
+	static struct ntlmd_backend_chain *backends;
+	static struct ntlmd_setup *setup;
+	static char *socket_dir_copy, *bound_path;
 	const char *created_dir = NULL;
 	bool dir_created = false, own_socket = false;
 	enum ntlm_status st;
