@@ -31,7 +31,7 @@ struct ntlmd_job {
 struct ntlmd_pool;
 
 /*
- * Starts workers threads (at least 1) with every signal blocked (the loop
+ * Starts `workers` threads (at least 1) with every signal blocked (the loop
  * reads them from its signalfd). A uid may have at most per_uid jobs
  * waiting for a worker (0: no limit). NULL with errno on failure.
  */
