@@ -17,6 +17,7 @@ void ntlmd_account_clear(struct ntlmd_account *a)
 	free(a->name);
 	free(a->domain);
 	free(a->key);
+	free(a->sid);
 	if (a->workstations != NULL) {
 		for (char **w = a->workstations; *w != NULL; w++)
 			free(*w);

@@ -31,6 +31,8 @@ struct ntlmd_account {
 	char **workstations;     /* NULL-terminated allow-list; NULL = any */
 	int64_t bad_count;       /* the store's bad-password count when it was read (ldap:
 	                            sambaBadPasswordCount); <= 0: none or unknown */
+	char *sid;               /* the account's SID, canonical text (ldap: sambaSID; files:
+	                            domain_sid and RID 2 * uid + 1000); NULL: none known */
 };
 
 /* Wipes the hashes and frees what the account owns. */
@@ -85,7 +87,10 @@ struct ntlmd_backend {
 	 * in the store's group search: NTLM_OK with *ret_member;
 	 * NTLM_STATUS_NO_SUCH_USER when the store has no group of that name
 	 * (or no group search configured); NTLM_ERR_BACKEND_UNAVAILABLE when
-	 * it could not be asked. key is the account's (ntlmd_account.key),
+	 * it could not be asked. group may be a SID in canonical text
+	 * ("S-1-5-21-..."; ntlmd.conf(5), MEMBERSHIP BY SID): a store answers
+	 * for the SIDs it knows for that account, else NO_SUCH_USER.
+	 * key is the account's (ntlmd_account.key),
 	 * NULL when unknown: a member given by DN is this store's own entry
 	 * of that key, never another store's account of the same name. */
 	enum ntlm_status (*group_member)(void *state, const char *group, const char *user, const char *key,
@@ -238,6 +243,16 @@ const struct ntlmd_backend *ntlmd_backends_store(const struct ntlmd_backend_chai
  * other threads than refresh() and set_password().
  */
 enum ntlm_status ntlmd_files_open(const char *path, void **ret_state, struct ntlmd_config_error *err);
+/* The files store's domain SID (ntlmd.conf's domain_sid; files_open sets
+ * it): S-1-5-21-a-b-c, or NULL for none. Its accounts then have SIDs
+ * (RID 2 * uid + 1000) and answer CHECK_MEMBERSHIP for SIDs of that
+ * domain (their own, their system groups' with RID 2 * gid + 1001).
+ * NTLM_ERR_INVALID_ARGUMENT for anything but a domain SID. */
+enum ntlm_status ntlmd_files_set_domain_sid(void *state, const char *sid);
+/* ntlmd_files_open of cfg's hash_file, with cfg's domain_sid: what the
+ * chain and ntlmd_backend_files.open use. */
+enum ntlm_status ntlmd_files_open_config(const struct ntlmd_config *cfg, void **ret_state,
+                                         struct ntlmd_config_error *err);
 
 /* What a files store is serving and how its last load went. */
 struct ntlmd_files_status {

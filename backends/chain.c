@@ -124,7 +124,7 @@ static enum ntlm_status open_store(const struct ntlmd_backend *b, const struct n
 	enum ntlm_status st;
 
 	if (b == &ntlmd_backend_files)
-		return ntlmd_files_open(cfg->hash_file ? cfg->hash_file : NTLMD_DEFAULT_HASH_FILE, ret, err);
+		return ntlmd_files_open_config(cfg, ret, err);
 	if (b == &ntlmd_backend_ldap)
 		return ntlmd_ldap_open(cfg, ret, err);
 	st = b->open(cfg, ret);

@@ -7,10 +7,13 @@
 #include <config.h>
 
 #include "backend.h"
+#include "sid.h"
 #include "smbpasswd.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +50,8 @@ struct files_store {
 	 * reads the status while a worker edits the file */
 	pthread_mutex_t status_lock;
 	struct ntlmd_files_status status;
+	bool has_domain_sid; /* domain_sid of ntlmd.conf: the accounts' SIDs (Samba's algorithmic RIDs) */
+	struct ntlmd_sid domain_sid;
 };
 
 static struct file_key key_of(const struct stat *st)
@@ -251,11 +256,45 @@ enum ntlm_status ntlmd_files_open(const char *path, void **ret_state, struct ntl
 	return NTLM_OK;
 }
 
+enum ntlm_status ntlmd_files_set_domain_sid(void *state, const char *sid)
+{
+	struct files_store *fs = state;
+	struct ntlmd_sid parsed;
+
+	if (fs == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	if (sid == NULL) {
+		fs->has_domain_sid = false;
+		return NTLM_OK;
+	}
+	if (ntlmd_sid_parse(sid, &parsed, NULL) != NTLM_OK || !ntlmd_sid_is_domain(&parsed))
+		return NTLM_ERR_INVALID_ARGUMENT;
+	fs->domain_sid = parsed;
+	fs->has_domain_sid = true;
+	return NTLM_OK;
+}
+
+enum ntlm_status ntlmd_files_open_config(const struct ntlmd_config *cfg, void **ret_state,
+                                         struct ntlmd_config_error *err)
+{
+	enum ntlm_status st;
+
+	if (cfg == NULL || ret_state == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	st = ntlmd_files_open(cfg->hash_file ? cfg->hash_file : NTLMD_DEFAULT_HASH_FILE, ret_state, err);
+	if (st == NTLM_OK && (st = ntlmd_files_set_domain_sid(*ret_state, cfg->domain_sid)) != NTLM_OK) {
+		files_close(*ret_state);
+		*ret_state = NULL;
+		if (err != NULL)
+			*err =
+			    (struct ntlmd_config_error){0, "files backend: domain_sid is not a domain SID"};
+	}
+	return st;
+}
+
 static enum ntlm_status files_open(const struct ntlmd_config *cfg, void **ret_state)
 {
-	if (cfg == NULL)
-		return NTLM_ERR_INVALID_ARGUMENT;
-	return ntlmd_files_open(cfg->hash_file ? cfg->hash_file : NTLMD_DEFAULT_HASH_FILE, ret_state, NULL);
+	return ntlmd_files_open_config(cfg, ret_state, NULL);
 }
 
 /* The account an entry describes; files know no expiry, hours or workstations,
@@ -288,6 +327,21 @@ enum ntlm_status ntlmd_files_entry_account(const struct smbpasswd_entry *e, stru
 	return NTLM_OK;
 }
 
+/* The account's SID: the domain SID and the RID 2 * uid + 1000 (Samba's
+ * algorithmic mapping); none without domain_sid or for a uid too large. */
+static enum ntlm_status account_sid(const struct files_store *fs, uint32_t uid, struct ntlmd_account *a)
+{
+	struct ntlmd_sid sid;
+	char text[NTLMD_SID_TEXT_MAX];
+	uint32_t rid;
+
+	if (!fs->has_domain_sid || !ntlmd_uid_to_rid(uid, &rid) ||
+	    !ntlmd_sid_compose(&fs->domain_sid, rid, &sid) || !ntlmd_sid_format(&sid, text, sizeof(text)))
+		return NTLM_OK;
+	a->sid = strdup(text);
+	return a->sid != NULL ? NTLM_OK : NTLM_ERR_NO_MEMORY;
+}
+
 static enum ntlm_status files_lookup(void *state, const char *user, const char *domain,
                                      struct ntlmd_account *ret)
 {
@@ -303,9 +357,103 @@ static enum ntlm_status files_lookup(void *state, const char *user, const char *
 		st = NTLM_ERR_BACKEND_UNAVAILABLE;
 	else if ((e = smbpasswd_db_find(fs->db, user)) == NULL)
 		st = NTLM_STATUS_NO_SUCH_USER;
-	else
-		st = ntlmd_files_entry_account(e, ret);
+	else if ((st = ntlmd_files_entry_account(e, ret)) == NTLM_OK &&
+	         (st = account_sid(fs, e->uid, ret)) != NTLM_OK)
+		ntlmd_account_clear(ret);
 	pthread_rwlock_unlock(&fs->lock);
+	return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* Membership by SID                                                   */
+
+/* Whether gid maps to rid (2 * gid + 1001). */
+static bool gid_has_rid(gid_t gid, uint32_t rid)
+{
+	uint32_t r;
+
+	return ntlmd_gid_to_rid((uint32_t)gid, &r) && r == rid;
+}
+
+/* Whether the system account of uid (or else of name) has a group whose
+ * RID is rid: its primary group or one getgrouplist(3) gives. */
+static bool system_group_has_rid(uint32_t uid, const char *name, uint32_t rid)
+{
+	struct passwd pw, *found = NULL;
+	char buf[16384];
+	gid_t *groups = NULL;
+	int n = 64;
+	bool member = false;
+
+	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &found) != 0 || found == NULL)
+		if (getpwnam_r(name, &pw, buf, sizeof(buf), &found) != 0 || found == NULL)
+			return false;
+	if (gid_has_rid(pw.pw_gid, rid))
+		return true;
+	for (int tries = 0; tries < 4; tries++) {
+		gid_t *more = realloc(groups, (size_t)n * sizeof(*groups));
+		int got = n;
+
+		if (more == NULL)
+			break;
+		groups = more;
+		if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &got) >= 0) {
+			for (int i = 0; i < got && !member; i++)
+				member = gid_has_rid(groups[i], rid);
+			break;
+		}
+		n = got > n ? got : n * 2;
+	}
+	free(groups);
+	return member;
+}
+
+/*
+ * A group given as a SID of the domain_sid domain (ntlm_auth
+ * --require-membership-of=S-1-5-21-...), for this store's own accounts:
+ * the account is a member of its own SID (RID 2 * uid + 1000) and of the
+ * SIDs of its system groups (RID 2 * gid + 1001: the primary group and
+ * getgrouplist's), which is what winbindd's check_info3_in_group would
+ * see of a Samba smbpasswd account. Group names, SIDs of other domains
+ * and other stores' accounts: NO_SUCH_USER, for the next store.
+ */
+static enum ntlm_status files_group_member(void *state, const char *group, const char *user, const char *key,
+                                           bool *ret_member)
+{
+	struct files_store *fs = state;
+	const struct smbpasswd_entry *e;
+	struct ntlmd_sid sid;
+	uint32_t rid = 0, user_rid = 0, uid = 0;
+	char *own_key = NULL, *name = NULL;
+	enum ntlm_status st = NTLM_STATUS_NO_SUCH_USER;
+
+	if (fs == NULL || group == NULL || user == NULL || ret_member == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	if (!fs->has_domain_sid || !ntlmd_sid_looks_like(group) ||
+	    ntlmd_sid_parse(group, &sid, NULL) != NTLM_OK ||
+	    !ntlmd_sid_split_rid(&sid, &fs->domain_sid, &rid))
+		return NTLM_STATUS_NO_SUCH_USER;
+	pthread_rwlock_rdlock(&fs->lock);
+	if (fs->db == NULL)
+		st = NTLM_ERR_BACKEND_UNAVAILABLE;
+	else if ((e = smbpasswd_db_find(fs->db, user)) != NULL) {
+		own_key = ntlmd_account_key("files", e->user);
+		name = strdup(e->user);
+		uid = e->uid;
+		st = own_key != NULL && name != NULL ? NTLM_OK : NTLM_ERR_NO_MEMORY;
+	}
+	pthread_rwlock_unlock(&fs->lock);
+	if (st != NTLM_OK)
+		goto out;
+	if (key != NULL && strcmp(key, own_key) != 0) {
+		st = NTLM_STATUS_NO_SUCH_USER; /* another store's account of that name */
+		goto out;
+	}
+	*ret_member =
+	    (ntlmd_uid_to_rid(uid, &user_rid) && user_rid == rid) || system_group_has_rid(uid, name, rid);
+out:
+	free(own_key);
+	free(name);
 	return st;
 }
 
@@ -395,4 +543,5 @@ const struct ntlmd_backend ntlmd_backend_files = {
     .add_user = files_add_user,
     .refresh = files_refresh,
     .close = files_close,
+    .group_member = files_group_member,
 };

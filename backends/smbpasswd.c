@@ -356,14 +356,6 @@ static enum ntlm_status read_fd(int fd, char **ret, size_t *ret_len)
 	return NTLM_OK;
 }
 
-static void free_secret_buffer(char *buf, size_t len)
-{
-	if (buf == NULL)
-		return;
-	ntlm_wipe(buf, len);
-	free(buf);
-}
-
 /*
  * Parses every line of buf into db->entries (sized for every entry line)
  * and indexes it in the same pass. The names are moved to the front of buf
@@ -456,7 +448,7 @@ enum ntlm_status smbpasswd_db_load(const char *path, struct smbpasswd_db **ret, 
 	}
 out:
 	smbpasswd_db_free(db);
-	free_secret_buffer(buf, len);
+	ntlm_free_wiped(buf, len);
 	return st;
 }
 
@@ -755,7 +747,7 @@ static enum ntlm_status edited_line(const struct smbpasswd_edit *edit, const cha
 	out = NULL;
 out:
 	if (out != NULL)
-		free_secret_buffer(out, strlen(out));
+		ntlm_free_wiped(out, strlen(out));
 	if (owned)
 		smbpasswd_entry_clear(&e);
 	ntlm_wipe(&e, sizeof(e));
@@ -830,9 +822,9 @@ static enum ntlm_status apply_edit(const char *buf, size_t len, const struct smb
 	*ret_len = olen;
 	out = NULL;
 out:
-	free_secret_buffer(out, cap);
+	ntlm_free_wiped(out, cap);
 	if (newline != NULL)
-		free_secret_buffer(newline, strlen(newline));
+		ntlm_free_wiped(newline, strlen(newline));
 	return st;
 }
 
@@ -966,7 +958,7 @@ out:
 	if (st != NTLM_OK && created)
 		unlink_if_same(path, &st_file); /* the empty file made for ADD, unless replaced */
 	close(fd);                              /* drops the lock */
-	free_secret_buffer(buf, len);
-	free_secret_buffer(out, olen);
+	ntlm_free_wiped(buf, len);
+	ntlm_free_wiped(out, olen);
 	return st;
 }

@@ -8,6 +8,7 @@
  * once the whole file is read, over the final global policy.
  */
 #include "ntlmd_conf.h"
+#include "sid.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -52,6 +53,7 @@ enum key_type {
 	T_PATH,    /* an absolute path of at most max bytes */
 	T_NETBIOS, /* a NetBIOS name, stored upper-cased */
 	T_DNS,     /* a DNS name */
+	T_SID,     /* a domain SID S-1-5-21-a-b-c, stored in its canonical text */
 };
 
 #define KF_STAR_ANY   1u /* T_LIST: a lone "*" stores NULL (any, unchecked) */
@@ -165,6 +167,7 @@ static const struct key_def keys[] = {
     {"dns_name", GLOBAL(dns_name, T_DNS)},
     {"dns_domain", GLOBAL(dns_domain, T_DNS)},
     {"dns_tree", GLOBAL(dns_tree, T_DNS)},
+    {"domain_sid", GLOBAL(domain_sid, T_SID)},
     {"challenge_lifetime", GLOBAL(challenge_lifetime, T_UINT), .min = 1, .max = 86400},
     {"max_challenges", GLOBAL(max_challenges, T_UINT), .min = MIN_CHALLENGES, .max = MAX_CHALLENGES},
     {"max_pending_challenges_per_uid", GLOBAL(max_pending_challenges_per_uid, T_UINT), .min = 1,
@@ -551,6 +554,23 @@ static enum ntlm_status check_dns(const struct key_def *k, const char *s, struct
 	return NTLM_OK;
 }
 
+/* A domain SID (S-1-5-21-a-b-c), stored as its canonical text. */
+static enum ntlm_status parse_domain_sid(const struct key_def *k, const char *value, void *field,
+                                         struct reason *r)
+{
+	struct ntlmd_sid sid;
+	char text[NTLMD_SID_TEXT_MAX];
+	const char *why = NULL;
+
+	if (ntlmd_sid_parse(value, &sid, &why) != NTLM_OK)
+		return bad(r, "%s: not a SID (%s)", k->name, why);
+	if (!ntlmd_sid_is_domain(&sid))
+		return bad(r, "%s: not a domain SID of the form S-1-5-21-a-b-c", k->name);
+	if (!ntlmd_sid_format(&sid, text, sizeof(text)))
+		return NTLM_ERR_INTERNAL;
+	return set_string(field, text);
+}
+
 /* A single-token value of the scalar types. */
 static enum ntlm_status parse_scalar(const struct key_def *k, const char *value, void *field,
                                      struct reason *r)
@@ -610,6 +630,8 @@ static enum ntlm_status parse_scalar(const struct key_def *k, const char *value,
 		if (st != NTLM_OK)
 			return st;
 		break;
+	case T_SID:
+		return parse_domain_sid(k, value, field, r);
 	default:
 		return bad(r, "%s: internal error: unexpected value type", k->name);
 	}
@@ -750,9 +772,9 @@ void ntlmd_config_clear(struct ntlmd_config *cfg)
 		policy_clear(&cfg->services[i].policy);
 	}
 	free(cfg->services);
-	char *strings[] = {cfg->socket_path,  cfg->user,           cfg->group,    cfg->hash_file,
-	                   cfg->netbios_name, cfg->netbios_domain, cfg->dns_name, cfg->dns_domain,
-	                   cfg->dns_tree,     cfg->audit_json};
+	char *strings[] = {cfg->socket_path,  cfg->user,           cfg->group,     cfg->hash_file,
+	                   cfg->netbios_name, cfg->netbios_domain, cfg->dns_name,  cfg->dns_domain,
+	                   cfg->dns_tree,     cfg->audit_json,     cfg->domain_sid};
 	for (size_t i = 0; i < ARRAY_LEN(strings); i++)
 		free(strings[i]);
 	char **vectors[] = {cfg->allow_users, cfg->allow_groups, cfg->backends, cfg->extra_keys,

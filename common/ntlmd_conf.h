@@ -37,15 +37,19 @@
  *   domain_separator   one character used in domain\user (default '\')
  *
  * Global-only keys:
- *   socket             path of the listening socket (default /run/ntlmd/socket)
+ *   socket             path of the listening socket (default
+ *                      RUNSTATEDIR/ntlmd/socket: ntlmd_default_socket)
  *   user, group        account ntlmd drops to after start-up (default: stay root)
  *   allow_users        user names or uids allowed to ask for verifications
  *   allow_groups       group names or gids allowed to ask for verifications
  *   backends           ordered list, e.g. "files ldap" (default files)
  *   hash_file          smbpasswd-format file of the files backend
- *                      (default /etc/ntlmd/smbpasswd)
+ *                      (default SYSCONFDIR/ntlmd/smbpasswd)
  *   netbios_name, netbios_domain, dns_name, dns_domain, dns_tree
  *                      names the CHALLENGE announces (defaults from the host name)
+ *   domain_sid         S-1-5-21-a-b-c: the SID of the files store's domain; its
+ *                      accounts and groups get Samba's algorithmic RIDs
+ *                      (default: none, the files store has no SIDs)
  *   challenge_lifetime seconds a CHALLENGE stays valid (default 300)
  *   max_challenges     issued and used challenges remembered at once
  *                      (default 4000000)
@@ -81,9 +85,14 @@
 
 #include "ntlmssp.h"
 
-#define NTLMD_DEFAULT_CONFIG                  "/etc/ntlmd.conf"
-#define NTLMD_DEFAULT_SOCKET                  "/run/ntlmd/socket"
-#define NTLMD_DEFAULT_HASH_FILE               "/etc/ntlmd/smbpasswd"
+/* The installation's paths: configure's sysconfdir and runstatedir, as make
+ * expands them (common/paths.am), compiled into common/paths.c only. */
+extern const char ntlmd_default_config[];    /* SYSCONFDIR/ntlmd.conf */
+extern const char ntlmd_default_socket[];    /* RUNSTATEDIR/ntlmd/socket */
+extern const char ntlmd_default_hash_file[]; /* SYSCONFDIR/ntlmd/smbpasswd */
+#define NTLMD_DEFAULT_CONFIG                  ntlmd_default_config
+#define NTLMD_DEFAULT_SOCKET                  ntlmd_default_socket
+#define NTLMD_DEFAULT_HASH_FILE               ntlmd_default_hash_file
 #define NTLMD_CONFIG_MAX_SIZE                 (1024u * 1024u) /* bytes in ntlmd.conf */
 #define NTLMD_CONFIG_MAX_LINE                 4096u           /* bytes in one of its lines */
 #define NTLMD_DEFAULT_MAX_CHALLENGES          4000000u        /* max_challenges */
@@ -149,6 +158,7 @@ struct ntlmd_config {
 	char **backends;     /* NULL-terminated, never NULL after init ("files") */
 	char *hash_file;
 	char *netbios_name, *netbios_domain, *dns_name, *dns_domain, *dns_tree;
+	char *domain_sid; /* S-1-5-21-a-b-c, canonical; NULL: the files store has no SIDs */
 	unsigned challenge_lifetime;
 	unsigned max_challenges;
 	unsigned max_pending_challenges_per_uid;     /* never 0 after a load */

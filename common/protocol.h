@@ -85,7 +85,7 @@ enum ntlmd_tag {
 	NTLMD_TAG_MSCHAPV2 = 38,         /* u8: 1 when the response is MS-CHAPv2's */
 	NTLMD_TAG_CREATE = 39,           /* u8: CHANGE_PASSWORD by root, SYNC_PASSWORD: 1 adds a
 	                                    missing user */
-	NTLMD_TAG_GROUP = 40,            /* string: CHECK_MEMBERSHIP's group name */
+	NTLMD_TAG_GROUP = 40,            /* string: CHECK_MEMBERSHIP's group name, or a SID */
 	NTLMD_TAG_EXACT_NAME = 41,       /* u8: 1 = USER is a login name: the account must carry
 	                                    that name byte for byte, else STATUS_NO_SUCH_USER */
 
@@ -109,6 +109,9 @@ enum ntlmd_tag {
 	                                    ldap: the entry's sambaDomain) */
 	NTLMD_TAG_PASSWORD_STORED = 65,  /* u8: SYNC_PASSWORD: 0 the stored hash was the
 	                                    password's already, 1 updated, 2 user added */
+	NTLMD_TAG_ACCOUNT_SID = 66,      /* string: the account's SID, "S-1-5-21-..." (files:
+	                                    domain_sid and RID 2 * uid + 1000; ldap: sambaSID);
+	                                    absent when the store knows none */
 
 	/* PING counters, each u64, since start-up (added with ntlmd) */
 	NTLMD_TAG_UPTIME = 70,             /* u64: seconds since start-up */

@@ -664,17 +664,22 @@ static void der_put_explicit(struct ntlm_writer *w, uint8_t ctx_tag, uint8_t inn
 	ntlm_write_bytes(w, p, n);
 }
 
-enum ntlm_status ntlm_spnego_encode_resp(enum spnego_neg_state state, bool supported_mech,
-                                         const uint8_t *token, size_t token_len, const uint8_t *mic,
-                                         size_t mic_len, uint8_t **ret, size_t *ret_len)
+/* NegotiationToken ::= negTokenResp [1] NegTokenResp ::= SEQUENCE { negState [0]
+ * (when has_state), supportedMech [1] (NTLMSSP, when supported_mech),
+ * responseToken [2] (when token), mechListMIC [3] (when mic) } */
+static enum ntlm_status encode_resp(bool has_state, enum spnego_neg_state state, bool supported_mech,
+                                    const uint8_t *token, size_t token_len, const uint8_t *mic,
+                                    size_t mic_len, uint8_t **ret, size_t *ret_len)
 {
 	struct ntlm_writer w;
 	const uint8_t enumerated = (uint8_t)state;
-	size_t fields = der_tlv_size(der_tlv_size(1));
+	size_t fields = 0;
 
 	if ((token_len > 0 && token == NULL) || (mic_len > 0 && mic == NULL) ||
 	    token_len > SPNEGO_MAX_TOKEN || mic_len > SPNEGO_MAX_TOKEN)
 		return NTLM_ERR_INVALID_ARGUMENT;
+	if (has_state)
+		fields += der_tlv_size(der_tlv_size(1));
 	if (supported_mech)
 		fields += der_tlv_size(der_tlv_size(sizeof(ntlmssp_oid_der)));
 	if (token != NULL)
@@ -682,10 +687,10 @@ enum ntlm_status ntlm_spnego_encode_resp(enum spnego_neg_state state, bool suppo
 	if (mic != NULL)
 		fields += der_tlv_size(der_tlv_size(mic_len));
 	ntlm_writer_init(&w, der_tlv_size(der_tlv_size(fields)));
-	/* NegotiationToken ::= negTokenResp [1] NegTokenResp ::= SEQUENCE { ... } */
 	der_put_header(&w, DER_CTX(1), der_tlv_size(fields));
 	der_put_header(&w, DER_SEQUENCE, fields);
-	der_put_explicit(&w, DER_CTX(0), DER_ENUMERATED, &enumerated, 1);
+	if (has_state)
+		der_put_explicit(&w, DER_CTX(0), DER_ENUMERATED, &enumerated, 1);
 	if (supported_mech)
 		der_put_explicit(&w, DER_CTX(1), DER_OID, ntlmssp_oid_der, sizeof(ntlmssp_oid_der));
 	if (token != NULL)
@@ -695,24 +700,58 @@ enum ntlm_status ntlm_spnego_encode_resp(enum spnego_neg_state state, bool suppo
 	return ntlm_writer_finish(&w, ret, ret_len);
 }
 
-enum ntlm_status ntlm_spnego_encode_init_ntlmssp(uint8_t **ret, size_t *ret_len)
+enum ntlm_status ntlm_spnego_encode_resp(enum spnego_neg_state state, bool supported_mech,
+                                         const uint8_t *token, size_t token_len, const uint8_t *mic,
+                                         size_t mic_len, uint8_t **ret, size_t *ret_len)
+{
+	return encode_resp(true, state, supported_mech, token, token_len, mic, mic_len, ret, ret_len);
+}
+
+enum ntlm_status ntlm_spnego_encode_client_resp(const uint8_t *token, size_t token_len, const uint8_t *mic,
+                                                size_t mic_len, uint8_t **ret, size_t *ret_len)
+{
+	return encode_resp(false, SPNEGO_ACCEPT_COMPLETED, false, token, token_len, mic, mic_len, ret,
+	                   ret_len);
+}
+
+/* RFC 4178 4.2.1 MechTypeList ::= SEQUENCE OF MechType, NTLMSSP only: the
+ * bytes the mechListMIC covers (RFC 4178 5). */
+static const uint8_t mech_list_ntlmssp[] = {0x30, 0x0C, 0x06, 0x0A, 0x2B, 0x06, 0x01,
+                                            0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0A};
+
+const uint8_t *ntlm_spnego_mech_list_ntlmssp(size_t *ret_len)
+{
+	*ret_len = sizeof(mech_list_ntlmssp);
+	return mech_list_ntlmssp;
+}
+
+enum ntlm_status ntlm_spnego_encode_init(const uint8_t *token, size_t token_len, uint8_t **ret,
+                                         size_t *ret_len)
 {
 	struct ntlm_writer w;
-	size_t oid = der_tlv_size(sizeof(ntlmssp_oid_der));
-	size_t mech_types = der_tlv_size(der_tlv_size(oid));  /* [0] SEQUENCE OF MechType */
-	size_t init = der_tlv_size(der_tlv_size(mech_types)); /* [0] NegTokenInit SEQUENCE */
-	size_t inner = der_tlv_size(sizeof(spnego_oid_der)) + init;
+	size_t mech_types = der_tlv_size(sizeof(mech_list_ntlmssp)); /* [0] MechTypeList */
+	size_t fields, init, inner;
 
+	if ((token_len > 0 && token == NULL) || token_len > SPNEGO_MAX_TOKEN)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	fields = mech_types + (token != NULL ? der_tlv_size(der_tlv_size(token_len)) : 0);
+	init = der_tlv_size(der_tlv_size(fields)); /* [0] NegTokenInit SEQUENCE */
+	inner = der_tlv_size(sizeof(spnego_oid_der)) + init;
 	ntlm_writer_init(&w, der_tlv_size(inner));
 	/* RFC 2743 3.1 InitialContextToken: [APPLICATION 0] thisMech innerContextToken */
 	der_put_header(&w, DER_APP(0), inner);
 	der_put_header(&w, DER_OID, sizeof(spnego_oid_der));
 	ntlm_write_bytes(&w, spnego_oid_der, sizeof(spnego_oid_der));
-	der_put_header(&w, DER_CTX(0), der_tlv_size(mech_types));
-	der_put_header(&w, DER_SEQUENCE, mech_types);
-	der_put_header(&w, DER_CTX(0), der_tlv_size(oid));
-	der_put_header(&w, DER_SEQUENCE, oid);
-	der_put_header(&w, DER_OID, sizeof(ntlmssp_oid_der));
-	ntlm_write_bytes(&w, ntlmssp_oid_der, sizeof(ntlmssp_oid_der));
+	der_put_header(&w, DER_CTX(0), der_tlv_size(fields));
+	der_put_header(&w, DER_SEQUENCE, fields);
+	der_put_header(&w, DER_CTX(0), sizeof(mech_list_ntlmssp));
+	ntlm_write_bytes(&w, mech_list_ntlmssp, sizeof(mech_list_ntlmssp));
+	if (token != NULL)
+		der_put_explicit(&w, DER_CTX(2), DER_OCTET, token, token_len);
 	return ntlm_writer_finish(&w, ret, ret_len);
+}
+
+enum ntlm_status ntlm_spnego_encode_init_ntlmssp(uint8_t **ret, size_t *ret_len)
+{
+	return ntlm_spnego_encode_init(NULL, 0, ret, ret_len);
 }

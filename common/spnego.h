@@ -126,6 +126,24 @@ enum ntlm_status ntlm_spnego_encode_resp(enum spnego_neg_state state, bool suppo
                                          const uint8_t *token, size_t token_len, const uint8_t *mic,
                                          size_t mic_len, uint8_t **ret, size_t *ret_len) NTLM_MUST_USE;
 
+/* The initiator's NegTokenResp after its first token (RFC 4178 4.2.2, as
+ * Samba's gss-spnego-client sends it): no negState, no supportedMech; the
+ * responseToken when token is not NULL (the AUTHENTICATE), the mechListMIC
+ * when mic is not NULL. The result is malloc'd. */
+enum ntlm_status ntlm_spnego_encode_client_resp(const uint8_t *token, size_t token_len, const uint8_t *mic,
+                                                size_t mic_len, uint8_t **ret, size_t *ret_len) NTLM_MUST_USE;
+
+/* A GSS-API-framed SPNEGO NegTokenInit whose mechTypes are { NTLMSSP }
+ * and whose mechToken is token[0..token_len) (the initiator's NEGOTIATE),
+ * or which has no mechToken when token is NULL. Byte for byte what Samba's
+ * gss-spnego-client sends (YEgGBisGAQUFAqA+MDyg...). The result is malloc'd. */
+enum ntlm_status ntlm_spnego_encode_init(const uint8_t *token, size_t token_len, uint8_t **ret,
+                                         size_t *ret_len) NTLM_MUST_USE;
+
+/* The DER MechTypeList { NTLMSSP } that both encoders above send: what a
+ * mechListMIC covers (RFC 4178 5, MS-SPNG 3.1.5.1). Static bytes. */
+const uint8_t *ntlm_spnego_mech_list_ntlmssp(size_t *ret_len);
+
 /* A GSS-API-framed SPNEGO NegTokenInit offering NTLMSSP only (mechTypes
  * { 1.3.6.1.4.1.311.2.2.10 }, no mechToken): the acceptor's first token when
  * the client sent none. The result is malloc'd. */

@@ -6,23 +6,32 @@ is the project's ntlm_auth (over ntlmd, which alone reads the NT hashes) or
 Samba's (over winbindd): this server never sees a password or a hash.
 
     ntlm-http-origin.py [--bind ADDR] [--port N] [--port-file FILE]
-        -- HELPER COMMAND...
+        [--max-handshakes N] -- HELPER COMMAND...
 
 Example, with the project's ntlm_auth and the ntlmd.conf service "squid":
     ntlm-http-origin.py --port 8080 -- \\
         ntlm_auth --helper-protocol=squid-2.5-ntlmssp --service=squid
 
-NTLM authenticates a connection, not a request: each keep-alive connection
-gets its own helper process (a squid-2.5-ntlmssp helper is stateful), started
-at the connection's first NTLM token and ended with the connection.
+NTLM authenticates a connection, not a request: each handshake gets its own
+helper process (a squid-2.5-ntlmssp helper is stateful), started at the
+connection's NEGOTIATE and ended with the verdict or the connection.
   no Authorization: NTLM              -> 401, WWW-Authenticate: NTLM
-  NTLM <NEGOTIATE>  helper "YR <b64>" -> "TT <b64>": 401, WWW-Authenticate: NTLM <CHALLENGE>
-  NTLM <AUTHENTICATE> "KK <b64>"      -> "AF <user>": 200, body "hello <user>"
+  NTLM <NEGOTIATE>  helper "YR <b64> <client address>"
+                                      -> "TT <b64>": 401, WWW-Authenticate: NTLM <CHALLENGE>
+  NTLM <AUTHENTICATE> "KK <b64> <client address>"
+                                      -> "AF <user>": 200, body "hello <user>"
                                       -> "NA <reason>": 401 and the connection closed
-A connection that authenticated stays authenticated. Every helper verdict is
-logged on stdout as one line: "AUTH <client address> <helper reply>". With
---port 0 (the default) the port the server got is written to --port-file.
-It stops on SIGTERM or SIGINT.
+The client address follows each token as Squid's key_extras "%>a" does: the
+project's ntlmd then counts wrong passwords per account and address, so one
+client's guesses do not lock the account for every other client (Samba's
+helper ignores it). At most --max-handshakes (64) handshakes are under way
+at once; a NEGOTIATE beyond them gets 503 and the connection is closed, so
+unauthenticated connections cannot start helpers without bound. A
+connection that authenticated stays authenticated. Every helper verdict is
+logged on stdout as one line: "AUTH <client address> <helper reply>", and
+requests on stderr, control characters escaped. With --port 0 (the
+default) the port the server got is written to --port-file. It stops on
+SIGTERM or SIGINT.
 """
 
 import argparse
@@ -37,6 +46,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HELPER_TIMEOUT = 10.0  # seconds for one helper answer
 CONNECTION_TIMEOUT = 30.0  # an idle keep-alive connection is dropped after this
+MAX_HANDSHAKES = 64  # helpers alive at once (--max-handshakes)
+
+
+def printable(text):
+    """text with control characters (C0, DEL, C1) as \\xHH, for a log line."""
+    return "".join(c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" for c in text)
 
 
 class HelperError(Exception):
@@ -94,15 +109,36 @@ class Handler(BaseHTTPRequestHandler):
         try:
             super().finish()
         finally:
-            if self.helper is not None:
-                self.helper.close()
-                self.helper = None
+            self.end_handshake()
+
+    def start_handshake(self):
+        """A helper for a new handshake, within --max-handshakes; False when
+        there is no room."""
+        self.end_handshake()
+        if not self.server.handshakes.acquire(blocking=False):
+            return False
+        try:
+            self.helper = Helper(self.server.helper_argv)
+        except OSError:
+            self.server.handshakes.release()
+            raise
+        return True
+
+    def end_handshake(self):
+        if self.helper is not None:
+            self.helper.close()
+            self.helper = None
+            self.server.handshakes.release()
 
     def log_message(self, format, *args):  # noqa: A002  (BaseHTTPRequestHandler's name)
-        sys.stderr.write(f"http: {self.client_address[0]} " + (format % args) + "\n")
+        sys.stderr.write(f"http: {self.client_address[0]} " + printable(format % args) + "\n")
 
     def verdict(self, reply):
-        print(f"AUTH {self.client_address[0]} {reply}", flush=True)
+        print(f"AUTH {self.client_address[0]} {printable(reply)}", flush=True)
+
+    def ask(self, command, token):
+        """One helper request, with the client address as Squid's key_extras."""
+        return self.helper.ask(f"{command} {token} {self.client_address[0]}")
 
     def answer(self, code, body, ntlm_token=None, close=False):
         data = body.encode("utf-8")
@@ -146,19 +182,22 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if msg[8] == 1:
                 # a new handshake: a fresh helper state
-                if self.helper is None:
-                    self.helper = Helper(self.server.helper_argv)
-                reply = self.helper.ask("YR " + token)
+                if not self.start_handshake():
+                    self.answer(503, "too many NTLM handshakes under way\n", close=True)
+                    return
+                reply = self.ask("YR", token)
                 if reply.startswith("TT "):
                     self.answer(401, "challenge\n", reply[3:].split(" ")[0])
                     return
+                self.end_handshake()
                 self.verdict(reply)
                 self.answer(401, "access denied\n", close=True)
                 return
             if self.helper is None:
                 self.answer(400, "AUTHENTICATE without a NEGOTIATE on this connection\n", close=True)
                 return
-            reply = self.helper.ask("KK " + token)
+            reply = self.ask("KK", token)
+            self.end_handshake()
             self.verdict(reply)
             if reply.startswith("AF ") or reply.startswith("OK "):
                 user = reply[3:].strip()
@@ -169,6 +208,7 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self.answer(401, "access denied\n", close=True)
         except HelperError as e:
+            self.end_handshake()
             self.verdict(f"BH {e}")
             self.answer(500, "authentication helper failure\n", close=True)
 
@@ -182,6 +222,7 @@ def main():
     parser.add_argument("--bind", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file")
+    parser.add_argument("--max-handshakes", type=int, default=MAX_HANDSHAKES)
     parser.add_argument("helper", nargs="+", help="the helper command and its arguments")
     args = parser.parse_args()
 
@@ -192,6 +233,7 @@ def main():
     server = ThreadingHTTPServer((args.bind, args.port), Handler)
     server.daemon_threads = True
     server.helper_argv = args.helper
+    server.handshakes = threading.BoundedSemaphore(max(1, args.max_handshakes))
     if args.port_file:
         tmp = args.port_file + ".tmp"
         with open(tmp, "w") as f:

@@ -36,6 +36,7 @@ static const char *const default_attrs[LDAP_ATTR_COUNT] = {
     "sambaBadPasswordTime",
     "uidNumber",
     "sambaSID",
+    "sambaPrimaryGroupSID",
 };
 
 struct parse {
@@ -469,13 +470,6 @@ size_t ldap_conf_parse(const struct ntlmd_config *cfg, struct ldap_conf *ret, st
 	return p.n;
 }
 
-static void free_secret(char *s)
-{
-	if (s != NULL)
-		ntlm_wipe(s, strlen(s));
-	free(s);
-}
-
 void ldap_conf_clear(struct ldap_conf *c)
 {
 	if (c == NULL)
@@ -487,8 +481,8 @@ void ldap_conf_clear(struct ldap_conf *c)
 	free(c->group_filter);
 	free(c->group_name_attribute);
 	free(c->group_member_attribute);
-	free_secret(c->bindpw);
-	free_secret(c->rootbindpw);
+	ntlm_free_string(c->bindpw);
+	ntlm_free_string(c->rootbindpw);
 	free(c->filter);
 	free(c->binddn);
 	free(c->rootbinddn);

@@ -20,6 +20,7 @@
 #include <config.h>
 
 #include "ldapstore.h"
+#include "sid.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -694,6 +695,22 @@ static const char *entry_domain_locked(const struct ldap_store *s, const char *s
 	return list[0];
 }
 
+/* The canonical text of an entry's SID value (sambaSID), or NULL in
+ * *ret when there is none or it is not a SID (the account then has no
+ * SID; its other attributes still serve). */
+static enum ntlm_status canonical_sid(const char *value, char **ret)
+{
+	struct ntlmd_sid sid;
+	char text[NTLMD_SID_TEXT_MAX];
+
+	*ret = NULL;
+	if (value == NULL || ntlmd_sid_parse(value, &sid, NULL) != NTLM_OK ||
+	    !ntlmd_sid_format(&sid, text, sizeof(text)))
+		return NTLM_OK;
+	*ret = strdup(text);
+	return *ret != NULL ? NTLM_OK : NTLM_ERR_NO_MEMORY;
+}
+
 /* The canonical identity of entry e: key "ldap:" DN, and its domain. */
 static enum ntlm_status entry_identity(struct ldap_store *s, LDAP *ld, LDAPMessage *e, const char *sid,
                                        struct ntlmd_account *a)
@@ -743,6 +760,8 @@ static enum ntlm_status entry_to_account(struct ldap_store *s, LDAP *ld, LDAPMes
 		goto out;
 	}
 	if ((st = entry_identity(s, ld, e, v[LDAP_ATTR_SID], a)) != NTLM_OK)
+		goto out;
+	if ((st = canonical_sid(v[LDAP_ATTR_SID], &a->sid)) != NTLM_OK)
 		goto out;
 	if (v[LDAP_ATTR_UID_NUMBER] != NULL && parse_int64(v[LDAP_ATTR_UID_NUMBER], &n) && n >= 0 &&
 	    n <= UINT32_MAX) {
@@ -1018,10 +1037,11 @@ static void cache_sweep_locked(struct ldap_store *s, int64_t now, int64_t keep)
 static bool account_copy(const struct ntlmd_account *a, struct ntlmd_account *ret)
 {
 	*ret = *a;
-	ret->name = ret->domain = ret->key = NULL;
+	ret->name = ret->domain = ret->key = ret->sid = NULL;
 	ret->workstations = NULL;
 	if ((ret->name = strdup(a->name)) == NULL ||
 	    (a->key != NULL && (ret->key = strdup(a->key)) == NULL) ||
+	    (a->sid != NULL && (ret->sid = strdup(a->sid)) == NULL) ||
 	    (a->domain != NULL && (ret->domain = strdup(a->domain)) == NULL))
 		goto fail;
 	if (a->workstations != NULL) {
@@ -1598,6 +1618,143 @@ static bool member_of_result(struct ldap_op *op, LDAPMessage *res, const char *u
 	return member;
 }
 
+/* Whether one of the values of attribute of entry e is sid (compared as
+ * SIDs: "s-1-5-..." and "S-1-5-..." are one). */
+static bool entry_has_sid(LDAP *ld, LDAPMessage *e, const char *attribute, const struct ntlmd_sid *sid)
+{
+	struct berval **vals = ldap_get_values_len(ld, e, attribute);
+	char text[NTLMD_SID_TEXT_MAX];
+	struct ntlmd_sid v;
+	bool same = false;
+
+	for (size_t i = 0; vals != NULL && vals[i] != NULL && !same; i++) {
+		if (vals[i]->bv_len >= sizeof(text))
+			continue;
+		memcpy(text, vals[i]->bv_val, vals[i]->bv_len);
+		text[vals[i]->bv_len] = '\0';
+		same = ntlmd_sid_parse(text, &v, NULL) == NTLM_OK && ntlmd_sid_equal(&v, sid);
+	}
+	ldap_value_free_len(vals);
+	return same;
+}
+
+/* Whether sid is the account's own (sambaSID) or its primary group's
+ * (sambaPrimaryGroupSID): the entry of user whose DN is dn (this store's
+ * account of that key), searched on op's connection. NO_SUCH_USER when
+ * the entry is gone or another. */
+static enum ntlm_status account_has_sid(struct ldap_op *op, const char *user, const char *dn,
+                                        const struct ntlmd_sid *sid, bool *ret)
+{
+	const struct ldap_store *s = op->s;
+	char filter[FILTER_MAX];
+	char *attrs[] = {s->conf.attrs[LDAP_ATTR_SID], s->conf.attrs[LDAP_ATTR_PRIMARY_GROUP_SID], NULL};
+	struct search q = {.bases = s->conf.bases, .filter = filter, .attrs = attrs};
+	LDAPMessage *res = NULL, *e;
+	LDAP *ld;
+	char *found = NULL, *norm = NULL;
+	enum ntlm_status st;
+
+	if (!match_filter(s->conf.filter, s->conf.attrs[LDAP_ATTR_UID], user, filter))
+		return NTLM_STATUS_NO_SUCH_USER;
+	if ((st = search_failover(op, &q, &res)) != NTLM_OK)
+		return st;
+	ld = op->conn->ld; /* the connection that returned res */
+	e = ldap_first_entry(ld, res);
+	found = ldap_get_dn(ld, e);
+	if (found == NULL ||
+	    ldap_dn_normalize(found, LDAP_DN_FORMAT_LDAP, &norm, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+		st = NTLM_ERR_NO_MEMORY;
+	else if (strcasecmp(norm, dn) != 0)
+		st = NTLM_STATUS_NO_SUCH_USER;
+	else
+		*ret = entry_has_sid(ld, e, attrs[0], sid) || entry_has_sid(ld, e, attrs[1], sid);
+	ldap_memfree(norm);
+	ldap_memfree(found);
+	ldap_msgfree(res);
+	return st;
+}
+
+/* Whether the sambaGroupMapping entry of sid under group_base lists the
+ * user (group_member_attribute, as for a group name), searched on op's
+ * connection. NO_SUCH_USER when there is no group search or no such
+ * entry. */
+static enum ntlm_status mapped_group_member(struct ldap_op *op, const char *sid_text, const char *user,
+                                            const char *dn, bool *ret)
+{
+	const struct ldap_store *s = op->s;
+	char filter[FILTER_MAX];
+	char *attrs[] = {s->conf.group_member_attribute, NULL};
+	struct search q = {.bases = s->conf.group_bases, .filter = filter, .attrs = attrs};
+	LDAPMessage *res = NULL;
+	enum ntlm_status st;
+
+	if (s->conf.group_bases == NULL ||
+	    (size_t)snprintf(filter, sizeof(filter), "(&%s(objectClass=sambaGroupMapping)(sambaSID=%s))",
+	                     s->conf.group_filter, sid_text) >= sizeof(filter))
+		return NTLM_STATUS_NO_SUCH_USER;
+	if ((st = search_failover(op, &q, &res)) != NTLM_OK)
+		return st;
+	*ret = (!s->conf.group_member_dn || dn != NULL) && member_of_result(op, res, user, dn);
+	ldap_msgfree(res);
+	return NTLM_OK;
+}
+
+/*
+ * A group given as a SID (ntlm_auth --require-membership-of=S-1-5-21-...):
+ * this store's account is a member of its own sambaSID and of its
+ * sambaPrimaryGroupSID; any account (a files user too, by memberUid) is a
+ * member of the sambaGroupMapping entry with that sambaSID under
+ * group_base that lists it. The account's own entry answers for any SID
+ * (not a member: NTLM_OK, false); another store's account whose SID no
+ * mapping names: NO_SUCH_USER, for the next store. Like a group name's
+ * search, it runs in one operation of the pool (a store worker's, never
+ * ntlmd's loop: group_member has no no-wait form).
+ */
+static enum ntlm_status sid_member(struct ldap_store *s, const char *group, const char *user, const char *key,
+                                   bool *ret_member)
+{
+	struct ntlmd_sid sid;
+	char text[NTLMD_SID_TEXT_MAX];
+	struct ldap_op op;
+	char *dn = NULL;
+	bool member = false, ours = false;
+	enum ntlm_status st = NTLM_OK;
+
+	if (ntlmd_sid_parse(group, &sid, NULL) != NTLM_OK || !ntlmd_sid_format(&sid, text, sizeof(text)))
+		return NTLM_STATUS_NO_SUCH_USER;
+	if (key != NULL && (st = key_dn(key, &dn)) != NTLM_OK && st != NTLM_STATUS_NO_SUCH_USER)
+		return st;
+	if (!op_begin(s, &op)) {
+		free(dn);
+		return NTLM_ERR_NO_MEMORY;
+	}
+	if (dn != NULL) {
+		st = account_has_sid(&op, user, dn, &sid, &member);
+		ours = st == NTLM_OK;
+		if (st != NTLM_OK && st != NTLM_STATUS_NO_SUCH_USER)
+			goto out;
+	}
+	if (!member) {
+		st = mapped_group_member(&op, text, user, s->conf.group_member_dn ? dn : NULL, &member);
+		if (st == NTLM_STATUS_NO_SUCH_USER && ours)
+			st = NTLM_OK;
+	} else {
+		st = NTLM_OK;
+	}
+out:
+	op_end(&op);
+	free(dn);
+	if (st == NTLM_OK) {
+		char shown_user[NTLMD_LOG_NAME_MAX];
+
+		ntlmd_backend_log(LOG_DEBUG, "ldap: %s is %sa member of %s",
+		                  ntlmd_log_name(user, shown_user, sizeof(shown_user)), member ? "" : "not ",
+		                  text);
+		*ret_member = member;
+	}
+	return st;
+}
+
 static enum ntlm_status store_group_member(void *state, const char *group, const char *user, const char *key,
                                            bool *ret_member)
 {
@@ -1613,6 +1770,8 @@ static enum ntlm_status store_group_member(void *state, const char *group, const
 
 	if (s == NULL || group == NULL || user == NULL || ret_member == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
+	if (valid_user(user) && ntlmd_sid_looks_like(group))
+		return sid_member(s, group, user, key, ret_member);
 	if (s->conf.group_bases == NULL || !valid_user(group) || !valid_user(user))
 		return NTLM_STATUS_NO_SUCH_USER;
 	if (!match_filter(s->conf.group_filter, s->conf.group_name_attribute, group, filter))

@@ -23,7 +23,8 @@ enum ldap_attr {
 	LDAP_ATTR_BAD_COUNT,
 	LDAP_ATTR_BAD_TIME,
 	LDAP_ATTR_UID_NUMBER,
-	LDAP_ATTR_SID, /* the account's SID: its prefix names its sambaDomain */
+	LDAP_ATTR_SID,               /* the account's SID: its prefix names its sambaDomain */
+	LDAP_ATTR_PRIMARY_GROUP_SID, /* the SID of the account's primary group (membership by SID) */
 	LDAP_ATTR_COUNT
 };
 
@@ -53,7 +54,9 @@ struct ldap_conf {
 	 * group_bases is NULL. A group is the entry under a group base that
 	 * matches (&group_filter(group_name_attribute=NAME)); its members are
 	 * the values of group_member_attribute: user names (memberUid), or,
-	 * with group_member_dn, the DNs of the users' entries (member). */
+	 * with group_member_dn, the DNs of the users' entries (member). A group
+	 * given as a SID is the entry matching (&group_filter
+	 * (objectClass=sambaGroupMapping)(sambaSID=SID)) instead. */
 	char **group_bases;           /* NULL-terminated */
 	char *group_filter;           /* default (objectClass=posixGroup) */
 	char *group_name_attribute;   /* default cn */

@@ -41,13 +41,6 @@
 uint64_t ntlm_load_le(const uint8_t *p, size_t n);
 void ntlm_store_le(uint8_t *p, uint64_t v, size_t n);
 
-/* Frees a heap buffer of len bytes after wiping it (it held a secret, a
- * name or a message). NULL-safe. */
-void ntlm_free_wiped(void *p, size_t len);
-
-/* Frees a string after wiping it (names can be secrets' neighbours). */
-void ntlm_free_string(char *s);
-
 /* Records st as the writer's error unless it already has one (errors are
  * sticky: ntlm_writer_finish() reports the first). */
 void ntlm_writer_fail(struct ntlm_writer *w, enum ntlm_status st);

@@ -188,6 +188,12 @@ struct ntlm_hash {
 
 /* Wipes n bytes in a way the compiler cannot optimise away. NULL-safe. */
 void ntlm_wipe(void *p, size_t n);
+/* Frees a heap buffer of len bytes after wiping it (it held a secret, a
+ * name or a message). NULL-safe. */
+void ntlm_free_wiped(void *p, size_t len);
+/* Frees a NUL-terminated string after wiping it (a password, or a name
+ * beside one). NULL-safe. */
+void ntlm_free_string(char *s);
 /* Constant-time equality of two n-byte buffers (time depends on n only). */
 bool ntlm_equal_ct(const void *a, const void *b, size_t n) NTLM_MUST_USE;
 /* Fills buf with n bytes from the operating system CSPRNG. */

@@ -784,18 +784,17 @@ void ntlm_utf16le_upper(uint8_t *p, size_t len)
 /*
  * The value of a hex digit, or -1, with no branch and no table indexed by
  * the digit: the digits of an NT hash are the secret itself, and neither
- * the branch predictor nor the cache may learn them. Each range test is
- * the sign of (v - low) | (high - v), spread to a mask.
+ * the branch predictor nor the cache may learn them (the range masks of the
+ * base64 decoder above).
  */
 int ntlm_hex_digit(char c)
 {
-	int32_t u = (int32_t)(unsigned char)c;
-	int32_t digit = u - '0';
-	int32_t letter = (u | 0x20) - 'a'; /* 'A'..'F' and 'a'..'f' -> 0..5 */
-	int32_t is_digit = ~((digit | (9 - digit)) >> 31);
-	int32_t is_letter = ~((letter | (5 - letter)) >> 31);
+	uint32_t u = (unsigned char)c, folded = u | 0x20u; /* 'A'..'F' -> 'a'..'f' */
+	uint32_t is_digit = in_range_mask(u, '0', '9'), is_letter = in_range_mask(folded, 'a', 'f');
+	uint32_t value = ((u - '0') & is_digit) | ((folded - 'a' + 10u) & is_letter);
 
-	return (int)((digit & is_digit) | ((letter + 10) & is_letter) | ~(is_digit | is_letter));
+	/* the value for a digit; 0 - 1 for anything else */
+	return (int)value - 1 + (int)((is_digit | is_letter) & 1u);
 }
 
 enum ntlm_status ntlm_hex_to_bytes(const char *s, size_t slen, uint8_t *out, size_t n)

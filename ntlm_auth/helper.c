@@ -1,7 +1,7 @@
 /*
  * helper.c: the helper protocols of ntlm_auth, byte-compatible with Samba's
  * (squid-2.5-ntlmssp, squid-2.5-basic, gss-spnego, ntlm-server-1,
- * ntlmssp-client-1). See helper.h and ntlm_auth(1).
+ * ntlmssp-client-1, gss-spnego-client). See helper.h and ntlm_auth(1).
  *
  * Diagnostics go to stderr only; stdout carries exactly the replies.
  */
@@ -165,9 +165,10 @@ enum na_protocol na_protocol_from_name(const char *name)
 		const char *name;
 		enum na_protocol p;
 	} names[] = {
-	    {"squid-2.5-ntlmssp", NA_PROTO_SQUID_NTLMSSP}, {"squid-2.5-basic", NA_PROTO_SQUID_BASIC},
-	    {"squid-2.4-basic", NA_PROTO_SQUID24_BASIC},   {"gss-spnego", NA_PROTO_GSS_SPNEGO},
-	    {"ntlm-server-1", NA_PROTO_NTLM_SERVER_1},     {"ntlmssp-client-1", NA_PROTO_NTLMSSP_CLIENT},
+	    {"squid-2.5-ntlmssp", NA_PROTO_SQUID_NTLMSSP},     {"squid-2.5-basic", NA_PROTO_SQUID_BASIC},
+	    {"squid-2.4-basic", NA_PROTO_SQUID24_BASIC},       {"gss-spnego", NA_PROTO_GSS_SPNEGO},
+	    {"ntlm-server-1", NA_PROTO_NTLM_SERVER_1},         {"ntlmssp-client-1", NA_PROTO_NTLMSSP_CLIENT},
+	    {"gss-spnego-client", NA_PROTO_GSS_SPNEGO_CLIENT},
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -178,20 +179,6 @@ enum na_protocol na_protocol_from_name(const char *name)
 
 /* ------------------------------------------------------------------ */
 /* Helper state                                                        */
-
-static void free_secret(void *p, size_t n)
-{
-	if (p != NULL) {
-		ntlm_wipe(p, n);
-		free(p);
-	}
-}
-
-static void free_string(char *s)
-{
-	if (s != NULL)
-		free_secret(s, strlen(s));
-}
 
 static void server_reset(struct na_helper *h)
 {
@@ -210,10 +197,10 @@ static void block_clear(struct na_block *b)
 	free(b->username);
 	free(b->domain);
 	free(b->full_username);
-	free_string(b->password);
-	free_secret(b->challenge, b->challenge_len);
-	free_secret(b->nt_response, b->nt_len);
-	free_secret(b->lm_response, b->lm_len);
+	ntlm_free_string(b->password);
+	ntlm_free_wiped(b->challenge, b->challenge_len);
+	ntlm_free_wiped(b->nt_response, b->nt_len);
+	ntlm_free_wiped(b->lm_response, b->lm_len);
 	*b = (struct na_block){0};
 }
 
@@ -232,9 +219,11 @@ void na_helper_init(struct na_helper *h, const struct na_options *opt, na_call_f
 void na_helper_clear(struct na_helper *h)
 {
 	server_reset(h);
-	free_string(h->client_password);
+	ntlm_free_string(h->client_password);
 	free(h->client_negotiate);
 	free(h->pending_blob);
+	ntlm_free_string(h->pending_line);
+	ntlm_session_free(h->client_session);
 	block_clear(&h->block);
 	*h = (struct na_helper){0};
 }
@@ -496,13 +485,14 @@ static bool common_command(struct na_helper *h, const char *line, size_t len, st
 			na_buf_add(out, "BH Invalid password\n");
 			return true;
 		}
-		if (h->opt.protocol == NA_PROTO_NTLMSSP_CLIENT) {
-			free_string(h->client_password);
+		if (h->opt.protocol == NA_PROTO_NTLMSSP_CLIENT ||
+		    h->opt.protocol == NA_PROTO_GSS_SPNEGO_CLIENT) {
+			ntlm_free_string(h->client_password);
 			h->client_password = strndup((const char *)pw, pw_len);
 		} else {
 			log_line(h, "PW ignored: ntlmd checks the passwords");
 		}
-		free_secret(pw, pw_len);
+		ntlm_free_wiped(pw, pw_len);
 		na_buf_add(out, "OK\n");
 		return true;
 	}
@@ -830,8 +820,8 @@ static char *url_unescape(const char *s, size_t n)
 
 		if (i + 2 >= n)
 			goto bad;
-		hi = na_hex_value(s[i + 1]);
-		lo = na_hex_value(s[i + 2]);
+		hi = ntlm_hex_digit(s[i + 1]);
+		lo = ntlm_hex_digit(s[i + 2]);
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 			goto bad;
 		r[o++] = (char)(hi << 4 | lo);
@@ -840,7 +830,7 @@ static char *url_unescape(const char *s, size_t n)
 	r[o] = '\0';
 	return r;
 bad:
-	free_secret(r, n + 1);
+	ntlm_free_wiped(r, n + 1);
 	return NULL;
 }
 
@@ -942,7 +932,7 @@ reply:
 	basic_reply(h, id, id_len, st, account, out);
 	free(account);
 	free(user);
-	free_string(password);
+	ntlm_free_string(password);
 }
 
 /* ------------------------------------------------------------------ */
@@ -972,10 +962,10 @@ static bool block_hex(const char *value, size_t min, size_t max, uint8_t **ret, 
 			na_buf_addf(out, " failed! (got %zu bytes, expected %zu)\n.\n", n, min);
 		else
 			na_buf_addf(out, " failed! (only got %zu bytes, needed at least %zu)\n.\n", n, min);
-		free_secret(p, cap);
+		ntlm_free_wiped(p, cap);
 		return false;
 	}
-	free_secret(*ret, *ret_len);
+	ntlm_free_wiped(*ret, *ret_len);
 	*ret = p;
 	*ret_len = n;
 	return true;
@@ -983,7 +973,7 @@ static bool block_hex(const char *value, size_t min, size_t max, uint8_t **ret, 
 
 static void set_string(char **field, const char *value)
 {
-	free_string(*field);
+	ntlm_free_string(*field);
 	*field = strdup(value);
 }
 
@@ -1141,8 +1131,8 @@ static void ntlm_server_1_line(struct na_helper *h, const char *line, size_t len
 	}
 	block_key(h, line, key_len, value, out);
 out:
-	free_secret(decoded, decoded_len);
-	free_string(decoded_text);
+	ntlm_free_wiped(decoded, decoded_len);
+	ntlm_free_string(decoded_text);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1155,6 +1145,7 @@ static void client_config(const struct na_helper *h, struct ntlm_initiator_confi
 	cfg->domain = h->opt.domain;
 	cfg->workstation = h->opt.workstation;
 	cfg->password = h->client_password;
+	cfg->target_name = h->opt.target_name;
 }
 
 static void client_negotiate(struct na_helper *h, struct na_buf *out)
@@ -1267,6 +1258,297 @@ static void client_line(struct na_helper *h, const char *line, size_t len, struc
 	}
 	if (!common_command(h, line, len, out))
 		unknown_command(line, len, out);
+}
+
+/* ------------------------------------------------------------------ */
+/* gss-spnego-client                                                   */
+/*
+ * The initiator's side of gss-spnego, line for line as Samba 4.17's
+ * manage_gensec_request() answers (checked against /usr/bin/ntlm_auth):
+ *
+ *   YR                     -> YR <NegTokenInit: mechTypes {NTLMSSP}, NEGOTIATE>
+ *   TT <acceptor's NegTokenInit> (gss-spnego's answer to a bare YR)
+ *                          -> KK <the same NegTokenInit>
+ *   TT <NegTokenResp accept-incomplete, CHALLENGE>
+ *                          -> KK <NegTokenResp: AUTHENTICATE [, mechListMIC]>
+ *   AF <NegTokenResp accept-completed [, mechListMIC]> <user>
+ *                          -> AF
+ *
+ * A token is read up to the first character that is not base64 (the
+ * server helper's "TT <b64> *", "AF <b64> <user>"); text that is not
+ * base64 at all is no token, so a line without one starts a context and
+ * answers YR, as Samba's does. Failures: NA <squashed NT status>; a wrong
+ * mechListMIC of the acceptor: BH NT_STATUS_ACCESS_DENIED ...
+ *
+ * mechListMIC (RFC 4178 5, MS-SPNG 3.1.5.1): sent when the AUTHENTICATE
+ * carries an NTLMSSP MIC and signing was negotiated, as Windows and MIT's
+ * SPNEGO with gss-ntlmssp do, since an acceptor that checked that MIC may
+ * then require the mechListMIC. The acceptor's mechListMIC is checked when
+ * it sends one; its absence is accepted (Samba 4.17's own client sends none
+ * and our gss-spnego sends none): the list it protects holds NTLMSSP alone,
+ * so there is no choice an attacker could have downgraded. ntlm_auth(1).
+ */
+
+static void sp_client_reset(struct na_helper *h)
+{
+	free(h->client_negotiate);
+	h->client_negotiate = NULL;
+	h->client_negotiate_len = 0;
+	ntlm_session_free(h->client_session);
+	h->client_session = NULL;
+	h->sp_client = NA_SPNEGO_CLIENT_NONE;
+	h->has_key = h->has_flags = false;
+	h->flags = 0;
+	ntlm_wipe(h->session_key, sizeof(h->session_key));
+}
+
+static void sp_client_failure(struct na_helper *h, enum ntlm_status st, struct na_buf *out)
+{
+	h->sp_client = NA_SPNEGO_CLIENT_FAILED;
+	na_buf_addf(out, "NA %s\n", na_status_name(st, true));
+}
+
+static void sp_client_reply(const char *code, const uint8_t *der, size_t der_len, struct na_buf *out)
+{
+	na_buf_addf(out, "%s ", code);
+	buf_add_b64(out, der, der_len);
+	na_buf_add(out, "\n");
+}
+
+/* The first token: a NegTokenInit with the NEGOTIATE; code YR when the
+ * context starts without a token of the acceptor, else KK. */
+static void sp_client_init(struct na_helper *h, const char *code, struct na_buf *out)
+{
+	struct ntlm_initiator_config cfg;
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	enum ntlm_status st;
+
+	client_config(h, &cfg);
+	st = ntlm_initiator_negotiate(&cfg, &h->client_negotiate, &h->client_negotiate_len);
+	if (st == NTLM_OK)
+		st = ntlm_spnego_encode_init(h->client_negotiate, h->client_negotiate_len, &der, &der_len);
+	if (st != NTLM_OK) {
+		sp_client_failure(h, st, out);
+		return;
+	}
+	h->sp_client = NA_SPNEGO_CLIENT_INIT;
+	sp_client_reply(code, der, der_len, out);
+	free(der);
+}
+
+/* The MIC field of our own AUTHENTICATE holds an NTLMSSP MIC. */
+static bool has_ntlm_mic(const struct ntlm_authenticate *a)
+{
+	uint8_t any = 0;
+
+	if (a->mic_offset == 0)
+		return false;
+	for (size_t i = 0; i < sizeof(a->mic); i++)
+		any |= a->mic[i];
+	return any != 0;
+}
+
+/* The acceptor's CHALLENGE (in t): answers KK with the AUTHENTICATE and,
+ * when the AUTHENTICATE has a MIC and signing was negotiated, our
+ * mechListMIC (GSS_GetMIC of the mechTypes, MS-NLMP 3.4.4, sequence 0). */
+static void sp_client_authenticate(struct na_helper *h, const struct spnego_token *t, struct na_buf *out)
+{
+	struct ntlm_initiator_config cfg;
+	struct ntlm_authenticate sent = {0};
+	struct ntlm_hash key = {0};
+	uint8_t *msg = NULL, *der = NULL;
+	uint8_t mic[NTLM_MIC_LEN];
+	size_t msg_len = 0, der_len = 0, list_len;
+	const uint8_t *list = ntlm_spnego_mech_list_ntlmssp(&list_len);
+	bool with_mic = false;
+	enum ntlm_status st;
+
+	client_config(h, &cfg);
+	st = ntlm_initiator_authenticate(&cfg, h->client_negotiate, h->client_negotiate_len, t->inner.data,
+	                                 t->inner.len, &msg, &msg_len, &key);
+	if (st == NTLM_OK)
+		st = ntlm_authenticate_decode(msg, msg_len, &sent);
+	if (st == NTLM_OK)
+		st = ntlm_session_new(sent.flags, &key, true, &h->client_session);
+	if (st == NTLM_OK) {
+		with_mic = has_ntlm_mic(&sent) && (sent.flags & NTLM_NEGOTIATE_SIGN) != 0;
+		if (with_mic)
+			st = ntlm_session_sign(h->client_session, list, list_len, mic);
+	}
+	if (st == NTLM_OK)
+		st = ntlm_spnego_encode_client_resp(msg, msg_len, with_mic ? mic : NULL,
+		                                    with_mic ? sizeof(mic) : 0, &der, &der_len);
+	if (st != NTLM_OK) {
+		log_line(h, "no AUTHENTICATE for the acceptor's CHALLENGE: %s (%s)", ntlm_status_name(st),
+		         ntlm_status_message(st));
+		sp_client_failure(h, st, out);
+		goto out;
+	}
+	memcpy(h->session_key, key.bytes, sizeof(h->session_key));
+	h->has_key = true;
+	h->flags = sent.flags;
+	h->has_flags = true;
+	h->sp_client = NA_SPNEGO_CLIENT_AUTH;
+	sp_client_reply("KK", der, der_len, out);
+out:
+	ntlm_wipe(&key, sizeof(key));
+	ntlm_wipe(mic, sizeof(mic));
+	ntlm_authenticate_clear(&sent);
+	ntlm_free_wiped(msg, msg_len);
+	free(der);
+}
+
+/* The acceptor's last token: accept-completed, its mechListMIC checked
+ * when it sent one. */
+static void sp_client_final(struct na_helper *h, const struct spnego_token *t, struct na_buf *out)
+{
+	size_t list_len;
+	const uint8_t *list = ntlm_spnego_mech_list_ntlmssp(&list_len);
+
+	if (t->neg_state != SPNEGO_ACCEPT_COMPLETED || t->inner.len > 0) {
+		log_line(h, "the acceptor's last token is %s%s, not accept-completed",
+		         ntlm_spnego_neg_state_name(t->neg_state),
+		         t->inner.len > 0 ? " with a responseToken" : "");
+		sp_client_failure(h, NTLM_ERR_INVALID_ARGUMENT, out);
+		return;
+	}
+	if (t->mech_list_mic.len > 0 &&
+	    (t->mech_list_mic.len != NTLM_MIC_LEN ||
+	     ntlm_session_verify(h->client_session, list, list_len, t->mech_list_mic.data) != NTLM_OK)) {
+		log_line(h, "the acceptor's mechListMIC is wrong: the exchange is refused");
+		h->sp_client = NA_SPNEGO_CLIENT_FAILED;
+		na_buf_add(out, "BH NT_STATUS_ACCESS_DENIED NT_STATUS_ACCESS_DENIED\n");
+		return;
+	}
+	h->sp_client = NA_SPNEGO_CLIENT_DONE;
+	na_buf_add(out, "AF\n");
+}
+
+/* One token of the acceptor (in[0..in_len), may be empty). */
+static void sp_client_token(struct na_helper *h, const uint8_t *in, size_t in_len, struct na_buf *out)
+{
+	struct spnego_token t;
+	enum ntlm_status st;
+
+	if (h->sp_client == NA_SPNEGO_CLIENT_NONE && in_len == 0) {
+		sp_client_init(h, "YR", out);
+		return;
+	}
+	if (h->sp_client == NA_SPNEGO_CLIENT_DONE || h->sp_client == NA_SPNEGO_CLIENT_FAILED || in_len == 0) {
+		sp_client_failure(h, NTLM_ERR_INVALID_ARGUMENT, out);
+		return;
+	}
+	if ((st = ntlm_spnego_unwrap(in, in_len, &t)) != NTLM_OK) {
+		log_line(h, "undecodable SPNEGO token of the acceptor: %s (%s)", ntlm_status_name(st),
+		         ntlm_status_message(st));
+		sp_client_failure(h, NTLM_ERR_INVALID_ARGUMENT, out);
+		return;
+	}
+	if (h->sp_client == NA_SPNEGO_CLIENT_NONE) {
+		/* the acceptor spoke first (gss-spnego's answer to a bare YR) */
+		if (t.form == SPNEGO_FORM_NEG_TOKEN_INIT && offers_ntlmssp(&t)) {
+			sp_client_init(h, "KK", out);
+		} else {
+			log_line(h, "the acceptor's first token is %s, not a NegTokenInit offering NTLMSSP",
+			         ntlm_spnego_form_name(t.form));
+			sp_client_failure(h, NTLM_ERR_INVALID_ARGUMENT, out);
+		}
+		return;
+	}
+	if (t.form != SPNEGO_FORM_NEG_TOKEN_RESP) {
+		log_line(h, "the acceptor sent a %s where a NegTokenResp was due",
+		         ntlm_spnego_form_name(t.form));
+		sp_client_failure(h, NTLM_ERR_INVALID_ARGUMENT, out);
+		return;
+	}
+	if (t.has_neg_state && t.neg_state == SPNEGO_REJECT) {
+		sp_client_failure(h, NTLM_STATUS_LOGON_FAILURE, out);
+		return;
+	}
+	if (t.supported_mech[0] != '\0' && strcmp(t.supported_mech, SPNEGO_OID_NTLMSSP) != 0) {
+		log_line(h, "the acceptor chose %s, which was not offered", t.supported_mech);
+		sp_client_failure(h, NTLM_ERR_INVALID_ARGUMENT, out);
+		return;
+	}
+	if (h->sp_client == NA_SPNEGO_CLIENT_AUTH) {
+		sp_client_final(h, &t, out);
+		return;
+	}
+	if (t.kind != SPNEGO_KIND_NTLMSSP || t.inner.len == 0 || !t.has_neg_state ||
+	    (t.neg_state != SPNEGO_ACCEPT_INCOMPLETE && t.neg_state != SPNEGO_REQUEST_MIC)) {
+		log_line(h, "the acceptor's answer carries no NTLMSSP CHALLENGE (%s)",
+		         ntlm_spnego_neg_state_name(t.neg_state));
+		sp_client_failure(h, NTLM_ERR_INVALID_ARGUMENT, out);
+		return;
+	}
+	sp_client_authenticate(h, &t, out);
+}
+
+static bool has_prefix(const char *line, size_t len, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return len >= n && strncmp(line, prefix, n) == 0;
+}
+
+static void gss_spnego_client_line(struct na_helper *h, const char *line, size_t len, struct na_buf *out)
+{
+	static const char *const commands[] = {"TT ", "KK ", "AF ", "NA ", "UG", "PW ", "GK", "GF"};
+	bool known = false;
+	uint8_t *in = NULL;
+	size_t in_len = 0;
+
+	if (len < 2) {
+		na_buf_add(out, "BH Query invalid\n");
+		return;
+	}
+	if (len > 3 && has_prefix(line, len, "SF ")) {
+		na_buf_add(out, "OK\n");
+		return;
+	}
+	if (has_prefix(line, len, "OK")) {
+		na_buf_add(out, "BH Command expected\n");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		known = known || has_prefix(line, len, commands[i]);
+	if (!known && !has_prefix(line, len, "YR")) {
+		na_buf_add(out, "BH SPNEGO request invalid prefix\n");
+		return;
+	}
+	if (has_prefix(line, len, "PW ")) {
+		char *pending = h->pending_line;
+
+		common_command(h, line, len, out);
+		h->pending_line = NULL;
+		if (pending != NULL && h->client_password != NULL)
+			gss_spnego_client_line(h, pending, strlen(pending), out);
+		ntlm_free_string(pending);
+		return;
+	}
+	if (has_prefix(line, len, "GK") || has_prefix(line, len, "GF")) {
+		common_command(h, line, 2, out);
+		return;
+	}
+	if (has_prefix(line, len, "YR"))
+		sp_client_reset(h);
+	if (h->client_password == NULL) {
+		/* Samba's gss-spnego-client has no cached credentials: it asks */
+		ntlm_free_string(h->pending_line);
+		h->pending_line = strndup(line, len);
+		na_buf_add(out, "PW\n");
+		return;
+	}
+	/* text that is not base64 at all is no token; base64 that does not
+	 * decode is a broken one */
+	if (len > 3 && ntlm_base64_span(line + 3, len - 3) > 0 &&
+	    decode_blob(line + 3, len - 3, &in, &in_len) != NTLM_OK) {
+		sp_client_failure(h, NTLM_ERR_BAD_ENCODING, out);
+		return;
+	}
+	sp_client_token(h, in, in_len, out);
+	free(in);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1408,7 +1690,8 @@ static void helper_line(struct na_helper *h, const char *line, size_t len, struc
 		basic_line(h, line, len, out);
 		break;
 	case NA_PROTO_NTLM_SERVER_1:
-	case NA_PROTO_NTLMSSP_CLIENT: {
+	case NA_PROTO_NTLMSSP_CLIENT:
+	case NA_PROTO_GSS_SPNEGO_CLIENT: {
 		/* these read values as C strings: a NUL-terminated copy */
 		char *copy = memchr(line, '\0', len) == NULL ? strndup(line, len) : NULL;
 
@@ -1418,9 +1701,11 @@ static void helper_line(struct na_helper *h, const char *line, size_t len, struc
 			                    : "BH Query invalid\n");
 		else if (h->opt.protocol == NA_PROTO_NTLM_SERVER_1)
 			ntlm_server_1_line(h, copy, len, out);
+		else if (h->opt.protocol == NA_PROTO_GSS_SPNEGO_CLIENT)
+			gss_spnego_client_line(h, copy, len, out);
 		else
 			client_line(h, copy, len, out);
-		free_string(copy);
+		ntlm_free_string(copy);
 		break;
 	}
 	default:

@@ -28,12 +28,22 @@
 
 enum na_protocol {
 	NA_PROTO_NONE = 0,
-	NA_PROTO_SQUID_NTLMSSP, /* squid-2.5-ntlmssp */
-	NA_PROTO_SQUID_BASIC,   /* squid-2.5-basic */
-	NA_PROTO_SQUID24_BASIC, /* squid-2.4-basic: no URL unescaping */
-	NA_PROTO_GSS_SPNEGO,    /* gss-spnego */
-	NA_PROTO_NTLM_SERVER_1, /* ntlm-server-1 */
-	NA_PROTO_NTLMSSP_CLIENT /* ntlmssp-client-1 */
+	NA_PROTO_SQUID_NTLMSSP,    /* squid-2.5-ntlmssp */
+	NA_PROTO_SQUID_BASIC,      /* squid-2.5-basic */
+	NA_PROTO_SQUID24_BASIC,    /* squid-2.4-basic: no URL unescaping */
+	NA_PROTO_GSS_SPNEGO,       /* gss-spnego */
+	NA_PROTO_NTLM_SERVER_1,    /* ntlm-server-1 */
+	NA_PROTO_NTLMSSP_CLIENT,   /* ntlmssp-client-1 */
+	NA_PROTO_GSS_SPNEGO_CLIENT /* gss-spnego-client */
+};
+
+/* gss-spnego-client: where the initiator's SPNEGO context stands */
+enum na_spnego_client {
+	NA_SPNEGO_CLIENT_NONE = 0, /* no context: the next token starts one */
+	NA_SPNEGO_CLIENT_INIT,     /* NegTokenInit with the NEGOTIATE sent */
+	NA_SPNEGO_CLIENT_AUTH,     /* NegTokenResp with the AUTHENTICATE sent */
+	NA_SPNEGO_CLIENT_DONE,     /* the acceptor's accept-completed taken */
+	NA_SPNEGO_CLIENT_FAILED,   /* refused; only YR starts again */
 };
 
 /* Asks ntlmd: a request of type with fields; fills *ret like ntlmd_call(). */
@@ -54,6 +64,9 @@ struct na_options {
 	 * asking with PW (see ntlm_auth(1)) */
 	bool use_cached_creds;
 	const char *workstation;
+	/* client modes: the SPN put in MsvAvTargetName ("HTTP/www.example.com",
+	 * from --target-service and --target-hostname), NULL: none */
+	const char *target_name;
 	char separator; /* winbind separator used to split DOMAIN<sep>user, default '\\' */
 	/* --require-membership-of: require_group is true and group_gid the gid;
 	 * group_error true when the name could not be resolved (then every
@@ -61,6 +74,10 @@ struct na_options {
 	bool require_group;
 	bool group_error;
 	gid_t group_gid;
+	/* the group is a SID (group_name its canonical text): NSS is not
+	 * asked, ntlmd's answer alone decides; no store knowing the SID is
+	 * "not a member" (NT_STATUS_LOGON_FAILURE), as winbindd's check */
+	bool group_is_sid;
 	/* The group's name without its domain part, and the question to ntlmd's
 	 * group search (CHECK_MEMBERSHIP) asked when NSS does not know the
 	 * group or does not list the user in it: NTLM_OK (member),
@@ -109,12 +126,17 @@ struct na_helper {
 	uint32_t flags;
 	uint8_t session_key[16];
 
-	/* client side (ntlmssp-client-1) */
+	/* client side (ntlmssp-client-1, gss-spnego-client) */
 	char *client_password;
 	uint8_t *client_negotiate;
 	size_t client_negotiate_len;
 	char pending; /* 'Y' for a YR, 'T' for a TT that waits for a PW, else 0 */
 	char *pending_blob;
+	/* gss-spnego-client: the context, the line that waits for a PW, and
+	 * the session whose keys sign and check the mechListMICs */
+	enum na_spnego_client sp_client;
+	char *pending_line;
+	struct ntlm_session *client_session;
 
 	struct na_block block; /* ntlm-server-1 */
 
@@ -160,9 +182,6 @@ const char *na_status_text(enum ntlm_status st, bool squash);
 /* Samba >= 4.7's text of the status (MS-ERREF 2.3.1 descriptions, as
  * Samba 4.17 prints them): "The attempted logon is invalid. ..." */
 const char *na_status_description(enum ntlm_status st, bool squash);
-
-/* The value of a hex digit (either case), or -1. */
-int na_hex_value(char c);
 
 /* Decodes hex the way Samba's ntlm_auth does: optional "0x", either case,
  * stopping at the first pair that is not hex. Returns the byte count (at

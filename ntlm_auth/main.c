@@ -20,6 +20,7 @@
 #include "local.h"
 #include "ntlmd_conf.h"
 #include "protocol.h"
+#include "sid.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -99,10 +100,11 @@ static const struct option_def {
     {"separator", 0, true, O_SEPARATOR},
 };
 
-static const char usage_text[] =
+static const char usage_head[] =
     "Usage: ntlm_auth [OPTION...]\n"
     "  --helper-protocol=PROTO     squid-2.5-ntlmssp, squid-2.5-basic, squid-2.4-basic,\n"
-    "                              gss-spnego, ntlm-server-1, ntlmssp-client-1\n"
+    "                              gss-spnego, ntlm-server-1, ntlmssp-client-1,\n"
+    "                              gss-spnego-client\n"
     "  --username=USER             user name (DOMAIN\\user is split)\n"
     "  --domain=DOMAIN             domain name (empty: none)\n"
     "  --workstation=NAME          workstation name\n"
@@ -113,18 +115,28 @@ static const char usage_text[] =
     "  --request-nt-key            print NT_KEY: on success\n"
     "  --request-lm-key            accepted (ntlmd returns no LM key)\n"
     "  --allow-mschapv2            the response is MS-CHAPv2's\n"
-    "  --require-membership-of=GROUP  the user must be in this group (NSS, then ntlmd's group search)\n"
-    "  --ntlmd-socket=PATH         ntlmd's socket (default " NTLMD_DEFAULT_SOCKET ")\n"
+    "  --require-membership-of=GROUP  the user must be in this group (NSS, then ntlmd's group search)\n";
+/* then --ntlmd-socket with the installation's default (print_usage) */
+static const char usage_tail[] =
     "  --ntlmd-timeout=MS          bound on each question to ntlmd (default 10000)\n"
     "  --service=NAME              ntlmd.conf service whose policy applies\n"
     "  --squid-kv-replies          Squid 3.4+ replies: OK user=..., ERR message=...\n"
     "  --channel-ids               basic modes: requests carry a channel-ID (concurrency=N)\n"
     "  --separator=C               winbind separator of DOMAIN<C>user (default \\)\n"
     "  -d, --debuglevel=N, --configfile=FILE, --option=NAME=VALUE, --pam-winbind-conf=FILE,\n"
-    "  --offline-logon, --use-cached-creds, --target-service, --target-hostname: accepted\n"
+    "  --target-hostname=HOST      client modes: MsvAvTargetName SERVICE/HOST (default service host)\n"
+    "  --target-service=SERVICE    client modes: the service of that name (HTTP, cifs, ...)\n"
+    "  --offline-logon, --use-cached-creds: accepted\n"
     "  --diagnostics               with --username and --password: ntlmd verifies computed responses\n"
     "  -V, --version; -?, --help; --usage\n"
     "See ntlm_auth(1).\n";
+
+static void print_usage(FILE *out)
+{
+	fputs(usage_head, out);
+	fprintf(out, "  --ntlmd-socket=PATH         ntlmd's socket (default %s)\n", NTLMD_DEFAULT_SOCKET);
+	fputs(usage_tail, out);
+}
 
 struct config {
 	const char *values[O_SEPARATOR + 1];
@@ -140,7 +152,7 @@ __attribute__((format(printf, 1, 2))) static void usage_error(const char *fmt, .
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	fputs(usage_text, stderr);
+	print_usage(stderr);
 }
 
 static const struct option_def *find_long(const char *name, size_t len)
@@ -273,21 +285,37 @@ static enum ntlm_status ask_group_search(void *ctx, const char *group, const cha
 	return st;
 }
 
+/* A SID (S-1-5-21-...) goes to ntlmd as it is, in its canonical text:
+ * the stores decide (ntlmd.conf(5), MEMBERSHIP BY SID). A malformed one:
+ * false, the caller exits, as Samba's does for a group it cannot resolve. */
+static bool resolve_group_sid(const char *value, struct na_options *opt)
+{
+	static char text[NTLMD_SID_TEXT_MAX];
+	struct ntlmd_sid sid;
+	const char *why = NULL;
+
+	if (ntlmd_sid_parse(value, &sid, &why) != NTLM_OK || !ntlmd_sid_format(&sid, text, sizeof(text))) {
+		fprintf(stderr, "ntlm_auth: --require-membership-of=%.200s: not a SID (%s)\n", value,
+		        why != NULL ? why : "it is malformed");
+		return false;
+	}
+	opt->require_group = true;
+	opt->group_is_sid = true;
+	opt->group_name = text;
+	opt->group_check = ask_group_search;
+	opt->group_check_ctx = &group_daemon;
+	return true;
+}
+
 /* Resolves Samba's forms (GROUP, DOMAIN\GROUP, DOMAIN+GROUP) by NSS; the
- * name goes to ntlmd's group search too. A SID cannot be resolved without a
- * domain: false, the caller exits. */
+ * name goes to ntlmd's group search too. A SID goes to ntlmd alone. */
 static bool resolve_group(const char *value, char sep, struct na_options *opt)
 {
 	const struct group *gr;
 	const char *name = value, *p;
 
-	if (strncasecmp(value, "S-", 2) == 0) {
-		fprintf(stderr,
-		        "ntlm_auth: --require-membership-of=%s: SIDs are not supported (there is no domain "
-		        "to resolve them); give a group name known to NSS\n",
-		        value);
-		return false;
-	}
+	if (ntlmd_sid_looks_like(value))
+		return resolve_group_sid(value, opt);
 	if ((p = strrchr(name, sep)) != NULL || (p = strrchr(name, '\\')) != NULL ||
 	    (p = strrchr(name, '+')) != NULL)
 		name = p + 1;
@@ -556,19 +584,19 @@ int main(int argc, char **argv)
 	struct config cfg = {0};
 	struct na_options opt = {0};
 	struct daemon d = {0};
-	char *split_domain = NULL, *password = NULL;
+	char *split_domain = NULL, *password = NULL, *target_name = NULL;
 	const char *user = NULL, *domain;
 	int rc = 1;
 	bool ok;
 
 	if (argc < 2) {
-		fputs(usage_text, stderr);
+		print_usage(stderr);
 		return 1;
 	}
 	if (!parse_args(argc, argv, &cfg))
 		return 1;
 	if (cfg.flags[O_HELP] || cfg.flags[O_USAGE]) {
-		fputs(usage_text, stdout);
+		print_usage(stdout);
 		return 0;
 	}
 	if (cfg.flags[O_VERSION]) {
@@ -629,6 +657,20 @@ int main(int argc, char **argv)
 	}
 	opt.password = password;
 	opt.use_cached_creds = cfg.flags[O_USE_CACHED_CREDS];
+	/* Samba's client modes name the target in MsvAvTargetName when a host
+	 * is given: SERVICE/HOST, service "host" by default */
+	if (cfg.values[O_TARGET_HOSTNAME] != NULL && cfg.values[O_TARGET_HOSTNAME][0] != '\0') {
+		const char *service =
+		    cfg.values[O_TARGET_SERVICE] != NULL && cfg.values[O_TARGET_SERVICE][0] != '\0'
+		        ? cfg.values[O_TARGET_SERVICE]
+		        : "host";
+		size_t n = strlen(service) + strlen(cfg.values[O_TARGET_HOSTNAME]) + 2;
+
+		if ((target_name = malloc(n)) == NULL)
+			goto out;
+		snprintf(target_name, n, "%s/%s", service, cfg.values[O_TARGET_HOSTNAME]);
+		opt.target_name = target_name;
+	}
 
 	if (cfg.values[O_HELPER_PROTOCOL] != NULL) {
 		opt.protocol = na_protocol_from_name(cfg.values[O_HELPER_PROTOCOL]);
@@ -636,7 +678,7 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 			        "ntlm_auth: unknown helper protocol [%s]\n\nValid helper protools:\n\n"
 			        "squid-2.4-basic\nsquid-2.5-basic\nsquid-2.5-ntlmssp\nntlmssp-client-1\n"
-			        "gss-spnego\nntlm-server-1\n",
+			        "gss-spnego\ngss-spnego-client\nntlm-server-1\n",
 			        cfg.values[O_HELPER_PROTOCOL]);
 			goto out;
 		}
@@ -665,6 +707,7 @@ int main(int argc, char **argv)
 out:
 	fflush(stdout);
 	free(split_domain);
+	free(target_name);
 	if (password != NULL) {
 		ntlm_wipe(password, strlen(password));
 		free(password);

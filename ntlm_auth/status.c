@@ -140,17 +140,6 @@ const char *na_status_description(enum ntlm_status st, bool squash)
 	return samba_status_of(st, squash)->description;
 }
 
-int na_hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 size_t na_hex_prefix(const char *s, uint8_t *out, size_t max)
 {
 	size_t n = 0;
@@ -158,7 +147,7 @@ size_t na_hex_prefix(const char *s, uint8_t *out, size_t max)
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
 		s += 2;
 	while (n < max && s[0] != '\0' && s[1] != '\0') {
-		int hi = na_hex_value(s[0]), lo = na_hex_value(s[1]);
+		int hi = ntlm_hex_digit(s[0]), lo = ntlm_hex_digit(s[1]);
 
 		if (hi < 0 || lo < 0)
 			break;
@@ -231,7 +220,7 @@ enum ntlm_status na_membership(const struct na_options *opt, const struct ntlmd_
 	if (user == NULL) /* no account named: never a member */
 		return NTLM_STATUS_LOGON_FAILURE;
 	has_uid = ntlmd_frame_get_u32(&reply->frame, NTLMD_TAG_UID, &uid) == NTLM_OK;
-	if (!opt->group_error && na_user_in_group(user, has_uid, uid, opt->group_gid))
+	if (!opt->group_error && !opt->group_is_sid && na_user_in_group(user, has_uid, uid, opt->group_gid))
 		return NTLM_OK;
 	/* NSS does not know the group, or not this member: ntlmd's group search */
 	st = NTLM_STATUS_NO_SUCH_USER;

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "request.h"
+#include "sid.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -140,6 +141,7 @@ struct lookup_ctx {
 	int64_t bad_count; /* the store's, for its write-back */
 	char flags[16];
 	char *name, *domain, *key; /* the canonical account (lookup_ctx_clear frees them) */
+	char *sid;                 /* the account's SID, NULL when its store knows none */
 };
 
 static void lookup_ctx_clear(struct lookup_ctx *lc)
@@ -147,7 +149,8 @@ static void lookup_ctx_clear(struct lookup_ctx *lc)
 	free(lc->name);
 	free(lc->domain);
 	free(lc->key);
-	lc->name = lc->domain = lc->key = NULL;
+	free(lc->sid);
+	lc->name = lc->domain = lc->key = lc->sid = NULL;
 }
 
 /* Leaves the store's write-back of this outcome to run after the reply
@@ -230,7 +233,9 @@ static enum ntlm_status remember_account(struct ntlmd_request *req, struct looku
 	lc->name = strdup(a->name);
 	lc->domain = strdup(a->domain != NULL ? a->domain : default_domain != NULL ? default_domain : "");
 	lc->key = strdup(a->key != NULL ? a->key : a->name);
-	if (lc->name == NULL || lc->domain == NULL || lc->key == NULL) {
+	lc->sid = a->sid != NULL ? strdup(a->sid) : NULL;
+	if (lc->name == NULL || lc->domain == NULL || lc->key == NULL ||
+	    (a->sid != NULL && lc->sid == NULL)) {
 		lookup_ctx_clear(lc);
 		return NTLM_ERR_NO_MEMORY;
 	}
@@ -343,6 +348,8 @@ static void put_canonical(struct ntlm_writer *reply, const struct request_ctx *r
 	ntlmd_put_string(reply, NTLMD_TAG_ACCOUNT_DOMAIN, lc->domain);
 	if (lc->has_uid)
 		ntlmd_put_u32(reply, NTLMD_TAG_UID, lc->uid);
+	if (lc->sid != NULL)
+		ntlmd_put_string(reply, NTLMD_TAG_ACCOUNT_SID, lc->sid);
 }
 
 /* Writes the parts of an acceptor result that a client may see. A
@@ -1200,7 +1207,8 @@ static enum ntlmd_step ask_set_password(struct ntlmd_request *req, struct user_r
 /* CREATE (CHANGE_PASSWORD, SYNC_PASSWORD): a system user (NSS, in the
  * worker) that no store holds under any spelling is added, with its uid
  * (a store holding a case twin of it refuses in the chain).
- * NO_SUCH_USER otherwise. */
+ * NO_SUCH_USER otherwise. A user of uid 0 (root, or another name for it)
+ * is never added: the worker answers ACCOUNT_RESTRICTION (added_user). */
 static enum ntlmd_step ask_add_user(struct ntlmd_request *req, struct user_request *u)
 {
 	struct ntlmd_store_call *call;
@@ -1215,6 +1223,15 @@ static enum ntlmd_step ask_add_user(struct ntlmd_request *req, struct user_reque
 	ntlmd_audit_set(req->event.detail, "added by root");
 	u->step = USER_ADD;
 	return NTLMD_STEP_WAIT;
+}
+
+/* The answer of ask_add_user's call; the audit says why a uid 0 was
+ * refused. */
+static enum ntlm_status added_user(struct ntlmd_request *req)
+{
+	if (req->call.uid0_refused)
+		ntlmd_audit_set(req->event.detail, "CREATE refused: uid 0 is never added");
+	return req->call.status;
 }
 
 /* Root may set a password without the old one; every other caller proves
@@ -1260,7 +1277,7 @@ static enum ntlmd_step resume_change_password(struct ntlmd_context *ctx, struct 
 			put_account(&req->reply, u);
 		break;
 	case USER_ADD:
-		return reply(req, st);
+		return reply(req, added_user(req));
 	}
 	if (st == NTLM_OK && u->step != USER_SET)
 		return ask_set_password(req, u);
@@ -1345,6 +1362,8 @@ static enum ntlmd_step resume_sync_password(struct ntlmd_context *ctx, struct nt
 	} else if (u->step == USER_SET && st == NTLM_OK) {
 		ntlmd_audit_set(req->event.detail, "updated by root: the stored NT hash was another");
 		u->stored = NTLMD_STORED_UPDATED;
+	} else if (u->step == USER_ADD) {
+		st = added_user(req);
 	}
 	if (st == NTLM_STATUS_NO_SUCH_USER && u->create == 1 && u->step != USER_ADD)
 		return ask_add_user(req, u);
@@ -1358,6 +1377,26 @@ static enum ntlmd_step resume_sync_password(struct ntlmd_context *ctx, struct nt
 /* ------------------------------------------------------------------ */
 /* CHECK_MEMBERSHIP                                                    */
 
+/* A GROUP that is a SID, in its canonical text for the stores; a
+ * malformed one is STATUS_NTLM_BAD_ENCODING, and the audit says why. */
+static enum ntlm_status canonical_group_sid(struct ntlmd_request *req, const char *group, char *out,
+                                            size_t size)
+{
+	struct ntlmd_sid sid;
+	const char *why = NULL;
+	enum ntlm_status st = ntlmd_sid_parse(group, &sid, &why);
+	char detail[NTLMD_AUDIT_TEXT];
+
+	if (st == NTLM_OK && !ntlmd_sid_format(&sid, out, size))
+		st = NTLM_ERR_INTERNAL;
+	if (st != NTLM_OK) {
+		snprintf(detail, sizeof(detail), "GROUP is not a SID: %s",
+		         why != NULL ? why : "internal error");
+		ntlmd_audit_set(req->event.detail, detail);
+	}
+	return st;
+}
+
 /* CHECK_MEMBERSHIP: whether the account USER (of DOMAIN) belongs to
  * GROUP in a store's group search (ldap: group_base). The account is
  * looked up again (the caller authenticated it first): the group search
@@ -1367,7 +1406,8 @@ static enum ntlmd_step resume_sync_password(struct ntlmd_context *ctx, struct nt
 struct membership_state {
 	struct request_ctx rc;
 	struct lookup_ctx lc;
-	const char *group;
+	const char *group;                 /* the frame's, or sid_text */
+	char sid_text[NTLMD_SID_TEXT_MAX]; /* a GROUP that is a SID, canonical */
 	bool asked_group;
 };
 
@@ -1403,6 +1443,14 @@ static enum ntlmd_step start_check_membership(struct ntlmd_context *ctx, struct 
 	ntlmd_audit_set(req->event.domain, domain);
 	if (user[0] == '\0' || m->group[0] == '\0')
 		return reply(req, NTLM_ERR_INVALID_ARGUMENT);
+	/* a SID is checked here, on the loop (no store needed), and asked
+	 * of the stores in its canonical text, like a name: in a worker */
+	if (ntlmd_sid_looks_like(m->group)) {
+		st = canonical_group_sid(req, m->group, m->sid_text, sizeof(m->sid_text));
+		if (st != NTLM_OK)
+			return reply(req, st);
+		m->group = m->sid_text;
+	}
 	return ask_account(req, user, domain != NULL ? domain : "");
 }
 

@@ -58,14 +58,18 @@ struct daemon {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "Usage: ntlmd [-f FILE] [-d | -F] [-t]\n"
-	             "The NTLM verification daemon: the only process that reads NT hashes.\n\n"
-	             "  -f, --config FILE  configuration file (default " NTLMD_DEFAULT_CONFIG ")\n"
-	             "  -d, --debug        stay in the foreground and log to stderr too\n"
-	             "  -F, --foreground   stay in the foreground (for systemd), log to syslog\n"
-	             "  -t, --test         check the configuration and exit (0: OK, 1: errors)\n"
-	             "  -h, --help         this help\n"
-	             "  -V, --version      the version\n");
+	fprintf(out,
+	        "Usage: ntlmd [-f FILE] [-d | -F] [-t]\n"
+	        "The NTLM verification daemon: the only process that reads NT hashes.\n\n"
+	        "  -f, --config FILE  configuration file (default %s)\n"
+	        "  -d, --debug        stay in the foreground and log to stderr too\n"
+	        "  -F, --foreground   stay in the foreground (for systemd), log to syslog\n"
+	        "  -t, --test         check the configuration and exit (0: OK, 1: errors)\n"
+	        "  -h, --help         this help\n"
+	        "  -V, --version      the version\n\n"
+	        "Defaults of this installation: the socket %s (socket),\n"
+	        "the files backend's hash file %s (hash_file).\n",
+	        NTLMD_DEFAULT_CONFIG, NTLMD_DEFAULT_SOCKET, NTLMD_DEFAULT_HASH_FILE);
 }
 
 static int parse_options(int argc, char **argv, struct options *opt)

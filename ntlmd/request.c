@@ -37,19 +37,26 @@ bool ntlmd_store_call_now(struct ntlmd_backend_chain *chain, struct ntlmd_store_
 }
 
 /* CREATE: the uid of a system user NSS knows (getpwnam_r: reentrant,
- * several workers may ask at once), then the chain adds it. */
-static enum ntlm_status add_system_user(struct ntlmd_backend_chain *chain,
-                                        const struct ntlmd_store_call *call)
+ * several workers may ask at once), then the chain adds it. A uid 0
+ * (root, or another name for it) is never added: ACCOUNT_RESTRICTION,
+ * with call->uid0_refused for the audit. */
+static enum ntlm_status add_system_user(struct ntlmd_backend_chain *chain, struct ntlmd_store_call *call)
 {
 	struct passwd pw, *found = NULL;
 	long size = sysconf(_SC_GETPW_R_SIZE_MAX);
 	size_t buf_len = size > 0 ? (size_t)size : 16384;
 	char *buf = malloc(buf_len);
-	enum ntlm_status st = NTLM_STATUS_NO_SUCH_USER;
+	enum ntlm_status st;
 
 	if (buf == NULL)
 		return NTLM_ERR_NO_MEMORY;
-	if (getpwnam_r(call->user, &pw, buf, buf_len, &found) == 0 && found != NULL)
+	call->uid0_refused = false;
+	if (getpwnam_r(call->user, &pw, buf, buf_len, &found) != 0 || found == NULL)
+		st = NTLM_STATUS_NO_SUCH_USER;
+	else if (pw.pw_uid == 0) {
+		call->uid0_refused = true;
+		st = NTLM_STATUS_ACCOUNT_RESTRICTION;
+	} else
 		st = ntlmd_backends_add_user(chain, call->user, (uint32_t)pw.pw_uid, &call->nt_hash,
 		                             call->now);
 	free(buf);

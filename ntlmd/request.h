@@ -46,6 +46,7 @@ struct ntlmd_store_call {
 	struct ntlmd_account account; /* LOOKUP; wiped by clear */
 	const char *backend;          /* LOOKUP, GROUP_MEMBER: the store that answered (static) */
 	bool member;                  /* GROUP_MEMBER */
+	bool uid0_refused;            /* ADD_SYSTEM_USER: refused, the user's uid is 0 */
 	bool waited;                  /* a worker answered it */
 };
 

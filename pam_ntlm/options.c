@@ -70,6 +70,22 @@ static bool set_timeout(unsigned *dst, const char *value)
 	return true;
 }
 
+/* A decimal uid, 0 to UINT32_MAX. */
+static bool set_uid(uint32_t *dst, const char *value)
+{
+	char *end = NULL;
+	unsigned long long v;
+
+	if (!isdigit((unsigned char)value[0]))
+		return false;
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno != 0 || *end != '\0' || v > UINT32_MAX)
+		return false;
+	*dst = (uint32_t)v;
+	return true;
+}
+
 static bool set_mode(enum pam_ntlm_mode *dst, const char *value)
 {
 	for (size_t i = 0; i < ARRAY_LEN(mode_names); i++)
@@ -117,6 +133,12 @@ static bool parse_valued(struct pam_ntlm_options *o, const char *name, size_t na
 		return set_mode(&o->mode, value);
 	if (name_len == 7 && strncmp(name, "service", 7) == 0)
 		return set_text(o->service, sizeof(o->service), value);
+	if (name_len == 7 && strncmp(name, "min_uid", 7) == 0) {
+		if (!set_uid(&o->min_uid, value))
+			return false;
+		o->min_uid_set = true;
+		return true;
+	}
 	*ret_known = false;
 	return false;
 }
@@ -163,12 +185,64 @@ unsigned pam_ntlm_parse_options(int argc, const char **argv, struct pam_ntlm_opt
 	}
 	if (ret->add_users && !ret->migrate)
 		bad += complain(fn, ctx, "add_users applies only with migrate", "", "");
+	if (ret->min_uid_set && !ret->add_users)
+		bad += complain(fn, ctx, "min_uid applies only with migrate add_users", "", "");
 	if (ret->use_first_pass && ret->try_first_pass) {
 		ret->try_first_pass = false;
 		bad += complain(fn, ctx, "use_first_pass and try_first_pass together: use_first_pass applies",
 		                "", "");
 	}
 	return bad;
+}
+
+/* The value of a login.defs line whose name was UID_MIN: a decimal uid,
+ * optionally in double quotes, then nothing but white space. */
+static bool uid_min_value(const char *p, uint32_t *ret)
+{
+	char digits[16];
+	size_t n = 0;
+	bool quoted = *p == '"';
+
+	if (quoted)
+		p++;
+	while (isdigit((unsigned char)*p) && n < sizeof(digits) - 1)
+		digits[n++] = *p++;
+	digits[n] = '\0';
+	if (quoted && *p++ != '"')
+		return false;
+	while (isspace((unsigned char)*p))
+		p++;
+	return n > 0 && *p == '\0' && set_uid(ret, digits);
+}
+
+bool pam_ntlm_login_defs_uid_min(const char *path, uint32_t *ret)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+	uint32_t v = 0;
+
+	if (f == NULL)
+		return false;
+	while (getline(&line, &cap, f) >= 0) {
+		const char *p = line;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, "UID_MIN", 7) != 0 || (p[7] != ' ' && p[7] != '\t'))
+			continue;
+		p += 7;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (uid_min_value(p, &v))
+			found = true;
+	}
+	free(line);
+	(void)fclose(f);
+	if (found)
+		*ret = v;
+	return found;
 }
 
 /* ------------------------------------------------------------------ */

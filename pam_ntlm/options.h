@@ -30,6 +30,11 @@ enum pam_ntlm_mode {
 #define PAM_NTLM_SOCKET_MAX 107u
 /* Longest service name (a string field of the daemon protocol). */
 #define PAM_NTLM_SERVICE_MAX 256u
+/* add_users: the lowest uid added when min_uid= is not given and
+ * PAM_NTLM_LOGIN_DEFS has no UID_MIN (shadow's default). */
+#define PAM_NTLM_MIN_UID_DEFAULT 1000u
+/* Where UID_MIN is read (shadow's login.defs(5)). */
+#define PAM_NTLM_LOGIN_DEFS "/etc/login.defs"
 
 struct pam_ntlm_options {
 	char socket[PAM_NTLM_SOCKET_MAX + 1]; /* "" = the daemon's default */
@@ -39,7 +44,9 @@ struct pam_ntlm_options {
 	bool try_first_pass;
 	bool use_authtok;
 	bool migrate;
-	bool add_users; /* migrate: also add system users missing from the store */
+	bool add_users;   /* migrate: also add system users missing from the store */
+	bool min_uid_set; /* min_uid= given; otherwise UID_MIN of login.defs */
+	uint32_t min_uid; /* add_users: the lowest uid added (when min_uid_set) */
 	bool ignore_unknown_user;
 	bool debug;
 	bool require_cb;                        /* refuse an exchange without channel bindings */
@@ -57,6 +64,14 @@ typedef void (*pam_ntlm_complain_fn)(void *ctx, const char *message);
  */
 unsigned pam_ntlm_parse_options(int argc, const char **argv, struct pam_ntlm_options *ret,
                                 pam_ntlm_complain_fn complain, void *ctx);
+
+/*
+ * UID_MIN of a login.defs(5) file (lines "NAME VALUE", '#' comments): true
+ * with *ret when the file defines it as a decimal number (optionally in
+ * double quotes) of at most UINT32_MAX, the last such line counting;
+ * false, *ret untouched, when the file cannot be read or has none.
+ */
+bool pam_ntlm_login_defs_uid_min(const char *path, uint32_t *ret);
 
 /* "auto", "exchange", "verify", "password" */
 const char *pam_ntlm_mode_name(enum pam_ntlm_mode m);

@@ -8,6 +8,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #define PAM_SM_PASSWORD
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
+#include <security/pam_modutil.h>
 
 #include "client.h"
 #include "ntlmd_conf.h" /* NTLMD_DEFAULT_SOCKET */
@@ -32,6 +34,7 @@
 #define DATA_EXCHANGE    "pam_ntlm_exchange"    /* an exchange waiting for its next answer */
 #define DATA_SESSION_KEY "pam_ntlm_session_key" /* 16 bytes: ExportedSessionKey */
 #define DATA_IDENTITY    "pam_ntlm_identity"    /* struct pam_ntlm_identity */
+#define DATA_MIGRATE     "pam_ntlm_migrate"     /* struct migrate_candidate, until pam_setcred */
 
 /* The PAM environment variable an application sets (pam_putenv) to pass
  * channel-binding application data, base64 (RFC 5929 tls-server-end-point). */
@@ -287,14 +290,6 @@ out:
 		free(resp);
 	}
 	return rc;
-}
-
-static void free_secret(char *s)
-{
-	if (s != NULL) {
-		ntlm_wipe(s, strlen(s));
-		free(s);
-	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -883,7 +878,7 @@ static int password_login(const struct module *m, char *given)
 	if (rc == PAM_SUCCESS)
 		(void)pam_set_item(m->pamh, PAM_AUTHTOK, typed);
 out:
-	free_secret(typed);
+	ntlm_free_string(typed);
 	return rc;
 }
 
@@ -906,21 +901,54 @@ static const char *sync_outcome(const struct ntlmd_frame *reply)
 	}
 }
 
-/* migrate: stores the NT hash of the password an earlier module accepted
- * (PAM_AUTHTOK) when ntlmd's differs, in one root-only SYNC_PASSWORD
- * (docs/PROTOCOL.md): ntlmd compares and writes, and counts no failed
- * logon (no audit failure, no lockout) for a stale hash. With add_users a
- * system user missing from the stores is added (CREATE). Never changes
- * the outcome. */
-static int migrate_password(const struct module *m)
+/* migrate's candidate, from pam_sm_authenticate to pam_sm_setcred (module
+ * data DATA_MIGRATE): the PAM user and a copy of PAM_AUTHTOK, which
+ * Linux-PAM clears when pam_authenticate returns. */
+struct migrate_candidate {
+	char *user;
+	char *password; /* wiped by the cleanup */
+};
+
+static void cleanup_candidate(pam_handle_t *pamh, void *data, int error_status)
+{
+	struct migrate_candidate *c = data;
+
+	(void)pamh;
+	(void)error_status;
+	if (c == NULL)
+		return;
+	ntlm_free_string(c->password);
+	free(c->user);
+	ntlm_wipe(c, sizeof(*c));
+	free(c);
+}
+
+/* Drops (and wipes) a candidate kept earlier on this handle, if any. */
+static void drop_candidate(pam_handle_t *pamh)
+{
+	const void *data = NULL;
+
+	if (pam_get_data(pamh, DATA_MIGRATE, &data) == PAM_SUCCESS && data != NULL)
+		(void)pam_set_data(pamh, DATA_MIGRATE, NULL, NULL); /* the cleanup wipes it */
+}
+
+/*
+ * migrate, in pam_sm_authenticate: keeps the PAM user and a copy of
+ * PAM_AUTHTOK (the password the module before it read) for
+ * pam_sm_setcred, and stores nothing. The module cannot tell here whether
+ * that module accepted the password: only the success of the whole stack
+ * says so, and an application calls pam_setcred only after
+ * pam_authenticate succeeded. A candidate of an earlier pam_authenticate
+ * on the same handle (an application that lets the user try again) is
+ * dropped first. Never changes the outcome.
+ */
+static int migrate_keep(const struct module *m)
 {
 	const char *user = NULL;
 	const void *item = NULL;
-	const char *what;
-	struct ntlm_writer w;
-	struct ntlmd_reply r;
-	enum ntlm_status st;
+	struct migrate_candidate *c;
 
+	drop_candidate(m->pamh);
 	if (pam_get_user(m->pamh, &user, NULL) != PAM_SUCCESS || user == NULL || user[0] == '\0')
 		return PAM_IGNORE;
 	if (pam_get_item(m->pamh, PAM_AUTHTOK, &item) != PAM_SUCCESS || item == NULL ||
@@ -929,22 +957,131 @@ static int migrate_password(const struct module *m)
 			pam_syslog(m->pamh, LOG_DEBUG, "migrate: no password from an earlier module");
 		return PAM_IGNORE;
 	}
-	put_login_name(&w, user);
-	ntlmd_put_string(&w, NTLMD_TAG_NEW_PASSWORD, item);
-	if (m->opt.add_users)
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return PAM_IGNORE;
+	c->user = strdup(user);
+	c->password = strdup(item);
+	if (c->user == NULL || c->password == NULL) {
+		cleanup_candidate(m->pamh, c, 0);
+		return PAM_IGNORE;
+	}
+	if (pam_set_data(m->pamh, DATA_MIGRATE, c, cleanup_candidate) != PAM_SUCCESS) {
+		cleanup_candidate(m->pamh, c, 0);
+		return PAM_IGNORE;
+	}
+	if (m->opt.debug)
+		log_outcome(m, LOG_DEBUG, "migrate: password kept until pam_setcred", user, NTLM_OK);
+	return PAM_IGNORE;
+}
+
+/* add_users: the lowest uid that may be added: min_uid=, else UID_MIN of
+ * login.defs, else PAM_NTLM_MIN_UID_DEFAULT. */
+static uint32_t min_uid(const struct module *m)
+{
+	uint32_t v = PAM_NTLM_MIN_UID_DEFAULT;
+
+	if (m->opt.min_uid_set)
+		return m->opt.min_uid;
+	(void)pam_ntlm_login_defs_uid_min(PAM_NTLM_LOGIN_DEFS, &v);
+	return v;
+}
+
+/* add_users: whether the system user may be added (CREATE): the system
+ * knows it, with a uid of at least min_uid. Otherwise why[cap] says why
+ * not, for the log line when ntlmd does not know the user. */
+static bool may_add(const struct module *m, const char *user, char *why, size_t cap)
+{
+	const struct passwd *pw = pam_modutil_getpwnam(m->pamh, user);
+	uint32_t lowest;
+
+	if (pw == NULL) {
+		snprintf(why, cap, "not a system user");
+		return false;
+	}
+	lowest = min_uid(m);
+	if ((uint32_t)pw->pw_uid < lowest) {
+		snprintf(why, cap, "uid %lu is below min_uid %lu", (unsigned long)pw->pw_uid,
+		         (unsigned long)lowest);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * migrate, in pam_sm_setcred: stores the NT hash of the candidate's
+ * password when ntlmd's differs, in one root-only SYNC_PASSWORD
+ * (docs/PROTOCOL.md): ntlmd compares and writes, and counts no failed
+ * logon (no audit failure, no lockout) for a stale hash. With add_users a
+ * system user missing from the stores is added (CREATE), unless its uid is
+ * below min_uid. The candidate is then wiped.
+ */
+static void migrate_store(const struct module *m, const struct migrate_candidate *c)
+{
+	const char *what;
+	char why[96] = "";
+	struct ntlm_writer w;
+	struct ntlmd_reply r;
+	enum ntlm_status st;
+	bool create = m->opt.add_users && may_add(m, c->user, why, sizeof(why));
+
+	put_login_name(&w, c->user);
+	ntlmd_put_string(&w, NTLMD_TAG_NEW_PASSWORD, c->password);
+	if (create)
 		ntlmd_put_u8(&w, NTLMD_TAG_CREATE, 1);
 	st = ask_daemon(m, NTLMD_REQ_SYNC_PASSWORD, &w, &r);
 	what = st == NTLM_OK ? sync_outcome(&r.frame) : NULL;
 	ntlmd_reply_clear(&r);
 	if (st == NTLM_OK && what == NULL)
-		log_outcome(m, LOG_ERR, "migrate: ntlmd's reply does not say what it stored", user,
+		log_outcome(m, LOG_ERR, "migrate: ntlmd's reply does not say what it stored", c->user,
 		            NTLM_ERR_TRUNCATED);
 	else if (st == NTLM_OK && (m->opt.debug || strcmp(what, "migrate: NT hash already current") != 0))
-		log_outcome(m, LOG_INFO, what, user, st);
+		log_outcome(m, LOG_INFO, what, c->user, st);
 	else if (st != NTLM_OK && st != NTLM_ERR_BACKEND_UNAVAILABLE)
-		/* unknown user (without add_users), or the store cannot be written */
+		/* unknown user (not added), root (add_users min_uid=0: ntlmd
+		 * never adds uid 0), or the store cannot be written */
 		log_outcome(m, st == NTLM_STATUS_NO_SUCH_USER ? LOG_INFO : LOG_ERR, "migrate: nothing stored",
-		            user, st);
+		            c->user, st);
+	if (st == NTLM_STATUS_NO_SUCH_USER && m->opt.add_users && !create) {
+		char ubuf[128];
+
+		pam_syslog(m->pamh, LOG_NOTICE, "migrate add_users: user %s not added: %s",
+		           printable(c->user, ubuf, sizeof(ubuf)), why);
+	}
+}
+
+/* pam_sm_setcred in migrate mode. PAM_ESTABLISH_CRED and
+ * PAM_REINITIALIZE_CRED store the candidate that pam_sm_authenticate kept,
+ * once; PAM_DELETE_CRED drops it. The PAM user must still be the one it
+ * was kept for. Never changes the outcome. */
+static int migrate_setcred(const struct module *m, int flags)
+{
+	const void *data = NULL;
+	const struct migrate_candidate *c;
+	const char *user = preset_user(m->pamh);
+
+	if (pam_get_data(m->pamh, DATA_MIGRATE, &data) != PAM_SUCCESS || data == NULL) {
+		if (m->opt.debug && (flags & (PAM_ESTABLISH_CRED | PAM_REINITIALIZE_CRED)) != 0)
+			pam_syslog(m->pamh, LOG_DEBUG, "migrate: no password kept by pam_authenticate");
+		return PAM_IGNORE;
+	}
+	c = data;
+	if ((flags & (PAM_ESTABLISH_CRED | PAM_REINITIALIZE_CRED)) != 0) {
+		if (user != NULL && strcmp(user, c->user) == 0) { /* not secret: names */
+			migrate_store(m, c);
+		} else {
+			char ubuf[192], kbuf[192];
+
+			pam_syslog(m->pamh, LOG_WARNING,
+			           "migrate: nothing stored: PAM user %s is not %s, whose password "
+			           "pam_authenticate kept",
+			           pam_ntlm_quote(user, ubuf, sizeof(ubuf)),
+			           pam_ntlm_quote(c->user, kbuf, sizeof(kbuf)));
+		}
+	} else if ((flags & PAM_DELETE_CRED) == 0) {
+		return PAM_IGNORE; /* PAM_REFRESH_CRED: keep it */
+	}
+	drop_candidate(m->pamh);
 	return PAM_IGNORE;
 }
 
@@ -1006,7 +1143,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	(void)flags;
 	module_init(&m, pamh, argc, argv);
 	if (m.opt.migrate)
-		return migrate_password(&m);
+		return migrate_keep(&m);
 	x = resume_exchange(pamh);
 	if (x != NULL) {
 		if (x->step == STEP_FIRST)
@@ -1027,10 +1164,11 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 
 PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	(void)pamh;
-	(void)flags;
-	(void)argc;
-	(void)argv;
+	struct module m;
+
+	module_init(&m, pamh, argc, argv);
+	if (m.opt.migrate)
+		return migrate_setcred(&m, flags);
 	return PAM_SUCCESS;
 }
 
@@ -1107,7 +1245,7 @@ static int old_password(const struct module *m, char **ret)
 		return PAM_AUTHTOK_RECOVERY_ERR;
 	rc = pam_set_item(m->pamh, PAM_OLDAUTHTOK, *ret);
 	if (rc != PAM_SUCCESS) {
-		free_secret(*ret);
+		ntlm_free_string(*ret);
 		*ret = NULL;
 	}
 	return rc;
@@ -1131,7 +1269,7 @@ static int prelim_check(const struct module *m, const char *user, bool need_old)
 			return rc;
 		}
 		ntlmd_put_string(&w, NTLMD_TAG_PASSWORD, old);
-		free_secret(old);
+		ntlm_free_string(old);
 		st = ask_daemon(m, NTLMD_REQ_CHECK_PASSWORD, &w, &r);
 	} else {
 		st = ask_daemon(m, NTLMD_REQ_ACCOUNT_STATUS, &w, &r);
@@ -1170,14 +1308,14 @@ static int update_authtok(const struct module *m, const char *user, bool need_ol
 
 		if (pam_get_item(m->pamh, PAM_AUTHTOK, &item) != PAM_SUCCESS || item == NULL) {
 			pam_syslog(m->pamh, LOG_ERR, "use_authtok: no new password from an earlier module");
-			free_secret(old);
+			ntlm_free_string(old);
 			return PAM_AUTHTOK_ERR;
 		}
 		new_pw = item;
 	} else {
 		rc = pam_get_authtok(m->pamh, PAM_AUTHTOK, &new_pw, NULL);
 		if (rc != PAM_SUCCESS || new_pw == NULL) {
-			free_secret(old);
+			ntlm_free_string(old);
 			return rc == PAM_SUCCESS ? PAM_AUTHTOK_ERR : rc;
 		}
 	}
@@ -1185,7 +1323,7 @@ static int update_authtok(const struct module *m, const char *user, bool need_ol
 	if (old != NULL)
 		ntlmd_put_string(&w, NTLMD_TAG_PASSWORD, old);
 	ntlmd_put_string(&w, NTLMD_TAG_NEW_PASSWORD, new_pw);
-	free_secret(old);
+	ntlm_free_string(old);
 	st = ask_daemon(m, NTLMD_REQ_CHANGE_PASSWORD, &w, &r);
 	ntlmd_reply_clear(&r);
 	if (st == NTLM_STATUS_NO_SUCH_USER && m->opt.ignore_unknown_user)

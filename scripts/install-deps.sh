@@ -13,6 +13,8 @@ winbind samba samba-common-bin curl ca-certificates
 slapd ldap-utils openssl pamtester libpam-wrapper squid freeradius freeradius-utils eapoltest gss-ntlmssp libkrb5-dev
 wget python3-requests-ntlm libauthen-ntlm-perl ruby ruby-ntlm libntlm0-dev python3-gssapi
 golang-go golang-github-azure-go-ntlmssp-dev cntlm default-jdk-headless chromium
+systemd man-db logrotate util-linux
+debhelper lintian fakeroot adduser
 "
 
 # Node.js and npm (the npm clients of tests/interop/test-matrix.sh): Debian's,

@@ -16,6 +16,19 @@ fail() {
     FAILED=$((FAILED + 1))
 }
 
+# The shipped files (etc/*.in) as "make install" installs them: generated
+# with this build's directories into $SHIPPED_DIR, the build tree's etc/
+# (tests/Makefile.am). A test uses them as they are; it may substitute only
+# what etc/README.md lists (the installed helper's path, which becomes the
+# built one with the test's socket; the audit file's path; ports).
+shipped() {
+    if [ -z "${SHIPPED_DIR:-}" ] || [ ! -f "$SHIPPED_DIR/$1" ]; then
+        echo "ERROR: no shipped $1 in SHIPPED_DIR=${SHIPPED_DIR:-} (make check sets it)" >&2
+        exit 99
+    fi
+    printf '%s\n' "$SHIPPED_DIR/$1"
+}
+
 # A prerequisite that is missing: a skip (77) on a developer's machine, a
 # failure in CI, which must run every test.
 skip_or_fail() {

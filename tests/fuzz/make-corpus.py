@@ -3,7 +3,7 @@
 anywhere; the output is committed). Sources: the MS-NLMP 4.2 messages in
 tests/unit/vectors.h, the captured client messages under
 tests/ntlmtool/golden/, hand-built ntlmd frames, the lines of
-tests/ntlmtool/golden/accounts.smbpasswd and etc/ntlmd.conf."""
+tests/ntlmtool/golden/accounts.smbpasswd and etc/ntlmd.conf.in."""
 
 import base64
 import binascii
@@ -186,7 +186,7 @@ add("smbpasswd_line", "no-password",
 add("smbpasswd_line", "short", b"eve:1005:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:FC525C9683E8FE067095BA2DDC971889:[U]:")
 
 # ntlmd.conf
-with open(os.path.join(TOP, "etc", "ntlmd.conf"), "rb") as f:
+with open(os.path.join(TOP, "etc", "ntlmd.conf.in"), "rb") as f:
     add("config", "ntlmd.conf", f.read())
 add("config", "services", b"""# policy and services
 ntlm_auth ntlmv1-permitted

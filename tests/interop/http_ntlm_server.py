@@ -4,18 +4,25 @@
 ntlm-test-acceptor.
 
     http_ntlm_server.py --acceptor PATH --hashes FILE --port-file FILE
-        [--time-limit S] [--max-requests N] [--close-unless-challenge] [-- ACCEPTOR OPTIONS...]
+        [--time-limit S] [--max-requests N] [--close-unless-challenge] [--proxy]
+        [--tls-cert FILE --tls-key FILE] [--port N] [-- ACCEPTOR OPTIONS...]
 
-It binds port 0 and writes the port it got to --port-file. Every answer of
+It binds --port (default 0: any) and writes the port it got to --port-file. Every answer of
 the acceptor to an AUTHENTICATE is printed on stdout as "VERDICT <answer>".
 Requests:
   no Authorization: NTLM header          -> 401, WWW-Authenticate: NTLM
   Authorization: NTLM <NEGOTIATE>        -> 401, WWW-Authenticate: NTLM <CHALLENGE>
   Authorization: NTLM <AUTHENTICATE> ok  -> 200, body "hello <user>"
   ... refused                            -> 401, WWW-Authenticate: NTLM
+With --proxy it answers as a proxy does (cntlm's parent proxy): 407 and
+Proxy-Authenticate for 401 and WWW-Authenticate, the token in
+Proxy-Authorization, and any request line (an absolute URL) served alike.
 With --close-unless-challenge every answer but a CHALLENGE closes the
 connection: this server serves one connection at a time, and a client that
-keeps an idle connection open (a browser, a JVM) would hold it. It stops on
+keeps an idle connection open (a browser, a JVM) would hold it.
+With --tls-cert and --tls-key it speaks HTTPS (TLS 1.2 or 1.3, HTTP/1.1
+only); the channel binding a client makes of that certificate is checked by
+the acceptor when it is given --cb-app-data (tls-server-end-point, RFC 5929). It stops on
 SIGTERM, after --max-requests requests or after --time-limit
 seconds, and exits 0 only when the acceptor also exited cleanly.
 """
@@ -24,6 +31,7 @@ import argparse
 import binascii
 import os
 import signal
+import ssl
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -45,9 +53,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def answer(self, code, body, ntlm_token=None, close=False):
         data = body.encode("utf-8")
+        proxy = self.server.proxy
+        if code == 401 and proxy:
+            code = 407
         self.send_response(code)
-        if code == 401:
-            self.send_header("WWW-Authenticate", "NTLM" if ntlm_token is None else "NTLM " + ntlm_token)
+        if code in (401, 407):
+            self.send_header(
+                "Proxy-Authenticate" if proxy else "WWW-Authenticate",
+                "NTLM" if ntlm_token is None else "NTLM " + ntlm_token,
+            )
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         if close:
@@ -67,7 +81,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.discard_body()
-        auth = self.headers.get("Authorization", "")
+        auth = self.headers.get("Proxy-Authorization" if self.server.proxy else "Authorization", "")
         scheme, _, token = auth.partition(" ")
         if scheme.upper() != "NTLM" or not token.strip():
             self.answer(401, "authentication required\n", close=self.server.close_unless_challenge)
@@ -120,11 +134,26 @@ def stop(_signum, _frame):
 class Server(HTTPServer):
     allow_reuse_address = False
 
-    def __init__(self, acceptor):
-        super().__init__(("127.0.0.1", 0), Handler)
+    def __init__(self, acceptor, port=0, tls=None):
+        super().__init__(("127.0.0.1", port), Handler)
         self.acceptor = acceptor
         self.requests = 0
         self.close_unless_challenge = False
+        self.proxy = False
+        self.tls = tls  # an ssl.SSLContext, or None
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        if self.tls is not None:
+            # the handshake here, bounded: a client's speculative connection
+            # that never completes one must not hold this one-at-a-time server
+            sock.settimeout(clients.TIMEOUT)
+            try:
+                sock = self.tls.wrap_socket(sock, server_side=True)
+            except (OSError, ssl.SSLError):
+                sock.close()
+                raise
+        return sock, addr
 
 
 def main():
@@ -137,15 +166,28 @@ def main():
     parser.add_argument("--time-limit", type=float, default=120.0)
     parser.add_argument("--max-requests", type=int, default=200)
     parser.add_argument("--close-unless-challenge", action="store_true")
+    parser.add_argument("--proxy", action="store_true", help="answer as a proxy: 407, Proxy-Authenticate")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate")
+    parser.add_argument("--tls-key", help="the PEM private key of --tls-cert")
+    parser.add_argument("--port", type=int, default=0)
     parser.add_argument("acceptor_options", nargs="*")
     args = parser.parse_args()
+    tls = None
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
+    if args.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.minimum_version = ssl.TLSVersion.TLSv1_2
+        tls.set_alpn_protocols(["http/1.1"])
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
 
     signal.signal(signal.SIGTERM, stop)
     acceptor = clients.Acceptor(args.acceptor, args.hashes, args.acceptor_options)
     try:
-        with Server(acceptor) as server:
+        with Server(acceptor, args.port, tls) as server:
             server.timeout = 0.5
             server.close_unless_challenge = args.close_unless_challenge
+            server.proxy = args.proxy
             tmp = args.port_file + ".tmp"
             with open(tmp, "w") as f:
                 f.write(f"{server.server_address[1]}\n")

@@ -18,11 +18,27 @@ Servers (started here, on 127.0.0.1, ports of their own):
             mode: the CHALLENGE is ours to build): a default CHALLENGE, one
             without TargetInfo (--no-target-info) and one whose TargetInfo has
             no MsvAvTimestamp (--no-timestamp)
+  verify-tls  the same over HTTPS (https://localhost:PORT), with a throwaway
+            self-signed EC certificate made here by openssl: the acceptor
+            requires channel bindings (--cb required) and is given the
+            certificate's RFC 5929 tls-server-end-point binding (SHA-256 of
+            the DER certificate), or another certificate's to prove the check
+            is real, and the SPN HTTP/localhost:PORT (--target-name)
+
+  squid     for the proxy clients (cntlm, Chromium): a real Squid whose
+            auth_param ntlm runs the project's ntlm_auth with the options of the shipped
+            etc/squid/ntlm_auth.conf (service "matrix", or "legacy" for NTLMv1),
+            or Samba's ntlm_auth with Squid in the private winbindd's mount
+            namespace; the helper's replies are copied to a log by
+            matrix/helper-tee.py. In verify mode http_ntlm_server.py answers
+            as a proxy (--proxy: 407, Proxy-Authenticate).
 
 Cases, for each client (verify cases with NTLMv1 allowed for NTLMv1 clients):
   good, wrong-password, non-ascii      ours and samba
   verify, no-target-info, no-timestamp verify mode, right password
   no-target-info-wrong, no-timestamp-wrong   verify mode, wrong password
+Clients with cases of their own: chromium-https (HTTPS_CASES: verify-tls
+only) and chromium-proxy (PROXY_CASES: Squid and verify mode as a proxy).
 
 One line per client and case:
   MATRIX <client> <case> ours=<verdict>/<HTTP status> samba=<verdict>/<HTTP status | n/a: reason>
@@ -68,6 +84,56 @@ ORIGIN = os.path.join(SRC_TOP, "examples", "ntlm-http-origin.py")
 VERIFY_SERVER = os.path.join(HERE, "http_ntlm_server.py")
 CLIENT_DIR = os.path.join(HERE, "matrix")
 PY = "/usr/bin/python3"
+SQUID = "/usr/sbin/squid"
+# the shipped Squid example as make install installs it (the build tree's
+# etc/, generated from etc/*.in: make check sets SHIPPED_DIR)
+SHIPPED_SQUID_CONF = os.path.join(os.environ.get("SHIPPED_DIR", os.path.join(SRC_TOP, "etc")), "squid", "ntlm_auth.conf")
+HELPER_TEE = os.path.join(CLIENT_DIR, "helper-tee.py")
+
+
+class TlsCert:
+    """A throwaway self-signed certificate (ECDSA P-256, signed with
+    SHA-256) for localhost, made with openssl in the work directory: its
+    files, the base64 SHA-256 of its public key (what Chromium's
+    --ignore-certificate-errors-spki-list takes) and its RFC 5929
+    tls-server-end-point channel binding as hex (the application data of
+    the gss_channel_bindings_struct whose MD5 an NTLMv2 client sends): the
+    certificate's signature hash, SHA-256, of its DER encoding."""
+
+    made = {}
+
+    @classmethod
+    def get(cls, work, name):
+        if name not in cls.made:
+            cls.made[name] = cls(work, name)
+        return cls.made[name]
+
+    def __init__(self, work, name):
+        import hashlib
+
+        d = os.path.join(work, f"tls-{name}")
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        self.cert = os.path.join(d, "cert.pem")
+        self.key = os.path.join(d, "key.pem")
+        subprocess.run(
+            [
+                "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-sha256", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=DNS:localhost", "-keyout", self.key, "-out", self.cert,
+            ],
+            capture_output=True, check=True,
+        )  # fmt: skip
+        der = subprocess.run(
+            ["openssl", "x509", "-in", self.cert, "-outform", "DER"], capture_output=True, check=True
+        ).stdout
+        pub = subprocess.run(
+            ["openssl", "x509", "-in", self.cert, "-noout", "-pubkey"], capture_output=True, check=True
+        ).stdout
+        spki = subprocess.run(
+            ["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub, capture_output=True, check=True
+        ).stdout
+        self.spki_sha256 = base64.b64encode(hashlib.sha256(spki).digest()).decode()
+        self.binding = (b"tls-server-end-point:" + hashlib.sha256(der).digest()).hex()
 
 
 def write_hashes(path):
@@ -106,6 +172,10 @@ class Server:
         with open(port_file) as f:
             self.port = int(f.read())
         self.url = f"http://127.0.0.1:{self.port}/"
+        # what a proxy client fetches through this server in verify mode
+        # (it answers every request itself): port 80, not one of Chromium's
+        # unsafe ports; nothing there is ever connected to
+        self.origin_url = "http://127.0.0.1/"
 
     def err_text(self):
         with open(self.err_path, "rb") as f:
@@ -135,10 +205,150 @@ class Server:
             return self.proc.wait()
 
 
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, what, seconds=20):
+    import socket
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} does not listen on port {port}")
+
+
+ORIGIN_CODE = """
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"hello from the origin\\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"""
+
+
+def shipped_squid_ntlm():
+    """The helper options and key_extras of the shipped Squid example's
+    auth_param ntlm lines (what tests/ntlm_auth/test-squid.sh checks)."""
+    options, extras = None, None
+    with open(SHIPPED_SQUID_CONF) as f:
+        for line in f:
+            words = line.split()
+            if words[:3] == ["auth_param", "ntlm", "program"]:
+                options = [w for w in words[4:] if not w.startswith("--helper-protocol=")]
+                protocols = [w for w in words[4:] if w.startswith("--helper-protocol=")]
+                options = protocols + options
+            elif words[:3] == ["auth_param", "ntlm", "key_extras"]:
+                extras = line.strip()
+    if options is None or extras is None:
+        raise RuntimeError(f"no auth_param ntlm program / key_extras line in {SHIPPED_SQUID_CONF}")
+    return options, extras
+
+
+class SquidServer:
+    """A real Squid (cache_effective_user proxy) with NTLM through a helper
+    whose replies helper-tee.py copies to its log; url is the proxy's."""
+
+    prefix = "VERDICT "
+
+    def __init__(self, name, helper, work, origin_port, namespace_pid=None):
+        self.name = name
+        d = os.path.join(work, f"squid-{name}")
+        os.makedirs(d, exist_ok=True)
+        shutil.chown(d, "proxy")
+        self.out_path = os.path.join(d, "verdicts.log")
+        with open(self.out_path, "wb"):
+            pass
+        shutil.chown(self.out_path, "proxy")
+        self.err_path = os.path.join(d, "cache.log")
+        self.port = free_port()
+        _options, extras = shipped_squid_ntlm()
+        conf = os.path.join(d, "squid.conf")
+        with open(conf, "w") as f:
+            f.write(
+                f"http_port 127.0.0.1:{self.port}\n"
+                f"pid_filename {d}/squid.pid\ncache_log {d}/cache.log\naccess_log stdio:{d}/access.log\n"
+                f"cache_store_log none\ncoredump_dir {d}\ncache deny all\ncache_effective_user proxy\n"
+                "shutdown_lifetime 0 seconds\ndns_nameservers 127.0.0.1\n"
+                f"auth_param ntlm program {PY} -B {HELPER_TEE} {self.out_path} -- {' '.join(helper)}\n"
+                "auth_param ntlm children 2 startup=1 idle=1\n"
+                f"{extras}\n"
+                "acl localnet src 127.0.0.1\nacl authed proxy_auth REQUIRED\n"
+                "http_access deny !localnet\nhttp_access allow authed\nhttp_access deny all\n"
+            )
+        argv = [SQUID, "-N", "-f", conf]
+        if namespace_pid:
+            argv = ["nsenter", "-t", namespace_pid, "-m", "--"] + argv
+        with open(os.path.join(d, "stdout.log"), "wb") as out:
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            wait_port(self.port, self.proc, f"squid {name}")
+        except RuntimeError as e:
+            raise RuntimeError(f"{e}: {self.err_text()[-2000:]}") from None
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.origin_url = f"http://127.0.0.1:{origin_port}/"
+
+    def err_text(self):
+        try:
+            with open(self.err_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def mark(self):
+        return os.path.getsize(self.out_path)
+
+    def verdict_since(self, mark):
+        """The helper's last verdict after mark, in the origin server's
+        words: OK user=... -> AF <user>, ERR message=X -> NA X."""
+        with open(self.out_path, "rb") as f:
+            f.seek(mark)
+            text = f.read().decode("utf-8", "replace")
+        found = None
+        for line in text.splitlines():
+            if not line.startswith(self.prefix):
+                continue
+            words = line[len(self.prefix) :].split(" ")
+            kv = dict(w.split("=", 1) for w in words[1:] if "=" in w)
+            if words[0] == "OK":
+                found = "AF " + urllib.parse.unquote(kv.get("user", ""))
+            elif words[0] == "ERR":
+                found = "NA " + kv.get("message", "")
+            else:
+                found = " ".join(words)
+        return found
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+
 class Servers:
     def __init__(self, args):
         self.args = args
         self.started = {}
+        self.origin = None  # the plain origin behind the Squids: (process, port)
 
     def helper_argv(self, kind):
         if kind == "samba":
@@ -152,18 +362,55 @@ class Servers:
             "--helper-protocol=squid-2.5-ntlmssp", f"--service={service}",
         ]  # fmt: skip
 
-    def get(self, kind, options=()):
-        key = (kind,) + tuple(options)
+    def origin_port(self):
+        if self.origin is None:
+            port = free_port()
+            proc = subprocess.Popen([PY, "-B", "-c", ORIGIN_CODE, str(port)], stdin=subprocess.DEVNULL)
+            self.origin = (proc, port)
+            wait_port(port, proc, "the origin server")
+        return self.origin[1]
+
+    def squid_helper(self, kind):
+        options, _extras = shipped_squid_ntlm()
+        if kind == "squid-samba":
+            return ["/usr/bin/ntlm_auth", f"--configfile={self.args.samba_conf}", options[0]]
+        service = "legacy" if kind == "squid-ours-v1" else "matrix"
+        return [self.args.ntlm_auth, "--ntlmd-socket", self.args.ntlmd_socket, *options, f"--service={service}"]
+
+    def get(self, kind, options=(), proxy=False):
+        key = (kind, proxy) + tuple(options)
         if key not in self.started:
-            name = "-".join(x.strip("-") for x in key)
-            if kind == "verify":
+            name = "-".join(x.strip("-") for x in [kind] + (["proxy"] if proxy else []) + list(options))
+            name = name.replace("/", "_")  # an SPN
+            if kind.startswith("squid-"):
+                ns = self.args.samba_pid if kind == "squid-samba" else None
+                self.started[key] = SquidServer(
+                    kind[len("squid-") :], self.squid_helper(kind), self.args.work, self.origin_port(), ns
+                )
+            elif kind in ("verify", "verify-tls"):
+                tls = []
+                if kind == "verify-tls":
+                    # the port is chosen before: the SPN the acceptor wants
+                    # names it, as Chromium's does (HTTP/host:port)
+                    port = free_port()
+                    cert = TlsCert.get(self.args.work, "server")
+                    values = {
+                        "@CB@": cert.binding,
+                        "@OTHER_CB@": TlsCert.get(self.args.work, "other").binding,
+                        "@SPN@": f"HTTP/localhost:{port}",
+                    }
+                    options = [values.get(o, o) for o in options]
+                    tls = ["--tls-cert", cert.cert, "--tls-key", cert.key, "--port", str(port)]
                 argv = [
                     PY, "-B", VERIFY_SERVER, "--acceptor", self.args.acceptor,
                     "--hashes", self.args.hashes, "--port-file", "@PORTFILE@",
                     "--time-limit", "900", "--max-requests", "100000", "--close-unless-challenge",
-                    "--", *options,
+                    *(["--proxy"] if proxy else []), *tls, "--", *options,
                 ]  # fmt: skip
-                self.started[key] = Server(name, argv, self.args.work, "VERDICT ")
+                server = Server(name, argv, self.args.work, "VERDICT ")
+                if tls:
+                    server.url = f"https://localhost:{server.port}/"
+                self.started[key] = server
             else:
                 argv = [PY, "-B", ORIGIN, "--port-file", "@PORTFILE@", "--", *self.helper_argv(kind)]
                 self.started[key] = Server(name, argv, self.args.work, "AUTH 127.0.0.1 ")
@@ -173,8 +420,11 @@ class Servers:
         problems = []
         for server in self.started.values():
             rc = server.stop()
-            if server.prefix == "VERDICT " and rc != 0:
+            if isinstance(server, Server) and server.prefix == "VERDICT " and rc != 0:
                 problems.append(f"server {server.name} exited with {rc}: {server.err_text().strip()}")
+        if self.origin is not None:
+            self.origin[0].terminate()
+            self.origin[0].wait()
         return problems
 
 
@@ -302,6 +552,67 @@ def wget_client(work):
     return run
 
 
+def cntlm_client(work, mode):
+    """cntlm (0.92.3) as a parent-proxy client: a cntlm of its own for each
+    run, whose configuration file (mode 0600, in the work directory) holds
+    the account, the password and Auth <mode>, with the proxy under test as
+    its parent; a GET of origin through cntlm, the status cntlm relays."""
+    home = os.path.join(work, f"cntlm-{mode.lower()}")
+    os.makedirs(home, mode=0o700, exist_ok=True)
+    conf = os.path.join(home, "cntlm.conf")
+
+    def run(proxy_url, user, domain, password, origin):
+        parent = urllib.parse.urlsplit(proxy_url)
+        port = free_port()
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(
+                f"Username {user}\nDomain {domain}\nPassword {password}\nAuth {mode}\n"
+                f"Proxy {parent.hostname}:{parent.port}\nListen 127.0.0.1:{port}\n"
+            )
+        proc = subprocess.Popen(
+            ["cntlm", "-f", "-c", conf],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            try:
+                wait_port(port, proc, "cntlm", seconds=10)
+            except RuntimeError as e:
+                return f"{e}: {proc.stdout.read().decode('utf-8', 'replace').strip()[-200:]}"
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+            try:
+                conn.request("GET", origin, headers={"Host": urllib.parse.urlsplit(origin).netloc})
+                r = conn.getresponse()
+                r.read()
+                status = r.status
+            except (OSError, http.client.HTTPException) as e:
+                return f"no answer through cntlm: {type(e).__name__}: {e}"
+            finally:
+                conn.close()
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            # without -v cntlm's foreground log names no secret (-v would
+            # print the Password line of its configuration)
+            log = proc.stdout.read().decode("utf-8", "replace")
+            proc.stdout.close()
+            os.unlink(conf)
+        # a client-side refusal, logged by cntlm, which then relays the
+        # parent's 407 as it is
+        for line in log.splitlines():
+            if "Cannot do NTLMv2" in line:
+                return f"cntlm made no AUTHENTICATE ({line.split(': ', 1)[-1]}), relayed HTTP {status}"
+        return status
+
+    return run
+
+
 # ---------------------------------------------------------------------------
 # The matrix
 
@@ -310,14 +621,17 @@ ACCEPT, WRONG, CANNOT = "accept", "wrong", "cannot"
 
 
 class MatrixCase:
-    def __init__(self, name, server, options, user, password, want, samba):
+    def __init__(self, name, server, options, user, password, want, samba, fields=None):
         self.name = name
-        self.server = server  # "ours" or "verify"
+        self.server = server  # "ours", "verify" or "verify-tls"
         self.options = options  # acceptor options in verify mode
         self.user = user
         self.password = password
         self.want = want
         self.samba = samba  # True, or the reason it is n/a
+        # the acceptor's verdicts (mic=, cb=, spn=) this case asserts; they
+        # are shown in its MATRIX line
+        self.fields = fields or {}
 
 
 SAMBA_NA_VERIFY = "n/a: Samba builds its own CHALLENGE (always with TargetInfo and MsvAvTimestamp)"
@@ -343,10 +657,46 @@ CASES = [
 ]
 
 
+# HTTPS in verify mode: the acceptor requires channel bindings and checks
+# them against the server certificate's (@CB@), or another's (@OTHER_CB@),
+# and the SPN against HTTP/localhost:PORT (@SPN@); Servers.get fills them in
+SAMBA_NA_TLS = (
+    "n/a: Samba's ntlm_auth cannot check TLS channel bindings (no helper protocol passes them; "
+    "ours neither: only ntlmd's VERIFY request carries them)"
+)
+TLS_GOOD = ["--cb", "required", "--cb-app-data", "@CB@", "--target-name", "@SPN@"]
+HTTPS_CASES = [
+    MatrixCase(
+        "good", "verify-tls", TLS_GOOD, "alice", ALICE_PASSWORD, ACCEPT, SAMBA_NA_TLS,
+        {"mic": "valid", "cb": "valid", "spn": "valid"},
+    ),
+    MatrixCase("wrong-password", "verify-tls", TLS_GOOD, "alice", MATRIX_WRONG_PASSWORD, WRONG, SAMBA_NA_TLS),
+    MatrixCase(
+        "bad-binding", "verify-tls",
+        ["--cb", "required", "--cb-app-data", "@OTHER_CB@", "--target-name", "@SPN@"],
+        "alice", ALICE_PASSWORD, ("refused", "STATUS_BAD_BINDINGS"), SAMBA_NA_TLS,
+        {"mic": "valid", "cb": "invalid"},
+    ),
+    MatrixCase(
+        "wrong-spn", "verify-tls",
+        ["--cb", "required", "--cb-app-data", "@CB@", "--target-name", "HTTP/otherhost"],
+        "alice", ALICE_PASSWORD, ("refused", "STATUS_NTLM_TARGET_NAME_MISMATCH"), SAMBA_NA_TLS,
+        {"mic": "valid", "cb": "valid"},
+    ),
+]  # fmt: skip
+# a proxy client: through Squid (ours and Samba's helper), and in verify
+# mode against http_ntlm_server.py --proxy
+PROXY_CASES = [c for c in CASES if c.name in ("good", "wrong-password", "non-ascii", "verify")] + [
+    MatrixCase("verify-wrong", "verify", [], "alice", MATRIX_WRONG_PASSWORD, WRONG, SAMBA_NA_VERIFY),
+]
+
+
 class Client:
-    def __init__(self, name, run, v1=False, expect=None, needs=None, verify_options=()):
+    def __init__(self, name, run, v1=False, expect=None, needs=None, verify_options=(), proxy=False, cases=None):
         self.name = name
+        self.cases = cases or CASES
         self.run = run
+        self.proxy = proxy  # a proxy client: Squid instead of the origin server, 407 for 401
         self.v1 = v1  # makes NTLMv1 responses only: NTLMv1 permitted on our side
         self.verify_options = list(verify_options)  # more acceptor options in verify mode
         # case -> (ours regex-free expectation, samba expectation, note): what
@@ -355,8 +705,9 @@ class Client:
         self.needs = needs  # None, or the reason the client cannot run here
 
 
-def short(verdict, status):
-    """'AF TESTDOM\\alice' -> 'AF:TESTDOM\\alice'; 'OK user=.. type=NTLMv2 ..' -> 'OK:NTLMv2'."""
+def short(verdict, status, show=()):
+    """'AF TESTDOM\\alice' -> 'AF:TESTDOM\\alice'; 'OK user=.. type=NTLMv2 ..' -> 'OK:NTLMv2',
+    followed by the acceptor's fields named in show (':cb=valid')."""
     if verdict is None:
         v = "no-verdict"
     else:
@@ -366,6 +717,8 @@ def short(verdict, status):
             v = f"{kind}:{_status}" if kind == "FAIL" else kind
             if fields.get("type"):
                 v += f":{fields['type']}"
+            for name in show:
+                v += f":{name}={fields.get(name, '-')}"
         else:
             v = ":".join(w for w in words[:2] if w and "=" not in w)
             for w in words:
@@ -374,11 +727,17 @@ def short(verdict, status):
     return f"{v}/{status}"
 
 
-def judge(want, verdict, status):
-    """Problems of one cell against ACCEPT, WRONG or CANNOT. Our helper's
-    verdicts carry ntlmd's status (" ntlmd=STATUS_..."); Samba's answer
-    NA NT_STATUS_LOGON_FAILURE is its squashed WRONG_PASSWORD."""
+def judge(want, verdict, status, fields=None):
+    """Problems of one cell against ACCEPT, WRONG or CANNOT, and the
+    acceptor's fields a case asserts. Our helper's verdicts carry ntlmd's
+    status (" ntlmd=STATUS_..."); Samba's answer NA NT_STATUS_LOGON_FAILURE
+    is its squashed WRONG_PASSWORD."""
     v = verdict or ""
+    if fields and want != CANNOT:
+        got = clients.parse_reply(v)[2]
+        bad = [f"{k}={got.get(k, '-')} (wanted {w})" for k, w in fields.items() if got.get(k) != w]
+        if bad:
+            return [f"verdict {' '.join(bad)}"] + judge(want, verdict, status)
     ntlmd = v.split(" ntlmd=")[1] if " ntlmd=" in v else None
     if want == CANNOT:
         ok = verdict is None and isinstance(status, str)
@@ -389,8 +748,8 @@ def judge(want, verdict, status):
             ok = v == f"NA {name}"
         else:
             ok = ntlmd == name if ntlmd else v.startswith(f"FAIL {name} ")
-        ok = ok and status == 401
-        return [] if ok else [f"wanted refused with {name} (HTTP 401)"]
+        ok = ok and status in (401, 407)
+        return [] if ok else [f"wanted refused with {name} (HTTP 401 or 407)"]
     if want == ACCEPT:
         ok = (v.startswith("AF ") or v.startswith("OK ")) and status == 200
         ok = ok and ntlmd in (None, "STATUS_SUCCESS")
@@ -399,8 +758,8 @@ def judge(want, verdict, status):
         ok = v.split(" ")[1] == "NT_STATUS_LOGON_FAILURE" and ntlmd in (None, "STATUS_WRONG_PASSWORD")
     else:
         ok = v.startswith("FAIL STATUS_WRONG_PASSWORD ")
-    ok = ok and status == 401
-    return [] if ok else ["wanted refused with STATUS_WRONG_PASSWORD (HTTP 401)"]
+    ok = ok and status in (401, 407)
+    return [] if ok else ["wanted refused with STATUS_WRONG_PASSWORD (HTTP 401, or 407 from a proxy)"]
 
 
 class NtlmdLog:
@@ -432,7 +791,11 @@ def one_exchange(client, server, case, ntlmd_log=None):
     mark = server.mark()
     log_mark = ntlmd_log.mark() if ntlmd_log else 0
     try:
-        status = client.run(server.url, case.user, DOMAIN, case.password)
+        if client.proxy:  # the proxy's URL, and the origin to fetch through it
+            origin = server.origin_url
+            status = client.run(server.url, case.user, DOMAIN, case.password, origin)
+        else:
+            status = client.run(server.url, case.user, DOMAIN, case.password)
     except Exception as e:  # a client that raised
         status = f"{type(e).__name__}: {e}"
     time.sleep(0.05)  # the server's verdict line is written before its answer
@@ -450,35 +813,38 @@ def run_matrix(args, client_list):
     try:
         for client in client_list:
             if client.needs:
-                for case in CASES:
+                for case in client.cases:
                     print(f"MATRIX {client.name} {case.name} ours=not-run: {client.needs} samba=not-run", flush=True)
                 print(f"FAIL {client.name}: not run: {client.needs}", flush=True)
                 failed += 1
                 continue
-            for case in CASES:
-                if case.server == "ours":
+            for case in client.cases:
+                if case.server == "ours" and client.proxy:
+                    ours_server = servers.get("squid-ours-v1" if client.v1 else "squid-ours-v2")
+                elif case.server == "ours":
                     ours_server = servers.get("ours-v1" if client.v1 else "ours-v2")
                 else:
                     options = list(case.options)
                     if client.v1:
                         options += ["--allow-ntlmv1", "--allow-ess"]
                     options += client.verify_options
-                    ours_server = servers.get("verify", options)
+                    ours_server = servers.get(case.server, options, proxy=client.proxy)
                 ours_v, ours_s = one_exchange(client, ours_server, case, ntlmd_log if case.server == "ours" else None)
                 samba_text = case.samba if case.samba is not True else None
                 samba_v = samba_s = None
                 if case.samba is True:
                     if have_samba:
-                        samba_v, samba_s = one_exchange(client, servers.get("samba"), case)
+                        samba_server = servers.get("squid-samba" if client.proxy else "samba")
+                        samba_v, samba_s = one_exchange(client, samba_server, case)
                         samba_text = short(samba_v, samba_s)
                     else:
                         samba_text = "n/a: no private winbindd (needs root, winbind and Samba's ntlm_auth)"
                 print(
-                    f"MATRIX {client.name} {case.name} ours={short(ours_v, ours_s)} samba={samba_text}",
+                    f"MATRIX {client.name} {case.name} ours={short(ours_v, ours_s, case.fields)} samba={samba_text}",
                     flush=True,
                 )
                 want_ours, want_samba, note = client.expect.get(case.name, (case.want, case.want, None))
-                problems = [f"ours: {p}" for p in judge(want_ours, ours_v, ours_s)]
+                problems = [f"ours: {p}" for p in judge(want_ours, ours_v, ours_s, case.fields)]
                 if case.samba is True and have_samba:
                     problems += [f"samba: {p}" for p in judge(want_samba, samba_v, samba_s)]
                 if isinstance(ours_s, str) and want_ours != CANNOT:
@@ -625,13 +991,69 @@ def build_clients(args):
     out.append(
         Client("openjdk", http_client(["java", "-cp", classes, "JavaNtlmClient"]), needs=build_java(classes))
     )
+    chromium = [PY, "-B", os.path.join(CLIENT_DIR, "chromium-client.py")]
+    chromium_needs = None if os.access("/usr/bin/chromium", os.X_OK) else "/usr/bin/chromium is missing"
+    out.append(Client("chromium", http_client(chromium), needs=chromium_needs))
+    # HTTPS: Chromium trusts the throwaway certificate by its key
+    # (--ignore-certificate-errors-spki-list), so the channel binding it
+    # sends is the one of the certificate it was served
+    chromium_https_needs, spki = chromium_needs, None
+    if chromium_needs is None and (not args.only or "chromium-https" in args.only.split(",")):
+        try:
+            spki = TlsCert.get(work, "server").spki_sha256
+        except (OSError, subprocess.CalledProcessError) as e:
+            chromium_https_needs = f"cannot make the throwaway certificate with openssl: {e}"
     out.append(
         Client(
-            "chromium",
-            http_client([PY, "-B", os.path.join(CLIENT_DIR, "chromium-client.py")]),
-            needs=None if os.access("/usr/bin/chromium", os.X_OK) else "/usr/bin/chromium is missing",
+            "chromium-https",
+            http_client(chromium + ["--trust-spki", spki]) if spki else None,
+            needs=chromium_https_needs,
+            cases=HTTPS_CASES,
         )
     )
+
+    def chromium_proxy(proxy_url, user, domain, password, origin):
+        proxy = urllib.parse.urlsplit(proxy_url)  # scheme://host:port: a path is refused
+        return http_client(chromium + ["--proxy-server", f"{proxy.scheme}://{proxy.netloc}"])(
+            origin, user, domain, password
+        )
+
+    if chromium_needs is None and not os.access(SQUID, os.X_OK):
+        chromium_proxy_needs = f"{SQUID} is missing"
+    else:
+        chromium_proxy_needs = chromium_needs
+    out.append(
+        Client("chromium-proxy", chromium_proxy, needs=chromium_proxy_needs, proxy=True, cases=PROXY_CASES)
+    )
+    # cntlm through a real Squid (and, in verify mode, our acceptor as its
+    # parent proxy): NTLMv2 under the default policy; NTLM (NTLMv1 with
+    # the LM response) and NTLM2SR (NTLMv1-ESS) under ntlmv1-permitted
+    if not shutil.which("cntlm"):
+        cntlm_needs = "cntlm is missing"
+    elif not os.access(SQUID, os.X_OK):
+        cntlm_needs = f"{SQUID} is missing (cntlm's parent proxy)"
+    else:
+        cntlm_needs = None
+    cntlm_no_ti = (
+        CANNOT,
+        CANNOT,
+        "cntlm 0.92.3 cannot answer a CHALLENGE without TargetInfo in NTLMv2 mode: it logs "
+        "\"No target info block. Cannot do NTLMv2!\" and relays the parent's 407 without an AUTHENTICATE",
+    )
+    for mode, v1 in (("NTLMv2", False), ("NTLM", True), ("NTLM2SR", True)):
+        expect = {"non-ascii": cannot_utf16(f"cntlm 0.92.3 ({mode})")}
+        if mode == "NTLMv2":
+            expect.update({"no-target-info": cntlm_no_ti, "no-target-info-wrong": cntlm_no_ti})
+        out.append(
+            Client(
+                f"cntlm-{mode.lower()}",
+                cntlm_client(work, mode),
+                v1=v1,
+                needs=cntlm_needs,
+                proxy=True,
+                expect=expect,
+            )
+        )
     if args.only:
         names = args.only.split(",")
         out = [c for c in out if c.name in names]

@@ -1,7 +1,8 @@
 #!/bin/sh
 # curl --ntlm (NTLMv2 without MIC; the VERSION flag set but no VERSION field)
 # against a local HTTP server that authenticates through the libntlmssp
-# acceptor. Passwords reach curl through a netrc file, never its command line.
+# acceptor, whose CHALLENGE has TargetInfo with MsvAvTimestamp, no
+# TargetInfo, or TargetInfo without MsvAvTimestamp. Passwords reach curl through a netrc file, never its command line.
 set -eu
 . "${INTEROP_DIR:-$(dirname "$0")}/common.sh"
 require_command curl
@@ -85,6 +86,23 @@ stop_server
 start_server require-mic --require-mic
 curl_case "no MIC while the policy requires one" 401 'FAIL STATUS_NTLM_MIC_MISSING' 'access denied' \
     --user alice
+stop_server
+
+# A CHALLENGE without TargetInfo: curl then sends an NTLMv2 blob whose AV
+# list is empty (not even MsvAvEOL, MS-NLMP 2.2.2.7), which is legal
+start_server no-target-info --no-target-info
+curl_case "CHALLENGE without TargetInfo: NTLMv2 with an empty AV list, good password" 200 \
+    'OK user=alice domain=TESTDOM .*type=NTLMv2' '^hello alice$' --user alice --domain TESTDOM
+curl_case "CHALLENGE without TargetInfo, wrong password" 401 'FAIL STATUS_WRONG_PASSWORD' 'access denied' \
+    --user alice --domain TESTDOM --wrong-password
+stop_server
+
+# TargetInfo without MsvAvTimestamp: no server time to echo, no skew check
+start_server no-timestamp --no-timestamp
+curl_case "CHALLENGE without MsvAvTimestamp, good password" 200 \
+    'OK user=alice domain=TESTDOM .*type=NTLMv2' '^hello alice$' --user alice --domain TESTDOM
+curl_case "CHALLENGE without MsvAvTimestamp, wrong password" 401 'FAIL STATUS_WRONG_PASSWORD' \
+    'access denied' --user alice --domain TESTDOM --wrong-password
 stop_server
 
 echo "$passed passed, $failed failed"

@@ -34,6 +34,8 @@ netbios_name       TESTSRV
 netbios_domain     TESTDOM
 lockout_threshold  0
 
+allow_groups       proxy
+
 service matrix
 	user_name_format user
 
@@ -70,7 +72,8 @@ if reason=$(samba_check); then
     S=$WORK_DIR/samba
     mkdir -p "$S"
     alice_pw=$("$PY" -B "$INTEROP_DIR/matrix.py" password alice)
-    if samba_start "$S" alice 1000 "$alice_pw" TESTDOM MATRIXWG >"$WORK_DIR/samba-start.log" 2>&1; then
+    # proxy: Squid's helpers (cntlm's parent proxy) reach winbindd's privileged pipe
+    if samba_start "$S" alice 1000 "$alice_pw" TESTDOM MATRIXWG proxy >"$WORK_DIR/samba-start.log" 2>&1; then
         # the other accounts: in the namespace's /etc/passwd (a bind mount
         # of $S/passwd), then in tdbsam, the password on pdbedit's stdin
         for user in $("$PY" -B "$INTEROP_DIR/matrix.py" users); do

@@ -59,7 +59,7 @@ SID = "S-1-5-21-1111111111-2222222222-3333333333"
 
 # user: (password, extra attributes); uidNumber from 3000 in this order
 USERS = {
-    "lalice": ("Lalice-pass1", {"sambaAcctFlags": "[UX         ]"}),
+    "lalice": ("Lalice-pass1", {"sambaAcctFlags": "[UX         ]", "sambaPrimaryGroupSID": f"{SID}-513"}),
     "lbob": ("Lbob-pass2", {"sambaAcctFlags": "[DU         ]"}),
     "lcarol": ("Lcarol-pass3", {"sambaAcctFlags": "[LU         ]"}),
     "ldave": ("Ldave-pass4", {"sambaKickoffTime": str(NOW - 3600)}),
@@ -128,15 +128,19 @@ def ldif(suffix, bindpw):
 
 def groups_ldif(suffix):
     """The group search's entries: a posixGroup (memberUid, one of them in
-    capitals and one a user of the files store) and a groupOfNames (member
-    DNs, spelled with blanks and capitals, as directories hold them)."""
+    capitals and one a user of the files store), a groupOfNames (member
+    DNs, spelled with blanks and capitals, as directories hold them) and a
+    posixGroup with Samba's sambaGroupMapping (found by its sambaSID)."""
     return (f"dn: ou=groups,{suffix}\nobjectClass: organizationalUnit\nou: groups\n\n"
             f"dn: cn=webusers,ou=groups,{suffix}\nobjectClass: posixGroup\ncn: webusers\ngidNumber: 4000\n"
             "memberUid: lalice\nmemberUid: LHANK\nmemberUid: falice\n\n"
             f"dn: cn=webadmins,ou=groups,{suffix}\nobjectClass: groupOfNames\ncn: webadmins\n"
             f"member: UID=ljane, ou=people,{suffix}\nmember: cn=ntlmd,{suffix}\n\n"
             f"dn: cn=twins,ou=groups,{suffix}\nobjectClass: groupOfNames\ncn: twins\n"
-            f"member: uid=ltwin,ou=people,{suffix}\n")
+            f"member: uid=ltwin,ou=people,{suffix}\n\n"
+            f"dn: cn=sidgroup,ou=groups,{suffix}\nobjectClass: posixGroup\nobjectClass: sambaGroupMapping\n"
+            f"cn: sidgroup\ngidNumber: 4100\nsambaSID: {SID}-5001\nsambaGroupType: 2\n"
+            "memberUid: lalice\nmemberUid: falice\n")
 
 
 def write_files(path):

@@ -295,6 +295,42 @@ EOF
         grep -q "group 'webusers' not found by NSS; ntlmd's group search is asked" "$WORK/ntlm_auth.err"
     reply_is "group search: a groupOfNames does not match group_filter (posixGroup) -> unknown group" \
         "$(ntlmssp webadmins ljane)" "NA NT_STATUS_INVALID_PARAMETER"
+    # membership by SID (ntlm_auth --require-membership-of=S-1-5-21-...):
+    # the account's sambaSID and sambaPrimaryGroupSID, and the
+    # sambaGroupMapping entry of that sambaSID under group_base
+    LSID=S-1-5-21-1111111111-2222222222-3333333333 # ldap_driver.py's SID
+    reply_is "SID: the account's own sambaSID -> OK" "$(basic "$LSID-3000" lalice Lalice-pass1)" OK
+    reply_is "SID: written s-1-... (as Samba's string_to_sid takes it) -> OK" \
+        "$(basic "s${LSID#S}-3000" lalice Lalice-pass1)" OK
+    reply_is "SID: ljane's own sambaSID (uidNumber 3009) -> AF" "$(ntlmssp "$LSID-3018" ljane)" 'AF TESTDOM\ljane'
+    reply_is "SID: another account's sambaSID -> NA NT_STATUS_LOGON_FAILURE" "$(ntlmssp "$LSID-3000" ljane)" \
+        "NA NT_STATUS_LOGON_FAILURE"
+    reply_is "SID: the account's sambaPrimaryGroupSID -> OK" "$(basic "$LSID-513" lalice Lalice-pass1)" OK
+    reply_is "SID: a sambaGroupMapping entry that lists the account (memberUid) -> OK" \
+        "$(basic "$LSID-5001" lalice Lalice-pass1)" OK
+    reply_is "SID: a files user listed in an LDAP sambaGroupMapping -> OK" \
+        "$(basic "$LSID-5001" falice Falice-pass1)" OK
+    reply_is "SID: a sambaGroupMapping entry that does not list the account -> ERR" \
+        "$(basic "$LSID-5001" lhank Lhank-pass8)" ERR
+    reply_is "SID: the same account is a member of its own SID -> OK" "$(basic "$LSID-3014" lhank Lhank-pass8)" OK
+    reply_is "SID, squid-2.5-ntlmssp: member by sambaGroupMapping -> AF" "$(ntlmssp "$LSID-5001" lalice)" \
+        'AF TESTDOM\lalice'
+    reply_is "SID, squid-2.5-ntlmssp: not a member -> NA NT_STATUS_LOGON_FAILURE" \
+        "$(ntlmssp "$LSID-5001" ljane)" "NA NT_STATUS_LOGON_FAILURE"
+    reply_is "SID no store knows (an LDAP account) -> NA NT_STATUS_LOGON_FAILURE, as winbindd" \
+        "$(ntlmssp S-1-5-21-9-9-9-1000 lalice)" "NA NT_STATUS_LOGON_FAILURE"
+    reply_is "SID no store knows (a files user) -> NA NT_STATUS_LOGON_FAILURE, as winbindd" \
+        "$(ntlmssp S-1-5-21-9-9-9-1000 falice)" "NA NT_STATUS_LOGON_FAILURE"
+    reply_is "SID: the well-known Everyone (S-1-1-0) is not in winbindd's membership check -> ERR" \
+        "$(basic S-1-1-0 lalice Lalice-pass1)" ERR
+    reply_is "SID, malformed: ntlm_auth exits before reading a request" \
+        "$(basic S-1-5-21-x lalice Lalice-pass1; echo "exit $?")" "exit 1"
+    check "SID, malformed: ntlm_auth says why" grep -q "not a SID (a field is not a number)" "$WORK/ntlm_auth.err"
+    got=$(WBINFO_NTLMD_SOCKET=$SOCKET timeout 30 "$PY" -B "$HERE/../ntlm_auth/wbinfo" -n 'TESTDOM\lalice')
+    reply_is "ACCOUNT_SID: ntlmd's reply names the account's sambaSID (wbinfo -n of the Samba tests)" \
+        "$got" "$LSID-3000 SID_USER (1)"
+    check "SID: ntlmd's audit line says which store answered" \
+        grep -q "is a member of group $LSID-5001 (ldap)" "$LOG"
     stop_pid "$SLAPD_A"
     SLAPD_A=""
     got=$(ntlmssp webusers falice)

@@ -2,8 +2,9 @@
 # common.sh: sourced by the ntlm_auth tests. Starts a real ntlmd (files
 # backend) in a private directory with the test accounts of helper_driver.py,
 # and gives the pass/fail counting, the bounded waits and the cleanup.
-# Needs: NTLMD, NTLM_AUTH (make check sets them). KEEP_WORK=1 keeps the
-# private directory (configs, logs) for a look after the run.
+# Needs: NTLMD, NTLM_AUTH, SHIPPED_DIR and INSTALLED_NTLM_AUTH (the path the
+# shipped examples name the helper by) (make check sets them). KEEP_WORK=1
+# keeps the private directory (configs, logs) for a look after the run.
 
 PY=/usr/bin/python3 # Debian's python3 sees python3-ntlm-auth and python3-impacket
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -54,6 +55,10 @@ setup() {
         echo "ERROR: set NTLMD and NTLM_AUTH (make check does)" >&2
         exit 99
     fi
+    if [ -z "${INSTALLED_NTLM_AUTH:-}" ]; then
+        echo "ERROR: set INSTALLED_NTLM_AUTH, \$(pkglibexecdir)/ntlm_auth (make check does)" >&2
+        exit 99
+    fi
     # ntlmd answers privileged callers only: root here
     [ "$(id -u)" -eq 0 ] || skip_or_fail "root (ntlmd's privileged requests)"
     [ -x "$PY" ] || skip_or_fail "$PY"
@@ -68,8 +73,12 @@ setup() {
 
 # Starts ntlmd on $WORK/run/socket; extra configuration lines on stdin.
 # With SHIPPED_SERVICES set, the service blocks are those of the shipped
-# etc/ntlmd.conf; otherwise a "radius" service that permits NTLMv1.
+# ntlmd.conf (etc/ntlmd.conf.in as installed); otherwise a "radius" service
+# that permits NTLMv1.
 start_ntlmd() {
+    if [ -n "${SHIPPED_SERVICES:-}" ]; then
+        SHIPPED_CONF=$(shipped ntlmd.conf) || exit 99
+    fi
     SOCKET=$WORK/run/socket
     HASHES=$WORK/smbpasswd
     NTLMD_LOG=$WORK/ntlmd.log
@@ -87,9 +96,9 @@ lockout_threshold  0
 EOC
         cat
         if [ -n "${SHIPPED_SERVICES:-}" ]; then
-            # the service blocks of the shipped etc/ntlmd.conf, verbatim
+            # the service blocks of the shipped ntlmd.conf, verbatim
             echo
-            sed -n '/^service /,$p' "$HERE/../../etc/ntlmd.conf"
+            sed -n '/^service /,$p' "$SHIPPED_CONF"
         else
             printf '\nservice radius\nntlm_auth          ntlmv1-permitted\n'
         fi

@@ -211,6 +211,9 @@ def main(args):
     run.case("--require-membership-of: unknown group -> NA NT_STATUS_INVALID_PARAMETER",
              ntlmssp("ruth", ruth.password, "NA NT_STATUS_INVALID_PARAMETER",
                      "--require-membership-of=no-such-group-xyz"))
+    run.case("--require-membership-of=SID that no store knows (no domain_sid here) -> NA NT_STATUS_LOGON_FAILURE",
+             ntlmssp("ruth", ruth.password, "NA NT_STATUS_LOGON_FAILURE",
+                     "--require-membership-of=S-1-5-21-1-2-3-513"))
 
     def garbage():
         h = helper("squid-2.5-ntlmssp")
@@ -940,15 +943,15 @@ def main(args):
         p += want(rc, 1, "unknown option") + want(out, "", "unknown option stdout")
         rc, out, err = exec_("--helper-protocol=nonsense")
         p += want(rc, 1, "unknown protocol") + ([] if "unknown helper protocol [nonsense]" in err else [err])
-        rc, out, err = exec_("--helper-protocol=squid-2.5-ntlmssp", "--require-membership-of=S-1-5-21-1-2-3-513")
-        p += want(rc, 1, "SID") + ([] if "SIDs are not supported" in err else [err])
+        rc, out, err = exec_("--helper-protocol=squid-2.5-ntlmssp", "--require-membership-of=S-1-5-21-1-2-x")
+        p += want(rc, 1, "malformed SID") + ([] if "not a SID (a field is not a number)" in err else [err])
         rc, out, err = exec_("--request-nt-key", "--challenge=0011223344556677")
         p += want(rc, 1, "no user") + ([] if "username must be specified" in err else [err])
         r = subprocess.run([prog], capture_output=True, text=True, timeout=TIMEOUT)
         p += want(r.returncode, 1, "no arguments")
         return p
 
-    run.case("options: unknown option, unknown protocol, SID, missing user -> exit 1", options)
+    run.case("options: unknown option, unknown protocol, malformed SID, missing user -> exit 1", options)
 
     def hostile_exec():
         p = []

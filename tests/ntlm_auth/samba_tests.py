@@ -19,12 +19,6 @@ SKIP = {
         "credentials of its own and answers BH NT_STATUS_NO_SUCH_LOGON_SESSION (ntlm_auth(1))",
 }
 PENDING = {
-    "test_gss_spnego": "gss-spnego-client (the client side of gss-spnego) is not implemented yet",
-    "test_gss_spnego_winbind": "gss-spnego-client (the client side of gss-spnego) is not implemented yet",
-    "test_require_membership": "SIDs in --require-membership-of are not resolved yet (issue 14)",
-    "test_require_membership_gss_spnego": "gss-spnego-client and SIDs in --require-membership-of (issue 14)",
-    "test_plaintext_with_membership": "SIDs in --require-membership-of are not resolved yet (issue 14)",
-    "test_ntlm_server_1_with_plaintext_winbind": "SIDs in --require-membership-of are not resolved yet (issue 14)",
 }
 
 

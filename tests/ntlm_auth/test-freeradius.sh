@@ -12,16 +12,19 @@
 # typed in another case or as DOMAIN\user named as the store's account.
 #
 # The shipped files are used as shipped, so that they must agree: ntlmd runs
-# with the service blocks of etc/ntlmd.conf (and its default global policy,
-# ntlmv2-only), and the mschap and exec modules are etc/freeradius/
-# mschap-ntlm_auth and exec-ntlm_auth, in which sed substitutes only the
-# helper's path: "/usr/libexec/pam_ntlm/ntlm_auth" becomes the built helper
-# with --ntlmd-socket= the test's socket (etc/README.md). The listener's
-# port is the test's own; the eap module (not shipped) gets a throwaway CA
-# and server certificate made here.
+# with the service blocks of ntlmd.conf (and its default global policy,
+# ntlmv2-only), and the mschap and exec modules are freeradius/
+# mschap-ntlm_auth and exec-ntlm_auth, as make install installs them (the
+# build tree's etc/, generated from etc/*.in), in which sed substitutes only
+# the helper's installed path, $(pkglibexecdir)/ntlm_auth, by the built
+# helper with --ntlmd-socket= the test's socket (etc/README.md). The
+# listener's port is the test's own; the eap module (not shipped) gets a
+# throwaway CA and server certificate made here.
 set -u
 # shellcheck source=tests/ntlm_auth/common.sh
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
+# shellcheck source=tests/ntlm_auth/eapol.sh
+. "$HERE/eapol.sh"
 
 RADIUSD=${RADIUSD:-/usr/sbin/freeradius}
 PORT=${NTLM_AUTH_RADIUS_PORT:-$(free_ports 1)}
@@ -52,10 +55,10 @@ SHIPPED_SERVICES=1 start_ntlmd </dev/null
 RADDB=$WORK/raddb
 mkdir -p "$RADDB" "$WORK/log" "$WORK/run"
 for f in mschap-ntlm_auth exec-ntlm_auth; do
-    sed "s|/usr/libexec/pam_ntlm/ntlm_auth |$NTLM_AUTH --ntlmd-socket=$SOCKET |" \
-        "$HERE/../../etc/freeradius/$f" >"$RADDB/$f"
+    src=$(shipped "freeradius/$f") || exit 99
+    sed "s|$INSTALLED_NTLM_AUTH |$NTLM_AUTH --ntlmd-socket=$SOCKET |" "$src" >"$RADDB/$f"
     grep -q -- "--ntlmd-socket=$SOCKET" "$RADDB/$f" || {
-        echo "ERROR: no /usr/libexec/pam_ntlm/ntlm_auth in etc/freeradius/$f" >&2
+        echo "ERROR: no $INSTALLED_NTLM_AUTH in $src" >&2
         exit 99
     }
 done
@@ -235,83 +238,24 @@ v2_case "MS-CHAPv2, wrong password: Access-Reject" reject alice WrongPass1
 
 # PEAP-MSCHAPv2 with eapol_test (wpa_supplicant's EAP peer as a RADIUS
 # client): the TLS tunnel to the eap module, inside it EAP-MSCHAPv2, whose
-# MS-CHAPv2 goes through the shipped mschap module to ntlm_auth. A success
-# needs eapol_test's exit status 0 and final "SUCCESS", and:
-# - "EAP-MSCHAPV2: Authentication succeeded": the peer checked the server's
-#   authenticator response (S=, RFC 2759 8.7), which FreeRADIUS makes from
-#   ntlm_auth's NT_KEY;
-# - "MPPE keys OK: 1  mismatch: 0": eapol_test compared the Access-Accept's
-#   MS-MPPE-Recv-Key with the PMK it derived (the MSK's first 32 octets);
-# - the MSK eapol_test printed ("EAP-PEAP: Derived key") is Recv-Key ||
-#   Send-Key (RFC 5216 2.3: MSK(0,31) = MS-MPPE-Recv-Key, MSK(32,63) =
-#   MS-MPPE-Send-Key), so the Send-Key is checked too;
-# - the MS-CHAPv2 master key the peer derived from the password
-#   ("MSCHAPV2: Master Key") equals the one from ntlm_auth's NT_KEY
-#   (RFC 3079 3.4: SHA1(PasswordHashHash | NT-Response | Magic1)[0:16]):
-#   the NT_KEY is MD4(NT hash), as RFC 2759's PasswordHashHash.
+# MS-CHAPv2 goes through the shipped mschap module to ntlm_auth. What a
+# success and a failure must show is eapol.sh's (shared with
+# scripts/test-packages.sh): among it the authenticator response, the MPPE
+# keys against the MSK and the master key from ntlm_auth's NT_KEY.
 # Every case must leave exactly one VERIFY audit record in ntlmd's log with
 # the expected status, naming the store's account ("TESTDOM\alice",
 # files:alice) whatever case or domain prefix the client typed.
-hexdump_of() { # label: the hex octets of eapol_test's hexdump line "label - hexdump(len=N): .."
-    printf '%s\n' "$out" | sed -n "s/^$1 - hexdump(len=[0-9]*): //p" | head -n 1 | tr -d ' '
-}
 peap_case() { # name expect(accept|reject) identity password status
     name=$1 expect=$2 ident=$3 password=$4 status=$5
-    conf=$WORK/eapol-$PASSED-$FAILED.conf
-    # wpa_supplicant's quoted strings are literal (a backslash is a backslash)
-    cat >"$conf" <<EOC
-network={
-    key_mgmt=WPA-EAP
-    eap=PEAP
-    identity="$ident"
-    anonymous_identity="anonymous"
-    password="$password"
-    ca_cert="$TLS/ca.pem"
-    phase1="peaplabel=0"
-    phase2="auth=MSCHAPV2"
-}
-EOC
     before=$(wc -l <"$NTLMD_LOG")
     rbefore=$(wc -l <"$WORK/log/debug.log")
-    out=$(timeout 30 "$EAPOL_TEST" -c "$conf" -a 127.0.0.1 -p "$PORT" -s "$SECRET" -t 10 2>&1)
-    rc=$?
-    printf '%s\n' "$out" >"$conf.out"
+    eapol_run "$WORK/eapol-$PASSED-$FAILED.conf" "$ident" "$password" "$TLS/ca.pem" "$PORT" "$SECRET"
     audit=$(tail -n +"$((before + 1))" "$NTLMD_LOG" | grep ' VERIFY')
     problems=""
     if [ "$expect" = accept ]; then
-        [ "$rc" -eq 0 ] || problems="$problems exit status $rc, not 0;"
-        [ "$(printf '%s\n' "$out" | tail -n 1)" = SUCCESS ] || problems="$problems no final SUCCESS;"
-        printf '%s\n' "$out" | grep -qx 'EAP-MSCHAPV2: Authentication succeeded' ||
-            problems="$problems the peer did not accept the MS-CHAPv2 authenticator response;"
-        printf '%s\n' "$out" | grep -qx 'MPPE keys OK: 1  mismatch: 0' ||
-            problems="$problems not 'MPPE keys OK: 1  mismatch: 0' but '$(printf '%s\n' "$out" | grep '^MPPE keys')';"
-        msk=$(hexdump_of 'EAP-PEAP: Derived key')
-        recv=$(hexdump_of 'MS-MPPE-Recv-Key (crypt)')
-        send=$(hexdump_of 'MS-MPPE-Send-Key (sign)')
-        if [ "${#msk}" -ne 128 ] || [ "$recv$send" != "$msk" ]; then
-            problems="$problems MSK $msk is not MS-MPPE-Recv-Key $recv || MS-MPPE-Send-Key $send;"
-        fi
-        ntkey=$(tail -n +"$((rbefore + 1))" "$WORK/log/debug.log" |
-            sed -n "s/.*mschap: Program returned code (0) and output 'NT_KEY: \([0-9A-F]\{32\}\)'.*/\1/p")
-        ntresp=$(hexdump_of 'MSCHAPV2: NT Response')
-        master=$(hexdump_of 'MSCHAPV2: Master Key')
-        mine=$("$PY" -c 'import hashlib, sys
-magic1 = b"This is the MPPE Master Key"
-print(hashlib.sha1(bytes.fromhex(sys.argv[1]) + bytes.fromhex(sys.argv[2]) + magic1).hexdigest()[:32])' \
-            "$ntkey" "$ntresp" 2>&1)
-        if [ -z "$ntkey" ] || [ -z "$master" ] || [ "$mine" != "$master" ]; then
-            problems="$problems NT_KEY '$ntkey' gives the master key '$mine', the peer derived '$master';"
-        fi
+        eapol_check_accept "$(tail -n +"$((rbefore + 1))" "$WORK/log/debug.log")"
     else
-        [ "$rc" -ne 0 ] || problems="$problems exit status 0;"
-        [ "$(printf '%s\n' "$out" | tail -n 1)" = FAILURE ] || problems="$problems no final FAILURE;"
-        printf '%s\n' "$out" | grep -q 'RADIUS message: code=2 (Access-Accept)' && problems="$problems an Access-Accept;"
-        # the eap module's mschapv2 sends no MS-CHAPv2 failure packet
-        # (send_error = no): the peer hears of it from PEAP's result TLV
-        printf '%s\n' "$out" | grep -qx 'EAP-TLV: TLV Result - Failure' ||
-            problems="$problems no PEAP result TLV Failure;"
-        printf '%s\n' "$out" | grep -q '^RADIUS message: code=3 (Access-Reject)' ||
-            problems="$problems no Access-Reject;"
+        eapol_check_reject
     fi
     n=$(printf '%s\n' "$audit" | grep -c .)
     if [ "$n" -ne 1 ]; then
@@ -329,7 +273,7 @@ print(hashlib.sha1(bytes.fromhex(sys.argv[1]) + bytes.fromhex(sys.argv[2]) + mag
     if [ -z "$problems" ]; then
         pass "$name"
     else
-        fail "$name:$problems eapol_test: $(printf '%s\n' "$out" | grep -i 'fail\|mismatch\|error' | tail -3) audit: $audit"
+        fail "$name:$problems eapol_test: $(eapol_summary) audit: $audit"
     fi
 }
 if [ -n "$EAPOL_MISSING" ]; then

@@ -8,10 +8,18 @@
 #   BINDIR/ntlm_auth  a two-line wrapper that runs the built ntlm_auth with
 #                     --ntlmd-socket of the private ntlmd
 #   wbinfo            tests/ntlm_auth/wbinfo, a documented subset on PATH:
-#                     -n answers the account's SID by Samba's algorithmic
-#                     mapping of the files store (domain SID, RID 2*uid+1000);
+#                     -n answers the account's SID as ntlmd gives it
+#                     (ACCOUNT_SID of ACCOUNT_STATUS: the files store's
+#                     domain_sid and Samba's algorithmic RID 2*uid+1000);
 #                     --ccache-save is refused (no credential cache)
-#   SMB_CONF_PATH     a two-line smb.conf (workgroup; winbind separator "\")
+#   the SIDs          --require-membership-of=<that SID> is resolved by
+#                     ntlmd (CHECK_MEMBERSHIP with a SID): the account is a
+#                     member of its own SID, and not of the test's "bad"
+#                     SID (the same with its last two digits cut off)
+#   SMB_CONF_PATH     a two-line smb.conf (workgroup; winbind separator "\",
+#                     written "\\": a lone "\" at the end of a line is
+#                     Samba's line continuation, which left the separator
+#                     empty and sent "TESTDOMdcuser" to squid-2.5-basic)
 #   DC_USERNAME/DC_PASSWORD/DOMAIN  an account of the private store, with a
 #                     password drawn for this run (the test file takes it
 #                     from the environment and puts it on command lines)
@@ -49,6 +57,7 @@ hash_file          $HASHES
 backends           files
 netbios_name       TESTSRV
 netbios_domain     TESTDOM
+domain_sid         $DOMAIN_SID
 lockout_threshold  0
 
 service radius
@@ -64,10 +73,10 @@ exec "$NTLM_AUTH" --ntlmd-socket="$SOCKET" "\$@"
 EOW
 chmod 0755 "$WORK/bin/ntlm_auth"
 ln -s "$HERE/wbinfo" "$WORK/bin/wbinfo"
-printf '[global]\nworkgroup = TESTDOM\nwinbind separator = \\\n' >"$WORK/smb.conf"
+printf '[global]\nworkgroup = TESTDOM\nwinbind separator = \\\\\n' >"$WORK/smb.conf"
 
 driver env PATH="$WORK/bin:$PATH" BINDIR="$WORK/bin" SMB_CONF_PATH="$WORK/smb.conf" \
-    WBINFO_HASHES="$HASHES" WBINFO_DOMAIN_SID="$DOMAIN_SID" \
+    WBINFO_NTLMD_SOCKET="$SOCKET" NTLMD_TESTS_DIR="$HERE/../ntlmd" \
     DC_USERNAME="$USER" DC_PASSWORD="$PASSWORD" DOMAIN=TESTDOM \
     "$PY" -B "$HERE/samba_tests.py"
 echo "$PASSED passed, $FAILED failed"

@@ -80,11 +80,12 @@ if ! wait_until curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$ORIGIN_POR
     exit 99
 fi
 # The second squid runs the helpers with the options of the shipped example
-# (etc/squid/ntlm_auth.conf): key=value replies for the three schemes, so
-# that "john smith" is logged whole.
-SHIPPED=$HERE/../../etc/squid/ntlm_auth.conf
+# (squid/ntlm_auth.conf as make install installs it): key=value replies for
+# the three schemes, so that "john smith" is logged whole. Its program lines
+# name the installed helper, $(pkglibexecdir)/ntlm_auth.
+SHIPPED=$(shipped squid/ntlm_auth.conf) || exit 99
 shipped_options() { # scheme: the options after --helper-protocol=... of its program line
-    sed -n "s|^auth_param $1 program /usr/libexec/pam_ntlm/ntlm_auth --helper-protocol=[^ ]* *||p" "$SHIPPED"
+    sed -n "s|^auth_param $1 program $INSTALLED_NTLM_AUTH --helper-protocol=[^ ]* *||p" "$SHIPPED"
 }
 KV_OPTIONS=$(shipped_options ntlm)
 ok=1

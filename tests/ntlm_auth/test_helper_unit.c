@@ -1,9 +1,9 @@
 /*
  * test_helper_unit.c: table-driven unit tests of ntlm_auth's pieces that
  * need no daemon: the SPNEGO encoders (round trip through the unwrapper,
- * every DER length form), Samba's status names/codes/texts, the hex and
- * user-name helpers, and the squid-2.5-basic unescaping with a recording
- * fake of ntlmd.
+ * every DER length form, the initiator's tokens byte for byte as Samba's),
+ * gss-spnego-client against a libntlm acceptor (mechListMICs both ways), Samba's status names/codes/texts,
+ * the hex and user-name helpers, and the squid-2.5-basic unescaping with a recording fake of ntlmd.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -79,6 +79,107 @@ START_TEST(spnego_init_offers_ntlmssp)
 	ck_assert_str_eq(t.mech_types[0], SPNEGO_OID_NTLMSSP);
 	ck_assert_uint_eq(t.inner.len, 0);
 	free(der);
+}
+END_TEST
+
+/* Samba 4.17's gss-spnego-client, first token (YR), and the NEGOTIATE in it */
+static const char samba_init_b64[] =
+    "YEgGBisGAQUFAqA+MDygDjAMBgorBgEEAYI3AgIKoioEKE5UTE1TU1AAAQAAAAWCCGIAAAAAKAAAAA"
+    "AAAAAoAAAABgEAAAAAAA8=";
+static const char samba_negotiate_hex[] =
+    "4e544c4d5353500001000000058208620000000028000000000000002800000006010000"
+    "0000000f";
+
+static uint8_t *b64(const char *s, size_t *ret_len)
+{
+	uint8_t *p = NULL;
+
+	ck_assert_int_eq(ntlm_base64_decode(s, strlen(s), &p, ret_len), NTLM_OK);
+	return p;
+}
+
+static bool contains(const uint8_t *p, size_t n, const uint8_t *q, size_t m)
+{
+	for (size_t i = 0; i + m <= n; i++)
+		if (memcmp(p + i, q, m) == 0)
+			return true;
+	return false;
+}
+
+/* The initiator's NegTokenInit is Samba's, byte for byte; without a token
+ * it is the acceptor's NTLMSSP-only offer. */
+START_TEST(spnego_client_init_is_samba_s)
+{
+	size_t want_len, neg_len, der_len, bare_len, list_len;
+	uint8_t *want = b64(samba_init_b64, &want_len);
+	uint8_t *neg = test_hex(samba_negotiate_hex, &neg_len);
+	uint8_t *der = NULL, *bare = NULL;
+	const uint8_t *list = ntlm_spnego_mech_list_ntlmssp(&list_len);
+	struct spnego_token t;
+
+	ck_assert_int_eq(ntlm_spnego_encode_init(neg, neg_len, &der, &der_len), NTLM_OK);
+	ck_assert_uint_eq(der_len, want_len);
+	ck_assert_mem_eq(der, want, want_len);
+	ck_assert_int_eq(ntlm_spnego_unwrap(der, der_len, &t), NTLM_OK);
+	ck_assert(t.gss_header);
+	ck_assert_int_eq(t.form, SPNEGO_FORM_NEG_TOKEN_INIT);
+	ck_assert_int_eq(t.kind, SPNEGO_KIND_NTLMSSP);
+	ck_assert_uint_eq(t.n_mechs, 1);
+	ck_assert_str_eq(t.mech_types[0], SPNEGO_OID_NTLMSSP);
+	ck_assert_uint_eq(t.inner.len, neg_len);
+	ck_assert_mem_eq(t.inner.data, neg, neg_len);
+	/* the MechTypeList a mechListMIC covers is the one inside the token */
+	ck_assert_hex_eq(list, list_len, "300c060a2b06010401823702020a");
+	ck_assert(contains(der, der_len, list, list_len));
+	ck_assert_int_eq(ntlm_spnego_encode_init(NULL, 0, &bare, &bare_len), NTLM_OK);
+	free(der);
+	ck_assert_int_eq(ntlm_spnego_encode_init_ntlmssp(&der, &der_len), NTLM_OK);
+	ck_assert_uint_eq(der_len, bare_len);
+	ck_assert_mem_eq(der, bare, bare_len);
+	ck_assert_int_eq(ntlm_spnego_encode_init(NULL, 3, &bare, &bare_len), NTLM_ERR_INVALID_ARGUMENT);
+	free(der);
+	free(bare);
+	free(neg);
+	free(want);
+}
+END_TEST
+
+/* The initiator's NegTokenResp: no negState, no supportedMech (Samba's
+ * form, A1 82 01 44 30 82 01 40 A2 82 01 3C 04 82 01 38 for a 312-byte
+ * AUTHENTICATE), every length form, with and without a mechListMIC. */
+START_TEST(spnego_client_resp_round_trip)
+{
+	static const size_t sizes[] = {12, 100, 127, 128, 255, 256, 312, 1000, 60000};
+	static const uint8_t mic[16] = {1, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 0, 0, 0, 0, 0};
+	uint8_t *token = calloc(1, 65536);
+
+	ck_assert_ptr_nonnull(token);
+	memcpy(token, "NTLMSSP\0\3\0\0\0", 12);
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		for (int with_mic = 0; with_mic < 2; with_mic++) {
+			uint8_t *der = NULL;
+			size_t der_len = 0;
+			struct spnego_token t;
+
+			ck_assert_int_eq(
+			    ntlm_spnego_encode_client_resp(token, sizes[i], with_mic ? mic : NULL,
+			                                   with_mic ? sizeof(mic) : 0, &der, &der_len),
+			    NTLM_OK);
+			if (sizes[i] == 312 && !with_mic)
+				ck_assert_hex_eq(der, 16, "a182014430820140a282013c04820138");
+			ck_assert_int_eq(ntlm_spnego_unwrap(der, der_len, &t), NTLM_OK);
+			ck_assert_int_eq(t.form, SPNEGO_FORM_NEG_TOKEN_RESP);
+			ck_assert(!t.has_neg_state);
+			ck_assert_str_eq(t.supported_mech, "");
+			ck_assert_uint_eq(t.inner.len, sizes[i]);
+			ck_assert_mem_eq(t.inner.data, token, sizes[i]);
+			ck_assert_uint_eq(t.mech_list_mic.len, with_mic ? sizeof(mic) : 0);
+			if (with_mic)
+				ck_assert_mem_eq(t.mech_list_mic.data, mic, sizeof(mic));
+			free(der);
+		}
+	}
+	free(token);
 }
 END_TEST
 
@@ -617,13 +718,263 @@ START_TEST(membership_order)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* gss-spnego-client against a libntlm acceptor                        */
+
+static const char client_password[] = "Sp3nego-Client";
+
+static enum ntlm_status client_lookup(void *ctx, const char *user, const char *domain,
+                                      struct ntlm_credentials *ret)
+{
+	(void)ctx;
+	(void)domain;
+	if (strcmp(user, "alice") != 0)
+		return NTLM_STATUS_NO_SUCH_USER;
+	*ret = (struct ntlm_credentials){0};
+	return ntlm_ntowfv1(client_password, &ret->nt_hash);
+}
+
+/* The token of a client reply line "<code> <b64>\n", checked for code. */
+static uint8_t *reply_token(const char *reply, const char *code, size_t *ret_len)
+{
+	size_t n = strlen(code);
+	char *text;
+	uint8_t *p;
+
+	ck_assert_msg(strncmp(reply, code, n) == 0 && reply[n] == ' ', "%s", reply);
+	text = strndup(reply + n + 1, strcspn(reply + n + 1, " \n"));
+	p = b64(text, ret_len);
+	free(text);
+	return p;
+}
+
+static char *line_with(const char *code, const uint8_t *p, size_t len, const char *tail)
+{
+	char *text = NULL, *line;
+	size_t n;
+
+	ck_assert_int_eq(ntlm_base64_encode(p, len, &text), NTLM_OK);
+	n = strlen(code) + strlen(text) + strlen(tail) + 2;
+	line = malloc(n);
+	ck_assert_ptr_nonnull(line);
+	snprintf(line, n, "%s %s%s", code, text, tail);
+	free(text);
+	return line;
+}
+
+/* A NegTokenInit of the initiator (mechTypes {NTLMSSP}, then mechToken) */
+static const char init_prefix[] = "YR YEgGBisGAQUFAqA+MDygDjAMBgorBgEEAYI3AgIKoi";
+
+enum server_mic { SERVER_MIC_GOOD, SERVER_MIC_NONE, SERVER_MIC_BAD, SERVER_REJECTS };
+
+/* One exchange: the acceptor speaks first (as gss-spnego does to a bare
+ * YR), checks the client's AUTHENTICATE and mechListMIC, and answers with
+ * its own per how. Returns the client's last reply. */
+static char *client_exchange(struct na_helper *h, enum server_mic how, uint32_t *ret_flags,
+                             struct ntlm_hash *ret_key)
+{
+	static const struct ntlm_server_names names = {.nb_computer = "TESTSRV", .nb_domain = "TESTDOM"};
+	struct ntlm_policy policy;
+	struct ntlm_accept_result result = {0};
+	struct ntlm_session *server = NULL;
+	struct spnego_token neg_t, auth_t;
+	uint8_t *init = NULL, *neg = NULL, *chal = NULL, *der = NULL, *auth = NULL, mic[16];
+	size_t init_len, neg_len, chal_len, der_len, auth_len, list_len;
+	const uint8_t *list = ntlm_spnego_mech_list_ntlmssp(&list_len);
+	char *line, *reply;
+
+	ck_assert_int_eq(ntlm_spnego_encode_init_ntlmssp(&init, &init_len), NTLM_OK);
+	line = line_with("TT", init, init_len, " *");
+	reply = reply_to(h, line);
+	free(line);
+	neg = reply_token(reply, "KK", &neg_len);
+	free(reply);
+	ck_assert_int_eq(ntlm_spnego_unwrap(neg, neg_len, &neg_t), NTLM_OK);
+	ck_assert_int_eq(neg_t.form, SPNEGO_FORM_NEG_TOKEN_INIT);
+	ck_assert_int_eq(ntlm_acceptor_challenge(&names, neg_t.inner.data, neg_t.inner.len,
+	                                         ntlm_filetime_now(), &chal, &chal_len),
+	                 NTLM_OK);
+	ck_assert_int_eq(
+	    ntlm_spnego_encode_resp(SPNEGO_ACCEPT_INCOMPLETE, true, chal, chal_len, NULL, 0, &der, &der_len),
+	    NTLM_OK);
+	line = line_with("TT", der, der_len, " *");
+	free(der);
+	reply = reply_to(h, line);
+	free(line);
+	auth = reply_token(reply, "KK", &auth_len);
+	free(reply);
+	ck_assert_int_eq(ntlm_spnego_unwrap(auth, auth_len, &auth_t), NTLM_OK);
+	ck_assert_int_eq(auth_t.form, SPNEGO_FORM_NEG_TOKEN_RESP);
+	ck_assert(!auth_t.has_neg_state);
+	ntlm_policy_init(&policy);
+	ck_assert_int_eq(ntlm_acceptor_verify(&policy, neg_t.inner.data, neg_t.inner.len, chal, chal_len,
+	                                      auth_t.inner.data, auth_t.inner.len, NULL, client_lookup, NULL,
+	                                      ntlm_filetime_now(), &result),
+	                 NTLM_OK);
+	ck_assert_int_eq(result.mic, NTLM_VERDICT_VALID);
+	ck_assert_str_eq(result.client_target_name, "HTTP/www.example.test");
+	/* the client's mechListMIC: GSS_GetMIC(mechTypes), sequence 0 */
+	ck_assert_uint_eq(auth_t.mech_list_mic.len, 16);
+	ck_assert_int_eq(ntlm_session_new(result.flags, &result.session_key, false, &server), NTLM_OK);
+	ck_assert_int_eq(ntlm_session_verify(server, list, list_len, auth_t.mech_list_mic.data), NTLM_OK);
+	ck_assert_int_eq(ntlm_session_sign(server, list, list_len, mic), NTLM_OK);
+	if (how == SERVER_MIC_BAD)
+		mic[15] ^= 1;
+	ck_assert_int_eq(
+	    ntlm_spnego_encode_resp(how == SERVER_REJECTS ? SPNEGO_REJECT : SPNEGO_ACCEPT_COMPLETED, false,
+	                            NULL, 0, how == SERVER_MIC_NONE ? NULL : mic,
+	                            how == SERVER_MIC_NONE ? 0 : sizeof(mic), &der, &der_len),
+	    NTLM_OK);
+	line = line_with(how == SERVER_REJECTS ? "NA" : "AF", der, der_len, " TESTDOM\\alice");
+	reply = reply_to(h, line);
+	*ret_flags = result.flags;
+	*ret_key = result.session_key;
+	free(line);
+	free(der);
+	ntlm_session_free(server);
+	ntlm_accept_result_clear(&result);
+	free(init);
+	free(neg);
+	free(chal);
+	free(auth);
+	return reply;
+}
+
+START_TEST(gss_spnego_client_exchange)
+{
+	static const struct {
+		enum server_mic how;
+		const char *want;
+	} cases[] = {
+	    {SERVER_MIC_GOOD, "AF\n"},
+	    {SERVER_MIC_NONE, "AF\n"},
+	    {SERVER_MIC_BAD, "BH NT_STATUS_ACCESS_DENIED NT_STATUS_ACCESS_DENIED\n"},
+	    {SERVER_REJECTS, "NA NT_STATUS_LOGON_FAILURE\n"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct na_options opt = {.protocol = NA_PROTO_GSS_SPNEGO_CLIENT,
+		                         .quiet = true,
+		                         .username = "alice",
+		                         .domain = "TESTDOM",
+		                         .password = client_password,
+		                         .target_name = "HTTP/www.example.test"};
+		struct na_helper h;
+		struct ntlm_hash key;
+		uint32_t flags;
+		char *verdict, *gk, *gf, want[64], *key_b64 = NULL;
+
+		na_helper_init(&h, &opt, NULL, NULL);
+		verdict = client_exchange(&h, cases[i].how, &flags, &key);
+		ck_assert_msg(strcmp(verdict, cases[i].want) == 0, "case %zu: %s", i, verdict);
+		/* the key and flags of the context, as Samba's GK / GF */
+		if (cases[i].how != SERVER_MIC_GOOD && cases[i].how != SERVER_MIC_NONE) {
+			free(verdict);
+			na_helper_clear(&h);
+			continue;
+		}
+		gk = reply_to(&h, "GK");
+		gf = reply_to(&h, "GF");
+		ck_assert_int_eq(ntlm_base64_encode(key.bytes, sizeof(key.bytes), &key_b64), NTLM_OK);
+		snprintf(want, sizeof(want), "GK %s\n", key_b64);
+		ck_assert_str_eq(gk, want);
+		snprintf(want, sizeof(want), "GF 0x%08lx\n", (unsigned long)flags);
+		ck_assert_str_eq(gf, want);
+		free(key_b64);
+		free(gk);
+		free(gf);
+		free(verdict);
+		/* a finished context takes no more tokens; YR starts anew */
+		verdict = reply_to(&h, "TT oQcwBaADCgEA");
+		ck_assert_str_eq(verdict, "NA NT_STATUS_INVALID_PARAMETER\n");
+		free(verdict);
+		verdict = reply_to(&h, "YR");
+		ck_assert_msg(strncmp(verdict, init_prefix, strlen(init_prefix)) == 0, "%s", verdict);
+		free(verdict);
+		na_helper_clear(&h);
+	}
+}
+END_TEST
+
+/* The acceptor's refusal in the second leg (negState reject); and the
+ * lines Samba 4.17 answers without a context, checked against its
+ * /usr/bin/ntlm_auth --helper-protocol=gss-spnego-client. */
+START_TEST(gss_spnego_client_lines_as_samba)
+{
+	static const struct {
+		const char *line, *want; /* want: a prefix of the reply */
+	} cases[] = {
+	    {"YR", "YR YEgGBisGAQUFAqA+MDygDjAMBgorBgEEAYI3AgIKoioEKE5UTE1TU1AAAQAAAD"},
+	    {"YR abc", "NA NT_STATUS_INVALID_PARAMETER\n"},
+	    {"TT", "BH SPNEGO request invalid prefix\n"},
+	    {"TT !!", "YR YEgGBisGAQUFAqA+"},
+	    {"KK x", "NA NT_STATUS_INVALID_PARAMETER\n"},
+	    {"AF", "BH SPNEGO request invalid prefix\n"},
+	    {"AF oQcwBaADCgEA", "NA NT_STATUS_INVALID_PARAMETER\n"},
+	    {"NA * NT_STATUS_LOGON_FAILURE", "YR YEgGBisGAQUFAqA+"},
+	    {"BH x", "BH SPNEGO request invalid prefix\n"},
+	    {"GK", "BH No session key\n"},
+	    {"GF", "BH\n"},
+	    {"SF 0x1", "OK\n"},
+	    {"OK", "BH Command expected\n"},
+	    {"PW", "BH SPNEGO request invalid prefix\n"},
+	    {"S", "BH Query invalid\n"},
+	    {"TT TlRMTVNTUAACAAAACgAKADgAAAAFgopiLxvgMTrQQBgAAAAAAAAAADgAOABCAAAABgEAAAAAAA9QAFIATwBYAFkA",
+	     "NA NT_STATUS_INVALID_PARAMETER\n"},
+	    {"TT oQcwBaADCgEC", "NA NT_STATUS_INVALID_PARAMETER\n"},
+	};
+	static const char server_init[] =
+	    "TT "
+	    "YEgGBisGAQUFAqA+"
+	    "MDygDjAMBgorBgEEAYI3AgIKoyowKKAmGyRub3RfZGVmaW5lZF9pbl9SRkM0MTc4QHBsZWFzZV9pZ25vcmU= *";
+	struct na_options opt = {.protocol = NA_PROTO_GSS_SPNEGO_CLIENT,
+	                         .quiet = true,
+	                         .username = "alice",
+	                         .domain = "TESTDOM",
+	                         .password = client_password};
+	struct na_helper h;
+	char *r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		na_helper_init(&h, &opt, NULL, NULL);
+		r = reply_to(&h, cases[i].line);
+		ck_assert_msg(strncmp(r, cases[i].want, strlen(cases[i].want)) == 0, "%s: %s", cases[i].line,
+		              r);
+		free(r);
+		na_helper_clear(&h);
+	}
+	/* Samba's server-initiated NegTokenInit (negHints), then a reject */
+	na_helper_init(&h, &opt, NULL, NULL);
+	r = reply_to(&h, server_init);
+	ck_assert_msg(strncmp(r, "KK YEgGBisGAQUFAqA+MDygDjAMBgorBgEEAYI3AgIKoi", 45) == 0, "%s", r);
+	free(r);
+	r = reply_to(&h, "TT oQcwBaADCgEC");
+	ck_assert_str_eq(r, "NA NT_STATUS_LOGON_FAILURE\n");
+	free(r);
+	na_helper_clear(&h);
+	/* no password: asked with PW, then the pending YR is answered */
+	opt.password = NULL;
+	na_helper_init(&h, &opt, NULL, NULL);
+	r = reply_to(&h, "YR");
+	ck_assert_str_eq(r, "PW\n");
+	free(r);
+	r = reply_to(&h, "PW U3AzbmVnby1DbGllbnQ=");
+	ck_assert_msg(strncmp(r, "OK\nYR YEgGBisGAQUFAqA+", 22) == 0, "%s", r);
+	free(r);
+	na_helper_clear(&h);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ntlm_auth");
 
-	test_add_tcase(
-	    s, "spnego",
-	    TESTS(spnego_resp_round_trip, spnego_resp_completed_is_samba_s, spnego_init_offers_ntlmssp));
+	test_add_tcase(s, "spnego",
+	               TESTS(spnego_resp_round_trip, spnego_resp_completed_is_samba_s,
+	                     spnego_init_offers_ntlmssp, spnego_client_init_is_samba_s,
+	                     spnego_client_resp_round_trip));
+	test_add_tcase(s, "gss_spnego_client",
+	               TESTS(gss_spnego_client_exchange, gss_spnego_client_lines_as_samba));
 	test_add_tcase(s, "text",
 	               TESTS(samba_status_mapping, status_descriptions_as_samba_4_17, hex_prefix_as_samba,
 	                     split_user_names));

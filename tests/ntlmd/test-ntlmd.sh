@@ -427,17 +427,19 @@ audit_rotation() {
     fi
 }
 
-# The shipped logrotate rule parses (-d: nothing is rotated, no script runs).
+# The shipped logrotate rule parses (-d: nothing is rotated, no script runs);
+# only its path, $(localstatedir)/log/ntlmd/audit.json, becomes the test's.
 if command -v logrotate >/dev/null 2>&1; then
-    sed "s|^/var/log/ntlmd/audit.json |$WORK/rotate/audit.json |" "$HERE/../../etc/logrotate.d/ntlmd" \
+    ROTATE_RULE=$(shipped logrotate.d/ntlmd) || exit 99
+    sed "s|^${INSTALLED_AUDIT_JSON:?make check sets it} |$WORK/rotate/audit.json |" "$ROTATE_RULE" \
         >"$WORK/logrotate.conf"
     mkdir "$WORK/rotate"
     : >"$WORK/rotate/audit.json"
     if logrotate -d -s "$WORK/logrotate.state" "$WORK/logrotate.conf" >"$WORK/logrotate.out" 2>&1 &&
         grep -q "rotating pattern: $WORK/rotate/audit.json" "$WORK/logrotate.out"; then
-        pass "etc/logrotate.d/ntlmd is a valid logrotate rule"
+        pass "the shipped logrotate.d/ntlmd is a valid logrotate rule"
     else
-        fail "etc/logrotate.d/ntlmd: $(cat "$WORK/logrotate.out")"
+        fail "the shipped logrotate.d/ntlmd: $(cat "$WORK/logrotate.out")"
     fi
 fi
 

@@ -34,7 +34,10 @@ DRIVER=$HERE/pam_driver.py
 INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
 export INTEROP_DIR
 WAIT=${WAIT:-10}
-ETC_PAMD=${ETC_PAMD:-$HERE/../../etc/pam.d}
+# the shipped service files as make install installs them (the build tree's
+# etc/pam.d, generated from etc/pam.d/*.in) and the module path they name
+ETC_PAMD=${ETC_PAMD:-${SHIPPED_DIR:-$HERE/../../etc}/pam.d}
+INSTALLED_PAM_NTLM=${INSTALLED_PAM_NTLM:-pam_ntlm.so}
 PAM_RUN=$HERE/pam-run.sh
 
 # shellcheck source=tests/testlib.sh
@@ -76,6 +79,13 @@ pam_require() {
     # sanitizers: when the module is (--enable-sanitizers), their runtimes
     # must be loaded first.
     PRELOAD=$PWRAP
+    # ASan resolves the functions it intercepts when it starts: libcrypt,
+    # which pam_unix brings in later by dlopen, must be there already, or
+    # ASan's crypt_r calls a null pointer (a SEGV in pam_unix)
+    if ldd "$PAM_NTLM_SO" 2>/dev/null | grep -q 'libasan\.so'; then
+        path=$(ldd "$(dirname "$PAM_EXEC")/pam_unix.so" 2>/dev/null | sed -n 's|^[[:space:]]*libcrypt\.so[^ ]* => \([^ ]*\) .*|\1|p')
+        [ -n "$path" ] && PRELOAD="$path $PRELOAD"
+    fi
     for lib in ubsan asan; do # asan must come first
         path=$(ldd "$PAM_NTLM_SO" 2>/dev/null | sed -n "s|^[[:space:]]*lib$lib\.so[^ ]* => \([^ ]*\) .*|\1|p")
         [ -n "$path" ] && PRELOAD="$path $PRELOAD"
@@ -177,17 +187,26 @@ service() {
     printf '%s\n' "$@" >"$PAMD/$name"
 }
 
-# pam_shipped NAME...: copies etc/pam.d/NAME into PAMD, " socket=SOCKET"
-# appended to each pam_ntlm.so line and nothing else changed (checked: 99
-# otherwise); the runs of NAME are then checked by shipped_check.
+# pam_shipped NAME...: copies etc/pam.d/NAME (as installed) into PAMD with
+# two changes on each line of the module and nothing else (checked: 99
+# otherwise): its installed path INSTALLED_PAM_NTLM becomes "pam_ntlm.so",
+# which pam-run.sh's namespace resolves to the built module, and
+# " socket=SOCKET" is appended. The runs of NAME are then checked by
+# shipped_check.
 SHIPPED=""
 pam_shipped() {
     for name in "$@"; do
-        awk -v sock="$SOCKET" '!/^[[:space:]]*#/ && $3 == "pam_ntlm.so" { print $0 " socket=" sock; next } { print }' \
+        [ -f "$ETC_PAMD/$name" ] || {
+            echo "ERROR: no shipped pam.d/$name in $ETC_PAMD (make check generates it)" >&2
+            exit 99
+        }
+        awk -v sock="$SOCKET" -v mod="$INSTALLED_PAM_NTLM" \
+            '!/^[[:space:]]*#/ && $3 == mod { sub(mod, "pam_ntlm.so"); print $0 " socket=" sock; next } { print }' \
             "$ETC_PAMD/$name" >"$PAMD/$name" || exit 99
         if ! grep -q " pam_ntlm.so .*socket=$SOCKET\$" "$PAMD/$name" ||
-            [ "$(sed "s| socket=$SOCKET\$||" "$PAMD/$name" | cmp - "$ETC_PAMD/$name" && echo same)" != same ]; then
-            echo "ERROR: the copy of etc/pam.d/$name differs from it by more than socket=" >&2
+            [ "$(sed -E -e "s| socket=$SOCKET\$||" -e "/^[[:space:]]*#/!s# pam_ntlm\.so( |\$)# $INSTALLED_PAM_NTLM\1#" "$PAMD/$name" |
+                cmp - "$ETC_PAMD/$name" && echo same)" != same ]; then
+            echo "ERROR: the copy of pam.d/$name differs from it by more than the module path and socket=" >&2
             exit 99
         fi
         SHIPPED="$SHIPPED $name "
@@ -233,6 +252,10 @@ pam_unix_user() {
 # A stand-in for pam_unix in the tests' own services: pam_exec with
 # expose_authtok asks for the password, sets PAM_AUTHTOK and runs
 # $UNIX_CHECK, which accepts the password kept in $WORK/unix-password.
+# pam_exec's pam_setcred returns PAM_IGNORE, pam_unix's PAM_SUCCESS: a
+# service with migrate ends with "auth optional $PAM_PERMIT", so that
+# pam_setcred succeeds as after pam_unix (migrate's own pam_setcred never
+# changes the outcome).
 write_unix_check() {
     UNIX_CHECK=$WORK/unix-check.sh
     cat >"$UNIX_CHECK" <<EOF
@@ -372,6 +395,7 @@ expect() {
 # shellcheck disable=SC2034 # each script uses some of them
 {
     AUTH_OK="pamtester: successfully authenticated"
+    CRED_OK="pamtester: credential info has successfully been set."
     AUTH_ERR="Authentication failure"
     UNKNOWN="User not known to the underlying authentication module"
     EXPIRED="User account has expired"

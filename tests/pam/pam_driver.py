@@ -29,8 +29,9 @@ pamtester in exchange mode, and a socket that never answers.
                                                (password on stdin) CHANGE_PASSWORD with
                                                CREATE through tests/ntlmd/ntlmd_driver.py;
                                                prints the status name
-    pam_driver.py sync SOCKET USER             (password on stdin) SYNC_PASSWORD; prints
-                                               the status name (and stored=N)
+    pam_driver.py sync SOCKET USER [--create]  (password on stdin) SYNC_PASSWORD (with
+                                               CREATE 1); prints the status name (and
+                                               stored=N)
     pam_driver.py silent-socket PATH           accepts and never answers
     pam_driver.py fake-ntlmd PATH LOG [--fold]  a stand-in for ntlmd: CHECK_PASSWORD,
                                                ACCOUNT_STATUS, CHANGE_PASSWORD and
@@ -423,6 +424,8 @@ def sync(args):
     import ntlmd_driver as nd
 
     fields = [(nd.T_USER, args.user), (nd.T_NEW_PASSWORD, read_password())]
+    if args.create:
+        fields.append((39, bytes([1])))
     try:
         r = nd.call(args.socket, 9, fields)
     except nd.Closed:
@@ -574,6 +577,7 @@ def main():
     y = sub.add_parser("sync")
     y.add_argument("socket")
     y.add_argument("user")
+    y.add_argument("--create", action="store_true")
     sub.add_parser("silent-socket").add_argument("path")
     sub.add_parser("garbage-socket").add_argument("path")
     f = sub.add_parser("fake-ntlmd")

@@ -61,9 +61,10 @@ done
 service su-default "auth sufficient $M" "auth requisite $PAM_DENY" "account required $M"
 service login "auth required $M" "account required $M" "password required $M"
 service verify "auth required $M mode=verify" "account required $M"
-service migrate "auth requisite $PAM_EXEC expose_authtok quiet $UNIX_CHECK" "auth optional $M migrate"
+service migrate "auth requisite $PAM_EXEC expose_authtok quiet $UNIX_CHECK" "auth optional $M migrate" \
+    "auth optional $PAM_PERMIT"
 service migrate-add "auth requisite $PAM_EXEC expose_authtok quiet $UNIX_CHECK" \
-    "auth optional $M migrate add_users"
+    "auth optional $M migrate add_users" "auth optional $PAM_PERMIT"
 
 # su_like [--nt-hash] [--domain D] SERVICE TARGET NTLM_USER SECRET:
 # pam-su under pam_wrapper, the secret on its stdin; sets OUT and RC.
@@ -185,7 +186,7 @@ fi
 for svc in migrate migrate-add; do
     printf '%s' 'Alicenew1!' >"$WORK/unix-password"
     pt "$svc" Alice 'Alicenew1!
-' authenticate
+' authenticate setcred
     if [ "$RC" -eq 0 ] && hash_is alice 'Passw0rd!' && ! grep -q '^Alice:' "$HASHES"; then
         pass "$svc: Unix user Alice's password is not stored over store user alice"
     else
@@ -234,7 +235,7 @@ for fake in old fold; do
     F="$PAM_NTLM_SO socket=$WORK/fake-$fake.sock"
     service "fake-$fake" "auth required $F" "account required $F" "password required $F"
     service "fake-$fake-migrate" "auth requisite $PAM_EXEC expose_authtok quiet $UNIX_CHECK" \
-        "auth optional $F migrate add_users"
+        "auth optional $F migrate add_users" "auth optional $PAM_PERMIT"
 done
 
 pt fake-old alice 'Passw0rd!
@@ -259,10 +260,10 @@ Alicenew1!
 ' chauthtok
 expect "chauthtok through the stand-in" 0 "altered successfully"
 printf '%s' 'Wrongpw1!' >"$WORK/unix-password"
-pt fake-fold-migrate alice 'Wrongpw1!
-' authenticate
+pt fake-fold-migrate nobody 'Wrongpw1!
+' authenticate setcred
 pt fake-fold-migrate nosuchuser 'Wrongpw1!
-' authenticate
+' authenticate setcred
 want="CHECK_PASSWORD user=alice exact=1 create=-
 ACCOUNT_STATUS user=alice exact=1 create=-
 CHECK_PASSWORD user=Alice exact=1 create=-
@@ -271,10 +272,10 @@ CHECK_PASSWORD user=alice exact=1 create=-
 ACCOUNT_STATUS user=alice exact=1 create=-
 ACCOUNT_STATUS user=alice exact=1 create=-
 CHANGE_PASSWORD user=alice exact=1 create=-
-SYNC_PASSWORD user=alice exact=1 create=1
-SYNC_PASSWORD user=nosuchuser exact=1 create=1"
+SYNC_PASSWORD user=nobody exact=1 create=1
+SYNC_PASSWORD user=nosuchuser exact=1 create=-"
 if [ "$(cat "$FAKE_LOG")" = "$want" ]; then
-    pass "EXACT_NAME 1 on every CHECK_PASSWORD, ACCOUNT_STATUS, CHANGE_PASSWORD and migrate's one SYNC_PASSWORD (CREATE 1 with add_users)"
+    pass "EXACT_NAME 1 on every CHECK_PASSWORD, ACCOUNT_STATUS, CHANGE_PASSWORD and migrate's one SYNC_PASSWORD (CREATE 1 with add_users for a system user of uid >= min_uid, none for a user the system does not know)"
 else
     fail "requests the stand-in got: $(tr '\n' '|' <"$FAKE_LOG")"
 fi

@@ -11,7 +11,9 @@
 # must-change), auto mode, use_first_pass, acct_mgmt and
 # ignore_unknown_user, chauthtok as root and as another user (the hash in
 # the smbpasswd file changes), migrate and chauthtok through ntlm-login
-# with pam_unix and private Unix users, verify mode with messages made
+# with pam_unix and private Unix users (the hash is stored at pam_setcred,
+# never after a password pam_unix refused, whatever pam_unix's control),
+# verify mode with messages made
 # beforehand, exchange mode driven interactively with an AUTHENTICATE from
 # python3-ntlm-auth, SPNEGO-wrapped exchanges and verify mode (tokens of
 # python3-impacket, the final NTLM_FINAL_TOKEN checked), NTLMSSP selected
@@ -67,7 +69,18 @@ service ntlm-first "auth required $M use_first_pass"
 service ntlm-unix-first "auth requisite $PAM_EXEC expose_authtok quiet $UNIX_CHECK" "auth required $M use_first_pass"
 service ntlm-ignore "account required $M ignore_unknown_user" "account required $PAM_PERMIT"
 service ntlm-migrate-add "auth requisite $PAM_EXEC expose_authtok quiet $UNIX_CHECK" \
-    "auth optional $M migrate add_users"
+    "auth optional $M migrate add_users" "auth optional $PAM_PERMIT"
+service ntlm-migrate-add-high "auth requisite $PAM_EXEC expose_authtok quiet $UNIX_CHECK" \
+    "auth optional $M migrate add_users min_uid=4294967295" "auth optional $PAM_PERMIT"
+service ntlm-migrate-add-root "auth requisite $PAM_EXEC expose_authtok quiet $UNIX_CHECK" \
+    "auth optional $M migrate add_users min_uid=0" "auth optional $PAM_PERMIT"
+# migrate after pam_unix in the stacks of attack2/migrate_unverified.sh
+# (finding F1): "required" goes on after a wrong password, "sufficient"
+# runs migrate only after one; and "sufficient" before pam_deny and
+# migrate, where migrate never runs after a right one
+service ntlm-login-required "auth required pam_unix.so" "auth optional $M migrate"
+service ntlm-login-sufficient "auth sufficient pam_unix.so" "auth optional $M migrate" "auth requisite pam_deny.so"
+service ntlm-login-sufficient-deny "auth sufficient pam_unix.so" "auth required pam_deny.so" "auth optional $M migrate"
 service ntlm-verify "auth required $M mode=verify" "account required $M"
 service ntlm-absent "auth required $PAM_NTLM_SO socket=$WORK/absent/socket mode=password"
 service ntlm-default-socket "auth required $PAM_NTLM_SO mode=password"
@@ -225,21 +238,85 @@ expect_hash "chauthtok as nobody: the smbpasswd file holds the new NT hash" erin
 # ------------------------------------------------------------------ migrate (etc/pam.d/ntlm-login)
 
 # pam_unix checks the private Unix users' passwords (pam_unix_user); frank's
-# NT hash in the store is his old password's.
+# NT hash in the store is his old password's. migrate keeps the password in
+# pam_authenticate and stores it in pam_setcred, which an application calls
+# only after pam_authenticate succeeded (pamtester stops at the first
+# operation that fails, as login, su and sshd do).
 pt ntlm-login frank 'WrongPass1
-' authenticate
+' authenticate setcred
 expect "ntlm-login: a password pam_unix refuses -> PAM_AUTH_ERR" 1 "$AUTH_ERR"
 expect_hash "ntlm-login: a refused password is not migrated, hash unchanged" frank 'Frankold1!'
+
+# Finding F1: a wrong Unix password typed for frank must not become his NT
+# hash, whatever pam_unix's control (the stacks of
+# attack2/migrate_unverified.sh); the NTLM login with it fails (through
+# ntlm-password, which counts no lockout).
+for svc in ntlm-login-required ntlm-login-sufficient ntlm-login-sufficient-deny; do
+    pw="Attacker-$svc-1"
+    pt "$svc" frank "$pw
+" authenticate setcred
+    if [ "$RC" -eq 1 ] && has "$AUTH_ERR" && ! has "migrate: NT hash stored" && hash_is frank 'Frankold1!'; then
+        pass "$svc: a wrong Unix password for frank is not stored (authenticate fails, no setcred)"
+    else
+        fail "$svc: a wrong Unix password: status $RC, frank's hash $(hash_is frank 'Frankold1!' && echo kept || echo changed): $(last)"
+    fi
+    pt ntlm-password frank "$pw
+" authenticate
+    expect "$svc: the attacker's password does not log in frank through ntlmd" 1 "$AUTH_ERR" "STATUS_WRONG_PASSWORD"
+done
+if ! grep -q 'SYNC_PASSWORD .*user="frank"' "$LOG"; then
+    pass "after the wrong Unix passwords: ntlmd got no SYNC_PASSWORD for frank"
+else
+    fail "SYNC_PASSWORD for frank after wrong Unix passwords: $(grep 'SYNC_PASSWORD .*frank' "$LOG" | tail -1)"
+fi
+# the right password: "sufficient" before pam_deny and migrate ends the
+# stack at pam_unix: migrate never runs (nothing kept, nothing stored)
+pt ntlm-login-sufficient-deny frank 'Franknew1!
+' authenticate setcred
+expect "sufficient pam_unix, then pam_deny and migrate: the right password logs in" 0 "$CRED_OK"
+expect_hash "sufficient pam_unix, then pam_deny and migrate: migrate never runs, nothing stored" frank 'Frankold1!'
+
+# the shipped ntlm-login: an application that never calls pam_setcred
+# (pamtester authenticate only) gets nothing stored, nor does
+# PAM_REFRESH_CRED; PAM_ESTABLISH_CRED stores the NT hash once
 pt ntlm-login frank 'Franknew1!
 ' authenticate acct_mgmt
-expect "ntlm-login: pam_unix accepts, migrate stores the NT hash, acct_mgmt of both modules" 0 "$ACCT_OK" \
-    "migrate: NT hash stored for user frank: STATUS_SUCCESS"
+expect "ntlm-login: pam_unix accepts, acct_mgmt of both modules" 0 "$ACCT_OK"
+if ! has "migrate: NT hash stored" && hash_is frank 'Frankold1!'; then
+    pass "ntlm-login without pam_setcred: nothing stored (migrate needs an application that calls pam_setcred)"
+else
+    fail "ntlm-login without pam_setcred stored frank's hash: $(last)"
+fi
+pt ntlm-login frank 'Franknew1!
+' authenticate 'setcred(PAM_REFRESH_CRED)'
+if [ "$RC" -eq 0 ] && ! has "migrate: NT hash stored" && hash_is frank 'Frankold1!'; then
+    pass "ntlm-login with PAM_REFRESH_CRED: nothing stored"
+else
+    fail "ntlm-login with PAM_REFRESH_CRED: status $RC: $(last)"
+fi
+pt ntlm-login frank 'Franknew1!
+' authenticate acct_mgmt setcred setcred
+expect "ntlm-login: pam_unix accepts, acct_mgmt, pam_setcred: migrate stores the NT hash" 0 \
+    "$CRED_OK" "migrate: NT hash stored for user frank: STATUS_SUCCESS"
 expect_hash "migrate: the smbpasswd file holds the NT hash of the accepted password" frank 'Franknew1!'
+if [ "$(printf '%s\n' "$OUT" | grep -c 'migrate: NT hash stored')" -eq 1 ] &&
+    [ "$(grep -c 'SYNC_PASSWORD .*user="frank"' "$LOG")" -eq 1 ]; then
+    pass "migrate: a second pam_setcred sends nothing (the password is wiped after the first)"
+else
+    fail "migrate: SYNC_PASSWORDs for frank: $(grep -c 'SYNC_PASSWORD .*user="frank"' "$LOG")"
+fi
 pt ntlm-test frank 'Franknew1!
 ' authenticate
 expect "migrate: the migrated password now logs in through ntlmd (etc/pam.d/ntlm-test)" 0 "$AUTH_OK"
+pt ntlm-login-required frank 'Franknew1!
+' authenticate 'setcred(PAM_REINITIALIZE_CRED)'
+if [ "$RC" -eq 0 ] && grep -q 'SYNC_PASSWORD success .*service="ntlm-login-required" user="frank" .*detail="unchanged' "$LOG"; then
+    pass "required pam_unix, then migrate: the right password is synced at PAM_REINITIALIZE_CRED (unchanged)"
+else
+    fail "ntlm-login-required with the right password: status $RC: $(last)"
+fi
 pt ntlm-login gina 'Ginapass1!
-' authenticate acct_mgmt
+' authenticate acct_mgmt setcred
 expect "ntlm-login: a Unix user in no store logs in; migrate stores nothing; account: ignore_unknown_user" 0 \
     "$ACCT_OK" "migrate: nothing stored for user gina: STATUS_NO_SUCH_USER"
 if ! grep -q '^gina:' "$HASHES"; then
@@ -275,8 +352,8 @@ done
 expect "lockout: a second wrong password of henry (threshold 3) -> PAM_AUTH_ERR" 1 "$AUTH_ERR" "STATUS_WRONG_PASSWORD"
 before=$(henry_failures)
 pt ntlm-login henry 'Henrynew1!
-' authenticate
-expect "ntlm-login: henry's Unix password refreshes his stale NT hash" 0 "$AUTH_OK" \
+' authenticate setcred
+expect "ntlm-login: henry's Unix password refreshes his stale NT hash" 0 "$CRED_OK" \
     "migrate: NT hash stored for user henry: STATUS_SUCCESS"
 expect_hash "migrate refresh: the store holds the NT hash of henry's Unix password" henry 'Henrynew1!'
 if [ "$(henry_failures)" -eq "$before" ] && [ "$before" -eq 2 ] &&
@@ -289,7 +366,7 @@ pt ntlm-test henry 'Henrynew1!
 ' authenticate
 expect "lockout: after 2 wrong passwords and the refresh, henry's new password logs in (nothing counted)" 0 "$AUTH_OK"
 pt ntlm-login henry 'Henrynew1!
-' authenticate
+' authenticate setcred
 if [ "$RC" -eq 0 ] && ! has "migrate: NT hash stored" &&
     [ "$(grep -c 'SYNC_PASSWORD success .*user="henry" .*detail="unchanged' "$LOG")" -eq 1 ]; then
     pass "ntlm-login again: the hash is current, nothing written (SYNC_PASSWORD: unchanged)"
@@ -326,12 +403,29 @@ else
 fi
 
 # migrate add_users (no shipped file has it): pam_exec stands in for
-# pam_unix, for nobody, a user the system (and ntlmd) knows
+# pam_unix, for nobody, a user the system (and ntlmd) knows; add_users
+# adds no uid below min_uid (default UID_MIN of /etc/login.defs, else
+# 1000), and ntlmd never adds uid 0
 printf '%s' 'Nobodypw1!' >"$WORK/unix-password"
+pt ntlm-migrate-add-high nobody 'Nobodypw1!
+' authenticate setcred
+if [ "$RC" -eq 0 ] && ! grep -q '^nobody:' "$HASHES" &&
+    has "migrate add_users: user nobody not added: uid $NOBODY_UID is below min_uid 4294967295"; then
+    pass "migrate add_users min_uid=4294967295: nobody (uid $NOBODY_UID) is not added, and the log says why"
+else
+    fail "migrate add_users min_uid above nobody's uid: status $RC: $(last)"
+fi
 pt ntlm-migrate-add nobody 'Nobodypw1!
 ' authenticate
+if [ "$RC" -eq 0 ] && ! grep -q '^nobody:' "$HASHES"; then
+    pass "migrate add_users without pam_setcred: nobody is not added"
+else
+    fail "migrate add_users without pam_setcred: status $RC, $(grep -c '^nobody:' "$HASHES") line(s)"
+fi
+pt ntlm-migrate-add nobody 'Nobodypw1!
+' authenticate setcred
 expect "migrate add_users: a system user missing from the store is added (SYNC_PASSWORD + CREATE)" 0 \
-    "$AUTH_OK" "migrate: user added for user nobody: STATUS_SUCCESS"
+    "$CRED_OK" "migrate: user added for user nobody: STATUS_SUCCESS"
 if hash_is nobody 'Nobodypw1!' && grep -q "^nobody:$NOBODY_UID:X\{32\}:[0-9A-F]\{32\}:\[U " "$HASHES"; then
     pass "migrate add_users: the new line has the system uid, the NT hash, no LM hash, flag U"
 else
@@ -342,12 +436,33 @@ pt ntlm-password nobody 'Nobodypw1!
 expect "migrate add_users: the added user logs in through ntlmd" 0 "$AUTH_OK"
 printf '%s' 'Ghostpw1!' >"$WORK/unix-password"
 pt ntlm-migrate-add no-such-system-user 'Ghostpw1!
-' authenticate
+' authenticate setcred
 if [ "$RC" -eq 0 ] && ! grep -q '^no-such-system-user:' "$HASHES" &&
-    printf '%s\n' "$OUT" | grep -qF "STATUS_NO_SUCH_USER"; then
+    has "STATUS_NO_SUCH_USER" && has "user no-such-system-user not added: not a system user"; then
     pass "migrate add_users: a user the system does not know is not added"
 else
     fail "migrate add_users of an unknown system user: status $RC: $(printf '%s\n' "$OUT" | tail -3)"
+fi
+printf '%s' 'Rootpw1!' >"$WORK/unix-password"
+for u in root daemon; do
+    pt ntlm-migrate-add "$u" 'Rootpw1!
+' authenticate setcred
+    if [ "$RC" -eq 0 ] && ! grep -q "^$u:" "$HASHES" &&
+        has "migrate add_users: user $u not added: uid $(id -u "$u") is below min_uid" &&
+        ! grep -q "SYNC_PASSWORD .*user=\"$u\" .*added" "$LOG"; then
+        pass "migrate add_users (default min_uid): $u (uid $(id -u "$u")) is not added, and the log says why"
+    else
+        fail "migrate add_users of $u: status $RC: $(last)"
+    fi
+done
+pt ntlm-migrate-add-root root 'Rootpw1!
+' authenticate setcred
+if [ "$RC" -eq 0 ] && ! grep -q '^root:' "$HASHES" &&
+    has "migrate: nothing stored for user root: STATUS_ACCOUNT_RESTRICTION" &&
+    grep -q 'SYNC_PASSWORD failure .*user="root" .*detail="CREATE refused: uid 0 is never added"' "$LOG"; then
+    pass "migrate add_users min_uid=0: ntlmd refuses to add root (STATUS_ACCOUNT_RESTRICTION, audit detail)"
+else
+    fail "migrate add_users min_uid=0 for root: status $RC: $(last); $(grep 'user="root"' "$LOG" | tail -1)"
 fi
 
 # create_as WHO USER [driver options]: CHANGE_PASSWORD + CREATE sent as WHO;
@@ -374,6 +489,20 @@ if [ "$OUT" = STATUS_INVALID_PARAMETER ] && ! grep -q '^daemon:' "$HASHES"; then
     pass "CREATE 2 -> STATUS_INVALID_PARAMETER"
 else
     fail "CREATE 2: $OUT"
+fi
+create_as root root
+if [ "$OUT" = STATUS_ACCOUNT_RESTRICTION ] && ! grep -q '^root:' "$HASHES" &&
+    grep -q 'CHANGE_PASSWORD failure .*user="root" .*detail="CREATE refused: uid 0 is never added"' "$LOG"; then
+    pass "CHANGE_PASSWORD + CREATE of root by root -> STATUS_ACCOUNT_RESTRICTION, nothing added"
+else
+    fail "CREATE of root: $OUT; $(grep 'CHANGE_PASSWORD.*user="root"' "$LOG" | tail -1)"
+fi
+driver_as root 'Rootpw1!' sync "$SOCKET" root --create
+if [ "$OUT" = STATUS_ACCOUNT_RESTRICTION ] && ! grep -q '^root:' "$HASHES" &&
+    grep -q 'SYNC_PASSWORD failure .*user="root" .*detail="CREATE refused: uid 0 is never added"' "$LOG"; then
+    pass "SYNC_PASSWORD + CREATE of root -> STATUS_ACCOUNT_RESTRICTION, nothing added"
+else
+    fail "SYNC_PASSWORD + CREATE of root: $OUT"
 fi
 create_as root alice --value 0
 if [ "$OUT" = STATUS_SUCCESS ] && hash_is alice 'Createpw1!'; then
@@ -551,13 +680,15 @@ fi
 pt ntlm-absent alice 'Passw0rd!
 ' authenticate
 expect "no daemon at the socket -> PAM_AUTHINFO_UNAVAIL" 1 "$UNAVAIL" "cannot be asked"
-if [ ! -S /run/ntlmd/socket ]; then
+# the installation's default socket, RUNSTATEDIR/ntlmd/socket (tests/Makefile.am)
+DEFAULT_SOCKET=${NTLMD_DEFAULT_SOCKET:-/run/ntlmd/socket}
+if [ ! -S "$DEFAULT_SOCKET" ]; then
     pt ntlm-default-socket alice 'Passw0rd!
 ' authenticate
     expect "no daemon at the default socket: the log names its path" 1 "$UNAVAIL" \
-        "ntlmd at /run/ntlmd/socket cannot be asked"
+        "ntlmd at $DEFAULT_SOCKET cannot be asked"
 else
-    echo "# an ntlmd listens on /run/ntlmd/socket: the default-socket message is not tested"
+    echo "# an ntlmd listens on $DEFAULT_SOCKET: the default-socket message is not tested"
 fi
 "$PY" -B "$DRIVER" silent-socket "$WORK/silent.sock" &
 PAM_PIDS="$PAM_PIDS $!"
@@ -596,6 +727,8 @@ expect "the daemon, resumed, serves again" 0 "$AUTH_OK"
 # echoes the answers, so any hit is a leak
 secrets_absent 'Passw0rd!' 'WrongPass1' 'Bobpass1!' 'Carolpw1!' 'Davepass1!' 'Erinnew1!' 'Erinnew2!' \
     'Franknew1!' 'Franknew2!' 'Ginapass1!' 'Henrynew1!' 'Henryevil1!' 'Nobodypw1!' 'Ghostpw1!' 'Createpw1!' \
+    'Rootpw1!' 'Attacker-ntlm-login-required-1' 'Attacker-ntlm-login-sufficient-1' \
+    'Attacker-ntlm-login-sufficient-deny-1' \
     "$("$PY" -B -c "import sys; sys.path.insert(0, '$INTEROP_DIR'); import clients; print(clients.nt_hash('Passw0rd!').hex())")"
 
 echo "$PASSED passed, $FAILED failed"

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
@@ -469,6 +470,93 @@ START_TEST(files_lookup_maps_entries)
 	ck_assert_uint_eq(line, 99);
 	ntlmd_backend_files.close(state);
 	ntlmd_backend_files.close(NULL);
+}
+END_TEST
+
+/* domain_sid: the files store's SIDs are Samba's algorithmic ones, and it
+ * answers membership by SID for its own accounts: their own SID and their
+ * system groups' (the primary group; RID 2 * gid + 1001). */
+START_TEST(files_sids_and_membership)
+{
+	const struct passwd *pw = getpwuid(getuid());
+	struct ntlmd_config cfg = {.hash_file = path,
+	                           .backends = (char *[]){(char *)"files", NULL},
+	                           .domain_sid = (char *)"S-1-5-21-1-2-3"};
+	struct ntlmd_account a = {0};
+	char text[512], own_sid[64], group_sid[64];
+	void *state = NULL;
+	bool member = true;
+
+	ck_assert_ptr_nonnull(pw);
+	snprintf(text, sizeof(text),
+	         "%s:%u:" NO_HASH ":" NT_PASSWORD ":[U          ]:LCT-5F3A1B2C:\n"
+	         "ghost:4000001:" NO_HASH ":" NT_PASSWORD ":[U          ]:LCT-5F3A1B2C:\n"
+	         "huge:2147483148:" NO_HASH ":" NT_PASSWORD ":[U          ]:LCT-5F3A1B2C:\n",
+	         pw->pw_name, (unsigned)pw->pw_uid);
+	write_file(path, text, 0600);
+	snprintf(own_sid, sizeof(own_sid), "S-1-5-21-1-2-3-%u", 2u * (unsigned)pw->pw_uid + 1000u);
+	snprintf(group_sid, sizeof(group_sid), "s-1-5-21-1-2-3-%u", 2u * (unsigned)pw->pw_gid + 1001u);
+	ck_assert_status(ntlmd_backend_files.open(&cfg, &state), NTLM_OK);
+
+	ck_assert_status(ntlmd_backend_files.lookup(state, pw->pw_name, "", &a), NTLM_OK);
+	ck_assert_str_eq(a.sid, own_sid);
+	ntlmd_account_clear(&a);
+	ck_assert_status(ntlmd_backend_files.lookup(state, "ghost", "", &a), NTLM_OK);
+	ck_assert_str_eq(a.sid, "S-1-5-21-1-2-3-8001002");
+	ntlmd_account_clear(&a);
+	ck_assert_status(ntlmd_backend_files.lookup(state, "huge", "", &a), NTLM_OK);
+	ck_assert_ptr_null(a.sid); /* its RID would not fit in 32 bits */
+	ntlmd_account_clear(&a);
+
+	/* its own SID, its primary group's */
+	ck_assert_status(ntlmd_backend_files.group_member(state, own_sid, pw->pw_name, NULL, &member),
+	                 NTLM_OK);
+	ck_assert(member);
+	member = false;
+	snprintf(text, sizeof(text), "files:%s", pw->pw_name);
+	ck_assert_status(ntlmd_backend_files.group_member(state, group_sid, pw->pw_name, text, &member),
+	                 NTLM_OK);
+	ck_assert(member);
+	/* Samba's "bad" SID: of the domain, nobody's */
+	ck_assert_status(
+	    ntlmd_backend_files.group_member(state, "S-1-5-21-1-2-3-40", pw->pw_name, text, &member),
+	    NTLM_OK);
+	ck_assert(!member);
+	/* a user NSS does not know: its own SID only */
+	member = false;
+	ck_assert_status(
+	    ntlmd_backend_files.group_member(state, "S-1-5-21-1-2-3-8001002", "ghost", NULL, &member),
+	    NTLM_OK);
+	ck_assert(member);
+	ck_assert_status(ntlmd_backend_files.group_member(state, group_sid, "ghost", NULL, &member), NTLM_OK);
+	ck_assert(!member);
+	/* not this store's to answer: another domain, a well-known SID, a
+	 * group name, another store's account, an unknown user */
+	ck_assert_status(
+	    ntlmd_backend_files.group_member(state, "S-1-5-21-1-2-4-1000", pw->pw_name, NULL, &member),
+	    NTLM_STATUS_NO_SUCH_USER);
+	ck_assert_status(ntlmd_backend_files.group_member(state, "S-1-1-0", pw->pw_name, NULL, &member),
+	                 NTLM_STATUS_NO_SUCH_USER);
+	ck_assert_status(ntlmd_backend_files.group_member(state, "webusers", pw->pw_name, NULL, &member),
+	                 NTLM_STATUS_NO_SUCH_USER);
+	ck_assert_status(
+	    ntlmd_backend_files.group_member(state, own_sid, pw->pw_name, "ldap:uid=x,dc=example", &member),
+	    NTLM_STATUS_NO_SUCH_USER);
+	ck_assert_status(ntlmd_backend_files.group_member(state, own_sid, "nobody-here", NULL, &member),
+	                 NTLM_STATUS_NO_SUCH_USER);
+	ntlmd_backend_files.close(state);
+
+	/* without domain_sid: no SIDs at all */
+	cfg.domain_sid = NULL;
+	ck_assert_status(ntlmd_backend_files.open(&cfg, &state), NTLM_OK);
+	ck_assert_status(ntlmd_backend_files.lookup(state, "ghost", "", &a), NTLM_OK);
+	ck_assert_ptr_null(a.sid);
+	ntlmd_account_clear(&a);
+	ck_assert_status(
+	    ntlmd_backend_files.group_member(state, "S-1-5-21-1-2-3-8001002", "ghost", NULL, &member),
+	    NTLM_STATUS_NO_SUCH_USER);
+	ck_assert_status(ntlmd_files_set_domain_sid(state, "S-1-5-32-544"), NTLM_ERR_INVALID_ARGUMENT);
+	ntlmd_backend_files.close(state);
 }
 END_TEST
 
@@ -1599,6 +1687,7 @@ int main(void)
 	tcase_add_test(files, files_refresh_same_size_same_tick);
 	tcase_add_test(files, files_malformed_keeps_last_good_copy);
 	tcase_add_test(files, files_missing_file);
+	tcase_add_test(files, files_sids_and_membership);
 	tcase_add_test(files, files_refuses_exposed_file);
 	tcase_add_test(files, files_set_password);
 	tcase_add_test(files, files_lookups_during_reloads);

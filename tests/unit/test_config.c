@@ -246,6 +246,7 @@ static const char every_key[] = "ntlm_auth = ntlmv1-permitted\n"
                                 "dns_name web01.corp.example.com\n"
                                 "dns_domain corp.example.com\n"
                                 "dns_tree example.com\n"
+                                "domain_sid s-1-5-21-0001004336348-1177238915-682003330\n"
                                 "challenge_lifetime 120\n"
                                 "max_connections 64\n"
                                 "read_timeout 2000\n"
@@ -297,6 +298,8 @@ START_TEST(every_key_valid)
 	ck_assert_str_eq(l.cfg.dns_name, "web01.corp.example.com");
 	ck_assert_str_eq(l.cfg.dns_domain, "corp.example.com");
 	ck_assert_str_eq(l.cfg.dns_tree, "example.com");
+	/* stored canonical: "S-", no leading zeros */
+	ck_assert_str_eq(l.cfg.domain_sid, "S-1-5-21-1004336348-1177238915-682003330");
 	ck_assert_uint_eq(l.cfg.challenge_lifetime, 120);
 	ck_assert_uint_eq(l.cfg.max_connections, 64);
 	ck_assert_uint_eq(l.cfg.read_timeout_ms, 2000);
@@ -522,6 +525,12 @@ static const struct {
     {"max_requests_per_connection 0\n", 1,
      "max_requests_per_connection: 0 is out of range (1 to 1000000000)"},
     {"audit_json audit.log\n", 1, "audit_json: must be an absolute path"},
+    {"domain_sid S-1-5-21-1-2\n", 1, "domain_sid: not a domain SID of the form S-1-5-21-a-b-c"},
+    {"domain_sid S-1-5-32-544\n", 1, "domain_sid: not a domain SID of the form S-1-5-21-a-b-c"},
+    {"domain_sid S-1-5-21-1-2-3-1000\n", 1, "domain_sid: not a domain SID of the form S-1-5-21-a-b-c"},
+    {"domain_sid S-1-5-21-1-2-4294967296\n", 1, "domain_sid: not a SID (a number is too large)"},
+    {"domain_sid S-1-5-21--2-3\n", 1, "domain_sid: not a SID (an empty field)"},
+    {"domain_sid CORP\n", 1, "domain_sid: not a SID (it does not start with S-)"},
     {"log_level verbose\n", 1, "log_level: expected error, warning, info or debug"},
     {"frobnicate yes\n", 1, "unknown key 'frobnicate'"},
     {"Hunter2!pass\n", 1, "unknown key (the line does not start with a key name)"},
@@ -1229,22 +1238,20 @@ START_TEST(set_policy)
 }
 END_TEST
 
-/* ---- the example file of the source tree ---- */
+/* ---- the shipped ntlmd.conf, as make install installs it ---- */
 
 START_TEST(example_config)
 {
-	const char *top = getenv("top_srcdir");
+	const char *top = getenv("top_builddir");
 	struct ntlmd_config cfg;
 	struct ntlmd_config_error errors[8];
 	size_t n = 0;
 	char path[4096];
 	enum ntlm_status st;
 
-	if (top == NULL) {
-		fprintf(stderr, "example_config: top_srcdir not set, example file not checked\n");
-		return;
-	}
-	/* relative to the tests build directory, where make check runs */
+	/* make check sets it, relative to the tests build directory where it
+	 * runs; etc/ntlmd.conf is generated there from etc/ntlmd.conf.in */
+	ck_assert_msg(top != NULL, "top_builddir is not set: run the test through make check");
 	snprintf(path, sizeof(path), "%s/etc/ntlmd.conf", top);
 	st = ntlmd_config_load(path, &cfg, errors, 8, &n);
 	ck_assert_msg(st == NTLM_OK, "%s: %s, %zu errors, first: line %u: %s", path, ntlm_status_name(st), n,
@@ -1255,6 +1262,9 @@ START_TEST(example_config)
 	ck_assert_int_eq(ntlmd_config_policy(&cfg, "radius")->ntlm_auth, NTLMD_MSCHAPV2_AND_NTLMV2_ONLY);
 	ck_assert_uint_eq(ntlmd_config_policy(&cfg, "radius")->lockout_threshold, 10);
 	assert_list(cfg.backends, "files");
+	/* its paths are the installation's, those compiled into ntlmd */
+	ck_assert_str_eq(cfg.hash_file, NTLMD_DEFAULT_HASH_FILE);
+	ck_assert_str_eq(cfg.socket_path, NTLMD_DEFAULT_SOCKET);
 	ntlmd_config_clear(&cfg);
 }
 END_TEST

@@ -4,6 +4,7 @@
  * (pam_ntlm/options.h).
  */
 #include <security/_pam_types.h>
+#include <unistd.h>
 
 #include "options.h"
 #include "testutil.h"
@@ -47,22 +48,15 @@ START_TEST(defaults)
 	ck_assert_int_eq(o.mode, PAM_NTLM_MODE_PASSWORD);
 	ck_assert(!o.use_first_pass && !o.try_first_pass && !o.use_authtok && !o.migrate);
 	ck_assert(!o.ignore_unknown_user && !o.debug && !o.require_cb);
+	ck_assert(!o.add_users && !o.min_uid_set);
 }
 END_TEST
 
 START_TEST(every_option)
 {
-	const char *argv[] = {"socket=/run/x/socket",
-	                      "timeout=2500",
-	                      "mode=verify",
-	                      "use_first_pass",
-	                      "use_authtok",
-	                      "migrate",
-	                      "add_users",
-	                      "ignore_unknown_user",
-	                      "debug",
-	                      "require_cb",
-	                      "service=smb-front"};
+	const char *argv[] = {"socket=/run/x/socket", "timeout=2500", "mode=verify", "use_first_pass",
+	                      "use_authtok",          "migrate",      "add_users",   "min_uid=1500",
+	                      "ignore_unknown_user",  "debug",        "require_cb",  "service=smb-front"};
 	struct pam_ntlm_options o;
 	struct complaints c;
 
@@ -72,6 +66,8 @@ START_TEST(every_option)
 	ck_assert_int_eq(o.mode, PAM_NTLM_MODE_VERIFY);
 	ck_assert(o.use_first_pass && o.use_authtok && o.migrate && o.ignore_unknown_user && o.debug);
 	ck_assert(o.require_cb && o.add_users && !o.try_first_pass);
+	ck_assert(o.min_uid_set);
+	ck_assert_uint_eq(o.min_uid, 1500);
 	ck_assert_str_eq(o.service, "smb-front");
 }
 END_TEST
@@ -107,6 +103,8 @@ START_TEST(bad_arguments_are_reported)
 	    "mode=kerberos",  "timeout=",    "timeout=99",   "timeout=600001",
 	    "timeout=-5",     "timeout=10x", "timeout= 500", "socket=relative/path",
 	    "socket=",        "service=",    "colour=blue",  "",
+	    "min_uid=",       "min_uid=-1",  "min_uid=1e3",  "min_uid=4294967296",
+	    "min_uid= 5",     "min_uid=x",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -121,6 +119,7 @@ START_TEST(bad_arguments_are_reported)
 		ck_assert_uint_eq(o.timeout_ms, 0);
 		ck_assert_str_eq(o.socket, "");
 		ck_assert_str_eq(o.service, "");
+		ck_assert(!o.min_uid_set);
 	}
 }
 END_TEST
@@ -170,6 +169,87 @@ START_TEST(add_users_needs_migrate)
 
 	ck_assert_uint_eq(parse(&o, &c, 1, argv), 1);
 	ck_assert_ptr_nonnull(strstr(c.last, "migrate"));
+}
+END_TEST
+
+START_TEST(min_uid_values)
+{
+	static const struct {
+		const char *arg;
+		uint32_t uid;
+	} cases[] = {{"min_uid=0", 0}, {"min_uid=1000", 1000}, {"min_uid=4294967295", 4294967295u}};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *argv[] = {"migrate", "add_users", cases[i].arg};
+		struct pam_ntlm_options o;
+		struct complaints c;
+
+		ck_assert_uint_eq(parse(&o, &c, 3, argv), 0);
+		ck_assert(o.min_uid_set);
+		ck_assert_uint_eq(o.min_uid, cases[i].uid);
+	}
+}
+END_TEST
+
+START_TEST(min_uid_needs_add_users)
+{
+	const char *argv[] = {"migrate", "min_uid=500"};
+	struct pam_ntlm_options o;
+	struct complaints c;
+
+	ck_assert_uint_eq(parse(&o, &c, 2, argv), 1);
+	ck_assert_ptr_nonnull(strstr(c.last, "add_users"));
+	/* shipped_check (tests/pam/pam-lib.sh) looks for this text */
+	ck_assert_ptr_nonnull(strstr(c.last, "applies only with migrate"));
+}
+END_TEST
+
+/* Writes text to a new temporary file; returns its path (static buffer). */
+static const char *login_defs(const char *text)
+{
+	static char path[] = "/tmp/test_pam_options.XXXXXX";
+	int fd;
+
+	memcpy(path + sizeof(path) - 7, "XXXXXX", 6);
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	ck_assert_int_eq(close(fd), 0);
+	return path;
+}
+
+START_TEST(login_defs_uid_min)
+{
+	static const struct {
+		const char *text;
+		bool found;
+		uint32_t uid;
+	} cases[] = {
+	    {"# shadow\nMAIL_DIR /var/mail\nUID_MIN\t\t\t 1000\nUID_MAX 60000\n", true, 1000},
+	    {"  UID_MIN   500  \n", true, 500},
+	    {"UID_MIN \"2000\"\n", true, 2000},
+	    {"UID_MIN 100\nUID_MIN 1200\n", true, 1200}, /* the last one counts */
+	    {"UID_MIN 100\nUID_MIN junk\n", true, 100},  /* an invalid line is skipped */
+	    {"UID_MIN 1200", true, 1200},                /* no final newline */
+	    {"#UID_MIN 100\nSYS_UID_MIN 100\nUID_MINIMUM 7\n", false, 0},
+	    {"UID_MIN 0x10\n", false, 0},
+	    {"UID_MIN -1\n", false, 0},
+	    {"UID_MIN 4294967296\n", false, 0},
+	    {"UID_MIN 12 34\n", false, 0},
+	    {"UID_MIN \"12\n", false, 0},
+	    {"UID_MIN\n", false, 0},
+	    {"", false, 0},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *path = login_defs(cases[i].text);
+		uint32_t v = 77;
+
+		ck_assert_msg(pam_ntlm_login_defs_uid_min(path, &v) == cases[i].found, "case %zu", i);
+		ck_assert_uint_eq(v, cases[i].found ? cases[i].uid : 77);
+		unlink(path);
+	}
+	ck_assert(!pam_ntlm_login_defs_uid_min("/nonexistent/login.defs", &(uint32_t){0}));
 }
 END_TEST
 
@@ -546,6 +626,7 @@ int main(void)
 	test_add_tcase(s, "options",
 	               TESTS(defaults, every_option, modes, bad_arguments_are_reported,
 	                     complaints_name_the_option_not_the_value, limits, add_users_needs_migrate,
+	                     min_uid_values, min_uid_needs_add_users, login_defs_uid_min,
 	                     first_pass_options_conflict));
 	test_add_tcase(s, "status", TESTS(status_mapping, no_failure_is_success));
 	test_add_tcase(s, "identity", TESTS(identity_rule, quoted_names));

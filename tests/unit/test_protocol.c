@@ -114,8 +114,10 @@ static enum ntlm_status fake_set_password(void *state, const char *user, const s
 	return NTLM_OK;
 }
 
-/* The fake store's groups: "staff" holds alice; "broken" is in a store
+/* The fake store's groups: "staff" holds alice, and so does the SID
+ * STAFF_SID (asked in its canonical text only); "broken" is in a store
  * that cannot be asked; no other group exists. */
+#define STAFF_SID "S-1-5-21-1-2-3-1001"
 static enum ntlm_status fake_group_member(void *state, const char *group, const char *user, const char *key,
                                           bool *ret_member)
 {
@@ -123,7 +125,7 @@ static enum ntlm_status fake_group_member(void *state, const char *group, const 
 	ck_assert_ptr_nonnull(key); /* the account was looked up: its key is known */
 	if (strcmp(group, "broken") == 0)
 		return NTLM_ERR_BACKEND_UNAVAILABLE;
-	if (strcmp(group, "staff") != 0)
+	if (strcmp(group, "staff") != 0 && strcmp(group, STAFF_SID) != 0)
 		return NTLM_STATUS_NO_SUCH_USER;
 	*ret_member = strcasecmp(user, "alice") == 0;
 	return NTLM_OK;
@@ -1835,6 +1837,28 @@ START_TEST(check_membership)
 }
 END_TEST
 
+/* A GROUP that is a SID reaches the stores in its canonical text; a
+ * malformed one is STATUS_NTLM_BAD_ENCODING before any store is asked,
+ * and the audit says why. */
+START_TEST(check_membership_by_sid)
+{
+	int member = 0;
+
+	ck_assert_status(membership(&helper, "alice", STAFF_SID, &member), NTLM_OK);
+	ck_assert_int_eq(member, 1);
+	ck_assert_str_eq(last_event.detail, "is a member of group " STAFF_SID " (fake)");
+	ck_assert_status(membership(&helper, "alice", "s-1-5-21-1-2-3-1001", &member), NTLM_OK);
+	ck_assert_int_eq(member, 1);
+	ck_assert_status(membership(&helper, "bob", STAFF_SID, &member), NTLM_OK);
+	ck_assert_int_eq(member, 0);
+	ck_assert_status(membership(&helper, "alice", "S-1-5-21-1-2-3-1002", &member),
+	                 NTLM_STATUS_NO_SUCH_USER);
+	ck_assert_status(membership(&helper, "alice", "S-1-5-21-", &member), NTLM_ERR_BAD_ENCODING);
+	ck_assert_int_eq(member, -1);
+	ck_assert_int_eq(strncmp(last_event.detail, "GROUP is not a SID: ", 20), 0);
+}
+END_TEST
+
 START_TEST(plaintext_requests)
 {
 	ck_assert_status(plain(&helper, NTLMD_REQ_CHECK_PASSWORD, "alice", PASSWORD, NULL), NTLM_OK);
@@ -2159,6 +2183,36 @@ START_TEST(store_never_answers)
 }
 END_TEST
 
+/* A group search never runs on the loop, for a SID as for a name: with
+ * the account answered from memory, CHECK_MEMBERSHIP still waits for a
+ * worker's GROUP_MEMBER call (the SID in its canonical text). */
+START_TEST(group_search_waits_for_a_worker)
+{
+	struct ntlm_writer w;
+	struct ntlmd_request *req;
+	uint8_t *frame;
+	size_t len;
+
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_USER, "alice");
+	ntlmd_put_string(&w, NTLMD_TAG_GROUP, "s-1-5-21-1-2-3-1001");
+	ck_assert_status(ntlmd_frame_encode(NTLMD_REQ_CHECK_MEMBERSHIP, &w, &frame, &len), NTLM_OK);
+	ntlm_writer_clear(&w);
+	req = ntlmd_request_new(&hctx, &helper, NTLMD_REQ_CHECK_MEMBERSHIP, frame + NTLMD_HEADER_LEN,
+	                        len - NTLMD_HEADER_LEN);
+	free(frame);
+	ck_assert_ptr_nonnull(req);
+	ck_assert_int_eq(ntlmd_request_start(&hctx, req), NTLMD_STEP_WAIT);
+	ck_assert_int_eq(req->call.op, NTLMD_CALL_GROUP_MEMBER);
+	ck_assert_str_eq(req->call.group, STAFF_SID);
+	ntlmd_request_run_call(req);
+	ck_assert(req->call.waited);
+	ck_assert_int_eq(ntlmd_request_resume(&hctx, req), NTLMD_STEP_REPLY);
+	ck_assert_status(finished(req), NTLM_OK);
+	ntlmd_request_free(req);
+}
+END_TEST
+
 /* The fast path: a store call the chain answers from memory never waits. */
 START_TEST(store_answers_at_once)
 {
@@ -2367,12 +2421,13 @@ int main(void)
 	    TESTS(access_table, ping_reports_version_and_counters, challenge_limits_per_address,
 	          verify_ntlmv2_round_trip, verify_foreign_challenge_once, verify_outcomes, verify_lockout,
 	          verify_response_mschap, plaintext_requests, create_never_overwrites_a_case_twin,
-	          sync_password_counts_nothing, check_membership, malformed_request_gets_its_status,
-	          names_with_control_characters_refused));
+	          sync_password_counts_nothing, check_membership, check_membership_by_sid,
+	          malformed_request_gets_its_status, names_with_control_characters_refused));
 	tcase_add_checked_fixture(tc, handlers_setup, handlers_teardown);
 	tc = test_add_tcase(s, "steps",
 	                    TESTS(store_answers_later, store_never_answers, store_answers_at_once,
-	                          reload_while_waiting, writeback_after_the_reply));
+	                          group_search_waits_for_a_worker, reload_while_waiting,
+	                          writeback_after_the_reply));
 	tcase_add_checked_fixture(tc, handlers_setup, handlers_teardown);
 	test_add_tcase(s, "pool", TESTS(pool_turns_caps_and_stop));
 	return test_run_suite(s);
