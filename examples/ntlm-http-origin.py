@@ -6,7 +6,8 @@ is the project's ntlm_auth (over ntlmd, which alone reads the NT hashes) or
 Samba's (over winbindd): this server never sees a password or a hash.
 
     ntlm-http-origin.py [--bind ADDR] [--port N] [--port-file FILE]
-        [--max-handshakes N] -- HELPER COMMAND...
+        [--max-handshakes N] [--max-handshakes-per-address N]
+        [--handshake-timeout SECONDS] -- HELPER COMMAND...
 
 Example, with the project's ntlm_auth and the ntlmd.conf service "squid":
     ntlm-http-origin.py --port 8080 -- \\
@@ -25,9 +26,14 @@ The client address follows each token as Squid's key_extras "%>a" does: the
 project's ntlmd then counts wrong passwords per account and address, so one
 client's guesses do not lock the account for every other client (Samba's
 helper ignores it). At most --max-handshakes (64) handshakes are under way
-at once; a NEGOTIATE beyond them gets 503 and the connection is closed, so
+at once, and at most --max-handshakes-per-address (8) from one client
+address; a NEGOTIATE beyond them gets 503 and the connection is closed, so
 unauthenticated connections cannot start helpers without bound. A
-connection that authenticated stays authenticated. Every helper verdict is
+handshake ends with its verdict, with any request on its connection that
+is not its AUTHENTICATE, or when no request comes within
+--handshake-timeout (10 s) of the CHALLENGE: an idle client cannot keep its
+place. A connection that
+authenticated stays authenticated. Every helper verdict is
 logged on stdout as one line: "AUTH <client address> <helper reply>", and
 requests on stderr, control characters escaped. With --port 0 (the
 default) the port the server got is written to --port-file. It stops on
@@ -47,6 +53,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 HELPER_TIMEOUT = 10.0  # seconds for one helper answer
 CONNECTION_TIMEOUT = 30.0  # an idle keep-alive connection is dropped after this
 MAX_HANDSHAKES = 64  # helpers alive at once (--max-handshakes)
+MAX_HANDSHAKES_PER_ADDRESS = 8  # of them for one client address
+HANDSHAKE_TIMEOUT = 10.0  # the AUTHENTICATE is due within this of the CHALLENGE
 
 
 def printable(text):
@@ -112,23 +120,45 @@ class Handler(BaseHTTPRequestHandler):
             self.end_handshake()
 
     def start_handshake(self):
-        """A helper for a new handshake, within --max-handshakes; False when
-        there is no room."""
+        """A helper for a new handshake, within --max-handshakes and
+        --max-handshakes-per-address; False when there is no room. Until it
+        ends, the connection waits HANDSHAKE_TIMEOUT for its next request."""
         self.end_handshake()
-        if not self.server.handshakes.acquire(blocking=False):
-            return False
+        address = self.client_address[0]
+        with self.server.lock:
+            held = self.server.per_address.get(address, 0)
+            if held >= self.server.max_per_address:
+                return False
+            if not self.server.handshakes.acquire(blocking=False):
+                return False
+            self.server.per_address[address] = held + 1
         try:
             self.helper = Helper(self.server.helper_argv)
         except OSError:
-            self.server.handshakes.release()
+            self.release_place()
             raise
+        self.connection.settimeout(self.server.handshake_timeout)
         return True
+
+    def release_place(self):
+        address = self.client_address[0]
+        with self.server.lock:
+            left = self.server.per_address.get(address, 1) - 1
+            if left > 0:
+                self.server.per_address[address] = left
+            else:
+                self.server.per_address.pop(address, None)
+            self.server.handshakes.release()
 
     def end_handshake(self):
         if self.helper is not None:
             self.helper.close()
             self.helper = None
-            self.server.handshakes.release()
+            self.release_place()
+            try:
+                self.connection.settimeout(CONNECTION_TIMEOUT)
+            except OSError:
+                pass  # the connection is gone already
 
     def log_message(self, format, *args):  # noqa: A002  (BaseHTTPRequestHandler's name)
         sys.stderr.write(f"http: {self.client_address[0]} " + printable(format % args) + "\n")
@@ -169,14 +199,17 @@ class Handler(BaseHTTPRequestHandler):
         scheme, _, token = self.headers.get("Authorization", "").partition(" ")
         token = token.strip()
         if scheme.upper() != "NTLM" or not token:
+            self.end_handshake()  # not its AUTHENTICATE: the handshake is over
             self.answer(401, "authentication required\n")
             return
         try:
             msg = base64.b64decode(token, validate=True)
         except (binascii.Error, ValueError):
+            self.end_handshake()
             self.answer(400, "bad NTLM token\n", close=True)
             return
         if len(msg) < 12 or msg[:8] != b"NTLMSSP\0" or msg[8] not in (1, 3):
+            self.end_handshake()
             self.answer(400, "not an NTLMSSP NEGOTIATE or AUTHENTICATE\n", close=True)
             return
         try:
@@ -223,6 +256,8 @@ def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file")
     parser.add_argument("--max-handshakes", type=int, default=MAX_HANDSHAKES)
+    parser.add_argument("--max-handshakes-per-address", type=int, default=MAX_HANDSHAKES_PER_ADDRESS)
+    parser.add_argument("--handshake-timeout", type=float, default=HANDSHAKE_TIMEOUT)
     parser.add_argument("helper", nargs="+", help="the helper command and its arguments")
     args = parser.parse_args()
 
@@ -234,6 +269,10 @@ def main():
     server.daemon_threads = True
     server.helper_argv = args.helper
     server.handshakes = threading.BoundedSemaphore(max(1, args.max_handshakes))
+    server.max_per_address = max(1, args.max_handshakes_per_address)
+    server.per_address = {}
+    server.lock = threading.Lock()
+    server.handshake_timeout = max(0.1, args.handshake_timeout)
     if args.port_file:
         tmp = args.port_file + ".tmp"
         with open(tmp, "w") as f:

@@ -10,6 +10,16 @@
  * A response type the policy of the service refuses (NTLMv1, LM: status
  * NTLM_BLOCKED) is reported as not permitted, not as a failure: the
  * policy is ntlmd's to set (ntlmd.conf(5) ntlm_auth, lanman_auth).
+ *
+ * ntlmd is sent right responses only. Each one it refused would count as a
+ * wrong password toward the account's lockout: a health check run with the
+ * right password would lock the account. So the broken variants ("must
+ * fail") are checked here, by libntlmssp's acceptor (the code ntlmd runs)
+ * with the hash of the given password (local.c), and the broken plaintext
+ * by comparing NT hashes; a broken variant runs only when ntlmd took its
+ * right one. And once ntlmd refused a right response (the password given
+ * is wrong, the account disabled or locked), it is asked nothing more: one
+ * run counts as one failed logon at most.
  */
 #include <config.h>
 
@@ -17,6 +27,7 @@
 #include <string.h>
 
 #include "diagnostics.h"
+#include "local.h"
 #include "protocol.h"
 
 enum diag_kind { DIAG_NTLMV2, DIAG_NTLMV1, DIAG_LM, DIAG_PLAINTEXT };
@@ -96,8 +107,35 @@ out:
 	return st;
 }
 
-/* One test: the verdict of ntlmd, or NTLM_ERR_BACKEND_UNAVAILABLE; on
- * success *ret_key_ok says whether its session key is the one computed. */
+/* na_local's fallback: the broken variants ask the local acceptor only. */
+static enum ntlm_status no_daemon(void *ctx, uint16_t type, const struct ntlm_writer *fields,
+                                  struct ntlmd_reply *ret)
+{
+	(void)ctx;
+	(void)type;
+	(void)fields;
+	(void)ret;
+	return NTLM_ERR_INTERNAL;
+}
+
+/* "Plaintext, broken", here: the NT hash of a wrong password against the
+ * given one's (what ntlmd's CHECK_PASSWORD compares). */
+static enum ntlm_status local_plaintext(const char *password, const char *wrong)
+{
+	struct ntlm_hash want = {0}, got = {0};
+	enum ntlm_status st;
+
+	if ((st = ntlm_ntowfv1(password, &want)) == NTLM_OK && (st = ntlm_ntowfv1(wrong, &got)) == NTLM_OK)
+		st = ntlm_equal_ct(want.bytes, got.bytes, sizeof(want.bytes)) ? NTLM_OK
+		                                                              : NTLM_STATUS_WRONG_PASSWORD;
+	ntlm_wipe(&want, sizeof(want));
+	ntlm_wipe(&got, sizeof(got));
+	return st;
+}
+
+/* One test: the verdict of ntlmd (of the local acceptor for a broken
+ * variant), or NTLM_ERR_BACKEND_UNAVAILABLE; on success *ret_key_ok says
+ * whether its session key is the one computed. */
 static enum ntlm_status diag_run(const struct na_diagnostics *d, const struct diag_test *t, bool *ret_key_ok)
 {
 	const char *domain = d->domain != NULL ? d->domain : "";
@@ -109,14 +147,17 @@ static enum ntlm_status diag_run(const struct na_diagnostics *d, const struct di
 	const uint8_t *got;
 	enum ntlm_status st;
 
+	struct na_local local = {.password = d->password, .separator = '\\', .fallback = no_daemon};
+
 	*ret_key_ok = true;
+	if (t->kind == DIAG_PLAINTEXT && t->broken)
+		return local_plaintext(d->password, "\x01-not-the-password");
 	ntlmd_fields_init(&fields);
 	ntlmd_put_string(&fields, NTLMD_TAG_SERVICE, d->service);
 	ntlmd_put_string(&fields, NTLMD_TAG_USER, d->user);
 	ntlmd_put_string(&fields, NTLMD_TAG_DOMAIN, domain);
 	if (t->kind == DIAG_PLAINTEXT) {
-		ntlmd_put_string(&fields, NTLMD_TAG_PASSWORD,
-		                 t->broken ? "\x01-not-the-password" : d->password);
+		ntlmd_put_string(&fields, NTLMD_TAG_PASSWORD, d->password);
 		st = d->call(d->call_ctx, NTLMD_REQ_CHECK_PASSWORD, &fields, &reply);
 		goto asked;
 	}
@@ -130,7 +171,9 @@ static enum ntlm_status diag_run(const struct na_diagnostics *d, const struct di
 	ntlmd_put_bytes(&fields, NTLMD_TAG_SERVER_CHALLENGE, chal, sizeof(chal));
 	ntlmd_put_bytes(&fields, t->kind == DIAG_LM ? NTLMD_TAG_LM_RESPONSE : NTLMD_TAG_NT_RESPONSE, resp,
 	                resp_len);
-	st = d->call(d->call_ctx, NTLMD_REQ_VERIFY_RESPONSE, &fields, &reply);
+	/* a broken response goes to the local acceptor, never to ntlmd */
+	st = t->broken ? na_local_call(&local, NTLMD_REQ_VERIFY_RESPONSE, &fields, &reply)
+	               : d->call(d->call_ctx, NTLMD_REQ_VERIFY_RESPONSE, &fields, &reply);
 asked:
 	ntlm_writer_clear(&fields);
 	ntlm_wipe(resp, sizeof(resp));
@@ -161,6 +204,8 @@ static bool has_lm_hash(const char *password)
 int na_diagnostics_run(const struct na_diagnostics *d)
 {
 	unsigned failed = 0;
+	bool took[DIAG_PLAINTEXT + 1] = {false}; /* ntlmd took the right response of the kind */
+	enum ntlm_status refused = NTLM_OK;      /* ntlmd refused a right response so */
 
 	for (size_t i = 0; i < sizeof(diag_tests) / sizeof(diag_tests[0]); i++) {
 		const struct diag_test *t = &diag_tests[i];
@@ -169,6 +214,20 @@ int na_diagnostics_run(const struct na_diagnostics *d)
 
 		if (t->lm_only && !d->request_lm_key)
 			continue;
+		if (t->broken && !took[t->kind]) {
+			fprintf(stderr,
+			        "ntlm_auth: diagnostics: test %s not run: its right response was not taken\n",
+			        t->name);
+			continue;
+		}
+		if (!t->broken && refused != NTLM_OK) {
+			fprintf(
+			    stderr,
+			    "ntlm_auth: diagnostics: test %s not run: ntlmd refused the password given (%s); "
+			    "it is asked nothing more, not to count toward the account's lockout\n",
+			    t->name, ntlm_status_name(refused));
+			continue;
+		}
 		if (t->kind == DIAG_LM && !has_lm_hash(d->password)) {
 			fprintf(stderr,
 			        "ntlm_auth: diagnostics: test %s not run: the password has no LM hash "
@@ -187,9 +246,17 @@ int na_diagnostics_run(const struct na_diagnostics *d)
 			        ntlm_status_name(st),
 			        st == NTLM_OK && !key_ok ? ", session key differs" : "");
 			failed++;
+			if (!t->broken && st != NTLM_OK && st != NTLM_ERR_BACKEND_UNAVAILABLE &&
+			    st != NTLM_ERR_INTERNAL)
+				refused = st;
+			else if (!t->broken)
+				took[t->kind] = st == NTLM_OK;
 		} else {
-			fprintf(stderr, "ntlm_auth: diagnostics: test %s passed (%s)\n", t->name,
-			        ntlm_status_name(st));
+			fprintf(stderr, "ntlm_auth: diagnostics: test %s passed (%s%s)\n", t->name,
+			        ntlm_status_name(st),
+			        t->broken ? ", checked here: ntlmd is sent no wrong response" : "");
+			if (!t->broken)
+				took[t->kind] = true;
 		}
 	}
 	return failed == 0 ? 0 : 1;

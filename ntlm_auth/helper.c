@@ -142,6 +142,84 @@ static void buf_add_clean(struct na_buf *b, const char *s, size_t n)
 	}
 }
 
+/* The length of the valid UTF-8 sequence at p[0..n), or 0. */
+static size_t utf8_sequence(const unsigned char *p, size_t n)
+{
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xBF;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xC2 && p[0] <= 0xDF)
+		len = 2;
+	else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+		len = 3;
+	else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+		len = 4;
+	else
+		return 0;
+	if (p[0] == 0xE0)
+		lo = 0xA0; /* overlong */
+	else if (p[0] == 0xED)
+		hi = 0x9F; /* surrogates */
+	else if (p[0] == 0xF0)
+		lo = 0x90; /* overlong */
+	else if (p[0] == 0xF4)
+		hi = 0x8F; /* over U+10FFFF */
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xBF)
+			return 0;
+	return len;
+}
+
+/* The escaped form of the character at p[i] (of n bytes) in piece (room
+ * for 16 bytes): its length; *ret_len gets the bytes it takes. */
+static size_t escape_piece(const unsigned char *p, size_t n, size_t i, char piece[20], size_t *ret_len)
+{
+	size_t len = utf8_sequence(p + i, n - i), k = 0;
+	bool escape =
+	    len == 0 || p[i] < 0x20 || p[i] == 0x7F || (len == 2 && p[i] == 0xC2 && p[i + 1] <= 0x9F) ||
+	    (len == 3 && p[i] == 0xE2 && p[i + 1] == 0x80 && (p[i + 2] == 0xA8 || p[i + 2] == 0xA9));
+
+	if (len == 0)
+		len = 1;
+	for (size_t j = 0; j < len; j++) {
+		if (escape)
+			k += (size_t)snprintf(piece + k, 20 - k, "\\x%02x", p[i + j]);
+		else if (p[i + j] == '"' || p[i + j] == '\\')
+			k += (size_t)snprintf(piece + k, 20 - k, "\\%c", p[i + j]);
+		else
+			piece[k++] = (char)p[i + j];
+	}
+	*ret_len = len;
+	return k;
+}
+
+const char *na_escape(const char *s, char *out, size_t size)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), total = 0, o = 0, len;
+	char piece[20];
+
+	for (size_t i = 0; i < n; i += len)
+		total += escape_piece(p, n, i, piece, &len);
+	for (size_t i = 0; i < n; i += len) {
+		size_t k = escape_piece(p, n, i, piece, &len);
+
+		if (total > size - 1 && o + k > size - 4) {
+			memcpy(out + o, "...", 3); /* cut: o <= size - 4 */
+			o += 3;
+			break;
+		}
+		memcpy(out + o, piece, k);
+		o += k;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static void log_line(const struct na_helper *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void log_line(const struct na_helper *h, const char *fmt, ...)
 {
@@ -201,7 +279,33 @@ static void block_clear(struct na_block *b)
 	ntlm_free_wiped(b->challenge, b->challenge_len);
 	ntlm_free_wiped(b->nt_response, b->nt_len);
 	ntlm_free_wiped(b->lm_response, b->lm_len);
+	na_buf_clear(&b->error);
 	*b = (struct na_block){0};
+}
+
+/* Keeps err (a line's error reply) as the block's error when it is the
+ * block's first; err is emptied either way. */
+static void block_keep_error(struct na_block *b, struct na_buf *err)
+{
+	if (err->len == 0 && !err->failed) {
+		na_buf_clear(err); /* no error, but it may hold a buffer */
+		return;
+	}
+	if (b->error.len == 0 && !b->error.failed) {
+		b->error = *err;
+		*err = (struct na_buf){0};
+	} else {
+		na_buf_clear(err);
+	}
+}
+
+/* The same for a fixed text. */
+static void block_error(struct na_block *b, const char *text)
+{
+	struct na_buf err = {0};
+
+	na_buf_add(&err, text);
+	block_keep_error(b, &err);
 }
 
 void na_helper_init(struct na_helper *h, const struct na_options *opt, na_call_fn call, void *call_ctx)
@@ -240,6 +344,16 @@ static enum ntlm_status ask(struct na_helper *h, uint16_t type, struct ntlm_writ
 		ntlmd_put_string(fields, NTLMD_TAG_SERVICE, h->opt.service);
 	if (h->client_address[0] != '\0')
 		ntlmd_put_string(fields, NTLMD_TAG_CLIENT_ADDRESS, h->client_address);
+	if (fields->error != NTLM_OK) {
+		/* the client's values cannot make a request (a name that is not
+		 * UTF-8, too long): its own status, not "ntlmd unreachable" */
+		st = fields->error;
+		ntlm_writer_clear(fields);
+		*reply = (struct ntlmd_reply){0};
+		log_line(h, "the request cannot be put to ntlmd: %s (%s)", ntlm_status_name(st),
+		         ntlm_status_message(st));
+		return st;
+	}
 	st = h->call(h->call_ctx, type, fields, reply);
 	ntlm_writer_clear(fields);
 	if (st != NTLM_OK) {
@@ -256,11 +370,13 @@ static enum ntlm_status check_membership(const struct na_helper *h, const struct
 {
 	const char *user = na_reply_account(reply);
 	enum ntlm_status st = na_membership(&h->opt, reply, user);
+	char esc[NA_ESCAPE_MAX];
 
 	if (st != NTLM_STATUS_LOGON_FAILURE)
 		return st;
-	log_line(h, "user '%s' is not a member of the required group %s (by NSS or ntlmd's group search)",
-	         user != NULL ? user : "", h->opt.group_name != NULL ? h->opt.group_name : "");
+	log_line(h, "user \"%s\" is not a member of the required group %s (by NSS or ntlmd's group search)",
+	         na_escape(user != NULL ? user : "", esc, sizeof(esc)),
+	         h->opt.group_name != NULL ? h->opt.group_name : "");
 	return NTLM_STATUS_LOGON_FAILURE;
 }
 
@@ -952,8 +1068,10 @@ static bool block_hex(const char *value, size_t min, size_t max, uint8_t **ret, 
 	uint8_t *p = malloc(cap);
 	size_t n;
 
-	if (p == NULL)
+	if (p == NULL) {
+		out->failed = true;
 		return false;
+	}
 	n = na_hex_prefix(value, p, cap);
 	if (n < min || n > max) {
 		na_buf_add(out, "Error: hex decode of ");
@@ -971,39 +1089,41 @@ static bool block_hex(const char *value, size_t min, size_t max, uint8_t **ret, 
 	return true;
 }
 
-static void set_string(char **field, const char *value)
+static void set_string(char **field, const char *value, struct na_buf *err)
 {
 	ntlm_free_string(*field);
 	*field = strdup(value);
+	if (*field == NULL)
+		err->failed = true;
 }
 
 static void block_key(struct na_helper *h, const char *key, size_t key_len, const char *value,
-                      struct na_buf *out)
+                      struct na_buf *err)
 {
 	struct na_block *b = &h->block;
 
 	if (key_is(key, key_len, "Username"))
-		set_string(&b->username, value);
+		set_string(&b->username, value, err);
 	else if (key_is(key, key_len, "NT-Domain"))
-		set_string(&b->domain, value);
+		set_string(&b->domain, value, err);
 	else if (key_is(key, key_len, "Full-Username"))
-		set_string(&b->full_username, value);
+		set_string(&b->full_username, value, err);
 	else if (key_is(key, key_len, "Password"))
-		set_string(&b->password, value);
+		set_string(&b->password, value, err);
 	else if (key_is(key, key_len, "LANMAN-Challenge"))
-		block_hex(value, 8, 8, &b->challenge, &b->challenge_len, out);
+		block_hex(value, 8, 8, &b->challenge, &b->challenge_len, err);
 	else if (key_is(key, key_len, "NT-Response"))
-		block_hex(value, 24, 4096, &b->nt_response, &b->nt_len, out);
+		block_hex(value, 24, 4096, &b->nt_response, &b->nt_len, err);
 	else if (key_is(key, key_len, "LANMAN-Response"))
-		block_hex(value, 24, 24, &b->lm_response, &b->lm_len, out);
+		block_hex(value, 24, 24, &b->lm_response, &b->lm_len, err);
 	else if (key_is(key, key_len, "Request-User-Session-Key"))
 		b->want_user_key = strncasecmp(value, "Yes", 3) == 0;
 	else if (key_is(key, key_len, "Request-LanMan-Session-Key"))
 		b->want_lm_key = strncasecmp(value, "Yes", 3) == 0;
 	else {
-		na_buf_add(out, "Error: Unknown request ");
-		buf_add_clean(out, key, key_len);
-		na_buf_add(out, "\n.\n");
+		na_buf_add(err, "Error: Unknown request ");
+		buf_add_clean(err, key, key_len);
+		na_buf_add(err, "\n.\n");
 	}
 }
 
@@ -1068,12 +1188,29 @@ out:
 	ntlmd_reply_clear(&reply);
 }
 
+/*
+ * The block's ".": its one reply. A block with a line that could not be
+ * taken is answered with that line's error alone (the first one), and
+ * nothing is checked. Samba 4.17 answers such a line at once and the "."
+ * again, so a front end that reads one reply per block (up to a ".")
+ * reads the answer to the block before (see ntlm_auth(1)).
+ */
 static void block_end(struct na_helper *h, struct na_buf *out)
 {
 	struct na_block *b = &h->block;
 	char *split_domain = NULL;
 	const char *user = b->username, *domain = b->domain;
 
+	if (b->error.failed) {
+		na_buf_add(out, "Error: out of memory!\n.\n");
+		block_clear(b);
+		return;
+	}
+	if (b->error.len > 0) {
+		na_buf_add(out, b->error.p);
+		block_clear(b);
+		return;
+	}
 	if (user == NULL && b->full_username != NULL) {
 		if (!na_split_user(b->full_username, h->opt.separator, &split_domain, &user))
 			user = NULL;
@@ -1094,12 +1231,15 @@ static void block_end(struct na_helper *h, struct na_buf *out)
 	block_clear(b);
 }
 
+/* One line of a block: a key is taken, or the line's error is kept for
+ * the block's "." (block_end); only the "." answers. */
 static void ntlm_server_1_line(struct na_helper *h, const char *line, size_t len, struct na_buf *out)
 {
 	const char *colon, *value;
 	char *decoded_text = NULL;
 	uint8_t *decoded = NULL;
 	size_t decoded_len = 0, key_len;
+	struct na_buf err = {0};
 
 	if (len == 1 && line[0] == '.') {
 		block_end(h, out);
@@ -1107,7 +1247,7 @@ static void ntlm_server_1_line(struct na_helper *h, const char *line, size_t len
 	}
 	colon = memchr(line, ':', len);
 	if (colon == NULL || colon + 1 >= line + len || memchr(line, '\0', len) != NULL) {
-		na_buf_add(out, "Error: Parameter not found!\n.\n");
+		block_error(&h->block, "Error: Parameter not found!\n.\n");
 		return;
 	}
 	key_len = (size_t)(colon - line);
@@ -1119,18 +1259,19 @@ static void ntlm_server_1_line(struct na_helper *h, const char *line, size_t len
 		if (decode_blob(value, (size_t)(line + len - value), &decoded, &decoded_len) != NTLM_OK ||
 		    memchr(decoded, '\0', decoded_len) != NULL ||
 		    (decoded_text = strndup((const char *)decoded, decoded_len)) == NULL) {
-			na_buf_add(out, "Error: base64 decode failed!\n.\n");
+			na_buf_add(&err, "Error: base64 decode failed!\n.\n");
 			goto out;
 		}
 		value = decoded_text;
 	} else if (*value == ' ') {
 		value++;
 	} else {
-		na_buf_add(out, "Error: Parameter not found!\n.\n");
+		na_buf_add(&err, "Error: Parameter not found!\n.\n");
 		goto out;
 	}
-	block_key(h, line, key_len, value, out);
+	block_key(h, line, key_len, value, &err);
 out:
+	block_keep_error(&h->block, &err);
 	ntlm_free_wiped(decoded, decoded_len);
 	ntlm_free_string(decoded_text);
 }
@@ -1654,9 +1795,8 @@ static void overlong_reply(struct na_helper *h, struct na_buf *out)
 	case NA_PROTO_SQUID24_BASIC:
 		na_buf_add(out, h->opt.kv_replies ? "BH message=\"request too long\"\n" : "ERR\n");
 		break;
-	case NA_PROTO_NTLM_SERVER_1:
-		block_clear(&h->block);
-		na_buf_add(out, "Error: request too long!\n.\n");
+	case NA_PROTO_NTLM_SERVER_1: /* answered by the block's "." */
+		block_error(&h->block, "Error: request too long!\n.\n");
 		break;
 	case NA_PROTO_GSS_SPNEGO:
 		server_reset(h);
@@ -1695,10 +1835,10 @@ static void helper_line(struct na_helper *h, const char *line, size_t len, struc
 		/* these read values as C strings: a NUL-terminated copy */
 		char *copy = memchr(line, '\0', len) == NULL ? strndup(line, len) : NULL;
 
-		if (copy == NULL)
-			na_buf_add(out, h->opt.protocol == NA_PROTO_NTLM_SERVER_1
-			                    ? "Error: Parameter not found!\n.\n"
-			                    : "BH Query invalid\n");
+		if (copy == NULL && h->opt.protocol == NA_PROTO_NTLM_SERVER_1)
+			block_error(&h->block, "Error: Parameter not found!\n.\n");
+		else if (copy == NULL)
+			na_buf_add(out, "BH Query invalid\n");
 		else if (h->opt.protocol == NA_PROTO_NTLM_SERVER_1)
 			ntlm_server_1_line(h, copy, len, out);
 		else if (h->opt.protocol == NA_PROTO_GSS_SPNEGO_CLIENT)

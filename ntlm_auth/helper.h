@@ -110,6 +110,11 @@ struct na_block {
 	uint8_t *challenge, *nt_response, *lm_response;
 	size_t challenge_len, nt_len, lm_len;
 	bool want_user_key, want_lm_key;
+	/* The reply to the block's first line that could not be taken
+	 * ("Error: ...\n.\n"), held until the block's "." answers with it
+	 * (and with nothing else): one reply per block, whatever its lines
+	 * (Samba answers such a line at once, and the "." again). */
+	struct na_buf error;
 };
 
 struct na_helper {
@@ -168,6 +173,17 @@ void na_buf_add(struct na_buf *b, const char *s);
 void na_buf_addf(struct na_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Wipes and frees the buffer (it may hold a session key). */
 void na_buf_clear(struct na_buf *b);
+
+/* Room for na_escape() of a name of up to 256 bytes (4 per byte). */
+#define NA_ESCAPE_MAX 1028u
+
+/* s for a log line (stderr: FreeRADIUS's log, Squid's cache.log), to go
+ * between double quotes: bytes below 0x20, 0x7F, the C1 controls and the
+ * line and paragraph separators in UTF-8 (U+0080..U+009F, U+2028,
+ * U+2029), and bytes that are not valid UTF-8 as \xHH; '"' and '\\' with a
+ * backslash before them; the rest as it is. Cut to size - 1 bytes, ending
+ * in "..." when cut. Returns out (size >= 4). */
+const char *na_escape(const char *s, char *out, size_t size);
 
 /* "helper-protocol" name -> protocol; NA_PROTO_NONE when unknown. */
 enum na_protocol na_protocol_from_name(const char *name);

@@ -59,6 +59,7 @@ enum opt_id {
 	O_SQUID_KV,
 	O_CHANNEL_IDS,
 	O_SEPARATOR,
+	O_LOCAL_TEST_PASSWORD,
 };
 
 static const struct option_def {
@@ -98,6 +99,7 @@ static const struct option_def {
     {"squid-kv-replies", 0, false, O_SQUID_KV},
     {"channel-ids", 0, false, O_CHANNEL_IDS},
     {"separator", 0, true, O_SEPARATOR},
+    {"local-test-password", 0, false, O_LOCAL_TEST_PASSWORD},
 };
 
 static const char usage_head[] =
@@ -112,6 +114,8 @@ static const char usage_head[] =
     "  --lm-response=HEX           24-byte LM response\n"
     "  --nt-response=HEX           NT response (24 bytes or NTLMv2)\n"
     "  --password=PASSWORD         plaintext mode; client modes: the password to use\n"
+    "  --local-test-password       server modes: accept --password, checked here for ANY user\n"
+    "                              (Samba's test mode: no ntlmd, policy, audit or lockout)\n"
     "  --request-nt-key            print NT_KEY: on success\n"
     "  --request-lm-key            accepted (ntlmd returns no LM key)\n"
     "  --allow-mschapv2            the response is MS-CHAPv2's\n"
@@ -139,8 +143,8 @@ static void print_usage(FILE *out)
 }
 
 struct config {
-	const char *values[O_SEPARATOR + 1];
-	bool flags[O_SEPARATOR + 1];
+	const char *values[O_LOCAL_TEST_PASSWORD + 1];
+	bool flags[O_LOCAL_TEST_PASSWORD + 1];
 };
 
 __attribute__((format(printf, 1, 2))) static void usage_error(const char *fmt, ...)
@@ -266,10 +270,13 @@ static enum ntlm_status ask_group_search(void *ctx, const char *group, const cha
 	saved = errno;
 	ntlm_writer_clear(&w);
 	if (st != NTLM_OK) {
+		char esc[NA_ESCAPE_MAX];
+
 		if (!g->opt->quiet)
 			fprintf(stderr,
-			        "ntlm_auth: ntlmd at %s cannot be asked whether %s is in group %s: %s\n",
-			        g->socket != NULL ? g->socket : NTLMD_DEFAULT_SOCKET, user, group,
+			        "ntlm_auth: ntlmd at %s cannot be asked whether \"%s\" is in group %s: %s\n",
+			        g->socket != NULL ? g->socket : NTLMD_DEFAULT_SOCKET,
+			        na_escape(user, esc, sizeof(esc)), group,
 			        st == NTLM_ERR_BACKEND_UNAVAILABLE ? strerror(saved) : ntlm_status_name(st));
 		return NTLM_ERR_BACKEND_UNAVAILABLE;
 	}
@@ -341,12 +348,22 @@ static bool resolve_group(const char *value, char sep, struct na_options *opt)
 /* Exec modes                                                          */
 
 /* Asks ntlmd (fields are cleared), then --require-membership-of: the
- * verdict, NTLM_ERR_BACKEND_UNAVAILABLE when ntlmd could not be asked. */
+ * verdict, NTLM_ERR_BACKEND_UNAVAILABLE when ntlmd could not be asked, the
+ * fields' own error when they could not be encoded. */
 static enum ntlm_status exec_request(const struct na_options *opt, struct daemon *d, uint16_t type,
                                      struct ntlm_writer *fields, struct ntlmd_reply *reply)
 {
-	enum ntlm_status st = call_daemon(d, type, fields, reply);
+	enum ntlm_status st = fields->error;
 
+	/* values that cannot make a request (a name that is not UTF-8, or too
+	 * long): their own status (NT_STATUS_INVALID_PARAMETER for FreeRADIUS),
+	 * not "No logon servers", which says ntlmd is down */
+	if (st != NTLM_OK) {
+		ntlm_writer_clear(fields);
+		*reply = (struct ntlmd_reply){0};
+		return st;
+	}
+	st = call_daemon(d, type, fields, reply);
 	ntlm_writer_clear(fields);
 	if (st != NTLM_OK) {
 		*reply = (struct ntlmd_reply){0};
@@ -368,14 +385,17 @@ static bool hex_option(const char *name, const char *value, size_t min, size_t m
 	size_t n = na_hex_prefix(value, out, max);
 
 	if (n < min) {
+		char esc[NA_ESCAPE_MAX];
+
+		na_escape(value, esc, sizeof(esc));
 		if (min == max)
 			fprintf(stderr, "ntlm_auth: hex decode of %s failed! (got %zu bytes, expected %zu)\n",
-			        value, n, min);
+			        esc, n, min);
 		else
 			fprintf(
 			    stderr,
 			    "ntlm_auth: hex decode of %s failed! (only got %zu bytes, needed at least %zu)\n",
-			    value, n, min);
+			    esc, n, min);
 		(void)name;
 		return false;
 	}
@@ -425,7 +445,11 @@ static int challenge_mode(const struct config *cfg, const struct na_options *opt
 	ntlm_wipe(nt, sizeof(nt));
 	ntlm_wipe(lm, sizeof(lm));
 	if (st != NTLM_OK) {
-		fprintf(stderr, "ntlm_auth: %s: %s\n", user, ntlm_status_name(st));
+		char esc[NA_ESCAPE_MAX];
+
+		/* the name is the client's (FreeRADIUS's User-Name): escaped */
+		fprintf(stderr, "ntlm_auth: user \"%s\": %s\n", na_escape(user, esc, sizeof(esc)),
+		        ntlm_status_name(st));
 		rc = print_failure(st);
 		goto out;
 	}
@@ -502,13 +526,18 @@ static bool write_reply(struct na_buf *out)
 	return ok;
 }
 
-/* Samba's test mode: --password with a server protocol checks the
- * client's responses against it, here (local.c). */
+/* The server helpers, where --password is Samba's test mode. */
+static bool server_protocol(enum na_protocol p)
+{
+	return p == NA_PROTO_SQUID_NTLMSSP || p == NA_PROTO_GSS_SPNEGO || p == NA_PROTO_NTLM_SERVER_1;
+}
+
+/* Samba's test mode: --password with a server protocol (and
+ * --local-test-password, check_local_test_mode) checks the client's
+ * responses against it, here (local.c). */
 static bool local_mode(const struct na_options *opt)
 {
-	return opt->password != NULL &&
-	       (opt->protocol == NA_PROTO_SQUID_NTLMSSP || opt->protocol == NA_PROTO_GSS_SPNEGO ||
-	        opt->protocol == NA_PROTO_NTLM_SERVER_1);
+	return opt->password != NULL && server_protocol(opt->protocol);
 }
 
 static int helper_loop(const struct na_options *opt, struct daemon *d)
@@ -579,6 +608,56 @@ static unsigned parse_timeout(const char *s, bool *ok)
 	return (unsigned)v;
 }
 
+/*
+ * --password with a server helper is Samba's test mode (local.c): any user
+ * name with that one password, checked here, not by ntlmd: no policy (NTLMv1
+ * and LM accepted), no audit, no lockout, and a verdict that names the
+ * client's spelling, no store's account. It must be asked for by name
+ * (--local-test-password), never with an empty password, and never with
+ * --require-membership-of (which would check the client's spelling of a
+ * name no store vouches for). False (after a message) when the options
+ * do not fit; a warning on stderr when the mode is on.
+ */
+static bool check_local_test_mode(const struct config *cfg)
+{
+	const char *proto_name = cfg->values[O_HELPER_PROTOCOL];
+	enum na_protocol proto = proto_name != NULL ? na_protocol_from_name(proto_name) : NA_PROTO_NONE;
+	bool server = server_protocol(proto), has_password = cfg->values[O_PASSWORD] != NULL;
+
+	if (cfg->flags[O_LOCAL_TEST_PASSWORD] && !(server && has_password)) {
+		usage_error("--local-test-password goes with --password and a server helper protocol "
+		            "(squid-2.5-ntlmssp, gss-spnego, ntlm-server-1)");
+		return false;
+	}
+	if (!server || !has_password)
+		return true;
+	if (!cfg->flags[O_LOCAL_TEST_PASSWORD]) {
+		fprintf(stderr,
+		        "ntlm_auth: --password with --helper-protocol=%s is Samba's local test mode: ANY "
+		        "user name with that password is accepted, checked here instead of by ntlmd (no "
+		        "policy, no audit, no lockout). A server helper asks ntlmd: leave --password out. "
+		        "For a test, add --local-test-password.\n",
+		        proto_name);
+		return false;
+	}
+	if (cfg->values[O_PASSWORD][0] == '\0') {
+		fputs("ntlm_auth: --local-test-password: the password is empty\n", stderr);
+		return false;
+	}
+	if (cfg->values[O_REQUIRE_MEMBERSHIP_OF] != NULL) {
+		fputs("ntlm_auth: --local-test-password: --require-membership-of cannot be checked (the "
+		      "user is whatever name the client sends, no store's account)\n",
+		      stderr);
+		return false;
+	}
+	fprintf(stderr,
+	        "ntlm_auth: WARNING: --local-test-password: %s accepts ANY user name with the "
+	        "password given, checked here, not by ntlmd: no ntlmd.conf policy (NTLMv1 and LM "
+	        "accepted), no audit record, no lockout. For tests only.\n",
+	        proto_name);
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg = {0};
@@ -603,6 +682,8 @@ int main(int argc, char **argv)
 		printf("Version %s (pam_ntlm)\n", PACKAGE_VERSION);
 		return 0;
 	}
+	if (!check_local_test_mode(&cfg))
+		return 1;
 	d.socket = cfg.values[O_SOCKET];
 	if (cfg.values[O_TIMEOUT] != NULL) {
 		d.timeout_ms = parse_timeout(cfg.values[O_TIMEOUT], &ok);
@@ -635,11 +716,14 @@ int main(int argc, char **argv)
 			return 1;
 		if (split_domain != NULL) {
 			if (domain != NULL && strcasecmp(domain, split_domain) != 0) {
+				char e1[NA_ESCAPE_MAX], e2[NA_ESCAPE_MAX];
+
 				fprintf(
 				    stderr,
 				    "ntlm_auth: Domain specified in username (%s) doesn't match specified "
 				    "domain (%s)!\n",
-				    split_domain, domain);
+				    na_escape(split_domain, e1, sizeof(e1)),
+				    na_escape(domain, e2, sizeof(e2)));
 				goto out;
 			}
 			domain = split_domain;

@@ -129,6 +129,15 @@ static int fuzz_helper_lines(enum na_protocol protocol, const uint8_t *data, siz
 			/* every reply is whole lines */
 			if (!out.failed && out.len > 0 && out.p[out.len - 1] != '\n')
 				abort();
+			/* ntlm-server-1: one reply per block, at its "." alone */
+			if (protocol == NA_PROTO_NTLM_SERVER_1 && !out.failed) {
+				size_t n = end - start;
+				bool dot = (n == 1 && data[start] == '.') ||
+				           (n == 2 && data[start] == '.' && data[start + 1] == '\r');
+
+				if (dot != (out.len > 0))
+					abort();
+			}
 		}
 		na_buf_clear(&out);
 		start = end + 1;

@@ -328,6 +328,58 @@ def case_limit(args):
     )
 
 
+def case_hold(args):
+    """--max-handshakes-per-address 2 --handshake-timeout 1: a third held
+    NEGOTIATE from one address gets 503 while another address still gets a
+    CHALLENGE; a request on a held connection that is not its AUTHENTICATE
+    ends its handshake (its helper exits, its place is free); a CHALLENGE
+    left unanswered past the timeout ends with its connection."""
+    problems = []
+    conns = []
+
+    def held(source):
+        c = Conn(args.port, source)
+        conns.append(c)
+        status, _h, body, challenge = Handshake(c, ALICE.password).negotiate()
+        return c, status, body, challenge
+
+    try:
+        a1, s1, _b, _c = held("127.0.0.4")
+        a2, s2, _b, _c = held("127.0.0.4")
+        if (s1, s2) != (401, 401):
+            problems.append(f"two NEGOTIATEs from 127.0.0.4: HTTP {s1}, {s2}, wanted two CHALLENGEs")
+        _a3, s3, body, _c = held("127.0.0.4")
+        if s3 != 503:
+            problems.append(f"a third from 127.0.0.4: HTTP {s3} ({body.strip()}), wanted 503")
+        _b1, s4, body, challenge = held("127.0.0.5")
+        if challenge is None:
+            problems.append(f"a NEGOTIATE from 127.0.0.5: HTTP {s4} ({body.strip()}), wanted a CHALLENGE")
+        before = len(children(args.server_pid))
+        status, _h, _body = a1.get()  # a plain GET where the AUTHENTICATE was due
+        if status != 401:
+            problems.append(f"a plain GET on a held connection: HTTP {status}, wanted 401")
+        if not wait_for(lambda: len(children(args.server_pid)) == before - 1):
+            problems.append(f"after a plain GET on a held connection {len(children(args.server_pid))} helpers, "
+                            f"wanted {before - 1}")
+        _a4, s5, body, _c = held("127.0.0.4")
+        if s5 != 401:
+            problems.append(f"a NEGOTIATE from 127.0.0.4 once its place was free: HTTP {s5} ({body.strip()})")
+        # a2 sent nothing since its CHALLENGE: the server drops it after 1 s
+        if not a2.at_eof(4):
+            problems.append("a CHALLENGE left unanswered: the connection was still open after 4 s")
+    except (OSError, Closed) as e:
+        problems.append(str(e))
+    finally:
+        for c in conns:
+            c.close()
+    report(
+        not problems,
+        "--max-handshakes-per-address 2: a third NEGOTIATE from one address 503, another address served; "
+        "a request that is not the AUTHENTICATE ends the handshake; an unanswered CHALLENGE is dropped "
+        "after --handshake-timeout" + (": " + "; ".join(problems) if problems else ""),
+    )
+
+
 # ESC (a terminal escape), CR (a forged log line) and NEL (a C1 control,
 # 0x85: latin-1 of the request line; Python's str.split() takes it and CR for
 # spaces, so the request is answered 400 and logged)
@@ -427,7 +479,7 @@ def case_lockout(args):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("case", choices=["full", "limit", "inject", "lockout"])
+    parser.add_argument("case", choices=["full", "limit", "hold", "inject", "lockout"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--server-pid", type=int)
     parser.add_argument("--out")
@@ -435,7 +487,7 @@ def main():
     parser.add_argument("--ntlmd-log")
     args = parser.parse_args()
     clients.enable_md4_for_ntlm_auth()
-    {"full": case_full, "limit": case_limit, "inject": case_inject, "lockout": case_lockout}[args.case](args)
+    {"full": case_full, "limit": case_limit, "hold": case_hold, "inject": case_inject, "lockout": case_lockout}[args.case](args)
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -93,6 +93,12 @@ else
     fail "origin: --max-handshakes 2: the server did not start"
 fi
 
+if start_origin hold --max-handshakes-per-address 2 --handshake-timeout 1; then
+    driver hold --port "$PORT" --server-pid "$SERVER_PID"
+else
+    fail "origin: --max-handshakes-per-address 2: the server did not start"
+fi
+
 driver inject --port "$MAIN_PORT" --out "$WORK_DIR/main.out" --err "$WORK_DIR/main.err"
 driver lockout --port "$MAIN_PORT" --ntlmd-log "$NTLMD_LOG"
 

@@ -33,6 +33,10 @@ ACCOUNTS = dict(clients.ACCOUNTS)  # alice (good), bob (disabled)
 ACCOUNTS["ruth"] = Account("ruth", 0, "Ruth-pass9", "U", False)
 # a name with a space: Squid >= 3.4 keeps only the last word of "AF <name>"
 ACCOUNTS["john smith"] = Account("john smith", 1010, "John-pass1", "U", False)
+# --diagnostics under the "diag" service of test-helper.sh (lockout after 3)
+ACCOUNTS["dora"] = Account("dora", 1011, "Dora-pass1", "U", False)
+# a backslash, a double quote and a space (FreeRADIUS's PAP, test-freeradius.sh)
+ACCOUNTS["quinn"] = Account("quinn", 1012, 'a\\b"c d', "U", False)
 WRONG = "WrongPass1"
 # Samba 4.17's texts (libsamba-errors' get_friendly_nt_error_msg())
 SAMBA_WRONG_PASSWORD = ("When trying to update a password, this return status indicates that the value provided "
@@ -534,15 +538,41 @@ def main(args):
         p += want(got, ["Authenticated: No", "."], "plaintext, wrong password")
         got = block(h, ["Username: alice", "NT-Domain: ", "Password: " + alice.password, "."])
         p += want(got, ["Authenticated: Yes", "."], "plaintext, empty NT-Domain (the server's own)")
-        p += want(block(h, ["garbage"]), ["Error: Parameter not found!", "."])
-        p += want(block(h, ["Frobnicate: 1"]), ["Error: Unknown request Frobnicate", "."])
-        p += want(block(h, ["LANMAN-Challenge: 00"]),
+        # a line that cannot be taken: its error answers the block, at its
+        # "." (Samba answers at once and the "." again: ntlm_auth(1))
+        p += want(block(h, ["garbage", "."]), ["Error: Parameter not found!", "."])
+        p += want(block(h, ["Frobnicate: 1", "."]), ["Error: Unknown request Frobnicate", "."])
+        p += want(block(h, ["LANMAN-Challenge: 00", "."]),
                   ["Error: hex decode of 00 failed! (got 1 bytes, expected 8)", "."])
         p += want(block(h, ["."]), ["Error: No username supplied!", "."])
         p += want(block(h, ["Username: alice", "."]), ["Error: No password supplied!", "."])
         return finish(h, p)
 
     run.case("ntlm-server-1: MS-CHAP block, session key, wrong response (double dot), errors", server1)
+
+    def server1_one_reply_per_block():
+        # A front end (Radiator) writes a block and reads one reply, up to a
+        # ".". Samba answers a line it cannot take at once and the block's
+        # "." again: the attacker's own block (right password + one bad
+        # line) left its "Authenticated: Yes" to be read as the answer to
+        # the next block, a victim's name with a wrong password. Here each
+        # block has exactly one reply: the bad line's error, nothing checked.
+        ruth = ACCOUNTS["ruth"]
+        p = []
+        for bad in ("Password:: " + b64(b"x\0y"), "LANMAN-Response: 00", "garbage",
+                    "NT-Response: " + "0" * 40000, "Username: " + "a" * 70000):
+            h = helper("ntlm-server-1")
+            got = block(h, ["Username: alice", "Password: " + alice.password, bad, "."])
+            p += want(got[0][:7], "Error: ", f"attacker's block ({bad[:20]})")
+            got = block(h, [f"Username: {ruth.user}", "Password: not-the-password", "."])
+            p += want(got, ["Authenticated: No", "."], f"victim's block after {bad[:20]!r}")
+            got = block(h, ["Username: alice", "Password: " + alice.password, "."])
+            p += want(got, ["Authenticated: Yes", "."], f"a good block after {bad[:20]!r}")
+            finish(h, p)
+        return p
+
+    run.case("ntlm-server-1: one reply per block: a bad line answers at the \".\", no shift",
+             server1_one_reply_per_block)
 
     # ---------------------------------------------------------- ntlmssp-client-1 against our server
 
@@ -733,7 +763,7 @@ def main(args):
         p = []
         for label, c in controls:
             if c == "\0":  # a NUL in a base64 value is refused while reading, as Samba does
-                p += want(block(h, ["NT-Domain:: " + b64(f"{DOMAIN}{c}".encode())]),
+                p += want(block(h, ["NT-Domain:: " + b64(f"{DOMAIN}{c}".encode()), "."]),
                           ["Error: base64 decode failed!", "."], "NT-Domain with NUL")
                 continue
             offset = log_offset()
@@ -743,10 +773,10 @@ def main(args):
             if not logged_since(offset, status_cc):
                 p.append(f"NT-Domain with {label}: no {status_cc} in ntlmd's log")
         # values echoed in error texts keep to their line
-        p += want(block(h, ["NT-Response:: " + b64(b"zz\nAuthenticated: Yes")]),
+        p += want(block(h, ["NT-Response:: " + b64(b"zz\nAuthenticated: Yes"), "."]),
                   ["Error: hex decode of zz?Authenticated: Yes failed! (only got 0 bytes, needed at least 24)", "."],
                   "a hex value with LF")
-        p += want(block(h, ["Frob\tnicate\x1b: 1"]), ["Error: Unknown request Frob?nicate?", "."], "a key with TAB, ESC")
+        p += want(block(h, ["Frob\tnicate\x1b: 1", "."]), ["Error: Unknown request Frob?nicate?", "."], "a key with TAB, ESC")
         got = block(h, ["Username: alice", "Password: " + alice.password, "."])
         p += want(got, ["Authenticated: Yes", "."], "the block after them")
         return finish(h, p)
@@ -812,8 +842,18 @@ def main(args):
         ours = helper("ntlm-server-1")
         theirs = LineProcess([SAMBA, "--helper-protocol=ntlm-server-1", "--password=x"], "samba ntlm_auth")
         p = []
-        for lines in (["garbage"], ["Frobnicate: 1"], ["LANMAN-Challenge: 00"], ["LANMAN-Challenge: 0x0011zz"],
-                      ["."], ["Username: alice", "NT-Response: " + "00" * 24, "."],
+        # Samba answers a line it cannot take at once, then the block's "."
+        # again ("Error: No username supplied!"); ours answers the block once,
+        # with that first error (a deliberate deviation: ntlm_auth(1))
+        for lines in (["garbage", "."], ["Frobnicate: 1", "."], ["LANMAN-Challenge: 00", "."],
+                      ["LANMAN-Challenge: 0x0011zz", "."]):
+            a, b = block(ours, lines), block(theirs, lines)
+            if a != b:
+                p.append(f"{lines}: ours {a}, Samba's first reply {b}")
+            b2 = block(theirs, [])
+            if b2 != ["Error: No username supplied!", "."]:
+                p.append(f"{lines}: Samba's second reply {b2} (recorded: No username supplied)")
+        for lines in (["."], ["Username: alice", "NT-Response: " + "00" * 24, "."],
                       ["Username: alice", "LANMAN-Challenge: 0011223344556677", "."]):
             a, b = block(ours, lines), block(theirs, lines)
             if a != b:
@@ -831,7 +871,7 @@ def main(args):
         # User-Session-Key 3F373EA8E4AF954F14FAA506F8EEBDC4.
         if not os.access(SAMBA, os.X_OK):
             return [f"{SAMBA} is missing"]
-        ours = helper("ntlm-server-1", "--password=SecREt01")
+        ours = helper("ntlm-server-1", "--local-test-password", "--password=SecREt01")
         theirs = LineProcess([SAMBA, "--helper-protocol=ntlm-server-1", "--password=SecREt01"], "samba ntlm_auth")
         vector = "25a98c1c31e81847466b29b2df4680f39958fb8c213a9cc6"
         chal = os.urandom(8)
@@ -863,6 +903,53 @@ def main(args):
 
     run.case("ntlm-server-1 --password: checked locally, the same replies as Samba's ntlm_auth",
              server1_password_same_as_samba)
+
+    def local_test_mode_asked_for():
+        # --password with a server helper is Samba's test mode (any name,
+        # that one password, no ntlmd: no policy, audit or lockout): only
+        # with --local-test-password, never with an empty password or with
+        # --require-membership-of, and it says so on stderr at start-up
+        p = []
+
+        def start(*argv):
+            r = subprocess.run([prog, "--ntlmd-socket", sock] + list(argv), input=b"", capture_output=True,
+                               timeout=TIMEOUT)
+            return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
+
+        for proto in ("squid-2.5-ntlmssp", "gss-spnego", "ntlm-server-1"):
+            for pw in ("--password=", "--password=test"):
+                rc, out, err = start(f"--helper-protocol={proto}", pw)
+                p += want(rc, 1, f"{proto} {pw}: exit status")
+                p += want(out, "", f"{proto} {pw}: stdout")
+                if "--local-test-password" not in err:
+                    p.append(f"{proto} {pw}: no word of --local-test-password on stderr: {err!r}")
+            rc, out, err = start(f"--helper-protocol={proto}", "--local-test-password", "--password=")
+            p += want(rc, 1, f"{proto} --local-test-password, empty password: exit status")
+            rc, out, err = start(f"--helper-protocol={proto}", "--local-test-password", "--password=test",
+                                 "--require-membership-of=root")
+            p += want(rc, 1, f"{proto} --local-test-password --require-membership-of: exit status")
+            rc, out, err = start(f"--helper-protocol={proto}", "--local-test-password")
+            p += want(rc, 1, f"{proto} --local-test-password without --password: exit status")
+            rc, out, err = start(f"--helper-protocol={proto}", "--local-test-password", "--password=test")
+            p += want(rc, 0, f"{proto} --local-test-password --password=test: exit status")
+            if "WARNING" not in err or "ANY user" not in err:
+                p.append(f"{proto} --local-test-password: no warning at start-up: {err!r}")
+        rc, out, err = start("--helper-protocol=ntlmssp-client-1", "--username=alice", "--password=x",
+                             "--local-test-password")
+        p += want(rc, 1, "ntlmssp-client-1 --local-test-password: exit status")
+        # client modes and the basic ones take --password as before
+        rc, out, err = start("--helper-protocol=ntlmssp-client-1", "--username=alice", "--password=x")
+        p += want(rc, 0, "ntlmssp-client-1 --password: exit status")
+        # the test mode's verdict, no ntlmd: only when asked for
+        h = helper("ntlm-server-1", "--local-test-password", "--password=t")
+        chal = os.urandom(8)
+        got = block(h, ["Username: ghost", "NT-Domain: NOWHERE", f"LANMAN-Challenge: {chal.hex()}",
+                        f"NT-Response: {desl(nt_hash('t'), chal).hex()}", "."])
+        p += want(got, ["Authenticated: Yes", "."], "the test mode, asked for")
+        return finish(h, p)
+
+    run.case("server helpers: --password (Samba's test mode) only with --local-test-password, never empty, "
+             "no --require-membership-of, a warning", local_test_mode_asked_for)
 
     # ---------------------------------------------------------- exec modes (FreeRADIUS)
 
@@ -937,6 +1024,54 @@ def main(args):
 
     run.case("exec: plaintext --username --password (option value as one or two arguments)", plaintext)
 
+    def diagnostics_no_lockout():
+        # --diagnostics sends ntlmd right responses only: its broken
+        # variants are checked here (each one ntlmd refused counted toward
+        # the lockout: 25 runs with the right password locked the account).
+        # The "diag" service locks after 3 failures (test-helper.sh).
+        dora = ACCOUNTS["dora"]
+        p = []
+        offset = log_offset()
+        for i in range(30):
+            rc, out, err = exec_("--service=diag", "--diagnostics", "--username=dora", f"--domain={DOMAIN}",
+                                 f"--password={dora.password}", *(["--request-lm-key"] if i % 2 else []))
+            if rc != 0:
+                p.append(f"run {i + 1}: exit status {rc}: {err.strip()[-300:]}")
+                break
+            if i == 0:
+                for t in ("NTLMv2", "NTLMv2, broken", "NTLM", "NTLM, broken", "Plaintext", "Plaintext, broken"):
+                    if f"test {t} passed" not in err:
+                        p.append(f"test {t} did not pass: {err.strip()[-400:]}")
+        time.sleep(0.2)
+        with open(args.log, "rb") as f:
+            f.seek(offset)
+            records = [r for r in f.read().decode(errors="replace").splitlines() if 'user="dora"' in r]
+        wrong = [r for r in records if "STATUS_SUCCESS" not in r and "STATUS_NTLM_BLOCKED" not in r]
+        if wrong:
+            p.append(f"{len(wrong)} refusals in ntlmd's audit, e.g. {wrong[0][:160]}")
+        if not any("VERIFY_RESPONSE success" in r for r in records):
+            p.append("no VERIFY_RESPONSE success in ntlmd's audit")
+        rc, out, _ = exec_("--service=diag", "--username=dora", f"--password={dora.password}")
+        p += want(out, "NT_STATUS_OK: Success (0x0)\n", "dora's logon after 30 runs (not locked)")
+        # a wrong password: ntlmd refuses the first right response and is
+        # asked nothing more (one failed logon per run, not four)
+        offset = log_offset()
+        rc, out, err = exec_("--service=diag", "--diagnostics", "--username=dora", f"--domain={DOMAIN}",
+                             "--password=not-doras")
+        p += want(rc, 1, "a wrong password: exit status")
+        time.sleep(0.2)
+        with open(args.log, "rb") as f:
+            f.seek(offset)
+            n = sum(1 for r in f.read().decode(errors="replace").splitlines()
+                    if 'user="dora"' in r and "STATUS_WRONG_PASSWORD" in r)
+        p += want(n, 1, "a wrong password: WRONG_PASSWORD records")
+        rc, out, _ = exec_("--service=diag", "--username=dora", f"--password={dora.password}")
+        p += want(out, "NT_STATUS_OK: Success (0x0)\n", "dora's logon after it")
+        return p
+
+    run.case("--diagnostics: 30 runs with the right password, no refusal in ntlmd's audit, account not locked; "
+             "a wrong password costs one failed logon", diagnostics_no_lockout)
+
     def options():
         p = []
         rc, out, err = exec_("--no-such-option")
@@ -969,6 +1104,53 @@ def main(args):
 
     run.case("exec modes: a domain with a control character -> 'Unexpected information received', exit 1",
              hostile_exec)
+
+    def exec_names_escaped_and_not_utf8():
+        # the name is the client's (FreeRADIUS's User-Name): on stderr it is
+        # escaped (one line, no control byte, quotes escaped); a name that
+        # is not UTF-8 cannot make a request: NT_STATUS_INVALID_PARAMETER,
+        # not "No logon servers" (ntlmd down)
+        p = []
+        c = os.urandom(8)
+        r = desl(nt_hash(WRONG), c)
+        chal = [f"--challenge={c.hex()}", f"--nt-response={r.hex()}"]
+        res = subprocess.run([prog, "--ntlmd-socket", sock, "--request-nt-key", "--allow-mschapv2",
+                              "--username=al\x1b[31mice\nntlm_auth: FAKE \"line\"", "--domain="] + chal,
+                             capture_output=True, timeout=TIMEOUT)
+        err = res.stderr
+        p += want(res.returncode, 1, "hostile name: exit status")
+        p += want(err, b'ntlm_auth: user "al\\x1b[31mice\\x0antlm_auth: FAKE \\"line\\"": '
+                       b'STATUS_NTLM_CONTROL_CHARACTER\n', "hostile name: stderr")
+        # the domain part of DOMAIN\\user, when it differs from --domain
+        res = subprocess.run([prog, "--ntlmd-socket", sock, "--request-nt-key", "--username=EV\x1bIL\nX\\alice",
+                              "--domain=TESTDOM"] + chal, capture_output=True, timeout=TIMEOUT)
+        p += want(res.stderr, b"ntlm_auth: Domain specified in username (EV\\x1bIL\\x0aX) doesn't match "
+                              b"specified domain (TESTDOM)!\n", "domain mismatch: stderr")
+        for name, what in ((b"alice\xff", "a byte that is not UTF-8"), (b"al\xc3ice", "a cut sequence"),
+                           (b"\xed\xa0\x80x", "a surrogate")):
+            res = subprocess.run([prog.encode(), b"--ntlmd-socket", sock.encode(), b"--request-nt-key",
+                                  b"--username=" + name, b"--domain="] + [a.encode() for a in chal],
+                                 capture_output=True, timeout=TIMEOUT)
+            p += want(res.returncode, 1, f"{what}: exit status")
+            p += want(res.stdout, b"Unexpected information received (0xc000000d)\n", f"{what}: challenge mode")
+            if b"ntlmd at" in res.stderr or b"\xff" in res.stderr or b"STATUS_NTLM_BAD_STRING" not in res.stderr:
+                p.append(f"{what}: stderr {res.stderr!r}")
+            res = subprocess.run([prog.encode(), b"--ntlmd-socket", sock.encode(), b"--username=" + name,
+                                  b"--password=x"], capture_output=True, timeout=TIMEOUT)
+            p += want(res.stdout, b"NT_STATUS_INVALID_PARAMETER: Unexpected information received (0xc000000d)\n",
+                      f"{what}: plaintext mode")
+        # the helper protocols: a refusal (ERR), not a broken helper (BH)
+        h = helper("squid-2.5-basic")
+        p += want(h.request("alice%FF right"), "ERR", "squid-2.5-basic, a name not UTF-8")
+        p += want(h.request(f"alice {alice.password}"), "OK", "squid-2.5-basic, the next request")
+        finish(h, p)
+        h = helper("ntlm-server-1")
+        got = block(h, ["Username:: " + b64(b"alice\xff"), "Password: x", "."])
+        p += want(got, ["Authenticated: No", "."], "ntlm-server-1, a name not UTF-8")
+        return finish(h, p)
+
+    run.case("exec modes: the client's name escaped on stderr; a name not UTF-8 -> INVALID_PARAMETER, "
+             "not 'No logon servers'", exec_names_escaped_and_not_utf8)
 
     def no_secrets():
         with open(args.log, "r", errors="replace") as f:

@@ -236,6 +236,29 @@ v2_case() { # name expect user password
 v2_case "MS-CHAPv2, right password: Access-Accept, MS-CHAP2-Success from the NT_KEY, MS-MPPE keys" accept alice 'Passw0rd!'
 v2_case "MS-CHAPv2, wrong password: Access-Reject" reject alice WrongPass1
 
+# PAP passwords reach ntlm_auth byte for byte: exec-ntlm_auth passes
+# %{string:User-Password} (a plain %{User-Password} is escaped by FreeRADIUS
+# 3 for the command line, a backslash doubled, a double quote preceded by
+# one). quinn's password holds a backslash, a double quote and a space
+# (helper_driver.py ACCOUNTS); ntlmd's audit must say CHECK_PASSWORD success.
+pap_case() { # name expect user password status
+    before=$(wc -l <"$NTLMD_LOG")
+    out=$(timeout 60 "$PY" -B "$HERE/radius_client.py" --pap --server "127.0.0.1:$PORT" --secret "$SECRET" \
+        --user "$3" --password "$4" --expect "$2" 2>&1)
+    audit=$(tail -n +"$((before + 1))" "$NTLMD_LOG" | grep ' CHECK_PASSWORD ')
+    if [ "$out" != ok ]; then
+        fail "$1: $out"
+    elif ! printf '%s\n' "$audit" | grep -q " status=$5 .*user=\"$3\""; then
+        fail "$1: ntlmd's audit: $audit"
+    else
+        pass "$1"
+    fi
+}
+pap_case 'PAP, a password with a backslash, a double quote and a space (a\b"c d): Access-Accept, byte for byte' \
+    accept quinn 'a\b"c d' STATUS_SUCCESS
+pap_case 'PAP, that password with the backslash doubled: Access-Reject' reject quinn 'a\\b"c d' STATUS_WRONG_PASSWORD
+pap_case 'PAP, alice, sent the same way: Access-Accept' accept alice 'Passw0rd!' STATUS_SUCCESS
+
 # PEAP-MSCHAPv2 with eapol_test (wpa_supplicant's EAP peer as a RADIUS
 # client): the TLS tunnel to the eap module, inside it EAP-MSCHAPv2, whose
 # MS-CHAPv2 goes through the shipped mschap module to ntlm_auth. What a

@@ -8,7 +8,13 @@ set -u
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
 
 setup
-start_ntlmd </dev/null
+# "diag": --diagnostics with a lockout that a few refusals reach
+start_ntlmd <<'EOC'
+service diag
+ntlm_auth                  ntlmv1-permitted
+lockout_threshold          3
+lockout_account_threshold  3
+EOC
 driver "$PY" -B "$DRIVER" main --ntlm-auth "$NTLM_AUTH" --socket "$SOCKET" --log "$NTLMD_LOG"
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

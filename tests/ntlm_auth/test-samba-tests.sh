@@ -5,8 +5,11 @@
 # ntlmd (files backend).
 #
 # What the test file needs from its environment, and what stands in:
-#   BINDIR/ntlm_auth  a two-line wrapper that runs the built ntlm_auth with
-#                     --ntlmd-socket of the private ntlmd
+#   BINDIR/ntlm_auth  a wrapper that runs the built ntlm_auth with
+#                     --ntlmd-socket of the private ntlmd, and with
+#                     --local-test-password where the test file runs a
+#                     server helper with --password (Samba's test mode,
+#                     which ours serves only when asked for by name)
 #   wbinfo            tests/ntlm_auth/wbinfo, a documented subset on PATH:
 #                     -n answers the account's SID as ntlmd gives it
 #                     (ACCOUNT_SID of ACCOUNT_STATUS: the files store's
@@ -67,8 +70,25 @@ EOC
 started $!
 wait_until test -S "$SOCKET" || { echo "ERROR: ntlmd did not start: $(cat "$NTLMD_LOG")" >&2; exit 99; }
 
+# Samba's tests run its server helpers in their local test mode
+# (--password with squid-2.5-ntlmssp, gss-spnego or ntlm-server-1), which
+# ours serves only when asked for by name: the wrapper adds
+# --local-test-password to those command lines, and to no other.
 cat >"$WORK/bin/ntlm_auth" <<EOW
 #!/bin/sh
+server=no password=no prev=
+for a in "\$@"; do
+    case "\$prev:\$a" in
+    *:--helper-protocol=squid-2.5-ntlmssp | *:--helper-protocol=gss-spnego | *:--helper-protocol=ntlm-server-1 | \\
+    --helper-protocol:squid-2.5-ntlmssp | --helper-protocol:gss-spnego | --helper-protocol:ntlm-server-1)
+        server=yes ;;
+    *:--password | *:--password=*) password=yes ;;
+    esac
+    prev=\$a
+done
+if [ \$server = yes ] && [ \$password = yes ]; then
+    set -- --local-test-password "\$@"
+fi
 exec "$NTLM_AUTH" --ntlmd-socket="$SOCKET" "\$@"
 EOW
 chmod 0755 "$WORK/bin/ntlm_auth"

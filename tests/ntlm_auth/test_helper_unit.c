@@ -535,17 +535,143 @@ START_TEST(reply_gate_block_protocols)
 	static const char lf_key[] = "Frob\nAF x: 1";
 
 	na_helper_init(&h, &opt, naming_call, NULL);
+	/* each error answers at the block's "." (ntlm_server_1_one_reply_per_block) */
 	r = reply_to(&h, "NT-Response: zz\x1b\x7f");
+	ck_assert_str_eq(r, "");
+	free(r);
+	r = reply_to(&h, ".");
 	ck_assert_str_eq(r, "Error: hex decode of zz?? failed! (only got 0 bytes, needed at least 24)\n.\n");
 	free(r);
 	r = reply_to(&h, "Frob\tnicate: 1");
+	ck_assert_str_eq(r, "");
+	free(r);
+	r = reply_to(&h, ".");
 	ck_assert_str_eq(r, "Error: Unknown request Frob?nicate\n.\n");
 	free(r);
 	/* a line is len bytes and may hold an LF when it does not come from stdin */
 	na_helper_line(&h, lf_key, sizeof(lf_key) - 1, &out);
+	ck_assert_uint_eq(out.len, 0);
+	na_helper_line(&h, ".", 1, &out);
 	ck_assert_str_eq(out.p, "Error: Unknown request Frob?AF x\n.\n");
 	na_buf_clear(&out);
 	na_helper_clear(&h);
+}
+END_TEST
+
+/* ntlm-server-1 answers each block exactly once, at its ".": a line that
+ * cannot be taken is answered there with its error (the block's first),
+ * nothing of the block is checked, and the next block gets its own answer.
+ * Samba 4.17 answers such a line at once and the "." again: a front end
+ * reading one reply per block then read the attacker's own "Authenticated:
+ * Yes" as the answer to the next block (a victim's name, a wrong password). */
+START_TEST(ntlm_server_1_one_reply_per_block)
+{
+	static const char nul_line[] = "Username: al\0ice";
+	static const struct {
+		const char *bad; /* NULL: nul_line; "": an overlong line */
+		const char *reply;
+	} cases[] = {
+	    {"LANMAN-Response: 00", "Error: hex decode of 00 failed! (got 1 bytes, expected 24)\n.\n"},
+	    {"Password:: eAB5", "Error: base64 decode failed!\n.\n"}, /* "x\0y" */
+	    {"NT-Domain:: AA==", "Error: base64 decode failed!\n.\n"},
+	    {"garbage", "Error: Parameter not found!\n.\n"},
+	    {"Username:x", "Error: Parameter not found!\n.\n"},
+	    {"Frobnicate: 1", "Error: Unknown request Frobnicate\n.\n"},
+	    {"LANMAN-Challenge: 0011", "Error: hex decode of 0011 failed! (got 2 bytes, expected 8)\n.\n"},
+	    {NULL, "Error: Parameter not found!\n.\n"},
+	    {"", "Error: request too long!\n.\n"},
+	};
+	struct na_options opt = {.protocol = NA_PROTO_NTLM_SERVER_1, .quiet = true};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		static const char *const before[] = {"Username: alice", "Password: right"};
+		static const char *const after[] = {"NT-Response: 00", "Frobnicate: 2", "Username: bob"};
+		struct recorder rec = {0};
+		struct na_helper h;
+		struct na_buf out = {0};
+		char *r;
+
+		na_helper_init(&h, &opt, recording_call, &rec);
+		for (size_t k = 0; k < ARRAY_SIZE(before); k++) {
+			r = reply_to(&h, before[k]);
+			ck_assert_str_eq(r, "");
+			free(r);
+		}
+		if (cases[i].bad == NULL)
+			na_helper_line(&h, nul_line, sizeof(nul_line) - 1, &out);
+		else if (cases[i].bad[0] == '\0')
+			na_helper_overlong(&h, &out);
+		else
+			na_helper_line(&h, cases[i].bad, strlen(cases[i].bad), &out);
+		ck_assert_msg(out.len == 0, "case %zu answered before the \".\": %s", i, out.p);
+		/* later errors do not replace the first */
+		for (size_t k = 0; k < ARRAY_SIZE(after); k++)
+			na_helper_line(&h, after[k], strlen(after[k]), &out);
+		ck_assert_msg(out.len == 0, "case %zu: %s", i, out.p);
+		na_helper_line(&h, ".", 1, &out);
+		ck_assert_msg(out.p != NULL && strcmp(out.p, cases[i].reply) == 0, "case %zu: %s", i,
+		              out.p != NULL ? out.p : "(nothing)");
+		ck_assert_uint_eq(rec.calls, 0);
+		na_buf_clear(&out);
+		/* the next block: its own answer, from a clean block */
+		r = reply_to(&h, "Username: victim");
+		ck_assert_str_eq(r, "");
+		free(r);
+		r = reply_to(&h, "Password: wrong");
+		ck_assert_str_eq(r, "");
+		free(r);
+		r = reply_to(&h, ".");
+		ck_assert_str_eq(r, "Authenticated: No\n.\n");
+		free(r);
+		ck_assert_uint_eq(rec.calls, 1);
+		ck_assert_str_eq(rec.user, "victim");
+		r = reply_to(&h, "Username: alice");
+		free(r);
+		r = reply_to(&h, "Password: right");
+		free(r);
+		r = reply_to(&h, ".");
+		ck_assert_str_eq(r, "Authenticated: Yes\n.\n");
+		free(r);
+		na_helper_clear(&h);
+	}
+}
+END_TEST
+
+/* Names on stderr: na_escape() keeps each on its line and its quotes. */
+START_TEST(escape_for_log)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"alice", "alice"},
+	    {"", ""},
+	    {"al\x1b[31mice\nntlm_auth: FAKE", "al\\x1b[31mice\\x0antlm_auth: FAKE"},
+	    {"a\"b\\c", "a\\\"b\\\\c"},
+	    {"\r\t\x7f", "\\x0d\\x09\\x7f"},
+	    {"j\xc3\xb6rg", "j\xc3\xb6rg"},                                     /* UTF-8 as it is */
+	    {"\xe2\x82\xac \xf0\x9f\x98\x80", "\xe2\x82\xac \xf0\x9f\x98\x80"}, /* euro sign, emoji */
+	    {"a\xff", "a\\xff"},                                                /* not UTF-8 */
+	    {"a\xc3", "a\\xc3"},                                                /* cut sequence */
+	    {"\xc0\xaf", "\\xc0\\xaf"},                                         /* overlong */
+	    {"\xed\xa0\x80", "\\xed\\xa0\\x80"},                                /* surrogate */
+	    {"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"},                       /* over U+10FFFF */
+	    {"\xc2\x9b[2J", "\\xc2\\x9b[2J"},                                   /* C1 CSI */
+	    {"a\xe2\x80\xa8"
+	     "b",
+	     "a\\xe2\\x80\\xa8b"}, /* U+2028 */
+	};
+	char out[NA_ESCAPE_MAX], small[10];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		ck_assert_str_eq(na_escape(cases[i].in, out, sizeof(out)), cases[i].want);
+	/* cut, at a piece, with "..." */
+	ck_assert_str_eq(na_escape("abcdefghi", small, sizeof(small)), "abcdefghi");
+	ck_assert_str_eq(na_escape("abcdefghij", small, sizeof(small)), "abcdef...");
+	ck_assert_str_eq(na_escape("abcde\x01"
+	                           "fgh",
+	                           small, sizeof(small)),
+	                 "abcde...");
+	ck_assert_str_eq(na_escape("\x01\x02\x03", small, sizeof(small)), "\\x01...");
 }
 END_TEST
 
@@ -980,6 +1106,8 @@ int main(void)
 	                     split_user_names));
 	test_add_tcase(s, "basic", TESTS(basic_unescaping));
 	test_add_tcase(s, "gate", TESTS(reply_gate_withholds_split_lines, reply_gate_block_protocols));
+	test_add_tcase(s, "ntlm_server_1", TESTS(ntlm_server_1_one_reply_per_block));
+	test_add_tcase(s, "escape", TESTS(escape_for_log));
 	test_add_tcase(s, "key_extras", TESTS(key_extras_client_address));
 	test_add_tcase(s, "membership", TESTS(membership_order));
 	return test_run_suite(s);
