@@ -29,6 +29,8 @@ struct ntlmd_account {
 	bool has_logon_hours;
 	uint8_t logon_hours[21]; /* sambaLogonHours: 168 bits, bit 0 = Sunday 00:00 UTC */
 	char **workstations;     /* NULL-terminated allow-list; NULL = any */
+	int64_t bad_count;       /* the store's bad-password count when it was read (ldap:
+	                            sambaBadPasswordCount); <= 0: none or unknown */
 	char *sid;               /* the account's SID, canonical text (ldap: sambaSID; files:
 	                            domain_sid and RID 2 * uid + 1000); NULL: none known */
 };
@@ -38,14 +40,32 @@ void ntlmd_account_clear(struct ntlmd_account *a);
 /* The key of an account: store, ':' and id (malloc'd; NULL: no memory). */
 char *ntlmd_account_key(const char *store, const char *id);
 
+/*
+ * A store's functions may run in several threads at once (ntlmd's store
+ * workers), each call on its own arguments: a store guards what its calls
+ * share (files: a read-write lock over its index; ldap: one mutex over
+ * the server state, one over the cache, and a connection per call). open,
+ * refresh and close run in ntlmd's loop thread; close only once no other
+ * call of the store runs.
+ */
 struct ntlmd_backend {
 	const char *name; /* "files", "ldap" */
 	enum ntlm_status (*open)(const struct ntlmd_config *cfg, void **ret_state);
 	/* NTLM_OK with *ret filled, NTLM_STATUS_NO_SUCH_USER, or
 	 * NTLM_ERR_BACKEND_UNAVAILABLE: never "no such user" for a store that
-	 * could not be asked. */
+	 * could not be asked. May wait on the network. */
 	enum ntlm_status (*lookup)(void *state, const char *user, const char *domain,
 	                           struct ntlmd_account *ret);
+	/* lookup without the network, for ntlmd's loop thread, which must
+	 * never wait. NULL for a store whose lookup never waits on the network
+	 * (files): its lookup serves the loop too; a store that may wait must
+	 * set it. *ret_answered true: lookup's answer from what the store
+	 * holds in memory (ldap: a cache entry, positive or negative; a name
+	 * or domain it never serves; a directory known unavailable within
+	 * reconnect_retrytime). false: only the directory can answer; nothing
+	 * is written, and lookup must be called where waiting is allowed. */
+	enum ntlm_status (*lookup_now)(void *state, const char *user, const char *domain,
+	                               struct ntlmd_account *ret, bool *ret_answered);
 	/* Stores a new NT hash and clears the LM hash; NO_SUCH_USER if absent. */
 	enum ntlm_status (*set_password)(void *state, const char *user, const struct ntlm_hash *nt_hash,
 	                                 int64_t now);
@@ -59,8 +79,10 @@ struct ntlmd_backend {
 	void (*close)(void *state); /* NULL-safe */
 	/* May be NULL. The outcome of a password check of user, which this
 	 * store answered the lookup for: success, or a wrong password (ldap:
-	 * the lockout write-back of sambaBadPasswordCount/Time). */
-	void (*record_logon)(void *state, const char *user, bool success, int64_t now);
+	 * the lockout write-back of sambaBadPasswordCount/Time). bad_count is
+	 * the account's as the lookup read it: a success resets only a count
+	 * above 0. */
+	void (*record_logon)(void *state, const char *user, int64_t bad_count, bool success, int64_t now);
 	/* May be NULL: a store without groups. Whether user belongs to group
 	 * in the store's group search: NTLM_OK with *ret_member;
 	 * NTLM_STATUS_NO_SUCH_USER when the store has no group of that name
@@ -98,6 +120,19 @@ enum ntlm_status ntlmd_backends_open(const struct ntlmd_config *cfg, struct ntlm
  */
 enum ntlm_status ntlmd_backends_lookup(struct ntlmd_backend_chain *c, const char *user, const char *domain,
                                        struct ntlmd_account *ret, const char **ret_backend);
+/*
+ * ntlmd_backends_lookup without waiting, for ntlmd's loop thread: the same
+ * rules (a later store's account is trusted only when every earlier store
+ * said it has no such name; the namesake check asks the earlier stores),
+ * asked of each store's lookup_now. *ret_answered true: the chain's
+ * answer, as ntlmd_backends_lookup would give it. false: a store must ask
+ * its server before the chain can decide (nothing is written); call
+ * ntlmd_backends_lookup where waiting is allowed. With "backends files
+ * ldap", a files user is answered here whatever the directory does.
+ */
+enum ntlm_status ntlmd_backends_lookup_now(struct ntlmd_backend_chain *c, const char *user,
+                                           const char *domain, struct ntlmd_account *ret,
+                                           const char **ret_backend, bool *ret_answered);
 /* Sets the password of the account that user and domain find, under its
  * own name in the store that holds it, when that account's key is key
  * (the account the caller proved): else NO_SUCH_USER, never another
@@ -119,9 +154,13 @@ enum ntlm_status ntlmd_backends_add_user(struct ntlmd_backend_chain *c, const ch
                                          const struct ntlm_hash *nt_hash, int64_t now);
 /* Tells the store named backend (the one that answered the lookup) how a
  * password check of user ended: NTLM_OK or NTLM_STATUS_WRONG_PASSWORD
- * (other statuses are ignored). */
+ * (other statuses are ignored); bad_count is the account's as the lookup
+ * read it. May wait on the network (ldap lockout_writeback). */
 void ntlmd_backends_record_logon(struct ntlmd_backend_chain *c, const char *backend, const char *user,
-                                 enum ntlm_status st, int64_t now);
+                                 int64_t bad_count, enum ntlm_status st, int64_t now);
+/* Whether the store named backend records logons (record_logon set):
+ * only then is a write-back worth a worker's time. */
+bool ntlmd_backends_records_logons(const struct ntlmd_backend_chain *c, const char *backend);
 void ntlmd_backends_refresh(struct ntlmd_backend_chain *c);
 void ntlmd_backends_close(struct ntlmd_backend_chain *c);
 /*
@@ -244,8 +283,9 @@ const char *ntlmd_files_last_error(void *state, size_t *ret_line);
 size_t ntlmd_backends_check_config(const struct ntlmd_config *cfg, struct ntlmd_config_error *errs,
                                    size_t max);
 
-/* Where the backends log (syslog(3)'s priorities): ntlmd sets its logger;
- * the default is syslog. */
+/* Where the backends log (syslog(3)'s priorities): ntlmd sets its logger
+ * before any other thread runs; the default is syslog. The logger is
+ * called from every thread that runs a store: it must be thread-safe. */
 typedef void (*ntlmd_backend_log_fn)(int priority, const char *fmt, ...);
 void ntlmd_backends_set_log(ntlmd_backend_log_fn fn);
 void ntlmd_backend_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

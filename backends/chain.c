@@ -252,25 +252,44 @@ const struct ntlmd_backend *ntlmd_backends_store(const struct ntlmd_backend_chai
 }
 
 /*
+ * Asks store s for user. With may_wait false the store answers from
+ * memory only (its lookup_now, or its lookup when it never waits):
+ * *ret_answered false then means that only its server can say.
+ */
+static enum ntlm_status ask_store(const struct store *s, bool may_wait, const char *user, const char *domain,
+                                  struct ntlmd_account *ret, bool *ret_answered)
+{
+	*ret_answered = true;
+	if (may_wait || s->backend->lookup_now == NULL)
+		return s->backend->lookup(s->state, user, domain, ret);
+	return s->backend->lookup_now(s->state, user, domain, ret, ret_answered);
+}
+
+/*
  * An account store i found for a typed domain other than its own (the
  * server's NetBIOS or DNS name, which a directory does not serve) may have
  * a namesake in an earlier store under its own domain: two accounts would
- * then answer to one name (DOMAIN\\name), and the verdict, the PAM user and
+ * then answer to one name (DOMAIN\name), and the verdict, the PAM user and
  * a group check could not tell them apart. The earlier stores are asked
  * for the account's own name and domain: NO_SUCH_USER (ambiguous, logged)
  * when one has it, NTLM_ERR_BACKEND_UNAVAILABLE when one cannot say.
+ * Without may_wait, *ret_answered false when an earlier store would have
+ * to ask its server.
  */
 static enum ntlm_status check_unambiguous(struct ntlmd_backend_chain *c, size_t i, const char *typed,
-                                          const struct ntlmd_account *a)
+                                          const struct ntlmd_account *a, bool may_wait, bool *ret_answered)
 {
+	*ret_answered = true;
 	for (size_t j = 0; j < i && typed != NULL && typed[0] != '\0' && a->domain != NULL &&
 	                   strcasecmp(typed, a->domain) != 0;
 	     j++) {
 		struct ntlmd_account twin = {0};
 		enum ntlm_status st =
-		    c->stores[j].backend->lookup(c->stores[j].state, a->name, a->domain, &twin);
+		    ask_store(&c->stores[j], may_wait, a->name, a->domain, &twin, ret_answered);
 
 		ntlmd_account_clear(&twin);
+		if (!*ret_answered)
+			return NTLM_ERR_BACKEND_UNAVAILABLE;
 		if (st == NTLM_OK) {
 			ntlmd_backend_log(LOG_ERR,
 			                  "account %s\\%s is in the %s store and the %s store: refused as "
@@ -294,16 +313,22 @@ static enum ntlm_status check_unambiguous(struct ntlmd_backend_chain *c, size_t 
  * cannot be asked, a later store's account of that name is
  * NTLM_ERR_BACKEND_UNAVAILABLE too (the earlier store's account may be the
  * one meant; accounts that must work while a directory is down go first).
+ * Without may_wait the stores answer from memory, and *ret_answered is
+ * false (nothing written) as soon as one of them would have to ask its
+ * server for the chain to decide: the same rules, never a guess.
  */
-static enum ntlm_status find_store(struct ntlmd_backend_chain *c, const char *user, const char *domain,
-                                   struct ntlmd_account *ret, size_t *ret_index)
+static enum ntlm_status find_store(struct ntlmd_backend_chain *c, bool may_wait, const char *user,
+                                   const char *domain, struct ntlmd_account *ret, size_t *ret_index,
+                                   bool *ret_answered)
 {
 	bool unavailable = false;
 
+	*ret_answered = true;
 	for (size_t i = 0; i < c->n; i++) {
-		const struct store *s = &c->stores[i];
-		enum ntlm_status st = s->backend->lookup(s->state, user, domain, ret);
+		enum ntlm_status st = ask_store(&c->stores[i], may_wait, user, domain, ret, ret_answered);
 
+		if (!*ret_answered)
+			return NTLM_ERR_BACKEND_UNAVAILABLE;
 		if (st == NTLM_OK && ret->domain == NULL && c->domain != NULL &&
 		    (ret->domain = strdup(c->domain)) == NULL) {
 			ntlmd_account_clear(ret);
@@ -315,7 +340,8 @@ static enum ntlm_status find_store(struct ntlmd_backend_chain *c, const char *us
 			ntlmd_account_clear(ret);
 			return NTLM_ERR_BACKEND_UNAVAILABLE;
 		}
-		if (st == NTLM_OK && (st = check_unambiguous(c, i, domain, ret)) != NTLM_OK) {
+		if (st == NTLM_OK &&
+		    (st = check_unambiguous(c, i, domain, ret, may_wait, ret_answered)) != NTLM_OK) {
 			ntlmd_account_clear(ret);
 			return st;
 		}
@@ -329,18 +355,36 @@ static enum ntlm_status find_store(struct ntlmd_backend_chain *c, const char *us
 	return unavailable ? NTLM_ERR_BACKEND_UNAVAILABLE : NTLM_STATUS_NO_SUCH_USER;
 }
 
+/* The lookup of either mode: the account and the name of its store. */
+static enum ntlm_status chain_lookup(struct ntlmd_backend_chain *c, bool may_wait, const char *user,
+                                     const char *domain, struct ntlmd_account *ret, const char **ret_backend,
+                                     bool *ret_answered)
+{
+	enum ntlm_status st;
+	size_t i = 0;
+
+	*ret_answered = true;
+	if (c == NULL || user == NULL || ret == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	st = find_store(c, may_wait, user, domain, ret, &i, ret_answered);
+	if (*ret_answered && st == NTLM_OK && ret_backend != NULL)
+		*ret_backend = c->stores[i].backend->name;
+	return st;
+}
+
 enum ntlm_status ntlmd_backends_lookup(struct ntlmd_backend_chain *c, const char *user, const char *domain,
                                        struct ntlmd_account *ret, const char **ret_backend)
 {
-	enum ntlm_status st;
-	size_t i;
+	bool answered;
 
-	if (c == NULL || user == NULL || ret == NULL)
-		return NTLM_ERR_INVALID_ARGUMENT;
-	st = find_store(c, user, domain, ret, &i);
-	if (st == NTLM_OK && ret_backend != NULL)
-		*ret_backend = c->stores[i].backend->name;
-	return st;
+	return chain_lookup(c, true, user, domain, ret, ret_backend, &answered);
+}
+
+enum ntlm_status ntlmd_backends_lookup_now(struct ntlmd_backend_chain *c, const char *user,
+                                           const char *domain, struct ntlmd_account *ret,
+                                           const char **ret_backend, bool *ret_answered)
+{
+	return chain_lookup(c, false, user, domain, ret, ret_backend, ret_answered);
 }
 
 /* The store that finds the account takes its new password, under the
@@ -352,11 +396,12 @@ enum ntlm_status ntlmd_backends_set_password(struct ntlmd_backend_chain *c, cons
 	struct ntlmd_account a = {0};
 	const struct store *s;
 	enum ntlm_status st;
-	size_t i;
+	bool answered;
+	size_t i = 0;
 
 	if (c == NULL || user == NULL || key == NULL || nt_hash == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
-	st = find_store(c, user, domain != NULL ? domain : "", &a, &i);
+	st = find_store(c, true, user, domain != NULL ? domain : "", &a, &i, &answered);
 	if (st == NTLM_OK && (a.key == NULL || strcmp(a.key, key) != 0))
 		st = NTLM_STATUS_NO_SUCH_USER; /* another account answers now */
 	s = &c->stores[st == NTLM_OK ? i : 0];
@@ -369,7 +414,7 @@ enum ntlm_status ntlmd_backends_set_password(struct ntlmd_backend_chain *c, cons
 }
 
 void ntlmd_backends_record_logon(struct ntlmd_backend_chain *c, const char *backend, const char *user,
-                                 enum ntlm_status st, int64_t now)
+                                 int64_t bad_count, enum ntlm_status st, int64_t now)
 {
 	const struct store *s;
 
@@ -379,8 +424,16 @@ void ntlmd_backends_record_logon(struct ntlmd_backend_chain *c, const char *back
 	for (size_t i = 0; i < c->n; i++) {
 		s = &c->stores[i];
 		if (strcmp(s->backend->name, backend) == 0 && s->backend->record_logon != NULL)
-			s->backend->record_logon(s->state, user, st == NTLM_OK, now);
+			s->backend->record_logon(s->state, user, bad_count, st == NTLM_OK, now);
 	}
+}
+
+bool ntlmd_backends_records_logons(const struct ntlmd_backend_chain *c, const char *backend)
+{
+	for (size_t i = 0; c != NULL && backend != NULL && i < c->n; i++)
+		if (strcmp(c->stores[i].backend->name, backend) == 0)
+			return c->stores[i].backend->record_logon != NULL;
+	return false;
 }
 
 enum ntlm_status ntlmd_backends_group_member(struct ntlmd_backend_chain *c, const char *group,
@@ -436,11 +489,12 @@ enum ntlm_status ntlmd_backends_add_user(struct ntlmd_backend_chain *c, const ch
 {
 	struct ntlmd_account a = {0};
 	enum ntlm_status st;
-	size_t i;
+	bool answered;
+	size_t i = 0;
 
 	if (c == NULL || user == NULL || user[0] == '\0' || nt_hash == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
-	st = find_store(c, user, "", &a, &i);
+	st = find_store(c, true, user, "", &a, &i, &answered);
 	ntlmd_account_clear(&a);
 	if (st == NTLM_OK)
 		return NTLM_ERR_INVALID_ARGUMENT; /* a store holds it: set its password instead */

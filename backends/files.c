@@ -45,6 +45,10 @@ struct files_store {
 	bool have_tried; /* the last failed version, not retried until it changes */
 	struct file_key tried;
 	int tried_errno; /* when that failure was stat()'s */
+	/* status: written under update and status_lock, read under either;
+	 * status_lock is never held across I/O, so that ntlmd's loop thread
+	 * reads the status while a worker edits the file */
+	pthread_mutex_t status_lock;
 	struct ntlmd_files_status status;
 	bool has_domain_sid; /* domain_sid of ntlmd.conf: the accounts' SIDs (Samba's algorithmic RIDs) */
 	struct ntlmd_sid domain_sid;
@@ -68,6 +72,7 @@ static void failed(struct files_store *fs, enum ntlm_status error, size_t line, 
 	struct ntlmd_files_status *s = &fs->status;
 	size_t n;
 
+	pthread_mutex_lock(&fs->status_lock);
 	s->error = error;
 	s->error_line = line;
 	s->failures++;
@@ -75,6 +80,7 @@ static void failed(struct files_store *fs, enum ntlm_status error, size_t line, 
 	if (n < sizeof(s->reason))
 		snprintf(s->reason + n, sizeof(s->reason) - n, "; %s",
 		         fs->db ? "serving the last good copy" : "no copy in service");
+	pthread_mutex_unlock(&fs->status_lock);
 }
 
 /* Puts a new copy in service. */
@@ -92,6 +98,7 @@ static void swap_in(struct files_store *fs, struct smbpasswd_db *db, const struc
 	fs->served = *key;
 	fs->served_racy = load_start->tv_sec - key->mtime.tv_sec < RACY_SECONDS;
 	fs->have_tried = false;
+	pthread_mutex_lock(&fs->status_lock);
 	fs->status.loaded = true;
 	fs->status.users = smbpasswd_db_count(db);
 	fs->status.loaded_at = load_start->tv_sec;
@@ -99,6 +106,7 @@ static void swap_in(struct files_store *fs, struct smbpasswd_db *db, const struc
 	fs->status.error = NTLM_OK;
 	fs->status.error_line = 0;
 	fs->status.reason[0] = '\0';
+	pthread_mutex_unlock(&fs->status_lock);
 }
 
 /* Whether the version key needs loading. */
@@ -183,13 +191,15 @@ static void refresh_locked(struct files_store *fs)
 	failed(fs, NTLM_ERR_BACKEND_UNAVAILABLE, 0, "the file kept changing while it was read");
 }
 
+/* Called once a second by ntlmd's loop thread, which must not wait for a
+ * worker's edit of the file: while one runs, this tick is skipped (the
+ * edit reloads the file when it is done). */
 static void files_refresh(void *state)
 {
 	struct files_store *fs = state;
 
-	if (fs == NULL)
+	if (fs == NULL || pthread_mutex_trylock(&fs->update) != 0)
 		return;
-	pthread_mutex_lock(&fs->update);
 	refresh_locked(fs);
 	pthread_mutex_unlock(&fs->update);
 }
@@ -203,6 +213,7 @@ static void files_close(void *state)
 	smbpasswd_db_free(fs->db);
 	pthread_rwlock_destroy(&fs->lock);
 	pthread_mutex_destroy(&fs->update);
+	pthread_mutex_destroy(&fs->status_lock);
 	free(fs->path);
 	free(fs);
 }
@@ -237,6 +248,7 @@ enum ntlm_status ntlmd_files_open(const char *path, void **ret_state, struct ntl
 		return NTLM_ERR_NO_MEMORY;
 	}
 	pthread_mutex_init(&fs->update, NULL);
+	pthread_mutex_init(&fs->status_lock, NULL);
 	pthread_rwlock_init(&fs->lock, NULL);
 	fs->status.loaded_at = -1;
 	refresh_locked(fs); /* a missing or bad file is reported in the status */
@@ -470,7 +482,9 @@ static enum ntlm_status apply_edit(struct files_store *fs, const struct smbpassw
 
 	pthread_mutex_lock(&fs->update);
 	st = smbpasswd_file_edit(fs->path, edit, &reason);
+	pthread_mutex_lock(&fs->status_lock);
 	fs->status.edit_error = st == NTLM_OK ? NULL : reason;
+	pthread_mutex_unlock(&fs->status_lock);
 	if (st == NTLM_OK)
 		refresh_locked(fs);
 	pthread_mutex_unlock(&fs->update);
@@ -505,9 +519,9 @@ void ntlmd_files_get_status(void *state, struct ntlmd_files_status *ret)
 
 	if (fs == NULL || ret == NULL)
 		return;
-	pthread_mutex_lock(&fs->update);
+	pthread_mutex_lock(&fs->status_lock);
 	*ret = fs->status;
-	pthread_mutex_unlock(&fs->update);
+	pthread_mutex_unlock(&fs->status_lock);
 }
 
 const char *ntlmd_files_last_error(void *state, size_t *ret_line)

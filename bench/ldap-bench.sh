@@ -171,3 +171,146 @@ awk -v raw="$raw" -v each="$each" -v cold="$cold" -v warm="$warm" -v files="$fil
 # bench_ntlmd stops at the first reply that is not a success; ntlmd runs at
 # log_level warning, so its log holds only what went wrong
 echo "every VERIFY succeeded (bench_ntlmd checks each reply); lines in the cold ntlmd's log: $(wc -l <"$tmp/cold.log")"
+
+# ---------------------------------------------------------------- concurrency
+# Issue 16: ntlmd never waits on the directory. (1) A directory 20 ms away
+# (delay_relay holds each of slapd's replies 20 ms): 32 concurrent clients
+# doing cache-miss VERIFYs, through this build's ntlmd (store_workers 32)
+# and through ntlmd built from OLD_REV (default: the merge base of HEAD
+# and main, the tree before the change) in this run; throughput ratio
+# new / old (target >= 20x). (2) The directory hung (SIGSTOP) with 16
+# lookups outstanding: the p99 latency of a files user and of a cache hit
+# through the same ntlmd (targets < 5 ms). LDAP_BENCH_CONCURRENCY=0 skips
+# it; CONCURRENCY_SECONDS (default 10) is each run's length.
+[ "${LDAP_BENCH_CONCURRENCY:-1}" = 0 ] && exit 0
+src=$(cd "$(dirname "$0")/.." && pwd)
+secs=${CONCURRENCY_SECONDS:-10}
+rport=$((port + 1))
+old_rev=${OLD_REV:-$(git -C "$src" merge-base HEAD main)}
+old_src=$tmp/old-src
+relay=""
+cleanup_concurrency() {
+	set +e # the relay ends on SIGTERM with 143: not a failure of the cleanup
+	[ -n "$relay" ] && kill "$relay" 2>/dev/null && wait "$relay" 2>/dev/null
+	kill -CONT "$slapd" 2>/dev/null
+	git -C "$src" worktree remove --force "$old_src" 2>/dev/null
+	cleanup
+}
+trap cleanup_concurrency EXIT
+
+echo
+echo "== concurrency: the tree before the change ($(git -C "$src" log -1 --format='%h %s' "$old_rev" | cut -c1-60)...) built in $old_src"
+git -C "$src" worktree add --quiet --detach "$old_src" "$old_rev"
+(
+	cd "$old_src" && ./autogen.sh >/dev/null 2>&1 && mkdir -p build && cd build &&
+		../configure --quiet >/dev/null && for d in libntlm common ldap backends ntlmd; do
+		make -s -j2 -C "$d" >/dev/null 2>&1 || exit 1
+	done
+) || {
+	echo "concurrency: the old tree did not build"
+	exit 1
+}
+old_ntlmd=$old_src/build/ntlmd/ntlmd
+
+"$here/delay_relay" "$rport" "$port" 20 >"$tmp/relay.log" 2>&1 &
+relay=$!
+sleep 0.3
+users=$(seq -f 'bench%.0f' 1 $((users - 1)) | tr '\n' ' ')
+
+# start_daemon NAME BINARY BACKENDS KEYS-FILE: as start_ntlmd, with another binary
+start_daemon() {
+	{
+		printf 'socket %s/%s.sock\nbackends %s\nhash_file %s/smbpasswd\n' "$tmp" "$1" "$3" "$tmp"
+		printf 'netbios_name BENCH\nnetbios_domain BENCH\nmax_clock_skew 0\nlog_level warning\n'
+		cat "$4"
+	} >"$tmp/$1.conf"
+	"$2" -F -f "$tmp/$1.conf" >"$tmp/$1.log" 2>&1 &
+	daemons="$daemons $!"
+	for _ in $(seq 50); do [ -S "$tmp/$1.sock" ] && break; sleep 0.1; done
+}
+
+far_conf() {
+	printf 'uri ldap://127.0.0.1:%s\nbase ou=people,%s\nbinddn cn=ntlmd,%s\n' "$rport" "$suffix" "$suffix"
+	printf 'bindpw_file %s/bindpw\ntimelimit 5\nbind_timelimit 5\n' "$tmp"
+}
+far_conf >"$tmp/far-old.keys"
+(
+	far_conf
+	printf 'store_workers 32\n'
+) >"$tmp/far-new.keys"
+start_daemon far-old "$old_ntlmd" ldap "$tmp/far-old.keys"
+start_daemon far-new "$top/ntlmd/ntlmd" ldap "$tmp/far-new.keys"
+
+# conc NAME CLIENTS SECONDS [-k] USER...: bench_concurrent's line
+conc() {
+	local name=$1 clients=$2 seconds=$3 keep=""
+	shift 3
+	if [ "$1" = -k ]; then
+		keep=-k
+		shift
+	fi
+	# shellcheck disable=SC2086 # $keep: no option or one
+	run "$here/bench_concurrent" $keep -c "$clients" -t "$seconds" "$tmp/$name.sock" Bench-Passw0rd "$@"
+}
+# a few requests first: connections to the directory are made
+conc far-old 1 1 bench >/dev/null
+conc far-new 1 1 bench >/dev/null
+# shellcheck disable=SC2086
+old_line=$(conc far-old 32 "$secs" $users)
+# shellcheck disable=SC2086
+new_line=$(conc far-new 32 "$secs" $users)
+echo "  before the change, 32 clients, directory 20 ms away, cache off: $old_line"
+echo "  this build (store_workers 32), the same:                        $new_line"
+rate() { sed -n 's/.*requests, \([0-9]*\)\/s.*/\1/p'; }
+old_rate=$(printf '%s\n' "$old_line" | rate)
+new_rate=$(printf '%s\n' "$new_line" | rate)
+awk -v o="$old_rate" -v n="$new_rate" 'BEGIN {
+	printf "ratio: cache-miss VERIFY throughput, this build / before, directory 20 ms away: %.1fx (target >= 20x)\n", n / o
+	printf "RATIO ldap_concurrency_20ms %.1f\n", n / o }'
+
+# the cost of the hand-off to a worker, for one client with slapd near
+# (no relay): a cache miss now crosses two threads
+near_conf() {
+	printf 'uri ldap://127.0.0.1:%s\nbase ou=people,%s\nbinddn cn=ntlmd,%s\n' "$port" "$suffix" "$suffix"
+	printf 'bindpw_file %s/bindpw\ntimelimit 5\nbind_timelimit 5\n' "$tmp"
+}
+near_conf >"$tmp/near.keys"
+start_daemon near-old "$old_ntlmd" ldap "$tmp/near.keys"
+start_daemon near-new "$top/ntlmd/ntlmd" ldap "$tmp/near.keys"
+conc near-old 1 1 bench >/dev/null
+conc near-new 1 1 bench >/dev/null
+# shellcheck disable=SC2086
+near_old=$(conc near-old 1 $((secs / 2)) $users)
+# shellcheck disable=SC2086
+near_new=$(conc near-new 1 $((secs / 2)) $users)
+echo "  before the change, 1 client, slapd near, cache off:             $near_old"
+echo "  this build, the same (each miss handed to a worker and back):   $near_new"
+awk -v o="$(printf '%s\n' "$near_old" | rate)" -v n="$(printf '%s\n' "$near_new" | rate)" 'BEGIN {
+	printf "ratio: one client, cache misses, slapd near: before / this build %.2fx (the hand-off)\n", o / n
+	printf "RATIO ldap_near_old_vs_new %.2f\n", o / n }'
+
+# (2) the directory hung: files users and cache hits meanwhile
+(
+	printf 'uri ldap://127.0.0.1:%s\nbase ou=people,%s\nbinddn cn=ntlmd,%s\n' "$port" "$suffix" "$suffix"
+	printf 'bindpw_file %s/bindpw\ntimelimit 30\nbind_timelimit 30\ncache_ttl 600\n' "$tmp"
+	printf 'store_timeout 60000\nstore_workers 8\n'
+) >"$tmp/hung.keys"
+start_daemon hung "$top/ntlmd/ntlmd" "files ldap" "$tmp/hung.keys"
+conc hung 1 1 bench1 >/dev/null # bench1 is in the cache now ("bench" is a files user too)
+kill -STOP "$slapd"
+# shellcheck disable=SC2086 # 16 cache misses outstanding (8 run, 8 queue) for the whole measure
+conc hung 16 $((2 * secs / 3 + 2)) -k bench100 bench101 bench102 bench103 bench104 bench105 bench106 bench107 \
+	bench108 bench109 bench110 bench111 bench112 bench113 bench114 bench115 >"$tmp/blocked.out" &
+blocked=$!
+sleep 1
+files_line=$(conc hung 1 $((secs / 3)) bench)
+hit_line=$(conc hung 1 $((secs / 3)) bench1)
+kill -CONT "$slapd"
+wait "$blocked"
+echo "  slapd stopped, 16 lookups outstanding: a files user:  $files_line"
+echo "  slapd stopped, 16 lookups outstanding: a cache hit:   $hit_line"
+echo "  the 16 blocked clients (their first request answered once slapd went on): $(cat "$tmp/blocked.out")"
+p99() { sed -n 's/.*p99 \([0-9]*\) us.*/\1/p'; }
+awk -v f="$(printf '%s\n' "$files_line" | p99)" -v h="$(printf '%s\n' "$hit_line" | p99)" 'BEGIN {
+	printf "hung directory: p99 of a files user %.2f ms, of a cache hit %.2f ms (targets < 5 ms)\n", f / 1000, h / 1000
+	printf "RATIO hung_files_p99_ms %.2f\nRATIO hung_cache_hit_p99_ms %.2f\n", f / 1000, h / 1000 }'

@@ -7,7 +7,9 @@
 #   2. bench_ntlmd:  VERIFY through a private ntlmd, 1 and 2 clients, one connection per
 #                    request and one kept connection per client, vs in-process
 #   3. bench_files:  the files backend at 1,000,000 users: load time, lookups, RSS
-#   4. ldap-bench.sh: VERIFY with the ldap backend (cold, warm) vs raw libldap and files
+#   4. ldap-bench.sh: VERIFY with the ldap backend (cold, warm) vs raw libldap and files;
+#                    32 clients with the directory 20 ms away vs the tree before issue 16's
+#                    worker pool; files users and cache hits while the directory hangs
 #   5. bench_helper: ntlm_auth + ntlmd vs Samba's ntlm_auth + winbindd (squid-2.5-ntlmssp)
 #   6. bench_gssntlmssp: libntlmssp's in-process acceptor vs gss-ntlmssp's GSSAPI acceptor
 #   7. bench_squid.sh: requests/s through Squid with our helper vs with Samba's
@@ -67,6 +69,9 @@ summary() { # log
 	row ldap_raw_vs_cold "4. raw libldap lookup rate / ntlmd ldap cold" x "<= 1.5x"
 	row ldap_ldapsearch_vs_cold "4. ldapsearch-like lookup rate / ntlmd ldap cold" x ""
 	row ldap_files_vs_warm "4. ntlmd files rate / ntlmd ldap warm" x "<= 1.2x"
+	row ldap_concurrency_20ms "4. cache-miss VERIFY/s, directory 20 ms away: new / before" x ">= 20x"
+	row hung_files_p99_ms "4. directory hung: p99 of a files user" " ms" "< 5 ms"
+	row hung_cache_hit_p99_ms "4. directory hung: p99 of a cache hit" " ms" "< 5 ms"
 	row helper_rate "5. helper handshakes/s: ours / Samba ntlm_auth+winbindd" x ""
 	row helper_p50 "5. helper p50: Samba / ours" x ">= 20x"
 	row helper_cpu "5. CPU per handshake: Samba / ours" x ">= 10x"
@@ -79,7 +84,7 @@ summary() { # log
 	# any other RATIO a benchmark printed
 	known=" verify_vs_hmac verify_cb_vs_hmac ntlmd_vs_inprocess files_load_s files_rss_bytes_per_user ldap_raw_vs_cold"
 	known="$known ldap_ldapsearch_vs_cold"
-	known="$known ldap_files_vs_warm helper_rate helper_p50 helper_cpu helper_p50_ceiling_samba_over_floor"
+	known="$known ldap_files_vs_warm ldap_concurrency_20ms hung_files_p99_ms hung_cache_hit_p99_ms helper_rate helper_p50 helper_cpu helper_p50_ceiling_samba_over_floor"
 	known="$known gss_acceptor_time gss_handshake_rate"
 	known="$known squid_e2e_rate squid_e2e_p50 squid_e2e_auth_cpu "
 	while read -r _ name value; do

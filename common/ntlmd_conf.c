@@ -179,6 +179,8 @@ static const struct key_def keys[] = {
     {"read_timeout", GLOBAL(read_timeout_ms, T_UINT), .min = 1, .max = 600000},
     {"idle_timeout", GLOBAL(idle_timeout_ms, T_UINT), .min = 1, .max = 3600000},
     {"max_requests_per_connection", GLOBAL(max_requests_per_connection, T_UINT), .min = 1, .max = 1000000000},
+    {"store_workers", GLOBAL(store_workers, T_UINT), .min = 1, .max = NTLMD_MAX_STORE_WORKERS},
+    {"store_timeout", GLOBAL(store_timeout_ms, T_UINT), .min = 1, .max = 600000},
     {"audit_json", GLOBAL(audit_json, T_PATH), .max = PATH_MAX - 1},
     {"log_level", GLOBAL(log_level, T_WORD), WORDS(log_words)},
 
@@ -801,6 +803,8 @@ enum ntlm_status ntlmd_config_init(struct ntlmd_config *cfg)
 	cfg->read_timeout_ms = 5000;
 	cfg->idle_timeout_ms = 30000;
 	cfg->max_requests_per_connection = 10000;
+	cfg->store_workers = NTLMD_DEFAULT_STORE_WORKERS;
+	cfg->store_timeout_ms = NTLMD_DEFAULT_STORE_TIMEOUT_MS;
 	cfg->log_level = LOG_INFO;
 	if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0' || host[0] == '.')
 		snprintf(host, sizeof(host), "localhost");

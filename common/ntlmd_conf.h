@@ -70,6 +70,11 @@
  *   max_requests_per_connection
  *                      requests served on one connection before it is closed
  *                      (default 10000)
+ *   store_workers      threads that run the store calls that may wait: LDAP
+ *                      searches and writes, password file edits, NSS group
+ *                      lists (default 8; read at start-up)
+ *   store_timeout      milliseconds a request may wait for a store before it is
+ *                      answered STATUS_NO_LOGON_SERVERS (default 8000)
  *   audit_json         path of a JSON-lines audit log (default: none)
  *   log_level          error | warning | info | debug (default info)
  * Keys of later backends (ldap: uri, base, binddn, bindpw_file, ...) are
@@ -93,6 +98,9 @@ extern const char ntlmd_default_hash_file[]; /* SYSCONFDIR/ntlmd/smbpasswd */
 #define NTLMD_DEFAULT_MAX_CHALLENGES          4000000u        /* max_challenges */
 #define NTLMD_DEFAULT_MAX_PENDING_PER_ADDRESS 1000u           /* max_pending_challenges_per_address */
 #define NTLMD_DEFAULT_PENDING_LIFETIME        60u             /* pending_challenge_lifetime, seconds */
+#define NTLMD_DEFAULT_STORE_WORKERS           8u              /* store_workers */
+#define NTLMD_MAX_STORE_WORKERS               256u
+#define NTLMD_DEFAULT_STORE_TIMEOUT_MS        8000u /* store_timeout: under the clients' 10 s */
 
 enum ntlmd_ntlm_auth {
 	NTLMD_NTLMV2_ONLY = 0,
@@ -160,6 +168,8 @@ struct ntlmd_config {
 	unsigned read_timeout_ms;
 	unsigned idle_timeout_ms;
 	unsigned max_requests_per_connection;
+	unsigned store_workers;    /* threads of the store pool (read at start-up) */
+	unsigned store_timeout_ms; /* how long a request waits for a store */
 	char *audit_json;
 	int log_level; /* syslog priority: LOG_ERR .. LOG_DEBUG */
 

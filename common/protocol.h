@@ -41,7 +41,7 @@
 
 /* Request types. Access: A = anyone, P = privileged callers only (root,
  * allow_users, allow_groups), R = root only. */
-enum ntlmd_request {
+enum ntlmd_request_type {
 	NTLMD_REQ_PING = 1,             /* A: liveness, version, counters */
 	NTLMD_REQ_CHALLENGE = 2,        /* P: CHALLENGE for a NEGOTIATE; remembered */
 	NTLMD_REQ_VERIFY = 3,           /* P: verify NEGOTIATE/CHALLENGE/AUTHENTICATE */
@@ -114,15 +114,21 @@ enum ntlmd_tag {
 	                                    absent when the store knows none */
 
 	/* PING counters, each u64, since start-up (added with ntlmd) */
-	NTLMD_TAG_UPTIME = 70,      /* u64: seconds since start-up */
-	NTLMD_TAG_REQUESTS = 71,    /* u64: requests answered */
-	NTLMD_TAG_SUCCESSES = 72,   /* u64: decisions that succeeded */
-	NTLMD_TAG_FAILURES = 73,    /* u64: authentication failures */
-	NTLMD_TAG_ERRORS = 74,      /* u64: malformed requests and internal errors */
-	NTLMD_TAG_REFUSED = 75,     /* u64: connections closed without an answer */
-	NTLMD_TAG_CONNECTIONS = 76, /* u64: connections open now */
-	NTLMD_TAG_CHALLENGES = 77,  /* u64: server challenges remembered now */
-	NTLMD_TAG_LOCKOUTS = 78,    /* u64: users and addresses with failure counters */
+	NTLMD_TAG_UPTIME = 70,             /* u64: seconds since start-up */
+	NTLMD_TAG_REQUESTS = 71,           /* u64: requests answered */
+	NTLMD_TAG_SUCCESSES = 72,          /* u64: decisions that succeeded */
+	NTLMD_TAG_FAILURES = 73,           /* u64: authentication failures */
+	NTLMD_TAG_ERRORS = 74,             /* u64: malformed requests and internal errors */
+	NTLMD_TAG_REFUSED = 75,            /* u64: connections closed without an answer */
+	NTLMD_TAG_CONNECTIONS = 76,        /* u64: connections open now */
+	NTLMD_TAG_CHALLENGES = 77,         /* u64: server challenges remembered now */
+	NTLMD_TAG_LOCKOUTS = 78,           /* u64: users and addresses with failure counters */
+	NTLMD_TAG_STORE_WAITING = 79,      /* u64: requests waiting for a store worker now */
+	NTLMD_TAG_STORE_CALLS = 80,        /* u64: store calls sent to a worker */
+	NTLMD_TAG_STORE_TIMEOUTS = 81,     /* u64: requests answered at store_timeout */
+	NTLMD_TAG_LATE_ANSWERS = 82,       /* u64: store answers after their deadline, dropped */
+	NTLMD_TAG_WRITEBACKS = 83,         /* u64: lockout write-backs run */
+	NTLMD_TAG_WRITEBACKS_DROPPED = 84, /* u64: write-backs not run: too many waiting */
 };
 
 /* NTLMD_TAG_PASSWORD_STORED's values. */

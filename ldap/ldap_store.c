@@ -1,12 +1,21 @@
 /*
- * ldap_store.c: the ldap store of ntlmd. One persistent connection to the
- * first URI that answers; every operation is bounded (connect and bind by
- * bind_timelimit, each search by timelimit); a server that stops answering
- * is dropped and the operation retried on the next URI, so no lookup is
- * lost to a failover. A directory no server of which answers makes the
- * store NTLM_ERR_BACKEND_UNAVAILABLE, never NO_SUCH_USER, at once for
- * reconnect_retrytime seconds (then one operation tries again). The design
- * is in docs/ldap.md.
+ * ldap_store.c: the ldap store of ntlmd. A pool of connections, one per
+ * operation in progress (ntlmd runs operations in its store workers, one
+ * at a time each, so there are at most as many connections as workers,
+ * as nslcd has one per thread); each connection goes to the first URI
+ * that answers; every operation is bounded (connect and bind by
+ * bind_timelimit, each search by timelimit); a server that stops
+ * answering is dropped and the operation retried on the next URI, so no
+ * lookup is lost to a failover. A directory no server of which answers
+ * makes the store NTLM_ERR_BACKEND_UNAVAILABLE, never NO_SUCH_USER, at
+ * once for reconnect_retrytime seconds (then one operation tries again).
+ *
+ * Threads: the settings are read-only once open; the server state (which
+ * URI is down until when, the directory's availability, the domains read,
+ * the idle connections, the counters) is behind state_lock, the cache
+ * behind cache_lock. Neither is ever held across a network call, so
+ * lookup_now (ntlmd's loop thread) never waits for the directory. The
+ * design is in docs/ldap.md.
  */
 #include <config.h>
 
@@ -16,6 +25,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ldap.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,32 +39,37 @@
 #define MAX_DOMAINS     64
 #define FILTER_MAX      (4 * MAX_USER + 1024)
 #define LOGON_HOURS_HEX 42 /* sambaLogonHours: 21 bytes, 168 hours */
+#define DIAGNOSTIC_MAX  160
 
 struct cache_entry {
 	struct cache_entry *next;
 	char *key;       /* the user name, lower-case */
 	int64_t expires; /* monotonic seconds */
 	bool negative;
-	int64_t bad_count;            /* sambaBadPasswordCount; -1 absent */
-	struct ntlmd_account account; /* wiped on eviction */
+	struct ntlmd_account account; /* wiped on eviction; its bad_count is the entry's */
 };
 
-/* What the store has done, logged when it closes (a reload, the exit). */
+/* What the store has done, logged when it closes (a reload, the exit):
+ * the first three under state_lock, the others under cache_lock. */
 struct ldap_stats {
-	unsigned long searches, connects, failovers, cache_hits, cache_misses, stale_served;
+	unsigned long searches, connects, failovers;
+	unsigned long cache_hits, cache_misses, stale_served;
 };
 
-struct uri_state {
-	int64_t down_until;   /* monotonic seconds; skipped before, while others answer */
-	unsigned long failed; /* the operation (s->operation) in which it last failed */
+/* One connection of the pool; one operation uses it at a time. */
+struct ldap_conn {
+	struct ldap_conn *next; /* in the idle list */
+	LDAP *ld;               /* NULL: not connected */
+	size_t current;         /* the URI of ld */
+	int64_t last_used;      /* monotonic seconds */
 };
 
 struct ldap_store {
-	struct ldap_conf conf;
-	LDAP *ld;
-	size_t current; /* the URI of ld */
-	int64_t last_used;
-	struct uri_state *uris;
+	struct ldap_conf conf;   /* read-only once open */
+	unsigned lockout_window; /* seconds: a failure after this long counts from 1 again */
+
+	pthread_mutex_t state_lock;
+	int64_t *down_until; /* per URI, monotonic seconds: skipped before, while others answer */
 	/* The directory as a whole: unavailable once an operation found no
 	 * server answering; until retry_at (monotonic ms) every operation
 	 * fails at once, then one tries the servers again. A connection
@@ -62,15 +77,23 @@ struct ldap_store {
 	bool unavailable;
 	int64_t unavailable_since; /* monotonic seconds */
 	int64_t retry_at;
-	unsigned long operation;     /* counts operations: a server fails at most once in each */
-	unsigned lockout_window;     /* seconds: a failure after this long counts from 1 again */
-	char last_key[MAX_USER + 1]; /* the last user looked up, and its bad-password count */
-	int64_t last_bad_count;
 	char **dir_domains; /* sambaDomainName values read at the last connect (kept while disconnected) */
 	char **dir_sids;    /* the sambaSID of each of them ("" when absent), same indices */
+	struct ldap_conn *idle; /* connections no operation uses */
+	struct ldap_stats stats;
+
+	pthread_mutex_t cache_lock;
 	struct cache_entry *buckets[CACHE_BUCKETS];
 	size_t cached;
-	struct ldap_stats stats;
+};
+
+/* One operation (a lookup, a write, a group search): the connection it
+ * holds, and the servers that failed in it (each fails at most once in
+ * one operation, then the next is tried). */
+struct ldap_op {
+	struct ldap_store *s;
+	struct ldap_conn *conn;
+	bool *failed; /* per URI */
 };
 
 enum attempt { ATTEMPT_OK, ATTEMPT_NOT_FOUND, ATTEMPT_SERVER_DOWN, ATTEMPT_FAILED };
@@ -107,31 +130,37 @@ static bool server_down(int rc)
 	       rc == LDAP_OTHER;
 }
 
-static const char *diagnostic(LDAP *ld)
+/* The server's diagnostic message of ld's last operation, as " (text)",
+ * in text (DIAGNOSTIC_MAX bytes; "" when none); returns text. */
+static const char *diagnostic(LDAP *ld, char text[DIAGNOSTIC_MAX])
 {
-	static char text[160];
 	char *msg = NULL;
 
 	text[0] = '\0';
 	if (ld != NULL && ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &msg) == LDAP_OPT_SUCCESS &&
 	    msg != NULL) {
-		snprintf(text, sizeof(text), " (%s)", msg);
+		snprintf(text, DIAGNOSTIC_MAX, " (%s)", msg);
 		ldap_memfree(msg);
 	}
 	return text;
 }
 
-static void drop_connection(struct ldap_store *s)
+static void drop_connection(struct ldap_conn *c)
 {
-	if (s->ld != NULL)
-		ldap_unbind_ext_s(s->ld, NULL, NULL);
-	s->ld = NULL;
+	if (c->ld != NULL)
+		ldap_unbind_ext_s(c->ld, NULL, NULL);
+	c->ld = NULL;
 }
 
-static void mark_down(struct ldap_store *s, size_t i)
+/* Server i failed in op: skipped by the others for reconnect_sleeptime. */
+static void mark_down(struct ldap_op *op, size_t i)
 {
-	s->uris[i].down_until = mono_now() + s->conf.reconnect_sleeptime;
-	s->uris[i].failed = s->operation;
+	struct ldap_store *s = op->s;
+
+	op->failed[i] = true;
+	pthread_mutex_lock(&s->state_lock);
+	s->down_until[i] = mono_now() + s->conf.reconnect_sleeptime;
+	pthread_mutex_unlock(&s->state_lock);
 }
 
 /* Waits for the result of msgid within seconds; LDAP_TIMEOUT abandons it. */
@@ -153,7 +182,7 @@ static int wait_result(LDAP *ld, int msgid, unsigned seconds, LDAPMessage **ret)
 }
 
 /* Binds with the configured identity within bind_timelimit. */
-static int bind_identity(struct ldap_store *s, LDAP *ld, const char *dn, const char *pw)
+static int bind_identity(const struct ldap_store *s, LDAP *ld, const char *dn, const char *pw)
 {
 	struct berval cred = {0, (char *)""}; /* EXTERNAL: an empty response, no authzid */
 	LDAPMessage *res = NULL;
@@ -177,7 +206,7 @@ static int bind_identity(struct ldap_store *s, LDAP *ld, const char *dn, const c
 	return rc != LDAP_SUCCESS ? rc : err;
 }
 
-static bool set_tls_options(struct ldap_store *s, LDAP *ld)
+static bool set_tls_options(const struct ldap_store *s, LDAP *ld)
 {
 	const struct ldap_conf *c = &s->conf;
 	int reqcert = c->tls_reqcert, zero = 0;
@@ -200,12 +229,15 @@ static bool set_tls_options(struct ldap_store *s, LDAP *ld)
 }
 
 /* A handle to uri with every timeout set, TLS negotiated and bound as dn;
- * NULL after logging why. */
-static LDAP *connect_uri(struct ldap_store *s, const char *uri, const char *dn, const char *pw)
+ * NULL after logging why. libldap's connect, StartTLS and bind are
+ * synchronous: this waits up to bind_timelimit for each, which is why it
+ * runs in a store worker, never in ntlmd's loop (docs/ldap.md). */
+static LDAP *connect_uri(const struct ldap_store *s, const char *uri, const char *dn, const char *pw)
 {
 	const struct ldap_conf *c = &s->conf;
 	struct timeval net = {(time_t)c->bind_timelimit, 0}, api = {(time_t)c->timelimit, 0};
 	int version = LDAP_VERSION3, rc;
+	char diag[DIAGNOSTIC_MAX];
 	LDAP *ld = NULL;
 
 	rc = ldap_initialize(&ld, uri);
@@ -229,7 +261,7 @@ static LDAP *connect_uri(struct ldap_store *s, const char *uri, const char *dn, 
 		rc = ldap_start_tls_s(ld, NULL, NULL);
 		if (rc != LDAP_SUCCESS) {
 			ntlmd_backend_log(LOG_ERR, "ldap: %s: StartTLS failed: %s%s", uri,
-			                  ldap_err2string(rc), diagnostic(ld));
+			                  ldap_err2string(rc), diagnostic(ld, diag));
 			goto fail;
 		}
 	}
@@ -242,10 +274,10 @@ static LDAP *connect_uri(struct ldap_store *s, const char *uri, const char *dn, 
 			                  dn != NULL              ? dn
 			                  : s->conf.sasl_external ? "SASL EXTERNAL"
 			                                          : "anonymous",
-			                  ldap_err2string(rc), diagnostic(ld));
+			                  ldap_err2string(rc), diagnostic(ld, diag));
 		else
 			ntlmd_backend_log(LOG_ERR, "ldap: %s: %s%s", uri, ldap_err2string(rc),
-			                  diagnostic(ld));
+			                  diagnostic(ld, diag));
 		goto fail;
 	}
 	return ld;
@@ -254,54 +286,57 @@ fail:
 	return NULL;
 }
 
-/* Appends name and sid (NULL: none) to the domains read; false when out
- * of memory. */
-static bool add_dir_domain(struct ldap_store *s, size_t *n, const struct berval *name,
-                           const struct berval *sid)
+/* The sambaDomain names and SIDs one connect reads (swapped in whole). */
+struct domain_list {
+	char **names, **sids; /* NULL-terminated, same indices; a SID "" when absent */
+	size_t n;
+};
+
+/* Appends name and sid (NULL: none); false when out of memory. */
+static bool add_dir_domain(struct domain_list *l, const struct berval *name, const struct berval *sid)
 {
-	char **names = realloc(s->dir_domains, (*n + 2) * sizeof(char *));
+	char **names = realloc(l->names, (l->n + 2) * sizeof(char *));
 
 	if (names == NULL)
 		return false;
-	s->dir_domains = names;
-	names[*n] = NULL;
+	l->names = names;
+	names[l->n] = NULL;
 	{
-		char **sids = realloc(s->dir_sids, (*n + 2) * sizeof(char *));
+		char **sids = realloc(l->sids, (l->n + 2) * sizeof(char *));
 		if (sids == NULL)
 			return false;
-		s->dir_sids = sids;
-		sids[*n] = NULL;
+		l->sids = sids;
+		sids[l->n] = NULL;
 	}
-	names[*n] = strndup(name->bv_val, name->bv_len);
-	s->dir_sids[*n] = sid != NULL ? strndup(sid->bv_val, sid->bv_len) : strdup("");
-	if (names[*n] == NULL || s->dir_sids[*n] == NULL) {
-		free(names[*n]);
-		free(s->dir_sids[*n]);
-		names[*n] = s->dir_sids[*n] = NULL;
+	names[l->n] = strndup(name->bv_val, name->bv_len);
+	l->sids[l->n] = sid != NULL ? strndup(sid->bv_val, sid->bv_len) : strdup("");
+	if (names[l->n] == NULL || l->sids[l->n] == NULL) {
+		free(names[l->n]);
+		free(l->sids[l->n]);
+		names[l->n] = l->sids[l->n] = NULL;
 		return false;
 	}
-	(*n)++;
-	names[*n] = s->dir_sids[*n] = NULL;
+	l->n++;
+	names[l->n] = l->sids[l->n] = NULL;
 	return true;
 }
 
 /* Appends the domain names (and SIDs) of the sambaDomain entries under base. */
-static void read_domains_under(struct ldap_store *s, const char *base, size_t *n)
+static void read_domains_under(const struct ldap_store *s, LDAP *ld, const char *base, struct domain_list *l)
 {
 	char sid_attr[] = "sambaSID";
 	char *attrs[] = {s->conf.domain_attribute, sid_attr, NULL};
 	struct timeval tv = {(time_t)s->conf.timelimit, 0};
 	LDAPMessage *res = NULL;
-	int rc = ldap_search_ext_s(s->ld, base, LDAP_SCOPE_SUBTREE, "(objectClass=sambaDomain)", attrs, 0,
-	                           NULL, NULL, &tv, MAX_DOMAINS, &res);
+	int rc = ldap_search_ext_s(ld, base, LDAP_SCOPE_SUBTREE, "(objectClass=sambaDomain)", attrs, 0, NULL,
+	                           NULL, &tv, MAX_DOMAINS, &res);
 
 	if (rc == LDAP_SUCCESS || rc == LDAP_SIZELIMIT_EXCEEDED) {
-		for (LDAPMessage *e = ldap_first_entry(s->ld, res); e != NULL;
-		     e = ldap_next_entry(s->ld, e)) {
-			struct berval **v = ldap_get_values_len(s->ld, e, s->conf.domain_attribute);
-			struct berval **sid = ldap_get_values_len(s->ld, e, sid_attr);
-			for (size_t i = 0; v != NULL && v[i] != NULL && *n < MAX_DOMAINS; i++)
-				if (!add_dir_domain(s, n, v[i], sid != NULL ? sid[0] : NULL))
+		for (LDAPMessage *e = ldap_first_entry(ld, res); e != NULL; e = ldap_next_entry(ld, e)) {
+			struct berval **v = ldap_get_values_len(ld, e, s->conf.domain_attribute);
+			struct berval **sid = ldap_get_values_len(ld, e, sid_attr);
+			for (size_t i = 0; v != NULL && v[i] != NULL && l->n < MAX_DOMAINS; i++)
+				if (!add_dir_domain(l, v[i], sid != NULL ? sid[0] : NULL))
 					break;
 			ldap_value_free_len(sid);
 			ldap_value_free_len(v);
@@ -312,37 +347,38 @@ static void read_domains_under(struct ldap_store *s, const char *base, size_t *n
 
 /* Reads the domain names of the sambaDomain entries under the bases, or
  * else under the server's naming contexts (the sambaDomain entry usually
- * sits above the users). None found: any domain. */
-static void read_dir_domains(struct ldap_store *s)
+ * sits above the users), and puts them in service. None found: any
+ * domain. */
+static void read_dir_domains(struct ldap_store *s, LDAP *ld)
 {
 	char *attrs[] = {(char *)"namingContexts", NULL};
 	struct timeval tv = {(time_t)s->conf.timelimit, 0};
+	struct domain_list l = {0};
 	LDAPMessage *res = NULL;
 	struct berval **v;
-	size_t n = 0;
-
-	strv_free(s->dir_domains);
-	strv_free(s->dir_sids);
-	s->dir_domains = s->dir_sids = NULL;
 
 	for (size_t b = 0; s->conf.bases[b] != NULL; b++)
-		read_domains_under(s, s->conf.bases[b], &n);
-	if (n > 0 || ldap_search_ext_s(s->ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL, NULL,
-	                               &tv, 1, &res) != LDAP_SUCCESS) {
-		ldap_msgfree(res);
-		return;
+		read_domains_under(s, ld, s->conf.bases[b], &l);
+	if (l.n == 0 && ldap_search_ext_s(ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL, NULL,
+	                                  &tv, 1, &res) == LDAP_SUCCESS) {
+		v = ldap_get_values_len(ld, ldap_first_entry(ld, res), "namingContexts");
+		for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
+			char *base = strndup(v[i]->bv_val, v[i]->bv_len);
+			if (base != NULL)
+				read_domains_under(s, ld, base, &l);
+			free(base);
+		}
+		ldap_value_free_len(v);
 	}
-	v = ldap_get_values_len(s->ld, ldap_first_entry(s->ld, res), "namingContexts");
-	for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
-		char *base = strndup(v[i]->bv_val, v[i]->bv_len);
-		if (base != NULL)
-			read_domains_under(s, base, &n);
-		free(base);
-	}
-	ldap_value_free_len(v);
 	ldap_msgfree(res);
-	if (n > 0)
-		ntlmd_backend_log(LOG_DEBUG, "ldap: %zu domain name(s) read from the directory", n);
+	if (l.n > 0)
+		ntlmd_backend_log(LOG_DEBUG, "ldap: %zu domain name(s) read from the directory", l.n);
+	pthread_mutex_lock(&s->state_lock);
+	strv_free(s->dir_domains);
+	strv_free(s->dir_sids);
+	s->dir_domains = l.names;
+	s->dir_sids = l.sids;
+	pthread_mutex_unlock(&s->state_lock);
 }
 
 /* No server answered in this operation: the directory is unavailable for
@@ -350,70 +386,147 @@ static void read_dir_domains(struct ldap_store *s)
  * failed retry). */
 static enum ntlm_status directory_unavailable(struct ldap_store *s)
 {
+	bool first;
+
+	pthread_mutex_lock(&s->state_lock);
 	s->retry_at = mono_ms() + (int64_t)s->conf.reconnect_retrytime * 1000;
-	if (!s->unavailable) {
+	first = !s->unavailable;
+	if (first) {
 		s->unavailable = true;
 		s->unavailable_since = mono_now();
+	}
+	pthread_mutex_unlock(&s->state_lock);
+	if (first)
 		ntlmd_backend_log(
 		    LOG_ERR,
 		    "ldap: no directory server answers (%zu configured): the directory is "
 		    "unavailable: lookups fail at once with STATUS_NO_LOGON_SERVERS, the servers "
 		    "are tried again every %u s (reconnect_retrytime)",
 		    s->conf.n_uris, s->conf.reconnect_retrytime);
-	} else {
+	else
 		ntlmd_backend_log(LOG_INFO, "ldap: still no directory server answers: next try in %u s",
 		                  s->conf.reconnect_retrytime);
-	}
 	return NTLM_ERR_BACKEND_UNAVAILABLE;
 }
 
-/* A server answers: the directory is available again. */
-static void directory_available(struct ldap_store *s)
+/* Whether the directory is unavailable and not to be tried before
+ * retry_at: every operation then fails at once. */
+static bool directory_resting(struct ldap_store *s)
 {
-	if (!s->unavailable)
-		return;
-	s->unavailable = false;
-	ntlmd_backend_log(LOG_NOTICE, "ldap: the directory answers again (%s), after %lld s unavailable",
-	                  s->conf.uris[s->current], (long long)(mono_now() - s->unavailable_since));
+	bool resting;
+
+	pthread_mutex_lock(&s->state_lock);
+	resting = s->unavailable && mono_ms() < s->retry_at;
+	pthread_mutex_unlock(&s->state_lock);
+	return resting;
 }
 
-/* The order to try the URIs in: those not marked down, then the others.
- * Connects s->ld to the first that answers. While the directory is
- * unavailable (before retry_at), fails at once without touching the
- * network. */
-static enum ntlm_status ensure_connected(struct ldap_store *s)
+/* Connection c reached server i: counted, and the directory is available
+ * again (said once). */
+static void server_answers(struct ldap_store *s, struct ldap_conn *c, size_t i)
 {
+	int64_t since = 0;
+	bool was_unavailable;
+
+	pthread_mutex_lock(&s->state_lock);
+	if (s->stats.connects > 0 && i != c->current)
+		s->stats.failovers++;
+	s->stats.connects++;
+	s->down_until[i] = 0;
+	was_unavailable = s->unavailable;
+	if (was_unavailable) {
+		s->unavailable = false;
+		since = s->unavailable_since;
+	}
+	pthread_mutex_unlock(&s->state_lock);
+	c->current = i;
+	ntlmd_backend_log(LOG_INFO, "ldap: connected to %s", s->conf.uris[i]);
+	if (was_unavailable)
+		ntlmd_backend_log(LOG_NOTICE,
+		                  "ldap: the directory answers again (%s), after %lld s unavailable",
+		                  s->conf.uris[i], (long long)(mono_now() - since));
+}
+
+static bool uri_down(struct ldap_store *s, size_t i, int64_t now)
+{
+	bool down;
+
+	pthread_mutex_lock(&s->state_lock);
+	down = s->down_until[i] > now;
+	pthread_mutex_unlock(&s->state_lock);
+	return down;
+}
+
+/* The order to try the URIs in: those not marked down, then the others,
+ * never one that failed in this operation. Connects op's connection to
+ * the first that answers. While the directory is unavailable (before
+ * retry_at), fails at once without touching the network. */
+static enum ntlm_status ensure_connected(struct ldap_op *op)
+{
+	struct ldap_store *s = op->s;
+	struct ldap_conn *c = op->conn;
 	int64_t now;
 
-	if (s->ld != NULL)
+	if (c->ld != NULL)
 		return NTLM_OK;
-	if (s->unavailable && mono_ms() < s->retry_at)
+	if (directory_resting(s))
 		return NTLM_ERR_BACKEND_UNAVAILABLE;
 	now = mono_now();
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < s->conf.n_uris; i++) {
-			bool down = s->uris[i].down_until > now;
-
-			if (down != (pass == 1) || s->uris[i].failed == s->operation)
+			if (uri_down(s, i, now) != (pass == 1) || op->failed[i])
 				continue;
-			s->ld = connect_uri(s, s->conf.uris[i], s->conf.binddn, s->conf.bindpw);
-			if (s->ld == NULL) {
-				mark_down(s, i);
+			c->ld = connect_uri(s, s->conf.uris[i], s->conf.binddn, s->conf.bindpw);
+			if (c->ld == NULL) {
+				mark_down(op, i);
 				continue;
 			}
-			if (s->stats.connects > 0 && i != s->current)
-				s->stats.failovers++;
-			s->stats.connects++;
-			s->current = i;
-			s->uris[i].down_until = 0;
-			ntlmd_backend_log(LOG_INFO, "ldap: connected to %s", s->conf.uris[i]);
-			directory_available(s);
+			server_answers(s, c, i);
 			if (s->conf.domains == NULL)
-				read_dir_domains(s);
+				read_dir_domains(s, c->ld);
 			return NTLM_OK;
 		}
 	}
 	return directory_unavailable(s);
+}
+
+/* Starts an operation: an idle connection of the pool, or a new one
+ * (connected on first use). false when out of memory. */
+static bool op_begin(struct ldap_store *s, struct ldap_op *op)
+{
+	*op = (struct ldap_op){.s = s};
+	op->failed = calloc(s->conf.n_uris, sizeof(*op->failed));
+	if (op->failed == NULL)
+		return false;
+	pthread_mutex_lock(&s->state_lock);
+	op->conn = s->idle;
+	if (op->conn != NULL)
+		s->idle = op->conn->next;
+	pthread_mutex_unlock(&s->state_lock);
+	if (op->conn == NULL)
+		op->conn = calloc(1, sizeof(*op->conn));
+	if (op->conn == NULL) {
+		free(op->failed);
+		return false;
+	}
+	op->conn->next = NULL;
+	return true;
+}
+
+/* Ends an operation: its connection goes back to the pool. */
+static void op_end(struct ldap_op *op)
+{
+	struct ldap_store *s = op->s;
+
+	free(op->failed);
+	op->failed = NULL;
+	if (op->conn == NULL)
+		return;
+	pthread_mutex_lock(&s->state_lock);
+	op->conn->next = s->idle;
+	s->idle = op->conn;
+	pthread_mutex_unlock(&s->state_lock);
+	op->conn = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -562,12 +675,11 @@ static bool parse_workstations(const char *s, char ***ret)
 	*ret = list;
 	return true;
 }
-
 /* The domain of an account whose sambaSID is sid (may be NULL): the
  * sambaDomain whose SID prefixes it; else the first configured `domains`
  * name, else the only sambaDomain read; else NULL (the chain then gives
- * netbios_domain). */
-static const char *entry_domain(const struct ldap_store *s, const char *sid)
+ * netbios_domain). Called with state_lock held (the domains read). */
+static const char *entry_domain_locked(const struct ldap_store *s, const char *sid)
 {
 	char *const *list = s->conf.domains != NULL ? s->conf.domains : s->dir_domains;
 
@@ -600,24 +712,30 @@ static enum ntlm_status canonical_sid(const char *value, char **ret)
 }
 
 /* The canonical identity of entry e: key "ldap:" DN, and its domain. */
-static enum ntlm_status entry_identity(struct ldap_store *s, LDAPMessage *e, const char *sid,
+static enum ntlm_status entry_identity(struct ldap_store *s, LDAP *ld, LDAPMessage *e, const char *sid,
                                        struct ntlmd_account *a)
 {
-	char *dn = ldap_get_dn(s->ld, e);
-	const char *domain = entry_domain(s, sid);
+	char *dn = ldap_get_dn(ld, e);
+	const char *domain;
+	bool no_memory;
 
 	if (dn == NULL)
 		return NTLM_ERR_NO_MEMORY;
 	a->key = ntlmd_account_key("ldap", dn);
 	ldap_memfree(dn);
-	if (a->key == NULL || (domain != NULL && (a->domain = strdup(domain)) == NULL))
+	pthread_mutex_lock(&s->state_lock);
+	domain = entry_domain_locked(s, sid);
+	no_memory = domain != NULL && (a->domain = strdup(domain)) == NULL;
+	pthread_mutex_unlock(&s->state_lock);
+	if (a->key == NULL || no_memory)
 		return NTLM_ERR_NO_MEMORY;
 	return NTLM_OK;
 }
 
 /* Fills a from entry e; on a malformed attribute logs the entry and the
  * attribute (never the value) and returns NTLM_ERR_BAD_ENCODING. */
-static enum ntlm_status entry_to_account(struct ldap_store *s, LDAPMessage *e, struct ntlmd_account *a)
+static enum ntlm_status entry_to_account(struct ldap_store *s, LDAP *ld, LDAPMessage *e,
+                                         struct ntlmd_account *a)
 {
 	char *const *attr = s->conf.attrs;
 	const char *bad = NULL, *why = "";
@@ -627,7 +745,7 @@ static enum ntlm_status entry_to_account(struct ldap_store *s, LDAPMessage *e, s
 	int64_t n;
 
 	for (size_t i = 0; i < LDAP_ATTR_COUNT; i++) {
-		v[i] = get_value(s->ld, e, attr[i], &absent[i]);
+		v[i] = get_value(ld, e, attr[i], &absent[i]);
 		if (!absent[i] && v[i] == NULL && bad == NULL) {
 			bad = attr[i];
 			why = "not text";
@@ -641,7 +759,7 @@ static enum ntlm_status entry_to_account(struct ldap_store *s, LDAPMessage *e, s
 		st = NTLM_ERR_NO_MEMORY;
 		goto out;
 	}
-	if ((st = entry_identity(s, e, v[LDAP_ATTR_SID], a)) != NTLM_OK)
+	if ((st = entry_identity(s, ld, e, v[LDAP_ATTR_SID], a)) != NTLM_OK)
 		goto out;
 	if ((st = canonical_sid(v[LDAP_ATTR_SID], &a->sid)) != NTLM_OK)
 		goto out;
@@ -699,7 +817,7 @@ static enum ntlm_status entry_to_account(struct ldap_store *s, LDAPMessage *e, s
 		st = NTLM_ERR_NO_MEMORY;
 out:
 	if (bad != NULL) {
-		char *dn = ldap_get_dn(s->ld, e);
+		char *dn = ldap_get_dn(ld, e);
 		ntlmd_backend_log(LOG_ERR, "ldap: entry %s: attribute %s is malformed (%s): entry refused",
 		                  dn != NULL ? dn : "?", bad, why);
 		ldap_memfree(dn);
@@ -723,10 +841,12 @@ struct search {
 	char **attrs;
 };
 
-/* One search on the current connection: *ret the entry's result (the
- * caller frees it) on ATTEMPT_OK. */
-static enum attempt search_once(struct ldap_store *s, const struct search *q, LDAPMessage **ret, int *ret_rc)
+/* One search on op's connection: *ret the entry's result (the caller
+ * frees it) on ATTEMPT_OK. */
+static enum attempt search_once(struct ldap_op *op, const struct search *q, LDAPMessage **ret, int *ret_rc)
 {
+	const struct ldap_store *s = op->s;
+	LDAP *ld = op->conn->ld;
 	const char *filter = q->filter;
 
 	for (size_t b = 0; q->bases[b] != NULL; b++) {
@@ -734,13 +854,13 @@ static enum attempt search_once(struct ldap_store *s, const struct search *q, LD
 		struct timeval limit = {(time_t)s->conf.timelimit, 0};
 		int msgid, err = LDAP_OTHER, count;
 		/* timelimit for the server too; size limit 2 to see duplicates */
-		int rc = ldap_search_ext(s->ld, q->bases[b], s->conf.scope, filter, q->attrs, 0, NULL, NULL,
+		int rc = ldap_search_ext(ld, q->bases[b], s->conf.scope, filter, q->attrs, 0, NULL, NULL,
 		                         &limit, 2, &msgid);
 
 		if (rc == LDAP_SUCCESS)
-			rc = wait_result(s->ld, msgid, s->conf.timelimit, &res);
+			rc = wait_result(ld, msgid, s->conf.timelimit, &res);
 		if (rc == LDAP_SUCCESS)
-			rc = ldap_parse_result(s->ld, res, &err, NULL, NULL, NULL, NULL, 0);
+			rc = ldap_parse_result(ld, res, &err, NULL, NULL, NULL, NULL, 0);
 		if (rc == LDAP_SUCCESS)
 			rc = err;
 		*ret_rc = rc;
@@ -748,7 +868,7 @@ static enum attempt search_once(struct ldap_store *s, const struct search *q, LD
 			ldap_msgfree(res);
 			return server_down(rc) ? ATTEMPT_SERVER_DOWN : ATTEMPT_FAILED;
 		}
-		count = ldap_count_entries(s->ld, res);
+		count = ldap_count_entries(ld, res);
 		if (count > 1 || rc == LDAP_SIZELIMIT_EXCEEDED) {
 			ntlmd_backend_log(LOG_ERR, "ldap: several entries under %s match %s: refused",
 			                  q->bases[b], filter);
@@ -766,26 +886,30 @@ static enum attempt search_once(struct ldap_store *s, const struct search *q, LD
 }
 
 /* Searches, on the next URI when the current server is down: NTLM_OK with
- * *ret, NTLM_STATUS_NO_SUCH_USER when no entry matches, or
- * NTLM_ERR_BACKEND_UNAVAILABLE. */
-static enum ntlm_status search_failover(struct ldap_store *s, const struct search *q, LDAPMessage **ret)
+ * *ret (read it on op->conn->ld), NTLM_STATUS_NO_SUCH_USER when no entry
+ * matches, or NTLM_ERR_BACKEND_UNAVAILABLE. */
+static enum ntlm_status search_failover(struct ldap_op *op, const struct search *q, LDAPMessage **ret)
 {
+	struct ldap_store *s = op->s;
+	struct ldap_conn *c = op->conn;
+	char diag[DIAGNOSTIC_MAX];
 	int rc = LDAP_SUCCESS;
 	bool reopened = false;
 
-	/* a new operation: each server may fail once in it, then the next is
-	 * tried; a connection found closed (the server restarted, or closed an
-	 * idle connection) is opened again once before that counts */
-	s->operation++;
+	/* each server may fail once in an operation, then the next is tried;
+	 * a connection found closed (the server restarted, or closed an idle
+	 * connection) is opened again once before that counts */
 	for (size_t attempt = 0; attempt <= s->conf.n_uris; attempt++) {
-		enum ntlm_status st = ensure_connected(s);
+		enum ntlm_status st = ensure_connected(op);
 		enum attempt a;
 
 		if (st != NTLM_OK)
 			return st;
+		pthread_mutex_lock(&s->state_lock);
 		s->stats.searches++;
-		a = search_once(s, q, ret, &rc);
-		s->last_used = mono_now();
+		pthread_mutex_unlock(&s->state_lock);
+		a = search_once(op, q, ret, &rc);
+		c->last_used = mono_now();
 		if (a == ATTEMPT_OK)
 			return NTLM_OK;
 		if (a == ATTEMPT_NOT_FOUND)
@@ -793,21 +917,21 @@ static enum ntlm_status search_failover(struct ldap_store *s, const struct searc
 		if (a == ATTEMPT_FAILED) {
 			if (rc != LDAP_SIZELIMIT_EXCEEDED)
 				ntlmd_backend_log(LOG_ERR, "ldap: %s: search failed: %s%s",
-				                  s->conf.uris[s->current], ldap_err2string(rc),
-				                  diagnostic(s->ld));
+				                  s->conf.uris[c->current], ldap_err2string(rc),
+				                  diagnostic(c->ld, diag));
 			return NTLM_ERR_BACKEND_UNAVAILABLE;
 		}
 		if (rc == LDAP_SERVER_DOWN && !reopened) {
 			ntlmd_backend_log(LOG_INFO, "ldap: %s closed the connection: reconnecting",
-			                  s->conf.uris[s->current]);
+			                  s->conf.uris[c->current]);
 			reopened = true;
 		} else {
 			ntlmd_backend_log(LOG_WARNING,
 			                  "ldap: %s stopped answering (%s): trying the next server",
-			                  s->conf.uris[s->current], ldap_err2string(rc));
-			mark_down(s, s->current);
+			                  s->conf.uris[c->current], ldap_err2string(rc));
+			mark_down(op, c->current);
 		}
-		drop_connection(s);
+		drop_connection(c);
 	}
 	return directory_unavailable(s);
 }
@@ -823,8 +947,9 @@ static bool match_filter(const char *filter, const char *attribute, const char *
 }
 
 /* Searches for user's entry (the attributes of the account). */
-static enum ntlm_status find_entry(struct ldap_store *s, const char *user, LDAPMessage **ret)
+static enum ntlm_status find_entry(struct ldap_op *op, const char *user, LDAPMessage **ret)
 {
+	const struct ldap_store *s = op->s;
 	char filter[FILTER_MAX];
 	char *attrs[LDAP_ATTR_COUNT + 1];
 	struct search q = {.bases = s->conf.bases, .filter = filter, .attrs = attrs};
@@ -834,11 +959,11 @@ static enum ntlm_status find_entry(struct ldap_store *s, const char *user, LDAPM
 	for (size_t i = 0; i < LDAP_ATTR_COUNT; i++)
 		attrs[i] = s->conf.attrs[i];
 	attrs[LDAP_ATTR_COUNT] = NULL;
-	return search_failover(s, &q, ret);
+	return search_failover(op, &q, ret);
 }
 
 /* ------------------------------------------------------------------ */
-/* Cache */
+/* Cache: every function here but the *_locked ones takes cache_lock */
 
 static unsigned bucket_of(const char *key)
 {
@@ -865,7 +990,7 @@ static void entry_free(struct cache_entry *e)
 	free(e);
 }
 
-static struct cache_entry *cache_find(struct ldap_store *s, const char *key)
+static struct cache_entry *cache_find_locked(struct ldap_store *s, const char *key)
 {
 	for (struct cache_entry *e = s->buckets[bucket_of(key)]; e != NULL; e = e->next)
 		if (strcmp(e->key, key) == 0)
@@ -873,7 +998,7 @@ static struct cache_entry *cache_find(struct ldap_store *s, const char *key)
 	return NULL;
 }
 
-static void cache_remove(struct ldap_store *s, const char *key)
+static void cache_remove_locked(struct ldap_store *s, const char *key)
 {
 	for (struct cache_entry **p = &s->buckets[bucket_of(key)]; *p != NULL; p = &(*p)->next)
 		if (strcmp((*p)->key, key) == 0) {
@@ -885,9 +1010,16 @@ static void cache_remove(struct ldap_store *s, const char *key)
 		}
 }
 
+static void cache_remove(struct ldap_store *s, const char *key)
+{
+	pthread_mutex_lock(&s->cache_lock);
+	cache_remove_locked(s, key);
+	pthread_mutex_unlock(&s->cache_lock);
+}
+
 /* Drops the entries expired for longer than keep seconds (all of them when
  * keep < 0). */
-static void cache_sweep(struct ldap_store *s, int64_t now, int64_t keep)
+static void cache_sweep_locked(struct ldap_store *s, int64_t now, int64_t keep)
 {
 	for (unsigned b = 0; b < CACHE_BUCKETS; b++)
 		for (struct cache_entry **p = &s->buckets[b]; *p != NULL;) {
@@ -930,19 +1062,13 @@ fail:
 }
 
 /* Keeps a copy of a (NULL: a negative entry) for ttl seconds. */
-static void cache_put(struct ldap_store *s, const char *key, const struct ntlmd_account *a, int64_t bad_count,
-                      unsigned ttl)
+static void cache_put(struct ldap_store *s, const char *key, const struct ntlmd_account *a, unsigned ttl)
 {
 	struct cache_entry *e;
 	int64_t now = mono_now();
 
 	if (ttl == 0)
 		return;
-	cache_remove(s, key);
-	if (s->cached >= CACHE_MAX)
-		cache_sweep(s, now, 0);
-	if (s->cached >= CACHE_MAX)
-		cache_sweep(s, now, -1); /* full of live entries: start afresh */
 	e = calloc(1, sizeof(*e));
 	if (e == NULL || (e->key = strdup(key)) == NULL || (a != NULL && !account_copy(a, &e->account))) {
 		if (e != NULL)
@@ -951,11 +1077,46 @@ static void cache_put(struct ldap_store *s, const char *key, const struct ntlmd_
 		return;
 	}
 	e->negative = a == NULL;
-	e->bad_count = bad_count;
 	e->expires = now + ttl;
+	pthread_mutex_lock(&s->cache_lock);
+	cache_remove_locked(s, key);
+	if (s->cached >= CACHE_MAX)
+		cache_sweep_locked(s, now, 0);
+	if (s->cached >= CACHE_MAX)
+		cache_sweep_locked(s, now, -1); /* full of live entries: start afresh */
 	e->next = s->buckets[bucket_of(key)];
 	s->buckets[bucket_of(key)] = e;
 	s->cached++;
+	pthread_mutex_unlock(&s->cache_lock);
+}
+
+/* A live cache entry for key: *ret_hit true with its answer (a copy of the
+ * account, or NO_SUCH_USER for a negative entry); a miss is counted. */
+static enum ntlm_status cache_get(struct ldap_store *s, const char *key, int64_t now,
+                                  struct ntlmd_account *ret, bool *ret_hit)
+{
+	const struct cache_entry *e;
+	enum ntlm_status st = NTLM_OK;
+
+	pthread_mutex_lock(&s->cache_lock);
+	e = cache_find_locked(s, key);
+	*ret_hit = e != NULL && e->expires >= now;
+	if (*ret_hit) {
+		s->stats.cache_hits++;
+		if (e->negative)
+			st = NTLM_STATUS_NO_SUCH_USER;
+		else if (!account_copy(&e->account, ret))
+			st = NTLM_ERR_NO_MEMORY;
+	}
+	pthread_mutex_unlock(&s->cache_lock);
+	return st;
+}
+
+static void count_miss(struct ldap_store *s)
+{
+	pthread_mutex_lock(&s->cache_lock);
+	s->stats.cache_misses++;
+	pthread_mutex_unlock(&s->cache_lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -963,17 +1124,17 @@ static void cache_put(struct ldap_store *s, const char *key, const struct ntlmd_
 
 /* The entry's sambaBadPasswordCount (-1 when absent or malformed), and
  * its sambaBadPasswordTime in *ret_time (0 when absent). */
-static int64_t bad_count_of(struct ldap_store *s, LDAPMessage *e, int64_t *ret_time)
+static int64_t bad_count_of(const struct ldap_store *s, LDAP *ld, LDAPMessage *e, int64_t *ret_time)
 {
 	int64_t count = -1, t = 0;
 	bool absent;
-	char *v = get_value(s->ld, e, s->conf.attrs[LDAP_ATTR_BAD_COUNT], &absent);
+	char *v = get_value(ld, e, s->conf.attrs[LDAP_ATTR_BAD_COUNT], &absent);
 
 	if (v == NULL || !parse_int64(v, &count) || count < 0)
 		count = -1;
 	free(v);
 	if (ret_time != NULL) {
-		v = get_value(s->ld, e, s->conf.attrs[LDAP_ATTR_BAD_TIME], &absent);
+		v = get_value(ld, e, s->conf.attrs[LDAP_ATTR_BAD_TIME], &absent);
 		if (v == NULL || !parse_int64(v, &t))
 			t = 0;
 		free(v);
@@ -984,30 +1145,42 @@ static int64_t bad_count_of(struct ldap_store *s, LDAPMessage *e, int64_t *ret_t
 
 /* True when the domains are known (configured, or read from the
  * directory) and domain is not among them. */
-static bool other_domain(const struct ldap_store *s, const char *domain)
+static bool other_domain(struct ldap_store *s, const char *domain)
 {
-	char *const *list = s->conf.domains != NULL ? s->conf.domains : s->dir_domains;
+	bool other = false;
 
-	if (domain == NULL || domain[0] == '\0' || list == NULL || list[0] == NULL)
+	if (domain == NULL || domain[0] == '\0')
 		return false;
-	for (size_t i = 0; list[i] != NULL; i++)
-		if (strcmp(list[i], "*") == 0 || strcasecmp(list[i], domain) == 0)
-			return false;
-	return true;
+	pthread_mutex_lock(&s->state_lock);
+	{
+		char *const *list = s->conf.domains != NULL ? s->conf.domains : s->dir_domains;
+
+		other = list != NULL && list[0] != NULL;
+		for (size_t i = 0; other && list[i] != NULL; i++)
+			if (strcmp(list[i], "*") == 0 || strcasecmp(list[i], domain) == 0)
+				other = false;
+	}
+	pthread_mutex_unlock(&s->state_lock);
+	return other;
 }
 
 /* The domains the store serves: configured, or read from the directory. */
 static bool store_serves_domain(void *state, const char *domain)
 {
-	const struct ldap_store *s = state;
-	char *const *list = s != NULL && s->conf.domains != NULL ? s->conf.domains
-	                    : s != NULL                          ? s->dir_domains
-	                                                         : NULL;
+	struct ldap_store *s = state;
+	bool serves = false;
 
-	for (size_t i = 0; domain != NULL && list != NULL && list[i] != NULL; i++)
-		if (strcmp(list[i], "*") != 0 && strcasecmp(list[i], domain) == 0)
-			return true;
-	return false;
+	if (s == NULL || domain == NULL)
+		return false;
+	pthread_mutex_lock(&s->state_lock);
+	{
+		char *const *list = s->conf.domains != NULL ? s->conf.domains : s->dir_domains;
+
+		for (size_t i = 0; list != NULL && list[i] != NULL && !serves; i++)
+			serves = strcmp(list[i], "*") != 0 && strcasecmp(list[i], domain) == 0;
+	}
+	pthread_mutex_unlock(&s->state_lock);
+	return serves;
 }
 
 /* During an outage, a cached entry expired no longer than cache_stale_ttl
@@ -1015,16 +1188,82 @@ static bool store_serves_domain(void *state, const char *domain)
 static enum ntlm_status serve_stale(struct ldap_store *s, const char *user, const char *key, int64_t now,
                                     struct ntlmd_account *ret)
 {
-	const struct cache_entry *e = cache_find(s, key);
+	const struct cache_entry *e;
 	char shown[NTLMD_LOG_NAME_MAX];
+	enum ntlm_status st = NTLM_ERR_BACKEND_UNAVAILABLE;
 
-	if (s->conf.cache_stale_ttl == 0 || e == NULL || e->negative ||
-	    now - e->expires > (int64_t)s->conf.cache_stale_ttl)
-		return NTLM_ERR_BACKEND_UNAVAILABLE;
-	ntlmd_backend_log(LOG_WARNING, "ldap: directory unavailable: serving the cached entry of %s",
-	                  ntlmd_log_name(user, shown, sizeof(shown)));
-	s->stats.stale_served++;
-	return account_copy(&e->account, ret) ? NTLM_OK : NTLM_ERR_NO_MEMORY;
+	if (s->conf.cache_stale_ttl == 0)
+		return st;
+	pthread_mutex_lock(&s->cache_lock);
+	e = cache_find_locked(s, key);
+	if (e != NULL && !e->negative && now - e->expires <= (int64_t)s->conf.cache_stale_ttl) {
+		s->stats.stale_served++;
+		st = account_copy(&e->account, ret) ? NTLM_OK : NTLM_ERR_NO_MEMORY;
+	}
+	pthread_mutex_unlock(&s->cache_lock);
+	if (st == NTLM_OK)
+		ntlmd_backend_log(LOG_WARNING, "ldap: directory unavailable: serving the cached entry of %s",
+		                  ntlmd_log_name(user, shown, sizeof(shown)));
+	return st;
+}
+
+/* What a lookup can answer without the directory: a name the store never
+ * serves, a live cache entry, or (with wait false) a directory known
+ * unavailable within reconnect_retrytime: a stale entry or unavailable.
+ * *ret_answered false: the directory must be asked. */
+static enum ntlm_status answer_from_memory(struct ldap_store *s, const char *user, const char *domain,
+                                           const char *key, bool wait, struct ntlmd_account *ret,
+                                           bool *ret_answered)
+{
+	int64_t now = mono_now();
+	enum ntlm_status st;
+
+	*ret_answered = true;
+	if (!valid_user(user) || other_domain(s, domain))
+		return NTLM_STATUS_NO_SUCH_USER; /* the next store's */
+	st = cache_get(s, key, now, ret, ret_answered);
+	if (*ret_answered)
+		return st;
+	*ret_answered = !wait && directory_resting(s);
+	if (*ret_answered)
+		return serve_stale(s, user, key, now, ret);
+	return NTLM_ERR_BACKEND_UNAVAILABLE;
+}
+
+static enum ntlm_status store_lookup_now(void *state, const char *user, const char *domain,
+                                         struct ntlmd_account *ret, bool *ret_answered)
+{
+	struct ldap_store *s = state;
+	char key[MAX_USER + 1];
+
+	*ret_answered = true;
+	if (s == NULL || user == NULL || ret == NULL)
+		return NTLM_ERR_INVALID_ARGUMENT;
+	lower_key(user, key, sizeof(key));
+	return answer_from_memory(s, user, domain, key, false, ret, ret_answered);
+}
+
+/* The account of the entry found in op, cached (positive or negative). */
+static enum ntlm_status account_of_search(struct ldap_op *op, enum ntlm_status st, LDAPMessage *res,
+                                          const char *user, const char *domain, const char *key,
+                                          struct ntlmd_account *ret)
+{
+	struct ldap_store *s = op->s;
+	LDAP *ld = op->conn->ld;
+
+	if (st == NTLM_OK && other_domain(s, domain)) /* the domains were read on connecting */
+		st = NTLM_STATUS_NO_SUCH_USER;
+	else if (st == NTLM_OK)
+		st = entry_to_account(s, ld, ldap_first_entry(ld, res), ret);
+	if (st == NTLM_OK)
+		ret->bad_count = bad_count_of(s, ld, ldap_first_entry(ld, res), NULL);
+	if (st == NTLM_OK)
+		cache_put(s, key, ret, s->conf.cache_ttl);
+	else if (st == NTLM_STATUS_NO_SUCH_USER && !other_domain(s, domain))
+		cache_put(s, key, NULL, s->conf.negative_cache_ttl);
+	else if (st == NTLM_ERR_BACKEND_UNAVAILABLE)
+		st = serve_stale(s, user, key, mono_now(), ret);
+	return st;
 }
 
 static enum ntlm_status store_lookup(void *state, const char *user, const char *domain,
@@ -1032,54 +1271,32 @@ static enum ntlm_status store_lookup(void *state, const char *user, const char *
 {
 	struct ldap_store *s = state;
 	char key[MAX_USER + 1];
-	const struct cache_entry *e;
 	LDAPMessage *res = NULL;
+	struct ldap_op op;
 	enum ntlm_status st;
-	int64_t now = mono_now();
+	bool answered;
 
 	if (s == NULL || user == NULL || ret == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
-	if (!valid_user(user) || other_domain(s, domain))
-		return NTLM_STATUS_NO_SUCH_USER; /* the next store's */
 	lower_key(user, key, sizeof(key));
-	memcpy(s->last_key, key, sizeof(key));
-	s->last_bad_count = -1;
-	e = cache_find(s, key);
-	if (e != NULL && e->expires >= now) {
-		s->stats.cache_hits++;
-		s->last_bad_count = e->bad_count;
-		if (e->negative)
-			return NTLM_STATUS_NO_SUCH_USER;
-		if (!account_copy(&e->account, ret))
-			return NTLM_ERR_NO_MEMORY;
-		lower_key(ret->name, s->last_key, sizeof(s->last_key));
-		return NTLM_OK;
-	}
-	s->stats.cache_misses++;
-	st = find_entry(s, user, &res);
-	if (st == NTLM_OK && other_domain(s, domain)) /* the domains were read on connecting */
-		st = NTLM_STATUS_NO_SUCH_USER;
-	else if (st == NTLM_OK)
-		st = entry_to_account(s, ldap_first_entry(s->ld, res), ret);
-	if (st == NTLM_OK)
-		s->last_bad_count = bad_count_of(s, ldap_first_entry(s->ld, res), NULL);
-	if (st == NTLM_OK)
-		cache_put(s, key, ret, s->last_bad_count, s->conf.cache_ttl);
-	else if (st == NTLM_STATUS_NO_SUCH_USER && !other_domain(s, domain))
-		cache_put(s, key, NULL, -1, s->conf.negative_cache_ttl);
-	else if (st == NTLM_ERR_BACKEND_UNAVAILABLE)
-		st = serve_stale(s, user, key, now, ret);
+	st = answer_from_memory(s, user, domain, key, true, ret, &answered);
+	if (answered)
+		return st;
+	count_miss(s);
+	if (!op_begin(s, &op))
+		return NTLM_ERR_NO_MEMORY;
+	st = find_entry(&op, user, &res);
+	st = account_of_search(&op, st, res, user, domain, key, ret);
 	ldap_msgfree(res);
-	if (st == NTLM_OK) /* record_logon names the account by its own name */
-		lower_key(ret->name, s->last_key, sizeof(s->last_key));
+	op_end(&op);
 	return st;
 }
 
 /* The modifications of a password change (Samba's ldapsam): the new NT
  * hash, no LM hash, the time of the change, and sambaPwdMustChange moved
  * by the same interval (removed when it had none). */
-static int modify_password(struct ldap_store *s, LDAP *ld, const char *dn, const struct ntlmd_account *old,
-                           const struct ntlm_hash *nt_hash, int64_t now)
+static int modify_password(const struct ldap_store *s, LDAP *ld, const char *dn,
+                           const struct ntlmd_account *old, const struct ntlm_hash *nt_hash, int64_t now)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	char nt_hex[33], last_set[24], must_change[24];
@@ -1114,6 +1331,36 @@ static int modify_password(struct ldap_store *s, LDAP *ld, const char *dn, const
 	return rc != LDAP_SUCCESS ? rc : err;
 }
 
+/* The entry's DN, and its account, found on op's connection. */
+static enum ntlm_status entry_dn_and_account(struct ldap_op *op, LDAPMessage *res, char **ret_dn,
+                                             struct ntlmd_account *ret)
+{
+	LDAP *ld = op->conn->ld;
+	enum ntlm_status st;
+
+	*ret_dn = ldap_get_dn(ld, ldap_first_entry(ld, res));
+	st = entry_to_account(op->s, ld, ldap_first_entry(ld, res), ret);
+	if (*ret_dn == NULL && st == NTLM_OK) {
+		ntlmd_account_clear(ret);
+		st = NTLM_ERR_BACKEND_UNAVAILABLE;
+	}
+	return st;
+}
+
+/* A connection for a write: rootbinddn's own to the server of op's (the
+ * caller unbinds it, *ret_root), or op's when no rootbinddn is set. NULL
+ * when rootbinddn's bind failed. */
+static LDAP *writer_of(struct ldap_op *op, LDAP **ret_root)
+{
+	const struct ldap_store *s = op->s;
+
+	*ret_root = NULL;
+	if (s->conf.rootbinddn == NULL)
+		return op->conn->ld;
+	*ret_root = connect_uri(s, s->conf.uris[op->conn->current], s->conf.rootbinddn, s->conf.rootbindpw);
+	return *ret_root;
+}
+
 static enum ntlm_status store_set_password(void *state, const char *user, const struct ntlm_hash *nt_hash,
                                            int64_t now)
 {
@@ -1121,7 +1368,8 @@ static enum ntlm_status store_set_password(void *state, const char *user, const 
 	struct ntlmd_account old = {0};
 	LDAPMessage *res = NULL;
 	LDAP *root = NULL, *ld;
-	char *dn = NULL, key[MAX_USER + 1];
+	char *dn = NULL, key[MAX_USER + 1], diag[DIAGNOSTIC_MAX];
+	struct ldap_op op;
 	enum ntlm_status st;
 	int rc;
 
@@ -1129,32 +1377,26 @@ static enum ntlm_status store_set_password(void *state, const char *user, const 
 		return NTLM_ERR_INVALID_ARGUMENT;
 	if (!valid_user(user))
 		return NTLM_STATUS_NO_SUCH_USER;
-	st = find_entry(s, user, &res);
+	if (!op_begin(s, &op))
+		return NTLM_ERR_NO_MEMORY;
+	st = find_entry(&op, user, &res);
+	if (st == NTLM_OK)
+		st = entry_dn_and_account(&op, res, &dn, &old);
 	if (st != NTLM_OK)
-		return st;
-	dn = ldap_get_dn(s->ld, ldap_first_entry(s->ld, res));
-	st = entry_to_account(s, ldap_first_entry(s->ld, res), &old);
-	if (dn == NULL || st != NTLM_OK) {
-		st = dn == NULL ? NTLM_ERR_BACKEND_UNAVAILABLE : st;
 		goto out;
-	}
-	ld = s->ld;
-	if (s->conf.rootbinddn != NULL) {
-		root = connect_uri(s, s->conf.uris[s->current], s->conf.rootbinddn, s->conf.rootbindpw);
-		if (root == NULL) {
-			st = NTLM_ERR_BACKEND_UNAVAILABLE;
-			goto out;
-		}
-		ld = root;
+	if ((ld = writer_of(&op, &root)) == NULL) {
+		st = NTLM_ERR_BACKEND_UNAVAILABLE;
+		goto out;
 	}
 	rc = modify_password(s, ld, dn, &old, nt_hash, now);
 	if (rc != LDAP_SUCCESS) {
 		ntlmd_backend_log(LOG_ERR, "ldap: %s: changing the password of %s failed: %s%s",
-		                  s->conf.uris[s->current], dn, ldap_err2string(rc), diagnostic(ld));
+		                  s->conf.uris[op.conn->current], dn, ldap_err2string(rc),
+		                  diagnostic(ld, diag));
 		st = rc == LDAP_INSUFFICIENT_ACCESS ? NTLM_STATUS_ACCOUNT_RESTRICTION
 		                                    : NTLM_ERR_BACKEND_UNAVAILABLE;
 		if (server_down(rc) && root == NULL)
-			drop_connection(s);
+			drop_connection(op.conn);
 	} else {
 		ntlmd_backend_log(LOG_INFO, "ldap: password of %s changed", dn);
 	}
@@ -1163,9 +1405,10 @@ out:
 	cache_remove(s, key);
 	if (root != NULL)
 		ldap_unbind_ext_s(root, NULL, NULL);
+	ldap_msgfree(res);
+	op_end(&op);
 	ntlmd_account_clear(&old);
 	ldap_memfree(dn);
-	ldap_msgfree(res);
 	return st;
 }
 
@@ -1173,7 +1416,7 @@ out:
  * that fails when another writer changed it first: delete the old value,
  * add the new (the per-user serialisation of concurrent ntlmd instances);
  * with time, sambaBadPasswordTime too. */
-static int write_bad_count(struct ldap_store *s, LDAP *ld, const char *dn, int64_t old, int64_t new,
+static int write_bad_count(const struct ldap_store *s, LDAP *ld, const char *dn, int64_t old, int64_t new,
                            int64_t time_now)
 {
 	char old_s[24], new_s[24], time_s[24];
@@ -1202,61 +1445,80 @@ static int write_bad_count(struct ldap_store *s, LDAP *ld, const char *dn, int64
 	return rc != LDAP_SUCCESS ? rc : err;
 }
 
+/* One compare-and-swap of user's bad-password count on op's connection
+ * (rootbinddn's, *root, opened at the first write): LDAP_SUCCESS, another
+ * writer's change first (LDAP_NO_SUCH_ATTRIBUTE, LDAP_TYPE_OR_VALUE_EXISTS:
+ * try again), or a failure, logged. *ret_done: nothing to write. */
+static int record_once(struct ldap_op *op, const char *user, bool success, int64_t now, LDAP **root,
+                       bool *ret_done)
+{
+	struct ldap_store *s = op->s;
+	LDAPMessage *res = NULL, *e;
+	int64_t old, last = 0, new;
+	char *dn;
+	int rc;
+
+	*ret_done = true;
+	if (find_entry(op, user, &res) != NTLM_OK)
+		return LDAP_SUCCESS;
+	e = ldap_first_entry(op->conn->ld, res);
+	old = bad_count_of(s, op->conn->ld, e, &last);
+	new = success ? 0 : (old > 0 && now - last < (int64_t)s->lockout_window ? old + 1 : 1);
+	dn = ldap_get_dn(op->conn->ld, e);
+	ldap_msgfree(res);
+	if (dn == NULL || (success && old <= 0)) {
+		ldap_memfree(dn);
+		return LDAP_SUCCESS;
+	}
+	*ret_done = false;
+	if (s->conf.rootbinddn != NULL && *root == NULL)
+		*root =
+		    connect_uri(s, s->conf.uris[op->conn->current], s->conf.rootbinddn, s->conf.rootbindpw);
+	rc = s->conf.rootbinddn != NULL && *root == NULL
+	         ? LDAP_SERVER_DOWN
+	         : write_bad_count(s, *root != NULL ? *root : op->conn->ld, dn, old, new, success ? 0 : now);
+	if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_TYPE_OR_VALUE_EXISTS)
+		ntlmd_backend_log(LOG_ERR, "ldap: %s: updating the bad-password count failed: %s", dn,
+		                  ldap_err2string(rc));
+	ldap_memfree(dn);
+	return rc;
+}
+
 /*
  * Lockout write-back (lockout_writeback yes), as Samba's passdb does: a
  * wrong password counts 1 more in sambaBadPasswordCount (1 again when the
  * last one, sambaBadPasswordTime, is older than lockout_window) and sets
- * sambaBadPasswordTime; a success resets a non-zero count. Each write is a
- * compare-and-swap of the count, retried on a fresh read when another
- * writer was first.
+ * sambaBadPasswordTime; a success resets a count the lookup saw above 0.
+ * Each write is a compare-and-swap of the count, retried on a fresh read
+ * when another writer was first (another ntlmd, or another worker of this
+ * one: ntlmd sends the write-back to a worker after the reply).
  */
-static void store_record_logon(void *state, const char *user, bool success, int64_t now)
+static void store_record_logon(void *state, const char *user, int64_t bad_count, bool success, int64_t now)
 {
 	struct ldap_store *s = state;
 	char key[MAX_USER + 1];
 	LDAP *root = NULL;
+	struct ldap_op op;
 
 	if (s == NULL || user == NULL || !s->conf.lockout_writeback || !valid_user(user))
 		return;
-	lower_key(user, key, sizeof(key));
-	if (success && (strcmp(key, s->last_key) != 0 || s->last_bad_count <= 0))
+	if (success && bad_count <= 0)
 		return; /* nothing to reset */
+	if (!op_begin(s, &op))
+		return;
+	lower_key(user, key, sizeof(key));
 	for (int attempt = 0; attempt < 3; attempt++) {
-		LDAPMessage *res = NULL, *e;
-		int64_t old, last = 0, new;
-		char *dn;
-		int rc;
+		bool done;
+		int rc = record_once(&op, user, success, now, &root, &done);
 
-		if (find_entry(s, user, &res) != NTLM_OK)
-			return;
-		e = ldap_first_entry(s->ld, res);
-		old = bad_count_of(s, e, &last);
-		new = success ? 0 : (old > 0 && now - last < (int64_t)s->lockout_window ? old + 1 : 1);
-		dn = ldap_get_dn(s->ld, e);
-		ldap_msgfree(res);
-		if (dn == NULL || (success && old <= 0)) {
-			ldap_memfree(dn);
-			return;
-		}
-		if (s->conf.rootbinddn != NULL && root == NULL)
-			root =
-			    connect_uri(s, s->conf.uris[s->current], s->conf.rootbinddn, s->conf.rootbindpw);
-		rc = s->conf.rootbinddn != NULL && root == NULL
-		         ? LDAP_SERVER_DOWN
-		         : write_bad_count(s, root != NULL ? root : s->ld, dn, old, new, success ? 0 : now);
-		if (rc == LDAP_SUCCESS) {
+		if (!done && rc == LDAP_SUCCESS)
 			cache_remove(s, key);
-			s->last_bad_count = new;
-		} else if (rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_TYPE_OR_VALUE_EXISTS) {
-			ntlmd_backend_log(LOG_ERR, "ldap: %s: updating the bad-password count failed: %s", dn,
-			                  ldap_err2string(rc));
-		}
-		ldap_memfree(dn);
-		if (rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_TYPE_OR_VALUE_EXISTS)
+		if (done || (rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_TYPE_OR_VALUE_EXISTS))
 			break; /* done, or a failure already logged */
 	}
 	if (root != NULL)
 		ldap_unbind_ext_s(root, NULL, NULL);
+	op_end(&op);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1264,8 +1526,9 @@ static void store_record_logon(void *state, const char *user, bool success, int6
 
 /* The normalized DN of user's entry (free it), found like a lookup but
  * reading no attribute. */
-static enum ntlm_status user_dn(struct ldap_store *s, const char *user, char **ret)
+static enum ntlm_status user_dn(struct ldap_op *op, const char *user, char **ret)
 {
+	const struct ldap_store *s = op->s;
 	char filter[FILTER_MAX];
 	char no_attr[] = LDAP_NO_ATTRS; /* "1.1": no attribute (RFC 4511 4.5.1.8) */
 	char *no_attrs[] = {no_attr, NULL};
@@ -1276,10 +1539,10 @@ static enum ntlm_status user_dn(struct ldap_store *s, const char *user, char **r
 
 	if (!match_filter(s->conf.filter, s->conf.attrs[LDAP_ATTR_UID], user, filter))
 		return NTLM_STATUS_NO_SUCH_USER;
-	st = search_failover(s, &q, &res);
+	st = search_failover(op, &q, &res);
 	if (st != NTLM_OK)
 		return st;
-	dn = ldap_get_dn(s->ld, ldap_first_entry(s->ld, res));
+	dn = ldap_get_dn(op->conn->ld, ldap_first_entry(op->conn->ld, res));
 	ldap_msgfree(res);
 	if (dn == NULL ||
 	    ldap_dn_normalize(dn, LDAP_DN_FORMAT_LDAP, &norm, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
@@ -1340,6 +1603,21 @@ static enum ntlm_status key_dn(const char *key, char **ret)
 	return st;
 }
 
+/* Whether user is a member of the group entry found in op (its member
+ * values; dn: the user's normalized DN when members are DNs). */
+static bool member_of_result(struct ldap_op *op, LDAPMessage *res, const char *user, const char *dn)
+{
+	LDAP *ld = op->conn->ld;
+	struct berval **vals =
+	    ldap_get_values_len(ld, ldap_first_entry(ld, res), op->s->conf.group_member_attribute);
+	bool member = false;
+
+	for (size_t i = 0; vals != NULL && vals[i] != NULL && !member; i++)
+		member = names_user(vals[i], user, dn);
+	ldap_value_free_len(vals);
+	return member;
+}
+
 /* Whether one of the values of attribute of entry e is sid (compared as
  * SIDs: "s-1-5-..." and "S-1-5-..." are one). */
 static bool entry_has_sid(LDAP *ld, LDAPMessage *e, const char *attribute, const struct ntlmd_sid *sid)
@@ -1362,30 +1640,34 @@ static bool entry_has_sid(LDAP *ld, LDAPMessage *e, const char *attribute, const
 
 /* Whether sid is the account's own (sambaSID) or its primary group's
  * (sambaPrimaryGroupSID): the entry of user whose DN is dn (this store's
- * account of that key). NO_SUCH_USER when the entry is gone or another. */
-static enum ntlm_status account_has_sid(struct ldap_store *s, const char *user, const char *dn,
+ * account of that key), searched on op's connection. NO_SUCH_USER when
+ * the entry is gone or another. */
+static enum ntlm_status account_has_sid(struct ldap_op *op, const char *user, const char *dn,
                                         const struct ntlmd_sid *sid, bool *ret)
 {
+	const struct ldap_store *s = op->s;
 	char filter[FILTER_MAX];
 	char *attrs[] = {s->conf.attrs[LDAP_ATTR_SID], s->conf.attrs[LDAP_ATTR_PRIMARY_GROUP_SID], NULL};
 	struct search q = {.bases = s->conf.bases, .filter = filter, .attrs = attrs};
 	LDAPMessage *res = NULL, *e;
+	LDAP *ld;
 	char *found = NULL, *norm = NULL;
 	enum ntlm_status st;
 
 	if (!match_filter(s->conf.filter, s->conf.attrs[LDAP_ATTR_UID], user, filter))
 		return NTLM_STATUS_NO_SUCH_USER;
-	if ((st = search_failover(s, &q, &res)) != NTLM_OK)
+	if ((st = search_failover(op, &q, &res)) != NTLM_OK)
 		return st;
-	e = ldap_first_entry(s->ld, res);
-	found = ldap_get_dn(s->ld, e);
+	ld = op->conn->ld; /* the connection that returned res */
+	e = ldap_first_entry(ld, res);
+	found = ldap_get_dn(ld, e);
 	if (found == NULL ||
 	    ldap_dn_normalize(found, LDAP_DN_FORMAT_LDAP, &norm, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
 		st = NTLM_ERR_NO_MEMORY;
 	else if (strcasecmp(norm, dn) != 0)
 		st = NTLM_STATUS_NO_SUCH_USER;
 	else
-		*ret = entry_has_sid(s->ld, e, attrs[0], sid) || entry_has_sid(s->ld, e, attrs[1], sid);
+		*ret = entry_has_sid(ld, e, attrs[0], sid) || entry_has_sid(ld, e, attrs[1], sid);
 	ldap_memfree(norm);
 	ldap_memfree(found);
 	ldap_msgfree(res);
@@ -1393,31 +1675,27 @@ static enum ntlm_status account_has_sid(struct ldap_store *s, const char *user, 
 }
 
 /* Whether the sambaGroupMapping entry of sid under group_base lists the
- * user (group_member_attribute, as for a group name). NO_SUCH_USER when
- * there is no group search or no such entry. */
-static enum ntlm_status mapped_group_member(struct ldap_store *s, const char *sid_text, const char *user,
+ * user (group_member_attribute, as for a group name), searched on op's
+ * connection. NO_SUCH_USER when there is no group search or no such
+ * entry. */
+static enum ntlm_status mapped_group_member(struct ldap_op *op, const char *sid_text, const char *user,
                                             const char *dn, bool *ret)
 {
+	const struct ldap_store *s = op->s;
 	char filter[FILTER_MAX];
 	char *attrs[] = {s->conf.group_member_attribute, NULL};
 	struct search q = {.bases = s->conf.group_bases, .filter = filter, .attrs = attrs};
-	struct berval **vals;
 	LDAPMessage *res = NULL;
-	bool member = false;
 	enum ntlm_status st;
 
 	if (s->conf.group_bases == NULL ||
 	    (size_t)snprintf(filter, sizeof(filter), "(&%s(objectClass=sambaGroupMapping)(sambaSID=%s))",
 	                     s->conf.group_filter, sid_text) >= sizeof(filter))
 		return NTLM_STATUS_NO_SUCH_USER;
-	if ((st = search_failover(s, &q, &res)) != NTLM_OK)
+	if ((st = search_failover(op, &q, &res)) != NTLM_OK)
 		return st;
-	vals = ldap_get_values_len(s->ld, ldap_first_entry(s->ld, res), s->conf.group_member_attribute);
-	for (size_t i = 0; vals != NULL && vals[i] != NULL && !member; i++)
-		member = (!s->conf.group_member_dn || dn != NULL) && names_user(vals[i], user, dn);
-	ldap_value_free_len(vals);
+	*ret = (!s->conf.group_member_dn || dn != NULL) && member_of_result(op, res, user, dn);
 	ldap_msgfree(res);
-	*ret = member;
 	return NTLM_OK;
 }
 
@@ -1428,13 +1706,16 @@ static enum ntlm_status mapped_group_member(struct ldap_store *s, const char *si
  * member of the sambaGroupMapping entry with that sambaSID under
  * group_base that lists it. The account's own entry answers for any SID
  * (not a member: NTLM_OK, false); another store's account whose SID no
- * mapping names: NO_SUCH_USER, for the next store.
+ * mapping names: NO_SUCH_USER, for the next store. Like a group name's
+ * search, it runs in one operation of the pool (a store worker's, never
+ * ntlmd's loop: group_member has no no-wait form).
  */
 static enum ntlm_status sid_member(struct ldap_store *s, const char *group, const char *user, const char *key,
                                    bool *ret_member)
 {
 	struct ntlmd_sid sid;
 	char text[NTLMD_SID_TEXT_MAX];
+	struct ldap_op op;
 	char *dn = NULL;
 	bool member = false, ours = false;
 	enum ntlm_status st = NTLM_OK;
@@ -1443,20 +1724,25 @@ static enum ntlm_status sid_member(struct ldap_store *s, const char *group, cons
 		return NTLM_STATUS_NO_SUCH_USER;
 	if (key != NULL && (st = key_dn(key, &dn)) != NTLM_OK && st != NTLM_STATUS_NO_SUCH_USER)
 		return st;
+	if (!op_begin(s, &op)) {
+		free(dn);
+		return NTLM_ERR_NO_MEMORY;
+	}
 	if (dn != NULL) {
-		st = account_has_sid(s, user, dn, &sid, &member);
+		st = account_has_sid(&op, user, dn, &sid, &member);
 		ours = st == NTLM_OK;
 		if (st != NTLM_OK && st != NTLM_STATUS_NO_SUCH_USER)
 			goto out;
 	}
 	if (!member) {
-		st = mapped_group_member(s, text, user, s->conf.group_member_dn ? dn : NULL, &member);
+		st = mapped_group_member(&op, text, user, s->conf.group_member_dn ? dn : NULL, &member);
 		if (st == NTLM_STATUS_NO_SUCH_USER && ours)
 			st = NTLM_OK;
 	} else {
 		st = NTLM_OK;
 	}
 out:
+	op_end(&op);
 	free(dn);
 	if (st == NTLM_OK) {
 		char shown_user[NTLMD_LOG_NAME_MAX];
@@ -1476,11 +1762,11 @@ static enum ntlm_status store_group_member(void *state, const char *group, const
 	char filter[FILTER_MAX];
 	char *attrs[2];
 	struct search q = {.filter = filter, .attrs = attrs};
-	struct berval **vals;
 	LDAPMessage *res = NULL;
+	struct ldap_op op;
 	char *dn = NULL;
 	bool member = false;
-	enum ntlm_status st;
+	enum ntlm_status st = NTLM_OK;
 
 	if (s == NULL || group == NULL || user == NULL || ret_member == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
@@ -1490,26 +1776,22 @@ static enum ntlm_status store_group_member(void *state, const char *group, const
 		return NTLM_STATUS_NO_SUCH_USER;
 	if (!match_filter(s->conf.group_filter, s->conf.group_name_attribute, group, filter))
 		return NTLM_STATUS_NO_SUCH_USER;
+	if (!op_begin(s, &op))
+		return NTLM_ERR_NO_MEMORY;
 	/* the user's DN first: the group's result is read on the connection
 	 * that returned it */
 	if (s->conf.group_member_dn) {
-		st = key != NULL ? key_dn(key, &dn) : user_dn(s, user, &dn);
+		st = key != NULL ? key_dn(key, &dn) : user_dn(&op, user, &dn);
 		if (st != NTLM_OK && st != NTLM_STATUS_NO_SUCH_USER)
-			return st;
+			goto out;
 	}
 	attrs[0] = s->conf.group_member_attribute;
 	attrs[1] = NULL;
 	q.bases = s->conf.group_bases;
-	st = search_failover(s, &q, &res);
-	if (st == NTLM_OK && (!s->conf.group_member_dn || dn != NULL)) {
-		vals =
-		    ldap_get_values_len(s->ld, ldap_first_entry(s->ld, res), s->conf.group_member_attribute);
-		for (size_t i = 0; vals != NULL && vals[i] != NULL && !member; i++)
-			member = names_user(vals[i], user, dn);
-		ldap_value_free_len(vals);
-	}
+	st = search_failover(&op, &q, &res);
+	if (st == NTLM_OK && (!s->conf.group_member_dn || dn != NULL))
+		member = member_of_result(&op, res, user, dn);
 	ldap_msgfree(res);
-	free(dn);
 	if (st == NTLM_OK) {
 		char shown_user[NTLMD_LOG_NAME_MAX], shown_group[NTLMD_LOG_NAME_MAX];
 
@@ -1518,26 +1800,54 @@ static enum ntlm_status store_group_member(void *state, const char *group, const
 		                  ntlmd_log_name(group, shown_group, sizeof(shown_group)));
 		*ret_member = member;
 	}
+out:
+	op_end(&op);
+	free(dn);
 	return st;
 }
 
-/* Once a second: expired cache entries go, an idle connection closes. */
+/* Once a second (ntlmd's loop thread): expired cache entries go, idle
+ * connections close after idle_timelimit. Only connections no operation
+ * holds are touched. */
 static void store_refresh(void *state)
 {
 	struct ldap_store *s = state;
+	struct ldap_conn *closing = NULL;
 	int64_t now = mono_now();
 
 	if (s == NULL)
 		return;
-	cache_sweep(s, now, (int64_t)s->conf.cache_stale_ttl);
-	if (s->ld != NULL && s->conf.idle_timelimit > 0 &&
-	    now - s->last_used > (int64_t)s->conf.idle_timelimit) {
+	pthread_mutex_lock(&s->cache_lock);
+	cache_sweep_locked(s, now, (int64_t)s->conf.cache_stale_ttl);
+	pthread_mutex_unlock(&s->cache_lock);
+	if (s->conf.idle_timelimit == 0)
+		return;
+	pthread_mutex_lock(&s->state_lock);
+	for (struct ldap_conn **p = &s->idle; *p != NULL;) {
+		struct ldap_conn *c = *p;
+
+		if (c->ld != NULL && now - c->last_used > (int64_t)s->conf.idle_timelimit) {
+			*p = c->next;
+			c->next = closing;
+			closing = c;
+		} else {
+			p = &c->next;
+		}
+	}
+	pthread_mutex_unlock(&s->state_lock);
+	while (closing != NULL) {
+		struct ldap_conn *c = closing;
+
+		closing = c->next;
 		ntlmd_backend_log(LOG_DEBUG, "ldap: closing the idle connection to %s",
-		                  s->conf.uris[s->current]);
-		drop_connection(s);
+		                  s->conf.uris[c->current]);
+		drop_connection(c);
+		free(c);
 	}
 }
 
+/* Called once no operation runs (ntlmd frees a chain when its last
+ * request is done): every connection is idle. */
 static void store_close(void *state)
 {
 	struct ldap_store *s = state;
@@ -1550,12 +1860,20 @@ static void store_close(void *state)
 	    "misses, %lu stale answers",
 	    s->stats.searches, s->stats.connects, s->stats.failovers, s->stats.cache_hits,
 	    s->stats.cache_misses, s->stats.stale_served);
-	drop_connection(s);
+	while (s->idle != NULL) {
+		struct ldap_conn *c = s->idle;
+
+		s->idle = c->next;
+		drop_connection(c);
+		free(c);
+	}
 	strv_free(s->dir_domains);
 	strv_free(s->dir_sids);
-	cache_sweep(s, 0, -1);
+	cache_sweep_locked(s, 0, -1);
 	ldap_conf_clear(&s->conf);
-	free(s->uris);
+	free(s->down_until);
+	pthread_mutex_destroy(&s->state_lock);
+	pthread_mutex_destroy(&s->cache_lock);
 	ntlm_wipe(s, sizeof(*s));
 	free(s);
 }
@@ -1575,13 +1893,14 @@ enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_stat
 		free(s);
 		return NTLM_ERR_INVALID_ARGUMENT;
 	}
-	s->uris = calloc(s->conf.n_uris, sizeof(*s->uris));
-	if (s->uris == NULL) {
+	pthread_mutex_init(&s->state_lock, NULL);
+	pthread_mutex_init(&s->cache_lock, NULL);
+	s->down_until = calloc(s->conf.n_uris, sizeof(*s->down_until));
+	if (s->down_until == NULL) {
 		store_close(s);
 		return NTLM_ERR_NO_MEMORY;
 	}
 	s->lockout_window = cfg->policy.lockout_window > 0 ? cfg->policy.lockout_window : 1800;
-	s->last_bad_count = -1;
 	*ret_state = s;
 	return NTLM_OK;
 }
@@ -1595,6 +1914,7 @@ const struct ntlmd_backend ntlmd_backend_ldap = {
     .name = "ldap",
     .open = store_open,
     .lookup = store_lookup,
+    .lookup_now = store_lookup_now,
     .set_password = store_set_password,
     .refresh = store_refresh,
     .close = store_close,

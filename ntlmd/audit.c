@@ -17,6 +17,11 @@
 
 #include "audit.h"
 
+/* ntlmd_log is called from the loop and from the store workers (through
+ * the backends' logger): the level is read atomically (a reload sets it),
+ * syslog(3) is thread-safe, and a line to stderr is one write(2), so
+ * lines of two threads never mix. log_to_stderr is set before any worker
+ * starts. */
 static bool log_to_stderr;
 static int log_level = LOG_INFO;
 static int audit_fd = -1;
@@ -24,13 +29,13 @@ static int audit_fd = -1;
 void ntlmd_log_open(bool to_stderr, int level)
 {
 	log_to_stderr = to_stderr;
-	log_level = level;
+	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
 	openlog("ntlmd", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
 }
 
 void ntlmd_log_set_level(int level)
 {
-	log_level = level;
+	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
 }
 
 void ntlmd_log_close(void)
@@ -59,17 +64,26 @@ static const char *priority_name(int priority)
 
 void ntlmd_log(int priority, const char *fmt, ...)
 {
-	char line[2048];
+	char line[2048], out[2200];
 	va_list ap;
+	int n;
 
-	if (priority > log_level)
+	if (priority > __atomic_load_n(&log_level, __ATOMIC_RELAXED))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	syslog(priority, "%s", line);
-	if (log_to_stderr)
-		fprintf(stderr, "ntlmd[%ld]: %s: %s\n", (long)getpid(), priority_name(priority), line);
+	if (!log_to_stderr)
+		return;
+	n = snprintf(out, sizeof(out), "ntlmd[%ld]: %s: %s\n", (long)getpid(), priority_name(priority), line);
+	if (n <= 0)
+		return;
+	if ((size_t)n >= sizeof(out)) { /* cut: the line still ends with its newline */
+		n = (int)sizeof(out) - 1;
+		out[n - 1] = '\n';
+	}
+	(void)!write(STDERR_FILENO, out, (size_t)n);
 }
 
 /* ------------------------------------------------------------------ */

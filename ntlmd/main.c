@@ -43,11 +43,12 @@ struct options {
 	bool test;       /* -t */
 };
 
-/* The daemon's state, for the reload and tick hooks. */
+/* The daemon's state, for the reload and tick hooks. The configuration
+ * and chain in service are ctx.setup's (context.h): a reload makes a new
+ * setup, and the old one lives on until the last request that started
+ * under it is freed. */
 struct daemon {
 	struct options opt;
-	struct ntlmd_config *cfg; /* allocated: backends may keep a pointer to it */
-	struct ntlmd_backend_chain *backends;
 	struct ntlmd_context ctx;
 	/* What was last logged of each files store: loads and failures */
 	struct {
@@ -437,21 +438,22 @@ static int daemonize(void)
 /* Logs what changed in each files store since the last call: one line
  * per good load, and one per failed one (the store keeps serving its last
  * good copy and says so; the reason names the line, never a field). */
-static void report_stores(struct daemon *d)
+static void report_stores(struct daemon *d, const struct ntlmd_setup *setup)
 {
-	size_t n = ntlmd_backends_count(d->backends);
+	size_t n = ntlmd_backends_count(setup->chain);
 
 	for (size_t i = 0; i < n && i < sizeof(d->reported) / sizeof(d->reported[0]); i++) {
 		struct ntlmd_files_status st;
 		void *state = NULL;
 
-		if (ntlmd_backends_store(d->backends, i, &state) != &ntlmd_backend_files)
+		if (ntlmd_backends_store(setup->chain, i, &state) != &ntlmd_backend_files)
 			continue;
 		ntlmd_files_get_status(state, &st);
 		if (st.failures != d->reported[i].failures && st.error != NTLM_OK)
 			ntlmd_log(LOG_ERR, "files: %s", st.reason);
 		if (st.loads != d->reported[i].loads)
-			ntlmd_log(LOG_INFO, "files: %zu users loaded from %s", st.users, d->cfg->hash_file);
+			ntlmd_log(LOG_INFO, "files: %zu users loaded from %s", st.users,
+			          setup->cfg->hash_file);
 		d->reported[i].failures = st.failures;
 		d->reported[i].loads = st.loads;
 	}
@@ -479,8 +481,10 @@ static void reopen_audit(const char *path)
 static void reload(void *arg)
 {
 	struct daemon *d = arg;
+	const struct ntlmd_config *running = d->ctx.cfg;
 	struct ntlmd_config *cfg = calloc(1, sizeof(*cfg));
 	struct ntlmd_backend_chain *backends = NULL;
+	struct ntlmd_setup *setup;
 	struct ntlmd_config_error err = {0};
 	enum ntlm_status st;
 
@@ -493,27 +497,30 @@ static void reload(void *arg)
 		          err.reason[0] != '\0' ? err.reason : ntlm_status_message(st));
 		goto fail;
 	}
-	if (strcmp(cfg->socket_path, d->cfg->socket_path) != 0 ||
-	    cfg->max_connections != d->cfg->max_connections ||
-	    (cfg->user == NULL) != (d->cfg->user == NULL) ||
-	    (cfg->user != NULL && strcmp(cfg->user, d->cfg->user) != 0))
+	if ((setup = ntlmd_setup_new(cfg, backends, true)) == NULL) {
+		ntlmd_log(LOG_ERR, "reload failed: out of memory; keeping the running configuration");
+		ntlmd_backends_close(backends);
+		goto fail;
+	}
+	if (strcmp(cfg->socket_path, running->socket_path) != 0 ||
+	    cfg->max_connections != running->max_connections ||
+	    cfg->store_workers != running->store_workers || (cfg->user == NULL) != (running->user == NULL) ||
+	    (cfg->user != NULL && strcmp(cfg->user, running->user) != 0))
 		ntlmd_log(LOG_WARNING,
-		          "changes of socket, max_connections and user take effect at the next start");
+		          "changes of socket, max_connections, store_workers and user take effect "
+		          "at the next start");
 	reopen_audit(cfg->audit_json);
-	ntlmd_context_reload(&d->ctx, cfg, backends);
-	ntlmd_backends_close(d->backends);
-	ntlmd_config_clear(d->cfg);
-	free(d->cfg);
-	d->cfg = cfg;
-	d->backends = backends;
+	/* requests waiting on the old chain keep it until they are done */
+	ntlmd_context_reload(&d->ctx, setup);
+	ntlmd_setup_unref(setup);
 	memset(d->reported, 0, sizeof(d->reported));
-	report_stores(d);
+	report_stores(d, d->ctx.setup);
 	if (!d->opt.debug)
-		ntlmd_log_set_level(d->cfg->log_level);
+		ntlmd_log_set_level(d->ctx.cfg->log_level);
 	ntlmd_log(LOG_INFO, "configuration reloaded from %s", d->opt.config);
 	return;
 fail:
-	reopen_audit(d->cfg->audit_json); /* a rotation still takes effect */
+	reopen_audit(running->audit_json); /* a rotation still takes effect */
 	if (cfg != NULL)
 		ntlmd_config_clear(cfg);
 	free(cfg);
@@ -524,8 +531,8 @@ static void tick(void *arg)
 {
 	struct daemon *d = arg;
 
-	ntlmd_backends_refresh(d->backends);
-	report_stores(d);
+	ntlmd_backends_refresh(d->ctx.setup->chain);
+	report_stores(d, d->ctx.setup);
 }
 
 int main(int argc, char **argv)
@@ -534,7 +541,12 @@ int main(int argc, char **argv)
 	struct ntlmd_server_hooks hooks = {.reload = reload, .tick = tick, .arg = &d};
 	struct ntlmd_server *server = NULL;
 	struct ntlmd_config_error err = {0};
-	char *socket_dir_copy = NULL, *bound_path = NULL;
+	/* static: still reachable (not leaked) in the parent that exits from
+	 * daemonize() */
+	static struct ntlmd_config *cfg;
+	static struct ntlmd_backend_chain *backends;
+	static struct ntlmd_setup *setup;
+	static char *socket_dir_copy, *bound_path;
 	const char *created_dir = NULL;
 	bool dir_created = false, own_socket = false;
 	enum ntlm_status st;
@@ -542,18 +554,18 @@ int main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &d.opt) != 0)
 		return 2;
-	d.cfg = calloc(1, sizeof(*d.cfg));
-	if (d.cfg == NULL) {
+	cfg = calloc(1, sizeof(*cfg));
+	if (cfg == NULL) {
 		fprintf(stderr, "ntlmd: out of memory\n");
 		return 1;
 	}
-	if (load_config(d.opt.config, d.cfg, false) != NTLM_OK) {
+	if (load_config(d.opt.config, cfg, false) != NTLM_OK) {
 		if (!d.opt.test)
 			fprintf(stderr, "ntlmd: not started: the configuration has errors\n");
-		free(d.cfg);
+		free(cfg);
 		return 1;
 	}
-	if (!secrets_ok(d.cfg, false)) {
+	if (!secrets_ok(cfg, false)) {
 		if (!d.opt.test)
 			fprintf(stderr,
 			        "ntlmd: not started: a backend setting or a secret file is refused\n");
@@ -568,16 +580,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ntlmd: cannot disable core dumps: %s\n", strerror(errno));
 		goto out;
 	}
-	ntlmd_log_open(d.opt.debug, d.opt.debug ? LOG_DEBUG : d.cfg->log_level);
+	ntlmd_log_open(d.opt.debug, d.opt.debug ? LOG_DEBUG : cfg->log_level);
 	ntlmd_backends_set_log(ntlmd_log);
-	if ((st = ntlmd_backends_open_err(d.cfg, &d.backends, &err)) != NTLM_OK) {
+	if ((st = ntlmd_backends_open_err(cfg, &backends, &err)) != NTLM_OK) {
 		fprintf(stderr, "ntlmd: cannot open the backends: %s\n",
 		        err.reason[0] != '\0' ? err.reason : ntlm_status_message(st));
 		goto out;
 	}
-	report_stores(&d);
-	if (ntlmd_audit_open(d.cfg->audit_json) != NTLM_OK) {
-		fprintf(stderr, "ntlmd: cannot open the audit file %s: %s\n", d.cfg->audit_json,
+	/* from here the setup owns cfg and the chain */
+	if ((setup = ntlmd_setup_new(cfg, backends, true)) == NULL) {
+		fprintf(stderr, "ntlmd: out of memory\n");
+		goto out;
+	}
+	report_stores(&d, setup);
+	if (ntlmd_audit_open(cfg->audit_json) != NTLM_OK) {
+		fprintf(stderr, "ntlmd: cannot open the audit file %s: %s\n", cfg->audit_json,
 		        strerror(errno));
 		goto out;
 	}
@@ -586,26 +603,26 @@ int main(int argc, char **argv)
 	if (listen_fd == -2)
 		goto out;
 	if (listen_fd < 0) {
-		if (make_socket_dir(d.cfg->socket_path, &dir_created) != 0)
+		if (make_socket_dir(cfg->socket_path, &dir_created) != 0)
 			goto out;
 		if (dir_created) {
-			socket_dir_copy = strdup(d.cfg->socket_path);
+			socket_dir_copy = strdup(cfg->socket_path);
 			created_dir = socket_dir_copy != NULL ? dirname(socket_dir_copy) : NULL;
 		}
-		listen_fd = listen_socket(d.cfg->socket_path);
+		listen_fd = listen_socket(cfg->socket_path);
 		if (listen_fd < 0)
 			goto out;
-		bound_path = strdup(d.cfg->socket_path);
+		bound_path = strdup(cfg->socket_path);
 		own_socket = bound_path != NULL;
 	}
-	if (drop_privileges(d.cfg, created_dir) != 0)
+	if (drop_privileges(cfg, created_dir) != 0)
 		goto out;
-	if (uses_backend(d.cfg, "files") && d.cfg->hash_file != NULL && access(d.cfg->hash_file, R_OK) != 0 &&
+	if (uses_backend(cfg, "files") && cfg->hash_file != NULL && access(cfg->hash_file, R_OK) != 0 &&
 	    errno != ENOENT)
 		fprintf(stderr,
 		        "ntlmd: warning: %s is not readable after the privilege drop: changes to it "
 		        "will not be picked up\n",
-		        d.cfg->hash_file);
+		        cfg->hash_file);
 
 	/* Before the event loop exists: a signalfd watched by epoll wakes the
 	 * process that registered it, not a forked child. */
@@ -613,17 +630,22 @@ int main(int argc, char **argv)
 		ntlmd_log(LOG_ERR, "cannot go to the background: %s", strerror(errno));
 		goto out;
 	}
-	if ((st = ntlmd_context_init(&d.ctx, d.cfg, d.backends)) != NTLM_OK) {
+	if ((st = ntlmd_context_init(&d.ctx, setup)) != NTLM_OK) {
 		fprintf(stderr, "ntlmd: %s\n", ntlm_status_message(st));
 		goto out;
 	}
-	server = ntlmd_server_new(listen_fd, &d.ctx, d.cfg->max_connections, &hooks);
+	/* the context holds it now: a reload's new setup frees this one once
+	 * its last request is done */
+	ntlmd_setup_unref(setup);
+	setup = NULL;
+	cfg = NULL;
+	server = ntlmd_server_new(listen_fd, &d.ctx, d.ctx.cfg->max_connections, &hooks);
 	if (server == NULL) {
 		fprintf(stderr, "ntlmd: cannot set up the event loop: %s\n", strerror(errno));
 		goto out;
 	}
 	ntlmd_log(LOG_INFO, "ntlmd %s listening on %s (uid %u)", PACKAGE_VERSION,
-	          own_socket ? d.cfg->socket_path : "a socket from systemd", (unsigned)getuid());
+	          own_socket ? d.ctx.cfg->socket_path : "a socket from systemd", (unsigned)getuid());
 	rc = ntlmd_server_run(server) == 0 ? 0 : 1;
 	ntlmd_log(LOG_INFO, "ntlmd stopped");
 out:
@@ -633,11 +655,17 @@ out:
 	if (own_socket && unlink(bound_path) != 0 && errno != ENOENT)
 		ntlmd_log(LOG_WARNING, "cannot remove %s: %s", bound_path, strerror(errno));
 	free(bound_path);
+	/* the loop's requests are freed (ntlmd_server_free): the context's
+	 * reference is the last one */
 	ntlmd_context_clear(&d.ctx);
-	ntlmd_backends_close(d.backends);
+	if (setup != NULL) {
+		ntlmd_setup_unref(setup);
+	} else if (cfg != NULL) { /* failed before the setup was made */
+		ntlmd_backends_close(backends);
+		ntlmd_config_clear(cfg);
+		free(cfg);
+	}
 	ntlmd_audit_close();
-	ntlmd_config_clear(d.cfg);
-	free(d.cfg);
 	free(socket_dir_copy);
 	ntlmd_log_close();
 	return rc;

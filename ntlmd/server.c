@@ -19,6 +19,7 @@
 
 #define TAG_LISTEN UINT64_MAX
 #define TAG_SIGNAL (UINT64_MAX - 1)
+#define TAG_POOL   (UINT64_MAX - 2)
 #define MAX_EVENTS 64
 #define TICK_MS    1000
 /* At most one "too many connections" line per this many ms. */
@@ -26,7 +27,23 @@
 /* How long accepting pauses when the process is out of descriptors. */
 #define EMFILE_PAUSE_MS 100
 
-enum conn_state { CONN_HEADER, CONN_PAYLOAD, CONN_REPLY };
+/* HEADER -> (ACCESS) -> PAYLOAD -> (STORE) -> REPLY -> HEADER ... */
+enum conn_state {
+	CONN_HEADER,
+	CONN_ACCESS, /* waiting for the caller's group list (NSS, in a worker) */
+	CONN_PAYLOAD,
+	CONN_STORE, /* waiting for a store call of its request (in a worker) */
+	CONN_REPLY,
+};
+
+struct conn;
+
+/* The NSS group list of a caller, fetched in a worker. */
+struct access_job {
+	struct ntlmd_job job;
+	struct ntlmd_peer_groups groups;
+	struct conn *owner; /* NULL once the connection is gone */
+};
 
 struct conn {
 	int fd;                 /* -1: free slot */
@@ -35,9 +52,11 @@ struct conn {
 	int64_t deadline;
 	int64_t idle_since; /* ms, when the last reply was written; 0: not idle */
 	unsigned served;    /* replies written on this connection */
-	bool writing;       /* waiting for EPOLLOUT instead of EPOLLIN */
+	uint32_t events;    /* watched: EPOLLIN, EPOLLOUT, or none while waiting for a worker */
 	bool last;          /* close after this reply: its request was a malformed frame */
 	enum conn_state state;
+	struct ntlmd_request *req; /* CONN_STORE: the request whose call a worker runs */
+	struct access_job *access; /* CONN_ACCESS */
 	uint8_t header[NTLMD_HEADER_LEN];
 	size_t got; /* bytes of the header, then of the payload, read so far */
 	uint16_t type;
@@ -61,15 +80,9 @@ struct ntlmd_server {
 	uint64_t overflow_quiet; /* refusals not logged since */
 	int64_t listen_paused_until;
 	bool stop;
+	struct ntlmd_pool *pool;
+	size_t writebacks_pending; /* submitted, not back: at most max_conns */
 };
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int64_t read_timeout_ms(const struct ntlmd_server *s)
 {
@@ -83,6 +96,13 @@ static int64_t idle_timeout_ms(const struct ntlmd_server *s)
 	unsigned t = s->ctx->cfg->idle_timeout_ms;
 
 	return t > 0 ? t : 30000;
+}
+
+static int64_t store_timeout_ms(const struct ntlmd_server *s)
+{
+	unsigned t = s->ctx->cfg->store_timeout_ms;
+
+	return t > 0 ? t : NTLMD_DEFAULT_STORE_TIMEOUT_MS;
 }
 
 static unsigned max_requests(const struct ntlmd_server *s)
@@ -118,6 +138,14 @@ static void free_buffer(uint8_t **p, size_t len)
 
 static void conn_close(struct ntlmd_server *s, struct conn *c)
 {
+	/* a call in a worker cannot be taken back: its request is freed when
+	 * it comes back, and its answer dropped */
+	if (c->req != NULL) {
+		c->req->abandoned = true;
+		c->req->owner = NULL;
+	}
+	if (c->access != NULL)
+		c->access->owner = NULL;
 	close(c->fd); /* also leaves the epoll set */
 	free_buffer(&c->payload, c->payload_len);
 	free_buffer(&c->reply, c->reply_len);
@@ -139,25 +167,6 @@ static void conn_refuse(struct ntlmd_server *s, struct conn *c, int priority, co
 	conn_close(s, c);
 }
 
-/* Whether peer is privileged as far as the server knows without asking NSS
- * (the handlers decide access): root, allow_users, a primary group in
- * allow_groups, or a caller the handlers found privileged lately. */
-static bool known_privileged(const struct ntlmd_context *ctx, const struct ntlmd_peer *peer, int64_t now)
-{
-	if (peer->uid == 0)
-		return true;
-	for (size_t i = 0; i < ctx->n_allow_uids; i++)
-		if (ctx->allow_uids[i] == peer->uid)
-			return true;
-	for (size_t i = 0; i < ctx->n_allow_gids; i++)
-		if (ctx->allow_gids[i] == peer->gid)
-			return true;
-	for (size_t i = 0; i < NTLMD_ACCESS_CACHE; i++)
-		if (ctx->access_cache[i].expires > now && ctx->access_cache[i].uid == peer->uid)
-			return ctx->access_cache[i].privileged;
-	return false;
-}
-
 /* When every slot is taken: the connection idle longest between two
  * requests, whoever holds it (closing it cuts no request short; its client
  * reconnects when it needs to), except that an unprivileged caller never
@@ -165,14 +174,14 @@ static bool known_privileged(const struct ntlmd_context *ctx, const struct ntlmd
 static struct conn *idle_victim(struct ntlmd_server *s, const struct ntlmd_peer *caller, int64_t now)
 {
 	struct conn *oldest = NULL;
-	bool caller_privileged = known_privileged(s->ctx, caller, now);
+	bool caller_privileged = ntlmd_known_privileged(s->ctx, caller, now);
 
 	for (size_t i = 0; i < s->max_conns; i++) {
 		struct conn *c = &s->conns[i];
 
 		if (c->fd < 0 || !conn_idle(c) || (oldest != NULL && c->idle_since >= oldest->idle_since))
 			continue;
-		if (!caller_privileged && known_privileged(s->ctx, &c->peer, now))
+		if (!caller_privileged && ntlmd_known_privileged(s->ctx, &c->peer, now))
 			continue;
 		oldest = c;
 	}
@@ -216,23 +225,23 @@ static struct conn *flood_victim(struct ntlmd_server *s, const struct ntlmd_peer
 		if (oldest == NULL || c->opened < oldest->opened)
 			oldest = c;
 	}
-	if (held * 2 <= s->max_conns ||
-	    (known_privileged(s->ctx, &oldest->peer, now) && !known_privileged(s->ctx, caller, now)))
+	if (held * 2 <= s->max_conns || (ntlmd_known_privileged(s->ctx, &oldest->peer, now) &&
+	                                 !ntlmd_known_privileged(s->ctx, caller, now)))
 		return NULL;
 	return oldest;
 }
 
-/* Watches fd for reading (a request) or writing (the rest of a reply). */
-static bool conn_watch(struct ntlmd_server *s, struct conn *c, bool writing)
+/* Watches fd for reading (a request), writing (the rest of a reply), or
+ * nothing but a hang-up (0: waiting for a worker). */
+static bool conn_watch(struct ntlmd_server *s, struct conn *c, uint32_t events)
 {
-	struct epoll_event ev = {.events = writing ? EPOLLOUT : EPOLLIN,
-	                         .data.u64 = (uint64_t)(c - s->conns)};
+	struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)(c - s->conns)};
 
-	if (c->writing == writing)
+	if (c->events == events)
 		return true;
 	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
 		return false;
-	c->writing = writing;
+	c->events = events;
 	return true;
 }
 
@@ -262,7 +271,7 @@ static void conn_reply_done(struct ntlmd_server *s, struct conn *c)
 	c->got = 0;
 	c->idle_since = now;
 	conn_set_deadline(s, c, now + idle_timeout_ms(s));
-	if (!conn_watch(s, c, false))
+	if (!conn_watch(s, c, EPOLLIN))
 		conn_refuse(s, c, LOG_ERR, "cannot wait for the next request", strerror(errno));
 }
 
@@ -280,7 +289,7 @@ static void conn_write(struct ntlmd_server *s, struct conn *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (!conn_watch(s, c, true))
+			if (!conn_watch(s, c, EPOLLOUT))
 				conn_refuse(s, c, LOG_ERR, "cannot wait to write the reply", strerror(errno));
 			return;
 		}
@@ -293,35 +302,15 @@ static void conn_write(struct ntlmd_server *s, struct conn *c)
 	conn_reply_done(s, c);
 }
 
-/* Whether the request just served had a malformed payload (its reply
- * carries the status; then the connection ends, as after a malformed
- * header). Decoded again only when the status is a malformed-input one,
- * which a well-formed frame carrying a malformed NTLMSSP message also gets. */
-static bool payload_malformed(const struct ntlmd_server *s, const struct conn *c)
+/* The reply of req (finished: encoded, audited, counted) goes out on c;
+ * a malformed payload ends the connection after it (as a malformed
+ * header does). */
+static void conn_reply(struct ntlmd_server *s, struct conn *c, struct ntlmd_request *req)
 {
-	struct ntlmd_frame f = {0};
-	enum ntlm_status st;
+	enum ntlm_status st = ntlmd_request_finish(s->ctx, req, &c->reply, &c->reply_len);
 
-	if (!ntlm_status_is_malformed(s->ctx->event.status))
-		return false;
-	st = ntlmd_payload_decode(c->type, c->payload, c->payload_len, &f);
-	ntlmd_frame_clear(&f);
-	return st != NTLM_OK;
-}
-
-/* The whole request is in: serve it and start writing the reply. */
-static void conn_serve(struct ntlmd_server *s, struct conn *c)
-{
-	int64_t t0 = now_us();
-	enum ntlm_status st =
-	    ntlmd_dispatch(&c->peer, c->type, c->payload, c->payload_len, &c->reply, &c->reply_len);
-	int64_t t1 = now_us();
-
-	s->ctx->event.latency_us = t1 - t0;
-	s->now = t1 / 1000; /* a slow lookup may have taken a while */
-	ntlmd_audit_write(&s->ctx->event);
-	c->last = st == NTLM_OK && payload_malformed(s, c);
-	free_buffer(&c->payload, c->payload_len);
+	c->last = st == NTLM_OK && req->frame_status != NTLM_OK;
+	s->now = ntlmd_now_ms();
 	if (st != NTLM_OK) {
 		c->reply = NULL;
 		c->reply_len = 0;
@@ -331,12 +320,215 @@ static void conn_serve(struct ntlmd_server *s, struct conn *c)
 	c->state = CONN_REPLY;
 	c->sent = 0;
 	conn_set_deadline(s, c, s->now + read_timeout_ms(s));
+	/* written at once when the socket takes it (the usual case): then
+	 * watched for the next request, else for writing */
 	conn_write(s, c);
+}
+
+/* A lockout write-back left by a request: to a worker, after the reply;
+ * dropped and counted when max_connections of them wait already (a
+ * directory that does not keep up must not pile them up without end). */
+static void run_writeback(struct ntlmd_job *job)
+{
+	ntlmd_writeback_run((struct ntlmd_writeback *)(void *)job); /* the job is its first member */
+}
+
+static void submit_writeback(struct ntlmd_server *s, struct ntlmd_writeback *w)
+{
+	w->job.run = run_writeback;
+	if (s->writebacks_pending < s->max_conns && ntlmd_pool_submit(s->pool, &w->job)) {
+		s->writebacks_pending++;
+		return;
+	}
+	s->ctx->counters.writebacks_dropped++;
+	ntlmd_writeback_free(w);
+}
+
+/* The request is done with c: its reply goes out, its write-back to a
+ * worker, and it is freed. */
+static void request_done(struct ntlmd_server *s, struct conn *c, struct ntlmd_request *req)
+{
+	struct ntlmd_writeback *w;
+
+	c->req = NULL;
+	conn_reply(s, c, req);
+	if ((w = ntlmd_request_take_writeback(req)) != NULL)
+		submit_writeback(s, w);
+	ntlmd_request_free(req);
+}
+
+static void run_request_call(struct ntlmd_job *job)
+{
+	ntlmd_request_run_call((struct ntlmd_request *)(void *)job);
+}
+
+/* req waits for its store call: to a worker, c watched for nothing but a
+ * hang-up, its deadline store_timeout. A uid over its share of the
+ * queue is answered at once (STATUS_INSUFFICIENT_RESOURCES). */
+static void request_wait(struct ntlmd_server *s, struct conn *c, struct ntlmd_request *req)
+{
+	req->job.run = run_request_call;
+	req->owner = c;
+	if (!ntlmd_pool_submit(s->pool, &req->job)) {
+		ntlmd_audit_set(req->event.detail, "too many store calls of this uid waiting");
+		req->status = NTLM_ERR_INSUFFICIENT_RESOURCES;
+		request_done(s, c, req);
+		return;
+	}
+	s->ctx->counters.store_calls++;
+	s->ctx->counters.store_waiting++;
+	if (c->state != CONN_STORE) {
+		c->state = CONN_STORE;
+		c->req = req;
+		conn_set_deadline(s, c, s->now + store_timeout_ms(s));
+		if (!conn_watch(s, c, 0))
+			conn_refuse(s, c, LOG_ERR, "cannot wait for the store", strerror(errno));
+	}
+}
+
+/* The whole request is in: start it; it is answered now, or waits. */
+static void conn_serve(struct ntlmd_server *s, struct conn *c)
+{
+	struct ntlmd_request *req = ntlmd_request_new(s->ctx, &c->peer, c->type, c->payload, c->payload_len);
+
+	free_buffer(&c->payload, c->payload_len);
+	if (req == NULL) {
+		conn_refuse(s, c, LOG_ERR, "out of memory", NULL);
+		return;
+	}
+	if (ntlmd_request_start(s->ctx, req) == NTLMD_STEP_WAIT)
+		request_wait(s, c, req);
+	else
+		request_done(s, c, req);
+}
+
+/* A store call is back: the request goes on (it may ask again), unless
+ * its connection is gone or its deadline passed (the answer is then
+ * dropped). */
+static void request_back(struct ntlmd_server *s, struct ntlmd_request *req)
+{
+	struct conn *c = req->owner;
+
+	s->ctx->counters.store_waiting--;
+	if (req->abandoned || c == NULL || req->job.cancelled) {
+		if (!req->job.cancelled)
+			s->ctx->counters.late_answers++;
+		ntlmd_request_free(req);
+		return;
+	}
+	if (ntlmd_request_resume(s->ctx, req) == NTLMD_STEP_WAIT) {
+		request_wait(s, c, req);
+		return;
+	}
+	request_done(s, c, req);
+}
+
+/* store_timeout passed while c's request waits: it is answered
+ * STATUS_NO_LOGON_SERVERS now; the request stays with its worker, and is
+ * freed when its (late) answer comes back. */
+static void request_expired(struct ntlmd_server *s, struct conn *c)
+{
+	struct ntlmd_request *req = c->req;
+	struct ntlmd_writeback *w;
+
+	c->req = NULL;
+	req->owner = NULL;
+	s->ctx->counters.store_timeouts++;
+	ntlmd_request_expire(s->ctx, req);
+	conn_reply(s, c, req);
+	/* a count an earlier step left (a password check before a change) */
+	if ((w = ntlmd_request_take_writeback(req)) != NULL)
+		submit_writeback(s, w);
+}
+
+static void run_access_job(struct ntlmd_job *job)
+{
+	ntlmd_peer_groups_fetch(&((struct access_job *)(void *)job)->groups);
+}
+
+/* The caller's group list is needed (allow_groups): fetched in a worker
+ * before the payload is read. false when c was closed. */
+static bool conn_ask_access(struct ntlmd_server *s, struct conn *c)
+{
+	struct access_job *a = calloc(1, sizeof(*a));
+
+	if (a == NULL) {
+		conn_refuse(s, c, LOG_ERR, "out of memory", NULL);
+		return false;
+	}
+	a->job = (struct ntlmd_job){.uid = c->peer.uid, .kind = NTLMD_JOB_ACCESS, .run = run_access_job};
+	a->groups.uid = c->peer.uid;
+	a->groups.gid = c->peer.gid;
+	a->owner = c;
+	if (!ntlmd_pool_submit(s->pool, &a->job)) {
+		free(a);
+		conn_refuse(s, c, LOG_WARNING, "too many store calls of this uid waiting", "its group list");
+		return false;
+	}
+	c->access = a;
+	c->state = CONN_ACCESS;
+	if (!conn_watch(s, c, 0)) {
+		conn_refuse(s, c, LOG_ERR, "cannot wait for the caller's groups", strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* The caller's groups are known: its request is read, or refused. */
+static void access_back(struct ntlmd_server *s, struct access_job *a)
+{
+	struct conn *c = a->owner;
+	bool allowed;
+	char detail[64];
+
+	if (c == NULL || a->job.cancelled) {
+		free(a);
+		return;
+	}
+	c->access = NULL;
+	allowed = ntlmd_access_learn(s->ctx, &a->groups, s->now);
+	free(a);
+	if (!allowed) {
+		snprintf(detail, sizeof(detail), "request type %u", (unsigned)c->type);
+		conn_refuse(s, c, LOG_WARNING, "caller not in allow_users or allow_groups", detail);
+		return;
+	}
+	c->state = CONN_PAYLOAD;
+	if (!conn_watch(s, c, EPOLLIN))
+		conn_refuse(s, c, LOG_ERR, "cannot read the request", strerror(errno));
+	/* the payload may be in the socket already: level-triggered epoll
+	 * reports it in the next round */
+}
+
+/* Everything the workers finished: requests resumed, write-backs
+ * counted, group lists applied. */
+static void pool_back(struct ntlmd_server *s)
+{
+	struct ntlmd_job *job;
+
+	s->now = ntlmd_now_ms();
+	while ((job = ntlmd_pool_done(s->pool)) != NULL) {
+		switch (job->kind) {
+		case NTLMD_JOB_REQUEST:
+			request_back(s, (struct ntlmd_request *)(void *)job);
+			break;
+		case NTLMD_JOB_WRITEBACK:
+			s->writebacks_pending--;
+			if (!job->cancelled)
+				s->ctx->counters.writebacks++;
+			ntlmd_writeback_free((struct ntlmd_writeback *)(void *)job);
+			break;
+		default:
+			access_back(s, (struct access_job *)(void *)job);
+			break;
+		}
+	}
 }
 
 /* The header is in: check it and the caller before taking the payload. */
 static bool conn_header(struct ntlmd_server *s, struct conn *c)
 {
+	enum ntlmd_access_answer access;
 	const char *reason;
 	enum ntlm_status st = ntlmd_header_decode(c->header, sizeof(c->header), &c->type, &c->payload_len);
 
@@ -348,7 +540,8 @@ static bool conn_header(struct ntlmd_server *s, struct conn *c)
 		return false;
 	}
 	c->state = CONN_PAYLOAD;
-	if (!ntlmd_request_allowed(&c->peer, c->type, &reason)) {
+	access = ntlmd_access_check(s->ctx, &c->peer, c->type, s->now, &reason);
+	if (access == NTLMD_ACCESS_REFUSED) {
 		char detail[64];
 
 		snprintf(detail, sizeof(detail), "request type %u", (unsigned)c->type);
@@ -360,6 +553,10 @@ static bool conn_header(struct ntlmd_server *s, struct conn *c)
 	if (c->payload == NULL) {
 		conn_refuse(s, c, LOG_ERR, "out of memory", NULL);
 		return false;
+	}
+	if (access == NTLMD_ACCESS_ASK_NSS) {
+		conn_ask_access(s, c);
+		return false; /* read on when the answer is in */
 	}
 	return true;
 }
@@ -469,6 +666,7 @@ static void accept_all(struct ntlmd_server *s)
 		    .fd = fd,
 		    .peer = peer,
 		    .opened = now,
+		    .events = EPOLLIN,
 		    .state = CONN_HEADER,
 		};
 		conn_set_deadline(s, c, now + read_timeout_ms(s));
@@ -506,6 +704,17 @@ static int expire(struct ntlmd_server *s)
 			    "idle connection from uid=%u pid=%d closed after %u requests (idle_timeout)",
 			    (unsigned)c->peer.uid, (int)c->peer.pid, c->served);
 			conn_close(s, c);
+			continue;
+		}
+		if (c->deadline <= now && c->state == CONN_STORE) {
+			request_expired(s, c);
+			if (c->fd >= 0 && c->deadline < next)
+				next = c->deadline;
+			continue;
+		}
+		if (c->deadline <= now && c->state == CONN_ACCESS) {
+			conn_refuse(s, c, LOG_WARNING, "the caller's groups were not known in time",
+			            "NSS did not answer");
 			continue;
 		}
 		if (c->deadline <= now) {
@@ -590,6 +799,13 @@ struct ntlmd_server *ntlmd_server_new(int listen_fd, struct ntlmd_context *ctx, 
 	ev.data.u64 = TAG_SIGNAL;
 	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->signal_fd, &ev) < 0)
 		goto fail;
+	/* after the signal mask is set: the workers inherit it blocked */
+	s->pool = ntlmd_pool_new(ctx->cfg->store_workers, max_connections / 2 > 0 ? max_connections / 2 : 1);
+	if (s->pool == NULL)
+		goto fail;
+	ev.data.u64 = TAG_POOL;
+	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, ntlmd_pool_fd(s->pool), &ev) < 0)
+		goto fail;
 	s->now = s->last_tick = ntlmd_now_ms();
 	return s;
 fail:
@@ -629,9 +845,18 @@ int ntlmd_server_run(struct ntlmd_server *s)
 			}
 			if (tag == TAG_SIGNAL)
 				continue;
+			if (tag == TAG_POOL) {
+				pool_back(s);
+				continue;
+			}
 			c = &s->conns[tag];
 			if (c->fd < 0)
 				continue; /* closed by an earlier event of this round */
+			if (c->state == CONN_STORE || c->state == CONN_ACCESS) {
+				/* watched for nothing: the client hung up while it waited */
+				conn_refuse(s, c, LOG_NOTICE, "the client left", "while its request waited");
+				continue;
+			}
 			if (c->state == CONN_REPLY)
 				conn_write(s, c);
 			else
@@ -655,12 +880,26 @@ int ntlmd_server_run(struct ntlmd_server *s)
 
 void ntlmd_server_free(struct ntlmd_server *s)
 {
+	struct ntlmd_job *job;
+
 	if (s == NULL)
 		return;
 	/* the slots are initialised only when both arrays were allocated */
 	for (size_t i = 0; s->conns != NULL && s->free_slots != NULL && i < s->max_conns; i++)
 		if (s->conns[i].fd >= 0)
 			conn_close(s, &s->conns[i]);
+	/* every job comes back (run, or cancelled): nothing is left to a
+	 * worker when the chains are closed */
+	ntlmd_pool_stop(s->pool);
+	while (s->pool != NULL && (job = ntlmd_pool_done(s->pool)) != NULL) {
+		if (job->kind == NTLMD_JOB_REQUEST)
+			ntlmd_request_free((struct ntlmd_request *)(void *)job);
+		else if (job->kind == NTLMD_JOB_WRITEBACK)
+			ntlmd_writeback_free((struct ntlmd_writeback *)(void *)job);
+		else
+			free(job);
+	}
+	ntlmd_pool_free(s->pool);
 	if (s->epoll_fd >= 0)
 		close(s->epoll_fd);
 	if (s->signal_fd >= 0)

@@ -16,13 +16,26 @@
  * or a missed read_timeout closes it with one log line that names the
  * caller's uid and pid. When every slot is taken, the connection idle
  * longest makes room first.
+ *
+ * The loop never waits on a store. A request whose store call the chain
+ * cannot answer from memory goes to the store workers (pool.h) and its
+ * connection waits, watched for nothing but a hang-up, until the answer
+ * comes back through the pool's descriptor in the same epoll set; the
+ * other connections are served meanwhile. Its deadline is store_timeout:
+ * then it is answered STATUS_NO_LOGON_SERVERS, and the late answer is
+ * dropped and counted. A caller's group list (allow_groups) is fetched
+ * the same way, before its payload is read. Each connection has at most
+ * one request in flight, so max_connections bounds them; a uid may have
+ * at most max_connections / 2 store calls waiting for a worker (the share
+ * past which the slot rule below cuts its oldest connection), and the
+ * workers take the uids in turn.
  */
 #ifndef PAM_NTLM_NTLMD_SERVER_H
 #define PAM_NTLM_NTLMD_SERVER_H
 
 #include <stdbool.h>
 
-#include "handlers.h"
+#include "request.h"
 
 struct ntlmd_server;
 

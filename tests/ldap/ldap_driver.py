@@ -12,6 +12,17 @@ those of tests/ntlmd/ntlmd_driver.py.
         measured, and then printed in the case line)
     ldap_driver.py stream --socket S --count N --kill PID --at K USER
         N logons of USER; PID is killed (SIGKILL) before logon K: all succeed
+    ldap_driver.py concurrent --socket S --count N --slapd PID --then cont|hang|kill|reload
+            [--kill PID] [--daemon PID] [--store-timeout SECONDS]
+        N VERIFYs of directory users sent at once on N connections while
+        slapd PID is stopped (SIGSTOP); while they wait, PING, CHALLENGE and
+        a files user's VERIFY and CHECK_PASSWORD are answered, and no
+        directory VERIFY is. Then: cont (SIGCONT: all succeed), hang (all
+        answered STATUS_NO_LOGON_SERVERS at store_timeout; after SIGCONT the
+        late answers are dropped and counted, and a logon works again),
+        kill (the --kill PID, the first server, is killed: all succeed on
+        the second), reload (SIGHUP to --daemon PID while they wait, then
+        SIGCONT: all succeed, then a new logon)
     ldap_driver.py change --socket S USER         CHANGE_PASSWORD to the user's new password
     ldap_driver.py identity --socket S [--threshold N]
         spaced and cased spellings verify as the entry's own account, and
@@ -32,6 +43,7 @@ failed.
 
 import argparse
 import os
+import select
 import signal
 import sys
 import time
@@ -210,6 +222,131 @@ def cmd_stream(args):
     return run.finish()
 
 
+# PING's counters of the store workers (docs/PROTOCOL.md)
+T_STORE_WAITING, T_STORE_CALLS, T_STORE_TIMEOUTS, T_LATE_ANSWERS = 79, 80, 81, 82
+CONCURRENT_USERS = ["lalice", "lhank", "ljane", "lcache"]
+
+
+def verify_frame(sock, user, password):
+    """A VERIFY of user's exchange (with ntlmd's CHALLENGE), ready to send."""
+    ex = nd.ntlm_auth_exchange(sock, user, password)
+    return nd.frame(nd.VERIFY, [(nd.T_SERVICE, ex.service), (nd.T_NEGOTIATE, ex.negotiate),
+                                (nd.T_CHALLENGE, ex.challenge), (nd.T_AUTHENTICATE, ex.authenticate)])
+
+
+def ping(sock):
+    return nd.call(sock, nd.PING)
+
+
+def challenge(sock):
+    """A CHALLENGE for a fresh NEGOTIATE (python3-ntlm-auth)."""
+    from ntlm_auth.ntlm import NtlmContext
+
+    ctx = NtlmContext("falice", password_of("falice"), domain=DOMAIN, ntlm_compatibility=3)
+    return nd.call(sock, nd.CHALLENGE, [(nd.T_NEGOTIATE, ctx.step())])
+
+
+def wait_counter(sock, tag, want, seconds):
+    """PING until counter tag reaches want: its last value."""
+    deadline = time.monotonic() + seconds
+    got = ping(sock).u64(tag)
+    while got is not None and got < want and time.monotonic() < deadline:
+        time.sleep(0.05)
+        got = ping(sock).u64(tag)
+    return got
+
+
+def read_replies(kept):
+    out = []
+    for k in kept:
+        try:
+            out.append(k.reply(nd.VERIFY).status)
+        except (nd.Closed, OSError) as e:
+            out.append(f"no reply ({e})")
+    return out
+
+
+def cmd_concurrent(args):
+    """Many directory lookups outstanding while the loop serves the rest."""
+    run = nd.Runner()
+    nd.enable_md4_for_ntlm_auth()
+    users = [CONCURRENT_USERS[i % len(CONCURRENT_USERS)] for i in range(args.count)]
+    frames = [verify_frame(args.socket, u, password_of(u)) for u in users]
+    kept = [nd.Kept(args.socket, timeout=60) for _ in users]
+    os.kill(args.slapd, signal.SIGSTOP)
+    stopped = True
+    try:
+        t0 = time.monotonic()
+        for k, f in zip(kept, frames):
+            k.send(f)
+        waiting = wait_counter(args.socket, T_STORE_WAITING, args.count, 5)
+        run.case(f"{args.count} directory VERIFYs sent with slapd stopped: all wait for a store worker",
+                 lambda: [] if waiting == args.count else [f"PING says {waiting} waiting"])
+
+        def others():
+            p = []
+            for name, fn, status in (
+                    ("PING", lambda: ping(args.socket), "STATUS_SUCCESS"),
+                    ("CHALLENGE", lambda: challenge(args.socket), "STATUS_SUCCESS"),
+                    ("files VERIFY", lambda: logon(args.socket, "falice", password_of("falice")),
+                     "STATUS_SUCCESS"),
+                    ("files CHECK_PASSWORD", lambda: nd.call(args.socket, nd.CHECK_PASSWORD, [
+                        (nd.T_USER, "falice"), (nd.T_PASSWORD, password_of("falice"))]), "STATUS_SUCCESS")):
+                start = time.monotonic()
+                r = fn()
+                took = time.monotonic() - start
+                print(f"# while {args.count} directory lookups wait: {name}: {took * 1000:.1f} ms")
+                p += [f"{name}: {x}" for x in nd.expect(r, status)]
+            answered = [i for i, k in enumerate(kept) if select.select([k.sock], [], [], 0)[0]]
+            if answered:
+                p.append(f"directory VERIFYs answered meanwhile: {answered}")
+            return p
+
+        run.case("while they wait: PING, CHALLENGE, a files user's VERIFY and CHECK_PASSWORD are answered, "
+                 "no directory VERIFY is", others)
+        if args.then == "hang":
+            got = read_replies(kept)
+            took = time.monotonic() - t0
+            run.case(f"the directory hung: every waiting VERIFY is answered STATUS_NO_LOGON_SERVERS at "
+                     f"store_timeout ({args.store_timeout} s)",
+                     lambda: [f"{i}: {g}" for i, g in enumerate(got) if g != "STATUS_NO_LOGON_SERVERS"] +
+                     ([f"after {took:.2f} s"] if not args.store_timeout - 0.2 <= took <= args.store_timeout + 2
+                      else []))
+            print(f"# answered after {took * 1000:.0f} ms")
+            timeouts = ping(args.socket).u64(T_STORE_TIMEOUTS)
+            run.case("PING counts them as store timeouts",
+                     lambda: [] if timeouts == args.count else [f"store timeouts {timeouts}"])
+        if args.then == "kill":
+            os.kill(args.kill, signal.SIGKILL)
+        if args.then == "reload":
+            os.kill(args.daemon, signal.SIGHUP)
+            time.sleep(0.3)
+            r = ping(args.socket)
+            run.case("SIGHUP while they wait: ntlmd answers PING", lambda: nd.expect(r, "STATUS_SUCCESS"))
+        if args.then != "kill":
+            os.kill(args.slapd, signal.SIGCONT)
+            stopped = False
+        if args.then in ("cont", "kill", "reload"):
+            got = read_replies(kept)
+            run.case(f"then ({args.then}): every directory VERIFY succeeds",
+                     lambda: [f"{i} ({users[i]}): {g}" for i, g in enumerate(got) if g != "STATUS_SUCCESS"])
+        if args.then == "hang":
+            late = wait_counter(args.socket, T_LATE_ANSWERS, args.count, 15)
+            run.case("after SIGCONT the late answers come back: dropped and counted",
+                     lambda: [] if late == args.count else [f"late answers {late}"])
+        run.case(f"after {args.then}: a directory logon works",
+                 lambda: nd.expect(logon(args.socket, "lalice", password_of("lalice")), "STATUS_SUCCESS"))
+    finally:
+        if stopped:
+            try:
+                os.kill(args.slapd, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        for k in kept:
+            k.close()
+    return run.finish()
+
+
 def cmd_change(args):
     run = nd.Runner()
     old, new = password_of(args.user), NEW_PASSWORDS[args.user]
@@ -362,6 +499,14 @@ def main():
     p.add_argument("--kill", type=int, required=True)
     p.add_argument("--at", type=int, required=True)
     p.add_argument("user")
+    p = sub.add_parser("concurrent")
+    p.add_argument("--socket", required=True)
+    p.add_argument("--count", type=int, required=True)
+    p.add_argument("--slapd", type=int, required=True)
+    p.add_argument("--then", choices=("cont", "hang", "kill", "reload"), required=True)
+    p.add_argument("--kill", type=int)
+    p.add_argument("--daemon", type=int)
+    p.add_argument("--store-timeout", type=float, default=8)
     p = sub.add_parser("change")
     p.add_argument("--socket", required=True)
     p.add_argument("user")
@@ -398,7 +543,7 @@ def main():
     if args.command == "nthash-stdin":
         print(nt_hash(sys.stdin.readline().rstrip("\n")).hex().upper())
         return 0
-    return {"helper": cmd_helper, "expect": cmd_expect, "stream": cmd_stream, "change": cmd_change,
+    return {"helper": cmd_helper, "expect": cmd_expect, "stream": cmd_stream, "concurrent": cmd_concurrent, "change": cmd_change,
             "identity": cmd_identity, "twin": cmd_twin}[args.command](args)
 
 

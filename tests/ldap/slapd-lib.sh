@@ -154,6 +154,15 @@ ldap_value() { # USER ATTRIBUTE: the value on instance a
         -b "ou=people,$SUFFIX" "(uid=$1)" "$2" | sed -n "s/^$2: //p"
 }
 
+ldap_value_becomes() { # USER ATTRIBUTE VALUE: within $WAIT s (a write made after a reply)
+    tries=$((WAIT * 10))
+    while [ "$(ldap_value "$1" "$2")" != "$3" ]; do
+        tries=$((tries - 1))
+        [ "$tries" -gt 0 ] || return 1
+        sleep 0.1
+    done
+}
+
 set_nt_hash() { # USER HEX
     printf 'dn: uid=%s,ou=people,%s\nchangetype: modify\nreplace: sambaNTPassword\nsambaNTPassword: %s\n' \
         "$1" "$SUFFIX" "$2" | ldap_admin

@@ -566,17 +566,76 @@ domains        TESTDOM EXTRA
 EOF
 start_ntlmd "$WORK/writeback.conf"
 expect --label "lockout write-back: " lhank/wrong=STATUS_WRONG_PASSWORD lhank/wrong=STATUS_WRONG_PASSWORD
+# a worker writes it after the reply
 check "lockout write-back: sambaBadPasswordCount 2 after two wrong passwords" \
-    [ "$(ldap_value lhank sambaBadPasswordCount)" = 2 ]
+    ldap_value_becomes lhank sambaBadPasswordCount 2
 bad_time=$(ldap_value lhank sambaBadPasswordTime)
 check "lockout write-back: sambaBadPasswordTime is now" [ $(($(date +%s) - ${bad_time:-0})) -lt 60 ]
 expect --label "lockout write-back: " lhank=STATUS_SUCCESS
-check "lockout write-back: a good logon resets the count" [ "$(ldap_value lhank sambaBadPasswordCount)" = 0 ]
+check "lockout write-back: a good logon resets the count" ldap_value_becomes lhank sambaBadPasswordCount 0
 expect --label "configured domains: " --domain EXTRA lhank=STATUS_SUCCESS
 expect --label "configured domains: " --domain OTHERDOM lhank=STATUS_NO_SUCH_USER
 stop_ntlmd
 check "lockout write-back off by default: lalice's count untouched" \
     [ -z "$(ldap_value lalice sambaBadPasswordCount)" ]
+
+# ------------------------------------------------------------------ concurrency
+
+# ntlmd never waits on the directory: 12 lookups at once (cache off: each
+# a miss) with the only server stopped, 4 store workers (4 run, 8 queue);
+# files users, PING and CHALLENGE are answered meanwhile (the driver checks
+# that no directory VERIFY was answered before them, not a time)
+write_conf "$WORK/concurrent.conf" <<EOF
+uri            ldap://127.0.0.1:$PORT_A
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+store_workers  4
+EOF
+start_ntlmd "$WORK/concurrent.conf"
+driver concurrent --socket "$SOCKET" --count 12 --slapd "$SLAPD_A" --then cont
+stop_ntlmd
+
+# a hung server during the lookups: each is answered STATUS_NO_LOGON_SERVERS
+# at store_timeout, before timelimit; the answers that come after SIGCONT
+# are dropped and counted; then the directory works again
+write_conf "$WORK/hung.conf" <<EOF
+uri            ldap://127.0.0.1:$PORT_A
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+store_workers  4
+store_timeout  1000
+EOF
+start_ntlmd "$WORK/hung.conf"
+driver concurrent --socket "$SOCKET" --count 12 --slapd "$SLAPD_A" --then hang --store-timeout 1
+check "hung server: the audit says no store answered within store_timeout" \
+    grep -q 'no store answered within store_timeout' "$LOG"
+stop_ntlmd
+
+# a reload while lookups wait: they finish with the old chain, which is
+# closed once the last of them is done
+start_ntlmd "$WORK/concurrent.conf"
+driver concurrent --socket "$SOCKET" --count 12 --slapd "$SLAPD_A" --then reload --daemon "$DAEMON_PID"
+check "reload while lookups wait: the old store is closed after them" grep -q "ldap: closing: " "$LOG"
+check "reload while lookups wait: ntlmd still runs" kill -0 "$DAEMON_PID"
+stop_ntlmd
+
+# failover with lookups in flight: the first server stopped, then killed
+# while 12 lookups wait on it; each is retried on the second server
+write_conf "$WORK/failover-inflight.conf" <<EOF
+uri            ldap://127.0.0.1:$PORT_A
+uri            ldap://127.0.0.1:$PORT_B
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+store_workers  4
+EOF
+start_ntlmd "$WORK/failover-inflight.conf"
+driver concurrent --socket "$SOCKET" --count 12 --slapd "$SLAPD_A" --then kill --kill "$SLAPD_A"
+wait "$SLAPD_A" 2>/dev/null
+SLAPD_A=""
+check "failover in flight: the lookups went to the second server" \
+    grep -q "connected to ldap://127.0.0.1:$PORT_B" "$LOG"
+stop_ntlmd
+start_slapd a "$PORT_A"
 
 # ------------------------------------------------------------------ failover
 

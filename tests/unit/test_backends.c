@@ -924,6 +924,191 @@ START_TEST(chain_unavailable_is_not_no_such_user)
 }
 END_TEST
 
+/* A store like the directory: it holds "carol" and "dave" (domain DIR),
+ * and answers from memory only what its cache says: the names in
+ * dir_cached, as "user" or "user@DOMAIN" asked (positive when it holds
+ * them, negative when not), or every name at once while dir_resting (a
+ * directory known unavailable). */
+static const char *const *dir_cached;
+static bool dir_resting;
+static unsigned dir_asked; /* lookups that went to "the server" */
+
+static enum ntlm_status dir_lookup(void *state, const char *user, const char *domain,
+                                   struct ntlmd_account *ret)
+{
+	(void)state;
+	(void)domain;
+	dir_asked++;
+	if (strcmp(user, "carol") != 0 && strcmp(user, "dave") != 0)
+		return NTLM_STATUS_NO_SUCH_USER;
+	*ret = (struct ntlmd_account){.name = strdup(user), .domain = strdup("DIR"), .key = strdup("dir:x")};
+	ret->key[4] = user[0];
+	return NTLM_OK;
+}
+
+static enum ntlm_status dir_lookup_now(void *state, const char *user, const char *domain,
+                                       struct ntlmd_account *ret, bool *ret_answered)
+{
+	*ret_answered = dir_resting;
+	if (dir_resting)
+		return NTLM_ERR_BACKEND_UNAVAILABLE;
+	for (size_t i = 0; dir_cached != NULL && dir_cached[i] != NULL; i++) {
+		size_t n = strlen(user);
+		bool hit = strcmp(dir_cached[i], user) == 0 ||
+		           (strncmp(dir_cached[i], user, n) == 0 && dir_cached[i][n] == '@' &&
+		            domain != NULL && strcmp(dir_cached[i] + n + 1, domain) == 0);
+
+		if (hit) {
+			enum ntlm_status st = dir_lookup(state, user, domain, ret);
+
+			dir_asked--; /* from the cache */
+			*ret_answered = true;
+			return st;
+		}
+	}
+	return NTLM_ERR_BACKEND_UNAVAILABLE;
+}
+
+static const struct ntlmd_backend dir_backend = {
+    .name = "dir", .lookup = dir_lookup, .lookup_now = dir_lookup_now};
+
+/* files (over path) and the directory-like store, in the order given. */
+static struct ntlmd_backend_chain *mixed_chain(bool files_first)
+{
+	const struct ntlmd_backend *b[2] = {&ntlmd_backend_files, &dir_backend};
+	void *states[2] = {open_files(path), NULL};
+	struct ntlmd_backend_chain *c = NULL;
+
+	if (!files_first) {
+		b[0] = &dir_backend, b[1] = &ntlmd_backend_files;
+		states[1] = states[0], states[0] = NULL;
+	}
+	ck_assert_status(ntlmd_backends_new(b, states, 2, &c), NTLM_OK);
+	ck_assert_status(ntlmd_backends_set_domain(c, "DOM"), NTLM_OK);
+	dir_cached = NULL;
+	dir_resting = false;
+	dir_asked = 0;
+	return c;
+}
+
+/* lookup_now's answer: the status, or -1 when not answered. */
+static int now_status(struct ntlmd_backend_chain *c, const char *user, const char *domain,
+                      const char **backend)
+{
+	struct ntlmd_account a = {0};
+	bool answered = true;
+	enum ntlm_status st = ntlmd_backends_lookup_now(c, user, domain, &a, backend, &answered);
+
+	if (!answered)
+		ck_assert_ptr_null(a.name); /* nothing written */
+	ntlmd_account_clear(&a);
+	return answered ? (int)st : -1;
+}
+
+/* The chain without waiting (ntlmd's loop): the same rules as the
+ * blocking lookup, and never a guess when a store must ask its server. */
+START_TEST(chain_no_wait_files_first)
+{
+	static const char *const cached[] = {"dave", "nobody", NULL};
+	const char *backend = NULL;
+	struct ntlmd_account a = {0};
+	struct ntlmd_backend_chain *c;
+
+	write_file(path, ALICE_LINE BOB_LINE, 0600);
+	c = mixed_chain(true);
+	/* a files user: answered, the directory never asked */
+	ck_assert_int_eq(now_status(c, "alice", "DOM", &backend), NTLM_OK);
+	ck_assert_str_eq(backend, "files");
+	ck_assert_uint_eq(dir_asked, 0);
+	/* the directory's user, not cached: only a worker can say */
+	ck_assert_int_eq(now_status(c, "carol", "DOM", NULL), -1);
+	ck_assert_uint_eq(dir_asked, 0);
+	ck_assert_status(ntlmd_backends_lookup(c, "carol", "DOM", &a, &backend), NTLM_OK);
+	ck_assert_str_eq(backend, "dir");
+	ck_assert_uint_eq(dir_asked, 1);
+	ntlmd_account_clear(&a);
+	/* no store has it: the directory must say so first */
+	ck_assert_int_eq(now_status(c, "erin", "DOM", NULL), -1);
+	/* cached, positive and negative */
+	dir_cached = cached;
+	ck_assert_int_eq(now_status(c, "dave", "DIR", &backend), NTLM_OK);
+	ck_assert_str_eq(backend, "dir");
+	ck_assert_int_eq(now_status(c, "nobody", "DOM", NULL), NTLM_STATUS_NO_SUCH_USER);
+	/* the directory's own domain typed otherwise: the earlier store (files,
+	 * in memory) is asked for a namesake, and says none */
+	ck_assert_int_eq(now_status(c, "dave", "DOM", NULL), NTLM_OK);
+	/* a directory known down: unavailable at once; files users still served */
+	dir_resting = true;
+	ck_assert_int_eq(now_status(c, "carol", "DOM", NULL), NTLM_ERR_BACKEND_UNAVAILABLE);
+	ck_assert_int_eq(now_status(c, "alice", "DOM", NULL), NTLM_OK);
+	ck_assert_uint_eq(dir_asked, 1);
+	ntlmd_backends_close(c);
+}
+END_TEST
+
+START_TEST(chain_no_wait_directory_first)
+{
+	static const char *const alice_cached[] = {"alice", NULL};
+	struct ntlmd_backend_chain *c;
+
+	write_file(path, ALICE_LINE, 0600);
+	c = mixed_chain(false);
+	/* a files user behind the directory: the directory must say first
+	 * that it has no alice (fail closed while it cannot) */
+	ck_assert_int_eq(now_status(c, "alice", "DOM", NULL), -1);
+	dir_resting = true;
+	ck_assert_int_eq(now_status(c, "alice", "DOM", NULL), NTLM_ERR_BACKEND_UNAVAILABLE);
+	/* the directory's negative cache entry: files answers */
+	dir_resting = false;
+	dir_cached = alice_cached;
+	ck_assert_int_eq(now_status(c, "alice", "DOM", NULL), NTLM_OK);
+	/* typed in another domain than the account's (DOM): the namesake check
+	 * asks the earlier store, whose cache answers */
+	ck_assert_int_eq(now_status(c, "alice", "TESTSRV", NULL), NTLM_OK);
+	ck_assert_uint_eq(dir_asked, 0);
+	ntlmd_backends_close(c);
+}
+END_TEST
+
+/* check_unambiguous asks the earlier stores only, and in the no-wait mode
+ * waits for one that must ask its server. */
+START_TEST(chain_no_wait_namesake_check)
+{
+	static const char *const carol_cached[] = {"carol", NULL};
+	static const char *const nothing_cached[] = {NULL};
+	static const char *const typed_only[] = {"alice@TESTSRV", NULL};
+	struct ntlmd_account a = {0};
+	struct ntlmd_backend_chain *c;
+
+	/* carol in files too; the directory first holds carol (DIR) */
+	write_file(path, "carol:1002:" NO_HASH ":" NT_PASSWORD ":[U          ]:LCT-5F3A1B2C:\n", 0600);
+	c = mixed_chain(false);
+	dir_cached = carol_cached;
+	ck_assert_int_eq(now_status(c, "carol", "DIR", NULL), NTLM_OK);
+	ntlmd_backends_close(c);
+	/* files first: its carol (DOM) typed in TESTSRV; the namesake check
+	 * asks nobody before files: answered */
+	c = mixed_chain(true);
+	dir_cached = nothing_cached;
+	ck_assert_int_eq(now_status(c, "carol", "TESTSRV", NULL), NTLM_OK);
+	ck_assert_uint_eq(dir_asked, 0);
+	ntlmd_backends_close(c);
+	/* directory first, files' alice typed in TESTSRV: the directory's cache
+	 * knows alice@TESTSRV, not alice@DOM, which the namesake check asks:
+	 * not answered; the blocking lookup asks and finds the files account */
+	write_file(path, ALICE_LINE, 0600);
+	c = mixed_chain(false);
+	dir_cached = typed_only;
+	ck_assert_int_eq(now_status(c, "alice", "TESTSRV", NULL), -1);
+	ck_assert_uint_eq(dir_asked, 0);
+	ck_assert_status(ntlmd_backends_lookup(c, "alice", "TESTSRV", &a, NULL), NTLM_OK);
+	ck_assert_str_eq(a.key, "files:alice");
+	ck_assert_uint_eq(dir_asked, 2);
+	ntlmd_account_clear(&a);
+	ntlmd_backends_close(c);
+}
+END_TEST
+
 START_TEST(chain_set_password)
 {
 	struct ntlm_hash h = hash_hex(NEW_NT);
@@ -1513,6 +1698,9 @@ int main(void)
 	tcase_add_test(chain, log_name_escapes_what_a_client_typed);
 	tcase_add_test(chain, chain_unavailable_is_not_no_such_user);
 	tcase_add_test(chain, chain_set_password);
+	tcase_add_test(chain, chain_no_wait_files_first);
+	tcase_add_test(chain, chain_no_wait_directory_first);
+	tcase_add_test(chain, chain_no_wait_namesake_check);
 	tcase_add_test(chain, chain_open_from_config);
 	tcase_add_test(chain, daemon_and_tool_agree_on_every_flag);
 	tcase_add_checked_fixture(chain, make_fixture, remove_fixture);

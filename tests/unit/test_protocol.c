@@ -4,11 +4,14 @@
  * against in-process fake daemons, and ntlmd's tables and handlers run
  * without a socket.
  *
- * The daemon's handler, table and audit sources are compiled into this
- * test (they are not in a library), over a fake backend chain defined
- * below, so the handlers run exactly as in ntlmd.
+ * The daemon's request code is linked from its noinst library
+ * (ntlmd/libntlmd.la), over a backend chain of one fake store defined
+ * below, so the handlers run exactly as in ntlmd; the store can answer
+ * later, or never, to run the handlers in their steps as the loop does.
  */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -17,23 +20,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../backends/account.c" /* the real account policy */
-#include "../../ntlmd/audit.c"
-#include "../../ntlmd/challenges.c"
-#include "../../ntlmd/handlers.c"
-#include "../../ntlmd/lockout.c"
 #include "client.h"
+#include "pool.h"
+#include "request.h"
 #include "testutil.h"
 
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
 /* ------------------------------------------------------------------ */
-/* A fake backend chain: a few accounts in memory                      */
+/* A fake store: a few accounts in memory                              */
 
 #define PASSWORD "Passw0rd!"
 
-struct ntlmd_backend_chain {
-	int unused;
-};
-static struct ntlmd_backend_chain fake_chain;
+static struct ntlmd_backend_chain *fake_chain;
 
 struct fake_account {
 	const char *name;
@@ -43,6 +44,7 @@ struct fake_account {
 static struct fake_account fake_accounts[] = {{"alice", "U", {{0}}},
                                               {"bob", "DU", {{0}}},
                                               {"dave", "LU", {{0}}},
+                                              {"slowalice", "U", {{0}}}, /* not in memory */
                                               {"Root", "U", {{0}}}}; /* a case twin of the system user root */
 
 static void fake_accounts_init(void)
@@ -68,14 +70,13 @@ static char *fake_key(const char *name)
 	return strdup(key);
 }
 
-enum ntlm_status ntlmd_backends_lookup(struct ntlmd_backend_chain *c, const char *user, const char *domain,
-                                       struct ntlmd_account *ret, const char **ret_backend)
+static enum ntlm_status fake_lookup(void *state, const char *user, const char *domain,
+                                    struct ntlmd_account *ret)
 {
 	const struct fake_account *a = fake_find(user);
 
-	(void)c;
+	(void)state;
 	(void)domain;
-	*ret_backend = "fake";
 	if (a == NULL)
 		return NTLM_STATUS_NO_SUCH_USER;
 	*ret = (struct ntlmd_account){.name = strdup(a->name),
@@ -91,15 +92,21 @@ enum ntlm_status ntlmd_backends_lookup(struct ntlmd_backend_chain *c, const char
 	return NTLM_OK;
 }
 
-enum ntlm_status ntlmd_backends_set_password(struct ntlmd_backend_chain *c, const char *user,
-                                             const char *domain, const char *key,
-                                             const struct ntlm_hash *nt_hash, int64_t now)
+/* Like a directory: names that begin with "slow" are not in memory (only
+ * a worker's lookup finds them), the others are (a cache hit). */
+static enum ntlm_status fake_lookup_now(void *state, const char *user, const char *domain,
+                                        struct ntlmd_account *ret, bool *ret_answered)
+{
+	*ret_answered = strncasecmp(user, "slow", 4) != 0;
+	return *ret_answered ? fake_lookup(state, user, domain, ret) : NTLM_ERR_BACKEND_UNAVAILABLE;
+}
+
+static enum ntlm_status fake_set_password(void *state, const char *user, const struct ntlm_hash *nt_hash,
+                                          int64_t now)
 {
 	struct fake_account *a = fake_find(user);
 
-	(void)c;
-	(void)domain;
-	(void)key;
+	(void)state;
 	(void)now;
 	if (a == NULL)
 		return NTLM_STATUS_NO_SUCH_USER;
@@ -107,46 +114,49 @@ enum ntlm_status ntlmd_backends_set_password(struct ntlmd_backend_chain *c, cons
 	return NTLM_OK;
 }
 
-/* The fake chain adds no users (CHANGE_PASSWORD with CREATE). */
-enum ntlm_status ntlmd_backends_add_user(struct ntlmd_backend_chain *c, const char *user, uint32_t uid,
-                                         const struct ntlm_hash *nt_hash, int64_t now)
-{
-	(void)c;
-	(void)user;
-	(void)uid;
-	(void)nt_hash;
-	(void)now;
-	return NTLM_STATUS_ACCOUNT_RESTRICTION;
-}
-
-bool ntlmd_backends_serve_domain(const struct ntlmd_backend_chain *c, const char *domain)
-{
-	(void)c;
-	(void)domain;
-	return false;
-}
-
-void ntlmd_backends_record_logon(struct ntlmd_backend_chain *c, const char *backend, const char *user,
-                                 enum ntlm_status st, int64_t now)
-{
-	(void)c, (void)backend, (void)user, (void)st, (void)now;
-}
-
-/* The fake chain's groups: "staff" holds alice; "broken" is in a store
+/* The fake store's groups: "staff" holds alice, and so does the SID
+ * STAFF_SID (asked in its canonical text only); "broken" is in a store
  * that cannot be asked; no other group exists. */
-enum ntlm_status ntlmd_backends_group_member(struct ntlmd_backend_chain *c, const char *group,
-                                             const char *user, const char *key, bool *ret_member,
-                                             const char **ret_backend)
+#define STAFF_SID "S-1-5-21-1-2-3-1001"
+static enum ntlm_status fake_group_member(void *state, const char *group, const char *user, const char *key,
+                                          bool *ret_member)
 {
-	(void)c;
+	(void)state;
 	ck_assert_ptr_nonnull(key); /* the account was looked up: its key is known */
 	if (strcmp(group, "broken") == 0)
 		return NTLM_ERR_BACKEND_UNAVAILABLE;
-	if (strcmp(group, "staff") != 0)
+	if (strcmp(group, "staff") != 0 && strcmp(group, STAFF_SID) != 0)
 		return NTLM_STATUS_NO_SUCH_USER;
 	*ret_member = strcasecmp(user, "alice") == 0;
-	*ret_backend = "fake";
 	return NTLM_OK;
+}
+
+/* Write-backs the fake store was told of (record_logon). */
+static unsigned fake_recorded;
+
+static void fake_record_logon(void *state, const char *user, int64_t bad_count, bool success, int64_t now)
+{
+	(void)state, (void)user, (void)bad_count, (void)success, (void)now;
+	fake_recorded++;
+}
+
+static const struct ntlmd_backend fake_backend = {
+    .name = "fake",
+    .lookup = fake_lookup,
+    .lookup_now = fake_lookup_now,
+    .set_password = fake_set_password,
+    .group_member = fake_group_member,
+    .record_logon = fake_record_logon,
+};
+
+static struct ntlmd_backend_chain *fake_chain_new(void)
+{
+	const struct ntlmd_backend *b = &fake_backend;
+	void *state = NULL;
+	struct ntlmd_backend_chain *c = NULL;
+
+	ck_assert_status(ntlmd_backends_new(&b, &state, 1, &c), NTLM_OK);
+	return c;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1307,6 +1317,9 @@ END_TEST
 
 static struct ntlmd_config cfg;
 static struct ntlmd_context hctx;
+/* The audit record of the last request a test sent (request.h keeps it in
+ * the request, which is freed with its reply). */
+static struct ntlmd_audit_event last_event;
 static const struct ntlmd_peer root = {.uid = 0, .gid = 0, .pid = 1};
 static const struct ntlmd_peer stranger = {.uid = 4321, .gid = 4321, .pid = 2};
 static const struct ntlmd_peer helper = {.uid = 1234, .gid = 1234, .pid = 3};
@@ -1330,13 +1343,56 @@ static void handlers_setup(void)
 	cfg.allow_users = calloc(2, sizeof(char *));
 	ck_assert_ptr_nonnull(cfg.allow_users);
 	cfg.allow_users[0] = strdup("1234");
-	ck_assert_status(ntlmd_context_init(&hctx, &cfg, &fake_chain), NTLM_OK);
+	fake_chain = fake_chain_new();
+	{
+		struct ntlmd_setup *setup = ntlmd_setup_new(&cfg, fake_chain, false);
+
+		ck_assert_ptr_nonnull(setup);
+		ck_assert_status(ntlmd_context_init(&hctx, setup), NTLM_OK);
+		ntlmd_setup_unref(setup);
+	}
 }
 
 static void handlers_teardown(void)
 {
 	ntlmd_context_clear(&hctx);
+	ntlmd_backends_close(fake_chain);
 	ntlmd_config_clear(&cfg);
+}
+
+/* cfg changed: the context takes it again, as after a SIGHUP. */
+static void reload(void)
+{
+	struct ntlmd_setup *setup = ntlmd_setup_new(&cfg, fake_chain, false);
+
+	ck_assert_ptr_nonnull(setup);
+	ntlmd_context_reload(&hctx, setup);
+	ntlmd_setup_unref(setup);
+}
+
+/* One request through its steps as the loop and a worker take it (the
+ * worker's part inline), its reply in *ret_reply; the audit record is
+ * left in last_event. */
+static enum ntlm_status serve(const struct ntlmd_peer *peer, uint16_t type, const uint8_t *payload,
+                              size_t len, uint8_t **ret_reply, size_t *ret_len)
+{
+	struct ntlmd_request *req = ntlmd_request_new(&hctx, peer, type, payload, len);
+	struct ntlmd_writeback *w;
+	enum ntlm_status st;
+
+	if (req == NULL)
+		return NTLM_ERR_WRONG_MESSAGE_TYPE;
+	for (enum ntlmd_step step = ntlmd_request_start(&hctx, req); step == NTLMD_STEP_WAIT;
+	     step = ntlmd_request_resume(&hctx, req))
+		ntlmd_request_run_call(req);
+	st = ntlmd_request_finish(&hctx, req, ret_reply, ret_len);
+	last_event = req->event;
+	if ((w = ntlmd_request_take_writeback(req)) != NULL) {
+		ntlmd_writeback_run(w);
+		ntlmd_writeback_free(w);
+	}
+	ntlmd_request_free(req);
+	return st;
 }
 
 /* Sends fields (consumed) as a request of type through ntlmd_dispatch and
@@ -1351,12 +1407,11 @@ static enum ntlm_status request(const struct ntlmd_peer *peer, uint16_t type, st
 	ck_assert_status(ntlmd_frame_encode(type, fields, &req, &req_len), NTLM_OK);
 	ntlm_writer_clear(fields);
 	ck_assert_status(
-	    ntlmd_dispatch(peer, type, req + NTLMD_HEADER_LEN, req_len - NTLMD_HEADER_LEN, &rep, &rep_len),
-	    NTLM_OK);
+	    serve(peer, type, req + NTLMD_HEADER_LEN, req_len - NTLMD_HEADER_LEN, &rep, &rep_len), NTLM_OK);
 	ck_assert_status(ntlmd_frame_decode(rep, rep_len, ret), NTLM_OK);
 	ck_assert_uint_eq(ret->type, type | NTLMD_REPLY);
 	ck_assert_status(ntlmd_reply_status(ret, &st), NTLM_OK);
-	ck_assert_status(hctx.event.status, st);
+	ck_assert_status(last_event.status, st);
 	free(req);
 	free(rep);
 	return st;
@@ -1453,25 +1508,25 @@ START_TEST(access_table)
 	const struct ntlmd_peer in_group = {.uid = 5555, .gid = 777, .pid = 4};
 	const char *reason = NULL;
 
-	ck_assert(ntlmd_request_allowed(&stranger, NTLMD_REQ_PING, &reason));
+	ck_assert(ntlmd_request_allowed(&hctx, &stranger, NTLMD_REQ_PING, &reason));
 	for (size_t i = 0; i < ARRAY_SIZE(privileged); i++) {
-		ck_assert(ntlmd_request_allowed(&root, privileged[i], &reason));
-		ck_assert(ntlmd_request_allowed(&helper, privileged[i], &reason));
-		ck_assert(!ntlmd_request_allowed(&stranger, privileged[i], &reason));
+		ck_assert(ntlmd_request_allowed(&hctx, &root, privileged[i], &reason));
+		ck_assert(ntlmd_request_allowed(&hctx, &helper, privileged[i], &reason));
+		ck_assert(!ntlmd_request_allowed(&hctx, &stranger, privileged[i], &reason));
 		ck_assert_str_eq(reason, "caller not in allow_users or allow_groups");
-		ck_assert(!ntlmd_request_allowed(&in_group, privileged[i], &reason));
+		ck_assert(!ntlmd_request_allowed(&hctx, &in_group, privileged[i], &reason));
 	}
-	ck_assert(!ntlmd_request_allowed(&root, 99, &reason));
+	ck_assert(!ntlmd_request_allowed(&hctx, &root, 99, &reason));
 	ck_assert_str_eq(reason, "unknown request type");
-	ck_assert(!ntlmd_request_allowed(&root, NTLMD_REQ_PING | NTLMD_REPLY, &reason));
+	ck_assert(!ntlmd_request_allowed(&hctx, &root, NTLMD_REQ_PING | NTLMD_REPLY, &reason));
 
 	/* a group by number (the caller's primary gid) */
 	cfg.allow_groups = calloc(2, sizeof(char *));
 	ck_assert_ptr_nonnull(cfg.allow_groups);
 	cfg.allow_groups[0] = strdup("777");
-	ntlmd_context_reload(&hctx, &cfg, &fake_chain);
-	ck_assert(ntlmd_request_allowed(&in_group, NTLMD_REQ_VERIFY, &reason));
-	ck_assert(!ntlmd_request_allowed(&stranger, NTLMD_REQ_VERIFY, &reason));
+	reload();
+	ck_assert(ntlmd_request_allowed(&hctx, &in_group, NTLMD_REQ_VERIFY, &reason));
+	ck_assert(!ntlmd_request_allowed(&hctx, &stranger, NTLMD_REQ_VERIFY, &reason));
 }
 END_TEST
 
@@ -1486,7 +1541,7 @@ START_TEST(ping_reports_version_and_counters)
 	ck_assert_ptr_nonnull(ntlmd_frame_string(&r, NTLMD_TAG_VERSION));
 	ck_assert_status(ntlmd_frame_get_u64(&r, NTLMD_TAG_REQUESTS, &n), NTLM_OK);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_ptr_null(hctx.event.request); /* nothing to audit */
+	ck_assert_ptr_null(last_event.request); /* nothing to audit */
 	ntlmd_frame_clear(&r);
 	ntlmd_fields_init(&w);
 	ck_assert_status(request(&stranger, NTLMD_REQ_PING, &w, &r), NTLM_OK);
@@ -1526,12 +1581,12 @@ START_TEST(challenge_limits_per_address)
 {
 	cfg.max_pending_challenges_per_uid = 10;
 	cfg.max_pending_challenges_per_address = 3;
-	ntlmd_context_reload(&hctx, &cfg, &fake_chain);
+	reload();
 	for (int i = 0; i < 3; i++)
 		ck_assert_status(challenge_for("192.0.2.66"), NTLM_OK);
 	ck_assert_status(challenge_for("192.0.2.66"), NTLM_ERR_INSUFFICIENT_RESOURCES);
-	ck_assert_str_eq(hctx.event.detail, "challenge refused: max_pending_challenges_per_address reached");
-	ck_assert_str_eq(hctx.event.client_address, "192.0.2.66");
+	ck_assert_str_eq(last_event.detail, "challenge refused: max_pending_challenges_per_address reached");
+	ck_assert_str_eq(last_event.client_address, "192.0.2.66");
 	ck_assert_status(challenge_for("198.51.100.7"), NTLM_OK);
 	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV2, "198.51.100.7"), NTLM_OK);
 	/* a reload applies at once */
@@ -1542,7 +1597,7 @@ START_TEST(challenge_limits_per_address)
 		ck_assert_status(challenge_for(NULL), NTLM_OK);
 	ck_assert_uint_eq(ntlmd_challenges_pending(hctx.challenges, 0), 10);
 	ck_assert_status(challenge_for(NULL), NTLM_ERR_INSUFFICIENT_RESOURCES);
-	ck_assert_str_eq(hctx.event.detail, "challenge refused: max_pending_challenges_per_uid reached");
+	ck_assert_str_eq(last_event.detail, "challenge refused: max_pending_challenges_per_uid reached");
 	/* with an address: the oldest are forgotten, nothing is refused */
 	for (int i = 0; i < 20; i++) {
 		char address[32];
@@ -1574,9 +1629,9 @@ START_TEST(verify_ntlmv2_round_trip)
 	ck_assert_str_eq(ntlmd_frame_string(&r, NTLMD_TAG_MIC), "valid");
 	ck_assert_status(ntlmd_frame_get_bytes(&r, NTLMD_TAG_SESSION_KEY, &key, &key_len), NTLM_OK);
 	ck_assert_uint_eq(key_len, 16);
-	ck_assert_str_eq(hctx.event.user, "alice");
-	ck_assert_str_eq(hctx.event.client_address, "192.0.2.1");
-	ck_assert_str_eq(hctx.event.service, "pam");
+	ck_assert_str_eq(last_event.user, "alice");
+	ck_assert_str_eq(last_event.client_address, "192.0.2.1");
+	ck_assert_str_eq(last_event.service, "pam");
 	ntlmd_frame_clear(&r);
 
 	/* the same AUTHENTICATE again: the challenge is used up */
@@ -1595,7 +1650,7 @@ START_TEST(verify_foreign_challenge_once)
 
 	flow_run(&x, &c, "pam", true);
 	ck_assert_status(flow_verify(&x, NULL, &r), NTLM_OK);
-	ck_assert_str_eq(hctx.event.detail, "challenge built by the caller");
+	ck_assert_str_eq(last_event.detail, "challenge built by the caller");
 	ntlmd_frame_clear(&r);
 	ck_assert_status(flow_verify(&x, NULL, &r), NTLM_STATUS_CHALLENGE_EXPIRED);
 	ntlmd_frame_clear(&r);
@@ -1615,10 +1670,10 @@ START_TEST(verify_outcomes)
 	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV1_ESS, NULL), NTLM_STATUS_NTLM_BLOCKED);
 	set_policy("ntlm_auth", "ntlmv1-permitted");
 	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV1_ESS, NULL), NTLM_OK);
-	ck_assert_str_eq(ntlm_response_type_name(hctx.event.response_type), "NTLMv1-ESS");
+	ck_assert_str_eq(ntlm_response_type_name(last_event.response_type), "NTLMv1-ESS");
 	set_policy("accepted_domains", "OTHER");
 	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV2, NULL), NTLM_STATUS_NO_SUCH_USER);
-	ck_assert_str_eq(hctx.event.detail, "domain not in accepted_domains");
+	ck_assert_str_eq(last_event.detail, "domain not in accepted_domains");
 	set_policy("ntlm_auth", "disabled");
 	{
 		struct ntlm_writer w;
@@ -1644,7 +1699,7 @@ START_TEST(verify_lockout)
 	 * the account for the others */
 	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV2, "192.0.2.9"),
 	                 NTLM_STATUS_ACCOUNT_LOCKED_OUT);
-	ck_assert_str_eq(hctx.event.detail, "client address locked for 600s more");
+	ck_assert_str_eq(last_event.detail, "client address locked for 600s more");
 	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV2, "192.0.2.11"), NTLM_OK);
 	/* the fourth failure from all addresses together locks it for every one */
 	ck_assert_status(logon("alice", "wrong", NTLM_CLIENT_NTLMV2, "192.0.2.10"),
@@ -1653,12 +1708,12 @@ START_TEST(verify_lockout)
 	                 NTLM_STATUS_WRONG_PASSWORD);
 	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV2, "192.0.2.12"),
 	                 NTLM_STATUS_ACCOUNT_LOCKED_OUT);
-	ck_assert_str_eq(hctx.event.detail, "account locked for every address for 600s more");
+	ck_assert_str_eq(last_event.detail, "account locked for every address for 600s more");
 	/* requests without an address count as one address of their own */
 	ck_assert_status(logon("Root", "wrong", NTLM_CLIENT_NTLMV2, NULL), NTLM_STATUS_WRONG_PASSWORD);
 	ck_assert_status(logon("Root", "wrong", NTLM_CLIENT_NTLMV2, NULL), NTLM_STATUS_WRONG_PASSWORD);
 	ck_assert_status(logon("Root", PASSWORD, NTLM_CLIENT_NTLMV2, NULL), NTLM_STATUS_ACCOUNT_LOCKED_OUT);
-	ck_assert_str_eq(hctx.event.detail, "account locked for this client address for 600s more");
+	ck_assert_str_eq(last_event.detail, "account locked for this client address for 600s more");
 	ck_assert_status(logon("Root", PASSWORD, NTLM_CLIENT_NTLMV2, "192.0.2.14"), NTLM_OK);
 	/* unknown users lock the address that sends them */
 	ck_assert_status(logon("ghost", "x", NTLM_CLIENT_NTLMV2, "192.0.2.66"), NTLM_STATUS_NO_SUCH_USER);
@@ -1767,7 +1822,7 @@ START_TEST(check_membership)
 
 	ck_assert_status(membership(&helper, "alice", "staff", &member), NTLM_OK);
 	ck_assert_int_eq(member, 1);
-	ck_assert_str_eq(hctx.event.request, "CHECK_MEMBERSHIP");
+	ck_assert_str_eq(last_event.request, "CHECK_MEMBERSHIP");
 	ck_assert_status(membership(&helper, "bob", "staff", &member), NTLM_OK);
 	ck_assert_int_eq(member, 0);
 	ck_assert_status(membership(&helper, "alice", "nosuchgroup", &member), NTLM_STATUS_NO_SUCH_USER);
@@ -1777,7 +1832,30 @@ START_TEST(check_membership)
 	ck_assert_status(membership(&helper, "", "staff", &member), NTLM_ERR_INVALID_ARGUMENT);
 	ck_assert_status(membership(&helper, "alice", "", &member), NTLM_ERR_INVALID_ARGUMENT);
 	ck_assert_int_eq(member, -1);
-	ck_assert(!ntlmd_request_allowed(&stranger, NTLMD_REQ_CHECK_MEMBERSHIP, &(const char *){NULL}));
+	ck_assert(
+	    !ntlmd_request_allowed(&hctx, &stranger, NTLMD_REQ_CHECK_MEMBERSHIP, &(const char *){NULL}));
+}
+END_TEST
+
+/* A GROUP that is a SID reaches the stores in its canonical text; a
+ * malformed one is STATUS_NTLM_BAD_ENCODING before any store is asked,
+ * and the audit says why. */
+START_TEST(check_membership_by_sid)
+{
+	int member = 0;
+
+	ck_assert_status(membership(&helper, "alice", STAFF_SID, &member), NTLM_OK);
+	ck_assert_int_eq(member, 1);
+	ck_assert_str_eq(last_event.detail, "is a member of group " STAFF_SID " (fake)");
+	ck_assert_status(membership(&helper, "alice", "s-1-5-21-1-2-3-1001", &member), NTLM_OK);
+	ck_assert_int_eq(member, 1);
+	ck_assert_status(membership(&helper, "bob", STAFF_SID, &member), NTLM_OK);
+	ck_assert_int_eq(member, 0);
+	ck_assert_status(membership(&helper, "alice", "S-1-5-21-1-2-3-1002", &member),
+	                 NTLM_STATUS_NO_SUCH_USER);
+	ck_assert_status(membership(&helper, "alice", "S-1-5-21-", &member), NTLM_ERR_BAD_ENCODING);
+	ck_assert_int_eq(member, -1);
+	ck_assert_int_eq(strncmp(last_event.detail, "GROUP is not a SID: ", 20), 0);
 }
 END_TEST
 
@@ -1842,15 +1920,15 @@ START_TEST(sync_password_counts_nothing)
 	const char *reason = NULL;
 	int stored = 0;
 
-	ck_assert(!ntlmd_request_allowed(&helper, NTLMD_REQ_SYNC_PASSWORD, &reason));
+	ck_assert(!ntlmd_request_allowed(&hctx, &helper, NTLMD_REQ_SYNC_PASSWORD, &reason));
 	ck_assert_str_eq(reason, "request reserved to root");
-	ck_assert(ntlmd_request_allowed(&root, NTLMD_REQ_SYNC_PASSWORD, &reason));
+	ck_assert(ntlmd_request_allowed(&hctx, &root, NTLMD_REQ_SYNC_PASSWORD, &reason));
 	set_policy("lockout_threshold", "2");
 	set_policy("lockout_account_threshold", "2");
 
 	ck_assert_status(sync_password(&root, "alice", PASSWORD, "192.0.2.5", &stored), NTLM_OK);
 	ck_assert_int_eq(stored, NTLMD_STORED_UNCHANGED);
-	ck_assert_str_eq(hctx.event.detail, "unchanged: the stored NT hash is the password's");
+	ck_assert_str_eq(last_event.detail, "unchanged: the stored NT hash is the password's");
 	ck_assert_status(plain(&helper, NTLMD_REQ_CHECK_PASSWORD, "alice", "nope", NULL),
 	                 NTLM_STATUS_WRONG_PASSWORD);
 	for (int i = 0; i < 3; i++) {
@@ -1858,8 +1936,8 @@ START_TEST(sync_password_counts_nothing)
 		    sync_password(&root, "alice", i % 2 == 0 ? "Sync-pass1" : PASSWORD, "192.0.2.5", &stored),
 		    NTLM_OK);
 		ck_assert_int_eq(stored, NTLMD_STORED_UPDATED);
-		ck_assert_str_eq(hctx.event.request, "SYNC_PASSWORD");
-		ck_assert_str_eq(hctx.event.account_key, "fake:alice");
+		ck_assert_str_eq(last_event.request, "SYNC_PASSWORD");
+		ck_assert_str_eq(last_event.account_key, "fake:alice");
 	}
 	ck_assert_status(plain(&helper, NTLMD_REQ_CHECK_PASSWORD, "alice", "Sync-pass1", NULL), NTLM_OK);
 
@@ -1893,8 +1971,8 @@ START_TEST(create_never_overwrites_a_case_twin)
 	ntlmd_put_u8(&w, NTLMD_TAG_EXACT_NAME, 1);
 	ck_assert_status(request(&root, NTLMD_REQ_CHANGE_PASSWORD, &w, &r), NTLM_STATUS_NO_SUCH_USER);
 	ntlmd_frame_clear(&r);
-	ck_assert_str_eq(hctx.event.detail, "the store's account name differs from the login name");
-	ck_assert_str_eq(hctx.event.account_key, "fake:Root");
+	ck_assert_str_eq(last_event.detail, "the store's account name differs from the login name");
+	ck_assert_str_eq(last_event.account_key, "fake:Root");
 	ck_assert_mem_eq(twin->nt.bytes, before.bytes, 16);
 
 	/* the login name Root itself is that account */
@@ -1946,7 +2024,7 @@ START_TEST(names_with_control_characters_refused)
 				                                                   : requests[q],
 				                         &w, &r),
 				                 NTLM_ERR_CONTROL_CHARACTER);
-				ck_assert_str_eq(ntlmd_audit_outcome(hctx.event.status), "malformed");
+				ck_assert_str_eq(ntlmd_audit_outcome(last_event.status), "malformed");
 				ntlmd_frame_clear(&r);
 			}
 		}
@@ -1982,22 +2060,339 @@ START_TEST(malformed_request_gets_its_status)
 	/* SERVICE announced with 5 bytes, 1 present */
 	static const uint8_t payload[] = {0x0a, 0x00, 0x05, 0x00, 0x00, 0x00, 'x'};
 
-	ck_assert_status(ntlmd_dispatch(&root, NTLMD_REQ_VERIFY, payload, sizeof(payload), &rep, &len),
-	                 NTLM_OK);
+	ck_assert_status(serve(&root, NTLMD_REQ_VERIFY, payload, sizeof(payload), &rep, &len), NTLM_OK);
 	ck_assert_status(ntlmd_frame_decode(rep, len, &r), NTLM_OK);
 	ck_assert_status(ntlmd_reply_status(&r, &st), NTLM_OK);
 	ck_assert_status(st, NTLM_ERR_FIELD_OUT_OF_BOUNDS);
-	ck_assert_str_eq(hctx.event.detail, "malformed request frame");
+	ck_assert_str_eq(last_event.detail, "malformed request frame");
 	ntlmd_frame_clear(&r);
 	free(rep);
 	/* a VERIFY without its messages */
-	ck_assert_status(ntlmd_dispatch(&root, NTLMD_REQ_VERIFY, NULL, 0, &rep, &len), NTLM_OK);
+	ck_assert_status(ntlmd_dispatch(&hctx, &root, NTLMD_REQ_VERIFY, NULL, 0, &rep, &len), NTLM_OK);
 	ck_assert_status(ntlmd_frame_decode(rep, len, &r), NTLM_OK);
 	ck_assert_status(ntlmd_reply_status(&r, &st), NTLM_OK);
 	ck_assert_status(st, NTLM_ERR_TRUNCATED);
 	ntlmd_frame_clear(&r);
 	free(rep);
-	ck_assert_status(ntlmd_dispatch(&root, 77, NULL, 0, &rep, &len), NTLM_ERR_WRONG_MESSAGE_TYPE);
+	ck_assert_status(ntlmd_dispatch(&hctx, &root, 77, NULL, 0, &rep, &len), NTLM_ERR_WRONG_MESSAGE_TYPE);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Handlers in steps: a store that answers later, or never             */
+
+/* A VERIFY of user's exchange, started as the loop starts it: its step. */
+static struct ntlmd_request *verify_started(const struct flow *x, enum ntlmd_step *ret_step)
+{
+	struct ntlm_writer w;
+	struct ntlmd_request *req;
+	uint8_t *frame;
+	size_t len;
+
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_SERVICE, x->service);
+	ntlmd_put_string(&w, NTLMD_TAG_CLIENT_ADDRESS, "192.0.2.9");
+	ntlmd_put_bytes(&w, NTLMD_TAG_NEGOTIATE, x->neg, x->neg_len);
+	ntlmd_put_bytes(&w, NTLMD_TAG_CHALLENGE, x->chal, x->chal_len);
+	ntlmd_put_bytes(&w, NTLMD_TAG_AUTHENTICATE, x->auth, x->auth_len);
+	ck_assert_status(ntlmd_frame_encode(NTLMD_REQ_VERIFY, &w, &frame, &len), NTLM_OK);
+	ntlm_writer_clear(&w);
+	req = ntlmd_request_new(&hctx, &root, NTLMD_REQ_VERIFY, frame + NTLMD_HEADER_LEN,
+	                        len - NTLMD_HEADER_LEN);
+	free(frame);
+	ck_assert_ptr_nonnull(req);
+	*ret_step = ntlmd_request_start(&hctx, req);
+	return req;
+}
+
+/* The reply of a finished request: its status. */
+static enum ntlm_status finished(struct ntlmd_request *req)
+{
+	struct ntlmd_frame f;
+	enum ntlm_status st;
+	uint8_t *rep;
+	size_t len;
+
+	ck_assert_status(ntlmd_request_finish(&hctx, req, &rep, &len), NTLM_OK);
+	ck_assert_status(ntlmd_frame_decode(rep, len, &f), NTLM_OK);
+	ck_assert_status(ntlmd_reply_status(&f, &st), NTLM_OK);
+	ntlmd_frame_clear(&f);
+	ntlm_wipe(rep, len);
+	free(rep);
+	return st;
+}
+
+/* A store call no memory answers: the request waits with its challenge
+ * used (checked before the store is asked), the loop answers other
+ * requests meanwhile (a replay of the same AUTHENTICATE, a files-like
+ * user, PING), and the answer, when it comes, completes the logon. */
+START_TEST(store_answers_later)
+{
+	struct ntlm_initiator_config c = client("slowalice", PASSWORD, NTLM_CLIENT_NTLMV2);
+	struct ntlmd_request *req, *replay;
+	struct flow x;
+	enum ntlmd_step step;
+
+	flow_run(&x, &c, "pam", false);
+	req = verify_started(&x, &step);
+	ck_assert_int_eq(step, NTLMD_STEP_WAIT);
+	ck_assert_int_eq(req->call.op, NTLMD_CALL_LOOKUP);
+	ck_assert_str_eq(req->call.user, "slowalice");
+	/* meanwhile: the same AUTHENTICATE again is a replay, refused at once */
+	replay = verify_started(&x, &step);
+	ck_assert_int_eq(step, NTLMD_STEP_REPLY);
+	ck_assert_status(finished(replay), NTLM_STATUS_CHALLENGE_EXPIRED);
+	ntlmd_request_free(replay);
+	/* meanwhile: a user the store has in memory, and PING */
+	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV2, "192.0.2.1"), NTLM_OK);
+	ck_assert(!last_event.request || strcmp(last_event.request, "VERIFY") == 0);
+	/* the worker's part, then the loop's */
+	ntlmd_request_run_call(req);
+	ck_assert(req->call.waited);
+	ck_assert_int_eq(ntlmd_request_resume(&hctx, req), NTLMD_STEP_REPLY);
+	ck_assert_status(finished(req), NTLM_OK);
+	ck_assert_str_eq(req->event.account, "TESTDOM\\slowalice");
+	ck_assert_str_eq(req->event.backend, "fake");
+	ntlmd_request_free(req);
+	flow_clear(&x);
+}
+END_TEST
+
+/* A store that never answers: at the deadline the request is answered
+ * STATUS_NO_LOGON_SERVERS with a detail, its verification state is freed
+ * with it (no leak: ASan and valgrind run this), and nothing was counted
+ * against the account. */
+START_TEST(store_never_answers)
+{
+	struct ntlm_initiator_config c = client("slowalice", "Wrong-pass1", NTLM_CLIENT_NTLMV2);
+	struct ntlmd_request *req;
+	struct flow x;
+	enum ntlmd_step step;
+
+	flow_run(&x, &c, "pam", false);
+	req = verify_started(&x, &step);
+	ck_assert_int_eq(step, NTLMD_STEP_WAIT);
+	ntlmd_request_expire(&hctx, req);
+	ck_assert(req->abandoned);
+	ck_assert_status(finished(req), NTLM_ERR_BACKEND_UNAVAILABLE);
+	ck_assert_str_eq(req->event.detail, "no store answered within store_timeout");
+	ck_assert_ptr_null(req->writeback);
+	ntlmd_request_free(req);
+	ck_assert_uint_eq(ntlmd_lockout_count(hctx.user_lockout), 0);
+	flow_clear(&x);
+}
+END_TEST
+
+/* A group search never runs on the loop, for a SID as for a name: with
+ * the account answered from memory, CHECK_MEMBERSHIP still waits for a
+ * worker's GROUP_MEMBER call (the SID in its canonical text). */
+START_TEST(group_search_waits_for_a_worker)
+{
+	struct ntlm_writer w;
+	struct ntlmd_request *req;
+	uint8_t *frame;
+	size_t len;
+
+	ntlmd_fields_init(&w);
+	ntlmd_put_string(&w, NTLMD_TAG_USER, "alice");
+	ntlmd_put_string(&w, NTLMD_TAG_GROUP, "s-1-5-21-1-2-3-1001");
+	ck_assert_status(ntlmd_frame_encode(NTLMD_REQ_CHECK_MEMBERSHIP, &w, &frame, &len), NTLM_OK);
+	ntlm_writer_clear(&w);
+	req = ntlmd_request_new(&hctx, &helper, NTLMD_REQ_CHECK_MEMBERSHIP, frame + NTLMD_HEADER_LEN,
+	                        len - NTLMD_HEADER_LEN);
+	free(frame);
+	ck_assert_ptr_nonnull(req);
+	ck_assert_int_eq(ntlmd_request_start(&hctx, req), NTLMD_STEP_WAIT);
+	ck_assert_int_eq(req->call.op, NTLMD_CALL_GROUP_MEMBER);
+	ck_assert_str_eq(req->call.group, STAFF_SID);
+	ntlmd_request_run_call(req);
+	ck_assert(req->call.waited);
+	ck_assert_int_eq(ntlmd_request_resume(&hctx, req), NTLMD_STEP_REPLY);
+	ck_assert_status(finished(req), NTLM_OK);
+	ntlmd_request_free(req);
+}
+END_TEST
+
+/* The fast path: a store call the chain answers from memory never waits. */
+START_TEST(store_answers_at_once)
+{
+	struct ntlm_initiator_config c = client("alice", PASSWORD, NTLM_CLIENT_NTLMV2);
+	struct ntlmd_request *req;
+	struct flow x;
+	enum ntlmd_step step;
+
+	flow_run(&x, &c, "pam", false);
+	req = verify_started(&x, &step);
+	ck_assert_int_eq(step, NTLMD_STEP_REPLY);
+	ck_assert(!req->call.waited);
+	ck_assert_status(finished(req), NTLM_OK);
+	ntlmd_request_free(req);
+	flow_clear(&x);
+}
+END_TEST
+
+/* A reload while a request waits: the request keeps the setup it started
+ * under (its configuration and chain) until it is freed; new requests
+ * take the new one. */
+START_TEST(reload_while_waiting)
+{
+	struct ntlm_initiator_config c = client("slowalice", PASSWORD, NTLM_CLIENT_NTLMV2);
+	struct ntlmd_setup *before = hctx.setup;
+	struct ntlmd_request *req;
+	struct flow x;
+	enum ntlmd_step step;
+
+	flow_run(&x, &c, "pam", false);
+	req = verify_started(&x, &step);
+	ck_assert_int_eq(step, NTLMD_STEP_WAIT);
+	ck_assert_ptr_eq(req->setup, before);
+	ck_assert_uint_eq(before->refs, 2); /* the context's and the request's */
+	reload();
+	ck_assert_ptr_ne(hctx.setup, before);
+	ck_assert_uint_eq(before->refs, 1); /* the request's alone */
+	ntlmd_request_run_call(req);
+	ck_assert_int_eq(ntlmd_request_resume(&hctx, req), NTLMD_STEP_REPLY);
+	ck_assert_status(finished(req), NTLM_OK);
+	ntlmd_request_free(req); /* the last reference: the old setup goes */
+	flow_clear(&x);
+}
+END_TEST
+
+/* A wrong password leaves its write-back for after the reply, for the
+ * store that answered; a success with no bad count leaves none. */
+START_TEST(writeback_after_the_reply)
+{
+	fake_recorded = 0;
+	ck_assert_status(logon("alice", "Wrong-pass1", NTLM_CLIENT_NTLMV2, "192.0.2.3"),
+	                 NTLM_STATUS_WRONG_PASSWORD);
+	ck_assert_uint_eq(fake_recorded, 1);
+	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV2, "192.0.2.3"), NTLM_OK);
+	ck_assert_uint_eq(fake_recorded, 1);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* The store workers                                                   */
+
+/* A gate a job waits at until the test opens it. */
+struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t opened;
+	bool open;
+};
+
+static void gate_set(struct gate *g, bool open)
+{
+	pthread_mutex_lock(&g->lock);
+	g->open = open;
+	pthread_cond_broadcast(&g->opened);
+	pthread_mutex_unlock(&g->lock);
+}
+
+struct test_job {
+	struct ntlmd_job job;
+	int id;
+	struct gate *gate; /* the job waits for it to open; NULL: none */
+};
+
+static int run_order[16];
+static size_t n_run;
+
+static void test_job_run(struct ntlmd_job *job)
+{
+	struct test_job *t = (struct test_job *)(void *)job;
+
+	if (t->gate != NULL) {
+		pthread_mutex_lock(&t->gate->lock);
+		while (!t->gate->open)
+			pthread_cond_wait(&t->gate->opened, &t->gate->lock);
+		pthread_mutex_unlock(&t->gate->lock);
+	}
+	run_order[n_run++] = t->id; /* one worker: no race */
+}
+
+/* Opens the gate a little later (the pool is stopping meanwhile). */
+static void *open_gate_later(void *arg)
+{
+	usleep(100000);
+	gate_set(arg, true);
+	return NULL;
+}
+
+/* Done jobs, waiting on the pool's descriptor as the loop does. */
+static size_t take_done(struct ntlmd_pool *p, size_t want)
+{
+	size_t got = 0;
+
+	while (got < want) {
+		struct pollfd pfd = {.fd = ntlmd_pool_fd(p), .events = POLLIN};
+
+		ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+		while (ntlmd_pool_done(p) != NULL)
+			got++;
+	}
+	return got;
+}
+
+/* The uids take turns; a uid's queue is capped; stop hands back what no
+ * worker ran. */
+START_TEST(pool_turns_caps_and_stop)
+{
+	struct gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+	struct ntlmd_pool *p = ntlmd_pool_new(1, 3);
+	struct test_job jobs[6] = {
+	    {{.uid = 1, .run = test_job_run}, 0, &gate}, /* holds the worker */
+	    {{.uid = 1, .run = test_job_run}, 1, NULL},  {{.uid = 1, .run = test_job_run}, 2, NULL},
+	    {{.uid = 1, .run = test_job_run}, 3, NULL},  {{.uid = 2, .run = test_job_run}, 4, NULL},
+	    {{.uid = 1, .run = test_job_run}, 5, NULL},
+	};
+
+	ck_assert_ptr_nonnull(p);
+	n_run = 0;
+	ck_assert(ntlmd_pool_submit(p, &jobs[0].job));
+	while (ntlmd_pool_running(p) == 0) /* the worker took it */
+		usleep(1000);
+	for (int i = 1; i <= 4; i++)
+		ck_assert(ntlmd_pool_submit(p, &jobs[i].job));
+	ck_assert(!ntlmd_pool_submit(p, &jobs[5].job)); /* uid 1 has 3 waiting */
+	ck_assert_uint_eq(ntlmd_pool_queued(p), 4);
+	gate_set(&gate, true);
+	ck_assert_uint_eq(take_done(p, 5), 5);
+	/* uid 2's job did not wait behind all of uid 1's */
+	ck_assert_int_eq(run_order[0], 0);
+	ck_assert_int_eq(run_order[1], 1);
+	ck_assert_int_eq(run_order[2], 4);
+	ck_assert_int_eq(run_order[3], 2);
+	ck_assert_int_eq(run_order[4], 3);
+
+	/* stop: the job running finishes, the queued ones come back unrun */
+	gate_set(&gate, false);
+	ck_assert(ntlmd_pool_submit(p, &jobs[0].job));
+	while (ntlmd_pool_running(p) == 0)
+		usleep(1000);
+	ck_assert(ntlmd_pool_submit(p, &jobs[1].job));
+	{
+		pthread_t opener;
+
+		/* the gate opens while stop waits for the worker: it has seen
+		 * the stop before it could take the queued job */
+		ck_assert_int_eq(pthread_create(&opener, NULL, open_gate_later, &gate), 0);
+		ntlmd_pool_stop(p);
+		pthread_join(opener, NULL);
+	}
+	{
+		struct ntlmd_job *a = ntlmd_pool_done(p), *b = ntlmd_pool_done(p);
+
+		ck_assert_ptr_eq(a, &jobs[0].job);
+		ck_assert(!a->cancelled);
+		ck_assert_ptr_eq(b, &jobs[1].job);
+		ck_assert(b->cancelled);
+		ck_assert_ptr_null(ntlmd_pool_done(p));
+	}
+	ck_assert(!ntlmd_pool_submit(p, &jobs[2].job)); /* stopped */
+	ntlmd_pool_free(p);
+	ntlmd_pool_stop(NULL);
+	ntlmd_pool_free(NULL);
 }
 END_TEST
 
@@ -2026,8 +2421,14 @@ int main(void)
 	    TESTS(access_table, ping_reports_version_and_counters, challenge_limits_per_address,
 	          verify_ntlmv2_round_trip, verify_foreign_challenge_once, verify_outcomes, verify_lockout,
 	          verify_response_mschap, plaintext_requests, create_never_overwrites_a_case_twin,
-	          sync_password_counts_nothing, check_membership, malformed_request_gets_its_status,
-	          names_with_control_characters_refused));
+	          sync_password_counts_nothing, check_membership, check_membership_by_sid,
+	          malformed_request_gets_its_status, names_with_control_characters_refused));
 	tcase_add_checked_fixture(tc, handlers_setup, handlers_teardown);
+	tc = test_add_tcase(s, "steps",
+	                    TESTS(store_answers_later, store_never_answers, store_answers_at_once,
+	                          group_search_waits_for_a_worker, reload_while_waiting,
+	                          writeback_after_the_reply));
+	tcase_add_checked_fixture(tc, handlers_setup, handlers_teardown);
+	test_add_tcase(s, "pool", TESTS(pool_turns_caps_and_stop));
 	return test_run_suite(s);
 }
