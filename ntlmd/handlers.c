@@ -141,8 +141,9 @@ static enum ntlm_status store_lockout_check(struct ntlmd_request *req, const str
 
 	if (a->locked_until == 0 || (a->locked_until > 0 && a->locked_until <= (int64_t)time(NULL)))
 		return NTLM_OK;
-	if (a->locked_until > 0 && gmtime_r(&t, &tm) != NULL)
-		strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (a->locked_until > 0 &&
+	    (gmtime_r(&t, &tm) == NULL || strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0))
+		snprintf(until, sizeof(until), "%lld (Unix time)", (long long)a->locked_until);
 	snprintf(req->event.detail, sizeof(req->event.detail),
 	         "directory lockout: %lld bad passwords, locked until %s", (long long)a->bad_count, until);
 	return NTLM_STATUS_ACCOUNT_LOCKED_OUT;
@@ -1177,6 +1178,8 @@ static enum ntlmd_step resume_account_status(struct ntlmd_context *ctx, struct n
 		put_account(&req->reply, u);
 		st = ntlmd_account_check(&req->call.account, &logon);
 	}
+	if (st == NTLM_OK)
+		st = store_lockout_check(req, &req->call.account);
 	if (st == NTLM_OK)
 		st = account_lockout_check(ctx, req, &u->rc, u->lc.key);
 	return reply(req, st);
