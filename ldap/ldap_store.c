@@ -1214,8 +1214,12 @@ static void policy_value(LDAP *ld, LDAPMessage *e, const char *attr, bool minute
 	char *v = get_value(ld, e, attr, &absent);
 	int64_t n;
 
-	if (v != NULL && parse_int64(v, &n) && n >= min && n <= INT32_MAX)
-		*slot = minutes && n > 0 ? n * 60 : n;
+	if (v != NULL && parse_int64(v, &n)) {
+		if (min < 0 && n == UINT32_MAX)
+			n = -1; /* "forever" written as Samba's (uint32_t)-1 */
+		if (n >= min && n <= INT32_MAX)
+			*slot = minutes && n > 0 ? n * 60 : n;
+	}
 	free(v);
 }
 
