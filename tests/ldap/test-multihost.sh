@@ -109,7 +109,9 @@ set_attrs() { # PORT USER ATTRIBUTE VALUE [ATTRIBUTE VALUE...]
     } | admin_on "$port"
 }
 
-# Starts ntlmd HOST ($1) with the ldap lines on stdin; sets NTLMD_<HOST>.
+# Starts ntlmd HOST ($1) with the ldap lines on stdin; sets NTLMD_<HOST>
+# (so stdin is a file, never a pipe: a function in a pipeline runs in a
+# subshell, whose variables the cleanup would not see).
 start_host() {
     run=$WORK/run-$1
     mkdir -p "$run"
@@ -123,7 +125,7 @@ base           ou=people,$SUFFIX
 timelimit      2
 bind_timelimit 2
 cache_ttl      1
-lockout_threshold 100
+lockout_threshold ${LOCAL_THRESHOLD:-100}
 lockout_account_threshold 50
 EOF
         cat
@@ -189,8 +191,10 @@ printf 'dn: sambaDomainName=TESTDOM,%s\nchangetype: modify\nreplace: sambaLockou
 check "replication: provider b has the accounts and the policy of provider a" \
     becomes_on "$PORT_B" lmulti sambaAcctFlags "[U          ]"
 
-writer_conf "$PORT_A" "$PORT_B" | start_host a
-writer_conf "$PORT_B" "$PORT_A" | start_host b
+writer_conf "$PORT_A" "$PORT_B" >"$WORK/a.ldap"
+start_host a <"$WORK/a.ldap"
+writer_conf "$PORT_B" "$PORT_A" >"$WORK/b.ldap"
+start_host b <"$WORK/b.ldap"
 
 # ------------------------------------------------------------------ lock at the directory's threshold
 
@@ -234,13 +238,15 @@ expect_on a lmulti=STATUS_SUCCESS
 # ------------------------------------------------------------------ fail closed
 
 # host c binds as cn=reader and has no rootbinddn: the directory refuses
-# its writes (insufficient access)
-{
-    echo "uri            ldap://127.0.0.1:$PORT_A"
-    echo "binddn         cn=reader,$SUFFIX"
-    echo "bindpw_file    $WORK/bindpw"
-    echo "lockout_writeback yes"
-} | start_host c
+# its writes (insufficient access); its in-memory lockout_threshold is 2
+LOCAL_THRESHOLD=2
+cat >"$WORK/c.ldap" <<EOF
+uri            ldap://127.0.0.1:$PORT_A
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+lockout_writeback yes
+EOF
+start_host c <"$WORK/c.ldap"
 set_attrs "$PORT_A" lfail sambaBadPasswordCount 2 sambaBadPasswordTime "$(date +%s)"
 expect_on c lfail/wrong=STATUS_WRONG_PASSWORD
 refused() {
@@ -259,6 +265,11 @@ sleep 2.1
 expect_on c lfail=STATUS_ACCOUNT_LOCKED_OUT
 check "fail closed: a count at the threshold without L refuses the right password" \
     grep -q 'directory lockout: 3 bad passwords' "$WORK/run-c/log"
+# the in-memory lockout still applies when the directory takes no write
+expect_on c lmulti/wrong=STATUS_WRONG_PASSWORD lmulti/wrong=STATUS_WRONG_PASSWORD lmulti=STATUS_ACCOUNT_LOCKED_OUT
+check "refused writes: the in-memory lockout locked lmulti on host c" \
+    grep -q 'account locked for this client address' "$WORK/run-c/log"
+check "refused writes: lmulti's directory count is still 0" [ "$(value_on "$PORT_A" lmulti sambaBadPasswordCount)" = 0 ]
 stop_pid "$NTLMD_C"
 NTLMD_C=""
 
@@ -285,6 +296,17 @@ check "failover: host a says it went to the next server" grep -q "trying the nex
 sleep 2.1
 expect_on a lkill=STATUS_ACCOUNT_LOCKED_OUT
 expect_on b lkill=STATUS_ACCOUNT_LOCKED_OUT
+
+stopped() { # every ntlmd this test started ends on TERM
+    for pid in "$NTLMD_A" "$NTLMD_B"; do
+        [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+        stop_pid "$pid"
+        ! kill -0 "$pid" 2>/dev/null || return 1
+    done
+}
+check "both ntlmd were running to the end and stop on TERM" stopped
+NTLMD_A=""
+NTLMD_B=""
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
