@@ -41,6 +41,9 @@
 #define LOGON_HOURS_HEX 42 /* sambaLogonHours: 21 bytes, 168 hours */
 #define DIAGNOSTIC_MAX  160
 #define POLICY_TTL      60 /* seconds a sambaDomain lockout policy read is kept */
+/* Writes of one write-back whose compare-and-swap another writer beat: at
+ * least one writer wins each round, so N writers at once need N rounds. */
+#define CAS_ATTEMPTS 16
 
 struct cache_entry {
 	struct cache_entry *next;
@@ -1752,6 +1755,10 @@ static int record_once(struct ldap_op *op, const char *user, bool success, int64
 	         ? LDAP_SERVER_DOWN
 	         : write_bad_count(s, *root != NULL ? *root : op->conn->ld, dn, old, new, success ? 0 : now,
 	                           &flags);
+	/* a value added where none was read, while another writer added one:
+	 * a second value of a single-valued attribute (RFC 4512 2.5.1) */
+	if (rc == LDAP_CONSTRAINT_VIOLATION && (old < 0 || (flags.new != NULL &&flags.old == NULL)))
+		rc = LDAP_TYPE_OR_VALUE_EXISTS;
 	if (rc == LDAP_SUCCESS && flags.new != NULL)
 		ntlmd_backend_log(
 		    LOG_NOTICE,
@@ -1795,12 +1802,21 @@ static void store_record_logon(void *state, const char *user, int64_t bad_count,
 	if (!op_begin(s, &op))
 		return;
 	lower_key(user, key, sizeof(key));
-	for (int attempt = 0; attempt < 3; attempt++) {
+	for (int attempt = 1;; attempt++) {
 		bool done;
 		int rc = record_once(&op, user, success, now, &root, &done);
 
 		if (done || (rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_TYPE_OR_VALUE_EXISTS))
 			break; /* done, or a failure already logged */
+		if (attempt == CAS_ATTEMPTS) {
+			char shown[NTLMD_LOG_NAME_MAX];
+
+			ntlmd_backend_log(LOG_ERR,
+			                  "ldap: %s: the bad-password count changed under each of %d "
+			                  "writes: this outcome is not counted",
+			                  ntlmd_log_name(user, shown, sizeof(shown)), CAS_ATTEMPTS);
+			break;
+		}
 	}
 	/* written or not, the next lookup reads the entry again (the count,
 	 * and L that another host may have set) */

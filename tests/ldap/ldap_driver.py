@@ -84,6 +84,7 @@ USERS = {
     "lfail": ("Lfail-pass26", {}),
     "lkill": ("Lkill-pass27", {}),
     "lreplay": ("Lreplay-pass28", {}),
+    "lrace": ("Lrace-pass29", {}),
 }
 LATE_USERS = {"lzed"}
 FILES_USERS = {"falice": ("Falice-pass1", "[UX         ]"), "ltwin": ("Ftwin-pass23", "[UX         ]")}

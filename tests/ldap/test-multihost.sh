@@ -297,6 +297,33 @@ sleep 2.1
 expect_on a lkill=STATUS_ACCOUNT_LOCKED_OUT
 expect_on b lkill=STATUS_ACCOUNT_LOCKED_OUT
 
+# ------------------------------------------------------------------ two hosts at once, one provider
+
+# with provider a down both hosts write to b: 3 wrong passwords through
+# each host at the same time; the swaps serialise on b, and the one that
+# moves the count to 3 sets L (answers after it are LOCKED_OUT already)
+race() { # HOST: 3 wrong passwords, each WRONG_PASSWORD or LOCKED_OUT
+    "$PY" -B "$DRIVER" expect --socket "$WORK/run-$1/socket" lrace/wrong=STATUS_WRONG_PASSWORD \
+        lrace/wrong=STATUS_WRONG_PASSWORD lrace/wrong=STATUS_WRONG_PASSWORD >"$WORK/race-$1.out" 2>&1
+}
+race a &
+race_a=$!
+race b &
+race_b=$!
+wait "$race_a"
+wait "$race_b"
+wrong=$(cat "$WORK/race-a.out" "$WORK/race-b.out" | grep -c '^PASS ')
+locked=$(cat "$WORK/race-a.out" "$WORK/race-b.out" | grep -c '^FAIL .*status STATUS_ACCOUNT_LOCKED_OUT')
+echo "# race: $wrong WRONG_PASSWORD and $locked LOCKED_OUT answers"
+check "race: 6 answers, each WRONG_PASSWORD or (once locked) LOCKED_OUT" [ $((wrong + locked)) -eq 6 ]
+check "race: L set on provider b" becomes_on "$PORT_B" lrace sambaAcctFlags "[UL         ]"
+race_count=$(value_on "$PORT_B" lrace sambaBadPasswordCount)
+check "race: no lost update: the count ($race_count) is the number of WRONG_PASSWORD answers ($wrong), at least 3" \
+    [ "$race_count" -eq "$wrong" ] && [ "$wrong" -ge 3 ]
+sleep 2.1
+expect_on a lrace=STATUS_ACCOUNT_LOCKED_OUT
+expect_on b lrace=STATUS_ACCOUNT_LOCKED_OUT
+
 stopped() { # every ntlmd this test started ends on TERM
     for pid in "$NTLMD_A" "$NTLMD_B"; do
         [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
