@@ -33,6 +33,10 @@ struct ntlmd_account {
 	                            sambaBadPasswordCount); <= 0: none or unknown */
 	char *sid;               /* the account's SID, canonical text (ldap: sambaSID; files:
 	                            domain_sid and RID 2 * uid + 1000); NULL: none known */
+	int64_t locked_until;    /* the store's own lockout, refused before any proof (ldap
+	                            lockout_writeback: L, or a count at the threshold):
+	                            Unix seconds; -1 until an administrator clears it; 0 none */
+	int64_t bad_time;        /* the store's last bad-password time (Unix seconds); 0 none */
 };
 
 /* Wipes the hashes and frees what the account owns. */

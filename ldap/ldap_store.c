@@ -40,6 +40,10 @@
 #define FILTER_MAX      (4 * MAX_USER + 1024)
 #define LOGON_HOURS_HEX 42 /* sambaLogonHours: 21 bytes, 168 hours */
 #define DIAGNOSTIC_MAX  160
+#define POLICY_TTL      60 /* seconds a sambaDomain lockout policy read is kept */
+/* Writes of one write-back whose compare-and-swap another writer beat: at
+ * least one writer wins each round, so N writers at once need N rounds. */
+#define CAS_ATTEMPTS 16
 
 struct cache_entry {
 	struct cache_entry *next;
@@ -64,9 +68,16 @@ struct ldap_conn {
 	int64_t last_used;      /* monotonic seconds */
 };
 
+/* When the directory's count locks an account (lockout_writeback). */
+struct lockout_policy {
+	int64_t threshold; /* bad passwords that set L; 0: never */
+	int64_t window;    /* seconds: a bad password after this long counts from 1 again */
+	int64_t duration;  /* seconds an L lasts; -1: until an administrator clears it */
+};
+
 struct ldap_store {
-	struct ldap_conf conf;   /* read-only once open */
-	unsigned lockout_window; /* seconds: a failure after this long counts from 1 again */
+	struct ldap_conf conf;             /* read-only once open */
+	struct lockout_policy conf_policy; /* ntlmd.conf's, read-only once open */
 
 	pthread_mutex_t state_lock;
 	int64_t *down_until; /* per URI, monotonic seconds: skipped before, while others answer */
@@ -81,6 +92,8 @@ struct ldap_store {
 	char **dir_sids;    /* the sambaSID of each of them ("" when absent), same indices */
 	struct ldap_conn *idle; /* connections no operation uses */
 	struct ldap_stats stats;
+	struct lockout_policy policy; /* the sambaDomain's over conf_policy */
+	int64_t policy_read_at;       /* monotonic seconds; 0: never read */
 
 	pthread_mutex_t cache_lock;
 	struct cache_entry *buckets[CACHE_BUCKETS];
@@ -345,32 +358,50 @@ static void read_domains_under(const struct ldap_store *s, LDAP *ld, const char 
 	ldap_msgfree(res);
 }
 
+/* The server's naming contexts (the root DSE's namingContexts), where a
+ * sambaDomain entry above the users' bases is; NULL when none. */
+static char **naming_contexts(const struct ldap_store *s, LDAP *ld)
+{
+	char *attrs[] = {(char *)"namingContexts", NULL};
+	struct timeval tv = {(time_t)s->conf.timelimit, 0};
+	LDAPMessage *res = NULL;
+	struct berval **v = NULL;
+	char **list = NULL;
+	size_t n = 0;
+
+	if (ldap_search_ext_s(ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL, NULL, &tv, 1,
+	                      &res) == LDAP_SUCCESS)
+		v = ldap_get_values_len(ld, ldap_first_entry(ld, res), "namingContexts");
+	while (v != NULL && v[n] != NULL)
+		n++;
+	if (n > 0 && (list = calloc(n + 1, sizeof(char *))) != NULL)
+		for (size_t i = 0; i < n; i++)
+			if ((list[i] = strndup(v[i]->bv_val, v[i]->bv_len)) == NULL) {
+				strv_free(list); /* the ones before i */
+				list = NULL;
+				break;
+			}
+	ldap_value_free_len(v);
+	ldap_msgfree(res);
+	return list;
+}
+
 /* Reads the domain names of the sambaDomain entries under the bases, or
  * else under the server's naming contexts (the sambaDomain entry usually
  * sits above the users), and puts them in service. None found: any
  * domain. */
 static void read_dir_domains(struct ldap_store *s, LDAP *ld)
 {
-	char *attrs[] = {(char *)"namingContexts", NULL};
-	struct timeval tv = {(time_t)s->conf.timelimit, 0};
 	struct domain_list l = {0};
-	LDAPMessage *res = NULL;
-	struct berval **v;
 
 	for (size_t b = 0; s->conf.bases[b] != NULL; b++)
 		read_domains_under(s, ld, s->conf.bases[b], &l);
-	if (l.n == 0 && ldap_search_ext_s(ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL, NULL,
-	                                  &tv, 1, &res) == LDAP_SUCCESS) {
-		v = ldap_get_values_len(ld, ldap_first_entry(ld, res), "namingContexts");
-		for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
-			char *base = strndup(v[i]->bv_val, v[i]->bv_len);
-			if (base != NULL)
-				read_domains_under(s, ld, base, &l);
-			free(base);
-		}
-		ldap_value_free_len(v);
+	if (l.n == 0) {
+		char **contexts = naming_contexts(s, ld);
+		for (size_t i = 0; contexts != NULL && contexts[i] != NULL; i++)
+			read_domains_under(s, ld, contexts[i], &l);
+		strv_free(contexts);
 	}
-	ldap_msgfree(res);
 	if (l.n > 0)
 		ntlmd_backend_log(LOG_DEBUG, "ldap: %zu domain name(s) read from the directory", l.n);
 	pthread_mutex_lock(&s->state_lock);
@@ -1100,7 +1131,9 @@ static enum ntlm_status cache_get(struct ldap_store *s, const char *key, int64_t
 
 	pthread_mutex_lock(&s->cache_lock);
 	e = cache_find_locked(s, key);
-	*ret_hit = e != NULL && e->expires >= now;
+	/* a lockout that ran out is read again (and cleared: auto_unlock) */
+	*ret_hit = e != NULL && e->expires >= now &&
+	           (e->account.locked_until <= 0 || e->account.locked_until > (int64_t)time(NULL));
 	if (*ret_hit) {
 		s->stats.cache_hits++;
 		if (e->negative)
@@ -1141,6 +1174,238 @@ static int64_t bad_count_of(const struct ldap_store *s, LDAP *ld, LDAPMessage *e
 		*ret_time = t;
 	}
 	return count;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lockout across hosts (lockout_writeback yes; docs/ldap.md "Lockout
+ * across hosts"): Samba's ldapsam, pdb_increment_bad_password_count and
+ * pdb_update_autolock_flag */
+
+/* Waits for the result of one modify of dn on ld. */
+static int run_modify(const struct ldap_store *s, LDAP *ld, const char *dn, LDAPMod **mods)
+{
+	LDAPMessage *res = NULL;
+	int msgid, err = LDAP_OTHER, rc = ldap_modify_ext(ld, dn, mods, NULL, NULL, &msgid);
+
+	if (rc == LDAP_SUCCESS)
+		rc = wait_result(ld, msgid, s->conf.timelimit, &res);
+	if (rc == LDAP_SUCCESS)
+		rc = ldap_parse_result(ld, res, &err, NULL, NULL, NULL, NULL, 1);
+	return rc != LDAP_SUCCESS ? rc : err;
+}
+
+/* A connection for a write: rootbinddn's own to the server of op's (the
+ * caller unbinds it, *ret_root), or op's when no rootbinddn is set. NULL
+ * when rootbinddn's bind failed. */
+static LDAP *writer_of(struct ldap_op *op, LDAP **ret_root)
+{
+	const struct ldap_store *s = op->s;
+
+	*ret_root = NULL;
+	if (s->conf.rootbinddn == NULL)
+		return op->conn->ld;
+	*ret_root = connect_uri(s, s->conf.uris[op->conn->current], s->conf.rootbinddn, s->conf.rootbindpw);
+	return *ret_root;
+}
+
+/* One policy value of a sambaDomain entry: minutes in Samba's schema
+ * (sambaLockoutDuration, sambaLockoutObservationWindow) given in seconds;
+ * min is the least value accepted. Absent or malformed: *slot kept. */
+static void policy_value(LDAP *ld, LDAPMessage *e, const char *attr, bool minutes, int64_t min, int64_t *slot)
+{
+	bool absent;
+	char *v = get_value(ld, e, attr, &absent);
+	int64_t n;
+
+	if (v != NULL && parse_int64(v, &n)) {
+		if (min < 0 && n == UINT32_MAX)
+			n = -1; /* "forever" written as Samba's (uint32_t)-1 */
+		if (n >= min && n <= INT32_MAX)
+			*slot = minutes && n > 0 ? n * 60 : n;
+	}
+	free(v);
+}
+
+enum policy_read { POLICY_FOUND, POLICY_NONE, POLICY_FAILED };
+
+/* The first sambaDomain entry under base that has a lockout attribute:
+ * its values over *p. */
+static enum policy_read read_policy_under(const struct ldap_store *s, LDAP *ld, const char *base,
+                                          struct lockout_policy *p)
+{
+	char threshold[] = "sambaLockoutThreshold", duration[] = "sambaLockoutDuration",
+	     window[] = "sambaLockoutObservationWindow";
+	char *attrs[] = {threshold, duration, window, NULL};
+	struct timeval tv = {(time_t)s->conf.timelimit, 0};
+	LDAPMessage *res = NULL, *e;
+	enum policy_read r = POLICY_NONE;
+	int rc = ldap_search_ext_s(ld, base, LDAP_SCOPE_SUBTREE,
+	                           "(&(objectClass=sambaDomain)(|(sambaLockoutThreshold=*)"
+	                           "(sambaLockoutDuration=*)(sambaLockoutObservationWindow=*)))",
+	                           attrs, 0, NULL, NULL, &tv, 1, &res);
+
+	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED && rc != LDAP_NO_SUCH_OBJECT)
+		r = POLICY_FAILED;
+	else if ((e = ldap_first_entry(ld, res)) != NULL) {
+		policy_value(ld, e, threshold, false, 0, &p->threshold);
+		policy_value(ld, e, duration, true, -1, &p->duration);
+		policy_value(ld, e, window, true, 1, &p->window);
+		r = POLICY_FOUND;
+	}
+	ldap_msgfree(res);
+	return r;
+}
+
+/* The policy of the sambaDomain entry under the bases or else the naming
+ * contexts, over ntlmd.conf's. */
+static enum policy_read read_policy(const struct ldap_store *s, LDAP *ld, struct lockout_policy *p)
+{
+	enum policy_read r = POLICY_NONE;
+	char **contexts;
+
+	for (size_t b = 0; s->conf.bases[b] != NULL && r == POLICY_NONE; b++)
+		r = read_policy_under(s, ld, s->conf.bases[b], p);
+	if (r != POLICY_NONE)
+		return r;
+	contexts = naming_contexts(s, ld);
+	for (size_t i = 0; contexts != NULL && contexts[i] != NULL && r == POLICY_NONE; i++)
+		r = read_policy_under(s, ld, contexts[i], p);
+	strv_free(contexts);
+	return r;
+}
+
+/* The lockout policy in force: the directory's sambaDomain values where
+ * it has them, else ntlmd.conf's; read again on op's connection (a
+ * connected one) when older than POLICY_TTL seconds. A failed read keeps
+ * the last one. */
+static struct lockout_policy current_policy(struct ldap_op *op)
+{
+	struct ldap_store *s = op->s;
+	struct lockout_policy p;
+	enum policy_read r;
+	bool fresh;
+
+	pthread_mutex_lock(&s->state_lock);
+	p = s->policy;
+	fresh = s->policy_read_at != 0 && mono_now() - s->policy_read_at < POLICY_TTL;
+	pthread_mutex_unlock(&s->state_lock);
+	if (fresh || op->conn->ld == NULL)
+		return p;
+	p = s->conf_policy;
+	r = read_policy(s, op->conn->ld, &p);
+	if (r == POLICY_FAILED) {
+		pthread_mutex_lock(&s->state_lock);
+		p = s->policy;
+		pthread_mutex_unlock(&s->state_lock);
+		return p;
+	}
+	ntlmd_backend_log(LOG_DEBUG,
+	                  "ldap: lockout policy (%s): threshold %lld, window %lld s, duration %lld s",
+	                  r == POLICY_FOUND ? "sambaDomain" : "ntlmd.conf", (long long)p.threshold,
+	                  (long long)p.window, (long long)p.duration);
+	pthread_mutex_lock(&s->state_lock);
+	s->policy = p;
+	s->policy_read_at = mono_now();
+	pthread_mutex_unlock(&s->state_lock);
+	return p;
+}
+
+/* sambaAcctFlags value flags ("[U          ]"; NULL: absent, "[U]") with
+ * L set or cleared, in the same width: L takes the first blank (or goes
+ * before ']'); a cleared L leaves a blank before ']'. false: not
+ * bracketed, or it does not fit in n bytes. */
+static bool flags_with_lock(const char *flags, bool lock, char *out, size_t n)
+{
+	size_t len, o = 0;
+
+	if (flags == NULL)
+		flags = "[U          ]";
+	len = strlen(flags);
+	if (len < 2 || len + 2 > n || flags[0] != '[' || flags[len - 1] != ']')
+		return false;
+	if (lock) {
+		const char *blank = strchr(flags, ' ');
+		memcpy(out, flags, len + 1);
+		if (blank != NULL)
+			out[blank - flags] = 'L';
+		else
+			memcpy(out + len - 1, "L]", 3);
+		return true;
+	}
+	for (size_t i = 0; i + 1 < len; i++)
+		if (flags[i] != 'L')
+			out[o++] = flags[i];
+	while (o + 1 < len)
+		out[o++] = ' ';
+	memcpy(out + o, "]", 2);
+	return true;
+}
+
+/* An L whose duration has passed: cleared in the directory with the
+ * count, in one modify that fails when another writer changed the flags
+ * first (then that writer's answer stands), and in a. */
+static void auto_unlock(struct ldap_op *op, LDAPMessage *e, struct ntlmd_account *a)
+{
+	struct ldap_store *s = op->s;
+	char new_flags[32], zero[] = "0", diag[DIAGNOSTIC_MAX];
+	bool absent;
+	char *old_flags = get_value(op->conn->ld, e, s->conf.attrs[LDAP_ATTR_FLAGS], &absent);
+	char *dn = ldap_get_dn(op->conn->ld, e);
+	char *old_vals[] = {old_flags, NULL}, *new_vals[] = {new_flags, NULL}, *zero_vals[] = {zero, NULL};
+	LDAPMod del = {LDAP_MOD_DELETE, s->conf.attrs[LDAP_ATTR_FLAGS], {.modv_strvals = old_vals}};
+	LDAPMod add = {LDAP_MOD_ADD, s->conf.attrs[LDAP_ATTR_FLAGS], {.modv_strvals = new_vals}};
+	LDAPMod count = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_BAD_COUNT], {.modv_strvals = zero_vals}};
+	LDAPMod *mods[] = {&del, &add, &count, NULL};
+	LDAP *root = NULL, *ld;
+	char *l = strchr(a->flags, 'L');
+	int rc;
+
+	if (l != NULL)
+		memmove(l, l + 1, strlen(l));
+	a->bad_count = 0;
+	if (old_flags == NULL || dn == NULL ||
+	    !flags_with_lock(old_flags, false, new_flags, sizeof(new_flags)))
+		goto out;
+	if ((ld = writer_of(op, &root)) == NULL)
+		goto out;
+	rc = run_modify(s, ld, dn, mods);
+	if (rc == LDAP_SUCCESS)
+		ntlmd_backend_log(LOG_NOTICE, "ldap: %s: lockout duration passed: unlocked (L cleared)", dn);
+	else if (rc != LDAP_NO_SUCH_ATTRIBUTE)
+		ntlmd_backend_log(LOG_ERR, "ldap: %s: clearing an expired lockout failed: %s%s", dn,
+		                  ldap_err2string(rc), diagnostic(ld, diag));
+out:
+	if (root != NULL)
+		ldap_unbind_ext_s(root, NULL, NULL);
+	ldap_memfree(dn);
+	free(old_flags);
+}
+
+/* The directory's lockout of the account read in e: an L whose duration
+ * has not passed (or with no sambaBadPasswordTime, or a duration of -1:
+ * until an administrator clears it) sets a->locked_until, and so does a
+ * count at the threshold within the observation window without L (fail
+ * closed: the write of L was refused, or the policy changed); an L whose
+ * duration passed is cleared (auto-unlock, as Samba does on reading). */
+static void store_lockout(struct ldap_op *op, LDAPMessage *e, struct ntlmd_account *a)
+{
+	struct lockout_policy p = current_policy(op);
+	int64_t now = (int64_t)time(NULL), until;
+
+	if (strchr(a->flags, 'L') == NULL) {
+		if (p.threshold == 0 || a->bad_count < p.threshold || now - a->bad_time >= p.window)
+			return;
+		until = p.duration < 0 ? -1 : a->bad_time + p.duration;
+		if (until < 0 || until > now)
+			a->locked_until = until;
+		return;
+	}
+	if (p.duration < 0 || a->bad_time <= 0)
+		a->locked_until = -1;
+	else if (a->bad_time + p.duration > now)
+		a->locked_until = a->bad_time + p.duration;
+	else
+		auto_unlock(op, e, a);
 }
 
 /* True when the domains are known (configured, or read from the
@@ -1256,7 +1521,9 @@ static enum ntlm_status account_of_search(struct ldap_op *op, enum ntlm_status s
 	else if (st == NTLM_OK)
 		st = entry_to_account(s, ld, ldap_first_entry(ld, res), ret);
 	if (st == NTLM_OK)
-		ret->bad_count = bad_count_of(s, ld, ldap_first_entry(ld, res), NULL);
+		ret->bad_count = bad_count_of(s, ld, ldap_first_entry(ld, res), &ret->bad_time);
+	if (st == NTLM_OK && s->conf.lockout_writeback)
+		store_lockout(op, ldap_first_entry(ld, res), ret);
 	if (st == NTLM_OK)
 		cache_put(s, key, ret, s->conf.cache_ttl);
 	else if (st == NTLM_STATUS_NO_SUCH_USER && !other_domain(s, domain))
@@ -1306,8 +1573,7 @@ static int modify_password(const struct ldap_store *s, LDAP *ld, const char *dn,
 	LDAPMod last = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_PWD_LAST_SET], {.modv_strvals = last_vals}};
 	LDAPMod must = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_PWD_MUST_CHANGE], {.modv_strvals = NULL}};
 	LDAPMod *mods[] = {&nt, &lm, &last, &must, NULL};
-	LDAPMessage *res = NULL;
-	int msgid, rc, err = LDAP_OTHER;
+	int rc;
 
 	for (size_t i = 0; i < 16; i++) {
 		nt_hex[2 * i] = hex[nt_hash->bytes[i] >> 4];
@@ -1322,13 +1588,9 @@ static int modify_password(const struct ldap_store *s, LDAP *ld, const char *dn,
 	} else if (old->pwd_must_change < 0) {
 		mods[3] = NULL; /* nothing to move or remove */
 	}
-	rc = ldap_modify_ext(ld, dn, mods, NULL, NULL, &msgid);
-	if (rc == LDAP_SUCCESS)
-		rc = wait_result(ld, msgid, s->conf.timelimit, &res);
-	if (rc == LDAP_SUCCESS)
-		rc = ldap_parse_result(ld, res, &err, NULL, NULL, NULL, NULL, 1);
+	rc = run_modify(s, ld, dn, mods);
 	ntlm_wipe(nt_hex, sizeof(nt_hex));
-	return rc != LDAP_SUCCESS ? rc : err;
+	return rc;
 }
 
 /* The entry's DN, and its account, found on op's connection. */
@@ -1345,20 +1607,6 @@ static enum ntlm_status entry_dn_and_account(struct ldap_op *op, LDAPMessage *re
 		st = NTLM_ERR_BACKEND_UNAVAILABLE;
 	}
 	return st;
-}
-
-/* A connection for a write: rootbinddn's own to the server of op's (the
- * caller unbinds it, *ret_root), or op's when no rootbinddn is set. NULL
- * when rootbinddn's bind failed. */
-static LDAP *writer_of(struct ldap_op *op, LDAP **ret_root)
-{
-	const struct ldap_store *s = op->s;
-
-	*ret_root = NULL;
-	if (s->conf.rootbinddn == NULL)
-		return op->conn->ld;
-	*ret_root = connect_uri(s, s->conf.uris[op->conn->current], s->conf.rootbinddn, s->conf.rootbindpw);
-	return *ret_root;
 }
 
 static enum ntlm_status store_set_password(void *state, const char *user, const struct ntlm_hash *nt_hash,
@@ -1412,22 +1660,31 @@ out:
 	return st;
 }
 
+/* A sambaAcctFlags change in a write-back: old (NULL: absent) to new
+ * (NULL: no change). */
+struct flags_change {
+	char *old, *new;
+};
+
 /* Replaces the bad-password count old (-1: absent) by new in one modify
  * that fails when another writer changed it first: delete the old value,
  * add the new (the per-user serialisation of concurrent ntlmd instances);
- * with time, sambaBadPasswordTime too. */
+ * with time, sambaBadPasswordTime too; with flags->new, sambaAcctFlags in
+ * the same modify (the count that reaches the threshold sets L: of two
+ * hosts, the one whose swap succeeds is the one that locks). */
 static int write_bad_count(const struct ldap_store *s, LDAP *ld, const char *dn, int64_t old, int64_t new,
-                           int64_t time_now)
+                           int64_t time_now, const struct flags_change *flags)
 {
 	char old_s[24], new_s[24], time_s[24];
 	char *old_vals[] = {old_s, NULL}, *new_vals[] = {new_s, NULL}, *time_vals[] = {time_s, NULL};
+	char *old_flags[] = {flags->old, NULL}, *new_flags[] = {flags->new, NULL};
 	LDAPMod del = {LDAP_MOD_DELETE, s->conf.attrs[LDAP_ATTR_BAD_COUNT], {.modv_strvals = old_vals}};
 	LDAPMod add = {LDAP_MOD_ADD, s->conf.attrs[LDAP_ATTR_BAD_COUNT], {.modv_strvals = new_vals}};
 	LDAPMod when = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_BAD_TIME], {.modv_strvals = time_vals}};
-	LDAPMod *mods[4] = {NULL};
-	LDAPMessage *res = NULL;
+	LDAPMod del_flags = {LDAP_MOD_DELETE, s->conf.attrs[LDAP_ATTR_FLAGS], {.modv_strvals = old_flags}};
+	LDAPMod add_flags = {LDAP_MOD_ADD, s->conf.attrs[LDAP_ATTR_FLAGS], {.modv_strvals = new_flags}};
+	LDAPMod *mods[6] = {NULL};
 	size_t m = 0;
-	int msgid, rc, err = LDAP_OTHER;
 
 	snprintf(old_s, sizeof(old_s), "%lld", (long long)old);
 	snprintf(new_s, sizeof(new_s), "%lld", (long long)new);
@@ -1437,12 +1694,29 @@ static int write_bad_count(const struct ldap_store *s, LDAP *ld, const char *dn,
 	mods[m++] = &add;
 	if (time_now > 0)
 		mods[m++] = &when;
-	rc = ldap_modify_ext(ld, dn, mods, NULL, NULL, &msgid);
-	if (rc == LDAP_SUCCESS)
-		rc = wait_result(ld, msgid, s->conf.timelimit, &res);
-	if (rc == LDAP_SUCCESS)
-		rc = ldap_parse_result(ld, res, &err, NULL, NULL, NULL, NULL, 1);
-	return rc != LDAP_SUCCESS ? rc : err;
+	if (flags->new != NULL && flags->old != NULL)
+		mods[m++] = &del_flags;
+	if (flags->new != NULL)
+		mods[m++] = &add_flags;
+	return run_modify(s, ld, dn, mods);
+}
+
+/* The flags change of a bad password that moves the count to new: L set
+ * when new reaches the policy's threshold and the entry e has none. */
+static struct flags_change lock_at_threshold(struct ldap_op *op, LDAPMessage *e,
+                                             const struct lockout_policy *p, int64_t new, char buf[32])
+{
+	struct flags_change f = {NULL, NULL};
+	bool absent;
+
+	if (p->threshold == 0 || new < p->threshold)
+		return f;
+	f.old = get_value(op->conn->ld, e, op->s->conf.attrs[LDAP_ATTR_FLAGS], &absent);
+	if ((f.old == NULL && !absent) || (f.old != NULL && strchr(f.old, 'L') != NULL) ||
+	    !flags_with_lock(f.old, true, buf, 32))
+		return f; /* already locked, or malformed: the count alone */
+	f.new = buf;
+	return f;
 }
 
 /* One compare-and-swap of user's bad-password count on op's connection
@@ -1454,32 +1728,50 @@ static int record_once(struct ldap_op *op, const char *user, bool success, int64
 {
 	struct ldap_store *s = op->s;
 	LDAPMessage *res = NULL, *e;
+	struct lockout_policy p;
+	struct flags_change flags = {NULL, NULL};
+	char flags_buf[32], diag[DIAGNOSTIC_MAX];
 	int64_t old, last = 0, new;
-	char *dn;
-	int rc;
+	char *dn = NULL;
+	int rc = LDAP_SUCCESS;
 
 	*ret_done = true;
 	if (find_entry(op, user, &res) != NTLM_OK)
 		return LDAP_SUCCESS;
+	p = current_policy(op);
 	e = ldap_first_entry(op->conn->ld, res);
 	old = bad_count_of(s, op->conn->ld, e, &last);
-	new = success ? 0 : (old > 0 && now - last < (int64_t)s->lockout_window ? old + 1 : 1);
+	new = success ? 0 : (old > 0 && now - last < p.window ? old + 1 : 1);
+	if (!success)
+		flags = lock_at_threshold(op, e, &p, new, flags_buf);
 	dn = ldap_get_dn(op->conn->ld, e);
-	ldap_msgfree(res);
-	if (dn == NULL || (success && old <= 0)) {
-		ldap_memfree(dn);
-		return LDAP_SUCCESS;
-	}
+	if (dn == NULL || (success && old <= 0))
+		goto out;
 	*ret_done = false;
 	if (s->conf.rootbinddn != NULL && *root == NULL)
 		*root =
 		    connect_uri(s, s->conf.uris[op->conn->current], s->conf.rootbinddn, s->conf.rootbindpw);
 	rc = s->conf.rootbinddn != NULL && *root == NULL
 	         ? LDAP_SERVER_DOWN
-	         : write_bad_count(s, *root != NULL ? *root : op->conn->ld, dn, old, new, success ? 0 : now);
-	if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_TYPE_OR_VALUE_EXISTS)
-		ntlmd_backend_log(LOG_ERR, "ldap: %s: updating the bad-password count failed: %s", dn,
-		                  ldap_err2string(rc));
+	         : write_bad_count(s, *root != NULL ? *root : op->conn->ld, dn, old, new, success ? 0 : now,
+	                           &flags);
+	/* a value added where none was read, while another writer added one:
+	 * a second value of a single-valued attribute (RFC 4512 2.5.1) */
+	if (rc == LDAP_CONSTRAINT_VIOLATION && (old < 0 || (flags.new != NULL &&flags.old == NULL)))
+		rc = LDAP_TYPE_OR_VALUE_EXISTS;
+	if (rc == LDAP_SUCCESS && flags.new != NULL)
+		ntlmd_backend_log(
+		    LOG_NOTICE,
+		    "ldap: %s: %lld bad passwords (threshold %lld): locked out in the directory "
+		    "(L) for %lld s",
+		    dn, (long long)new, (long long)p.threshold, (long long)p.duration);
+	else if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_TYPE_OR_VALUE_EXISTS)
+		ntlmd_backend_log(LOG_ERR, "ldap: %s: %s: updating the bad-password count failed: %s%s",
+		                  s->conf.uris[op->conn->current], dn, ldap_err2string(rc),
+		                  diagnostic(*root != NULL ? *root : op->conn->ld, diag));
+out:
+	ldap_msgfree(res);
+	free(flags.old);
 	ldap_memfree(dn);
 	return rc;
 }
@@ -1487,11 +1779,14 @@ static int record_once(struct ldap_op *op, const char *user, bool success, int64
 /*
  * Lockout write-back (lockout_writeback yes), as Samba's passdb does: a
  * wrong password counts 1 more in sambaBadPasswordCount (1 again when the
- * last one, sambaBadPasswordTime, is older than lockout_window) and sets
- * sambaBadPasswordTime; a success resets a count the lookup saw above 0.
- * Each write is a compare-and-swap of the count, retried on a fresh read
- * when another writer was first (another ntlmd, or another worker of this
- * one: ntlmd sends the write-back to a worker after the reply).
+ * last one, sambaBadPasswordTime, is older than the observation window)
+ * and sets sambaBadPasswordTime; the count that reaches the threshold
+ * sets L in sambaAcctFlags in the same modify (current_policy: the
+ * sambaDomain's, else ntlmd.conf's). A success resets a count the lookup
+ * saw above 0 and never touches L. Each write is a compare-and-swap of
+ * the count, retried on a fresh read when another writer was first
+ * (another ntlmd, or another worker of this one: ntlmd sends the
+ * write-back to a worker after the reply).
  */
 static void store_record_logon(void *state, const char *user, int64_t bad_count, bool success, int64_t now)
 {
@@ -1507,15 +1802,25 @@ static void store_record_logon(void *state, const char *user, int64_t bad_count,
 	if (!op_begin(s, &op))
 		return;
 	lower_key(user, key, sizeof(key));
-	for (int attempt = 0; attempt < 3; attempt++) {
+	for (int attempt = 1;; attempt++) {
 		bool done;
 		int rc = record_once(&op, user, success, now, &root, &done);
 
-		if (!done && rc == LDAP_SUCCESS)
-			cache_remove(s, key);
 		if (done || (rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_TYPE_OR_VALUE_EXISTS))
 			break; /* done, or a failure already logged */
+		if (attempt == CAS_ATTEMPTS) {
+			char shown[NTLMD_LOG_NAME_MAX];
+
+			ntlmd_backend_log(LOG_ERR,
+			                  "ldap: %s: the bad-password count changed under each of %d "
+			                  "writes: this outcome is not counted",
+			                  ntlmd_log_name(user, shown, sizeof(shown)), CAS_ATTEMPTS);
+			break;
+		}
 	}
+	/* written or not, the next lookup reads the entry again (the count,
+	 * and L that another host may have set) */
+	cache_remove(s, key);
 	if (root != NULL)
 		ldap_unbind_ext_s(root, NULL, NULL);
 	op_end(&op);
@@ -1900,7 +2205,14 @@ enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_stat
 		store_close(s);
 		return NTLM_ERR_NO_MEMORY;
 	}
-	s->lockout_window = cfg->policy.lockout_window > 0 ? cfg->policy.lockout_window : 1800;
+	/* the directory's count is the account's from every address and host:
+	 * ntlmd.conf's account threshold, off with lockout_threshold 0 */
+	s->conf_policy = (struct lockout_policy){
+	    .threshold = cfg->policy.lockout_threshold == 0 ? 0 : cfg->policy.lockout_account_threshold,
+	    .window = cfg->policy.lockout_window > 0 ? cfg->policy.lockout_window : 1800,
+	    .duration = cfg->policy.lockout_duration,
+	};
+	s->policy = s->conf_policy;
 	*ret_state = s;
 	return NTLM_OK;
 }

@@ -129,6 +129,26 @@ static enum ntlm_status account_lockout_check(struct ntlmd_context *ctx, struct 
 	return st;
 }
 
+/* NTLM_STATUS_ACCOUNT_LOCKED_OUT when the account's store locked it (ldap
+ * lockout_writeback: L in the directory, which any host may have set, or
+ * a count at the threshold), before any proof is checked: no password
+ * oracle on a locked account. The audit record says until when. */
+static enum ntlm_status store_lockout_check(struct ntlmd_request *req, const struct ntlmd_account *a)
+{
+	char until[40] = "an administrator unlocks it";
+	time_t t = (time_t)a->locked_until;
+	struct tm tm;
+
+	if (a->locked_until == 0 || (a->locked_until > 0 && a->locked_until <= (int64_t)time(NULL)))
+		return NTLM_OK;
+	if (a->locked_until > 0 &&
+	    (gmtime_r(&t, &tm) == NULL || strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0))
+		snprintf(until, sizeof(until), "%lld (Unix time)", (long long)a->locked_until);
+	snprintf(req->event.detail, sizeof(req->event.detail),
+	         "directory lockout: %lld bad passwords, locked until %s", (long long)a->bad_count, until);
+	return NTLM_STATUS_ACCOUNT_LOCKED_OUT;
+}
+
 /* What the account lookup learned, for the reply, the lockout and the
  * audit record: the canonical account, never the client's spelling. */
 struct lookup_ctx {
@@ -292,7 +312,8 @@ static enum ntlm_status credentials_found(struct ntlmd_context *ctx, struct ntlm
 	struct ntlmd_logon logon = logon_of(lc->workstation);
 	enum ntlm_status st = account_found(req, lc);
 
-	if (st == NTLM_OK && (st = account_lockout_check(ctx, req, rc, lc->key)) == NTLM_OK)
+	if (st == NTLM_OK && (st = account_lockout_check(ctx, req, rc, lc->key)) == NTLM_OK &&
+	    (st = store_lockout_check(req, &req->call.account)) == NTLM_OK)
 		st = ntlmd_account_credentials(&req->call.account, &logon, ret);
 	ntlmd_store_call_clear(&req->call);
 	return st;
@@ -1076,7 +1097,8 @@ static enum ntlm_status check_password(struct ntlmd_context *ctx, struct ntlmd_r
 	struct ntlmd_logon logon = logon_of(u->lc.workstation);
 	enum ntlm_status st = user_account_found(req, u);
 
-	if (st == NTLM_OK && (st = account_lockout_check(ctx, req, &u->rc, u->lc.key)) != NTLM_OK)
+	if (st == NTLM_OK && ((st = account_lockout_check(ctx, req, &u->rc, u->lc.key)) != NTLM_OK ||
+	                      (st = store_lockout_check(req, &req->call.account)) != NTLM_OK))
 		return st;
 	if (st == NTLM_OK && !u->has_nt)
 		st = NTLM_STATUS_ACCOUNT_RESTRICTION;
@@ -1156,6 +1178,8 @@ static enum ntlmd_step resume_account_status(struct ntlmd_context *ctx, struct n
 		put_account(&req->reply, u);
 		st = ntlmd_account_check(&req->call.account, &logon);
 	}
+	if (st == NTLM_OK)
+		st = store_lockout_check(req, &req->call.account);
 	if (st == NTLM_OK)
 		st = account_lockout_check(ctx, req, &u->rc, u->lc.key);
 	return reply(req, st);

@@ -22,7 +22,7 @@
 #                              in the tests/interop tests;
 #     the tests: tests/ntlmd/test-ntlmd.sh, test-demo.sh,
 #     tests/ntlm_auth/test-helper.sh, test-squid.sh, test-freeradius.sh,
-#     tests/pam/test-pam.sh, test-pam-ldap.sh, tests/ldap/test-ldap.sh,
+#     tests/pam/test-pam.sh, test-pam-ldap.sh, tests/ldap/test-ldap.sh, test-multihost.sh,
 #     tests/ntlmtool/test-ntlmtool.sh, and tests/interop/test-*.sh.
 #     Every program must have run under valgrind; every ntlm_auth,
 #     pamtester and pam-ntlm-server process must have been watched to its
@@ -174,7 +174,7 @@ export SHIPPED_DIR="$build/etc" INSTALLED_NTLM_AUTH="$(makevar pkglibexecdir)/nt
 "$build/ntlm_auth/ntlm_auth" --version >/dev/null </dev/null || exit 1
 skipped=0
 for t in ntlmd/test-ntlmd.sh ntlmd/test-demo.sh ntlm_auth/test-helper.sh ntlm_auth/test-squid.sh \
-	ntlm_auth/test-freeradius.sh pam/test-pam.sh pam/test-pam-ldap.sh ldap/test-ldap.sh \
+	ntlm_auth/test-freeradius.sh pam/test-pam.sh pam/test-pam-ldap.sh ldap/test-ldap.sh ldap/test-multihost.sh \
 	ntlmtool/test-ntlmtool.sh interop/test-python-ntlm-auth.sh interop/test-impacket.sh \
 	interop/test-samba-client.sh interop/test-curl.sh; do
 	out=$logs/$(echo "$t" | tr / _).out

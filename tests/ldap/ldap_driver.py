@@ -79,6 +79,12 @@ USERS = {
     "lzed": ("Lzed-pass19", {}),  # added while ntlmd runs (negative cache)
     "lspell": ("Lspell-pass21", {}),  # lockout under spellings the directory matches alike
     "ltwin": ("Ltwin-pass22", {}),  # also in the files store, with another password
+    # test-multihost.sh: lockout across two ntlmd and two providers
+    "lmulti": ("Lmulti-pass25", {}),
+    "lfail": ("Lfail-pass26", {}),
+    "lkill": ("Lkill-pass27", {}),
+    "lreplay": ("Lreplay-pass28", {}),
+    "lrace": ("Lrace-pass29", {}),
 }
 LATE_USERS = {"lzed"}
 FILES_USERS = {"falice": ("Falice-pass1", "[UX         ]"), "ltwin": ("Ftwin-pass23", "[UX         ]")}
@@ -204,6 +210,29 @@ def cmd_expect(args):
             return problems
 
         run.case(f"{args.label}{who} in {args.domain} -> {status}", f)
+    return run.finish()
+
+
+def cmd_replay(args):
+    """An AUTHENTICATE answered by one ntlmd (which issued its challenge),
+    sent again to the other: it never issued that challenge."""
+    run = nd.Runner()
+    nd.enable_md4_for_ntlm_auth()
+
+    def f():
+        ex = nd.ntlm_auth_exchange(args.socket, args.user, password_of(args.user))
+        first = ex.verify()
+        ex.sock = args.other
+        second = ex.verify()
+        third = ex.verify()
+        print(f"# replay on the other host: {second.status}, again: {third.status}")
+        key = args.status == "STATUS_SUCCESS"
+        return [f"first: {p}" for p in nd.expect(first, "STATUS_SUCCESS")] + [
+            f"other host: {p}" for p in nd.expect(second, args.status, key=key)] + [
+            f"other host again: {p}" for p in nd.expect(third, "STATUS_NTLM_CHALLENGE_EXPIRED", key=False)]
+
+    run.case(f"AUTHENTICATE replayed to the other host -> {args.status}, "
+             "then STATUS_NTLM_CHALLENGE_EXPIRED there", f)
     return run.finish()
 
 
@@ -493,6 +522,11 @@ def main():
     p.add_argument("--at-least", type=float, default=0)
     p.add_argument("--label", default="")
     p.add_argument("cases", nargs="+")
+    p = sub.add_parser("replay")
+    p.add_argument("--socket", required=True)
+    p.add_argument("--other", required=True)
+    p.add_argument("--status", required=True)
+    p.add_argument("user")
     p = sub.add_parser("stream")
     p.add_argument("--socket", required=True)
     p.add_argument("--count", type=int, required=True)
@@ -544,7 +578,7 @@ def main():
         print(nt_hash(sys.stdin.readline().rstrip("\n")).hex().upper())
         return 0
     return {"helper": cmd_helper, "expect": cmd_expect, "stream": cmd_stream, "concurrent": cmd_concurrent, "change": cmd_change,
-            "identity": cmd_identity, "twin": cmd_twin}[args.command](args)
+            "identity": cmd_identity, "twin": cmd_twin, "replay": cmd_replay}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -97,6 +97,9 @@ access to attrs=sambaNTPassword,sambaLMPassword,sambaPwdLastSet,sambaPwdMustChan
     by dn.exact="cn=ntlmd,$SUFFIX" write
     by dn.exact="cn=reader,$SUFFIX" read
     by * none
+access to attrs=sambaAcctFlags
+    by dn.exact="cn=ntlmd,$SUFFIX" write
+    by * read
 access to attrs=userPassword
     by anonymous auth
     by * none
