@@ -585,6 +585,15 @@ static enum ntlmd_step start_ping(struct ntlmd_context *ctx, struct ntlmd_reques
 	return reply(req, NTLM_OK);
 }
 
+/* STATS: from memory, on the loop; no audit record (a scrape is no
+ * decision), as PING. */
+static enum ntlmd_step start_stats(struct ntlmd_context *ctx, struct ntlmd_request *req)
+{
+	ntlmd_stats_reply(ctx, &req->reply, req->now);
+	req->event.request = NULL;
+	return reply(req, NTLM_OK);
+}
+
 static enum ntlmd_step start_challenge(struct ntlmd_context *ctx, struct ntlmd_request *req)
 {
 	const struct ntlmd_config *cfg = cfg_of(req);
@@ -1508,6 +1517,8 @@ static const struct ntlmd_handler handlers[] = {
      resume_check_membership, clear_membership},
     {NTLMD_REQ_SYNC_PASSWORD, "SYNC_PASSWORD", NTLMD_FROM_ROOT, start_sync_password, resume_sync_password,
      clear_user},
+    /* who may VERIFY may see what VERIFY did */
+    {NTLMD_REQ_STATS, "STATS", NTLMD_FROM_PRIVILEGED, start_stats, NULL, NULL},
 };
 
 const struct ntlmd_handler *ntlmd_handler_find(uint16_t type)
