@@ -88,6 +88,9 @@ static enum ntlm_status read_text(struct ntlm_reader *r, char *out)
 		return st;
 	if (n > NTLMD_STATS_TEXT)
 		return NTLM_ERR_STRING_TOO_LONG;
+	out[0] = '\0';
+	if (n == 0)
+		return NTLM_OK; /* an absent text (a store's own figure has no server) */
 	if (!ntlmd_string_valid((const char *)p, n) || memchr(p, '\0', n) != NULL)
 		return NTLM_ERR_BAD_STRING;
 	memcpy(out, p, n);

@@ -179,7 +179,7 @@ void ntlmd_stats_reply(const struct ntlmd_context *ctx, struct ntlm_writer *w, i
 	ntlmd_put_u64(w, NTLMD_TAG_REFUSED, n->refused);
 	ntlmd_put_u64(w, NTLMD_TAG_CONNECTIONS, n->connections);
 	ntlmd_put_u64(w, NTLMD_TAG_CHALLENGES, ntlmd_challenges_count(ctx->challenges));
-	ntlmd_put_u64(w, NTLMD_TAG_CHALLENGE_CAPACITY, ntlmd_challenges_capacity(ctx->challenges));
+	ntlmd_put_u64(w, NTLMD_TAG_CHALLENGE_CAPACITY, ctx->cfg->max_challenges);
 	ntlmd_put_u64(w, NTLMD_TAG_LOCKOUTS,
 	              ntlmd_lockout_count(ctx->user_lockout) + ntlmd_lockout_count(ctx->address_lockout));
 	ntlmd_put_u64(w, NTLMD_TAG_STORE_WORKERS, ctx->cfg->store_workers);

@@ -1,0 +1,250 @@
+#!/bin/sh
+# test-stats.sh: ntlmd's STATS request and "ntlmtool stats", against a
+# real ntlmd (-d, a private socket and configuration, as test-ntlmd.sh)
+# and a real slapd (tests/ldap/slapd-lib.sh):
+#  - a known set of requests (stats_driver.py: 3 good NTLMv2 VERIFYs, 2
+#    wrong passwords, 1 unknown user, 1 CHALLENGE, 1 PING) moves the
+#    counts by exactly that: by type, status, outcome, response type, MIC,
+#    channel bindings, the request histogram's count;
+#  - --json parses (python3 json), --prometheus parses with a strict
+#    parser of the exposition format and says what --json says;
+#  - a caller that may not VERIFY gets STATUS_ACCESS_DENIED, an absent
+#    daemon STATUS_NO_LOGON_SERVERS;
+#  - the ldap store: a first logon is a cache miss and one worker call, a
+#    second a cache hit and none; slapd stopped, its server is reported
+#    down with the error and a retry time.
+#
+# Run by "make check" (tests/Makefile.am sets NTLMD and NTLMTOOL), or:
+#   NTLMD=build/ntlmd/ntlmd NTLMTOOL=build/ntlmtool/ntlmtool tests/ntlmd/test-stats.sh
+# One line per case, then "N passed, M failed"; exit 1 on any failure,
+# 77 (skip) when a prerequisite is missing outside CI, 99 on a hard error.
+set -u
+
+PY=/usr/bin/python3
+HERE=$(cd "$(dirname "$0")" && pwd)
+DRIVER=$HERE/stats_driver.py
+NTLMD_DRIVER=$HERE/ntlmd_driver.py
+LDAP_DRIVER=$HERE/../ldap/ldap_driver.py
+INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
+NTLMD_TESTS_DIR=$HERE
+export INTEROP_DIR NTLMD_TESTS_DIR LDAP_DRIVER
+WAIT=10
+
+# shellcheck source=tests/testlib.sh
+. "$HERE/../testlib.sh"
+# shellcheck source=tests/ldap/slapd-lib.sh
+. "$HERE/../ldap/slapd-lib.sh"
+WORK=""
+DAEMON_PID=""
+SLAPD_A=""
+
+cleanup() {
+    stop_pid "$DAEMON_PID"
+    stop_pid "$SLAPD_A"
+    if [ -n "$WORK" ] && [ -d "$WORK" ] && [ -z "${KEEP_WORK:-}" ]; then
+        rm -rf "$WORK"
+    fi
+}
+
+check() { # NAME COMMAND...: one case from a command's status
+    name=$1
+    shift
+    if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+driver() { run_counted 300 "$PY" -B "$DRIVER" "$@"; }
+
+# Starts ntlmd on configuration $1 (log $1.log); SOCKET is its socket.
+start_ntlmd() {
+    LOG=$1.log
+    "$NTLMD" -d -f "$1" >"$LOG" 2>&1 &
+    DAEMON_PID=$!
+    tries=$((WAIT * 10))
+    while [ ! -S "$SOCKET" ]; do
+        tries=$((tries - 1))
+        if [ "$tries" -le 0 ] || ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+            echo "ERROR: ntlmd did not start:" >&2
+            cat "$LOG" >&2
+            exit 99
+        fi
+        sleep 0.1
+    done
+}
+
+stop_ntlmd() {
+    stop_pid "$DAEMON_PID"
+    DAEMON_PID=""
+    rm -f "$SOCKET"
+}
+
+stats_json() { # FILE: ntlmtool stats --json into FILE; its exit status
+    "$NTLMTOOL" stats --socket "$SOCKET" --json >"$1" 2>"$1.err"
+}
+
+json_ok() { "$PY" -c 'import json, sys; json.load(open(sys.argv[1]))' "$1" 2>/dev/null; }
+
+# ------------------------------------------------------------------ setup
+
+for v in NTLMD NTLMTOOL; do
+    eval "bin=\${$v:-}"
+    if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+        echo "ERROR: set $v to the built program (make check does)" >&2
+        exit 99
+    fi
+done
+[ -x "$PY" ] || skip_or_fail "$PY"
+for m in ntlm_auth Cryptodome; do
+    "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
+done
+command -v setpriv >/dev/null 2>&1 || skip_or_fail "setpriv"
+[ "$(id -u)" -eq 0 ] || skip_or_fail "root (the test switches to nobody)"
+slapd_require
+
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ntlmd-stats.XXXXXX") || exit 99
+chmod 0755 "$WORK" # nobody must reach the socket
+mkdir -p "$WORK/run"
+SOCKET=$WORK/run/socket
+"$PY" -B "$NTLMD_DRIVER" write-hashes "$WORK/smbpasswd" || exit 99
+
+cat >"$WORK/files.conf" <<EOF
+socket          $SOCKET
+hash_file       $WORK/smbpasswd
+backends        files
+netbios_name    TESTSRV
+netbios_domain  TESTDOM
+allow_groups    4242
+lockout_threshold 0
+max_challenges  5000
+store_workers   3
+EOF
+
+# ------------------------------------------------------------------ counts
+
+start_ntlmd "$WORK/files.conf"
+check "ntlmtool stats --json before" stats_json "$WORK/before.json"
+check "--json is one JSON object" json_ok "$WORK/before.json"
+driver requests --socket "$SOCKET"
+check "ntlmtool stats --json after" stats_json "$WORK/after.json"
+check "--json after parses" json_ok "$WORK/after.json"
+driver deltas "$WORK/before.json" "$WORK/after.json"
+
+# the Prometheus form of the same counts (one more STATS ago: compare it
+# with a JSON taken after it, which moves only the STATS counts)
+check "ntlmtool stats --prometheus" sh -c '"$1" stats --socket "$2" --prometheus >"$3"' sh \
+    "$NTLMTOOL" "$SOCKET" "$WORK/after.prom"
+check "ntlmtool stats --json after --prometheus" stats_json "$WORK/after2.json"
+# STATS is the only request in between: make the JSON its view, minus that one
+"$PY" - "$WORK/after2.json" "$WORK/prom-view.json" <<'PY'
+import json, sys
+js = json.load(open(sys.argv[1]))
+js["requests"] -= 1
+js["requests_by_type"]["STATS"] -= 1
+js["replies_by_status"]["STATUS_SUCCESS"] -= 1
+js["replies_by_outcome"]["success"] -= 1
+js["request_seconds"]["count"] -= 1
+# (the latency sum also holds that STATS' time: the text's may only be smaller)
+json.dump(js, open(sys.argv[2], "w"))
+PY
+driver prometheus "$WORK/after.prom" "$WORK/prom-view.json"
+
+out=$("$NTLMTOOL" stats --socket "$SOCKET" 2>&1)
+check "text form names the requests by type" sh -c 'printf "%s\n" "$1" | grep -q "requests by type" &&
+    printf "%s\n" "$1" | grep -Eq "^ +VERIFY +[0-9]+$"' sh "$out"
+
+# ------------------------------------------------------------------ refusals
+
+out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$NTLMTOOL" stats --socket "$SOCKET" 2>&1)
+rc=$?
+check "nobody (not in allow_groups): exit 1" [ "$rc" -eq 1 ]
+check "nobody: STATUS_ACCESS_DENIED" sh -c 'printf "%s\n" "$1" | grep -q "STATUS_ACCESS_DENIED"' sh "$out"
+check "nobody: the daemon logs the refusal" grep -q "caller not in allow_users or allow_groups" "$LOG"
+out=$("$NTLMTOOL" stats --socket "$WORK/no-such-socket" 2>&1)
+rc=$?
+check "no daemon: exit 1, STATUS_NO_LOGON_SERVERS" sh -c '[ "$1" -eq 1 ] &&
+    printf "%s\n" "$2" | grep -q "STATUS_NO_LOGON_SERVERS"' sh "$rc" "$out"
+out=$("$NTLMTOOL" stats --json --prometheus 2>&1)
+rc=$?
+check "--json with --prometheus: usage error (2)" [ "$rc" -eq 2 ]
+stop_ntlmd
+
+# ------------------------------------------------------------------ ldap
+
+PORT_A=$(free_ports 3)
+slapd_prepare
+BINDPW=reader-secret-$$
+printf '%s\n' "$BINDPW" >"$WORK/bindpw"
+chmod 600 "$WORK/bindpw"
+slapd_load "$BINDPW" a
+start_slapd a "$PORT_A"
+URI_A=ldap://127.0.0.1:$PORT_A
+cat >"$WORK/ldap.conf" <<EOF
+socket          $SOCKET
+hash_file       $WORK/smbpasswd
+backends        files ldap
+netbios_name    TESTSRV
+netbios_domain  TESTDOM
+lockout_threshold 0
+base            ou=people,$SUFFIX
+uri             $URI_A
+binddn          cn=reader,$SUFFIX
+bindpw_file     $WORK/bindpw
+timelimit       2
+bind_timelimit  2
+cache_ttl       60
+reconnect_sleeptime 30
+reconnect_retrytime 30
+EOF
+start_ntlmd "$WORK/ldap.conf"
+
+figure() { # FILE NAME [SERVER]
+    "$PY" -B "$DRIVER" store "$@"
+}
+ldap_logon() { # CASE...
+    run_counted 60 "$PY" -B "$LDAP_DRIVER" expect --socket "$SOCKET" "$@"
+}
+
+stats_json "$WORK/l0.json"
+up0=$(figure "$WORK/l0.json" server_up "$URI_A")
+detail0=$("$PY" -B "$DRIVER" store-detail "$WORK/l0.json" server_up "$URI_A")
+check "ldap: a server that never failed is up, no error" [ "$up0" = 1 -a -z "$detail0" ]
+ldap_logon lalice=STATUS_SUCCESS
+stats_json "$WORK/l1.json"
+ldap_logon lalice=STATUS_SUCCESS
+stats_json "$WORK/l2.json"
+h0=$(figure "$WORK/l0.json" cache_hits_total)
+h1=$(figure "$WORK/l1.json" cache_hits_total)
+h2=$(figure "$WORK/l2.json" cache_hits_total)
+m0=$(figure "$WORK/l0.json" cache_misses_total)
+m1=$(figure "$WORK/l1.json" cache_misses_total)
+m2=$(figure "$WORK/l2.json" cache_misses_total)
+c0=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["store_call_seconds"]["count"])' "$WORK/l0.json")
+c1=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["store_call_seconds"]["count"])' "$WORK/l1.json")
+c2=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["store_call_seconds"]["count"])' "$WORK/l2.json")
+echo "ldap cache: hits $h0 -> $h1 -> $h2, misses $m0 -> $m1 -> $m2; store calls timed $c0 -> $c1 -> $c2"
+check "ldap: first logon is a cache miss, no hit" [ "$m1" -gt "$m0" -a "$h1" -eq "$h0" ]
+check "ldap: first logon is one worker call (store histogram +1)" [ "$c1" -eq $((c0 + 1)) ]
+check "ldap: second logon is a cache hit, no miss" [ "$h2" -eq $((h1 + 1)) -a "$m2" -eq "$m1" ]
+check "ldap: second logon is answered from memory (store histogram +0)" [ "$c2" -eq "$c1" ]
+check "ldap: cache entries 1" [ "$(figure "$WORK/l2.json" cache_entries)" -eq 1 ]
+
+stop_pid "$SLAPD_A"
+SLAPD_A=""
+ldap_logon lbob=STATUS_NO_LOGON_SERVERS
+stats_json "$WORK/l3.json"
+up=$(figure "$WORK/l3.json" server_up "$URI_A")
+detail=$("$PY" -B "$DRIVER" store-detail "$WORK/l3.json" server_up "$URI_A")
+retry=$(figure "$WORK/l3.json" server_retry_seconds "$URI_A")
+echo "ldap server $URI_A after slapd stopped: up=$up retry=${retry}s error='$detail'"
+check "ldap: slapd stopped: the server is down" [ "$up" = 0 ]
+check "ldap: slapd stopped: its last error is named" [ -n "$detail" ]
+check "ldap: slapd stopped: a retry time within reconnect_retrytime" [ "$retry" -gt 0 -a "$retry" -le 30 ]
+"$NTLMTOOL" stats --socket "$SOCKET" --prometheus >"$WORK/l3.prom"
+check "ldap: --prometheus reports the server down" grep -q "^ntlmd_store_server_up{store=\"ldap\",server=\"$URI_A\",detail=\"[^\"]*\"} 0$" "$WORK/l3.prom"
+"$PY" -B "$DRIVER" prometheus "$WORK/l3.prom" "$WORK/l3.json" >"$WORK/l3.check" 2>&1
+check "ldap: --prometheus parses strictly" grep -q "^PASS the text parses strictly" "$WORK/l3.check"
+stop_ntlmd
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
