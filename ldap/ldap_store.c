@@ -1900,10 +1900,11 @@ static void store_close(void *state)
 	free(s);
 }
 
-/* STATS (backend.h): the cache's hits and misses, and each server's
- * state: up (not marked down, the directory not unavailable), the seconds
- * until it is tried again, the error it last failed with. From memory,
- * under the locks only: never the network. */
+/* STATS (backend.h): the cache's hits, misses and entries, and each
+ * server's state: up (not marked down, the directory not unavailable),
+ * the seconds until it is tried again, and the error it last failed with
+ * (a record only once it failed). From memory, under the locks only:
+ * never the network. */
 static void store_stats(void *state, ntlmd_store_stat_fn *emit, void *arg)
 {
 	struct ldap_store *s = state;
@@ -1928,12 +1929,17 @@ static void store_stats(void *state, ntlmd_store_stat_fn *emit, void *arg)
 		st.server = s->conf.uris[i];
 		st.name = "server_up";
 		st.value = !s->unavailable && s->down_until[i] <= now_ms / 1000;
-		st.detail = s->last_error[i] != LDAP_SUCCESS ? ldap_err2string(s->last_error[i]) : NULL;
 		emit(arg, &st);
-		st.detail = NULL;
 		st.name = "server_retry_seconds";
 		st.value = retry_ms > 0 ? (uint64_t)(retry_ms + 999) / 1000 : 0;
 		emit(arg, &st);
+		if (s->last_error[i] != LDAP_SUCCESS) {
+			st.name = "server_last_error";
+			st.detail = ldap_err2string(s->last_error[i]); /* static text */
+			st.value = 1;
+			emit(arg, &st);
+			st.detail = NULL;
+		}
 	}
 	pthread_mutex_unlock(&s->state_lock);
 }

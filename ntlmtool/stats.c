@@ -239,9 +239,19 @@ static enum ntlm_status build_doc(const struct ntlmd_frame *f, struct doc *root)
 	uint64_t v;
 
 	doc_str(root, "version", "ntlmd version", "%s", version != NULL ? version : "unknown");
-	for (size_t i = 0; i < ARRAY_LEN(scalars); i++)
-		if (ntlmd_frame_get_u64(f, scalars[i].tag, &v) == NTLM_OK)
+	for (size_t i = 0; i < ARRAY_LEN(scalars); i++) {
+		if (ntlmd_frame_get_u64(f, scalars[i].tag, &v) != NTLM_OK)
+			continue;
+		if (scalars[i].tag == NTLMD_TAG_UPTIME) {
+			char up[32];
+
+			format_duration(v > INT64_MAX ? INT64_MAX : (int64_t)v, up, sizeof(up));
+			doc_only(doc_str(root, NULL, "uptime", "%s", up), DOC_TEXT_ONLY);
+			doc_only(doc_u64(root, scalars[i].key, NULL, v), DOC_JSON_ONLY);
+		} else {
 			doc_u64(root, scalars[i].key, scalars[i].label, v);
+		}
+	}
 	for (size_t i = 0; i < ARRAY_LEN(families) && st == NTLM_OK; i++)
 		st = each_count(f, families[i].tag, doc_count,
 		                doc_object(root, families[i].key, families[i].label));

@@ -619,6 +619,18 @@ START_TEST(stats_records_round_trip)
 	ntlm_reader_init(&r, p, len - 1);
 	ck_assert_status(ntlmd_stats_next_store(&r, &sr), NTLM_ERR_TRUNCATED);
 	free(p);
+	/* a store's own figure: no server, no detail (empty texts) */
+	ntlm_writer_init(&w, NTLMD_MAX_PAYLOAD);
+	ntlmd_stats_put_store(&w, "ldap",
+	                      &(const struct ntlmd_store_stat){"cache_hits_total", NULL, NULL, 3});
+	ck_assert_status(ntlm_writer_finish(&w, &p, &len), NTLM_OK);
+	ntlm_reader_init(&r, p, len);
+	ck_assert_status(ntlmd_stats_next_store(&r, &sr), NTLM_OK);
+	ck_assert_str_eq(sr.server, "");
+	ck_assert_str_eq(sr.detail, "");
+	ck_assert_uint_eq(sr.value, 3);
+	ck_assert_status(ntlmd_stats_next_store(&r, &sr), NTLM_ERR_TRUNCATED);
+	free(p);
 	ntlm_writer_init(&w, NTLMD_MAX_PAYLOAD);
 	ntlmd_stats_put_histogram(&w, &h);
 	ntlm_write_u8(&w, 0);
