@@ -23,7 +23,7 @@
 
 #define NTLMD_STATS_TEXT    256u /* cap on one text of a record (longer ones are cut) */
 #define NTLMD_STATS_BUCKETS 14u  /* finite buckets of a latency histogram */
-#define NTLMD_STATS_STORES  64u  /* cap on the store records of one reply */
+#define NTLMD_STATS_STORES  32u  /* cap on the store records of one reply (docs/PROTOCOL.md, bounds) */
 
 /* The upper bounds of the latency buckets, in microseconds (0.0005 s to
  * 10 s); a last +Inf bucket is the histogram's count. */

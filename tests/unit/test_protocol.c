@@ -141,8 +141,26 @@ static void fake_record_logon(void *state, const char *user, int64_t bad_count, 
 	fake_recorded++;
 }
 
+/* STATS: the fake store reports fake_stat_records figures, each with a
+ * server and a detail of fake_stat_text bytes (the largest a store can). */
+static size_t fake_stat_records, fake_stat_text;
+
+static void fake_stats(void *state, ntlmd_store_stat_fn *emit, void *arg)
+{
+	char *text = malloc(fake_stat_text + 1);
+
+	(void)state;
+	ck_assert_ptr_nonnull(text);
+	memset(text, 'u', fake_stat_text);
+	text[fake_stat_text] = '\0';
+	for (size_t i = 0; i < fake_stat_records; i++)
+		emit(arg, &(const struct ntlmd_store_stat){"server_up", text, text, i});
+	free(text);
+}
+
 static const struct ntlmd_backend fake_backend = {
     .name = "fake",
+    .stats = fake_stats,
     .lookup = fake_lookup,
     .lookup_now = fake_lookup_now,
     .set_password = fake_set_password,
@@ -1756,6 +1774,46 @@ START_TEST(stats_reports_what_was_done)
 }
 END_TEST
 
+/* The largest STATS reply: every status counted, a store with more and
+ * longer figures than a reply carries. It fits a frame, with the first
+ * NTLMD_STATS_STORES records, their texts cut. */
+START_TEST(stats_reply_stays_bounded)
+{
+	struct ntlmd_stats_store sr;
+	struct ntlm_reader r;
+	struct ntlmd_frame f;
+	const uint8_t *p;
+	uint8_t *rep;
+	size_t n, rep_len, records = 0;
+	enum ntlm_status st;
+
+	for (size_t i = 0; i < _NTLM_STATUS_MAX; i++)
+		hctx.stats.by_status[i] = UINT64_MAX;
+	fake_stat_records = 1000;
+	fake_stat_text = 4 * NTLMD_STATS_TEXT;
+	ck_assert_status(serve(&helper, NTLMD_REQ_STATS, NULL, 0, &rep, &rep_len), NTLM_OK);
+	ck_assert_uint_le(rep_len, NTLMD_HEADER_LEN + NTLMD_MAX_PAYLOAD);
+	ck_assert_uint_lt(rep_len, NTLMD_HEADER_LEN + 45 * 1024); /* the bound docs/PROTOCOL.md gives */
+	ck_assert_status(ntlmd_frame_decode(rep, rep_len, &f), NTLM_OK);
+	ck_assert_status(ntlmd_reply_status(&f, &st), NTLM_OK);
+	ck_assert_status(st, NTLM_OK);
+	ck_assert_status(ntlmd_frame_get_bytes(&f, NTLMD_TAG_STATS_STORES, &p, &n), NTLM_OK);
+	ntlm_reader_init(&r, p, n);
+	while ((st = ntlmd_stats_next_store(&r, &sr)) == NTLM_OK) {
+		ck_assert_str_eq(sr.store, "fake");
+		ck_assert_uint_eq(strlen(sr.server), NTLMD_STATS_TEXT);
+		ck_assert_uint_eq(sr.value, records);
+		records++;
+	}
+	ck_assert_status(st, NTLM_ERR_TRUNCATED);
+	ck_assert_uint_eq(records, NTLMD_STATS_STORES);
+	ck_assert_uint_eq(stats_count(&f, NTLMD_TAG_STATS_STATUSES, "STATUS_WRONG_PASSWORD"), UINT64_MAX);
+	fake_stat_records = fake_stat_text = 0;
+	ntlmd_frame_clear(&f);
+	free(rep);
+}
+END_TEST
+
 /* A CHALLENGE from root for a client address (NULL: none); its status. */
 static enum ntlm_status challenge_for(const char *address)
 {
@@ -2622,14 +2680,14 @@ int main(void)
 	                     challenge_table_address_flood, challenge_table_many_addresses,
 	                     challenge_table_compaction_mixed, challenge_table_many, lockout_table));
 	test_add_tcase(s, "audit", TESTS(audit_escaping));
-	tc = test_add_tcase(s, "handlers",
-	                    TESTS(access_table, ping_reports_version_and_counters,
-	                          stats_reports_what_was_done, challenge_limits_per_address,
-	                          verify_ntlmv2_round_trip, verify_foreign_challenge_once, verify_outcomes,
-	                          verify_lockout, verify_response_mschap, plaintext_requests,
-	                          create_never_overwrites_a_case_twin, sync_password_counts_nothing,
-	                          check_membership, check_membership_by_sid,
-	                          malformed_request_gets_its_status, names_with_control_characters_refused));
+	tc = test_add_tcase(
+	    s, "handlers",
+	    TESTS(access_table, ping_reports_version_and_counters, stats_reports_what_was_done,
+	          stats_reply_stays_bounded, challenge_limits_per_address, verify_ntlmv2_round_trip,
+	          verify_foreign_challenge_once, verify_outcomes, verify_lockout, verify_response_mschap,
+	          plaintext_requests, create_never_overwrites_a_case_twin, sync_password_counts_nothing,
+	          check_membership, check_membership_by_sid, malformed_request_gets_its_status,
+	          names_with_control_characters_refused));
 	tcase_add_checked_fixture(tc, handlers_setup, handlers_teardown);
 	tc = test_add_tcase(s, "steps",
 	                    TESTS(store_answers_later, store_never_answers, store_answers_at_once,
