@@ -167,7 +167,39 @@ check "no daemon: exit 1, STATUS_NO_LOGON_SERVERS" sh -c '[ "$1" -eq 1 ] &&
 out=$("$NTLMTOOL" stats --json --prometheus 2>&1)
 rc=$?
 check "--json with --prometheus: usage error (2)" [ "$rc" -eq 2 ]
+
+# ------------------------------------------------------------------ the shipped timer's service
+
+# etc/systemd/ntlmd-stats.service's command, run as systemd would (its $$
+# is a $), with the built ntlmtool, the test's socket and a private
+# textfile directory (etc/README.md: what a test may substitute)
+UNIT=$(shipped systemd/ntlmd-stats.service)
+check "ntlmd-stats.service writes Debian's textfile directory" \
+    grep -qx 'Environment=PROM=/var/lib/prometheus/node-exporter/ntlmd.prom' "$UNIT"
+check "ntlmd-stats.service may write only there" \
+    grep -qx 'ReadWritePaths=/var/lib/prometheus/node-exporter' "$UNIT"
+check "ntlmd-stats.timer runs it every minute" grep -qx 'OnUnitActiveSec=1min' "$(shipped systemd/ntlmd-stats.timer)"
+script=$(sed -n "s/^ExecStart=\/bin\/sh -c '\(.*\)'$/\1/p" "$UNIT" | sed -e 's/\$\$/$/g' \
+    -e "s|[^ ]*/ntlmtool stats --socket [^ ]*|$NTLMTOOL stats --socket $SOCKET|")
+check "ntlmd-stats.service: its command runs ntlmtool stats --prometheus" \
+    sh -c 'case $1 in *"$2 stats --socket $3 --prometheus"*) exit 0 ;; *) exit 1 ;; esac' sh "$script" "$NTLMTOOL" "$SOCKET"
+mkdir -p "$WORK/textfile"
+PROM_FILE=$WORK/textfile/ntlmd.prom
+PROM=$PROM_FILE sh -c "$script"
+rc=$?
+check "ntlmd-stats.service: the command succeeds" [ "$rc" -eq 0 ]
+check "ntlmd-stats.service: ntlmd.prom written, mode 0644, nothing else left" \
+    [ "$(stat -c %a "$PROM_FILE" 2>/dev/null)" = 644 -a "$(ls "$WORK/textfile")" = ntlmd.prom ]
+"$PY" -B "$DRIVER" prometheus "$PROM_FILE" "$WORK/after2.json" >"$WORK/textfile.check" 2>&1
+check "ntlmd-stats.service: ntlmd.prom parses strictly" grep -q "^PASS the text parses strictly" "$WORK/textfile.check"
+cp "$PROM_FILE" "$WORK/textfile.good"
 stop_ntlmd
+PROM=$PROM_FILE sh -c "$script" 2>"$WORK/textfile.err"
+rc=$?
+check "ntlmd-stats.service: ntlmd down: the command fails" [ "$rc" -ne 0 ]
+check "ntlmd-stats.service: ntlmd down: says STATUS_NO_LOGON_SERVERS" grep -q STATUS_NO_LOGON_SERVERS "$WORK/textfile.err"
+check "ntlmd-stats.service: ntlmd down: the last good file stays, no temporary file" \
+    sh -c 'cmp -s "$1" "$2" && [ "$(ls "$3")" = ntlmd.prom ]' sh "$PROM_FILE" "$WORK/textfile.good" "$WORK/textfile"
 
 # ------------------------------------------------------------------ ldap
 
