@@ -145,7 +145,7 @@ static void add_store_record(void *arg, const struct ntlmd_store_stat *stat)
 {
 	struct store_records *r = arg;
 
-	if (r->n >= NTLMD_STATS_STORES || stat == NULL || stat->name == NULL)
+	if (r->n >= NTLMD_STATS_STORES || stat == NULL || stat->name == NULL || stat->name[0] == '\0')
 		return;
 	ntlmd_stats_put_store(&r->v, r->store, stat);
 	r->n++;
@@ -168,31 +168,40 @@ static void put_stores(const struct ntlmd_context *ctx, struct ntlm_writer *w)
 	put_records(w, NTLMD_TAG_STATS_STORES, &r.v);
 }
 
-void ntlmd_stats_reply(const struct ntlmd_context *ctx, struct ntlm_writer *w, int64_t now)
+void ntlmd_stats_put_counters(const struct ntlmd_context *ctx, struct ntlm_writer *w, int64_t now)
 {
 	const struct ntlmd_counters *n = &ctx->counters;
-	const struct ntlmd_stats *s = &ctx->stats;
 
 	ntlmd_put_string(w, NTLMD_TAG_VERSION, PACKAGE_VERSION);
 	ntlmd_put_u64(w, NTLMD_TAG_UPTIME, (uint64_t)((now - ctx->started) / 1000));
 	ntlmd_put_u64(w, NTLMD_TAG_REQUESTS, n->requests);
+	ntlmd_put_u64(w, NTLMD_TAG_SUCCESSES, n->successes);
+	ntlmd_put_u64(w, NTLMD_TAG_FAILURES, n->failures);
+	ntlmd_put_u64(w, NTLMD_TAG_ERRORS, n->errors);
 	ntlmd_put_u64(w, NTLMD_TAG_REFUSED, n->refused);
 	ntlmd_put_u64(w, NTLMD_TAG_CONNECTIONS, n->connections);
 	ntlmd_put_u64(w, NTLMD_TAG_CHALLENGES, ntlmd_challenges_count(ctx->challenges));
-	ntlmd_put_u64(w, NTLMD_TAG_CHALLENGE_CAPACITY, ctx->cfg->max_challenges);
 	ntlmd_put_u64(w, NTLMD_TAG_LOCKOUTS,
 	              ntlmd_lockout_count(ctx->user_lockout) + ntlmd_lockout_count(ctx->address_lockout));
-	ntlmd_put_u64(w, NTLMD_TAG_STORE_WORKERS, ctx->cfg->store_workers);
-	if (ctx->pool != NULL) {
-		ntlmd_put_u64(w, NTLMD_TAG_STORE_BUSY, ntlmd_pool_running(ctx->pool));
-		ntlmd_put_u64(w, NTLMD_TAG_STORE_QUEUED, ntlmd_pool_queued(ctx->pool));
-	}
 	ntlmd_put_u64(w, NTLMD_TAG_STORE_WAITING, n->store_waiting);
 	ntlmd_put_u64(w, NTLMD_TAG_STORE_CALLS, n->store_calls);
 	ntlmd_put_u64(w, NTLMD_TAG_STORE_TIMEOUTS, n->store_timeouts);
 	ntlmd_put_u64(w, NTLMD_TAG_LATE_ANSWERS, n->late_answers);
 	ntlmd_put_u64(w, NTLMD_TAG_WRITEBACKS, n->writebacks);
 	ntlmd_put_u64(w, NTLMD_TAG_WRITEBACKS_DROPPED, n->writebacks_dropped);
+}
+
+void ntlmd_stats_reply(const struct ntlmd_context *ctx, struct ntlm_writer *w, int64_t now)
+{
+	const struct ntlmd_stats *s = &ctx->stats;
+
+	ntlmd_stats_put_counters(ctx, w, now);
+	ntlmd_put_u64(w, NTLMD_TAG_CHALLENGE_CAPACITY, ctx->cfg->max_challenges);
+	ntlmd_put_u64(w, NTLMD_TAG_STORE_WORKERS, ctx->cfg->store_workers);
+	if (ctx->pool != NULL) {
+		ntlmd_put_u64(w, NTLMD_TAG_STORE_BUSY, ntlmd_pool_running(ctx->pool));
+		ntlmd_put_u64(w, NTLMD_TAG_STORE_QUEUED, ntlmd_pool_queued(ctx->pool));
+	}
 	put_by_type(s, w);
 	put_by_status(s, w);
 	put_responses(s, w);

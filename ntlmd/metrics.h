@@ -35,7 +35,9 @@ struct ntlmd_store_call;
 void ntlmd_stats_count_request(struct ntlmd_stats *s, const struct ntlmd_request *req, int64_t latency_us);
 /* A store call is back from its worker (answered, late or cancelled). */
 void ntlmd_stats_count_call(struct ntlmd_stats *s, const struct ntlmd_store_call *call);
-/* The STATS reply's fields (docs/PROTOCOL.md): from memory only; the
+/* PING's fields: the version, the uptime and the counters since start-up. */
+void ntlmd_stats_put_counters(const struct ntlmd_context *ctx, struct ntlm_writer *w, int64_t now);
+/* The STATS reply's fields (PING's, then) (docs/PROTOCOL.md): from memory only; the
  * stores' figures through their stats function, which never waits. */
 void ntlmd_stats_reply(const struct ntlmd_context *ctx, struct ntlm_writer *w, int64_t now);
 

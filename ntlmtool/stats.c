@@ -283,17 +283,20 @@ static void prom_label_value(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-/* A metric name from the daemon's record name: [a-zA-Z0-9_] kept, any
- * other byte as '_'. */
-static void prom_name(FILE *out, const char *prefix, const char *name)
+/* A store figure's metric name, "ntlmd_store_" and the daemon's record
+ * name with [a-zA-Z0-9_] kept and any other byte as '_'. */
+#define STORE_METRIC_PREFIX "ntlmd_store_"
+static void store_metric_name(const char *name, char out[sizeof(STORE_METRIC_PREFIX) + NTLMD_STATS_TEXT])
 {
-	fputs(prefix, out);
-	for (; *name != '\0'; name++)
-		fputc((*name >= 'a' && *name <= 'z') || (*name >= 'A' && *name <= 'Z') ||
-		              (*name >= '0' && *name <= '9') || *name == '_'
-		          ? *name
-		          : '_',
-		      out);
+	size_t n = strlen(STORE_METRIC_PREFIX);
+
+	memcpy(out, STORE_METRIC_PREFIX, n);
+	for (; *name != '\0' && n < sizeof(STORE_METRIC_PREFIX) - 1 + NTLMD_STATS_TEXT; name++)
+		out[n++] = (*name >= 'a' && *name <= 'z') || (*name >= 'A' && *name <= 'Z') ||
+		                   (*name >= '0' && *name <= '9') || *name == '_'
+		               ? *name
+		               : '_';
+	out[n] = '\0';
 }
 
 static void prom_head(FILE *out, const char *name, const char *help, const char *type)
@@ -348,9 +351,13 @@ static void prom_store(void *arg, const struct ntlmd_stats_store *s)
 	size_t len = strlen(s->name);
 	bool seen = false;
 
+	if (s->name[0] == '\0')
+		return; /* no metric without a name */
 	if (strcmp(s->name, p->name) == 0) {
-		prom_name(p->out, "ntlmd_store_", s->name);
-		fputs("{store=", p->out);
+		char metric[sizeof(STORE_METRIC_PREFIX) + NTLMD_STATS_TEXT];
+
+		store_metric_name(s->name, metric);
+		fprintf(p->out, "%s{store=", metric);
 		prom_label_value(p->out, s->store);
 		if (s->server[0] != '\0') {
 			fputs(",server=", p->out);
@@ -375,7 +382,7 @@ static enum ntlm_status prom_stores(FILE *out, const struct ntlmd_frame *f)
 {
 	struct prom_stores *p = xmalloc(sizeof(*p));
 	enum ntlm_status st;
-	char metric[NTLMD_STATS_TEXT + 16];
+	char metric[sizeof(STORE_METRIC_PREFIX) + NTLMD_STATS_TEXT];
 
 	memset(p, 0, sizeof(*p));
 	p->out = out;
@@ -385,18 +392,12 @@ static enum ntlm_status prom_stores(FILE *out, const struct ntlmd_frame *f)
 	while (st == NTLM_OK && p->next_found && p->n_seen < NTLMD_STATS_STORES) {
 		size_t len = strlen(p->next);
 		bool counter = len > 6 && strcmp(p->next + len - 6, "_total") == 0;
-		FILE *m = fmemopen(metric, sizeof(metric), "w");
 
 		memcpy(p->seen[p->n_seen], p->next, len + 1);
 		p->name = p->seen[p->n_seen++];
 		p->next_found = false;
-		if (m == NULL) {
-			st = NTLM_ERR_NO_MEMORY;
-			break;
-		}
-		prom_name(m, "ntlmd_store_", p->name);
-		fclose(m);
-		fprintf(out, "# HELP %s The %s figure of a store (its server's, with server).\n", metric,
+		store_metric_name(p->name, metric);
+		fprintf(out, "# HELP %s A store's %s (label store; server: one of its servers').\n", metric,
 		        p->name);
 		fprintf(out, "# TYPE %s %s\n", metric, counter ? "counter" : "gauge");
 		st = each_store(f, prom_store, p);
