@@ -11,8 +11,11 @@
 #  - a caller that may not VERIFY gets STATUS_ACCESS_DENIED, an absent
 #    daemon STATUS_NO_LOGON_SERVERS;
 #  - the ldap store: a first logon is a cache miss and one worker call, a
-#    second a cache hit and none; slapd stopped, its server is reported
-#    down with the error and a retry time.
+#    second a cache hit and none; while slapd hangs (SIGSTOP) STATS is
+#    answered at once and sees the busy worker; slapd stopped, its server
+#    is reported down with the error and a retry time;
+#  - the shipped ntlmd-stats.service's command writes the textfile
+#    atomically, and keeps the last file when ntlmd is down.
 #
 # Run by "make check" (tests/Makefile.am sets NTLMD and NTLMTOOL), or:
 #   NTLMD=build/ntlmd/ntlmd NTLMTOOL=build/ntlmtool/ntlmtool tests/ntlmd/test-stats.sh
@@ -222,7 +225,7 @@ base            ou=people,$SUFFIX
 uri             $URI_A
 binddn          cn=reader,$SUFFIX
 bindpw_file     $WORK/bindpw
-timelimit       2
+timelimit       5
 bind_timelimit  2
 cache_ttl       60
 reconnect_sleeptime 30
@@ -261,6 +264,34 @@ check "ldap: first logon is one worker call (store histogram +1)" [ "$c1" -eq $(
 check "ldap: second logon is a cache hit, no miss" [ "$h2" -eq $((h1 + 1)) -a "$m2" -eq "$m1" ]
 check "ldap: second logon is answered from memory (store histogram +0)" [ "$c2" -eq "$c1" ]
 check "ldap: cache entries 1" [ "$(figure "$WORK/l2.json" cache_entries)" -eq 1 ]
+
+# a directory that hangs (slapd stopped by SIGSTOP) holds a worker for up
+# to timelimit (5 s): STATS is answered meanwhile, and sees the worker
+# busy; slapd continued, the lookup completes
+kill -STOP "$SLAPD_A"
+"$PY" -B "$LDAP_DRIVER" expect --socket "$SOCKET" ljane=STATUS_SUCCESS >"$WORK/hung.out" 2>&1 &
+HUNG_PID=$!
+tries=$((WAIT * 10))
+busy=0
+while [ "$tries" -gt 0 ]; do
+    stats_json "$WORK/hung.json" &&
+        busy=$("$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["store_busy"], j["store_waiting"])' \
+            "$WORK/hung.json")
+    [ "$busy" = "1 1" ] && break
+    tries=$((tries - 1))
+    sleep 0.1
+done
+t0=$(date +%s%N)
+stats_json "$WORK/hung2.json"
+t1=$(date +%s%N)
+still=$(kill -0 "$HUNG_PID" 2>/dev/null && echo waiting)
+echo "STATS while a lookup hangs: store_busy, store_waiting = $busy; answered in $(((t1 - t0) / 1000000)) ms; the lookup $still"
+check "ldap: a hung lookup: STATS sees one worker busy, one request waiting" [ "$busy" = "1 1" ]
+check "ldap: a hung lookup: STATS answered within 1 s while the lookup still waits" \
+    [ $(((t1 - t0) / 1000000)) -lt 1000 -a "$still" = waiting ]
+kill -CONT "$SLAPD_A"
+wait "$HUNG_PID"
+check "ldap: the hung lookup completes once slapd goes on" grep -q "^PASS ljane" "$WORK/hung.out"
 
 stop_pid "$SLAPD_A"
 SLAPD_A=""
