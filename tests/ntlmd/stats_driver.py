@@ -13,6 +13,11 @@ Prometheus text format, parsed here by a strict parser of its own).
         FILE.prom parses strictly (exposition format 0.0.4), every family
         has HELP and TYPE, names start with ntlmd_, histograms are
         cumulative with +Inf = _count, and the values are FILE.json's
+    stats_driver.py raw --socket S FILE.json
+        a STATS sent and decoded here, from docs/PROTOCOL.md alone (not
+        through ntlmtool): every record fills its field exactly, the
+        histograms hold, and the counts are FILE.json's (taken just before:
+        one STATS less)
     stats_driver.py store FILE.json NAME [SERVER]   prints a store figure's value
     stats_driver.py store-detail FILE.json NAME SERVER   prints its detail
 
@@ -23,6 +28,7 @@ final "N passed, M failed"; it exits 1 when a case failed.
 import json
 import math
 import re
+import struct
 import sys
 
 sys.path.insert(0, __import__("os").path.dirname(__import__("os").path.abspath(__file__)))
@@ -290,6 +296,117 @@ def prometheus(prom_path, json_path):
     return run.finish()
 
 
+# ---------------------------------------------------------------------------
+# The STATS reply, decoded from docs/PROTOCOL.md ("10 STATS")
+
+STATS = 10
+T_COUNTS = {90: "requests_by_type", 91: "replies_by_outcome", 92: "replies_by_status",
+            93: "response_types", 94: "mic_verdicts", 95: "channel_binding_verdicts"}
+T_HISTOGRAMS = {96: "store_call_seconds", 97: "request_seconds"}
+T_STORES = 98
+U64 = struct.Struct("<Q")
+
+
+class Records:
+    """A bounded reader of one field's value."""
+
+    def __init__(self, data):
+        self.data, self.pos = data, 0
+
+    def left(self):
+        return len(self.data) - self.pos
+
+    def take(self, n):
+        if n > self.left():
+            raise ValueError(f"record past the end of its field ({n} > {self.left()})")
+        v = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return v
+
+    def u8(self):
+        return self.take(1)[0]
+
+    def u64(self):
+        return U64.unpack(self.take(8))[0]
+
+    def text(self):
+        n = struct.unpack("<H", self.take(2))[0]
+        if n > 256:
+            raise ValueError(f"text of {n} bytes")
+        t = self.take(n).decode("utf-8")
+        if "\0" in t:
+            raise ValueError("NUL in a text")
+        return t
+
+
+def decode_counts(data):
+    r, out = Records(data), {}
+    while r.left():
+        name = r.text()
+        if name in out:
+            raise ValueError(f"{name} twice")
+        out[name] = r.u64()
+    return out
+
+
+def decode_histogram(data):
+    r = Records(data)
+    count, sum_us, n = r.u64(), r.u64(), r.u8()
+    buckets = [(r.u64(), r.u64()) for _ in range(n)]
+    if r.left():
+        raise ValueError("bytes after the histogram")
+    les = [le for le, _ in buckets]
+    if les != sorted(set(les)) or [c for _, c in buckets] != sorted(c for _, c in buckets) or \
+            any(c > count for _, c in buckets):
+        raise ValueError(f"histogram does not hold: {buckets} count {count}")
+    return {"count": count, "sum_us": sum_us, "buckets": buckets}
+
+
+def decode_stores(data):
+    r, out = Records(data), []
+    while r.left():
+        out.append({"store": r.text(), "name": r.text(), "server": r.text() or None, "detail": r.text() or None,
+                    "value": r.u64()})
+    return out
+
+
+def raw(sock, json_path):
+    run = d.Runner()
+    with open(json_path) as f:
+        js = json.load(f)
+    reply = d.call(sock, STATS)
+    run.case("raw STATS: STATUS_SUCCESS", lambda: d.expect(reply, "STATUS_SUCCESS"))
+    got = {}
+
+    def decode():
+        for tag, key in T_COUNTS.items():
+            got[key] = decode_counts(reply.bytes(tag))
+        for tag, key in T_HISTOGRAMS.items():
+            got[key] = decode_histogram(reply.bytes(tag))
+        got["stores"] = decode_stores(reply.bytes(T_STORES))
+        return []
+
+    run.case("raw STATS: every record decodes and fills its field", decode)
+    if not got:
+        return run.finish()
+    # JSON's STATS was answered before this one: it counts one STATS more
+    want = dict(js["requests_by_type"], STATS=js["requests_by_type"]["STATS"] + 1)
+    run.case("raw STATS: requests by type = ntlmtool's + its STATS",
+             lambda: [] if got["requests_by_type"] == want else [f"{got['requests_by_type']} vs {want}"])
+    for key in ("response_types", "mic_verdicts", "channel_binding_verdicts"):
+        run.case(f"raw STATS: {key} = ntlmtool's",
+                 lambda key=key: [] if got[key] == js[key] else [f"{got[key]} vs {js[key]}"])
+    run.case("raw STATS: request histogram count = ntlmtool's + 1",
+             lambda: [] if got["request_seconds"]["count"] == js["request_seconds"]["count"] + 1 else ["differs"])
+    run.case("raw STATS: histogram bounds 500 us .. 10 s, 14 of them",
+             lambda: [] if [le for le, _ in got["request_seconds"]["buckets"]][::13] == [500, 10000000] and
+             len(got["request_seconds"]["buckets"]) == 14 else ["bounds"])
+    run.case("raw STATS: the counters of PING too",
+             lambda: [] if reply.u64(d.T_REQUESTS) == js["requests"] + 1 and reply.str(d.T_VERSION) == js["version"]
+             else ["differ"])
+    return run.finish()
+
+
 def store_figure(json_path, name, server=None, field="value"):
     with open(json_path) as f:
         js = json.load(f)
@@ -309,6 +426,8 @@ def main():
         return deltas(sys.argv[2], sys.argv[3])
     if cmd == "prometheus" and len(sys.argv) == 4:
         return prometheus(sys.argv[2], sys.argv[3])
+    if cmd == "raw" and len(sys.argv) == 5 and sys.argv[2] == "--socket":
+        return raw(sys.argv[3], sys.argv[4])
     if cmd == "store" and len(sys.argv) in (4, 5):
         return store_figure(*sys.argv[2:])
     if cmd == "store-detail" and len(sys.argv) == 5:

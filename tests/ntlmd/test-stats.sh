@@ -84,6 +84,10 @@ stats_json() { # FILE: ntlmtool stats --json into FILE; its exit status
     "$NTLMTOOL" stats --socket "$SOCKET" --json >"$1" 2>"$1.err"
 }
 
+has() { printf '%s\n' "$1" | grep -Eq -- "$2"; }       # TEXT ERE: a line of TEXT matches
+has_text() { printf '%s\n' "$1" | grep -Fq -- "$2"; } # TEXT STRING: TEXT holds STRING
+prometheus_to() { "$NTLMTOOL" stats --socket "$SOCKET" --prometheus >"$1"; }
+
 json_ok() { "$PY" -c 'import json, sys; json.load(open(sys.argv[1]))' "$1" 2>/dev/null; }
 
 # ------------------------------------------------------------------ setup
@@ -135,8 +139,7 @@ driver deltas "$WORK/before.json" "$WORK/after.json"
 
 # the Prometheus form of the same counts (one more STATS ago: compare it
 # with a JSON taken after it, which moves only the STATS counts)
-check "ntlmtool stats --prometheus" sh -c '"$1" stats --socket "$2" --prometheus >"$3"' sh \
-    "$NTLMTOOL" "$SOCKET" "$WORK/after.prom"
+check "ntlmtool stats --prometheus" prometheus_to "$WORK/after.prom"
 check "ntlmtool stats --json after --prometheus" stats_json "$WORK/after2.json"
 # STATS is the only request in between: make the JSON its view, minus that one
 "$PY" - "$WORK/after2.json" "$WORK/prom-view.json" <<'PY'
@@ -152,21 +155,25 @@ json.dump(js, open(sys.argv[2], "w"))
 PY
 driver prometheus "$WORK/after.prom" "$WORK/prom-view.json"
 
+# the wire format, decoded by the Python driver from docs/PROTOCOL.md
+check "ntlmtool stats --json before the raw STATS" stats_json "$WORK/raw.json"
+driver raw --socket "$SOCKET" "$WORK/raw.json"
+
 out=$("$NTLMTOOL" stats --socket "$SOCKET" 2>&1)
-check "text form names the requests by type" sh -c 'printf "%s\n" "$1" | grep -q "requests by type" &&
-    printf "%s\n" "$1" | grep -Eq "^ +VERIFY +[0-9]+$"' sh "$out"
+check "text form names the requests by type" has "$out" "^requests by type$"
+check "text form counts VERIFY" has "$out" "^ +VERIFY +[0-9]+$"
 
 # ------------------------------------------------------------------ refusals
 
 out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$NTLMTOOL" stats --socket "$SOCKET" 2>&1)
 rc=$?
 check "nobody (not in allow_groups): exit 1" [ "$rc" -eq 1 ]
-check "nobody: STATUS_ACCESS_DENIED" sh -c 'printf "%s\n" "$1" | grep -q "STATUS_ACCESS_DENIED"' sh "$out"
+check "nobody: STATUS_ACCESS_DENIED" has_text "$out" STATUS_ACCESS_DENIED
 check "nobody: the daemon logs the refusal" grep -q "caller not in allow_users or allow_groups" "$LOG"
 out=$("$NTLMTOOL" stats --socket "$WORK/no-such-socket" 2>&1)
 rc=$?
-check "no daemon: exit 1, STATUS_NO_LOGON_SERVERS" sh -c '[ "$1" -eq 1 ] &&
-    printf "%s\n" "$2" | grep -q "STATUS_NO_LOGON_SERVERS"' sh "$rc" "$out"
+check "no daemon: exit 1" [ "$rc" -eq 1 ]
+check "no daemon: STATUS_NO_LOGON_SERVERS" has_text "$out" STATUS_NO_LOGON_SERVERS
 out=$("$NTLMTOOL" stats --json --prometheus 2>&1)
 rc=$?
 check "--json with --prometheus: usage error (2)" [ "$rc" -eq 2 ]
@@ -185,7 +192,7 @@ check "ntlmd-stats.timer runs it every minute" grep -qx 'OnUnitActiveSec=1min' "
 script=$(sed -n "s/^ExecStart=\/bin\/sh -c '\(.*\)'$/\1/p" "$UNIT" | sed -e 's/\$\$/$/g' \
     -e "s|[^ ]*/ntlmtool stats --socket [^ ]*|$NTLMTOOL stats --socket $SOCKET|")
 check "ntlmd-stats.service: its command runs ntlmtool stats --prometheus" \
-    sh -c 'case $1 in *"$2 stats --socket $3 --prometheus"*) exit 0 ;; *) exit 1 ;; esac' sh "$script" "$NTLMTOOL" "$SOCKET"
+    has_text "$script" "$NTLMTOOL stats --socket $SOCKET --prometheus"
 mkdir -p "$WORK/textfile"
 PROM_FILE=$WORK/textfile/ntlmd.prom
 PROM=$PROM_FILE sh -c "$script"
@@ -201,8 +208,8 @@ PROM=$PROM_FILE sh -c "$script" 2>"$WORK/textfile.err"
 rc=$?
 check "ntlmd-stats.service: ntlmd down: the command fails" [ "$rc" -ne 0 ]
 check "ntlmd-stats.service: ntlmd down: says STATUS_NO_LOGON_SERVERS" grep -q STATUS_NO_LOGON_SERVERS "$WORK/textfile.err"
-check "ntlmd-stats.service: ntlmd down: the last good file stays, no temporary file" \
-    sh -c 'cmp -s "$1" "$2" && [ "$(ls "$3")" = ntlmd.prom ]' sh "$PROM_FILE" "$WORK/textfile.good" "$WORK/textfile"
+kept_last_file() { cmp -s "$PROM_FILE" "$WORK/textfile.good" && [ "$(ls "$WORK/textfile")" = ntlmd.prom ]; }
+check "ntlmd-stats.service: ntlmd down: the last good file stays, no temporary file" kept_last_file
 
 # ------------------------------------------------------------------ ldap
 
@@ -243,8 +250,8 @@ ldap_logon() { # CASE...
 stats_json "$WORK/l0.json"
 up0=$(figure "$WORK/l0.json" server_up "$URI_A")
 check "ldap: a server that never failed is up" [ "$up0" = 1 ]
-check "ldap: ... and has no last error" sh -c '! "$1" -B "$2" store "$3" server_last_error "$4" 2>/dev/null' sh \
-    "$PY" "$DRIVER" "$WORK/l0.json" "$URI_A"
+no_last_error() { ! figure "$WORK/l0.json" server_last_error "$URI_A" 2>/dev/null; }
+check "ldap: ... and has no last error" no_last_error
 ldap_logon lalice=STATUS_SUCCESS
 stats_json "$WORK/l1.json"
 ldap_logon lalice=STATUS_SUCCESS
