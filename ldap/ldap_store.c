@@ -231,11 +231,11 @@ static bool set_tls_options(const struct ldap_store *s, LDAP *ld)
 }
 
 /* A handle to uri with every timeout set, TLS negotiated and bound as dn;
- * NULL after logging why. libldap's connect, StartTLS and bind are
- * synchronous: this waits up to bind_timelimit for each, which is why it
- * runs in a store worker, never in ntlmd's loop (docs/ldap.md). */
-/* A connection to uri bound as dn; NULL when it fails, *ret_rc (may be
- * NULL) then the LDAP result code it failed with. */
+ * NULL after logging why, with the LDAP result code it failed with in
+ * *ret_rc (may be NULL: connect_uri; the server's last error, STATS).
+ * libldap's connect, StartTLS and bind are synchronous: this waits up to
+ * bind_timelimit for each, which is why it runs in a store worker, never
+ * in ntlmd's loop (docs/ldap.md). */
 static LDAP *connect_uri_rc(const struct ldap_store *s, const char *uri, const char *dn, const char *pw,
                             int *ret_rc)
 {
