@@ -192,21 +192,28 @@ static void doc_count(void *arg, const struct ntlmd_stats_count *c)
 	doc_u64(arg, c->name, c->name, c->value);
 }
 
+/* A store record: an object in JSON, one line of text ("ldap
+ * ldap://dc1 server_up: 0", its detail in parentheses). */
 static void doc_store(void *arg, const struct ntlmd_stats_store *s)
 {
-	struct doc *o = doc_object(arg, NULL, "");
+	struct doc *o = doc_only(doc_object(arg, NULL, ""), DOC_JSON_ONLY);
+	bool server = s->server[0] != '\0', detail = s->detail[0] != '\0';
 
-	doc_str(o, "store", "store", "%s", s->store);
-	doc_str(o, "name", "figure", "%s", s->name);
-	if (s->server[0] != '\0')
-		doc_str(o, "server", "server", "%s", s->server);
+	doc_only(doc_str(arg, NULL, NULL, "%s%s%s %s: %llu%s%s%s", s->store, server ? " " : "", s->server,
+	                 s->name, (unsigned long long)s->value, detail ? " (" : "", s->detail,
+	                 detail ? ")" : ""),
+	         DOC_TEXT_ONLY);
+	doc_str(o, "store", NULL, "%s", s->store);
+	doc_str(o, "name", NULL, "%s", s->name);
+	if (server)
+		doc_str(o, "server", NULL, "%s", s->server);
 	else
-		doc_only(doc_null(o, "server", NULL), DOC_JSON_ONLY);
-	if (s->detail[0] != '\0')
-		doc_str(o, "detail", "detail", "%s", s->detail);
+		doc_null(o, "server", NULL);
+	if (detail)
+		doc_str(o, "detail", NULL, "%s", s->detail);
 	else
-		doc_only(doc_null(o, "detail", NULL), DOC_JSON_ONLY);
-	doc_u64(o, "value", "value", s->value);
+		doc_null(o, "detail", NULL);
+	doc_u64(o, "value", NULL, s->value);
 }
 
 static void doc_histogram(struct doc *root, const struct histogram *hd, const struct ntlmd_stats_histogram *h)

@@ -314,6 +314,9 @@ check "ldap: slapd stopped: a retry time within reconnect_retrytime" [ "$retry" 
 "$NTLMTOOL" stats --socket "$SOCKET" --prometheus >"$WORK/l3.prom"
 check "ldap: --prometheus reports the server down" grep -q "^ntlmd_store_server_up{store=\"ldap\",server=\"$URI_A\"} 0$" "$WORK/l3.prom"
 check "ldap: --prometheus names its last error" grep -q "^ntlmd_store_server_last_error{store=\"ldap\",server=\"$URI_A\",detail=\"$detail\"} 1$" "$WORK/l3.prom"
+out=$("$NTLMTOOL" stats --socket "$SOCKET" 2>&1)
+check "ldap: the text form has a line per server figure" has_text "$out" "ldap $URI_A server_up: 0"
+check "ldap: ... with the last error" has_text "$out" "ldap $URI_A server_last_error: 1 ($detail)"
 "$PY" -B "$DRIVER" prometheus "$WORK/l3.prom" "$WORK/l3.json" >"$WORK/l3.check" 2>&1
 check "ldap: --prometheus parses strictly" grep -q "^PASS the text parses strictly" "$WORK/l3.check"
 stop_ntlmd
