@@ -2032,6 +2032,14 @@ START_TEST(verify_response_mschap)
 		ck_assert_mem_eq(got, key.bytes, 16);
 		ntlmd_frame_clear(&r);
 	}
+	/* STATS: MS-CHAPv2 apart from NTLMv1: the answer without MSCHAPV2 1 is
+	 * an NTLMv1 response (refused by the policy), the last one MS-CHAPv2's;
+	 * the one refused on its used challenge never got to its response */
+	ntlmd_fields_init(&w);
+	ck_assert_status(request(&helper, NTLMD_REQ_STATS, &w, &r), NTLM_OK);
+	ck_assert_uint_eq(stats_count(&r, NTLMD_TAG_STATS_RESPONSE_TYPES, "MS-CHAPv2"), 1);
+	ck_assert_uint_eq(stats_count(&r, NTLMD_TAG_STATS_RESPONSE_TYPES, "NTLMv1"), 1);
+	ntlmd_frame_clear(&r);
 }
 END_TEST
 
