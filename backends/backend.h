@@ -8,6 +8,7 @@
 
 #include "ntlmd_conf.h"
 #include "ntlmssp.h"
+#include "stats.h"
 
 /* What a store knows about one user. */
 struct ntlmd_account {
@@ -102,6 +103,11 @@ struct ntlmd_backend {
 	/* May be NULL. Whether the store serves accounts of domain (ldap: one
 	 * of `domains`, or of the directory's sambaDomain names). */
 	bool (*serves_domain)(void *state, const char *domain);
+	/* May be NULL. The store's figures for ntlmd's STATS (common/stats.h:
+	 * a cache's hits, each server's state): emit(arg, stat) once each,
+	 * the strings valid during the call. Runs on ntlmd's loop: from
+	 * memory only, never waiting on the network. */
+	void (*stats)(void *state, ntlmd_store_stat_fn *emit, void *arg);
 };
 
 extern const struct ntlmd_backend ntlmd_backend_files;

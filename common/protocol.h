@@ -52,6 +52,7 @@ enum ntlmd_request_type {
 	NTLMD_REQ_CHECK_MEMBERSHIP = 8, /* P: is a user in a group of a store's group search */
 	NTLMD_REQ_SYNC_PASSWORD = 9,    /* R: store a password's NT hash unless it is stored
 	                                   already (pam_ntlm migrate); no lockout, no oracle */
+	NTLMD_REQ_STATS = 10,           /* P: counters, histograms, the stores' state (stats.h) */
 };
 
 /* Field tags. */
@@ -129,6 +130,24 @@ enum ntlmd_tag {
 	NTLMD_TAG_LATE_ANSWERS = 82,       /* u64: store answers after their deadline, dropped */
 	NTLMD_TAG_WRITEBACKS = 83,         /* u64: lockout write-backs run */
 	NTLMD_TAG_WRITEBACKS_DROPPED = 84, /* u64: write-backs not run: too many waiting */
+
+	/* STATS (with VERSION, UPTIME and the PING counters); the encodings
+	 * of counts, histogram and stores are in common/stats.h */
+	NTLMD_TAG_STATS_REQUESTS = 90,         /* counts: requests answered by type ("VERIFY") */
+	NTLMD_TAG_STATS_OUTCOMES = 91,         /* counts: decisions by outcome ("success", "failure",
+	                                          "malformed", "error") */
+	NTLMD_TAG_STATS_STATUSES = 92,         /* counts: replies by status name */
+	NTLMD_TAG_STATS_RESPONSE_TYPES = 93,   /* counts: verified responses by type ("NTLMv2", "LM",
+	                                          "MS-CHAPv2", ...) */
+	NTLMD_TAG_STATS_MIC = 94,              /* counts: NTLMSSP exchanges by MIC verdict */
+	NTLMD_TAG_STATS_CHANNEL_BINDINGS = 95, /* counts: by channel-bindings verdict */
+	NTLMD_TAG_STATS_STORE_SECONDS = 96,    /* histogram: store calls' time in a worker */
+	NTLMD_TAG_STATS_REQUEST_SECONDS = 97,  /* histogram: requests' time, start to reply */
+	NTLMD_TAG_STATS_STORES = 98,           /* stores: what each store reports (cache, servers) */
+	NTLMD_TAG_CHALLENGE_CAPACITY = 99,     /* u64: max_challenges */
+	NTLMD_TAG_STORE_WORKERS = 100,         /* u64: store_workers */
+	NTLMD_TAG_STORE_BUSY = 101,            /* u64: workers running a call now */
+	NTLMD_TAG_STORE_QUEUED = 102,          /* u64: calls queued for a worker now */
 };
 
 /* NTLMD_TAG_PASSWORD_STORED's values. */

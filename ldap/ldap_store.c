@@ -81,6 +81,7 @@ struct ldap_store {
 
 	pthread_mutex_t state_lock;
 	int64_t *down_until; /* per URI, monotonic seconds: skipped before, while others answer */
+	int *last_error;     /* per URI: the LDAP result code it last failed with (0: none), STATS */
 	/* The directory as a whole: unavailable once an operation found no
 	 * server answering; until retry_at (monotonic ms) every operation
 	 * fails at once, then one tries the servers again. A connection
@@ -166,13 +167,14 @@ static void drop_connection(struct ldap_conn *c)
 }
 
 /* Server i failed in op: skipped by the others for reconnect_sleeptime. */
-static void mark_down(struct ldap_op *op, size_t i)
+static void mark_down(struct ldap_op *op, size_t i, int rc)
 {
 	struct ldap_store *s = op->s;
 
 	op->failed[i] = true;
 	pthread_mutex_lock(&s->state_lock);
 	s->down_until[i] = mono_now() + s->conf.reconnect_sleeptime;
+	s->last_error[i] = rc;
 	pthread_mutex_unlock(&s->state_lock);
 }
 
@@ -242,10 +244,13 @@ static bool set_tls_options(const struct ldap_store *s, LDAP *ld)
 }
 
 /* A handle to uri with every timeout set, TLS negotiated and bound as dn;
- * NULL after logging why. libldap's connect, StartTLS and bind are
- * synchronous: this waits up to bind_timelimit for each, which is why it
- * runs in a store worker, never in ntlmd's loop (docs/ldap.md). */
-static LDAP *connect_uri(const struct ldap_store *s, const char *uri, const char *dn, const char *pw)
+ * NULL after logging why, with the LDAP result code it failed with in
+ * *ret_rc (may be NULL: connect_uri; the server's last error, STATS).
+ * libldap's connect, StartTLS and bind are synchronous: this waits up to
+ * bind_timelimit for each, which is why it runs in a store worker, never
+ * in ntlmd's loop (docs/ldap.md). */
+static LDAP *connect_uri_rc(const struct ldap_store *s, const char *uri, const char *dn, const char *pw,
+                            int *ret_rc)
 {
 	const struct ldap_conf *c = &s->conf;
 	struct timeval net = {(time_t)c->bind_timelimit, 0}, api = {(time_t)c->timelimit, 0};
@@ -254,6 +259,8 @@ static LDAP *connect_uri(const struct ldap_store *s, const char *uri, const char
 	LDAP *ld = NULL;
 
 	rc = ldap_initialize(&ld, uri);
+	if (ret_rc != NULL)
+		*ret_rc = rc;
 	if (rc != LDAP_SUCCESS) {
 		ntlmd_backend_log(LOG_ERR, "ldap: %s: %s", uri, ldap_err2string(rc));
 		return NULL;
@@ -263,15 +270,21 @@ static LDAP *connect_uri(const struct ldap_store *s, const char *uri, const char
 	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &api) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON) != LDAP_OPT_SUCCESS) {
+		if (ret_rc != NULL)
+			*ret_rc = LDAP_LOCAL_ERROR;
 		ntlmd_backend_log(LOG_ERR, "ldap: %s: cannot set the connection options", uri);
 		goto fail;
 	}
 	if ((c->ssl != LDAP_SSL_OFF || strncasecmp(uri, "ldaps://", 8) == 0) && !set_tls_options(s, ld)) {
 		ntlmd_backend_log(LOG_ERR, "ldap: %s: cannot set the TLS options", uri);
+		if (ret_rc != NULL)
+			*ret_rc = LDAP_LOCAL_ERROR;
 		goto fail;
 	}
 	if (c->ssl == LDAP_SSL_START_TLS) {
 		rc = ldap_start_tls_s(ld, NULL, NULL);
+		if (ret_rc != NULL)
+			*ret_rc = rc;
 		if (rc != LDAP_SUCCESS) {
 			ntlmd_backend_log(LOG_ERR, "ldap: %s: StartTLS failed: %s%s", uri,
 			                  ldap_err2string(rc), diagnostic(ld, diag));
@@ -279,6 +292,8 @@ static LDAP *connect_uri(const struct ldap_store *s, const char *uri, const char
 		}
 	}
 	rc = bind_identity(s, ld, dn, pw);
+	if (ret_rc != NULL)
+		*ret_rc = rc;
 	if (rc != LDAP_SUCCESS) {
 		if (rc == LDAP_INVALID_CREDENTIALS || rc == LDAP_INAPPROPRIATE_AUTH ||
 		    rc == LDAP_INSUFFICIENT_ACCESS || rc == LDAP_STRONG_AUTH_REQUIRED ||
@@ -297,6 +312,11 @@ static LDAP *connect_uri(const struct ldap_store *s, const char *uri, const char
 fail:
 	ldap_unbind_ext_s(ld, NULL, NULL);
 	return NULL;
+}
+
+static LDAP *connect_uri(const struct ldap_store *s, const char *uri, const char *dn, const char *pw)
+{
+	return connect_uri_rc(s, uri, dn, pw, NULL);
 }
 
 /* The sambaDomain names and SIDs one connect reads (swapped in whole). */
@@ -497,6 +517,7 @@ static enum ntlm_status ensure_connected(struct ldap_op *op)
 	struct ldap_store *s = op->s;
 	struct ldap_conn *c = op->conn;
 	int64_t now;
+	int rc = LDAP_SUCCESS;
 
 	if (c->ld != NULL)
 		return NTLM_OK;
@@ -507,9 +528,9 @@ static enum ntlm_status ensure_connected(struct ldap_op *op)
 		for (size_t i = 0; i < s->conf.n_uris; i++) {
 			if (uri_down(s, i, now) != (pass == 1) || op->failed[i])
 				continue;
-			c->ld = connect_uri(s, s->conf.uris[i], s->conf.binddn, s->conf.bindpw);
+			c->ld = connect_uri_rc(s, s->conf.uris[i], s->conf.binddn, s->conf.bindpw, &rc);
 			if (c->ld == NULL) {
-				mark_down(op, i);
+				mark_down(op, i, rc);
 				continue;
 			}
 			server_answers(s, c, i);
@@ -960,7 +981,7 @@ static enum ntlm_status search_failover(struct ldap_op *op, const struct search 
 			ntlmd_backend_log(LOG_WARNING,
 			                  "ldap: %s stopped answering (%s): trying the next server",
 			                  s->conf.uris[c->current], ldap_err2string(rc));
-			mark_down(op, c->current);
+			mark_down(op, c->current, rc);
 		}
 		drop_connection(c);
 	}
@@ -2177,10 +2198,55 @@ static void store_close(void *state)
 	cache_sweep_locked(s, 0, -1);
 	ldap_conf_clear(&s->conf);
 	free(s->down_until);
+	free(s->last_error);
 	pthread_mutex_destroy(&s->state_lock);
 	pthread_mutex_destroy(&s->cache_lock);
 	ntlm_wipe(s, sizeof(*s));
 	free(s);
+}
+
+/* STATS (backend.h): the cache's hits, misses and entries, and each
+ * server's state: up (not marked down, the directory not unavailable),
+ * the seconds until it is tried again, and the error it last failed with
+ * (a record only once it failed). From memory, under the locks only:
+ * never the network. */
+static void store_stats(void *state, ntlmd_store_stat_fn *emit, void *arg)
+{
+	struct ldap_store *s = state;
+	struct ntlmd_store_stat st = {NULL, NULL, NULL, 0};
+	int64_t now_ms = mono_ms();
+
+	pthread_mutex_lock(&s->cache_lock);
+	st.name = "cache_hits_total";
+	st.value = s->stats.cache_hits;
+	emit(arg, &st);
+	st.name = "cache_misses_total";
+	st.value = s->stats.cache_misses;
+	emit(arg, &st);
+	st.name = "cache_entries";
+	st.value = s->cached;
+	emit(arg, &st);
+	pthread_mutex_unlock(&s->cache_lock);
+	pthread_mutex_lock(&s->state_lock);
+	for (size_t i = 0; i < s->conf.n_uris; i++) {
+		int64_t retry_ms = s->unavailable ? s->retry_at - now_ms : s->down_until[i] * 1000 - now_ms;
+
+		st.server = s->conf.uris[i];
+		st.name = "server_up";
+		st.value = !s->unavailable && s->down_until[i] <= now_ms / 1000;
+		emit(arg, &st);
+		st.name = "server_retry_seconds";
+		st.value = retry_ms > 0 ? (uint64_t)(retry_ms + 999) / 1000 : 0;
+		emit(arg, &st);
+		if (s->last_error[i] != LDAP_SUCCESS) {
+			st.name = "server_last_error";
+			st.detail = ldap_err2string(s->last_error[i]); /* static text */
+			st.value = 1;
+			emit(arg, &st);
+			st.detail = NULL;
+		}
+	}
+	pthread_mutex_unlock(&s->state_lock);
 }
 
 enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_state,
@@ -2201,7 +2267,8 @@ enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_stat
 	pthread_mutex_init(&s->state_lock, NULL);
 	pthread_mutex_init(&s->cache_lock, NULL);
 	s->down_until = calloc(s->conf.n_uris, sizeof(*s->down_until));
-	if (s->down_until == NULL) {
+	s->last_error = calloc(s->conf.n_uris, sizeof(*s->last_error));
+	if (s->down_until == NULL || s->last_error == NULL) {
 		store_close(s);
 		return NTLM_ERR_NO_MEMORY;
 	}
@@ -2233,4 +2300,5 @@ const struct ntlmd_backend ntlmd_backend_ldap = {
     .record_logon = store_record_logon,
     .group_member = store_group_member,
     .serves_domain = store_serves_domain,
+    .stats = store_stats,
 };

@@ -22,6 +22,7 @@
 #include "challenges.h"
 #include "frame.h"
 #include "lockout.h"
+#include "metrics.h"
 
 /* The caller, by SO_PEERCRED. */
 struct ntlmd_peer {
@@ -125,7 +126,9 @@ struct ntlmd_context {
 	bool retransmit_keyed;
 
 	struct ntlmd_counters counters;
-	int64_t started; /* monotonic ms */
+	struct ntlmd_stats stats; /* STATS: counts and latency histograms */
+	struct ntlmd_pool *pool;  /* the server's store workers, for STATS; NULL without a server */
+	int64_t started;          /* monotonic ms */
 };
 
 /* Monotonic milliseconds. */

@@ -12,7 +12,7 @@
  * caller who proved the password, so a guesser learns nothing about the
  * account.
  */
-#include <config.h> /* autoconf: PACKAGE_VERSION */
+#include <config.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +22,6 @@
 
 #include "request.h"
 #include "sid.h"
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "unknown"
-#endif
 
 /* ------------------------------------------------------------------ */
 /* Helpers of the handlers                                             */
@@ -582,26 +578,16 @@ static enum ntlmd_step reply(struct ntlmd_request *req, enum ntlm_status st)
 
 static enum ntlmd_step start_ping(struct ntlmd_context *ctx, struct ntlmd_request *req)
 {
-	const struct ntlmd_counters *n = &ctx->counters;
-	struct ntlm_writer *w = &req->reply;
+	ntlmd_stats_put_counters(ctx, &req->reply, req->now);
+	req->event.request = NULL;
+	return reply(req, NTLM_OK);
+}
 
-	ntlmd_put_string(w, NTLMD_TAG_VERSION, PACKAGE_VERSION);
-	ntlmd_put_u64(w, NTLMD_TAG_UPTIME, (uint64_t)((req->now - ctx->started) / 1000));
-	ntlmd_put_u64(w, NTLMD_TAG_REQUESTS, n->requests);
-	ntlmd_put_u64(w, NTLMD_TAG_SUCCESSES, n->successes);
-	ntlmd_put_u64(w, NTLMD_TAG_FAILURES, n->failures);
-	ntlmd_put_u64(w, NTLMD_TAG_ERRORS, n->errors);
-	ntlmd_put_u64(w, NTLMD_TAG_REFUSED, n->refused);
-	ntlmd_put_u64(w, NTLMD_TAG_CONNECTIONS, n->connections);
-	ntlmd_put_u64(w, NTLMD_TAG_CHALLENGES, ntlmd_challenges_count(ctx->challenges));
-	ntlmd_put_u64(w, NTLMD_TAG_LOCKOUTS,
-	              ntlmd_lockout_count(ctx->user_lockout) + ntlmd_lockout_count(ctx->address_lockout));
-	ntlmd_put_u64(w, NTLMD_TAG_STORE_WAITING, n->store_waiting);
-	ntlmd_put_u64(w, NTLMD_TAG_STORE_CALLS, n->store_calls);
-	ntlmd_put_u64(w, NTLMD_TAG_STORE_TIMEOUTS, n->store_timeouts);
-	ntlmd_put_u64(w, NTLMD_TAG_LATE_ANSWERS, n->late_answers);
-	ntlmd_put_u64(w, NTLMD_TAG_WRITEBACKS, n->writebacks);
-	ntlmd_put_u64(w, NTLMD_TAG_WRITEBACKS_DROPPED, n->writebacks_dropped);
+/* STATS: from memory, on the loop; no audit record (a scrape is no
+ * decision), as PING. */
+static enum ntlmd_step start_stats(struct ntlmd_context *ctx, struct ntlmd_request *req)
+{
+	ntlmd_stats_reply(ctx, &req->reply, req->now);
 	req->event.request = NULL;
 	return reply(req, NTLM_OK);
 }
@@ -1532,6 +1518,8 @@ static const struct ntlmd_handler handlers[] = {
      resume_check_membership, clear_membership},
     {NTLMD_REQ_SYNC_PASSWORD, "SYNC_PASSWORD", NTLMD_FROM_ROOT, start_sync_password, resume_sync_password,
      clear_user},
+    /* who may VERIFY may see what VERIFY did */
+    {NTLMD_REQ_STATS, "STATS", NTLMD_FROM_PRIVILEGED, start_stats, NULL, NULL},
 };
 
 const struct ntlmd_handler *ntlmd_handler_find(uint16_t type)

@@ -65,6 +65,8 @@ static enum ntlm_status add_system_user(struct ntlmd_backend_chain *chain, struc
 
 void ntlmd_store_call_run(struct ntlmd_backend_chain *chain, struct ntlmd_store_call *call)
 {
+	int64_t started = now_us();
+
 	call->waited = true;
 	switch (call->op) {
 	case NTLMD_CALL_LOOKUP:
@@ -87,6 +89,7 @@ void ntlmd_store_call_run(struct ntlmd_backend_chain *chain, struct ntlmd_store_
 		break;
 	}
 	ntlm_wipe(&call->nt_hash, sizeof(call->nt_hash));
+	call->elapsed_us = now_us() - started;
 }
 
 void ntlmd_store_call_clear(struct ntlmd_store_call *call)
@@ -225,6 +228,7 @@ enum ntlm_status ntlmd_request_finish(struct ntlmd_context *ctx, struct ntlmd_re
 		count(ctx, req->status);
 	rst = ntlmd_reply_encode(req->handler->type, req->status, &req->reply, ret_reply, ret_len);
 	req->event.latency_us = now_us() - req->started_us;
+	ntlmd_stats_count_request(&ctx->stats, req, req->event.latency_us);
 	ntlmd_audit_write(&req->event);
 	return rst;
 }
@@ -255,8 +259,10 @@ enum ntlm_status ntlmd_dispatch(struct ntlmd_context *ctx, const struct ntlmd_pe
 	if ((req = ntlmd_request_new(ctx, peer, type, payload, len)) == NULL)
 		return NTLM_ERR_NO_MEMORY;
 	for (enum ntlmd_step step = ntlmd_request_start(ctx, req); step == NTLMD_STEP_WAIT;
-	     step = ntlmd_request_resume(ctx, req))
+	     step = ntlmd_request_resume(ctx, req)) {
 		ntlmd_request_run_call(req);
+		ntlmd_stats_count_call(&ctx->stats, &req->call);
+	}
 	st = ntlmd_request_finish(ctx, req, ret_reply, ret_len);
 	if ((w = ntlmd_request_take_writeback(req)) != NULL) {
 		ntlmd_writeback_run(w);

@@ -48,6 +48,7 @@ struct ntlmd_store_call {
 	bool member;                  /* GROUP_MEMBER */
 	bool uid0_refused;            /* ADD_SYSTEM_USER: refused, the user's uid is 0 */
 	bool waited;                  /* a worker answered it */
+	int64_t elapsed_us;           /* the worker's time on it (STATS) */
 };
 
 /* Answers call at once when the chain can without waiting (LOOKUP only:

@@ -410,6 +410,7 @@ static void request_back(struct ntlmd_server *s, struct ntlmd_request *req)
 	struct conn *c = req->owner;
 
 	s->ctx->counters.store_waiting--;
+	ntlmd_stats_count_call(&s->ctx->stats, &req->call);
 	if (req->abandoned || c == NULL || req->job.cancelled) {
 		if (!req->job.cancelled)
 			s->ctx->counters.late_answers++;
@@ -803,6 +804,7 @@ struct ntlmd_server *ntlmd_server_new(int listen_fd, struct ntlmd_context *ctx, 
 	s->pool = ntlmd_pool_new(ctx->cfg->store_workers, max_connections / 2 > 0 ? max_connections / 2 : 1);
 	if (s->pool == NULL)
 		goto fail;
+	ctx->pool = s->pool;
 	ev.data.u64 = TAG_POOL;
 	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, ntlmd_pool_fd(s->pool), &ev) < 0)
 		goto fail;
@@ -899,6 +901,8 @@ void ntlmd_server_free(struct ntlmd_server *s)
 		else
 			free(job);
 	}
+	if (s->ctx != NULL && s->ctx->pool == s->pool)
+		s->ctx->pool = NULL;
 	ntlmd_pool_free(s->pool);
 	if (s->epoll_fd >= 0)
 		close(s->epoll_fd);

@@ -29,6 +29,8 @@ static const char usage_text[] =
     "                    edit an smbpasswd-format file safely\n"
     "  client --user USER (--password PW | --nt-hash HEX) [--challenge B64] ...\n"
     "                    produce NEGOTIATE, then AUTHENTICATE for a CHALLENGE\n"
+    "  stats [--socket PATH] [--json | --prometheus]\n"
+    "                    ntlmd's statistics: requests, statuses, latency, stores\n"
     "\n"
     "'ntlmtool COMMAND --help' describes each command. Exit status: 0 success\n"
     "(authenticated), 1 rejected, 2 usage or input error. See ntlmtool(1).\n";
@@ -402,8 +404,8 @@ static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } commands[] = {
-    {"decode", cmd_decode}, {"verify", cmd_verify}, {"diagnose", cmd_diagnose},
-    {"hash", cmd_hash},     {"passwd", cmd_passwd}, {"client", cmd_client},
+    {"decode", cmd_decode}, {"verify", cmd_verify}, {"diagnose", cmd_diagnose}, {"hash", cmd_hash},
+    {"passwd", cmd_passwd}, {"client", cmd_client}, {"stats", cmd_stats},
 };
 
 int main(int argc, char **argv)

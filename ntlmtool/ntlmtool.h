@@ -10,6 +10,7 @@
  *   hash.c      "hash": NT and LM hashes of a password
  *   passwd.c    "passwd": edits of an smbpasswd file
  *   client.c    "client": NEGOTIATE and AUTHENTICATE through the initiator
+ *   stats.c     "stats": ntlmd's STATS as text, JSON or Prometheus metrics
  */
 #ifndef PAM_NTLM_NTLMTOOL_NTLMTOOL_H
 #define PAM_NTLM_NTLMTOOL_NTLMTOOL_H
@@ -181,6 +182,7 @@ int cmd_diagnose(int argc, char **argv);
 int cmd_hash(int argc, char **argv);
 int cmd_passwd(int argc, char **argv);
 int cmd_client(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 /* ------------------------------------------------------------------ */
 /* decode.c, shared with verify / diagnose                              */

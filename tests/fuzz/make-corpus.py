@@ -176,6 +176,32 @@ add("frame", "reply-ping", frame(0x8001, [(1, struct.pack("<I", 0)), (60, b"1.0"
                                           (70, struct.pack("<Q", 5)), (71, struct.pack("<Q", 7))]))
 add("frame", "unknown-tag", frame(1, [(1000, b"future")]))
 
+
+# STATS records (common/stats.h): text = u16 length + UTF-8
+def text(s):
+    return struct.pack("<H", len(s)) + s
+
+
+def counts(*pairs):
+    return b"".join(text(k) + struct.pack("<Q", v) for k, v in pairs)
+
+
+add("frame", "stats", frame(10, []))
+add("frame", "reply-stats", frame(0x800a, [
+    (1, struct.pack("<I", 0)), (2, b"STATUS_SUCCESS"), (3, b"the request succeeded"), (60, b"1.0"),
+    (90, counts((b"VERIFY", 6), (b"CHALLENGE", 7), (b"STATS", 1))),
+    (91, counts((b"success", 11), (b"failure", 3), (b"malformed", 0), (b"error", 0))),
+    (92, counts((b"STATUS_SUCCESS", 11), (b"STATUS_WRONG_PASSWORD", 2))),
+    (93, counts((b"NTLMv2", 6), (b"MS-CHAPv2", 0))),
+    (94, counts((b"absent", 1), (b"valid", 5))),
+    (95, counts((b"absent", 6))),
+    (96, struct.pack("<QQB", 2, 4335, 2) + struct.pack("<QQQQ", 500, 1, 5000, 2)),
+    (97, struct.pack("<QQB", 3, 900, 1) + struct.pack("<QQ", 500, 3)),
+    (98, text(b"ldap") + text(b"cache_hits_total") + text(b"") + text(b"") + struct.pack("<Q", 1) +
+     text(b"ldap") + text(b"server_last_error") + text(b"ldap://dc1") + text(b"Can't contact LDAP server") +
+     struct.pack("<Q", 1)),
+    (99, struct.pack("<Q", 4000000))]))
+
 # smbpasswd lines
 with open(os.path.join(GOLDEN, "accounts.smbpasswd"), "rb") as f:
     for i, line in enumerate(f.read().splitlines()):

@@ -155,7 +155,7 @@ EXAMPLES=$(dir docdir)/examples
 # installed copy : generated file of the build tree
 PAIRS="$SYSCONFDIR/ntlmd.conf:ntlmd.conf $SYSCONFDIR/logrotate.d/ntlmd:logrotate.d/ntlmd"
 for f in ntlmd.conf pam.d/ntlm-exchange pam.d/ntlm-login pam.d/ntlm-test squid/ntlm_auth.conf \
-    freeradius/mschap-ntlm_auth freeradius/exec-ntlm_auth; do
+    freeradius/mschap-ntlm_auth freeradius/exec-ntlm_auth systemd/ntlmd-stats.service systemd/ntlmd-stats.timer; do
     PAIRS="$PAIRS $EXAMPLES/$f:$f"
 done
 if [ -n "$UNITDIR" ]; then
@@ -298,6 +298,26 @@ if [ -n "$UNITDIR" ]; then
         pass "systemd-analyze verify --root: the installed units pass"
     else
         fail "systemd-analyze verify --root: $(cat "$WORK/verify.out")"
+    fi
+    # the example timer and its service (not installed as units: an admin
+    # copies them to /etc/systemd/system), with the /bin/sh they run
+    cp "$D$EXAMPLES/systemd/ntlmd-stats.service" "$D$EXAMPLES/systemd/ntlmd-stats.timer" \
+        "$VROOT/etc/systemd/system/" || exit 99
+    [ -e "$VROOT/bin/sh" ] || cp /bin/sh "$VROOT/bin/sh" || exit 99
+    if MANPATH=$VROOT$(dir mandir) systemd-analyze verify --root="$VROOT" \
+        "$VROOT/etc/systemd/system/ntlmd-stats.timer" "$VROOT/etc/systemd/system/ntlmd-stats.service" \
+        >"$WORK/verify-stats.out" 2>&1 && ! grep -q ntlmd "$WORK/verify-stats.out"; then
+        pass "systemd-analyze verify --root: the example ntlmd-stats.timer and .service pass"
+    else
+        fail "systemd-analyze verify --root, ntlmd-stats: $(cat "$WORK/verify-stats.out")"
+    fi
+    rm -f "$VROOT/bin/sh"
+    if ! MANPATH=$VROOT$(dir mandir) systemd-analyze verify --root="$VROOT" \
+        "$VROOT/etc/systemd/system/ntlmd-stats.service" >"$WORK/verify-stats.out" 2>&1 &&
+        grep -q "/bin/sh is not executable" "$WORK/verify-stats.out"; then
+        pass "systemd-analyze verify --root fails when the example service's /bin/sh is missing"
+    else
+        fail "systemd-analyze verify --root without /bin/sh: $(cat "$WORK/verify-stats.out")"
     fi
     rm -f "$VROOT$SBINDIR/ntlmd"
     if ! verify_units "$VROOT" && grep -q "$SBINDIR/ntlmd is not executable" "$WORK/verify.out"; then

@@ -23,6 +23,7 @@
 #include "client.h"
 #include "pool.h"
 #include "request.h"
+#include "stats.h"
 #include "testutil.h"
 
 #ifndef PACKAGE_VERSION
@@ -140,8 +141,26 @@ static void fake_record_logon(void *state, const char *user, int64_t bad_count, 
 	fake_recorded++;
 }
 
+/* STATS: the fake store reports fake_stat_records figures, each with a
+ * server and a detail of fake_stat_text bytes (the largest a store can). */
+static size_t fake_stat_records, fake_stat_text;
+
+static void fake_stats(void *state, ntlmd_store_stat_fn *emit, void *arg)
+{
+	char *text = malloc(fake_stat_text + 1);
+
+	(void)state;
+	ck_assert_ptr_nonnull(text);
+	memset(text, 'u', fake_stat_text);
+	text[fake_stat_text] = '\0';
+	for (size_t i = 0; i < fake_stat_records; i++)
+		emit(arg, &(const struct ntlmd_store_stat){"server_up", text, text, i});
+	free(text);
+}
+
 static const struct ntlmd_backend fake_backend = {
     .name = "fake",
+    .stats = fake_stats,
     .lookup = fake_lookup,
     .lookup_now = fake_lookup_now,
     .set_password = fake_set_password,
@@ -524,6 +543,118 @@ START_TEST(writer_refuses_bad_strings)
 	ck_assert(!ntlmd_string_valid("\xf4\x90\x80\x80", 4)); /* above U+10FFFF */
 	ck_assert(!ntlmd_string_valid("a\0b", 3));
 	ck_assert(!ntlmd_string_valid(NULL, 0));
+}
+END_TEST
+
+/* The STATS records (common/stats.h): what is written reads back, and
+ * every malformed value is refused with its own status. */
+START_TEST(stats_records_round_trip)
+{
+	struct ntlmd_histogram h = {{0}, 0, 0};
+	struct ntlmd_stats_histogram hr;
+	struct ntlmd_stats_count c;
+	struct ntlmd_stats_store sr;
+	const struct ntlmd_store_stat stat = {"server_up", "ldap://127.0.0.1:1/", "Can't contact LDAP server",
+	                                      1};
+	struct ntlm_writer w;
+	struct ntlm_reader r;
+	char long_text[NTLMD_STATS_TEXT + 10];
+	uint8_t *p;
+	size_t len;
+
+	ntlm_writer_init(&w, NTLMD_MAX_PAYLOAD);
+	ntlmd_stats_put_count(&w, "VERIFY", 7);
+	memset(long_text, 'x', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	memcpy(long_text + NTLMD_STATS_TEXT - 1, "\xc3\xa9", 2); /* a character across the cut */
+	ntlmd_stats_put_count(&w, long_text, UINT64_MAX);
+	ck_assert_status(ntlm_writer_finish(&w, &p, &len), NTLM_OK);
+	ntlm_reader_init(&r, p, len);
+	ck_assert_status(ntlmd_stats_next_count(&r, &c), NTLM_OK);
+	ck_assert_str_eq(c.name, "VERIFY");
+	ck_assert_uint_eq(c.value, 7);
+	ck_assert_status(ntlmd_stats_next_count(&r, &c), NTLM_OK);
+	ck_assert_uint_eq(strlen(c.name), NTLMD_STATS_TEXT - 1); /* cut before the character */
+	ck_assert_uint_eq(c.value, UINT64_MAX);
+	ck_assert_status(ntlmd_stats_next_count(&r, &c), NTLM_ERR_TRUNCATED); /* the clean end */
+	/* cut short, anywhere */
+	for (size_t cut = 1; cut < 16; cut++) {
+		ntlm_reader_init(&r, p, cut);
+		ck_assert_status(ntlmd_stats_next_count(&r, &c), NTLM_ERR_TRUNCATED);
+	}
+	/* a length past the value */
+	p[0] = 0xff;
+	ntlm_reader_init(&r, p, 16);
+	ck_assert_status(ntlmd_stats_next_count(&r, &c), NTLM_ERR_TRUNCATED);
+	/* bad UTF-8, a NUL */
+	p[0] = 6;
+	p[2] = 0xff;
+	ntlm_reader_init(&r, p, 16);
+	ck_assert_status(ntlmd_stats_next_count(&r, &c), NTLM_ERR_BAD_STRING);
+	p[2] = 0;
+	ntlm_reader_init(&r, p, 16);
+	ck_assert_status(ntlmd_stats_next_count(&r, &c), NTLM_ERR_BAD_STRING);
+	free(p);
+
+	/* a histogram: cumulative buckets, +Inf is the count */
+	ntlmd_histogram_add(&h, 10);       /* 0.0005 */
+	ntlmd_histogram_add(&h, 500);      /* 0.0005: the bound is inclusive (le) */
+	ntlmd_histogram_add(&h, 501);      /* 0.001 */
+	ntlmd_histogram_add(&h, 20000000); /* over 10 s: +Inf only */
+	ntlm_writer_init(&w, NTLMD_MAX_PAYLOAD);
+	ntlmd_stats_put_histogram(&w, &h);
+	ck_assert_status(ntlm_writer_finish(&w, &p, &len), NTLM_OK);
+	ck_assert_status(ntlmd_stats_read_histogram(p, len, &hr), NTLM_OK);
+	ck_assert_uint_eq(hr.count, 4);
+	ck_assert_uint_eq(hr.sum_us, 10 + 500 + 501 + 20000000);
+	ck_assert_uint_eq(hr.n, NTLMD_STATS_BUCKETS);
+	ck_assert_uint_eq(hr.le_us[0], 500);
+	ck_assert_uint_eq(hr.cumulative[0], 2);
+	ck_assert_uint_eq(hr.cumulative[1], 3);
+	ck_assert_uint_eq(hr.le_us[NTLMD_STATS_BUCKETS - 1], 10000000);
+	ck_assert_uint_eq(hr.cumulative[NTLMD_STATS_BUCKETS - 1], 3);
+	ck_assert_status(ntlmd_stats_read_histogram(p, len - 1, &hr), NTLM_ERR_TRUNCATED);
+	p[17 + 8] = 5; /* the first bucket's count (2) above the count (4)? no: 5 > 4 */
+	ck_assert_status(ntlmd_stats_read_histogram(p, len, &hr), NTLM_ERR_BAD_ENCODING);
+	p[17 + 8] = 2;
+	p[17 + 16] = 0x10; /* the second bound (1000 us) below the first */
+	p[17 + 17] = 0;
+	ck_assert_status(ntlmd_stats_read_histogram(p, len, &hr), NTLM_ERR_BAD_ENCODING);
+	free(p);
+
+	/* a store record, and a trailing byte after the histogram */
+	ntlm_writer_init(&w, NTLMD_MAX_PAYLOAD);
+	ntlmd_stats_put_store(&w, "ldap", &stat);
+	ck_assert_status(ntlm_writer_finish(&w, &p, &len), NTLM_OK);
+	ntlm_reader_init(&r, p, len);
+	ck_assert_status(ntlmd_stats_next_store(&r, &sr), NTLM_OK);
+	ck_assert_str_eq(sr.store, "ldap");
+	ck_assert_str_eq(sr.name, "server_up");
+	ck_assert_str_eq(sr.server, "ldap://127.0.0.1:1/");
+	ck_assert_str_eq(sr.detail, "Can't contact LDAP server");
+	ck_assert_uint_eq(sr.value, 1);
+	ck_assert_status(ntlmd_stats_next_store(&r, &sr), NTLM_ERR_TRUNCATED);
+	ntlm_reader_init(&r, p, len - 1);
+	ck_assert_status(ntlmd_stats_next_store(&r, &sr), NTLM_ERR_TRUNCATED);
+	free(p);
+	/* a store's own figure: no server, no detail (empty texts) */
+	ntlm_writer_init(&w, NTLMD_MAX_PAYLOAD);
+	ntlmd_stats_put_store(&w, "ldap",
+	                      &(const struct ntlmd_store_stat){"cache_hits_total", NULL, NULL, 3});
+	ck_assert_status(ntlm_writer_finish(&w, &p, &len), NTLM_OK);
+	ntlm_reader_init(&r, p, len);
+	ck_assert_status(ntlmd_stats_next_store(&r, &sr), NTLM_OK);
+	ck_assert_str_eq(sr.server, "");
+	ck_assert_str_eq(sr.detail, "");
+	ck_assert_uint_eq(sr.value, 3);
+	ck_assert_status(ntlmd_stats_next_store(&r, &sr), NTLM_ERR_TRUNCATED);
+	free(p);
+	ntlm_writer_init(&w, NTLMD_MAX_PAYLOAD);
+	ntlmd_stats_put_histogram(&w, &h);
+	ntlm_write_u8(&w, 0);
+	ck_assert_status(ntlm_writer_finish(&w, &p, &len), NTLM_OK);
+	ck_assert_status(ntlmd_stats_read_histogram(p, len, &hr), NTLM_ERR_TRAILING_DATA);
+	free(p);
 }
 END_TEST
 
@@ -1383,8 +1514,10 @@ static enum ntlm_status serve(const struct ntlmd_peer *peer, uint16_t type, cons
 	if (req == NULL)
 		return NTLM_ERR_WRONG_MESSAGE_TYPE;
 	for (enum ntlmd_step step = ntlmd_request_start(&hctx, req); step == NTLMD_STEP_WAIT;
-	     step = ntlmd_request_resume(&hctx, req))
+	     step = ntlmd_request_resume(&hctx, req)) {
 		ntlmd_request_run_call(req);
+		ntlmd_stats_count_call(&hctx.stats, &req->call);
+	}
 	st = ntlmd_request_finish(&hctx, req, ret_reply, ret_len);
 	last_event = req->event;
 	if ((w = ntlmd_request_take_writeback(req)) != NULL) {
@@ -1548,6 +1681,136 @@ START_TEST(ping_reports_version_and_counters)
 	ck_assert_status(ntlmd_frame_get_u64(&r, NTLMD_TAG_REQUESTS, &n), NTLM_OK);
 	ck_assert_uint_eq(n, 1);
 	ntlmd_frame_clear(&r);
+}
+END_TEST
+
+/* The count of name in a STATS counts field (tag); absent names fail. */
+static uint64_t stats_count(const struct ntlmd_frame *f, uint16_t tag, const char *name)
+{
+	struct ntlmd_stats_count c;
+	struct ntlm_reader r;
+	const uint8_t *p;
+	size_t n;
+	enum ntlm_status st;
+
+	ck_assert_status(ntlmd_frame_get_bytes(f, tag, &p, &n), NTLM_OK);
+	ntlm_reader_init(&r, p, n);
+	while ((st = ntlmd_stats_next_count(&r, &c)) == NTLM_OK)
+		if (strcmp(c.name, name) == 0)
+			return c.value;
+	ck_assert_msg(false, "no count %s in tag %u (%s)", name, tag, ntlm_status_name(st));
+	return 0;
+}
+
+static uint64_t stats_sum(const struct ntlmd_frame *f, uint16_t tag)
+{
+	struct ntlmd_stats_count c;
+	struct ntlm_reader r;
+	const uint8_t *p;
+	size_t n;
+	uint64_t sum = 0;
+	enum ntlm_status st;
+
+	ck_assert_status(ntlmd_frame_get_bytes(f, tag, &p, &n), NTLM_OK);
+	ntlm_reader_init(&r, p, n);
+	while ((st = ntlmd_stats_next_count(&r, &c)) == NTLM_OK)
+		sum += c.value;
+	ck_assert_status(st, NTLM_ERR_TRUNCATED);
+	return sum;
+}
+
+START_TEST(stats_reports_what_was_done)
+{
+	struct ntlmd_stats_histogram h;
+	struct ntlm_writer w;
+	struct ntlmd_frame r;
+	const uint8_t *p;
+	size_t n;
+	uint64_t v;
+	const char *reason = NULL;
+
+	/* who may VERIFY may ask STATS, no one else */
+	ck_assert(ntlmd_request_allowed(&hctx, &helper, NTLMD_REQ_STATS, &reason));
+	ck_assert(!ntlmd_request_allowed(&hctx, &stranger, NTLMD_REQ_STATS, &reason));
+	ck_assert_str_eq(reason, "caller not in allow_users or allow_groups");
+
+	ck_assert_status(logon("alice", PASSWORD, NTLM_CLIENT_NTLMV2, NULL), NTLM_OK);
+	ck_assert_status(logon("slowalice", PASSWORD, NTLM_CLIENT_NTLMV2, NULL), NTLM_OK); /* a worker's */
+	ck_assert_status(logon("alice", "wrong", NTLM_CLIENT_NTLMV2, NULL), NTLM_STATUS_WRONG_PASSWORD);
+	ck_assert_status(logon("nobody", PASSWORD, NTLM_CLIENT_NTLMV2, NULL), NTLM_STATUS_NO_SUCH_USER);
+	ntlmd_fields_init(&w);
+	ck_assert_status(request(&stranger, NTLMD_REQ_PING, &w, &r), NTLM_OK);
+	ntlmd_frame_clear(&r);
+
+	ntlmd_fields_init(&w);
+	ck_assert_status(request(&helper, NTLMD_REQ_STATS, &w, &r), NTLM_OK);
+	ck_assert_ptr_null(last_event.request); /* a scrape is not audited */
+	ck_assert_ptr_nonnull(ntlmd_frame_string(&r, NTLMD_TAG_VERSION));
+	ck_assert_uint_eq(stats_count(&r, NTLMD_TAG_STATS_REQUESTS, "VERIFY"), 4);
+	ck_assert_uint_eq(stats_count(&r, NTLMD_TAG_STATS_REQUESTS, "CHALLENGE"), 4);
+	ck_assert_uint_eq(stats_count(&r, NTLMD_TAG_STATS_REQUESTS, "PING"), 1);
+	ck_assert_uint_eq(stats_count(&r, NTLMD_TAG_STATS_REQUESTS, "STATS"), 0); /* counted once answered */
+	ck_assert_uint_eq(stats_count(&r, NTLMD_TAG_STATS_STATUSES, "STATUS_SUCCESS"), 2 + 4 + 1);
+	ck_assert_uint_eq(stats_count(&r, NTLMD_TAG_STATS_STATUSES, "STATUS_WRONG_PASSWORD"), 1);
+	ck_assert_uint_eq(stats_count(&r, NTLMD_TAG_STATS_STATUSES, "STATUS_NO_SUCH_USER"), 1);
+	ck_assert_uint_eq(stats_sum(&r, NTLMD_TAG_STATS_STATUSES), 9);
+	ck_assert_uint_eq(stats_count(&r, NTLMD_TAG_STATS_OUTCOMES, "success"), 7);
+	ck_assert_uint_eq(stats_count(&r, NTLMD_TAG_STATS_OUTCOMES, "failure"), 2);
+	ck_assert_uint_eq(stats_count(&r, NTLMD_TAG_STATS_OUTCOMES, "error"), 0);
+	ck_assert_uint_eq(stats_count(&r, NTLMD_TAG_STATS_RESPONSE_TYPES, "NTLMv2"), 4);
+	ck_assert_uint_eq(stats_count(&r, NTLMD_TAG_STATS_RESPONSE_TYPES, "LM"), 0);
+	ck_assert_uint_eq(stats_sum(&r, NTLMD_TAG_STATS_MIC), 4);
+	ck_assert_uint_eq(stats_count(&r, NTLMD_TAG_STATS_CHANNEL_BINDINGS, "absent"), 4);
+	ck_assert_status(ntlmd_frame_get_bytes(&r, NTLMD_TAG_STATS_REQUEST_SECONDS, &p, &n), NTLM_OK);
+	ck_assert_status(ntlmd_stats_read_histogram(p, n, &h), NTLM_OK);
+	ck_assert_uint_eq(h.count, 9);
+	ck_assert_status(ntlmd_frame_get_bytes(&r, NTLMD_TAG_STATS_STORE_SECONDS, &p, &n), NTLM_OK);
+	ck_assert_status(ntlmd_stats_read_histogram(p, n, &h), NTLM_OK);
+	ck_assert_uint_eq(h.count, 1); /* slowalice's lookup: the others were answered from memory */
+	ck_assert_status(ntlmd_frame_get_u64(&r, NTLMD_TAG_CHALLENGE_CAPACITY, &v), NTLM_OK);
+	ck_assert_uint_gt(v, 0);
+	ck_assert(!ntlmd_frame_has(&r, NTLMD_TAG_STORE_BUSY)); /* no pool without a server */
+	ntlmd_frame_clear(&r);
+}
+END_TEST
+
+/* The largest STATS reply: every status counted, a store with more and
+ * longer figures than a reply carries. It fits a frame, with the first
+ * NTLMD_STATS_STORES records, their texts cut. */
+START_TEST(stats_reply_stays_bounded)
+{
+	struct ntlmd_stats_store sr;
+	struct ntlm_reader r;
+	struct ntlmd_frame f;
+	const uint8_t *p;
+	uint8_t *rep;
+	size_t n, rep_len, records = 0;
+	enum ntlm_status st;
+
+	for (size_t i = 0; i < _NTLM_STATUS_MAX; i++)
+		hctx.stats.by_status[i] = UINT64_MAX;
+	fake_stat_records = 1000;
+	fake_stat_text = 4 * NTLMD_STATS_TEXT;
+	ck_assert_status(serve(&helper, NTLMD_REQ_STATS, NULL, 0, &rep, &rep_len), NTLM_OK);
+	ck_assert_uint_le(rep_len, NTLMD_HEADER_LEN + NTLMD_MAX_PAYLOAD);
+	ck_assert_uint_lt(rep_len, NTLMD_HEADER_LEN + 45 * 1024); /* the bound docs/PROTOCOL.md gives */
+	ck_assert_status(ntlmd_frame_decode(rep, rep_len, &f), NTLM_OK);
+	ck_assert_status(ntlmd_reply_status(&f, &st), NTLM_OK);
+	ck_assert_status(st, NTLM_OK);
+	ck_assert_status(ntlmd_frame_get_bytes(&f, NTLMD_TAG_STATS_STORES, &p, &n), NTLM_OK);
+	ntlm_reader_init(&r, p, n);
+	while ((st = ntlmd_stats_next_store(&r, &sr)) == NTLM_OK) {
+		ck_assert_str_eq(sr.store, "fake");
+		ck_assert_uint_eq(strlen(sr.server), NTLMD_STATS_TEXT);
+		ck_assert_uint_eq(sr.value, records);
+		records++;
+	}
+	ck_assert_status(st, NTLM_ERR_TRUNCATED);
+	ck_assert_uint_eq(records, NTLMD_STATS_STORES);
+	ck_assert_uint_eq(stats_count(&f, NTLMD_TAG_STATS_STATUSES, "STATUS_WRONG_PASSWORD"), UINT64_MAX);
+	fake_stat_records = fake_stat_text = 0;
+	ntlmd_frame_clear(&f);
+	free(rep);
 }
 END_TEST
 
@@ -1769,6 +2032,14 @@ START_TEST(verify_response_mschap)
 		ck_assert_mem_eq(got, key.bytes, 16);
 		ntlmd_frame_clear(&r);
 	}
+	/* STATS: MS-CHAPv2 apart from NTLMv1: the answer without MSCHAPV2 1 is
+	 * an NTLMv1 response (refused by the policy), the last one MS-CHAPv2's;
+	 * the one refused on its used challenge never got to its response */
+	ntlmd_fields_init(&w);
+	ck_assert_status(request(&helper, NTLMD_REQ_STATS, &w, &r), NTLM_OK);
+	ck_assert_uint_eq(stats_count(&r, NTLMD_TAG_STATS_RESPONSE_TYPES, "MS-CHAPv2"), 1);
+	ck_assert_uint_eq(stats_count(&r, NTLMD_TAG_STATS_RESPONSE_TYPES, "NTLMv1"), 1);
+	ntlmd_frame_clear(&r);
 }
 END_TEST
 
@@ -2404,7 +2675,8 @@ int main(void)
 	test_add_tcase(s, "frames",
 	               TESTS(request_round_trip, getters_refuse_absent_and_wrong_kind,
 	                     names_without_control_characters, reply_round_trip_and_codes, string_cap,
-	                     payload_cap, writer_refuses_bad_strings, header_decode_alone));
+	                     payload_cap, writer_refuses_bad_strings, header_decode_alone,
+	                     stats_records_round_trip));
 	tc = test_add_tcase(s, "malformed", TESTS(mutation_never_crashes));
 	tcase_add_loop_test(tc, malformed_frames_refused, 0, (int)ARRAY_SIZE(bad_frames));
 	tcase_add_test(tc, field_count_capped);
@@ -2418,11 +2690,12 @@ int main(void)
 	test_add_tcase(s, "audit", TESTS(audit_escaping));
 	tc = test_add_tcase(
 	    s, "handlers",
-	    TESTS(access_table, ping_reports_version_and_counters, challenge_limits_per_address,
-	          verify_ntlmv2_round_trip, verify_foreign_challenge_once, verify_outcomes, verify_lockout,
-	          verify_response_mschap, plaintext_requests, create_never_overwrites_a_case_twin,
-	          sync_password_counts_nothing, check_membership, check_membership_by_sid,
-	          malformed_request_gets_its_status, names_with_control_characters_refused));
+	    TESTS(access_table, ping_reports_version_and_counters, stats_reports_what_was_done,
+	          stats_reply_stays_bounded, challenge_limits_per_address, verify_ntlmv2_round_trip,
+	          verify_foreign_challenge_once, verify_outcomes, verify_lockout, verify_response_mschap,
+	          plaintext_requests, create_never_overwrites_a_case_twin, sync_password_counts_nothing,
+	          check_membership, check_membership_by_sid, malformed_request_gets_its_status,
+	          names_with_control_characters_refused));
 	tcase_add_checked_fixture(tc, handlers_setup, handlers_teardown);
 	tc = test_add_tcase(s, "steps",
 	                    TESTS(store_answers_later, store_never_answers, store_answers_at_once,

@@ -1,0 +1,325 @@
+#!/bin/sh
+# test-stats.sh: ntlmd's STATS request and "ntlmtool stats", against a
+# real ntlmd (-d, a private socket and configuration, as test-ntlmd.sh)
+# and a real slapd (tests/ldap/slapd-lib.sh):
+#  - a known set of requests (stats_driver.py: 3 good NTLMv2 VERIFYs, 2
+#    wrong passwords, 1 unknown user, 1 CHALLENGE, 1 PING) moves the
+#    counts by exactly that: by type, status, outcome, response type, MIC,
+#    channel bindings, the request histogram's count;
+#  - --json parses (python3 json), --prometheus parses with a strict
+#    parser of the exposition format and says what --json says;
+#  - a caller that may not VERIFY gets STATUS_ACCESS_DENIED, an absent
+#    daemon STATUS_NO_LOGON_SERVERS;
+#  - the ldap store: a first logon is a cache miss and one worker call, a
+#    second a cache hit and none; while slapd hangs (SIGSTOP) STATS is
+#    answered at once and sees the busy worker; slapd stopped, its server
+#    is reported down with the error and a retry time;
+#  - the shipped ntlmd-stats.service's command writes the textfile
+#    atomically, and keeps the last file when ntlmd is down.
+#
+# Run by "make check" (tests/Makefile.am sets NTLMD and NTLMTOOL), or:
+#   NTLMD=build/ntlmd/ntlmd NTLMTOOL=build/ntlmtool/ntlmtool tests/ntlmd/test-stats.sh
+# One line per case, then "N passed, M failed"; exit 1 on any failure,
+# 77 (skip) when a prerequisite is missing outside CI, 99 on a hard error.
+set -u
+
+PY=/usr/bin/python3
+HERE=$(cd "$(dirname "$0")" && pwd)
+DRIVER=$HERE/stats_driver.py
+NTLMD_DRIVER=$HERE/ntlmd_driver.py
+LDAP_DRIVER=$HERE/../ldap/ldap_driver.py
+INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
+NTLMD_TESTS_DIR=$HERE
+export INTEROP_DIR NTLMD_TESTS_DIR LDAP_DRIVER
+WAIT=10
+
+# shellcheck source=tests/testlib.sh
+. "$HERE/../testlib.sh"
+# shellcheck source=tests/ldap/slapd-lib.sh
+. "$HERE/../ldap/slapd-lib.sh"
+WORK=""
+DAEMON_PID=""
+SLAPD_A=""
+
+cleanup() {
+    stop_pid "$DAEMON_PID"
+    stop_pid "$SLAPD_A"
+    if [ -n "$WORK" ] && [ -d "$WORK" ] && [ -z "${KEEP_WORK:-}" ]; then
+        rm -rf "$WORK"
+    fi
+}
+
+check() { # NAME COMMAND...: one case from a command's status
+    name=$1
+    shift
+    if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+driver() { run_counted 300 "$PY" -B "$DRIVER" "$@"; }
+
+# Starts ntlmd on configuration $1 (log $1.log); SOCKET is its socket.
+start_ntlmd() {
+    LOG=$1.log
+    "$NTLMD" -d -f "$1" >"$LOG" 2>&1 &
+    DAEMON_PID=$!
+    tries=$((WAIT * 10))
+    while [ ! -S "$SOCKET" ]; do
+        tries=$((tries - 1))
+        if [ "$tries" -le 0 ] || ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+            echo "ERROR: ntlmd did not start:" >&2
+            cat "$LOG" >&2
+            exit 99
+        fi
+        sleep 0.1
+    done
+}
+
+stop_ntlmd() {
+    stop_pid "$DAEMON_PID"
+    DAEMON_PID=""
+    rm -f "$SOCKET"
+}
+
+stats_json() { # FILE: ntlmtool stats --json into FILE; its exit status
+    "$NTLMTOOL" stats --socket "$SOCKET" --json >"$1" 2>"$1.err"
+}
+
+has() { printf '%s\n' "$1" | grep -Eq -- "$2"; }       # TEXT ERE: a line of TEXT matches
+has_text() { printf '%s\n' "$1" | grep -Fq -- "$2"; } # TEXT STRING: TEXT holds STRING
+prometheus_to() { "$NTLMTOOL" stats --socket "$SOCKET" --prometheus >"$1"; }
+
+json_ok() { "$PY" -c 'import json, sys; json.load(open(sys.argv[1]))' "$1" 2>/dev/null; }
+
+# ------------------------------------------------------------------ setup
+
+for v in NTLMD NTLMTOOL; do
+    eval "bin=\${$v:-}"
+    if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+        echo "ERROR: set $v to the built program (make check does)" >&2
+        exit 99
+    fi
+done
+[ -x "$PY" ] || skip_or_fail "$PY"
+for m in ntlm_auth Cryptodome; do
+    "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
+done
+command -v setpriv >/dev/null 2>&1 || skip_or_fail "setpriv"
+[ "$(id -u)" -eq 0 ] || skip_or_fail "root (the test switches to nobody)"
+slapd_require
+
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ntlmd-stats.XXXXXX") || exit 99
+chmod 0755 "$WORK" # nobody must reach the socket
+mkdir -p "$WORK/run"
+SOCKET=$WORK/run/socket
+"$PY" -B "$NTLMD_DRIVER" write-hashes "$WORK/smbpasswd" || exit 99
+
+cat >"$WORK/files.conf" <<EOF
+socket          $SOCKET
+hash_file       $WORK/smbpasswd
+backends        files
+netbios_name    TESTSRV
+netbios_domain  TESTDOM
+allow_groups    4242
+lockout_threshold 0
+max_challenges  5000
+store_workers   3
+EOF
+
+# ------------------------------------------------------------------ counts
+
+start_ntlmd "$WORK/files.conf"
+check "ntlmtool stats --json before" stats_json "$WORK/before.json"
+check "--json is one JSON object" json_ok "$WORK/before.json"
+driver requests --socket "$SOCKET"
+check "ntlmtool stats --json after" stats_json "$WORK/after.json"
+check "--json after parses" json_ok "$WORK/after.json"
+driver deltas "$WORK/before.json" "$WORK/after.json"
+
+# the Prometheus form of the same counts (one more STATS ago: compare it
+# with a JSON taken after it, which moves only the STATS counts)
+check "ntlmtool stats --prometheus" prometheus_to "$WORK/after.prom"
+check "ntlmtool stats --json after --prometheus" stats_json "$WORK/after2.json"
+# STATS is the only request in between: make the JSON its view, minus that one
+"$PY" - "$WORK/after2.json" "$WORK/prom-view.json" <<'PY'
+import json, sys
+js = json.load(open(sys.argv[1]))
+js["requests"] -= 1
+js["requests_by_type"]["STATS"] -= 1
+js["replies_by_status"]["STATUS_SUCCESS"] -= 1
+js["replies_by_outcome"]["success"] -= 1
+js["request_seconds"]["count"] -= 1
+# (the latency sum also holds that STATS' time: the text's may only be smaller)
+json.dump(js, open(sys.argv[2], "w"))
+PY
+driver prometheus "$WORK/after.prom" "$WORK/prom-view.json"
+
+# the wire format, decoded by the Python driver from docs/PROTOCOL.md
+check "ntlmtool stats --json before the raw STATS" stats_json "$WORK/raw.json"
+driver raw --socket "$SOCKET" "$WORK/raw.json"
+
+out=$("$NTLMTOOL" stats --socket "$SOCKET" 2>&1)
+check "text form names the requests by type" has "$out" "^requests by type$"
+check "text form counts VERIFY" has "$out" "^ +VERIFY +[0-9]+$"
+
+# ------------------------------------------------------------------ refusals
+
+out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$NTLMTOOL" stats --socket "$SOCKET" 2>&1)
+rc=$?
+check "nobody (not in allow_groups): exit 1" [ "$rc" -eq 1 ]
+check "nobody: STATUS_ACCESS_DENIED" has_text "$out" STATUS_ACCESS_DENIED
+check "nobody: the daemon logs the refusal" grep -q "caller not in allow_users or allow_groups" "$LOG"
+out=$("$NTLMTOOL" stats --socket "$WORK/no-such-socket" 2>&1)
+rc=$?
+check "no daemon: exit 1" [ "$rc" -eq 1 ]
+check "no daemon: STATUS_NO_LOGON_SERVERS" has_text "$out" STATUS_NO_LOGON_SERVERS
+out=$("$NTLMTOOL" stats --json --prometheus 2>&1)
+rc=$?
+check "--json with --prometheus: usage error (2)" [ "$rc" -eq 2 ]
+
+# ------------------------------------------------------------------ the shipped timer's service
+
+# etc/systemd/ntlmd-stats.service's command, run as systemd would (its $$
+# is a $), with the built ntlmtool, the test's socket and a private
+# textfile directory (etc/README.md: what a test may substitute)
+UNIT=$(shipped systemd/ntlmd-stats.service)
+check "ntlmd-stats.service writes Debian's textfile directory" \
+    grep -qx 'Environment=PROM=/var/lib/prometheus/node-exporter/ntlmd.prom' "$UNIT"
+check "ntlmd-stats.service may write only there" \
+    grep -qx 'ReadWritePaths=/var/lib/prometheus/node-exporter' "$UNIT"
+check "ntlmd-stats.timer runs it every minute" grep -qx 'OnUnitActiveSec=1min' "$(shipped systemd/ntlmd-stats.timer)"
+script=$(sed -n "s/^ExecStart=\/bin\/sh -c '\(.*\)'$/\1/p" "$UNIT" | sed -e 's/\$\$/$/g' \
+    -e "s|[^ ]*/ntlmtool stats --socket [^ ]*|$NTLMTOOL stats --socket $SOCKET|")
+check "ntlmd-stats.service: its command runs ntlmtool stats --prometheus" \
+    has_text "$script" "$NTLMTOOL stats --socket $SOCKET --prometheus"
+mkdir -p "$WORK/textfile"
+PROM_FILE=$WORK/textfile/ntlmd.prom
+PROM=$PROM_FILE sh -c "$script"
+rc=$?
+check "ntlmd-stats.service: the command succeeds" [ "$rc" -eq 0 ]
+check "ntlmd-stats.service: ntlmd.prom written, mode 0644, nothing else left" \
+    [ "$(stat -c %a "$PROM_FILE" 2>/dev/null)" = 644 -a "$(ls "$WORK/textfile")" = ntlmd.prom ]
+"$PY" -B "$DRIVER" prometheus "$PROM_FILE" "$WORK/after2.json" >"$WORK/textfile.check" 2>&1
+check "ntlmd-stats.service: ntlmd.prom parses strictly" grep -q "^PASS the text parses strictly" "$WORK/textfile.check"
+cp "$PROM_FILE" "$WORK/textfile.good"
+stop_ntlmd
+PROM=$PROM_FILE sh -c "$script" 2>"$WORK/textfile.err"
+rc=$?
+check "ntlmd-stats.service: ntlmd down: the command fails" [ "$rc" -ne 0 ]
+check "ntlmd-stats.service: ntlmd down: says STATUS_NO_LOGON_SERVERS" grep -q STATUS_NO_LOGON_SERVERS "$WORK/textfile.err"
+kept_last_file() { cmp -s "$PROM_FILE" "$WORK/textfile.good" && [ "$(ls "$WORK/textfile")" = ntlmd.prom ]; }
+check "ntlmd-stats.service: ntlmd down: the last good file stays, no temporary file" kept_last_file
+
+# ------------------------------------------------------------------ ldap
+
+PORT_A=$(free_ports 3)
+slapd_prepare
+BINDPW=reader-secret-$$
+printf '%s\n' "$BINDPW" >"$WORK/bindpw"
+chmod 600 "$WORK/bindpw"
+slapd_load "$BINDPW" a
+start_slapd a "$PORT_A"
+URI_A=ldap://127.0.0.1:$PORT_A
+cat >"$WORK/ldap.conf" <<EOF
+socket          $SOCKET
+hash_file       $WORK/smbpasswd
+backends        files ldap
+netbios_name    TESTSRV
+netbios_domain  TESTDOM
+lockout_threshold 0
+base            ou=people,$SUFFIX
+uri             $URI_A
+binddn          cn=reader,$SUFFIX
+bindpw_file     $WORK/bindpw
+timelimit       5
+bind_timelimit  2
+cache_ttl       60
+reconnect_sleeptime 30
+reconnect_retrytime 30
+EOF
+start_ntlmd "$WORK/ldap.conf"
+
+figure() { # FILE NAME [SERVER]
+    "$PY" -B "$DRIVER" store "$@"
+}
+ldap_logon() { # CASE...
+    run_counted 60 "$PY" -B "$LDAP_DRIVER" expect --socket "$SOCKET" "$@"
+}
+
+stats_json "$WORK/l0.json"
+up0=$(figure "$WORK/l0.json" server_up "$URI_A")
+check "ldap: a server that never failed is up" [ "$up0" = 1 ]
+no_last_error() { ! figure "$WORK/l0.json" server_last_error "$URI_A" 2>/dev/null; }
+check "ldap: ... and has no last error" no_last_error
+ldap_logon lalice=STATUS_SUCCESS
+stats_json "$WORK/l1.json"
+ldap_logon lalice=STATUS_SUCCESS
+stats_json "$WORK/l2.json"
+h0=$(figure "$WORK/l0.json" cache_hits_total)
+h1=$(figure "$WORK/l1.json" cache_hits_total)
+h2=$(figure "$WORK/l2.json" cache_hits_total)
+m0=$(figure "$WORK/l0.json" cache_misses_total)
+m1=$(figure "$WORK/l1.json" cache_misses_total)
+m2=$(figure "$WORK/l2.json" cache_misses_total)
+c0=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["store_call_seconds"]["count"])' "$WORK/l0.json")
+c1=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["store_call_seconds"]["count"])' "$WORK/l1.json")
+c2=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["store_call_seconds"]["count"])' "$WORK/l2.json")
+echo "ldap cache: hits $h0 -> $h1 -> $h2, misses $m0 -> $m1 -> $m2; store calls timed $c0 -> $c1 -> $c2"
+check "ldap: first logon is a cache miss, no hit" [ "$m1" -gt "$m0" -a "$h1" -eq "$h0" ]
+check "ldap: first logon is one worker call (store histogram +1)" [ "$c1" -eq $((c0 + 1)) ]
+check "ldap: second logon is a cache hit, no miss" [ "$h2" -eq $((h1 + 1)) -a "$m2" -eq "$m1" ]
+check "ldap: second logon is answered from memory (store histogram +0)" [ "$c2" -eq "$c1" ]
+check "ldap: cache entries 1" [ "$(figure "$WORK/l2.json" cache_entries)" -eq 1 ]
+
+# a directory that hangs (slapd stopped by SIGSTOP) holds a worker for up
+# to timelimit (5 s): STATS is answered meanwhile, and sees the worker
+# busy; slapd continued, the lookup completes
+kill -STOP "$SLAPD_A"
+"$PY" -B "$LDAP_DRIVER" expect --socket "$SOCKET" ljane=STATUS_SUCCESS >"$WORK/hung.out" 2>&1 &
+HUNG_PID=$!
+tries=$((WAIT * 10))
+busy=0
+while [ "$tries" -gt 0 ]; do
+    stats_json "$WORK/hung.json" &&
+        busy=$("$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["store_busy"], j["store_waiting"])' \
+            "$WORK/hung.json")
+    [ "$busy" = "1 1" ] && break
+    tries=$((tries - 1))
+    sleep 0.1
+done
+t0=$(date +%s%N)
+stats_json "$WORK/hung2.json"
+t1=$(date +%s%N)
+still=$(kill -0 "$HUNG_PID" 2>/dev/null && echo waiting)
+echo "STATS while a lookup hangs: store_busy, store_waiting = $busy; answered in $(((t1 - t0) / 1000000)) ms; the lookup $still"
+check "ldap: a hung lookup: STATS sees one worker busy, one request waiting" [ "$busy" = "1 1" ]
+check "ldap: a hung lookup: STATS answered within 1 s while the lookup still waits" \
+    [ $(((t1 - t0) / 1000000)) -lt 1000 -a "$still" = waiting ]
+kill -CONT "$SLAPD_A"
+wait "$HUNG_PID"
+check "ldap: the hung lookup completes once slapd goes on" grep -q "^PASS ljane" "$WORK/hung.out"
+
+stop_pid "$SLAPD_A"
+SLAPD_A=""
+ldap_logon lbob=STATUS_NO_LOGON_SERVERS
+stats_json "$WORK/l3.json"
+up=$(figure "$WORK/l3.json" server_up "$URI_A")
+detail=$("$PY" -B "$DRIVER" store-detail "$WORK/l3.json" server_last_error "$URI_A")
+retry=$(figure "$WORK/l3.json" server_retry_seconds "$URI_A")
+echo "ldap server $URI_A after slapd stopped: up=$up retry=${retry}s error='$detail'"
+check "ldap: slapd stopped: the server is down" [ "$up" = 0 ]
+check "ldap: slapd stopped: its last error is named" [ -n "$detail" ]
+check "ldap: slapd stopped: a retry time within reconnect_retrytime" [ "$retry" -gt 0 -a "$retry" -le 30 ]
+"$NTLMTOOL" stats --socket "$SOCKET" --prometheus >"$WORK/l3.prom"
+check "ldap: --prometheus reports the server down" grep -q "^ntlmd_store_server_up{store=\"ldap\",server=\"$URI_A\"} 0$" "$WORK/l3.prom"
+check "ldap: --prometheus names its last error" grep -q "^ntlmd_store_server_last_error{store=\"ldap\",server=\"$URI_A\",detail=\"$detail\"} 1$" "$WORK/l3.prom"
+out=$("$NTLMTOOL" stats --socket "$SOCKET" 2>&1)
+check "ldap: the text form has a line per server figure" has_text "$out" "ldap $URI_A server_up: 0"
+check "ldap: ... with the last error" has_text "$out" "ldap $URI_A server_last_error: 1 ($detail)"
+"$PY" -B "$DRIVER" prometheus "$WORK/l3.prom" "$WORK/l3.json" >"$WORK/l3.check" 2>&1
+check "ldap: --prometheus parses strictly" grep -q "^PASS the text parses strictly" "$WORK/l3.check"
+stop_ntlmd
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
