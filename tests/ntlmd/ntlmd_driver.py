@@ -1115,11 +1115,23 @@ class Daemon:
         self.socket = socket_path
         with open(log, "ab") as f:
             self.proc = subprocess.Popen([ntlmd, "-d", "-f", conf], stderr=f)
+        # ready when it accepts a connection: the socket file exists from
+        # bind(2), before listen(2), and a connect then is refused
         deadline = time.monotonic() + 10
-        while not os.path.exists(socket_path):
+        while not self._accepts():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("ntlmd did not start")
             time.sleep(0.05)
+
+    def _accepts(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(self.socket)
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
 
     def stop(self):
         if self.proc.poll() is None:
