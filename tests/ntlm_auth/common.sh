@@ -10,8 +10,6 @@
 PY=/usr/bin/python3 # Debian's python3 sees python3-ntlm-auth and python3-impacket
 HERE=$(cd "$(dirname "$0")" && pwd)
 DRIVER=$HERE/helper_driver.py
-INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
-export INTEROP_DIR
 WAIT=10 # seconds: bound of every wait
 
 # shellcheck source=tests/testlib.sh
