@@ -35,24 +35,28 @@ cleanup() {
 }
 trap cleanup EXIT
 run() { "$top/libtool" --mode=execute "$@"; }
-# shellcheck source=bench/lib-ntlmd.sh
-. "$(dirname "$0")/lib-ntlmd.sh"
+# the private ntlmd: tests/lib/ntlmd.sh
+TESTS_LIB=$srcdir/tests/lib NTLMD=$top/ntlmd/ntlmd NTLMTOOL=$top/ntlmtool/ntlmtool
+# shellcheck source=tests/testlib.sh
+. "$srcdir/tests/testlib.sh"
+# shellcheck source=tests/lib/ntlmd.sh
+. "$TESTS_LIB/ntlmd.sh"
 
 # ntlmd's resident memory, in kB.
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$ntlmd_pid/status"; }
 
 # The challenges ntlmd holds (PING).
 challenges_held() {
-	INTEROP_DIR="$srcdir/tests/interop" "$PY" -B -c '
+	"$PY" -B -c '
 import sys
-sys.path.insert(0, sys.argv[1])
 import ntlmd_driver as d
-print(d.call(sys.argv[2], d.PING).u64(77))' "$srcdir/tests/ntlmd" "$tmp/ntlmd/socket"
+print(d.call(sys.argv[1], d.PING).u64(77))' "$tmp/ntlmd/socket"
 }
 
-ntlmd_start "$tmp" "$USER_NAME" 4001 "$PASSWORD"
+ntlmd_useradd "$tmp/smbpasswd" "$USER_NAME" 4001 "$PASSWORD"
+echo "log_level warning" | ntlmd_conf "$tmp/ntlmd/socket" "$tmp/smbpasswd" files BENCH BENCH >"$tmp/ntlmd.conf"
+ntlmd_start "$tmp/ntlmd.conf" "$tmp/ntlmd.log" "$tmp/ntlmd/socket" -F || exit 1
 ntlmd_pid=$NTLMD_PID
-ntlmd_wait "$tmp" || exit 1
 
 rss0=$(rss_kb)
 held0=$(challenges_held)

@@ -41,8 +41,13 @@ PASSWORD='Bench-Passw0rd'
 
 # shellcheck source=bench/lib-samba.sh
 . "$(dirname "$0")/lib-samba.sh"
-# shellcheck source=bench/lib-ntlmd.sh
-. "$(dirname "$0")/lib-ntlmd.sh"
+# the private ntlmd: tests/lib/ntlmd.sh
+srcdir=$(cd "$(dirname "$0")/.." && pwd)
+TESTS_LIB=$srcdir/tests/lib NTLMD=$top/ntlmd/ntlmd NTLMTOOL=$top/ntlmtool/ntlmtool
+# shellcheck source=tests/testlib.sh
+. "$srcdir/tests/testlib.sh"
+# shellcheck source=tests/lib/ntlmd.sh
+. "$TESTS_LIB/ntlmd.sh"
 samba_check || exit 0
 
 tmp=$(mktemp -d /tmp/ntlm_auth-bench.XXXXXX)
@@ -56,15 +61,21 @@ cleanup() {
 trap cleanup EXIT
 run() { "$top/libtool" --mode=execute "$@"; }
 
-# ---- ours: ntlmd with the files backend (lib-ntlmd.sh)
-ntlmd_start "$tmp" "$USER_NAME" 4001 "$PASSWORD" "$NTLMD_FLAGS"
+# ---- ours: ntlmd with the files backend (tests/lib/ntlmd.sh)
+ntlmd_useradd "$tmp/smbpasswd" "$USER_NAME" 4001 "$PASSWORD"
+echo "log_level warning" | ntlmd_conf "$tmp/ntlmd/socket" "$tmp/smbpasswd" files BENCH BENCH >"$tmp/ntlmd.conf"
+ntlmd_spawn "$tmp/ntlmd.conf" "$tmp/ntlmd.log" "$NTLMD_FLAGS"
 ntlmd_pid=$NTLMD_PID
 
 # ---- Samba: standalone winbindd in its own namespaces (lib-samba.sh)
 S=$tmp/samba
 samba_start "$S" "$USER_NAME" 4001 "$PASSWORD" NTLMBENCH BENCHWG || exit 1
 winbindd_pid=$SAMBA_WINBINDD_PID
-ntlmd_wait "$tmp" || exit 1
+ntlmd_ready "$tmp/ntlmd/socket" "$ntlmd_pid" || {
+	echo "failed: ntlmd did not start"
+	cat "$tmp/ntlmd.log"
+	exit 1
+}
 
 ours() {
 	run "$here/bench_helper" -n "$N" -t "$LIMIT" -w 200 -u "$USER_NAME" -p "$PASSWORD" -d BENCH \

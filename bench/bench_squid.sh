@@ -54,6 +54,14 @@ SQUID=${SQUID:-/usr/sbin/squid}
 
 # shellcheck source=bench/lib-samba.sh
 . "$src/lib-samba.sh"
+# the private ntlmd and squids: tests/lib/ntlmd.sh and squid.sh
+TESTS_LIB=$src/../tests/lib NTLMD=$top/ntlmd/ntlmd NTLMTOOL=$top/ntlmtool/ntlmtool
+# shellcheck source=tests/testlib.sh
+. "$src/../tests/testlib.sh"
+# shellcheck source=tests/lib/ntlmd.sh
+. "$TESTS_LIB/ntlmd.sh"
+# shellcheck source=tests/lib/squid.sh
+. "$TESTS_LIB/squid.sh"
 samba_check || exit 0
 if [ ! -x "$SQUID" ] || ! command -v curl >/dev/null 2>&1 || ! id proxy >/dev/null 2>&1; then
 	echo "skipped: needs squid, curl and the proxy user"
@@ -95,21 +103,15 @@ pids="$pids $!"
 URL="http://127.0.0.1:$ORIGIN_PORT/index.html"
 
 # ---- ours: ntlmd with the files backend, answering squid's user
-printf '%s\n' "$PASSWORD" | run "$top/ntlmtool/ntlmtool" passwd --file "$tmp/smbpasswd" useradd "$USER_NAME" \
-	--uid 4001 --flags UX --password - >/dev/null
-cat >"$tmp/ntlmd.conf" <<CONF
-socket $tmp/ntlmd/socket
-backends files
-hash_file $tmp/smbpasswd
-netbios_name BENCH
-netbios_domain BENCH
+ntlmd_useradd "$tmp/smbpasswd" "$USER_NAME" 4001 "$PASSWORD"
+ntlmd_conf "$tmp/ntlmd/socket" "$tmp/smbpasswd" files BENCH BENCH >"$tmp/ntlmd.conf" <<CONF
 allow_users proxy
 allow_groups proxy
 lockout_threshold 0
 log_level warning
 CONF
-"$top/ntlmd/ntlmd" -d -f "$tmp/ntlmd.conf" >"$tmp/ntlmd.log" 2>&1 &
-ntlmd_pid=$!
+ntlmd_spawn "$tmp/ntlmd.conf" "$tmp/ntlmd.log"
+ntlmd_pid=$NTLMD_PID
 pids="$pids $ntlmd_pid"
 # the libtool wrapper builds its real binary on first use: do it as root
 run "$top/ntlm_auth/ntlm_auth" --version >/dev/null || exit 1
@@ -119,7 +121,7 @@ helper_ours=$top/ntlm_auth/ntlm_auth
 samba_start "$tmp/samba" "$USER_NAME" 4001 "$PASSWORD" NTLMBENCH BENCHWG proxy || exit 1
 pids="$pids $SAMBA_WINBINDD_PID"
 
-if ! wait_for test -S "$tmp/ntlmd/socket"; then
+if ! ntlmd_ready "$tmp/ntlmd/socket" "$ntlmd_pid"; then
 	echo "failed: ntlmd did not start"
 	cat "$tmp/ntlmd.log"
 	exit 1
@@ -130,60 +132,37 @@ if ! wait_for curl -sf -o /dev/null --max-time 2 "$URL"; then
 	exit 1
 fi
 
-# Writes $tmp/$1/squid.conf: port $2, NTLM helper command $3 (none: no
-# authentication).
-squid_conf() {
-	local dir=$tmp/$1
-	mkdir -p "$dir"
-	chown proxy "$dir"
-	cat >"$dir/squid.conf" <<EOC
-http_port 127.0.0.1:$2
-pid_filename $dir/squid.pid
-cache_log $dir/cache.log
-access_log stdio:$dir/access.log
-cache_store_log none
-coredump_dir $dir
-cache deny all
-cache_effective_user proxy
-shutdown_lifetime 0 seconds
-pinger_enable off
-dns_nameservers 127.0.0.1
-udp_outgoing_address 127.0.0.1
-acl localnet src 127.0.0.1
-http_access deny !localnet
-EOC
-	if [ -n "$3" ]; then
-		cat >>"$dir/squid.conf" <<EOC
-auth_param ntlm program $3
+# The squids (tests/lib/squid.sh) in $tmp/NAME: port $2, NTLM helper
+# command $3 (none: no authentication); $4...: the command squid runs under.
+bench_squid() {
+	local name=$1 port=$2 helper=$3
+	shift 3
+	if [ -n "$helper" ]; then
+		squid_conf "$tmp/$name" "$port" <<EOC
+auth_param ntlm program $helper
 auth_param ntlm children 8 startup=8 idle=1
 acl authed proxy_auth REQUIRED
 http_access allow authed
+http_access deny all
 EOC
 	else
-		echo "http_access allow localnet" >>"$dir/squid.conf"
+		printf 'http_access allow localnet\nhttp_access deny all\n' | squid_conf "$tmp/$name" "$port"
 	fi
-	echo "http_access deny all" >>"$dir/squid.conf"
-}
-squid_conf ours "$OURS_PORT" "$helper_ours --helper-protocol=squid-2.5-ntlmssp --ntlmd-socket $tmp/ntlmd/socket"
-squid_conf samba "$SAMBA_PORT" "/usr/bin/ntlm_auth --helper-protocol=squid-2.5-ntlmssp --configfile=$SAMBA_CONF"
-squid_conf plain "$PLAIN_PORT" ""
-"$SQUID" -N -f "$tmp/ours/squid.conf" >"$tmp/ours/stdout.log" 2>&1 &
-squid_ours_pid=$!
-pids="$pids $squid_ours_pid"
-"$SQUID" -N -f "$tmp/plain/squid.conf" >"$tmp/plain/stdout.log" 2>&1 &
-pids="$pids $!"
-# in winbindd's mount namespace (samba_exec, but not through a function:
-# nsenter execs squid, so $! is squid itself and the cleanup reaches it)
-nsenter -t "$SAMBA_WINBINDD_PID" -m -- "$SQUID" -N -f "$tmp/samba/squid.conf" >"$tmp/samba/stdout.log" 2>&1 &
-squid_samba_pid=$!
-pids="$pids $squid_samba_pid"
-for s in ours:$OURS_PORT samba:$SAMBA_PORT plain:$PLAIN_PORT; do
-	if ! wait_for curl -s -o /dev/null --max-time 2 -x "http://127.0.0.1:${s#*:}" "$URL"; then
-		echo "failed: squid (${s%%:*}) did not start"
-		cat "$tmp/${s%%:*}/cache.log" "$tmp/${s%%:*}/stdout.log"
+	squid_spawn "$tmp/$name" "$@"
+	pids="$pids $SQUID_PID"
+	squid_ready "$tmp/$name" "$port" "$URL" || {
+		echo "failed: squid ($name) did not start"
 		exit 1
-	fi
-done
+	}
+}
+bench_squid ours "$OURS_PORT" "$helper_ours --helper-protocol=squid-2.5-ntlmssp --ntlmd-socket $tmp/ntlmd/socket"
+squid_ours_pid=$SQUID_PID
+bench_squid plain "$PLAIN_PORT" ""
+# in winbindd's mount namespace (nsenter execs squid, so SQUID_PID is squid
+# itself and the cleanup reaches it)
+bench_squid samba "$SAMBA_PORT" "/usr/bin/ntlm_auth --helper-protocol=squid-2.5-ntlmssp --configfile=$SAMBA_CONF" \
+	nsenter -t "$SAMBA_WINBINDD_PID" -m --
+squid_samba_pid=$SQUID_PID
 
 # ---- the load generator
 cat >"$tmp/load.py" <<'PY'

@@ -26,16 +26,26 @@ users=${LDAP_BENCH_USERS:-1000}
 suffix=dc=bench,dc=test
 run() { "$top/libtool" --mode=execute "$@"; }
 
-schema=""
-for f in /usr/share/doc/samba/examples/LDAP/samba.schema /usr/share/doc/samba/examples/LDAP/samba.schema.gz; do
-	[ -r "$f" ] && schema=$f && break
-done
-if [ ! -x /usr/sbin/slapd ] || [ -z "$schema" ]; then
-	echo "skipped: slapd or the Samba schema (package samba) is missing"
+# the private slapd and ntlmd daemons: tests/lib/slapd.sh and ntlmd.sh
+src=$(cd "$(dirname "$0")/.." && pwd)
+TESTS_LIB=$src/tests/lib NTLMD=$top/ntlmd/ntlmd NTLMTOOL=$top/ntlmtool/ntlmtool
+WAIT=10 SUFFIX=$suffix SLAPD_MAXSIZE=268435456
+SLAPD_DB_EXTRA=$(printf 'index uid eq\nindex objectClass eq')
+# shellcheck source=tests/testlib.sh
+. "$src/tests/testlib.sh"
+# shellcheck source=tests/lib/slapd.sh
+. "$TESTS_LIB/slapd.sh"
+# shellcheck source=tests/lib/ntlmd.sh
+. "$TESTS_LIB/ntlmd.sh"
+# slapd_require's missing piece is a skip here, as any bench's
+skip_or_fail() {
+	echo "skipped: $1 is missing"
 	exit 0
-fi
+}
+slapd_require
 
 tmp=$(mktemp -d /tmp/ntlmd-ldap-bench.XXXXXX)
+WORK=$tmp
 slapd="" daemons=""
 stop() { [ -n "$1" ] && kill "$1" 2>/dev/null && wait "$1" 2>/dev/null; return 0; }
 cleanup() {
@@ -45,39 +55,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-case $schema in
-*.gz) gzip -dc "$schema" >"$tmp/samba.schema" ;;
-*) cp "$schema" "$tmp/samba.schema" ;;
-esac
+slapd_prepare
 # the benchmark's throwaway account, in smbpasswd form for the files backend
-printf 'Bench-Passw0rd\n' | run "$top/ntlmtool/ntlmtool" passwd --file "$tmp/smbpasswd" useradd bench \
-	--uid 1000 --flags UX --password - >/dev/null
+ntlmd_useradd "$tmp/smbpasswd" bench 1000 Bench-Passw0rd
 nt=$(cut -d: -f4 "$tmp/smbpasswd")
 bindpw=bench-bind-$$
 printf '%s\n' "$bindpw" >"$tmp/bindpw"
 chmod 600 "$tmp/bindpw"
 
-mkdir "$tmp/db"
-cat >"$tmp/slapd.conf" <<CONF
-include /etc/ldap/schema/core.schema
-include /etc/ldap/schema/cosine.schema
-include /etc/ldap/schema/nis.schema
-include /etc/ldap/schema/inetorgperson.schema
-include $tmp/samba.schema
-modulepath /usr/lib/ldap
-moduleload back_mdb
-loglevel none
-database mdb
-maxsize 268435456
-suffix "$suffix"
-rootdn "cn=admin,$suffix"
-directory $tmp/db
-index uid eq
-index objectClass eq
-access to attrs=sambaNTPassword,sambaLMPassword by dn.exact="cn=ntlmd,$suffix" read by * none
-access to attrs=userPassword by anonymous auth by * none
-access to * by * read
-CONF
 {
 	printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\no: bench\ndc: bench\n\n' "$suffix"
 	printf 'dn: cn=ntlmd,%s\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\n' "$suffix"
@@ -91,13 +76,9 @@ CONF
 		printf 'sambaAcctFlags: [UX         ]\nsambaPwdLastSet: %d\n\n' "$(date +%s)"
 	done
 } >"$tmp/data.ldif"
-/usr/sbin/slapadd -q -f "$tmp/slapd.conf" -l "$tmp/data.ldif"
-/usr/sbin/slapd -d 0 -f "$tmp/slapd.conf" -h "ldap://127.0.0.1:$port/" >"$tmp/slapd.log" 2>&1 &
-slapd=$!
-for _ in $(seq 50); do
-	ldapsearch -x -H "ldap://127.0.0.1:$port" -b "" -s base >/dev/null 2>&1 && break
-	sleep 0.1
-done
+slapd_load_ldif "$tmp/data.ldif" a
+start_slapd a "$port"
+slapd=$SLAPD_A
 
 ldap_conf() {
 	printf 'uri ldap://127.0.0.1:%s\nbase ou=people,%s\nbinddn cn=ntlmd,%s\n' "$port" "$suffix" "$suffix"
@@ -108,13 +89,11 @@ ldap_conf() {
 # a pipeline: $daemons must be set in this shell).
 start_ntlmd() {
 	{
-		printf 'socket %s/%s.sock\nbackends %s\nhash_file %s/smbpasswd\n' "$tmp" "$1" "$2" "$tmp"
-		printf 'netbios_name BENCH\nnetbios_domain BENCH\nmax_clock_skew 0\n'
+		printf 'max_clock_skew 0\n'
 		cat "$3"
-	} >"$tmp/$1.conf"
-	"$top/ntlmd/ntlmd" -F -f "$tmp/$1.conf" >"$tmp/$1.log" 2>&1 &
-	daemons="$daemons $!"
-	for _ in $(seq 50); do [ -S "$tmp/$1.sock" ] && break; sleep 0.1; done
+	} | ntlmd_conf "$tmp/$1.sock" "$tmp/smbpasswd" "$2" BENCH BENCH >"$tmp/$1.conf"
+	ntlmd_start "$tmp/$1.conf" "$tmp/$1.log" "$tmp/$1.sock" -F
+	daemons="$daemons $NTLMD_PID"
 }
 
 # VERIFY rate with one client through ntlmd NAME, MODE kept (one
@@ -183,7 +162,6 @@ echo "every VERIFY succeeded (bench_ntlmd checks each reply); lines in the cold 
 # through the same ntlmd (targets < 5 ms). LDAP_BENCH_CONCURRENCY=0 skips
 # it; CONCURRENCY_SECONDS (default 10) is each run's length.
 [ "${LDAP_BENCH_CONCURRENCY:-1}" = 0 ] && exit 0
-src=$(cd "$(dirname "$0")/.." && pwd)
 secs=${CONCURRENCY_SECONDS:-10}
 rport=$((port + 1))
 old_rev=${OLD_REV:-$(git -C "$src" merge-base HEAD main)}
@@ -220,13 +198,11 @@ users=$(seq -f 'bench%.0f' 1 $((users - 1)) | tr '\n' ' ')
 # start_daemon NAME BINARY BACKENDS KEYS-FILE: as start_ntlmd, with another binary
 start_daemon() {
 	{
-		printf 'socket %s/%s.sock\nbackends %s\nhash_file %s/smbpasswd\n' "$tmp" "$1" "$3" "$tmp"
-		printf 'netbios_name BENCH\nnetbios_domain BENCH\nmax_clock_skew 0\nlog_level warning\n'
+		printf 'max_clock_skew 0\nlog_level warning\n'
 		cat "$4"
-	} >"$tmp/$1.conf"
-	"$2" -F -f "$tmp/$1.conf" >"$tmp/$1.log" 2>&1 &
-	daemons="$daemons $!"
-	for _ in $(seq 50); do [ -S "$tmp/$1.sock" ] && break; sleep 0.1; done
+	} | ntlmd_conf "$tmp/$1.sock" "$tmp/smbpasswd" "$3" BENCH BENCH >"$tmp/$1.conf"
+	NTLMD=$2 ntlmd_start "$tmp/$1.conf" "$tmp/$1.log" "$tmp/$1.sock" -F
+	daemons="$daemons $NTLMD_PID"
 }
 
 far_conf() {

@@ -136,22 +136,18 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-# a throwaway account for the benchmark only
-printf 'Bench-Passw0rd\n' | run "$top/ntlmtool/ntlmtool" passwd --file "$tmp/smbpasswd" useradd bench \
-	--uid 1000 --flags UX --password - >/dev/null
-cat >"$tmp/ntlmd.conf" <<CONF
-socket $tmp/socket
-backends files
-hash_file $tmp/smbpasswd
-netbios_name BENCH
-netbios_domain BENCH
-max_clock_skew 0
-CONF
-# the build tree's ntlmd is a libtool wrapper that execs the real binary, so
-# $! is the daemon itself
-"$top/ntlmd/ntlmd" -d -f "$tmp/ntlmd.conf" >"$tmp/ntlmd.log" 2>&1 &
-daemon=$!
-for _ in $(seq 50); do [ -S "$tmp/socket" ] && break; sleep 0.1; done
+# the private ntlmd of tests/lib/ntlmd.sh, with a throwaway account for the
+# benchmark only (the build tree's ntlmd is a libtool wrapper that execs the
+# real binary, so NTLMD_PID is the daemon itself)
+TESTS_LIB=$(cd "$(dirname "$0")/../tests/lib" && pwd) NTLMD=$top/ntlmd/ntlmd NTLMTOOL=$top/ntlmtool/ntlmtool
+# shellcheck source=tests/testlib.sh
+. "$TESTS_LIB/../testlib.sh"
+# shellcheck source=tests/lib/ntlmd.sh
+. "$TESTS_LIB/ntlmd.sh"
+ntlmd_useradd "$tmp/smbpasswd" bench 1000 Bench-Passw0rd
+echo "max_clock_skew 0" | ntlmd_conf "$tmp/socket" "$tmp/smbpasswd" files BENCH BENCH >"$tmp/ntlmd.conf"
+ntlmd_start "$tmp/ntlmd.conf" "$tmp/ntlmd.log" "$tmp/socket"
+daemon=$NTLMD_PID
 run "$here/bench_ntlmd" "$tmp/socket" bench Bench-Passw0rd 5000
 grep -c 'VERIFY success' "$tmp/ntlmd.log" | sed 's/^/ntlmd logged successes: /'
 

@@ -159,7 +159,8 @@ export NTLMD="$wrappers/ntlmd" NTLM_AUTH="$wrappers/ntlm_auth" PAMTESTER="$wrapp
 	PAM_NTLM_SERVER="$wrappers/pam-ntlm-server" PAM_NTLM_SO="$build/pam_ntlm/.libs/pam_ntlm.so" \
 	NTLMTOOL="$wrappers/ntlmtool" TEST_ACCEPTOR="$wrappers/ntlm-test-acceptor" \
 	NTLM_DEMO="$build/examples/ntlm-demo" TESTS_DIR="$top/tests" \
-	INTEROP_DIR="$top/tests/interop" NTLMD_TESTS_DIR="$top/tests/ntlmd"
+	INTEROP_DIR="$top/tests/interop" TESTS_LIB="$top/tests/lib" \
+	PYTHONPATH="$top/tests/lib:$top/tests/interop"
 # the installation's paths, which the shipped files name and make check
 # gives the tests (tests/Makefile.am's TESTS_ENVIRONMENT)
 makevar() {

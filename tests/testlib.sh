@@ -2,6 +2,24 @@
 # testlib.sh: the counting every shell test shares (POSIX sh). A test
 # sources it, calls pass/fail once per case, and ends with the line
 # "N passed, M failed" that scripts/run-tests.sh adds up.
+#
+# It also says where the shared set-ups are: TESTS_LIB, tests/lib of the
+# source tree (ntlmd.sh, slapd.sh, squid.sh and the Python protocol
+# libraries, tests/lib/README.md), and PYTHONPATH, which holds tests/lib and
+# tests/interop so that every Python driver imports ntlmd_driver, ldap_driver
+# and clients by name. make check sets both (tests/Makefile.am); a test run
+# by hand gets them from its HERE (its own folder, one below tests/) when
+# the caller defines it before sourcing this file.
+if [ -z "${TESTS_LIB:-}" ] && [ -n "${HERE:-}" ] && [ -d "$HERE/../lib" ]; then
+    TESTS_LIB=$(cd "$HERE/../lib" && pwd)
+fi
+if [ -n "${TESTS_LIB:-}" ]; then
+    case ":${PYTHONPATH:-}:" in
+    *":$TESTS_LIB:"*) ;;
+    *) PYTHONPATH=$TESTS_LIB:$(cd "$TESTS_LIB/../interop" && pwd)${PYTHONPATH:+:$PYTHONPATH} ;;
+    esac
+    export TESTS_LIB PYTHONPATH
+fi
 
 PASSED=0
 FAILED=0
@@ -14,6 +32,21 @@ pass() {
 fail() {
     printf 'FAIL %s\n' "$1"
     FAILED=$((FAILED + 1))
+}
+
+# stop_pid PID: stops process PID (TERM, then KILL after ${WAIT:-10} s) and
+# reaps it; nothing when PID is empty.
+stop_pid() {
+    [ -n "$1" ] || return 0
+    kill "$1" 2>/dev/null
+    tries=$((${WAIT:-10} * 10))
+    while kill -0 "$1" 2>/dev/null && [ "$tries" -gt 0 ]; do
+        tries=$((tries - 1))
+        sleep 0.1
+    done
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    return 0
 }
 
 # The shipped files (etc/*.in) as "make install" installs them: generated

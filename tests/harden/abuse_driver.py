@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Named attacks against a running ntlmd (tests/harden/test-abuse-ntlmd.sh).
 
-It reuses tests/ntlmd/ntlmd_driver.py (the independent implementation of
+It reuses tests/lib/ntlmd_driver.py (the independent implementation of
 the daemon protocol, its accounts and its python3-ntlm-auth exchanges).
 
     abuse_driver.py cases --socket S
@@ -48,10 +48,7 @@ import struct
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "ntlmd"))
-
-import ntlmd_driver as d  # noqa: E402
+import ntlmd_driver as d  # tests/lib, on PYTHONPATH (tests/Makefile.am, tests/testlib.sh)
 
 NTLM_MAX_MESSAGE = 2888  # libntlm's cap on one NTLM message (HACKING.md)
 AV_FLAGS, AV_EOL = 6, 0

@@ -25,9 +25,6 @@ set -u
 PY=/usr/bin/python3
 HERE=$(cd "$(dirname "$0")" && pwd)
 DRIVER=$HERE/abuse_driver.py
-NTLMD_DRIVER=$HERE/../ntlmd/ntlmd_driver.py
-INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
-export INTEROP_DIR
 WAIT=10 # seconds: bound of every wait
 
 MAX_CONNECTIONS=32
@@ -38,6 +35,8 @@ BOUND_MS=500 # the latency target of a privileged request under the flood
 
 # shellcheck source=tests/testlib.sh
 . "$HERE/../testlib.sh"
+# shellcheck source=tests/lib/ntlmd.sh
+. "$TESTS_LIB/ntlmd.sh"
 WORK=""
 DAEMON_PID=""
 FLOOD_PID=""
@@ -58,19 +57,6 @@ cleanup() {
 # Runs a driver (with a time limit), prints its case lines and adds its counts.
 driver() { run_counted 300 "$@"; }
 
-# Starts ntlmd -d -f $1 logging to $2 and waits for its socket $3; sets
-# STARTED_PID; false when it did not start.
-start_ntlmd() {
-    "$NTLMD" -d -f "$1" 2>"$2" &
-    STARTED_PID=$!
-    tries=$((WAIT * 10))
-    while [ ! -S "$3" ] && [ "$tries" -gt 0 ] && kill -0 "$STARTED_PID" 2>/dev/null; do
-        tries=$((tries - 1))
-        sleep 0.1
-    done
-    [ -S "$3" ]
-}
-
 if [ -z "${NTLMD:-}" ] || [ ! -x "$NTLMD" ]; then
     echo "ERROR: set NTLMD to the ntlmd binary (make check does)" >&2
     exit 99
@@ -88,29 +74,19 @@ SOCKET=$WORK/run/socket
 HASHES=$WORK/smbpasswd
 CONF=$WORK/ntlmd.conf
 LOG=$WORK/ntlmd.log
-"$PY" -B "$NTLMD_DRIVER" write-hashes "$HASHES" || exit 99
+ntlmd_hashes "$HASHES" || exit 99
 
 # The default service only: every attack meets the default policy.
-cat >"$CONF" <<EOF2
-socket            $SOCKET
-hash_file         $HASHES
-backends          files
-netbios_name      TESTSRV
-netbios_domain    TESTDOM
+ntlmd_conf "$SOCKET" "$HASHES" >"$CONF" <<EOF2
 read_timeout      $READ_TIMEOUT_MS
 max_connections   $MAX_CONNECTIONS
 lockout_threshold 0
 EOF2
 
-"$NTLMD" -d -f "$CONF" 2>"$LOG" &
-DAEMON_PID=$!
-tries=$((WAIT * 10))
-while [ ! -S "$SOCKET" ] && [ "$tries" -gt 0 ] && kill -0 "$DAEMON_PID" 2>/dev/null; do
-    tries=$((tries - 1))
-    sleep 0.1
-done
-if [ ! -S "$SOCKET" ]; then
-    fail "ntlmd did not start: $(cat "$LOG")"
+if ntlmd_start "$CONF" "$LOG" "$SOCKET"; then
+    DAEMON_PID=$NTLMD_PID
+else
+    fail "ntlmd did not start"
     echo "$PASSED passed, $FAILED failed"
     exit 1
 fi
@@ -170,19 +146,14 @@ MAX_PENDING=$((MAX_CHALLENGES / 10)) # the default of max_pending_challenges_per
 SOCKET2=$WORK/run2/socket
 LOG2=$WORK/ntlmd-limits.log
 AUDIT2=$WORK/audit-limits.json
-cat >"$WORK/limits.conf" <<EOF2
-socket            $SOCKET2
-hash_file         $HASHES
-backends          files
+ntlmd_conf "$SOCKET2" "$HASHES" >"$WORK/limits.conf" <<EOF2
 audit_json        $AUDIT2
-netbios_name      TESTSRV
-netbios_domain    TESTDOM
 allow_users       nobody
 max_challenges    $MAX_CHALLENGES
 lockout_threshold 0
 EOF2
-if start_ntlmd "$WORK/limits.conf" "$LOG2" "$SOCKET2"; then
-    LIMITS_PID=$STARTED_PID
+if ntlmd_start "$WORK/limits.conf" "$LOG2" "$SOCKET2"; then
+    LIMITS_PID=$NTLMD_PID
     driver setpriv --reuid=nobody --regid=nogroup --clear-groups \
         "$PY" -B "$DRIVER" pending-flood --socket "$SOCKET2" --granted "$MAX_PENDING" --extra 50
     # held: nobody's unused challenges and root's one exchange
@@ -221,7 +192,7 @@ if start_ntlmd "$WORK/limits.conf" "$LOG2" "$SOCKET2"; then
         fail "ntlmd died with its table full"
     fi
 else
-    fail "ntlmd (limits) did not start: $(cat "$LOG2")"
+    fail "ntlmd (limits) did not start"
 fi
 
 # ------------------------------------------------------------------ late replay
@@ -229,23 +200,18 @@ fi
 SKEW=5 # more than 3: room between lifetime + skew (+1 s rounding) and 2 * skew
 SOCKET3=$WORK/run3/socket
 LOG3=$WORK/ntlmd-late.log
-cat >"$WORK/late.conf" <<EOF2
-socket             $SOCKET3
-hash_file          $HASHES
-backends           files
-netbios_name       TESTSRV
-netbios_domain     TESTDOM
+ntlmd_conf "$SOCKET3" "$HASHES" >"$WORK/late.conf" <<EOF2
 challenge_lifetime 1
 lockout_threshold  0
 
 service skew
 max_clock_skew     $SKEW
 EOF2
-if start_ntlmd "$WORK/late.conf" "$LOG3" "$SOCKET3"; then
-    LATE_PID=$STARTED_PID
+if ntlmd_start "$WORK/late.conf" "$LOG3" "$SOCKET3"; then
+    LATE_PID=$NTLMD_PID
     driver "$PY" -B "$DRIVER" late-replay --socket "$SOCKET3" --service skew --skew "$SKEW"
 else
-    fail "ntlmd (late replay) did not start: $(cat "$LOG3")"
+    fail "ntlmd (late replay) did not start"
 fi
 
 echo "$PASSED passed, $FAILED failed"

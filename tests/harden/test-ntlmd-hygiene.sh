@@ -13,22 +13,18 @@ set -u
 
 PY=/usr/bin/python3
 HERE=$(cd "$(dirname "$0")" && pwd)
-NTLMD_DRIVER=$HERE/../ntlmd/ntlmd_driver.py
-INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
-export INTEROP_DIR
 WAIT=10
 
 # shellcheck source=tests/testlib.sh
 . "$HERE/../testlib.sh"
+# shellcheck source=tests/lib/ntlmd.sh
+. "$TESTS_LIB/ntlmd.sh"
 WORK=""
 DAEMON_PID=""
 
 
 stop_daemon() {
-    if [ -n "$DAEMON_PID" ]; then
-        kill "$DAEMON_PID" 2>/dev/null
-        wait "$DAEMON_PID" 2>/dev/null
-    fi
+    stop_pid "$DAEMON_PID"
     DAEMON_PID=""
 }
 
@@ -39,17 +35,11 @@ cleanup() {
     fi
 }
 
-# Starts ntlmd with configuration $1; false when its socket $2 never appears.
+# Starts ntlmd with configuration $1 (tests/lib/ntlmd.sh); false when it
+# does not answer on its socket $2.
 start_daemon() {
-    "$NTLMD" -d -f "$1" 2>"$WORK/ntlmd.log" &
-    DAEMON_PID=$!
-    tries=$((WAIT * 10))
-    while [ ! -S "$2" ]; do
-        kill -0 "$DAEMON_PID" 2>/dev/null || return 1
-        tries=$((tries - 1))
-        [ "$tries" -gt 0 ] || return 1
-        sleep 0.1
-    done
+    ntlmd_start "$1" "$WORK/ntlmd.log" "$2" || return 1
+    DAEMON_PID=$NTLMD_PID
 }
 
 # The core file size limits (soft and hard) of process $1, "0 0" when off.
@@ -69,16 +59,10 @@ trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ntlmd-hygiene.XXXXXX") || exit 99
 chmod 0755 "$WORK"
-"$PY" -B "$NTLMD_DRIVER" write-hashes "$WORK/smbpasswd" || exit 99
+ntlmd_hashes "$WORK/smbpasswd" || exit 99
 
 base_conf() {
-    cat <<EOF2
-socket            $1
-hash_file         $2
-backends          files
-netbios_name      TESTSRV
-lockout_threshold 0
-EOF2
+    echo "lockout_threshold 0" | ntlmd_conf "$1" "$2"
 }
 
 # ------------------------------------------------------------------ as root
@@ -97,7 +81,7 @@ if start_daemon "$WORK/root.conf" "$WORK/run/socket"; then
         fail "as root: NoNewPrivs is '$nnp'"
     fi
 else
-    fail "as root: ntlmd did not start: $(cat "$WORK/ntlmd.log")"
+    fail "as root: ntlmd did not start"
 fi
 stop_daemon
 
@@ -153,7 +137,7 @@ if start_daemon "$DROP/ntlmd.conf" "$DROP/run/socket"; then
         fail "after the drop: Max core file size is '$limits'"
     fi
 else
-    fail "after the drop: ntlmd did not start: $(cat "$WORK/ntlmd.log")"
+    fail "after the drop: ntlmd did not start"
 fi
 stop_daemon
 

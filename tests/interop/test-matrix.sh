@@ -8,6 +8,11 @@
 # Needs: TEST_ACCEPTOR, NTLMD, NTLM_AUTH (make check sets them); root.
 set -u
 . "${INTEROP_DIR:-$(dirname "$0")}/common.sh"
+HERE=$INTEROP_DIR
+# shellcheck source=tests/testlib.sh
+. "$INTEROP_DIR/../testlib.sh"
+# shellcheck source=tests/lib/ntlmd.sh
+. "$TESTS_LIB/ntlmd.sh"
 SRC_TOP=$(cd "$INTEROP_DIR/../.." && pwd)
 find_acceptor
 if [ -z "${NTLMD:-}" ] || [ ! -x "$NTLMD" ] || [ -z "${NTLM_AUTH:-}" ] || [ ! -x "$NTLM_AUTH" ]; then
@@ -26,12 +31,7 @@ HASHES=$WORK_DIR/smbpasswd
 # ntlmd: the default policy (ntlmv2-only) for service "matrix"; "legacy"
 # permits NTLMv1 for the clients that make nothing else
 SOCKET=$WORK_DIR/run/socket
-cat >"$WORK_DIR/ntlmd.conf" <<EOC
-socket             $SOCKET
-hash_file          $HASHES
-backends           files
-netbios_name       TESTSRV
-netbios_domain     TESTDOM
+ntlmd_conf "$SOCKET" "$HASHES" >"$WORK_DIR/ntlmd.conf" <<EOC
 lockout_threshold  0
 
 allow_groups       proxy
@@ -43,16 +43,8 @@ service legacy
 	ntlm_auth        ntlmv1-permitted
 	user_name_format user
 EOC
-"$NTLMD" -d -f "$WORK_DIR/ntlmd.conf" 2>"$WORK_DIR/ntlmd.log" &
-BG_PIDS="$BG_PIDS $!"
-for _ in $(seq 100); do
-    [ -S "$SOCKET" ] && break
-    sleep 0.1
-done
-if [ ! -S "$SOCKET" ]; then
-    echo "ERROR: ntlmd did not start: $(cat "$WORK_DIR/ntlmd.log")" >&2
-    exit 99
-fi
+ntlmd_start "$WORK_DIR/ntlmd.conf" "$WORK_DIR/ntlmd.log" "$SOCKET" || exit 99
+BG_PIDS="$BG_PIDS $NTLMD_PID"
 # the libtool wrapper builds its real binary on first use
 "$NTLM_AUTH" --version >/dev/null || exit 99
 

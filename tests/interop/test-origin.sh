@@ -17,8 +17,11 @@
 set -u
 # shellcheck source=tests/interop/common.sh
 . "${INTEROP_DIR:-$(dirname "$0")}/common.sh"
+HERE=$INTEROP_DIR
 # shellcheck source=tests/testlib.sh
 . "$INTEROP_DIR/../testlib.sh"
+# shellcheck source=tests/lib/ntlmd.sh
+. "$TESTS_LIB/ntlmd.sh"
 ORIGIN=${NTLM_HTTP_ORIGIN:-$INTEROP_DIR/../../examples/ntlm-http-origin.py}
 if [ -z "${NTLMD:-}" ] || [ ! -x "$NTLMD" ] || [ -z "${NTLM_AUTH:-}" ] || [ ! -x "$NTLM_AUTH" ]; then
     echo "ERROR: set NTLMD and NTLM_AUTH (make check does)" >&2
@@ -36,25 +39,12 @@ make_hash_file "$HASHES" || exit 99
 SOCKET=$WORK_DIR/run/socket
 NTLMD_LOG=$WORK_DIR/ntlmd.log
 # the helpers run as this test's user: allow_users makes it a privileged caller
-cat >"$WORK_DIR/ntlmd.conf" <<EOC
-socket             $SOCKET
-hash_file          $HASHES
-backends           files
-netbios_name       TESTSRV
-netbios_domain     TESTDOM
+ntlmd_conf "$SOCKET" "$HASHES" >"$WORK_DIR/ntlmd.conf" <<EOC
 allow_users        $(id -u)
 lockout_threshold  3
 EOC
-"$NTLMD" -d -f "$WORK_DIR/ntlmd.conf" 2>"$NTLMD_LOG" &
-BG_PIDS="$BG_PIDS $!"
-for _ in $(seq 100); do
-    [ -S "$SOCKET" ] && break
-    sleep 0.1
-done
-if [ ! -S "$SOCKET" ]; then
-    echo "ERROR: ntlmd did not start: $(cat "$NTLMD_LOG")" >&2
-    exit 99
-fi
+ntlmd_start "$WORK_DIR/ntlmd.conf" "$NTLMD_LOG" "$SOCKET" || exit 99
+BG_PIDS="$BG_PIDS $NTLMD_PID"
 # the libtool wrapper builds its real binary on first use
 "$NTLM_AUTH" --version >/dev/null || exit 99
 

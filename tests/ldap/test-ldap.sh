@@ -4,7 +4,8 @@
 # package, data loaded with slapadd) on loopback ports in a temporary
 # directory, a test CA made with openssl for StartTLS, and real ntlmd
 # daemons with "backends files ldap", driven through the daemon protocol by
-# ldap_driver.py (NTLMv2 from python3-ntlm-auth).
+# tests/lib/ldap_driver.py (NTLMv2 from python3-ntlm-auth). The slapd and
+# ntlmd set-ups are tests/lib's slapd.sh and ntlmd.sh.
 #
 # Run by "make check" (tests/Makefile.am sets NTLMD), or by hand:
 #   NTLMD=build/ntlmd/ntlmd tests/ldap/test-ldap.sh
@@ -14,10 +15,6 @@ set -u
 
 PY=/usr/bin/python3
 HERE=$(cd "$(dirname "$0")" && pwd)
-DRIVER=$HERE/ldap_driver.py
-NTLMD_TESTS_DIR=${NTLMD_TESTS_DIR:-$HERE/../ntlmd}
-INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
-export NTLMD_TESTS_DIR INTEROP_DIR
 WAIT=10
 
 # shellcheck source=tests/testlib.sh
@@ -29,9 +26,11 @@ DAEMON_PID=""
 SLAPD_A=""
 SLAPD_B=""
 
-export LDAP_DRIVER="$DRIVER" # read by slapd-lib.sh
-# shellcheck source=tests/ldap/slapd-lib.sh
-. "$HERE/slapd-lib.sh"
+DRIVER=$TESTS_LIB/ldap_driver.py
+# shellcheck source=tests/lib/slapd.sh
+. "$TESTS_LIB/slapd.sh"
+# shellcheck source=tests/lib/ntlmd.sh
+. "$TESTS_LIB/ntlmd.sh"
 
 check() { # NAME COMMAND...: one case from a command's status
     name=$1
@@ -58,18 +57,8 @@ start_ntlmd() {
     CONF=$1
     LOG=$1.log
     SOCKET=$WORK/run/socket
-    "$NTLMD" -d -f "$CONF" >"$LOG" 2>&1 &
-    DAEMON_PID=$!
-    tries=$((WAIT * 10))
-    while [ ! -S "$SOCKET" ]; do
-        tries=$((tries - 1))
-        if [ "$tries" -le 0 ] || ! kill -0 "$DAEMON_PID" 2>/dev/null; then
-            echo "ERROR: ntlmd did not start:" >&2
-            cat "$LOG" >&2
-            exit 99
-        fi
-        sleep 0.1
-    done
+    ntlmd_start "$CONF" "$LOG" "$SOCKET" || exit 99
+    DAEMON_PID=$NTLMD_PID
 }
 
 stop_ntlmd() {
@@ -82,17 +71,12 @@ stop_ntlmd() {
 write_conf() {
     {
         cat <<EOF
-socket         $WORK/run/socket
-backends       files ldap
-hash_file      $WORK/smbpasswd
-netbios_name   TESTSRV
-netbios_domain TESTDOM
 base           ou=people,$SUFFIX
 timelimit      2
 bind_timelimit 2
 EOF
         cat
-    } >"$1"
+    } | ntlmd_conf "$WORK/run/socket" "$WORK/smbpasswd" "files ldap" >"$1"
 }
 
 # ------------------------------------------------------------------ setup

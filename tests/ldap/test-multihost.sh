@@ -19,9 +19,6 @@ set -u
 
 PY=/usr/bin/python3
 HERE=$(cd "$(dirname "$0")" && pwd)
-DRIVER=$HERE/ldap_driver.py
-NTLMD_TESTS_DIR=${NTLMD_TESTS_DIR:-$HERE/../ntlmd}
-export NTLMD_TESTS_DIR
 WAIT=10
 REPLICATION_WAIT=15 # seconds: the bound on a change reaching the other provider
 
@@ -36,9 +33,11 @@ NTLMD_A=""
 NTLMD_B=""
 NTLMD_C=""
 
-export LDAP_DRIVER="$DRIVER" # read by slapd-lib.sh
-# shellcheck source=tests/ldap/slapd-lib.sh
-. "$HERE/slapd-lib.sh"
+DRIVER=$TESTS_LIB/ldap_driver.py
+# shellcheck source=tests/lib/slapd.sh
+. "$TESTS_LIB/slapd.sh"
+# shellcheck source=tests/lib/ntlmd.sh
+. "$TESTS_LIB/ntlmd.sh"
 
 check() { # NAME COMMAND...: one case from a command's status
     name=$1
@@ -65,7 +64,7 @@ expect_on() { # HOST CASE...: logons through ntlmd HOST (a, b or c)
 }
 
 # The multi-provider part of instance $1's slapd.conf (serverID $2, the
-# other provider on port $3), made by slapd_conf of slapd-lib.sh.
+# other provider on port $3), made by slapd_conf of tests/lib/slapd.sh.
 multiprovider_conf() {
     conf=$WORK/slapd-$1/slapd.conf
     sed -i "s|^moduleload back_mdb\$|moduleload back_mdb\nmoduleload syncprov\nserverID $2|" "$conf"
@@ -130,19 +129,8 @@ lockout_account_threshold 50
 EOF
         cat
     } >"$run/ntlmd.conf"
-    "$NTLMD" -d -f "$run/ntlmd.conf" >"$run/log" 2>&1 &
-    pid=$!
-    eval "NTLMD_$(printf '%s' "$1" | tr '[:lower:]' '[:upper:]')=\$pid"
-    tries=$((WAIT * 10))
-    while [ ! -S "$run/socket" ]; do
-        tries=$((tries - 1))
-        if [ "$tries" -le 0 ] || ! kill -0 "$pid" 2>/dev/null; then
-            echo "ERROR: ntlmd $1 did not start:" >&2
-            cat "$run/log" >&2
-            exit 99
-        fi
-        sleep 0.1
-    done
+    ntlmd_start "$run/ntlmd.conf" "$run/log" "$run/socket" || exit 99
+    eval "NTLMD_$(printf '%s' "$1" | tr '[:lower:]' '[:upper:]')=\$NTLMD_PID"
 }
 
 writer_conf() { # FIRST SECOND: the ports of the providers, in order

@@ -1,7 +1,8 @@
 # shellcheck shell=sh
 # common.sh: sourced by the ntlm_auth tests. Starts a real ntlmd (files
-# backend) in a private directory with the test accounts of helper_driver.py,
-# and gives the pass/fail counting, the bounded waits and the cleanup.
+# backend, tests/lib/ntlmd.sh) in a private directory with the test accounts
+# of helper_driver.py, and gives the pass/fail counting, the bounded waits
+# and the cleanup.
 # Needs: NTLMD, NTLM_AUTH, SHIPPED_DIR and INSTALLED_NTLM_AUTH (the path the
 # shipped examples name the helper by) (make check sets them). KEEP_WORK=1
 # keeps the private directory (configs, logs) for a look after the run.
@@ -9,12 +10,12 @@
 PY=/usr/bin/python3 # Debian's python3 sees python3-ntlm-auth and python3-impacket
 HERE=$(cd "$(dirname "$0")" && pwd)
 DRIVER=$HERE/helper_driver.py
-INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
-export INTEROP_DIR
 WAIT=10 # seconds: bound of every wait
 
 # shellcheck source=tests/testlib.sh
 . "$HERE/../testlib.sh"
+# shellcheck source=tests/lib/ntlmd.sh
+. "$TESTS_LIB/ntlmd.sh"
 WORK=""
 PIDS=""
 
@@ -85,11 +86,6 @@ start_ntlmd() {
     "$PY" -B "$DRIVER" write-hashes "$HASHES" || exit 99
     {
         cat <<EOC
-socket             $SOCKET
-hash_file          $HASHES
-backends           files
-netbios_name       TESTSRV
-netbios_domain     TESTDOM
 allow_users        proxy nobody freerad
 allow_groups       proxy nogroup freerad
 lockout_threshold  0
@@ -102,12 +98,7 @@ EOC
         else
             printf '\nservice radius\nntlm_auth          ntlmv1-permitted\n'
         fi
-    } >"$WORK/ntlmd.conf"
-    "$NTLMD" -d -f "$WORK/ntlmd.conf" 2>"$NTLMD_LOG" &
-    NTLMD_PID=$!
+    } | ntlmd_conf "$SOCKET" "$HASHES" >"$WORK/ntlmd.conf"
+    ntlmd_start "$WORK/ntlmd.conf" "$NTLMD_LOG" "$SOCKET" || exit 99
     started "$NTLMD_PID"
-    if ! wait_until test -S "$SOCKET"; then
-        echo "ERROR: ntlmd did not start: $(cat "$NTLMD_LOG")" >&2
-        exit 99
-    fi
 }

@@ -22,11 +22,8 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.environ.get("INTEROP_DIR", os.path.join(HERE, "..", "interop")))
-
-import clients  # noqa: E402
-from clients import DOMAIN, WORKSTATION, Account, LineProcess, enable_md4_for_ntlm_auth, md4, nt_hash  # noqa: E402
+import clients  # tests/interop/clients.py, on PYTHONPATH (tests/Makefile.am, tests/testlib.sh)
+from clients import DOMAIN, WORKSTATION, Account, LineProcess, enable_md4_for_ntlm_auth, md4, nt_hash
 
 ACCOUNTS = dict(clients.ACCOUNTS)  # alice (good), bob (disabled)
 # uid 0: NSS knows it as root, for --require-membership-of

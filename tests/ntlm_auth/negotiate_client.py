@@ -15,7 +15,6 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.environ.get("INTEROP_DIR", os.path.join(HERE, "..", "interop")))
 
 from clients import enable_md4_for_ntlm_auth  # noqa: E402
 from helper_driver import OID_NTLMSSP, neg_token_init, neg_token_resp, resp_token  # noqa: E402

@@ -25,7 +25,6 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.environ.get("INTEROP_DIR", os.path.join(HERE, "..", "interop")))
 
 from clients import md4, nt_hash  # noqa: E402
 from helper_driver import desl  # noqa: E402

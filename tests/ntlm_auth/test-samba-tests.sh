@@ -46,7 +46,6 @@ NTLMD_LOG=$WORK/ntlmd.log
 mkdir -p "$WORK/bin" "$WORK/run"
 PASSWORD=$PASSWORD "$PY" -B - "$HASHES" "$USER" "$USER_UID" <<'PY' || exit 99
 import os, sys, time
-sys.path.insert(0, os.environ["INTEROP_DIR"])
 from clients import nt_hash
 path, user, uid = sys.argv[1:]
 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -54,21 +53,15 @@ with os.fdopen(fd, "w") as f:
     f.write(f"{user}:{uid}:{'X' * 32}:{nt_hash(os.environ['PASSWORD']).hex().upper()}:[U          ]:"
             f"LCT-{int(time.time()):08X}:\n")
 PY
-cat >"$WORK/ntlmd.conf" <<EOC
-socket             $SOCKET
-hash_file          $HASHES
-backends           files
-netbios_name       TESTSRV
-netbios_domain     TESTDOM
+ntlmd_conf "$SOCKET" "$HASHES" >"$WORK/ntlmd.conf" <<EOC
 domain_sid         $DOMAIN_SID
 lockout_threshold  0
 
 service radius
 ntlm_auth          ntlmv1-permitted
 EOC
-"$NTLMD" -d -f "$WORK/ntlmd.conf" 2>"$NTLMD_LOG" &
-started $!
-wait_until test -S "$SOCKET" || { echo "ERROR: ntlmd did not start: $(cat "$NTLMD_LOG")" >&2; exit 99; }
+ntlmd_start "$WORK/ntlmd.conf" "$NTLMD_LOG" "$SOCKET" || exit 99
+started "$NTLMD_PID"
 
 # Samba's tests run its server helpers in their local test mode
 # (--password with squid-2.5-ntlmssp, gss-spnego or ntlm-server-1), which
@@ -96,7 +89,7 @@ ln -s "$HERE/wbinfo" "$WORK/bin/wbinfo"
 printf '[global]\nworkgroup = TESTDOM\nwinbind separator = \\\\\n' >"$WORK/smb.conf"
 
 driver env PATH="$WORK/bin:$PATH" BINDIR="$WORK/bin" SMB_CONF_PATH="$WORK/smb.conf" \
-    WBINFO_NTLMD_SOCKET="$SOCKET" NTLMD_TESTS_DIR="$HERE/../ntlmd" \
+    WBINFO_NTLMD_SOCKET="$SOCKET" \
     DC_USERNAME="$USER" DC_PASSWORD="$PASSWORD" DOMAIN=TESTDOM \
     "$PY" -B "$HERE/samba_tests.py"
 echo "$PASSED passed, $FAILED failed"

@@ -9,8 +9,9 @@
 set -u
 # shellcheck source=tests/ntlm_auth/common.sh
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
+# shellcheck source=tests/lib/squid.sh
+. "$TESTS_LIB/squid.sh"
 
-SQUID=${SQUID:-/usr/sbin/squid}
 PORT_BASE=${NTLM_AUTH_PORT_BASE:-$(free_ports 3)}
 PROXY_PORT=$PORT_BASE
 ORIGIN_PORT=$((PORT_BASE + 1))
@@ -37,22 +38,10 @@ echo "hello from the origin" >"$WORK/www/index.html"
 started $!
 
 HELPER="$NTLM_AUTH --ntlmd-socket $SOCKET"
-# Starts a squid in $WORK/$1 on port $2; $3: extra ntlm_auth options.
+# Starts a squid in $WORK/$1 on port $2 (tests/lib/squid.sh); $3: extra
+# ntlm_auth options; $4: more auth_param lines.
 start_squid() {
-    dir=$WORK/$1
-    mkdir -p "$dir"
-    chown proxy "$dir"
-    cat >"$dir/squid.conf" <<EOC
-http_port 127.0.0.1:$2
-pid_filename $dir/squid.pid
-cache_log $dir/cache.log
-access_log stdio:$dir/access.log
-cache_store_log none
-coredump_dir $dir
-cache deny all
-cache_effective_user proxy
-shutdown_lifetime 0 seconds
-dns_nameservers 127.0.0.1
+    squid_conf "$WORK/$1" "$2" <<EOC
 auth_param ntlm program $HELPER --helper-protocol=squid-2.5-ntlmssp $3
 auth_param ntlm children 3 startup=1 idle=1
 auth_param negotiate program $HELPER --helper-protocol=gss-spnego $3
@@ -61,19 +50,12 @@ auth_param basic program $HELPER --helper-protocol=squid-2.5-basic $3
 auth_param basic children 2 startup=1 idle=1
 auth_param basic realm test
 ${4:-}
-acl localnet src 127.0.0.1
 acl authed proxy_auth REQUIRED
-http_access deny !localnet
 http_access allow authed
 http_access deny all
 EOC
-    "$SQUID" -N -f "$dir/squid.conf" >"$dir/stdout.log" 2>&1 &
-    started $!
-    if ! wait_until curl -s -o /dev/null --max-time 2 -x "http://127.0.0.1:$2" "http://127.0.0.1:$ORIGIN_PORT/"; then
-        echo "ERROR: squid did not start:" >&2
-        cat "$dir/cache.log" "$dir/stdout.log" >&2
-        exit 99
-    fi
+    squid_start "$WORK/$1" "$2" "http://127.0.0.1:$ORIGIN_PORT/" || exit 99
+    started "$SQUID_PID"
 }
 if ! wait_until curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$ORIGIN_PORT/"; then
     echo "ERROR: the origin server did not start: $(cat "$WORK/origin.log")" >&2

@@ -31,9 +31,7 @@ import re
 import struct
 import sys
 
-sys.path.insert(0, __import__("os").path.dirname(__import__("os").path.abspath(__file__)))
-
-import ntlmd_driver as d  # noqa: E402  (the protocol, the accounts, the NTLM clients)
+import ntlmd_driver as d  # the protocol, the accounts, the NTLM clients (tests/lib, on PYTHONPATH)
 
 GOOD, WRONG, UNKNOWN = 3, 2, 1
 

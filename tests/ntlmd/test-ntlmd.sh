@@ -1,7 +1,7 @@
 #!/bin/sh
 # test-ntlmd.sh: starts a real ntlmd (-d) on a socket in a temporary
-# directory, with a temporary configuration and hash file, and drives it
-# with ntlmd_driver.py (an independent implementation of the protocol,
+# directory, with a temporary configuration and hash file (tests/lib/ntlmd.sh),
+# and drives it with tests/lib/ntlmd_driver.py (an independent implementation of the protocol,
 # with NTLM messages from python3-ntlm-auth and python3-impacket), as root
 # and as nobody, on one connection per request and on kept connections
 # (idle_timeout, max_requests_per_connection, pipelining, ntlm_auth's kept
@@ -17,9 +17,6 @@ set -u
 
 PY=/usr/bin/python3 # Debian's python3 sees python3-ntlm-auth and python3-impacket
 HERE=$(cd "$(dirname "$0")" && pwd)
-DRIVER=$HERE/ntlmd_driver.py
-INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
-export INTEROP_DIR
 WAIT=10 # seconds: bound of every wait
 
 READ_TIMEOUT_MS=1500
@@ -29,6 +26,9 @@ MAX_REQUESTS=5
 
 # shellcheck source=tests/testlib.sh
 . "$HERE/../testlib.sh"
+# shellcheck source=tests/lib/ntlmd.sh
+. "$TESTS_LIB/ntlmd.sh"
+DRIVER=$TESTS_LIB/ntlmd_driver.py
 WORK=""
 DAEMON_PID=""
 
@@ -46,19 +46,6 @@ cleanup() {
 # Runs the driver (with a time limit), prints its case lines and adds its
 # counts; a driver that dies without reporting counts as one failure.
 driver() { run_counted 600 "$@"; }
-
-# Waits until $1 is a socket while the daemon runs.
-wait_for_socket() {
-    tries=$((WAIT * 10))
-    while [ ! -S "$1" ]; do
-        if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
-            return 1
-        fi
-        tries=$((tries - 1))
-        [ "$tries" -gt 0 ] || return 1
-        sleep 0.1
-    done
-}
 
 # Waits (bounded) for process $1 to exit; sets EXIT_STATUS.
 wait_exit() {
@@ -100,7 +87,7 @@ CONF=$WORK/ntlmd.conf
 LOG=$WORK/ntlmd.log
 AUDIT=$WORK/audit.json
 
-"$PY" -B "$DRIVER" write-hashes "$HASHES" || exit 99
+ntlmd_hashes "$HASHES" || exit 99
 
 cat >"$CONF" <<EOF
 # ntlmd configuration of test-ntlmd.sh
@@ -209,10 +196,10 @@ rm -f "$OPEN_HASHES"
 
 # ------------------------------------------------------------------ the daemon
 
-"$NTLMD" -d -f "$CONF" 2>"$LOG" &
-DAEMON_PID=$!
-if ! wait_for_socket "$SOCKET"; then
-    fail "ntlmd did not start: $(cat "$LOG")"
+if ntlmd_start "$CONF" "$LOG" "$SOCKET"; then
+    DAEMON_PID=$NTLMD_PID
+else
+    fail "ntlmd did not start"
     echo "$PASSED passed, $FAILED failed"
     exit 1
 fi
@@ -301,11 +288,7 @@ if command -v systemd-socket-activate >/dev/null 2>&1; then
     chmod 0755 "$WORK/act"
     systemd-socket-activate -l "$WORK/act/socket" "$NTLMD" -d -f "$WORK/activated.conf" 2>"$ACT_LOG" &
     DAEMON_PID=$!
-    tries=$((WAIT * 10))
-    while [ ! -S "$WORK/act/socket" ] && [ "$tries" -gt 0 ]; do
-        tries=$((tries - 1))
-        sleep 0.1
-    done
+    ntlmd_ready "$WORK/act/socket" "$DAEMON_PID" # its first connection starts ntlmd
     driver "$PY" -B "$DRIVER" logon --socket "$WORK/act/socket" --name "socket activation: a logon on systemd's socket" alice
     if grep -q "listening on a socket from systemd" "$ACT_LOG"; then
         pass "socket activation: ntlmd takes the socket it is given"
@@ -458,9 +441,8 @@ sed -e "s|^hash_file .*|hash_file $DROP/smbpasswd|" -e "s|^socket .*|socket $DRO
 mkdir "$DROP/log"
 chown nobody:nogroup "$DROP/log"
 chmod 0750 "$DROP/log"
-"$NTLMD" -d -f "$DROP/ntlmd.conf" 2>"$DROP_LOG" &
-DAEMON_PID=$!
-if wait_for_socket "$DROP/run/socket"; then
+if ntlmd_start "$DROP/ntlmd.conf" "$DROP_LOG" "$DROP/run/socket"; then
+    DAEMON_PID=$NTLMD_PID
     n=$(id -u nobody)
     g=$(getent group nogroup | cut -d: -f3)
     # the socket listens just before the drop: wait (bounded) for the drop
@@ -488,9 +470,7 @@ if wait_for_socket "$DROP/run/socket"; then
         fail "privilege drop: exit status $EXIT_STATUS, socket $([ -e "$DROP/run/socket" ] && echo left || echo removed)"
     fi
 else
-    fail "privilege drop: ntlmd did not start: $(cat "$DROP_LOG")"
-    kill "$DAEMON_PID" 2>/dev/null
-    wait "$DAEMON_PID" 2>/dev/null
+    fail "privilege drop: ntlmd did not start"
 fi
 DAEMON_PID=""
 

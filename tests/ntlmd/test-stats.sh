@@ -1,7 +1,7 @@
 #!/bin/sh
 # test-stats.sh: ntlmd's STATS request and "ntlmtool stats", against a
 # real ntlmd (-d, a private socket and configuration, as test-ntlmd.sh)
-# and a real slapd (tests/ldap/slapd-lib.sh):
+# and a real slapd (tests/lib/slapd.sh):
 #  - a known set of requests (stats_driver.py: 3 good NTLMv2 VERIFYs, 2
 #    wrong passwords, 1 unknown user, 1 CHALLENGE, 1 PING) moves the
 #    counts by exactly that: by type, status, outcome, response type, MIC,
@@ -26,17 +26,16 @@ set -u
 PY=/usr/bin/python3
 HERE=$(cd "$(dirname "$0")" && pwd)
 DRIVER=$HERE/stats_driver.py
-NTLMD_DRIVER=$HERE/ntlmd_driver.py
-LDAP_DRIVER=$HERE/../ldap/ldap_driver.py
-INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
-NTLMD_TESTS_DIR=$HERE
-export INTEROP_DIR NTLMD_TESTS_DIR LDAP_DRIVER
 WAIT=10
 
 # shellcheck source=tests/testlib.sh
 . "$HERE/../testlib.sh"
-# shellcheck source=tests/ldap/slapd-lib.sh
-. "$HERE/../ldap/slapd-lib.sh"
+NTLMD_DRIVER=$TESTS_LIB/ntlmd_driver.py
+LDAP_DRIVER=$TESTS_LIB/ldap_driver.py
+# shellcheck source=tests/lib/slapd.sh
+. "$TESTS_LIB/slapd.sh"
+# shellcheck source=tests/lib/ntlmd.sh
+. "$TESTS_LIB/ntlmd.sh"
 WORK=""
 DAEMON_PID=""
 SLAPD_A=""
@@ -60,18 +59,8 @@ driver() { run_counted 300 "$PY" -B "$DRIVER" "$@"; }
 # Starts ntlmd on configuration $1 (log $1.log); SOCKET is its socket.
 start_ntlmd() {
     LOG=$1.log
-    "$NTLMD" -d -f "$1" >"$LOG" 2>&1 &
-    DAEMON_PID=$!
-    tries=$((WAIT * 10))
-    while [ ! -S "$SOCKET" ]; do
-        tries=$((tries - 1))
-        if [ "$tries" -le 0 ] || ! kill -0 "$DAEMON_PID" 2>/dev/null; then
-            echo "ERROR: ntlmd did not start:" >&2
-            cat "$LOG" >&2
-            exit 99
-        fi
-        sleep 0.1
-    done
+    ntlmd_start "$1" "$LOG" "$SOCKET" || exit 99
+    DAEMON_PID=$NTLMD_PID
 }
 
 stop_ntlmd() {

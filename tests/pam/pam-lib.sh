@@ -31,8 +31,6 @@
 PAMTESTER=${PAMTESTER:-pamtester}
 PY=${PY:-/usr/bin/python3}
 DRIVER=$HERE/pam_driver.py
-INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
-export INTEROP_DIR
 WAIT=${WAIT:-10}
 # the shipped service files as make install installs them (the build tree's
 # etc/pam.d, generated from etc/pam.d/*.in) and the module path they name
@@ -42,6 +40,8 @@ PAM_RUN=$HERE/pam-run.sh
 
 # shellcheck source=tests/testlib.sh
 . "$HERE/../testlib.sh"
+# shellcheck source=tests/lib/ntlmd.sh
+. "$TESTS_LIB/ntlmd.sh"
 
 # NTLMD and PAM_NTLM_SO set (99 otherwise), pamtester, pam_wrapper
 # (PWRAP), pam_exec and pam_permit (PAM_EXEC, PAM_PERMIT), Python with
@@ -147,31 +147,23 @@ pam_setup() {
 pam_files_conf() {
     {
         echo "# ntlmd configuration of $(basename "$0")"
-        echo "socket            $SOCKET"
-        echo "hash_file         $HASHES"
-        echo "backends          files"
-        echo "netbios_name      TESTSRV"
-        echo "netbios_domain    TESTDOM"
-        echo "read_timeout      5000"
-        echo "lockout_threshold 0"
-        printf '%s\n' "$@"
+        {
+            echo "read_timeout      5000"
+            echo "lockout_threshold 0"
+            printf '%s\n' "$@"
+        } | ntlmd_conf "$SOCKET" "$HASHES"
     } >"$CONF"
 }
 
 # pam_start_ntlmd: starts ntlmd -d on CONF (its output in LOG) and waits
-# for SOCKET; sets DAEMON_PID.
+# until it answers on SOCKET (tests/lib/ntlmd.sh); sets DAEMON_PID.
 pam_start_ntlmd() {
-    "$NTLMD" -d -f "$CONF" >"$LOG" 2>&1 &
-    DAEMON_PID=$!
-    wait_socket "$SOCKET" "$DAEMON_PID"
-    if [ ! -S "$SOCKET" ]; then
-        echo "ERROR: ntlmd did not start: $(cat "$LOG")" >&2
-        exit 99
-    fi
+    ntlmd_start "$CONF" "$LOG" "$SOCKET" || exit 99
+    DAEMON_PID=$NTLMD_PID
 }
 
 # wait_socket PATH [PID]: waits up to WAIT seconds for the socket PATH
-# (while PID lives).
+# (while PID lives): the test's own servers that are not ntlmd.
 wait_socket() {
     tries=$((WAIT * 10))
     while [ ! -S "$1" ] && [ "$tries" -gt 0 ] && { [ -z "${2:-}" ] || kill -0 "$2" 2>/dev/null; }; do

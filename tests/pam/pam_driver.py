@@ -27,7 +27,7 @@ pamtester in exchange mode, and a socket that never answers.
                                                examples/pam-ntlm-server
     pam_driver.py create SOCKET USER [--value N] [--old]
                                                (password on stdin) CHANGE_PASSWORD with
-                                               CREATE through tests/ntlmd/ntlmd_driver.py;
+                                               CREATE through tests/lib/ntlmd_driver.py;
                                                prints the status name
     pam_driver.py sync SOCKET USER [--create]  (password on stdin) SYNC_PASSWORD (with
                                                CREATE 1); prints the status name (and
@@ -63,8 +63,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.environ.get("INTEROP_DIR", os.path.join(os.path.dirname(__file__), "..", "interop")))
-import clients  # noqa: E402  (tests/interop/clients.py: hashes, MD4 for python3-ntlm-auth)
+import clients  # tests/interop/clients.py (hashes, MD4 for python3-ntlm-auth), on PYTHONPATH
 
 TIMEOUT = 15.0
 DOMAIN = "TESTDOM"
@@ -402,8 +401,7 @@ def line_client(args, argv):
 def create(args):
     """CHANGE_PASSWORD with the CREATE tag (39), written from docs/PROTOCOL.md
     with the independent protocol client of the ntlmd tests."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ntlmd"))
-    import ntlmd_driver as nd
+    import ntlmd_driver as nd  # tests/lib, on PYTHONPATH
 
     password = read_password()
     fields = [(nd.T_USER, args.user), (nd.T_NEW_PASSWORD, password), (39, bytes([args.value]))]
@@ -420,8 +418,7 @@ def sync(args):
     """SYNC_PASSWORD (type 9, docs/PROTOCOL.md) with the independent protocol
     client of the ntlmd tests; prints the status name and, on success, what
     was stored (PASSWORD_STORED, tag 65)."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ntlmd"))
-    import ntlmd_driver as nd
+    import ntlmd_driver as nd  # tests/lib, on PYTHONPATH
 
     fields = [(nd.T_USER, args.user), (nd.T_NEW_PASSWORD, read_password())]
     if args.create:

@@ -153,7 +153,7 @@ expect "su to alice with a wrong password -> PAM_AUTH_ERR" 1 "authenticate: PAM_
 
 # ------------------------------------------------------------------ pass-the-hash
 
-NT_ALICE=$("$PY" -B -c "import sys; sys.path.insert(0, '$INTEROP_DIR'); import clients; print(clients.nt_hash('Passw0rd!').hex())")
+NT_ALICE=$("$PY" -B -c "import clients; print(clients.nt_hash('Passw0rd!').hex())")
 su_like --nt-hash login alice alice "$NT_ALICE"
 if [ "$RC" -eq 1 ] && has "authenticate: PAM_AUTH_ERR" && [ "$(prompts)" -eq 1 ] && ! has "NTLM CHALLENGE" &&
     has "password authentication failed for user alice: STATUS_WRONG_PASSWORD"; then

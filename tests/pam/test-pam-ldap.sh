@@ -1,7 +1,7 @@
 #!/bin/sh
 # test-pam-ldap.sh: pam_ntlm.so in real pamtester processes against a real
-# ntlmd with "backends files ldap" and a private slapd (tests/ldap/slapd-lib.sh,
-# the accounts of tests/ldap/ldap_driver.py), for what the smbpasswd store
+# ntlmd with "backends files ldap" and a private slapd (tests/lib/slapd.sh,
+# the accounts of tests/lib/ldap_driver.py), for what the smbpasswd store
 # cannot hold: an expired account (sambaKickoffTime), a password that must
 # change (sambaPwdLastSet 0, sambaPwdMustChange passed), logon hours,
 # workstation restrictions (the AUTHENTICATE's workstation, in exchange and
@@ -18,19 +18,14 @@ set -u
 PY=/usr/bin/python3
 HERE=$(cd "$(dirname "$0")" && pwd)
 DRIVER=$HERE/pam_driver.py
-LDAP_DIR=${LDAP_TESTS_DIR:-$HERE/../ldap}
-NTLMD_TESTS_DIR=${NTLMD_TESTS_DIR:-$HERE/../ntlmd}
-INTEROP_DIR=${INTEROP_DIR:-$HERE/../interop}
-export LDAP_DRIVER="$LDAP_DIR/ldap_driver.py" # read by slapd-lib.sh
-export NTLMD_TESTS_DIR INTEROP_DIR
 WAIT=10
 
 SLAPD_A=""
 
-# shellcheck source=tests/ldap/slapd-lib.sh
-. "$LDAP_DIR/slapd-lib.sh"
 # shellcheck source=tests/pam/pam-lib.sh
 . "$HERE/pam-lib.sh"
+# shellcheck source=tests/lib/slapd.sh
+. "$TESTS_LIB/slapd.sh"
 PORT_A=${PAM_LDAP_TEST_PORT:-$(free_ports 3)} # and ldaps:// on PORT_A + 2
 
 cleanup() {
@@ -62,13 +57,7 @@ chmod 600 "$WORK/bindpw"
 slapd_load "$BINDPW" a
 start_slapd a "$PORT_A"
 
-cat >"$CONF" <<EOF
-# ntlmd configuration of test-pam-ldap.sh
-socket          $SOCKET
-backends        files ldap
-hash_file       $WORK/smbpasswd
-netbios_name    TESTSRV
-netbios_domain  TESTDOM
+ntlmd_conf "$SOCKET" "$WORK/smbpasswd" "files ldap" >"$CONF" <<EOF
 read_timeout    5000
 lockout_threshold 0
 uri             ldap://127.0.0.1:$PORT_A

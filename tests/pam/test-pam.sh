@@ -729,7 +729,7 @@ secrets_absent 'Passw0rd!' 'WrongPass1' 'Bobpass1!' 'Carolpw1!' 'Davepass1!' 'Er
     'Franknew1!' 'Franknew2!' 'Ginapass1!' 'Henrynew1!' 'Henryevil1!' 'Nobodypw1!' 'Ghostpw1!' 'Createpw1!' \
     'Rootpw1!' 'Attacker-ntlm-login-required-1' 'Attacker-ntlm-login-sufficient-1' \
     'Attacker-ntlm-login-sufficient-deny-1' \
-    "$("$PY" -B -c "import sys; sys.path.insert(0, '$INTEROP_DIR'); import clients; print(clients.nt_hash('Passw0rd!').hex())")"
+    "$("$PY" -B -c "import clients; print(clients.nt_hash('Passw0rd!').hex())")"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The ldap backend's test cases, through a running ntlmd (its socket) and a
 real slapd that test-ldap.sh starts. The protocol and the NTLM clients are
-those of tests/ntlmd/ntlmd_driver.py.
+those of tests/lib/ntlmd_driver.py.
 
     ldap_driver.py ldif SUFFIX BINDPW             the test entries (LDIF) on stdout
     ldap_driver.py user-ldif SUFFIX USER          one user's entry (LDIF) on stdout
@@ -48,11 +48,8 @@ import signal
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.environ.get("NTLMD_TESTS_DIR", os.path.join(HERE, "..", "ntlmd")))
-
-import ntlmd_driver as nd  # noqa: E402  (the protocol, the clients, Runner, expect)
-from ntlmd_driver import DOMAIN, WRONG_PASSWORD, nt_hash  # noqa: E402
+import ntlmd_driver as nd  # the protocol, the clients, Runner, expect (tests/lib, on PYTHONPATH)
+from ntlmd_driver import DOMAIN, WRONG_PASSWORD, nt_hash
 
 NOW = int(time.time())
 SID = "S-1-5-21-1111111111-2222222222-3333333333"

@@ -17,6 +17,9 @@ python3-impacket (NTLMv2 without MIC, with an SPN).
                                              --idle-timeout-ms N --max-requests N
                                              the C client (in ntlm_auth) reconnects
     ntlmd_driver.py ping-once --socket S     prints "answered" or "closed" (run as nobody)
+    ntlmd_driver.py wait-ready --socket S --within SECONDS [--pid PID]
+                                             exit 0 once a PING is answered; 1 when none is
+                                             within SECONDS or process PID ends first
     ntlmd_driver.py check-logs FILE...       no hash or password in any of them
     ntlmd_driver.py check-audit FILE         the JSON audit log is well formed
 
@@ -37,12 +40,11 @@ import sys
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.environ.get("INTEROP_DIR", os.path.join(HERE, "..", "interop")))
-
-import clients  # noqa: E402  (tests/interop/clients.py: accounts, hashes, MD4 shim)
-from clients import CB_GOOD, CB_OTHER, DOMAIN, UNKNOWN_PASSWORD, UNKNOWN_USER, WORKSTATION  # noqa: E402
-from clients import WRONG_PASSWORD, Account, enable_md4_for_ntlm_auth, lm_hash, md4, nt_hash  # noqa: E402
+# tests/interop/clients.py (accounts, hashes, MD4 shim), found through
+# PYTHONPATH as this module is (tests/Makefile.am, tests/testlib.sh)
+import clients
+from clients import CB_GOOD, CB_OTHER, DOMAIN, UNKNOWN_PASSWORD, UNKNOWN_USER, WORKSTATION
+from clients import WRONG_PASSWORD, Account, enable_md4_for_ntlm_auth, lm_hash, md4, nt_hash
 
 TIMEOUT = 5.0  # seconds for any one socket operation
 COMPUTER = "TESTSRV"  # netbios_name in the test configuration
@@ -1115,23 +1117,10 @@ class Daemon:
         self.socket = socket_path
         with open(log, "ab") as f:
             self.proc = subprocess.Popen([ntlmd, "-d", "-f", conf], stderr=f)
-        # ready when it accepts a connection: the socket file exists from
-        # bind(2), before listen(2), and a connect then is refused
-        deadline = time.monotonic() + 10
-        while not self._accepts():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("ntlmd did not start")
-            time.sleep(0.05)
+        if not ready(socket_path, 10, lambda: self.proc.poll() is not None):
+            self.stop()
+            raise RuntimeError("ntlmd did not start")
 
-    def _accepts(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            s.connect(self.socket)
-            return True
-        except OSError:
-            return False
-        finally:
-            s.close()
 
     def stop(self):
         if self.proc.poll() is None:
@@ -1219,6 +1208,36 @@ def ping_once(args):
     except (Closed, OSError):
         print("closed")
     return 0
+
+
+def process_ended(pid):
+    """True when PID is gone or a zombie (it exited, nobody reaped it yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def ready(path, within, ended=lambda: False):
+    """Readiness as a client sees it: a PING answered STATUS_SUCCESS on a
+    connection of its own (a socket file alone may not listen yet), within
+    WITHIN seconds and before ended() is true."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if call(path, PING, timeout=1.0).status == "STATUS_SUCCESS":
+                return True
+        except (Closed, OSError, ValueError):
+            pass
+        if ended():
+            return False
+        time.sleep(0.05)
+    return False
+
+
+def wait_ready(args):
+    return 0 if ready(args.socket, args.within, lambda: bool(args.pid) and process_ended(args.pid)) else 1
 
 
 def logon_case(args):
@@ -1325,6 +1344,10 @@ def main():
     p.add_argument("--max-connections", type=int, required=True)
     p = sub.add_parser("ping-once")
     p.add_argument("--socket", required=True)
+    p = sub.add_parser("wait-ready")
+    p.add_argument("--socket", required=True)
+    p.add_argument("--within", type=float, required=True)
+    p.add_argument("--pid", type=int, default=0)
     p = sub.add_parser("kept-client")
     p.add_argument("--ntlmd", required=True)
     p.add_argument("--conf", required=True)
@@ -1352,6 +1375,8 @@ def main():
         return kept_cases(args)
     if args.command == "ping-once":
         return ping_once(args)
+    if args.command == "wait-ready":
+        return wait_ready(args)
     if args.command == "kept-client":
         return kept_client_cases(args)
     if args.command == "check-logs":

@@ -1,38 +1,37 @@
 # shellcheck shell=sh
-# slapd-lib.sh: private slapd instances for the tests, sourced by
-# tests/ldap/test-ldap.sh and tests/pam/test-pam-ldap.sh (POSIX sh).
+# slapd.sh: private slapd instances for the tests and the benchmarks,
+# sourced after tests/testlib.sh (stop_pid) by tests/ldap/test-ldap.sh,
+# tests/pam/test-pam-ldap.sh and bench/ldap-bench.sh (POSIX sh).
 #
 # Each instance NAME lives in $WORK/slapd-NAME: Debian's slapd with the
-# Samba schema (package samba), an mdb database loaded with slapadd from
-# the entries of ldap_driver.py, a test CA and server certificate for
-# StartTLS / ldaps://, and an ldapi:// socket whose SASL EXTERNAL identity
-# for root is cn=ntlmd. Nothing outside $WORK is written.
+# Samba schema (package samba), an mdb database loaded with slapadd (the
+# entries of ldap_driver.py, or an LDIF file of the caller's), a test CA and
+# server certificate for StartTLS / ldaps://, and an ldapi:// socket whose
+# SASL EXTERNAL identity for root is cn=ntlmd. Nothing outside $WORK is
+# written. Any number of instances, each on a port of the caller's choice.
 #
-# The caller sets WORK (a private directory), WAIT (seconds), PY
-# (/usr/bin/python3), LDAP_DRIVER (tests/ldap/ldap_driver.py) and defines
-# skip_or_fail MESSAGE; PORT_A is the port of
-# instance "a", used by ldap_admin, ldap_value and set_nt_hash. The caller's
-# cleanup stops the instances it started (stop_pid "$SLAPD_A" ...).
+# The caller sets WORK (a private directory) and WAIT (seconds), and may set
+# PY (default /usr/bin/python3), SUFFIX (default dc=example,dc=test),
+# SLAPD_MAXSIZE (the mdb map size in bytes, default 32 MiB) and
+# SLAPD_DB_EXTRA (more lines for the database section, such as "index uid
+# eq"), all before slapd_load; defines skip_or_fail MESSAGE (testlib.sh);
+# PORT_A is the port of instance "a", used by ldap_admin, ldap_value and
+# set_nt_hash. The caller's cleanup stops the instances it started
+# (stop_pid "$SLAPD_A" ...).
+#
+#   slapd_require                  the programs and the schema, or skip_or_fail
+#   slapd_prepare                  the schema and the certificates in $WORK
+#   slapd_load BINDPW NAME...      ldap_driver.py's entries into each instance
+#   slapd_load_ldif FILE NAME...   the entries of FILE into each instance
+#   start_slapd NAME PORT          starts it, waits until it answers; SLAPD_<NAME>
+#   slapd_ldapi NAME               its ldapi:// URI
 
 SLAPD=${SLAPD:-/usr/sbin/slapd}
 SLAPADD=${SLAPADD:-/usr/sbin/slapadd}
-SUFFIX=dc=example,dc=test
+SUFFIX=${SUFFIX:-dc=example,dc=test}
 ADMIN=cn=admin,$SUFFIX
 SAMBA_SCHEMA=""
-
-# Stops process $1 (TERM, then KILL after $WAIT s) and reaps it.
-stop_pid() {
-    [ -n "$1" ] || return 0
-    kill "$1" 2>/dev/null
-    tries=$((WAIT * 10))
-    while kill -0 "$1" 2>/dev/null && [ "$tries" -gt 0 ]; do
-        tries=$((tries - 1))
-        sleep 0.1
-    done
-    kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-    return 0
-}
+LDAP_DRIVER=${LDAP_DRIVER:-$TESTS_LIB/ldap_driver.py}
 
 # The programs and files the instances need; skip_or_fail names a missing one.
 slapd_require() {
@@ -88,11 +87,12 @@ TLSCertificateFile $WORK/server.pem
 TLSCertificateKeyFile $WORK/server.key
 authz-regexp "gidNumber=0\\\\+uidNumber=0,cn=peercred,cn=external,cn=auth" "cn=ntlmd,$SUFFIX"
 database mdb
-maxsize 33554432
+maxsize ${SLAPD_MAXSIZE:-33554432}
 suffix "$SUFFIX"
 rootdn "$ADMIN"
 rootpw admin-secret
 directory $dir/db
+${SLAPD_DB_EXTRA:-}
 access to attrs=sambaNTPassword,sambaLMPassword,sambaPwdLastSet,sambaPwdMustChange,sambaBadPasswordCount,sambaBadPasswordTime
     by dn.exact="cn=ntlmd,$SUFFIX" write
     by dn.exact="cn=reader,$SUFFIX" read
@@ -112,10 +112,18 @@ EOF
 slapd_load() {
     bindpw=$1
     shift
-    "$PY" -B "$LDAP_DRIVER" ldif "$SUFFIX" "$bindpw" >"$WORK/data.ldif" || exit 99
+    "${PY:-/usr/bin/python3}" -B "$LDAP_DRIVER" ldif "$SUFFIX" "$bindpw" >"$WORK/data.ldif" || exit 99
+    slapd_load_ldif "$WORK/data.ldif" "$@"
+}
+
+# slapd_load_ldif FILE NAME...: the entries of FILE loaded into each
+# instance with slapadd.
+slapd_load_ldif() {
+    ldif=$1
+    shift
     for i in "$@"; do
         slapd_conf "$i"
-        "$SLAPADD" -q -f "$WORK/slapd-$i/slapd.conf" -l "$WORK/data.ldif" >"$WORK/slapadd-$i.log" 2>&1 || {
+        "$SLAPADD" -q -f "$WORK/slapd-$i/slapd.conf" -l "$ldif" >"$WORK/slapadd-$i.log" 2>&1 || {
             cat "$WORK/slapadd-$i.log" >&2
             exit 99
         }
