@@ -80,7 +80,7 @@ const char *ntlmd_log_name(const char *name, char *out, size_t size)
 size_t ntlmd_backends_check_config(const struct ntlmd_config *cfg, struct ntlmd_config_error *errs,
                                    size_t max)
 {
-	return ldap_conf_parse(cfg, NULL, errs, max);
+	return ntlmd_ldap_conf_parse(cfg, NULL, errs, max);
 }
 
 struct store {

@@ -55,17 +55,17 @@ struct cache_entry {
 
 /* What the store has done, logged when it closes (a reload, the exit):
  * the first three under state_lock, the others under cache_lock. */
-struct ldap_stats {
+struct ntlmd_ldap_stats {
 	unsigned long searches, connects, failovers;
 	unsigned long cache_hits, cache_misses, stale_served;
 };
 
 /* One connection of the pool; one operation uses it at a time. */
-struct ldap_conn {
-	struct ldap_conn *next; /* in the idle list */
-	LDAP *ld;               /* NULL: not connected */
-	size_t current;         /* the URI of ld */
-	int64_t last_used;      /* monotonic seconds */
+struct ntlmd_ldap_conn {
+	struct ntlmd_ldap_conn *next; /* in the idle list */
+	LDAP *ld;                     /* NULL: not connected */
+	size_t current;               /* the URI of ld */
+	int64_t last_used;            /* monotonic seconds */
 };
 
 /* When the directory's count locks an account (lockout_writeback). */
@@ -75,8 +75,8 @@ struct lockout_policy {
 	int64_t duration;  /* seconds an L lasts; -1: until an administrator clears it */
 };
 
-struct ldap_store {
-	struct ldap_conf conf;             /* read-only once open */
+struct ntlmd_ldap_store {
+	struct ntlmd_ldap_conf conf;       /* read-only once open */
 	struct lockout_policy conf_policy; /* ntlmd.conf's, read-only once open */
 
 	pthread_mutex_t state_lock;
@@ -91,8 +91,8 @@ struct ldap_store {
 	int64_t retry_at;
 	char **dir_domains; /* sambaDomainName values read at the last connect (kept while disconnected) */
 	char **dir_sids;    /* the sambaSID of each of them ("" when absent), same indices */
-	struct ldap_conn *idle; /* connections no operation uses */
-	struct ldap_stats stats;
+	struct ntlmd_ldap_conn *idle; /* connections no operation uses */
+	struct ntlmd_ldap_stats stats;
 	struct lockout_policy policy; /* the sambaDomain's over conf_policy */
 	int64_t policy_read_at;       /* monotonic seconds; 0: never read */
 
@@ -104,9 +104,9 @@ struct ldap_store {
 /* One operation (a lookup, a write, a group search): the connection it
  * holds, and the servers that failed in it (each fails at most once in
  * one operation, then the next is tried). */
-struct ldap_op {
-	struct ldap_store *s;
-	struct ldap_conn *conn;
+struct ntlmd_ldap_op {
+	struct ntlmd_ldap_store *s;
+	struct ntlmd_ldap_conn *conn;
 	bool *failed; /* per URI */
 };
 
@@ -159,7 +159,7 @@ static const char *diagnostic(LDAP *ld, char text[DIAGNOSTIC_MAX])
 	return text;
 }
 
-static void drop_connection(struct ldap_conn *c)
+static void drop_connection(struct ntlmd_ldap_conn *c)
 {
 	if (c->ld != NULL)
 		ldap_unbind_ext_s(c->ld, NULL, NULL);
@@ -167,9 +167,9 @@ static void drop_connection(struct ldap_conn *c)
 }
 
 /* Server i failed in op: skipped by the others for reconnect_sleeptime. */
-static void mark_down(struct ldap_op *op, size_t i, int rc)
+static void mark_down(struct ntlmd_ldap_op *op, size_t i, int rc)
 {
-	struct ldap_store *s = op->s;
+	struct ntlmd_ldap_store *s = op->s;
 
 	op->failed[i] = true;
 	pthread_mutex_lock(&s->state_lock);
@@ -197,7 +197,7 @@ static int wait_result(LDAP *ld, int msgid, unsigned seconds, LDAPMessage **ret)
 }
 
 /* Binds with the configured identity within bind_timelimit. */
-static int bind_identity(const struct ldap_store *s, LDAP *ld, const char *dn, const char *pw)
+static int bind_identity(const struct ntlmd_ldap_store *s, LDAP *ld, const char *dn, const char *pw)
 {
 	struct berval cred = {0, (char *)""}; /* EXTERNAL: an empty response, no authzid */
 	LDAPMessage *res = NULL;
@@ -221,9 +221,9 @@ static int bind_identity(const struct ldap_store *s, LDAP *ld, const char *dn, c
 	return rc != LDAP_SUCCESS ? rc : err;
 }
 
-static bool set_tls_options(const struct ldap_store *s, LDAP *ld)
+static bool set_tls_options(const struct ntlmd_ldap_store *s, LDAP *ld)
 {
-	const struct ldap_conf *c = &s->conf;
+	const struct ntlmd_ldap_conf *c = &s->conf;
 	int reqcert = c->tls_reqcert, zero = 0;
 
 	if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &reqcert) != LDAP_OPT_SUCCESS)
@@ -249,10 +249,10 @@ static bool set_tls_options(const struct ldap_store *s, LDAP *ld)
  * libldap's connect, StartTLS and bind are synchronous: this waits up to
  * bind_timelimit for each, which is why it runs in a store worker, never
  * in ntlmd's loop (docs/ldap.md). */
-static LDAP *connect_uri_rc(const struct ldap_store *s, const char *uri, const char *dn, const char *pw,
+static LDAP *connect_uri_rc(const struct ntlmd_ldap_store *s, const char *uri, const char *dn, const char *pw,
                             int *ret_rc)
 {
-	const struct ldap_conf *c = &s->conf;
+	const struct ntlmd_ldap_conf *c = &s->conf;
 	struct timeval net = {(time_t)c->bind_timelimit, 0}, api = {(time_t)c->timelimit, 0};
 	int version = LDAP_VERSION3, rc;
 	char diag[DIAGNOSTIC_MAX];
@@ -275,13 +275,14 @@ static LDAP *connect_uri_rc(const struct ldap_store *s, const char *uri, const c
 		ntlmd_backend_log(LOG_ERR, "ldap: %s: cannot set the connection options", uri);
 		goto fail;
 	}
-	if ((c->ssl != LDAP_SSL_OFF || strncasecmp(uri, "ldaps://", 8) == 0) && !set_tls_options(s, ld)) {
+	if ((c->ssl != NTLMD_LDAP_SSL_OFF || strncasecmp(uri, "ldaps://", 8) == 0) &&
+	    !set_tls_options(s, ld)) {
 		ntlmd_backend_log(LOG_ERR, "ldap: %s: cannot set the TLS options", uri);
 		if (ret_rc != NULL)
 			*ret_rc = LDAP_LOCAL_ERROR;
 		goto fail;
 	}
-	if (c->ssl == LDAP_SSL_START_TLS) {
+	if (c->ssl == NTLMD_LDAP_SSL_START_TLS) {
 		rc = ldap_start_tls_s(ld, NULL, NULL);
 		if (ret_rc != NULL)
 			*ret_rc = rc;
@@ -314,7 +315,7 @@ fail:
 	return NULL;
 }
 
-static LDAP *connect_uri(const struct ldap_store *s, const char *uri, const char *dn, const char *pw)
+static LDAP *connect_uri(const struct ntlmd_ldap_store *s, const char *uri, const char *dn, const char *pw)
 {
 	return connect_uri_rc(s, uri, dn, pw, NULL);
 }
@@ -355,7 +356,8 @@ static bool add_dir_domain(struct domain_list *l, const struct berval *name, con
 }
 
 /* Appends the domain names (and SIDs) of the sambaDomain entries under base. */
-static void read_domains_under(const struct ldap_store *s, LDAP *ld, const char *base, struct domain_list *l)
+static void read_domains_under(const struct ntlmd_ldap_store *s, LDAP *ld, const char *base,
+                               struct domain_list *l)
 {
 	char sid_attr[] = "sambaSID";
 	char *attrs[] = {s->conf.domain_attribute, sid_attr, NULL};
@@ -380,7 +382,7 @@ static void read_domains_under(const struct ldap_store *s, LDAP *ld, const char 
 
 /* The server's naming contexts (the root DSE's namingContexts), where a
  * sambaDomain entry above the users' bases is; NULL when none. */
-static char **naming_contexts(const struct ldap_store *s, LDAP *ld)
+static char **naming_contexts(const struct ntlmd_ldap_store *s, LDAP *ld)
 {
 	char *attrs[] = {(char *)"namingContexts", NULL};
 	struct timeval tv = {(time_t)s->conf.timelimit, 0};
@@ -410,7 +412,7 @@ static char **naming_contexts(const struct ldap_store *s, LDAP *ld)
  * else under the server's naming contexts (the sambaDomain entry usually
  * sits above the users), and puts them in service. None found: any
  * domain. */
-static void read_dir_domains(struct ldap_store *s, LDAP *ld)
+static void read_dir_domains(struct ntlmd_ldap_store *s, LDAP *ld)
 {
 	struct domain_list l = {0};
 
@@ -435,7 +437,7 @@ static void read_dir_domains(struct ldap_store *s, LDAP *ld)
 /* No server answered in this operation: the directory is unavailable for
  * reconnect_retrytime seconds (logged when it becomes so, not on each
  * failed retry). */
-static enum ntlm_status directory_unavailable(struct ldap_store *s)
+static enum ntlm_status directory_unavailable(struct ntlmd_ldap_store *s)
 {
 	bool first;
 
@@ -462,7 +464,7 @@ static enum ntlm_status directory_unavailable(struct ldap_store *s)
 
 /* Whether the directory is unavailable and not to be tried before
  * retry_at: every operation then fails at once. */
-static bool directory_resting(struct ldap_store *s)
+static bool directory_resting(struct ntlmd_ldap_store *s)
 {
 	bool resting;
 
@@ -474,7 +476,7 @@ static bool directory_resting(struct ldap_store *s)
 
 /* Connection c reached server i: counted, and the directory is available
  * again (said once). */
-static void server_answers(struct ldap_store *s, struct ldap_conn *c, size_t i)
+static void server_answers(struct ntlmd_ldap_store *s, struct ntlmd_ldap_conn *c, size_t i)
 {
 	int64_t since = 0;
 	bool was_unavailable;
@@ -498,7 +500,7 @@ static void server_answers(struct ldap_store *s, struct ldap_conn *c, size_t i)
 		                  s->conf.uris[i], (long long)(mono_now() - since));
 }
 
-static bool uri_down(struct ldap_store *s, size_t i, int64_t now)
+static bool uri_down(struct ntlmd_ldap_store *s, size_t i, int64_t now)
 {
 	bool down;
 
@@ -512,10 +514,10 @@ static bool uri_down(struct ldap_store *s, size_t i, int64_t now)
  * never one that failed in this operation. Connects op's connection to
  * the first that answers. While the directory is unavailable (before
  * retry_at), fails at once without touching the network. */
-static enum ntlm_status ensure_connected(struct ldap_op *op)
+static enum ntlm_status ensure_connected(struct ntlmd_ldap_op *op)
 {
-	struct ldap_store *s = op->s;
-	struct ldap_conn *c = op->conn;
+	struct ntlmd_ldap_store *s = op->s;
+	struct ntlmd_ldap_conn *c = op->conn;
 	int64_t now;
 	int rc = LDAP_SUCCESS;
 
@@ -544,9 +546,9 @@ static enum ntlm_status ensure_connected(struct ldap_op *op)
 
 /* Starts an operation: an idle connection of the pool, or a new one
  * (connected on first use). false when out of memory. */
-static bool op_begin(struct ldap_store *s, struct ldap_op *op)
+static bool op_begin(struct ntlmd_ldap_store *s, struct ntlmd_ldap_op *op)
 {
-	*op = (struct ldap_op){.s = s};
+	*op = (struct ntlmd_ldap_op){.s = s};
 	op->failed = calloc(s->conf.n_uris, sizeof(*op->failed));
 	if (op->failed == NULL)
 		return false;
@@ -566,9 +568,9 @@ static bool op_begin(struct ldap_store *s, struct ldap_op *op)
 }
 
 /* Ends an operation: its connection goes back to the pool. */
-static void op_end(struct ldap_op *op)
+static void op_end(struct ntlmd_ldap_op *op)
 {
-	struct ldap_store *s = op->s;
+	struct ntlmd_ldap_store *s = op->s;
 
 	free(op->failed);
 	op->failed = NULL;
@@ -731,7 +733,7 @@ static bool parse_workstations(const char *s, char ***ret)
  * sambaDomain whose SID prefixes it; else the first configured `domains`
  * name, else the only sambaDomain read; else NULL (the chain then gives
  * netbios_domain). Called with state_lock held (the domains read). */
-static const char *entry_domain_locked(const struct ldap_store *s, const char *sid)
+static const char *entry_domain_locked(const struct ntlmd_ldap_store *s, const char *sid)
 {
 	char *const *list = s->conf.domains != NULL ? s->conf.domains : s->dir_domains;
 
@@ -764,7 +766,7 @@ static enum ntlm_status canonical_sid(const char *value, char **ret)
 }
 
 /* The canonical identity of entry e: key "ldap:" DN, and its domain. */
-static enum ntlm_status entry_identity(struct ldap_store *s, LDAP *ld, LDAPMessage *e, const char *sid,
+static enum ntlm_status entry_identity(struct ntlmd_ldap_store *s, LDAP *ld, LDAPMessage *e, const char *sid,
                                        struct ntlmd_account *a)
 {
 	char *dn = ldap_get_dn(ld, e);
@@ -786,17 +788,17 @@ static enum ntlm_status entry_identity(struct ldap_store *s, LDAP *ld, LDAPMessa
 
 /* Fills a from entry e; on a malformed attribute logs the entry and the
  * attribute (never the value) and returns NTLM_ERR_BAD_ENCODING. */
-static enum ntlm_status entry_to_account(struct ldap_store *s, LDAP *ld, LDAPMessage *e,
+static enum ntlm_status entry_to_account(struct ntlmd_ldap_store *s, LDAP *ld, LDAPMessage *e,
                                          struct ntlmd_account *a)
 {
 	char *const *attr = s->conf.attrs;
 	const char *bad = NULL, *why = "";
 	enum ntlm_status st = NTLM_OK;
-	char *v[LDAP_ATTR_COUNT] = {0};
-	bool absent[LDAP_ATTR_COUNT];
+	char *v[NTLMD_LDAP_ATTR_COUNT] = {0};
+	bool absent[NTLMD_LDAP_ATTR_COUNT];
 	int64_t n;
 
-	for (size_t i = 0; i < LDAP_ATTR_COUNT; i++) {
+	for (size_t i = 0; i < NTLMD_LDAP_ATTR_COUNT; i++) {
 		v[i] = get_value(ld, e, attr[i], &absent[i]);
 		if (!absent[i] && v[i] == NULL && bad == NULL) {
 			bad = attr[i];
@@ -806,48 +808,48 @@ static enum ntlm_status entry_to_account(struct ldap_store *s, LDAP *ld, LDAPMes
 	*a = (struct ntlmd_account){.pwd_last_set = -1, .pwd_must_change = -1, .kickoff_time = -1};
 	if (bad != NULL)
 		goto out;
-	a->name = strdup(v[LDAP_ATTR_UID] != NULL ? v[LDAP_ATTR_UID] : "");
+	a->name = strdup(v[NTLMD_LDAP_ATTR_UID] != NULL ? v[NTLMD_LDAP_ATTR_UID] : "");
 	if (a->name == NULL) {
 		st = NTLM_ERR_NO_MEMORY;
 		goto out;
 	}
-	if ((st = entry_identity(s, ld, e, v[LDAP_ATTR_SID], a)) != NTLM_OK)
+	if ((st = entry_identity(s, ld, e, v[NTLMD_LDAP_ATTR_SID], a)) != NTLM_OK)
 		goto out;
-	if ((st = canonical_sid(v[LDAP_ATTR_SID], &a->sid)) != NTLM_OK)
+	if ((st = canonical_sid(v[NTLMD_LDAP_ATTR_SID], &a->sid)) != NTLM_OK)
 		goto out;
-	if (v[LDAP_ATTR_UID_NUMBER] != NULL && parse_int64(v[LDAP_ATTR_UID_NUMBER], &n) && n >= 0 &&
-	    n <= UINT32_MAX) {
+	if (v[NTLMD_LDAP_ATTR_UID_NUMBER] != NULL && parse_int64(v[NTLMD_LDAP_ATTR_UID_NUMBER], &n) &&
+	    n >= 0 && n <= UINT32_MAX) {
 		a->has_uid = true;
 		a->uid = (uint32_t)n;
 	}
-	if (v[LDAP_ATTR_NT] != NULL) {
-		if (!parse_hash(v[LDAP_ATTR_NT], &a->nt_hash)) {
-			bad = attr[LDAP_ATTR_NT];
+	if (v[NTLMD_LDAP_ATTR_NT] != NULL) {
+		if (!parse_hash(v[NTLMD_LDAP_ATTR_NT], &a->nt_hash)) {
+			bad = attr[NTLMD_LDAP_ATTR_NT];
 			why = "not 32 hex digits";
 			goto out;
 		}
 		a->has_nt = true;
 	}
-	if (v[LDAP_ATTR_LM] != NULL) {
-		if (parse_hash(v[LDAP_ATTR_LM], &a->lm_hash))
+	if (v[NTLMD_LDAP_ATTR_LM] != NULL) {
+		if (parse_hash(v[NTLMD_LDAP_ATTR_LM], &a->lm_hash))
 			a->has_lm = true;
-		else if (strspn(v[LDAP_ATTR_LM], "X") != strlen(v[LDAP_ATTR_LM])) {
-			bad = attr[LDAP_ATTR_LM];
+		else if (strspn(v[NTLMD_LDAP_ATTR_LM], "X") != strlen(v[NTLMD_LDAP_ATTR_LM])) {
+			bad = attr[NTLMD_LDAP_ATTR_LM];
 			why = "not 32 hex digits";
 			goto out;
 		}
 	}
-	if (v[LDAP_ATTR_FLAGS] == NULL)
+	if (v[NTLMD_LDAP_ATTR_FLAGS] == NULL)
 		strcpy(a->flags, "U");
-	else if (!parse_flags(v[LDAP_ATTR_FLAGS], a->flags, sizeof(a->flags))) {
-		bad = attr[LDAP_ATTR_FLAGS];
+	else if (!parse_flags(v[NTLMD_LDAP_ATTR_FLAGS], a->flags, sizeof(a->flags))) {
+		bad = attr[NTLMD_LDAP_ATTR_FLAGS];
 		why = "not \"[LETTERS]\"";
 		goto out;
 	}
 	a->null_password = !a->has_nt && strchr(a->flags, 'N') != NULL;
 	{
-		static const enum ldap_attr times[] = {LDAP_ATTR_PWD_LAST_SET, LDAP_ATTR_PWD_MUST_CHANGE,
-		                                       LDAP_ATTR_KICKOFF};
+		static const enum ntlmd_ldap_attr times[] = {
+		    NTLMD_LDAP_ATTR_PWD_LAST_SET, NTLMD_LDAP_ATTR_PWD_MUST_CHANGE, NTLMD_LDAP_ATTR_KICKOFF};
 		int64_t *slots[] = {&a->pwd_last_set, &a->pwd_must_change, &a->kickoff_time};
 		for (size_t i = 0; i < 3; i++)
 			if (v[times[i]] != NULL && !parse_int64(v[times[i]], slots[i])) {
@@ -856,16 +858,16 @@ static enum ntlm_status entry_to_account(struct ldap_store *s, LDAP *ld, LDAPMes
 				goto out;
 			}
 	}
-	if (v[LDAP_ATTR_LOGON_HOURS] != NULL) {
-		if (!parse_logon_hours(v[LDAP_ATTR_LOGON_HOURS], a->logon_hours)) {
-			bad = attr[LDAP_ATTR_LOGON_HOURS];
+	if (v[NTLMD_LDAP_ATTR_LOGON_HOURS] != NULL) {
+		if (!parse_logon_hours(v[NTLMD_LDAP_ATTR_LOGON_HOURS], a->logon_hours)) {
+			bad = attr[NTLMD_LDAP_ATTR_LOGON_HOURS];
 			why = "not 42 hex digits";
 			goto out;
 		}
 		a->has_logon_hours = true;
 	}
-	if (v[LDAP_ATTR_WORKSTATIONS] != NULL &&
-	    !parse_workstations(v[LDAP_ATTR_WORKSTATIONS], &a->workstations))
+	if (v[NTLMD_LDAP_ATTR_WORKSTATIONS] != NULL &&
+	    !parse_workstations(v[NTLMD_LDAP_ATTR_WORKSTATIONS], &a->workstations))
 		st = NTLM_ERR_NO_MEMORY;
 out:
 	if (bad != NULL) {
@@ -877,7 +879,7 @@ out:
 	}
 	if (st != NTLM_OK)
 		ntlmd_account_clear(a);
-	for (size_t i = 0; i < LDAP_ATTR_COUNT; i++)
+	for (size_t i = 0; i < NTLMD_LDAP_ATTR_COUNT; i++)
 		free_value(v[i]);
 	return st;
 }
@@ -895,9 +897,10 @@ struct search {
 
 /* One search on op's connection: *ret the entry's result (the caller
  * frees it) on ATTEMPT_OK. */
-static enum attempt search_once(struct ldap_op *op, const struct search *q, LDAPMessage **ret, int *ret_rc)
+static enum attempt search_once(struct ntlmd_ldap_op *op, const struct search *q, LDAPMessage **ret,
+                                int *ret_rc)
 {
-	const struct ldap_store *s = op->s;
+	const struct ntlmd_ldap_store *s = op->s;
 	LDAP *ld = op->conn->ld;
 	const char *filter = q->filter;
 
@@ -940,10 +943,10 @@ static enum attempt search_once(struct ldap_op *op, const struct search *q, LDAP
 /* Searches, on the next URI when the current server is down: NTLM_OK with
  * *ret (read it on op->conn->ld), NTLM_STATUS_NO_SUCH_USER when no entry
  * matches, or NTLM_ERR_BACKEND_UNAVAILABLE. */
-static enum ntlm_status search_failover(struct ldap_op *op, const struct search *q, LDAPMessage **ret)
+static enum ntlm_status search_failover(struct ntlmd_ldap_op *op, const struct search *q, LDAPMessage **ret)
 {
-	struct ldap_store *s = op->s;
-	struct ldap_conn *c = op->conn;
+	struct ntlmd_ldap_store *s = op->s;
+	struct ntlmd_ldap_conn *c = op->conn;
 	char diag[DIAGNOSTIC_MAX];
 	int rc = LDAP_SUCCESS;
 	bool reopened = false;
@@ -999,18 +1002,18 @@ static bool match_filter(const char *filter, const char *attribute, const char *
 }
 
 /* Searches for user's entry (the attributes of the account). */
-static enum ntlm_status find_entry(struct ldap_op *op, const char *user, LDAPMessage **ret)
+static enum ntlm_status find_entry(struct ntlmd_ldap_op *op, const char *user, LDAPMessage **ret)
 {
-	const struct ldap_store *s = op->s;
+	const struct ntlmd_ldap_store *s = op->s;
 	char filter[FILTER_MAX];
-	char *attrs[LDAP_ATTR_COUNT + 1];
+	char *attrs[NTLMD_LDAP_ATTR_COUNT + 1];
 	struct search q = {.bases = s->conf.bases, .filter = filter, .attrs = attrs};
 
-	if (!match_filter(s->conf.filter, s->conf.attrs[LDAP_ATTR_UID], user, filter))
+	if (!match_filter(s->conf.filter, s->conf.attrs[NTLMD_LDAP_ATTR_UID], user, filter))
 		return NTLM_STATUS_NO_SUCH_USER;
-	for (size_t i = 0; i < LDAP_ATTR_COUNT; i++)
+	for (size_t i = 0; i < NTLMD_LDAP_ATTR_COUNT; i++)
 		attrs[i] = s->conf.attrs[i];
-	attrs[LDAP_ATTR_COUNT] = NULL;
+	attrs[NTLMD_LDAP_ATTR_COUNT] = NULL;
 	return search_failover(op, &q, ret);
 }
 
@@ -1042,7 +1045,7 @@ static void entry_free(struct cache_entry *e)
 	free(e);
 }
 
-static struct cache_entry *cache_find_locked(struct ldap_store *s, const char *key)
+static struct cache_entry *cache_find_locked(struct ntlmd_ldap_store *s, const char *key)
 {
 	for (struct cache_entry *e = s->buckets[bucket_of(key)]; e != NULL; e = e->next)
 		if (strcmp(e->key, key) == 0)
@@ -1050,7 +1053,7 @@ static struct cache_entry *cache_find_locked(struct ldap_store *s, const char *k
 	return NULL;
 }
 
-static void cache_remove_locked(struct ldap_store *s, const char *key)
+static void cache_remove_locked(struct ntlmd_ldap_store *s, const char *key)
 {
 	for (struct cache_entry **p = &s->buckets[bucket_of(key)]; *p != NULL; p = &(*p)->next)
 		if (strcmp((*p)->key, key) == 0) {
@@ -1062,7 +1065,7 @@ static void cache_remove_locked(struct ldap_store *s, const char *key)
 		}
 }
 
-static void cache_remove(struct ldap_store *s, const char *key)
+static void cache_remove(struct ntlmd_ldap_store *s, const char *key)
 {
 	pthread_mutex_lock(&s->cache_lock);
 	cache_remove_locked(s, key);
@@ -1071,7 +1074,7 @@ static void cache_remove(struct ldap_store *s, const char *key)
 
 /* Drops the entries expired for longer than keep seconds (all of them when
  * keep < 0). */
-static void cache_sweep_locked(struct ldap_store *s, int64_t now, int64_t keep)
+static void cache_sweep_locked(struct ntlmd_ldap_store *s, int64_t now, int64_t keep)
 {
 	for (unsigned b = 0; b < CACHE_BUCKETS; b++)
 		for (struct cache_entry **p = &s->buckets[b]; *p != NULL;) {
@@ -1114,7 +1117,8 @@ fail:
 }
 
 /* Keeps a copy of a (NULL: a negative entry) for ttl seconds. */
-static void cache_put(struct ldap_store *s, const char *key, const struct ntlmd_account *a, unsigned ttl)
+static void cache_put(struct ntlmd_ldap_store *s, const char *key, const struct ntlmd_account *a,
+                      unsigned ttl)
 {
 	struct cache_entry *e;
 	int64_t now = mono_now();
@@ -1144,7 +1148,7 @@ static void cache_put(struct ldap_store *s, const char *key, const struct ntlmd_
 
 /* A live cache entry for key: *ret_hit true with its answer (a copy of the
  * account, or NO_SUCH_USER for a negative entry); a miss is counted. */
-static enum ntlm_status cache_get(struct ldap_store *s, const char *key, int64_t now,
+static enum ntlm_status cache_get(struct ntlmd_ldap_store *s, const char *key, int64_t now,
                                   struct ntlmd_account *ret, bool *ret_hit)
 {
 	const struct cache_entry *e;
@@ -1166,7 +1170,7 @@ static enum ntlm_status cache_get(struct ldap_store *s, const char *key, int64_t
 	return st;
 }
 
-static void count_miss(struct ldap_store *s)
+static void count_miss(struct ntlmd_ldap_store *s)
 {
 	pthread_mutex_lock(&s->cache_lock);
 	s->stats.cache_misses++;
@@ -1178,17 +1182,17 @@ static void count_miss(struct ldap_store *s)
 
 /* The entry's sambaBadPasswordCount (-1 when absent or malformed), and
  * its sambaBadPasswordTime in *ret_time (0 when absent). */
-static int64_t bad_count_of(const struct ldap_store *s, LDAP *ld, LDAPMessage *e, int64_t *ret_time)
+static int64_t bad_count_of(const struct ntlmd_ldap_store *s, LDAP *ld, LDAPMessage *e, int64_t *ret_time)
 {
 	int64_t count = -1, t = 0;
 	bool absent;
-	char *v = get_value(ld, e, s->conf.attrs[LDAP_ATTR_BAD_COUNT], &absent);
+	char *v = get_value(ld, e, s->conf.attrs[NTLMD_LDAP_ATTR_BAD_COUNT], &absent);
 
 	if (v == NULL || !parse_int64(v, &count) || count < 0)
 		count = -1;
 	free(v);
 	if (ret_time != NULL) {
-		v = get_value(ld, e, s->conf.attrs[LDAP_ATTR_BAD_TIME], &absent);
+		v = get_value(ld, e, s->conf.attrs[NTLMD_LDAP_ATTR_BAD_TIME], &absent);
 		if (v == NULL || !parse_int64(v, &t))
 			t = 0;
 		free(v);
@@ -1203,7 +1207,7 @@ static int64_t bad_count_of(const struct ldap_store *s, LDAP *ld, LDAPMessage *e
  * pdb_update_autolock_flag */
 
 /* Waits for the result of one modify of dn on ld. */
-static int run_modify(const struct ldap_store *s, LDAP *ld, const char *dn, LDAPMod **mods)
+static int run_modify(const struct ntlmd_ldap_store *s, LDAP *ld, const char *dn, LDAPMod **mods)
 {
 	LDAPMessage *res = NULL;
 	int msgid, err = LDAP_OTHER, rc = ldap_modify_ext(ld, dn, mods, NULL, NULL, &msgid);
@@ -1218,9 +1222,9 @@ static int run_modify(const struct ldap_store *s, LDAP *ld, const char *dn, LDAP
 /* A connection for a write: rootbinddn's own to the server of op's (the
  * caller unbinds it, *ret_root), or op's when no rootbinddn is set. NULL
  * when rootbinddn's bind failed. */
-static LDAP *writer_of(struct ldap_op *op, LDAP **ret_root)
+static LDAP *writer_of(struct ntlmd_ldap_op *op, LDAP **ret_root)
 {
-	const struct ldap_store *s = op->s;
+	const struct ntlmd_ldap_store *s = op->s;
 
 	*ret_root = NULL;
 	if (s->conf.rootbinddn == NULL)
@@ -1251,7 +1255,7 @@ enum policy_read { POLICY_FOUND, POLICY_NONE, POLICY_FAILED };
 
 /* The first sambaDomain entry under base that has a lockout attribute:
  * its values over *p. */
-static enum policy_read read_policy_under(const struct ldap_store *s, LDAP *ld, const char *base,
+static enum policy_read read_policy_under(const struct ntlmd_ldap_store *s, LDAP *ld, const char *base,
                                           struct lockout_policy *p)
 {
 	char threshold[] = "sambaLockoutThreshold", duration[] = "sambaLockoutDuration",
@@ -1279,7 +1283,7 @@ static enum policy_read read_policy_under(const struct ldap_store *s, LDAP *ld, 
 
 /* The policy of the sambaDomain entry under the bases or else the naming
  * contexts, over ntlmd.conf's. */
-static enum policy_read read_policy(const struct ldap_store *s, LDAP *ld, struct lockout_policy *p)
+static enum policy_read read_policy(const struct ntlmd_ldap_store *s, LDAP *ld, struct lockout_policy *p)
 {
 	enum policy_read r = POLICY_NONE;
 	char **contexts;
@@ -1299,9 +1303,9 @@ static enum policy_read read_policy(const struct ldap_store *s, LDAP *ld, struct
  * it has them, else ntlmd.conf's; read again on op's connection (a
  * connected one) when older than POLICY_TTL seconds. A failed read keeps
  * the last one. */
-static struct lockout_policy current_policy(struct ldap_op *op)
+static struct lockout_policy current_policy(struct ntlmd_ldap_op *op)
 {
-	struct ldap_store *s = op->s;
+	struct ntlmd_ldap_store *s = op->s;
 	struct lockout_policy p;
 	enum policy_read r;
 	bool fresh;
@@ -1365,17 +1369,18 @@ static bool flags_with_lock(const char *flags, bool lock, char *out, size_t n)
 /* An L whose duration has passed: cleared in the directory with the
  * count, in one modify that fails when another writer changed the flags
  * first (then that writer's answer stands), and in a. */
-static void auto_unlock(struct ldap_op *op, LDAPMessage *e, struct ntlmd_account *a)
+static void auto_unlock(struct ntlmd_ldap_op *op, LDAPMessage *e, struct ntlmd_account *a)
 {
-	struct ldap_store *s = op->s;
+	struct ntlmd_ldap_store *s = op->s;
 	char new_flags[32], zero[] = "0", diag[DIAGNOSTIC_MAX];
 	bool absent;
-	char *old_flags = get_value(op->conn->ld, e, s->conf.attrs[LDAP_ATTR_FLAGS], &absent);
+	char *old_flags = get_value(op->conn->ld, e, s->conf.attrs[NTLMD_LDAP_ATTR_FLAGS], &absent);
 	char *dn = ldap_get_dn(op->conn->ld, e);
 	char *old_vals[] = {old_flags, NULL}, *new_vals[] = {new_flags, NULL}, *zero_vals[] = {zero, NULL};
-	LDAPMod del = {LDAP_MOD_DELETE, s->conf.attrs[LDAP_ATTR_FLAGS], {.modv_strvals = old_vals}};
-	LDAPMod add = {LDAP_MOD_ADD, s->conf.attrs[LDAP_ATTR_FLAGS], {.modv_strvals = new_vals}};
-	LDAPMod count = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_BAD_COUNT], {.modv_strvals = zero_vals}};
+	LDAPMod del = {LDAP_MOD_DELETE, s->conf.attrs[NTLMD_LDAP_ATTR_FLAGS], {.modv_strvals = old_vals}};
+	LDAPMod add = {LDAP_MOD_ADD, s->conf.attrs[NTLMD_LDAP_ATTR_FLAGS], {.modv_strvals = new_vals}};
+	LDAPMod count = {
+	    LDAP_MOD_REPLACE, s->conf.attrs[NTLMD_LDAP_ATTR_BAD_COUNT], {.modv_strvals = zero_vals}};
 	LDAPMod *mods[] = {&del, &add, &count, NULL};
 	LDAP *root = NULL, *ld;
 	char *l = strchr(a->flags, 'L');
@@ -1408,7 +1413,7 @@ out:
  * count at the threshold within the observation window without L (fail
  * closed: the write of L was refused, or the policy changed); an L whose
  * duration passed is cleared (auto-unlock, as Samba does on reading). */
-static void store_lockout(struct ldap_op *op, LDAPMessage *e, struct ntlmd_account *a)
+static void store_lockout(struct ntlmd_ldap_op *op, LDAPMessage *e, struct ntlmd_account *a)
 {
 	struct lockout_policy p = current_policy(op);
 	int64_t now = (int64_t)time(NULL), until;
@@ -1431,7 +1436,7 @@ static void store_lockout(struct ldap_op *op, LDAPMessage *e, struct ntlmd_accou
 
 /* True when the domains are known (configured, or read from the
  * directory) and domain is not among them. */
-static bool other_domain(struct ldap_store *s, const char *domain)
+static bool other_domain(struct ntlmd_ldap_store *s, const char *domain)
 {
 	bool other = false;
 
@@ -1453,7 +1458,7 @@ static bool other_domain(struct ldap_store *s, const char *domain)
 /* The domains the store serves: configured, or read from the directory. */
 static bool store_serves_domain(void *state, const char *domain)
 {
-	struct ldap_store *s = state;
+	struct ntlmd_ldap_store *s = state;
 	bool serves = false;
 
 	if (s == NULL || domain == NULL)
@@ -1471,8 +1476,8 @@ static bool store_serves_domain(void *state, const char *domain)
 
 /* During an outage, a cached entry expired no longer than cache_stale_ttl
  * ago (only when that option is set). */
-static enum ntlm_status serve_stale(struct ldap_store *s, const char *user, const char *key, int64_t now,
-                                    struct ntlmd_account *ret)
+static enum ntlm_status serve_stale(struct ntlmd_ldap_store *s, const char *user, const char *key,
+                                    int64_t now, struct ntlmd_account *ret)
 {
 	const struct cache_entry *e;
 	char shown[NTLMD_LOG_NAME_MAX];
@@ -1497,7 +1502,7 @@ static enum ntlm_status serve_stale(struct ldap_store *s, const char *user, cons
  * serves, a live cache entry, or (with wait false) a directory known
  * unavailable within reconnect_retrytime: a stale entry or unavailable.
  * *ret_answered false: the directory must be asked. */
-static enum ntlm_status answer_from_memory(struct ldap_store *s, const char *user, const char *domain,
+static enum ntlm_status answer_from_memory(struct ntlmd_ldap_store *s, const char *user, const char *domain,
                                            const char *key, bool wait, struct ntlmd_account *ret,
                                            bool *ret_answered)
 {
@@ -1519,7 +1524,7 @@ static enum ntlm_status answer_from_memory(struct ldap_store *s, const char *use
 static enum ntlm_status store_lookup_now(void *state, const char *user, const char *domain,
                                          struct ntlmd_account *ret, bool *ret_answered)
 {
-	struct ldap_store *s = state;
+	struct ntlmd_ldap_store *s = state;
 	char key[MAX_USER + 1];
 
 	*ret_answered = true;
@@ -1530,11 +1535,11 @@ static enum ntlm_status store_lookup_now(void *state, const char *user, const ch
 }
 
 /* The account of the entry found in op, cached (positive or negative). */
-static enum ntlm_status account_of_search(struct ldap_op *op, enum ntlm_status st, LDAPMessage *res,
+static enum ntlm_status account_of_search(struct ntlmd_ldap_op *op, enum ntlm_status st, LDAPMessage *res,
                                           const char *user, const char *domain, const char *key,
                                           struct ntlmd_account *ret)
 {
-	struct ldap_store *s = op->s;
+	struct ntlmd_ldap_store *s = op->s;
 	LDAP *ld = op->conn->ld;
 
 	if (st == NTLM_OK && other_domain(s, domain)) /* the domains were read on connecting */
@@ -1557,10 +1562,10 @@ static enum ntlm_status account_of_search(struct ldap_op *op, enum ntlm_status s
 static enum ntlm_status store_lookup(void *state, const char *user, const char *domain,
                                      struct ntlmd_account *ret)
 {
-	struct ldap_store *s = state;
+	struct ntlmd_ldap_store *s = state;
 	char key[MAX_USER + 1];
 	LDAPMessage *res = NULL;
-	struct ldap_op op;
+	struct ntlmd_ldap_op op;
 	enum ntlm_status st;
 	bool answered;
 
@@ -1583,16 +1588,18 @@ static enum ntlm_status store_lookup(void *state, const char *user, const char *
 /* The modifications of a password change (Samba's ldapsam): the new NT
  * hash, no LM hash, the time of the change, and sambaPwdMustChange moved
  * by the same interval (removed when it had none). */
-static int modify_password(const struct ldap_store *s, LDAP *ld, const char *dn,
+static int modify_password(const struct ntlmd_ldap_store *s, LDAP *ld, const char *dn,
                            const struct ntlmd_account *old, const struct ntlm_hash *nt_hash, int64_t now)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	char nt_hex[33], last_set[24], must_change[24];
 	char *nt_vals[] = {nt_hex, NULL}, *last_vals[] = {last_set, NULL}, *must_vals[] = {must_change, NULL};
-	LDAPMod nt = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_NT], {.modv_strvals = nt_vals}};
-	LDAPMod lm = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_LM], {.modv_strvals = NULL}};
-	LDAPMod last = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_PWD_LAST_SET], {.modv_strvals = last_vals}};
-	LDAPMod must = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_PWD_MUST_CHANGE], {.modv_strvals = NULL}};
+	LDAPMod nt = {LDAP_MOD_REPLACE, s->conf.attrs[NTLMD_LDAP_ATTR_NT], {.modv_strvals = nt_vals}};
+	LDAPMod lm = {LDAP_MOD_REPLACE, s->conf.attrs[NTLMD_LDAP_ATTR_LM], {.modv_strvals = NULL}};
+	LDAPMod last = {
+	    LDAP_MOD_REPLACE, s->conf.attrs[NTLMD_LDAP_ATTR_PWD_LAST_SET], {.modv_strvals = last_vals}};
+	LDAPMod must = {
+	    LDAP_MOD_REPLACE, s->conf.attrs[NTLMD_LDAP_ATTR_PWD_MUST_CHANGE], {.modv_strvals = NULL}};
 	LDAPMod *mods[] = {&nt, &lm, &last, &must, NULL};
 	int rc;
 
@@ -1615,7 +1622,7 @@ static int modify_password(const struct ldap_store *s, LDAP *ld, const char *dn,
 }
 
 /* The entry's DN, and its account, found on op's connection. */
-static enum ntlm_status entry_dn_and_account(struct ldap_op *op, LDAPMessage *res, char **ret_dn,
+static enum ntlm_status entry_dn_and_account(struct ntlmd_ldap_op *op, LDAPMessage *res, char **ret_dn,
                                              struct ntlmd_account *ret)
 {
 	LDAP *ld = op->conn->ld;
@@ -1633,12 +1640,12 @@ static enum ntlm_status entry_dn_and_account(struct ldap_op *op, LDAPMessage *re
 static enum ntlm_status store_set_password(void *state, const char *user, const struct ntlm_hash *nt_hash,
                                            int64_t now)
 {
-	struct ldap_store *s = state;
+	struct ntlmd_ldap_store *s = state;
 	struct ntlmd_account old = {0};
 	LDAPMessage *res = NULL;
 	LDAP *root = NULL, *ld;
 	char *dn = NULL, key[MAX_USER + 1], diag[DIAGNOSTIC_MAX];
-	struct ldap_op op;
+	struct ntlmd_ldap_op op;
 	enum ntlm_status st;
 	int rc;
 
@@ -1693,17 +1700,19 @@ struct flags_change {
  * with time, sambaBadPasswordTime too; with flags->new, sambaAcctFlags in
  * the same modify (the count that reaches the threshold sets L: of two
  * hosts, the one whose swap succeeds is the one that locks). */
-static int write_bad_count(const struct ldap_store *s, LDAP *ld, const char *dn, int64_t old, int64_t new,
-                           int64_t time_now, const struct flags_change *flags)
+static int write_bad_count(const struct ntlmd_ldap_store *s, LDAP *ld, const char *dn, int64_t old,
+                           int64_t new, int64_t time_now, const struct flags_change *flags)
 {
 	char old_s[24], new_s[24], time_s[24];
 	char *old_vals[] = {old_s, NULL}, *new_vals[] = {new_s, NULL}, *time_vals[] = {time_s, NULL};
 	char *old_flags[] = {flags->old, NULL}, *new_flags[] = {flags->new, NULL};
-	LDAPMod del = {LDAP_MOD_DELETE, s->conf.attrs[LDAP_ATTR_BAD_COUNT], {.modv_strvals = old_vals}};
-	LDAPMod add = {LDAP_MOD_ADD, s->conf.attrs[LDAP_ATTR_BAD_COUNT], {.modv_strvals = new_vals}};
-	LDAPMod when = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_BAD_TIME], {.modv_strvals = time_vals}};
-	LDAPMod del_flags = {LDAP_MOD_DELETE, s->conf.attrs[LDAP_ATTR_FLAGS], {.modv_strvals = old_flags}};
-	LDAPMod add_flags = {LDAP_MOD_ADD, s->conf.attrs[LDAP_ATTR_FLAGS], {.modv_strvals = new_flags}};
+	LDAPMod del = {LDAP_MOD_DELETE, s->conf.attrs[NTLMD_LDAP_ATTR_BAD_COUNT], {.modv_strvals = old_vals}};
+	LDAPMod add = {LDAP_MOD_ADD, s->conf.attrs[NTLMD_LDAP_ATTR_BAD_COUNT], {.modv_strvals = new_vals}};
+	LDAPMod when = {
+	    LDAP_MOD_REPLACE, s->conf.attrs[NTLMD_LDAP_ATTR_BAD_TIME], {.modv_strvals = time_vals}};
+	LDAPMod del_flags = {
+	    LDAP_MOD_DELETE, s->conf.attrs[NTLMD_LDAP_ATTR_FLAGS], {.modv_strvals = old_flags}};
+	LDAPMod add_flags = {LDAP_MOD_ADD, s->conf.attrs[NTLMD_LDAP_ATTR_FLAGS], {.modv_strvals = new_flags}};
 	LDAPMod *mods[6] = {NULL};
 	size_t m = 0;
 
@@ -1724,7 +1733,7 @@ static int write_bad_count(const struct ldap_store *s, LDAP *ld, const char *dn,
 
 /* The flags change of a bad password that moves the count to new: L set
  * when new reaches the policy's threshold and the entry e has none. */
-static struct flags_change lock_at_threshold(struct ldap_op *op, LDAPMessage *e,
+static struct flags_change lock_at_threshold(struct ntlmd_ldap_op *op, LDAPMessage *e,
                                              const struct lockout_policy *p, int64_t new, char buf[32])
 {
 	struct flags_change f = {NULL, NULL};
@@ -1732,7 +1741,7 @@ static struct flags_change lock_at_threshold(struct ldap_op *op, LDAPMessage *e,
 
 	if (p->threshold == 0 || new < p->threshold)
 		return f;
-	f.old = get_value(op->conn->ld, e, op->s->conf.attrs[LDAP_ATTR_FLAGS], &absent);
+	f.old = get_value(op->conn->ld, e, op->s->conf.attrs[NTLMD_LDAP_ATTR_FLAGS], &absent);
 	if ((f.old == NULL && !absent) || (f.old != NULL && strchr(f.old, 'L') != NULL) ||
 	    !flags_with_lock(f.old, true, buf, 32))
 		return f; /* already locked, or malformed: the count alone */
@@ -1744,10 +1753,10 @@ static struct flags_change lock_at_threshold(struct ldap_op *op, LDAPMessage *e,
  * (rootbinddn's, *root, opened at the first write): LDAP_SUCCESS, another
  * writer's change first (LDAP_NO_SUCH_ATTRIBUTE, LDAP_TYPE_OR_VALUE_EXISTS:
  * try again), or a failure, logged. *ret_done: nothing to write. */
-static int record_once(struct ldap_op *op, const char *user, bool success, int64_t now, LDAP **root,
+static int record_once(struct ntlmd_ldap_op *op, const char *user, bool success, int64_t now, LDAP **root,
                        bool *ret_done)
 {
-	struct ldap_store *s = op->s;
+	struct ntlmd_ldap_store *s = op->s;
 	LDAPMessage *res = NULL, *e;
 	struct lockout_policy p;
 	struct flags_change flags = {NULL, NULL};
@@ -1811,10 +1820,10 @@ out:
  */
 static void store_record_logon(void *state, const char *user, int64_t bad_count, bool success, int64_t now)
 {
-	struct ldap_store *s = state;
+	struct ntlmd_ldap_store *s = state;
 	char key[MAX_USER + 1];
 	LDAP *root = NULL;
-	struct ldap_op op;
+	struct ntlmd_ldap_op op;
 
 	if (s == NULL || user == NULL || !s->conf.lockout_writeback || !valid_user(user))
 		return;
@@ -1852,9 +1861,9 @@ static void store_record_logon(void *state, const char *user, int64_t bad_count,
 
 /* The normalized DN of user's entry (free it), found like a lookup but
  * reading no attribute. */
-static enum ntlm_status user_dn(struct ldap_op *op, const char *user, char **ret)
+static enum ntlm_status user_dn(struct ntlmd_ldap_op *op, const char *user, char **ret)
 {
-	const struct ldap_store *s = op->s;
+	const struct ntlmd_ldap_store *s = op->s;
 	char filter[FILTER_MAX];
 	char no_attr[] = LDAP_NO_ATTRS; /* "1.1": no attribute (RFC 4511 4.5.1.8) */
 	char *no_attrs[] = {no_attr, NULL};
@@ -1863,7 +1872,7 @@ static enum ntlm_status user_dn(struct ldap_op *op, const char *user, char **ret
 	char *dn, *norm = NULL;
 	enum ntlm_status st;
 
-	if (!match_filter(s->conf.filter, s->conf.attrs[LDAP_ATTR_UID], user, filter))
+	if (!match_filter(s->conf.filter, s->conf.attrs[NTLMD_LDAP_ATTR_UID], user, filter))
 		return NTLM_STATUS_NO_SUCH_USER;
 	st = search_failover(op, &q, &res);
 	if (st != NTLM_OK)
@@ -1931,7 +1940,7 @@ static enum ntlm_status key_dn(const char *key, char **ret)
 
 /* Whether user is a member of the group entry found in op (its member
  * values; dn: the user's normalized DN when members are DNs). */
-static bool member_of_result(struct ldap_op *op, LDAPMessage *res, const char *user, const char *dn)
+static bool member_of_result(struct ntlmd_ldap_op *op, LDAPMessage *res, const char *user, const char *dn)
 {
 	LDAP *ld = op->conn->ld;
 	struct berval **vals =
@@ -1968,19 +1977,20 @@ static bool entry_has_sid(LDAP *ld, LDAPMessage *e, const char *attribute, const
  * (sambaPrimaryGroupSID): the entry of user whose DN is dn (this store's
  * account of that key), searched on op's connection. NO_SUCH_USER when
  * the entry is gone or another. */
-static enum ntlm_status account_has_sid(struct ldap_op *op, const char *user, const char *dn,
+static enum ntlm_status account_has_sid(struct ntlmd_ldap_op *op, const char *user, const char *dn,
                                         const struct ntlmd_sid *sid, bool *ret)
 {
-	const struct ldap_store *s = op->s;
+	const struct ntlmd_ldap_store *s = op->s;
 	char filter[FILTER_MAX];
-	char *attrs[] = {s->conf.attrs[LDAP_ATTR_SID], s->conf.attrs[LDAP_ATTR_PRIMARY_GROUP_SID], NULL};
+	char *attrs[] = {s->conf.attrs[NTLMD_LDAP_ATTR_SID], s->conf.attrs[NTLMD_LDAP_ATTR_PRIMARY_GROUP_SID],
+	                 NULL};
 	struct search q = {.bases = s->conf.bases, .filter = filter, .attrs = attrs};
 	LDAPMessage *res = NULL, *e;
 	LDAP *ld;
 	char *found = NULL, *norm = NULL;
 	enum ntlm_status st;
 
-	if (!match_filter(s->conf.filter, s->conf.attrs[LDAP_ATTR_UID], user, filter))
+	if (!match_filter(s->conf.filter, s->conf.attrs[NTLMD_LDAP_ATTR_UID], user, filter))
 		return NTLM_STATUS_NO_SUCH_USER;
 	if ((st = search_failover(op, &q, &res)) != NTLM_OK)
 		return st;
@@ -2004,10 +2014,10 @@ static enum ntlm_status account_has_sid(struct ldap_op *op, const char *user, co
  * user (group_member_attribute, as for a group name), searched on op's
  * connection. NO_SUCH_USER when there is no group search or no such
  * entry. */
-static enum ntlm_status mapped_group_member(struct ldap_op *op, const char *sid_text, const char *user,
+static enum ntlm_status mapped_group_member(struct ntlmd_ldap_op *op, const char *sid_text, const char *user,
                                             const char *dn, bool *ret)
 {
-	const struct ldap_store *s = op->s;
+	const struct ntlmd_ldap_store *s = op->s;
 	char filter[FILTER_MAX];
 	char *attrs[] = {s->conf.group_member_attribute, NULL};
 	struct search q = {.bases = s->conf.group_bases, .filter = filter, .attrs = attrs};
@@ -2036,12 +2046,12 @@ static enum ntlm_status mapped_group_member(struct ldap_op *op, const char *sid_
  * search, it runs in one operation of the pool (a store worker's, never
  * ntlmd's loop: group_member has no no-wait form).
  */
-static enum ntlm_status sid_member(struct ldap_store *s, const char *group, const char *user, const char *key,
-                                   bool *ret_member)
+static enum ntlm_status sid_member(struct ntlmd_ldap_store *s, const char *group, const char *user,
+                                   const char *key, bool *ret_member)
 {
 	struct ntlmd_sid sid;
 	char text[NTLMD_SID_TEXT_MAX];
-	struct ldap_op op;
+	struct ntlmd_ldap_op op;
 	char *dn = NULL;
 	bool member = false, ours = false;
 	enum ntlm_status st = NTLM_OK;
@@ -2084,12 +2094,12 @@ out:
 static enum ntlm_status store_group_member(void *state, const char *group, const char *user, const char *key,
                                            bool *ret_member)
 {
-	struct ldap_store *s = state;
+	struct ntlmd_ldap_store *s = state;
 	char filter[FILTER_MAX];
 	char *attrs[2];
 	struct search q = {.filter = filter, .attrs = attrs};
 	LDAPMessage *res = NULL;
-	struct ldap_op op;
+	struct ntlmd_ldap_op op;
 	char *dn = NULL;
 	bool member = false;
 	enum ntlm_status st = NTLM_OK;
@@ -2137,8 +2147,8 @@ out:
  * holds are touched. */
 static void store_refresh(void *state)
 {
-	struct ldap_store *s = state;
-	struct ldap_conn *closing = NULL;
+	struct ntlmd_ldap_store *s = state;
+	struct ntlmd_ldap_conn *closing = NULL;
 	int64_t now = mono_now();
 
 	if (s == NULL)
@@ -2149,8 +2159,8 @@ static void store_refresh(void *state)
 	if (s->conf.idle_timelimit == 0)
 		return;
 	pthread_mutex_lock(&s->state_lock);
-	for (struct ldap_conn **p = &s->idle; *p != NULL;) {
-		struct ldap_conn *c = *p;
+	for (struct ntlmd_ldap_conn **p = &s->idle; *p != NULL;) {
+		struct ntlmd_ldap_conn *c = *p;
 
 		if (c->ld != NULL && now - c->last_used > (int64_t)s->conf.idle_timelimit) {
 			*p = c->next;
@@ -2162,7 +2172,7 @@ static void store_refresh(void *state)
 	}
 	pthread_mutex_unlock(&s->state_lock);
 	while (closing != NULL) {
-		struct ldap_conn *c = closing;
+		struct ntlmd_ldap_conn *c = closing;
 
 		closing = c->next;
 		ntlmd_backend_log(LOG_DEBUG, "ldap: closing the idle connection to %s",
@@ -2176,7 +2186,7 @@ static void store_refresh(void *state)
  * request is done): every connection is idle. */
 static void store_close(void *state)
 {
-	struct ldap_store *s = state;
+	struct ntlmd_ldap_store *s = state;
 
 	if (s == NULL)
 		return;
@@ -2187,7 +2197,7 @@ static void store_close(void *state)
 	    s->stats.searches, s->stats.connects, s->stats.failovers, s->stats.cache_hits,
 	    s->stats.cache_misses, s->stats.stale_served);
 	while (s->idle != NULL) {
-		struct ldap_conn *c = s->idle;
+		struct ntlmd_ldap_conn *c = s->idle;
 
 		s->idle = c->next;
 		drop_connection(c);
@@ -2196,7 +2206,7 @@ static void store_close(void *state)
 	strv_free(s->dir_domains);
 	strv_free(s->dir_sids);
 	cache_sweep_locked(s, 0, -1);
-	ldap_conf_clear(&s->conf);
+	ntlmd_ldap_conf_clear(&s->conf);
 	free(s->down_until);
 	free(s->last_error);
 	pthread_mutex_destroy(&s->state_lock);
@@ -2212,7 +2222,7 @@ static void store_close(void *state)
  * never the network. */
 static void store_stats(void *state, ntlmd_store_stat_fn *emit, void *arg)
 {
-	struct ldap_store *s = state;
+	struct ntlmd_ldap_store *s = state;
 	struct ntlmd_store_stat st = {NULL, NULL, NULL, 0};
 	int64_t now_ms = mono_ms();
 
@@ -2252,7 +2262,7 @@ static void store_stats(void *state, ntlmd_store_stat_fn *emit, void *arg)
 enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_state,
                                  struct ntlmd_config_error *err)
 {
-	struct ldap_store *s;
+	struct ntlmd_ldap_store *s;
 	struct ntlmd_config_error local;
 
 	if (cfg == NULL || ret_state == NULL)
@@ -2260,7 +2270,7 @@ enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_stat
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NTLM_ERR_NO_MEMORY;
-	if (ldap_conf_parse(cfg, &s->conf, err != NULL ? err : &local, 1) != 0) {
+	if (ntlmd_ldap_conf_parse(cfg, &s->conf, err != NULL ? err : &local, 1) != 0) {
 		free(s);
 		return NTLM_ERR_INVALID_ARGUMENT;
 	}
