@@ -292,11 +292,6 @@ enum ntlm_status ntlmd_files_open_config(const struct ntlmd_config *cfg, void **
 	return st;
 }
 
-static enum ntlm_status files_open(const struct ntlmd_config *cfg, void **ret_state)
-{
-	return ntlmd_files_open_config(cfg, ret_state, NULL);
-}
-
 /* The account an entry describes; files know no expiry, hours or workstations,
  * and leave the domain to the chain (netbios_domain). */
 enum ntlm_status ntlmd_files_entry_account(const struct smbpasswd_entry *e, struct ntlmd_account *ret)
@@ -537,7 +532,8 @@ const char *ntlmd_files_last_error(void *state, size_t *ret_line)
 
 const struct ntlmd_backend ntlmd_backend_files = {
     .name = "files",
-    .open = files_open,
+    .config = {.name = "files"}, /* hash_file and domain_sid are ntlmd.conf's own keys */
+    .open = ntlmd_files_open_config,
     .lookup = files_lookup,
     .set_password = files_set_password,
     .add_user = files_add_user,

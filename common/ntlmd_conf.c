@@ -56,8 +56,9 @@ enum key_type {
 	T_SID,     /* a domain SID S-1-5-21-a-b-c, stored in its canonical text */
 };
 
-#define KF_STAR_ANY   1u /* T_LIST: a lone "*" stores NULL (any, unchecked) */
-#define KF_STAR_ALONE 2u /* T_LIST: "*" may only stand alone, and is kept (NULL is the default) */
+#define KF_STAR_ANY    1u /* T_LIST: a lone "*" stores NULL (any, unchecked) */
+#define KF_STAR_ALONE  2u /* T_LIST: "*" may only stand alone, and is kept (NULL is the default) */
+#define KF_STORE_NAMES 4u /* T_LIST: items are the names of the stores the load was given */
 
 struct word {
 	const char *name;
@@ -128,7 +129,6 @@ static const struct word log_words[] = {
     {"info", LOG_INFO},
     {"debug", LOG_DEBUG},
 };
-static const struct word backend_words[] = {{"files", 0}, {"ldap", 0}};
 
 #define WORDS(w)         .words = (w), .n_words = ARRAY_LEN(w)
 #define POLICY(field, t) .scope = SCOPE_POLICY, .type = (t), .off = offsetof(struct ntlmd_policy, field)
@@ -160,7 +160,7 @@ static const struct key_def keys[] = {
     {"group", GLOBAL(group, T_STRING), .max = MAX_NAME_LEN},
     {"allow_users", GLOBAL(allow_users, T_LIST)},
     {"allow_groups", GLOBAL(allow_groups, T_LIST)},
-    {"backends", GLOBAL(backends, T_LIST), WORDS(backend_words)},
+    {"backends", GLOBAL(backends, T_LIST), .flags = KF_STORE_NAMES},
     {"hash_file", GLOBAL(hash_file, T_PATH), .max = PATH_MAX - 1},
     {"netbios_name", GLOBAL(netbios_name, T_NETBIOS)},
     {"netbios_domain", GLOBAL(netbios_domain, T_NETBIOS)},
@@ -183,58 +183,13 @@ static const struct key_def keys[] = {
     {"store_timeout", GLOBAL(store_timeout_ms, T_UINT), .min = 1, .max = 600000},
     {"audit_json", GLOBAL(audit_json, T_PATH), .max = PATH_MAX - 1},
     {"log_level", GLOBAL(log_level, T_WORD), WORDS(log_words)},
-
-    {"bindpw", .scope = SCOPE_REFUSED, .help = "bindpw is not accepted inline: use bindpw_file"},
-    {"rootpwmodpw", .scope = SCOPE_REFUSED,
-     .help = "rootpwmodpw is not accepted inline: use rootpwmodpw_file"},
 };
 #define N_KEYS ARRAY_LEN(keys)
 
-/* Keys the backends parse (nslcd.conf names); kept in extra_*. */
-static const char *const backend_keys[] = {
-    "uri",
-    "base",
-    "scope",
-    "filter",
-    "timelimit",
-    "bind_timelimit",
-    "binddn",
-    "bindpw_file",
-    "rootbinddn",
-    "rootbindpw_file",
-    "rootpwmodpw_file",
-    "sasl_mech",
-    "ssl",
-    "tls_reqcert",
-    "tls_cacertfile",
-    "tls_cacertdir",
-    "tls_cert",
-    "tls_key",
-    "map",
-    "cache_ttl",
-    "negative_cache_ttl",
-    "cache_stale_ttl",
-    "domains",
-    "domain_attribute",
-    "idle_timelimit",
-    "reconnect_sleeptime",
-    "reconnect_retrytime",
-    "lockout_writeback",
-    "group_base",
-    "group_filter",
-    "group_name_attribute",
-    "group_member_attribute",
-    "group_member_dn",
-    NULL,
-};
-#define N_BACKEND_KEYS (ARRAY_LEN(backend_keys) - 1)
-/* nslcd's multi-valued keys */
-static const char *const backend_repeatable[] = {"uri", "base", "map", "group_base"};
-
-const char *const *ntlmd_config_backend_keys(void)
-{
-	return backend_keys;
-}
+/* The stores of a load that names none: the files store, whose settings
+ * (hash_file, domain_sid) are keys of the table above. */
+static const struct ntlmd_config_store files_only = {.name = "files"};
+static const struct ntlmd_config_store *const default_stores[] = {&files_only};
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
@@ -353,25 +308,6 @@ static const struct key_def *find_key(const char *name)
 			return &keys[i];
 	}
 	return NULL;
-}
-
-/* Index in backend_keys[], or -1. */
-static int backend_key_index(const char *name)
-{
-	for (size_t i = 0; i < N_BACKEND_KEYS; i++) {
-		if (strcmp(backend_keys[i], name) == 0)
-			return (int)i;
-	}
-	return -1;
-}
-
-static bool backend_key_repeatable(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_LEN(backend_repeatable); i++) {
-		if (strcmp(backend_repeatable[i], name) == 0)
-			return true;
-	}
-	return false;
 }
 
 static const struct word *find_word(const struct key_def *k, const char *s)
@@ -855,7 +791,8 @@ struct parser {
 	struct ntlmd_config_error *errors;
 	size_t max_errors, n_errors;
 	unsigned seen[N_KEYS];
-	unsigned backend_seen[N_BACKEND_KEYS];
+	const struct ntlmd_config_store *const *stores; /* whose names and keys the file may use */
+	size_t n_stores;
 	struct block *blocks;
 	size_t n_blocks;
 	size_t n_extra;
@@ -1084,14 +1021,50 @@ static void add_override(struct parser *p, struct block *b, const struct key_def
 		b->n_overrides++;
 }
 
+/* The key called name that one of the parser's stores declares, or NULL. */
+static const struct ntlmd_config_store_key *find_store_key(const struct parser *p, const char *name)
+{
+	for (size_t i = 0; i < p->n_stores; i++) {
+		const struct ntlmd_config_store_key *k = p->stores[i]->keys;
+		for (; k != NULL && k->name != NULL; k++)
+			if (strcmp(k->name, name) == 0)
+				return k;
+	}
+	return NULL;
+}
+
+/* The line a store's key was first kept on, 0 when not yet. */
+static unsigned store_key_seen(const struct parser *p, const char *name)
+{
+	for (size_t i = 0; i < p->n_extra; i++)
+		if (strcmp(p->cfg->extra_keys[i], name) == 0)
+			return p->cfg->extra_lines[i];
+	return 0;
+}
+
+/* The backends key, whose words are the names of the parser's stores. */
+static void parse_backends(struct parser *p, const struct key_def *k, const char *value, unsigned line)
+{
+	struct word names[NTLMD_CONFIG_MAX_STORES];
+	struct key_def def = *k;
+	struct reason r = {""};
+
+	for (size_t i = 0; i < p->n_stores; i++)
+		names[i] = (struct word){p->stores[i]->name, 0};
+	def.words = names;
+	def.n_words = p->n_stores;
+	note_status(p, line, parse_value(&def, value, p->cfg, &r), &r);
+}
+
 static void parse_line(struct parser *p, unsigned line, char *text, size_t len)
 {
 	struct block *blk = current_block(p);
 	const struct key_def *k;
+	const struct ntlmd_config_store_key *sk;
 	char *key, *value;
-	unsigned *seen;
+	unsigned *seen, store_seen;
 	struct reason r = {""};
-	int backend, c = control_char(text, len);
+	int c = control_char(text, len);
 
 	if (c >= 0) {
 		add_error(p, line, "control character 0x%02x in the line", (unsigned)c);
@@ -1104,16 +1077,16 @@ static void parse_line(struct parser *p, unsigned line, char *text, size_t len)
 		return;
 	}
 	k = find_key(key);
-	backend = backend_key_index(key);
-	if (k == NULL && backend < 0) {
+	sk = k == NULL ? find_store_key(p, key) : NULL;
+	if (k == NULL && sk == NULL) {
 		if (quotable_key(key))
 			add_error(p, line, "unknown key '%s'", key);
 		else
 			add_error(p, line, "unknown key (the line does not start with a key name)");
 		return;
 	}
-	if (k != NULL && k->scope == SCOPE_REFUSED) {
-		add_error(p, line, "%s", k->help);
+	if ((k != NULL && k->scope == SCOPE_REFUSED) || (sk != NULL && sk->refused != NULL)) {
+		add_error(p, line, "%s", k != NULL ? k->help : sk->refused);
 		return;
 	}
 	if (*value == '\0') {
@@ -1125,22 +1098,26 @@ static void parse_line(struct parser *p, unsigned line, char *text, size_t len)
 		          key, blk->line);
 		return;
 	}
-	if (backend >= 0)
-		seen = &p->backend_seen[backend];
-	else
+	if (sk != NULL) {
+		store_seen = store_key_seen(p, key);
+		seen = &store_seen;
+	} else {
 		seen = blk != NULL ? &blk->seen[k - keys] : &p->seen[k - keys];
-	if (*seen != 0 && !(backend >= 0 && backend_key_repeatable(key))) {
+	}
+	if (*seen != 0 && !(sk != NULL && sk->repeatable)) {
 		add_error(p, line, "%s: already set on line %u%s", key, *seen,
 		          blk != NULL ? " of this service block" : "");
 		return;
 	}
 	*seen = line;
-	if (backend >= 0)
+	if (sk != NULL)
 		add_extra(p, key, value, line);
 	else if (blk != NULL)
 		add_override(p, blk, k, value, line);
 	else if (k->scope == SCOPE_POLICY)
 		note_status(p, line, parse_value(k, value, &p->cfg->policy, &r), &r);
+	else if ((k->flags & KF_STORE_NAMES) != 0)
+		parse_backends(p, k, value, line);
 	else
 		note_status(p, line, parse_value(k, value, p->cfg, &r), &r);
 }
@@ -1285,14 +1262,28 @@ static void finish(struct parser *p)
 enum ntlm_status ntlmd_config_load(const char *path, struct ntlmd_config *cfg,
                                    struct ntlmd_config_error *errors, size_t max_errors, size_t *ret_n_errors)
 {
-	struct parser p = {.cfg = cfg, .errors = errors, .max_errors = errors != NULL ? max_errors : 0};
+	return ntlmd_config_load_stores(path, default_stores, ARRAY_LEN(default_stores), cfg, errors,
+	                                max_errors, ret_n_errors);
+}
+
+enum ntlm_status ntlmd_config_load_stores(const char *path, const struct ntlmd_config_store *const *stores,
+                                          size_t n_stores, struct ntlmd_config *cfg,
+                                          struct ntlmd_config_error *errors, size_t max_errors,
+                                          size_t *ret_n_errors)
+{
+	struct parser p = {.cfg = cfg,
+	                   .errors = errors,
+	                   .max_errors = errors != NULL ? max_errors : 0,
+	                   .stores = stores,
+	                   .n_stores = n_stores};
 	char *buf = NULL;
 	size_t len = 0;
 	enum ntlm_status st;
 
 	if (ret_n_errors != NULL)
 		*ret_n_errors = 0;
-	if (path == NULL || cfg == NULL)
+	if (path == NULL || cfg == NULL || stores == NULL || n_stores == 0 ||
+	    n_stores > NTLMD_CONFIG_MAX_STORES)
 		return NTLM_ERR_INVALID_ARGUMENT;
 	ntlmd_config_clear(cfg);
 	st = ntlmd_config_init(cfg);

@@ -1905,14 +1905,11 @@ enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_stat
 	return NTLM_OK;
 }
 
-static enum ntlm_status store_open(const struct ntlmd_config *cfg, void **ret_state)
-{
-	return ntlmd_ldap_open(cfg, ret_state, NULL);
-}
-
 const struct ntlmd_backend ntlmd_backend_ldap = {
     .name = "ldap",
-    .open = store_open,
+    .config = {.name = "ldap", .keys = ntlmd_ldap_config_keys},
+    .check_config = ntlmd_ldap_check_config,
+    .open = ntlmd_ldap_open,
     .lookup = store_lookup,
     .lookup_now = store_lookup_now,
     .set_password = store_set_password,

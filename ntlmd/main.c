@@ -26,6 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "registry.h"
 #include "server.h"
 
 #ifndef PACKAGE_VERSION
@@ -139,7 +140,7 @@ static enum ntlm_status load_config(const char *path, struct ntlmd_config *cfg, 
 {
 	struct ntlmd_config_error errors[MAX_CONFIG_ERRORS];
 	size_t n = 0;
-	enum ntlm_status st = ntlmd_config_load(path, cfg, errors, MAX_CONFIG_ERRORS, &n);
+	enum ntlm_status st = ntlmd_stores_config_load(path, cfg, errors, MAX_CONFIG_ERRORS, &n);
 
 	if (st == NTLM_ERR_BACKEND_UNAVAILABLE && n == 0) {
 		if (running)

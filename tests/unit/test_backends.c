@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include "backend.h"
+#include "registry.h"
 #include "smbpasswd.h"
 
 #include <dirent.h>
@@ -418,7 +419,7 @@ START_TEST(files_lookup_maps_entries)
 	size_t line = 99;
 
 	write_file(path, "# users\n" ALICE_LINE BOB_LINE GUEST_LINE WKS_LINE, 0600);
-	ck_assert_status(ntlmd_backend_files.open(&cfg, &state), NTLM_OK);
+	ck_assert_status(ntlmd_backend_files.open(&cfg, &state, NULL), NTLM_OK);
 
 	ck_assert_status(ntlmd_backend_files.lookup(state, "ALICE", "", &a), NTLM_OK);
 	ck_assert_str_eq(a.name, "alice");
@@ -496,7 +497,7 @@ START_TEST(files_sids_and_membership)
 	write_file(path, text, 0600);
 	snprintf(own_sid, sizeof(own_sid), "S-1-5-21-1-2-3-%u", 2u * (unsigned)pw->pw_uid + 1000u);
 	snprintf(group_sid, sizeof(group_sid), "s-1-5-21-1-2-3-%u", 2u * (unsigned)pw->pw_gid + 1001u);
-	ck_assert_status(ntlmd_backend_files.open(&cfg, &state), NTLM_OK);
+	ck_assert_status(ntlmd_backend_files.open(&cfg, &state, NULL), NTLM_OK);
 
 	ck_assert_status(ntlmd_backend_files.lookup(state, pw->pw_name, "", &a), NTLM_OK);
 	ck_assert_str_eq(a.sid, own_sid);
@@ -548,7 +549,7 @@ START_TEST(files_sids_and_membership)
 
 	/* without domain_sid: no SIDs at all */
 	cfg.domain_sid = NULL;
-	ck_assert_status(ntlmd_backend_files.open(&cfg, &state), NTLM_OK);
+	ck_assert_status(ntlmd_backend_files.open(&cfg, &state, NULL), NTLM_OK);
 	ck_assert_status(ntlmd_backend_files.lookup(state, "ghost", "", &a), NTLM_OK);
 	ck_assert_ptr_null(a.sid);
 	ntlmd_account_clear(&a);

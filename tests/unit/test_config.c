@@ -13,6 +13,7 @@
 
 /* By path: "config.h" on the include path is autoconf's header. */
 #include "ntlmd_conf.h"
+#include "registry.h"
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -55,7 +56,7 @@ static void load_bytes(const void *data, size_t len, struct loaded *l)
 	char *path = write_temp(data, len);
 
 	memset(l, 0, sizeof(*l));
-	l->status = ntlmd_config_load(path, &l->cfg, l->errors, MAX_ERRORS, &l->n_errors);
+	l->status = ntlmd_stores_config_load(path, &l->cfg, l->errors, MAX_ERRORS, &l->n_errors);
 	unlink(path);
 	free(path);
 }
@@ -757,15 +758,29 @@ START_TEST(backend_keys_kept)
 }
 END_TEST
 
+/* Every key a registered store declares is kept for it (ldap: 33), in
+ * order with its line; its refused keys are errors that name the way. */
 START_TEST(every_backend_key)
 {
-	const char *const *names = ntlmd_config_backend_keys();
+	size_t n_stores, n = 0, used = 0;
+	const struct ntlmd_backend *const *stores = ntlmd_stores(&n_stores);
+	const char *names[64];
 	char text[8192] = "";
-	size_t used = 0, n = 0;
 	struct loaded l;
 
-	for (; names[n] != NULL; n++)
-		used += (size_t)snprintf(text + used, sizeof(text) - used, "%s value%zu\n", names[n], n);
+	for (size_t s = 0; s < n_stores; s++) {
+		ck_assert_str_eq(stores[s]->config.name, stores[s]->name);
+		for (const struct ntlmd_config_store_key *k = stores[s]->config.keys;
+		     k != NULL && k->name != NULL; k++) {
+			if (k->refused != NULL)
+				continue;
+			ck_assert_uint_lt(n, ARRAY_SIZE(names));
+			names[n] = k->name;
+			used +=
+			    (size_t)snprintf(text + used, sizeof(text) - used, "%s value%zu\n", k->name, n);
+			n++;
+		}
+	}
 	ck_assert_uint_eq(n, 33);
 	load_ok(text, &l);
 	for (size_t i = 0; i < n; i++) {
@@ -777,6 +792,58 @@ START_TEST(every_backend_key)
 	}
 	ck_assert_ptr_null(l.cfg.extra_keys[n]);
 	ntlmd_config_clear(&l.cfg);
+	load_text("uri ldap://a\nbindpw S3cr3t\nrootpwmodpw S3cr3t\n", &l);
+	ck_assert_status(l.status, NTLM_ERR_BAD_ENCODING);
+	ck_assert_uint_eq(l.n_errors, 2);
+	ck_assert_str_eq(l.errors[0].reason, "bindpw is not accepted inline: use bindpw_file");
+	ck_assert_str_eq(l.errors[1].reason, "rootpwmodpw is not accepted inline: use rootpwmodpw_file");
+}
+END_TEST
+
+/* common/ knows no store: a load given the files store alone takes no
+ * ldap key and no ldap backend, and the stores given decide both. */
+START_TEST(stores_decide_keys)
+{
+	static const struct ntlmd_config_store_key toy_keys[] = {
+	    {.name = "toy_path"}, {.name = "toy_host", .repeatable = true}, {.name = NULL}};
+	static const struct ntlmd_config_store toy = {.name = "toy", .keys = toy_keys};
+	static const struct ntlmd_config_store files = {.name = "files"};
+	const struct ntlmd_config_store *const mine[] = {&files, &toy};
+	struct ntlmd_config cfg = {0};
+	struct ntlmd_config_error errors[4];
+	size_t n = 0;
+	char *path =
+	    write_temp("backends files ldap\nuri ldap://x\n", strlen("backends files ldap\nuri ldap://x\n"));
+
+	ck_assert_status(ntlmd_config_load(path, &cfg, errors, 4, &n), NTLM_ERR_BAD_ENCODING);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(errors[0].reason, "backends: expected files, not 'ldap'");
+	ck_assert_str_eq(errors[1].reason, "unknown key 'uri'");
+	ck_assert_uint_eq(errors[1].line, 2);
+	unlink(path);
+	free(path);
+
+	path = write_temp("backends TOY files\ntoy_host a\ntoy_host b\ntoy_path /p\ntoy_path /q\n",
+	                  strlen("backends TOY files\ntoy_host a\ntoy_host b\ntoy_path /p\ntoy_path /q\n"));
+	ck_assert_status(ntlmd_config_load_stores(path, mine, 2, &cfg, errors, 4, &n), NTLM_ERR_BAD_ENCODING);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(errors[0].reason, "toy_path: already set on line 4");
+	ck_assert_uint_eq(errors[0].line, 5);
+	unlink(path);
+	free(path);
+
+	path = write_temp("backends TOY files\ntoy_host a\ntoy_host b\ntoy_path /p\n",
+	                  strlen("backends TOY files\ntoy_host a\ntoy_host b\ntoy_path /p\n"));
+	ck_assert_status(ntlmd_config_load_stores(path, mine, 2, &cfg, errors, 4, &n), NTLM_OK);
+	assert_list(cfg.backends, "toy files");
+	assert_list(cfg.extra_keys, "toy_host toy_host toy_path");
+	ck_assert_status(ntlmd_config_load_stores(path, mine, 0, &cfg, errors, 4, &n),
+	                 NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_status(ntlmd_config_load_stores(path, NULL, 2, &cfg, errors, 4, &n),
+	                 NTLM_ERR_INVALID_ARGUMENT);
+	ntlmd_config_clear(&cfg);
+	unlink(path);
+	free(path);
 }
 END_TEST
 
@@ -914,7 +981,7 @@ START_TEST(reload_over_loaded_config)
 	/* loading over an initialised or loaded config frees what it held
 	 * (the sanitizer build checks for leaks) */
 	load_ok("target_names a b c\nuri ldap://x\nservice x\nrequire_mic yes\n", &l);
-	ck_assert_status(ntlmd_config_load(path, &l.cfg, l.errors, MAX_ERRORS, &n), NTLM_OK);
+	ck_assert_status(ntlmd_stores_config_load(path, &l.cfg, l.errors, MAX_ERRORS, &n), NTLM_OK);
 	ck_assert_str_eq(l.cfg.path, path);
 	ck_assert_uint_eq(l.cfg.n_services, 0);
 	ck_assert_ptr_null(l.cfg.extra_keys[0]);
@@ -1209,7 +1276,7 @@ START_TEST(set_policy)
 	    {"uri", "ldap://x", "'uri' is not a policy key"},
 	    {"no_such_key", "1", "'no_such_key' is not a policy key"},
 	    {"Secret Words", "1", "not a policy key"},
-	    {"bindpw", "s3cret", "use bindpw_file"},
+	    {"bindpw", "s3cret", "'bindpw' is not a policy key"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		memset(&err, 0xff, sizeof(err));
@@ -1287,6 +1354,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, service_override_and_fallback);
 	tcase_add_test(tc, service_lanman_rule);
 	tcase_add_test(tc, backend_keys_kept);
+	tcase_add_test(tc, stores_decide_keys);
 	tcase_add_test(tc, every_backend_key);
 	tcase_add_test(tc, names_derived);
 	tcase_add_test(tc, file_size_cap);
