@@ -22,7 +22,7 @@
 #define MAX_CACHE_TTL 86400u
 #define MAX_PW_FILE   1024
 
-static const char *const default_attrs[LDAP_ATTR_COUNT] = {
+static const char *const default_attrs[NTLMD_LDAP_ATTR_COUNT] = {
     "uid",
     "sambaNTPassword",
     "sambaLMPassword",
@@ -90,7 +90,7 @@ static bool is_ldap_key(const char *key)
 }
 
 struct parse {
-	struct ldap_conf *c;
+	struct ntlmd_ldap_conf *c;
 	struct ntlmd_config_error *errs;
 	size_t max, n;
 	bool oom;
@@ -243,10 +243,10 @@ static void parse_map(struct parse *p, const char *value, unsigned line)
 		fail(p, line, "map: expected \"map ATTRIBUTE NEWATTRIBUTE\"");
 		return;
 	}
-	for (i = 0; i < LDAP_ATTR_COUNT; i++)
+	for (i = 0; i < NTLMD_LDAP_ATTR_COUNT; i++)
 		if (strcasecmp(from, default_attrs[i]) == 0)
 			break;
-	if (i == LDAP_ATTR_COUNT) {
+	if (i == NTLMD_LDAP_ATTR_COUNT) {
 		fail(p, line, "map: unknown attribute \"%s\" (see ntlmd.conf(5) for the mapped ones)", from);
 		return;
 	}
@@ -308,7 +308,7 @@ static void set_string(struct parse *p, char **slot, const char *value)
  * does not read is reported as unsupported. */
 static void parse_key(struct parse *p, const char *key, const char *value, unsigned line)
 {
-	struct ldap_conf *c = p->c;
+	struct ntlmd_ldap_conf *c = p->c;
 	bool b;
 
 	if (strcmp(key, "uri") == 0) {
@@ -363,11 +363,11 @@ static void parse_key(struct parse *p, const char *key, const char *value, unsig
 	} else if (strcmp(key, "ssl") == 0) {
 		p->ssl_line = line;
 		if (strcmp(value, "off") == 0 || strcmp(value, "no") == 0)
-			c->ssl = LDAP_SSL_OFF;
+			c->ssl = NTLMD_LDAP_SSL_OFF;
 		else if (strcmp(value, "start_tls") == 0)
-			c->ssl = LDAP_SSL_START_TLS;
+			c->ssl = NTLMD_LDAP_SSL_START_TLS;
 		else if (strcmp(value, "on") == 0 || strcmp(value, "yes") == 0)
-			c->ssl = LDAP_SSL_ON;
+			c->ssl = NTLMD_LDAP_SSL_ON;
 		else
 			fail(p, line, "ssl: expected off, start_tls or on");
 	} else if (strcmp(key, "tls_reqcert") == 0) {
@@ -453,7 +453,7 @@ static bool uses_ldap(const struct ntlmd_config *cfg)
 /* Checks that need every key. */
 static void check_whole(struct parse *p)
 {
-	struct ldap_conf *c = p->c;
+	struct ntlmd_ldap_conf *c = p->c;
 
 	if (c->n_uris == 0)
 		fail(p, 0, "ldap backend: no uri configured");
@@ -470,9 +470,9 @@ static void check_whole(struct parse *p)
 	for (size_t i = 0; i < c->n_uris; i++) {
 		bool ldaps = strncasecmp(c->uris[i], "ldaps://", 8) == 0;
 		bool ldapi = strncasecmp(c->uris[i], "ldapi://", 8) == 0;
-		if (c->ssl == LDAP_SSL_START_TLS && (ldaps || ldapi))
+		if (c->ssl == NTLMD_LDAP_SSL_START_TLS && (ldaps || ldapi))
 			fail(p, p->ssl_line, "ssl start_tls: %s is not an ldap:// URI", c->uris[i]);
-		if (c->ssl == LDAP_SSL_ON && !ldaps && !ldapi)
+		if (c->ssl == NTLMD_LDAP_SSL_ON && !ldaps && !ldapi)
 			fail(p, p->ssl_line, "ssl on: %s is not an ldaps:// URI", c->uris[i]);
 		if (c->sasl_external && !ldapi)
 			fail(p, p->sasl_line, "sasl_mech EXTERNAL: %s is not an ldapi:// URI", c->uris[i]);
@@ -484,10 +484,10 @@ static void check_whole(struct parse *p)
 		c->rootbindpw = read_password_file(p, "rootbindpw_file", p->rootpw_file, p->rootpw_line);
 }
 
-size_t ldap_conf_parse(const struct ntlmd_config *cfg, struct ldap_conf *ret, struct ntlmd_config_error *errs,
-                       size_t max)
+size_t ntlmd_ldap_conf_parse(const struct ntlmd_config *cfg, struct ntlmd_ldap_conf *ret,
+                             struct ntlmd_config_error *errs, size_t max)
 {
-	struct ldap_conf c = {
+	struct ntlmd_ldap_conf c = {
 	    .scope = LDAP_SCOPE_SUBTREE,
 	    .timelimit = 10,
 	    .bind_timelimit = 10,
@@ -503,7 +503,7 @@ size_t ldap_conf_parse(const struct ntlmd_config *cfg, struct ldap_conf *ret, st
 	c.group_filter = dup_or_oom(&p, "(objectClass=posixGroup)");
 	c.group_name_attribute = dup_or_oom(&p, "cn");
 	c.domain_attribute = dup_or_oom(&p, "sambaDomainName");
-	for (size_t i = 0; i < LDAP_ATTR_COUNT; i++)
+	for (size_t i = 0; i < NTLMD_LDAP_ATTR_COUNT; i++)
 		c.attrs[i] = dup_or_oom(&p, default_attrs[i]);
 	for (size_t i = 0; cfg->extra_keys != NULL && cfg->extra_keys[i] != NULL; i++)
 		if (is_ldap_key(cfg->extra_keys[i]))
@@ -516,13 +516,13 @@ size_t ldap_conf_parse(const struct ntlmd_config *cfg, struct ldap_conf *ret, st
 	if (p.oom)
 		fail(&p, 0, "ldap backend: out of memory");
 	if (p.n != 0 || ret == NULL)
-		ldap_conf_clear(&c);
+		ntlmd_ldap_conf_clear(&c);
 	else
 		*ret = c;
 	return p.n;
 }
 
-void ldap_conf_clear(struct ldap_conf *c)
+void ntlmd_ldap_conf_clear(struct ntlmd_ldap_conf *c)
 {
 	if (c == NULL)
 		return;
@@ -543,12 +543,12 @@ void ldap_conf_clear(struct ldap_conf *c)
 	free(c->tls_cert);
 	free(c->tls_key);
 	free(c->domain_attribute);
-	for (size_t i = 0; i < LDAP_ATTR_COUNT; i++)
+	for (size_t i = 0; i < NTLMD_LDAP_ATTR_COUNT; i++)
 		free(c->attrs[i]);
 	memset(c, 0, sizeof(*c));
 }
 
 size_t ntlmd_ldap_check_config(const struct ntlmd_config *cfg, struct ntlmd_config_error *errs, size_t max)
 {
-	return ldap_conf_parse(cfg, NULL, errs, max);
+	return ntlmd_ldap_conf_parse(cfg, NULL, errs, max);
 }

@@ -51,22 +51,22 @@ struct cache_entry {
 
 /* What the store has done, logged when it closes (a reload, the exit):
  * the first three under state_lock, the others under cache_lock. */
-struct ldap_stats {
+struct ntlmd_ldap_stats {
 	unsigned long searches, connects, failovers;
 	unsigned long cache_hits, cache_misses, stale_served;
 };
 
 /* One connection of the pool; one operation uses it at a time. */
-struct ldap_conn {
-	struct ldap_conn *next; /* in the idle list */
-	LDAP *ld;               /* NULL: not connected */
-	size_t current;         /* the URI of ld */
-	int64_t last_used;      /* monotonic seconds */
+struct ntlmd_ldap_conn {
+	struct ntlmd_ldap_conn *next; /* in the idle list */
+	LDAP *ld;                     /* NULL: not connected */
+	size_t current;               /* the URI of ld */
+	int64_t last_used;            /* monotonic seconds */
 };
 
-struct ldap_store {
-	struct ldap_conf conf;   /* read-only once open */
-	unsigned lockout_window; /* seconds: a failure after this long counts from 1 again */
+struct ntlmd_ldap_store {
+	struct ntlmd_ldap_conf conf; /* read-only once open */
+	unsigned lockout_window;     /* seconds: a failure after this long counts from 1 again */
 
 	pthread_mutex_t state_lock;
 	int64_t *down_until; /* per URI, monotonic seconds: skipped before, while others answer */
@@ -79,8 +79,8 @@ struct ldap_store {
 	int64_t retry_at;
 	char **dir_domains; /* sambaDomainName values read at the last connect (kept while disconnected) */
 	char **dir_sids;    /* the sambaSID of each of them ("" when absent), same indices */
-	struct ldap_conn *idle; /* connections no operation uses */
-	struct ldap_stats stats;
+	struct ntlmd_ldap_conn *idle; /* connections no operation uses */
+	struct ntlmd_ldap_stats stats;
 
 	pthread_mutex_t cache_lock;
 	struct cache_entry *buckets[CACHE_BUCKETS];
@@ -90,9 +90,9 @@ struct ldap_store {
 /* One operation (a lookup, a write, a group search): the connection it
  * holds, and the servers that failed in it (each fails at most once in
  * one operation, then the next is tried). */
-struct ldap_op {
-	struct ldap_store *s;
-	struct ldap_conn *conn;
+struct ntlmd_ldap_op {
+	struct ntlmd_ldap_store *s;
+	struct ntlmd_ldap_conn *conn;
 	bool *failed; /* per URI */
 };
 
@@ -145,7 +145,7 @@ static const char *diagnostic(LDAP *ld, char text[DIAGNOSTIC_MAX])
 	return text;
 }
 
-static void drop_connection(struct ldap_conn *c)
+static void drop_connection(struct ntlmd_ldap_conn *c)
 {
 	if (c->ld != NULL)
 		ldap_unbind_ext_s(c->ld, NULL, NULL);
@@ -153,9 +153,9 @@ static void drop_connection(struct ldap_conn *c)
 }
 
 /* Server i failed in op: skipped by the others for reconnect_sleeptime. */
-static void mark_down(struct ldap_op *op, size_t i)
+static void mark_down(struct ntlmd_ldap_op *op, size_t i)
 {
-	struct ldap_store *s = op->s;
+	struct ntlmd_ldap_store *s = op->s;
 
 	op->failed[i] = true;
 	pthread_mutex_lock(&s->state_lock);
@@ -182,7 +182,7 @@ static int wait_result(LDAP *ld, int msgid, unsigned seconds, LDAPMessage **ret)
 }
 
 /* Binds with the configured identity within bind_timelimit. */
-static int bind_identity(const struct ldap_store *s, LDAP *ld, const char *dn, const char *pw)
+static int bind_identity(const struct ntlmd_ldap_store *s, LDAP *ld, const char *dn, const char *pw)
 {
 	struct berval cred = {0, (char *)""}; /* EXTERNAL: an empty response, no authzid */
 	LDAPMessage *res = NULL;
@@ -206,9 +206,9 @@ static int bind_identity(const struct ldap_store *s, LDAP *ld, const char *dn, c
 	return rc != LDAP_SUCCESS ? rc : err;
 }
 
-static bool set_tls_options(const struct ldap_store *s, LDAP *ld)
+static bool set_tls_options(const struct ntlmd_ldap_store *s, LDAP *ld)
 {
-	const struct ldap_conf *c = &s->conf;
+	const struct ntlmd_ldap_conf *c = &s->conf;
 	int reqcert = c->tls_reqcert, zero = 0;
 
 	if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &reqcert) != LDAP_OPT_SUCCESS)
@@ -232,9 +232,9 @@ static bool set_tls_options(const struct ldap_store *s, LDAP *ld)
  * NULL after logging why. libldap's connect, StartTLS and bind are
  * synchronous: this waits up to bind_timelimit for each, which is why it
  * runs in a store worker, never in ntlmd's loop (docs/ldap.md). */
-static LDAP *connect_uri(const struct ldap_store *s, const char *uri, const char *dn, const char *pw)
+static LDAP *connect_uri(const struct ntlmd_ldap_store *s, const char *uri, const char *dn, const char *pw)
 {
-	const struct ldap_conf *c = &s->conf;
+	const struct ntlmd_ldap_conf *c = &s->conf;
 	struct timeval net = {(time_t)c->bind_timelimit, 0}, api = {(time_t)c->timelimit, 0};
 	int version = LDAP_VERSION3, rc;
 	char diag[DIAGNOSTIC_MAX];
@@ -253,11 +253,12 @@ static LDAP *connect_uri(const struct ldap_store *s, const char *uri, const char
 		ntlmd_backend_log(LOG_ERR, "ldap: %s: cannot set the connection options", uri);
 		goto fail;
 	}
-	if ((c->ssl != LDAP_SSL_OFF || strncasecmp(uri, "ldaps://", 8) == 0) && !set_tls_options(s, ld)) {
+	if ((c->ssl != NTLMD_LDAP_SSL_OFF || strncasecmp(uri, "ldaps://", 8) == 0) &&
+	    !set_tls_options(s, ld)) {
 		ntlmd_backend_log(LOG_ERR, "ldap: %s: cannot set the TLS options", uri);
 		goto fail;
 	}
-	if (c->ssl == LDAP_SSL_START_TLS) {
+	if (c->ssl == NTLMD_LDAP_SSL_START_TLS) {
 		rc = ldap_start_tls_s(ld, NULL, NULL);
 		if (rc != LDAP_SUCCESS) {
 			ntlmd_backend_log(LOG_ERR, "ldap: %s: StartTLS failed: %s%s", uri,
@@ -322,7 +323,8 @@ static bool add_dir_domain(struct domain_list *l, const struct berval *name, con
 }
 
 /* Appends the domain names (and SIDs) of the sambaDomain entries under base. */
-static void read_domains_under(const struct ldap_store *s, LDAP *ld, const char *base, struct domain_list *l)
+static void read_domains_under(const struct ntlmd_ldap_store *s, LDAP *ld, const char *base,
+                               struct domain_list *l)
 {
 	char sid_attr[] = "sambaSID";
 	char *attrs[] = {s->conf.domain_attribute, sid_attr, NULL};
@@ -349,7 +351,7 @@ static void read_domains_under(const struct ldap_store *s, LDAP *ld, const char 
  * else under the server's naming contexts (the sambaDomain entry usually
  * sits above the users), and puts them in service. None found: any
  * domain. */
-static void read_dir_domains(struct ldap_store *s, LDAP *ld)
+static void read_dir_domains(struct ntlmd_ldap_store *s, LDAP *ld)
 {
 	char *attrs[] = {(char *)"namingContexts", NULL};
 	struct timeval tv = {(time_t)s->conf.timelimit, 0};
@@ -384,7 +386,7 @@ static void read_dir_domains(struct ldap_store *s, LDAP *ld)
 /* No server answered in this operation: the directory is unavailable for
  * reconnect_retrytime seconds (logged when it becomes so, not on each
  * failed retry). */
-static enum ntlm_status directory_unavailable(struct ldap_store *s)
+static enum ntlm_status directory_unavailable(struct ntlmd_ldap_store *s)
 {
 	bool first;
 
@@ -411,7 +413,7 @@ static enum ntlm_status directory_unavailable(struct ldap_store *s)
 
 /* Whether the directory is unavailable and not to be tried before
  * retry_at: every operation then fails at once. */
-static bool directory_resting(struct ldap_store *s)
+static bool directory_resting(struct ntlmd_ldap_store *s)
 {
 	bool resting;
 
@@ -423,7 +425,7 @@ static bool directory_resting(struct ldap_store *s)
 
 /* Connection c reached server i: counted, and the directory is available
  * again (said once). */
-static void server_answers(struct ldap_store *s, struct ldap_conn *c, size_t i)
+static void server_answers(struct ntlmd_ldap_store *s, struct ntlmd_ldap_conn *c, size_t i)
 {
 	int64_t since = 0;
 	bool was_unavailable;
@@ -447,7 +449,7 @@ static void server_answers(struct ldap_store *s, struct ldap_conn *c, size_t i)
 		                  s->conf.uris[i], (long long)(mono_now() - since));
 }
 
-static bool uri_down(struct ldap_store *s, size_t i, int64_t now)
+static bool uri_down(struct ntlmd_ldap_store *s, size_t i, int64_t now)
 {
 	bool down;
 
@@ -461,10 +463,10 @@ static bool uri_down(struct ldap_store *s, size_t i, int64_t now)
  * never one that failed in this operation. Connects op's connection to
  * the first that answers. While the directory is unavailable (before
  * retry_at), fails at once without touching the network. */
-static enum ntlm_status ensure_connected(struct ldap_op *op)
+static enum ntlm_status ensure_connected(struct ntlmd_ldap_op *op)
 {
-	struct ldap_store *s = op->s;
-	struct ldap_conn *c = op->conn;
+	struct ntlmd_ldap_store *s = op->s;
+	struct ntlmd_ldap_conn *c = op->conn;
 	int64_t now;
 
 	if (c->ld != NULL)
@@ -492,9 +494,9 @@ static enum ntlm_status ensure_connected(struct ldap_op *op)
 
 /* Starts an operation: an idle connection of the pool, or a new one
  * (connected on first use). false when out of memory. */
-static bool op_begin(struct ldap_store *s, struct ldap_op *op)
+static bool op_begin(struct ntlmd_ldap_store *s, struct ntlmd_ldap_op *op)
 {
-	*op = (struct ldap_op){.s = s};
+	*op = (struct ntlmd_ldap_op){.s = s};
 	op->failed = calloc(s->conf.n_uris, sizeof(*op->failed));
 	if (op->failed == NULL)
 		return false;
@@ -514,9 +516,9 @@ static bool op_begin(struct ldap_store *s, struct ldap_op *op)
 }
 
 /* Ends an operation: its connection goes back to the pool. */
-static void op_end(struct ldap_op *op)
+static void op_end(struct ntlmd_ldap_op *op)
 {
-	struct ldap_store *s = op->s;
+	struct ntlmd_ldap_store *s = op->s;
 
 	free(op->failed);
 	op->failed = NULL;
@@ -679,7 +681,7 @@ static bool parse_workstations(const char *s, char ***ret)
  * sambaDomain whose SID prefixes it; else the first configured `domains`
  * name, else the only sambaDomain read; else NULL (the chain then gives
  * netbios_domain). Called with state_lock held (the domains read). */
-static const char *entry_domain_locked(const struct ldap_store *s, const char *sid)
+static const char *entry_domain_locked(const struct ntlmd_ldap_store *s, const char *sid)
 {
 	char *const *list = s->conf.domains != NULL ? s->conf.domains : s->dir_domains;
 
@@ -712,7 +714,7 @@ static enum ntlm_status canonical_sid(const char *value, char **ret)
 }
 
 /* The canonical identity of entry e: key "ldap:" DN, and its domain. */
-static enum ntlm_status entry_identity(struct ldap_store *s, LDAP *ld, LDAPMessage *e, const char *sid,
+static enum ntlm_status entry_identity(struct ntlmd_ldap_store *s, LDAP *ld, LDAPMessage *e, const char *sid,
                                        struct ntlmd_account *a)
 {
 	char *dn = ldap_get_dn(ld, e);
@@ -734,17 +736,17 @@ static enum ntlm_status entry_identity(struct ldap_store *s, LDAP *ld, LDAPMessa
 
 /* Fills a from entry e; on a malformed attribute logs the entry and the
  * attribute (never the value) and returns NTLM_ERR_BAD_ENCODING. */
-static enum ntlm_status entry_to_account(struct ldap_store *s, LDAP *ld, LDAPMessage *e,
+static enum ntlm_status entry_to_account(struct ntlmd_ldap_store *s, LDAP *ld, LDAPMessage *e,
                                          struct ntlmd_account *a)
 {
 	char *const *attr = s->conf.attrs;
 	const char *bad = NULL, *why = "";
 	enum ntlm_status st = NTLM_OK;
-	char *v[LDAP_ATTR_COUNT] = {0};
-	bool absent[LDAP_ATTR_COUNT];
+	char *v[NTLMD_LDAP_ATTR_COUNT] = {0};
+	bool absent[NTLMD_LDAP_ATTR_COUNT];
 	int64_t n;
 
-	for (size_t i = 0; i < LDAP_ATTR_COUNT; i++) {
+	for (size_t i = 0; i < NTLMD_LDAP_ATTR_COUNT; i++) {
 		v[i] = get_value(ld, e, attr[i], &absent[i]);
 		if (!absent[i] && v[i] == NULL && bad == NULL) {
 			bad = attr[i];
@@ -754,48 +756,48 @@ static enum ntlm_status entry_to_account(struct ldap_store *s, LDAP *ld, LDAPMes
 	*a = (struct ntlmd_account){.pwd_last_set = -1, .pwd_must_change = -1, .kickoff_time = -1};
 	if (bad != NULL)
 		goto out;
-	a->name = strdup(v[LDAP_ATTR_UID] != NULL ? v[LDAP_ATTR_UID] : "");
+	a->name = strdup(v[NTLMD_LDAP_ATTR_UID] != NULL ? v[NTLMD_LDAP_ATTR_UID] : "");
 	if (a->name == NULL) {
 		st = NTLM_ERR_NO_MEMORY;
 		goto out;
 	}
-	if ((st = entry_identity(s, ld, e, v[LDAP_ATTR_SID], a)) != NTLM_OK)
+	if ((st = entry_identity(s, ld, e, v[NTLMD_LDAP_ATTR_SID], a)) != NTLM_OK)
 		goto out;
-	if ((st = canonical_sid(v[LDAP_ATTR_SID], &a->sid)) != NTLM_OK)
+	if ((st = canonical_sid(v[NTLMD_LDAP_ATTR_SID], &a->sid)) != NTLM_OK)
 		goto out;
-	if (v[LDAP_ATTR_UID_NUMBER] != NULL && parse_int64(v[LDAP_ATTR_UID_NUMBER], &n) && n >= 0 &&
-	    n <= UINT32_MAX) {
+	if (v[NTLMD_LDAP_ATTR_UID_NUMBER] != NULL && parse_int64(v[NTLMD_LDAP_ATTR_UID_NUMBER], &n) &&
+	    n >= 0 && n <= UINT32_MAX) {
 		a->has_uid = true;
 		a->uid = (uint32_t)n;
 	}
-	if (v[LDAP_ATTR_NT] != NULL) {
-		if (!parse_hash(v[LDAP_ATTR_NT], &a->nt_hash)) {
-			bad = attr[LDAP_ATTR_NT];
+	if (v[NTLMD_LDAP_ATTR_NT] != NULL) {
+		if (!parse_hash(v[NTLMD_LDAP_ATTR_NT], &a->nt_hash)) {
+			bad = attr[NTLMD_LDAP_ATTR_NT];
 			why = "not 32 hex digits";
 			goto out;
 		}
 		a->has_nt = true;
 	}
-	if (v[LDAP_ATTR_LM] != NULL) {
-		if (parse_hash(v[LDAP_ATTR_LM], &a->lm_hash))
+	if (v[NTLMD_LDAP_ATTR_LM] != NULL) {
+		if (parse_hash(v[NTLMD_LDAP_ATTR_LM], &a->lm_hash))
 			a->has_lm = true;
-		else if (strspn(v[LDAP_ATTR_LM], "X") != strlen(v[LDAP_ATTR_LM])) {
-			bad = attr[LDAP_ATTR_LM];
+		else if (strspn(v[NTLMD_LDAP_ATTR_LM], "X") != strlen(v[NTLMD_LDAP_ATTR_LM])) {
+			bad = attr[NTLMD_LDAP_ATTR_LM];
 			why = "not 32 hex digits";
 			goto out;
 		}
 	}
-	if (v[LDAP_ATTR_FLAGS] == NULL)
+	if (v[NTLMD_LDAP_ATTR_FLAGS] == NULL)
 		strcpy(a->flags, "U");
-	else if (!parse_flags(v[LDAP_ATTR_FLAGS], a->flags, sizeof(a->flags))) {
-		bad = attr[LDAP_ATTR_FLAGS];
+	else if (!parse_flags(v[NTLMD_LDAP_ATTR_FLAGS], a->flags, sizeof(a->flags))) {
+		bad = attr[NTLMD_LDAP_ATTR_FLAGS];
 		why = "not \"[LETTERS]\"";
 		goto out;
 	}
 	a->null_password = !a->has_nt && strchr(a->flags, 'N') != NULL;
 	{
-		static const enum ldap_attr times[] = {LDAP_ATTR_PWD_LAST_SET, LDAP_ATTR_PWD_MUST_CHANGE,
-		                                       LDAP_ATTR_KICKOFF};
+		static const enum ntlmd_ldap_attr times[] = {
+		    NTLMD_LDAP_ATTR_PWD_LAST_SET, NTLMD_LDAP_ATTR_PWD_MUST_CHANGE, NTLMD_LDAP_ATTR_KICKOFF};
 		int64_t *slots[] = {&a->pwd_last_set, &a->pwd_must_change, &a->kickoff_time};
 		for (size_t i = 0; i < 3; i++)
 			if (v[times[i]] != NULL && !parse_int64(v[times[i]], slots[i])) {
@@ -804,16 +806,16 @@ static enum ntlm_status entry_to_account(struct ldap_store *s, LDAP *ld, LDAPMes
 				goto out;
 			}
 	}
-	if (v[LDAP_ATTR_LOGON_HOURS] != NULL) {
-		if (!parse_logon_hours(v[LDAP_ATTR_LOGON_HOURS], a->logon_hours)) {
-			bad = attr[LDAP_ATTR_LOGON_HOURS];
+	if (v[NTLMD_LDAP_ATTR_LOGON_HOURS] != NULL) {
+		if (!parse_logon_hours(v[NTLMD_LDAP_ATTR_LOGON_HOURS], a->logon_hours)) {
+			bad = attr[NTLMD_LDAP_ATTR_LOGON_HOURS];
 			why = "not 42 hex digits";
 			goto out;
 		}
 		a->has_logon_hours = true;
 	}
-	if (v[LDAP_ATTR_WORKSTATIONS] != NULL &&
-	    !parse_workstations(v[LDAP_ATTR_WORKSTATIONS], &a->workstations))
+	if (v[NTLMD_LDAP_ATTR_WORKSTATIONS] != NULL &&
+	    !parse_workstations(v[NTLMD_LDAP_ATTR_WORKSTATIONS], &a->workstations))
 		st = NTLM_ERR_NO_MEMORY;
 out:
 	if (bad != NULL) {
@@ -825,7 +827,7 @@ out:
 	}
 	if (st != NTLM_OK)
 		ntlmd_account_clear(a);
-	for (size_t i = 0; i < LDAP_ATTR_COUNT; i++)
+	for (size_t i = 0; i < NTLMD_LDAP_ATTR_COUNT; i++)
 		free_value(v[i]);
 	return st;
 }
@@ -843,9 +845,10 @@ struct search {
 
 /* One search on op's connection: *ret the entry's result (the caller
  * frees it) on ATTEMPT_OK. */
-static enum attempt search_once(struct ldap_op *op, const struct search *q, LDAPMessage **ret, int *ret_rc)
+static enum attempt search_once(struct ntlmd_ldap_op *op, const struct search *q, LDAPMessage **ret,
+                                int *ret_rc)
 {
-	const struct ldap_store *s = op->s;
+	const struct ntlmd_ldap_store *s = op->s;
 	LDAP *ld = op->conn->ld;
 	const char *filter = q->filter;
 
@@ -888,10 +891,10 @@ static enum attempt search_once(struct ldap_op *op, const struct search *q, LDAP
 /* Searches, on the next URI when the current server is down: NTLM_OK with
  * *ret (read it on op->conn->ld), NTLM_STATUS_NO_SUCH_USER when no entry
  * matches, or NTLM_ERR_BACKEND_UNAVAILABLE. */
-static enum ntlm_status search_failover(struct ldap_op *op, const struct search *q, LDAPMessage **ret)
+static enum ntlm_status search_failover(struct ntlmd_ldap_op *op, const struct search *q, LDAPMessage **ret)
 {
-	struct ldap_store *s = op->s;
-	struct ldap_conn *c = op->conn;
+	struct ntlmd_ldap_store *s = op->s;
+	struct ntlmd_ldap_conn *c = op->conn;
 	char diag[DIAGNOSTIC_MAX];
 	int rc = LDAP_SUCCESS;
 	bool reopened = false;
@@ -947,18 +950,18 @@ static bool match_filter(const char *filter, const char *attribute, const char *
 }
 
 /* Searches for user's entry (the attributes of the account). */
-static enum ntlm_status find_entry(struct ldap_op *op, const char *user, LDAPMessage **ret)
+static enum ntlm_status find_entry(struct ntlmd_ldap_op *op, const char *user, LDAPMessage **ret)
 {
-	const struct ldap_store *s = op->s;
+	const struct ntlmd_ldap_store *s = op->s;
 	char filter[FILTER_MAX];
-	char *attrs[LDAP_ATTR_COUNT + 1];
+	char *attrs[NTLMD_LDAP_ATTR_COUNT + 1];
 	struct search q = {.bases = s->conf.bases, .filter = filter, .attrs = attrs};
 
-	if (!match_filter(s->conf.filter, s->conf.attrs[LDAP_ATTR_UID], user, filter))
+	if (!match_filter(s->conf.filter, s->conf.attrs[NTLMD_LDAP_ATTR_UID], user, filter))
 		return NTLM_STATUS_NO_SUCH_USER;
-	for (size_t i = 0; i < LDAP_ATTR_COUNT; i++)
+	for (size_t i = 0; i < NTLMD_LDAP_ATTR_COUNT; i++)
 		attrs[i] = s->conf.attrs[i];
-	attrs[LDAP_ATTR_COUNT] = NULL;
+	attrs[NTLMD_LDAP_ATTR_COUNT] = NULL;
 	return search_failover(op, &q, ret);
 }
 
@@ -990,7 +993,7 @@ static void entry_free(struct cache_entry *e)
 	free(e);
 }
 
-static struct cache_entry *cache_find_locked(struct ldap_store *s, const char *key)
+static struct cache_entry *cache_find_locked(struct ntlmd_ldap_store *s, const char *key)
 {
 	for (struct cache_entry *e = s->buckets[bucket_of(key)]; e != NULL; e = e->next)
 		if (strcmp(e->key, key) == 0)
@@ -998,7 +1001,7 @@ static struct cache_entry *cache_find_locked(struct ldap_store *s, const char *k
 	return NULL;
 }
 
-static void cache_remove_locked(struct ldap_store *s, const char *key)
+static void cache_remove_locked(struct ntlmd_ldap_store *s, const char *key)
 {
 	for (struct cache_entry **p = &s->buckets[bucket_of(key)]; *p != NULL; p = &(*p)->next)
 		if (strcmp((*p)->key, key) == 0) {
@@ -1010,7 +1013,7 @@ static void cache_remove_locked(struct ldap_store *s, const char *key)
 		}
 }
 
-static void cache_remove(struct ldap_store *s, const char *key)
+static void cache_remove(struct ntlmd_ldap_store *s, const char *key)
 {
 	pthread_mutex_lock(&s->cache_lock);
 	cache_remove_locked(s, key);
@@ -1019,7 +1022,7 @@ static void cache_remove(struct ldap_store *s, const char *key)
 
 /* Drops the entries expired for longer than keep seconds (all of them when
  * keep < 0). */
-static void cache_sweep_locked(struct ldap_store *s, int64_t now, int64_t keep)
+static void cache_sweep_locked(struct ntlmd_ldap_store *s, int64_t now, int64_t keep)
 {
 	for (unsigned b = 0; b < CACHE_BUCKETS; b++)
 		for (struct cache_entry **p = &s->buckets[b]; *p != NULL;) {
@@ -1062,7 +1065,8 @@ fail:
 }
 
 /* Keeps a copy of a (NULL: a negative entry) for ttl seconds. */
-static void cache_put(struct ldap_store *s, const char *key, const struct ntlmd_account *a, unsigned ttl)
+static void cache_put(struct ntlmd_ldap_store *s, const char *key, const struct ntlmd_account *a,
+                      unsigned ttl)
 {
 	struct cache_entry *e;
 	int64_t now = mono_now();
@@ -1092,7 +1096,7 @@ static void cache_put(struct ldap_store *s, const char *key, const struct ntlmd_
 
 /* A live cache entry for key: *ret_hit true with its answer (a copy of the
  * account, or NO_SUCH_USER for a negative entry); a miss is counted. */
-static enum ntlm_status cache_get(struct ldap_store *s, const char *key, int64_t now,
+static enum ntlm_status cache_get(struct ntlmd_ldap_store *s, const char *key, int64_t now,
                                   struct ntlmd_account *ret, bool *ret_hit)
 {
 	const struct cache_entry *e;
@@ -1112,7 +1116,7 @@ static enum ntlm_status cache_get(struct ldap_store *s, const char *key, int64_t
 	return st;
 }
 
-static void count_miss(struct ldap_store *s)
+static void count_miss(struct ntlmd_ldap_store *s)
 {
 	pthread_mutex_lock(&s->cache_lock);
 	s->stats.cache_misses++;
@@ -1124,17 +1128,17 @@ static void count_miss(struct ldap_store *s)
 
 /* The entry's sambaBadPasswordCount (-1 when absent or malformed), and
  * its sambaBadPasswordTime in *ret_time (0 when absent). */
-static int64_t bad_count_of(const struct ldap_store *s, LDAP *ld, LDAPMessage *e, int64_t *ret_time)
+static int64_t bad_count_of(const struct ntlmd_ldap_store *s, LDAP *ld, LDAPMessage *e, int64_t *ret_time)
 {
 	int64_t count = -1, t = 0;
 	bool absent;
-	char *v = get_value(ld, e, s->conf.attrs[LDAP_ATTR_BAD_COUNT], &absent);
+	char *v = get_value(ld, e, s->conf.attrs[NTLMD_LDAP_ATTR_BAD_COUNT], &absent);
 
 	if (v == NULL || !parse_int64(v, &count) || count < 0)
 		count = -1;
 	free(v);
 	if (ret_time != NULL) {
-		v = get_value(ld, e, s->conf.attrs[LDAP_ATTR_BAD_TIME], &absent);
+		v = get_value(ld, e, s->conf.attrs[NTLMD_LDAP_ATTR_BAD_TIME], &absent);
 		if (v == NULL || !parse_int64(v, &t))
 			t = 0;
 		free(v);
@@ -1145,7 +1149,7 @@ static int64_t bad_count_of(const struct ldap_store *s, LDAP *ld, LDAPMessage *e
 
 /* True when the domains are known (configured, or read from the
  * directory) and domain is not among them. */
-static bool other_domain(struct ldap_store *s, const char *domain)
+static bool other_domain(struct ntlmd_ldap_store *s, const char *domain)
 {
 	bool other = false;
 
@@ -1167,7 +1171,7 @@ static bool other_domain(struct ldap_store *s, const char *domain)
 /* The domains the store serves: configured, or read from the directory. */
 static bool store_serves_domain(void *state, const char *domain)
 {
-	struct ldap_store *s = state;
+	struct ntlmd_ldap_store *s = state;
 	bool serves = false;
 
 	if (s == NULL || domain == NULL)
@@ -1185,8 +1189,8 @@ static bool store_serves_domain(void *state, const char *domain)
 
 /* During an outage, a cached entry expired no longer than cache_stale_ttl
  * ago (only when that option is set). */
-static enum ntlm_status serve_stale(struct ldap_store *s, const char *user, const char *key, int64_t now,
-                                    struct ntlmd_account *ret)
+static enum ntlm_status serve_stale(struct ntlmd_ldap_store *s, const char *user, const char *key,
+                                    int64_t now, struct ntlmd_account *ret)
 {
 	const struct cache_entry *e;
 	char shown[NTLMD_LOG_NAME_MAX];
@@ -1211,7 +1215,7 @@ static enum ntlm_status serve_stale(struct ldap_store *s, const char *user, cons
  * serves, a live cache entry, or (with wait false) a directory known
  * unavailable within reconnect_retrytime: a stale entry or unavailable.
  * *ret_answered false: the directory must be asked. */
-static enum ntlm_status answer_from_memory(struct ldap_store *s, const char *user, const char *domain,
+static enum ntlm_status answer_from_memory(struct ntlmd_ldap_store *s, const char *user, const char *domain,
                                            const char *key, bool wait, struct ntlmd_account *ret,
                                            bool *ret_answered)
 {
@@ -1233,7 +1237,7 @@ static enum ntlm_status answer_from_memory(struct ldap_store *s, const char *use
 static enum ntlm_status store_lookup_now(void *state, const char *user, const char *domain,
                                          struct ntlmd_account *ret, bool *ret_answered)
 {
-	struct ldap_store *s = state;
+	struct ntlmd_ldap_store *s = state;
 	char key[MAX_USER + 1];
 
 	*ret_answered = true;
@@ -1244,11 +1248,11 @@ static enum ntlm_status store_lookup_now(void *state, const char *user, const ch
 }
 
 /* The account of the entry found in op, cached (positive or negative). */
-static enum ntlm_status account_of_search(struct ldap_op *op, enum ntlm_status st, LDAPMessage *res,
+static enum ntlm_status account_of_search(struct ntlmd_ldap_op *op, enum ntlm_status st, LDAPMessage *res,
                                           const char *user, const char *domain, const char *key,
                                           struct ntlmd_account *ret)
 {
-	struct ldap_store *s = op->s;
+	struct ntlmd_ldap_store *s = op->s;
 	LDAP *ld = op->conn->ld;
 
 	if (st == NTLM_OK && other_domain(s, domain)) /* the domains were read on connecting */
@@ -1269,10 +1273,10 @@ static enum ntlm_status account_of_search(struct ldap_op *op, enum ntlm_status s
 static enum ntlm_status store_lookup(void *state, const char *user, const char *domain,
                                      struct ntlmd_account *ret)
 {
-	struct ldap_store *s = state;
+	struct ntlmd_ldap_store *s = state;
 	char key[MAX_USER + 1];
 	LDAPMessage *res = NULL;
-	struct ldap_op op;
+	struct ntlmd_ldap_op op;
 	enum ntlm_status st;
 	bool answered;
 
@@ -1295,16 +1299,18 @@ static enum ntlm_status store_lookup(void *state, const char *user, const char *
 /* The modifications of a password change (Samba's ldapsam): the new NT
  * hash, no LM hash, the time of the change, and sambaPwdMustChange moved
  * by the same interval (removed when it had none). */
-static int modify_password(const struct ldap_store *s, LDAP *ld, const char *dn,
+static int modify_password(const struct ntlmd_ldap_store *s, LDAP *ld, const char *dn,
                            const struct ntlmd_account *old, const struct ntlm_hash *nt_hash, int64_t now)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	char nt_hex[33], last_set[24], must_change[24];
 	char *nt_vals[] = {nt_hex, NULL}, *last_vals[] = {last_set, NULL}, *must_vals[] = {must_change, NULL};
-	LDAPMod nt = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_NT], {.modv_strvals = nt_vals}};
-	LDAPMod lm = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_LM], {.modv_strvals = NULL}};
-	LDAPMod last = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_PWD_LAST_SET], {.modv_strvals = last_vals}};
-	LDAPMod must = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_PWD_MUST_CHANGE], {.modv_strvals = NULL}};
+	LDAPMod nt = {LDAP_MOD_REPLACE, s->conf.attrs[NTLMD_LDAP_ATTR_NT], {.modv_strvals = nt_vals}};
+	LDAPMod lm = {LDAP_MOD_REPLACE, s->conf.attrs[NTLMD_LDAP_ATTR_LM], {.modv_strvals = NULL}};
+	LDAPMod last = {
+	    LDAP_MOD_REPLACE, s->conf.attrs[NTLMD_LDAP_ATTR_PWD_LAST_SET], {.modv_strvals = last_vals}};
+	LDAPMod must = {
+	    LDAP_MOD_REPLACE, s->conf.attrs[NTLMD_LDAP_ATTR_PWD_MUST_CHANGE], {.modv_strvals = NULL}};
 	LDAPMod *mods[] = {&nt, &lm, &last, &must, NULL};
 	LDAPMessage *res = NULL;
 	int msgid, rc, err = LDAP_OTHER;
@@ -1332,7 +1338,7 @@ static int modify_password(const struct ldap_store *s, LDAP *ld, const char *dn,
 }
 
 /* The entry's DN, and its account, found on op's connection. */
-static enum ntlm_status entry_dn_and_account(struct ldap_op *op, LDAPMessage *res, char **ret_dn,
+static enum ntlm_status entry_dn_and_account(struct ntlmd_ldap_op *op, LDAPMessage *res, char **ret_dn,
                                              struct ntlmd_account *ret)
 {
 	LDAP *ld = op->conn->ld;
@@ -1350,9 +1356,9 @@ static enum ntlm_status entry_dn_and_account(struct ldap_op *op, LDAPMessage *re
 /* A connection for a write: rootbinddn's own to the server of op's (the
  * caller unbinds it, *ret_root), or op's when no rootbinddn is set. NULL
  * when rootbinddn's bind failed. */
-static LDAP *writer_of(struct ldap_op *op, LDAP **ret_root)
+static LDAP *writer_of(struct ntlmd_ldap_op *op, LDAP **ret_root)
 {
-	const struct ldap_store *s = op->s;
+	const struct ntlmd_ldap_store *s = op->s;
 
 	*ret_root = NULL;
 	if (s->conf.rootbinddn == NULL)
@@ -1364,12 +1370,12 @@ static LDAP *writer_of(struct ldap_op *op, LDAP **ret_root)
 static enum ntlm_status store_set_password(void *state, const char *user, const struct ntlm_hash *nt_hash,
                                            int64_t now)
 {
-	struct ldap_store *s = state;
+	struct ntlmd_ldap_store *s = state;
 	struct ntlmd_account old = {0};
 	LDAPMessage *res = NULL;
 	LDAP *root = NULL, *ld;
 	char *dn = NULL, key[MAX_USER + 1], diag[DIAGNOSTIC_MAX];
-	struct ldap_op op;
+	struct ntlmd_ldap_op op;
 	enum ntlm_status st;
 	int rc;
 
@@ -1416,14 +1422,15 @@ out:
  * that fails when another writer changed it first: delete the old value,
  * add the new (the per-user serialisation of concurrent ntlmd instances);
  * with time, sambaBadPasswordTime too. */
-static int write_bad_count(const struct ldap_store *s, LDAP *ld, const char *dn, int64_t old, int64_t new,
-                           int64_t time_now)
+static int write_bad_count(const struct ntlmd_ldap_store *s, LDAP *ld, const char *dn, int64_t old,
+                           int64_t new, int64_t time_now)
 {
 	char old_s[24], new_s[24], time_s[24];
 	char *old_vals[] = {old_s, NULL}, *new_vals[] = {new_s, NULL}, *time_vals[] = {time_s, NULL};
-	LDAPMod del = {LDAP_MOD_DELETE, s->conf.attrs[LDAP_ATTR_BAD_COUNT], {.modv_strvals = old_vals}};
-	LDAPMod add = {LDAP_MOD_ADD, s->conf.attrs[LDAP_ATTR_BAD_COUNT], {.modv_strvals = new_vals}};
-	LDAPMod when = {LDAP_MOD_REPLACE, s->conf.attrs[LDAP_ATTR_BAD_TIME], {.modv_strvals = time_vals}};
+	LDAPMod del = {LDAP_MOD_DELETE, s->conf.attrs[NTLMD_LDAP_ATTR_BAD_COUNT], {.modv_strvals = old_vals}};
+	LDAPMod add = {LDAP_MOD_ADD, s->conf.attrs[NTLMD_LDAP_ATTR_BAD_COUNT], {.modv_strvals = new_vals}};
+	LDAPMod when = {
+	    LDAP_MOD_REPLACE, s->conf.attrs[NTLMD_LDAP_ATTR_BAD_TIME], {.modv_strvals = time_vals}};
 	LDAPMod *mods[4] = {NULL};
 	LDAPMessage *res = NULL;
 	size_t m = 0;
@@ -1449,10 +1456,10 @@ static int write_bad_count(const struct ldap_store *s, LDAP *ld, const char *dn,
  * (rootbinddn's, *root, opened at the first write): LDAP_SUCCESS, another
  * writer's change first (LDAP_NO_SUCH_ATTRIBUTE, LDAP_TYPE_OR_VALUE_EXISTS:
  * try again), or a failure, logged. *ret_done: nothing to write. */
-static int record_once(struct ldap_op *op, const char *user, bool success, int64_t now, LDAP **root,
+static int record_once(struct ntlmd_ldap_op *op, const char *user, bool success, int64_t now, LDAP **root,
                        bool *ret_done)
 {
-	struct ldap_store *s = op->s;
+	struct ntlmd_ldap_store *s = op->s;
 	LDAPMessage *res = NULL, *e;
 	int64_t old, last = 0, new;
 	char *dn;
@@ -1495,10 +1502,10 @@ static int record_once(struct ldap_op *op, const char *user, bool success, int64
  */
 static void store_record_logon(void *state, const char *user, int64_t bad_count, bool success, int64_t now)
 {
-	struct ldap_store *s = state;
+	struct ntlmd_ldap_store *s = state;
 	char key[MAX_USER + 1];
 	LDAP *root = NULL;
-	struct ldap_op op;
+	struct ntlmd_ldap_op op;
 
 	if (s == NULL || user == NULL || !s->conf.lockout_writeback || !valid_user(user))
 		return;
@@ -1526,9 +1533,9 @@ static void store_record_logon(void *state, const char *user, int64_t bad_count,
 
 /* The normalized DN of user's entry (free it), found like a lookup but
  * reading no attribute. */
-static enum ntlm_status user_dn(struct ldap_op *op, const char *user, char **ret)
+static enum ntlm_status user_dn(struct ntlmd_ldap_op *op, const char *user, char **ret)
 {
-	const struct ldap_store *s = op->s;
+	const struct ntlmd_ldap_store *s = op->s;
 	char filter[FILTER_MAX];
 	char no_attr[] = LDAP_NO_ATTRS; /* "1.1": no attribute (RFC 4511 4.5.1.8) */
 	char *no_attrs[] = {no_attr, NULL};
@@ -1537,7 +1544,7 @@ static enum ntlm_status user_dn(struct ldap_op *op, const char *user, char **ret
 	char *dn, *norm = NULL;
 	enum ntlm_status st;
 
-	if (!match_filter(s->conf.filter, s->conf.attrs[LDAP_ATTR_UID], user, filter))
+	if (!match_filter(s->conf.filter, s->conf.attrs[NTLMD_LDAP_ATTR_UID], user, filter))
 		return NTLM_STATUS_NO_SUCH_USER;
 	st = search_failover(op, &q, &res);
 	if (st != NTLM_OK)
@@ -1605,7 +1612,7 @@ static enum ntlm_status key_dn(const char *key, char **ret)
 
 /* Whether user is a member of the group entry found in op (its member
  * values; dn: the user's normalized DN when members are DNs). */
-static bool member_of_result(struct ldap_op *op, LDAPMessage *res, const char *user, const char *dn)
+static bool member_of_result(struct ntlmd_ldap_op *op, LDAPMessage *res, const char *user, const char *dn)
 {
 	LDAP *ld = op->conn->ld;
 	struct berval **vals =
@@ -1642,19 +1649,20 @@ static bool entry_has_sid(LDAP *ld, LDAPMessage *e, const char *attribute, const
  * (sambaPrimaryGroupSID): the entry of user whose DN is dn (this store's
  * account of that key), searched on op's connection. NO_SUCH_USER when
  * the entry is gone or another. */
-static enum ntlm_status account_has_sid(struct ldap_op *op, const char *user, const char *dn,
+static enum ntlm_status account_has_sid(struct ntlmd_ldap_op *op, const char *user, const char *dn,
                                         const struct ntlmd_sid *sid, bool *ret)
 {
-	const struct ldap_store *s = op->s;
+	const struct ntlmd_ldap_store *s = op->s;
 	char filter[FILTER_MAX];
-	char *attrs[] = {s->conf.attrs[LDAP_ATTR_SID], s->conf.attrs[LDAP_ATTR_PRIMARY_GROUP_SID], NULL};
+	char *attrs[] = {s->conf.attrs[NTLMD_LDAP_ATTR_SID], s->conf.attrs[NTLMD_LDAP_ATTR_PRIMARY_GROUP_SID],
+	                 NULL};
 	struct search q = {.bases = s->conf.bases, .filter = filter, .attrs = attrs};
 	LDAPMessage *res = NULL, *e;
 	LDAP *ld;
 	char *found = NULL, *norm = NULL;
 	enum ntlm_status st;
 
-	if (!match_filter(s->conf.filter, s->conf.attrs[LDAP_ATTR_UID], user, filter))
+	if (!match_filter(s->conf.filter, s->conf.attrs[NTLMD_LDAP_ATTR_UID], user, filter))
 		return NTLM_STATUS_NO_SUCH_USER;
 	if ((st = search_failover(op, &q, &res)) != NTLM_OK)
 		return st;
@@ -1678,10 +1686,10 @@ static enum ntlm_status account_has_sid(struct ldap_op *op, const char *user, co
  * user (group_member_attribute, as for a group name), searched on op's
  * connection. NO_SUCH_USER when there is no group search or no such
  * entry. */
-static enum ntlm_status mapped_group_member(struct ldap_op *op, const char *sid_text, const char *user,
+static enum ntlm_status mapped_group_member(struct ntlmd_ldap_op *op, const char *sid_text, const char *user,
                                             const char *dn, bool *ret)
 {
-	const struct ldap_store *s = op->s;
+	const struct ntlmd_ldap_store *s = op->s;
 	char filter[FILTER_MAX];
 	char *attrs[] = {s->conf.group_member_attribute, NULL};
 	struct search q = {.bases = s->conf.group_bases, .filter = filter, .attrs = attrs};
@@ -1710,12 +1718,12 @@ static enum ntlm_status mapped_group_member(struct ldap_op *op, const char *sid_
  * search, it runs in one operation of the pool (a store worker's, never
  * ntlmd's loop: group_member has no no-wait form).
  */
-static enum ntlm_status sid_member(struct ldap_store *s, const char *group, const char *user, const char *key,
-                                   bool *ret_member)
+static enum ntlm_status sid_member(struct ntlmd_ldap_store *s, const char *group, const char *user,
+                                   const char *key, bool *ret_member)
 {
 	struct ntlmd_sid sid;
 	char text[NTLMD_SID_TEXT_MAX];
-	struct ldap_op op;
+	struct ntlmd_ldap_op op;
 	char *dn = NULL;
 	bool member = false, ours = false;
 	enum ntlm_status st = NTLM_OK;
@@ -1758,12 +1766,12 @@ out:
 static enum ntlm_status store_group_member(void *state, const char *group, const char *user, const char *key,
                                            bool *ret_member)
 {
-	struct ldap_store *s = state;
+	struct ntlmd_ldap_store *s = state;
 	char filter[FILTER_MAX];
 	char *attrs[2];
 	struct search q = {.filter = filter, .attrs = attrs};
 	LDAPMessage *res = NULL;
-	struct ldap_op op;
+	struct ntlmd_ldap_op op;
 	char *dn = NULL;
 	bool member = false;
 	enum ntlm_status st = NTLM_OK;
@@ -1811,8 +1819,8 @@ out:
  * holds are touched. */
 static void store_refresh(void *state)
 {
-	struct ldap_store *s = state;
-	struct ldap_conn *closing = NULL;
+	struct ntlmd_ldap_store *s = state;
+	struct ntlmd_ldap_conn *closing = NULL;
 	int64_t now = mono_now();
 
 	if (s == NULL)
@@ -1823,8 +1831,8 @@ static void store_refresh(void *state)
 	if (s->conf.idle_timelimit == 0)
 		return;
 	pthread_mutex_lock(&s->state_lock);
-	for (struct ldap_conn **p = &s->idle; *p != NULL;) {
-		struct ldap_conn *c = *p;
+	for (struct ntlmd_ldap_conn **p = &s->idle; *p != NULL;) {
+		struct ntlmd_ldap_conn *c = *p;
 
 		if (c->ld != NULL && now - c->last_used > (int64_t)s->conf.idle_timelimit) {
 			*p = c->next;
@@ -1836,7 +1844,7 @@ static void store_refresh(void *state)
 	}
 	pthread_mutex_unlock(&s->state_lock);
 	while (closing != NULL) {
-		struct ldap_conn *c = closing;
+		struct ntlmd_ldap_conn *c = closing;
 
 		closing = c->next;
 		ntlmd_backend_log(LOG_DEBUG, "ldap: closing the idle connection to %s",
@@ -1850,7 +1858,7 @@ static void store_refresh(void *state)
  * request is done): every connection is idle. */
 static void store_close(void *state)
 {
-	struct ldap_store *s = state;
+	struct ntlmd_ldap_store *s = state;
 
 	if (s == NULL)
 		return;
@@ -1861,7 +1869,7 @@ static void store_close(void *state)
 	    s->stats.searches, s->stats.connects, s->stats.failovers, s->stats.cache_hits,
 	    s->stats.cache_misses, s->stats.stale_served);
 	while (s->idle != NULL) {
-		struct ldap_conn *c = s->idle;
+		struct ntlmd_ldap_conn *c = s->idle;
 
 		s->idle = c->next;
 		drop_connection(c);
@@ -1870,7 +1878,7 @@ static void store_close(void *state)
 	strv_free(s->dir_domains);
 	strv_free(s->dir_sids);
 	cache_sweep_locked(s, 0, -1);
-	ldap_conf_clear(&s->conf);
+	ntlmd_ldap_conf_clear(&s->conf);
 	free(s->down_until);
 	pthread_mutex_destroy(&s->state_lock);
 	pthread_mutex_destroy(&s->cache_lock);
@@ -1881,7 +1889,7 @@ static void store_close(void *state)
 enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_state,
                                  struct ntlmd_config_error *err)
 {
-	struct ldap_store *s;
+	struct ntlmd_ldap_store *s;
 	struct ntlmd_config_error local;
 
 	if (cfg == NULL || ret_state == NULL)
@@ -1889,7 +1897,7 @@ enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_stat
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NTLM_ERR_NO_MEMORY;
-	if (ldap_conf_parse(cfg, &s->conf, err != NULL ? err : &local, 1) != 0) {
+	if (ntlmd_ldap_conf_parse(cfg, &s->conf, err != NULL ? err : &local, 1) != 0) {
 		free(s);
 		return NTLM_ERR_INVALID_ARGUMENT;
 	}

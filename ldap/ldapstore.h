@@ -11,28 +11,28 @@
 #include "backend.h"
 
 /* The entry attributes the store reads, in the order of their "map" names. */
-enum ldap_attr {
-	LDAP_ATTR_UID = 0,
-	LDAP_ATTR_NT,
-	LDAP_ATTR_LM,
-	LDAP_ATTR_FLAGS,
-	LDAP_ATTR_PWD_LAST_SET,
-	LDAP_ATTR_PWD_MUST_CHANGE,
-	LDAP_ATTR_KICKOFF,
-	LDAP_ATTR_LOGON_HOURS,
-	LDAP_ATTR_WORKSTATIONS,
-	LDAP_ATTR_BAD_COUNT,
-	LDAP_ATTR_BAD_TIME,
-	LDAP_ATTR_UID_NUMBER,
-	LDAP_ATTR_SID,               /* the account's SID: its prefix names its sambaDomain */
-	LDAP_ATTR_PRIMARY_GROUP_SID, /* the SID of the account's primary group (membership by SID) */
-	LDAP_ATTR_COUNT
+enum ntlmd_ldap_attr {
+	NTLMD_LDAP_ATTR_UID = 0,
+	NTLMD_LDAP_ATTR_NT,
+	NTLMD_LDAP_ATTR_LM,
+	NTLMD_LDAP_ATTR_FLAGS,
+	NTLMD_LDAP_ATTR_PWD_LAST_SET,
+	NTLMD_LDAP_ATTR_PWD_MUST_CHANGE,
+	NTLMD_LDAP_ATTR_KICKOFF,
+	NTLMD_LDAP_ATTR_LOGON_HOURS,
+	NTLMD_LDAP_ATTR_WORKSTATIONS,
+	NTLMD_LDAP_ATTR_BAD_COUNT,
+	NTLMD_LDAP_ATTR_BAD_TIME,
+	NTLMD_LDAP_ATTR_UID_NUMBER,
+	NTLMD_LDAP_ATTR_SID,               /* the account's SID: its prefix names its sambaDomain */
+	NTLMD_LDAP_ATTR_PRIMARY_GROUP_SID, /* the SID of the account's primary group (membership by SID) */
+	NTLMD_LDAP_ATTR_COUNT
 };
 
-enum ldap_ssl { LDAP_SSL_OFF = 0, LDAP_SSL_START_TLS, LDAP_SSL_ON };
+enum ntlmd_ldap_ssl { NTLMD_LDAP_SSL_OFF = 0, NTLMD_LDAP_SSL_START_TLS, NTLMD_LDAP_SSL_ON };
 
 /* The parsed settings. Password files are read once, at parse time. */
-struct ldap_conf {
+struct ntlmd_ldap_conf {
 	char **uris; /* NULL-terminated, in failover order */
 	size_t n_uris;
 	char **bases; /* NULL-terminated, searched in order */
@@ -43,10 +43,10 @@ struct ldap_conf {
 	char *binddn, *bindpw;         /* bindpw: secret */
 	char *rootbinddn, *rootbindpw; /* rootbindpw: secret */
 	bool sasl_external;
-	enum ldap_ssl ssl;
+	enum ntlmd_ldap_ssl ssl;
 	int tls_reqcert; /* LDAP_OPT_X_TLS_* */
 	char *tls_cacertfile, *tls_cacertdir, *tls_cert, *tls_key;
-	char *attrs[LDAP_ATTR_COUNT];
+	char *attrs[NTLMD_LDAP_ATTR_COUNT];
 	char *domain_attribute; /* of the sambaDomain entries; default sambaDomainName */
 	char **domains;         /* configured NTLM domains; NULL = from the directory */
 	unsigned cache_ttl, negative_cache_ttl, cache_stale_ttl;
@@ -68,13 +68,13 @@ struct ldap_conf {
 /*
  * Parses and checks the ldap keys of cfg (cfg->extra_*). Every problem is
  * appended to errs (up to max, with its line number); the count of all of
- * them is returned. On 0 *ret is filled (ldap_conf_clear it); otherwise it
+ * them is returned. On 0 *ret is filled (ntlmd_ldap_conf_clear it); otherwise it
  * is left cleared. ret may be NULL to check only.
  */
-size_t ldap_conf_parse(const struct ntlmd_config *cfg, struct ldap_conf *ret, struct ntlmd_config_error *errs,
-                       size_t max);
+size_t ntlmd_ldap_conf_parse(const struct ntlmd_config *cfg, struct ntlmd_ldap_conf *ret,
+                             struct ntlmd_config_error *errs, size_t max);
 /* Wipes the passwords and frees everything; NULL-safe. */
-void ldap_conf_clear(struct ldap_conf *c);
+void ntlmd_ldap_conf_clear(struct ntlmd_ldap_conf *c);
 
 /* The store, opened with its reason on failure. */
 enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_state,
@@ -82,7 +82,7 @@ enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_stat
 
 /* The ldap keys of ntlmd.conf, ended by a NULL name (ntlmd.conf(5)). */
 extern const struct ntlmd_config_store_key ntlmd_ldap_config_keys[];
-/* ldap_conf_parse without keeping the result: ntlmd -t and the reload. */
+/* ntlmd_ldap_conf_parse without keeping the result: ntlmd -t and the reload. */
 size_t ntlmd_ldap_check_config(const struct ntlmd_config *cfg, struct ntlmd_config_error *errs, size_t max);
 
 /* The ldap store: the registry (stores/registry.c) lists it. */

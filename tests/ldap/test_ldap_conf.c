@@ -1,5 +1,5 @@
 /*
- * test_ldap_conf.c: the ldap backend's keys (ldap_conf_parse): defaults,
+ * test_ldap_conf.c: the ldap backend's keys (ntlmd_ldap_conf_parse): defaults,
  * every value, every error with its line number, the password files'
  * mode check; and a store whose servers are all unreachable answers
  * NTLM_ERR_BACKEND_UNAVAILABLE at once, never NO_SUCH_USER.
@@ -38,7 +38,7 @@ static char *write_file(const char *name, const char *text, mode_t mode)
 }
 
 /* Loads text as ntlmd.conf, then parses its ldap keys. */
-static size_t parse(const char *text, struct ldap_conf *ret, struct ntlmd_config_error *errs)
+static size_t parse(const char *text, struct ntlmd_ldap_conf *ret, struct ntlmd_config_error *errs)
 {
 	struct ntlmd_config cfg = {0};
 	struct ntlmd_config_error cerrs[4];
@@ -46,7 +46,7 @@ static size_t parse(const char *text, struct ldap_conf *ret, struct ntlmd_config
 	char *path = write_file("ntlmd.conf", text, 0600);
 
 	ck_assert_int_eq(ntlmd_stores_config_load(path, &cfg, cerrs, 4, &n), NTLM_OK);
-	got = ldap_conf_parse(&cfg, ret, errs, MAX_ERRORS);
+	got = ntlmd_ldap_conf_parse(&cfg, ret, errs, MAX_ERRORS);
 	ntlmd_config_clear(&cfg);
 	free(path);
 	return got;
@@ -62,7 +62,7 @@ static bool has_error(const struct ntlmd_config_error *errs, size_t n, unsigned 
 
 START_TEST(defaults)
 {
-	struct ldap_conf c;
+	struct ntlmd_ldap_conf c;
 	struct ntlmd_config_error errs[MAX_ERRORS];
 
 	ck_assert_uint_eq(
@@ -75,10 +75,10 @@ START_TEST(defaults)
 	ck_assert_uint_eq(c.reconnect_sleeptime, 10);
 	ck_assert_uint_eq(c.reconnect_retrytime, 10);
 	ck_assert_int_eq(c.tls_reqcert, LDAP_OPT_X_TLS_DEMAND);
-	ck_assert_int_eq(c.ssl, LDAP_SSL_OFF);
-	ck_assert_str_eq(c.attrs[LDAP_ATTR_UID], "uid");
-	ck_assert_str_eq(c.attrs[LDAP_ATTR_NT], "sambaNTPassword");
-	ck_assert_str_eq(c.attrs[LDAP_ATTR_BAD_TIME], "sambaBadPasswordTime");
+	ck_assert_int_eq(c.ssl, NTLMD_LDAP_SSL_OFF);
+	ck_assert_str_eq(c.attrs[NTLMD_LDAP_ATTR_UID], "uid");
+	ck_assert_str_eq(c.attrs[NTLMD_LDAP_ATTR_NT], "sambaNTPassword");
+	ck_assert_str_eq(c.attrs[NTLMD_LDAP_ATTR_BAD_TIME], "sambaBadPasswordTime");
 	ck_assert_str_eq(c.domain_attribute, "sambaDomainName");
 	ck_assert_ptr_null(c.domains);
 	ck_assert_uint_eq(c.cache_ttl, 0);
@@ -89,13 +89,13 @@ START_TEST(defaults)
 	ck_assert_str_eq(c.group_name_attribute, "cn");
 	ck_assert_str_eq(c.group_member_attribute, "memberUid");
 	ck_assert(!c.group_member_dn);
-	ldap_conf_clear(&c);
+	ntlmd_ldap_conf_clear(&c);
 }
 END_TEST
 
 START_TEST(every_value)
 {
-	struct ldap_conf c;
+	struct ntlmd_ldap_conf c;
 	struct ntlmd_config_error errs[MAX_ERRORS];
 	char *pw = write_file("bindpw", "s3cret-bind\n", 0600);
 	char *rootpw = write_file("rootpw", "r00t-bind", 0600);
@@ -148,10 +148,10 @@ START_TEST(every_value)
 	ck_assert_uint_eq(c.reconnect_retrytime, 0); /* every lookup tries the servers */
 	ck_assert_str_eq(c.bindpw, "s3cret-bind");
 	ck_assert_str_eq(c.rootbindpw, "r00t-bind");
-	ck_assert_int_eq(c.ssl, LDAP_SSL_START_TLS);
+	ck_assert_int_eq(c.ssl, NTLMD_LDAP_SSL_START_TLS);
 	ck_assert_int_eq(c.tls_reqcert, LDAP_OPT_X_TLS_HARD);
-	ck_assert_str_eq(c.attrs[LDAP_ATTR_UID], "sAMAccountName");
-	ck_assert_str_eq(c.attrs[LDAP_ATTR_NT], "ntHash");
+	ck_assert_str_eq(c.attrs[NTLMD_LDAP_ATTR_UID], "sAMAccountName");
+	ck_assert_str_eq(c.attrs[NTLMD_LDAP_ATTR_NT], "ntHash");
 	ck_assert_uint_eq(c.cache_ttl, 60);
 	ck_assert_uint_eq(c.negative_cache_ttl, 30);
 	ck_assert_uint_eq(c.cache_stale_ttl, 600);
@@ -164,7 +164,7 @@ START_TEST(every_value)
 	ck_assert(c.group_member_dn);
 	/* members by DN: "member" unless group_member_attribute says otherwise */
 	ck_assert_str_eq(c.group_member_attribute, "member");
-	ldap_conf_clear(&c);
+	ntlmd_ldap_conf_clear(&c);
 	unlink(pw);
 	unlink(rootpw);
 	free(pw);
@@ -174,7 +174,7 @@ END_TEST
 
 START_TEST(errors_with_lines)
 {
-	struct ldap_conf c;
+	struct ntlmd_ldap_conf c;
 	struct ntlmd_config_error errs[MAX_ERRORS];
 	size_t n = parse("backends files ldap\n"            /* 1 */
 	                 "uri http://x.example.org\n"       /* 2 */
@@ -223,7 +223,7 @@ END_TEST
 
 START_TEST(combinations)
 {
-	struct ldap_conf c;
+	struct ntlmd_ldap_conf c;
 	struct ntlmd_config_error errs[MAX_ERRORS];
 	size_t n;
 
@@ -249,7 +249,7 @@ END_TEST
 
 START_TEST(password_file_mode)
 {
-	struct ldap_conf c;
+	struct ntlmd_ldap_conf c;
 	struct ntlmd_config_error errs[MAX_ERRORS];
 	char *pw = write_file("groupreadable", "Secret-In-File\n", 0640), text[512];
 	size_t n;
@@ -265,7 +265,7 @@ START_TEST(password_file_mode)
 	ck_assert_int_eq(chmod(pw, 0600), 0);
 	ck_assert_uint_eq(parse(text, &c, errs), 0);
 	ck_assert_str_eq(c.bindpw, "Secret-In-File");
-	ldap_conf_clear(&c);
+	ntlmd_ldap_conf_clear(&c);
 	unlink(pw);
 	free(pw);
 	pw = write_file("empty", "\n", 0600);
@@ -326,7 +326,7 @@ START_TEST(open_reports_errors)
 }
 END_TEST
 
-static Suite *ldap_conf_suite(void)
+static Suite *ntlmd_ldap_conf_suite(void)
 {
 	Suite *s = suite_create("ldap_conf");
 	TCase *tc = tcase_create("keys");
@@ -350,7 +350,7 @@ int main(void)
 	if (mkdtemp(tmpdir) == NULL)
 		return 99;
 	ntlmd_backends_set_log(NULL);
-	rc = test_run_suite(ldap_conf_suite());
+	rc = test_run_suite(ntlmd_ldap_conf_suite());
 	{
 		char path[sizeof(tmpdir) + 16];
 		snprintf(path, sizeof(path), "%s/ntlmd.conf", tmpdir);
