@@ -95,11 +95,11 @@ struct ntlmd_backend {
 	void (*record_logon)(void *state, const char *user, int64_t bad_count, bool success, int64_t now);
 	/* May be NULL: a store without groups. Whether user belongs to group
 	 * in the store's group search: NTLM_OK with *ret_member;
-	 * NTLM_STATUS_NO_SUCH_USER when the store has no group of that name
+	 * NTLM_STATUS_NO_SUCH_GROUP when the store has no group of that name
 	 * (or no group search configured); NTLM_ERR_BACKEND_UNAVAILABLE when
 	 * it could not be asked. group may be a SID in canonical text
 	 * ("S-1-5-21-..."; ntlmd.conf(5), MEMBERSHIP BY SID): a store answers
-	 * for the SIDs it knows for that account, else NO_SUCH_USER.
+	 * for the SIDs it knows for that account, else NO_SUCH_GROUP.
 	 * key is the account's (ntlmd_account.key),
 	 * NULL when unknown: a member given by DN is this store's own entry
 	 * of that key, never another store's account of the same name. */
@@ -181,7 +181,7 @@ void ntlmd_backends_close(struct ntlmd_backend_chain *c);
 /*
  * Asks each store with a group search in turn whether user belongs to
  * group: the first store that has the group answers (NTLM_OK with
- * *ret_member, *ret_backend its name). No store has it: NO_SUCH_USER, or
+ * *ret_member, *ret_backend its name). No store has it: NO_SUCH_GROUP, or
  * NTLM_ERR_BACKEND_UNAVAILABLE when one of them could not be asked.
  */
 enum ntlm_status ntlmd_backends_group_member(struct ntlmd_backend_chain *c, const char *group,

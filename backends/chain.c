@@ -136,7 +136,7 @@ enum ntlm_status ntlmd_backends_open_known(const struct ntlmd_backend *const *kn
 		n++;
 	if (n == 0) {
 		set_error(err, "no backend configured");
-		return NTLM_ERR_INVALID_ARGUMENT;
+		return NTLM_ERR_CONFIG;
 	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL || (c->stores = calloc(n, sizeof(*c->stores))) == NULL) {
@@ -147,13 +147,13 @@ enum ntlm_status ntlmd_backends_open_known(const struct ntlmd_backend *const *kn
 		const struct ntlmd_backend *b = find_known(known, n_known, names[i]);
 		if (b == NULL) {
 			set_error(err, "unknown backend \"%s\"", names[i]);
-			st = NTLM_ERR_INVALID_ARGUMENT;
+			st = NTLM_ERR_CONFIG;
 			break;
 		}
 		for (size_t j = 0; j < c->n; j++)
 			if (c->stores[j].backend == b) {
 				set_error(err, "backend %s listed twice", b->name);
-				st = NTLM_ERR_INVALID_ARGUMENT;
+				st = NTLM_ERR_CONFIG;
 			}
 		if (st == NTLM_OK)
 			st = open_store(b, cfg, &c->stores[c->n].state, err);
@@ -440,10 +440,10 @@ enum ntlm_status ntlmd_backends_group_member(struct ntlmd_backend_chain *c, cons
 				*ret_backend = s->backend->name;
 			return NTLM_OK;
 		}
-		if (st != NTLM_STATUS_NO_SUCH_USER)
+		if (st != NTLM_STATUS_NO_SUCH_GROUP)
 			unavailable = true;
 	}
-	return unavailable ? NTLM_ERR_BACKEND_UNAVAILABLE : NTLM_STATUS_NO_SUCH_USER;
+	return unavailable ? NTLM_ERR_BACKEND_UNAVAILABLE : NTLM_STATUS_NO_SUCH_GROUP;
 }
 
 void ntlmd_backends_refresh(struct ntlmd_backend_chain *c)

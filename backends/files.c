@@ -410,7 +410,7 @@ static bool system_group_has_rid(uint32_t uid, const char *name, uint32_t rid)
  * SIDs of its system groups (RID 2 * gid + 1001: the primary group and
  * getgrouplist's), which is what winbindd's check_info3_in_group would
  * see of a Samba smbpasswd account. Group names, SIDs of other domains
- * and other stores' accounts: NO_SUCH_USER, for the next store.
+ * and other stores' accounts: NO_SUCH_GROUP, for the next store.
  */
 static enum ntlm_status files_group_member(void *state, const char *group, const char *user, const char *key,
                                            bool *ret_member)
@@ -420,14 +420,14 @@ static enum ntlm_status files_group_member(void *state, const char *group, const
 	struct ntlmd_sid sid;
 	uint32_t rid = 0, user_rid = 0, uid = 0;
 	char *own_key = NULL, *name = NULL;
-	enum ntlm_status st = NTLM_STATUS_NO_SUCH_USER;
+	enum ntlm_status st = NTLM_STATUS_NO_SUCH_GROUP;
 
 	if (fs == NULL || group == NULL || user == NULL || ret_member == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
 	if (!fs->has_domain_sid || !ntlmd_sid_looks_like(group) ||
 	    ntlmd_sid_parse(group, &sid, NULL) != NTLM_OK ||
 	    !ntlmd_sid_split_rid(&sid, &fs->domain_sid, &rid))
-		return NTLM_STATUS_NO_SUCH_USER;
+		return NTLM_STATUS_NO_SUCH_GROUP;
 	pthread_rwlock_rdlock(&fs->lock);
 	if (fs->db == NULL)
 		st = NTLM_ERR_BACKEND_UNAVAILABLE;
@@ -441,7 +441,7 @@ static enum ntlm_status files_group_member(void *state, const char *group, const
 	if (st != NTLM_OK)
 		goto out;
 	if (key != NULL && strcmp(key, own_key) != 0) {
-		st = NTLM_STATUS_NO_SUCH_USER; /* another store's account of that name */
+		st = NTLM_STATUS_NO_SUCH_GROUP; /* another store's account of that name */
 		goto out;
 	}
 	*ret_member =

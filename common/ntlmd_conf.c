@@ -368,7 +368,7 @@ __attribute__((format(printf, 2, 3))) static enum ntlm_status bad(struct reason 
 	va_start(ap, fmt);
 	vsnprintf(r->text, sizeof(r->text), fmt, ap);
 	va_end(ap);
-	return NTLM_ERR_BAD_ENCODING;
+	return NTLM_ERR_CONFIG;
 }
 
 /* Decimal digits only, in [min, max]. */
@@ -579,7 +579,7 @@ static enum ntlm_status parse_scalar(const struct key_def *k, const char *value,
 
 /*
  * Parses value (trimmed, non-empty) for key k into base (the policy for
- * policy keys, the config for global ones). On NTLM_ERR_BAD_ENCODING the
+ * policy keys, the config for global ones). On NTLM_ERR_CONFIG the
  * target is unchanged and r says why, never quoting more than a short,
  * non-secret value.
  */
@@ -822,7 +822,7 @@ __attribute__((format(printf, 3, 4))) static void add_error(struct parser *p, un
 
 static void note_status(struct parser *p, unsigned line, enum ntlm_status st, const struct reason *r)
 {
-	if (st == NTLM_ERR_BAD_ENCODING)
+	if (st == NTLM_ERR_CONFIG)
 		add_error(p, line, "%s", r->text);
 	else if (st != NTLM_OK && p->fatal == NTLM_OK)
 		p->fatal = st;
@@ -851,7 +851,7 @@ static enum ntlm_status read_file(struct parser *p, const char *path, char **ret
 
 	if (fd < 0) {
 		add_error(p, 0, "cannot open %.120s: %s", path, strerror(errno));
-		return NTLM_ERR_BACKEND_UNAVAILABLE;
+		return NTLM_ERR_CONFIG;
 	}
 	buf = malloc(cap);
 	if (buf == NULL)
@@ -872,7 +872,7 @@ static enum ntlm_status read_file(struct parser *p, const char *path, char **ret
 			continue;
 		if (n < 0) {
 			add_error(p, 0, "cannot read %.120s: %s", path, strerror(errno));
-			st = NTLM_ERR_BACKEND_UNAVAILABLE;
+			st = NTLM_ERR_CONFIG;
 			goto out;
 		}
 		if (n == 0)
@@ -880,7 +880,7 @@ static enum ntlm_status read_file(struct parser *p, const char *path, char **ret
 		len += (size_t)n;
 		if (len > NTLMD_CONFIG_MAX_SIZE) {
 			add_error(p, 0, "the file is larger than %u bytes", NTLMD_CONFIG_MAX_SIZE);
-			st = NTLM_ERR_BAD_ENCODING;
+			st = NTLM_ERR_CONFIG;
 			goto out;
 		}
 	}
@@ -1300,7 +1300,7 @@ enum ntlm_status ntlmd_config_load_stores(const char *path, const struct ntlmd_c
 	parse_buffer(&p, buf, len);
 	if (p.fatal == NTLM_OK)
 		finish(&p);
-	st = p.fatal != NTLM_OK ? p.fatal : p.n_errors > 0 ? NTLM_ERR_BAD_ENCODING : NTLM_OK;
+	st = p.fatal != NTLM_OK ? p.fatal : p.n_errors > 0 ? NTLM_ERR_CONFIG : NTLM_OK;
 out:
 	free(buf);
 	free_blocks(&p);
@@ -1326,7 +1326,7 @@ __attribute__((format(printf, 2, 3))) static enum ntlm_status set_error(struct n
 		vsnprintf(err->reason, sizeof(err->reason), fmt, ap);
 		va_end(ap);
 	}
-	return NTLM_ERR_BAD_ENCODING;
+	return NTLM_ERR_CONFIG;
 }
 
 enum ntlm_status ntlmd_config_set_policy(struct ntlmd_config *cfg, const char *key, const char *value,
@@ -1372,7 +1372,7 @@ enum ntlm_status ntlmd_config_set_policy(struct ntlmd_config *cfg, const char *k
 		st = bad(&r, LANMAN_RULE_REASON);
 	if (st != NTLM_OK) {
 		policy_clear(&tmp);
-		return st == NTLM_ERR_BAD_ENCODING ? set_error(err, "%s", r.text) : st;
+		return st == NTLM_ERR_CONFIG ? set_error(err, "%s", r.text) : st;
 	}
 	policy_clear(&cfg->policy);
 	cfg->policy = tmp;

@@ -209,8 +209,8 @@ enum ntlm_status ntlmd_config_init(struct ntlmd_config *cfg);
 /*
  * Reads path over the defaults. Every error is reported through errors[]
  * (up to max_errors; *ret_n_errors counts all of them) and makes the call
- * fail with NTLM_ERR_BAD_ENCODING; an unreadable file gives
- * NTLM_ERR_BACKEND_UNAVAILABLE. On failure cfg is left cleared.
+ * fail with NTLM_ERR_CONFIG (STATUS_NTLM_CONFIG_ERROR), an unreadable
+ * file too (its reason in errors[0], line 0). On failure cfg is left cleared.
  * cfg is cleared first, so pass it zeroed or initialised.
  */
 enum ntlm_status ntlmd_config_load(const char *path, struct ntlmd_config *cfg,
@@ -227,7 +227,7 @@ enum ntlm_status ntlmd_config_load_stores(const char *path, const struct ntlmd_c
                                           struct ntlmd_config_error *errors, size_t max_errors,
                                           size_t *ret_n_errors);
 /* Sets one policy key on the global policy ("key=value" from ntlmtool -o).
- * On error fills *err (line 0) and returns NTLM_ERR_BAD_ENCODING. */
+ * On error fills *err (line 0) and returns NTLM_ERR_CONFIG. */
 enum ntlm_status ntlmd_config_set_policy(struct ntlmd_config *cfg, const char *key, const char *value,
                                          struct ntlmd_config_error *err);
 /* The policy for a service name (the global one when no block names it). */

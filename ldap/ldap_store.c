@@ -1899,7 +1899,7 @@ enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_stat
 		return NTLM_ERR_NO_MEMORY;
 	if (ntlmd_ldap_conf_parse(cfg, &s->conf, err != NULL ? err : &local, 1) != 0) {
 		free(s);
-		return NTLM_ERR_INVALID_ARGUMENT;
+		return NTLM_ERR_CONFIG;
 	}
 	pthread_mutex_init(&s->state_lock, NULL);
 	pthread_mutex_init(&s->cache_lock, NULL);
@@ -1913,6 +1913,17 @@ enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_stat
 	return NTLM_OK;
 }
 
+/* group_member as the chain takes it: NO_SUCH_GROUP when this store
+ * cannot answer for that group and account (the searches say
+ * NO_SUCH_USER: "not here, the next store's"). */
+static enum ntlm_status store_group_answer(void *state, const char *group, const char *user, const char *key,
+                                           bool *ret_member)
+{
+	enum ntlm_status st = store_group_member(state, group, user, key, ret_member);
+
+	return st == NTLM_STATUS_NO_SUCH_USER ? NTLM_STATUS_NO_SUCH_GROUP : st;
+}
+
 const struct ntlmd_backend ntlmd_backend_ldap = {
     .name = "ldap",
     .config = {.name = "ldap", .keys = ntlmd_ldap_config_keys},
@@ -1924,6 +1935,6 @@ const struct ntlmd_backend ntlmd_backend_ldap = {
     .refresh = store_refresh,
     .close = store_close,
     .record_logon = store_record_logon,
-    .group_member = store_group_member,
+    .group_member = store_group_answer,
     .serves_domain = store_serves_domain,
 };

@@ -448,6 +448,8 @@ int verify_exit_status(enum ntlm_status st)
 {
 	if (st == NTLM_OK)
 		return TOOL_OK;
+	if (st == NTLM_STATUS_NO_SUCH_GROUP)
+		return TOOL_REJECTED;
 	if (ntlm_status_is_malformed(st) || st >= NTLM_ERR_INVALID_ARGUMENT)
 		return TOOL_USAGE;
 	return TOOL_REJECTED;

@@ -535,16 +535,16 @@ START_TEST(files_sids_and_membership)
 	 * group name, another store's account, an unknown user */
 	ck_assert_status(
 	    ntlmd_backend_files.group_member(state, "S-1-5-21-1-2-4-1000", pw->pw_name, NULL, &member),
-	    NTLM_STATUS_NO_SUCH_USER);
+	    NTLM_STATUS_NO_SUCH_GROUP);
 	ck_assert_status(ntlmd_backend_files.group_member(state, "S-1-1-0", pw->pw_name, NULL, &member),
-	                 NTLM_STATUS_NO_SUCH_USER);
+	                 NTLM_STATUS_NO_SUCH_GROUP);
 	ck_assert_status(ntlmd_backend_files.group_member(state, "webusers", pw->pw_name, NULL, &member),
-	                 NTLM_STATUS_NO_SUCH_USER);
+	                 NTLM_STATUS_NO_SUCH_GROUP);
 	ck_assert_status(
 	    ntlmd_backend_files.group_member(state, own_sid, pw->pw_name, "ldap:uid=x,dc=example", &member),
-	    NTLM_STATUS_NO_SUCH_USER);
+	    NTLM_STATUS_NO_SUCH_GROUP);
 	ck_assert_status(ntlmd_backend_files.group_member(state, own_sid, "nobody-here", NULL, &member),
-	                 NTLM_STATUS_NO_SUCH_USER);
+	                 NTLM_STATUS_NO_SUCH_GROUP);
 	ntlmd_backend_files.close(state);
 
 	/* without domain_sid: no SIDs at all */
@@ -555,7 +555,7 @@ START_TEST(files_sids_and_membership)
 	ntlmd_account_clear(&a);
 	ck_assert_status(
 	    ntlmd_backend_files.group_member(state, "S-1-5-21-1-2-3-8001002", "ghost", NULL, &member),
-	    NTLM_STATUS_NO_SUCH_USER);
+	    NTLM_STATUS_NO_SUCH_GROUP);
 	ck_assert_status(ntlmd_files_set_domain_sid(state, "S-1-5-32-544"), NTLM_ERR_INVALID_ARGUMENT);
 	ntlmd_backend_files.close(state);
 }
@@ -1191,14 +1191,14 @@ START_TEST(chain_open_from_config)
 
 	c = NULL;
 	cfg.backends = (char *[]){(char *)"files", (char *)"nis", NULL};
-	ck_assert_status(ntlmd_backends_open_err(&cfg, &c, &err), NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_status(ntlmd_backends_open_err(&cfg, &c, &err), NTLM_ERR_CONFIG);
 	ck_assert_ptr_null(c);
 	ck_assert_ptr_nonnull(strstr(err.reason, "\"nis\""));
 	cfg.backends = (char *[]){(char *)"files", (char *)"files", NULL};
-	ck_assert_status(ntlmd_backends_open_err(&cfg, &c, &err), NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_status(ntlmd_backends_open_err(&cfg, &c, &err), NTLM_ERR_CONFIG);
 	ck_assert_ptr_nonnull(strstr(err.reason, "twice"));
 	cfg.backends = (char *[]){NULL};
-	ck_assert_status(ntlmd_backends_open_err(&cfg, &c, &err), NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_status(ntlmd_backends_open_err(&cfg, &c, &err), NTLM_ERR_CONFIG);
 
 	/* an exposed hash file stops the daemon from starting */
 	cfg.backends = (char *[]){(char *)"files", NULL};
