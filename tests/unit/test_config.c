@@ -800,50 +800,58 @@ START_TEST(every_backend_key)
 }
 END_TEST
 
+/* The toy store of stores_decide_keys: two keys, one repeatable. */
+static const struct ntlmd_config_store_key toy_keys[] = {
+    {.name = "toy_path"}, {.name = "toy_host", .repeatable = true}, {.name = NULL}};
+static const struct ntlmd_config_store toy_store = {.name = "toy", .keys = toy_keys};
+static const struct ntlmd_config_store files_store = {.name = "files"};
+
+/* Loads text with the stores given (NULL: ntlmd_config_load, the files
+ * store alone); the errors go to l. */
+static void load_with_stores(const char *text, const struct ntlmd_config_store *const *stores, size_t n,
+                             struct loaded *l)
+{
+	char *path = write_temp(text, strlen(text));
+
+	memset(l, 0, sizeof(*l));
+	l->status = stores == NULL ? ntlmd_config_load(path, &l->cfg, l->errors, MAX_ERRORS, &l->n_errors)
+	                           : ntlmd_config_load_stores(path, stores, n, &l->cfg, l->errors, MAX_ERRORS,
+	                                                      &l->n_errors);
+	unlink(path);
+	free(path);
+}
+
 /* common/ knows no store: a load given the files store alone takes no
  * ldap key and no ldap backend, and the stores given decide both. */
 START_TEST(stores_decide_keys)
 {
-	static const struct ntlmd_config_store_key toy_keys[] = {
-	    {.name = "toy_path"}, {.name = "toy_host", .repeatable = true}, {.name = NULL}};
-	static const struct ntlmd_config_store toy = {.name = "toy", .keys = toy_keys};
-	static const struct ntlmd_config_store files = {.name = "files"};
-	const struct ntlmd_config_store *const mine[] = {&files, &toy};
-	struct ntlmd_config cfg = {0};
-	struct ntlmd_config_error errors[4];
-	size_t n = 0;
-	char *path =
-	    write_temp("backends files ldap\nuri ldap://x\n", strlen("backends files ldap\nuri ldap://x\n"));
+	const struct ntlmd_config_store *const mine[] = {&files_store, &toy_store};
+	struct loaded l;
 
-	ck_assert_status(ntlmd_config_load(path, &cfg, errors, 4, &n), NTLM_ERR_CONFIG);
-	ck_assert_uint_eq(n, 2);
-	ck_assert_str_eq(errors[0].reason, "backends: expected files, not 'ldap'");
-	ck_assert_str_eq(errors[1].reason, "unknown key 'uri'");
-	ck_assert_uint_eq(errors[1].line, 2);
-	unlink(path);
-	free(path);
+	load_with_stores("backends files ldap\nuri ldap://x\n", NULL, 0, &l);
+	ck_assert_status(l.status, NTLM_ERR_CONFIG);
+	ck_assert_uint_eq(l.n_errors, 2);
+	ck_assert_str_eq(l.errors[0].reason, "backends: expected files, not 'ldap'");
+	ck_assert_str_eq(l.errors[1].reason, "unknown key 'uri'");
+	ck_assert_uint_eq(l.errors[1].line, 2);
 
-	path = write_temp("backends TOY files\ntoy_host a\ntoy_host b\ntoy_path /p\ntoy_path /q\n",
-	                  strlen("backends TOY files\ntoy_host a\ntoy_host b\ntoy_path /p\ntoy_path /q\n"));
-	ck_assert_status(ntlmd_config_load_stores(path, mine, 2, &cfg, errors, 4, &n), NTLM_ERR_CONFIG);
-	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(errors[0].reason, "toy_path: already set on line 4");
-	ck_assert_uint_eq(errors[0].line, 5);
-	unlink(path);
-	free(path);
+	load_with_stores("backends TOY files\ntoy_host a\ntoy_host b\ntoy_path /p\ntoy_path /q\n", mine, 2,
+	                 &l);
+	ck_assert_status(l.status, NTLM_ERR_CONFIG);
+	ck_assert_uint_eq(l.n_errors, 1);
+	ck_assert_str_eq(l.errors[0].reason, "toy_path: already set on line 4");
+	ck_assert_uint_eq(l.errors[0].line, 5);
 
-	path = write_temp("backends TOY files\ntoy_host a\ntoy_host b\ntoy_path /p\n",
-	                  strlen("backends TOY files\ntoy_host a\ntoy_host b\ntoy_path /p\n"));
-	ck_assert_status(ntlmd_config_load_stores(path, mine, 2, &cfg, errors, 4, &n), NTLM_OK);
-	assert_list(cfg.backends, "toy files");
-	assert_list(cfg.extra_keys, "toy_host toy_host toy_path");
-	ck_assert_status(ntlmd_config_load_stores(path, mine, 0, &cfg, errors, 4, &n),
-	                 NTLM_ERR_INVALID_ARGUMENT);
-	ck_assert_status(ntlmd_config_load_stores(path, NULL, 2, &cfg, errors, 4, &n),
-	                 NTLM_ERR_INVALID_ARGUMENT);
-	ntlmd_config_clear(&cfg);
-	unlink(path);
-	free(path);
+	load_with_stores("backends TOY files\ntoy_host a\ntoy_host b\ntoy_path /p\n", mine, 2, &l);
+	ck_assert_status(l.status, NTLM_OK);
+	assert_list(l.cfg.backends, "toy files");
+	assert_list(l.cfg.extra_keys, "toy_host toy_host toy_path");
+	ntlmd_config_clear(&l.cfg);
+
+	load_with_stores("toy_path /p\n", mine, 0, &l);
+	ck_assert_status(l.status, NTLM_ERR_INVALID_ARGUMENT);
+	load_with_stores("toy_path /p\n", NULL, 0, &l);
+	ck_assert_status(l.status, NTLM_ERR_CONFIG);
 }
 END_TEST
 
