@@ -793,6 +793,7 @@ struct parser {
 	unsigned seen[N_KEYS];
 	const struct ntlmd_config_store *const *stores; /* whose names and keys the file may use */
 	size_t n_stores;
+	unsigned store_seen[NTLMD_CONFIG_MAX_STORES][NTLMD_CONFIG_MAX_STORE_KEYS];
 	struct block *blocks;
 	size_t n_blocks;
 	size_t n_extra;
@@ -1021,25 +1022,35 @@ static void add_override(struct parser *p, struct block *b, const struct key_def
 		b->n_overrides++;
 }
 
-/* The key called name that one of the parser's stores declares, or NULL. */
-static const struct ntlmd_config_store_key *find_store_key(const struct parser *p, const char *name)
+/* The key called name that one of the parser's stores declares, or NULL;
+ * *ret_seen is where the line it was set on is kept. */
+static const struct ntlmd_config_store_key *find_store_key(struct parser *p, const char *name,
+                                                           unsigned **ret_seen)
 {
 	for (size_t i = 0; i < p->n_stores; i++) {
 		const struct ntlmd_config_store_key *k = p->stores[i]->keys;
-		for (; k != NULL && k->name != NULL; k++)
-			if (strcmp(k->name, name) == 0)
-				return k;
+		for (size_t j = 0; k != NULL && k[j].name != NULL; j++)
+			if (strcmp(k[j].name, name) == 0) {
+				*ret_seen = &p->store_seen[i][j];
+				return &k[j];
+			}
 	}
 	return NULL;
 }
 
-/* The line a store's key was first kept on, 0 when not yet. */
-static unsigned store_key_seen(const struct parser *p, const char *name)
+/* Whether every store has a name and at most NTLMD_CONFIG_MAX_STORE_KEYS keys. */
+static bool stores_fit(const struct ntlmd_config_store *const *stores, size_t n)
 {
-	for (size_t i = 0; i < p->n_extra; i++)
-		if (strcmp(p->cfg->extra_keys[i], name) == 0)
-			return p->cfg->extra_lines[i];
-	return 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t n_keys = 0;
+		if (stores[i] == NULL || stores[i]->name == NULL)
+			return false;
+		while (stores[i]->keys != NULL && stores[i]->keys[n_keys].name != NULL)
+			n_keys++;
+		if (n_keys > NTLMD_CONFIG_MAX_STORE_KEYS)
+			return false;
+	}
+	return true;
 }
 
 /* The backends key, whose words are the names of the parser's stores. */
@@ -1062,7 +1073,7 @@ static void parse_line(struct parser *p, unsigned line, char *text, size_t len)
 	const struct key_def *k;
 	const struct ntlmd_config_store_key *sk;
 	char *key, *value;
-	unsigned *seen, store_seen;
+	unsigned *seen = NULL;
 	struct reason r = {""};
 	int c = control_char(text, len);
 
@@ -1077,7 +1088,7 @@ static void parse_line(struct parser *p, unsigned line, char *text, size_t len)
 		return;
 	}
 	k = find_key(key);
-	sk = k == NULL ? find_store_key(p, key) : NULL;
+	sk = k == NULL ? find_store_key(p, key, &seen) : NULL;
 	if (k == NULL && sk == NULL) {
 		if (quotable_key(key))
 			add_error(p, line, "unknown key '%s'", key);
@@ -1098,12 +1109,8 @@ static void parse_line(struct parser *p, unsigned line, char *text, size_t len)
 		          key, blk->line);
 		return;
 	}
-	if (sk != NULL) {
-		store_seen = store_key_seen(p, key);
-		seen = &store_seen;
-	} else {
+	if (sk == NULL)
 		seen = blk != NULL ? &blk->seen[k - keys] : &p->seen[k - keys];
-	}
 	if (*seen != 0 && !(sk != NULL && sk->repeatable)) {
 		add_error(p, line, "%s: already set on line %u%s", key, *seen,
 		          blk != NULL ? " of this service block" : "");
@@ -1283,7 +1290,7 @@ enum ntlm_status ntlmd_config_load_stores(const char *path, const struct ntlmd_c
 	if (ret_n_errors != NULL)
 		*ret_n_errors = 0;
 	if (path == NULL || cfg == NULL || stores == NULL || n_stores == 0 ||
-	    n_stores > NTLMD_CONFIG_MAX_STORES)
+	    n_stores > NTLMD_CONFIG_MAX_STORES || !stores_fit(stores, n_stores))
 		return NTLM_ERR_INVALID_ARGUMENT;
 	ntlmd_config_clear(cfg);
 	st = ntlmd_config_init(cfg);

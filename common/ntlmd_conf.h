@@ -202,7 +202,8 @@ struct ntlmd_config_store {
 	const char *name;
 	const struct ntlmd_config_store_key *keys; /* ended by a NULL name; NULL: none */
 };
-#define NTLMD_CONFIG_MAX_STORES 16u
+#define NTLMD_CONFIG_MAX_STORES     16u
+#define NTLMD_CONFIG_MAX_STORE_KEYS 64u /* keys of one store */
 
 /* Defaults for everything (no file read). */
 enum ntlm_status ntlmd_config_init(struct ntlmd_config *cfg);
@@ -218,7 +219,8 @@ enum ntlm_status ntlmd_config_load(const char *path, struct ntlmd_config *cfg,
                                    size_t *ret_n_errors);
 /*
  * ntlmd_config_load for the stores given (n_stores from 1 to
- * NTLMD_CONFIG_MAX_STORES): "backends" takes their names, and their keys
+ * NTLMD_CONFIG_MAX_STORES, each with at most NTLMD_CONFIG_MAX_STORE_KEYS
+ * keys): "backends" takes their names, and their keys
  * are kept in extra_*; any other key is an error. ntlmd_config_load is
  * this with the files store alone, which declares no key of its own.
  */

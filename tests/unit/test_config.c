@@ -805,6 +805,7 @@ static const struct ntlmd_config_store_key toy_keys[] = {
     {.name = "toy_path"}, {.name = "toy_host", .repeatable = true}, {.name = NULL}};
 static const struct ntlmd_config_store toy_store = {.name = "toy", .keys = toy_keys};
 static const struct ntlmd_config_store files_store = {.name = "files"};
+static const struct ntlmd_config_store nameless = {.keys = toy_keys};
 
 /* Loads text with the stores given (NULL: ntlmd_config_load, the files
  * store alone); the errors go to l. */
@@ -849,6 +850,9 @@ START_TEST(stores_decide_keys)
 	ntlmd_config_clear(&l.cfg);
 
 	load_with_stores("toy_path /p\n", mine, 0, &l);
+	ck_assert_status(l.status, NTLM_ERR_INVALID_ARGUMENT);
+	load_with_stores("toy_path /p\n", (const struct ntlmd_config_store *const[]){&files_store, &nameless},
+	                 2, &l);
 	ck_assert_status(l.status, NTLM_ERR_INVALID_ARGUMENT);
 	load_with_stores("toy_path /p\n", NULL, 0, &l);
 	ck_assert_status(l.status, NTLM_ERR_CONFIG);
