@@ -55,7 +55,17 @@ char *ntlmd_account_key(const char *store, const char *id);
  */
 struct ntlmd_backend {
 	const char *name; /* "files", "ldap" */
-	enum ntlm_status (*open)(const struct ntlmd_config *cfg, void **ret_state);
+	/* The store's own keys of ntlmd.conf (config.name is name). */
+	struct ntlmd_config_store config;
+	/* May be NULL: a store without keys of its own. Checks them in
+	 * cfg->extra_* (the password files they name included), whether or
+	 * not cfg->backends lists the store: every problem goes to errs (up to
+	 * max, with its line number); returns the count of all of them. */
+	size_t (*check_config)(const struct ntlmd_config *cfg, struct ntlmd_config_error *errs, size_t max);
+	/* Opens the store for cfg; on failure, when err is not NULL, err says
+	 * why (never quoting a secret). */
+	enum ntlm_status (*open)(const struct ntlmd_config *cfg, void **ret_state,
+	                         struct ntlmd_config_error *err);
 	/* NTLM_OK with *ret filled, NTLM_STATUS_NO_SUCH_USER, or
 	 * NTLM_ERR_BACKEND_UNAVAILABLE: never "no such user" for a store that
 	 * could not be asked. May wait on the network. */
@@ -90,11 +100,11 @@ struct ntlmd_backend {
 	void (*record_logon)(void *state, const char *user, int64_t bad_count, bool success, int64_t now);
 	/* May be NULL: a store without groups. Whether user belongs to group
 	 * in the store's group search: NTLM_OK with *ret_member;
-	 * NTLM_STATUS_NO_SUCH_USER when the store has no group of that name
+	 * NTLM_STATUS_NO_SUCH_GROUP when the store has no group of that name
 	 * (or no group search configured); NTLM_ERR_BACKEND_UNAVAILABLE when
 	 * it could not be asked. group may be a SID in canonical text
 	 * ("S-1-5-21-..."; ntlmd.conf(5), MEMBERSHIP BY SID): a store answers
-	 * for the SIDs it knows for that account, else NO_SUCH_USER.
+	 * for the SIDs it knows for that account, else NO_SUCH_GROUP.
 	 * key is the account's (ntlmd_account.key),
 	 * NULL when unknown: a member given by DN is this store's own entry
 	 * of that key, never another store's account of the same name. */
@@ -111,13 +121,18 @@ struct ntlmd_backend {
 };
 
 extern const struct ntlmd_backend ntlmd_backend_files;
-extern const struct ntlmd_backend ntlmd_backend_ldap;
-/* The backend called name, or NULL. */
-const struct ntlmd_backend *ntlmd_backend_find(const char *name);
 
 /* The configured stores, in order. */
 struct ntlmd_backend_chain;
-enum ntlm_status ntlmd_backends_open(const struct ntlmd_config *cfg, struct ntlmd_backend_chain **ret);
+/*
+ * Opens the stores cfg->backends names (default: files), each found among
+ * the n_known stores of known (the registry, stores/registry.h) and opened
+ * through its open. On failure, when err is not NULL, err->reason says
+ * which store failed and why (never quoting a secret), line 0.
+ */
+enum ntlm_status ntlmd_backends_open_known(const struct ntlmd_backend *const *known, size_t n_known,
+                                           const struct ntlmd_config *cfg, struct ntlmd_backend_chain **ret,
+                                           struct ntlmd_config_error *err);
 /*
  * Asks each store in turn: NO_SUCH_USER goes on to the next one. When no
  * store has the user and one of them was unavailable, the answer is
@@ -176,7 +191,7 @@ void ntlmd_backends_close(struct ntlmd_backend_chain *c);
 /*
  * Asks each store with a group search in turn whether user belongs to
  * group: the first store that has the group answers (NTLM_OK with
- * *ret_member, *ret_backend its name). No store has it: NO_SUCH_USER, or
+ * *ret_member, *ret_backend its name). No store has it: NO_SUCH_GROUP, or
  * NTLM_ERR_BACKEND_UNAVAILABLE when one of them could not be asked.
  */
 enum ntlm_status ntlmd_backends_group_member(struct ntlmd_backend_chain *c, const char *group,
@@ -224,10 +239,6 @@ enum ntlm_status ntlmd_db_lookup(void *ctx, const char *user, const char *domain
 
 /* ---- additions: diagnostics, explicit chains, the files store ---- */
 
-/* Like ntlmd_backends_open; on failure, when err is not NULL, err->reason
- * says which store failed and why (never quoting a secret), line 0. */
-enum ntlm_status ntlmd_backends_open_err(const struct ntlmd_config *cfg, struct ntlmd_backend_chain **ret,
-                                         struct ntlmd_config_error *err);
 /* A chain of n stores already opened (tests, tools): on success it owns
  * the states and closes them in ntlmd_backends_close. */
 enum ntlm_status ntlmd_backends_new(const struct ntlmd_backend *const *backends, void *const *states,
@@ -239,7 +250,7 @@ const struct ntlmd_backend *ntlmd_backends_store(const struct ntlmd_backend_chai
                                                  void **ret_state);
 
 /*
- * The files store. ntlmd_backend_files.open(cfg) is ntlmd_files_open of
+ * The files store. ntlmd_backend_files.open(cfg, ...) is ntlmd_files_open of
  * cfg->hash_file (NTLMD_DEFAULT_HASH_FILE when NULL). Opening fails only
  * for a file readable or writable by others (mode & 007) or that is not a
  * regular file (NTLM_ERR_BACKEND_UNAVAILABLE, the reason in err), for no
@@ -283,15 +294,6 @@ void ntlmd_files_get_status(void *state, struct ntlmd_files_status *ret);
  * (0 when not tied to a line). Valid until the next refresh, set_password
  * or close of that store: call it from the thread that refreshes. */
 const char *ntlmd_files_last_error(void *state, size_t *ret_line);
-
-/*
- * Checks the settings of every backend that has its own keys in cfg->extra_*
- * (ldap: uri, base, bindpw_file, ...; password files refused when open to
- * group or others). Problems go to errs (up to max, with line numbers); the
- * count of all of them is returned. ntlmd -t and the reload call it.
- */
-size_t ntlmd_backends_check_config(const struct ntlmd_config *cfg, struct ntlmd_config_error *errs,
-                                   size_t max);
 
 /* Where the backends log (syslog(3)'s priorities): ntlmd sets its logger
  * before any other thread runs; the default is syslog. The logger is

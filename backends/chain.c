@@ -8,7 +8,6 @@
 #include <config.h>
 
 #include "backend.h"
-#include "ldapstore.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,11 +15,6 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
-
-static const struct ntlmd_backend *const known_backends[] = {
-    &ntlmd_backend_files,
-    &ntlmd_backend_ldap,
-};
 
 static void default_log(int priority, const char *fmt, ...)
 {
@@ -77,12 +71,6 @@ const char *ntlmd_log_name(const char *name, char *out, size_t size)
 	return out;
 }
 
-size_t ntlmd_backends_check_config(const struct ntlmd_config *cfg, struct ntlmd_config_error *errs,
-                                   size_t max)
-{
-	return ntlmd_ldap_conf_parse(cfg, NULL, errs, max);
-}
-
 struct store {
 	const struct ntlmd_backend *backend;
 	void *state;
@@ -94,13 +82,13 @@ struct ntlmd_backend_chain {
 	char *domain; /* of the accounts whose store names none: netbios_domain */
 };
 
-const struct ntlmd_backend *ntlmd_backend_find(const char *name)
+/* The store of known called name, or NULL. */
+static const struct ntlmd_backend *find_known(const struct ntlmd_backend *const *known, size_t n_known,
+                                              const char *name)
 {
-	if (name == NULL)
-		return NULL;
-	for (size_t i = 0; i < sizeof(known_backends) / sizeof(known_backends[0]); i++)
-		if (strcmp(known_backends[i]->name, name) == 0)
-			return known_backends[i];
+	for (size_t i = 0; i < n_known; i++)
+		if (strcmp(known[i]->name, name) == 0)
+			return known[i];
 	return NULL;
 }
 
@@ -117,24 +105,23 @@ __attribute__((format(printf, 2, 3))) static void set_error(struct ntlmd_config_
 	va_end(ap);
 }
 
-/* Opens one store; the files store gives its reason. */
+/* Opens one store through its open, with a reason when it gives none. */
 static enum ntlm_status open_store(const struct ntlmd_backend *b, const struct ntlmd_config *cfg, void **ret,
                                    struct ntlmd_config_error *err)
 {
 	enum ntlm_status st;
 
-	if (b == &ntlmd_backend_files)
-		return ntlmd_files_open_config(cfg, ret, err);
-	if (b == &ntlmd_backend_ldap)
-		return ntlmd_ldap_open(cfg, ret, err);
-	st = b->open(cfg, ret);
-	if (st != NTLM_OK)
+	if (err != NULL)
+		err->reason[0] = '\0';
+	st = b->open(cfg, ret, err);
+	if (st != NTLM_OK && err != NULL && err->reason[0] == '\0')
 		set_error(err, "backend %s: cannot open its store", b->name);
 	return st;
 }
 
-enum ntlm_status ntlmd_backends_open_err(const struct ntlmd_config *cfg, struct ntlmd_backend_chain **ret,
-                                         struct ntlmd_config_error *err)
+enum ntlm_status ntlmd_backends_open_known(const struct ntlmd_backend *const *known, size_t n_known,
+                                           const struct ntlmd_config *cfg, struct ntlmd_backend_chain **ret,
+                                           struct ntlmd_config_error *err)
 {
 	static const char *const default_backends[] = {"files", NULL};
 	const char *const *names;
@@ -142,14 +129,14 @@ enum ntlm_status ntlmd_backends_open_err(const struct ntlmd_config *cfg, struct 
 	enum ntlm_status st = NTLM_OK;
 	size_t n = 0;
 
-	if (cfg == NULL || ret == NULL)
+	if (known == NULL || cfg == NULL || ret == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
 	names = cfg->backends != NULL ? (const char *const *)cfg->backends : default_backends;
 	while (names[n] != NULL)
 		n++;
 	if (n == 0) {
 		set_error(err, "no backend configured");
-		return NTLM_ERR_INVALID_ARGUMENT;
+		return NTLM_ERR_CONFIG;
 	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL || (c->stores = calloc(n, sizeof(*c->stores))) == NULL) {
@@ -157,16 +144,16 @@ enum ntlm_status ntlmd_backends_open_err(const struct ntlmd_config *cfg, struct 
 		return NTLM_ERR_NO_MEMORY;
 	}
 	for (size_t i = 0; i < n && st == NTLM_OK; i++) {
-		const struct ntlmd_backend *b = ntlmd_backend_find(names[i]);
+		const struct ntlmd_backend *b = find_known(known, n_known, names[i]);
 		if (b == NULL) {
 			set_error(err, "unknown backend \"%s\"", names[i]);
-			st = NTLM_ERR_INVALID_ARGUMENT;
+			st = NTLM_ERR_CONFIG;
 			break;
 		}
 		for (size_t j = 0; j < c->n; j++)
 			if (c->stores[j].backend == b) {
 				set_error(err, "backend %s listed twice", b->name);
-				st = NTLM_ERR_INVALID_ARGUMENT;
+				st = NTLM_ERR_CONFIG;
 			}
 		if (st == NTLM_OK)
 			st = open_store(b, cfg, &c->stores[c->n].state, err);
@@ -207,11 +194,6 @@ bool ntlmd_backends_serve_domain(const struct ntlmd_backend_chain *c, const char
 		    c->stores[i].backend->serves_domain(c->stores[i].state, domain))
 			return true;
 	return false;
-}
-
-enum ntlm_status ntlmd_backends_open(const struct ntlmd_config *cfg, struct ntlmd_backend_chain **ret)
-{
-	return ntlmd_backends_open_err(cfg, ret, NULL);
 }
 
 enum ntlm_status ntlmd_backends_new(const struct ntlmd_backend *const *backends, void *const *states,
@@ -458,10 +440,10 @@ enum ntlm_status ntlmd_backends_group_member(struct ntlmd_backend_chain *c, cons
 				*ret_backend = s->backend->name;
 			return NTLM_OK;
 		}
-		if (st != NTLM_STATUS_NO_SUCH_USER)
+		if (st != NTLM_STATUS_NO_SUCH_GROUP)
 			unavailable = true;
 	}
-	return unavailable ? NTLM_ERR_BACKEND_UNAVAILABLE : NTLM_STATUS_NO_SUCH_USER;
+	return unavailable ? NTLM_ERR_BACKEND_UNAVAILABLE : NTLM_STATUS_NO_SUCH_GROUP;
 }
 
 void ntlmd_backends_refresh(struct ntlmd_backend_chain *c)

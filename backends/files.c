@@ -292,11 +292,6 @@ enum ntlm_status ntlmd_files_open_config(const struct ntlmd_config *cfg, void **
 	return st;
 }
 
-static enum ntlm_status files_open(const struct ntlmd_config *cfg, void **ret_state)
-{
-	return ntlmd_files_open_config(cfg, ret_state, NULL);
-}
-
 /* The account an entry describes; files know no expiry, hours or workstations,
  * and leave the domain to the chain (netbios_domain). */
 enum ntlm_status ntlmd_files_entry_account(const struct smbpasswd_entry *e, struct ntlmd_account *ret)
@@ -415,7 +410,7 @@ static bool system_group_has_rid(uint32_t uid, const char *name, uint32_t rid)
  * SIDs of its system groups (RID 2 * gid + 1001: the primary group and
  * getgrouplist's), which is what winbindd's check_info3_in_group would
  * see of a Samba smbpasswd account. Group names, SIDs of other domains
- * and other stores' accounts: NO_SUCH_USER, for the next store.
+ * and other stores' accounts: NO_SUCH_GROUP, for the next store.
  */
 static enum ntlm_status files_group_member(void *state, const char *group, const char *user, const char *key,
                                            bool *ret_member)
@@ -425,14 +420,14 @@ static enum ntlm_status files_group_member(void *state, const char *group, const
 	struct ntlmd_sid sid;
 	uint32_t rid = 0, user_rid = 0, uid = 0;
 	char *own_key = NULL, *name = NULL;
-	enum ntlm_status st = NTLM_STATUS_NO_SUCH_USER;
+	enum ntlm_status st = NTLM_STATUS_NO_SUCH_GROUP;
 
 	if (fs == NULL || group == NULL || user == NULL || ret_member == NULL)
 		return NTLM_ERR_INVALID_ARGUMENT;
 	if (!fs->has_domain_sid || !ntlmd_sid_looks_like(group) ||
 	    ntlmd_sid_parse(group, &sid, NULL) != NTLM_OK ||
 	    !ntlmd_sid_split_rid(&sid, &fs->domain_sid, &rid))
-		return NTLM_STATUS_NO_SUCH_USER;
+		return NTLM_STATUS_NO_SUCH_GROUP;
 	pthread_rwlock_rdlock(&fs->lock);
 	if (fs->db == NULL)
 		st = NTLM_ERR_BACKEND_UNAVAILABLE;
@@ -446,7 +441,7 @@ static enum ntlm_status files_group_member(void *state, const char *group, const
 	if (st != NTLM_OK)
 		goto out;
 	if (key != NULL && strcmp(key, own_key) != 0) {
-		st = NTLM_STATUS_NO_SUCH_USER; /* another store's account of that name */
+		st = NTLM_STATUS_NO_SUCH_GROUP; /* another store's account of that name */
 		goto out;
 	}
 	*ret_member =
@@ -537,7 +532,8 @@ const char *ntlmd_files_last_error(void *state, size_t *ret_line)
 
 const struct ntlmd_backend ntlmd_backend_files = {
     .name = "files",
-    .open = files_open,
+    .config = {.name = "files"}, /* hash_file and domain_sid are ntlmd.conf's own keys */
+    .open = ntlmd_files_open_config,
     .lookup = files_lookup,
     .set_password = files_set_password,
     .add_user = files_add_user,

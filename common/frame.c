@@ -183,7 +183,7 @@ enum ntlm_status ntlmd_header_decode(const uint8_t *p, size_t len, uint16_t *ret
 	    version != NTLMD_VERSION)
 		return NTLM_ERR_BAD_SIGNATURE;
 	if (flags != 0)
-		return NTLM_ERR_BAD_ENCODING;
+		return NTLM_ERR_BAD_REQUEST;
 	if (payload_len > NTLMD_MAX_PAYLOAD)
 		return NTLM_ERR_MESSAGE_TOO_LONG;
 	*ret_type = type;
@@ -197,7 +197,7 @@ static enum ntlm_status check_value(enum field_kind kind, const uint8_t *v, size
 	size_t want = kind_size(kind);
 
 	if (want != 0 && len != want)
-		return NTLM_ERR_BAD_ENCODING;
+		return NTLM_ERR_BAD_REQUEST;
 	if (kind == KIND_STRING || kind == KIND_NAME) {
 		if (len > NTLMD_MAX_STRING)
 			return NTLM_ERR_STRING_TOO_LONG;
@@ -263,7 +263,7 @@ enum ntlm_status ntlmd_payload_decode(uint16_t type, const uint8_t *p, size_t le
 		if ((st = ntlm_read_view(&r, vlen, &v)) != NTLM_OK)
 			goto out;
 		if (++n_fields > NTLMD_MAX_FIELDS || tag_seen(f, unknown, n_unknown, tag)) {
-			st = NTLM_ERR_BAD_ENCODING;
+			st = NTLM_ERR_BAD_REQUEST;
 			goto out;
 		}
 		kind = tag_kind(tag);

@@ -9,13 +9,13 @@
  *
  * Decoding refuses, each with its own status:
  *   bad magic or version          NTLM_ERR_BAD_SIGNATURE
- *   flags other than 0            NTLM_ERR_BAD_ENCODING
+ *   flags other than 0            NTLM_ERR_BAD_REQUEST
  *   payload_len over the cap      NTLM_ERR_MESSAGE_TOO_LONG
  *   frame or field header cut     NTLM_ERR_TRUNCATED
  *   field value past the payload  NTLM_ERR_FIELD_OUT_OF_BOUNDS
  *   bytes after the payload       NTLM_ERR_TRAILING_DATA
- *   a tag twice                   NTLM_ERR_BAD_ENCODING
- *   fixed-size field of bad size  NTLM_ERR_BAD_ENCODING
+ *   a tag twice, or over the cap  NTLM_ERR_BAD_REQUEST
+ *   fixed-size field of bad size  NTLM_ERR_BAD_REQUEST
  *   string with NUL / bad UTF-8   NTLM_ERR_BAD_STRING
  *   USER, DOMAIN or WORKSTATION   NTLM_ERR_CONTROL_CHARACTER
  *     with a control character

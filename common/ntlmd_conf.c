@@ -56,8 +56,9 @@ enum key_type {
 	T_SID,     /* a domain SID S-1-5-21-a-b-c, stored in its canonical text */
 };
 
-#define KF_STAR_ANY   1u /* T_LIST: a lone "*" stores NULL (any, unchecked) */
-#define KF_STAR_ALONE 2u /* T_LIST: "*" may only stand alone, and is kept (NULL is the default) */
+#define KF_STAR_ANY    1u /* T_LIST: a lone "*" stores NULL (any, unchecked) */
+#define KF_STAR_ALONE  2u /* T_LIST: "*" may only stand alone, and is kept (NULL is the default) */
+#define KF_STORE_NAMES 4u /* T_LIST: items are the names of the stores the load was given */
 
 struct word {
 	const char *name;
@@ -128,7 +129,6 @@ static const struct word log_words[] = {
     {"info", LOG_INFO},
     {"debug", LOG_DEBUG},
 };
-static const struct word backend_words[] = {{"files", 0}, {"ldap", 0}};
 
 #define WORDS(w)         .words = (w), .n_words = ARRAY_LEN(w)
 #define POLICY(field, t) .scope = SCOPE_POLICY, .type = (t), .off = offsetof(struct ntlmd_policy, field)
@@ -160,7 +160,7 @@ static const struct key_def keys[] = {
     {"group", GLOBAL(group, T_STRING), .max = MAX_NAME_LEN},
     {"allow_users", GLOBAL(allow_users, T_LIST)},
     {"allow_groups", GLOBAL(allow_groups, T_LIST)},
-    {"backends", GLOBAL(backends, T_LIST), WORDS(backend_words)},
+    {"backends", GLOBAL(backends, T_LIST), .flags = KF_STORE_NAMES},
     {"hash_file", GLOBAL(hash_file, T_PATH), .max = PATH_MAX - 1},
     {"netbios_name", GLOBAL(netbios_name, T_NETBIOS)},
     {"netbios_domain", GLOBAL(netbios_domain, T_NETBIOS)},
@@ -183,58 +183,13 @@ static const struct key_def keys[] = {
     {"store_timeout", GLOBAL(store_timeout_ms, T_UINT), .min = 1, .max = 600000},
     {"audit_json", GLOBAL(audit_json, T_PATH), .max = PATH_MAX - 1},
     {"log_level", GLOBAL(log_level, T_WORD), WORDS(log_words)},
-
-    {"bindpw", .scope = SCOPE_REFUSED, .help = "bindpw is not accepted inline: use bindpw_file"},
-    {"rootpwmodpw", .scope = SCOPE_REFUSED,
-     .help = "rootpwmodpw is not accepted inline: use rootpwmodpw_file"},
 };
 #define N_KEYS ARRAY_LEN(keys)
 
-/* Keys the backends parse (nslcd.conf names); kept in extra_*. */
-static const char *const backend_keys[] = {
-    "uri",
-    "base",
-    "scope",
-    "filter",
-    "timelimit",
-    "bind_timelimit",
-    "binddn",
-    "bindpw_file",
-    "rootbinddn",
-    "rootbindpw_file",
-    "rootpwmodpw_file",
-    "sasl_mech",
-    "ssl",
-    "tls_reqcert",
-    "tls_cacertfile",
-    "tls_cacertdir",
-    "tls_cert",
-    "tls_key",
-    "map",
-    "cache_ttl",
-    "negative_cache_ttl",
-    "cache_stale_ttl",
-    "domains",
-    "domain_attribute",
-    "idle_timelimit",
-    "reconnect_sleeptime",
-    "reconnect_retrytime",
-    "lockout_writeback",
-    "group_base",
-    "group_filter",
-    "group_name_attribute",
-    "group_member_attribute",
-    "group_member_dn",
-    NULL,
-};
-#define N_BACKEND_KEYS (ARRAY_LEN(backend_keys) - 1)
-/* nslcd's multi-valued keys */
-static const char *const backend_repeatable[] = {"uri", "base", "map", "group_base"};
-
-const char *const *ntlmd_config_backend_keys(void)
-{
-	return backend_keys;
-}
+/* The stores of a load that names none: the files store, whose settings
+ * (hash_file, domain_sid) are keys of the table above. */
+static const struct ntlmd_config_store files_only = {.name = "files"};
+static const struct ntlmd_config_store *const default_stores[] = {&files_only};
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
@@ -355,25 +310,6 @@ static const struct key_def *find_key(const char *name)
 	return NULL;
 }
 
-/* Index in backend_keys[], or -1. */
-static int backend_key_index(const char *name)
-{
-	for (size_t i = 0; i < N_BACKEND_KEYS; i++) {
-		if (strcmp(backend_keys[i], name) == 0)
-			return (int)i;
-	}
-	return -1;
-}
-
-static bool backend_key_repeatable(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_LEN(backend_repeatable); i++) {
-		if (strcmp(backend_repeatable[i], name) == 0)
-			return true;
-	}
-	return false;
-}
-
 static const struct word *find_word(const struct key_def *k, const char *s)
 {
 	for (size_t i = 0; i < k->n_words; i++) {
@@ -432,7 +368,7 @@ __attribute__((format(printf, 2, 3))) static enum ntlm_status bad(struct reason 
 	va_start(ap, fmt);
 	vsnprintf(r->text, sizeof(r->text), fmt, ap);
 	va_end(ap);
-	return NTLM_ERR_BAD_ENCODING;
+	return NTLM_ERR_CONFIG;
 }
 
 /* Decimal digits only, in [min, max]. */
@@ -643,7 +579,7 @@ static enum ntlm_status parse_scalar(const struct key_def *k, const char *value,
 
 /*
  * Parses value (trimmed, non-empty) for key k into base (the policy for
- * policy keys, the config for global ones). On NTLM_ERR_BAD_ENCODING the
+ * policy keys, the config for global ones). On NTLM_ERR_CONFIG the
  * target is unchanged and r says why, never quoting more than a short,
  * non-secret value.
  */
@@ -855,7 +791,9 @@ struct parser {
 	struct ntlmd_config_error *errors;
 	size_t max_errors, n_errors;
 	unsigned seen[N_KEYS];
-	unsigned backend_seen[N_BACKEND_KEYS];
+	const struct ntlmd_config_store *const *stores; /* whose names and keys the file may use */
+	size_t n_stores;
+	unsigned store_seen[NTLMD_CONFIG_MAX_STORES][NTLMD_CONFIG_MAX_STORE_KEYS];
 	struct block *blocks;
 	size_t n_blocks;
 	size_t n_extra;
@@ -885,7 +823,7 @@ __attribute__((format(printf, 3, 4))) static void add_error(struct parser *p, un
 
 static void note_status(struct parser *p, unsigned line, enum ntlm_status st, const struct reason *r)
 {
-	if (st == NTLM_ERR_BAD_ENCODING)
+	if (st == NTLM_ERR_CONFIG)
 		add_error(p, line, "%s", r->text);
 	else if (st != NTLM_OK && p->fatal == NTLM_OK)
 		p->fatal = st;
@@ -914,7 +852,7 @@ static enum ntlm_status read_file(struct parser *p, const char *path, char **ret
 
 	if (fd < 0) {
 		add_error(p, 0, "cannot open %.120s: %s", path, strerror(errno));
-		return NTLM_ERR_BACKEND_UNAVAILABLE;
+		return NTLM_ERR_CONFIG;
 	}
 	buf = malloc(cap);
 	if (buf == NULL)
@@ -935,7 +873,7 @@ static enum ntlm_status read_file(struct parser *p, const char *path, char **ret
 			continue;
 		if (n < 0) {
 			add_error(p, 0, "cannot read %.120s: %s", path, strerror(errno));
-			st = NTLM_ERR_BACKEND_UNAVAILABLE;
+			st = NTLM_ERR_CONFIG;
 			goto out;
 		}
 		if (n == 0)
@@ -943,7 +881,7 @@ static enum ntlm_status read_file(struct parser *p, const char *path, char **ret
 		len += (size_t)n;
 		if (len > NTLMD_CONFIG_MAX_SIZE) {
 			add_error(p, 0, "the file is larger than %u bytes", NTLMD_CONFIG_MAX_SIZE);
-			st = NTLM_ERR_BAD_ENCODING;
+			st = NTLM_ERR_CONFIG;
 			goto out;
 		}
 	}
@@ -1084,14 +1022,60 @@ static void add_override(struct parser *p, struct block *b, const struct key_def
 		b->n_overrides++;
 }
 
+/* The key called name that one of the parser's stores declares, or NULL;
+ * *ret_seen is where the line it was set on is kept. */
+static const struct ntlmd_config_store_key *find_store_key(struct parser *p, const char *name,
+                                                           unsigned **ret_seen)
+{
+	for (size_t i = 0; i < p->n_stores; i++) {
+		const struct ntlmd_config_store_key *k = p->stores[i]->keys;
+		for (size_t j = 0; k != NULL && k[j].name != NULL; j++)
+			if (strcmp(k[j].name, name) == 0) {
+				*ret_seen = &p->store_seen[i][j];
+				return &k[j];
+			}
+	}
+	return NULL;
+}
+
+/* Whether every store has a name and at most NTLMD_CONFIG_MAX_STORE_KEYS keys. */
+static bool stores_fit(const struct ntlmd_config_store *const *stores, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t n_keys = 0;
+		if (stores[i] == NULL || stores[i]->name == NULL)
+			return false;
+		while (stores[i]->keys != NULL && stores[i]->keys[n_keys].name != NULL)
+			n_keys++;
+		if (n_keys > NTLMD_CONFIG_MAX_STORE_KEYS)
+			return false;
+	}
+	return true;
+}
+
+/* The backends key, whose words are the names of the parser's stores. */
+static void parse_backends(struct parser *p, const struct key_def *k, const char *value, unsigned line)
+{
+	struct word names[NTLMD_CONFIG_MAX_STORES];
+	struct key_def def = *k;
+	struct reason r = {""};
+
+	for (size_t i = 0; i < p->n_stores; i++)
+		names[i] = (struct word){p->stores[i]->name, 0};
+	def.words = names;
+	def.n_words = p->n_stores;
+	note_status(p, line, parse_value(&def, value, p->cfg, &r), &r);
+}
+
 static void parse_line(struct parser *p, unsigned line, char *text, size_t len)
 {
 	struct block *blk = current_block(p);
 	const struct key_def *k;
+	const struct ntlmd_config_store_key *sk;
 	char *key, *value;
-	unsigned *seen;
+	unsigned *seen = NULL;
 	struct reason r = {""};
-	int backend, c = control_char(text, len);
+	int c = control_char(text, len);
 
 	if (c >= 0) {
 		add_error(p, line, "control character 0x%02x in the line", (unsigned)c);
@@ -1104,16 +1088,16 @@ static void parse_line(struct parser *p, unsigned line, char *text, size_t len)
 		return;
 	}
 	k = find_key(key);
-	backend = backend_key_index(key);
-	if (k == NULL && backend < 0) {
+	sk = k == NULL ? find_store_key(p, key, &seen) : NULL;
+	if (k == NULL && sk == NULL) {
 		if (quotable_key(key))
 			add_error(p, line, "unknown key '%s'", key);
 		else
 			add_error(p, line, "unknown key (the line does not start with a key name)");
 		return;
 	}
-	if (k != NULL && k->scope == SCOPE_REFUSED) {
-		add_error(p, line, "%s", k->help);
+	if ((k != NULL && k->scope == SCOPE_REFUSED) || (sk != NULL && sk->refused != NULL)) {
+		add_error(p, line, "%s", k != NULL ? k->help : sk->refused);
 		return;
 	}
 	if (*value == '\0') {
@@ -1125,22 +1109,22 @@ static void parse_line(struct parser *p, unsigned line, char *text, size_t len)
 		          key, blk->line);
 		return;
 	}
-	if (backend >= 0)
-		seen = &p->backend_seen[backend];
-	else
+	if (sk == NULL)
 		seen = blk != NULL ? &blk->seen[k - keys] : &p->seen[k - keys];
-	if (*seen != 0 && !(backend >= 0 && backend_key_repeatable(key))) {
+	if (*seen != 0 && !(sk != NULL && sk->repeatable)) {
 		add_error(p, line, "%s: already set on line %u%s", key, *seen,
 		          blk != NULL ? " of this service block" : "");
 		return;
 	}
 	*seen = line;
-	if (backend >= 0)
+	if (sk != NULL)
 		add_extra(p, key, value, line);
 	else if (blk != NULL)
 		add_override(p, blk, k, value, line);
 	else if (k->scope == SCOPE_POLICY)
 		note_status(p, line, parse_value(k, value, &p->cfg->policy, &r), &r);
+	else if ((k->flags & KF_STORE_NAMES) != 0)
+		parse_backends(p, k, value, line);
 	else
 		note_status(p, line, parse_value(k, value, p->cfg, &r), &r);
 }
@@ -1285,14 +1269,28 @@ static void finish(struct parser *p)
 enum ntlm_status ntlmd_config_load(const char *path, struct ntlmd_config *cfg,
                                    struct ntlmd_config_error *errors, size_t max_errors, size_t *ret_n_errors)
 {
-	struct parser p = {.cfg = cfg, .errors = errors, .max_errors = errors != NULL ? max_errors : 0};
+	return ntlmd_config_load_stores(path, default_stores, ARRAY_LEN(default_stores), cfg, errors,
+	                                max_errors, ret_n_errors);
+}
+
+enum ntlm_status ntlmd_config_load_stores(const char *path, const struct ntlmd_config_store *const *stores,
+                                          size_t n_stores, struct ntlmd_config *cfg,
+                                          struct ntlmd_config_error *errors, size_t max_errors,
+                                          size_t *ret_n_errors)
+{
+	struct parser p = {.cfg = cfg,
+	                   .errors = errors,
+	                   .max_errors = errors != NULL ? max_errors : 0,
+	                   .stores = stores,
+	                   .n_stores = n_stores};
 	char *buf = NULL;
 	size_t len = 0;
 	enum ntlm_status st;
 
 	if (ret_n_errors != NULL)
 		*ret_n_errors = 0;
-	if (path == NULL || cfg == NULL)
+	if (path == NULL || cfg == NULL || stores == NULL || n_stores == 0 ||
+	    n_stores > NTLMD_CONFIG_MAX_STORES || !stores_fit(stores, n_stores))
 		return NTLM_ERR_INVALID_ARGUMENT;
 	ntlmd_config_clear(cfg);
 	st = ntlmd_config_init(cfg);
@@ -1309,7 +1307,7 @@ enum ntlm_status ntlmd_config_load(const char *path, struct ntlmd_config *cfg,
 	parse_buffer(&p, buf, len);
 	if (p.fatal == NTLM_OK)
 		finish(&p);
-	st = p.fatal != NTLM_OK ? p.fatal : p.n_errors > 0 ? NTLM_ERR_BAD_ENCODING : NTLM_OK;
+	st = p.fatal != NTLM_OK ? p.fatal : p.n_errors > 0 ? NTLM_ERR_CONFIG : NTLM_OK;
 out:
 	free(buf);
 	free_blocks(&p);
@@ -1335,7 +1333,7 @@ __attribute__((format(printf, 2, 3))) static enum ntlm_status set_error(struct n
 		vsnprintf(err->reason, sizeof(err->reason), fmt, ap);
 		va_end(ap);
 	}
-	return NTLM_ERR_BAD_ENCODING;
+	return NTLM_ERR_CONFIG;
 }
 
 enum ntlm_status ntlmd_config_set_policy(struct ntlmd_config *cfg, const char *key, const char *value,
@@ -1381,7 +1379,7 @@ enum ntlm_status ntlmd_config_set_policy(struct ntlmd_config *cfg, const char *k
 		st = bad(&r, LANMAN_RULE_REASON);
 	if (st != NTLM_OK) {
 		policy_clear(&tmp);
-		return st == NTLM_ERR_BAD_ENCODING ? set_error(err, "%s", r.text) : st;
+		return st == NTLM_ERR_CONFIG ? set_error(err, "%s", r.text) : st;
 	}
 	policy_clear(&cfg->policy);
 	cfg->policy = tmp;

@@ -77,8 +77,11 @@
  *                      answered STATUS_NO_LOGON_SERVERS (default 8000)
  *   audit_json         path of a JSON-lines audit log (default: none)
  *   log_level          error | warning | info | debug (default info)
- * Keys of later backends (ldap: uri, base, binddn, bindpw_file, ...) are
- * parsed by their backend through ntlmd_config_backend_keys().
+ * Keys of the stores (ldap: uri, base, binddn, bindpw_file, ...) are not
+ * listed here: each store declares its own (struct ntlmd_config_store) and
+ * the caller hands them to ntlmd_config_load_stores (ntlmd and ntlmtool:
+ * the stores' registry, stores/registry.h). They are global only, kept in
+ * extra_* with their line numbers and parsed by their store.
  */
 #ifndef PAM_NTLM_NTLMD_CONF_H
 #define PAM_NTLM_NTLMD_CONF_H
@@ -173,7 +176,7 @@ struct ntlmd_config {
 	char *audit_json;
 	int log_level; /* syslog priority: LOG_ERR .. LOG_DEBUG */
 
-	/* "key value" lines no built-in key claimed, for backends (ldap) to
+	/* "key value" lines of the stores' own keys (ldap), for each store to
 	 * parse: parallel arrays, NULL-terminated, with their line numbers */
 	char **extra_keys, **extra_values;
 	unsigned *extra_lines;
@@ -186,20 +189,47 @@ struct ntlmd_config_error {
 	char reason[200];
 };
 
+/* A key of ntlmd.conf that a store declares: global only, kept in extra_*
+ * (with its line) for the store's own parser, which checks its value. */
+struct ntlmd_config_store_key {
+	const char *name;
+	bool repeatable;     /* may be given on several lines (nslcd's uri, base, map) */
+	const char *refused; /* not NULL: never accepted, and this says why */
+};
+
+/* A store as ntlmd.conf knows it: its name in "backends" and its keys. */
+struct ntlmd_config_store {
+	const char *name;
+	const struct ntlmd_config_store_key *keys; /* ended by a NULL name; NULL: none */
+};
+#define NTLMD_CONFIG_MAX_STORES     16u
+#define NTLMD_CONFIG_MAX_STORE_KEYS 64u /* keys of one store */
+
 /* Defaults for everything (no file read). */
 enum ntlm_status ntlmd_config_init(struct ntlmd_config *cfg);
 /*
  * Reads path over the defaults. Every error is reported through errors[]
  * (up to max_errors; *ret_n_errors counts all of them) and makes the call
- * fail with NTLM_ERR_BAD_ENCODING; an unreadable file gives
- * NTLM_ERR_BACKEND_UNAVAILABLE. On failure cfg is left cleared.
+ * fail with NTLM_ERR_CONFIG (STATUS_NTLM_CONFIG_ERROR), an unreadable
+ * file too (its reason in errors[0], line 0). On failure cfg is left cleared.
  * cfg is cleared first, so pass it zeroed or initialised.
  */
 enum ntlm_status ntlmd_config_load(const char *path, struct ntlmd_config *cfg,
                                    struct ntlmd_config_error *errors, size_t max_errors,
                                    size_t *ret_n_errors);
+/*
+ * ntlmd_config_load for the stores given (n_stores from 1 to
+ * NTLMD_CONFIG_MAX_STORES, each with at most NTLMD_CONFIG_MAX_STORE_KEYS
+ * keys): "backends" takes their names, and their keys
+ * are kept in extra_*; any other key is an error. ntlmd_config_load is
+ * this with the files store alone, which declares no key of its own.
+ */
+enum ntlm_status ntlmd_config_load_stores(const char *path, const struct ntlmd_config_store *const *stores,
+                                          size_t n_stores, struct ntlmd_config *cfg,
+                                          struct ntlmd_config_error *errors, size_t max_errors,
+                                          size_t *ret_n_errors);
 /* Sets one policy key on the global policy ("key=value" from ntlmtool -o).
- * On error fills *err (line 0) and returns NTLM_ERR_BAD_ENCODING. */
+ * On error fills *err (line 0) and returns NTLM_ERR_CONFIG. */
 enum ntlm_status ntlmd_config_set_policy(struct ntlmd_config *cfg, const char *key, const char *value,
                                          struct ntlmd_config_error *err);
 /* The policy for a service name (the global one when no block names it). */
@@ -219,9 +249,6 @@ bool ntlmd_config_accepts_domain(const struct ntlmd_config *cfg, const struct nt
                                  const char *domain);
 /* Formats the authenticated name per user_name_format/case; malloc'd. */
 char *ntlmd_policy_format_user(const struct ntlmd_policy *policy, const char *domain, const char *user);
-/* The keys kept in extra_* for the backends (uri, base, binddn, ...),
- * NULL-terminated. uri, base and map may be given on several lines. */
-const char *const *ntlmd_config_backend_keys(void);
 /* Frees everything; NULL-safe; the struct is left zeroed. */
 void ntlmd_config_clear(struct ntlmd_config *cfg);
 

@@ -39,6 +39,56 @@ static const char *const default_attrs[NTLMD_LDAP_ATTR_COUNT] = {
     "sambaPrimaryGroupSID",
 };
 
+/* The ldap keys of ntlmd.conf (nslcd.conf names), which parse_key reads. */
+const struct ntlmd_config_store_key ntlmd_ldap_config_keys[] = {
+    {.name = "uri", .repeatable = true},
+    {.name = "base", .repeatable = true},
+    {.name = "scope"},
+    {.name = "filter"},
+    {.name = "timelimit"},
+    {.name = "bind_timelimit"},
+    {.name = "binddn"},
+    {.name = "bindpw_file"},
+    {.name = "rootbinddn"},
+    {.name = "rootbindpw_file"},
+    {.name = "rootpwmodpw_file"},
+    {.name = "sasl_mech"},
+    {.name = "ssl"},
+    {.name = "tls_reqcert"},
+    {.name = "tls_cacertfile"},
+    {.name = "tls_cacertdir"},
+    {.name = "tls_cert"},
+    {.name = "tls_key"},
+    {.name = "map", .repeatable = true},
+    {.name = "cache_ttl"},
+    {.name = "negative_cache_ttl"},
+    {.name = "cache_stale_ttl"},
+    {.name = "domains"},
+    {.name = "domain_attribute"},
+    {.name = "idle_timelimit"},
+    {.name = "reconnect_sleeptime"},
+    {.name = "reconnect_retrytime"},
+    {.name = "lockout_writeback"},
+    {.name = "group_base", .repeatable = true},
+    {.name = "group_filter"},
+    {.name = "group_name_attribute"},
+    {.name = "group_member_attribute"},
+    {.name = "group_member_dn"},
+    /* nslcd's inline passwords: refused, so that no secret sits in ntlmd.conf */
+    {.name = "bindpw", .refused = "bindpw is not accepted inline: use bindpw_file"},
+    {.name = "rootpwmodpw", .refused = "rootpwmodpw is not accepted inline: use rootpwmodpw_file"},
+    {.name = NULL},
+};
+
+/* Whether key is one of the ldap store's (extra_* holds every store's). */
+static bool is_ldap_key(const char *key)
+{
+	for (const struct ntlmd_config_store_key *k = ntlmd_ldap_config_keys; k->name != NULL; k++)
+		if (strcmp(k->name, key) == 0)
+			return k->refused == NULL;
+	return false;
+}
+
 struct parse {
 	struct ntlmd_ldap_conf *c;
 	struct ntlmd_config_error *errs;
@@ -254,7 +304,8 @@ static void set_string(struct parse *p, char **slot, const char *value)
 	*slot = dup_or_oom(p, value);
 }
 
-/* One key of the ldap backend; anything else is reported as unsupported. */
+/* One key of the ldap backend (ntlmd_ldap_config_keys); a declared key it
+ * does not read is reported as unsupported. */
 static void parse_key(struct parse *p, const char *key, const char *value, unsigned line)
 {
 	struct ntlmd_ldap_conf *c = p->c;
@@ -455,7 +506,8 @@ size_t ntlmd_ldap_conf_parse(const struct ntlmd_config *cfg, struct ntlmd_ldap_c
 	for (size_t i = 0; i < NTLMD_LDAP_ATTR_COUNT; i++)
 		c.attrs[i] = dup_or_oom(&p, default_attrs[i]);
 	for (size_t i = 0; cfg->extra_keys != NULL && cfg->extra_keys[i] != NULL; i++)
-		parse_key(&p, cfg->extra_keys[i], cfg->extra_values[i], cfg->extra_lines[i]);
+		if (is_ldap_key(cfg->extra_keys[i]))
+			parse_key(&p, cfg->extra_keys[i], cfg->extra_values[i], cfg->extra_lines[i]);
 	if (uses_ldap(cfg) || ret != NULL)
 		check_whole(&p);
 	/* members by DN are in "member" (groupOfNames) unless mapped */
@@ -494,4 +546,9 @@ void ntlmd_ldap_conf_clear(struct ntlmd_ldap_conf *c)
 	for (size_t i = 0; i < NTLMD_LDAP_ATTR_COUNT; i++)
 		free(c->attrs[i]);
 	memset(c, 0, sizeof(*c));
+}
+
+size_t ntlmd_ldap_check_config(const struct ntlmd_config *cfg, struct ntlmd_config_error *errs, size_t max)
+{
+	return ntlmd_ldap_conf_parse(cfg, NULL, errs, max);
 }

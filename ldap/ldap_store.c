@@ -2272,7 +2272,7 @@ enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_stat
 		return NTLM_ERR_NO_MEMORY;
 	if (ntlmd_ldap_conf_parse(cfg, &s->conf, err != NULL ? err : &local, 1) != 0) {
 		free(s);
-		return NTLM_ERR_INVALID_ARGUMENT;
+		return NTLM_ERR_CONFIG;
 	}
 	pthread_mutex_init(&s->state_lock, NULL);
 	pthread_mutex_init(&s->cache_lock, NULL);
@@ -2294,21 +2294,29 @@ enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_stat
 	return NTLM_OK;
 }
 
-static enum ntlm_status store_open(const struct ntlmd_config *cfg, void **ret_state)
+/* group_member as the chain takes it: NO_SUCH_GROUP when this store
+ * cannot answer for that group and account (the searches say
+ * NO_SUCH_USER: "not here, the next store's"). */
+static enum ntlm_status store_group_answer(void *state, const char *group, const char *user, const char *key,
+                                           bool *ret_member)
 {
-	return ntlmd_ldap_open(cfg, ret_state, NULL);
+	enum ntlm_status st = store_group_member(state, group, user, key, ret_member);
+
+	return st == NTLM_STATUS_NO_SUCH_USER ? NTLM_STATUS_NO_SUCH_GROUP : st;
 }
 
 const struct ntlmd_backend ntlmd_backend_ldap = {
     .name = "ldap",
-    .open = store_open,
+    .config = {.name = "ldap", .keys = ntlmd_ldap_config_keys},
+    .check_config = ntlmd_ldap_check_config,
+    .open = ntlmd_ldap_open,
     .lookup = store_lookup,
     .lookup_now = store_lookup_now,
     .set_password = store_set_password,
     .refresh = store_refresh,
     .close = store_close,
     .record_logon = store_record_logon,
-    .group_member = store_group_member,
+    .group_member = store_group_answer,
     .serves_domain = store_serves_domain,
     .stats = store_stats,
 };

@@ -1,8 +1,9 @@
 /*
  * ldapstore.h: the ldap store of ntlmd: sambaSamAccount entries read
  * through OpenLDAP's libldap. Its settings are the nslcd-like backend keys
- * of ntlmd.conf (ntlmd.conf(5)); this header is private to ntlmd's
- * backends.
+ * of ntlmd.conf (ntlmd.conf(5)). It depends on backends/ (backend.h),
+ * never the reverse; only the registry above both (stores/) and the
+ * ldap tests include it.
  */
 #ifndef PAM_NTLM_LDAPSTORE_H
 #define PAM_NTLM_LDAPSTORE_H
@@ -78,5 +79,13 @@ void ntlmd_ldap_conf_clear(struct ntlmd_ldap_conf *c);
 /* The store, opened with its reason on failure. */
 enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_state,
                                  struct ntlmd_config_error *err);
+
+/* The ldap keys of ntlmd.conf, ended by a NULL name (ntlmd.conf(5)). */
+extern const struct ntlmd_config_store_key ntlmd_ldap_config_keys[];
+/* ntlmd_ldap_conf_parse without keeping the result: ntlmd -t and the reload. */
+size_t ntlmd_ldap_check_config(const struct ntlmd_config *cfg, struct ntlmd_config_error *errs, size_t max);
+
+/* The ldap store: the registry (stores/registry.c) lists it. */
+extern const struct ntlmd_backend ntlmd_backend_ldap;
 
 #endif /* PAM_NTLM_LDAPSTORE_H */

@@ -93,6 +93,16 @@ static const struct status_info statuses[_NTLM_STATUS_MAX] = {
     [NTLM_ERR_INTERNAL] = {"STATUS_INTERNAL_ERROR", 0xC00000E5u, "internal error"},
     [NTLM_ERR_INSUFFICIENT_RESOURCES] = {"STATUS_INSUFFICIENT_RESOURCES", 0xC000009Au,
                                          "a resource limit of the daemon is reached; try again later"},
+
+    /* No NTSTATUS names a configuration error (STATUS_INVALID_PARAMETER is
+     * API misuse, STATUS_NO_LOGON_SERVERS would send a client to another
+     * server): a customer code of the "our side" group. */
+    [NTLM_ERR_CONFIG] = {"STATUS_NTLM_CONFIG_ERROR", 0xE0A70202u,
+                         "the configuration is wrong (the log or ntlmd -t names the file and line)"},
+    [NTLM_ERR_BAD_REQUEST] =
+        {"STATUS_INVALID_NETWORK_RESPONSE", 0xC00000C3u,
+         "the daemon frame is malformed: a field repeated or of a wrong size, or flags set"},
+    [NTLM_STATUS_NO_SUCH_GROUP] = {"STATUS_NO_SUCH_GROUP", 0xC0000066u, "no such group"},
 };
 
 _Static_assert(NTLM_ARRAY_LEN(statuses) == _NTLM_STATUS_MAX, "every status needs an entry");
@@ -125,7 +135,7 @@ uint32_t ntlm_status_code(enum ntlm_status s)
 
 bool ntlm_status_is_malformed(enum ntlm_status s)
 {
-	return s >= NTLM_ERR_TRUNCATED && s <= NTLM_ERR_CONTROL_CHARACTER;
+	return (s >= NTLM_ERR_TRUNCATED && s <= NTLM_ERR_CONTROL_CHARACTER) || s == NTLM_ERR_BAD_REQUEST;
 }
 
 static const char *const response_type_names[] = {

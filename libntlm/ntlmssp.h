@@ -105,6 +105,12 @@ enum ntlm_status {
 	NTLM_ERR_INTERNAL,
 	NTLM_ERR_INSUFFICIENT_RESOURCES, /* a configured limit is reached: STATUS_INSUFFICIENT_RESOURCES */
 
+	/* daemon level (appended: every value above keeps its number) */
+	NTLM_ERR_CONFIG,           /* a configuration file or setting is wrong: STATUS_NTLM_CONFIG_ERROR */
+	NTLM_ERR_BAD_REQUEST,      /* a daemon frame is malformed (a field twice or of a wrong size,
+	                              flags set): STATUS_INVALID_NETWORK_RESPONSE 0xC00000C3 */
+	NTLM_STATUS_NO_SUCH_GROUP, /* STATUS_NO_SUCH_GROUP 0xC0000066: no store has the group */
+
 	_NTLM_STATUS_MAX
 };
 
@@ -114,7 +120,8 @@ const char *ntlm_status_name(enum ntlm_status s);
 const char *ntlm_status_message(enum ntlm_status s);
 /* The 32-bit NTSTATUS code, e.g. 0xC000006A. */
 uint32_t ntlm_status_code(enum ntlm_status s);
-/* True for NTLM_ERR_TRUNCATED .. NTLM_ERR_CONTROL_CHARACTER. */
+/* True for NTLM_ERR_TRUNCATED .. NTLM_ERR_CONTROL_CHARACTER and
+ * NTLM_ERR_BAD_REQUEST: the input, not the credentials or our side. */
 bool ntlm_status_is_malformed(enum ntlm_status s);
 
 /* ------------------------------------------------------------------ */

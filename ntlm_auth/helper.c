@@ -384,7 +384,7 @@ static enum ntlm_status check_membership(const struct na_helper *h, const struct
 static bool is_helper_failure(enum ntlm_status st)
 {
 	return st == NTLM_ERR_BACKEND_UNAVAILABLE || st == NTLM_ERR_NO_MEMORY || st == NTLM_ERR_CRYPTO ||
-	       st == NTLM_ERR_INTERNAL || st == NTLM_ERR_INSUFFICIENT_RESOURCES;
+	       st == NTLM_ERR_INTERNAL || st == NTLM_ERR_INSUFFICIENT_RESOURCES || st == NTLM_ERR_CONFIG;
 }
 
 /* ------------------------------------------------------------------ */

@@ -92,6 +92,8 @@ static const struct {
      {"NT_STATUS_DOWNGRADE_DETECTED", 0xc0000388u, "Downgrade detected",
       "The system detected a possible attempt to compromise security. Ensure that you can contact the server "
       "that authenticated you."}},
+    {NTLM_STATUS_NO_SUCH_GROUP,
+     {"NT_STATUS_NO_SUCH_GROUP", 0xc0000066u, "No such group", "The specified group does not exist."}},
     {NTLM_ERR_BACKEND_UNAVAILABLE,
      {"NT_STATUS_NO_LOGON_SERVERS", 0xc000005eu, "No logon servers",
       "No logon servers are currently available to service the logon request."}},
@@ -115,7 +117,8 @@ static const struct samba_status *samba_status_of(enum ntlm_status st, bool squa
 	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
 		if (statuses[i].st == st)
 			return &statuses[i].s;
-	if (st == NTLM_ERR_CRYPTO || st == NTLM_ERR_INTERNAL || st >= _NTLM_STATUS_MAX)
+	if (st == NTLM_ERR_CRYPTO || st == NTLM_ERR_INTERNAL || st == NTLM_ERR_CONFIG ||
+	    st >= _NTLM_STATUS_MAX)
 		return &st_unsuccessful;
 	return &st_logon_failure;
 }
@@ -223,7 +226,7 @@ enum ntlm_status na_membership(const struct na_options *opt, const struct ntlmd_
 	if (!opt->group_error && !opt->group_is_sid && na_user_in_group(user, has_uid, uid, opt->group_gid))
 		return NTLM_OK;
 	/* NSS does not know the group, or not this member: ntlmd's group search */
-	st = NTLM_STATUS_NO_SUCH_USER;
+	st = NTLM_STATUS_NO_SUCH_GROUP;
 	if (opt->group_check != NULL && opt->group_name != NULL && user != NULL)
 		st = opt->group_check(opt->group_check_ctx, opt->group_name, user,
 		                      ntlmd_frame_string(&reply->frame, NTLMD_TAG_ACCOUNT_DOMAIN));
@@ -231,7 +234,7 @@ enum ntlm_status na_membership(const struct na_options *opt, const struct ntlmd_
 	case NTLM_OK:
 	case NTLM_ERR_BACKEND_UNAVAILABLE:
 		return st;
-	case NTLM_STATUS_NO_SUCH_USER: /* no store has the group either */
+	case NTLM_STATUS_NO_SUCH_GROUP: /* no store has the group either */
 		return opt->group_error ? NTLM_ERR_INVALID_ARGUMENT : NTLM_STATUS_LOGON_FAILURE;
 	default:
 		return NTLM_STATUS_LOGON_FAILURE;

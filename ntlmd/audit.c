@@ -134,7 +134,8 @@ const char *ntlmd_audit_outcome(enum ntlm_status st)
 		return "success";
 	if (ntlm_status_is_malformed(st))
 		return "malformed";
-	if (st >= NTLM_STATUS_WRONG_PASSWORD && st <= NTLM_STATUS_CHALLENGE_EXPIRED)
+	if ((st >= NTLM_STATUS_WRONG_PASSWORD && st <= NTLM_STATUS_CHALLENGE_EXPIRED) ||
+	    st == NTLM_STATUS_NO_SUCH_GROUP)
 		return "failure";
 	return "error";
 }
@@ -384,7 +385,7 @@ void ntlmd_audit_write(const struct ntlmd_audit_event *e)
 	if (e->request == NULL)
 		return;
 	priority = e->status == NTLM_OK ? LOG_INFO : LOG_NOTICE;
-	if (!ntlm_status_is_malformed(e->status) && e->status >= NTLM_ERR_INVALID_ARGUMENT)
+	if (strcmp(ntlmd_audit_outcome(e->status), "error") == 0) /* our side: not the client's */
 		priority = LOG_ERR;
 	if (priority <= log_level) { /* not formatted when not logged */
 		text = ntlmd_audit_text(e);

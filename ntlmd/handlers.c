@@ -985,7 +985,7 @@ static enum ntlmd_step start_verify_response(struct ntlmd_context *ctx, struct n
 	    (st = domain_check(ctx, req, &s->rc, r.user, r.domain)) != NTLM_OK)
 		return reply(req, st);
 	if (challenge_len != 8)
-		return reply(req, NTLM_ERR_BAD_ENCODING);
+		return reply(req, NTLM_ERR_BAD_REQUEST);
 	if ((st = response_challenge(ctx, req, s, &r)) != NTLM_OK)
 		return reply(req, st);
 	ntlmd_policy_to_ntlm(s->rc.policy, r.mschapv2 != 0, &s->policy);
@@ -1411,8 +1411,8 @@ static enum ntlm_status canonical_group_sid(struct ntlmd_request *req, const cha
  * GROUP in a store's group search (ldap: group_base). The account is
  * looked up again (the caller authenticated it first): the group search
  * is asked for its own name and key, so a member given by DN is that
- * account's entry, never another store's namesake. NO_SUCH_USER means that
- * no store has the group, or that the account is gone. */
+ * account's entry, never another store's namesake. NO_SUCH_GROUP means
+ * that no store has the group, NO_SUCH_USER that the account is gone. */
 struct membership_state {
 	struct request_ctx rc;
 	struct lookup_ctx lc;
@@ -1492,7 +1492,7 @@ static enum ntlmd_step resume_check_membership(struct ntlmd_context *ctx, struct
 		snprintf(detail, sizeof(detail), "%s a member of group %s (%s)",
 		         req->call.member ? "is" : "not", m->group, req->call.backend);
 		ntlmd_audit_set(req->event.detail, detail);
-	} else if (st == NTLM_STATUS_NO_SUCH_USER && req->event.detail[0] == '\0') {
+	} else if (st == NTLM_STATUS_NO_SUCH_GROUP && req->event.detail[0] == '\0') {
 		ntlmd_audit_set(req->event.detail, "no store has that group");
 	}
 	return reply(req, st);

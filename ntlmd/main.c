@@ -26,6 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "registry.h"
 #include "server.h"
 
 #ifndef PACKAGE_VERSION
@@ -139,9 +140,9 @@ static enum ntlm_status load_config(const char *path, struct ntlmd_config *cfg, 
 {
 	struct ntlmd_config_error errors[MAX_CONFIG_ERRORS];
 	size_t n = 0;
-	enum ntlm_status st = ntlmd_config_load(path, cfg, errors, MAX_CONFIG_ERRORS, &n);
+	enum ntlm_status st = ntlmd_stores_config_load(path, cfg, errors, MAX_CONFIG_ERRORS, &n);
 
-	if (st == NTLM_ERR_BACKEND_UNAVAILABLE && n == 0) {
+	if (st == NTLM_ERR_CONFIG && n == 0) {
 		if (running)
 			ntlmd_log(LOG_ERR, "%s: cannot read: %s", path, strerror(errno));
 		else
@@ -156,7 +157,7 @@ static enum ntlm_status load_config(const char *path, struct ntlmd_config *cfg, 
 			fprintf(stderr, "%s: %zu more errors\n", path, n - MAX_CONFIG_ERRORS);
 	}
 	if (st == NTLM_OK && n > 0)
-		st = NTLM_ERR_BAD_ENCODING;
+		st = NTLM_ERR_CONFIG;
 	return st;
 }
 
@@ -493,8 +494,8 @@ static void reload(void *arg)
 		goto fail;
 	}
 	if ((st = ntlmd_backends_open_err(cfg, &backends, &err)) != NTLM_OK) {
-		ntlmd_log(LOG_ERR, "reload failed: %s; keeping the running configuration",
-		          err.reason[0] != '\0' ? err.reason : ntlm_status_message(st));
+		ntlmd_log(LOG_ERR, "reload failed: %s (%s); keeping the running configuration",
+		          err.reason[0] != '\0' ? err.reason : ntlm_status_message(st), ntlm_status_name(st));
 		goto fail;
 	}
 	if ((setup = ntlmd_setup_new(cfg, backends, true)) == NULL) {
@@ -583,8 +584,8 @@ int main(int argc, char **argv)
 	ntlmd_log_open(d.opt.debug, d.opt.debug ? LOG_DEBUG : cfg->log_level);
 	ntlmd_backends_set_log(ntlmd_log);
 	if ((st = ntlmd_backends_open_err(cfg, &backends, &err)) != NTLM_OK) {
-		fprintf(stderr, "ntlmd: cannot open the backends: %s\n",
-		        err.reason[0] != '\0' ? err.reason : ntlm_status_message(st));
+		fprintf(stderr, "ntlmd: cannot open the backends: %s (%s)\n",
+		        err.reason[0] != '\0' ? err.reason : ntlm_status_message(st), ntlm_status_name(st));
 		goto out;
 	}
 	/* from here the setup owns cfg and the chain */

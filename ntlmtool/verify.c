@@ -17,6 +17,7 @@
 
 #include "backend.h"
 #include "ntlmd_conf.h"
+#include "registry.h"
 #include "smbpasswd.h"
 
 #include <stdlib.h>
@@ -130,7 +131,7 @@ static int load_policy(struct verify_job *j, const struct policy_opts *p)
 
 	j->has_config = p->config_path != NULL;
 	if (p->config_path != NULL) {
-		st = ntlmd_config_load(p->config_path, &j->cfg, errs, ARRAY_LEN(errs), &n);
+		st = ntlmd_stores_config_load(p->config_path, &j->cfg, errs, ARRAY_LEN(errs), &n);
 		for (size_t i = 0; i < n && i < ARRAY_LEN(errs); i++)
 			tool_error(j->cmd, "%s:%u: %s", p->config_path, errs[i].line, errs[i].reason);
 		if (st != NTLM_OK)
@@ -447,6 +448,8 @@ int verify_exit_status(enum ntlm_status st)
 {
 	if (st == NTLM_OK)
 		return TOOL_OK;
+	if (st == NTLM_STATUS_NO_SUCH_GROUP)
+		return TOOL_REJECTED;
 	if (ntlm_status_is_malformed(st) || st >= NTLM_ERR_INVALID_ARGUMENT)
 		return TOOL_USAGE;
 	return TOOL_REJECTED;

@@ -366,6 +366,7 @@ int pam_ntlm_status_to_pam(enum ntlm_status s, enum pam_ntlm_phase phase)
 	case NTLM_ERR_INTERNAL:
 	case NTLM_ERR_CRYPTO:
 	case NTLM_ERR_INSUFFICIENT_RESOURCES: /* ntlmd at a limit: no verdict on the credentials */
+	case NTLM_ERR_CONFIG:                 /* ntlmd's configuration is wrong: not the user's fault */
 		return PAM_AUTHINFO_UNAVAIL;
 	case NTLM_ERR_NO_MEMORY:
 		return PAM_BUF_ERR;

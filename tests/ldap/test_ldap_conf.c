@@ -9,6 +9,7 @@
 #include "testutil.h"
 
 #include "backend.h"
+#include "registry.h"
 #include "ldapstore.h"
 
 #include <fcntl.h>
@@ -44,7 +45,7 @@ static size_t parse(const char *text, struct ntlmd_ldap_conf *ret, struct ntlmd_
 	size_t n = 0, got;
 	char *path = write_file("ntlmd.conf", text, 0600);
 
-	ck_assert_int_eq(ntlmd_config_load(path, &cfg, cerrs, 4, &n), NTLM_OK);
+	ck_assert_int_eq(ntlmd_stores_config_load(path, &cfg, cerrs, 4, &n), NTLM_OK);
 	got = ntlmd_ldap_conf_parse(&cfg, ret, errs, MAX_ERRORS);
 	ntlmd_config_clear(&cfg);
 	free(path);
@@ -290,7 +291,7 @@ START_TEST(unreachable_is_unavailable)
 	size_t n = 0;
 	time_t start;
 
-	ck_assert_int_eq(ntlmd_config_load(path, &cfg, cerrs, 4, &n), NTLM_OK);
+	ck_assert_int_eq(ntlmd_stores_config_load(path, &cfg, cerrs, 4, &n), NTLM_OK);
 	ck_assert_ptr_eq(ntlmd_backend_find("ldap"), &ntlmd_backend_ldap);
 	/* opening does not connect: a dead directory does not stop ntlmd */
 	ck_assert_int_eq(ntlmd_backends_open_err(&cfg, &chain, &err), NTLM_OK);
@@ -315,7 +316,7 @@ START_TEST(open_reports_errors)
 	char *path = write_file("bad.conf", "backends files ldap\nhash_file /nonexistent\nssl maybe\n", 0600);
 	size_t n = 0;
 
-	ck_assert_int_eq(ntlmd_config_load(path, &cfg, cerrs, 4, &n), NTLM_OK);
+	ck_assert_int_eq(ntlmd_stores_config_load(path, &cfg, cerrs, 4, &n), NTLM_OK);
 	ck_assert_int_ne(ntlmd_backends_open_err(&cfg, &chain, &err), NTLM_OK);
 	ck_assert_uint_eq(err.line, 3);
 	ck_assert_ptr_nonnull(strstr(err.reason, "ssl"));

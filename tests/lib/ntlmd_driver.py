@@ -117,6 +117,7 @@ CODES = {
     "STATUS_NTLM_CHALLENGE_EXPIRED": 0xE0A70108,
     "STATUS_TIME_DIFFERENCE_AT_DC": 0xC0000133,
     "STATUS_NTLM_CONTROL_CHARACTER": 0xE0A7000D,
+    "STATUS_INVALID_NETWORK_RESPONSE": 0xC00000C3,
 }
 
 
@@ -630,7 +631,7 @@ def main_cases(args):
                                                               "STATUS_NTLM_FIELD_OUT_OF_BOUNDS"))
     run.case("payload: truncated field header", malformed_payload(b"\x0a\x00\x01", "STATUS_NTLM_TRUNCATED"))
     run.case("payload: duplicate tag", malformed_payload(field(T_SERVICE, "a") + field(T_SERVICE, "b"),
-                                                         "STATUS_NTLM_BAD_ENCODING"))
+                                                         "STATUS_INVALID_NETWORK_RESPONSE"))
     run.case("payload: NUL in a string", malformed_payload(field(T_SERVICE, b"a\0b"), "STATUS_NTLM_BAD_STRING"))
     run.case("payload: LF in a USER", malformed_payload(field(T_USER, "alice\nAF x"), "STATUS_NTLM_CONTROL_CHARACTER"))
     run.case("payload: NEL in a DOMAIN", malformed_payload(field(T_DOMAIN, "TESTDOM\u0085"),
@@ -958,7 +959,7 @@ def kept_cases(args):
             problems = expect(k.call(PING), "STATUS_SUCCESS")
             payload = field(T_SERVICE, "a") + field(T_SERVICE, "b")
             k.send(HEADER.pack(MAGIC, VERSION, PING, 0, len(payload)) + payload)
-            problems += expect(k.reply(PING), "STATUS_NTLM_BAD_ENCODING")
+            problems += expect(k.reply(PING), "STATUS_INVALID_NETWORK_RESPONSE")
             if k.wait_end(TIMEOUT) is None:
                 problems.append("still open after a malformed payload")
             return problems

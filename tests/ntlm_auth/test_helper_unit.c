@@ -223,6 +223,11 @@ START_TEST(samba_status_mapping)
 	    {NTLM_ERR_INTERNAL, true, "NT_STATUS_UNSUCCESSFUL", 0xc0000001u, "Undetermined error"},
 	    {NTLM_ERR_INSUFFICIENT_RESOURCES, true, "NT_STATUS_INSUFFICIENT_RESOURCES", 0xc000009au,
 	     "Insufficient system resources"},
+	    /* the daemon-level statuses: our side, the request, the group */
+	    {NTLM_ERR_CONFIG, true, "NT_STATUS_UNSUCCESSFUL", 0xc0000001u, "Undetermined error"},
+	    {NTLM_ERR_BAD_REQUEST, true, "NT_STATUS_INVALID_PARAMETER", 0xc000000du,
+	     "Unexpected information received"},
+	    {NTLM_STATUS_NO_SUCH_GROUP, false, "NT_STATUS_NO_SUCH_GROUP", 0xc0000066u, "No such group"},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -827,13 +832,15 @@ START_TEST(membership_order)
 	ck_assert_int_eq(member(&opt, stranger, NTLM_ERR_BACKEND_UNAVAILABLE, 1),
 	                 NTLM_ERR_BACKEND_UNAVAILABLE);
 	/* the directory does not have the group NSS knows: not a member */
-	ck_assert_int_eq(member(&opt, stranger, NTLM_STATUS_NO_SUCH_USER, 1), NTLM_STATUS_LOGON_FAILURE);
+	ck_assert_int_eq(member(&opt, stranger, NTLM_STATUS_NO_SUCH_GROUP, 1), NTLM_STATUS_LOGON_FAILURE);
 	/* NSS does not know the group: only the group search is asked */
 	opt.group_error = true;
 	ck_assert_int_eq(member(&opt, "root", NTLM_OK, 1), NTLM_OK);
 	ck_assert_int_eq(member(&opt, "root", NTLM_STATUS_LOGON_FAILURE, 1), NTLM_STATUS_LOGON_FAILURE);
 	/* ... and when it does not know it either: Samba's unresolvable group */
-	ck_assert_int_eq(member(&opt, "root", NTLM_STATUS_NO_SUCH_USER, 1), NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(member(&opt, "root", NTLM_STATUS_NO_SUCH_GROUP, 1), NTLM_ERR_INVALID_ARGUMENT);
+	/* the account is gone (NO_SUCH_USER): never a member, not a bad group */
+	ck_assert_int_eq(member(&opt, "root", NTLM_STATUS_NO_SUCH_USER, 1), NTLM_STATUS_LOGON_FAILURE);
 	/* no group search: NSS alone */
 	opt.group_check = NULL;
 	ck_assert_int_eq(member(&opt, "root", NTLM_OK, 0), NTLM_ERR_INVALID_ARGUMENT);

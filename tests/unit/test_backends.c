@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include "backend.h"
+#include "registry.h"
 #include "smbpasswd.h"
 
 #include <dirent.h>
@@ -418,7 +419,7 @@ START_TEST(files_lookup_maps_entries)
 	size_t line = 99;
 
 	write_file(path, "# users\n" ALICE_LINE BOB_LINE GUEST_LINE WKS_LINE, 0600);
-	ck_assert_status(ntlmd_backend_files.open(&cfg, &state), NTLM_OK);
+	ck_assert_status(ntlmd_backend_files.open(&cfg, &state, NULL), NTLM_OK);
 
 	ck_assert_status(ntlmd_backend_files.lookup(state, "ALICE", "", &a), NTLM_OK);
 	ck_assert_str_eq(a.name, "alice");
@@ -496,7 +497,7 @@ START_TEST(files_sids_and_membership)
 	write_file(path, text, 0600);
 	snprintf(own_sid, sizeof(own_sid), "S-1-5-21-1-2-3-%u", 2u * (unsigned)pw->pw_uid + 1000u);
 	snprintf(group_sid, sizeof(group_sid), "s-1-5-21-1-2-3-%u", 2u * (unsigned)pw->pw_gid + 1001u);
-	ck_assert_status(ntlmd_backend_files.open(&cfg, &state), NTLM_OK);
+	ck_assert_status(ntlmd_backend_files.open(&cfg, &state, NULL), NTLM_OK);
 
 	ck_assert_status(ntlmd_backend_files.lookup(state, pw->pw_name, "", &a), NTLM_OK);
 	ck_assert_str_eq(a.sid, own_sid);
@@ -534,27 +535,27 @@ START_TEST(files_sids_and_membership)
 	 * group name, another store's account, an unknown user */
 	ck_assert_status(
 	    ntlmd_backend_files.group_member(state, "S-1-5-21-1-2-4-1000", pw->pw_name, NULL, &member),
-	    NTLM_STATUS_NO_SUCH_USER);
+	    NTLM_STATUS_NO_SUCH_GROUP);
 	ck_assert_status(ntlmd_backend_files.group_member(state, "S-1-1-0", pw->pw_name, NULL, &member),
-	                 NTLM_STATUS_NO_SUCH_USER);
+	                 NTLM_STATUS_NO_SUCH_GROUP);
 	ck_assert_status(ntlmd_backend_files.group_member(state, "webusers", pw->pw_name, NULL, &member),
-	                 NTLM_STATUS_NO_SUCH_USER);
+	                 NTLM_STATUS_NO_SUCH_GROUP);
 	ck_assert_status(
 	    ntlmd_backend_files.group_member(state, own_sid, pw->pw_name, "ldap:uid=x,dc=example", &member),
-	    NTLM_STATUS_NO_SUCH_USER);
+	    NTLM_STATUS_NO_SUCH_GROUP);
 	ck_assert_status(ntlmd_backend_files.group_member(state, own_sid, "nobody-here", NULL, &member),
-	                 NTLM_STATUS_NO_SUCH_USER);
+	                 NTLM_STATUS_NO_SUCH_GROUP);
 	ntlmd_backend_files.close(state);
 
 	/* without domain_sid: no SIDs at all */
 	cfg.domain_sid = NULL;
-	ck_assert_status(ntlmd_backend_files.open(&cfg, &state), NTLM_OK);
+	ck_assert_status(ntlmd_backend_files.open(&cfg, &state, NULL), NTLM_OK);
 	ck_assert_status(ntlmd_backend_files.lookup(state, "ghost", "", &a), NTLM_OK);
 	ck_assert_ptr_null(a.sid);
 	ntlmd_account_clear(&a);
 	ck_assert_status(
 	    ntlmd_backend_files.group_member(state, "S-1-5-21-1-2-3-8001002", "ghost", NULL, &member),
-	    NTLM_STATUS_NO_SUCH_USER);
+	    NTLM_STATUS_NO_SUCH_GROUP);
 	ck_assert_status(ntlmd_files_set_domain_sid(state, "S-1-5-32-544"), NTLM_ERR_INVALID_ARGUMENT);
 	ntlmd_backend_files.close(state);
 }
@@ -1190,14 +1191,14 @@ START_TEST(chain_open_from_config)
 
 	c = NULL;
 	cfg.backends = (char *[]){(char *)"files", (char *)"nis", NULL};
-	ck_assert_status(ntlmd_backends_open_err(&cfg, &c, &err), NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_status(ntlmd_backends_open_err(&cfg, &c, &err), NTLM_ERR_CONFIG);
 	ck_assert_ptr_null(c);
 	ck_assert_ptr_nonnull(strstr(err.reason, "\"nis\""));
 	cfg.backends = (char *[]){(char *)"files", (char *)"files", NULL};
-	ck_assert_status(ntlmd_backends_open_err(&cfg, &c, &err), NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_status(ntlmd_backends_open_err(&cfg, &c, &err), NTLM_ERR_CONFIG);
 	ck_assert_ptr_nonnull(strstr(err.reason, "twice"));
 	cfg.backends = (char *[]){NULL};
-	ck_assert_status(ntlmd_backends_open_err(&cfg, &c, &err), NTLM_ERR_INVALID_ARGUMENT);
+	ck_assert_status(ntlmd_backends_open_err(&cfg, &c, &err), NTLM_ERR_CONFIG);
 
 	/* an exposed hash file stops the daemon from starting */
 	cfg.backends = (char *[]){(char *)"files", NULL};

@@ -13,6 +13,7 @@
 
 /* By path: "config.h" on the include path is autoconf's header. */
 #include "ntlmd_conf.h"
+#include "registry.h"
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -55,7 +56,7 @@ static void load_bytes(const void *data, size_t len, struct loaded *l)
 	char *path = write_temp(data, len);
 
 	memset(l, 0, sizeof(*l));
-	l->status = ntlmd_config_load(path, &l->cfg, l->errors, MAX_ERRORS, &l->n_errors);
+	l->status = ntlmd_stores_config_load(path, &l->cfg, l->errors, MAX_ERRORS, &l->n_errors);
 	unlink(path);
 	free(path);
 }
@@ -88,7 +89,7 @@ static bool all_zero(const void *p, size_t n)
 /* Asserts a failed load with exactly one error, on line, saying want. */
 static void assert_one_error(const struct loaded *l, unsigned line, const char *want)
 {
-	ck_assert_status(l->status, NTLM_ERR_BAD_ENCODING);
+	ck_assert_status(l->status, NTLM_ERR_CONFIG);
 	ck_assert_msg(l->n_errors == 1, "%zu errors, first: line %u: %s", l->n_errors,
 	              l->n_errors ? l->errors[0].line : 0, l->n_errors ? l->errors[0].reason : "");
 	ck_assert_uint_eq(l->errors[0].line, line);
@@ -628,7 +629,7 @@ START_TEST(errors_collected_in_one_pass)
 	char *path;
 
 	load_text(text, &l);
-	ck_assert_status(l.status, NTLM_ERR_BAD_ENCODING);
+	ck_assert_status(l.status, NTLM_ERR_CONFIG);
 	ck_assert_uint_eq(l.n_errors, ARRAY_SIZE(want));
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
 		ck_assert_uint_eq(l.errors[i].line, want[i].line);
@@ -640,14 +641,14 @@ START_TEST(errors_collected_in_one_pass)
 	/* room for three: all six counted, the first three (by line) kept */
 	path = write_temp(text, strlen(text));
 	memset(few, 0, sizeof(few));
-	ck_assert_status(ntlmd_config_load(path, &cfg, few, 3, &n), NTLM_ERR_BAD_ENCODING);
+	ck_assert_status(ntlmd_config_load(path, &cfg, few, 3, &n), NTLM_ERR_CONFIG);
 	ck_assert_uint_eq(n, ARRAY_SIZE(want));
 	for (size_t i = 0; i < 3; i++)
 		ck_assert_uint_eq(few[i].line, want[i].line);
 	/* no room at all, and no counter */
-	ck_assert_status(ntlmd_config_load(path, &cfg, NULL, 0, &n), NTLM_ERR_BAD_ENCODING);
+	ck_assert_status(ntlmd_config_load(path, &cfg, NULL, 0, &n), NTLM_ERR_CONFIG);
 	ck_assert_uint_eq(n, ARRAY_SIZE(want));
-	ck_assert_status(ntlmd_config_load(path, &cfg, few, 3, NULL), NTLM_ERR_BAD_ENCODING);
+	ck_assert_status(ntlmd_config_load(path, &cfg, few, 3, NULL), NTLM_ERR_CONFIG);
 	ck_assert(all_zero(&cfg, sizeof(cfg)));
 	unlink(path);
 	free(path);
@@ -757,15 +758,29 @@ START_TEST(backend_keys_kept)
 }
 END_TEST
 
+/* Every key a registered store declares is kept for it (ldap: 33), in
+ * order with its line; its refused keys are errors that name the way. */
 START_TEST(every_backend_key)
 {
-	const char *const *names = ntlmd_config_backend_keys();
+	size_t n_stores, n = 0, used = 0;
+	const struct ntlmd_backend *const *stores = ntlmd_stores(&n_stores);
+	const char *names[64];
 	char text[8192] = "";
-	size_t used = 0, n = 0;
 	struct loaded l;
 
-	for (; names[n] != NULL; n++)
-		used += (size_t)snprintf(text + used, sizeof(text) - used, "%s value%zu\n", names[n], n);
+	for (size_t s = 0; s < n_stores; s++) {
+		ck_assert_str_eq(stores[s]->config.name, stores[s]->name);
+		for (const struct ntlmd_config_store_key *k = stores[s]->config.keys;
+		     k != NULL && k->name != NULL; k++) {
+			if (k->refused != NULL)
+				continue;
+			ck_assert_uint_lt(n, ARRAY_SIZE(names));
+			names[n] = k->name;
+			used +=
+			    (size_t)snprintf(text + used, sizeof(text) - used, "%s value%zu\n", k->name, n);
+			n++;
+		}
+	}
 	ck_assert_uint_eq(n, 33);
 	load_ok(text, &l);
 	for (size_t i = 0; i < n; i++) {
@@ -777,6 +792,70 @@ START_TEST(every_backend_key)
 	}
 	ck_assert_ptr_null(l.cfg.extra_keys[n]);
 	ntlmd_config_clear(&l.cfg);
+	load_text("uri ldap://a\nbindpw S3cr3t\nrootpwmodpw S3cr3t\n", &l);
+	ck_assert_status(l.status, NTLM_ERR_CONFIG);
+	ck_assert_uint_eq(l.n_errors, 2);
+	ck_assert_str_eq(l.errors[0].reason, "bindpw is not accepted inline: use bindpw_file");
+	ck_assert_str_eq(l.errors[1].reason, "rootpwmodpw is not accepted inline: use rootpwmodpw_file");
+}
+END_TEST
+
+/* The toy store of stores_decide_keys: two keys, one repeatable. */
+static const struct ntlmd_config_store_key toy_keys[] = {
+    {.name = "toy_path"}, {.name = "toy_host", .repeatable = true}, {.name = NULL}};
+static const struct ntlmd_config_store toy_store = {.name = "toy", .keys = toy_keys};
+static const struct ntlmd_config_store files_store = {.name = "files"};
+static const struct ntlmd_config_store nameless = {.keys = toy_keys};
+
+/* Loads text with the stores given (NULL: ntlmd_config_load, the files
+ * store alone); the errors go to l. */
+static void load_with_stores(const char *text, const struct ntlmd_config_store *const *stores, size_t n,
+                             struct loaded *l)
+{
+	char *path = write_temp(text, strlen(text));
+
+	memset(l, 0, sizeof(*l));
+	l->status = stores == NULL ? ntlmd_config_load(path, &l->cfg, l->errors, MAX_ERRORS, &l->n_errors)
+	                           : ntlmd_config_load_stores(path, stores, n, &l->cfg, l->errors, MAX_ERRORS,
+	                                                      &l->n_errors);
+	unlink(path);
+	free(path);
+}
+
+/* common/ knows no store: a load given the files store alone takes no
+ * ldap key and no ldap backend, and the stores given decide both. */
+START_TEST(stores_decide_keys)
+{
+	const struct ntlmd_config_store *const mine[] = {&files_store, &toy_store};
+	struct loaded l;
+
+	load_with_stores("backends files ldap\nuri ldap://x\n", NULL, 0, &l);
+	ck_assert_status(l.status, NTLM_ERR_CONFIG);
+	ck_assert_uint_eq(l.n_errors, 2);
+	ck_assert_str_eq(l.errors[0].reason, "backends: expected files, not 'ldap'");
+	ck_assert_str_eq(l.errors[1].reason, "unknown key 'uri'");
+	ck_assert_uint_eq(l.errors[1].line, 2);
+
+	load_with_stores("backends TOY files\ntoy_host a\ntoy_host b\ntoy_path /p\ntoy_path /q\n", mine, 2,
+	                 &l);
+	ck_assert_status(l.status, NTLM_ERR_CONFIG);
+	ck_assert_uint_eq(l.n_errors, 1);
+	ck_assert_str_eq(l.errors[0].reason, "toy_path: already set on line 4");
+	ck_assert_uint_eq(l.errors[0].line, 5);
+
+	load_with_stores("backends TOY files\ntoy_host a\ntoy_host b\ntoy_path /p\n", mine, 2, &l);
+	ck_assert_status(l.status, NTLM_OK);
+	assert_list(l.cfg.backends, "toy files");
+	assert_list(l.cfg.extra_keys, "toy_host toy_host toy_path");
+	ntlmd_config_clear(&l.cfg);
+
+	load_with_stores("toy_path /p\n", mine, 0, &l);
+	ck_assert_status(l.status, NTLM_ERR_INVALID_ARGUMENT);
+	load_with_stores("toy_path /p\n", (const struct ntlmd_config_store *const[]){&files_store, &nameless},
+	                 2, &l);
+	ck_assert_status(l.status, NTLM_ERR_INVALID_ARGUMENT);
+	load_with_stores("toy_path /p\n", NULL, 0, &l);
+	ck_assert_status(l.status, NTLM_ERR_CONFIG);
 }
 END_TEST
 
@@ -863,7 +942,7 @@ START_TEST(line_length_cap)
 	/* line 3: parsed as usual after the long one */
 	p += sprintf(p, "lmv2 perhaps\n");
 	load_bytes(buf, (size_t)(p - buf), &l);
-	ck_assert_status(l.status, NTLM_ERR_BAD_ENCODING);
+	ck_assert_status(l.status, NTLM_ERR_CONFIG);
 	ck_assert_uint_eq(l.n_errors, 2);
 	ck_assert_uint_eq(l.errors[0].line, 2);
 	ck_assert_str_eq(l.errors[0].reason, "line longer than 4096 bytes");
@@ -888,15 +967,14 @@ START_TEST(missing_file)
 	size_t n = 99;
 
 	ck_assert_status(ntlmd_config_init(&cfg), NTLM_OK);
-	ck_assert_status(ntlmd_config_load("/nonexistent/ntlmd.conf", &cfg, errors, 4, &n),
-	                 NTLM_ERR_BACKEND_UNAVAILABLE);
+	ck_assert_status(ntlmd_config_load("/nonexistent/ntlmd.conf", &cfg, errors, 4, &n), NTLM_ERR_CONFIG);
 	ck_assert(all_zero(&cfg, sizeof(cfg))); /* and the defaults it held are freed */
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(errors[0].line, 0);
 	ck_assert_str_eq(errors[0].reason, "cannot open /nonexistent/ntlmd.conf: No such file or directory");
 
 	/* a directory cannot be read */
-	ck_assert_status(ntlmd_config_load("/", &cfg, errors, 4, &n), NTLM_ERR_BACKEND_UNAVAILABLE);
+	ck_assert_status(ntlmd_config_load("/", &cfg, errors, 4, &n), NTLM_ERR_CONFIG);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_ptr_nonnull(strstr(errors[0].reason, "cannot read /"));
 
@@ -914,7 +992,7 @@ START_TEST(reload_over_loaded_config)
 	/* loading over an initialised or loaded config frees what it held
 	 * (the sanitizer build checks for leaks) */
 	load_ok("target_names a b c\nuri ldap://x\nservice x\nrequire_mic yes\n", &l);
-	ck_assert_status(ntlmd_config_load(path, &l.cfg, l.errors, MAX_ERRORS, &n), NTLM_OK);
+	ck_assert_status(ntlmd_stores_config_load(path, &l.cfg, l.errors, MAX_ERRORS, &n), NTLM_OK);
 	ck_assert_str_eq(l.cfg.path, path);
 	ck_assert_uint_eq(l.cfg.n_services, 0);
 	ck_assert_ptr_null(l.cfg.extra_keys[0]);
@@ -1209,18 +1287,18 @@ START_TEST(set_policy)
 	    {"uri", "ldap://x", "'uri' is not a policy key"},
 	    {"no_such_key", "1", "'no_such_key' is not a policy key"},
 	    {"Secret Words", "1", "not a policy key"},
-	    {"bindpw", "s3cret", "use bindpw_file"},
+	    {"bindpw", "s3cret", "'bindpw' is not a policy key"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		memset(&err, 0xff, sizeof(err));
 		ck_assert_status(ntlmd_config_set_policy(&cfg, bad[i].key, bad[i].value, &err),
-		                 NTLM_ERR_BAD_ENCODING);
+		                 NTLM_ERR_CONFIG);
 		ck_assert_uint_eq(err.line, 0);
 		ck_assert_msg(strstr(err.reason, bad[i].reason) != NULL, "'%s' lacks '%s'", err.reason,
 		              bad[i].reason);
 		ck_assert_ptr_null(strstr(err.reason, "s3cret"));
 	}
-	ck_assert_status(ntlmd_config_set_policy(&cfg, "bindpw", "x", NULL), NTLM_ERR_BAD_ENCODING);
+	ck_assert_status(ntlmd_config_set_policy(&cfg, "bindpw", "x", NULL), NTLM_ERR_CONFIG);
 	ck_assert_int_eq(cfg.policy.ntlm_auth, NTLMD_NTLMV1_PERMITTED);
 	ck_assert(cfg.policy.require_mic);
 	assert_list(cfg.policy.target_names, "HTTP/c");
@@ -1229,7 +1307,7 @@ START_TEST(set_policy)
 	/* LM off first, then NTLMv1 may go */
 	ck_assert_status(ntlmd_config_set_policy(&cfg, "lanman_auth", "no", &err), NTLM_OK);
 	ck_assert_status(ntlmd_config_set_policy(&cfg, "ntlm_auth", "ntlmv2-only", &err), NTLM_OK);
-	ck_assert_status(ntlmd_config_set_policy(&cfg, "lanman_auth", "yes", &err), NTLM_ERR_BAD_ENCODING);
+	ck_assert_status(ntlmd_config_set_policy(&cfg, "lanman_auth", "yes", &err), NTLM_ERR_CONFIG);
 
 	ck_assert_status(ntlmd_config_set_policy(NULL, "lmv2", "yes", &err), NTLM_ERR_INVALID_ARGUMENT);
 	ck_assert_status(ntlmd_config_set_policy(&cfg, NULL, "yes", &err), NTLM_ERR_INVALID_ARGUMENT);
@@ -1287,6 +1365,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, service_override_and_fallback);
 	tcase_add_test(tc, service_lanman_rule);
 	tcase_add_test(tc, backend_keys_kept);
+	tcase_add_test(tc, stores_decide_keys);
 	tcase_add_test(tc, every_backend_key);
 	tcase_add_test(tc, names_derived);
 	tcase_add_test(tc, file_size_cap);

@@ -127,7 +127,7 @@ static enum ntlm_status fake_group_member(void *state, const char *group, const 
 	if (strcmp(group, "broken") == 0)
 		return NTLM_ERR_BACKEND_UNAVAILABLE;
 	if (strcmp(group, "staff") != 0 && strcmp(group, STAFF_SID) != 0)
-		return NTLM_STATUS_NO_SUCH_USER;
+		return NTLM_STATUS_NO_SUCH_GROUP;
 	*ret_member = strcasecmp(user, "alice") == 0;
 	return NTLM_OK;
 }
@@ -379,7 +379,7 @@ static const struct bad_frame bad_frames[] = {
     {"bad magic", "4e5458 01 0100 0000 00000000", NTLM_ERR_BAD_SIGNATURE},
     {"version 0", "4e5444 00 0100 0000 00000000", NTLM_ERR_BAD_SIGNATURE},
     {"version 2", "4e5444 02 0100 0000 00000000", NTLM_ERR_BAD_SIGNATURE},
-    {"flags not 0", "4e5444 01 0100 0100 00000000", NTLM_ERR_BAD_ENCODING},
+    {"flags not 0", "4e5444 01 0100 0100 00000000", NTLM_ERR_BAD_REQUEST},
     {"length over the cap", "4e5444 01 0100 0000 01000100", NTLM_ERR_MESSAGE_TOO_LONG},
     {"length 0xffffffff", "4e5444 01 0100 0000 ffffffff", NTLM_ERR_MESSAGE_TOO_LONG},
     {"header cut", "4e5444 01 0100 0000 0000", NTLM_ERR_TRUNCATED},
@@ -389,12 +389,11 @@ static const struct bad_frame bad_frames[] = {
     {"field header cut", "4e5444 01 0100 0000 03000000 0a0001", NTLM_ERR_TRUNCATED},
     {"field past the end", "4e5444 01 0100 0000 07000000 0a00 02000000 78", NTLM_ERR_FIELD_OUT_OF_BOUNDS},
     {"field length huge", "4e5444 01 0100 0000 07000000 0a00 ffffffff 78", NTLM_ERR_FIELD_OUT_OF_BOUNDS},
-    {"duplicate tag", "4e5444 01 0100 0000 0e000000 0a00 01000000 61 0a00 01000000 62",
-     NTLM_ERR_BAD_ENCODING},
+    {"duplicate tag", "4e5444 01 0100 0000 0e000000 0a00 01000000 61 0a00 01000000 62", NTLM_ERR_BAD_REQUEST},
     {"duplicate unknown tag", "4e5444 01 0100 0000 0c000000 e803 00000000 e803 00000000",
-     NTLM_ERR_BAD_ENCODING},
+     NTLM_ERR_BAD_REQUEST},
     {"duplicate unknown tag inside the table", "4e5444 01 0100 0000 0c000000 6300 00000000 6300 00000000",
-     NTLM_ERR_BAD_ENCODING},
+     NTLM_ERR_BAD_REQUEST},
     {"NUL in a string", "4e5444 01 0100 0000 09000000 0a00 03000000 610062", NTLM_ERR_BAD_STRING},
     {"overlong UTF-8", "4e5444 01 0100 0000 08000000 0a00 02000000 c080", NTLM_ERR_BAD_STRING},
     {"UTF-16 surrogate", "4e5444 01 0100 0000 09000000 0a00 03000000 eda080", NTLM_ERR_BAD_STRING},
@@ -409,10 +408,10 @@ static const struct bad_frame bad_frames[] = {
     {"DEL in WORKSTATION", "4e5444 01 0100 0000 07000000 2000 01000000 7f", NTLM_ERR_CONTROL_CHARACTER},
     {"NEL in WORKSTATION", "4e5444 01 0100 0000 0a000000 2000 04000000 61c28562", NTLM_ERR_CONTROL_CHARACTER},
     {"U+009F in USER", "4e5444 01 0100 0000 08000000 1e00 02000000 c29f", NTLM_ERR_CONTROL_CHARACTER},
-    {"u32 of 3 bytes", "4e5444 01 0100 0000 09000000 3500 03000000 010203", NTLM_ERR_BAD_ENCODING},
-    {"u8 of 2 bytes", "4e5444 01 0100 0000 08000000 2600 02000000 0101", NTLM_ERR_BAD_ENCODING},
+    {"u32 of 3 bytes", "4e5444 01 0100 0000 09000000 3500 03000000 010203", NTLM_ERR_BAD_REQUEST},
+    {"u8 of 2 bytes", "4e5444 01 0100 0000 08000000 2600 02000000 0101", NTLM_ERR_BAD_REQUEST},
     {"challenge of 7 bytes", "4e5444 01 0100 0000 0d000000 2100 07000000 01020304050607",
-     NTLM_ERR_BAD_ENCODING},
+     NTLM_ERR_BAD_REQUEST},
 };
 
 START_TEST(malformed_frames_refused)
@@ -452,7 +451,7 @@ static enum ntlm_status decode_unknown_fields(size_t n)
 START_TEST(field_count_capped)
 {
 	ck_assert_status(decode_unknown_fields(NTLMD_MAX_FIELDS), NTLM_OK);
-	ck_assert_status(decode_unknown_fields(NTLMD_MAX_FIELDS + 1), NTLM_ERR_BAD_ENCODING);
+	ck_assert_status(decode_unknown_fields(NTLMD_MAX_FIELDS + 1), NTLM_ERR_BAD_REQUEST);
 }
 END_TEST
 
@@ -2096,7 +2095,7 @@ START_TEST(check_membership)
 	ck_assert_str_eq(last_event.request, "CHECK_MEMBERSHIP");
 	ck_assert_status(membership(&helper, "bob", "staff", &member), NTLM_OK);
 	ck_assert_int_eq(member, 0);
-	ck_assert_status(membership(&helper, "alice", "nosuchgroup", &member), NTLM_STATUS_NO_SUCH_USER);
+	ck_assert_status(membership(&helper, "alice", "nosuchgroup", &member), NTLM_STATUS_NO_SUCH_GROUP);
 	ck_assert_int_eq(member, -1);
 	ck_assert_status(membership(&helper, "alice", "broken", &member), NTLM_ERR_BACKEND_UNAVAILABLE);
 	ck_assert_int_eq(member, -1);
@@ -2123,7 +2122,7 @@ START_TEST(check_membership_by_sid)
 	ck_assert_status(membership(&helper, "bob", STAFF_SID, &member), NTLM_OK);
 	ck_assert_int_eq(member, 0);
 	ck_assert_status(membership(&helper, "alice", "S-1-5-21-1-2-3-1002", &member),
-	                 NTLM_STATUS_NO_SUCH_USER);
+	                 NTLM_STATUS_NO_SUCH_GROUP);
 	ck_assert_status(membership(&helper, "alice", "S-1-5-21-", &member), NTLM_ERR_BAD_ENCODING);
 	ck_assert_int_eq(member, -1);
 	ck_assert_int_eq(strncmp(last_event.detail, "GROUP is not a SID: ", 20), 0);

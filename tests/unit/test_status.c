@@ -41,6 +41,24 @@ START_TEST(well_known_ntstatus_codes)
 }
 END_TEST
 
+/* The daemon-level statuses (issue 16), appended so that every earlier
+ * value keeps its number (the library's ABI). */
+START_TEST(daemon_level_statuses)
+{
+	ck_assert_int_eq(NTLM_ERR_INSUFFICIENT_RESOURCES + 1, NTLM_ERR_CONFIG);
+	ck_assert_str_eq(ntlm_status_name(NTLM_ERR_CONFIG), "STATUS_NTLM_CONFIG_ERROR");
+	ck_assert_uint_eq(ntlm_status_code(NTLM_ERR_CONFIG), 0xE0A70202u);
+	ck_assert(!ntlm_status_is_malformed(NTLM_ERR_CONFIG));
+	ck_assert_str_eq(ntlm_status_name(NTLM_ERR_BAD_REQUEST), "STATUS_INVALID_NETWORK_RESPONSE");
+	ck_assert_uint_eq(ntlm_status_code(NTLM_ERR_BAD_REQUEST), 0xC00000C3u);
+	ck_assert(ntlm_status_is_malformed(NTLM_ERR_BAD_REQUEST));
+	ck_assert_str_eq(ntlm_status_name(NTLM_STATUS_NO_SUCH_GROUP), "STATUS_NO_SUCH_GROUP");
+	ck_assert_uint_eq(ntlm_status_code(NTLM_STATUS_NO_SUCH_GROUP), 0xC0000066u);
+	ck_assert_str_eq(ntlm_status_message(NTLM_STATUS_NO_SUCH_GROUP), "no such group");
+	ck_assert(!ntlm_status_is_malformed(NTLM_STATUS_NO_SUCH_GROUP));
+}
+END_TEST
+
 START_TEST(malformed_is_distinct_from_auth_failure)
 {
 	ck_assert(ntlm_status_is_malformed(NTLM_ERR_TRUNCATED));
@@ -98,7 +116,7 @@ int main(void)
 
 	test_add_tcase(s, "status",
 	               TESTS(every_status_has_name_code_message, well_known_ntstatus_codes,
-	                     malformed_is_distinct_from_auth_failure, names_of_types_and_verdicts,
-	                     equal_ct_and_wipe, filetime_conversions));
+	                     daemon_level_statuses, malformed_is_distinct_from_auth_failure,
+	                     names_of_types_and_verdicts, equal_ct_and_wipe, filetime_conversions));
 	return test_run_suite(s);
 }
