@@ -166,10 +166,14 @@ export NTLMD="$wrappers/ntlmd" NTLM_AUTH="$wrappers/ntlm_auth" PAMTESTER="$wrapp
 makevar() {
 	make -s --no-print-directory -C "$build/tests" --eval "print-var: ; @echo \$($1)" print-var
 }
-export SHIPPED_DIR="$build/etc" INSTALLED_NTLM_AUTH="$(makevar pkglibexecdir)/ntlm_auth" \
-	INSTALLED_PAM_NTLM="$(makevar pamlibdir)/pam_ntlm.so" \
-	INSTALLED_AUDIT_JSON="$(makevar localstatedir)/log/ntlmd/audit.json" \
-	NTLMD_DEFAULT_SOCKET="$(makevar runstatedir)/ntlmd/socket" PAM_SU="$build/tests/pam/pam-su"
+export TEST_TIMEOUT_SCALE=3 # the drivers' limits (tests/testlib.sh run_counted), for programs under valgrind
+SHIPPED_DIR="$build/etc"
+INSTALLED_NTLM_AUTH="$(makevar pkglibexecdir)/ntlm_auth"
+INSTALLED_PAM_NTLM="$(makevar pamlibdir)/pam_ntlm.so"
+INSTALLED_AUDIT_JSON="$(makevar localstatedir)/log/ntlmd/audit.json"
+NTLMD_DEFAULT_SOCKET="$(makevar runstatedir)/ntlmd/socket"
+PAM_SU="$build/tests/pam/pam-su"
+export SHIPPED_DIR INSTALLED_NTLM_AUTH INSTALLED_PAM_NTLM INSTALLED_AUDIT_JSON NTLMD_DEFAULT_SOCKET PAM_SU
 # A libtool script builds its real binary on first use: ntlm_auth's now, as
 # root (Squid runs ntlm_auth as the proxy user).
 "$build/ntlm_auth/ntlm_auth" --version >/dev/null </dev/null || exit 1

@@ -106,7 +106,9 @@ PY
 # and adds its counts to this test's. A driver that fails without a FAIL
 # line counts as one failure.
 run_counted() {
-    limit=$1
+    # TEST_TIMEOUT_SCALE (an integer, default 1) stretches every driver's
+    # limit: run-valgrind.sh sets it, valgrind runs each program 10-50x slower
+    limit=$(($1 * ${TEST_TIMEOUT_SCALE:-1}))
     shift
     out=$(timeout "$limit" "$@" 2>&1)
     rc=$?
