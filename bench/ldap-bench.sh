@@ -20,6 +20,8 @@
 set -eu
 # shellcheck source=bench/lib-pin.sh
 . "$(dirname "$0")/lib-pin.sh"
+# shellcheck source=bench/lib-oldrev.sh
+. "$(dirname "$0")/lib-oldrev.sh"
 pin_self "$@"
 here=$(pwd)
 top="$here/.."
@@ -362,20 +364,14 @@ cleanup_concurrency() {
 	set +e # the relay ends on SIGTERM with 143: not a failure of the cleanup
 	[ -n "$relay" ] && kill "$relay" 2>/dev/null && wait "$relay" 2>/dev/null
 	kill -CONT "$slapd" 2>/dev/null
-	git -C "$src" worktree remove --force "$old_src" 2>/dev/null
+	old_remove "$src" "$old_src"
 	cleanup
 }
 trap cleanup_concurrency EXIT
 
 echo
 echo "== concurrency: the tree before the change ($(git -C "$src" log -1 --format='%h %s' "$old_rev" | cut -c1-60)...) built in $old_src"
-git -C "$src" worktree add --quiet --detach "$old_src" "$old_rev"
-(
-	cd "$old_src" && ./autogen.sh >/dev/null 2>&1 && mkdir -p build && cd build &&
-		../configure --quiet >/dev/null && for d in libntlm common ldap backends ntlmd; do
-		make -s -j2 -C "$d" >/dev/null 2>&1 || exit 1
-	done
-) || {
+old_build "$src" "$old_rev" "$old_src" libntlm common ldap backends ntlmd || {
 	echo "concurrency: the old tree did not build"
 	exit 1
 }

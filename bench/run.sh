@@ -81,6 +81,7 @@ summary() { # log
 	row helper_rate "5. helper handshakes/s: ours / Samba ntlm_auth+winbindd" x ""
 	row helper_p50 "5. helper p50: Samba / ours" x ">= 20x"
 	row helper_cpu "5. CPU per handshake: Samba / ours" x ">= 10x"
+	row helper_p50_vs_old "5. helper p50: this build / OLD_REV's build" x "<= 1.05"
 	row helper_p50_ceiling_samba_over_floor "5. helper p50: Samba / the hops alone (the most possible)" x ""
 	row gss_acceptor_time "6. acceptor time per handshake: gss-ntlmssp / ours" x ""
 	row gss_handshake_rate "6. in-process handshakes/s: ours / gss-ntlmssp" x ""
@@ -92,6 +93,7 @@ summary() { # log
 	known="$known ldap_ldapsearch_vs_cold ldap_scale_raw_vs_cold ldap_scale_ldapsearch_vs_cold ldap_scale_files_vs_warm"
 	known="$known ldap_scale_load_s ldap_scale_warm_rss_mb"
 	known="$known ldap_files_vs_warm ldap_concurrency_20ms hung_files_p99_ms hung_cache_hit_p99_ms helper_rate helper_p50 helper_cpu helper_p50_ceiling_samba_over_floor"
+	known="$known helper_p50_vs_old"
 	known="$known gss_acceptor_time gss_handshake_rate"
 	known="$known squid_e2e_rate squid_e2e_p50 squid_e2e_auth_cpu "
 	while read -r _ name value; do
