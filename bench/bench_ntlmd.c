@@ -67,6 +67,16 @@ static struct exchange *make_exchanges(size_t n, const struct bench_users *users
 	return x;
 }
 
+static void free_exchanges(struct exchange *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(x[i].neg);
+		free(x[i].chal);
+		free(x[i].auth);
+	}
+	free(x);
+}
+
 /* One VERIFY request, on the kept connection kept (NULL: a connection of
  * its own); exits on anything but success. */
 static void verify_once(const char *socket, struct ntlmd_client *kept, const struct exchange *x)
@@ -217,6 +227,8 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "all") != 0) {
 		x = make_exchanges(n, &users, argv[3]);
 		run_concurrent(argv[1], strcmp(mode, "kept") == 0, x, n, 1);
+		free_exchanges(x, n);
+		bench_users_free(&users);
 		return 0;
 	}
 	x = make_exchanges(7 * n, &users, argv[3]);
@@ -231,5 +243,7 @@ int main(int argc, char **argv)
 	       "client, %.1fx with 2\n",
 	       floor_rate / one, floor_rate / two, floor_rate / one_kept, floor_rate / two_kept);
 	printf("kept / one-shot: %.2fx with 1 client, %.2fx with 2\n", one_kept / one, two_kept / two);
+	free_exchanges(x, 7 * n);
+	bench_users_free(&users);
 	return 0;
 }
