@@ -24,6 +24,12 @@
 # debug level to stderr and syslog (two more writes per request).
 # ntlm_auth keeps one connection to ntlmd for all its requests.
 #
+# OLD_REV (a commit; unset: none) adds a third helper in the same rounds:
+# ntlm_auth and ntlmd built from that commit (lib-oldrev.sh: a detached
+# worktree in the run's directory, removed at the end), with the same
+# driver, flags and CPU. The run then prints this build's p50 over the old
+# build's: no regression is <= 1.05.
+#
 # Usage (from the build's bench directory, as bench/run.sh does):
 #   bench_helper_vs_samba.sh [HANDSHAKES-PER-ROUND] [ROUNDS]   (defaults 2000 and 3)
 set -u
@@ -48,14 +54,19 @@ TESTS_LIB=$srcdir/tests/lib NTLMD=$top/ntlmd/ntlmd NTLMTOOL=$top/ntlmtool/ntlmto
 . "$srcdir/tests/testlib.sh"
 # shellcheck source=tests/lib/ntlmd.sh
 . "$TESTS_LIB/ntlmd.sh"
+# shellcheck source=bench/lib-oldrev.sh
+. "$(dirname "$0")/lib-oldrev.sh"
 samba_check || exit 0
+src=$srcdir
 
 tmp=$(mktemp -d /tmp/ntlm_auth-bench.XXXXXX)
 chmod 0755 "$tmp"
-ntlmd_pid=""
+ntlmd_pid="" old_ntlmd_pid="" old_top=""
 cleanup() {
 	[ -n "$ntlmd_pid" ] && kill "$ntlmd_pid" 2>/dev/null && wait "$ntlmd_pid" 2>/dev/null
+	[ -n "$old_ntlmd_pid" ] && kill "$old_ntlmd_pid" 2>/dev/null && wait "$old_ntlmd_pid" 2>/dev/null
 	samba_stop
+	old_remove "$src" "$tmp/old-src"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -67,6 +78,24 @@ echo "log_level warning" | ntlmd_conf "$tmp/ntlmd/socket" "$tmp/smbpasswd" files
 ntlmd_spawn "$tmp/ntlmd.conf" "$tmp/ntlmd.log" "$NTLMD_FLAGS"
 ntlmd_pid=$NTLMD_PID
 
+# ---- the old build's ntlm_auth + ntlmd (OLD_REV), the same way
+if [ -n "${OLD_REV:-}" ]; then
+	echo "old build: $(git -C "$src" log -1 --format='%h %s' "$OLD_REV" | cut -c1-60)... in $tmp/old-src"
+	old_build "$src" "$OLD_REV" "$tmp/old-src" libntlm common ldap backends ntlmd ntlm_auth ntlmtool || {
+		echo "failed: the tree of $OLD_REV did not build"
+		exit 1
+	}
+	old_top=$tmp/old-src/build
+	mkdir -p "$tmp/old/ntlmd"
+	echo "log_level warning" | ntlmd_conf "$tmp/old/ntlmd/socket" "$tmp/smbpasswd" files BENCH BENCH \
+		>"$tmp/old/ntlmd.conf"
+	this_ntlmd=$NTLMD
+	NTLMD=$old_top/ntlmd/ntlmd
+	ntlmd_start "$tmp/old/ntlmd.conf" "$tmp/old/ntlmd.log" "$tmp/old/ntlmd/socket" "$NTLMD_FLAGS" || exit 1
+	NTLMD=$this_ntlmd
+	old_ntlmd_pid=$NTLMD_PID
+fi
+
 # ---- Samba: standalone winbindd in its own namespaces (lib-samba.sh)
 S=$tmp/samba
 samba_start "$S" "$USER_NAME" 4001 "$PASSWORD" NTLMBENCH BENCHWG || exit 1
@@ -77,10 +106,12 @@ ntlmd_ready "$tmp/ntlmd/socket" "$ntlmd_pid" || {
 	exit 1
 }
 
+# ours [LABEL BUILD DIR NTLMD-PID]: our ntlm_auth of BUILD (default this
+# one) over the ntlmd whose socket is DIR/ntlmd/socket
 ours() {
 	run "$here/bench_helper" -n "$N" -t "$LIMIT" -w 200 -u "$USER_NAME" -p "$PASSWORD" -d BENCH \
-		-D "$ntlmd_pid" -l ours -- "$top/ntlm_auth/ntlm_auth" --helper-protocol=squid-2.5-ntlmssp \
-		--ntlmd-socket "$tmp/ntlmd/socket"
+		-D "${4:-$ntlmd_pid}" -l "${1:-ours}" -- "${2:-$top}/ntlm_auth/ntlm_auth" \
+		--helper-protocol=squid-2.5-ntlmssp --ntlmd-socket "${3:-$tmp}/ntlmd/socket"
 }
 samba() {
 	run "$here/bench_helper" -n "$N" -t "$LIMIT" -w 200 -u "$USER_NAME" -p "$PASSWORD" -d NTLMBENCH \
@@ -93,6 +124,9 @@ echo "pinned to CPU: ${PIN_CPU:-none}; ntlmd $NTLMD_FLAGS; load average before: 
 for r in $(seq "$ROUNDS"); do
 	echo "-- round $r"
 	ours | tee -a "$tmp/results" | grep -v '^RESULT'
+	if [ -n "$old_top" ]; then
+		ours old "$old_top" "$tmp/old" "$old_ntlmd_pid" | tee -a "$tmp/results" | grep -v '^RESULT'
+	fi
 	samba | tee -a "$tmp/results" | grep -v '^RESULT'
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -114,6 +148,26 @@ for f in hs_per_s p50_ms p99_ms cpu_ms; do
 		echo "median $f: ours $o, samba $s: ours ${ratio}x lower"
 	fi
 done
+
+# this build against the old one (OLD_REV): the same driver, the same rounds
+if [ -n "$old_top" ]; then
+	for f in p50_ms p99_ms cpu_ms; do
+		o=$(median ours "$f")
+		p=$(median old "$f")
+		s=$(median samba "$f")
+		if [ -z "$o" ] || [ -z "$p" ]; then continue; fi
+		awk -v f="$f" -v o="$o" -v p="$p" -v s="$s" -v rev="$OLD_REV" 'BEGIN {
+			printf "median %s: this build %s, %s %s (samba / old %.1fx): this build / old %.3fx\n", f, o, rev, p,
+				s / p, o / p }'
+	done
+	o=$(median ours p50_ms)
+	p=$(median old p50_ms)
+	if [ -n "$o" ] && [ -n "$p" ]; then
+		awk -v o="$o" -v p="$p" 'BEGIN {
+			printf "helper p50, this build / old: %.3fx (no regression: <= 1.05)\n", o / p
+			printf "RATIO helper_p50_vs_old %.3f\n", o / p }'
+	fi
+fi
 
 # The hops alone: three processes passing messages of the same sizes the
 # same way, without the work. Its p50 is the floor under any helper of this

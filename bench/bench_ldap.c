@@ -8,10 +8,14 @@
  *
  * With "connect" as the seventh argument each lookup opens its own
  * connection, binds, searches and unbinds, as one ldapsearch run does.
+ * USER may be @FILE, one name a line: the searches take the names in turn
+ * (ldap-bench.sh's scale case: a random sample of a large directory).
  *
- * usage: bench_ldap URI BASE BINDDN BINDPW-FILE USER [SEARCHES [connect]]
+ * usage: bench_ldap URI BASE BINDDN BINDPW-FILE USER|@FILE [SEARCHES [connect]]
  */
 #include <config.h>
+
+#include "bench_users.h"
 
 #include <ldap.h>
 #include <stdbool.h>
@@ -94,29 +98,45 @@ static LDAP *connect_bind(const char *uri, const char *dn, const char *pw)
 	return ld;
 }
 
+/* The search filter of each user, in the order of u. */
+static char **make_filters(const struct bench_users *u)
+{
+	char **filters = calloc(u->count, sizeof(*filters));
+
+	for (size_t i = 0; filters != NULL && i < u->count; i++)
+		if (asprintf(&filters[i], "(&(objectClass=sambaSamAccount)(uid=%s))", u->names[i]) < 0) {
+			fprintf(stderr, "bench_ldap: out of memory\n");
+			exit(1);
+		}
+	return filters;
+}
+
 int main(int argc, char **argv)
 {
-	char pw[256], filter[512];
+	char pw[256], **filters;
 	long n = argc > 6 ? strtol(argv[6], NULL, 10) : 5000;
 	bool each = argc > 7 && strcmp(argv[7], "connect") == 0;
+	struct bench_users users;
 	LDAP *ld;
 	double start, elapsed;
 
 	if (argc < 6 || n <= 0) {
-		fprintf(stderr, "usage: bench_ldap URI BASE BINDDN BINDPW-FILE USER [SEARCHES [connect]]\n");
+		fprintf(stderr,
+		        "usage: bench_ldap URI BASE BINDDN BINDPW-FILE USER|@FILE [SEARCHES [connect]]\n");
 		return 2;
 	}
 	if (read_password(argv[4], pw, sizeof(pw)) != 0) {
 		fprintf(stderr, "bench_ldap: cannot read %s\n", argv[4]);
 		return 1;
 	}
-	snprintf(filter, sizeof(filter), "(&(objectClass=sambaSamAccount)(uid=%s))", argv[5]);
+	if (bench_users_load(argv[5], &users) != 0 || (filters = make_filters(&users)) == NULL)
+		return 1;
 	ld = connect_bind(argv[1], argv[3], pw);
 	if (ld == NULL)
 		return 1;
-	for (int i = 0; i < 100; i++) /* warm-up */
-		if (search_once(ld, argv[2], filter) != 0) {
-			fprintf(stderr, "bench_ldap: the search for %s failed\n", argv[5]);
+	for (size_t i = 0; i < 100; i++) /* warm-up */
+		if (search_once(ld, argv[2], filters[i % users.count]) != 0) {
+			fprintf(stderr, "bench_ldap: the search for %s failed\n", bench_users_at(&users, i));
 			return 1;
 		}
 	start = now_s();
@@ -125,15 +145,22 @@ int main(int argc, char **argv)
 			ldap_unbind_ext_s(ld, NULL, NULL);
 			ld = connect_bind(argv[1], argv[3], pw);
 		}
-		if (ld == NULL || search_once(ld, argv[2], filter) != 0) {
-			fprintf(stderr, "bench_ldap: search %ld failed\n", i);
+		if (ld == NULL || search_once(ld, argv[2], filters[(size_t)i % users.count]) != 0) {
+			fprintf(stderr, "bench_ldap: search %ld (%s) failed\n", i,
+			        bench_users_at(&users, (size_t)i));
 			return 1;
 		}
 	}
 	elapsed = now_s() - start;
-	printf("raw libldap search by uid%s: %.0f searches/s (%.1f us each)\n",
-	       each ? ", connect + bind + search each (as ldapsearch)" : ", one connection",
-	       (double)n / elapsed, elapsed * 1e6 / (double)n);
+	printf("raw libldap search by uid%s",
+	       each ? ", connect + bind + search each (as ldapsearch)" : ", one connection");
+	if (users.count > 1)
+		printf(", %zu users in turn", users.count);
+	printf(": %.0f searches/s (%.1f us each)\n", (double)n / elapsed, elapsed * 1e6 / (double)n);
 	ldap_unbind_ext_s(ld, NULL, NULL);
+	for (size_t i = 0; i < users.count; i++)
+		free(filters[i]);
+	free(filters);
+	bench_users_free(&users);
 	return 0;
 }

@@ -11,12 +11,15 @@
  * its own CHALLENGE built in-process, so the daemon verifies them in its
  * "verify mode" and every request is a fresh, non-replayed exchange).
  *
- * usage: bench_ntlmd SOCKET USER PASSWORD [REQUESTS-PER-CLIENT [MODE]]
+ * usage: bench_ntlmd SOCKET USER|@FILE PASSWORD [REQUESTS-PER-CLIENT [MODE]]
  * MODE: all (the default: in-process, then 1 and 2 clients, one-shot and
- * kept), or kept or one-shot alone (1 client only).
+ * kept), or kept or one-shot alone (1 client only). With @FILE (one name a
+ * line, every user with PASSWORD) the exchanges take the users in turn, so
+ * that each request looks up the next one (ldap-bench.sh's scale case).
  */
 #include <config.h>
 
+#include "bench_users.h"
 #include "client.h"
 #include "ntlmssp.h"
 #include "protocol.h"
@@ -43,14 +46,15 @@ static double now_us(void)
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
-/* n exchanges for user/password, each with its own CHALLENGE. */
-static struct exchange *make_exchanges(size_t n, const char *user, const char *password)
+/* n exchanges for the users in turn with password, each with its own
+ * CHALLENGE. */
+static struct exchange *make_exchanges(size_t n, const struct bench_users *users, const char *password)
 {
-	struct ntlm_initiator_config cfg = {
-	    .user = user, .domain = "BENCH", .workstation = "WS", .password = password};
+	struct ntlm_initiator_config cfg = {.domain = "BENCH", .workstation = "WS", .password = password};
 	struct exchange *x = calloc(n, sizeof(*x));
 
 	for (size_t i = 0; x != NULL && i < n; i++) {
+		cfg.user = bench_users_at(users, i);
 		if (ntlm_initiator_negotiate(&cfg, &x[i].neg, &x[i].neg_len) != NTLM_OK ||
 		    ntlm_acceptor_challenge(&names, x[i].neg, x[i].neg_len, ntlm_filetime_now(), &x[i].chal,
 		                            &x[i].chal_len) != NTLM_OK ||
@@ -61,6 +65,16 @@ static struct exchange *make_exchanges(size_t n, const char *user, const char *p
 		}
 	}
 	return x;
+}
+
+static void free_exchanges(struct exchange *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(x[i].neg);
+		free(x[i].chal);
+		free(x[i].auth);
+	}
+	free(x);
 }
 
 /* One VERIFY request, on the kept connection kept (NULL: a connection of
@@ -198,21 +212,26 @@ int main(int argc, char **argv)
 {
 	size_t n = argc > 4 ? (size_t)atol(argv[4]) : 5000;
 	const char *mode = argc > 5 ? argv[5] : "all";
+	struct bench_users users;
 	struct exchange *x;
 	double one, two, one_kept, two_kept, floor_rate;
 
 	if (argc < 4 || n < 100 || n > 1000000 ||
 	    (strcmp(mode, "all") != 0 && strcmp(mode, "kept") != 0 && strcmp(mode, "one-shot") != 0)) {
-		fprintf(stderr, "usage: bench_ntlmd SOCKET USER PASSWORD [REQUESTS-PER-CLIENT (100-1000000) "
-		                "[all|kept|one-shot]]\n");
+		fprintf(stderr, "usage: bench_ntlmd SOCKET USER|@FILE PASSWORD "
+		                "[REQUESTS-PER-CLIENT (100-1000000) [all|kept|one-shot]]\n");
 		return 2;
 	}
+	if (bench_users_load(argv[2], &users) != 0)
+		return 1;
 	if (strcmp(mode, "all") != 0) {
-		x = make_exchanges(n, argv[2], argv[3]);
+		x = make_exchanges(n, &users, argv[3]);
 		run_concurrent(argv[1], strcmp(mode, "kept") == 0, x, n, 1);
+		free_exchanges(x, n);
+		bench_users_free(&users);
 		return 0;
 	}
-	x = make_exchanges(7 * n, argv[2], argv[3]);
+	x = make_exchanges(7 * n, &users, argv[3]);
 	floor_rate = run_in_process(x, n, argv[3]);
 	one = run_concurrent(argv[1], false, x + n, n, 1);
 	one_kept = run_concurrent(argv[1], true, x + 2 * n, n, 1);
@@ -224,5 +243,7 @@ int main(int argc, char **argv)
 	       "client, %.1fx with 2\n",
 	       floor_rate / one, floor_rate / two, floor_rate / one_kept, floor_rate / two_kept);
 	printf("kept / one-shot: %.2fx with 1 client, %.2fx with 2\n", one_kept / one, two_kept / two);
+	free_exchanges(x, 7 * n);
+	bench_users_free(&users);
 	return 0;
 }

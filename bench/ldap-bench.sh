@@ -9,6 +9,10 @@
 # Usage: bench/ldap-bench.sh [REQUESTS [ROUNDS]]   (defaults 3000 and 3; medians)
 # Ratios (targets): raw / cold <= 1.5, files / warm <= 1.2.
 #
+# The scale case (LDAP_BENCH_SCALE_USERS accounts, default 100,000; 0 skips
+# it) does the same over a random sample of a large directory: see its
+# section below.
+#
 # Every process (slapd, ntlmd, the clients) is pinned to one CPU (PIN_CPU,
 # default 1; PIN_CPU= turns pinning off), as in bench_helper_vs_samba.sh:
 # on a small shared VM, wake-ups across CPUs otherwise dominate and swing
@@ -16,6 +20,8 @@
 set -eu
 # shellcheck source=bench/lib-pin.sh
 . "$(dirname "$0")/lib-pin.sh"
+# shellcheck source=bench/lib-oldrev.sh
+. "$(dirname "$0")/lib-oldrev.sh"
 pin_self "$@"
 here=$(pwd)
 top="$here/.."
@@ -58,23 +64,32 @@ trap cleanup EXIT
 slapd_prepare
 # the benchmark's throwaway account, in smbpasswd form for the files backend
 ntlmd_useradd "$tmp/smbpasswd" bench 1000 Bench-Passw0rd
-nt=$(cut -d: -f4 "$tmp/smbpasswd")
 bindpw=bench-bind-$$
 printf '%s\n' "$bindpw" >"$tmp/bindpw"
 chmod 600 "$tmp/bindpw"
+
+# sam_entries FIRST END: the accounts FIRST to END - 1 (uid bench, then
+# benchI), with the benchmark's NT hash, in one awk run (no process per
+# entry: 100,000 entries take well under a second). The hash is read from
+# the first line of $tmp/smbpasswd, never put on a command line.
+sam_entries() {
+	awk -F: -v first="$1" -v end="$2" -v suffix="$suffix" -v now="$(date +%s)" 'NR == 1 {
+		for (i = first; i < end; i++) {
+			u = i ? "bench" i : "bench"
+			printf "dn: uid=%s,ou=people,%s\nobjectClass: account\nobjectClass: sambaSamAccount\n", u, suffix
+			printf "uid: %s\nsambaSID: S-1-5-21-1-2-3-%d\nsambaNTPassword: %s\n", u, 1000 + i, $4
+			printf "sambaAcctFlags: [UX         ]\nsambaPwdLastSet: %d\n\n", now
+		}
+		exit
+	}' "$tmp/smbpasswd"
+}
 
 {
 	printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\no: bench\ndc: bench\n\n' "$suffix"
 	printf 'dn: cn=ntlmd,%s\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\n' "$suffix"
 	printf 'cn: ntlmd\nuserPassword: %s\n\n' "$bindpw"
 	printf 'dn: ou=people,%s\nobjectClass: organizationalUnit\nou: people\n\n' "$suffix"
-	for i in $(seq 0 $((users - 1))); do
-		u=bench$i
-		[ "$i" -eq 0 ] && u=bench
-		printf 'dn: uid=%s,ou=people,%s\nobjectClass: account\nobjectClass: sambaSamAccount\n' "$u" "$suffix"
-		printf 'uid: %s\nsambaSID: S-1-5-21-1-2-3-%d\nsambaNTPassword: %s\n' "$u" $((1000 + i)) "$nt"
-		printf 'sambaAcctFlags: [UX         ]\nsambaPwdLastSet: %d\n\n' "$(date +%s)"
-	done
+	sam_entries 0 "$users"
 } >"$tmp/data.ldif"
 slapd_load_ldif "$tmp/data.ldif" a
 start_slapd a "$port"
@@ -97,14 +112,15 @@ start_ntlmd() {
 }
 
 # VERIFY rate with one client through ntlmd NAME, MODE kept (one
-# connection for all requests) or one-shot (one per request): "RATE P50"
+# connection for all requests) or one-shot (one per request), as USER
+# (default bench; @FILE: the users of FILE in turn): "RATE P50"
 ntlmd_rate() {
-	run "$here/bench_ntlmd" "$tmp/$1.sock" bench Bench-Passw0rd "$n" "$2" >"$tmp/out-$1"
+	run "$here/bench_ntlmd" "$tmp/$1.sock" "${3:-bench}" Bench-Passw0rd "$n" "$2" >"$tmp/out-$1"
 	sed -n 's/^ntlmd VERIFY, 1 client *, [a-z-]* *: \([0-9]*\) requests.*latency p50 \([0-9.]*\) us.*/\1 \2/p' "$tmp/out-$1"
 }
 
-raw_rate() {
-	run "$here/bench_ldap" "ldap://127.0.0.1:$port" "ou=people,$suffix" "cn=ntlmd,$suffix" "$tmp/bindpw" bench \
+raw_rate() { # USER|@FILE SEARCHES [connect]
+	run "$here/bench_ldap" "ldap://127.0.0.1:$port" "ou=people,$suffix" "cn=ntlmd,$suffix" "$tmp/bindpw" \
 		"$@" | sed -n 's/.*: \([0-9]*\) searches.*/\1/p'
 }
 
@@ -121,8 +137,8 @@ start_ntlmd files files /dev/null
 echo "pinned to CPU: ${PIN_CPU:-no}; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$tmp/figures"
 for round in $(seq "$rounds"); do
-	r=$(raw_rate "$n")
-	c=$(raw_rate $((n / 5)) connect)
+	r=$(raw_rate bench "$n")
+	c=$(raw_rate bench $((n / 5)) connect)
 	read -r cold cold_p50 <<<"$(ntlmd_rate cold kept)"
 	read -r once once_p50 <<<"$(ntlmd_rate cold one-shot)"
 	read -r warm warm_p50 <<<"$(ntlmd_rate warm kept)"
@@ -151,12 +167,166 @@ awk -v raw="$raw" -v each="$each" -v cold="$cold" -v warm="$warm" -v files="$fil
 # log_level warning, so its log holds only what went wrong
 echo "every VERIFY succeeded (bench_ntlmd checks each reply); lines in the cold ntlmd's log: $(wc -l <"$tmp/cold.log")"
 
+# ---------------------------------------------------------------- scale
+# Issue 16: LDAP_BENCH_SCALE_USERS accounts (default 100,000; 0 skips the
+# case) in a second slapd, loaded with slapadd (timed, once per round), and
+# a random sample of LDAP_BENCH_SCALE_SAMPLE distinct users (default 5,000;
+# LDAP_BENCH_SCALE_SEED, default 16) drawn from all of them: the same users,
+# in the same order, for the raw libldap lookups (one bound connection, and
+# connect + bind + search each), ntlmd with the cache off (cold), ntlmd with
+# cache_ttl 600 (warm, measured after one warm-up pass over the sample) and
+# ntlmd with the files backend holding the same accounts. Each round looks
+# every sampled user up at least once (REQUESTS, at least the sample);
+# medians over ROUNDS rounds; ntlmd's resident memory (VmRSS) after the
+# warm-up pass and after the rounds. The case's files are in $tmp/scale.
+scale_users=${LDAP_BENCH_SCALE_USERS:-100000}
+
+# VmRSS of process $1 in kB
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# seconds since the epoch, to the nanosecond
+now_s() { date +%s.%N; }
+
+# scale_sample N K SEED: K distinct account names drawn from the N
+# accounts of sam_entries, one a line, in the order drawn
+scale_sample() {
+	awk -v n="$1" -v k="$2" -v seed="$3" 'BEGIN {
+		srand(seed)
+		while (drawn < k) {
+			i = int(rand() * n)
+			if (!(i in taken)) {
+				taken[i]
+				drawn++
+				print i ? "bench" i : "bench"
+			}
+		}
+	}'
+}
+
+# scale_load DIR: slapadd of DIR/data.ldif into a fresh DIR/db, the
+# database of DIR/slapd.conf (tests/lib/slapd.sh's instance "scale");
+# prints the seconds it took
+scale_load() {
+	local t0
+	rm -rf "$1/db"
+	mkdir "$1/db"
+	t0=$(now_s)
+	/usr/sbin/slapadd -q -f "$1/slapd.conf" -l "$1/data.ldif"
+	awk -v t0="$t0" -v t1="$(now_s)" 'BEGIN { printf "%.2f\n", t1 - t0 }'
+}
+
+scale_case() {
+	local root=$tmp
+	# the functions called here (ldap_conf, start_ntlmd, ntlmd_rate,
+	# raw_rate, col) see these: the scale slapd, its own files, REQUESTS
+	local tmp=$root/scale port=$((port + 2)) n=$n sdir=$root/slapd-scale
+	local k=${LDAP_BENCH_SCALE_SAMPLE:-5000} seed=${LDAP_BENCH_SCALE_SEED:-16}
+	local t0 gen entries sample cold_pid warm_pid files_pid warm_rss_pass round r c raw each
+	local cold cold_p50 warm warm_p50 files files_p50
+	# an exit in here may run the EXIT trap with this function's tmp
+	trap 'tmp=${tmp%/scale}; cleanup' EXIT
+	[ "$k" -le "$scale_users" ] || k=$scale_users
+	[ "$n" -ge "$k" ] || n=$k
+	mkdir "$tmp" "$sdir"
+	cp -p "$root/bindpw" "$tmp/bindpw"
+	# instance a's slapd.conf (tests/lib/slapd.sh) with its own directory
+	sed -e "s|$root/slapd-a/|$sdir/|g" -e 's/^maxsize .*/maxsize 1073741824/' \
+		"$root/slapd-a/slapd.conf" >"$sdir/slapd.conf"
+	# the accounts for the files backend from the benchmark's line (and
+	# for sam_entries, which reads the hash from it)
+	awk -F: -v OFS=: -v n="$scale_users" '{
+		for (i = 0; i < n; i++) {
+			$1 = i ? "bench" i : "bench"
+			$2 = 1000 + i
+			print
+		}
+	}' "$root/smbpasswd" >"$tmp/smbpasswd"
+	chmod 600 "$tmp/smbpasswd"
+	t0=$(now_s)
+	{
+		cat "$root/data.ldif"
+		sam_entries "$users" "$scale_users"
+	} >"$sdir/data.ldif"
+	gen=$(awk -v t0="$t0" -v t1="$(now_s)" 'BEGIN { printf "%.2f", t1 - t0 }')
+	entries=$(grep -c '^uid: ' "$sdir/data.ldif")
+	: >"$tmp/loads"
+	for _ in $(seq "$rounds"); do scale_load "$sdir" >>"$tmp/loads"; done
+	start_slapd scale "$port"
+	daemons="$daemons $SLAPD_SCALE"
+	scale_sample "$scale_users" "$k" "$seed" >"$tmp/sample"
+	sample=@$tmp/sample
+	[ "$(sort -u "$tmp/sample" | wc -l)" -eq "$k" ] || {
+		echo "scale: the sample is not $k distinct users"
+		exit 1
+	}
+
+	ldap_conf >"$tmp/cold.keys"
+	(
+		ldap_conf
+		printf 'cache_ttl 600\n'
+	) >"$tmp/warm.keys"
+	start_ntlmd cold ldap "$tmp/cold.keys"
+	cold_pid=${daemons##* }
+	start_ntlmd warm ldap "$tmp/warm.keys"
+	warm_pid=${daemons##* }
+	start_ntlmd files files /dev/null
+	files_pid=${daemons##* }
+
+	echo
+	echo "== scale: $entries sambaSamAccount entries (LDIF made in $gen s; slapadd, s: $(paste -sd' ' "$tmp/loads"));" \
+		"a sample of $k distinct users (seed $seed), $n requests a round"
+	# warm-up, not counted: slapd's pages for the sample, the warm cache
+	raw_rate "$sample" "$k" >/dev/null
+	ntlmd_rate warm kept "$sample" >/dev/null
+	warm_rss_pass=$(rss_kb "$warm_pid")
+	: >"$tmp/figures"
+	for round in $(seq "$rounds"); do
+		r=$(raw_rate "$sample" "$n")
+		c=$(raw_rate "$sample" $((n / 5)) connect)
+		read -r cold cold_p50 <<<"$(ntlmd_rate cold kept "$sample")"
+		read -r warm warm_p50 <<<"$(ntlmd_rate warm kept "$sample")"
+		read -r files files_p50 <<<"$(ntlmd_rate files kept "$sample")"
+		if [ -z "$r" ] || [ -z "$c" ] || [ -z "$cold" ] || [ -z "$warm" ] || [ -z "$files" ]; then
+			echo "scale round $round: a lookup or a VERIFY failed (raw '$r', connect '$c', cold '$cold'," \
+				"warm '$warm', files '$files'); outputs in $tmp"
+			exit 1
+		fi
+		echo "scale round $round: raw $r/s, raw connect-each $c/s, cold $cold/s (p50 $cold_p50 us)," \
+			"warm $warm/s (p50 $warm_p50 us), files $files/s (p50 $files_p50 us)"
+		echo "$r $c $cold $warm $files $cold_p50 $warm_p50 $files_p50" >>"$tmp/figures"
+	done
+	raw=$(col 1) each=$(col 2) cold=$(col 3) warm=$(col 4) files=$(col 5)
+	echo "scale medians of $rounds rounds ($n requests each over the $k sampled users; p50 in us):"
+	echo "  raw libldap search by uid, one connection:                    $raw/s"
+	echo "  raw libldap connect + bind + search (ldapsearch):              $each/s"
+	echo "  ntlmd VERIFY, ldap backend, cache off (cold), kept connection: $cold/s (p50 $(col 6))"
+	echo "  ntlmd VERIFY, ldap backend, cache_ttl 600 (warm), kept:        $warm/s (p50 $(col 7))"
+	echo "  ntlmd VERIFY, files backend with the same accounts, kept:      $files/s (p50 $(col 8))"
+	median <"$tmp/loads" | awk -v raw="$raw" -v each="$each" -v cold="$cold" -v warm="$warm" \
+		-v files="$files" -v entries="$entries" '{
+		printf "scale ratios: raw one-connection / cold %.2fx, ldapsearch-like / cold %.2fx,", raw / cold, each / cold
+		printf " files / warm %.2fx (warm takes %.2fx the time of files per request)\n", files / warm, files / warm
+		printf "scale load: slapadd of %d entries, median %.2f s (%.0f entries/s)\n", entries, $1, entries / $1
+		printf "RATIO ldap_scale_raw_vs_cold %.2f\nRATIO ldap_scale_ldapsearch_vs_cold %.2f\n", raw / cold, each / cold
+		printf "RATIO ldap_scale_files_vs_warm %.2f\nRATIO ldap_scale_load_s %.2f\n", files / warm, $1 }'
+	awk -v pass="$warm_rss_pass" -v warm="$(rss_kb "$warm_pid")" -v cold="$(rss_kb "$cold_pid")" \
+		-v files="$(rss_kb "$files_pid")" -v k="$k" -v users="$scale_users" 'BEGIN {
+		printf "scale memory (VmRSS): warm ntlmd %.1f MB after the warm-up pass, %.1f MB after the rounds;", pass / 1024, warm / 1024
+		printf " cold ntlmd %.1f MB; (warm - cold) / %d cached accounts: %.0f bytes each;", cold / 1024, k, (warm - cold) * 1024 / k
+		printf " files ntlmd with %d accounts %.1f MB\n", users, files / 1024
+		printf "RATIO ldap_scale_warm_rss_mb %.1f\n", pass / 1024 }'
+	echo "scale: every VERIFY succeeded (bench_ntlmd checks each reply); lines in the cold ntlmd's log: $(wc -l <"$tmp/cold.log")"
+	trap cleanup EXIT
+}
+if [ "$scale_users" != 0 ]; then scale_case; fi
+
 # ---------------------------------------------------------------- concurrency
 # Issue 16: ntlmd never waits on the directory. (1) A directory 20 ms away
 # (delay_relay holds each of slapd's replies 20 ms): 32 concurrent clients
 # doing cache-miss VERIFYs, through this build's ntlmd (store_workers 32)
-# and through ntlmd built from OLD_REV (default: the merge base of HEAD
-# and main, the tree before the change) in this run; throughput ratio
+# and through ntlmd built from OLD_REV (default 99ed7b2: main before the
+# worker pool was merged; the merge base with main was that tree only
+# while the change was on its branch) in this run; throughput ratio
 # new / old (target >= 20x). (2) The directory hung (SIGSTOP) with 16
 # lookups outstanding: the p99 latency of a files user and of a cache hit
 # through the same ntlmd (targets < 5 ms). LDAP_BENCH_CONCURRENCY=0 skips
@@ -164,27 +334,21 @@ echo "every VERIFY succeeded (bench_ntlmd checks each reply); lines in the cold 
 [ "${LDAP_BENCH_CONCURRENCY:-1}" = 0 ] && exit 0
 secs=${CONCURRENCY_SECONDS:-10}
 rport=$((port + 1))
-old_rev=${OLD_REV:-$(git -C "$src" merge-base HEAD main)}
+old_rev=${OLD_REV:-99ed7b2}
 old_src=$tmp/old-src
 relay=""
 cleanup_concurrency() {
 	set +e # the relay ends on SIGTERM with 143: not a failure of the cleanup
 	[ -n "$relay" ] && kill "$relay" 2>/dev/null && wait "$relay" 2>/dev/null
 	kill -CONT "$slapd" 2>/dev/null
-	git -C "$src" worktree remove --force "$old_src" 2>/dev/null
+	old_remove "$src" "$old_src"
 	cleanup
 }
 trap cleanup_concurrency EXIT
 
 echo
 echo "== concurrency: the tree before the change ($(git -C "$src" log -1 --format='%h %s' "$old_rev" | cut -c1-60)...) built in $old_src"
-git -C "$src" worktree add --quiet --detach "$old_src" "$old_rev"
-(
-	cd "$old_src" && ./autogen.sh >/dev/null 2>&1 && mkdir -p build && cd build &&
-		../configure --quiet >/dev/null && for d in libntlm common ldap backends ntlmd; do
-		make -s -j2 -C "$d" >/dev/null 2>&1 || exit 1
-	done
-) || {
+old_build "$src" "$old_rev" "$old_src" libntlm common ldap backends ntlmd || {
 	echo "concurrency: the old tree did not build"
 	exit 1
 }

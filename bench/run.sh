@@ -8,6 +8,7 @@
 #                    request and one kept connection per client, vs in-process
 #   3. bench_files:  the files backend at 1,000,000 users: load time, lookups, RSS
 #   4. ldap-bench.sh: VERIFY with the ldap backend (cold, warm) vs raw libldap and files;
+#                    the same at scale: 100,000 accounts, a random sample of them looked up;
 #                    32 clients with the directory 20 ms away vs the tree before issue 16's
 #                    worker pool; files users and cache hits while the directory hangs
 #   5. bench_helper: ntlm_auth + ntlmd vs Samba's ntlm_auth + winbindd (squid-2.5-ntlmssp)
@@ -69,12 +70,18 @@ summary() { # log
 	row ldap_raw_vs_cold "4. raw libldap lookup rate / ntlmd ldap cold" x "<= 1.5x"
 	row ldap_ldapsearch_vs_cold "4. ldapsearch-like lookup rate / ntlmd ldap cold" x ""
 	row ldap_files_vs_warm "4. ntlmd files rate / ntlmd ldap warm" x "<= 1.2x"
+	row ldap_scale_raw_vs_cold "4. 100k accounts, sampled users: raw lookup rate / ntlmd cold" x ""
+	row ldap_scale_ldapsearch_vs_cold "4. 100k accounts: ldapsearch-like lookup rate / ntlmd cold" x ""
+	row ldap_scale_files_vs_warm "4. 100k accounts: ntlmd files rate / ntlmd ldap warm" x ""
+	row ldap_scale_load_s "4. 100k accounts: slapadd load time (median)" " s" ""
+	row ldap_scale_warm_rss_mb "4. 100k accounts: warm ntlmd's VmRSS after the warm-up pass" " MB" ""
 	row ldap_concurrency_20ms "4. cache-miss VERIFY/s, directory 20 ms away: new / before" x ">= 20x"
 	row hung_files_p99_ms "4. directory hung: p99 of a files user" " ms" "< 5 ms"
 	row hung_cache_hit_p99_ms "4. directory hung: p99 of a cache hit" " ms" "< 5 ms"
 	row helper_rate "5. helper handshakes/s: ours / Samba ntlm_auth+winbindd" x ""
 	row helper_p50 "5. helper p50: Samba / ours" x ">= 20x"
 	row helper_cpu "5. CPU per handshake: Samba / ours" x ">= 10x"
+	row helper_p50_vs_old "5. helper p50: this build / OLD_REV's build" x "<= 1.05"
 	row helper_p50_ceiling_samba_over_floor "5. helper p50: Samba / the hops alone (the most possible)" x ""
 	row gss_acceptor_time "6. acceptor time per handshake: gss-ntlmssp / ours" x ""
 	row gss_handshake_rate "6. in-process handshakes/s: ours / gss-ntlmssp" x ""
@@ -83,8 +90,10 @@ summary() { # log
 	row squid_e2e_auth_cpu "7. squid end to end authentication CPU: Samba / ours" x ""
 	# any other RATIO a benchmark printed
 	known=" verify_vs_hmac verify_cb_vs_hmac ntlmd_vs_inprocess files_load_s files_rss_bytes_per_user ldap_raw_vs_cold"
-	known="$known ldap_ldapsearch_vs_cold"
+	known="$known ldap_ldapsearch_vs_cold ldap_scale_raw_vs_cold ldap_scale_ldapsearch_vs_cold ldap_scale_files_vs_warm"
+	known="$known ldap_scale_load_s ldap_scale_warm_rss_mb"
 	known="$known ldap_files_vs_warm ldap_concurrency_20ms hung_files_p99_ms hung_cache_hit_p99_ms helper_rate helper_p50 helper_cpu helper_p50_ceiling_samba_over_floor"
+	known="$known helper_p50_vs_old"
 	known="$known gss_acceptor_time gss_handshake_rate"
 	known="$known squid_e2e_rate squid_e2e_p50 squid_e2e_auth_cpu "
 	while read -r _ name value; do
