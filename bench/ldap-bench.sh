@@ -219,7 +219,7 @@ scale_case() {
 	local root=$tmp
 	# the functions called here (ldap_conf, start_ntlmd, ntlmd_rate,
 	# raw_rate, col) see these: the scale slapd, its own files, REQUESTS
-	local tmp=$root/scale port=$((port + 2)) n=$n sdir=$root/slapd-scale
+	local tmp=$root/scale port=$((port + 3)) n=$n sdir=$root/slapd-scale # ldaps:// on port + 5
 	local k=${LDAP_BENCH_SCALE_SAMPLE:-5000} seed=${LDAP_BENCH_SCALE_SEED:-16}
 	local t0 gen entries sample cold_pid warm_pid files_pid warm_rss_pass round r c raw each
 	local cold cold_p50 warm warm_p50 files files_p50
