@@ -36,13 +36,6 @@ int64_t ntlmd_ldap_mono_now(void)
 	return ntlmd_ldap_mono_ms() / 1000;
 }
 
-void ntlmd_ldap_strv_free(char **v)
-{
-	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* Results that mean the server is gone or not answering: the operation
  * goes to the next URI. */
 bool ntlmd_ldap_server_down(int rc)

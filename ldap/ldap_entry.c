@@ -1,40 +1,72 @@
 /*
- * ldap_entry.c: an entry of the ldap store as a struct ntlmd_account: the
- * values of its attributes (sambaSamAccount) parsed, its key and domain.
+ * ldap_entry.c: an entry of the ldap store as a struct ntlmd_account, from
+ * its attributes' values (ldap_entry.h): no libldap, no store, so that it
+ * can be fuzzed (tests/fuzz/fuzz_ldap_entry.c). The values follow Samba's
+ * sambaSamAccount (ldap/schema.md).
  */
 #include <config.h>
 
-#include "ldap_int.h"
+#include "ldap_entry.h"
 #include "sid.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <syslog.h>
 
 #define LOGON_HOURS_HEX 42 /* sambaLogonHours: 21 bytes, 168 hours */
 
-/* The entry's single value of attribute, NUL-terminated (malloc'd), or
- * NULL with *ret_absent when there is none. */
-char *ntlmd_ldap_get_value(LDAP *ld, LDAPMessage *e, const char *attr, bool *ret_absent)
-{
-	struct berval **v = ldap_get_values_len(ld, e, attr);
-	char *s = NULL;
+/* The attributes read when ntlmd.conf maps none (Samba's schema). */
+const char *const ntlmd_ldap_default_attrs[NTLMD_LDAP_ATTR_COUNT] = {
+    "uid",
+    "sambaNTPassword",
+    "sambaLMPassword",
+    "sambaAcctFlags",
+    "sambaPwdLastSet",
+    "sambaPwdMustChange",
+    "sambaKickoffTime",
+    "sambaLogonHours",
+    "sambaUserWorkstations",
+    "sambaBadPasswordCount",
+    "sambaBadPasswordTime",
+    "uidNumber",
+    "sambaSID",
+    "sambaPrimaryGroupSID",
+};
 
-	*ret_absent = v == NULL || v[0] == NULL;
-	if (!*ret_absent && memchr(v[0]->bv_val, '\0', v[0]->bv_len) == NULL)
-		s = strndup(v[0]->bv_val, v[0]->bv_len);
-	else if (!*ret_absent)
-		s = NULL; /* a NUL inside: malformed */
+void ntlmd_ldap_strv_free(char **v)
+{
 	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
-		ntlm_wipe(v[i]->bv_val, v[i]->bv_len); /* libldap's copy of a value that may be a hash */
-	ldap_value_free_len(v);
-	return s;
+		free(v[i]);
+	free(v);
+}
+
+/* The values of attribute name in e (the first attribute of that name),
+ * or NULL. */
+static const struct ntlmd_ldap_attribute *attribute_of(const struct ntlmd_ldap_entry *e, const char *name)
+{
+	for (size_t i = 0; i < e->count; i++)
+		if (e->attributes[i].name != NULL && strcasecmp(e->attributes[i].name, name) == 0)
+			return &e->attributes[i];
+	return NULL;
+}
+
+char *ntlmd_ldap_entry_text(const struct ntlmd_ldap_entry *e, const char *name, bool *ret_absent)
+{
+	const struct ntlmd_ldap_attribute *a = attribute_of(e, name);
+	const struct ntlmd_ldap_value *v;
+
+	*ret_absent = a == NULL || a->count == 0;
+	if (*ret_absent)
+		return NULL;
+	v = &a->values[0];
+	if (memchr(v->bytes, '\0', v->len) != NULL)
+		return NULL; /* a NUL inside: malformed */
+	return strndup(v->bytes, v->len);
 }
 
 /* Frees a value that may hold a secret. */
-static void free_value(char *v)
+void ntlmd_ldap_free_value(char *v)
 {
 	if (v != NULL)
 		ntlm_wipe(v, strlen(v));
@@ -128,25 +160,6 @@ static bool parse_workstations(const char *s, char ***ret)
 	*ret = list;
 	return true;
 }
-/* The domain of an account whose sambaSID is sid (may be NULL): the
- * sambaDomain whose SID prefixes it; else the first configured `domains`
- * name, else the only sambaDomain read; else NULL (the chain then gives
- * netbios_domain). Called with state_lock held (the domains read). */
-static const char *entry_domain_locked(const struct ntlmd_ldap_store *s, const char *sid)
-{
-	char *const *list = s->conf.domains != NULL ? s->conf.domains : s->dir_domains;
-
-	for (size_t i = 0; sid != NULL && s->dir_sids != NULL && s->dir_sids[i] != NULL; i++) {
-		size_t n = strlen(s->dir_sids[i]);
-		if (n > 0 && strncasecmp(sid, s->dir_sids[i], n) == 0 && sid[n] == '-')
-			return s->dir_domains[i];
-	}
-	if (list == NULL || list[0] == NULL || strcmp(list[0], "*") == 0)
-		return NULL;
-	if (s->conf.domains == NULL && list[1] != NULL)
-		return NULL; /* several domains and no SID to choose */
-	return list[0];
-}
 
 /* The canonical text of an entry's SID value (sambaSID), or NULL in
  * *ret when there is none or it is not a SID (the account then has no
@@ -164,33 +177,31 @@ static enum ntlm_status canonical_sid(const char *value, char **ret)
 	return *ret != NULL ? NTLM_OK : NTLM_ERR_NO_MEMORY;
 }
 
-/* The canonical identity of entry e: key "ldap:" DN, and its domain. */
-static enum ntlm_status entry_identity(struct ntlmd_ldap_store *s, LDAP *ld, LDAPMessage *e, const char *sid,
-                                       struct ntlmd_account *a)
+int64_t ntlmd_ldap_entry_bad_count(const struct ntlmd_ldap_entry *e,
+                                   const char *const attrs[NTLMD_LDAP_ATTR_COUNT], int64_t *ret_time)
 {
-	char *dn = ldap_get_dn(ld, e);
-	const char *domain;
-	bool no_memory;
+	int64_t count = -1, t = 0;
+	bool absent;
+	char *v = ntlmd_ldap_entry_text(e, attrs[NTLMD_LDAP_ATTR_BAD_COUNT], &absent);
 
-	if (dn == NULL)
-		return NTLM_ERR_NO_MEMORY;
-	a->key = ntlmd_account_key("ldap", dn);
-	ldap_memfree(dn);
-	pthread_mutex_lock(&s->state_lock);
-	domain = entry_domain_locked(s, sid);
-	no_memory = domain != NULL && (a->domain = strdup(domain)) == NULL;
-	pthread_mutex_unlock(&s->state_lock);
-	if (a->key == NULL || no_memory)
-		return NTLM_ERR_NO_MEMORY;
-	return NTLM_OK;
+	if (v == NULL || !ntlmd_ldap_parse_int64(v, &count) || count < 0)
+		count = -1;
+	free(v);
+	if (ret_time != NULL) {
+		v = ntlmd_ldap_entry_text(e, attrs[NTLMD_LDAP_ATTR_BAD_TIME], &absent);
+		if (v == NULL || !ntlmd_ldap_parse_int64(v, &t))
+			t = 0;
+		free(v);
+		*ret_time = t;
+	}
+	return count;
 }
 
-/* Fills a from entry e; on a malformed attribute logs the entry and the
- * attribute (never the value) and returns NTLM_ERR_BAD_ENCODING. */
-enum ntlm_status ntlmd_ldap_entry_to_account(struct ntlmd_ldap_store *s, LDAP *ld, LDAPMessage *e,
-                                             struct ntlmd_account *a)
+enum ntlm_status ntlmd_ldap_entry_parse(const struct ntlmd_ldap_entry *e,
+                                        const char *const attrs[NTLMD_LDAP_ATTR_COUNT],
+                                        struct ntlmd_account *a, struct ntlmd_ldap_entry_fault *ret_fault)
 {
-	char *const *attr = s->conf.attrs;
+	const char *const *attr = attrs;
 	const char *bad = NULL, *why = "";
 	enum ntlm_status st = NTLM_OK;
 	char *v[NTLMD_LDAP_ATTR_COUNT] = {0};
@@ -198,7 +209,7 @@ enum ntlm_status ntlmd_ldap_entry_to_account(struct ntlmd_ldap_store *s, LDAP *l
 	int64_t n;
 
 	for (size_t i = 0; i < NTLMD_LDAP_ATTR_COUNT; i++) {
-		v[i] = ntlmd_ldap_get_value(ld, e, attr[i], &absent[i]);
+		v[i] = ntlmd_ldap_entry_text(e, attr[i], &absent[i]);
 		if (!absent[i] && v[i] == NULL && bad == NULL) {
 			bad = attr[i];
 			why = "not text";
@@ -212,8 +223,6 @@ enum ntlm_status ntlmd_ldap_entry_to_account(struct ntlmd_ldap_store *s, LDAP *l
 		st = NTLM_ERR_NO_MEMORY;
 		goto out;
 	}
-	if ((st = entry_identity(s, ld, e, v[NTLMD_LDAP_ATTR_SID], a)) != NTLM_OK)
-		goto out;
 	if ((st = canonical_sid(v[NTLMD_LDAP_ATTR_SID], &a->sid)) != NTLM_OK)
 		goto out;
 	if (v[NTLMD_LDAP_ATTR_UID_NUMBER] != NULL &&
@@ -268,38 +277,15 @@ enum ntlm_status ntlmd_ldap_entry_to_account(struct ntlmd_ldap_store *s, LDAP *l
 	if (v[NTLMD_LDAP_ATTR_WORKSTATIONS] != NULL &&
 	    !parse_workstations(v[NTLMD_LDAP_ATTR_WORKSTATIONS], &a->workstations))
 		st = NTLM_ERR_NO_MEMORY;
+	a->bad_count = ntlmd_ldap_entry_bad_count(e, attrs, &a->bad_time);
 out:
 	if (bad != NULL) {
-		char *dn = ldap_get_dn(ld, e);
-		ntlmd_backend_log(LOG_ERR, "ldap: entry %s: attribute %s is malformed (%s): entry refused",
-		                  dn != NULL ? dn : "?", bad, why);
-		ldap_memfree(dn);
+		*ret_fault = (struct ntlmd_ldap_entry_fault){bad, why};
 		st = NTLM_ERR_BAD_ENCODING;
 	}
 	if (st != NTLM_OK)
 		ntlmd_account_clear(a);
 	for (size_t i = 0; i < NTLMD_LDAP_ATTR_COUNT; i++)
-		free_value(v[i]);
+		ntlmd_ldap_free_value(v[i]);
 	return st;
-}
-
-/* The entry's sambaBadPasswordCount (-1 when absent or malformed), and
- * its sambaBadPasswordTime in *ret_time (0 when absent). */
-int64_t ntlmd_ldap_bad_count_of(const struct ntlmd_ldap_store *s, LDAP *ld, LDAPMessage *e, int64_t *ret_time)
-{
-	int64_t count = -1, t = 0;
-	bool absent;
-	char *v = ntlmd_ldap_get_value(ld, e, s->conf.attrs[NTLMD_LDAP_ATTR_BAD_COUNT], &absent);
-
-	if (v == NULL || !ntlmd_ldap_parse_int64(v, &count) || count < 0)
-		count = -1;
-	free(v);
-	if (ret_time != NULL) {
-		v = ntlmd_ldap_get_value(ld, e, s->conf.attrs[NTLMD_LDAP_ATTR_BAD_TIME], &absent);
-		if (v == NULL || !ntlmd_ldap_parse_int64(v, &t))
-			t = 0;
-		free(v);
-		*ret_time = t;
-	}
-	return count;
 }

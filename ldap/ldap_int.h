@@ -3,7 +3,7 @@
  * ldapstore.h is the store's interface). The store is split by
  * responsibility: ldap_conn.c (connections, binds, StartTLS, failover, the
  * servers' state), ldap_entry.c (an entry's values to a struct
- * ntlmd_account), ldap_search.c (filters, searches with failover, the
+ * ntlmd_account, without libldap: ldap_entry.h), ldap_search.c (filters, searches with failover, the
  * sambaDomain policy read), ldap_cache.c, ldap_write.c (the lockout
  * write-back, the password change), ldap_groups.c, and ldap_store.c (the
  * lookups and the vtable).
@@ -18,6 +18,7 @@
 #ifndef PAM_NTLM_LDAP_INT_H
 #define PAM_NTLM_LDAP_INT_H
 
+#include "ldap_entry.h"
 #include "ldapstore.h"
 
 #include <ldap.h>
@@ -109,7 +110,6 @@ struct search {
 /* ldap_conn.c: clocks, connections, the servers' and the directory's state */
 int64_t ntlmd_ldap_mono_ms(void);
 int64_t ntlmd_ldap_mono_now(void);
-void ntlmd_ldap_strv_free(char **v);
 bool ntlmd_ldap_server_down(int rc);
 const char *ntlmd_ldap_diagnostic(LDAP *ld, char text[DIAGNOSTIC_MAX]);
 void ntlmd_ldap_drop_connection(struct ntlmd_ldap_conn *c);
@@ -124,15 +124,13 @@ enum ntlm_status ntlmd_ldap_ensure_connected(struct ntlmd_ldap_op *op);
 bool ntlmd_ldap_op_begin(struct ntlmd_ldap_store *s, struct ntlmd_ldap_op *op);
 void ntlmd_ldap_op_end(struct ntlmd_ldap_op *op);
 
-/* ldap_entry.c: an entry's values */
+/* ldap_search.c: filters, searches with failover, the lockout policy, an
+ * entry's values pulled for the entry parser (ldap_entry.h) */
 char *ntlmd_ldap_get_value(LDAP *ld, LDAPMessage *e, const char *attr, bool *ret_absent);
-bool ntlmd_ldap_parse_int64(const char *s, int64_t *ret);
 enum ntlm_status ntlmd_ldap_entry_to_account(struct ntlmd_ldap_store *s, LDAP *ld, LDAPMessage *e,
                                              struct ntlmd_account *a);
 int64_t ntlmd_ldap_bad_count_of(const struct ntlmd_ldap_store *s, LDAP *ld, LDAPMessage *e,
                                 int64_t *ret_time);
-
-/* ldap_search.c: filters, searches with failover, the lockout policy */
 bool ntlmd_ldap_valid_user(const char *user);
 enum ntlm_status ntlmd_ldap_search_failover(struct ntlmd_ldap_op *op, const struct search *q,
                                             LDAPMessage **ret);

@@ -2,15 +2,18 @@
  * ldap_search.c: the searches of the ldap store: filters (RFC 4515),
  * one entry under the first base that has it, each search bounded by
  * timelimit and retried on the next server when one stops answering; the
- * lockout policy of the sambaDomain entry.
+ * lockout policy of the sambaDomain entry; an entry found as a struct
+ * ntlmd_account (its values parsed by ldap_entry.c).
  */
 #include <config.h>
 
 #include "ldap_int.h"
+#include "sid.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -44,6 +47,162 @@ bool ntlmd_ldap_valid_user(const char *user)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return false;
 	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Entries: their values pulled out of a result for the entry parser
+ * (ldap_entry.c), and what needs the store: the key and the domain */
+
+/* The entry's single value of attribute, NUL-terminated (malloc'd), or
+ * NULL with *ret_absent when there is none. */
+char *ntlmd_ldap_get_value(LDAP *ld, LDAPMessage *e, const char *attr, bool *ret_absent)
+{
+	struct berval **v = ldap_get_values_len(ld, e, attr);
+	char *s = NULL;
+
+	*ret_absent = v == NULL || v[0] == NULL;
+	if (!*ret_absent && memchr(v[0]->bv_val, '\0', v[0]->bv_len) == NULL)
+		s = strndup(v[0]->bv_val, v[0]->bv_len);
+	else if (!*ret_absent)
+		s = NULL; /* a NUL inside: malformed */
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		ntlm_wipe(v[i]->bv_val, v[i]->bv_len); /* libldap's copy of a value that may be a hash */
+	ldap_value_free_len(v);
+	return s;
+}
+
+/* The values of the attributes names[0..n-1] (n at most
+ * NTLMD_LDAP_ATTR_COUNT) of an entry, as the entry parser takes them. */
+struct pulled_entry {
+	struct berval **bv[NTLMD_LDAP_ATTR_COUNT];
+	struct ntlmd_ldap_value *values[NTLMD_LDAP_ATTR_COUNT];
+	struct ntlmd_ldap_attribute attributes[NTLMD_LDAP_ATTR_COUNT];
+	struct ntlmd_ldap_entry entry;
+};
+
+/* Wipes (libldap's copies of values that may be hashes) and frees p. */
+static void pulled_free(struct pulled_entry *p)
+{
+	for (size_t i = 0; i < p->entry.count; i++) {
+		for (size_t j = 0; p->bv[i] != NULL && p->bv[i][j] != NULL; j++)
+			ntlm_wipe(p->bv[i][j]->bv_val, p->bv[i][j]->bv_len);
+		ldap_value_free_len(p->bv[i]);
+		free(p->values[i]);
+	}
+}
+
+/* Pulls the values of names out of entry e into *p (free it with
+ * pulled_free, even on false: no memory). */
+static bool pull_entry(LDAP *ld, LDAPMessage *e, char *const names[], size_t n, struct pulled_entry *p)
+{
+	bool ok = true;
+
+	memset(p, 0, sizeof(*p));
+	p->entry = (struct ntlmd_ldap_entry){p->attributes, n};
+	for (size_t i = 0; i < n; i++) {
+		size_t count = 0;
+
+		p->bv[i] = ldap_get_values_len(ld, e, names[i]);
+		while (p->bv[i] != NULL && p->bv[i][count] != NULL)
+			count++;
+		if (count > 0 && (p->values[i] = calloc(count, sizeof(*p->values[i]))) == NULL) {
+			ok = false;
+			count = 0;
+		}
+		for (size_t j = 0; j < count; j++)
+			p->values[i][j] = (struct ntlmd_ldap_value){p->bv[i][j]->bv_val, p->bv[i][j]->bv_len};
+		p->attributes[i] = (struct ntlmd_ldap_attribute){names[i], p->values[i], count};
+	}
+	return ok;
+}
+
+/* The domain of an account whose sambaSID is sid (may be NULL): the
+ * sambaDomain whose SID prefixes it; else the first configured `domains`
+ * name, else the only sambaDomain read; else NULL (the chain then gives
+ * netbios_domain). Called with state_lock held (the domains read). */
+static const char *entry_domain_locked(const struct ntlmd_ldap_store *s, const char *sid)
+{
+	char *const *list = s->conf.domains != NULL ? s->conf.domains : s->dir_domains;
+
+	for (size_t i = 0; sid != NULL && s->dir_sids != NULL && s->dir_sids[i] != NULL; i++) {
+		size_t n = strlen(s->dir_sids[i]);
+		if (n > 0 && strncasecmp(sid, s->dir_sids[i], n) == 0 && sid[n] == '-')
+			return s->dir_domains[i];
+	}
+	if (list == NULL || list[0] == NULL || strcmp(list[0], "*") == 0)
+		return NULL;
+	if (s->conf.domains == NULL && list[1] != NULL)
+		return NULL; /* several domains and no SID to choose */
+	return list[0];
+}
+
+/* The canonical identity of entry e: key "ldap:" DN, and its domain. */
+static enum ntlm_status entry_identity(struct ntlmd_ldap_store *s, LDAP *ld, LDAPMessage *e, const char *sid,
+                                       struct ntlmd_account *a)
+{
+	char *dn = ldap_get_dn(ld, e);
+	const char *domain;
+	bool no_memory;
+
+	if (dn == NULL)
+		return NTLM_ERR_NO_MEMORY;
+	a->key = ntlmd_account_key("ldap", dn);
+	ldap_memfree(dn);
+	pthread_mutex_lock(&s->state_lock);
+	domain = entry_domain_locked(s, sid);
+	no_memory = domain != NULL && (a->domain = strdup(domain)) == NULL;
+	pthread_mutex_unlock(&s->state_lock);
+	if (a->key == NULL || no_memory)
+		return NTLM_ERR_NO_MEMORY;
+	return NTLM_OK;
+}
+
+/* Fills a from entry e; on a malformed attribute logs the entry and the
+ * attribute (never the value) and returns NTLM_ERR_BAD_ENCODING. */
+enum ntlm_status ntlmd_ldap_entry_to_account(struct ntlmd_ldap_store *s, LDAP *ld, LDAPMessage *e,
+                                             struct ntlmd_account *a)
+{
+	struct ntlmd_ldap_entry_fault fault = {NULL, NULL};
+	struct pulled_entry p;
+	enum ntlm_status st = NTLM_ERR_NO_MEMORY;
+	char *sid = NULL;
+	bool absent;
+
+	memset(a, 0, sizeof(*a));
+	if (pull_entry(ld, e, s->conf.attrs, NTLMD_LDAP_ATTR_COUNT, &p))
+		st = ntlmd_ldap_entry_parse(&p.entry, (const char *const *)s->conf.attrs, a, &fault);
+	if (st == NTLM_OK) {
+		/* the domain from the value as it is, as the SID prefixes of the
+		 * domains read are compared with it */
+		sid = ntlmd_ldap_entry_text(&p.entry, s->conf.attrs[NTLMD_LDAP_ATTR_SID], &absent);
+		if ((st = entry_identity(s, ld, e, sid, a)) != NTLM_OK)
+			ntlmd_account_clear(a);
+	} else if (st == NTLM_ERR_BAD_ENCODING) {
+		char *dn = ldap_get_dn(ld, e);
+		ntlmd_backend_log(LOG_ERR, "ldap: entry %s: attribute %s is malformed (%s): entry refused",
+		                  dn != NULL ? dn : "?", fault.attribute, fault.why);
+		ldap_memfree(dn);
+	}
+	ntlmd_ldap_free_value(sid);
+	pulled_free(&p);
+	return st;
+}
+
+/* The entry's sambaBadPasswordCount (-1 when absent or malformed), and
+ * its sambaBadPasswordTime in *ret_time (0 when absent or malformed). */
+int64_t ntlmd_ldap_bad_count_of(const struct ntlmd_ldap_store *s, LDAP *ld, LDAPMessage *e, int64_t *ret_time)
+{
+	char *const names[] = {s->conf.attrs[NTLMD_LDAP_ATTR_BAD_COUNT],
+	                       s->conf.attrs[NTLMD_LDAP_ATTR_BAD_TIME]};
+	struct pulled_entry p;
+	int64_t count = -1;
+
+	if (pull_entry(ld, e, names, 2, &p))
+		count = ntlmd_ldap_entry_bad_count(&p.entry, (const char *const *)s->conf.attrs, ret_time);
+	else if (ret_time != NULL)
+		*ret_time = 0;
+	pulled_free(&p);
+	return count;
 }
 
 /* One search on op's connection: *ret the entry's result (the caller

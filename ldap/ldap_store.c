@@ -125,8 +125,6 @@ static enum ntlm_status account_of_search(struct ntlmd_ldap_op *op, enum ntlm_st
 		st = NTLM_STATUS_NO_SUCH_USER;
 	else if (st == NTLM_OK)
 		st = ntlmd_ldap_entry_to_account(s, ld, ldap_first_entry(ld, res), ret);
-	if (st == NTLM_OK)
-		ret->bad_count = ntlmd_ldap_bad_count_of(s, ld, ldap_first_entry(ld, res), &ret->bad_time);
 	if (st == NTLM_OK && s->conf.lockout_writeback)
 		ntlmd_ldap_read_lockout(op, ldap_first_entry(ld, res), ret);
 	if (st == NTLM_OK)
