@@ -60,6 +60,8 @@ char *ntlmd_ldap_entry_text(const struct ntlmd_ldap_entry *e, const char *name, 
 	if (*ret_absent)
 		return NULL;
 	v = &a->values[0];
+	if (v->len == 0)
+		return strdup(""); /* v->bytes may be NULL */
 	if (memchr(v->bytes, '\0', v->len) != NULL)
 		return NULL; /* a NUL inside: malformed */
 	return strndup(v->bytes, v->len);

@@ -3,7 +3,8 @@
  * ldap/ldap_entry.c) on entries built here, no directory: every attribute
  * read, flags with blanks ("[UL   ]"), hashes that are not hex, multi-valued
  * attributes (the first value counts), numbers too large, a NUL in a value,
- * attribute names in another case, and an entry with no attribute at all.
+ * an empty value, attribute names in another case, and an entry with no
+ * attribute at all.
  */
 #include <config.h>
 
@@ -309,6 +310,12 @@ START_TEST(names_and_values)
 	ck_assert(absent);
 	ck_assert_int_eq(ntlmd_ldap_entry_parse(e, ntlmd_ldap_default_attrs, &a, &fault), NTLM_OK);
 	ck_assert_str_eq(a.name, "");
+	ntlmd_account_clear(&a);
+	b.attrs[0].count = 1; /* uid with one empty value, no bytes at all */
+	b.values[0] = (struct ntlmd_ldap_value){NULL, 0};
+	ck_assert_int_eq(ntlmd_ldap_entry_parse(e, ntlmd_ldap_default_attrs, &a, &fault), NTLM_OK);
+	ck_assert_str_eq(a.name, "");
+	ck_assert(a.has_nt);
 	ntlmd_account_clear(&a);
 }
 END_TEST
