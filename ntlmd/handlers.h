@@ -29,7 +29,7 @@ struct request_ctx {
 	struct ntlmd_lockout_rule account_rule; /* an account from every address together */
 };
 
-/* What the account lookup learned, for the handler_reply, the lockout and the
+/* What the account lookup learned, for the reply, the lockout and the
  * audit record: the canonical account, never the client's spelling. */
 struct lookup_ctx {
 	const char *workstation;
@@ -40,7 +40,7 @@ struct lookup_ctx {
 	uint32_t uid;
 	int64_t bad_count; /* the store's, for its write-back */
 	char flags[16];
-	char *name, *domain, *key; /* the canonical account (lookup_ctx_clear frees them) */
+	char *name, *domain, *key; /* the canonical account (handler_lookup_ctx_clear frees them) */
 	char *sid;                 /* the account's SID, NULL when its store knows none */
 };
 

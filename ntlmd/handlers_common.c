@@ -237,7 +237,7 @@ enum ntlmd_step handler_ask_account(struct ntlmd_request *req, const char *user,
 	return NTLMD_STEP_WAIT;
 }
 
-/* The answer of ask_account: the account (in req->call.account, wiped
+/* The answer of handler_ask_account: the account (in req->call.account, wiped
  * with the call) and its identity in lc. With lc->exact, an account whose
  * name is not the user asked byte for byte (another case, spaces that
  * the directory ignores) is no account of that login name. */
