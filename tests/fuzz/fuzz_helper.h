@@ -24,7 +24,6 @@ struct fake_daemon {
 	unsigned calls;
 };
 
-
 static enum ntlm_status fake_call(void *ctx, uint16_t type, const struct ntlm_writer *request,
                                   struct ntlmd_reply *ret)
 {
