@@ -191,6 +191,14 @@ check "ntlmd-stats.service: ntlmd.prom written, mode 0644, nothing else left" \
     [ "$(stat -c %a "$PROM_FILE" 2>/dev/null)" = 644 -a "$(ls "$WORK/textfile")" = ntlmd.prom ]
 "$PY" -B "$DRIVER" prometheus "$PROM_FILE" "$WORK/after2.json" >"$WORK/textfile.check" 2>&1
 check "ntlmd-stats.service: ntlmd.prom parses strictly" grep -q "^PASS the text parses strictly" "$WORK/textfile.check"
+# ntlmd.prom made a directory (the textfile directory is its collector's
+# user's): mv must not move each run's file into it and succeed
+mkdir -p "$WORK/textfile2/ntlmd.prom"
+PROM=$WORK/textfile2/ntlmd.prom sh -c "$script" 2>"$WORK/textfile2.err"
+rc=$?
+check "ntlmd-stats.service: ntlmd.prom a directory: the command fails" [ "$rc" -ne 0 ]
+nothing_moved() { [ -z "$(ls -A "$WORK/textfile2/ntlmd.prom")" ] && [ "$(ls "$WORK/textfile2")" = ntlmd.prom ]; }
+check "ntlmd-stats.service: ntlmd.prom a directory: nothing moved into it, no temporary file left" nothing_moved
 cp "$PROM_FILE" "$WORK/textfile.good"
 stop_ntlmd
 PROM=$PROM_FILE sh -c "$script" 2>"$WORK/textfile.err"
