@@ -44,6 +44,8 @@
 /* Writes of one write-back whose compare-and-swap another writer beat: at
  * least one writer wins each round, so N writers at once need N rounds. */
 #define CAS_ATTEMPTS 16
+/* The last plausible sambaBadPasswordTime: 9999-12-31T23:59:59Z. */
+#define MAX_BAD_TIME INT64_C(253402300799)
 
 struct cache_entry {
 	struct cache_entry *next;
@@ -1072,6 +1074,30 @@ static void cache_remove(struct ntlmd_ldap_store *s, const char *key)
 	pthread_mutex_unlock(&s->cache_lock);
 }
 
+/* Drops every entry of the account at dn, under whichever spelling a
+ * client found it: the directory matches "x", " x" and "X" alike, and an
+ * entry kept under another spelling would hide the count and the L just
+ * written (attack3 F2). Without memory for the key, the whole cache. */
+static void cache_forget_dn(struct ntlmd_ldap_store *s, const char *dn)
+{
+	char *key = ntlmd_account_key("ldap", dn);
+
+	pthread_mutex_lock(&s->cache_lock);
+	for (unsigned b = 0; b < CACHE_BUCKETS; b++)
+		for (struct cache_entry **p = &s->buckets[b]; *p != NULL;) {
+			struct cache_entry *e = *p;
+			if (key == NULL || (e->account.key != NULL && strcmp(e->account.key, key) == 0)) {
+				*p = e->next;
+				entry_free(e);
+				s->cached--;
+			} else {
+				p = &e->next;
+			}
+		}
+	pthread_mutex_unlock(&s->cache_lock);
+	free(key);
+}
+
 /* Drops the entries expired for longer than keep seconds (all of them when
  * keep < 0). */
 static void cache_sweep_locked(struct ntlmd_ldap_store *s, int64_t now, int64_t keep)
@@ -1193,7 +1219,10 @@ static int64_t bad_count_of(const struct ntlmd_ldap_store *s, LDAP *ld, LDAPMess
 	free(v);
 	if (ret_time != NULL) {
 		v = get_value(ld, e, s->conf.attrs[NTLMD_LDAP_ATTR_BAD_TIME], &absent);
-		if (v == NULL || !parse_int64(v, &t))
+		/* outside 1970..9999 it is malformed, read as absent: an L
+		 * then holds until an administrator clears it, and no sum
+		 * with a duration can wrap (attack3 F6) */
+		if (v == NULL || !parse_int64(v, &t) || t < 0 || t > MAX_BAD_TIME)
 			t = 0;
 		free(v);
 		*ret_time = t;
@@ -1804,6 +1833,8 @@ static int record_once(struct ntlmd_ldap_op *op, const char *user, bool success,
 		                  s->conf.uris[op->conn->current], dn, ldap_err2string(rc),
 		                  diagnostic(*root != NULL ? *root : op->conn->ld, diag));
 out:
+	if (dn != NULL)
+		cache_forget_dn(s, dn);
 	ldap_msgfree(res);
 	free(flags.old);
 	ldap_memfree(dn);
