@@ -391,3 +391,22 @@ void ntlmd_reply_clear(struct ntlmd_reply *r)
 	ntlmd_frame_clear(&r->frame);
 	r->status = NTLM_OK;
 }
+
+enum ntlm_status ntlmd_reply_make(uint16_t type, enum ntlm_status status, struct ntlm_writer *fields,
+                                  struct ntlmd_reply *ret)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	enum ntlm_status st = ntlmd_reply_encode(type, status, fields, &buf, &len);
+
+	ntlm_writer_clear(fields);
+	if (st != NTLM_OK)
+		return st;
+	*ret = (struct ntlmd_reply){0};
+	st = ntlmd_frame_decode(buf, len, &ret->frame);
+	ntlm_wipe(buf, len);
+	free(buf);
+	if (st == NTLM_OK)
+		ret->status = status;
+	return st;
+}

@@ -74,4 +74,15 @@ void ntlmd_client_free(struct ntlmd_client *c);
 /* Wipes and frees the reply (it may hold a session key). NULL-safe. */
 void ntlmd_reply_clear(struct ntlmd_reply *r);
 
+/*
+ * A reply made in this process, as ntlmd would send it for a request of
+ * type: status and fields (cleared here, whatever the outcome) encoded
+ * and decoded back through the frame code, so its reader sees exactly
+ * what a daemon's reply gives (ntlm_auth's --local-test-password, the
+ * fuzz targets' daemon). The encoded bytes are wiped. NTLM_OK: *ret holds
+ * it (free with ntlmd_reply_clear()).
+ */
+enum ntlm_status ntlmd_reply_make(uint16_t type, enum ntlm_status status, struct ntlm_writer *fields,
+                                  struct ntlmd_reply *ret) NTLM_MUST_USE;
+
 #endif /* PAM_NTLM_COMMON_CLIENT_H */

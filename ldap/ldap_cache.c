@@ -63,6 +63,30 @@ void ntlmd_ldap_cache_remove(struct ntlmd_ldap_store *s, const char *key)
 	pthread_mutex_unlock(&s->cache_lock);
 }
 
+/* Drops every entry of the account at dn, under whichever spelling a
+ * client found it: the directory matches "x", " x" and "X" alike, and an
+ * entry kept under another spelling would hide the count and the L just
+ * written (attack3 F2). Without memory for the key, the whole cache. */
+void ntlmd_ldap_cache_forget_dn(struct ntlmd_ldap_store *s, const char *dn)
+{
+	char *key = ntlmd_account_key("ldap", dn);
+
+	pthread_mutex_lock(&s->cache_lock);
+	for (unsigned b = 0; b < CACHE_BUCKETS; b++)
+		for (struct cache_entry **p = &s->buckets[b]; *p != NULL;) {
+			struct cache_entry *e = *p;
+			if (key == NULL || (e->account.key != NULL && strcmp(e->account.key, key) == 0)) {
+				*p = e->next;
+				entry_free(e);
+				s->cached--;
+			} else {
+				p = &e->next;
+			}
+		}
+	pthread_mutex_unlock(&s->cache_lock);
+	free(key);
+}
+
 /* Drops the entries expired for longer than keep seconds (all of them when
  * keep < 0). */
 void ntlmd_ldap_cache_sweep_locked(struct ntlmd_ldap_store *s, int64_t now, int64_t keep)

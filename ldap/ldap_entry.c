@@ -14,6 +14,9 @@
 #include <string.h>
 #include <strings.h>
 
+/* The last plausible sambaBadPasswordTime: 9999-12-31T23:59:59Z. */
+#define MAX_BAD_TIME INT64_C(253402300799)
+
 #define LOGON_HOURS_HEX 42 /* sambaLogonHours: 21 bytes, 168 hours */
 
 /* The attributes read when ntlmd.conf maps none (Samba's schema). */
@@ -191,7 +194,10 @@ int64_t ntlmd_ldap_entry_bad_count(const struct ntlmd_ldap_entry *e,
 	free(v);
 	if (ret_time != NULL) {
 		v = ntlmd_ldap_entry_text(e, attrs[NTLMD_LDAP_ATTR_BAD_TIME], &absent);
-		if (v == NULL || !ntlmd_ldap_parse_int64(v, &t))
+		/* outside 1970..9999 it is malformed, read as absent: an L
+		 * then holds until an administrator clears it, and no sum
+		 * with a duration can wrap (attack3 F6) */
+		if (v == NULL || !ntlmd_ldap_parse_int64(v, &t) || t < 0 || t > MAX_BAD_TIME)
 			t = 0;
 		free(v);
 		*ret_time = t;

@@ -143,6 +143,7 @@ struct lockout_policy ntlmd_ldap_current_policy(struct ntlmd_ldap_op *op);
 void ntlmd_ldap_lower_key(const char *user, char *key, size_t n);
 struct cache_entry *ntlmd_ldap_cache_find_locked(struct ntlmd_ldap_store *s, const char *key);
 void ntlmd_ldap_cache_remove(struct ntlmd_ldap_store *s, const char *key);
+void ntlmd_ldap_cache_forget_dn(struct ntlmd_ldap_store *s, const char *dn);
 void ntlmd_ldap_cache_sweep_locked(struct ntlmd_ldap_store *s, int64_t now, int64_t keep);
 bool ntlmd_ldap_account_copy(const struct ntlmd_account *a, struct ntlmd_account *ret);
 void ntlmd_ldap_cache_put(struct ntlmd_ldap_store *s, const char *key, const struct ntlmd_account *a,

@@ -331,7 +331,8 @@ enum ntlm_status ntlmd_ldap_find_entry(struct ntlmd_ldap_op *op, const char *use
 
 /* One policy value of a sambaDomain entry: minutes in Samba's schema
  * (sambaLockoutDuration, sambaLockoutObservationWindow) given in seconds;
- * min is the least value accepted. Absent or malformed: *slot kept. */
+ * min is the least value accepted (-1: the duration, whose "forever" is
+ * -1 or 0). Absent or malformed: *slot kept. */
 static void policy_value(LDAP *ld, LDAPMessage *e, const char *attr, bool minutes, int64_t min, int64_t *slot)
 {
 	bool absent;
@@ -339,8 +340,11 @@ static void policy_value(LDAP *ld, LDAPMessage *e, const char *attr, bool minute
 	int64_t n;
 
 	if (v != NULL && ntlmd_ldap_parse_int64(v, &n)) {
-		if (min < 0 && n == UINT32_MAX)
-			n = -1; /* "forever" written as Samba's (uint32_t)-1 */
+		/* "forever": Samba's (uint32_t)-1, and 0, which Samba
+		 * (pdb_update_autolock_flag) and Windows never auto-unlock
+		 * either (0 seconds would clear every L on the next read) */
+		if (min < 0 && (n == UINT32_MAX || n == 0))
+			n = -1;
 		if (n >= min && n <= INT32_MAX)
 			*slot = minutes && n > 0 ? n * 60 : n;
 	}

@@ -365,6 +365,8 @@ static int record_once(struct ntlmd_ldap_op *op, const char *user, bool success,
 		                  s->conf.uris[op->conn->current], dn, ldap_err2string(rc),
 		                  ntlmd_ldap_diagnostic(*root != NULL ? *root : op->conn->ld, diag));
 out:
+	if (dn != NULL)
+		ntlmd_ldap_cache_forget_dn(s, dn);
 	ldap_msgfree(res);
 	free(flags.old);
 	ldap_memfree(dn);

@@ -25,26 +25,6 @@
 #include "local.h"
 #include "protocol.h"
 
-/* The answer to one request, decoded as ntlm_auth reads ntlmd's. */
-static enum ntlm_status local_reply(uint16_t type, enum ntlm_status status, struct ntlm_writer *fields,
-                                    struct ntlmd_reply *ret)
-{
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	enum ntlm_status st = ntlmd_reply_encode(type, status, fields, &buf, &len);
-
-	ntlm_writer_clear(fields);
-	if (st != NTLM_OK)
-		return st;
-	*ret = (struct ntlmd_reply){0};
-	st = ntlmd_frame_decode(buf, len, &ret->frame);
-	ntlm_wipe(buf, len);
-	free(buf);
-	if (st == NTLM_OK)
-		ret->status = status;
-	return st;
-}
-
 /* ntlm_lookup_fn: every user has the one password (Samba's test mode). */
 static enum ntlm_status local_lookup(void *ctx, const char *user, const char *domain,
                                      struct ntlm_credentials *ret)
@@ -206,5 +186,5 @@ enum ntlm_status na_local_call(void *ctx, uint16_t type, const struct ntlm_write
 	else
 		verdict = local_verify_response(l, &req, &w);
 	ntlmd_frame_clear(&req);
-	return local_reply(type, verdict, &w, ret);
+	return ntlmd_reply_make(type, verdict, &w, ret);
 }

@@ -197,7 +197,10 @@ void ntlmd_stats_reply(const struct ntlmd_context *ctx, struct ntlm_writer *w, i
 
 	ntlmd_stats_put_counters(ctx, w, now);
 	ntlmd_put_u64(w, NTLMD_TAG_CHALLENGE_CAPACITY, ctx->cfg->max_challenges);
-	ntlmd_put_u64(w, NTLMD_TAG_STORE_WORKERS, ctx->cfg->store_workers);
+	/* the threads that run, not the configuration's number: a reload
+	 * keeps the pool (attack3 F8) */
+	ntlmd_put_u64(w, NTLMD_TAG_STORE_WORKERS,
+	              ctx->pool != NULL ? ntlmd_pool_workers(ctx->pool) : ctx->cfg->store_workers);
 	if (ctx->pool != NULL) {
 		ntlmd_put_u64(w, NTLMD_TAG_STORE_BUSY, ntlmd_pool_running(ctx->pool));
 		ntlmd_put_u64(w, NTLMD_TAG_STORE_QUEUED, ntlmd_pool_queued(ctx->pool));

@@ -199,6 +199,11 @@ unsigned ntlmd_pool_running(struct ntlmd_pool *p)
 	return n;
 }
 
+unsigned ntlmd_pool_workers(const struct ntlmd_pool *p)
+{
+	return p->n_threads;
+}
+
 int ntlmd_pool_fd(const struct ntlmd_pool *p)
 {
 	return p->event_fd;

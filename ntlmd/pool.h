@@ -47,6 +47,9 @@ struct ntlmd_job *ntlmd_pool_done(struct ntlmd_pool *p);
 /* Jobs queued and not yet taken by a worker; jobs a worker runs now. */
 size_t ntlmd_pool_queued(struct ntlmd_pool *p);
 unsigned ntlmd_pool_running(struct ntlmd_pool *p);
+/* The worker threads the pool runs (fixed when it is made: a reload keeps
+ * them, whatever store_workers now says). */
+unsigned ntlmd_pool_workers(const struct ntlmd_pool *p);
 /*
  * Stops the pool: each worker finishes the job it runs (a directory
  * search ends within its timelimit) and exits; jobs no worker took come

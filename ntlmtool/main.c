@@ -248,6 +248,19 @@ static bool has_offsets(const struct doc *d)
 
 /* Prints value from column col; prose longer than TEXT_WRAP_MIN is wrapped
  * at spaces before TEXT_LINE_WIDTH, continuation lines starting at col. */
+/* n bytes of a value as text for a terminal: a control byte (C0, DEL)
+ * as \xNN, so that what a message, a file or a daemon's reply carries
+ * cannot move the cursor or start an escape sequence. */
+static void put_text(FILE *f, const char *value, size_t n)
+{
+	for (const unsigned char *p = (const unsigned char *)value; n > 0; p++, n--) {
+		if (*p < 0x20u || *p == 0x7fu)
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	}
+}
+
 static void print_wrapped(FILE *f, const char *value, int col)
 {
 	int room = strlen(value) > TEXT_WRAP_MIN ? TEXT_LINE_WIDTH - col : 0;
@@ -259,10 +272,12 @@ static void print_wrapped(FILE *f, const char *value, int col)
 			cut--;
 		if (cut == 0)
 			break;
-		fprintf(f, "%.*s\n%*s", cut, value, col, "");
+		put_text(f, value, (size_t)cut);
+		fprintf(f, "\n%*s", col, "");
 		value += cut + 1;
 	}
-	fprintf(f, "%s\n", value);
+	put_text(f, value, strlen(value));
+	fputc('\n', f);
 }
 
 /* Display width of UTF-8 text, counted in characters (continuation bytes
@@ -310,11 +325,13 @@ static void print_text(FILE *f, const struct doc *d, int depth, bool column)
 			int pad = (width < 1 ? 1 : width) - display_width(label);
 			int w = display_width(label) + (pad > 0 ? pad : 0) + 1;
 
-			fprintf(f, "%s%*s ", label, pad > 0 ? pad : 0, "");
+			put_text(f, label, strlen(label));
+			fprintf(f, "%*s ", pad > 0 ? pad : 0, "");
 
 			print_wrapped(f, value, (column ? 8 : 0) + 2 * depth + w);
 		} else {
-			fprintf(f, "%s\n", label);
+			put_text(f, label, strlen(label));
+			fputc('\n', f);
 		}
 		if (container)
 			print_text(f, d->first, depth + 1, column);

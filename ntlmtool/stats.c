@@ -404,8 +404,10 @@ static enum ntlm_status prom_stores(FILE *out, const struct ntlmd_frame *f)
 		p->name = p->seen[p->n_seen++];
 		p->next_found = false;
 		store_metric_name(p->name, metric);
+		/* the name as in the metric's, never the daemon's bytes raw
+		 * (a line feed there would start a sample of its own) */
 		fprintf(out, "# HELP %s A store's %s (label store; server: one of its servers').\n", metric,
-		        p->name);
+		        metric + strlen(STORE_METRIC_PREFIX));
 		fprintf(out, "# TYPE %s %s\n", metric, counter ? "counter" : "gauge");
 		st = each_store(f, prom_store, p);
 	}

@@ -37,6 +37,9 @@
 # Usage: scripts/test-packages.sh [--debs DIR]
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
+# the drivers' Python libraries (tests/lib, tests/interop) on PYTHONPATH,
+# as make check puts them
+export TESTS_LIB="$top/tests/lib"
 # shellcheck source=tests/testlib.sh
 . "$top/tests/testlib.sh"
 # shellcheck source=tests/ntlm_auth/eapol.sh

@@ -18,6 +18,9 @@
 # Usage: scripts/test-quickstart.sh
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
+# the drivers' Python libraries (tests/lib, tests/interop) on PYTHONPATH,
+# as make check puts them
+export TESTS_LIB="$top/tests/lib"
 # shellcheck source=tests/testlib.sh
 . "$top/tests/testlib.sh"
 

@@ -24,24 +24,6 @@ struct fake_daemon {
 	unsigned calls;
 };
 
-static enum ntlm_status fake_reply(uint16_t type, enum ntlm_status status, struct ntlm_writer *fields,
-                                   struct ntlmd_reply *ret)
-{
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	enum ntlm_status st = ntlmd_reply_encode(type, status, fields, &buf, &len);
-
-	ntlm_writer_clear(fields);
-	if (st != NTLM_OK)
-		return st;
-	*ret = (struct ntlmd_reply){0};
-	st = ntlmd_frame_decode(buf, len, &ret->frame);
-	free(buf);
-	if (st == NTLM_OK)
-		ret->status = status;
-	return st;
-}
-
 static enum ntlm_status fake_call(void *ctx, uint16_t type, const struct ntlm_writer *request,
                                   struct ntlmd_reply *ret)
 {
@@ -91,7 +73,7 @@ static enum ntlm_status fake_call(void *ctx, uint16_t type, const struct ntlm_wr
 		}
 	}
 	ntlmd_frame_clear(&req);
-	return fake_reply(type, verdict, &fields, ret);
+	return ntlmd_reply_make(type, verdict, &fields, ret);
 }
 
 /* Runs the lines of data[1..size) through a helper of protocol. */

@@ -560,6 +560,24 @@ check "lockout write-back: a good logon resets the count" ldap_value_becomes lha
 expect --label "configured domains: " --domain EXTRA lhank=STATUS_SUCCESS
 expect --label "configured domains: " --domain OTHERDOM lhank=STATUS_NO_SUCH_USER
 stop_ntlmd
+# sambaLockoutDuration 0 locks until an administrator clears L, as -1
+# does: Samba (pdb_update_autolock_flag) and Windows (lockoutDuration 0)
+# never auto-unlock it; 0 seconds would clear every L on the next lookup
+printf 'dn: sambaDomainName=TESTDOM,%s\nchangetype: modify\nreplace: sambaLockoutThreshold\nsambaLockoutThreshold: 2\n-\nreplace: sambaLockoutDuration\nsambaLockoutDuration: 0\n-\n' \
+    "$SUFFIX" | ldap_admin
+start_ntlmd "$WORK/writeback.conf"
+expect --label "duration 0: " lkill/wrong=STATUS_WRONG_PASSWORD lkill/wrong=STATUS_WRONG_PASSWORD
+check "duration 0: the second bad password (threshold 2) sets L" \
+    ldap_value_becomes lkill sambaAcctFlags "[UL         ]"
+expect --label "duration 0: " lkill=STATUS_ACCOUNT_LOCKED_OUT lkill/wrong=STATUS_ACCOUNT_LOCKED_OUT
+check "duration 0: L stays (no auto-unlock)" [ "$(ldap_value lkill sambaAcctFlags)" = "[UL         ]" ]
+printf 'dn: uid=lrace,ou=people,%s\nchangetype: modify\nreplace: sambaAcctFlags\nsambaAcctFlags: [UL         ]\n-\nreplace: sambaBadPasswordCount\nsambaBadPasswordCount: 2\n-\nreplace: sambaBadPasswordTime\nsambaBadPasswordTime: %s\n-\n' \
+    "$SUFFIX" "$(($(date +%s) - 60))" | ldap_admin
+expect --label "duration 0, L set by Samba a minute ago: " lrace=STATUS_ACCOUNT_LOCKED_OUT
+check "duration 0: an L that Samba set is kept" [ "$(ldap_value lrace sambaAcctFlags)" = "[UL         ]" ]
+stop_ntlmd
+printf 'dn: sambaDomainName=TESTDOM,%s\nchangetype: modify\ndelete: sambaLockoutThreshold\n-\ndelete: sambaLockoutDuration\n-\n' \
+    "$SUFFIX" | ldap_admin
 check "lockout write-back off by default: lalice's count untouched" \
     [ -z "$(ldap_value lalice sambaBadPasswordCount)" ]
 

@@ -32,6 +32,7 @@ SLAPD_B=""
 NTLMD_A=""
 NTLMD_B=""
 NTLMD_C=""
+NTLMD_D=""
 
 DRIVER=$TESTS_LIB/ldap_driver.py
 # shellcheck source=tests/lib/slapd.sh
@@ -49,6 +50,7 @@ cleanup() {
     stop_pid "$NTLMD_A"
     stop_pid "$NTLMD_B"
     stop_pid "$NTLMD_C"
+    stop_pid "$NTLMD_D"
     stop_pid "$SLAPD_A"
     stop_pid "$SLAPD_B"
     if [ -n "$WORK" ] && [ -d "$WORK" ] && [ -z "${KEEP_WORK:-}" ]; then
@@ -123,7 +125,7 @@ netbios_domain TESTDOM
 base           ou=people,$SUFFIX
 timelimit      2
 bind_timelimit 2
-cache_ttl      1
+cache_ttl      ${CACHE_TTL:-1}
 lockout_threshold ${LOCAL_THRESHOLD:-100}
 lockout_account_threshold 50
 EOF
@@ -311,6 +313,34 @@ check "race: no lost update: the count ($race_count) is the number of WRONG_PASS
 sleep 2.1
 expect_on a lrace=STATUS_ACCOUNT_LOCKED_OUT
 expect_on b lrace=STATUS_ACCOUNT_LOCKED_OUT
+
+# ------------------------------------------------------------------ a spelling's cache entry, a time past any sum
+
+# host d keeps accounts 60 s: each wrong password under another spelling
+# is read and cached under that spelling; the write that sets L must drop
+# them all, or the spellings kept would hide this host's own lock
+# (attack3 F2)
+writer_conf "$PORT_B" "$PORT_A" >"$WORK/d.ldap" # provider a is gone (killed above)
+CACHE_TTL=60 LOCAL_THRESHOLD=100 start_host d <"$WORK/d.ldap"
+expect_on d "lspelled/wrong=STATUS_WRONG_PASSWORD"
+check "spellings: count 1" becomes_on "$PORT_B" lspelled sambaBadPasswordCount 1
+expect_on d " lspelled/wrong=STATUS_WRONG_PASSWORD"
+check "spellings: count 2" becomes_on "$PORT_B" lspelled sambaBadPasswordCount 2
+expect_on d "lspelled /wrong=STATUS_WRONG_PASSWORD"
+check "spellings: the third sets L" becomes_on "$PORT_B" lspelled sambaAcctFlags "[UL         ]"
+expect_on d " lspelled=STATUS_ACCOUNT_LOCKED_OUT" "lspelled /wrong=STATUS_ACCOUNT_LOCKED_OUT" \
+    "LSPELLED=STATUS_ACCOUNT_LOCKED_OUT"
+check "spellings: no guess after L was counted" [ "$(value_on "$PORT_B" lspelled sambaBadPasswordCount)" = 3 ]
+
+# an L whose sambaBadPasswordTime is the int64 limit: malformed, so the
+# lock holds (time + duration wrapped to the past and unlocked it: F6)
+set_attrs "$PORT_B" ltime sambaAcctFlags "[UL         ]" sambaBadPasswordCount 3 \
+    sambaBadPasswordTime 9223372036854775807
+expect_on d "ltime=STATUS_ACCOUNT_LOCKED_OUT"
+check "a bad-password time at the int64 limit leaves L set" \
+    [ "$(value_on "$PORT_B" ltime sambaAcctFlags)" = "[UL         ]" ]
+stop_pid "$NTLMD_D"
+NTLMD_D=""
 
 stopped() { # every ntlmd this test started ends on TERM
     for pid in "$NTLMD_A" "$NTLMD_B"; do

@@ -82,6 +82,8 @@ USERS = {
     "lkill": ("Lkill-pass27", {}),
     "lreplay": ("Lreplay-pass28", {}),
     "lrace": ("Lrace-pass29", {}),
+    "lspelled": ("Lspelled-pass30", {}),  # its own lock hidden behind another spelling's cache entry
+    "ltime": ("Ltime-pass31", {}),  # an L with a sambaBadPasswordTime past any sum
 }
 LATE_USERS = {"lzed"}
 FILES_USERS = {"falice": ("Falice-pass1", "[UX         ]"), "ltwin": ("Ftwin-pass23", "[UX         ]")}
@@ -89,6 +91,10 @@ NEW_PASSWORDS = {"lmia": "Lmia-new-pass18", "ltwin": "Ftwin-new-pass24"}
 
 
 def password_of(user):
+    # " lspelled" and "LSPELLED" are the account lspelled to the
+    # directory (uid matching ignores case and surrounding blanks)
+    if user not in USERS and user.strip().lower() in USERS:
+        user = user.strip().lower()
     if user in USERS:
         return USERS[user][0]
     if user in FILES_USERS:

@@ -191,6 +191,14 @@ check "ntlmd-stats.service: ntlmd.prom written, mode 0644, nothing else left" \
     [ "$(stat -c %a "$PROM_FILE" 2>/dev/null)" = 644 -a "$(ls "$WORK/textfile")" = ntlmd.prom ]
 "$PY" -B "$DRIVER" prometheus "$PROM_FILE" "$WORK/after2.json" >"$WORK/textfile.check" 2>&1
 check "ntlmd-stats.service: ntlmd.prom parses strictly" grep -q "^PASS the text parses strictly" "$WORK/textfile.check"
+# ntlmd.prom made a directory (the textfile directory is its collector's
+# user's): mv must not move each run's file into it and succeed
+mkdir -p "$WORK/textfile2/ntlmd.prom"
+PROM=$WORK/textfile2/ntlmd.prom sh -c "$script" 2>"$WORK/textfile2.err"
+rc=$?
+check "ntlmd-stats.service: ntlmd.prom a directory: the command fails" [ "$rc" -ne 0 ]
+nothing_moved() { [ -z "$(ls -A "$WORK/textfile2/ntlmd.prom")" ] && [ "$(ls "$WORK/textfile2")" = ntlmd.prom ]; }
+check "ntlmd-stats.service: ntlmd.prom a directory: nothing moved into it, no temporary file left" nothing_moved
 cp "$PROM_FILE" "$WORK/textfile.good"
 stop_ntlmd
 PROM=$PROM_FILE sh -c "$script" 2>"$WORK/textfile.err"
@@ -199,6 +207,44 @@ check "ntlmd-stats.service: ntlmd down: the command fails" [ "$rc" -ne 0 ]
 check "ntlmd-stats.service: ntlmd down: says STATUS_NO_LOGON_SERVERS" grep -q STATUS_NO_LOGON_SERVERS "$WORK/textfile.err"
 kept_last_file() { cmp -s "$PROM_FILE" "$WORK/textfile.good" && [ "$(ls "$WORK/textfile")" = ntlmd.prom ]; }
 check "ntlmd-stats.service: ntlmd down: the last good file stays, no temporary file" kept_last_file
+
+# ------------------------------------------------------------------ a reload, a hostile reply
+
+# the pool keeps its threads over a reload: STATS says what runs
+start_ntlmd "$WORK/files.conf"
+sed -i 's/^store_workers .*/store_workers 7/' "$WORK/files.conf"
+kill -HUP "$DAEMON_PID"
+workers_said() {
+    stats_json "$WORK/reload.json" &&
+        [ "$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["store_workers"])' "$WORK/reload.json")" = 3 ]
+}
+check "after a reload from store_workers 3 to 7: STATS says 3, the threads that run" workers_said
+check "  and ntlmd runs 4 threads (the loop and 3 workers)" [ "$(ls "/proc/$DAEMON_PID/task" | wc -l)" -eq 4 ]
+stop_ntlmd
+sed -i 's/^store_workers .*/store_workers 3/' "$WORK/files.conf"
+
+# what ntlmtool prints of a reply's text: no line of the reply's own in
+# the Prometheus form, no control byte in the text form
+hostile() { # CASE: ntlmtool stats --prometheus and text against it, in WORK/hostile-CASE.*
+    "$PY" -B "$HERE/hostile_ntlmd.py" "$WORK/hostile.sock" "$1" &
+    fake=$!
+    tries=$((WAIT * 10))
+    while [ ! -S "$WORK/hostile.sock" ] && [ "$tries" -gt 0 ]; do
+        tries=$((tries - 1))
+        sleep 0.1
+    done
+    "$NTLMTOOL" stats --socket "$WORK/hostile.sock" --prometheus >"$WORK/hostile-$1.prom" 2>&1
+    "$NTLMTOOL" stats --socket "$WORK/hostile.sock" >"$WORK/hostile-$1.txt" 2>&1
+    stop_pid "$fake"
+    rm -f "$WORK/hostile.sock"
+}
+no_line_of_its_own() { ! grep -q '^ntlmd_injected' "$WORK/hostile-$1.prom" && grep -q '^ntlmd_' "$WORK/hostile-$1.prom"; }
+no_control_byte() { ! LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177]')" "$WORK/hostile-$1.txt"; }
+for c in inject-help labels esc-text; do
+    hostile "$c"
+    check "a hostile reply ($c): --prometheus has no line of the reply's own" no_line_of_its_own "$c"
+    check "a hostile reply ($c): the text form has no control byte" no_control_byte "$c"
+done
 
 # ------------------------------------------------------------------ ldap
 
