@@ -15,7 +15,7 @@
 #include <strings.h>
 
 /* The last plausible sambaBadPasswordTime: 9999-12-31T23:59:59Z. */
-#define MAX_BAD_TIME INT64_C(253402300799)
+#define MAX_BAD_TIME    INT64_C(253402300799)
 
 #define LOGON_HOURS_HEX 42 /* sambaLogonHours: 21 bytes, 168 hours */
 
