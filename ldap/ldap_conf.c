@@ -5,6 +5,7 @@
  */
 #include <config.h>
 
+#include "ldap_entry.h"
 #include "ldapstore.h"
 
 #include <errno.h>
@@ -21,23 +22,6 @@
 #define MAX_SECONDS   3600u
 #define MAX_CACHE_TTL 86400u
 #define MAX_PW_FILE   1024
-
-static const char *const default_attrs[NTLMD_LDAP_ATTR_COUNT] = {
-    "uid",
-    "sambaNTPassword",
-    "sambaLMPassword",
-    "sambaAcctFlags",
-    "sambaPwdLastSet",
-    "sambaPwdMustChange",
-    "sambaKickoffTime",
-    "sambaLogonHours",
-    "sambaUserWorkstations",
-    "sambaBadPasswordCount",
-    "sambaBadPasswordTime",
-    "uidNumber",
-    "sambaSID",
-    "sambaPrimaryGroupSID",
-};
 
 /* The ldap keys of ntlmd.conf (nslcd.conf names), which parse_key reads. */
 const struct ntlmd_config_store_key ntlmd_ldap_config_keys[] = {
@@ -244,7 +228,7 @@ static void parse_map(struct parse *p, const char *value, unsigned line)
 		return;
 	}
 	for (i = 0; i < NTLMD_LDAP_ATTR_COUNT; i++)
-		if (strcasecmp(from, default_attrs[i]) == 0)
+		if (strcasecmp(from, ntlmd_ldap_default_attrs[i]) == 0)
 			break;
 	if (i == NTLMD_LDAP_ATTR_COUNT) {
 		fail(p, line, "map: unknown attribute \"%s\" (see ntlmd.conf(5) for the mapped ones)", from);
@@ -504,7 +488,7 @@ size_t ntlmd_ldap_conf_parse(const struct ntlmd_config *cfg, struct ntlmd_ldap_c
 	c.group_name_attribute = dup_or_oom(&p, "cn");
 	c.domain_attribute = dup_or_oom(&p, "sambaDomainName");
 	for (size_t i = 0; i < NTLMD_LDAP_ATTR_COUNT; i++)
-		c.attrs[i] = dup_or_oom(&p, default_attrs[i]);
+		c.attrs[i] = dup_or_oom(&p, ntlmd_ldap_default_attrs[i]);
 	for (size_t i = 0; cfg->extra_keys != NULL && cfg->extra_keys[i] != NULL; i++)
 		if (is_ldap_key(cfg->extra_keys[i]))
 			parse_key(&p, cfg->extra_keys[i], cfg->extra_values[i], cfg->extra_lines[i]);

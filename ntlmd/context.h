@@ -116,7 +116,7 @@ struct ntlmd_context {
 	} challenge_warnings[NTLMD_LIMIT_ADDRESS + 2];
 
 	/* VERIFY_RESPONSE's retransmit window: keyed digests of recent
-	 * requests (handlers.c) */
+	 * requests (verify.c) */
 	struct {
 		int64_t expires;
 		uint8_t digest[16];

@@ -157,7 +157,7 @@ enum ntlm_status ntlmd_dispatch(struct ntlmd_context *ctx, const struct ntlmd_pe
                                 const uint8_t *payload, size_t len, uint8_t **ret_reply,
                                 size_t *ret_len) NTLM_MUST_USE;
 
-/* For handlers (handlers.c): asks call op; fill req->call's question
+/* For handlers (handlers.c, verify.c, ...): asks call op; fill req->call's question
  * after this, then return NTLM_STEP_WAIT. The previous answer is cleared. */
 struct ntlmd_store_call *ntlmd_request_ask(struct ntlmd_request *req, enum ntlmd_store_op op);
 

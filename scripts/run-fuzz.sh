@@ -14,7 +14,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
 bin=${FUZZ_BUILD:-$PWD/fuzz}
-targets="negotiate challenge authenticate av_pairs v2_blob verify spnego frame smbpasswd_line config
+targets="negotiate challenge authenticate av_pairs v2_blob verify spnego frame smbpasswd_line config ldap_entry
 	helper_ntlmssp helper_spnego helper_basic helper_server1 helper_client helper_spnego_client"
 
 case "$seconds" in

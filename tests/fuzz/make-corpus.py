@@ -3,7 +3,8 @@
 anywhere; the output is committed). Sources: the MS-NLMP 4.2 messages in
 tests/unit/vectors.h, the captured client messages under
 tests/ntlmtool/golden/, hand-built ntlmd frames, the lines of
-tests/ntlmtool/golden/accounts.smbpasswd and etc/ntlmd.conf.in."""
+tests/ntlmtool/golden/accounts.smbpasswd, etc/ntlmd.conf.in and the
+sambaSamAccount entries of ldap/samba-sample.ldif."""
 
 import base64
 import binascii
@@ -18,7 +19,7 @@ TOP = os.path.normpath(os.path.join(HERE, "..", ".."))
 GOLDEN = os.path.join(TOP, "tests", "ntlmtool", "golden")
 OUT = os.path.join(HERE, "corpus")
 TARGETS = ["negotiate", "challenge", "authenticate", "av_pairs", "v2_blob", "verify",
-           "spnego", "frame", "smbpasswd_line", "config"]
+           "spnego", "frame", "smbpasswd_line", "config", "ldap_entry"]
 
 corpus = {t: {} for t in TARGETS}
 
@@ -230,6 +231,40 @@ service sshd
 \tchannel_bindings required
 \tuser_name_case upper
 """)
+
+# ldap entries (fuzz_ldap_entry: lines "name:value", a name repeated for
+# each value of a multi-valued attribute)
+def ldif_entries(path):
+    """The entries of an LDIF file as lists of (name, value bytes)."""
+    with open(path, "rb") as f:
+        lines = f.read().decode().replace("\n ", "").splitlines()
+    entry = []
+    for line in lines + [""]:
+        if not line.strip():
+            if entry:
+                yield entry
+            entry = []
+        elif not line.startswith("#"):
+            name, _, value = line.partition(":")
+            if value.startswith(":"):
+                entry.append((name, base64.b64decode(value[1:].strip())))
+            else:
+                entry.append((name, value.strip().encode()))
+
+
+for entry in ldif_entries(os.path.join(TOP, "ldap", "samba-sample.ldif")):
+    if ("objectClass", b"sambaSamAccount") in entry:
+        uid = dict(entry).get("uid", b"entry").decode()
+        add("ldap_entry", "sample-" + uid.rstrip("$"),
+            b"".join(n.encode() + b":" + v + b"\n" for n, v in entry))
+add("ldap_entry", "flags-blanks", b"uid:lock\nsambaAcctFlags:[UL   ]\nsambaBadPasswordCount:3\n"
+    b"sambaBadPasswordTime:1700000000\n")
+add("ldap_entry", "bad-hex", b"uid:eve\nsambaNTPassword:G846F7EAEE8FB117AD06BDD830B7586C\n")
+add("ldap_entry", "multi-valued", b"uid:multi\nuid:second\nsambaNTPassword:8846F7EAEE8FB117AD06BDD830B7586C\n"
+    b"sambaNTPassword:XX\nsambaUserWorkstations:ws1, ws2,,ws3\n")
+add("ldap_entry", "huge-numbers", b"uid:big\nuidNumber:4294967296\nsambaPwdLastSet:99999999999999999999\n"
+    b"sambaBadPasswordCount:-1\n")
+add("ldap_entry", "nul-in-value", b"uid:al\0ice\nsambaSID:S-1-5-21-1-2-3-1001\n")
 
 if os.path.isdir(OUT):
     shutil.rmtree(OUT)

@@ -8,7 +8,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 tests_dir=${TESTS_DIR:-$(dirname "$here")}
 replay_dir=${FUZZ_REPLAY_DIR:-./fuzz}
-targets=${FUZZ_TARGETS:-"negotiate challenge authenticate av_pairs v2_blob verify spnego frame smbpasswd_line config"}
+targets=${FUZZ_TARGETS:-"negotiate challenge authenticate av_pairs v2_blob verify spnego frame smbpasswd_line config ldap_entry"}
 
 passed=0
 failed=0

@@ -1588,8 +1588,8 @@ START_TEST(db_first_line_wins_and_lists_in_order)
 END_TEST
 
 /* ntlmd's verdict on account u of the file at path: the files store's
- * lookup through a chain, then ntlm's account policy, as lookup_credentials
- * does in ntlmd/handlers.c. */
+ * lookup through a chain, then ntlm's account policy, as credentials_found
+ * does in ntlmd/verify.c. */
 static enum ntlm_status daemon_verdict(const char *file, const struct ntlmd_logon *logon)
 {
 	const struct ntlmd_backend *b[] = {&ntlmd_backend_files};
