@@ -82,7 +82,11 @@ struct ntlmd_server {
 	bool stop;
 	struct ntlmd_pool *pool;
 	size_t writebacks_pending; /* submitted, not back: at most max_conns */
+	int64_t drop_logged;       /* when the last "write-back dropped" line was written */
+	uint64_t drop_quiet;       /* write-backs dropped and not logged since */
 };
+
+static void submit_writeback(struct ntlmd_server *s, struct ntlmd_writeback *w);
 
 static int64_t read_timeout_ms(const struct ntlmd_server *s)
 {
@@ -136,16 +140,39 @@ static void free_buffer(uint8_t **p, size_t len)
 	*p = NULL;
 }
 
+/* c's request waited for a store call that is now taken back from its
+ * queue (no worker ran it): freed, the count an earlier step left (a
+ * password check before a change) still written back. */
+static void request_cancelled(struct ntlmd_server *s, struct ntlmd_request *req)
+{
+	struct ntlmd_writeback *w;
+
+	s->ctx->counters.store_waiting--;
+	s->ctx->counters.store_cancelled++;
+	if ((w = ntlmd_request_take_writeback(req)) != NULL)
+		submit_writeback(s, w);
+	ntlmd_request_free(req);
+}
+
 static void conn_close(struct ntlmd_server *s, struct conn *c)
 {
-	/* a call in a worker cannot be taken back: its request is freed when
-	 * it comes back, and its answer dropped */
+	/* a call still queued is taken back (attack3 F9: it held its uid's
+	 * share until a worker ran it for nobody); one in a worker cannot be:
+	 * its request is freed when it comes back, and its answer dropped */
 	if (c->req != NULL) {
-		c->req->abandoned = true;
-		c->req->owner = NULL;
+		if (ntlmd_pool_cancel(s->pool, &c->req->job)) {
+			request_cancelled(s, c->req);
+		} else {
+			c->req->abandoned = true;
+			c->req->owner = NULL;
+		}
 	}
-	if (c->access != NULL)
-		c->access->owner = NULL;
+	if (c->access != NULL) {
+		if (ntlmd_pool_cancel(s->pool, &c->access->job))
+			free(c->access);
+		else
+			c->access->owner = NULL;
+	}
 	close(c->fd); /* also leaves the epoll set */
 	free_buffer(&c->payload, c->payload_len);
 	free_buffer(&c->reply, c->reply_len);
@@ -325,9 +352,12 @@ static void conn_reply(struct ntlmd_server *s, struct conn *c, struct ntlmd_requ
 	conn_write(s, c);
 }
 
-/* A lockout write-back left by a request: to a worker, after the reply;
- * dropped and counted when max_connections of them wait already (a
- * directory that does not keep up must not pile them up without end). */
+/* A lockout write-back left by a request: to a worker, after the reply,
+ * through the pool's own queue (attack3 F3: in the caller's uid queue, the
+ * caller's own lookups could fill its share and drop them); dropped,
+ * counted and logged (once a second at most) when max_connections of them
+ * are pending already (a directory that does not keep up must not pile
+ * them up without end). */
 static void run_writeback(struct ntlmd_job *job)
 {
 	ntlmd_writeback_run((struct ntlmd_writeback *)(void *)job); /* the job is its first member */
@@ -336,11 +366,21 @@ static void run_writeback(struct ntlmd_job *job)
 static void submit_writeback(struct ntlmd_server *s, struct ntlmd_writeback *w)
 {
 	w->job.run = run_writeback;
-	if (s->writebacks_pending < s->max_conns && ntlmd_pool_submit(s->pool, &w->job)) {
+	if (s->writebacks_pending < s->max_conns && ntlmd_pool_submit_own(s->pool, &w->job, s->max_conns)) {
 		s->writebacks_pending++;
 		return;
 	}
 	s->ctx->counters.writebacks_dropped++;
+	if (s->now - s->drop_logged >= OVERFLOW_LOG_MS) {
+		ntlmd_log(LOG_WARNING,
+		          "lockout write-back for %s dropped: %zu pending (max_connections), the "
+		          "directory does not keep up; %llu more dropped since the last message",
+		          w->backend, s->writebacks_pending, (unsigned long long)s->drop_quiet);
+		s->drop_logged = s->now;
+		s->drop_quiet = 0;
+	} else {
+		s->drop_quiet++;
+	}
 	ntlmd_writeback_free(w);
 }
 
@@ -425,8 +465,9 @@ static void request_back(struct ntlmd_server *s, struct ntlmd_request *req)
 }
 
 /* store_timeout passed while c's request waits: it is answered
- * STATUS_NO_LOGON_SERVERS now; the request stays with its worker, and is
- * freed when its (late) answer comes back. */
+ * STATUS_NO_LOGON_SERVERS now; a call still queued is taken back and the
+ * request freed, one in a worker stays with it, and is freed when its
+ * (late) answer comes back. */
 static void request_expired(struct ntlmd_server *s, struct conn *c)
 {
 	struct ntlmd_request *req = c->req;
@@ -440,6 +481,8 @@ static void request_expired(struct ntlmd_server *s, struct conn *c)
 	/* a count an earlier step left (a password check before a change) */
 	if ((w = ntlmd_request_take_writeback(req)) != NULL)
 		submit_writeback(s, w);
+	if (ntlmd_pool_cancel(s->pool, &req->job))
+		request_cancelled(s, req);
 }
 
 static void run_access_job(struct ntlmd_job *job)
