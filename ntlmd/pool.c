@@ -205,6 +205,8 @@ bool ntlmd_pool_cancel(struct ntlmd_pool *p, struct ntlmd_job *job)
 {
 	bool found = false;
 
+	if (p == NULL)
+		return false;
 	pthread_mutex_lock(&p->lock);
 	for (size_t i = 0; i < p->n_queues && !found; i++)
 		found = unlink_locked(p, i, job);

@@ -51,7 +51,8 @@ bool ntlmd_pool_submit_own(struct ntlmd_pool *p, struct ntlmd_job *job, size_t l
 /* Takes back a job nobody waits for any more (its client left, its
  * deadline passed): true when it was still queued, now out of its queue
  * and the caller's again (it never comes through ntlmd_pool_done); false
- * when a worker took it already: it comes back done, as every job. */
+ * when a worker took it already: it comes back done, as every job (and
+ * with a NULL pool). */
 bool ntlmd_pool_cancel(struct ntlmd_pool *p, struct ntlmd_job *job);
 /* The next done job, or NULL when none is (then the descriptor is read
  * empty): call it until NULL after the descriptor became readable. */
