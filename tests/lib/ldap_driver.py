@@ -29,7 +29,8 @@ those of tests/lib/ntlmd_driver.py.
         one uid's share of the queue (N / 2 waiting; ntlmd with one store
         worker, cache_ttl, lockout_writeback, store_timeout 3 s) with slapd
         stopped: full, one more lookup is refused; the wrong passwords of
-        a cached account still get their write-backs queued (none dropped);
+        a cached account still get their write-backs queued (none dropped,
+        but the one past max_connections pending);
         the queued lookups whose clients hang up, then those answered at
         store_timeout, leave the queue at once: a fresh lookup waits
         instead of being refused; SIGCONT: they succeed
@@ -442,6 +443,9 @@ def cmd_share(args):
     fresh = verify_frame(args.socket, "lalice", password_of("lalice"))
     guesses = [nd.ntlm_auth_exchange(args.socket, "lflood", WRONG_PASSWORD, address=f"192.0.2.{i + 1}")
                for i in range(3)]
+    # then max_connections - 2 more: one past the write-backs' own bound
+    more = [nd.ntlm_auth_exchange(args.socket, "lflood", WRONG_PASSWORD, address=f"192.0.2.{i + 4}")
+            for i in range(args.max_connections - 2)]
     before = ping(args.socket)
     os.kill(args.slapd, signal.SIGSTOP)
     try:
@@ -466,6 +470,12 @@ def cmd_share(args):
                  "write-back is dropped",
                  lambda: [f"{i}: {s}" for i, s in enumerate(st) if s != "STATUS_WRONG_PASSWORD"] +
                  ([f"writebacks_dropped +{dropped}"] if dropped != 0 else []))
+        st = [g.verify().status for g in more]
+        dropped = (ping(args.socket).u64(T_WRITEBACKS_DROPPED) or 0) - (before.u64(T_WRITEBACKS_DROPPED) or 0)
+        run.case(f"{len(more)} more get their verdict; the write-backs' own bound ({args.max_connections} "
+                 "pending, max_connections): the last one is dropped and counted",
+                 lambda: [f"{i}: {s}" for i, s in enumerate(st) if s != "STATUS_WRONG_PASSWORD"] +
+                 ([f"writebacks_dropped +{dropped}"] if dropped != 1 else []))
         # F9: the clients of the queued lookups hang up: their calls leave
         # the queue at once, the running one stays with its worker
         for k in kept:
@@ -486,9 +496,10 @@ def cmd_share(args):
         r = reply_status(k)
         run.case("a fresh lookup of that uid then waits for a worker (not refused); SIGCONT: it succeeds",
                  lambda: (["answered at once"] if early else []) + ([] if r == "STATUS_SUCCESS" else [r]))
-        written = wait_counter(args.socket, T_WRITEBACKS, before.u64(T_WRITEBACKS) + 3, 10)
-        run.case("the 3 write-backs run (WRITEBACKS)",
-                 lambda: [] if written - before.u64(T_WRITEBACKS) == 3 else [f"+{written - before.u64(T_WRITEBACKS)}"])
+        n = args.max_connections
+        written = wait_counter(args.socket, T_WRITEBACKS, before.u64(T_WRITEBACKS) + n, 15)
+        run.case(f"the {n} write-backs kept run (WRITEBACKS)",
+                 lambda: [] if written - before.u64(T_WRITEBACKS) == n else [f"+{written - before.u64(T_WRITEBACKS)}"])
         # F9 at store_timeout: the calls answered STATUS_NO_LOGON_SERVERS
         # leave the queue (but the running one); the same connections ask
         # again and wait
