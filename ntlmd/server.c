@@ -140,29 +140,31 @@ static void free_buffer(uint8_t **p, size_t len)
 	*p = NULL;
 }
 
-/* c's request waited for a store call that is now taken back from its
- * queue (no worker ran it): freed, the count an earlier step left (a
- * password check before a change) still written back. */
-static void request_cancelled(struct ntlmd_server *s, struct ntlmd_request *req)
+/* A request nobody waits for any more: the count an earlier step left (a
+ * password check before a change) is written back all the same; its call,
+ * if still queued, is taken back (attack3 F9: it held its uid's share
+ * until a worker ran it for nobody) and the request freed. false: a
+ * worker runs the call, the request stays until it comes back. */
+static bool request_drop(struct ntlmd_server *s, struct ntlmd_request *req)
 {
 	struct ntlmd_writeback *w;
 
-	s->ctx->counters.store_waiting--;
-	s->ctx->counters.store_cancelled++;
 	if ((w = ntlmd_request_take_writeback(req)) != NULL)
 		submit_writeback(s, w);
+	if (!ntlmd_pool_cancel(s->pool, &req->job))
+		return false;
+	s->ctx->counters.store_waiting--;
+	s->ctx->counters.store_cancelled++;
 	ntlmd_request_free(req);
+	return true;
 }
 
 static void conn_close(struct ntlmd_server *s, struct conn *c)
 {
-	/* a call still queued is taken back (attack3 F9: it held its uid's
-	 * share until a worker ran it for nobody); one in a worker cannot be:
-	 * its request is freed when it comes back, and its answer dropped */
+	/* a call in a worker cannot be taken back: its request is freed when
+	 * it comes back, and its answer dropped */
 	if (c->req != NULL) {
-		if (ntlmd_pool_cancel(s->pool, &c->req->job)) {
-			request_cancelled(s, c->req);
-		} else {
+		if (!request_drop(s, c->req)) {
 			c->req->abandoned = true;
 			c->req->owner = NULL;
 		}
@@ -373,9 +375,10 @@ static void submit_writeback(struct ntlmd_server *s, struct ntlmd_writeback *w)
 	s->ctx->counters.writebacks_dropped++;
 	if (s->now - s->drop_logged >= OVERFLOW_LOG_MS) {
 		ntlmd_log(LOG_WARNING,
-		          "lockout write-back for %s dropped: %zu pending (max_connections), the "
+		          "lockout write-back for %s dropped: %s: %zu pending (max_connections), the "
 		          "directory does not keep up; %llu more dropped since the last message",
-		          w->backend, s->writebacks_pending, (unsigned long long)s->drop_quiet);
+		          w->backend, ntlm_status_name(NTLM_ERR_INSUFFICIENT_RESOURCES),
+		          s->writebacks_pending, (unsigned long long)s->drop_quiet);
 		s->drop_logged = s->now;
 		s->drop_quiet = 0;
 	} else {
@@ -471,18 +474,13 @@ static void request_back(struct ntlmd_server *s, struct ntlmd_request *req)
 static void request_expired(struct ntlmd_server *s, struct conn *c)
 {
 	struct ntlmd_request *req = c->req;
-	struct ntlmd_writeback *w;
 
 	c->req = NULL;
 	req->owner = NULL;
 	s->ctx->counters.store_timeouts++;
 	ntlmd_request_expire(s->ctx, req);
 	conn_reply(s, c, req);
-	/* a count an earlier step left (a password check before a change) */
-	if ((w = ntlmd_request_take_writeback(req)) != NULL)
-		submit_writeback(s, w);
-	if (ntlmd_pool_cancel(s->pool, &req->job))
-		request_cancelled(s, req);
+	request_drop(s, req);
 }
 
 static void run_access_job(struct ntlmd_job *job)

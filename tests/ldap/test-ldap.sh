@@ -639,7 +639,7 @@ driver share --socket "$SOCKET" --slapd "$SLAPD_A" --max-connections 8
 check "a uid's share full: its wrong passwords are counted in the directory (count 8: all but the one dropped)" \
     ldap_value_becomes lflood sambaBadPasswordCount 8
 check "the dropped write-back: one log line says so" \
-    [ "$(grep -c 'lockout write-back for ldap dropped: 8 pending (max_connections)' "$LOG")" -eq 1 ]
+    [ "$(grep -c 'lockout write-back for ldap dropped: STATUS_INSUFFICIENT_RESOURCES: 8 pending (max_connections)' "$LOG")" -eq 1 ]
 stop_ntlmd
 
 # a reload while lookups wait: they finish with the old chain, which is
