@@ -130,6 +130,7 @@ enum ntlmd_tag {
 	NTLMD_TAG_LATE_ANSWERS = 82,       /* u64: store answers after their deadline, dropped */
 	NTLMD_TAG_WRITEBACKS = 83,         /* u64: lockout write-backs run */
 	NTLMD_TAG_WRITEBACKS_DROPPED = 84, /* u64: write-backs not run: too many waiting */
+	NTLMD_TAG_STORE_CANCELLED = 85,    /* u64: store calls taken back unrun: nobody waited */
 
 	/* STATS (with VERSION, UPTIME and the PING counters); the encodings
 	 * of counts, histogram and stores are in common/stats.h */

@@ -53,6 +53,7 @@ struct ntlmd_counters {
 	                                dropped */
 	uint64_t writebacks;         /* lockout write-backs a worker ran */
 	uint64_t writebacks_dropped; /* write-backs not run: too many waiting */
+	uint64_t store_cancelled;    /* store calls taken back from the queue: nobody waited */
 };
 
 /* Callers found privileged lately, by uid (group lists come from NSS). */

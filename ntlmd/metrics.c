@@ -189,6 +189,7 @@ void ntlmd_stats_put_counters(const struct ntlmd_context *ctx, struct ntlm_write
 	ntlmd_put_u64(w, NTLMD_TAG_LATE_ANSWERS, n->late_answers);
 	ntlmd_put_u64(w, NTLMD_TAG_WRITEBACKS, n->writebacks);
 	ntlmd_put_u64(w, NTLMD_TAG_WRITEBACKS_DROPPED, n->writebacks_dropped);
+	ntlmd_put_u64(w, NTLMD_TAG_STORE_CANCELLED, n->store_cancelled);
 }
 
 void ntlmd_stats_reply(const struct ntlmd_context *ctx, struct ntlm_writer *w, int64_t now)

@@ -15,9 +15,11 @@
 
 #include "pool.h"
 
-/* The jobs of one uid waiting for a worker, first in first out. */
+/* The jobs of one uid waiting for a worker, first in first out; or the
+ * pool's own queue (own: the jobs of no caller, outside every uid's cap). */
 struct uid_queue {
 	uint32_t uid;
+	bool own;
 	size_t n;
 	struct ntlmd_job *head, *tail;
 };
@@ -58,6 +60,15 @@ static void wake_loop(struct ntlmd_pool *p)
 		;
 }
 
+/* Queue i, empty now, leaves the ring; the queue after it keeps its turn. */
+static void ring_remove_locked(struct ntlmd_pool *p, size_t i)
+{
+	memmove(&p->queues[i], &p->queues[i + 1], (p->n_queues - i - 1) * sizeof(*p->queues));
+	p->n_queues--;
+	if (i < p->turn)
+		p->turn--;
+}
+
 /* The next job in round-robin order of the uids; NULL when none waits. */
 static struct ntlmd_job *take_locked(struct ntlmd_pool *p)
 {
@@ -76,14 +87,10 @@ static struct ntlmd_job *take_locked(struct ntlmd_pool *p)
 	job->next = NULL;
 	q->n--;
 	p->queued--;
+	p->turn = i + 1;
 	if (q->head == NULL) {
-		/* an empty queue leaves the ring; the next one keeps its turn */
 		q->tail = NULL;
-		memmove(q, q + 1, (p->n_queues - i - 1) * sizeof(*q));
-		p->n_queues--;
-		p->turn = i;
-	} else {
-		p->turn = i + 1;
+		ring_remove_locked(p, i);
 	}
 	return job;
 }
@@ -115,10 +122,10 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static struct uid_queue *queue_of_locked(struct ntlmd_pool *p, uint32_t uid)
+static struct uid_queue *queue_of_locked(struct ntlmd_pool *p, uint32_t uid, bool own)
 {
 	for (size_t i = 0; i < p->n_queues; i++)
-		if (p->queues[i].uid == uid)
+		if (p->queues[i].own == own && (own || p->queues[i].uid == uid))
 			return &p->queues[i];
 	if (p->n_queues == p->cap_queues) {
 		size_t cap = p->cap_queues == 0 ? 16 : p->cap_queues * 2;
@@ -129,18 +136,20 @@ static struct uid_queue *queue_of_locked(struct ntlmd_pool *p, uint32_t uid)
 		p->queues = grown;
 		p->cap_queues = cap;
 	}
-	p->queues[p->n_queues] = (struct uid_queue){.uid = uid};
+	p->queues[p->n_queues] = (struct uid_queue){.uid = uid, .own = own};
 	return &p->queues[p->n_queues++];
 }
 
-bool ntlmd_pool_submit(struct ntlmd_pool *p, struct ntlmd_job *job)
+/* Queues job in its uid's queue (own: the pool's own queue) when that
+ * holds fewer than cap jobs (0: no limit). */
+static bool submit(struct ntlmd_pool *p, struct ntlmd_job *job, bool own, size_t cap)
 {
 	struct uid_queue *q;
 	bool ok = false;
 
 	pthread_mutex_lock(&p->lock);
-	q = p->stop ? NULL : queue_of_locked(p, job->uid);
-	if (q != NULL && (p->per_uid == 0 || q->n < p->per_uid)) {
+	q = p->stop ? NULL : queue_of_locked(p, job->uid, own);
+	if (q != NULL && (cap == 0 || q->n < cap)) {
 		job->next = NULL;
 		job->cancelled = false;
 		if (q->tail != NULL)
@@ -155,6 +164,54 @@ bool ntlmd_pool_submit(struct ntlmd_pool *p, struct ntlmd_job *job)
 	}
 	pthread_mutex_unlock(&p->lock);
 	return ok;
+}
+
+bool ntlmd_pool_submit(struct ntlmd_pool *p, struct ntlmd_job *job)
+{
+	return submit(p, job, false, p->per_uid);
+}
+
+bool ntlmd_pool_submit_own(struct ntlmd_pool *p, struct ntlmd_job *job, size_t limit)
+{
+	return submit(p, job, true, limit > 0 ? limit : 1);
+}
+
+/* Unlinks job from queue i, if it waits there. */
+static bool unlink_locked(struct ntlmd_pool *p, size_t i, struct ntlmd_job *job)
+{
+	struct uid_queue *q = &p->queues[i];
+	struct ntlmd_job *prev = NULL;
+
+	for (struct ntlmd_job *j = q->head; j != NULL; prev = j, j = j->next) {
+		if (j != job)
+			continue;
+		if (prev != NULL)
+			prev->next = j->next;
+		else
+			q->head = j->next;
+		if (q->tail == j)
+			q->tail = prev;
+		j->next = NULL;
+		q->n--;
+		p->queued--;
+		if (q->head == NULL)
+			ring_remove_locked(p, i);
+		return true;
+	}
+	return false;
+}
+
+bool ntlmd_pool_cancel(struct ntlmd_pool *p, struct ntlmd_job *job)
+{
+	bool found = false;
+
+	if (p == NULL)
+		return false;
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->n_queues && !found; i++)
+		found = unlink_locked(p, i, job);
+	pthread_mutex_unlock(&p->lock);
+	return found;
 }
 
 struct ntlmd_job *ntlmd_pool_done(struct ntlmd_pool *p)

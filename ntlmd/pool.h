@@ -9,7 +9,8 @@
  * knows nothing else of it. Jobs wait in one queue per caller uid, and
  * the workers take the uids in turn (round robin), so that one caller's
  * burst of slow lookups never holds up another caller's lookup for more
- * than one job each. Each job belongs to the loop before submit and after
+ * than one job each; jobs of no caller (write-backs) wait in the pool's
+ * own queue, which takes its turn as one more uid. Each job belongs to the loop before submit and after
  * done, to its worker in between: the pool locks only its own lists.
  */
 #ifndef PAM_NTLM_NTLMD_POOL_H
@@ -41,6 +42,18 @@ int ntlmd_pool_fd(const struct ntlmd_pool *p);
 /* Queues job for a worker; false (job untouched) when its uid has per_uid
  * jobs waiting already. */
 bool ntlmd_pool_submit(struct ntlmd_pool *p, struct ntlmd_job *job);
+/* Queues job in the pool's own queue, for work no caller waits for (the
+ * lockout write-backs): outside every uid's cap, so that a caller's own
+ * lookups cannot crowd it out, at most limit jobs waiting there (false,
+ * job untouched, when full). It takes its turn with the uids' queues, as
+ * one more uid. */
+bool ntlmd_pool_submit_own(struct ntlmd_pool *p, struct ntlmd_job *job, size_t limit);
+/* Takes back a job nobody waits for any more (its client left, its
+ * deadline passed): true when it was still queued, now out of its queue
+ * and the caller's again (it never comes through ntlmd_pool_done); false
+ * when a worker took it already: it comes back done, as every job (and
+ * with a NULL pool). */
+bool ntlmd_pool_cancel(struct ntlmd_pool *p, struct ntlmd_job *job);
 /* The next done job, or NULL when none is (then the descriptor is read
  * empty): call it until NULL after the descriptor became readable. */
 struct ntlmd_job *ntlmd_pool_done(struct ntlmd_pool *p);

@@ -82,7 +82,11 @@ struct ntlmd_server {
 	bool stop;
 	struct ntlmd_pool *pool;
 	size_t writebacks_pending; /* submitted, not back: at most max_conns */
+	int64_t drop_logged;       /* when the last "write-back dropped" line was written */
+	uint64_t drop_quiet;       /* write-backs dropped and not logged since */
 };
+
+static void submit_writeback(struct ntlmd_server *s, struct ntlmd_writeback *w);
 
 static int64_t read_timeout_ms(const struct ntlmd_server *s)
 {
@@ -136,16 +140,41 @@ static void free_buffer(uint8_t **p, size_t len)
 	*p = NULL;
 }
 
+/* A request nobody waits for any more: the count an earlier step left (a
+ * password check before a change) is written back all the same; its call,
+ * if still queued, is taken back (attack3 F9: it held its uid's share
+ * until a worker ran it for nobody) and the request freed. false: a
+ * worker runs the call, the request stays until it comes back. */
+static bool request_drop(struct ntlmd_server *s, struct ntlmd_request *req)
+{
+	struct ntlmd_writeback *w;
+
+	if ((w = ntlmd_request_take_writeback(req)) != NULL)
+		submit_writeback(s, w);
+	if (!ntlmd_pool_cancel(s->pool, &req->job))
+		return false;
+	s->ctx->counters.store_waiting--;
+	s->ctx->counters.store_cancelled++;
+	ntlmd_request_free(req);
+	return true;
+}
+
 static void conn_close(struct ntlmd_server *s, struct conn *c)
 {
 	/* a call in a worker cannot be taken back: its request is freed when
 	 * it comes back, and its answer dropped */
 	if (c->req != NULL) {
-		c->req->abandoned = true;
-		c->req->owner = NULL;
+		if (!request_drop(s, c->req)) {
+			c->req->abandoned = true;
+			c->req->owner = NULL;
+		}
 	}
-	if (c->access != NULL)
-		c->access->owner = NULL;
+	if (c->access != NULL) {
+		if (ntlmd_pool_cancel(s->pool, &c->access->job))
+			free(c->access);
+		else
+			c->access->owner = NULL;
+	}
 	close(c->fd); /* also leaves the epoll set */
 	free_buffer(&c->payload, c->payload_len);
 	free_buffer(&c->reply, c->reply_len);
@@ -325,9 +354,12 @@ static void conn_reply(struct ntlmd_server *s, struct conn *c, struct ntlmd_requ
 	conn_write(s, c);
 }
 
-/* A lockout write-back left by a request: to a worker, after the reply;
- * dropped and counted when max_connections of them wait already (a
- * directory that does not keep up must not pile them up without end). */
+/* A lockout write-back left by a request: to a worker, after the reply,
+ * through the pool's own queue (attack3 F3: in the caller's uid queue, the
+ * caller's own lookups could fill its share and drop them); dropped,
+ * counted and logged (once a second at most) when max_connections of them
+ * are pending already (a directory that does not keep up must not pile
+ * them up without end). */
 static void run_writeback(struct ntlmd_job *job)
 {
 	ntlmd_writeback_run((struct ntlmd_writeback *)(void *)job); /* the job is its first member */
@@ -336,11 +368,22 @@ static void run_writeback(struct ntlmd_job *job)
 static void submit_writeback(struct ntlmd_server *s, struct ntlmd_writeback *w)
 {
 	w->job.run = run_writeback;
-	if (s->writebacks_pending < s->max_conns && ntlmd_pool_submit(s->pool, &w->job)) {
+	if (s->writebacks_pending < s->max_conns && ntlmd_pool_submit_own(s->pool, &w->job, s->max_conns)) {
 		s->writebacks_pending++;
 		return;
 	}
 	s->ctx->counters.writebacks_dropped++;
+	if (s->now - s->drop_logged >= OVERFLOW_LOG_MS) {
+		ntlmd_log(LOG_WARNING,
+		          "lockout write-back for %s dropped: %s: %zu pending (max_connections), the "
+		          "directory does not keep up; %llu more dropped since the last message",
+		          w->backend, ntlm_status_name(NTLM_ERR_INSUFFICIENT_RESOURCES),
+		          s->writebacks_pending, (unsigned long long)s->drop_quiet);
+		s->drop_logged = s->now;
+		s->drop_quiet = 0;
+	} else {
+		s->drop_quiet++;
+	}
 	ntlmd_writeback_free(w);
 }
 
@@ -425,21 +468,19 @@ static void request_back(struct ntlmd_server *s, struct ntlmd_request *req)
 }
 
 /* store_timeout passed while c's request waits: it is answered
- * STATUS_NO_LOGON_SERVERS now; the request stays with its worker, and is
- * freed when its (late) answer comes back. */
+ * STATUS_NO_LOGON_SERVERS now; a call still queued is taken back and the
+ * request freed, one in a worker stays with it, and is freed when its
+ * (late) answer comes back. */
 static void request_expired(struct ntlmd_server *s, struct conn *c)
 {
 	struct ntlmd_request *req = c->req;
-	struct ntlmd_writeback *w;
 
 	c->req = NULL;
 	req->owner = NULL;
 	s->ctx->counters.store_timeouts++;
 	ntlmd_request_expire(s->ctx, req);
 	conn_reply(s, c, req);
-	/* a count an earlier step left (a password check before a change) */
-	if ((w = ntlmd_request_take_writeback(req)) != NULL)
-		submit_writeback(s, w);
+	request_drop(s, req);
 }
 
 static void run_access_job(struct ntlmd_job *job)

@@ -67,6 +67,8 @@ static const struct scalar scalars[] = {
     {NTLMD_TAG_WRITEBACKS, "writebacks", "lockout write-backs", "Lockout write-backs a worker ran.", COUNTER},
     {NTLMD_TAG_WRITEBACKS_DROPPED, "writebacks_dropped", "write-backs dropped",
      "Write-backs not run because too many were waiting.", COUNTER},
+    {NTLMD_TAG_STORE_CANCELLED, "store_cancelled", "store calls cancelled",
+     "Store calls taken back before a worker ran them: their client left or their deadline passed.", COUNTER},
 };
 
 /* A counts field: one counter with one label. */

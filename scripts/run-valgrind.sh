@@ -17,10 +17,11 @@
 #                              (LD_PRELOAD, which valgrind passes on), and
 #       examples/pam-ntlm-server (PAM_NTLM_SERVER)
 #                              in tests/pam/test-pam.sh and test-pam-ldap.sh;
-#       ntlmtool (NTLMTOOL)    in tests/ntlmtool/test-ntlmtool.sh;
+#       ntlmtool (NTLMTOOL)    in tests/ntlmtool/test-ntlmtool.sh and
+#                              tests/ntlmd/test-stats.sh;
 #       ntlm-test-acceptor (TEST_ACCEPTOR)
 #                              in the tests/interop tests;
-#     the tests: tests/ntlmd/test-ntlmd.sh, test-demo.sh,
+#     the tests: tests/ntlmd/test-ntlmd.sh, test-demo.sh, test-stats.sh,
 #     tests/ntlm_auth/test-helper.sh, test-squid.sh, test-freeradius.sh,
 #     tests/pam/test-pam.sh, test-pam-ldap.sh, tests/ldap/test-ldap.sh, test-multihost.sh,
 #     tests/ntlmtool/test-ntlmtool.sh, and tests/interop/test-*.sh.
@@ -178,7 +179,7 @@ export SHIPPED_DIR INSTALLED_NTLM_AUTH INSTALLED_PAM_NTLM INSTALLED_AUDIT_JSON N
 # root (Squid runs ntlm_auth as the proxy user).
 "$build/ntlm_auth/ntlm_auth" --version >/dev/null </dev/null || exit 1
 skipped=0
-for t in ntlmd/test-ntlmd.sh ntlmd/test-demo.sh ntlm_auth/test-helper.sh ntlm_auth/test-squid.sh \
+for t in ntlmd/test-ntlmd.sh ntlmd/test-demo.sh ntlmd/test-stats.sh ntlm_auth/test-helper.sh ntlm_auth/test-squid.sh \
 	ntlm_auth/test-freeradius.sh pam/test-pam.sh pam/test-pam-ldap.sh ldap/test-ldap.sh ldap/test-multihost.sh \
 	ntlmtool/test-ntlmtool.sh interop/test-python-ntlm-auth.sh interop/test-impacket.sh \
 	interop/test-samba-client.sh interop/test-curl.sh; do

@@ -598,8 +598,9 @@ driver concurrent --socket "$SOCKET" --count 12 --slapd "$SLAPD_A" --then cont
 stop_ntlmd
 
 # a hung server during the lookups: each is answered STATUS_NO_LOGON_SERVERS
-# at store_timeout, before timelimit; the answers that come after SIGCONT
-# are dropped and counted; then the directory works again
+# at store_timeout, before timelimit; the 8 calls no worker took leave the
+# queue then (attack3 F9), the 4 answers that come after SIGCONT are
+# dropped and counted; then the directory works again
 write_conf "$WORK/hung.conf" <<EOF
 uri            ldap://127.0.0.1:$PORT_A
 binddn         cn=reader,$SUFFIX
@@ -608,9 +609,37 @@ store_workers  4
 store_timeout  1000
 EOF
 start_ntlmd "$WORK/hung.conf"
-driver concurrent --socket "$SOCKET" --count 12 --slapd "$SLAPD_A" --then hang --store-timeout 1
+driver concurrent --socket "$SOCKET" --count 12 --slapd "$SLAPD_A" --then hang --store-timeout 1 --workers 4
 check "hung server: the audit says no store answered within store_timeout" \
     grep -q 'no store answered within store_timeout' "$LOG"
+stop_ntlmd
+
+# one uid's share (max_connections 8: 4 waiting), one worker, the directory
+# stopped: calls whose clients hung up or whose store_timeout passed leave
+# the queue at once, and a fresh lookup of the uid waits instead of being
+# refused (attack3 F9); lockout write-backs are outside the share, so the
+# uid's own flood does not drop them (attack3 F3), up to their own bound
+# (max_connections pending: the 9th is dropped, counted and logged).
+# timelimit 10: no search times out while slapd is stopped.
+write_conf "$WORK/share.conf" <<EOF
+uri            ldap://127.0.0.1:$PORT_A
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+rootbinddn     cn=ntlmd,$SUFFIX
+rootbindpw_file $WORK/rootbindpw
+lockout_writeback yes
+cache_ttl      60
+store_workers  1
+max_connections 8
+store_timeout  3000
+EOF
+sed -i 's/^timelimit .*/timelimit      10/; s/^bind_timelimit .*/bind_timelimit 10/' "$WORK/share.conf"
+start_ntlmd "$WORK/share.conf"
+driver share --socket "$SOCKET" --slapd "$SLAPD_A" --max-connections 8
+check "a uid's share full: its wrong passwords are counted in the directory (count 8: all but the one dropped)" \
+    ldap_value_becomes lflood sambaBadPasswordCount 8
+check "the dropped write-back: one log line says so" \
+    [ "$(grep -c 'lockout write-back for ldap dropped: STATUS_INSUFFICIENT_RESOURCES: 8 pending (max_connections)' "$LOG")" -eq 1 ]
 stop_ntlmd
 
 # a reload while lookups wait: they finish with the old chain, which is

@@ -13,16 +13,27 @@ those of tests/lib/ntlmd_driver.py.
     ldap_driver.py stream --socket S --count N --kill PID --at K USER
         N logons of USER; PID is killed (SIGKILL) before logon K: all succeed
     ldap_driver.py concurrent --socket S --count N --slapd PID --then cont|hang|kill|reload
-            [--kill PID] [--daemon PID] [--store-timeout SECONDS]
+            [--kill PID] [--daemon PID] [--store-timeout SECONDS] [--workers N]
         N VERIFYs of directory users sent at once on N connections while
         slapd PID is stopped (SIGSTOP); while they wait, PING, CHALLENGE and
         a files user's VERIFY and CHECK_PASSWORD are answered, and no
         directory VERIFY is. Then: cont (SIGCONT: all succeed), hang (all
-        answered STATUS_NO_LOGON_SERVERS at store_timeout; after SIGCONT the
-        late answers are dropped and counted, and a logon works again),
+        answered STATUS_NO_LOGON_SERVERS at store_timeout, the N - --workers
+        queued calls taken off the queue then (STORE_CANCELLED); after
+        SIGCONT the running ones' late answers are dropped and counted, and
+        a logon works again),
         kill (the --kill PID, the first server, is killed: all succeed on
         the second), reload (SIGHUP to --daemon PID while they wait, then
         SIGCONT: all succeed, then a new logon)
+    ldap_driver.py share --socket S --slapd PID --max-connections N
+        one uid's share of the queue (N / 2 waiting; ntlmd with one store
+        worker, cache_ttl, lockout_writeback, store_timeout 3 s) with slapd
+        stopped: full, one more lookup is refused; the wrong passwords of
+        a cached account still get their write-backs queued (none dropped,
+        but the one past max_connections pending);
+        the queued lookups whose clients hang up, then those answered at
+        store_timeout, leave the queue at once: a fresh lookup waits
+        instead of being refused; SIGCONT: they succeed
     ldap_driver.py change --socket S USER         CHANGE_PASSWORD to the user's new password
     ldap_driver.py identity --socket S [--threshold N]
         spaced and cased spellings verify as the entry's own account, and
@@ -84,6 +95,7 @@ USERS = {
     "lrace": ("Lrace-pass29", {}),
     "lspelled": ("Lspelled-pass30", {}),  # its own lock hidden behind another spelling's cache entry
     "ltime": ("Ltime-pass31", {}),  # an L with a sambaBadPasswordTime past any sum
+    "lflood": ("Lflood-pass32", {}),  # write-backs behind its caller's own flood of lookups
 }
 LATE_USERS = {"lzed"}
 FILES_USERS = {"falice": ("Falice-pass1", "[UX         ]"), "ltwin": ("Ftwin-pass23", "[UX         ]")}
@@ -256,6 +268,8 @@ def cmd_stream(args):
 
 # PING's counters of the store workers (docs/PROTOCOL.md)
 T_STORE_WAITING, T_STORE_CALLS, T_STORE_TIMEOUTS, T_LATE_ANSWERS = 79, 80, 81, 82
+T_WRITEBACKS, T_WRITEBACKS_DROPPED, T_STORE_CANCELLED = 83, 84, 85
+STATS, T_STORE_BUSY = 10, 101
 CONCURRENT_USERS = ["lalice", "lhank", "ljane", "lcache"]
 
 
@@ -278,11 +292,11 @@ def challenge(sock):
     return nd.call(sock, nd.CHALLENGE, [(nd.T_NEGOTIATE, ctx.step())])
 
 
-def wait_counter(sock, tag, want, seconds):
-    """PING until counter tag reaches want: its last value."""
+def wait_counter(sock, tag, want, seconds, down=False):
+    """PING until counter tag reaches want (down: falls to want): its last value."""
     deadline = time.monotonic() + seconds
     got = ping(sock).u64(tag)
-    while got is not None and got < want and time.monotonic() < deadline:
+    while got is not None and (got > want if down else got < want) and time.monotonic() < deadline:
         time.sleep(0.05)
         got = ping(sock).u64(tag)
     return got
@@ -348,6 +362,12 @@ def cmd_concurrent(args):
             timeouts = ping(args.socket).u64(T_STORE_TIMEOUTS)
             run.case("PING counts them as store timeouts",
                      lambda: [] if timeouts == args.count else [f"store timeouts {timeouts}"])
+            if args.workers is not None:
+                queued = args.count - args.workers
+                cancelled = ping(args.socket).u64(T_STORE_CANCELLED)
+                run.case(f"the {queued} calls no worker took are taken off the queue at store_timeout "
+                         f"(STORE_CANCELLED)",
+                         lambda: [] if cancelled == queued else [f"store cancelled {cancelled}"])
         if args.then == "kill":
             os.kill(args.kill, signal.SIGKILL)
         if args.then == "reload":
@@ -363,9 +383,10 @@ def cmd_concurrent(args):
             run.case(f"then ({args.then}): every directory VERIFY succeeds",
                      lambda: [f"{i} ({users[i]}): {g}" for i, g in enumerate(got) if g != "STATUS_SUCCESS"])
         if args.then == "hang":
-            late = wait_counter(args.socket, T_LATE_ANSWERS, args.count, 15)
-            run.case("after SIGCONT the late answers come back: dropped and counted",
-                     lambda: [] if late == args.count else [f"late answers {late}"])
+            running = args.count if args.workers is None else min(args.workers, args.count)
+            late = wait_counter(args.socket, T_LATE_ANSWERS, running, 15)
+            run.case(f"after SIGCONT the late answers of the {running} running calls come back: dropped and "
+                     f"counted", lambda: [] if late == running else [f"late answers {late}"])
         run.case(f"after {args.then}: a directory logon works",
                  lambda: nd.expect(logon(args.socket, "lalice", password_of("lalice")), "STATUS_SUCCESS"))
     finally:
@@ -374,6 +395,136 @@ def cmd_concurrent(args):
                 os.kill(args.slapd, signal.SIGCONT)
             except ProcessLookupError:
                 pass
+        for k in kept:
+            k.close()
+    return run.finish()
+
+
+def flood(sock, count):
+    """count directory VERIFYs of names no store holds, sent on count
+    connections (slapd stopped: they wait); the connections."""
+    frames = [verify_frame(sock, f"lnobody{i}", "x") for i in range(count)]
+    kept = [nd.Kept(sock, timeout=60) for _ in frames]
+    busy = nd.call(sock, STATS).u64(T_STORE_BUSY)
+    # the first runs (a worker took it) before the others queue
+    kept[0].send(frames[0])
+    deadline = time.monotonic() + 5
+    while nd.call(sock, STATS).u64(T_STORE_BUSY) == busy and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for k, f in zip(kept[1:], frames[1:]):
+        k.send(f)
+    return kept
+
+
+def answered_now(k):
+    """The daemon answered on k (or closed it) already."""
+    return bool(select.select([k.sock], [], [], 0)[0])
+
+
+def reply_status(k):
+    try:
+        return k.reply(nd.VERIFY).status
+    except (nd.Closed, OSError, ValueError) as e:
+        return f"no reply ({e})"
+
+
+def cmd_share(args):
+    """The share of one uid (half of max_connections) with the directory
+    stopped and one store worker: the calls nobody waits for any more
+    leave it at once (attack3 F9), and the write-backs are not in it
+    (attack3 F3)."""
+    run = nd.Runner()
+    nd.enable_md4_for_ntlm_auth()
+    share = args.max_connections // 2
+    kept = []
+    # lflood is cached (cache_ttl) before the directory stops
+    r = logon(args.socket, "lflood", password_of("lflood"))
+    run.case("lflood logs on (cached)", lambda: nd.expect(r, "STATUS_SUCCESS"))
+    fresh = verify_frame(args.socket, "lalice", password_of("lalice"))
+    guesses = [nd.ntlm_auth_exchange(args.socket, "lflood", WRONG_PASSWORD, address=f"192.0.2.{i + 1}")
+               for i in range(3)]
+    # then max_connections - 2 more: one past the write-backs' own bound
+    more = [nd.ntlm_auth_exchange(args.socket, "lflood", WRONG_PASSWORD, address=f"192.0.2.{i + 4}")
+            for i in range(args.max_connections - 2)]
+    before = ping(args.socket)
+    os.kill(args.slapd, signal.SIGSTOP)
+    try:
+        # one call runs, share wait: the uid's share is full
+        kept = flood(args.socket, share + 1)
+        waiting = wait_counter(args.socket, T_STORE_WAITING, share + 1, 5)
+        over = verify_frame(args.socket, "lhank", password_of("lhank"))
+        k = nd.Kept(args.socket)
+        k.send(over)
+        r = reply_status(k)
+        k.close()
+        run.case(f"{share + 1} lookups wait (1 runs, {share} queued): one more is refused "
+                 f"STATUS_INSUFFICIENT_RESOURCES (the uid's share)",
+                 lambda: ([] if waiting == share + 1 else [f"{waiting} waiting"]) +
+                 ([] if r == "STATUS_INSUFFICIENT_RESOURCES" else [r]))
+        # F3: wrong passwords of a cached account: verdicts, and their
+        # write-backs queued although the caller's share is full
+        st = [g.verify().status for g in guesses]
+        mid = ping(args.socket)
+        dropped = (mid.u64(T_WRITEBACKS_DROPPED) or 0) - (before.u64(T_WRITEBACKS_DROPPED) or 0)
+        run.case("the uid's share full: 3 wrong passwords of cached lflood get their verdict, and no "
+                 "write-back is dropped",
+                 lambda: [f"{i}: {s}" for i, s in enumerate(st) if s != "STATUS_WRONG_PASSWORD"] +
+                 ([f"writebacks_dropped +{dropped}"] if dropped != 0 else []))
+        st = [g.verify().status for g in more]
+        dropped = (ping(args.socket).u64(T_WRITEBACKS_DROPPED) or 0) - (before.u64(T_WRITEBACKS_DROPPED) or 0)
+        run.case(f"{len(more)} more get their verdict; the write-backs' own bound ({args.max_connections} "
+                 "pending, max_connections): the last one is dropped and counted",
+                 lambda: [f"{i}: {s}" for i, s in enumerate(st) if s != "STATUS_WRONG_PASSWORD"] +
+                 ([f"writebacks_dropped +{dropped}"] if dropped != 1 else []))
+        # F9: the clients of the queued lookups hang up: their calls leave
+        # the queue at once, the running one stays with its worker
+        for k in kept:
+            k.close()
+        kept = []
+        waiting = wait_counter(args.socket, T_STORE_WAITING, 1, 5, down=True)
+        cancelled = (ping(args.socket).u64(T_STORE_CANCELLED) or 0) - (before.u64(T_STORE_CANCELLED) or 0)
+        run.case(f"their clients hang up: the {share} queued calls are taken off the queue (STORE_CANCELLED), "
+                 "the running one stays",
+                 lambda: ([] if waiting == 1 else [f"{waiting} waiting"]) +
+                 ([] if cancelled == share else [f"store cancelled +{cancelled}"]))
+        k = nd.Kept(args.socket, timeout=60)
+        kept = [k]
+        k.send(fresh)
+        time.sleep(0.3)
+        early = answered_now(k)
+        os.kill(args.slapd, signal.SIGCONT)
+        r = reply_status(k)
+        run.case("a fresh lookup of that uid then waits for a worker (not refused); SIGCONT: it succeeds",
+                 lambda: (["answered at once"] if early else []) + ([] if r == "STATUS_SUCCESS" else [r]))
+        n = args.max_connections
+        written = wait_counter(args.socket, T_WRITEBACKS, before.u64(T_WRITEBACKS) + n, 15)
+        run.case(f"the {n} write-backs kept run (WRITEBACKS)",
+                 lambda: [] if written - before.u64(T_WRITEBACKS) == n else [f"+{written - before.u64(T_WRITEBACKS)}"])
+        # F9 at store_timeout: the calls answered STATUS_NO_LOGON_SERVERS
+        # leave the queue (but the running one); the same connections ask
+        # again and wait
+        os.kill(args.slapd, signal.SIGSTOP)
+        kept += flood(args.socket, share + 1)
+        got = read_replies(kept[1:])
+        run.case(f"the directory hung: the {share + 1} lookups are answered STATUS_NO_LOGON_SERVERS at "
+                 "store_timeout", lambda: [f"{i}: {g}" for i, g in enumerate(got)
+                                           if g != "STATUS_NO_LOGON_SERVERS"])
+        again = [verify_frame(args.socket, "lhank", password_of("lhank")) for _ in range(share)]
+        for kp, f in zip(kept[2:], again):
+            kp.send(f)
+        time.sleep(0.3)
+        early = [i for i, kp in enumerate(kept[2:]) if answered_now(kp)]
+        run.case(f"{share} of their connections ask again at once: they wait for a worker (not refused)",
+                 lambda: [f"answered at once: {early}"] if early else [])
+        os.kill(args.slapd, signal.SIGCONT)
+        got = read_replies(kept[2:])
+        run.case("SIGCONT: they succeed", lambda: [f"{i}: {g}" for i, g in enumerate(got)
+                                                   if g != "STATUS_SUCCESS"])
+    finally:
+        try:
+            os.kill(args.slapd, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
         for k in kept:
             k.close()
     return run.finish()
@@ -544,6 +695,11 @@ def main():
     p.add_argument("--kill", type=int)
     p.add_argument("--daemon", type=int)
     p.add_argument("--store-timeout", type=float, default=8)
+    p.add_argument("--workers", type=int)
+    p = sub.add_parser("share")
+    p.add_argument("--socket", required=True)
+    p.add_argument("--slapd", type=int, required=True)
+    p.add_argument("--max-connections", type=int, required=True)
     p = sub.add_parser("change")
     p.add_argument("--socket", required=True)
     p.add_argument("user")
@@ -580,7 +736,7 @@ def main():
     if args.command == "nthash-stdin":
         print(nt_hash(sys.stdin.readline().rstrip("\n")).hex().upper())
         return 0
-    return {"helper": cmd_helper, "expect": cmd_expect, "stream": cmd_stream, "concurrent": cmd_concurrent, "change": cmd_change,
+    return {"helper": cmd_helper, "expect": cmd_expect, "stream": cmd_stream, "concurrent": cmd_concurrent, "share": cmd_share, "change": cmd_change,
             "identity": cmd_identity, "twin": cmd_twin, "replay": cmd_replay}[args.command](args)
 
 

@@ -2666,6 +2666,96 @@ START_TEST(pool_turns_caps_and_stop)
 }
 END_TEST
 
+/* The pool's own queue (write-backs, attack3 F3) is outside the uid's cap
+ * and has its own limit; a queued job taken back (attack3 F9) frees its
+ * uid's share at once and never runs; a running one is not taken back. */
+START_TEST(pool_own_queue_and_cancel)
+{
+	struct gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+	struct ntlmd_pool *p = ntlmd_pool_new(1, 2);
+	struct test_job jobs[7] = {
+	    {{.uid = 1, .run = test_job_run}, 0, &gate}, /* holds the worker */
+	    {{.uid = 1, .run = test_job_run}, 1, NULL},  {{.uid = 1, .run = test_job_run}, 2, NULL},
+	    {{.uid = 1, .run = test_job_run}, 3, NULL},  {{.uid = 1, .run = test_job_run}, 4, NULL},
+	    {{.uid = 1, .run = test_job_run}, 5, NULL},  {{.uid = 1, .run = test_job_run}, 6, NULL},
+	};
+
+	ck_assert_ptr_nonnull(p);
+	n_run = 0;
+	ck_assert(ntlmd_pool_submit(p, &jobs[0].job));
+	while (ntlmd_pool_running(p) == 0)
+		usleep(1000);
+	ck_assert(ntlmd_pool_submit(p, &jobs[1].job));
+	ck_assert(ntlmd_pool_submit(p, &jobs[2].job));
+	ck_assert(!ntlmd_pool_submit(p, &jobs[3].job)); /* uid 1's share is full */
+	/* the same uid's write-backs: in the pool's own queue, limit 2 */
+	ck_assert(ntlmd_pool_submit_own(p, &jobs[4].job, 2));
+	ck_assert(ntlmd_pool_submit_own(p, &jobs[5].job, 2));
+	ck_assert(!ntlmd_pool_submit_own(p, &jobs[6].job, 2));
+	ck_assert_uint_eq(ntlmd_pool_queued(p), 4);
+	/* taken back: the queued one is, the running one is not */
+	ck_assert(ntlmd_pool_cancel(p, &jobs[1].job));
+	ck_assert(!ntlmd_pool_cancel(p, &jobs[1].job)); /* no longer queued */
+	ck_assert(!ntlmd_pool_cancel(p, &jobs[0].job)); /* a worker runs it */
+	ck_assert_uint_eq(ntlmd_pool_queued(p), 3);
+	ck_assert(ntlmd_pool_submit(p, &jobs[3].job)); /* the share has room again */
+	/* the queue's tail taken back, then queued again: still the tail */
+	ck_assert(ntlmd_pool_cancel(p, &jobs[3].job));
+	ck_assert(ntlmd_pool_submit(p, &jobs[3].job));
+	gate_set(&gate, true);
+	ck_assert_uint_eq(take_done(p, 5), 5);
+	ck_assert_ptr_null(ntlmd_pool_done(p)); /* job 1 never comes back */
+	/* the own queue takes its turn as one more uid */
+	ck_assert_uint_eq(n_run, 5);
+	ck_assert_int_eq(run_order[0], 0);
+	ck_assert_int_eq(run_order[1], 2);
+	ck_assert_int_eq(run_order[2], 4);
+	ck_assert_int_eq(run_order[3], 3);
+	ck_assert_int_eq(run_order[4], 5);
+	ntlmd_pool_stop(p);
+	ck_assert_ptr_null(ntlmd_pool_done(p));
+	ntlmd_pool_free(p);
+}
+END_TEST
+
+/* A queue taken out of the ring by a cancel before the queue whose turn
+ * is next: that queue keeps its turn. */
+START_TEST(pool_cancel_keeps_turns)
+{
+	struct gate first = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+	struct gate second = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+	struct ntlmd_pool *p = ntlmd_pool_new(1, 0);
+	struct test_job jobs[6] = {
+	    {{.uid = 9, .run = test_job_run}, 0, &first},  {{.uid = 1, .run = test_job_run}, 1, NULL},
+	    {{.uid = 2, .run = test_job_run}, 2, &second}, {{.uid = 2, .run = test_job_run}, 3, NULL},
+	    {{.uid = 3, .run = test_job_run}, 4, NULL},    {{.uid = 1, .run = test_job_run}, 5, NULL},
+	};
+
+	ck_assert_ptr_nonnull(p);
+	n_run = 0;
+	ck_assert(ntlmd_pool_submit(p, &jobs[0].job));
+	while (ntlmd_pool_running(p) == 0)
+		usleep(1000);
+	for (int i = 1; i <= 4; i++)
+		ck_assert(ntlmd_pool_submit(p, &jobs[i].job));
+	gate_set(&first, true);
+	ck_assert_uint_eq(take_done(p, 2), 2); /* jobs 0 and 1 */
+	while (ntlmd_pool_running(p) == 0)     /* job 2 waits at its gate */
+		usleep(1000);
+	/* the ring: uid 2 (job 3), uid 3 (job 4, next), then uid 1 */
+	ck_assert(ntlmd_pool_submit(p, &jobs[5].job));
+	ck_assert(ntlmd_pool_cancel(p, &jobs[3].job)); /* uid 2 leaves the ring */
+	gate_set(&second, true);
+	ck_assert_uint_eq(take_done(p, 3), 3);
+	ck_assert_uint_eq(n_run, 5);
+	ck_assert_int_eq(run_order[2], 2);
+	ck_assert_int_eq(run_order[3], 4); /* uid 3 kept its turn */
+	ck_assert_int_eq(run_order[4], 5);
+	ntlmd_pool_stop(p);
+	ntlmd_pool_free(p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("protocol");
@@ -2701,6 +2791,7 @@ int main(void)
 	                          group_search_waits_for_a_worker, reload_while_waiting,
 	                          writeback_after_the_reply));
 	tcase_add_checked_fixture(tc, handlers_setup, handlers_teardown);
-	test_add_tcase(s, "pool", TESTS(pool_turns_caps_and_stop));
+	test_add_tcase(s, "pool",
+	               TESTS(pool_turns_caps_and_stop, pool_own_queue_and_cancel, pool_cancel_keeps_turns));
 	return test_run_suite(s);
 }
