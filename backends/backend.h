@@ -55,7 +55,9 @@ char *ntlmd_account_key(const char *store, const char *id);
  */
 struct ntlmd_backend {
 	const char *name; /* "files", "ldap" */
-	/* The store's own keys of ntlmd.conf (config.name is name). */
+	/* The store's own keys of ntlmd.conf (config.name is name), each with its
+	 * type, bounds and field; check_config parses them with
+	 * ntlmd_config_store_parse (HACKING.md, "A new store and its keys"). */
 	struct ntlmd_config_store config;
 	/* May be NULL: a store without keys of its own. Checks them in
 	 * cfg->extra_* (the password files they name included), whether or

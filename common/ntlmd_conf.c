@@ -2,7 +2,10 @@
  * config.c: ntlmd.conf (config.h, ntlmd.conf(5)). The file is read whole,
  * up to NTLMD_CONFIG_MAX_SIZE, and walked line by line through the bounded
  * reader; one table describes every key, its scope and its value type, and
- * one function parses a value for the file and for ntlmtool -o alike.
+ * one function parses a value for the file and for ntlmtool -o alike. The
+ * stores' keys (struct ntlmd_config_store_key) are kept as text while the
+ * file is read and parsed for each store by the same function
+ * (ntlmd_config_store_parse), their declaration turned into a key_def.
  *
  * Service blocks are recorded as (key, value, line) overrides and applied,
  * once the whole file is read, over the final global policy.
@@ -42,7 +45,7 @@ enum key_scope {
 };
 
 enum key_type {
-	T_BOOL,    /* yes | no */
+	T_BOOL,    /* one of words[] (yes_no_words, store_bool_words) */
 	T_WORD,    /* one of words[], stored as an int-sized enum */
 	T_UINT,    /* unsigned in [min, max] */
 	T_U64,     /* uint64_t in [min, max] */
@@ -54,25 +57,27 @@ enum key_type {
 	T_NETBIOS, /* a NetBIOS name, stored upper-cased */
 	T_DNS,     /* a DNS name */
 	T_SID,     /* a domain SID S-1-5-21-a-b-c, stored in its canonical text */
+	/* the stores' types (struct ntlmd_config_store_key): */
+	T_TEXT,   /* NTLMD_CONF_STRING: the whole value, blanks kept, at most max bytes (0: any) */
+	T_STRV,   /* NTLMD_CONF_STRINGS: the whole value appended to a char ** */
+	T_WORDS,  /* NTLMD_CONF_WORDS: its words appended to a char ** */
+	T_ATTR,   /* NTLMD_CONF_ATTRIBUTE: an LDAP attribute name */
+	T_FILTER, /* NTLMD_CONF_FILTER: "(...)" */
+	T_FILE,   /* NTLMD_CONF_FILE: a path this process can read */
 };
 
 #define KF_STAR_ANY    1u /* T_LIST: a lone "*" stores NULL (any, unchecked) */
 #define KF_STAR_ALONE  2u /* T_LIST: "*" may only stand alone, and is kept (NULL is the default) */
 #define KF_STORE_NAMES 4u /* T_LIST: items are the names of the stores the load was given */
 
-struct word {
-	const char *name;
-	uint32_t value;
-};
-
 struct key_def {
 	const char *name;
 	enum key_scope scope;
 	enum key_type type;
 	size_t off; /* in struct ntlmd_policy (SCOPE_POLICY) or struct ntlmd_config */
-	const struct word *words;
+	const struct ntlmd_config_word *words;
 	size_t n_words;
-	uint64_t min, max; /* T_UINT, T_U64; max length for T_STRING, T_PATH */
+	uint64_t min, max; /* T_UINT, T_U64; max length for T_STRING, T_PATH, T_TEXT */
 	unsigned flags;
 	const char *help; /* SCOPE_REFUSED */
 };
@@ -84,18 +89,18 @@ _Static_assert(sizeof(enum ntlmd_name_format) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum ntlmd_name_case) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum ntlm_oem_charset) == sizeof(int), "enum size");
 
-static const struct word ntlm_auth_words[] = {
+static const struct ntlmd_config_word ntlm_auth_words[] = {
     {"ntlmv2-only", NTLMD_NTLMV2_ONLY},
     {"ntlmv1-permitted", NTLMD_NTLMV1_PERMITTED},
     {"mschapv2-and-ntlmv2-only", NTLMD_MSCHAPV2_AND_NTLMV2_ONLY},
     {"disabled", NTLMD_NTLM_DISABLED},
 };
-static const struct word cb_words[] = {
+static const struct ntlmd_config_word cb_words[] = {
     {"off", NTLM_CB_OFF},
     {"when-supported", NTLM_CB_WHEN_SUPPORTED},
     {"required", NTLM_CB_REQUIRED},
 };
-static const struct word flag_words[] = {
+static const struct ntlmd_config_word flag_words[] = {
     {"128", NTLM_NEGOTIATE_128},
     {"56", NTLM_NEGOTIATE_56},
     {"key-exch", NTLM_NEGOTIATE_KEY_EXCH},
@@ -107,23 +112,28 @@ static const struct word flag_words[] = {
     {"unicode", NTLM_NEGOTIATE_UNICODE},
 };
 /* OEM names that are not UTF-8 (Samba's "dos charset"; libntlmssp's tables) */
-static const struct word charset_words[] = {
+static const struct ntlmd_config_word charset_words[] = {
     {"CP850", NTLM_OEM_CP850},
     {"CP1252", NTLM_OEM_CP1252},
     {"ISO-8859-1", NTLM_OEM_ISO8859_1},
     {"ISO-8859-15", NTLM_OEM_ISO8859_15},
 };
-static const struct word format_words[] = {
+static const struct ntlmd_config_word format_words[] = {
     {"domain\\user", NTLMD_NAME_DOMAIN_USER},
     {"user", NTLMD_NAME_USER},
     {"user@domain", NTLMD_NAME_USER_AT_DOMAIN},
 };
-static const struct word case_words[] = {
+static const struct ntlmd_config_word case_words[] = {
     {"keep", NTLMD_CASE_KEEP},
     {"lower", NTLMD_CASE_LOWER},
     {"upper", NTLMD_CASE_UPPER},
 };
-static const struct word log_words[] = {
+/* T_BOOL: the global keys take yes | no; the stores' keys nslcd's spellings too */
+static const struct ntlmd_config_word yes_no_words[] = {{"yes", 1}, {"no", 0}};
+static const struct ntlmd_config_word store_bool_words[] = {
+    {"yes", 1}, {"on", 1}, {"true", 1}, {"no", 0}, {"off", 0}, {"false", 0},
+};
+static const struct ntlmd_config_word log_words[] = {
     {"error", LOG_ERR},
     {"warning", LOG_WARNING},
     {"info", LOG_INFO},
@@ -136,13 +146,13 @@ static const struct word log_words[] = {
 
 static const struct key_def keys[] = {
     {"ntlm_auth", POLICY(ntlm_auth, T_WORD), WORDS(ntlm_auth_words)},
-    {"lanman_auth", POLICY(lanman_auth, T_BOOL)},
-    {"lmv2", POLICY(lmv2, T_BOOL)},
-    {"anonymous", POLICY(anonymous, T_BOOL)},
-    {"require_mic", POLICY(require_mic, T_BOOL)},
+    {"lanman_auth", POLICY(lanman_auth, T_BOOL), WORDS(yes_no_words)},
+    {"lmv2", POLICY(lmv2, T_BOOL), WORDS(yes_no_words)},
+    {"anonymous", POLICY(anonymous, T_BOOL), WORDS(yes_no_words)},
+    {"require_mic", POLICY(require_mic, T_BOOL), WORDS(yes_no_words)},
     {"channel_bindings", POLICY(channel_bindings, T_WORD), WORDS(cb_words)},
     {"target_names", POLICY(target_names, T_LIST), .flags = KF_STAR_ANY},
-    {"allow_unverified_spn", POLICY(allow_unverified_spn, T_BOOL)},
+    {"allow_unverified_spn", POLICY(allow_unverified_spn, T_BOOL), WORDS(yes_no_words)},
     {"max_clock_skew", POLICY(max_clock_skew, T_U64), .min = 0, .max = MAX_SECONDS},
     {"required_flags", POLICY(required_flags, T_FLAGS), WORDS(flag_words)},
     {"oem_charset", POLICY(oem_charset, T_WORD), WORDS(charset_words)},
@@ -310,7 +320,7 @@ static const struct key_def *find_key(const char *name)
 	return NULL;
 }
 
-static const struct word *find_word(const struct key_def *k, const char *s)
+static const struct ntlmd_config_word *find_word(const struct key_def *k, const char *s)
 {
 	for (size_t i = 0; i < k->n_words; i++) {
 		if (ascii_eq_nocase(k->words[i].name, s))
@@ -402,7 +412,7 @@ static enum ntlm_status check_list(const struct key_def *k, char **v, size_t n, 
 		if ((k->flags & (KF_STAR_ANY | KF_STAR_ALONE)) && strcmp(v[i], "*") == 0 && n > 1)
 			return bad(r, "%s: '*' must stand alone", k->name);
 		if (k->words != NULL) {
-			const struct word *w = find_word(k, v[i]);
+			const struct ntlmd_config_word *w = find_word(k, v[i]);
 			if (w == NULL) {
 				words_text(k, expected, sizeof(expected));
 				return bad(r, "%s: expected %s, not '%.40s'", k->name, expected, v[i]);
@@ -452,7 +462,7 @@ static enum ntlm_status parse_flags(const struct key_def *k, const char *value, 
 	if (st == NTLM_OK && !(n == 1 && ascii_eq_nocase(v[0], "none")))
 		st = check_list(k, v, n, r);
 	for (size_t i = 0; st == NTLM_OK && i < n; i++) {
-		const struct word *w = find_word(k, v[i]);
+		const struct ntlmd_config_word *w = find_word(k, v[i]);
 		flags |= w != NULL ? w->value : 0;
 	}
 	if (st == NTLM_OK)
@@ -512,7 +522,7 @@ static enum ntlm_status parse_scalar(const struct key_def *k, const char *value,
                                      struct reason *r)
 {
 	char expected[160];
-	const struct word *w;
+	const struct ntlmd_config_word *w;
 	int word_value;
 	uint64_t num = 0;
 	enum ntlm_status st;
@@ -520,11 +530,11 @@ static enum ntlm_status parse_scalar(const struct key_def *k, const char *value,
 
 	switch (k->type) {
 	case T_BOOL:
-		if (ascii_eq_nocase(value, "yes") || ascii_eq_nocase(value, "no")) {
-			*(bool *)field = ascii_eq_nocase(value, "yes");
-			return NTLM_OK;
-		}
-		return bad(r, "%s: expected yes or no, not '%.40s'", k->name, value);
+		w = find_word(k, value);
+		if (w == NULL)
+			return bad(r, "%s: expected yes or no, not '%.40s'", k->name, value);
+		*(bool *)field = w->value != 0;
+		return NTLM_OK;
 	case T_WORD:
 		w = find_word(k, value);
 		if (w == NULL) {
@@ -553,8 +563,21 @@ static enum ntlm_status parse_scalar(const struct key_def *k, const char *value,
 			return bad(r, "%s: must be an absolute path", k->name);
 		/* fall through */
 	case T_STRING:
+	case T_TEXT:
 		if (len > k->max)
 			return bad(r, "%s: longer than %llu bytes", k->name, (unsigned long long)k->max);
+		break;
+	case T_ATTR:
+		if (!ntlmd_config_is_attribute_name(value))
+			return bad(r, "%s: \"%.60s\" is not an attribute name", k->name, value);
+		break;
+	case T_FILTER: /* RFC 4515: filter = "(" filtercomp ")" */
+		if (value[0] != '(' || value[len - 1] != ')')
+			return bad(r, "%s: expected an LDAP filter in parentheses", k->name);
+		break;
+	case T_FILE:
+		if (access(value, R_OK) != 0)
+			return bad(r, "%s %.120s: cannot read: %s", k->name, value, strerror(errno));
 		break;
 	case T_NETBIOS:
 		st = check_netbios(k, value, r);
@@ -577,6 +600,43 @@ static enum ntlm_status parse_scalar(const struct key_def *k, const char *value,
 	return st;
 }
 
+/* Appends s to the NULL-terminated vector *field. */
+static enum ntlm_status append_item(char ***field, const char *s)
+{
+	size_t n = 0;
+	char *copy = strdup(s);
+
+	while (*field != NULL && (*field)[n] != NULL)
+		n++;
+	if (copy == NULL || strv_push(field, n, copy) != NTLM_OK) {
+		free(copy);
+		return NTLM_ERR_NO_MEMORY;
+	}
+	return NTLM_OK;
+}
+
+/* T_STRV: the whole value, T_WORDS: each of its words, appended. */
+static enum ntlm_status parse_append(const struct key_def *k, const char *value, char ***field)
+{
+	char **words = NULL;
+	size_t n = 0;
+	enum ntlm_status st;
+
+	if (k->type == T_STRV)
+		return append_item(field, value);
+	st = split_words(value, &words, &n);
+	for (size_t i = 0; st == NTLM_OK && i < n; i++)
+		st = append_item(field, words[i]);
+	strv_free(words);
+	return st;
+}
+
+/* Whether a value of type t may hold blanks (a DN, a filter, a path). */
+static bool takes_blanks(enum key_type t)
+{
+	return t == T_TEXT || t == T_FILTER || t == T_FILE;
+}
+
 /*
  * Parses value (trimmed, non-empty) for key k into base (the policy for
  * policy keys, the config for global ones). On NTLM_ERR_CONFIG the
@@ -593,7 +653,9 @@ static enum ntlm_status parse_value(const struct key_def *k, const char *value, 
 		return parse_list(k, value, field, r);
 	if (k->type == T_FLAGS)
 		return parse_flags(k, value, field, r);
-	if (strpbrk(value, " \t") != NULL)
+	if (k->type == T_STRV || k->type == T_WORDS)
+		return parse_append(k, value, field);
+	if (!takes_blanks(k->type) && strpbrk(value, " \t") != NULL)
 		return bad(r, "%s: takes one value", k->name);
 	return parse_scalar(k, value, field, r);
 }
@@ -1038,30 +1100,55 @@ static const struct ntlmd_config_store_key *find_store_key(struct parser *p, con
 	return NULL;
 }
 
-/* Whether every store has a name and at most NTLMD_CONFIG_MAX_STORE_KEYS keys. */
+/* Whether a store's key is declared so that it can be parsed: a known
+ * type, an ENUM's names, a CUSTOM's hook, NUMBER bounds an unsigned holds. */
+static bool store_key_fits(const struct ntlmd_config_store_key *k)
+{
+	if (k->refused != NULL)
+		return true;
+	switch (k->type) {
+	case NTLMD_CONF_NUMBER:
+		return k->min <= k->max && k->max <= UINT_MAX;
+	case NTLMD_CONF_ENUM:
+		return k->words != NULL && k->words[0].name != NULL;
+	case NTLMD_CONF_CUSTOM:
+		return k->hook != NULL;
+	default:
+		return (unsigned)k->type <= (unsigned)NTLMD_CONF_CUSTOM;
+	}
+}
+
+/* Whether a store has a name and at most NTLMD_CONFIG_MAX_STORE_KEYS keys,
+ * each well declared. */
+static bool store_fits(const struct ntlmd_config_store *store)
+{
+	size_t n_keys = 0;
+
+	if (store == NULL || store->name == NULL)
+		return false;
+	for (; store->keys != NULL && store->keys[n_keys].name != NULL; n_keys++)
+		if (n_keys >= NTLMD_CONFIG_MAX_STORE_KEYS || !store_key_fits(&store->keys[n_keys]))
+			return false;
+	return true;
+}
+
 static bool stores_fit(const struct ntlmd_config_store *const *stores, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		size_t n_keys = 0;
-		if (stores[i] == NULL || stores[i]->name == NULL)
+	for (size_t i = 0; i < n; i++)
+		if (!store_fits(stores[i]))
 			return false;
-		while (stores[i]->keys != NULL && stores[i]->keys[n_keys].name != NULL)
-			n_keys++;
-		if (n_keys > NTLMD_CONFIG_MAX_STORE_KEYS)
-			return false;
-	}
 	return true;
 }
 
 /* The backends key, whose words are the names of the parser's stores. */
 static void parse_backends(struct parser *p, const struct key_def *k, const char *value, unsigned line)
 {
-	struct word names[NTLMD_CONFIG_MAX_STORES];
+	struct ntlmd_config_word names[NTLMD_CONFIG_MAX_STORES];
 	struct key_def def = *k;
 	struct reason r = {""};
 
 	for (size_t i = 0; i < p->n_stores; i++)
-		names[i] = (struct word){p->stores[i]->name, 0};
+		names[i] = (struct ntlmd_config_word){p->stores[i]->name, 0};
 	def.words = names;
 	def.n_words = p->n_stores;
 	note_status(p, line, parse_value(&def, value, p->cfg, &r), &r);
@@ -1316,6 +1403,124 @@ out:
 	if (ret_n_errors != NULL)
 		*ret_n_errors = p.n_errors;
 	return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* The stores' keys                                                    */
+/* ------------------------------------------------------------------ */
+
+void ntlmd_config_report_add(struct ntlmd_config_report *rep, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (rep == NULL)
+		return;
+	if (rep->errs != NULL && rep->n < rep->max) {
+		rep->errs[rep->n].line = line;
+		va_start(ap, fmt);
+		vsnprintf(rep->errs[rep->n].reason, sizeof(rep->errs[rep->n].reason), fmt, ap);
+		va_end(ap);
+	}
+	rep->n++;
+}
+
+/* RFC 4512 1.4: descr = ALPHA *(ALPHA / DIGIT / "-"), options after ';'. */
+bool ntlmd_config_is_attribute_name(const char *s)
+{
+	static const char rest[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-;";
+
+	return s != NULL && isalpha((unsigned char)s[0]) && isascii((unsigned char)s[0]) &&
+	       strspn(s, rest) == strlen(s);
+}
+
+/* The parser's type of each store type (NTLMD_CONF_CUSTOM has none). */
+static const enum key_type store_types[] = {
+    [NTLMD_CONF_STRING] = T_TEXT,    [NTLMD_CONF_STRINGS] = T_STRV,  [NTLMD_CONF_WORDS] = T_WORDS,
+    [NTLMD_CONF_NUMBER] = T_UINT,    [NTLMD_CONF_BOOL] = T_BOOL,     [NTLMD_CONF_ENUM] = T_WORD,
+    [NTLMD_CONF_ATTRIBUTE] = T_ATTR, [NTLMD_CONF_FILTER] = T_FILTER, [NTLMD_CONF_FILE] = T_FILE,
+};
+_Static_assert(ARRAY_LEN(store_types) == NTLMD_CONF_CUSTOM, "a parser type for each store type");
+
+/* A store's key as the one parser of ntlmd.conf reads it. */
+static struct key_def store_key_def(const struct ntlmd_config_store_key *sk)
+{
+	struct key_def k = {.name = sk->name,
+	                    .scope = SCOPE_GLOBAL,
+	                    .type = store_types[sk->type],
+	                    .off = sk->off,
+	                    .min = sk->min,
+	                    .max = sk->max};
+
+	if (sk->type == NTLMD_CONF_STRING && k.max == 0)
+		k.max = NTLMD_CONFIG_MAX_LINE;
+	if (sk->type == NTLMD_CONF_BOOL) {
+		k.words = store_bool_words;
+		k.n_words = ARRAY_LEN(store_bool_words);
+	} else if (sk->type == NTLMD_CONF_ENUM) {
+		k.words = sk->words;
+		while (sk->words[k.n_words].name != NULL)
+			k.n_words++;
+	}
+	return k;
+}
+
+static const struct ntlmd_config_store_key *store_key(const struct ntlmd_config_store *store,
+                                                      const char *name)
+{
+	for (size_t i = 0; store->keys != NULL && store->keys[i].name != NULL; i++)
+		if (strcmp(store->keys[i].name, name) == 0)
+			return &store->keys[i];
+	return NULL;
+}
+
+/* One line's value of a store's key into conf: its hook, or its type. */
+static enum ntlm_status parse_store_value(const struct ntlmd_config_store_key *sk, const char *value,
+                                          unsigned line, void *conf, struct ntlmd_config_report *rep)
+{
+	struct key_def k;
+	struct reason r = {""};
+	enum ntlm_status st;
+
+	if (sk->type == NTLMD_CONF_CUSTOM)
+		return sk->hook(conf, value, line, rep);
+	k = store_key_def(sk);
+	st = parse_value(&k, value, conf, &r);
+	if (st != NTLM_ERR_CONFIG)
+		return st;
+	ntlmd_config_report_add(rep, line, "%s", r.text);
+	return NTLM_OK;
+}
+
+enum ntlm_status ntlmd_config_store_parse(const struct ntlmd_config *cfg,
+                                          const struct ntlmd_config_store *store, void *conf,
+                                          struct ntlmd_config_report *rep)
+{
+	if (cfg == NULL || conf == NULL || rep == NULL || !store_fits(store))
+		return NTLM_ERR_INVALID_ARGUMENT;
+	for (size_t i = 0; cfg->extra_keys != NULL && cfg->extra_keys[i] != NULL; i++) {
+		const struct ntlmd_config_store_key *sk = store_key(store, cfg->extra_keys[i]);
+		enum ntlm_status st;
+
+		if (sk == NULL || sk->refused != NULL) /* another store's key */
+			continue;
+		st = parse_store_value(sk, cfg->extra_values[i], cfg->extra_lines[i], conf, rep);
+		if (st == NTLM_ERR_NO_MEMORY)
+			rep->oom = true;
+		if (st != NTLM_OK)
+			return st;
+	}
+	return NTLM_OK;
+}
+
+unsigned ntlmd_config_store_key_line(const struct ntlmd_config *cfg, const char *key)
+{
+	unsigned line = 0;
+
+	for (size_t i = 0;
+	     cfg != NULL && key != NULL && cfg->extra_keys != NULL && cfg->extra_keys[i] != NULL; i++)
+		if (strcmp(cfg->extra_keys[i], key) == 0)
+			line = cfg->extra_lines[i];
+	return line;
 }
 
 /* ------------------------------------------------------------------ */

@@ -78,10 +78,12 @@
  *   audit_json         path of a JSON-lines audit log (default: none)
  *   log_level          error | warning | info | debug (default info)
  * Keys of the stores (ldap: uri, base, binddn, bindpw_file, ...) are not
- * listed here: each store declares its own (struct ntlmd_config_store) and
- * the caller hands them to ntlmd_config_load_stores (ntlmd and ntlmtool:
- * the stores' registry, stores/registry.h). They are global only, kept in
- * extra_* with their line numbers and parsed by their store.
+ * listed here: each store declares its own, with their types and bounds
+ * (struct ntlmd_config_store), and the caller hands them to
+ * ntlmd_config_load_stores (ntlmd and ntlmtool: the stores' registry,
+ * stores/registry.h). They are global only, kept in extra_* with their line
+ * numbers, and parsed for their store by ntlmd_config_store_parse, with the
+ * parsers of the keys above.
  */
 #ifndef PAM_NTLM_NTLMD_CONF_H
 #define PAM_NTLM_NTLMD_CONF_H
@@ -189,12 +191,59 @@ struct ntlmd_config_error {
 	char reason[200];
 };
 
+/*
+ * The value types of the keys a store declares. Each key is parsed by
+ * ntlmd_config_store_parse into its field at off in the store's own config
+ * struct, by the same parser as the global keys (the same messages).
+ */
+enum ntlmd_config_type {
+	NTLMD_CONF_STRING = 0, /* the whole value, blanks kept, at most max bytes (0: a line's) -> char * */
+	NTLMD_CONF_STRINGS,    /* each line's whole value appended (repeatable) -> char ** */
+	NTLMD_CONF_WORDS,      /* blank-separated words, appended -> char ** */
+	NTLMD_CONF_NUMBER,     /* decimal digits in [min, max] (seconds, counts) -> unsigned */
+	NTLMD_CONF_BOOL,       /* yes | on | true, no | off | false -> bool */
+	NTLMD_CONF_ENUM,       /* one of words (any case) -> its value, stored through an int */
+	NTLMD_CONF_ATTRIBUTE,  /* an LDAP attribute name (RFC 4512 descr, options after ';') -> char * */
+	NTLMD_CONF_FILTER,     /* an LDAP filter in parentheses, "(...)" -> char * */
+	NTLMD_CONF_FILE,       /* a path this process can read (checked when parsed) -> char * */
+	NTLMD_CONF_CUSTOM,     /* hook alone reads it (URI lists, map, files read later) */
+};
+
+/* One name of an NTLMD_CONF_ENUM key; a table is ended by a NULL name. */
+struct ntlmd_config_word {
+	const char *name;
+	uint32_t value;
+};
+
+/* Where the problems of a store's keys go: errs[0..max) in order, n counts
+ * them all (those past max too); oom once memory ran out. */
+struct ntlmd_config_report {
+	struct ntlmd_config_error *errs;
+	size_t max, n;
+	bool oom;
+};
+/* Appends one problem at line (0: not tied to a line); never quote a secret. */
+void ntlmd_config_report_add(struct ntlmd_config_report *rep, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A custom key's parser: value (trimmed, non-empty) of the line, into conf
+ * (the struct ntlmd_config_store_parse was given); problems into rep.
+ * NTLM_ERR_NO_MEMORY stops the parse. */
+typedef enum ntlm_status (*ntlmd_config_hook_fn)(void *conf, const char *value, unsigned line,
+                                                 struct ntlmd_config_report *rep);
+
 /* A key of ntlmd.conf that a store declares: global only, kept in extra_*
- * (with its line) for the store's own parser, which checks its value. */
+ * (with its line) when the file is read, then parsed for the store by
+ * ntlmd_config_store_parse. */
 struct ntlmd_config_store_key {
 	const char *name;
-	bool repeatable;     /* may be given on several lines (nslcd's uri, base, map) */
-	const char *refused; /* not NULL: never accepted, and this says why */
+	enum ntlmd_config_type type;
+	size_t off;                            /* of its field in the store's config struct */
+	uint64_t min, max;                     /* NUMBER: bounds; STRING: max bytes (0: any) */
+	const struct ntlmd_config_word *words; /* ENUM: its names, ended by a NULL name */
+	ntlmd_config_hook_fn hook;             /* CUSTOM: its parser */
+	bool repeatable;                       /* may be given on several lines (nslcd's uri, base, map) */
+	const char *refused;                   /* not NULL: never accepted, and this says why */
 };
 
 /* A store as ntlmd.conf knows it: its name in "backends" and its keys. */
@@ -220,14 +269,29 @@ enum ntlm_status ntlmd_config_load(const char *path, struct ntlmd_config *cfg,
 /*
  * ntlmd_config_load for the stores given (n_stores from 1 to
  * NTLMD_CONFIG_MAX_STORES, each with at most NTLMD_CONFIG_MAX_STORE_KEYS
- * keys): "backends" takes their names, and their keys
- * are kept in extra_*; any other key is an error. ntlmd_config_load is
+ * keys, each key well declared: NTLM_ERR_INVALID_ARGUMENT otherwise):
+ * "backends" takes their names, and their keys are kept in extra_*; any
+ * other key is an error. ntlmd_config_load is
  * this with the files store alone, which declares no key of its own.
  */
 enum ntlm_status ntlmd_config_load_stores(const char *path, const struct ntlmd_config_store *const *stores,
                                           size_t n_stores, struct ntlmd_config *cfg,
                                           struct ntlmd_config_error *errors, size_t max_errors,
                                           size_t *ret_n_errors);
+/*
+ * Parses the keys store declares that cfg's file set (cfg->extra_*, in
+ * file order) into conf, the store's own config struct, whose fields hold
+ * their defaults: each by its type into its field at off, or by its hook.
+ * Problems go to rep with their lines. NTLM_ERR_NO_MEMORY (rep->oom set
+ * too) or NTLM_OK, whatever rep holds.
+ */
+enum ntlm_status ntlmd_config_store_parse(const struct ntlmd_config *cfg,
+                                          const struct ntlmd_config_store *store, void *conf,
+                                          struct ntlmd_config_report *rep);
+/* The last line of cfg's file that set the store key called key, 0: none. */
+unsigned ntlmd_config_store_key_line(const struct ntlmd_config *cfg, const char *key);
+/* Whether s is an LDAP attribute name (NTLMD_CONF_ATTRIBUTE's rule). */
+bool ntlmd_config_is_attribute_name(const char *s);
 /* Sets one policy key on the global policy ("key=value" from ntlmtool -o).
  * On error fills *err (line 0) and returns NTLM_ERR_CONFIG. */
 enum ntlm_status ntlmd_config_set_policy(struct ntlmd_config *cfg, const char *key, const char *value,

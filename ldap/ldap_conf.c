@@ -23,86 +23,95 @@
 #define MAX_CACHE_TTL 86400u
 #define MAX_PW_FILE   1024
 
-/* The ldap keys of ntlmd.conf (nslcd.conf names), which parse_key reads. */
+/* A password file, read by check_whole once every key is known. */
+struct pw_file {
+	const char *path; /* cfg's value; NULL: not given */
+	unsigned line;
+};
+
+/* What a parse fills: the settings, and what the checks of the whole file need. */
+struct parse {
+	struct ntlmd_ldap_conf c;
+	struct ntlmd_config_report rep;
+	unsigned sasl_line;
+	struct pw_file bindpw, rootpw;
+};
+
+#define fail(p, ...) ntlmd_config_report_add(&(p)->rep, __VA_ARGS__)
+
+static enum ntlm_status parse_uri(void *conf, const char *value, unsigned line,
+                                  struct ntlmd_config_report *rep);
+static enum ntlm_status parse_map(void *conf, const char *value, unsigned line,
+                                  struct ntlmd_config_report *rep);
+static enum ntlm_status parse_bindpw_file(void *conf, const char *value, unsigned line,
+                                          struct ntlmd_config_report *rep);
+static enum ntlm_status parse_rootpw_file(void *conf, const char *value, unsigned line,
+                                          struct ntlmd_config_report *rep);
+static enum ntlm_status parse_sasl_mech(void *conf, const char *value, unsigned line,
+                                        struct ntlmd_config_report *rep);
+
+static const struct ntlmd_config_word scope_words[] = {
+    {"sub", LDAP_SCOPE_SUBTREE},       {"subtree", LDAP_SCOPE_SUBTREE}, {"one", LDAP_SCOPE_ONELEVEL},
+    {"onelevel", LDAP_SCOPE_ONELEVEL}, {"base", LDAP_SCOPE_BASE},       {NULL, 0},
+};
+static const struct ntlmd_config_word ssl_words[] = {
+    {"off", NTLMD_LDAP_SSL_OFF}, {"no", NTLMD_LDAP_SSL_OFF}, {"start_tls", NTLMD_LDAP_SSL_START_TLS},
+    {"on", NTLMD_LDAP_SSL_ON},   {"yes", NTLMD_LDAP_SSL_ON}, {NULL, 0},
+};
+static const struct ntlmd_config_word reqcert_words[] = {
+    {"never", LDAP_OPT_X_TLS_NEVER},   {"allow", LDAP_OPT_X_TLS_ALLOW}, {"try", LDAP_OPT_X_TLS_TRY},
+    {"demand", LDAP_OPT_X_TLS_DEMAND}, {"hard", LDAP_OPT_X_TLS_HARD},   {NULL, 0},
+};
+/* an ENUM is stored through an int */
+_Static_assert(sizeof(enum ntlmd_ldap_ssl) == sizeof(int), "enum size");
+
+#define FIELD(f)              .off = offsetof(struct parse, c.f)
+#define TYPED(t, f)           .type = (t), FIELD(f)
+#define SECONDS(f, low, high) TYPED(NTLMD_CONF_NUMBER, f), .min = (low), .max = (high)
+#define CUSTOM(fn)            .type = NTLMD_CONF_CUSTOM, .hook = (fn)
+
+/* The ldap keys of ntlmd.conf (nslcd.conf names), each with its type and
+ * bounds: ntlmd_config_store_parse reads them into struct parse. A timelimit
+ * of 0 would wait forever: those take 1 at least. */
 const struct ntlmd_config_store_key ntlmd_ldap_config_keys[] = {
-    {.name = "uri", .repeatable = true},
-    {.name = "base", .repeatable = true},
-    {.name = "scope"},
-    {.name = "filter"},
-    {.name = "timelimit"},
-    {.name = "bind_timelimit"},
-    {.name = "binddn"},
-    {.name = "bindpw_file"},
-    {.name = "rootbinddn"},
-    {.name = "rootbindpw_file"},
-    {.name = "rootpwmodpw_file"},
-    {.name = "sasl_mech"},
-    {.name = "ssl"},
-    {.name = "tls_reqcert"},
-    {.name = "tls_cacertfile"},
-    {.name = "tls_cacertdir"},
-    {.name = "tls_cert"},
-    {.name = "tls_key"},
-    {.name = "map", .repeatable = true},
-    {.name = "cache_ttl"},
-    {.name = "negative_cache_ttl"},
-    {.name = "cache_stale_ttl"},
-    {.name = "domains"},
-    {.name = "domain_attribute"},
-    {.name = "idle_timelimit"},
-    {.name = "reconnect_sleeptime"},
-    {.name = "reconnect_retrytime"},
-    {.name = "lockout_writeback"},
-    {.name = "group_base", .repeatable = true},
-    {.name = "group_filter"},
-    {.name = "group_name_attribute"},
-    {.name = "group_member_attribute"},
-    {.name = "group_member_dn"},
+    {"uri", CUSTOM(parse_uri), .repeatable = true},
+    {"base", TYPED(NTLMD_CONF_STRINGS, bases), .repeatable = true},
+    {"scope", TYPED(NTLMD_CONF_ENUM, scope), .words = scope_words},
+    {"filter", TYPED(NTLMD_CONF_FILTER, filter)},
+    {"timelimit", SECONDS(timelimit, 1, MAX_SECONDS)},
+    {"bind_timelimit", SECONDS(bind_timelimit, 1, MAX_SECONDS)},
+    {"binddn", TYPED(NTLMD_CONF_STRING, binddn)},
+    {"bindpw_file", CUSTOM(parse_bindpw_file)},
+    {"rootbinddn", TYPED(NTLMD_CONF_STRING, rootbinddn)},
+    {"rootbindpw_file", CUSTOM(parse_rootpw_file)},
+    {"rootpwmodpw_file", CUSTOM(parse_rootpw_file)},
+    {"sasl_mech", CUSTOM(parse_sasl_mech)},
+    {"ssl", TYPED(NTLMD_CONF_ENUM, ssl), .words = ssl_words},
+    {"tls_reqcert", TYPED(NTLMD_CONF_ENUM, tls_reqcert), .words = reqcert_words},
+    {"tls_cacertfile", TYPED(NTLMD_CONF_FILE, tls_cacertfile)},
+    {"tls_cacertdir", TYPED(NTLMD_CONF_FILE, tls_cacertdir)},
+    {"tls_cert", TYPED(NTLMD_CONF_FILE, tls_cert)},
+    {"tls_key", TYPED(NTLMD_CONF_FILE, tls_key)},
+    {"map", CUSTOM(parse_map), .repeatable = true},
+    {"cache_ttl", SECONDS(cache_ttl, 0, MAX_CACHE_TTL)},
+    {"negative_cache_ttl", SECONDS(negative_cache_ttl, 0, MAX_CACHE_TTL)},
+    {"cache_stale_ttl", SECONDS(cache_stale_ttl, 0, MAX_CACHE_TTL)},
+    {"domains", TYPED(NTLMD_CONF_WORDS, domains)},
+    {"domain_attribute", TYPED(NTLMD_CONF_ATTRIBUTE, domain_attribute)},
+    {"idle_timelimit", SECONDS(idle_timelimit, 0, MAX_CACHE_TTL)},
+    {"reconnect_sleeptime", SECONDS(reconnect_sleeptime, 0, MAX_SECONDS)},
+    {"reconnect_retrytime", SECONDS(reconnect_retrytime, 0, MAX_SECONDS)},
+    {"lockout_writeback", TYPED(NTLMD_CONF_BOOL, lockout_writeback)},
+    {"group_base", TYPED(NTLMD_CONF_STRINGS, group_bases), .repeatable = true},
+    {"group_filter", TYPED(NTLMD_CONF_FILTER, group_filter)},
+    {"group_name_attribute", TYPED(NTLMD_CONF_ATTRIBUTE, group_name_attribute)},
+    {"group_member_attribute", TYPED(NTLMD_CONF_ATTRIBUTE, group_member_attribute)},
+    {"group_member_dn", TYPED(NTLMD_CONF_BOOL, group_member_dn)},
     /* nslcd's inline passwords: refused, so that no secret sits in ntlmd.conf */
     {.name = "bindpw", .refused = "bindpw is not accepted inline: use bindpw_file"},
     {.name = "rootpwmodpw", .refused = "rootpwmodpw is not accepted inline: use rootpwmodpw_file"},
     {.name = NULL},
 };
-
-/* Whether key is one of the ldap store's (extra_* holds every store's). */
-static bool is_ldap_key(const char *key)
-{
-	for (const struct ntlmd_config_store_key *k = ntlmd_ldap_config_keys; k->name != NULL; k++)
-		if (strcmp(k->name, key) == 0)
-			return k->refused == NULL;
-	return false;
-}
-
-struct parse {
-	struct ntlmd_ldap_conf *c;
-	struct ntlmd_config_error *errs;
-	size_t max, n;
-	bool oom;
-	unsigned sasl_line, ssl_line, bindpw_line, rootpw_line;
-	const char *bindpw_file, *rootpw_file;
-};
-
-__attribute__((format(printf, 3, 4))) static void fail(struct parse *p, unsigned line, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (p->n < p->max) {
-		p->errs[p->n].line = line;
-		va_start(ap, fmt);
-		vsnprintf(p->errs[p->n].reason, sizeof(p->errs[p->n].reason), fmt, ap);
-		va_end(ap);
-	}
-	p->n++;
-}
-
-static char *dup_or_oom(struct parse *p, const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		p->oom = true;
-	return d;
-}
 
 static void strv_free(char **v)
 {
@@ -130,93 +139,49 @@ static bool strv_add(char ***v, const char *s)
 	return true;
 }
 
-/* Splits value on blanks into *v. */
-static bool add_words(struct parse *p, char ***v, const char *value)
+/* uri: blank-separated ldap://, ldaps:// or ldapi:// URIs, each checked by
+ * ldap_url_parse, appended in failover order. */
+static enum ntlm_status parse_uri(void *conf, const char *value, unsigned line,
+                                  struct ntlmd_config_report *rep)
 {
-	char *copy = dup_or_oom(p, value), *save = NULL;
-	bool ok = copy != NULL;
+	struct parse *p = conf;
+	char *copy = strdup(value), *save = NULL;
+	enum ntlm_status st = copy != NULL ? NTLM_OK : NTLM_ERR_NO_MEMORY;
 
-	for (char *w = copy != NULL ? strtok_r(copy, " \t", &save) : NULL; ok && w != NULL;
-	     w = strtok_r(NULL, " \t", &save))
-		ok = strv_add(v, w);
-	free(copy);
-	if (!ok)
-		p->oom = true;
-	return ok;
-}
-
-static bool parse_seconds(struct parse *p, const char *key, const char *value, unsigned line, unsigned max,
-                          unsigned *ret)
-{
-	char *end;
-	unsigned long n;
-
-	errno = 0;
-	n = strtoul(value, &end, 10);
-	if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 || n > max) {
-		fail(p, line, "%s: expected a number of seconds from 0 to %u", key, max);
-		return false;
-	}
-	*ret = (unsigned)n;
-	return true;
-}
-
-static bool parse_bool(const char *value, bool *ret)
-{
-	if (strcmp(value, "yes") == 0 || strcmp(value, "on") == 0 || strcmp(value, "true") == 0)
-		*ret = true;
-	else if (strcmp(value, "no") == 0 || strcmp(value, "off") == 0 || strcmp(value, "false") == 0)
-		*ret = false;
-	else
-		return false;
-	return true;
-}
-
-static bool is_attribute_name(const char *s)
-{
-	if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		      *s == '-' || *s == ';'))
-			return false;
-	return true;
-}
-
-static void parse_uri(struct parse *p, const char *value, unsigned line)
-{
-	char **words = NULL;
-
-	if (!add_words(p, &words, value) || words == NULL)
-		return;
-	for (size_t i = 0; words[i] != NULL; i++) {
+	for (char *w = copy != NULL ? strtok_r(copy, " \t", &save) : NULL; st == NTLM_OK && w != NULL;
+	     w = strtok_r(NULL, " \t", &save)) {
 		LDAPURLDesc *desc = NULL;
 
-		if (strncasecmp(words[i], "ldap://", 7) != 0 && strncasecmp(words[i], "ldaps://", 8) != 0 &&
-		    strncasecmp(words[i], "ldapi://", 8) != 0) {
-			fail(p, line, "uri: \"%s\" is not an ldap://, ldaps:// or ldapi:// URI", words[i]);
+		if (strncasecmp(w, "ldap://", 7) != 0 && strncasecmp(w, "ldaps://", 8) != 0 &&
+		    strncasecmp(w, "ldapi://", 8) != 0) {
+			ntlmd_config_report_add(rep, line,
+			                        "uri: \"%s\" is not an ldap://, ldaps:// or ldapi:// URI", w);
 			continue;
 		}
-		if (ldap_url_parse(words[i], &desc) != LDAP_URL_SUCCESS) {
-			fail(p, line, "uri: \"%s\" is not a valid LDAP URI", words[i]);
+		if (ldap_url_parse(w, &desc) != LDAP_URL_SUCCESS) {
+			ntlmd_config_report_add(rep, line, "uri: \"%s\" is not a valid LDAP URI", w);
 			continue;
 		}
 		ldap_free_urldesc(desc);
-		if (!strv_add(&p->c->uris, words[i]))
-			p->oom = true;
+		if (!strv_add(&p->c.uris, w))
+			st = NTLM_ERR_NO_MEMORY;
 		else
-			p->c->n_uris++;
+			p->c.n_uris++;
 	}
-	strv_free(words);
+	free(copy);
+	return st;
 }
 
-static void parse_map(struct parse *p, const char *value, unsigned line)
+/* map ATTRIBUTE NEWATTRIBUTE, or nslcd's "map MAP ATTRIBUTE NEW" with MAP
+ * passwd or sambaSamAccount. */
+static enum ntlm_status parse_map(void *conf, const char *value, unsigned line,
+                                  struct ntlmd_config_report *rep)
 {
+	struct parse *p = conf;
 	char from[128], to[128], extra;
 	int n = sscanf(value, "%127s %127s %c", from, to, &extra);
 	size_t i;
 
-	/* nslcd's "map MAP ATTRIBUTE NEW" form: MAP passwd or sambaSamAccount */
 	if (n == 3 && (strcasecmp(from, "sambaSamAccount") == 0 || strcmp(from, "passwd") == 0)) {
 		value = strchr(value, ' ') != NULL ? strchr(value, ' ') + 1 : value;
 		while (*value == ' ' || *value == '\t')
@@ -224,22 +189,53 @@ static void parse_map(struct parse *p, const char *value, unsigned line)
 		n = sscanf(value, "%127s %127s %c", from, to, &extra);
 	}
 	if (n != 2) {
-		fail(p, line, "map: expected \"map ATTRIBUTE NEWATTRIBUTE\"");
-		return;
+		ntlmd_config_report_add(rep, line, "map: expected \"map ATTRIBUTE NEWATTRIBUTE\"");
+		return NTLM_OK;
 	}
 	for (i = 0; i < NTLMD_LDAP_ATTR_COUNT; i++)
 		if (strcasecmp(from, ntlmd_ldap_default_attrs[i]) == 0)
 			break;
 	if (i == NTLMD_LDAP_ATTR_COUNT) {
-		fail(p, line, "map: unknown attribute \"%s\" (see ntlmd.conf(5) for the mapped ones)", from);
-		return;
+		ntlmd_config_report_add(
+		    rep, line, "map: unknown attribute \"%s\" (see ntlmd.conf(5) for the mapped ones)", from);
+		return NTLM_OK;
 	}
-	if (!is_attribute_name(to)) {
-		fail(p, line, "map: \"%s\" is not an attribute name", to);
-		return;
+	if (!ntlmd_config_is_attribute_name(to)) {
+		ntlmd_config_report_add(rep, line, "map: \"%s\" is not an attribute name", to);
+		return NTLM_OK;
 	}
-	free(p->c->attrs[i]);
-	p->c->attrs[i] = dup_or_oom(p, to);
+	free(p->c.attrs[i]);
+	p->c.attrs[i] = strdup(to);
+	return p->c.attrs[i] != NULL ? NTLM_OK : NTLM_ERR_NO_MEMORY;
+}
+
+static enum ntlm_status parse_bindpw_file(void *conf, const char *value, unsigned line,
+                                          struct ntlmd_config_report *rep)
+{
+	(void)rep;
+	((struct parse *)conf)->bindpw = (struct pw_file){value, line};
+	return NTLM_OK;
+}
+
+/* rootbindpw_file, or its nslcd spelling rootpwmodpw_file */
+static enum ntlm_status parse_rootpw_file(void *conf, const char *value, unsigned line,
+                                          struct ntlmd_config_report *rep)
+{
+	(void)rep;
+	((struct parse *)conf)->rootpw = (struct pw_file){value, line};
+	return NTLM_OK;
+}
+
+static enum ntlm_status parse_sasl_mech(void *conf, const char *value, unsigned line,
+                                        struct ntlmd_config_report *rep)
+{
+	struct parse *p = conf;
+
+	if (strcasecmp(value, "EXTERNAL") != 0)
+		ntlmd_config_report_add(rep, line, "sasl_mech: only EXTERNAL (over ldapi://) is supported");
+	p->c.sasl_external = true;
+	p->sasl_line = line;
+	return NTLM_OK;
 }
 
 /* Reads the first line of a password file, refusing one open to group or
@@ -274,156 +270,12 @@ static char *read_password_file(struct parse *p, const char *key, const char *pa
 	buf[strcspn(buf, "\r\n")] = '\0';
 	if (buf[0] == '\0')
 		fail(p, line, "%s %s: the file is empty", key, path);
-	else
-		pw = dup_or_oom(p, buf);
+	else if ((pw = strdup(buf)) == NULL)
+		p->rep.oom = true;
 	ntlm_wipe(buf, sizeof(buf));
 out:
 	close(fd);
 	return pw;
-}
-
-static void set_string(struct parse *p, char **slot, const char *value)
-{
-	free(*slot);
-	*slot = dup_or_oom(p, value);
-}
-
-/* One key of the ldap backend (ntlmd_ldap_config_keys); a declared key it
- * does not read is reported as unsupported. */
-static void parse_key(struct parse *p, const char *key, const char *value, unsigned line)
-{
-	struct ntlmd_ldap_conf *c = p->c;
-	bool b;
-
-	if (strcmp(key, "uri") == 0) {
-		parse_uri(p, value, line);
-	} else if (strcmp(key, "base") == 0) {
-		if (!strv_add(&c->bases, value))
-			p->oom = true;
-	} else if (strcmp(key, "scope") == 0) {
-		if (strcmp(value, "sub") == 0 || strcmp(value, "subtree") == 0)
-			c->scope = LDAP_SCOPE_SUBTREE;
-		else if (strcmp(value, "one") == 0 || strcmp(value, "onelevel") == 0)
-			c->scope = LDAP_SCOPE_ONELEVEL;
-		else if (strcmp(value, "base") == 0)
-			c->scope = LDAP_SCOPE_BASE;
-		else
-			fail(p, line, "scope: expected sub, one or base");
-	} else if (strcmp(key, "filter") == 0) {
-		size_t n = strlen(value);
-		if (value[0] != '(' || value[n - 1] != ')')
-			fail(p, line, "filter: expected an LDAP filter in parentheses");
-		else
-			set_string(p, &c->filter, value);
-	} else if (strcmp(key, "timelimit") == 0) {
-		if (parse_seconds(p, key, value, line, MAX_SECONDS, &c->timelimit) && c->timelimit == 0)
-			fail(p, line, "timelimit: 0 would wait forever; give 1 to %u seconds", MAX_SECONDS);
-	} else if (strcmp(key, "bind_timelimit") == 0) {
-		if (parse_seconds(p, key, value, line, MAX_SECONDS, &c->bind_timelimit) &&
-		    c->bind_timelimit == 0)
-			fail(p, line, "bind_timelimit: 0 would wait forever; give 1 to %u seconds",
-			     MAX_SECONDS);
-	} else if (strcmp(key, "idle_timelimit") == 0) {
-		parse_seconds(p, key, value, line, MAX_CACHE_TTL, &c->idle_timelimit);
-	} else if (strcmp(key, "reconnect_sleeptime") == 0) {
-		parse_seconds(p, key, value, line, MAX_SECONDS, &c->reconnect_sleeptime);
-	} else if (strcmp(key, "reconnect_retrytime") == 0) {
-		parse_seconds(p, key, value, line, MAX_SECONDS, &c->reconnect_retrytime);
-	} else if (strcmp(key, "binddn") == 0) {
-		set_string(p, &c->binddn, value);
-	} else if (strcmp(key, "bindpw_file") == 0) {
-		p->bindpw_file = value;
-		p->bindpw_line = line;
-	} else if (strcmp(key, "rootbinddn") == 0) {
-		set_string(p, &c->rootbinddn, value);
-	} else if (strcmp(key, "rootbindpw_file") == 0 || strcmp(key, "rootpwmodpw_file") == 0) {
-		p->rootpw_file = value;
-		p->rootpw_line = line;
-	} else if (strcmp(key, "sasl_mech") == 0) {
-		if (strcasecmp(value, "EXTERNAL") != 0)
-			fail(p, line, "sasl_mech: only EXTERNAL (over ldapi://) is supported");
-		c->sasl_external = true;
-		p->sasl_line = line;
-	} else if (strcmp(key, "ssl") == 0) {
-		p->ssl_line = line;
-		if (strcmp(value, "off") == 0 || strcmp(value, "no") == 0)
-			c->ssl = NTLMD_LDAP_SSL_OFF;
-		else if (strcmp(value, "start_tls") == 0)
-			c->ssl = NTLMD_LDAP_SSL_START_TLS;
-		else if (strcmp(value, "on") == 0 || strcmp(value, "yes") == 0)
-			c->ssl = NTLMD_LDAP_SSL_ON;
-		else
-			fail(p, line, "ssl: expected off, start_tls or on");
-	} else if (strcmp(key, "tls_reqcert") == 0) {
-		static const struct {
-			const char *name;
-			int value;
-		} levels[] = {{"never", LDAP_OPT_X_TLS_NEVER},
-		              {"allow", LDAP_OPT_X_TLS_ALLOW},
-		              {"try", LDAP_OPT_X_TLS_TRY},
-		              {"demand", LDAP_OPT_X_TLS_DEMAND},
-		              {"hard", LDAP_OPT_X_TLS_HARD}};
-		size_t i;
-		for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
-			if (strcmp(value, levels[i].name) == 0)
-				break;
-		if (i == sizeof(levels) / sizeof(levels[0]))
-			fail(p, line, "tls_reqcert: expected never, allow, try, demand or hard");
-		else
-			c->tls_reqcert = levels[i].value;
-	} else if (strcmp(key, "tls_cacertfile") == 0 || strcmp(key, "tls_cacertdir") == 0 ||
-	           strcmp(key, "tls_cert") == 0 || strcmp(key, "tls_key") == 0) {
-		char **slot = strcmp(key, "tls_cacertfile") == 0  ? &c->tls_cacertfile
-		              : strcmp(key, "tls_cacertdir") == 0 ? &c->tls_cacertdir
-		              : strcmp(key, "tls_cert") == 0      ? &c->tls_cert
-		                                                  : &c->tls_key;
-		if (access(value, R_OK) != 0)
-			fail(p, line, "%s %s: cannot read: %s", key, value, strerror(errno));
-		else
-			set_string(p, slot, value);
-	} else if (strcmp(key, "map") == 0) {
-		parse_map(p, value, line);
-	} else if (strcmp(key, "cache_ttl") == 0) {
-		parse_seconds(p, key, value, line, MAX_CACHE_TTL, &c->cache_ttl);
-	} else if (strcmp(key, "negative_cache_ttl") == 0) {
-		parse_seconds(p, key, value, line, MAX_CACHE_TTL, &c->negative_cache_ttl);
-	} else if (strcmp(key, "cache_stale_ttl") == 0) {
-		parse_seconds(p, key, value, line, MAX_CACHE_TTL, &c->cache_stale_ttl);
-	} else if (strcmp(key, "domain_attribute") == 0) {
-		if (!is_attribute_name(value))
-			fail(p, line, "domain_attribute: \"%s\" is not an attribute name", value);
-		else
-			set_string(p, &c->domain_attribute, value);
-	} else if (strcmp(key, "domains") == 0) {
-		add_words(p, &c->domains, value);
-	} else if (strcmp(key, "group_base") == 0) {
-		if (!strv_add(&c->group_bases, value))
-			p->oom = true;
-	} else if (strcmp(key, "group_filter") == 0) {
-		size_t n = strlen(value);
-		if (value[0] != '(' || value[n - 1] != ')')
-			fail(p, line, "group_filter: expected an LDAP filter in parentheses");
-		else
-			set_string(p, &c->group_filter, value);
-	} else if (strcmp(key, "group_name_attribute") == 0 || strcmp(key, "group_member_attribute") == 0) {
-		if (!is_attribute_name(value))
-			fail(p, line, "%s: \"%s\" is not an attribute name", key, value);
-		else
-			set_string(p, key[6] == 'n' ? &c->group_name_attribute : &c->group_member_attribute,
-			           value);
-	} else if (strcmp(key, "group_member_dn") == 0) {
-		if (!parse_bool(value, &b))
-			fail(p, line, "group_member_dn: expected yes or no");
-		else
-			c->group_member_dn = b;
-	} else if (strcmp(key, "lockout_writeback") == 0) {
-		if (!parse_bool(value, &b))
-			fail(p, line, "lockout_writeback: expected yes or no");
-		else
-			c->lockout_writeback = b;
-	} else {
-		fail(p, line, "%s: not supported by the ldap backend", key);
-	}
 }
 
 static bool uses_ldap(const struct ntlmd_config *cfg)
@@ -435,19 +287,20 @@ static bool uses_ldap(const struct ntlmd_config *cfg)
 }
 
 /* Checks that need every key. */
-static void check_whole(struct parse *p)
+static void check_whole(struct parse *p, const struct ntlmd_config *cfg)
 {
-	struct ntlmd_ldap_conf *c = p->c;
+	struct ntlmd_ldap_conf *c = &p->c;
+	unsigned ssl_line = ntlmd_config_store_key_line(cfg, "ssl");
 
 	if (c->n_uris == 0)
 		fail(p, 0, "ldap backend: no uri configured");
 	if (c->bases == NULL)
 		fail(p, 0, "ldap backend: no base configured");
-	if (p->bindpw_file != NULL && c->binddn == NULL)
-		fail(p, p->bindpw_line, "bindpw_file: needs a binddn");
-	if (p->rootpw_file != NULL && c->rootbinddn == NULL)
-		fail(p, p->rootpw_line, "rootbindpw_file: needs a rootbinddn");
-	if (c->rootbinddn != NULL && p->rootpw_file == NULL)
+	if (p->bindpw.path != NULL && c->binddn == NULL)
+		fail(p, p->bindpw.line, "bindpw_file: needs a binddn");
+	if (p->rootpw.path != NULL && c->rootbinddn == NULL)
+		fail(p, p->rootpw.line, "rootbindpw_file: needs a rootbinddn");
+	if (c->rootbinddn != NULL && p->rootpw.path == NULL)
 		fail(p, 0, "rootbinddn: needs a rootbindpw_file");
 	if (c->sasl_external && c->binddn != NULL)
 		fail(p, p->sasl_line, "sasl_mech EXTERNAL and binddn: choose one identity");
@@ -455,23 +308,25 @@ static void check_whole(struct parse *p)
 		bool ldaps = strncasecmp(c->uris[i], "ldaps://", 8) == 0;
 		bool ldapi = strncasecmp(c->uris[i], "ldapi://", 8) == 0;
 		if (c->ssl == NTLMD_LDAP_SSL_START_TLS && (ldaps || ldapi))
-			fail(p, p->ssl_line, "ssl start_tls: %s is not an ldap:// URI", c->uris[i]);
+			fail(p, ssl_line, "ssl start_tls: %s is not an ldap:// URI", c->uris[i]);
 		if (c->ssl == NTLMD_LDAP_SSL_ON && !ldaps && !ldapi)
-			fail(p, p->ssl_line, "ssl on: %s is not an ldaps:// URI", c->uris[i]);
+			fail(p, ssl_line, "ssl on: %s is not an ldaps:// URI", c->uris[i]);
 		if (c->sasl_external && !ldapi)
 			fail(p, p->sasl_line, "sasl_mech EXTERNAL: %s is not an ldapi:// URI", c->uris[i]);
 	}
 	/* the files are checked even when something else is wrong */
-	if (p->bindpw_file != NULL)
-		c->bindpw = read_password_file(p, "bindpw_file", p->bindpw_file, p->bindpw_line);
-	if (p->rootpw_file != NULL)
-		c->rootbindpw = read_password_file(p, "rootbindpw_file", p->rootpw_file, p->rootpw_line);
+	if (p->bindpw.path != NULL)
+		c->bindpw = read_password_file(p, "bindpw_file", p->bindpw.path, p->bindpw.line);
+	if (p->rootpw.path != NULL)
+		c->rootbindpw = read_password_file(p, "rootbindpw_file", p->rootpw.path, p->rootpw.line);
 }
 
-size_t ntlmd_ldap_conf_parse(const struct ntlmd_config *cfg, struct ntlmd_ldap_conf *ret,
-                             struct ntlmd_config_error *errs, size_t max)
+/* The defaults of the settings the file does not give. */
+static bool set_defaults(struct ntlmd_ldap_conf *c)
 {
-	struct ntlmd_ldap_conf c = {
+	bool ok;
+
+	*c = (struct ntlmd_ldap_conf){
 	    .scope = LDAP_SCOPE_SUBTREE,
 	    .timelimit = 10,
 	    .bind_timelimit = 10,
@@ -479,31 +334,43 @@ size_t ntlmd_ldap_conf_parse(const struct ntlmd_config *cfg, struct ntlmd_ldap_c
 	    .reconnect_retrytime = 10,
 	    .tls_reqcert = LDAP_OPT_X_TLS_DEMAND,
 	};
-	struct parse p = {.c = &c, .errs = errs, .max = errs != NULL ? max : 0};
+	c->filter = strdup("(objectClass=sambaSamAccount)");
+	c->group_filter = strdup("(objectClass=posixGroup)");
+	c->group_name_attribute = strdup("cn");
+	c->domain_attribute = strdup("sambaDomainName");
+	ok = c->filter != NULL && c->group_filter != NULL && c->group_name_attribute != NULL &&
+	     c->domain_attribute != NULL;
+	for (size_t i = 0; i < NTLMD_LDAP_ATTR_COUNT; i++)
+		ok = (c->attrs[i] = strdup(ntlmd_ldap_default_attrs[i])) != NULL && ok;
+	return ok;
+}
+
+size_t ntlmd_ldap_conf_parse(const struct ntlmd_config *cfg, struct ntlmd_ldap_conf *ret,
+                             struct ntlmd_config_error *errs, size_t max)
+{
+	struct parse p = {.rep = {.errs = errs, .max = errs != NULL ? max : 0}};
+	struct ntlmd_ldap_conf *c = &p.c;
 
 	if (cfg == NULL)
 		return 0;
-	c.filter = dup_or_oom(&p, "(objectClass=sambaSamAccount)");
-	c.group_filter = dup_or_oom(&p, "(objectClass=posixGroup)");
-	c.group_name_attribute = dup_or_oom(&p, "cn");
-	c.domain_attribute = dup_or_oom(&p, "sambaDomainName");
-	for (size_t i = 0; i < NTLMD_LDAP_ATTR_COUNT; i++)
-		c.attrs[i] = dup_or_oom(&p, ntlmd_ldap_default_attrs[i]);
-	for (size_t i = 0; cfg->extra_keys != NULL && cfg->extra_keys[i] != NULL; i++)
-		if (is_ldap_key(cfg->extra_keys[i]))
-			parse_key(&p, cfg->extra_keys[i], cfg->extra_values[i], cfg->extra_lines[i]);
-	if (uses_ldap(cfg) || ret != NULL)
-		check_whole(&p);
+	if (!set_defaults(c))
+		p.rep.oom = true;
+	else if (ntlmd_config_store_parse(cfg, &ntlmd_backend_ldap.config, &p, &p.rep) ==
+	         NTLM_ERR_INVALID_ARGUMENT)
+		fail(&p, 0, "ldap backend: internal error: a key's declaration is wrong");
+	if (!p.rep.oom && (uses_ldap(cfg) || ret != NULL))
+		check_whole(&p, cfg);
 	/* members by DN are in "member" (groupOfNames) unless mapped */
-	if (c.group_member_attribute == NULL)
-		c.group_member_attribute = dup_or_oom(&p, c.group_member_dn ? "member" : "memberUid");
-	if (p.oom)
+	if (c->group_member_attribute == NULL &&
+	    (c->group_member_attribute = strdup(c->group_member_dn ? "member" : "memberUid")) == NULL)
+		p.rep.oom = true;
+	if (p.rep.oom)
 		fail(&p, 0, "ldap backend: out of memory");
-	if (p.n != 0 || ret == NULL)
-		ntlmd_ldap_conf_clear(&c);
+	if (p.rep.n != 0 || ret == NULL)
+		ntlmd_ldap_conf_clear(c);
 	else
-		*ret = c;
-	return p.n;
+		*ret = *c;
+	return p.rep.n;
 }
 
 void ntlmd_ldap_conf_clear(struct ntlmd_ldap_conf *c)

@@ -210,7 +210,7 @@ START_TEST(errors_with_lines)
 	ck_assert(has_error(errs, n, 11, "cache_ttl"));
 	ck_assert(has_error(errs, n, 12, "lockout_writeback"));
 	ck_assert(has_error(errs, n, 13, "EXTERNAL"));
-	ck_assert(has_error(errs, n, 14, "reconnect_retrytime: expected a number of seconds from 0 to 3600"));
+	ck_assert(has_error(errs, n, 14, "reconnect_retrytime: 3601 is out of range (0 to 3600)"));
 	ck_assert(has_error(errs, n, 15, "cannot read"));
 	ck_assert(has_error(errs, n, 16, "domain_attribute"));
 	ck_assert(has_error(errs, n, 17, "group_filter"));
