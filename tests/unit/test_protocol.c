@@ -2551,6 +2551,8 @@ struct gate {
 	bool open;
 };
 
+#define GATE_CLOSED ((struct gate){PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false})
+
 static void gate_set(struct gate *g, bool open)
 {
 	pthread_mutex_lock(&g->lock);
@@ -2564,6 +2566,9 @@ struct test_job {
 	int id;
 	struct gate *gate; /* the job waits for it to open; NULL: none */
 };
+
+/* Job id_ of uid uid_, waiting at gate_ when not NULL. */
+#define TEST_JOB(uid_, id_, gate_) ((struct test_job){{.uid = (uid_), .run = test_job_run}, (id_), (gate_)})
 
 static int run_order[16];
 static size_t n_run;
@@ -2589,6 +2594,31 @@ static void *open_gate_later(void *arg)
 	return NULL;
 }
 
+/* Waits until a worker runs a job. */
+static void wait_running(struct ntlmd_pool *p)
+{
+	while (ntlmd_pool_running(p) == 0)
+		usleep(1000);
+}
+
+/* Submits job, which waits at its gate, and waits until the one worker
+ * runs it: the jobs submitted after it queue. */
+static void submit_held(struct ntlmd_pool *p, struct test_job *job)
+{
+	ck_assert(ntlmd_pool_submit(p, &job->job));
+	wait_running(p);
+}
+
+/* The worker's runs run_order[first..first + n) were the jobs ids[0..n). */
+static void ck_ran(size_t first, const int *ids, size_t n)
+{
+	ck_assert_uint_ge(n_run, first + n);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(run_order[first + i], ids[i]);
+}
+#define CK_RAN(first, ...) \
+	ck_ran((first), (const int[]){__VA_ARGS__}, sizeof((int[]){__VA_ARGS__}) / sizeof(int))
+
 /* Done jobs, waiting on the pool's descriptor as the loop does. */
 static size_t take_done(struct ntlmd_pool *p, size_t want)
 {
@@ -2608,38 +2638,28 @@ static size_t take_done(struct ntlmd_pool *p, size_t want)
  * worker ran. */
 START_TEST(pool_turns_caps_and_stop)
 {
-	struct gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+	struct gate gate = GATE_CLOSED;
 	struct ntlmd_pool *p = ntlmd_pool_new(1, 3);
 	struct test_job jobs[6] = {
-	    {{.uid = 1, .run = test_job_run}, 0, &gate}, /* holds the worker */
-	    {{.uid = 1, .run = test_job_run}, 1, NULL},  {{.uid = 1, .run = test_job_run}, 2, NULL},
-	    {{.uid = 1, .run = test_job_run}, 3, NULL},  {{.uid = 2, .run = test_job_run}, 4, NULL},
-	    {{.uid = 1, .run = test_job_run}, 5, NULL},
+	    TEST_JOB(1, 0, &gate), /* holds the worker */
+	    TEST_JOB(1, 1, NULL),  TEST_JOB(1, 2, NULL), TEST_JOB(1, 3, NULL),
+	    TEST_JOB(2, 4, NULL),  TEST_JOB(1, 5, NULL),
 	};
 
 	ck_assert_ptr_nonnull(p);
 	n_run = 0;
-	ck_assert(ntlmd_pool_submit(p, &jobs[0].job));
-	while (ntlmd_pool_running(p) == 0) /* the worker took it */
-		usleep(1000);
+	submit_held(p, &jobs[0]);
 	for (int i = 1; i <= 4; i++)
 		ck_assert(ntlmd_pool_submit(p, &jobs[i].job));
 	ck_assert(!ntlmd_pool_submit(p, &jobs[5].job)); /* uid 1 has 3 waiting */
 	ck_assert_uint_eq(ntlmd_pool_queued(p), 4);
 	gate_set(&gate, true);
 	ck_assert_uint_eq(take_done(p, 5), 5);
-	/* uid 2's job did not wait behind all of uid 1's */
-	ck_assert_int_eq(run_order[0], 0);
-	ck_assert_int_eq(run_order[1], 1);
-	ck_assert_int_eq(run_order[2], 4);
-	ck_assert_int_eq(run_order[3], 2);
-	ck_assert_int_eq(run_order[4], 3);
+	CK_RAN(0, 0, 1, 4, 2, 3); /* uid 2's job did not wait behind all of uid 1's */
 
 	/* stop: the job running finishes, the queued ones come back unrun */
 	gate_set(&gate, false);
-	ck_assert(ntlmd_pool_submit(p, &jobs[0].job));
-	while (ntlmd_pool_running(p) == 0)
-		usleep(1000);
+	submit_held(p, &jobs[0]);
 	ck_assert(ntlmd_pool_submit(p, &jobs[1].job));
 	{
 		pthread_t opener;
@@ -2671,20 +2691,17 @@ END_TEST
  * uid's share at once and never runs; a running one is not taken back. */
 START_TEST(pool_own_queue_and_cancel)
 {
-	struct gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+	struct gate gate = GATE_CLOSED;
 	struct ntlmd_pool *p = ntlmd_pool_new(1, 2);
 	struct test_job jobs[7] = {
-	    {{.uid = 1, .run = test_job_run}, 0, &gate}, /* holds the worker */
-	    {{.uid = 1, .run = test_job_run}, 1, NULL},  {{.uid = 1, .run = test_job_run}, 2, NULL},
-	    {{.uid = 1, .run = test_job_run}, 3, NULL},  {{.uid = 1, .run = test_job_run}, 4, NULL},
-	    {{.uid = 1, .run = test_job_run}, 5, NULL},  {{.uid = 1, .run = test_job_run}, 6, NULL},
+	    TEST_JOB(1, 0, &gate), /* holds the worker */
+	    TEST_JOB(1, 1, NULL),  TEST_JOB(1, 2, NULL), TEST_JOB(1, 3, NULL),
+	    TEST_JOB(1, 4, NULL),  TEST_JOB(1, 5, NULL), TEST_JOB(1, 6, NULL),
 	};
 
 	ck_assert_ptr_nonnull(p);
 	n_run = 0;
-	ck_assert(ntlmd_pool_submit(p, &jobs[0].job));
-	while (ntlmd_pool_running(p) == 0)
-		usleep(1000);
+	submit_held(p, &jobs[0]);
 	ck_assert(ntlmd_pool_submit(p, &jobs[1].job));
 	ck_assert(ntlmd_pool_submit(p, &jobs[2].job));
 	ck_assert(!ntlmd_pool_submit(p, &jobs[3].job)); /* uid 1's share is full */
@@ -2707,11 +2724,7 @@ START_TEST(pool_own_queue_and_cancel)
 	ck_assert_ptr_null(ntlmd_pool_done(p)); /* job 1 never comes back */
 	/* the own queue takes its turn as one more uid */
 	ck_assert_uint_eq(n_run, 5);
-	ck_assert_int_eq(run_order[0], 0);
-	ck_assert_int_eq(run_order[1], 2);
-	ck_assert_int_eq(run_order[2], 4);
-	ck_assert_int_eq(run_order[3], 3);
-	ck_assert_int_eq(run_order[4], 5);
+	CK_RAN(0, 0, 2, 4, 3, 5);
 	ntlmd_pool_stop(p);
 	ck_assert_ptr_null(ntlmd_pool_done(p));
 	ntlmd_pool_free(p);
@@ -2722,35 +2735,29 @@ END_TEST
  * is next: that queue keeps its turn. */
 START_TEST(pool_cancel_keeps_turns)
 {
-	struct gate first = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
-	struct gate second = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+	struct gate first = GATE_CLOSED;
+	struct gate second = GATE_CLOSED;
 	struct ntlmd_pool *p = ntlmd_pool_new(1, 0);
 	struct test_job jobs[6] = {
-	    {{.uid = 9, .run = test_job_run}, 0, &first},  {{.uid = 1, .run = test_job_run}, 1, NULL},
-	    {{.uid = 2, .run = test_job_run}, 2, &second}, {{.uid = 2, .run = test_job_run}, 3, NULL},
-	    {{.uid = 3, .run = test_job_run}, 4, NULL},    {{.uid = 1, .run = test_job_run}, 5, NULL},
+	    TEST_JOB(9, 0, &first), TEST_JOB(1, 1, NULL), TEST_JOB(2, 2, &second),
+	    TEST_JOB(2, 3, NULL),   TEST_JOB(3, 4, NULL), TEST_JOB(1, 5, NULL),
 	};
 
 	ck_assert_ptr_nonnull(p);
 	n_run = 0;
-	ck_assert(ntlmd_pool_submit(p, &jobs[0].job));
-	while (ntlmd_pool_running(p) == 0)
-		usleep(1000);
+	submit_held(p, &jobs[0]);
 	for (int i = 1; i <= 4; i++)
 		ck_assert(ntlmd_pool_submit(p, &jobs[i].job));
 	gate_set(&first, true);
 	ck_assert_uint_eq(take_done(p, 2), 2); /* jobs 0 and 1 */
-	while (ntlmd_pool_running(p) == 0)     /* job 2 waits at its gate */
-		usleep(1000);
+	wait_running(p);                       /* job 2 waits at its gate */
 	/* the ring: uid 2 (job 3), uid 3 (job 4, next), then uid 1 */
 	ck_assert(ntlmd_pool_submit(p, &jobs[5].job));
 	ck_assert(ntlmd_pool_cancel(p, &jobs[3].job)); /* uid 2 leaves the ring */
 	gate_set(&second, true);
 	ck_assert_uint_eq(take_done(p, 3), 3);
 	ck_assert_uint_eq(n_run, 5);
-	ck_assert_int_eq(run_order[2], 2);
-	ck_assert_int_eq(run_order[3], 4); /* uid 3 kept its turn */
-	ck_assert_int_eq(run_order[4], 5);
+	CK_RAN(2, 2, 4, 5); /* uid 3 (job 4) kept its turn */
 	ntlmd_pool_stop(p);
 	ntlmd_pool_free(p);
 }
