@@ -34,6 +34,23 @@ fail() {
     FAILED=$((FAILED + 1))
 }
 
+# check NAME COMMAND...: one case from a command's status (pass when it
+# succeeds). COMMAND runs in this shell: a function it names may set
+# variables.
+check() {
+    name=$1
+    shift
+    if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+# remove_work: removes the test's private directory $WORK, unless
+# KEEP_WORK is set (to read what a failed run left); for a cleanup trap.
+remove_work() {
+    if [ -n "${WORK:-}" ] && [ -d "$WORK" ] && [ -z "${KEEP_WORK:-}" ]; then
+        rm -rf "$WORK"
+    fi
+}
+
 # stop_pid PID: stops process PID (TERM, then KILL after ${WAIT:-10} s) and
 # reaps it; nothing when PID is empty.
 stop_pid() {

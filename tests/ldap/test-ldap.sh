@@ -32,19 +32,11 @@ DRIVER=$TESTS_LIB/ldap_driver.py
 # shellcheck source=tests/lib/ntlmd.sh
 . "$TESTS_LIB/ntlmd.sh"
 
-check() { # NAME COMMAND...: one case from a command's status
-    name=$1
-    shift
-    if "$@"; then pass "$name"; else fail "$name"; fi
-}
-
 cleanup() {
     stop_pid "$DAEMON_PID"
     stop_pid "$SLAPD_A"
     stop_pid "$SLAPD_B"
-    if [ -n "$WORK" ] && [ -d "$WORK" ] && [ -z "${KEEP_WORK:-}" ]; then
-        rm -rf "$WORK"
-    fi
+    remove_work
 }
 
 # Runs the driver, prints its case lines and adds its counts.

@@ -40,12 +40,6 @@ DRIVER=$TESTS_LIB/ldap_driver.py
 # shellcheck source=tests/lib/ntlmd.sh
 . "$TESTS_LIB/ntlmd.sh"
 
-check() { # NAME COMMAND...: one case from a command's status
-    name=$1
-    shift
-    if "$@"; then pass "$name"; else fail "$name"; fi
-}
-
 cleanup() {
     stop_pid "$NTLMD_A"
     stop_pid "$NTLMD_B"
@@ -53,9 +47,7 @@ cleanup() {
     stop_pid "$NTLMD_D"
     stop_pid "$SLAPD_A"
     stop_pid "$SLAPD_B"
-    if [ -n "$WORK" ] && [ -d "$WORK" ] && [ -z "${KEEP_WORK:-}" ]; then
-        rm -rf "$WORK"
-    fi
+    remove_work
 }
 
 driver() { run_counted 120 "$PY" -B "$DRIVER" "$@"; }

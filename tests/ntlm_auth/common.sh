@@ -32,9 +32,7 @@ cleanup() {
     for pid in $PIDS; do
         wait "$pid" 2>/dev/null
     done
-    if [ -n "$WORK" ] && [ -d "$WORK" ] && [ -z "${KEEP_WORK:-}" ]; then
-        rm -rf "$WORK"
-    fi
+    remove_work
 }
 
 # Waits (bounded) until the command "$@" succeeds.

@@ -43,15 +43,7 @@ SLAPD_A=""
 cleanup() {
     stop_pid "$DAEMON_PID"
     stop_pid "$SLAPD_A"
-    if [ -n "$WORK" ] && [ -d "$WORK" ] && [ -z "${KEEP_WORK:-}" ]; then
-        rm -rf "$WORK"
-    fi
-}
-
-check() { # NAME COMMAND...: one case from a command's status
-    name=$1
-    shift
-    if "$@"; then pass "$name"; else fail "$name"; fi
+    remove_work
 }
 
 driver() { run_counted 300 "$PY" -B "$DRIVER" "$@"; }
