@@ -2375,6 +2375,21 @@ static struct ntlmd_request *verify_started(const struct flow *x, enum ntlmd_ste
 	return req;
 }
 
+/* A VERIFY of user's NTLMv2 logon through service "pam", started: its
+ * first step must be want. */
+static struct ntlmd_request *verify_begun(struct flow *x, const char *user, const char *password,
+                                          enum ntlmd_step want)
+{
+	struct ntlm_initiator_config c = client(user, password, NTLM_CLIENT_NTLMV2);
+	struct ntlmd_request *req;
+	enum ntlmd_step step;
+
+	flow_run(x, &c, "pam", false);
+	req = verify_started(x, &step);
+	ck_assert_int_eq(step, want);
+	return req;
+}
+
 /* The reply of a finished request: its status. */
 static enum ntlm_status finished(struct ntlmd_request *req)
 {
@@ -2398,14 +2413,11 @@ static enum ntlm_status finished(struct ntlmd_request *req)
  * user, PING), and the answer, when it comes, completes the logon. */
 START_TEST(store_answers_later)
 {
-	struct ntlm_initiator_config c = client("slowalice", PASSWORD, NTLM_CLIENT_NTLMV2);
 	struct ntlmd_request *req, *replay;
 	struct flow x;
 	enum ntlmd_step step;
 
-	flow_run(&x, &c, "pam", false);
-	req = verify_started(&x, &step);
-	ck_assert_int_eq(step, NTLMD_STEP_WAIT);
+	req = verify_begun(&x, "slowalice", PASSWORD, NTLMD_STEP_WAIT);
 	ck_assert_int_eq(req->call.op, NTLMD_CALL_LOOKUP);
 	ck_assert_str_eq(req->call.user, "slowalice");
 	/* meanwhile: the same AUTHENTICATE again is a replay, refused at once */
@@ -2434,14 +2446,9 @@ END_TEST
  * against the account. */
 START_TEST(store_never_answers)
 {
-	struct ntlm_initiator_config c = client("slowalice", "Wrong-pass1", NTLM_CLIENT_NTLMV2);
-	struct ntlmd_request *req;
 	struct flow x;
-	enum ntlmd_step step;
+	struct ntlmd_request *req = verify_begun(&x, "slowalice", "Wrong-pass1", NTLMD_STEP_WAIT);
 
-	flow_run(&x, &c, "pam", false);
-	req = verify_started(&x, &step);
-	ck_assert_int_eq(step, NTLMD_STEP_WAIT);
 	ntlmd_request_expire(&hctx, req);
 	ck_assert(req->abandoned);
 	ck_assert_status(finished(req), NTLM_ERR_BACKEND_UNAVAILABLE);
@@ -2486,14 +2493,9 @@ END_TEST
 /* The fast path: a store call the chain answers from memory never waits. */
 START_TEST(store_answers_at_once)
 {
-	struct ntlm_initiator_config c = client("alice", PASSWORD, NTLM_CLIENT_NTLMV2);
-	struct ntlmd_request *req;
 	struct flow x;
-	enum ntlmd_step step;
+	struct ntlmd_request *req = verify_begun(&x, "alice", PASSWORD, NTLMD_STEP_REPLY);
 
-	flow_run(&x, &c, "pam", false);
-	req = verify_started(&x, &step);
-	ck_assert_int_eq(step, NTLMD_STEP_REPLY);
 	ck_assert(!req->call.waited);
 	ck_assert_status(finished(req), NTLM_OK);
 	ntlmd_request_free(req);
@@ -2506,15 +2508,10 @@ END_TEST
  * take the new one. */
 START_TEST(reload_while_waiting)
 {
-	struct ntlm_initiator_config c = client("slowalice", PASSWORD, NTLM_CLIENT_NTLMV2);
 	struct ntlmd_setup *before = hctx.setup;
-	struct ntlmd_request *req;
 	struct flow x;
-	enum ntlmd_step step;
+	struct ntlmd_request *req = verify_begun(&x, "slowalice", PASSWORD, NTLMD_STEP_WAIT);
 
-	flow_run(&x, &c, "pam", false);
-	req = verify_started(&x, &step);
-	ck_assert_int_eq(step, NTLMD_STEP_WAIT);
 	ck_assert_ptr_eq(req->setup, before);
 	ck_assert_uint_eq(before->refs, 2); /* the context's and the request's */
 	reload();
