@@ -90,6 +90,27 @@ skip_or_fail() {
     exit 77
 }
 
+# require_built VAR...: each VAR names a built program (make check sets
+# them: tests/Makefile.am); a hard error (99) otherwise.
+require_built() {
+    for v in "$@"; do
+        eval "bin=\${$v:-}"
+        if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+            echo "ERROR: set $v to the built program (make check does)" >&2
+            exit 99
+        fi
+    done
+}
+
+# require_python MODULE...: the test's Python, $PY, with each MODULE
+# importable, or skip_or_fail.
+require_python() {
+    [ -x "$PY" ] || skip_or_fail "$PY"
+    for m in "$@"; do
+        "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
+    done
+}
+
 # free_ports COUNT: prints a port P of 127.0.0.1 such that P .. P+COUNT-1
 # are all free for TCP and UDP now, searched from a random start in
 # 20000-29999 (outside Linux's ephemeral range, 32768-60999), so that two

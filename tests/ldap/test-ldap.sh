@@ -73,14 +73,8 @@ EOF
 
 # ------------------------------------------------------------------ setup
 
-if [ -z "${NTLMD:-}" ] || [ ! -x "$NTLMD" ]; then
-    echo "ERROR: set NTLMD to the ntlmd binary (make check does)" >&2
-    exit 99
-fi
-[ -x "$PY" ] || skip_or_fail "$PY"
-for m in ntlm_auth Cryptodome; do
-    "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
-done
+require_built NTLMD
+require_python ntlm_auth Cryptodome
 slapd_require
 [ "$(id -u)" -eq 0 ] || skip_or_fail "root (SASL EXTERNAL maps uid 0)"
 trap cleanup EXIT

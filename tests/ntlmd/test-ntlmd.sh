@@ -67,14 +67,8 @@ wait_exit() {
 
 # ------------------------------------------------------------------ setup
 
-if [ -z "${NTLMD:-}" ] || [ ! -x "$NTLMD" ]; then
-    echo "ERROR: set NTLMD to the ntlmd binary (make check does)" >&2
-    exit 99
-fi
-[ -x "$PY" ] || skip_or_fail "$PY"
-for m in ntlm_auth impacket Cryptodome; do
-    "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
-done
+require_built NTLMD
+require_python ntlm_auth impacket Cryptodome
 command -v setpriv >/dev/null 2>&1 || skip_or_fail "setpriv"
 [ "$(id -u)" -eq 0 ] || skip_or_fail "root (the test switches to nobody)"
 

@@ -74,17 +74,8 @@ json_ok() { "$PY" -c 'import json, sys; json.load(open(sys.argv[1]))' "$1" 2>/de
 
 # ------------------------------------------------------------------ setup
 
-for v in NTLMD NTLMTOOL; do
-    eval "bin=\${$v:-}"
-    if [ -z "$bin" ] || [ ! -x "$bin" ]; then
-        echo "ERROR: set $v to the built program (make check does)" >&2
-        exit 99
-    fi
-done
-[ -x "$PY" ] || skip_or_fail "$PY"
-for m in ntlm_auth Cryptodome; do
-    "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
-done
+require_built NTLMD NTLMTOOL
+require_python ntlm_auth Cryptodome
 command -v setpriv >/dev/null 2>&1 || skip_or_fail "setpriv"
 [ "$(id -u)" -eq 0 ] || skip_or_fail "root (the test switches to nobody)"
 slapd_require
