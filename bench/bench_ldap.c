@@ -2,9 +2,10 @@
  * bench_ldap: the raw lookup rate of a directory, the floor under ntlmd's
  * ldap backend: one persistent libldap connection, bound once, searching
  * (&(objectClass=sambaSamAccount)(uid=USER)) for the attributes the
- * backend reads and decoding the NT hash value, as ldapsearch would, in a
- * loop. bench/run.sh sets it beside VERIFY requests through ntlmd with the
- * ldap backend against the same slapd, in the same run.
+ * backend reads (ntlmd_ldap_default_attrs, ldap/ldap_entry.c) and
+ * decoding the NT hash value, as ldapsearch would, in a loop.
+ * bench/run.sh sets it beside VERIFY requests through ntlmd with the ldap
+ * backend against the same slapd, in the same run.
  *
  * With "connect" as the seventh argument each lookup opens its own
  * connection, binds, searches and unbinds, as one ldapsearch run does.
@@ -16,6 +17,7 @@
 #include <config.h>
 
 #include "bench_users.h"
+#include "ldap_entry.h"
 
 #include <ldap.h>
 #include <stdbool.h>
@@ -49,26 +51,14 @@ static int read_password(const char *path, char *buf, size_t n)
 /* One search; 0 when exactly one entry with a 32-character NT hash came back. */
 static int search_once(LDAP *ld, const char *base, const char *filter)
 {
-	static const char *const names[] = {"uid",
-	                                    "sambaNTPassword",
-	                                    "sambaLMPassword",
-	                                    "sambaAcctFlags",
-	                                    "sambaPwdLastSet",
-	                                    "sambaPwdMustChange",
-	                                    "sambaKickoffTime",
-	                                    "sambaLogonHours",
-	                                    "sambaUserWorkstations",
-	                                    "sambaBadPasswordCount",
-	                                    "sambaBadPasswordTime",
-	                                    "uidNumber"};
-	char *attrs[sizeof(names) / sizeof(names[0]) + 1] = {NULL};
+	char *attrs[NTLMD_LDAP_ATTR_COUNT + 1] = {NULL};
 	struct timeval tv = {10, 0};
 	LDAPMessage *res = NULL;
 	struct berval **v;
 	int rc, msgid, ok = -1;
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		attrs[i] = (char *)names[i];
+	for (size_t i = 0; i < NTLMD_LDAP_ATTR_COUNT; i++)
+		attrs[i] = (char *)ntlmd_ldap_default_attrs[i];
 	rc = ldap_search_ext(ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL, &tv, 2, &msgid);
 	if (rc != LDAP_SUCCESS || ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res) <= 0)
 		return -1;

@@ -3,8 +3,8 @@
 # Builds a plain configuration (no sanitizers) in build/valgrind, then runs
 #  1. every check program in-process (CK_FORK=no) under valgrind: the unit
 #     tests, ntlm_auth/test_helper_unit, unit/test_pam_options,
-#     ldap/test_ldap_conf, harden/test_abuse, and every fuzz replay over its
-#     seed corpus;
+#     ldap/test_ldap_conf, ldap/test_ldap_entry, harden/test_abuse, and
+#     every fuzz replay over its seed corpus;
 #  2. the integration tests, with the project's programs started through
 #     wrappers that run them under valgrind (one log per process,
 #     valgrind-logs/PROGRAM.PID.log):
@@ -87,7 +87,8 @@ export top_builddir="$build"
 unit_tests=$(printf 'print:\n\t@echo $(UNIT_TESTS)\n' | make -s -C tests -f Makefile -f - print)
 passed=0
 failed=0
-for t in $unit_tests ntlm_auth/test_helper_unit unit/test_pam_options ldap/test_ldap_conf harden/test_abuse; do
+for t in $unit_tests ntlm_auth/test_helper_unit unit/test_pam_options ldap/test_ldap_conf ldap/test_ldap_entry \
+	harden/test_abuse; do
 	# shellcheck disable=SC2086
 	if CK_FORK=no ./libtool --mode=execute valgrind $VG_FLAGS --log-file="$logs/$(echo "$t" | tr / _).log" \
 		"tests/$t" >"$logs/$(echo "$t" | tr / _).out" 2>&1; then

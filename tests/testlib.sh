@@ -34,6 +34,23 @@ fail() {
     FAILED=$((FAILED + 1))
 }
 
+# check NAME COMMAND...: one case from a command's status (pass when it
+# succeeds). COMMAND runs in this shell: a function it names may set
+# variables.
+check() {
+    name=$1
+    shift
+    if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+# remove_work: removes the test's private directory $WORK, unless
+# KEEP_WORK is set (to read what a failed run left); for a cleanup trap.
+remove_work() {
+    if [ -n "${WORK:-}" ] && [ -d "$WORK" ] && [ -z "${KEEP_WORK:-}" ]; then
+        rm -rf "$WORK"
+    fi
+}
+
 # stop_pid PID: stops process PID (TERM, then KILL after ${WAIT:-10} s) and
 # reaps it; nothing when PID is empty.
 stop_pid() {
@@ -71,6 +88,27 @@ skip_or_fail() {
     fi
     echo "SKIP: $1 is missing" >&2
     exit 77
+}
+
+# require_built VAR...: each VAR names a built program (make check sets
+# them: tests/Makefile.am); a hard error (99) otherwise.
+require_built() {
+    for v in "$@"; do
+        eval "bin=\${$v:-}"
+        if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+            echo "ERROR: set $v to the built program (make check does)" >&2
+            exit 99
+        fi
+    done
+}
+
+# require_python MODULE...: the test's Python, $PY, with each MODULE
+# importable, or skip_or_fail.
+require_python() {
+    [ -x "$PY" ] || skip_or_fail "$PY"
+    for m in "$@"; do
+        "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
+    done
 }
 
 # free_ports COUNT: prints a port P of 127.0.0.1 such that P .. P+COUNT-1

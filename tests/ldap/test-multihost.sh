@@ -40,12 +40,6 @@ DRIVER=$TESTS_LIB/ldap_driver.py
 # shellcheck source=tests/lib/ntlmd.sh
 . "$TESTS_LIB/ntlmd.sh"
 
-check() { # NAME COMMAND...: one case from a command's status
-    name=$1
-    shift
-    if "$@"; then pass "$name"; else fail "$name"; fi
-}
-
 cleanup() {
     stop_pid "$NTLMD_A"
     stop_pid "$NTLMD_B"
@@ -53,9 +47,7 @@ cleanup() {
     stop_pid "$NTLMD_D"
     stop_pid "$SLAPD_A"
     stop_pid "$SLAPD_B"
-    if [ -n "$WORK" ] && [ -d "$WORK" ] && [ -z "${KEEP_WORK:-}" ]; then
-        rm -rf "$WORK"
-    fi
+    remove_work
 }
 
 driver() { run_counted 120 "$PY" -B "$DRIVER" "$@"; }
@@ -148,14 +140,8 @@ EOF
 
 # ------------------------------------------------------------------ setup
 
-if [ -z "${NTLMD:-}" ] || [ ! -x "$NTLMD" ]; then
-    echo "ERROR: set NTLMD to the ntlmd binary (make check does)" >&2
-    exit 99
-fi
-[ -x "$PY" ] || skip_or_fail "$PY"
-for m in ntlm_auth Cryptodome; do
-    "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
-done
+require_built NTLMD
+require_python ntlm_auth Cryptodome
 slapd_require
 [ -r /usr/lib/ldap/syncprov.la ] || skip_or_fail "slapd's syncprov module"
 command -v bc >/dev/null 2>&1 || skip_or_fail "bc"

@@ -29,6 +29,7 @@ socket operation is bounded by a timeout.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import select
@@ -726,21 +727,7 @@ def main_cases(args):
     run.case("8 garbage clients at once, a good client still served", many_hostile_clients)
 
     def max_connections():
-        problems = []
-        idle = []
-        try:
-            for _ in range(args.max_connections):
-                idle.append(connect(sock, timeout=TIMEOUT))
-            time.sleep(0.3)
-            try:
-                extra = closed_without_reply(sock, frame(PING), timeout=TIMEOUT)
-            except OSError:
-                extra = True
-            if not extra:
-                problems.append("a connection over max_connections was served")
-        finally:
-            for s in idle:
-                s.close()
+        problems = one_more_refused(sock, args.max_connections)
         deadline = time.monotonic() + TIMEOUT
         while True:
             try:
@@ -819,6 +806,12 @@ class Kept:
     def __init__(self, path, timeout=TIMEOUT):
         self.sock = connect(path, timeout)
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     def close(self):
         self.sock.close()
 
@@ -859,6 +852,37 @@ class Kept:
             return time.monotonic() - t0
         return None
 
+    def stays_open(self, timeout=TIMEOUT):
+        """True when the daemon has not closed the connection within timeout."""
+        return self.wait_end(timeout) is None
+
+
+def one_more_refused(sock, n):
+    """The problems when, n connections open that sent nothing, one more is
+    served: the daemon must close it without a reply."""
+    with contextlib.ExitStack() as stack:
+        for _ in range(n):
+            stack.enter_context(contextlib.closing(connect(sock, timeout=TIMEOUT)))
+        time.sleep(0.3)
+        try:
+            refused = closed_without_reply(sock, frame(PING), timeout=TIMEOUT)
+        except OSError:
+            refused = True
+    return [] if refused else ["a connection over max_connections was served"]
+
+
+def idle_kept(stack, n, sock, pause=0.0):
+    """n kept connections, each idle after one PING answered, closed with
+    stack (contextlib.ExitStack), pause seconds apart; and the problems of
+    those PINGs."""
+    held, problems = [], []
+    for _ in range(n):
+        k = stack.enter_context(Kept(sock))
+        held.append(k)
+        problems += expect(k.call(PING), "STATUS_SUCCESS")
+        time.sleep(pause)
+    return held, problems
+
 
 def kept_cases(args):
     sock = args.socket
@@ -870,8 +894,7 @@ def kept_cases(args):
     def ping_challenge_verify():
         from ntlm_auth.ntlm import NtlmContext
 
-        k = Kept(sock)
-        try:
+        with Kept(sock) as k:
             problems = expect(k.call(PING), "STATUS_SUCCESS")
             ctx = NtlmContext(alice.user, alice.password, domain=DOMAIN, workstation=WORKSTATION)
             negotiate = ctx.step()
@@ -886,14 +909,11 @@ def kept_cases(args):
             problems += expect(r, "STATUS_WRONG_PASSWORD")
             problems += expect(k.call(PING), "STATUS_SUCCESS")
             return problems
-        finally:
-            k.close()
 
     run.case("one connection: PING, CHALLENGE, VERIFY, CHECK_PASSWORD, PING in sequence", ping_challenge_verify)
 
     def idle_timeout():
-        k = Kept(sock, timeout=idle + TIMEOUT)
-        try:
+        with Kept(sock, timeout=idle + TIMEOUT) as k:
             problems = expect(k.call(PING), "STATUS_SUCCESS")
             time.sleep(idle / 2)
             problems += expect(k.call(PING), "STATUS_SUCCESS")  # idle for half the timeout: still open
@@ -903,16 +923,13 @@ def kept_cases(args):
             elif not idle * 0.8 <= took <= idle + 2:
                 problems.append(f"closed {took:.2f} s after the last reply (idle_timeout {idle} s)")
             return problems
-        finally:
-            k.close()
 
     run.case(f"a connection idle for idle_timeout ({args.idle_timeout_ms} ms) is closed, not before",
              idle_timeout)
 
     def first_byte_starts_read_timeout():
         # a further request that begins before idle_timeout is not cut at idle_timeout
-        k = Kept(sock, timeout=idle + TIMEOUT)
-        try:
+        with Kept(sock, timeout=idle + TIMEOUT) as k:
             problems = expect(k.call(PING), "STATUS_SUCCESS")
             data = frame(PING, [(T_SERVICE, "x")])
             time.sleep(idle * 0.7)
@@ -920,116 +937,88 @@ def kept_cases(args):
             time.sleep(idle * 0.5)  # past idle_timeout since the reply, within read_timeout
             k.send(data[3:])
             return problems + expect(k.reply(PING), "STATUS_SUCCESS")
-        finally:
-            k.close()
 
     run.case("a further request begun before idle_timeout is bounded by read_timeout instead",
              first_byte_starts_read_timeout)
 
     def max_requests():
-        k = Kept(sock)
-        try:
+        with Kept(sock) as k:
             problems = []
             for i in range(args.max_requests):
                 problems += [f"request {i + 1}: {p}" for p in expect(k.call(PING), "STATUS_SUCCESS")]
-            if k.wait_end(TIMEOUT) is None:
+            if k.stays_open():
                 problems.append(f"still open after {args.max_requests} requests")
             return problems
-        finally:
-            k.close()
 
     run.case(f"max_requests_per_connection ({args.max_requests}): closed after that many replies", max_requests)
 
     def malformed_second_header():
-        k = Kept(sock)
-        try:
+        with Kept(sock) as k:
             problems = expect(k.call(PING), "STATUS_SUCCESS")
             k.send(b"NTX" + bytes(9))
-            if k.wait_end(TIMEOUT) is None:
+            if k.stays_open():
                 problems.append("no end of stream after a malformed header")
             return problems
-        finally:
-            k.close()
 
     run.case("a malformed second header closes the connection without a reply", malformed_second_header)
 
     def malformed_second_payload():
-        k = Kept(sock)
-        try:
+        with Kept(sock) as k:
             problems = expect(k.call(PING), "STATUS_SUCCESS")
             payload = field(T_SERVICE, "a") + field(T_SERVICE, "b")
             k.send(HEADER.pack(MAGIC, VERSION, PING, 0, len(payload)) + payload)
             problems += expect(k.reply(PING), "STATUS_INVALID_NETWORK_RESPONSE")
-            if k.wait_end(TIMEOUT) is None:
+            if k.stays_open():
                 problems.append("still open after a malformed payload")
             return problems
-        finally:
-            k.close()
 
     run.case("a malformed second payload gets its status, then the close", malformed_second_payload)
 
     def malformed_ntlmssp_keeps():
-        k = Kept(sock)
-        try:
+        with Kept(sock) as k:
             r = k.call(CHALLENGE, [(T_SERVICE, "kept"), (T_NEGOTIATE, b"NTLMSSP\0garbage")])
             problems = [] if r.status != "STATUS_SUCCESS" else ["a garbage NEGOTIATE was accepted"]
             return problems + expect(k.call(PING), "STATUS_SUCCESS")
-        finally:
-            k.close()
 
     run.case("a well-formed frame with a malformed NTLMSSP message keeps the connection",
              malformed_ntlmssp_keeps)
 
     def pipelined():
-        k = Kept(sock)
-        try:
+        with Kept(sock) as k:
             k.send(frame(PING) + frame(CHECK_PASSWORD, [(T_USER, "alice"), (T_PASSWORD, alice.password)])
                    + frame(PING))
             problems = expect(k.reply(PING), "STATUS_SUCCESS")
             problems += expect(k.reply(CHECK_PASSWORD), "STATUS_SUCCESS")
             problems += expect(k.reply(PING), "STATUS_SUCCESS")
             return problems
-        finally:
-            k.close()
 
     run.case("three requests sent at once are answered in order", pipelined)
 
     def pipelined_then_garbage():
         # the reply to the good frame is written before the garbage is read
-        k = Kept(sock)
-        try:
+        with Kept(sock) as k:
             k.send(frame(PING) + b"garbage-garbage")
             problems = expect(k.reply(PING), "STATUS_SUCCESS")
-            if k.wait_end(TIMEOUT) is None:
+            if k.stays_open():
                 problems.append("still open after the garbage")
             return problems
-        finally:
-            k.close()
 
     run.case("a good request followed at once by garbage: the reply, then the close", pipelined_then_garbage)
 
     def idle_displaced_first():
         # every slot holds an idle kept connection: a newcomer is served and
         # the connection idle longest is the one closed
-        problems, held = [], []
         time.sleep(0.2)
-        try:
-            for _ in range(args.max_connections):
-                k = Kept(sock)
-                held.append(k)
-                problems += expect(k.call(PING), "STATUS_SUCCESS")
-                time.sleep(0.01)
+        with contextlib.ExitStack() as stack:
+            held, problems = idle_kept(stack, args.max_connections, sock, pause=0.01)
             problems += expect(call(sock, PING), "STATUS_SUCCESS")
-            if held[0].wait_end(TIMEOUT) is None:
+            if held[0].stays_open():
                 problems.append("the connection idle longest was not closed")
             still = [i for i, k in enumerate(held[1:], 1) if k.ended()]
             if still:
                 problems.append(f"other idle connections closed too: {still}")
             problems += expect(held[-1].call(PING), "STATUS_SUCCESS")
             return problems
-        finally:
-            for k in held:
-                k.close()
 
     run.case(f"all {args.max_connections} slots idle: a newcomer displaces the one idle longest",
              idle_displaced_first)
@@ -1037,13 +1026,9 @@ def kept_cases(args):
     def idle_privileged_kept_from_unprivileged():
         # root's idle connections fill every slot: nobody's PING finds no room
         # (an unprivileged caller never displaces a privileged one), root's does
-        problems, held = [], []
         time.sleep(0.2)
-        try:
-            for _ in range(args.max_connections):
-                k = Kept(sock)
-                held.append(k)
-                problems += expect(k.call(PING), "STATUS_SUCCESS")
+        with contextlib.ExitStack() as stack:
+            held, problems = idle_kept(stack, args.max_connections, sock)
             out = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
                                   sys.executable, "-B", os.path.abspath(__file__), "ping-once", "--socket", sock],
                                  capture_output=True, timeout=TIMEOUT * 2, text=True).stdout.strip()
@@ -1053,9 +1038,6 @@ def kept_cases(args):
                 problems.append("nobody displaced an idle connection of root")
             problems += expect(call(sock, PING), "STATUS_SUCCESS")
             return problems
-        finally:
-            for k in held:
-                k.close()
 
     if os.getuid() == 0:
         run.case("root's idle connections in every slot: nobody is refused, root is served",
@@ -1063,22 +1045,8 @@ def kept_cases(args):
 
     def fresh_not_displaced_by_idle_rule():
         # connections that never sent a request are not idle: the old rule holds
-        problems, held = [], []
         time.sleep(0.2)  # the connections of the case before are gone
-        try:
-            for _ in range(args.max_connections):
-                held.append(Kept(sock))
-            time.sleep(0.3)
-            try:
-                refused = closed_without_reply(sock, frame(PING))
-            except OSError:
-                refused = True
-            if not refused:
-                problems.append("a connection over max_connections was served")
-            return problems
-        finally:
-            for k in held:
-                k.close()
+        return one_more_refused(sock, args.max_connections)
 
     run.case("slots held by connections that sent nothing: one more is still refused",
              fresh_not_displaced_by_idle_rule)

@@ -32,9 +32,7 @@ cleanup() {
     for pid in $PIDS; do
         wait "$pid" 2>/dev/null
     done
-    if [ -n "$WORK" ] && [ -d "$WORK" ] && [ -z "${KEEP_WORK:-}" ]; then
-        rm -rf "$WORK"
-    fi
+    remove_work
 }
 
 # Waits (bounded) until the command "$@" succeeds.
@@ -62,10 +60,7 @@ setup() {
     fi
     # ntlmd answers privileged callers only: root here
     [ "$(id -u)" -eq 0 ] || skip_or_fail "root (ntlmd's privileged requests)"
-    [ -x "$PY" ] || skip_or_fail "$PY"
-    for m in ntlm_auth Cryptodome; do
-        "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
-    done
+    require_python ntlm_auth Cryptodome
     trap cleanup EXIT
     trap 'exit 1' HUP INT TERM
     WORK=$(mktemp -d "${TMPDIR:-/tmp}/ntlm_auth-test.XXXXXX") || exit 99

@@ -24,6 +24,9 @@ import time
 
 import clients  # tests/interop/clients.py, on PYTHONPATH (tests/Makefile.am, tests/testlib.sh)
 from clients import DOMAIN, WORKSTATION, Account, LineProcess, enable_md4_for_ntlm_auth, md4, nt_hash
+# tests/lib/ntlmd_driver.py, on PYTHONPATH as clients is: the case runner and
+# MS-NLMP's DESL
+from ntlmd_driver import Runner, desl
 
 ACCOUNTS = dict(clients.ACCOUNTS)  # alice (good), bob (disabled)
 # uid 0: NSS knows it as root, for --require-membership-of
@@ -60,13 +63,6 @@ def b64(data):
 
 def unb64(text):
     return base64.b64decode(text.encode("ascii"), validate=True)
-
-
-def desl(key16, data8):
-    from Cryptodome.Cipher import DES
-
-    k = key16 + b"\0" * 5
-    return b"".join(DES.new(clients._des_key(k[i : i + 7]), DES.MODE_ECB).encrypt(data8) for i in (0, 7, 14))
 
 
 # --------------------------------------------------------------------- DER / SPNEGO (RFC 4178)
@@ -118,24 +114,6 @@ def resp_token(blob):
 
 
 # --------------------------------------------------------------------- cases
-
-class Runner:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def case(self, name, fn):
-        try:
-            problems = fn()
-        except Exception as e:  # noqa: BLE001 - a case that blows up is a failure
-            problems = [f"{type(e).__name__}: {e}"]
-        if problems:
-            print(f"FAIL {name}: {'; '.join(problems)}")
-            self.failed += 1
-        else:
-            print(f"PASS {name}")
-            self.passed += 1
-        sys.stdout.flush()
-
 
 def want(got, expected, what="reply"):
     if isinstance(expected, re.Pattern):
@@ -1160,8 +1138,7 @@ def main(args):
 
     run.case("no password or hash in ntlmd's log", no_secrets)
 
-    print(f"{run.passed} passed, {run.failed} failed")
-    return 1 if run.failed else 0
+    return run.finish()
 
 
 def cli():

@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from clients import md4, nt_hash  # noqa: E402
-from helper_driver import desl  # noqa: E402
+from ntlmd_driver import desl  # noqa: E402  (tests/lib, on PYTHONPATH as clients is)
 
 MAGIC1 = b"Magic server to client signing constant"
 MAGIC2 = b"Pad to make it do more than one iteration"

@@ -99,36 +99,36 @@ URL="http://127.0.0.1:$ORIGIN_PORT/index.html"
 via() {
     curl -s -o /dev/null -w '%{http_code}' --max-time 10 -x "http://127.0.0.1:$PROXY_PORT" "$@" "$URL"
 }
-check() { # name expected actual
+check_http() { # NAME EXPECTED ACTUAL: an HTTP status (testlib.sh's check runs a command)
     if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: HTTP $3, expected $2"; fi
 }
 
-check "no credentials: 407" 407 "$(via)"
-check "NTLM (curl --proxy-ntlm), right password: 200" 200 "$(via --proxy-ntlm -U 'TESTDOM\alice:Passw0rd!')"
-check "NTLM, wrong password: 407" 407 "$(via --proxy-ntlm -U 'TESTDOM\alice:WrongPass1')"
-check "NTLM, unknown user: 407" 407 "$(via --proxy-ntlm -U 'TESTDOM\nosuchuser:WrongPass1')"
-check "NTLM, disabled account with its right password: 407" 407 "$(via --proxy-ntlm -U 'TESTDOM\bob:Bobpass1!')"
-check "Basic (curl --proxy-basic), right password: 200" 200 "$(via --proxy-basic -U 'TESTDOM\alice:Passw0rd!')"
-check "Basic, wrong password: 407" 407 "$(via --proxy-basic -U 'alice:WrongPass1')"
-check "Basic, disabled account: 407" 407 "$(via --proxy-basic -U 'bob:Bobpass1!')"
+check_http "no credentials: 407" 407 "$(via)"
+check_http "NTLM (curl --proxy-ntlm), right password: 200" 200 "$(via --proxy-ntlm -U 'TESTDOM\alice:Passw0rd!')"
+check_http "NTLM, wrong password: 407" 407 "$(via --proxy-ntlm -U 'TESTDOM\alice:WrongPass1')"
+check_http "NTLM, unknown user: 407" 407 "$(via --proxy-ntlm -U 'TESTDOM\nosuchuser:WrongPass1')"
+check_http "NTLM, disabled account with its right password: 407" 407 "$(via --proxy-ntlm -U 'TESTDOM\bob:Bobpass1!')"
+check_http "Basic (curl --proxy-basic), right password: 200" 200 "$(via --proxy-basic -U 'TESTDOM\alice:Passw0rd!')"
+check_http "Basic, wrong password: 407" 407 "$(via --proxy-basic -U 'alice:WrongPass1')"
+check_http "Basic, disabled account: 407" 407 "$(via --proxy-basic -U 'bob:Bobpass1!')"
 
 neg() {
     timeout 30 "$PY" -B "$HERE/negotiate_client.py" --proxy "127.0.0.1:$PROXY_PORT" --url "$URL" "$@" 2>&1
 }
-check "Negotiate with SPNEGO-wrapped NTLMSSP, right password: 200" 200 "$(neg --user alice --password 'Passw0rd!')"
-check "Negotiate with raw NTLMSSP, right password: 200" 200 "$(neg --raw --user alice --password 'Passw0rd!')"
-check "Negotiate, wrong password: 407" 407 "$(neg --user alice --password WrongPass1)"
-check "Negotiate, disabled account: 407" 407 "$(neg --user bob --password 'Bobpass1!')"
+check_http "Negotiate with SPNEGO-wrapped NTLMSSP, right password: 200" 200 "$(neg --user alice --password 'Passw0rd!')"
+check_http "Negotiate with raw NTLMSSP, right password: 200" 200 "$(neg --raw --user alice --password 'Passw0rd!')"
+check_http "Negotiate, wrong password: 407" 407 "$(neg --user alice --password WrongPass1)"
+check_http "Negotiate, disabled account: 407" 407 "$(neg --user bob --password 'Bobpass1!')"
 
 # Squid >= 3.4 replies (OK user=... / OK token=... user=... / ERR message=...),
 # as the shipped example configures them
 PROXY_PORT=$KV_PORT
-check "kv replies: NTLM right password: 200" 200 "$(via --proxy-ntlm -U 'TESTDOM\alice:Passw0rd!')"
-check "kv replies: NTLM wrong password: 407" 407 "$(via --proxy-ntlm -U 'TESTDOM\alice:WrongPass1')"
-check "kv replies: Negotiate (SPNEGO) right password: 200" 200 "$(neg --user alice --password 'Passw0rd!')"
-check "kv replies: Negotiate wrong password: 407" 407 "$(neg --user alice --password WrongPass1)"
-check "kv replies: Basic wrong password: 407" 407 "$(via --proxy-basic -U 'alice:WrongPass1')"
-check "kv replies: NTLM, a user name with a space: 200" 200 "$(via --proxy-ntlm -U 'TESTDOM\john smith:John-pass1')"
+check_http "kv replies: NTLM right password: 200" 200 "$(via --proxy-ntlm -U 'TESTDOM\alice:Passw0rd!')"
+check_http "kv replies: NTLM wrong password: 407" 407 "$(via --proxy-ntlm -U 'TESTDOM\alice:WrongPass1')"
+check_http "kv replies: Negotiate (SPNEGO) right password: 200" 200 "$(neg --user alice --password 'Passw0rd!')"
+check_http "kv replies: Negotiate wrong password: 407" 407 "$(neg --user alice --password WrongPass1)"
+check_http "kv replies: Basic wrong password: 407" 407 "$(via --proxy-basic -U 'alice:WrongPass1')"
+check_http "kv replies: NTLM, a user name with a space: 200" 200 "$(via --proxy-ntlm -U 'TESTDOM\john smith:John-pass1')"
 if grep -q ' testdom+john smith ' "$WORK/squid-kv/access.log"; then
     pass "kv replies: the name with a space reaches access.log whole (URL-escaped in the reply)"
 else

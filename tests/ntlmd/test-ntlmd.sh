@@ -30,6 +30,7 @@ MAX_REQUESTS=5
 . "$TESTS_LIB/ntlmd.sh"
 DRIVER=$TESTS_LIB/ntlmd_driver.py
 WORK=""
+LR="" # the real rotation's directory
 DAEMON_PID=""
 
 
@@ -66,14 +67,8 @@ wait_exit() {
 
 # ------------------------------------------------------------------ setup
 
-if [ -z "${NTLMD:-}" ] || [ ! -x "$NTLMD" ]; then
-    echo "ERROR: set NTLMD to the ntlmd binary (make check does)" >&2
-    exit 99
-fi
-[ -x "$PY" ] || skip_or_fail "$PY"
-for m in ntlm_auth impacket Cryptodome; do
-    "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
-done
+require_built NTLMD
+require_python ntlm_auth impacket Cryptodome
 command -v setpriv >/dev/null 2>&1 || skip_or_fail "setpriv"
 [ "$(id -u)" -eq 0 ] || skip_or_fail "root (the test switches to nobody)"
 
@@ -411,11 +406,16 @@ audit_rotation() {
 }
 
 # The shipped logrotate rule parses (-d: nothing is rotated, no script runs);
-# only its path, $(localstatedir)/log/ntlmd/audit.json, becomes the test's.
+# only its path, $(localstatedir)/log/ntlmd/audit.json, becomes the test's,
+# and its "su ntlmd ntlmd" the test daemon's user, nobody (etc/README.md).
+# rotate_rule AUDIT_PATH: the shipped rule so, on stdout.
+rotate_rule() {
+    sed -e "s|^${INSTALLED_AUDIT_JSON:?make check sets it} |$1 |" \
+        -e 's|^\([[:space:]]*su\) ntlmd ntlmd$|\1 nobody nogroup|' "$ROTATE_RULE"
+}
 if command -v logrotate >/dev/null 2>&1; then
     ROTATE_RULE=$(shipped logrotate.d/ntlmd) || exit 99
-    sed "s|^${INSTALLED_AUDIT_JSON:?make check sets it} |$WORK/rotate/audit.json |" "$ROTATE_RULE" \
-        >"$WORK/logrotate.conf"
+    rotate_rule "$WORK/rotate/audit.json" >"$WORK/logrotate.conf"
     mkdir "$WORK/rotate"
     : >"$WORK/rotate/audit.json"
     if logrotate -d -s "$WORK/logrotate.state" "$WORK/logrotate.conf" >"$WORK/logrotate.out" 2>&1 &&
@@ -474,7 +474,63 @@ else
 fi
 DAEMON_PID=""
 
-if grep -qiE "AddressSanitizer|runtime error|LeakSanitizer" "$LOG" "$ACT_LOG" "$DROP_LOG" "$KEPT_LOG"; then
+# The shipped logrotate rule for real (-f, as root, as cron and
+# logrotate.timer run it) on the audit file of a daemon dropped to nobody,
+# in nobody's directory (0750, as the Debian package makes
+# /var/log/ntlmd): logrotate does the rotation as nobody (its "su"), the
+# rule's postrotate HUPs ntlmd, which goes on in a new audit.json; a second
+# rotation compresses the first. In a private PID and mount namespace: the
+# rule's "pkill -HUP -x ntlmd" reaches this test's ntlmd only, and its
+# systemctl no service manager.
+if command -v logrotate >/dev/null 2>&1 && command -v unshare >/dev/null 2>&1; then
+    LR=$WORK/lr
+    mkdir -p "$LR/log"
+    chmod 0755 "$LR"
+    sed "s|$DROP/|$LR/|g" "$DROP/ntlmd.conf" >"$LR/ntlmd.conf"
+    cp -p "$DROP/smbpasswd" "$LR/smbpasswd"
+    chown nobody:nogroup "$LR/log"
+    chmod 0750 "$LR/log"
+    rotate_rule "$LR/log/audit.json" >"$LR/logrotate.conf"
+    cat >"$LR/rotate.sh" <<'EOF'
+# in the namespace: ntlmd, a logon, a rotation, a logon, a rotation
+. "$TESTS_LIB/../testlib.sh"
+. "$TESTS_LIB/ntlmd.sh"
+if [ -d /run/systemd ]; then mount -t tmpfs tmpfs /run/systemd || exit 99; fi
+ntlmd_start "$LR/ntlmd.conf" "$LR/ntlmd.log" "$LR/run/socket" || exit 99
+lr_logon() { "$PY" -B "$DRIVER" logon --socket "$LR/run/socket" --service "$1" --name "$1" alice >"$LR/$1.out" 2>&1; }
+lr_logon lr1
+pgrep -x ntlmd >"$LR/named"
+logrotate -f -v -s "$LR/state" "$LR/logrotate.conf" >"$LR/rotate1.out" 2>&1
+echo $? >"$LR/rotate1.rc"
+lr_logon lr2
+logrotate -f -v -s "$LR/state" "$LR/logrotate.conf" >"$LR/rotate2.out" 2>&1
+echo $? >"$LR/rotate2.rc"
+ntlmd_stop
+EOF
+    export LR PY DRIVER
+    unshare --pid --fork --mount-proc sh "$LR/rotate.sh" >"$LR/ns.out" 2>&1
+    echo "logrotate -f -v, twice: $(grep -hE '^switching euid from 0|^compressing' "$LR/rotate1.out" "$LR/rotate2.out" | tr '\n' ';')"
+    check "logrotate, the shipped rule for real: both rotations exit 0" \
+        [ "$(cat "$LR/rotate1.rc" "$LR/rotate2.rc" 2>/dev/null | tr '\n' ' ')" = "0 0 " ]
+    check "logrotate, the shipped rule for real: it rotates as the daemon's user (su), not as root" \
+        grep -q "^switching euid from 0 to $(id -u nobody) and egid from 0 to $(getent group nogroup | cut -d: -f3)" "$LR/rotate1.out"
+    check "logrotate, the shipped rule for real: every file in nobody's directory is nobody's" \
+        [ -z "$(find "$LR/log" ! -user nobody)" ]
+    has_service() { grep -q "\"service\":\"$2\"" "$1"; } # FILE SERVICE: a record of SERVICE in FILE
+    first_in_gz() { gzip -dc "$LR/log/audit.json.2.gz" >"$LR/2.json" && has_service "$LR/2.json" lr1; }
+    check "logrotate, the shipped rule for real: the second rotation compressed the first into audit.json.2.gz" \
+        first_in_gz
+    if [ -s "$LR/named" ]; then
+        second_alone() { ! has_service "$LR/log/audit.json.1" lr1 && has_service "$LR/log/audit.json.1" lr2; }
+        check "logrotate, the shipped rule for real: its postrotate HUPs ntlmd, whose next record starts audit.json.1 anew" \
+            second_alone
+    else
+        echo "not checked: the HUP of the rule's pkill -x ntlmd (this ntlmd runs under another process name: valgrind)"
+    fi
+fi
+
+if grep -qiE "AddressSanitizer|runtime error|LeakSanitizer" "$LOG" "$ACT_LOG" "$DROP_LOG" "$KEPT_LOG" \
+    ${LR:+"$LR/ntlmd.log"}; then
     fail "sanitizer report in the daemon log"
 else
     pass "no sanitizer report in the daemon log"

@@ -14,8 +14,9 @@
 #    second a cache hit and none; while slapd hangs (SIGSTOP) STATS is
 #    answered at once and sees the busy worker; slapd stopped, its server
 #    is reported down with the error and a retry time;
-#  - the shipped ntlmd-stats.service's command writes the textfile
-#    atomically, and keeps the last file when ntlmd is down.
+#  - the shipped ntlmd-stats.service's command, and the textfile example
+#    of the shipped man page ntlmtool(1), write the textfile atomically
+#    (it parses strictly), and keep the last file when ntlmd is down.
 #
 # Run by "make check" (tests/Makefile.am sets NTLMD and NTLMTOOL), or:
 #   NTLMD=build/ntlmd/ntlmd NTLMTOOL=build/ntlmtool/ntlmtool tests/ntlmd/test-stats.sh
@@ -43,15 +44,7 @@ SLAPD_A=""
 cleanup() {
     stop_pid "$DAEMON_PID"
     stop_pid "$SLAPD_A"
-    if [ -n "$WORK" ] && [ -d "$WORK" ] && [ -z "${KEEP_WORK:-}" ]; then
-        rm -rf "$WORK"
-    fi
-}
-
-check() { # NAME COMMAND...: one case from a command's status
-    name=$1
-    shift
-    if "$@"; then pass "$name"; else fail "$name"; fi
+    remove_work
 }
 
 driver() { run_counted 300 "$PY" -B "$DRIVER" "$@"; }
@@ -81,17 +74,8 @@ json_ok() { "$PY" -c 'import json, sys; json.load(open(sys.argv[1]))' "$1" 2>/de
 
 # ------------------------------------------------------------------ setup
 
-for v in NTLMD NTLMTOOL; do
-    eval "bin=\${$v:-}"
-    if [ -z "$bin" ] || [ ! -x "$bin" ]; then
-        echo "ERROR: set $v to the built program (make check does)" >&2
-        exit 99
-    fi
-done
-[ -x "$PY" ] || skip_or_fail "$PY"
-for m in ntlm_auth Cryptodome; do
-    "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
-done
+require_built NTLMD NTLMTOOL
+require_python ntlm_auth Cryptodome
 command -v setpriv >/dev/null 2>&1 || skip_or_fail "setpriv"
 [ "$(id -u)" -eq 0 ] || skip_or_fail "root (the test switches to nobody)"
 slapd_require
@@ -207,6 +191,46 @@ check "ntlmd-stats.service: ntlmd down: the command fails" [ "$rc" -ne 0 ]
 check "ntlmd-stats.service: ntlmd down: says STATUS_NO_LOGON_SERVERS" grep -q STATUS_NO_LOGON_SERVERS "$WORK/textfile.err"
 kept_last_file() { cmp -s "$PROM_FILE" "$WORK/textfile.good" && [ "$(ls "$WORK/textfile")" = ntlmd.prom ]; }
 check "ntlmd-stats.service: ntlmd down: the last good file stays, no temporary file" kept_last_file
+
+# ------------------------------------------------------------------ ntlmtool(1)'s textfile example
+
+# the example of man/ntlmtool.1 (EXAMPLES: "as the shipped timer does"),
+# as a monitoring host runs it in its textfile directory: the text of its
+# first command (up to the mv), roff's \- and \e read as - and \, with the
+# built ntlmtool and the test's socket (etc/README.md's substitution)
+MAN_PAGE=$HERE/../../man/ntlmtool.1
+man_example() {
+    sed -n '/textfile collector, as the shipped timer does:$/,/^\.fi$/p' "$MAN_PAGE" |
+        sed -n '/^\.nf$/,/mv /{/^\.nf$/d;p;}' | sed -e 's/\\-/-/g' -e 's/\\e/\\/g'
+}
+example=$(man_example)
+echo "ntlmtool(1)'s textfile example: $example"
+# shellcheck disable=SC2016 # the $ are the example's own
+check "ntlmtool(1): the textfile example writes ntlmtool stats --prometheus through mv -T" \
+    has "$example" '^tmp=\$\(mktemp ntlmd\.prom\.XXXXXX\) && \{ ntlmtool stats --prometheus > "\$tmp" &&$'
+no_backslash() { case $1 in *\\*) return 1 ;; esac; }
+check "ntlmtool(1): the textfile example has no roff escape left" no_backslash "$example"
+script=$(printf '%s\n' "$example" | sed "s|ntlmtool stats |$NTLMTOOL stats --socket $SOCKET |")
+mkdir -p "$WORK/textfile-man"
+start_ntlmd "$WORK/files.conf"
+(cd "$WORK/textfile-man" && sh -c "$script")
+rc=$?
+check "ntlmtool(1)'s textfile example: succeeds" [ "$rc" -eq 0 ]
+MAN_PROM=$WORK/textfile-man/ntlmd.prom
+check "ntlmtool(1)'s textfile example: ntlmd.prom written, mode 0644, nothing else left" \
+    [ "$(stat -c %a "$MAN_PROM" 2>/dev/null)" = 644 -a "$(ls "$WORK/textfile-man")" = ntlmd.prom ]
+stats_json "$WORK/man.json"
+"$PY" -B "$DRIVER" prometheus "$MAN_PROM" "$WORK/man.json" >"$WORK/man.check" 2>&1
+check "ntlmtool(1)'s textfile example: ntlmd.prom parses strictly" grep -q "^PASS the text parses strictly" "$WORK/man.check"
+check "ntlmtool(1)'s textfile example: ntlmd.prom holds the request counts" \
+    grep -q '^ntlmd_requests_total [0-9][0-9]*$' "$MAN_PROM"
+cp "$MAN_PROM" "$WORK/man.good"
+stop_ntlmd
+(cd "$WORK/textfile-man" && sh -c "$script") 2>"$WORK/man.err"
+man_kept_last_file() { cmp -s "$MAN_PROM" "$WORK/man.good" && [ "$(ls "$WORK/textfile-man")" = ntlmd.prom ]; }
+check "ntlmtool(1)'s textfile example: ntlmd down: the last file stays, no temporary file" man_kept_last_file
+check "ntlmtool(1)'s textfile example: ntlmd down: ntlmtool says STATUS_NO_LOGON_SERVERS" \
+    grep -q STATUS_NO_LOGON_SERVERS "$WORK/man.err"
 
 # ------------------------------------------------------------------ a reload, a hostile reply
 

@@ -69,10 +69,7 @@ pam_require() {
     if [ -z "$PAM_EXEC" ] || [ ! -f "$PAM_PERMIT" ]; then
         skip_or_fail "pam_exec.so and pam_permit.so (libpam-modules)"
     fi
-    [ -x "$PY" ] || skip_or_fail "$PY"
-    for m in ntlm_auth Cryptodome; do
-        "$PY" -c "import $m" 2>/dev/null || skip_or_fail "the Python module $m"
-    done
+    require_python ntlm_auth Cryptodome
     [ "$(id -u)" -eq 0 ] || skip_or_fail "root (ntlmd's root-only requests, the mount namespace)"
     command -v unshare >/dev/null 2>&1 || skip_or_fail "unshare (util-linux)"
     # The programs that load the module (pamtester) are not built with the

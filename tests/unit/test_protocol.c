@@ -2375,6 +2375,21 @@ static struct ntlmd_request *verify_started(const struct flow *x, enum ntlmd_ste
 	return req;
 }
 
+/* A VERIFY of user's NTLMv2 logon through service "pam", started: its
+ * first step must be want. */
+static struct ntlmd_request *verify_begun(struct flow *x, const char *user, const char *password,
+                                          enum ntlmd_step want)
+{
+	struct ntlm_initiator_config c = client(user, password, NTLM_CLIENT_NTLMV2);
+	struct ntlmd_request *req;
+	enum ntlmd_step step;
+
+	flow_run(x, &c, "pam", false);
+	req = verify_started(x, &step);
+	ck_assert_int_eq(step, want);
+	return req;
+}
+
 /* The reply of a finished request: its status. */
 static enum ntlm_status finished(struct ntlmd_request *req)
 {
@@ -2398,14 +2413,11 @@ static enum ntlm_status finished(struct ntlmd_request *req)
  * user, PING), and the answer, when it comes, completes the logon. */
 START_TEST(store_answers_later)
 {
-	struct ntlm_initiator_config c = client("slowalice", PASSWORD, NTLM_CLIENT_NTLMV2);
 	struct ntlmd_request *req, *replay;
 	struct flow x;
 	enum ntlmd_step step;
 
-	flow_run(&x, &c, "pam", false);
-	req = verify_started(&x, &step);
-	ck_assert_int_eq(step, NTLMD_STEP_WAIT);
+	req = verify_begun(&x, "slowalice", PASSWORD, NTLMD_STEP_WAIT);
 	ck_assert_int_eq(req->call.op, NTLMD_CALL_LOOKUP);
 	ck_assert_str_eq(req->call.user, "slowalice");
 	/* meanwhile: the same AUTHENTICATE again is a replay, refused at once */
@@ -2434,14 +2446,9 @@ END_TEST
  * against the account. */
 START_TEST(store_never_answers)
 {
-	struct ntlm_initiator_config c = client("slowalice", "Wrong-pass1", NTLM_CLIENT_NTLMV2);
-	struct ntlmd_request *req;
 	struct flow x;
-	enum ntlmd_step step;
+	struct ntlmd_request *req = verify_begun(&x, "slowalice", "Wrong-pass1", NTLMD_STEP_WAIT);
 
-	flow_run(&x, &c, "pam", false);
-	req = verify_started(&x, &step);
-	ck_assert_int_eq(step, NTLMD_STEP_WAIT);
 	ntlmd_request_expire(&hctx, req);
 	ck_assert(req->abandoned);
 	ck_assert_status(finished(req), NTLM_ERR_BACKEND_UNAVAILABLE);
@@ -2486,14 +2493,9 @@ END_TEST
 /* The fast path: a store call the chain answers from memory never waits. */
 START_TEST(store_answers_at_once)
 {
-	struct ntlm_initiator_config c = client("alice", PASSWORD, NTLM_CLIENT_NTLMV2);
-	struct ntlmd_request *req;
 	struct flow x;
-	enum ntlmd_step step;
+	struct ntlmd_request *req = verify_begun(&x, "alice", PASSWORD, NTLMD_STEP_REPLY);
 
-	flow_run(&x, &c, "pam", false);
-	req = verify_started(&x, &step);
-	ck_assert_int_eq(step, NTLMD_STEP_REPLY);
 	ck_assert(!req->call.waited);
 	ck_assert_status(finished(req), NTLM_OK);
 	ntlmd_request_free(req);
@@ -2506,15 +2508,10 @@ END_TEST
  * take the new one. */
 START_TEST(reload_while_waiting)
 {
-	struct ntlm_initiator_config c = client("slowalice", PASSWORD, NTLM_CLIENT_NTLMV2);
 	struct ntlmd_setup *before = hctx.setup;
-	struct ntlmd_request *req;
 	struct flow x;
-	enum ntlmd_step step;
+	struct ntlmd_request *req = verify_begun(&x, "slowalice", PASSWORD, NTLMD_STEP_WAIT);
 
-	flow_run(&x, &c, "pam", false);
-	req = verify_started(&x, &step);
-	ck_assert_int_eq(step, NTLMD_STEP_WAIT);
 	ck_assert_ptr_eq(req->setup, before);
 	ck_assert_uint_eq(before->refs, 2); /* the context's and the request's */
 	reload();
@@ -2551,6 +2548,8 @@ struct gate {
 	bool open;
 };
 
+#define GATE_CLOSED ((struct gate){PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false})
+
 static void gate_set(struct gate *g, bool open)
 {
 	pthread_mutex_lock(&g->lock);
@@ -2564,6 +2563,9 @@ struct test_job {
 	int id;
 	struct gate *gate; /* the job waits for it to open; NULL: none */
 };
+
+/* Job id_ of uid uid_, waiting at gate_ when not NULL. */
+#define TEST_JOB(uid_, id_, gate_) ((struct test_job){{.uid = (uid_), .run = test_job_run}, (id_), (gate_)})
 
 static int run_order[16];
 static size_t n_run;
@@ -2589,6 +2591,31 @@ static void *open_gate_later(void *arg)
 	return NULL;
 }
 
+/* Waits until a worker runs a job. */
+static void wait_running(struct ntlmd_pool *p)
+{
+	while (ntlmd_pool_running(p) == 0)
+		usleep(1000);
+}
+
+/* Submits job, which waits at its gate, and waits until the one worker
+ * runs it: the jobs submitted after it queue. */
+static void submit_held(struct ntlmd_pool *p, struct test_job *job)
+{
+	ck_assert(ntlmd_pool_submit(p, &job->job));
+	wait_running(p);
+}
+
+/* The worker's runs run_order[first..first + n) were the jobs ids[0..n). */
+static void ck_ran(size_t first, const int *ids, size_t n)
+{
+	ck_assert_uint_ge(n_run, first + n);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(run_order[first + i], ids[i]);
+}
+#define CK_RAN(first, ...) \
+	ck_ran((first), (const int[]){__VA_ARGS__}, sizeof((int[]){__VA_ARGS__}) / sizeof(int))
+
 /* Done jobs, waiting on the pool's descriptor as the loop does. */
 static size_t take_done(struct ntlmd_pool *p, size_t want)
 {
@@ -2608,38 +2635,28 @@ static size_t take_done(struct ntlmd_pool *p, size_t want)
  * worker ran. */
 START_TEST(pool_turns_caps_and_stop)
 {
-	struct gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+	struct gate gate = GATE_CLOSED;
 	struct ntlmd_pool *p = ntlmd_pool_new(1, 3);
 	struct test_job jobs[6] = {
-	    {{.uid = 1, .run = test_job_run}, 0, &gate}, /* holds the worker */
-	    {{.uid = 1, .run = test_job_run}, 1, NULL},  {{.uid = 1, .run = test_job_run}, 2, NULL},
-	    {{.uid = 1, .run = test_job_run}, 3, NULL},  {{.uid = 2, .run = test_job_run}, 4, NULL},
-	    {{.uid = 1, .run = test_job_run}, 5, NULL},
+	    TEST_JOB(1, 0, &gate), /* holds the worker */
+	    TEST_JOB(1, 1, NULL),  TEST_JOB(1, 2, NULL), TEST_JOB(1, 3, NULL),
+	    TEST_JOB(2, 4, NULL),  TEST_JOB(1, 5, NULL),
 	};
 
 	ck_assert_ptr_nonnull(p);
 	n_run = 0;
-	ck_assert(ntlmd_pool_submit(p, &jobs[0].job));
-	while (ntlmd_pool_running(p) == 0) /* the worker took it */
-		usleep(1000);
+	submit_held(p, &jobs[0]);
 	for (int i = 1; i <= 4; i++)
 		ck_assert(ntlmd_pool_submit(p, &jobs[i].job));
 	ck_assert(!ntlmd_pool_submit(p, &jobs[5].job)); /* uid 1 has 3 waiting */
 	ck_assert_uint_eq(ntlmd_pool_queued(p), 4);
 	gate_set(&gate, true);
 	ck_assert_uint_eq(take_done(p, 5), 5);
-	/* uid 2's job did not wait behind all of uid 1's */
-	ck_assert_int_eq(run_order[0], 0);
-	ck_assert_int_eq(run_order[1], 1);
-	ck_assert_int_eq(run_order[2], 4);
-	ck_assert_int_eq(run_order[3], 2);
-	ck_assert_int_eq(run_order[4], 3);
+	CK_RAN(0, 0, 1, 4, 2, 3); /* uid 2's job did not wait behind all of uid 1's */
 
 	/* stop: the job running finishes, the queued ones come back unrun */
 	gate_set(&gate, false);
-	ck_assert(ntlmd_pool_submit(p, &jobs[0].job));
-	while (ntlmd_pool_running(p) == 0)
-		usleep(1000);
+	submit_held(p, &jobs[0]);
 	ck_assert(ntlmd_pool_submit(p, &jobs[1].job));
 	{
 		pthread_t opener;
@@ -2671,20 +2688,17 @@ END_TEST
  * uid's share at once and never runs; a running one is not taken back. */
 START_TEST(pool_own_queue_and_cancel)
 {
-	struct gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+	struct gate gate = GATE_CLOSED;
 	struct ntlmd_pool *p = ntlmd_pool_new(1, 2);
 	struct test_job jobs[7] = {
-	    {{.uid = 1, .run = test_job_run}, 0, &gate}, /* holds the worker */
-	    {{.uid = 1, .run = test_job_run}, 1, NULL},  {{.uid = 1, .run = test_job_run}, 2, NULL},
-	    {{.uid = 1, .run = test_job_run}, 3, NULL},  {{.uid = 1, .run = test_job_run}, 4, NULL},
-	    {{.uid = 1, .run = test_job_run}, 5, NULL},  {{.uid = 1, .run = test_job_run}, 6, NULL},
+	    TEST_JOB(1, 0, &gate), /* holds the worker */
+	    TEST_JOB(1, 1, NULL),  TEST_JOB(1, 2, NULL), TEST_JOB(1, 3, NULL),
+	    TEST_JOB(1, 4, NULL),  TEST_JOB(1, 5, NULL), TEST_JOB(1, 6, NULL),
 	};
 
 	ck_assert_ptr_nonnull(p);
 	n_run = 0;
-	ck_assert(ntlmd_pool_submit(p, &jobs[0].job));
-	while (ntlmd_pool_running(p) == 0)
-		usleep(1000);
+	submit_held(p, &jobs[0]);
 	ck_assert(ntlmd_pool_submit(p, &jobs[1].job));
 	ck_assert(ntlmd_pool_submit(p, &jobs[2].job));
 	ck_assert(!ntlmd_pool_submit(p, &jobs[3].job)); /* uid 1's share is full */
@@ -2707,11 +2721,7 @@ START_TEST(pool_own_queue_and_cancel)
 	ck_assert_ptr_null(ntlmd_pool_done(p)); /* job 1 never comes back */
 	/* the own queue takes its turn as one more uid */
 	ck_assert_uint_eq(n_run, 5);
-	ck_assert_int_eq(run_order[0], 0);
-	ck_assert_int_eq(run_order[1], 2);
-	ck_assert_int_eq(run_order[2], 4);
-	ck_assert_int_eq(run_order[3], 3);
-	ck_assert_int_eq(run_order[4], 5);
+	CK_RAN(0, 0, 2, 4, 3, 5);
 	ntlmd_pool_stop(p);
 	ck_assert_ptr_null(ntlmd_pool_done(p));
 	ntlmd_pool_free(p);
@@ -2722,35 +2732,29 @@ END_TEST
  * is next: that queue keeps its turn. */
 START_TEST(pool_cancel_keeps_turns)
 {
-	struct gate first = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
-	struct gate second = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+	struct gate first = GATE_CLOSED;
+	struct gate second = GATE_CLOSED;
 	struct ntlmd_pool *p = ntlmd_pool_new(1, 0);
 	struct test_job jobs[6] = {
-	    {{.uid = 9, .run = test_job_run}, 0, &first},  {{.uid = 1, .run = test_job_run}, 1, NULL},
-	    {{.uid = 2, .run = test_job_run}, 2, &second}, {{.uid = 2, .run = test_job_run}, 3, NULL},
-	    {{.uid = 3, .run = test_job_run}, 4, NULL},    {{.uid = 1, .run = test_job_run}, 5, NULL},
+	    TEST_JOB(9, 0, &first), TEST_JOB(1, 1, NULL), TEST_JOB(2, 2, &second),
+	    TEST_JOB(2, 3, NULL),   TEST_JOB(3, 4, NULL), TEST_JOB(1, 5, NULL),
 	};
 
 	ck_assert_ptr_nonnull(p);
 	n_run = 0;
-	ck_assert(ntlmd_pool_submit(p, &jobs[0].job));
-	while (ntlmd_pool_running(p) == 0)
-		usleep(1000);
+	submit_held(p, &jobs[0]);
 	for (int i = 1; i <= 4; i++)
 		ck_assert(ntlmd_pool_submit(p, &jobs[i].job));
 	gate_set(&first, true);
 	ck_assert_uint_eq(take_done(p, 2), 2); /* jobs 0 and 1 */
-	while (ntlmd_pool_running(p) == 0)     /* job 2 waits at its gate */
-		usleep(1000);
+	wait_running(p);                       /* job 2 waits at its gate */
 	/* the ring: uid 2 (job 3), uid 3 (job 4, next), then uid 1 */
 	ck_assert(ntlmd_pool_submit(p, &jobs[5].job));
 	ck_assert(ntlmd_pool_cancel(p, &jobs[3].job)); /* uid 2 leaves the ring */
 	gate_set(&second, true);
 	ck_assert_uint_eq(take_done(p, 3), 3);
 	ck_assert_uint_eq(n_run, 5);
-	ck_assert_int_eq(run_order[2], 2);
-	ck_assert_int_eq(run_order[3], 4); /* uid 3 kept its turn */
-	ck_assert_int_eq(run_order[4], 5);
+	CK_RAN(2, 2, 4, 5); /* uid 3 (job 4) kept its turn */
 	ntlmd_pool_stop(p);
 	ntlmd_pool_free(p);
 }
