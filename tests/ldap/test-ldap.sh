@@ -565,6 +565,12 @@ stop_ntlmd
 # never auto-unlock it; 0 seconds would clear every L on the next lookup
 printf 'dn: sambaDomainName=TESTDOM,%s\nchangetype: modify\nreplace: sambaLockoutThreshold\nsambaLockoutThreshold: 2\n-\nreplace: sambaLockoutDuration\nsambaLockoutDuration: 0\n-\n' \
     "$SUFFIX" | ldap_admin
+# a sambaDomain of another name planted under the users' base (whoever
+# may add entries there), threshold 0: the policy is TESTDOM's all the
+# same, the domains line names it (attack4 F2: the first sambaDomain under
+# the bases was read, and the directory lockout was off)
+printf 'dn: sambaDomainName=PLANTED,ou=people,%s\nchangetype: add\nobjectClass: sambaDomain\nsambaDomainName: PLANTED\nsambaSID: S-1-5-21-1-2-3\nsambaLockoutThreshold: 0\n' \
+    "$SUFFIX" | ldap_admin
 start_ntlmd "$WORK/writeback.conf"
 expect --label "duration 0: " lkill/wrong=STATUS_WRONG_PASSWORD lkill/wrong=STATUS_WRONG_PASSWORD
 check "duration 0: the second bad password (threshold 2) sets L" \
@@ -590,6 +596,7 @@ check "malformed count: the second bad password (threshold 2) sets L" \
 expect --label "malformed count, then locked: " lfail=STATUS_ACCOUNT_LOCKED_OUT
 check "malformed count: no write-back gave up" sh -c "! grep -q 'changed under each of' '$LOG'"
 stop_ntlmd
+printf 'dn: sambaDomainName=PLANTED,ou=people,%s\nchangetype: delete\n' "$SUFFIX" | ldap_admin
 printf 'dn: sambaDomainName=TESTDOM,%s\nchangetype: modify\ndelete: sambaLockoutThreshold\n-\ndelete: sambaLockoutDuration\n-\n' \
     "$SUFFIX" | ldap_admin
 check "lockout write-back off by default: lalice's count untouched" \
