@@ -189,7 +189,9 @@ int64_t ntlmd_ldap_entry_bad_count(const struct ntlmd_ldap_entry *e,
 	bool absent;
 	char *v = ntlmd_ldap_entry_text(e, attrs[NTLMD_LDAP_ATTR_BAD_COUNT], &absent);
 
-	if (v == NULL || !ntlmd_ldap_parse_int64(v, &count) || count < 0)
+	/* past INT32_MAX (Samba keeps a uint16) it is malformed: no + 1 on
+	 * it can overflow (attack4 F1) */
+	if (v == NULL || !ntlmd_ldap_parse_int64(v, &count) || count < 0 || count > INT32_MAX)
 		count = -1;
 	free(v);
 	if (ret_time != NULL) {

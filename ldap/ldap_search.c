@@ -353,21 +353,52 @@ static void policy_value(LDAP *ld, LDAPMessage *e, const char *attr, bool minute
 
 enum policy_read { POLICY_FOUND, POLICY_NONE, POLICY_FAILED };
 
-/* The first sambaDomain entry under base that has a lockout attribute:
- * its values over *p. */
+/* The filter of the policy's sambaDomain entry: one with a lockout
+ * attribute, and with a `domains` line (but `*`), one named by them, as
+ * Samba reads its own workgroup's entry (attack4 F2: whoever may add an
+ * entry under a base planted a sambaDomain with threshold 0 that every
+ * ntlmd read first). false when it does not fit. */
+static bool policy_filter(const struct ntlmd_ldap_store *s, char out[FILTER_MAX])
+{
+	size_t o = (size_t)snprintf(out, FILTER_MAX, "%s",
+	                            "(&(objectClass=sambaDomain)(|(sambaLockoutThreshold=*)"
+	                            "(sambaLockoutDuration=*)(sambaLockoutObservationWindow=*))");
+	bool named = s->conf.domains != NULL;
+
+	for (size_t i = 0; s->conf.domains != NULL && s->conf.domains[i] != NULL; i++)
+		named = named && strcmp(s->conf.domains[i], "*") != 0;
+	if (named) {
+		o += (size_t)snprintf(out + o, FILTER_MAX - o, "(|");
+		for (size_t i = 0; s->conf.domains[i] != NULL && o < FILTER_MAX; i++) {
+			char escaped[4 * MAX_USER + 4];
+
+			if (!escape_filter_value(s->conf.domains[i], escaped, sizeof(escaped)))
+				return false;
+			o += (size_t)snprintf(out + o, FILTER_MAX - o, "(%s=%s)", s->conf.domain_attribute,
+			                      escaped);
+		}
+		if (o < FILTER_MAX)
+			o += (size_t)snprintf(out + o, FILTER_MAX - o, ")");
+	}
+	if (o < FILTER_MAX)
+		o += (size_t)snprintf(out + o, FILTER_MAX - o, ")");
+	return o < FILTER_MAX;
+}
+
+/* The first sambaDomain entry under base that policy_filter() takes: its
+ * values over *p. */
 static enum policy_read read_policy_under(const struct ntlmd_ldap_store *s, LDAP *ld, const char *base,
                                           struct lockout_policy *p)
 {
 	char threshold[] = "sambaLockoutThreshold", duration[] = "sambaLockoutDuration",
-	     window[] = "sambaLockoutObservationWindow";
+	     window[] = "sambaLockoutObservationWindow", filter[FILTER_MAX];
 	char *attrs[] = {threshold, duration, window, NULL};
 	struct timeval tv = {(time_t)s->conf.timelimit, 0};
 	LDAPMessage *res = NULL, *e;
 	enum policy_read r = POLICY_NONE;
-	int rc = ldap_search_ext_s(ld, base, LDAP_SCOPE_SUBTREE,
-	                           "(&(objectClass=sambaDomain)(|(sambaLockoutThreshold=*)"
-	                           "(sambaLockoutDuration=*)(sambaLockoutObservationWindow=*)))",
-	                           attrs, 0, NULL, NULL, &tv, 1, &res);
+	int rc = policy_filter(s, filter) ? ldap_search_ext_s(ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0,
+	                                                      NULL, NULL, &tv, 1, &res)
+	                                  : LDAP_FILTER_ERROR;
 
 	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED && rc != LDAP_NO_SUCH_OBJECT)
 		r = POLICY_FAILED;

@@ -259,17 +259,19 @@ struct flags_change {
 	char *old, *new;
 };
 
-/* Replaces the bad-password count old (-1: absent) by new in one modify
- * that fails when another writer changed it first: delete the old value,
- * add the new (the per-user serialisation of concurrent ntlmd instances);
+/* Replaces the bad-password count stored as old (its text as read, so
+ * that a value ntlmd reads as malformed is replaced too; NULL: absent) by
+ * new in one modify that fails when another writer changed it first:
+ * delete the old value, add the new (the per-user serialisation of
+ * concurrent ntlmd instances);
  * with time, sambaBadPasswordTime too; with flags->new, sambaAcctFlags in
  * the same modify (the count that reaches the threshold sets L: of two
  * hosts, the one whose swap succeeds is the one that locks). */
-static int write_bad_count(const struct ntlmd_ldap_store *s, LDAP *ld, const char *dn, int64_t old,
-                           int64_t new, int64_t time_now, const struct flags_change *flags)
+static int write_bad_count(const struct ntlmd_ldap_store *s, LDAP *ld, const char *dn, char *old, int64_t new,
+                           int64_t time_now, const struct flags_change *flags)
 {
-	char old_s[24], new_s[24], time_s[24];
-	char *old_vals[] = {old_s, NULL}, *new_vals[] = {new_s, NULL}, *time_vals[] = {time_s, NULL};
+	char new_s[24], time_s[24];
+	char *old_vals[] = {old, NULL}, *new_vals[] = {new_s, NULL}, *time_vals[] = {time_s, NULL};
 	char *old_flags[] = {flags->old, NULL}, *new_flags[] = {flags->new, NULL};
 	LDAPMod del = {LDAP_MOD_DELETE, s->conf.attrs[NTLMD_LDAP_ATTR_BAD_COUNT], {.modv_strvals = old_vals}};
 	LDAPMod add = {LDAP_MOD_ADD, s->conf.attrs[NTLMD_LDAP_ATTR_BAD_COUNT], {.modv_strvals = new_vals}};
@@ -281,10 +283,9 @@ static int write_bad_count(const struct ntlmd_ldap_store *s, LDAP *ld, const cha
 	LDAPMod *mods[6] = {NULL};
 	size_t m = 0;
 
-	snprintf(old_s, sizeof(old_s), "%lld", (long long)old);
 	snprintf(new_s, sizeof(new_s), "%lld", (long long)new);
 	snprintf(time_s, sizeof(time_s), "%lld", (long long)time_now);
-	if (old >= 0)
+	if (old != NULL)
 		mods[m++] = &del;
 	mods[m++] = &add;
 	if (time_now > 0)
@@ -327,7 +328,8 @@ static int record_once(struct ntlmd_ldap_op *op, const char *user, bool success,
 	struct flags_change flags = {NULL, NULL};
 	char flags_buf[32], diag[DIAGNOSTIC_MAX];
 	int64_t old, last = 0, new;
-	char *dn = NULL;
+	char *dn = NULL, *stored = NULL;
+	bool absent;
 	int rc = LDAP_SUCCESS;
 
 	*ret_done = true;
@@ -336,6 +338,11 @@ static int record_once(struct ntlmd_ldap_op *op, const char *user, bool success,
 	p = ntlmd_ldap_current_policy(op);
 	e = ldap_first_entry(op->conn->ld, res);
 	old = ntlmd_ldap_bad_count_of(s, op->conn->ld, e, &last);
+	/* the text as stored: a malformed one (-5, past int64) is replaced,
+	 * the count starting again at 1 (attack4 F1: an add without its
+	 * delete met the single value, every write was refused as "another
+	 * writer first", and nothing was ever counted) */
+	stored = ntlmd_ldap_get_value(op->conn->ld, e, s->conf.attrs[NTLMD_LDAP_ATTR_BAD_COUNT], &absent);
 	new = success ? 0 : (old > 0 && now - last < p.window ? old + 1 : 1);
 	if (!success)
 		flags = lock_at_threshold(op, e, &p, new, flags_buf);
@@ -348,11 +355,11 @@ static int record_once(struct ntlmd_ldap_op *op, const char *user, bool success,
 		                               s->conf.rootbindpw);
 	rc = s->conf.rootbinddn != NULL && *root == NULL
 	         ? LDAP_SERVER_DOWN
-	         : write_bad_count(s, *root != NULL ? *root : op->conn->ld, dn, old, new, success ? 0 : now,
-	                           &flags);
+	         : write_bad_count(s, *root != NULL ? *root : op->conn->ld, dn, stored, new,
+	                           success ? 0 : now, &flags);
 	/* a value added where none was read, while another writer added one:
 	 * a second value of a single-valued attribute (RFC 4512 2.5.1) */
-	if (rc == LDAP_CONSTRAINT_VIOLATION && (old < 0 || (flags.new != NULL &&flags.old == NULL)))
+	if (rc == LDAP_CONSTRAINT_VIOLATION && (stored == NULL || (flags.new != NULL &&flags.old == NULL)))
 		rc = LDAP_TYPE_OR_VALUE_EXISTS;
 	if (rc == LDAP_SUCCESS && flags.new != NULL)
 		ntlmd_backend_log(
@@ -369,6 +376,7 @@ out:
 		ntlmd_ldap_cache_forget_dn(s, dn);
 	ldap_msgfree(res);
 	free(flags.old);
+	free(stored);
 	ldap_memfree(dn);
 	return rc;
 }

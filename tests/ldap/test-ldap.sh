@@ -551,6 +551,12 @@ stop_ntlmd
 # never auto-unlock it; 0 seconds would clear every L on the next lookup
 printf 'dn: sambaDomainName=TESTDOM,%s\nchangetype: modify\nreplace: sambaLockoutThreshold\nsambaLockoutThreshold: 2\n-\nreplace: sambaLockoutDuration\nsambaLockoutDuration: 0\n-\n' \
     "$SUFFIX" | ldap_admin
+# a sambaDomain of another name planted under the users' base (whoever
+# may add entries there), threshold 0: the policy is TESTDOM's all the
+# same, the domains line names it (attack4 F2: the first sambaDomain under
+# the bases was read, and the directory lockout was off)
+printf 'dn: sambaDomainName=PLANTED,ou=people,%s\nchangetype: add\nobjectClass: sambaDomain\nsambaDomainName: PLANTED\nsambaSID: S-1-5-21-1-2-3\nsambaLockoutThreshold: 0\n' \
+    "$SUFFIX" | ldap_admin
 start_ntlmd "$WORK/writeback.conf"
 expect --label "duration 0: " lkill/wrong=STATUS_WRONG_PASSWORD lkill/wrong=STATUS_WRONG_PASSWORD
 check "duration 0: the second bad password (threshold 2) sets L" \
@@ -561,7 +567,22 @@ printf 'dn: uid=lrace,ou=people,%s\nchangetype: modify\nreplace: sambaAcctFlags\
     "$SUFFIX" "$(($(date +%s) - 60))" | ldap_admin
 expect --label "duration 0, L set by Samba a minute ago: " lrace=STATUS_ACCOUNT_LOCKED_OUT
 check "duration 0: an L that Samba set is kept" [ "$(ldap_value lrace sambaAcctFlags)" = "[UL         ]" ]
+# a count the schema takes but ntlmd reads as malformed (negative, past
+# INT32_MAX) is replaced, counting from 1 again (attack4 F1: an add
+# without its delete met the single value, each write was refused as
+# another writer's, and the account was never counted nor locked)
+printf 'dn: uid=lfail,ou=people,%s\nchangetype: modify\nreplace: sambaBadPasswordCount\nsambaBadPasswordCount: -5\n-\nreplace: sambaBadPasswordTime\nsambaBadPasswordTime: %s\n-\n\ndn: uid=lmulti,ou=people,%s\nchangetype: modify\nreplace: sambaBadPasswordCount\nsambaBadPasswordCount: 9223372036854775807\n-\nreplace: sambaBadPasswordTime\nsambaBadPasswordTime: %s\n-\n' \
+    "$SUFFIX" "$(date +%s)" "$SUFFIX" "$(date +%s)" | ldap_admin
+expect --label "malformed count: " lfail/wrong=STATUS_WRONG_PASSWORD lmulti/wrong=STATUS_WRONG_PASSWORD
+check "malformed count -5: a bad password writes 1" ldap_value_becomes lfail sambaBadPasswordCount 1
+check "malformed count INT64_MAX: a bad password writes 1" ldap_value_becomes lmulti sambaBadPasswordCount 1
+expect --label "malformed count: " lfail/wrong=STATUS_WRONG_PASSWORD
+check "malformed count: the second bad password (threshold 2) sets L" \
+    ldap_value_becomes lfail sambaAcctFlags "[UL         ]"
+expect --label "malformed count, then locked: " lfail=STATUS_ACCOUNT_LOCKED_OUT
+check "malformed count: no write-back gave up" sh -c "! grep -q 'changed under each of' '$LOG'"
 stop_ntlmd
+printf 'dn: sambaDomainName=PLANTED,ou=people,%s\nchangetype: delete\n' "$SUFFIX" | ldap_admin
 printf 'dn: sambaDomainName=TESTDOM,%s\nchangetype: modify\ndelete: sambaLockoutThreshold\n-\ndelete: sambaLockoutDuration\n-\n' \
     "$SUFFIX" | ldap_admin
 check "lockout write-back off by default: lalice's count untouched" \

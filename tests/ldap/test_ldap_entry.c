@@ -272,6 +272,22 @@ START_TEST(huge_numbers)
 		ck_assert_int_eq(a.bad_count, -1);
 		ntlmd_account_clear(&a);
 	}
+	{
+		/* past INT32_MAX: malformed, so that no + 1 on it overflows (attack4 F1) */
+		struct field f[] = {{"sambaBadPasswordCount", "9223372036854775807", 0}};
+		struct field g[] = {{"sambaBadPasswordCount", "2147483648", 0}};
+		struct field h[] = {{"sambaBadPasswordCount", "2147483647", 0}};
+
+		ck_assert_int_eq(parse(f, ARRAY_SIZE(f), &a, &fault), NTLM_OK);
+		ck_assert_int_eq(a.bad_count, -1);
+		ntlmd_account_clear(&a);
+		ck_assert_int_eq(parse(g, ARRAY_SIZE(g), &a, &fault), NTLM_OK);
+		ck_assert_int_eq(a.bad_count, -1);
+		ntlmd_account_clear(&a);
+		ck_assert_int_eq(parse(h, ARRAY_SIZE(h), &a, &fault), NTLM_OK);
+		ck_assert_int_eq(a.bad_count, INT32_MAX);
+		ntlmd_account_clear(&a);
+	}
 }
 END_TEST
 
