@@ -228,33 +228,64 @@ struct domain_list {
 	size_t n;
 };
 
-/* Appends name and sid (NULL: none); false when out of memory. */
+/* True when l holds name (case-insensitive) with sid (NULL: any SID). */
+static bool domain_listed(const struct domain_list *l, const char *name, const char *sid)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcasecmp(l->names[i], name) == 0 && (sid == NULL || strcmp(l->sids[i], sid) == 0))
+			return true;
+	return false;
+}
+
+/* Appends name and sid (NULL: none), unless l holds them already (a
+ * naming context holds the bases); false when out of memory. */
 static bool add_dir_domain(struct domain_list *l, const struct berval *name, const struct berval *sid)
 {
-	char **names = realloc(l->names, (l->n + 2) * sizeof(char *));
+	char *n = strndup(name->bv_val, name->bv_len);
+	char *d = sid != NULL ? strndup(sid->bv_val, sid->bv_len) : strdup("");
+	char **names, **sids;
+	bool ok = false;
 
-	if (names == NULL)
-		return false;
+	if (n == NULL || d == NULL)
+		goto out;
+	ok = true;
+	if (domain_listed(l, n, d))
+		goto out;
+	ok = (names = realloc(l->names, (l->n + 2) * sizeof(char *))) != NULL;
+	if (!ok)
+		goto out;
 	l->names = names;
 	names[l->n] = NULL;
-	{
-		char **sids = realloc(l->sids, (l->n + 2) * sizeof(char *));
-		if (sids == NULL)
-			return false;
-		l->sids = sids;
-		sids[l->n] = NULL;
-	}
-	names[l->n] = strndup(name->bv_val, name->bv_len);
-	l->sids[l->n] = sid != NULL ? strndup(sid->bv_val, sid->bv_len) : strdup("");
-	if (names[l->n] == NULL || l->sids[l->n] == NULL) {
-		free(names[l->n]);
-		free(l->sids[l->n]);
-		names[l->n] = l->sids[l->n] = NULL;
-		return false;
-	}
+	ok = (sids = realloc(l->sids, (l->n + 2) * sizeof(char *))) != NULL;
+	if (!ok)
+		goto out;
+	l->sids = sids;
+	names[l->n] = n;
+	sids[l->n] = d;
+	n = d = NULL;
 	l->n++;
-	names[l->n] = l->sids[l->n] = NULL;
-	return true;
+	names[l->n] = sids[l->n] = NULL;
+out:
+	free(n);
+	free(d);
+	return ok;
+}
+
+/* Moves the entries named name (the server's own domain) to the front, in
+ * their order: an account's SID is matched with them first. */
+static void own_domain_first(struct domain_list *l, const char *name)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; name != NULL && i < l->n; i++)
+		if (strcasecmp(l->names[i], name) == 0) {
+			char *n = l->names[i], *d = l->sids[i];
+
+			memmove(l->names + k + 1, l->names + k, (i - k) * sizeof(char *));
+			memmove(l->sids + k + 1, l->sids + k, (i - k) * sizeof(char *));
+			l->names[k] = n;
+			l->sids[k++] = d;
+		}
 }
 
 /* Appends the domain names (and SIDs) of the sambaDomain entries under base. */
@@ -310,22 +341,25 @@ char **ntlmd_ldap_naming_contexts(const struct ntlmd_ldap_store *s, LDAP *ld)
 	return list;
 }
 
-/* Reads the domain names of the sambaDomain entries under the bases, or
- * else under the server's naming contexts (the sambaDomain entry usually
- * sits above the users), and puts them in service. None found: any
- * domain. */
+/* Reads the domain names of the sambaDomain entries under the bases, and
+ * under the server's naming contexts too (the sambaDomain entry usually
+ * sits above the users) when none is found there or none named
+ * netbios_domain (attack4 F3: an entry planted under a base hid the real
+ * one, and the domain's users were unknown); puts them in service, the
+ * server's own domain first. None found: any domain. */
 static void read_dir_domains(struct ntlmd_ldap_store *s, LDAP *ld)
 {
 	struct domain_list l = {0};
 
 	for (size_t b = 0; s->conf.bases[b] != NULL; b++)
 		read_domains_under(s, ld, s->conf.bases[b], &l);
-	if (l.n == 0) {
+	if (l.n == 0 || (s->server_domain != NULL && !domain_listed(&l, s->server_domain, NULL))) {
 		char **contexts = ntlmd_ldap_naming_contexts(s, ld);
 		for (size_t i = 0; contexts != NULL && contexts[i] != NULL; i++)
 			read_domains_under(s, ld, contexts[i], &l);
 		ntlmd_ldap_strv_free(contexts);
 	}
+	own_domain_first(&l, s->server_domain);
 	if (l.n > 0)
 		ntlmd_backend_log(LOG_DEBUG, "ldap: %zu domain name(s) read from the directory", l.n);
 	pthread_mutex_lock(&s->state_lock);

@@ -65,6 +65,8 @@ struct lockout_policy {
 struct ntlmd_ldap_store {
 	struct ntlmd_ldap_conf conf;       /* read-only once open */
 	struct lockout_policy conf_policy; /* ntlmd.conf's, read-only once open */
+	char *server_domain;               /* ntlmd.conf's netbios_domain (NULL: none), read-only once open:
+	                                    * without a domains line, the sambaDomain entry preferred */
 
 	pthread_mutex_t state_lock;
 	int64_t *down_until; /* per URI, monotonic seconds: skipped before, while others answer */
@@ -82,6 +84,7 @@ struct ntlmd_ldap_store {
 	struct ntlmd_ldap_stats stats;
 	struct lockout_policy policy; /* the sambaDomain's over conf_policy */
 	int64_t policy_read_at;       /* monotonic seconds; 0: never read */
+	char *policy_warned_dn;       /* the entry the "several sambaDomain" warning last named */
 
 	pthread_mutex_t cache_lock;
 	struct cache_entry *buckets[CACHE_BUCKETS];

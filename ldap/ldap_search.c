@@ -353,26 +353,40 @@ static void policy_value(LDAP *ld, LDAPMessage *e, const char *attr, bool minute
 
 enum policy_read { POLICY_FOUND, POLICY_NONE, POLICY_FAILED };
 
-/* The filter of the policy's sambaDomain entry: one with a lockout
- * attribute, and with a `domains` line (but `*`), one named by them, as
- * Samba reads its own workgroup's entry (attack4 F2: whoever may add an
- * entry under a base planted a sambaDomain with threshold 0 that every
- * ntlmd read first). false when it does not fit. */
-static bool policy_filter(const struct ntlmd_ldap_store *s, char out[FILTER_MAX])
+/* The sambaDomain entry a policy read took, and whether another one
+ * matched too where every place was searched (no entry named). */
+struct policy_hit {
+	char *dn; /* malloc'd; NULL: none */
+	bool several;
+};
+
+/* The names of the `domains` line when it names domains (not `*`), else
+ * NULL. */
+static char *const *configured_names(const struct ntlmd_ldap_store *s)
+{
+	for (size_t i = 0; s->conf.domains != NULL && s->conf.domains[i] != NULL; i++)
+		if (strcmp(s->conf.domains[i], "*") == 0)
+			return NULL;
+	return s->conf.domains;
+}
+
+/* The filter of a policy's sambaDomain entry: one with a lockout
+ * attribute, named by one of names (NULL: any name), as Samba reads its
+ * own workgroup's entry (attack4 F2, F3: whoever may add an entry under a
+ * base planted a sambaDomain with threshold 0 that every ntlmd read
+ * first). false when it does not fit. */
+static bool policy_filter(const struct ntlmd_ldap_store *s, char *const *names, char out[FILTER_MAX])
 {
 	size_t o = (size_t)snprintf(out, FILTER_MAX, "%s",
 	                            "(&(objectClass=sambaDomain)(|(sambaLockoutThreshold=*)"
 	                            "(sambaLockoutDuration=*)(sambaLockoutObservationWindow=*))");
-	bool named = s->conf.domains != NULL;
 
-	for (size_t i = 0; s->conf.domains != NULL && s->conf.domains[i] != NULL; i++)
-		named = named && strcmp(s->conf.domains[i], "*") != 0;
-	if (named) {
+	if (names != NULL) {
 		o += (size_t)snprintf(out + o, FILTER_MAX - o, "(|");
-		for (size_t i = 0; s->conf.domains[i] != NULL && o < FILTER_MAX; i++) {
+		for (size_t i = 0; names[i] != NULL && o < FILTER_MAX; i++) {
 			char escaped[4 * MAX_USER + 4];
 
-			if (!escape_filter_value(s->conf.domains[i], escaped, sizeof(escaped)))
+			if (!escape_filter_value(names[i], escaped, sizeof(escaped)))
 				return false;
 			o += (size_t)snprintf(out + o, FILTER_MAX - o, "(%s=%s)", s->conf.domain_attribute,
 			                      escaped);
@@ -385,49 +399,122 @@ static bool policy_filter(const struct ntlmd_ldap_store *s, char out[FILTER_MAX]
 	return o < FILTER_MAX;
 }
 
-/* The first sambaDomain entry under base that policy_filter() takes: its
- * values over *p. */
+/* The sambaDomain entries under base that filter takes (two at most): the
+ * values of the first one of the whole read over *p, its DN in hit, and
+ * hit->several when another DN matches. */
 static enum policy_read read_policy_under(const struct ntlmd_ldap_store *s, LDAP *ld, const char *base,
-                                          struct lockout_policy *p)
+                                          const char *filter, struct lockout_policy *p,
+                                          struct policy_hit *hit)
 {
 	char threshold[] = "sambaLockoutThreshold", duration[] = "sambaLockoutDuration",
-	     window[] = "sambaLockoutObservationWindow", filter[FILTER_MAX];
+	     window[] = "sambaLockoutObservationWindow";
 	char *attrs[] = {threshold, duration, window, NULL};
 	struct timeval tv = {(time_t)s->conf.timelimit, 0};
-	LDAPMessage *res = NULL, *e;
+	LDAPMessage *res = NULL;
 	enum policy_read r = POLICY_NONE;
-	int rc = policy_filter(s, filter) ? ldap_search_ext_s(ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0,
-	                                                      NULL, NULL, &tv, 1, &res)
-	                                  : LDAP_FILTER_ERROR;
+	int rc = ldap_search_ext_s(ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL, &tv, 2, &res);
 
 	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED && rc != LDAP_NO_SUCH_OBJECT)
 		r = POLICY_FAILED;
-	else if ((e = ldap_first_entry(ld, res)) != NULL) {
-		policy_value(ld, e, threshold, false, 0, &p->threshold);
-		policy_value(ld, e, duration, true, -1, &p->duration);
-		policy_value(ld, e, window, true, 1, &p->window);
-		r = POLICY_FOUND;
+	for (LDAPMessage *e = ldap_first_entry(ld, res); r != POLICY_FAILED && e != NULL;
+	     e = ldap_next_entry(ld, e)) {
+		char *dn = ldap_get_dn(ld, e);
+
+		if (dn == NULL)
+			continue;
+		if (hit->dn == NULL && (hit->dn = strdup(dn)) != NULL) {
+			policy_value(ld, e, threshold, false, 0, &p->threshold);
+			policy_value(ld, e, duration, true, -1, &p->duration);
+			policy_value(ld, e, window, true, 1, &p->window);
+		} else if (hit->dn != NULL && strcmp(hit->dn, dn) != 0)
+			hit->several = true;
+		ldap_memfree(dn);
+		r = hit->dn != NULL ? POLICY_FOUND : r;
 	}
 	ldap_msgfree(res);
 	return r;
 }
 
-/* The policy of the sambaDomain entry under the bases or else the naming
- * contexts, over ntlmd.conf's. */
-static enum policy_read read_policy(const struct ntlmd_ldap_store *s, LDAP *ld, struct lockout_policy *p)
+/* read_policy_under() over places (NULL-terminated; NULL: none) after r,
+ * up to the first found, or each one when every is set. */
+static enum policy_read read_policy_in(const struct ntlmd_ldap_store *s, LDAP *ld, char *const *places,
+                                       const char *filter, bool every, enum policy_read r,
+                                       struct lockout_policy *p, struct policy_hit *hit)
 {
-	enum policy_read r = POLICY_NONE;
+	for (size_t i = 0; places != NULL && places[i] != NULL && r != POLICY_FAILED; i++) {
+		enum policy_read u;
+
+		if (r == POLICY_FOUND && !every)
+			break;
+		u = read_policy_under(s, ld, places[i], filter, p, hit);
+		if (u != POLICY_NONE)
+			r = u;
+	}
+	return r;
+}
+
+/* The entry filter takes under the bases, else the naming contexts (the
+ * sambaDomain entry usually sits above the users); every: both searched,
+ * to see whether several entries match. */
+static enum policy_read read_policy_where(const struct ntlmd_ldap_store *s, LDAP *ld, const char *filter,
+                                          bool every, struct lockout_policy *p, struct policy_hit *hit)
+{
+	enum policy_read r = read_policy_in(s, ld, s->conf.bases, filter, every, POLICY_NONE, p, hit);
 	char **contexts;
 
-	for (size_t b = 0; s->conf.bases[b] != NULL && r == POLICY_NONE; b++)
-		r = read_policy_under(s, ld, s->conf.bases[b], p);
-	if (r != POLICY_NONE)
+	if (r == POLICY_FAILED || (r == POLICY_FOUND && !every))
 		return r;
 	contexts = ntlmd_ldap_naming_contexts(s, ld);
-	for (size_t i = 0; contexts != NULL && contexts[i] != NULL && r == POLICY_NONE; i++)
-		r = read_policy_under(s, ld, contexts[i], p);
+	r = read_policy_in(s, ld, contexts, filter, every, r, p, hit);
 	ntlmd_ldap_strv_free(contexts);
 	return r;
+}
+
+/* The policy of the sambaDomain entry named by the `domains` line; without
+ * one (or with `*`), of the entry named netbios_domain, and only when none
+ * is, of the first entry with a lockout attribute (the bases first; hit
+ * says whether there are several). Over ntlmd.conf's. */
+static enum policy_read read_policy(const struct ntlmd_ldap_store *s, LDAP *ld, struct lockout_policy *p,
+                                    struct policy_hit *hit)
+{
+	char *const *named = configured_names(s);
+	char *const own[] = {s->server_domain, NULL};
+	char filter[FILTER_MAX];
+	enum policy_read r;
+
+	if (named != NULL || s->server_domain != NULL) {
+		if (!policy_filter(s, named != NULL ? named : own, filter))
+			return POLICY_FAILED;
+		r = read_policy_where(s, ld, filter, false, p, hit);
+		hit->several = false; /* the named entry: no question which */
+		if (named != NULL || r != POLICY_NONE)
+			return r;
+	}
+	if (!policy_filter(s, NULL, filter))
+		return POLICY_FAILED;
+	return read_policy_where(s, ld, filter, true, p, hit);
+}
+
+/* Several sambaDomain entries with lockout attributes and none named: the
+ * policy is the first one's; a warning names it once, not on each read,
+ * until another entry is taken (attack4 F3). */
+static void warn_several_domains(struct ntlmd_ldap_store *s, const struct policy_hit *hit)
+{
+	bool say;
+
+	pthread_mutex_lock(&s->state_lock);
+	say = hit->several && (s->policy_warned_dn == NULL || strcmp(s->policy_warned_dn, hit->dn) != 0);
+	if (say || !hit->several) {
+		free(s->policy_warned_dn);
+		s->policy_warned_dn = say ? strdup(hit->dn) : NULL;
+	}
+	pthread_mutex_unlock(&s->state_lock);
+	if (say)
+		ntlmd_backend_log(LOG_WARNING,
+		                  "ldap: several sambaDomain entries have lockout attributes and none is "
+		                  "named %s (netbios_domain): the lockout policy is read from %s; name the "
+		                  "domain with a domains line",
+		                  s->server_domain != NULL ? s->server_domain : "(none)", hit->dn);
 }
 
 /* The lockout policy in force: the directory's sambaDomain values where
@@ -438,6 +525,7 @@ struct lockout_policy ntlmd_ldap_current_policy(struct ntlmd_ldap_op *op)
 {
 	struct ntlmd_ldap_store *s = op->s;
 	struct lockout_policy p;
+	struct policy_hit hit = {NULL, false};
 	enum policy_read r;
 	bool fresh;
 
@@ -448,17 +536,20 @@ struct lockout_policy ntlmd_ldap_current_policy(struct ntlmd_ldap_op *op)
 	if (fresh || op->conn->ld == NULL)
 		return p;
 	p = s->conf_policy;
-	r = read_policy(s, op->conn->ld, &p);
+	r = read_policy(s, op->conn->ld, &p, &hit);
 	if (r == POLICY_FAILED) {
+		free(hit.dn);
 		pthread_mutex_lock(&s->state_lock);
 		p = s->policy;
 		pthread_mutex_unlock(&s->state_lock);
 		return p;
 	}
-	ntlmd_backend_log(LOG_DEBUG,
-	                  "ldap: lockout policy (%s): threshold %lld, window %lld s, duration %lld s",
-	                  r == POLICY_FOUND ? "sambaDomain" : "ntlmd.conf", (long long)p.threshold,
-	                  (long long)p.window, (long long)p.duration);
+	warn_several_domains(s, &hit);
+	ntlmd_backend_log(
+	    LOG_DEBUG, "ldap: lockout policy (%s): threshold %lld, window %lld s, duration %lld s%s%s",
+	    r == POLICY_FOUND ? "sambaDomain" : "ntlmd.conf", (long long)p.threshold, (long long)p.window,
+	    (long long)p.duration, hit.dn != NULL ? ", from " : "", hit.dn != NULL ? hit.dn : "");
+	free(hit.dn);
 	pthread_mutex_lock(&s->state_lock);
 	s->policy = p;
 	s->policy_read_at = ntlmd_ldap_mono_now();

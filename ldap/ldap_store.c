@@ -225,6 +225,8 @@ static void store_close(void *state)
 	}
 	ntlmd_ldap_strv_free(s->dir_domains);
 	ntlmd_ldap_strv_free(s->dir_sids);
+	free(s->server_domain);
+	free(s->policy_warned_dn);
 	ntlmd_ldap_cache_sweep_locked(s, 0, -1);
 	ntlmd_ldap_conf_clear(&s->conf);
 	free(s->down_until);
@@ -310,6 +312,10 @@ enum ntlm_status ntlmd_ldap_open(const struct ntlmd_config *cfg, void **ret_stat
 	    .duration = cfg->policy.lockout_duration,
 	};
 	s->policy = s->conf_policy;
+	if (cfg->netbios_domain != NULL && (s->server_domain = strdup(cfg->netbios_domain)) == NULL) {
+		store_close(s);
+		return NTLM_ERR_NO_MEMORY;
+	}
 	*ret_state = s;
 	return NTLM_OK;
 }

@@ -44,7 +44,7 @@ struct ntlmd_counters {
 	uint64_t successes;          /* decisions with status OK */
 	uint64_t failures;           /* authentication outcomes other than OK */
 	uint64_t errors;             /* malformed requests, internal and backend errors */
-	uint64_t refused;            /* connections closed without an answer (server) */
+	uint64_t refused;            /* connections ntlmd closed without an answer (server; not hang-ups) */
 	uint64_t connections;        /* open now (server) */
 	uint64_t store_waiting;      /* requests waiting for a store worker now */
 	uint64_t store_calls;        /* store calls sent to a worker */

@@ -196,6 +196,20 @@ static void conn_refuse(struct ntlmd_server *s, struct conn *c, int priority, co
 	conn_close(s, c);
 }
 
+/* Closes the connection of a client that hung up while its request
+ * waited (for a worker or its groups): not a refusal, REFUSED does not
+ * count it (attack4: it did); one NOTICE line of its own. */
+static void conn_hung_up(struct ntlmd_server *s, struct conn *c)
+{
+	const char *name = ntlmd_request_name(c->type);
+
+	ntlmd_log(LOG_NOTICE,
+	          "connection from uid=%u pid=%d: the client left during %s while its request waited "
+	          "(a hang-up, not a refusal)",
+	          (unsigned)c->peer.uid, (int)c->peer.pid, name != NULL ? name : "a request");
+	conn_close(s, c);
+}
+
 /* When every slot is taken: the connection idle longest between two
  * requests, whoever holds it (closing it cuts no request short; its client
  * reconnects when it needs to), except that an unprivileged caller never
@@ -897,7 +911,7 @@ int ntlmd_server_run(struct ntlmd_server *s)
 				continue; /* closed by an earlier event of this round */
 			if (c->state == CONN_STORE || c->state == CONN_ACCESS) {
 				/* watched for nothing: the client hung up while it waited */
-				conn_refuse(s, c, LOG_NOTICE, "the client left", "while its request waited");
+				conn_hung_up(s, c);
 				continue;
 			}
 			if (c->state == CONN_REPLY)

@@ -582,7 +582,50 @@ check "malformed count: the second bad password (threshold 2) sets L" \
 expect --label "malformed count, then locked: " lfail=STATUS_ACCOUNT_LOCKED_OUT
 check "malformed count: no write-back gave up" sh -c "! grep -q 'changed under each of' '$LOG'"
 stop_ntlmd
+# the same planted entry without a domains line (attack4 F3: the domains
+# were read under the bases only, PLANTED hid TESTDOM, whose users were
+# STATUS_NO_SUCH_USER, and the policy was PLANTED's): netbios_domain
+# (TESTDOM) is not under the bases, so the naming contexts are read too,
+# and the policy is the entry named netbios_domain (threshold 2)
+unlock() { # UID: count 0, flags [U], no L
+    printf 'dn: uid=%s,ou=people,%s\nchangetype: modify\nreplace: sambaAcctFlags\nsambaAcctFlags: [U          ]\n-\nreplace: sambaBadPasswordCount\nsambaBadPasswordCount: 0\n-\n' \
+        "$1" "$SUFFIX" | ldap_admin
+}
+sed '/^domains /d' "$WORK/writeback.conf" >"$WORK/nodomains.conf"
+unlock lmulti
+start_ntlmd "$WORK/nodomains.conf"
+expect --label "no domains line, a sambaDomain planted under the base: " lmulti=STATUS_SUCCESS \
+    lmulti/wrong=STATUS_WRONG_PASSWORD lmulti/wrong=STATUS_WRONG_PASSWORD
+check "no domains line, planted sambaDomain: TESTDOM's threshold (2) sets L" \
+    ldap_value_becomes lmulti sambaAcctFlags "[UL         ]"
+check "no domains line, planted sambaDomain: no warning (the entry named netbios_domain is read)" \
+    sh -c "! grep -q 'several sambaDomain entries' '$LOG'"
+stop_ntlmd
+# domains * and a netbios_domain no entry is named (F2's filter without
+# names): the first entry with lockout attributes, the bases first, here
+# PLANTED (threshold 0: counted, never locked), and a warning names it,
+# once; PLANTED removed, the same read takes TESTDOM's (threshold 2: a
+# count of 2 is a lock)
+sed 's/^domains .*/domains        */; s/^netbios_domain .*/netbios_domain NOSUCH/' "$WORK/writeback.conf" >"$WORK/anydomain.conf"
+unlock lmulti
+start_ntlmd "$WORK/anydomain.conf"
+expect --label "domains *, no entry named netbios_domain: " --domain NOSUCH \
+    lmulti/wrong=STATUS_WRONG_PASSWORD lmulti/wrong=STATUS_WRONG_PASSWORD
+check "domains *, no entry named netbios_domain: the first entry's policy (PLANTED, threshold 0) counts" \
+    ldap_value_becomes lmulti sambaBadPasswordCount 2
+check "domains *, no entry named netbios_domain: ... and does not lock" \
+    [ "$(ldap_value lmulti sambaAcctFlags)" = "[U          ]" ]
+check "domains *, several entries with lockout attributes: one warning names the entry read" \
+    [ "$(grep -c "several sambaDomain entries have lockout attributes and none is named NOSUCH (netbios_domain): the lockout policy is read from sambaDomainName=PLANTED,ou=people,$SUFFIX; name the domain with a domains line" "$LOG")" -eq 1 ]
+stop_ntlmd
 printf 'dn: sambaDomainName=PLANTED,ou=people,%s\nchangetype: delete\n' "$SUFFIX" | ldap_admin
+unlock lmulti
+start_ntlmd "$WORK/anydomain.conf"
+expect --label "domains *, one entry (TESTDOM, above the base): " --domain NOSUCH \
+    lmulti/wrong=STATUS_WRONG_PASSWORD lmulti/wrong=STATUS_WRONG_PASSWORD
+check "domains *, one entry: its threshold (2) sets L" \
+    ldap_value_becomes lmulti sambaAcctFlags "[UL         ]"
+stop_ntlmd
 printf 'dn: sambaDomainName=TESTDOM,%s\nchangetype: modify\ndelete: sambaLockoutThreshold\n-\ndelete: sambaLockoutDuration\n-\n' \
     "$SUFFIX" | ldap_admin
 check "lockout write-back off by default: lalice's count untouched" \

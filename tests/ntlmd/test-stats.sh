@@ -12,7 +12,8 @@
 #    daemon STATUS_NO_LOGON_SERVERS;
 #  - the ldap store: a first logon is a cache miss and one worker call, a
 #    second a cache hit and none; while slapd hangs (SIGSTOP) STATS is
-#    answered at once and sees the busy worker; slapd stopped, its server
+#    answered at once and sees the busy worker, and a client that hangs
+#    up while its lookup waits is not counted in REFUSED; slapd stopped, its server
 #    is reported down with the error and a retry time;
 #  - the shipped ntlmd-stats.service's command, and the textfile example
 #    of the shipped man page ntlmtool(1), write the textfile atomically
@@ -294,6 +295,7 @@ bindpw_file     $WORK/bindpw
 timelimit       5
 bind_timelimit  2
 cache_ttl       60
+store_workers   1
 reconnect_sleeptime 30
 reconnect_retrytime 30
 EOF
@@ -356,6 +358,36 @@ check "ldap: a hung lookup: STATS sees one worker busy, one request waiting" [ "
 # (1 s times TEST_TIMEOUT_SCALE: ntlmd and ntlmtool under valgrind)
 check "ldap: a hung lookup: STATS answered within ${TEST_TIMEOUT_SCALE:-1} s while the lookup still waits" \
     [ $(((t1 - t0) / 1000000)) -lt $((1000 * ${TEST_TIMEOUT_SCALE:-1})) -a "$still" = waiting ]
+# a client that hangs up while its request waits (queued behind the hung
+# lookup: store_workers 1) is a hang-up, not a refusal: REFUSED does not
+# move, its call is taken back (STORE_CANCELLED +1), and the log says the
+# client left (attack4: it went through the refusal's path and count)
+json_field() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$@"; }
+refused0=$(json_field "$WORK/hung2.json" refused)
+cancelled0=$(json_field "$WORK/hung2.json" store_cancelled)
+"$PY" -B "$LDAP_DRIVER" expect --socket "$SOCKET" lhank=STATUS_SUCCESS >"$WORK/left.out" 2>&1 &
+LEFT_PID=$!
+tries=$((WAIT * 10))
+while [ "$tries" -gt 0 ]; do
+    stats_json "$WORK/left.json" && [ "$(json_field "$WORK/left.json" store_waiting)" = 2 ] && break
+    tries=$((tries - 1))
+    sleep 0.1
+done
+kill -KILL "$LEFT_PID"
+wait "$LEFT_PID" 2>/dev/null
+tries=$((WAIT * 10))
+until grep -q "the client left during VERIFY" "$LOG" || [ "$tries" -eq 0 ]; do
+    tries=$((tries - 1))
+    sleep 0.1
+done
+stats_json "$WORK/left2.json"
+refused1=$(json_field "$WORK/left2.json" refused)
+cancelled1=$(json_field "$WORK/left2.json" store_cancelled)
+echo "a client that hung up while its VERIFY waited: store_waiting $(json_field "$WORK/left.json" store_waiting) before; REFUSED $refused0 -> $refused1, STORE_CANCELLED $cancelled0 -> $cancelled1"
+check "ldap: a client that hangs up while its request waits: the log says it left" \
+    grep -q "the client left during VERIFY while its request waited (a hang-up, not a refusal)" "$LOG"
+check "ldap: a client that hangs up while its request waits is not counted in REFUSED" [ "$refused1" = "$refused0" ]
+check "ldap: ... its queued call is taken back (STORE_CANCELLED +1)" [ "$cancelled1" -eq $((cancelled0 + 1)) ]
 kill -CONT "$SLAPD_A"
 wait "$HUNG_PID"
 check "ldap: the hung lookup completes once slapd goes on" grep -q "^PASS ljane" "$WORK/hung.out"
