@@ -89,7 +89,7 @@ const struct ntlmd_config_store_key ntlmd_ldap_config_keys[] = {
     {"ssl", TYPED(NTLMD_CONF_ENUM, ssl), .words = ssl_words},
     {"tls_reqcert", TYPED(NTLMD_CONF_ENUM, tls_reqcert), .words = reqcert_words},
     {"tls_cacertfile", TYPED(NTLMD_CONF_FILE, tls_cacertfile)},
-    {"tls_cacertdir", TYPED(NTLMD_CONF_FILE, tls_cacertdir)},
+    {"tls_cacertdir", TYPED(NTLMD_CONF_DIRECTORY, tls_cacertdir)},
     {"tls_cert", TYPED(NTLMD_CONF_FILE, tls_cert)},
     {"tls_key", TYPED(NTLMD_CONF_FILE, tls_key)},
     {"map", CUSTOM(parse_map), .repeatable = true},
