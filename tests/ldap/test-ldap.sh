@@ -647,6 +647,28 @@ for conf in writeback nodomains; do
     stop_ntlmd
 done
 printf 'dn: sambaDomainName=testdom,ou=people,%s\nchangetype: delete\n' "$SUFFIX" | ldap_admin
+# 64 sambaDomain entries planted under the users' base (MAX_DOMAINS names
+# are read), no domains line: the entry named netbios_domain is read
+# first, so the list is not full before it (attack5 F4: TESTDOM's users
+# were STATUS_NO_SUCH_USER)
+plant64() { # add | delete
+    i=0
+    while [ "$i" -lt 64 ]; do
+        if [ "$1" = add ]; then
+            printf 'dn: sambaDomainName=P%02d,ou=people,%s\nchangetype: add\nobjectClass: sambaDomain\nsambaDomainName: P%02d\nsambaSID: S-1-5-21-9-9-%d\n\n' \
+                "$i" "$SUFFIX" "$i" "$i"
+        else
+            printf 'dn: sambaDomainName=P%02d,ou=people,%s\nchangetype: delete\n\n' "$i" "$SUFFIX"
+        fi
+        i=$((i + 1))
+    done | ldap_admin
+}
+plant64 add
+unlock lmulti
+start_ntlmd "$WORK/nodomains.conf"
+expect --label "no domains line, 64 sambaDomain entries planted under the base: " lmulti=STATUS_SUCCESS
+stop_ntlmd
+plant64 delete
 printf 'dn: sambaDomainName=TESTDOM,%s\nchangetype: modify\ndelete: sambaLockoutThreshold\n-\ndelete: sambaLockoutDuration\n-\n' \
     "$SUFFIX" | ldap_admin
 check "lockout write-back off by default: lalice's count untouched" \
