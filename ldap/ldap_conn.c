@@ -370,8 +370,9 @@ static void read_dir_domains(struct ntlmd_ldap_store *s, LDAP *ld)
 	struct domain_list l = {0};
 	char own[FILTER_MAX];
 
-	if (s->server_domain != NULL && ntlmd_ldap_match_filter("(objectClass=sambaDomain)",
-	                                                        s->conf.domain_attribute, s->server_domain, own))
+	if (s->server_domain != NULL &&
+	    ntlmd_ldap_match_filter("(objectClass=sambaDomain)", s->conf.domain_attribute, s->server_domain,
+	                            own))
 		read_domains_where(s, ld, own, &l);
 	read_domains_where(s, ld, "(objectClass=sambaDomain)", &l);
 	own_domain_first(&l, s->server_domain);
