@@ -519,6 +519,24 @@ static enum ntlm_status parse_domain_sid(const struct key_def *k, const char *va
 	return set_string(field, text);
 }
 
+/* RFC 4515: a filter's parentheses balance (a value's own are escaped as
+ * \28 and \29), and the outer pair holds it whole: "((a=b)" and
+ * "(a=b))(c=d)" passed before, and failed at the first search (attack5). */
+static bool filter_balanced(const char *s)
+{
+	int depth = 0;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' && s[1] != '\0')
+			s++;
+		else if (*s == '(')
+			depth++;
+		else if (*s == ')' && (--depth < 0 || (depth == 0 && s[1] != '\0')))
+			return false;
+	}
+	return depth == 0;
+}
+
 /* T_FILE: a regular file, T_DIR: a directory, this process can read (a
  * fifo, a device or a directory given for a file passed, and held or
  * failed the TLS set-up at the first connect instead: attack5). */
@@ -591,6 +609,8 @@ static enum ntlm_status parse_scalar(const struct key_def *k, const char *value,
 	case T_FILTER: /* RFC 4515: filter = "(" filtercomp ")" */
 		if (value[0] != '(' || value[len - 1] != ')')
 			return bad(r, "%s: expected an LDAP filter in parentheses", k->name);
+		if (!filter_balanced(value))
+			return bad(r, "%s: unbalanced parentheses", k->name);
 		break;
 	case T_FILE:
 	case T_DIR:

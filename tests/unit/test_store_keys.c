@@ -469,6 +469,27 @@ START_TEST(file_kinds)
 }
 END_TEST
 
+/* A FILTER's parentheses balance, escapes aside (attack5: "((a=b)" passed
+ * ntlmd -t and failed at the first search). */
+START_TEST(filter_balance)
+{
+	struct demo_conf c = {0};
+	struct ntlmd_config_error errs[MAX_ERRORS];
+	static const char *const bad[] = {"((a=b)",      "(a=b))",  "(a=b)(c=d)",
+	                                  "(a=b))(c=d)", "(&(a=b)", "(a=\\)"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "demo_filter %s\n", bad[i]);
+		ck_assert_uint_eq(demo_parse(text, &c, errs), 1);
+		ck_assert_str_eq(errs[0].reason, "demo_filter: unbalanced parentheses");
+	}
+	ck_assert_uint_eq(demo_parse("demo_filter (&(cn=a\\29b\\28)(|(x=*)(y=\\5c)))\n", &c, errs), 0);
+	ck_assert_str_eq(c.filter, "(&(cn=a\\29b\\28)(|(x=*)(y=\\5c)))");
+	demo_clear(&c);
+}
+END_TEST
+
 /* A non-repeatable key given twice, a refused key: the load's own errors. */
 START_TEST(load_rules)
 {
@@ -530,6 +551,7 @@ static Suite *store_keys_suite(void)
 	tcase_add_test(types, every_type_refuses);
 	tcase_add_test(types, load_rules);
 	tcase_add_test(types, file_kinds);
+	tcase_add_test(types, filter_balance);
 	tcase_add_test(types, ill_declared_refused);
 	suite_add_tcase(s, manual);
 	suite_add_tcase(s, registry);
