@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -63,7 +64,8 @@ enum key_type {
 	T_WORDS,  /* NTLMD_CONF_WORDS: its words appended to a char ** */
 	T_ATTR,   /* NTLMD_CONF_ATTRIBUTE: an LDAP attribute name */
 	T_FILTER, /* NTLMD_CONF_FILTER: "(...)" */
-	T_FILE,   /* NTLMD_CONF_FILE: a path this process can read */
+	T_FILE,   /* NTLMD_CONF_FILE: a regular file this process can read */
+	T_DIR,    /* NTLMD_CONF_DIRECTORY: a directory this process can read */
 };
 
 #define KF_STAR_ANY    1u /* T_LIST: a lone "*" stores NULL (any, unchecked) */
@@ -517,6 +519,39 @@ static enum ntlm_status parse_domain_sid(const struct key_def *k, const char *va
 	return set_string(field, text);
 }
 
+/* RFC 4515: a filter's parentheses balance (a value's own are escaped as
+ * \28 and \29), and the outer pair holds it whole: "((a=b)" and
+ * "(a=b))(c=d)" passed before, and failed at the first search (attack5). */
+static bool filter_balanced(const char *s)
+{
+	int depth = 0;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' && s[1] != '\0')
+			s++;
+		else if (*s == '(')
+			depth++;
+		else if (*s == ')' && (--depth < 0 || (depth == 0 && s[1] != '\0')))
+			return false;
+	}
+	return depth == 0;
+}
+
+/* T_FILE: a regular file, T_DIR: a directory, this process can read (a
+ * fifo, a device or a directory given for a file passed, and held or
+ * failed the TLS set-up at the first connect instead: attack5). */
+static enum ntlm_status check_readable(const struct key_def *k, const char *value, struct reason *r)
+{
+	struct stat st;
+	bool dir = k->type == T_DIR;
+
+	if (access(value, R_OK) != 0 || stat(value, &st) != 0)
+		return bad(r, "%s %.120s: cannot read: %s", k->name, value, strerror(errno));
+	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+		return bad(r, "%s %.120s: not a %s", k->name, value, dir ? "directory" : "regular file");
+	return NTLM_OK;
+}
+
 /* A single-token value of the scalar types. */
 static enum ntlm_status parse_scalar(const struct key_def *k, const char *value, void *field,
                                      struct reason *r)
@@ -574,10 +609,14 @@ static enum ntlm_status parse_scalar(const struct key_def *k, const char *value,
 	case T_FILTER: /* RFC 4515: filter = "(" filtercomp ")" */
 		if (value[0] != '(' || value[len - 1] != ')')
 			return bad(r, "%s: expected an LDAP filter in parentheses", k->name);
+		if (!filter_balanced(value))
+			return bad(r, "%s: unbalanced parentheses", k->name);
 		break;
 	case T_FILE:
-		if (access(value, R_OK) != 0)
-			return bad(r, "%s %.120s: cannot read: %s", k->name, value, strerror(errno));
+	case T_DIR:
+		st = check_readable(k, value, r);
+		if (st != NTLM_OK)
+			return st;
 		break;
 	case T_NETBIOS:
 		st = check_netbios(k, value, r);
@@ -634,7 +673,7 @@ static enum ntlm_status parse_append(const struct key_def *k, const char *value,
 /* Whether a value of type t may hold blanks (a DN, a filter, a path). */
 static bool takes_blanks(enum key_type t)
 {
-	return t == T_TEXT || t == T_FILTER || t == T_FILE;
+	return t == T_TEXT || t == T_FILTER || t == T_FILE || t == T_DIR;
 }
 
 /*
@@ -1438,6 +1477,7 @@ static const enum key_type store_types[] = {
     [NTLMD_CONF_STRING] = T_TEXT,    [NTLMD_CONF_STRINGS] = T_STRV,  [NTLMD_CONF_WORDS] = T_WORDS,
     [NTLMD_CONF_NUMBER] = T_UINT,    [NTLMD_CONF_BOOL] = T_BOOL,     [NTLMD_CONF_ENUM] = T_WORD,
     [NTLMD_CONF_ATTRIBUTE] = T_ATTR, [NTLMD_CONF_FILTER] = T_FILTER, [NTLMD_CONF_FILE] = T_FILE,
+    [NTLMD_CONF_DIRECTORY] = T_DIR,
 };
 _Static_assert(ARRAY_LEN(store_types) == NTLMD_CONF_CUSTOM, "a parser type for each store type");
 

@@ -205,7 +205,8 @@ enum ntlmd_config_type {
 	NTLMD_CONF_ENUM,       /* one of words (any case) -> its value, stored through an int */
 	NTLMD_CONF_ATTRIBUTE,  /* an LDAP attribute name (RFC 4512 descr, options after ';') -> char * */
 	NTLMD_CONF_FILTER,     /* an LDAP filter in parentheses, "(...)" -> char * */
-	NTLMD_CONF_FILE,       /* a path this process can read (checked when parsed) -> char * */
+	NTLMD_CONF_FILE,       /* a regular file this process can read (checked when parsed) -> char * */
+	NTLMD_CONF_DIRECTORY,  /* a directory this process can read (checked when parsed) -> char * */
 	NTLMD_CONF_CUSTOM,     /* hook alone reads it (URI lists, map, files read later) */
 };
 

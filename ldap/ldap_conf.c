@@ -89,7 +89,7 @@ const struct ntlmd_config_store_key ntlmd_ldap_config_keys[] = {
     {"ssl", TYPED(NTLMD_CONF_ENUM, ssl), .words = ssl_words},
     {"tls_reqcert", TYPED(NTLMD_CONF_ENUM, tls_reqcert), .words = reqcert_words},
     {"tls_cacertfile", TYPED(NTLMD_CONF_FILE, tls_cacertfile)},
-    {"tls_cacertdir", TYPED(NTLMD_CONF_FILE, tls_cacertdir)},
+    {"tls_cacertdir", TYPED(NTLMD_CONF_DIRECTORY, tls_cacertdir)},
     {"tls_cert", TYPED(NTLMD_CONF_FILE, tls_cert)},
     {"tls_key", TYPED(NTLMD_CONF_FILE, tls_key)},
     {"map", CUSTOM(parse_map), .repeatable = true},
@@ -239,14 +239,15 @@ static enum ntlm_status parse_sasl_mech(void *conf, const char *value, unsigned 
 }
 
 /* Reads the first line of a password file, refusing one open to group or
- * others (the secret never appears in a message). */
+ * others (the secret never appears in a message). O_NONBLOCK: a fifo is
+ * refused as not a regular file, not waited on (attack5: ntlmd -t hung). */
 static char *read_password_file(struct parse *p, const char *key, const char *path, unsigned line)
 {
 	char buf[MAX_PW_FILE + 1];
 	struct stat st;
 	ssize_t n;
 	char *pw = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 
 	if (fd < 0) {
 		fail(p, line, "%s %s: cannot open: %s", key, path, strerror(errno));

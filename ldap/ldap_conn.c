@@ -288,16 +288,17 @@ static void own_domain_first(struct domain_list *l, const char *name)
 		}
 }
 
-/* Appends the domain names (and SIDs) of the sambaDomain entries under base. */
+/* Appends the domain names (and SIDs) of the sambaDomain entries under
+ * base that filter takes. */
 static void read_domains_under(const struct ntlmd_ldap_store *s, LDAP *ld, const char *base,
-                               struct domain_list *l)
+                               const char *filter, struct domain_list *l)
 {
 	char sid_attr[] = "sambaSID";
 	char *attrs[] = {s->conf.domain_attribute, sid_attr, NULL};
 	struct timeval tv = {(time_t)s->conf.timelimit, 0};
 	LDAPMessage *res = NULL;
-	int rc = ldap_search_ext_s(ld, base, LDAP_SCOPE_SUBTREE, "(objectClass=sambaDomain)", attrs, 0, NULL,
-	                           NULL, &tv, MAX_DOMAINS, &res);
+	int rc = ldap_search_ext_s(ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL, &tv,
+	                           MAX_DOMAINS, &res);
 
 	if (rc == LDAP_SUCCESS || rc == LDAP_SIZELIMIT_EXCEEDED) {
 		for (LDAPMessage *e = ldap_first_entry(ld, res); e != NULL; e = ldap_next_entry(ld, e)) {
@@ -341,24 +342,39 @@ char **ntlmd_ldap_naming_contexts(const struct ntlmd_ldap_store *s, LDAP *ld)
 	return list;
 }
 
+/* read_domains_under() with filter over the bases, then over the naming
+ * contexts when the list lacks netbios_domain (or is empty). */
+static void read_domains_where(struct ntlmd_ldap_store *s, LDAP *ld, const char *filter,
+                               struct domain_list *l)
+{
+	for (size_t b = 0; s->conf.bases[b] != NULL; b++)
+		read_domains_under(s, ld, s->conf.bases[b], filter, l);
+	if (l->n == 0 || (s->server_domain != NULL && !domain_listed(l, s->server_domain, NULL))) {
+		char **contexts = ntlmd_ldap_naming_contexts(s, ld);
+		for (size_t i = 0; contexts != NULL && contexts[i] != NULL; i++)
+			read_domains_under(s, ld, contexts[i], filter, l);
+		ntlmd_ldap_strv_free(contexts);
+	}
+}
+
 /* Reads the domain names of the sambaDomain entries under the bases, and
  * under the server's naming contexts too (the sambaDomain entry usually
  * sits above the users) when none is found there or none named
  * netbios_domain (attack4 F3: an entry planted under a base hid the real
- * one, and the domain's users were unknown); puts them in service, the
+ * one, and the domain's users were unknown); the entries named
+ * netbios_domain first, so that MAX_DOMAINS entries planted under a base
+ * do not fill the list before it (attack5 F4); puts them in service, the
  * server's own domain first. None found: any domain. */
 static void read_dir_domains(struct ntlmd_ldap_store *s, LDAP *ld)
 {
 	struct domain_list l = {0};
+	char own[FILTER_MAX];
 
-	for (size_t b = 0; s->conf.bases[b] != NULL; b++)
-		read_domains_under(s, ld, s->conf.bases[b], &l);
-	if (l.n == 0 || (s->server_domain != NULL && !domain_listed(&l, s->server_domain, NULL))) {
-		char **contexts = ntlmd_ldap_naming_contexts(s, ld);
-		for (size_t i = 0; contexts != NULL && contexts[i] != NULL; i++)
-			read_domains_under(s, ld, contexts[i], &l);
-		ntlmd_ldap_strv_free(contexts);
-	}
+	if (s->server_domain != NULL &&
+	    ntlmd_ldap_match_filter("(objectClass=sambaDomain)", s->conf.domain_attribute, s->server_domain,
+	                            own))
+		read_domains_where(s, ld, own, &l);
+	read_domains_where(s, ld, "(objectClass=sambaDomain)", &l);
 	own_domain_first(&l, s->server_domain);
 	if (l.n > 0)
 		ntlmd_backend_log(LOG_DEBUG, "ldap: %zu domain name(s) read from the directory", l.n);

@@ -353,12 +353,45 @@ static void policy_value(LDAP *ld, LDAPMessage *e, const char *attr, bool minute
 
 enum policy_read { POLICY_FOUND, POLICY_NONE, POLICY_FAILED };
 
+#define POLICY_ENTRIES 64 /* sambaDomain entries one policy search returns at most */
+
 /* The sambaDomain entry a policy read took, and whether another one
- * matched too where every place was searched (no entry named). */
+ * matched too where every place was searched; twin: the DN of another
+ * entry of the same name (attack5: one planted under a base, named like
+ * the real domain, was read first). */
 struct policy_hit {
-	char *dn; /* malloc'd; NULL: none */
+	char *dn;   /* malloc'd; NULL: none */
+	char *name; /* its domain name (domain_attribute), malloc'd; NULL: none */
+	char *twin; /* malloc'd; NULL: none */
 	bool several;
 };
+
+static void policy_hit_clear(struct policy_hit *hit)
+{
+	free(hit->dn);
+	free(hit->name);
+	free(hit->twin);
+}
+
+/* Whether entry e's domain name (domain_attribute) is name, in any case
+ * (sambaDomainName's caseIgnoreMatch). */
+static bool entry_named(const struct ntlmd_ldap_store *s, LDAP *ld, LDAPMessage *e, const char *name)
+{
+	struct berval **v = ldap_get_values_len(ld, e, s->conf.domain_attribute);
+	bool same = false;
+
+	for (size_t i = 0; name != NULL && v != NULL && v[i] != NULL && !same; i++)
+		same = strlen(name) == v[i]->bv_len && strncasecmp(v[i]->bv_val, name, v[i]->bv_len) == 0;
+	ldap_value_free_len(v);
+	return same;
+}
+
+static char *entry_name(const struct ntlmd_ldap_store *s, LDAP *ld, LDAPMessage *e)
+{
+	bool absent;
+
+	return ntlmd_ldap_get_value(ld, e, s->conf.domain_attribute, &absent);
+}
 
 /* The names of the `domains` line when it names domains (not `*`), else
  * NULL. */
@@ -399,20 +432,22 @@ static bool policy_filter(const struct ntlmd_ldap_store *s, char *const *names, 
 	return o < FILTER_MAX;
 }
 
-/* The sambaDomain entries under base that filter takes (two at most): the
- * values of the first one of the whole read over *p, its DN in hit, and
- * hit->several when another DN matches. */
+/* The sambaDomain entries under base that filter takes (POLICY_ENTRIES at
+ * most): the values of the first one of the whole read over *p, its DN and
+ * name in hit, hit->several when another DN matches, hit->twin when another
+ * DN has the same name. */
 static enum policy_read read_policy_under(const struct ntlmd_ldap_store *s, LDAP *ld, const char *base,
                                           const char *filter, struct lockout_policy *p,
                                           struct policy_hit *hit)
 {
 	char threshold[] = "sambaLockoutThreshold", duration[] = "sambaLockoutDuration",
 	     window[] = "sambaLockoutObservationWindow";
-	char *attrs[] = {threshold, duration, window, NULL};
+	char *attrs[] = {threshold, duration, window, s->conf.domain_attribute, NULL};
 	struct timeval tv = {(time_t)s->conf.timelimit, 0};
 	LDAPMessage *res = NULL;
 	enum policy_read r = POLICY_NONE;
-	int rc = ldap_search_ext_s(ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL, &tv, 2, &res);
+	int rc = ldap_search_ext_s(ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL, &tv,
+	                           POLICY_ENTRIES, &res);
 
 	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED && rc != LDAP_NO_SUCH_OBJECT)
 		r = POLICY_FAILED;
@@ -423,11 +458,15 @@ static enum policy_read read_policy_under(const struct ntlmd_ldap_store *s, LDAP
 		if (dn == NULL)
 			continue;
 		if (hit->dn == NULL && (hit->dn = strdup(dn)) != NULL) {
+			hit->name = entry_name(s, ld, e);
 			policy_value(ld, e, threshold, false, 0, &p->threshold);
 			policy_value(ld, e, duration, true, -1, &p->duration);
 			policy_value(ld, e, window, true, 1, &p->window);
-		} else if (hit->dn != NULL && strcmp(hit->dn, dn) != 0)
+		} else if (hit->dn != NULL && strcmp(hit->dn, dn) != 0) {
 			hit->several = true;
+			if (hit->twin == NULL && entry_named(s, ld, e, hit->name))
+				hit->twin = strdup(dn);
+		}
 		ldap_memfree(dn);
 		r = hit->dn != NULL ? POLICY_FOUND : r;
 	}
@@ -473,7 +512,10 @@ static enum policy_read read_policy_where(const struct ntlmd_ldap_store *s, LDAP
 /* The policy of the sambaDomain entry named by the `domains` line; without
  * one (or with `*`), of the entry named netbios_domain, and only when none
  * is, of the first entry with a lockout attribute (the bases first; hit
- * says whether there are several). Over ntlmd.conf's. */
+ * says whether there are several). Over ntlmd.conf's. Two entries of the
+ * named domain's name (hit->twin): ntlmd.conf's policy, as Samba refuses
+ * "too many domain info entries" (attack5: whoever may add an entry under
+ * a base planted one named like the domain, read first, threshold 0). */
 static enum policy_read read_policy(const struct ntlmd_ldap_store *s, LDAP *ld, struct lockout_policy *p,
                                     struct policy_hit *hit)
 {
@@ -485,8 +527,12 @@ static enum policy_read read_policy(const struct ntlmd_ldap_store *s, LDAP *ld, 
 	if (named != NULL || s->server_domain != NULL) {
 		if (!policy_filter(s, named != NULL ? named : own, filter))
 			return POLICY_FAILED;
-		r = read_policy_where(s, ld, filter, false, p, hit);
-		hit->several = false; /* the named entry: no question which */
+		r = read_policy_where(s, ld, filter, true, p, hit);
+		hit->several = false; /* the named entry: no question which, unless it has a twin */
+		if (r == POLICY_FOUND && hit->twin != NULL) {
+			*p = s->conf_policy;
+			return POLICY_NONE;
+		}
 		if (named != NULL || r != POLICY_NONE)
 			return r;
 	}
@@ -500,16 +546,21 @@ static enum policy_read read_policy(const struct ntlmd_ldap_store *s, LDAP *ld, 
  * until another entry is taken (attack4 F3). */
 static void warn_several_domains(struct ntlmd_ldap_store *s, const struct policy_hit *hit)
 {
-	bool say;
+	bool doubt = hit->several || hit->twin != NULL, say;
 
 	pthread_mutex_lock(&s->state_lock);
-	say = hit->several && (s->policy_warned_dn == NULL || strcmp(s->policy_warned_dn, hit->dn) != 0);
-	if (say || !hit->several) {
+	say = doubt && (s->policy_warned_dn == NULL || strcmp(s->policy_warned_dn, hit->dn) != 0);
+	if (say || !doubt) {
 		free(s->policy_warned_dn);
 		s->policy_warned_dn = say ? strdup(hit->dn) : NULL;
 	}
 	pthread_mutex_unlock(&s->state_lock);
-	if (say)
+	if (say && hit->twin != NULL)
+		ntlmd_backend_log(LOG_WARNING,
+		                  "ldap: two sambaDomain entries are named %s: %s and %s; the directory's "
+		                  "lockout policy is not used, ntlmd.conf's is, until one is removed",
+		                  hit->name != NULL ? hit->name : "(no name)", hit->dn, hit->twin);
+	else if (say)
 		ntlmd_backend_log(LOG_WARNING,
 		                  "ldap: several sambaDomain entries have lockout attributes and none is "
 		                  "named %s (netbios_domain): the lockout policy is read from %s; name the "
@@ -525,7 +576,7 @@ struct lockout_policy ntlmd_ldap_current_policy(struct ntlmd_ldap_op *op)
 {
 	struct ntlmd_ldap_store *s = op->s;
 	struct lockout_policy p;
-	struct policy_hit hit = {NULL, false};
+	struct policy_hit hit = {NULL, NULL, NULL, false};
 	enum policy_read r;
 	bool fresh;
 
@@ -538,7 +589,7 @@ struct lockout_policy ntlmd_ldap_current_policy(struct ntlmd_ldap_op *op)
 	p = s->conf_policy;
 	r = read_policy(s, op->conn->ld, &p, &hit);
 	if (r == POLICY_FAILED) {
-		free(hit.dn);
+		policy_hit_clear(&hit);
 		pthread_mutex_lock(&s->state_lock);
 		p = s->policy;
 		pthread_mutex_unlock(&s->state_lock);
@@ -548,8 +599,8 @@ struct lockout_policy ntlmd_ldap_current_policy(struct ntlmd_ldap_op *op)
 	ntlmd_backend_log(
 	    LOG_DEBUG, "ldap: lockout policy (%s): threshold %lld, window %lld s, duration %lld s%s%s",
 	    r == POLICY_FOUND ? "sambaDomain" : "ntlmd.conf", (long long)p.threshold, (long long)p.window,
-	    (long long)p.duration, hit.dn != NULL ? ", from " : "", hit.dn != NULL ? hit.dn : "");
-	free(hit.dn);
+	    (long long)p.duration, r == POLICY_FOUND ? ", from " : "", r == POLICY_FOUND ? hit.dn : "");
+	policy_hit_clear(&hit);
 	pthread_mutex_lock(&s->state_lock);
 	s->policy = p;
 	s->policy_read_at = ntlmd_ldap_mono_now();

@@ -626,6 +626,49 @@ expect --label "domains *, one entry (TESTDOM, above the base): " --domain NOSUC
 check "domains *, one entry: its threshold (2) sets L" \
     ldap_value_becomes lmulti sambaAcctFlags "[UL         ]"
 stop_ntlmd
+# a sambaDomain planted under the users' base with the domain's own name
+# in another case (sambaDomainName is caseIgnoreMatch), threshold 0: read
+# first (the bases before the naming contexts), it set the policy with
+# the domains line and without one, silently (attack5 F1). Two entries
+# of the domain's name are in doubt: ntlmd.conf's policy
+# (lockout_account_threshold 2 here) is used, and one warning names both
+printf 'dn: sambaDomainName=testdom,ou=people,%s\nchangetype: add\nobjectClass: sambaDomain\nsambaDomainName: testdom\nsambaSID: S-1-5-21-1-2-3\nsambaLockoutThreshold: 0\n' \
+    "$SUFFIX" | ldap_admin
+for conf in writeback nodomains; do
+    { cat "$WORK/$conf.conf"; echo "lockout_account_threshold 2"; } >"$WORK/twin-$conf.conf"
+    unlock lmulti
+    start_ntlmd "$WORK/twin-$conf.conf"
+    expect --label "$conf.conf, a sambaDomain named testdom planted under the base: " \
+        lmulti/wrong=STATUS_WRONG_PASSWORD lmulti/wrong=STATUS_WRONG_PASSWORD
+    check "$conf.conf, a sambaDomain named testdom planted under the base: not its threshold 0 (L set)" \
+        ldap_value_becomes lmulti sambaAcctFlags "[UL         ]"
+    check "$conf.conf, two sambaDomain entries named TESTDOM: one warning names both" \
+        [ "$(grep -c "two sambaDomain entries are named testdom: sambaDomainName=testdom,ou=people,$SUFFIX and sambaDomainName=TESTDOM,$SUFFIX; the directory's lockout policy is not used, ntlmd.conf's is" "$LOG")" -eq 1 ]
+    stop_ntlmd
+done
+printf 'dn: sambaDomainName=testdom,ou=people,%s\nchangetype: delete\n' "$SUFFIX" | ldap_admin
+# 64 sambaDomain entries planted under the users' base (MAX_DOMAINS names
+# are read), no domains line: the entry named netbios_domain is read
+# first, so the list is not full before it (attack5 F4: TESTDOM's users
+# were STATUS_NO_SUCH_USER)
+plant64() { # add | delete
+    i=0
+    while [ "$i" -lt 64 ]; do
+        if [ "$1" = add ]; then
+            printf 'dn: sambaDomainName=P%02d,ou=people,%s\nchangetype: add\nobjectClass: sambaDomain\nsambaDomainName: P%02d\nsambaSID: S-1-5-21-9-9-%d\n\n' \
+                "$i" "$SUFFIX" "$i" "$i"
+        else
+            printf 'dn: sambaDomainName=P%02d,ou=people,%s\nchangetype: delete\n\n' "$i" "$SUFFIX"
+        fi
+        i=$((i + 1))
+    done | ldap_admin
+}
+plant64 add
+unlock lmulti
+start_ntlmd "$WORK/nodomains.conf"
+expect --label "no domains line, 64 sambaDomain entries planted under the base: " lmulti=STATUS_SUCCESS
+stop_ntlmd
+plant64 delete
 printf 'dn: sambaDomainName=TESTDOM,%s\nchangetype: modify\ndelete: sambaLockoutThreshold\n-\ndelete: sambaLockoutDuration\n-\n' \
     "$SUFFIX" | ldap_admin
 check "lockout write-back off by default: lalice's count untouched" \

@@ -278,6 +278,32 @@ START_TEST(password_file_mode)
 }
 END_TEST
 
+/* A password file that is a fifo nobody writes to, or a directory: an
+ * error on its line, at once (attack5: the open of the fifo waited for a
+ * writer, and ntlmd -t and ntlmd's start hung). */
+START_TEST(password_file_not_regular)
+{
+	struct ntlmd_ldap_conf c;
+	struct ntlmd_config_error errs[MAX_ERRORS];
+	char fifo[sizeof(tmpdir) + 8], text[512];
+	size_t n;
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	snprintf(text, sizeof(text), "backends ldap\nuri ldap://a\nbase dc=x\nbinddn cn=x\nbindpw_file %s\n",
+	         fifo);
+	n = parse(text, &c, errs);
+	ck_assert_uint_eq(n, 1);
+	ck_assert(has_error(errs, n, 5, "not a regular file"));
+	snprintf(text, sizeof(text), "backends ldap\nuri ldap://a\nbase dc=x\nbinddn cn=x\nbindpw_file %s\n",
+	         tmpdir);
+	n = parse(text, &c, errs);
+	ck_assert_uint_eq(n, 1);
+	ck_assert(has_error(errs, n, 5, "not a regular file"));
+	unlink(fifo);
+}
+END_TEST
+
 /* Nothing listens on port 1 of the loopback: refused at once. */
 START_TEST(unreachable_is_unavailable)
 {
@@ -336,6 +362,7 @@ static Suite *ntlmd_ldap_conf_suite(void)
 	tcase_add_test(tc, errors_with_lines);
 	tcase_add_test(tc, combinations);
 	tcase_add_test(tc, password_file_mode);
+	tcase_add_test(tc, password_file_not_regular);
 	tcase_add_test(tc, unreachable_is_unavailable);
 	tcase_add_test(tc, open_reports_errors);
 	tcase_set_timeout(tc, 20);

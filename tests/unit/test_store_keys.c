@@ -16,6 +16,7 @@
 
 #include <ctype.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_ERRORS 16
@@ -269,7 +270,7 @@ END_TEST
 /* ---- every type, with a store of the test's own ---- */
 
 struct demo_conf {
-	char *name, *filter, *attr, *file;
+	char *name, *filter, *attr, *file, *dir;
 	char **lines, **words;
 	unsigned count;
 	bool flag;
@@ -306,6 +307,7 @@ static const struct ntlmd_config_store_key demo_keys[] = {
     {"demo_attr", .type = NTLMD_CONF_ATTRIBUTE, DEMO(attr)},
     {"demo_filter", .type = NTLMD_CONF_FILTER, DEMO(filter)},
     {"demo_file", .type = NTLMD_CONF_FILE, DEMO(file)},
+    {"demo_dir", .type = NTLMD_CONF_DIRECTORY, DEMO(dir)},
     {"demo_special", .type = NTLMD_CONF_CUSTOM, .hook = demo_hook},
     {"demo_secret", .refused = "demo_secret is not accepted inline"},
     {NULL},
@@ -320,6 +322,7 @@ static void demo_clear(struct demo_conf *c)
 	free(c->filter);
 	free(c->attr);
 	free(c->file);
+	free(c->dir);
 	free(c->hook_value);
 	for (size_t i = 0; i < ARRAY_SIZE(vs); i++) {
 		for (size_t j = 0; vs[i] != NULL && vs[i][j] != NULL; j++)
@@ -426,6 +429,67 @@ START_TEST(every_type_refuses)
 }
 END_TEST
 
+/* A FILE key takes a regular file only, a DIRECTORY key a directory only:
+ * a fifo, a device or a directory for a file held or failed the TLS set-up
+ * at the first connect (attack5: ntlmd -t said OK). */
+START_TEST(file_kinds)
+{
+	struct demo_conf c = {0};
+	struct ntlmd_config_error errs[MAX_ERRORS];
+	char *file = write_temp("x\n"), dir[512], fifo[600], text[2048];
+	size_t n;
+
+	snprintf(dir, sizeof(dir), "%s.d", file);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	snprintf(text, sizeof(text), "demo_file %s\ndemo_dir %s\n", file, dir);
+	ck_assert_uint_eq(demo_parse(text, &c, errs), 0);
+	ck_assert_str_eq(c.dir, dir);
+	demo_clear(&c);
+	snprintf(text, sizeof(text), "demo_file %s\n", dir);
+	n = demo_parse(text, &c, errs);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(errs[0].line, 1);
+	ck_assert_ptr_nonnull(strstr(errs[0].reason, ": not a regular file"));
+	snprintf(text, sizeof(text), "demo_file %s\ndemo_dir %s\n", fifo, file);
+	n = demo_parse(text, &c, errs);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_ptr_nonnull(strstr(errs[0].reason, ": not a regular file"));
+	ck_assert_uint_eq(errs[1].line, 2);
+	ck_assert_ptr_nonnull(strstr(errs[1].reason, ": not a directory"));
+	ck_assert_uint_eq(demo_parse("demo_file /dev/zero\n", &c, errs), 1);
+	ck_assert_str_eq(errs[0].reason, "demo_file /dev/zero: not a regular file");
+	ck_assert_ptr_null(c.file);
+	demo_clear(&c);
+	unlink(fifo);
+	rmdir(dir);
+	unlink(file);
+	free(file);
+}
+END_TEST
+
+/* A FILTER's parentheses balance, escapes aside (attack5: "((a=b)" passed
+ * ntlmd -t and failed at the first search). */
+START_TEST(filter_balance)
+{
+	struct demo_conf c = {0};
+	struct ntlmd_config_error errs[MAX_ERRORS];
+	static const char *const bad[] = {"((a=b)",      "(a=b))",  "(a=b)(c=d)",
+	                                  "(a=b))(c=d)", "(&(a=b)", "(a=\\)"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "demo_filter %s\n", bad[i]);
+		ck_assert_uint_eq(demo_parse(text, &c, errs), 1);
+		ck_assert_str_eq(errs[0].reason, "demo_filter: unbalanced parentheses");
+	}
+	ck_assert_uint_eq(demo_parse("demo_filter (&(cn=a\\29b\\28)(|(x=*)(y=\\5c)))\n", &c, errs), 0);
+	ck_assert_str_eq(c.filter, "(&(cn=a\\29b\\28)(|(x=*)(y=\\5c)))");
+	demo_clear(&c);
+}
+END_TEST
+
 /* A non-repeatable key given twice, a refused key: the load's own errors. */
 START_TEST(load_rules)
 {
@@ -486,6 +550,8 @@ static Suite *store_keys_suite(void)
 	tcase_add_test(types, every_type);
 	tcase_add_test(types, every_type_refuses);
 	tcase_add_test(types, load_rules);
+	tcase_add_test(types, file_kinds);
+	tcase_add_test(types, filter_balance);
 	tcase_add_test(types, ill_declared_refused);
 	suite_add_tcase(s, manual);
 	suite_add_tcase(s, registry);
