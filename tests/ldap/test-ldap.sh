@@ -71,6 +71,18 @@ EOF
     } | ntlmd_conf "$WORK/run/socket" "$WORK/smbpasswd" "files ldap" >"$1"
 }
 
+# The keys of a store that reads as cn=reader and writes as cn=ntlmd on
+# server A, for the heredocs of write_conf.
+writer_keys() {
+    cat <<EOF
+uri            ldap://127.0.0.1:$PORT_A
+binddn         cn=reader,$SUFFIX
+bindpw_file    $WORK/bindpw
+rootbinddn     cn=ntlmd,$SUFFIX
+rootbindpw_file $WORK/rootbindpw
+EOF
+}
+
 # ------------------------------------------------------------------ setup
 
 require_built NTLMD
@@ -147,11 +159,7 @@ check "ntlmd -t refuses bindpw inline" \
 # reconnect_retrytime 0: every lookup tries the server (restarted between
 # two requests below); the window of reconnect_retrytime is tested later
 write_conf "$WORK/main.conf" <<EOF
-uri            ldap://127.0.0.1:$PORT_A
-binddn         cn=reader,$SUFFIX
-bindpw_file    $WORK/bindpw
-rootbinddn     cn=ntlmd,$SUFFIX
-rootbindpw_file $WORK/rootbindpw
+$(writer_keys)
 reconnect_retrytime 0
 EOF
 start_ntlmd "$WORK/main.conf"
@@ -496,11 +504,7 @@ stop_ntlmd
 # whose accounts are TESTDOM's, as the directory's are: the namesake is
 # ambiguous and refused
 write_conf "$WORK/twin.conf" <<EOF
-uri            ldap://127.0.0.1:$PORT_A
-binddn         cn=reader,$SUFFIX
-bindpw_file    $WORK/bindpw
-rootbinddn     cn=ntlmd,$SUFFIX
-rootbindpw_file $WORK/rootbindpw
+$(writer_keys)
 EOF
 sed -i 's/^backends .*/backends       ldap files/' "$WORK/twin.conf"
 start_ntlmd "$WORK/twin.conf"
@@ -526,11 +530,7 @@ stop_ntlmd
 # ------------------------------------------------------------------ lockout write-back
 
 write_conf "$WORK/writeback.conf" <<EOF
-uri            ldap://127.0.0.1:$PORT_A
-binddn         cn=reader,$SUFFIX
-bindpw_file    $WORK/bindpw
-rootbinddn     cn=ntlmd,$SUFFIX
-rootbindpw_file $WORK/rootbindpw
+$(writer_keys)
 lockout_writeback yes
 domains        TESTDOM EXTRA
 EOF
@@ -715,11 +715,7 @@ stop_ntlmd
 # (max_connections pending: the 9th is dropped, counted and logged).
 # timelimit 10: no search times out while slapd is stopped.
 write_conf "$WORK/share.conf" <<EOF
-uri            ldap://127.0.0.1:$PORT_A
-binddn         cn=reader,$SUFFIX
-bindpw_file    $WORK/bindpw
-rootbinddn     cn=ntlmd,$SUFFIX
-rootbindpw_file $WORK/rootbindpw
+$(writer_keys)
 lockout_writeback yes
 cache_ttl      60
 store_workers  1

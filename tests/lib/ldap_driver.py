@@ -390,14 +390,20 @@ def cmd_concurrent(args):
         run.case(f"after {args.then}: a directory logon works",
                  lambda: nd.expect(logon(args.socket, "lalice", password_of("lalice")), "STATUS_SUCCESS"))
     finally:
-        if stopped:
-            try:
-                os.kill(args.slapd, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
-        for k in kept:
-            k.close()
+        resume_and_close(args.slapd if stopped else None, kept)
     return run.finish()
+
+
+def resume_and_close(slapd, kept):
+    """The end of a case that stopped slapd: slapd (a pid; None: not
+    stopped) goes on, the kept connections are closed."""
+    if slapd is not None:
+        try:
+            os.kill(slapd, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+    for k in kept:
+        k.close()
 
 
 def flood(sock, count):
@@ -521,12 +527,7 @@ def cmd_share(args):
         run.case("SIGCONT: they succeed", lambda: [f"{i}: {g}" for i, g in enumerate(got)
                                                    if g != "STATUS_SUCCESS"])
     finally:
-        try:
-            os.kill(args.slapd, signal.SIGCONT)
-        except ProcessLookupError:
-            pass
-        for k in kept:
-            k.close()
+        resume_and_close(args.slapd, kept)
     return run.finish()
 
 
