@@ -119,19 +119,28 @@ static int parse_options(int argc, char **argv, struct options *opt)
 	return 0;
 }
 
-/* Prints (or logs, once running) each of errors[0..n) as FILE:LINE: reason. */
-static void print_errors(const char *path, const struct ntlmd_config_error *errors, size_t n, bool running)
+/* Prints (or logs, once running, at priority) each of errors[0..n) as
+ * FILE:LINE: reason, the reason after "warning: " below LOG_ERR. */
+static void print_problems(const char *path, const struct ntlmd_config_error *errors, size_t n, bool running,
+                           int priority)
 {
+	const char *kind = priority == LOG_ERR ? "" : "warning: ";
+
 	for (size_t i = 0; i < n && i < MAX_CONFIG_ERRORS; i++) {
 		char where[32] = "";
 
 		if (errors[i].line > 0)
 			snprintf(where, sizeof(where), ":%u", errors[i].line);
 		if (running)
-			ntlmd_log(LOG_ERR, "%s%s: %s", path, where, errors[i].reason);
+			ntlmd_log(priority, "%s%s: %s%s", path, where, kind, errors[i].reason);
 		else
-			fprintf(stderr, "%s%s: %s\n", path, where, errors[i].reason);
+			fprintf(stderr, "%s%s: %s%s\n", path, where, kind, errors[i].reason);
 	}
+}
+
+static void print_errors(const char *path, const struct ntlmd_config_error *errors, size_t n, bool running)
+{
+	print_problems(path, errors, n, running, LOG_ERR);
 }
 
 /* Reads the configuration; every error is printed as FILE:LINE: reason
@@ -195,7 +204,12 @@ static bool backend_keys_ok(const struct ntlmd_config *cfg, bool running)
 	size_t n = ntlmd_backends_check_config(cfg, errors, MAX_CONFIG_ERRORS);
 
 	print_errors(cfg->path != NULL ? cfg->path : "ntlmd.conf", errors, n, running);
-	return n == 0;
+	if (n > 0)
+		return false;
+	/* keys of a store not in use: read, but they serve nothing */
+	n = ntlmd_backends_unused_keys(cfg, errors, MAX_CONFIG_ERRORS);
+	print_problems(cfg->path != NULL ? cfg->path : "ntlmd.conf", errors, n, running, LOG_WARNING);
+	return true;
 }
 
 /* All secret files of cfg; false after printing or logging the reason. */

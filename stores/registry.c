@@ -7,6 +7,7 @@
 #include "registry.h"
 #include "ldapstore.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -57,6 +58,47 @@ size_t ntlmd_backends_check_config(const struct ntlmd_config *cfg, struct ntlmd_
 		size_t room = n < max ? max - n : 0;
 		if (registry[i]->check_config != NULL)
 			n += registry[i]->check_config(cfg, errs != NULL && room > 0 ? errs + n : NULL, room);
+	}
+	return n;
+}
+
+static bool backend_listed(const struct ntlmd_config *cfg, const char *name)
+{
+	for (size_t i = 0; cfg->backends != NULL && cfg->backends[i] != NULL; i++)
+		if (strcmp(cfg->backends[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* The store that declares key (NULL: none). */
+static const struct ntlmd_config_store *store_of_key(const char *key)
+{
+	for (size_t i = 0; i < ARRAY_LEN(config_stores); i++)
+		for (const struct ntlmd_config_store_key *k = config_stores[i]->keys;
+		     k != NULL && k->name != NULL; k++)
+			if (strcmp(k->name, key) == 0)
+				return config_stores[i];
+	return NULL;
+}
+
+size_t ntlmd_backends_unused_keys(const struct ntlmd_config *cfg, struct ntlmd_config_error *warns,
+                                  size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; cfg->extra_keys != NULL && cfg->extra_keys[i] != NULL; i++) {
+		const struct ntlmd_config_store *store = store_of_key(cfg->extra_keys[i]);
+
+		if (store == NULL || backend_listed(cfg, store->name))
+			continue;
+		if (n < max) {
+			warns[n].line = cfg->extra_lines[i];
+			snprintf(
+			    warns[n].reason, sizeof(warns[n].reason),
+			    "%s is a key of the %s store, which backends does not list: the line is ignored",
+			    cfg->extra_keys[i], store->name);
+		}
+		n++;
 	}
 	return n;
 }

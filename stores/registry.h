@@ -28,6 +28,14 @@ enum ntlm_status ntlmd_stores_config_load(const char *path, struct ntlmd_config 
  */
 size_t ntlmd_backends_check_config(const struct ntlmd_config *cfg, struct ntlmd_config_error *errs,
                                    size_t max);
+/*
+ * The lines of cfg's file that set a key of a store `backends` does not
+ * list: they are read (and their values checked by type) but serve
+ * nothing, so ntlmd -t and the start warn of each (up to max in warns,
+ * with line numbers); the count of all of them is returned.
+ */
+size_t ntlmd_backends_unused_keys(const struct ntlmd_config *cfg, struct ntlmd_config_error *warns,
+                                  size_t max);
 /* ntlmd_backends_open_known over the registered stores. */
 enum ntlm_status ntlmd_backends_open_err(const struct ntlmd_config *cfg, struct ntlmd_backend_chain **ret,
                                          struct ntlmd_config_error *err);

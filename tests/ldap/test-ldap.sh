@@ -139,6 +139,20 @@ chmod 600 "$WORK/bindpw"
 check "ntlmd -t refuses a bindpw_file readable by its group" \
     [ "$rc" -eq 1 ] && printf '%s\n' "$out" | grep -q "good.conf:11: bindpw_file .*readable or writable by group"
 
+# the ldap keys of a file whose backends leave ldap out: read, and each
+# line named as ignored (attack5 N3: "configuration OK" said nothing)
+sed 's/^backends .*/backends       files/' "$WORK/good.conf" >"$WORK/unused.conf"
+out=$("$NTLMD" -t -f "$WORK/unused.conf" 2>&1)
+rc=$?
+ok=true
+for k in uri binddn bindpw_file; do
+    l=$(grep -n "^$k " "$WORK/unused.conf" | cut -d: -f1)
+    printf '%s\n' "$out" | grep -q "^$WORK/unused.conf:$l: warning: $k is a key of the ldap store, which backends does not list: the line is ignored$" || ok=false
+done
+check "ntlmd -t: keys of a store not in backends are each named as ignored, and the file is OK" \
+    [ "$rc" -eq 0 ] && $ok && [ "$(printf '%s\n' "$out" | tail -n 1)" = "configuration OK" ]
+[ "$ok" = true ] || printf '%s\n' "$out"
+
 cp "$WORK/good.conf" "$WORK/retry.conf"
 printf 'reconnect_retrytime 30\n' >>"$WORK/retry.conf"
 out=$("$NTLMD" -t -f "$WORK/retry.conf" 2>&1)
