@@ -132,15 +132,21 @@ slapd_load_ldif() {
 
 # Starts instance $1 on port $2 (ldaps:// on $2 + 2, and its ldapi socket)
 # and waits until it answers; sets SLAPD_<NAME> (SLAPD_A for "a") to its pid.
+# Ready means this slapd answers on its own ldapi socket (a path in $WORK)
+# and on the port: a port another test run took meanwhile (a restart frees
+# it for a moment) makes this slapd exit on its bind, which is reported,
+# instead of the test talking to the other run's slapd.
 start_slapd() {
     dir=$WORK/slapd-$1
     "$SLAPD" -d 0 -f "$dir/slapd.conf" \
-        -h "ldap://127.0.0.1:$2/ ldaps://127.0.0.1:$(($2 + 2))/ ldapi://$(printf '%s' "$dir/ldapi" | sed 's|/|%2F|g')" \
+        -h "ldap://127.0.0.1:$2/ ldaps://127.0.0.1:$(($2 + 2))/ $(slapd_ldapi "$1")" \
         >>"$dir/log" 2>&1 &
     pid=$!
     eval "SLAPD_$(printf '%s' "$1" | tr '[:lower:]' '[:upper:]')=\$pid"
     tries=$((WAIT * 10))
-    while ! ldapsearch -x -H "ldap://127.0.0.1:$2" -b "" -s base -o nettimeout=1 >/dev/null 2>&1; do
+    while ! { ldapsearch -x -H "$(slapd_ldapi "$1")" -b "" -s base -o nettimeout=1 >/dev/null 2>&1 &&
+        ldapsearch -x -H "ldap://127.0.0.1:$2" -b "" -s base -o nettimeout=1 >/dev/null 2>&1 &&
+        kill -0 "$pid" 2>/dev/null; }; do
         tries=$((tries - 1))
         if [ "$tries" -le 0 ] || ! kill -0 "$pid" 2>/dev/null; then
             echo "ERROR: slapd $1 did not start:" >&2
