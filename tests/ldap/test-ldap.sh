@@ -228,7 +228,7 @@ stop_pid "$SLAPD_A"
 start_slapd a "$PORT_A"
 expect --label "slapd restarted between two requests, reconnected at once: " lalice=STATUS_SUCCESS
 # the only server hangs (SIGSTOP): answered within timelimit + bind_timelimit
-kill -STOP "$SLAPD_A"
+slapd_freeze "$SLAPD_A"
 expect --label "the only server hung: " --within 5 lalice=STATUS_NO_LOGON_SERVERS lbob=STATUS_NO_LOGON_SERVERS
 kill -CONT "$SLAPD_A"
 expect --label "the hung server answers again: " lalice=STATUS_SUCCESS
@@ -481,7 +481,7 @@ EOF
 start_ntlmd "$WORK/retrytime.conf"
 expect --label "reconnect_retrytime, directory up: " lcache=STATUS_SUCCESS
 sleep 1.2 # lcache's entry is stale
-kill -STOP "$SLAPD_A"
+slapd_freeze "$SLAPD_A"
 expect --label "reconnect_retrytime, the only server hung, the first lookup waits for timelimit: " \
     --at-least 1.5 --within 3.5 lalice=STATUS_NO_LOGON_SERVERS
 expect --label "reconnect_retrytime window: fails at once: " --within 0.5 \
@@ -501,7 +501,7 @@ check "reconnect_retrytime: the log says the directory answers again" \
     grep -q "the directory answers again (ldap://127.0.0.1:$PORT_A)" "$LOG"
 expect --label "reconnect_retrytime, directory up: " lbob=STATUS_ACCOUNT_DISABLED
 # unavailable again, then SIGHUP: the reloaded store tries the servers at once
-kill -STOP "$SLAPD_A"
+slapd_freeze "$SLAPD_A"
 expect --label "reconnect_retrytime, hung again: " --at-least 1.5 --within 3.5 lhank=STATUS_NO_LOGON_SERVERS
 kill -CONT "$SLAPD_A"
 kill -HUP "$DAEMON_PID"
@@ -525,7 +525,7 @@ start_ntlmd "$WORK/twin.conf"
 driver twin --socket "$SOCKET" --mode ambiguous --files-domain TESTSRV
 check "one name in two stores: the log says the account is ambiguous" \
     grep -q 'account TESTDOM\\ltwin is in the ldap store and the files store: refused as ambiguous' "$LOG"
-kill -STOP "$SLAPD_A"
+slapd_freeze "$SLAPD_A"
 driver twin --socket "$SOCKET" --mode ldap-down
 kill -CONT "$SLAPD_A"
 stop_ntlmd
@@ -789,7 +789,7 @@ check "failover: connected to the second server" grep -q "connected to ldap://12
 expect --label "after the failover: " lbob=STATUS_ACCOUNT_DISABLED nobody=STATUS_NO_SUCH_USER
 # the second server hangs (SIGSTOP): the search times out, the first answers
 start_slapd a "$PORT_A"
-kill -STOP "$SLAPD_B"
+slapd_freeze "$SLAPD_B"
 expect --label "second server hung, the first back: " --within 5 lalice=STATUS_SUCCESS lbob=STATUS_ACCOUNT_DISABLED
 kill -CONT "$SLAPD_B"
 check "hung server: the log says it stopped answering" \

@@ -319,7 +319,7 @@ def cmd_concurrent(args):
     users = [CONCURRENT_USERS[i % len(CONCURRENT_USERS)] for i in range(args.count)]
     frames = [verify_frame(args.socket, u, password_of(u)) for u in users]
     kept = [nd.Kept(args.socket, timeout=60) for _ in users]
-    os.kill(args.slapd, signal.SIGSTOP)
+    nd.freeze(args.slapd)
     stopped = True
     try:
         t0 = time.monotonic()
@@ -345,7 +345,8 @@ def cmd_concurrent(args):
                 p += [f"{name}: {x}" for x in nd.expect(r, status)]
             answered = [i for i, k in enumerate(kept) if select.select([k.sock], [], [], 0)[0]]
             if answered:
-                p.append(f"directory VERIFYs answered meanwhile: {answered}")
+                p.append(f"directory VERIFYs answered meanwhile: {answered} "
+                         f"(slapd {args.slapd}: {process_state(args.slapd)})")
             return p
 
         run.case("while they wait: PING, CHALLENGE, a files user's VERIFY and CHECK_PASSWORD are answered, "
@@ -406,6 +407,15 @@ def resume_and_close(slapd, kept):
         k.close()
 
 
+def process_state(pid):
+    """The state letter of pid's /proc stat (T: stopped), for a failure's message."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError as e:
+        return f"unknown ({e.strerror})"
+
+
 def flood(sock, count):
     """count directory VERIFYs of names no store holds, sent on count
     connections (slapd stopped: they wait); the connections."""
@@ -453,7 +463,7 @@ def cmd_share(args):
     more = [nd.ntlm_auth_exchange(args.socket, "lflood", WRONG_PASSWORD, address=f"192.0.2.{i + 4}")
             for i in range(args.max_connections - 2)]
     before = ping(args.socket)
-    os.kill(args.slapd, signal.SIGSTOP)
+    nd.freeze(args.slapd)
     try:
         # one call runs, share wait: the uid's share is full
         kept = flood(args.socket, share + 1)
@@ -509,7 +519,7 @@ def cmd_share(args):
         # F9 at store_timeout: the calls answered STATUS_NO_LOGON_SERVERS
         # leave the queue (but the running one); the same connections ask
         # again and wait
-        os.kill(args.slapd, signal.SIGSTOP)
+        nd.freeze(args.slapd)
         kept += flood(args.socket, share + 1)
         got = read_replies(kept[1:])
         run.case(f"the directory hung: the {share + 1} lookups are answered STATUS_NO_LOGON_SERVERS at "

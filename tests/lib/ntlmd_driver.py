@@ -122,6 +122,28 @@ CODES = {
 }
 
 
+def freeze(pid, within=5.0):
+    """SIGSTOPs pid and returns once every one of its threads is stopped:
+    kill() only asks, and a thread of a busy process may still answer a
+    request or two before it stops (a test that sends right after the
+    signal would see a "stopped" server answer). False: not stopped within."""
+    os.kill(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            states = []
+            for t in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{t}/stat") as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+        except OSError:
+            return False
+        if all(st in "tT" for st in states):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+
+
 class Closed(Exception):
     """The daemon closed the connection without a (whole) reply."""
 

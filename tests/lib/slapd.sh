@@ -157,6 +157,25 @@ start_slapd() {
     done
 }
 
+# slapd_freeze PID: SIGSTOP, then waits (up to 5 s) until every thread of
+# PID is stopped: kill only asks, and a busy slapd may still answer a
+# request sent right after it.
+slapd_freeze() {
+    kill -STOP "$1" || return 1
+    tries=5000
+    while [ "$tries" -gt 0 ]; do
+        running=0
+        for t in /proc/"$1"/task/*/stat; do
+            st=$(sed 's/.*) //' "$t" 2>/dev/null | cut -d' ' -f1)
+            case "$st" in t | T | "") ;; *) running=1 ;; esac
+        done
+        [ "$running" -eq 0 ] && return 0
+        tries=$((tries - 1))
+        sleep 0.001
+    done
+    return 1
+}
+
 # The ldapi:// URI of instance $1.
 slapd_ldapi() {
     printf 'ldapi://%s' "$(printf '%s' "$WORK/slapd-$1/ldapi" | sed 's|/|%2F|g')"

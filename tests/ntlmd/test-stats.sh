@@ -336,7 +336,7 @@ check "ldap: cache entries 1" [ "$(figure "$WORK/l2.json" cache_entries)" -eq 1 
 # a directory that hangs (slapd stopped by SIGSTOP) holds a worker for up
 # to timelimit (5 s): STATS is answered meanwhile, and sees the worker
 # busy; slapd continued, the lookup completes
-kill -STOP "$SLAPD_A"
+slapd_freeze "$SLAPD_A"
 "$PY" -B "$LDAP_DRIVER" expect --socket "$SOCKET" ljane=STATUS_SUCCESS >"$WORK/hung.out" 2>&1 &
 HUNG_PID=$!
 tries=$((WAIT * 10))

@@ -350,7 +350,8 @@ def exchange(args, argv):
             else:
                 auth_text = base64.b64encode(auth).decode("ascii")
             if args.stop_pid:
-                os.kill(args.stop_pid, signal.SIGSTOP)
+                import ntlmd_driver as nd  # tests/lib, on PYTHONPATH
+                nd.freeze(args.stop_pid)
             started = time.monotonic()
             send(proc, auth_text)
             result = "answered"
